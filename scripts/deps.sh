@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian packages Nameplate builds and tests with, when any is missing.
+# Runs as root (CI, a fresh machine) or through sudo; does nothing when all are present.
+set -e
+PKGS="build-essential pkg-config clang libclang-rt-14-dev
+libsqlite3-dev sqlite3 libmicrohttpd-dev liburcu-dev libsodium-dev libcurl4-openssl-dev
+libjansson-dev libinih-dev libcmocka-dev
+python3-pytest python3-dnspython python3-aiosmtpd
+bind9-dnsutils knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# ddclient and nsd/knot ship services; keep their post-install steps from starting them.
+printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+$SUDO chmod +x /usr/sbin/policy-rc.d
+$SUDO apt-get install -y -qq --no-install-recommends $missing
+$SUDO rm -f /usr/sbin/policy-rc.d

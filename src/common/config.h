@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* The configuration: an INI file (inih) read through one declarative schema table that
+ * nameplated, nameplatectl check-config and the tests all share. */
+#ifndef NP_COMMON_CONFIG_H
+#define NP_COMMON_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/util.h"
+
+#define CFG_MAX_LISTEN   16
+#define CFG_MAX_PROXIES  32
+#define CFG_MAX_NS       8
+#define CFG_MAX_ZONES    64
+#define CFG_NAME_MAX     254 /* a textual domain name without the trailing dot, + NUL */
+
+struct cfg_listen {
+	struct sockaddr_storage addr;
+	socklen_t len;
+	char text[64]; /* as written in the file, for logs */
+};
+
+/* One [zone NAME] section. Names are stored lowercase, without the trailing dot. */
+struct cfg_zone {
+	char name[CFG_NAME_MAX];
+	char ns[CFG_MAX_NS][CFG_NAME_MAX]; /* "ns" key, repeatable; at least one */
+	unsigned n_ns;
+	char contact[CFG_NAME_MAX];        /* SOA RNAME in name form: hostmaster.dyn.example */
+	uint32_t ttl;                      /* default TTL of host records; 60 */
+	uint32_t soa_ttl;                  /* TTL of SOA and NS; 3600 */
+	uint32_t refresh, retry, expire;   /* SOA timers: 3600, 600, 1209600 */
+	uint32_t negative_ttl;             /* SOA MINIMUM, the negative-caching TTL; 60 */
+};
+
+struct config {
+	char path[PATH_MAX];
+
+	/* [server] */
+	char data_dir[PATH_MAX];   /* required */
+	char user[64];             /* drop privileges to this user after binding; "" = stay */
+	int log_level;             /* "log_level": error|warning|info|debug -> LOG_*; info */
+
+	/* [dns] */
+	struct cfg_listen dns_listen[CFG_MAX_LISTEN]; /* "listen", repeatable, ADDR@PORT */
+	unsigned n_dns_listen;
+	unsigned dns_workers;         /* "workers": UDP threads per address; 0 = one per core */
+	unsigned tcp_max_connections; /* "tcp_max_connections": 256 */
+	unsigned tcp_idle_timeout;    /* "tcp_idle_timeout" seconds: 10 */
+	unsigned edns_udp_size;       /* "edns_udp_size": largest UDP answer, 512..4096; 1232 */
+
+	/* [http] */
+	struct cfg_listen http_listen[CFG_MAX_LISTEN]; /* "listen", repeatable, ADDR:PORT */
+	unsigned n_http_listen;
+	struct np_cidr trusted_proxies[CFG_MAX_PROXIES]; /* "trusted_proxies": space list */
+	unsigned n_trusted_proxies;
+	unsigned http_max_connections;    /* "max_connections": 256 */
+	unsigned http_per_ip_connections; /* "per_ip_connections": 16 */
+	unsigned http_timeout;            /* "timeout" seconds: 10 */
+	unsigned http_threads;            /* "threads": 2 */
+
+	/* [zone NAME] sections, in file order */
+	struct cfg_zone zones[CFG_MAX_ZONES];
+	unsigned n_zones;
+};
+
+/* Reads and validates path into *cfg (fully overwritten; defaults applied first).
+ * On failure returns NP_EINVAL and writes "file:line: message" into err. */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen) np_mustcheck;
+
+/* The zone that owns fqdn (longest suffix match; fqdn lowercase, no trailing dot), or NULL. */
+const struct cfg_zone *config_zone_for(const struct config *cfg, const char *fqdn);
+
+#endif

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* Small helpers: bounded strings, strict numbers, addresses, prefixes, clocks. */
+#include "common/util.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+size_t np_strlcpy(char *dst, const char *src, size_t dstsize)
+{
+	size_t len = strlen(src);
+	if (dstsize > 0) {
+		size_t n = len < dstsize - 1 ? len : dstsize - 1;
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+int str_to_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	if (s == NULL || *s < '0' || *s > '9')
+		return NP_EINVAL;
+	uint64_t v = 0;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return NP_EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > UINT32_MAX)
+			return NP_EINVAL;
+	}
+	if (v < min || v > max)
+		return NP_EINVAL;
+	*out = (uint32_t)v;
+	return NP_OK;
+}
+
+void str_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+int addr_parse(const char *s, struct np_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, s, out->bytes) == 1) {
+		out->family = AF_INET;
+		return NP_OK;
+	}
+	if (inet_pton(AF_INET6, s, out->bytes) == 1) {
+		out->family = AF_INET6;
+		return NP_OK;
+	}
+	return NP_EINVAL;
+}
+
+const char *addr_format(const struct np_addr *a, char *buf, size_t len)
+{
+	if (inet_ntop(a->family, a->bytes, buf, (socklen_t)len) == NULL && len > 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+bool addr_equal(const struct np_addr *a, const struct np_addr *b)
+{
+	size_t n = a->family == AF_INET ? 4 : 16;
+	return a->family == b->family && memcmp(a->bytes, b->bytes, n) == 0;
+}
+
+int addr_from_sockaddr(const struct sockaddr *sa, struct np_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		out->family = AF_INET;
+		memcpy(out->bytes, &in->sin_addr, 4);
+		return NP_OK;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			out->family = AF_INET;
+			memcpy(out->bytes, &in6->sin6_addr.s6_addr[12], 4);
+		} else {
+			out->family = AF_INET6;
+			memcpy(out->bytes, &in6->sin6_addr, 16);
+		}
+		return NP_OK;
+	}
+	return NP_EINVAL;
+}
+
+int cidr_parse(const char *s, struct np_cidr *out)
+{
+	char buf[64];
+	if (np_strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		return NP_EINVAL;
+	char *slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (addr_parse(buf, &out->addr) != NP_OK)
+		return NP_EINVAL;
+	uint32_t max = out->addr.family == AF_INET ? 32 : 128;
+	uint32_t prefix = max;
+	if (slash != NULL && str_to_u32(slash + 1, 0, max, &prefix) != NP_OK)
+		return NP_EINVAL;
+	out->prefix = prefix;
+	return NP_OK;
+}
+
+bool cidr_contains(const struct np_cidr *c, const struct np_addr *a)
+{
+	if (c->addr.family != a->family)
+		return false;
+	unsigned full = c->prefix / 8, rest = c->prefix % 8;
+	if (memcmp(c->addr.bytes, a->bytes, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (c->addr.bytes[full] & mask) == (a->bytes[full] & mask);
+}
+
+int sockaddr_parse(const char *s, char sep, struct sockaddr_storage *out, socklen_t *len)
+{
+	char host[64];
+	const char *port;
+	memset(out, 0, sizeof(*out));
+	if (sep == ':' && s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (end == NULL || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
+			return NP_EINVAL;
+		memcpy(host, s + 1, (size_t)(end - s - 1));
+		host[end - s - 1] = '\0';
+		port = end + 2;
+	} else {
+		const char *at = strrchr(s, sep);
+		if (at == NULL || (size_t)(at - s) >= sizeof(host))
+			return NP_EINVAL;
+		memcpy(host, s, (size_t)(at - s));
+		host[at - s] = '\0';
+		port = at + 1;
+	}
+	uint32_t p;
+	struct np_addr a;
+	if (str_to_u32(port, 1, 65535, &p) != NP_OK || addr_parse(host, &a) != NP_OK)
+		return NP_EINVAL;
+	if (a.family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)out;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)p);
+		memcpy(&in->sin_addr, a.bytes, 4);
+		*len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)p);
+		memcpy(&in6->sin6_addr, a.bytes, 16);
+		*len = sizeof(*in6);
+	}
+	return NP_OK;
+}
+
+int64_t time_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t time_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

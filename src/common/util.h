@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* Small string, number, address and time helpers shared by every module. */
+#ifndef NP_COMMON_UTIL_H
+#define NP_COMMON_UTIL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/err.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Copies src into dst (size dstsize), always NUL-terminating when dstsize > 0.
+ * Returns strlen(src); a result >= dstsize means it was truncated. */
+size_t np_strlcpy(char *dst, const char *src, size_t dstsize);
+
+/* Parses a whole decimal string into *out within [min, max]. No sign, no spaces. */
+int str_to_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out) np_mustcheck;
+
+/* Lowercases ASCII in place. */
+void str_lower(char *s);
+
+/* An IPv4 or IPv6 address. family is AF_INET or AF_INET6; bytes holds 4 or 16 octets. */
+struct np_addr {
+	int family;
+	uint8_t bytes[16];
+};
+
+/* Parses a textual address strictly with inet_pton (no "010.1", no "1.2.3"). */
+int addr_parse(const char *s, struct np_addr *out);
+/* Formats into buf (INET6_ADDRSTRLEN is enough); returns buf. */
+const char *addr_format(const struct np_addr *a, char *buf, size_t len);
+bool addr_equal(const struct np_addr *a, const struct np_addr *b);
+/* Converts a socket address (v4-mapped v6 becomes v4). Returns NP_EINVAL otherwise. */
+int addr_from_sockaddr(const struct sockaddr *sa, struct np_addr *out);
+
+/* A network prefix, e.g. 192.0.2.0/24 or 2001:db8::/32. */
+struct np_cidr {
+	struct np_addr addr;
+	unsigned prefix;
+};
+/* Parses "ADDR" (host prefix) or "ADDR/LEN". */
+int cidr_parse(const char *s, struct np_cidr *out);
+bool cidr_contains(const struct np_cidr *c, const struct np_addr *a);
+
+/* Parses "ADDR@PORT" (DNS style) or "ADDR:PORT" / "[V6]:PORT" (HTTP style) into a
+ * socket address. sep is '@' or ':'. */
+int sockaddr_parse(const char *s, char sep, struct sockaddr_storage *out, socklen_t *len);
+
+/* Seconds since the epoch, and a monotonic clock in milliseconds. */
+int64_t time_now(void);
+int64_t time_mono_ms(void);
+
+#endif
