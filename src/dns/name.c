@@ -96,3 +96,78 @@ unsigned dns_name_labels(const uint8_t *wire)
 	}
 	return n;
 }
+
+static uint8_t lower_char(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c - 'A' + 'a') : c;
+}
+
+/* The decompressor: pos walks label runs; floor is the start of the run being read, so a
+ * pointer must land below it (strictly backwards) and every hop lowers floor. That alone
+ * rules out loops; the hop limit bounds the work of a long backward chain. */
+int dns_name_read(struct wire *c, uint8_t *orig, uint8_t *lower)
+{
+	if (c->err != 0)
+		return c->err;
+	const uint8_t *m = c->buf;
+	size_t len = c->len;
+	size_t pos = c->pos;
+	size_t floor = pos;
+	size_t resume = 0; /* where the cursor continues: after the first pointer */
+	size_t out = 0;
+	unsigned hops = 0;
+
+	for (;;) {
+		if (pos >= len)
+			return wire_fail(c);
+		uint8_t b = m[pos];
+		if ((b & 0xC0) == 0xC0) {
+			if (pos + 1 >= len)
+				return wire_fail(c);
+			size_t target = (size_t)(b & 0x3F) << 8 | m[pos + 1];
+			if (target < 12 || target >= floor || ++hops > DNS_NAME_MAX_HOPS)
+				return wire_fail(c);
+			if (resume == 0)
+				resume = pos + 2;
+			pos = floor = target;
+			continue;
+		}
+		if (b > DNS_LABEL_MAX) /* 0x40 and 0x80: extended and bitstring labels */
+			return wire_fail(c);
+		if (b == 0)
+			break;
+		/* The label, its length byte, and the root that must still follow. */
+		if (len - pos - 1 < b || out + 1 + b + 1 > DNS_NAME_MAX)
+			return wire_fail(c);
+		if (orig != NULL)
+			memcpy(orig + out, m + pos, 1 + (size_t)b);
+		if (lower != NULL) {
+			lower[out] = b;
+			for (size_t i = 1; i <= b; i++)
+				lower[out + i] = lower_char(m[pos + i]);
+		}
+		out += 1 + (size_t)b;
+		pos += 1 + (size_t)b;
+	}
+	if (orig != NULL)
+		orig[out] = 0;
+	if (lower != NULL)
+		lower[out] = 0;
+	out++;
+	c->pos = resume != 0 ? resume : pos + 1;
+	return (int)out;
+}
+
+int dns_name_check(const uint8_t *wire, size_t max)
+{
+	size_t pos = 0;
+	while (pos < max && pos < DNS_NAME_MAX) {
+		uint8_t b = wire[pos];
+		if (b == 0)
+			return (int)pos + 1;
+		if (b > DNS_LABEL_MAX)
+			return NP_EMALFORMED;
+		pos += 1 + (size_t)b;
+	}
+	return NP_EMALFORMED;
+}

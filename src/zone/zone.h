@@ -59,6 +59,7 @@ struct zone_version {
 	uint32_t mask;                     /* table size - 1; the size is a power of two */
 	uint32_t count;                    /* nodes in the table */
 	const struct zone_node **slots;
+	uint64_t seed; /* of the name hash: random per zone, kept by zone_version_derive */
 };
 
 /* Everything the DNS workers read: published as a whole with rcu_assign_pointer(). */
@@ -107,12 +108,18 @@ struct zone_version *zone_version_new(const uint8_t *apex, size_t apex_len, uint
 				      size_t capacity_hint);
 /* Adds node to a version that is still being built (not yet published), taking ownership.
  * A node with the same name is replaced and freed. Missing ancestors below the apex are
- * added as ENT nodes. A node named like the apex becomes apex_node. */
+ * added as ENT nodes. A node named like the apex becomes apex_node. Ownership is taken
+ * even on failure (NP_EINVAL: node outside the zone; NP_ENOMEM): the node is freed then
+ * and z is unchanged. */
 int zone_version_insert(struct zone_version *z, struct zone_node *node) np_mustcheck;
-/* The next version of a published one: a copy of its table where each node in repl
- * replaces its namesake (or is added, with ENTs), and each name in removed goes away.
- * Nodes of old that the new version no longer references are appended to retired.
- * old stays valid and unchanged. Returns NULL on no memory (nothing is changed then). */
+/* The next version of a published one: a copy of its table where each name in removed
+ * goes away (the apex never does), then each node in repl replaces its namesake (or is
+ * added, with ENTs). A removed name that still has descendants stays as an ENT; ENTs left
+ * without descendants by a removal go away. Nodes of old that the new version no longer
+ * references are appended to retired. On success the new version owns the repl nodes (a
+ * repl node displaced by a later namesake in repl is freed). old stays valid and
+ * unchanged. Returns NULL on no memory or when a repl node lies outside the zone; nothing
+ * is changed then and the caller still owns repl. */
 struct zone_version *zone_version_derive(const struct zone_version *old, uint32_t serial,
 					 struct zone_node *const *repl, size_t n_repl,
 					 const uint8_t *const *removed, const size_t *removed_len,

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/* nameplated: authoritative DNS and dyndns2 updates over one durable writer. */
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/secret.h"
+#include "http/http.h"
+#include "server/server.h"
+#include "server/writer.h"
+#include "store/store.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: nameplated -c FILE [-f]\n"
+		     "  -c FILE  configuration file\n"
+		     "  -f       stay in the foreground and log to stderr\n"
+		     "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.\n");
+}
+
+/* Drops to cfg->user once every socket is bound. Checks that all three ids changed. */
+static int drop_privileges(const struct config *cfg)
+{
+	if (cfg->user[0] == '\0') {
+		if (geteuid() == 0)
+			log_warn("running as root: set [server] user to drop privileges");
+		return NP_OK;
+	}
+	struct passwd *pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		log_err("no such user: %s", cfg->user);
+		return NP_EINVAL;
+	}
+	if (setgroups(1, &pw->pw_gid) != 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
+		log_err("cannot drop privileges to %s: %m", cfg->user);
+		return NP_EDENIED;
+	}
+	uid_t r, e, s;
+	if (getresuid(&r, &e, &s) != 0 || r != pw->pw_uid || e != pw->pw_uid || s != pw->pw_uid) {
+		log_err("privileges were not dropped");
+		return NP_EDENIED;
+	}
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	log_info("running as %s", cfg->user);
+	return NP_OK;
+}
+
+static struct config *load_config(const char *path)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	char err[512];
+	if (cfg == NULL)
+		return NULL;
+	if (config_load(path, cfg, err, sizeof(err)) != NP_OK) {
+		log_err("%s", err);
+		free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool foreground = false;
+	int opt;
+	while ((opt = getopt(argc, argv, "c:fh")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("nameplated", true, LOG_INFO);
+	struct config *cfg = load_config(path);
+	if (cfg == NULL)
+		return 1;
+	log_set_level(cfg->log_level);
+	if (secret_lib_init() != NP_OK) {
+		log_err("libsodium cannot start");
+		return 1;
+	}
+
+	struct store *st = NULL;
+	int ret = store_open(cfg->data_dir, false, &st);
+	if (ret == NP_ENOTFOUND || (ret == NP_OK && !store_admin_is_set(st))) {
+		log_err("no store in %s: run 'nameplatectl -c %s init' first", cfg->data_dir, path);
+		store_close(st);
+		return 1;
+	}
+	if (ret != NP_OK) {
+		log_err("cannot open the store in %s: %s", cfg->data_dir, np_strerror(ret));
+		return 1;
+	}
+
+	/* Signals are taken synchronously by the main thread (sigwait); every thread started
+	 * from here on inherits the blocked mask, so no handler runs anywhere. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!foreground) {
+		if (daemon(0, 0) != 0) {
+			log_err("cannot daemonize: %m");
+			return 1;
+		}
+		log_init("nameplated", false, cfg->log_level);
+	}
+
+	struct dns_server dns = {0};
+	struct writer *w = NULL;
+	struct http_server *http = NULL;
+	int status = 1;
+	if (dns_server_bind(&dns, cfg) != NP_OK)
+		goto out;
+	ret = writer_start(&w, cfg, st, &dns.db);
+	st = NULL; /* the writer owns it now, or it was closed */
+	if (ret != NP_OK) {
+		log_err("cannot load the zones: %s", np_strerror(ret));
+		goto out;
+	}
+	if (cfg->n_http_listen > 0 && http_start(&http, cfg, w) != NP_OK)
+		goto out;
+	if (drop_privileges(cfg) != NP_OK || dns_server_start(&dns) != NP_OK)
+		goto out;
+	log_info("nameplated started with %u zones", cfg->n_zones);
+
+	/* The start-up config stays for the transports (listen addresses and limits change
+	 * only with a restart); a reload hands the writer a new one for the zones. */
+	struct config *reloaded = NULL;
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		log_info("SIGHUP: reloading %s", path);
+		struct config *next = load_config(path);
+		if (next == NULL) {
+			log_err("reload failed; keeping the running configuration");
+			continue;
+		}
+		writer_reload(w, next);
+		log_set_level(next->log_level);
+		free(reloaded);
+		reloaded = next;
+	}
+	log_info("stopping");
+	status = 0;
+	if (http != NULL)
+		http_stop(http);
+	http = NULL;
+	dns_server_stop(&dns);
+	writer_stop(w);
+	w = NULL;
+	free(reloaded);
+out:
+	if (http != NULL)
+		http_stop(http);
+	if (w != NULL) {
+		dns_server_stop(&dns);
+		writer_stop(w);
+	} else if (status != 0) {
+		dns_server_stop(&dns);
+	}
+	if (st != NULL)
+		store_close(st);
+	free(cfg);
+	return status;
+}

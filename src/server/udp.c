@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* DNS over UDP: one thread per (listen address, worker), each with its own SO_REUSEPORT
+ * socket so the kernel spreads queries, fixed buffers, and recvmmsg/sendmmsg batches. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "common/log.h"
+#include "dns/query.h"
+#include "server/server.h"
+
+#define UDP_BATCH  32
+#define UDP_RX_MAX 4096 /* larger queries are not legitimate; they arrive truncated */
+#define UDP_TX_MAX 4096 /* edns_udp_size is at most 4096 */
+
+struct udp_worker {
+	struct dns_server *srv;
+	int fd;
+	pthread_t thread;
+	bool started;
+	struct mmsghdr rx_msgs[UDP_BATCH];
+	struct mmsghdr tx_msgs[UDP_BATCH];
+	struct iovec rx_iov[UDP_BATCH];
+	struct iovec tx_iov[UDP_BATCH];
+	struct sockaddr_storage peers[UDP_BATCH];
+	uint8_t rx[UDP_BATCH][UDP_RX_MAX];
+	uint8_t tx[UDP_BATCH][UDP_TX_MAX];
+};
+
+static unsigned worker_count(const struct config *cfg)
+{
+	if (cfg->dns_workers > 0)
+		return cfg->dns_workers;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 && n < 64 ? (unsigned)n : 1;
+}
+
+static int open_udp(const struct cfg_listen *l)
+{
+	int fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	/* A short receive timeout lets the worker notice a stop request. */
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    (l->addr.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+	    bind(fd, (const struct sockaddr *)&l->addr, l->len) != 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int server__udp_bind(struct dns_server *s)
+{
+	unsigned per = worker_count(s->cfg);
+	unsigned n = per * s->cfg->n_dns_listen;
+	s->udp = calloc(n, sizeof(*s->udp));
+	if (s->udp == NULL)
+		return NP_ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		s->udp[i].fd = -1;
+	s->n_udp = n;
+	for (unsigned i = 0; i < n; i++) {
+		const struct cfg_listen *l = &s->cfg->dns_listen[i / per];
+		struct udp_worker *w = &s->udp[i];
+		w->srv = s;
+		w->fd = open_udp(l);
+		if (w->fd < 0) {
+			log_err("dns: cannot bind UDP %s: %s", l->text, np_strerror(w->fd));
+			return w->fd;
+		}
+		for (unsigned k = 0; k < UDP_BATCH; k++) {
+			w->rx_iov[k].iov_base = w->rx[k];
+			w->rx_iov[k].iov_len = sizeof(w->rx[k]);
+			w->tx_iov[k].iov_base = w->tx[k];
+		}
+	}
+	return NP_OK;
+}
+
+/* Sends every prepared answer, retrying the rest of a partly sent batch. */
+static void send_all(struct udp_worker *w, unsigned n)
+{
+	unsigned sent = 0;
+	while (sent < n) {
+		int r = sendmmsg(w->fd, w->tx_msgs + sent, n - sent, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* One unreachable peer must not cost the others their answers. */
+			sent++;
+			continue;
+		}
+		sent += (unsigned)r;
+	}
+}
+
+static void *udp_main(void *arg)
+{
+	struct udp_worker *w = arg;
+	struct dns_server *s = w->srv;
+	struct dns_answer_opts opts = {.tcp = false, .udp_max = (uint16_t)s->cfg->edns_udp_size};
+
+	rcu_register_thread();
+	rcu_thread_offline();
+	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		for (unsigned k = 0; k < UDP_BATCH; k++) {
+			struct msghdr *h = &w->rx_msgs[k].msg_hdr;
+			memset(h, 0, sizeof(*h));
+			h->msg_name = &w->peers[k];
+			h->msg_namelen = sizeof(w->peers[k]);
+			h->msg_iov = &w->rx_iov[k];
+			h->msg_iovlen = 1;
+		}
+		int n = recvmmsg(w->fd, w->rx_msgs, UDP_BATCH, MSG_WAITFORONE, NULL);
+		if (n <= 0)
+			continue;
+		unsigned out = 0;
+		rcu_thread_online();
+		const struct zone_db *db = rcu_dereference(s->db);
+		for (int k = 0; k < n && db != NULL; k++) {
+			const struct msghdr *h = &w->rx_msgs[k].msg_hdr;
+			if (h->msg_flags & MSG_TRUNC)
+				continue;
+			size_t len = dns_answer(db, w->rx[k], w->rx_msgs[k].msg_len, w->tx[out],
+						UDP_TX_MAX, &opts);
+			if (len == 0)
+				continue;
+			struct msghdr *t = &w->tx_msgs[out].msg_hdr;
+			memset(t, 0, sizeof(*t));
+			t->msg_name = &w->peers[k];
+			t->msg_namelen = h->msg_namelen;
+			w->tx_iov[out].iov_base = w->tx[out];
+			w->tx_iov[out].iov_len = len;
+			t->msg_iov = &w->tx_iov[out];
+			t->msg_iovlen = 1;
+			out++;
+		}
+		rcu_thread_offline();
+		send_all(w, out);
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+int server__udp_start(struct dns_server *s)
+{
+	for (unsigned i = 0; i < s->n_udp; i++) {
+		if (pthread_create(&s->udp[i].thread, NULL, udp_main, &s->udp[i]) != 0)
+			return NP_EFAILED;
+		s->udp[i].started = true;
+	}
+	return NP_OK;
+}
+
+void server__udp_stop(struct dns_server *s)
+{
+	for (unsigned i = 0; i < s->n_udp; i++) {
+		if (s->udp[i].started)
+			pthread_join(s->udp[i].thread, NULL);
+		if (s->udp[i].fd >= 0)
+			close(s->udp[i].fd);
+	}
+	free(s->udp);
+	s->udp = NULL;
+	s->n_udp = 0;
+}
