@@ -13,10 +13,11 @@ Output (in OUTDIR):
                every server gets the same file.
 
 Host i is h<i>.dyn.example with A 10.<i>>16>.<(i>>8)&255>.<i&255>; every tenth host
-(i % 10 == 0) also has AAAA 2001:db8::<i>>16>:<i&0xffff> (hex).
+(i % 10 == 0) also has AAAA 2001:db8::<i in hex, as 32-bit suffix>.
 """
 
 import argparse
+import ipaddress
 import os
 import random
 
@@ -32,7 +33,8 @@ def host_a(i):
 
 
 def host_aaaa(i):
-    return "2001:db8::%x:%x" % (i >> 16, i & 0xffff)
+    # Canonical text (RFC 5952), so answers compare as strings.
+    return str(ipaddress.IPv6Address((0x20010db8 << 96) | i))
 
 
 def has_aaaa(i):

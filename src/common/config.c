@@ -5,8 +5,10 @@
 
 #include <ctype.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -45,13 +47,13 @@ struct cfg_opt {
 	enum cfg_sect sect;
 	const char *key;
 	enum cfg_type type;
-	uint32_t min, max;   /* T_UINT range */
-	const char *def;     /* NULL: no default (zeroed) */
-	size_t off;          /* the field (lists: the array) */
-	size_t size;         /* the field's size (lists: one element) */
-	size_t off_count;    /* lists: the unsigned element count */
-	unsigned max_count;  /* lists: capacity */
-	char sep;            /* T_LISTEN: '@' (DNS) or ':' (HTTP) */
+	uint32_t min, max;  /* T_UINT range */
+	const char *def;    /* NULL: no default (zeroed) */
+	size_t off;         /* the field (lists: the array) */
+	size_t size;        /* the field's size (lists: one element) */
+	size_t off_count;   /* lists: the unsigned element count */
+	unsigned max_count; /* lists: capacity */
+	char sep;           /* T_LISTEN: '@' (DNS) or ':' (HTTP) */
 	unsigned flags;
 	cfg_validate_fn *validate;
 };
@@ -63,6 +65,7 @@ struct cfg_opt {
 static cfg_validate_fn check_user;
 
 /* The schema. Adding an option = one row here + the field in config.h + docs + a test. */
+/* clang-format off */
 static const struct cfg_opt cfg_schema[] = {
 	{SECT_SERVER, "data_dir", T_PATH, 0, 0, NULL, C(data_dir), 0, 0, 0, OPT_REQUIRED, NULL},
 	{SECT_SERVER, "user", T_STR, 0, 0, "", C(user), 0, 0, 0, 0, check_user},
@@ -103,6 +106,7 @@ static const struct cfg_opt cfg_schema[] = {
 	{SECT_ZONE, "expire", T_UINT, 0, 2147483647, "1209600", Z(expire), 0, 0, 0, 0, NULL},
 	{SECT_ZONE, "negative_ttl", T_UINT, 0, 86400, "60", Z(negative_ttl), 0, 0, 0, 0, NULL},
 };
+/* clang-format on */
 
 _Static_assert(ARRAY_SIZE(cfg_schema) <= 64, "the seen bitmask holds 64 rows");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "T_UINT writes unsigned and uint32_t");
@@ -112,13 +116,13 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "T_UINT writes unsigned and
 struct cfg_ctx {
 	struct config *cfg;
 	FILE *f;
-	unsigned line;              /* the line inih is processing */
-	enum cfg_sect sect;         /* the current section */
-	struct cfg_zone *zone;      /* the current zone when sect == SECT_ZONE */
-	bool key_in_sect;           /* inih treats indented lines after a key as continuation */
-	uint64_t seen;              /* rows seen in the current section */
-	unsigned sect_line[SECT_COUNT];  /* header line of [server]/[dns]/[http]; 0 = absent */
-	uint64_t sect_seen[SECT_COUNT];  /* rows seen in each global section */
+	unsigned line;                  /* the line inih is processing */
+	enum cfg_sect sect;             /* the current section */
+	struct cfg_zone *zone;          /* the current zone when sect == SECT_ZONE */
+	bool key_in_sect;               /* inih treats indented lines after a key as continuation */
+	uint64_t seen;                  /* rows seen in the current section */
+	unsigned sect_line[SECT_COUNT]; /* header line of [server]/[dns]/[http]; 0 = absent */
+	uint64_t sect_seen[SECT_COUNT]; /* rows seen in each global section */
 	unsigned zone_line[CFG_MAX_ZONES];
 	uint64_t zone_seen[CFG_MAX_ZONES];
 	bool failed;
@@ -188,8 +192,8 @@ static int check_user(const struct cfg_opt *o, void *field, char *why, size_t wh
 	return NP_OK;
 }
 
-static int parse_listen(const struct cfg_opt *o, const char *val, struct cfg_listen *l,
-			char *why, size_t whylen)
+static int parse_listen(const struct cfg_opt *o, const char *val, struct cfg_listen *l, char *why,
+                        size_t whylen)
 {
 	const char *form = o->sep == '@' ? "ADDR@PORT" : "ADDR:PORT or [V6]:PORT";
 	if (np_strlcpy(l->text, val, sizeof(l->text)) >= sizeof(l->text) ||
@@ -206,8 +210,7 @@ static int parse_listen(const struct cfg_opt *o, const char *val, struct cfg_lis
 }
 
 /* Applies one value to the row's field inside base. Returns NP_OK or NP_EINVAL with why. */
-static int opt_apply(const struct cfg_opt *o, void *base, const char *val, char *why,
-		     size_t whylen)
+static int opt_apply(const struct cfg_opt *o, void *base, const char *val, char *why, size_t whylen)
 {
 	char *field = (char *)base + o->off;
 	unsigned *count = o->off_count != 0 ? (unsigned *)((char *)base + o->off_count) : NULL;
@@ -238,9 +241,9 @@ static int opt_apply(const struct cfg_opt *o, void *base, const char *val, char 
 			const char *name;
 			int prio;
 		} levels[] = {{"error", LOG_ERR},
-			      {"warning", LOG_WARNING},
-			      {"info", LOG_INFO},
-			      {"debug", LOG_DEBUG}};
+		              {"warning", LOG_WARNING},
+		              {"info", LOG_INFO},
+		              {"debug", LOG_DEBUG}};
 		for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
 			if (strcmp(val, levels[i].name) == 0) {
 				*(int *)field = levels[i].prio;
@@ -338,7 +341,7 @@ static int opt_apply(const struct cfg_opt *o, void *base, const char *val, char 
 		if (name_check(buf, field, o->size) != NP_OK)
 			goto bad_contact;
 		break;
-bad_contact:
+	bad_contact:
 		snprintf(why, whylen, "must be a mail address or a domain name");
 		return NP_EINVAL;
 	}
@@ -355,7 +358,8 @@ static void apply_defaults(enum cfg_sect sect, void *base)
 	char why[128];
 	for (size_t i = 0; i < ARRAY_SIZE(cfg_schema); i++) {
 		const struct cfg_opt *o = &cfg_schema[i];
-		if (o->sect == sect && o->def != NULL && opt_apply(o, base, o->def, why, sizeof(why)))
+		if (o->sect == sect && o->def != NULL &&
+		    opt_apply(o, base, o->def, why, sizeof(why)))
 			abort(); /* a broken schema row: an internal invariant */
 	}
 }
@@ -560,8 +564,8 @@ static void resolve_data_dir(struct cfg_ctx *c)
 			return;
 		}
 		n = strcmp(dir, ".") == 0
-			    ? snprintf(out, sizeof(out), "%s/%s", cwd, cfg->data_dir)
-			    : snprintf(out, sizeof(out), "%s/%s/%s", cwd, dir, cfg->data_dir);
+		        ? snprintf(out, sizeof(out), "%s/%s", cwd, cfg->data_dir)
+		        : snprintf(out, sizeof(out), "%s/%s/%s", cwd, dir, cfg->data_dir);
 	}
 	if (n < 0 || (size_t)n >= sizeof(cfg->data_dir)) {
 		c->line = c->sect_line[SECT_SERVER];
@@ -618,12 +622,14 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		struct cfg_zone *z = &cfg->zones[i];
 		if (z->contact[0] != '\0')
 			continue;
-		if ((size_t)snprintf(z->contact, sizeof(z->contact), "hostmaster.%s", z->name) >=
-		    sizeof(z->contact)) {
+		char contact[sizeof(z->contact)];
+		if ((size_t)snprintf(contact, sizeof(contact), "hostmaster.%s", z->name) >=
+		    sizeof(contact)) {
 			c.line = c.zone_line[i];
 			fail(&c, "zone name too long for the default contact; set 'contact'");
 			return NP_EINVAL;
 		}
+		memcpy(z->contact, contact, sizeof(contact));
 	}
 	return NP_OK;
 }

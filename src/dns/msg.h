@@ -16,20 +16,20 @@
 #define DNS_HDR_LEN 12
 
 /* Header flag bits (second 16-bit word). */
-#define DNS_FLAG_QR     0x8000
-#define DNS_OPCODE_MASK 0x7800
-#define DNS_FLAG_AA     0x0400
-#define DNS_FLAG_TC     0x0200
-#define DNS_FLAG_RD     0x0100
-#define DNS_FLAG_RA     0x0080
-#define DNS_FLAG_Z      0x0040
-#define DNS_FLAG_AD     0x0020
-#define DNS_FLAG_CD     0x0010
-#define DNS_RCODE_MASK  0x000F
+#define DNS_FLAG_QR        0x8000
+#define DNS_OPCODE_MASK    0x7800
+#define DNS_FLAG_AA        0x0400
+#define DNS_FLAG_TC        0x0200
+#define DNS_FLAG_RD        0x0100
+#define DNS_FLAG_RA        0x0080
+#define DNS_FLAG_Z         0x0040
+#define DNS_FLAG_AD        0x0020
+#define DNS_FLAG_CD        0x0010
+#define DNS_RCODE_MASK     0x000F
 
-#define DNS_OPCODE_QUERY  0
-#define DNS_OPCODE_NOTIFY 4
-#define DNS_OPCODE_UPDATE 5
+#define DNS_OPCODE_QUERY   0
+#define DNS_OPCODE_NOTIFY  4
+#define DNS_OPCODE_UPDATE  5
 
 #define DNS_RCODE_NOERROR  0
 #define DNS_RCODE_FORMERR  1
@@ -40,19 +40,19 @@
 #define DNS_RCODE_BADVERS  16 /* extended: upper 8 bits go in the OPT TTL */
 
 /* Types and classes beyond the zone model's (zone.h has A, NS, SOA, MX, TXT, AAAA, IN). */
-#define DNS_TYPE_OPT   41
-#define DNS_TYPE_TKEY  249
-#define DNS_TYPE_TSIG  250
-#define DNS_TYPE_IXFR  251
-#define DNS_TYPE_AXFR  252
-#define DNS_TYPE_MAILB 253
-#define DNS_TYPE_MAILA 254
-#define DNS_TYPE_ANY   255
+#define DNS_TYPE_OPT        41
+#define DNS_TYPE_TKEY       249
+#define DNS_TYPE_TSIG       250
+#define DNS_TYPE_IXFR       251
+#define DNS_TYPE_AXFR       252
+#define DNS_TYPE_MAILB      253
+#define DNS_TYPE_MAILA      254
+#define DNS_TYPE_ANY        255
 
-#define DNS_EDNS_FLAG_DO  0x8000
+#define DNS_EDNS_FLAG_DO    0x8000
 #define DNS_EDNS_OPT_COOKIE 10
-#define DNS_OPT_RR_LEN    11 /* root owner, type, class, TTL, rdlen 0 */
-#define DNS_UDP_MIN       512
+#define DNS_OPT_RR_LEN      11 /* root owner, type, class, TTL, rdlen 0 */
+#define DNS_UDP_MIN         512
 
 struct dns_hdr {
 	uint16_t id;

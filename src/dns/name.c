@@ -97,11 +97,6 @@ unsigned dns_name_labels(const uint8_t *wire)
 	return n;
 }
 
-static uint8_t lower_char(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c - 'A' + 'a') : c;
-}
-
 /* The decompressor: pos walks label runs; floor is the start of the run being read, so a
  * pointer must land below it (strictly backwards) and every hop lowers floor. That alone
  * rules out loops; the hop limit bounds the work of a long backward chain. */
@@ -142,9 +137,12 @@ int dns_name_read(struct wire *c, uint8_t *orig, uint8_t *lower)
 		if (orig != NULL)
 			memcpy(orig + out, m + pos, 1 + (size_t)b);
 		if (lower != NULL) {
+			/* Branchless so that the compiler can vectorise it: this is per query. */
 			lower[out] = b;
-			for (size_t i = 1; i <= b; i++)
-				lower[out + i] = lower_char(m[pos + i]);
+			for (size_t i = 1; i <= b; i++) {
+				uint8_t ch = m[pos + i];
+				lower[out + i] = (uint8_t)(ch + ((uint8_t)(ch - 'A') < 26) * 32);
+			}
 		}
 		out += 1 + (size_t)b;
 		pos += 1 + (size_t)b;

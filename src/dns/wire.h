@@ -42,7 +42,7 @@ static inline int wire_fail(struct wire *c)
 /* Returns a pointer to the next n bytes and moves past them, or NULL (and fails). */
 static inline const uint8_t *wire_take(struct wire *c, size_t n)
 {
-	if (wire_left(c) < n) {
+	if (c->err != 0 || c->len - c->pos < n) {
 		wire_fail(c);
 		return NULL;
 	}

@@ -18,9 +18,9 @@
 /* The protocol allows up to 20 hosts per request; more is answered "numhost" once. */
 #define DYNDNS2_MAX_HOSTS 20
 /* The longest response body: 20 lines of "nochg v4,v6\n" fit with room to spare. */
-#define DYNDNS2_BODY_MAX  2048
+#define DYNDNS2_BODY_MAX 2048
 /* Longest Basic-auth user name accepted (an account name or a host FQDN). */
-#define DYNDNS2_USER_MAX  CFG_NAME_MAX
+#define DYNDNS2_USER_MAX CFG_NAME_MAX
 
 /* Every answer the protocol defines that this server gives. */
 enum dyndns2_code {
@@ -59,7 +59,7 @@ struct dyndns2_params {
 	bool has_v4, has_v6; /* which families to set */
 	struct np_addr v4, v6;
 	enum dyndns2_switch offline, wildcard;
-	unsigned seen;       /* internal: argument groups already taken (first one wins) */
+	unsigned seen; /* internal: argument groups already taken (first one wins) */
 };
 
 /* Parsing is incremental so that it can run straight from libmicrohttpd's argument
@@ -69,10 +69,15 @@ struct dyndns2_params {
  * parameter (aliases count as one) the first occurrence wins. */
 void dyndns2_params_init(struct dyndns2_params *p);
 void dyndns2_params_add(struct dyndns2_params *p, const char *key, size_t key_len,
-			const char *value, size_t value_len);
+                        const char *value, size_t value_len);
 /* Completes the parameters: when no address argument was given, the client's address is
  * used (client may be NULL when unknown; then no family is set). */
 void dyndns2_params_finish(struct dyndns2_params *p, const struct np_addr *client);
+
+/* The answers decided before the store is consulted, each given once: "numhost" (more
+ * than DYNDNS2_MAX_HOSTS hosts), "notfqdn" (no hostname, and user is not an FQDN that
+ * could name the host). Returns true and sets *code when the request ends here. */
+bool dyndns2_precheck(const struct dyndns2_params *p, const char *user, enum dyndns2_code *code);
 
 /* True when text (len bytes, no NUL inside) is a host name that may be updated: LDH labels,
  * at least two of them, no wildcard. Writes the lowercase form without a trailing dot to
@@ -114,7 +119,7 @@ struct dyndns2_update {
 	/* outputs */
 	struct dyndns2_result results[DYNDNS2_MAX_HOSTS];
 	unsigned n_results;
-	int apply_err; /* NP_OK, or the store error that made apply undo everything */
+	int apply_err;    /* NP_OK, or the store error that made apply undo everything */
 	unsigned changed; /* hosts changed (for the log) */
 };
 
@@ -128,7 +133,7 @@ void dyndns2_update_init(struct dyndns2_update *u);
  * every line that would have been "good" reads "dnserr"). Runs with st inside a
  * transaction; touch is called for each changed host. */
 int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct config *cfg,
-		       dyndns2_touch_fn *touch, void *touch_ctx) np_mustcheck;
+                       dyndns2_touch_fn *touch, void *touch_ctx) np_mustcheck;
 
 /* The writer_apply_fn: dyndns2_update_run over the writer's transaction. */
 int dyndns2_update_apply(struct writer_op *op, struct writer_txn *txn);
@@ -137,6 +142,6 @@ int dyndns2_update_apply(struct writer_op *op, struct writer_txn *txn);
  * the change is on disk (or apply undid it), otherwise "911" for every line. Writes the
  * body into out; returns its length or NP_ETOOBIG. */
 int dyndns2_update_body(const struct dyndns2_update *u, int status, char *out,
-			size_t cap) np_mustcheck;
+                        size_t cap) np_mustcheck;
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -38,6 +39,14 @@ static int drop_privileges(const struct config *cfg)
 	if (pw == NULL) {
 		log_err("no such user: %s", cfg->user);
 		return NP_EINVAL;
+	}
+	/* The store must stay writable after the drop: refuse to start rather than fail on
+	 * the first update. */
+	struct stat sb;
+	if (stat(cfg->data_dir, &sb) != 0 || sb.st_uid != pw->pw_uid) {
+		log_err("%s must be owned by %s (chown -R %s %s)", cfg->data_dir, cfg->user,
+			cfg->user, cfg->data_dir);
+		return NP_EDENIED;
 	}
 	if (setgroups(1, &pw->pw_gid) != 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {

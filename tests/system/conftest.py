@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.query
@@ -229,10 +230,11 @@ class Nameplate:
                              % (timeout, dns_ok, http_ok, self.stderr()))
 
     def _collect(self):
+        """Closes the finished run's log and keeps its text (once per run)."""
         if getattr(self, "errf", None):
             self.errf.close()
             self.errf = None
-        self.logs.append(self.stderr())
+            self.logs.append(self.stderr())
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         """Stops the server; returns its exit status (negative = killed by a signal)."""
@@ -343,6 +345,25 @@ class Nameplate:
                     print("---- nameplated stderr (run %d) ----\n%s" % (i + 1, log[-20000:]))
         for i, log in enumerate(self.logs):
             check_sanitizers(log, "nameplated (run %d)" % (i + 1))
+
+
+TEST_TIMEOUT = int(os.environ.get("NP_TEST_TIMEOUT", "120"))
+
+
+def _alarm(signum, frame):
+    raise TimeoutError("test took longer than %ds (NP_TEST_TIMEOUT)" % TEST_TIMEOUT)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Bounds every test (setup, call and teardown) so a hung server cannot hang CI."""
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TEST_TIMEOUT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* nameplatectl internals: the command context, the commands, and helpers they share. */
+#ifndef NP_CTL_CTL_H
+#define NP_CTL_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "store/store.h"
+
+/* Exit statuses of nameplatectl. */
+#define CTL_OK    0
+#define CTL_FAIL  1
+#define CTL_USAGE 2
+
+/* What every command gets: the loaded config and, once ctl_open ran, the store. */
+struct ctl {
+	const char *conf_path;
+	struct config *cfg;
+	struct store *st;
+};
+
+/* Prints "nameplatectl: MESSAGE" on stderr. */
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints a usage error and returns CTL_USAGE. */
+int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Opens the existing store under data_dir (message + CTL_FAIL when not initialised). */
+int ctl_open(struct ctl *c);
+/* Lowercases text into out without a trailing dot and checks it is a host name (LDH
+ * labels, no "*"). Returns false (with a message) otherwise. */
+bool ctl_host_name(const char *text, char *out, size_t outlen);
+/* Formats the A and AAAA records among rrs as "v4,v6" ("" when none). */
+void ctl_addrs(const struct store_rr *rrs, size_t n, char *out, size_t outlen);
+/* Records a change to host h in the history (protocol "ctl") and bumps its zone's serial;
+ * part of the caller's transaction. */
+int ctl_host_changed(struct ctl *c, int64_t host_id, const char *fqdn, const char *zone,
+                     const char *old_addrs, const char *new_addrs) np_mustcheck;
+
+/* The commands: argv[0] is the command word after "host", "user" or "zone". */
+int ctl_cmd_init(struct ctl *c, int argc, char **argv);
+int ctl_cmd_user(struct ctl *c, int argc, char **argv);
+int ctl_cmd_host(struct ctl *c, int argc, char **argv);
+int ctl_cmd_zone(struct ctl *c, int argc, char **argv);
+
+#endif

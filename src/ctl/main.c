@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* nameplatectl: the administration tool. Parses the global options, loads the config and
+ * dispatches to the command; exit 0 on success, 1 on failure, 2 on bad usage. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "ctl/ctl.h"
+
+#define DEFAULT_CONFIG "/etc/nameplate/nameplate.conf"
+
+static void usage(FILE *out)
+{
+	fputs("usage: nameplatectl [-c FILE] COMMAND [ARGS]\n"
+	      "commands:\n"
+	      "  check-config                         check the configuration file\n"
+	      "  init                                 create the store and the admin secret\n"
+	      "  user add NAME | user list\n"
+	      "  host add FQDN --user NAME [--wildcard]\n"
+	      "  host list | host del FQDN | host secret FQDN\n"
+	      "  host block FQDN | host unblock FQDN\n"
+	      "  host set FQDN TYPE [VALUE...]       replace (or delete) records of one type\n"
+	      "  zone import FILE [--zone NAME] [--user NAME]\n"
+	      "  zone export NAME\n"
+	      "default FILE: " DEFAULT_CONFIG "\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = DEFAULT_CONFIG;
+	int opt;
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	/* "+": options end at the command word, whose own options follow it. */
+	while ((opt = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CTL_OK;
+		default:
+			usage(stderr);
+			return CTL_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return CTL_USAGE;
+	}
+	const char *cmd = argv[optind];
+	int cargc = argc - optind - 1;
+	char **cargv = argv + optind + 1;
+	int (*fn)(struct ctl *, int, char **) = NULL;
+	if (strcmp(cmd, "init") == 0)
+		fn = ctl_cmd_init;
+	else if (strcmp(cmd, "user") == 0)
+		fn = ctl_cmd_user;
+	else if (strcmp(cmd, "host") == 0)
+		fn = ctl_cmd_host;
+	else if (strcmp(cmd, "zone") == 0)
+		fn = ctl_cmd_zone;
+	else if (strcmp(cmd, "check-config") != 0)
+		return ctl_usage("unknown command '%s'", cmd);
+
+	/* Store errors are logged by the store; they go to stderr like our own messages. */
+	log_init("nameplatectl", true, LOG_WARNING);
+	struct ctl c = {.conf_path = conf};
+	c.cfg = malloc(sizeof(*c.cfg));
+	if (c.cfg == NULL) {
+		ctl_err("out of memory");
+		return CTL_FAIL;
+	}
+	char err[1024];
+	int ret;
+	if (config_load(conf, c.cfg, err, sizeof(err)) != NP_OK) {
+		ctl_err("%s", err);
+		ret = CTL_FAIL;
+	} else if (fn == NULL) {
+		if (cargc != 0) {
+			ret = ctl_usage("check-config takes no arguments");
+		} else {
+			printf("%s: ok\n", conf);
+			ret = CTL_OK;
+		}
+	} else {
+		ret = fn(&c, cargc, cargv);
+	}
+	store_close(c.st);
+	free(c.cfg);
+	if (fflush(stdout) != 0 && ret == CTL_OK) {
+		ctl_err("cannot write the output");
+		ret = CTL_FAIL;
+	}
+	return ret;
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/* The authoritative query path: parse a query, find the node, copy pre-rendered RRsets.
+ * No allocation, no lock, no system call: everything lives in resp or on the stack. */
+#include "dns/query.h"
+
+#include <string.h>
+
+#include "dns/msg.h"
+#include "dns/name.h"
+#include "dns/wire.h"
+
+/* What one response is made of, gathered before anything is written. */
+struct reply {
+	uint8_t *buf;
+	size_t cap;
+	size_t limit; /* the response must not exceed this (UDP payload or cap) */
+	uint16_t id;
+	uint16_t flags;               /* QR, opcode, RD, CD from the query; AA, TC, rcode added */
+	const struct dns_question *q; /* echoed, or NULL for a header-only reply */
+	bool edns;                    /* add an OPT record */
+	bool dnssec_ok;
+	uint8_t ext_rcode; /* upper 8 bits of a 12-bit rcode (BADVERS) */
+	uint16_t udp_max;
+	/* Answer: an RRset copied verbatim. */
+	const uint8_t *an;
+	size_t an_len;
+	uint16_t an_count;
+	/* Authority: the zone's SOA, patched as it is copied. */
+	const uint8_t *soa;
+	size_t soa_len;
+	size_t apex_off; /* where the apex starts inside the echoed question name */
+};
+
+/* Writes the response. When the records do not fit the limit the reply is truncated to
+ * the question and OPT with TC=1 (RFC 2181 9: a client retries over TCP). Returns its
+ * length, or 0 if even that does not fit the caller's buffer. */
+static size_t reply_write(struct reply *r, unsigned rcode)
+{
+	size_t pos = DNS_HDR_LEN;
+	size_t opt_len = r->edns ? DNS_OPT_RR_LEN : 0;
+	size_t q_len = r->q != NULL ? (size_t)r->q->name_len + 4 : 0;
+	uint16_t an_count = r->an_count;
+	uint16_t ns_count = r->soa != NULL ? 1 : 0;
+
+	if (pos + q_len + opt_len > r->limit)
+		return 0;
+	uint8_t *b = r->buf;
+	if (r->q != NULL) {
+		memcpy(b + pos, r->q->name, r->q->name_len);
+		pos += r->q->name_len;
+		wire_store_u16(b + pos, r->q->qtype);
+		wire_store_u16(b + pos + 2, r->q->qclass);
+		pos += 4;
+	}
+	if (pos + r->an_len + r->soa_len + opt_len > r->limit) {
+		r->flags |= DNS_FLAG_TC;
+		an_count = 0;
+		ns_count = 0;
+	} else {
+		if (r->an_len > 0)
+			memcpy(b + pos, r->an, r->an_len);
+		pos += r->an_len;
+		if (r->soa != NULL) {
+			/* Owner: a pointer to the apex inside the question name. TTL: the lower of
+			 * the SOA TTL and MINIMUM, the negative-caching TTL (RFC 2308 3). */
+			uint8_t *s = b + pos;
+			memcpy(s, r->soa, r->soa_len);
+			wire_store_u16(s, (uint16_t)(0xC000 | r->apex_off));
+			uint32_t ttl = wire_load_u32(s + 6);
+			uint32_t minimum = wire_load_u32(s + r->soa_len - 4);
+			wire_store_u32(s + 6, ttl < minimum ? ttl : minimum);
+			pos += r->soa_len;
+		}
+	}
+	if (r->edns) {
+		b[pos] = 0; /* root owner */
+		wire_store_u16(b + pos + 1, DNS_TYPE_OPT);
+		wire_store_u16(b + pos + 3, r->udp_max);
+		b[pos + 5] = r->ext_rcode;
+		b[pos + 6] = 0; /* version 0: all we speak */
+		wire_store_u16(b + pos + 7, r->dnssec_ok ? DNS_EDNS_FLAG_DO : 0);
+		wire_store_u16(b + pos + 9, 0);
+		pos += DNS_OPT_RR_LEN;
+	}
+	wire_store_u16(b, r->id);
+	wire_store_u16(b + 2, (uint16_t)(r->flags | (rcode & DNS_RCODE_MASK)));
+	wire_store_u16(b + 4, r->q != NULL ? 1 : 0);
+	wire_store_u16(b + 6, an_count);
+	wire_store_u16(b + 8, ns_count);
+	wire_store_u16(b + 10, r->edns ? 1 : 0);
+	return pos;
+}
+
+/* The RRset a qtype asks for at node n, or NULL (NODATA). ANY gets one RRset only, the
+ * first that exists in a fixed order (RFC 8482 4.1). */
+static const struct zone_rrset *rrset_for(const struct zone_node *n, uint16_t qtype)
+{
+	static const enum zone_slot any_order[] = {ZS_A, ZS_AAAA, ZS_MX, ZS_TXT, ZS_SOA, ZS_NS};
+	enum zone_slot s;
+	switch (qtype) {
+	case DNS_TYPE_A:
+		s = ZS_A;
+		break;
+	case DNS_TYPE_AAAA:
+		s = ZS_AAAA;
+		break;
+	case DNS_TYPE_MX:
+		s = ZS_MX;
+		break;
+	case DNS_TYPE_TXT:
+		s = ZS_TXT;
+		break;
+	case DNS_TYPE_SOA:
+		s = ZS_SOA;
+		break;
+	case DNS_TYPE_NS:
+		s = ZS_NS;
+		break;
+	case DNS_TYPE_ANY:
+		for (size_t i = 0; i < sizeof(any_order) / sizeof(any_order[0]); i++)
+			if (n->rrsets[any_order[i]].len > 0)
+				return &n->rrsets[any_order[i]];
+		return NULL;
+	default:
+		return NULL; /* types outside the model exist nowhere: NODATA */
+	}
+	return n->rrsets[s].len > 0 ? &n->rrsets[s] : NULL;
+}
+
+/* Looks the question up in the zone and fills the answer or the authority SOA. Returns
+ * the rcode. */
+static unsigned lookup(const struct zone_version *z, struct reply *r)
+{
+	const struct dns_question *q = r->q;
+	const struct zone_node *apex = z->apex_node;
+	if (apex == NULL || apex->rrsets[ZS_SOA].count != 1)
+		return DNS_RCODE_SERVFAIL; /* a zone without its SOA cannot answer */
+
+	const struct zone_node *n = zone_find(z, q->lname, q->name_len);
+	if (n == NULL) {
+		/* Find the closest encloser; ENTs guarantee that every ancestor of an existing
+		 * name exists, so the first hit going up is it. */
+		const uint8_t *p = q->lname;
+		size_t len = q->name_len;
+		const struct zone_node *enc = NULL;
+		while (len > z->apex_len && enc == NULL) {
+			len -= 1 + (size_t)p[0];
+			p += 1 + (size_t)p[0];
+			enc = zone_find(z, p, len);
+		}
+		if (enc != NULL && (enc->flags & ZONE_NODE_WILDCARD) != 0 &&
+		    (enc->flags & (ZONE_NODE_APEX | ZONE_NODE_ENT)) == 0)
+			n = enc; /* answers as if it were the qname: owners are 0xC00C anyway */
+	}
+	r->flags |= DNS_FLAG_AA;
+	const struct zone_rrset *set = n != NULL ? rrset_for(n, q->qtype) : NULL;
+	if (set != NULL) {
+		r->an = n->data + set->off;
+		r->an_len = set->len;
+		r->an_count = set->count;
+		return DNS_RCODE_NOERROR;
+	}
+	const struct zone_rrset *soa = &apex->rrsets[ZS_SOA];
+	r->soa = apex->data + soa->off;
+	r->soa_len = soa->len;
+	r->apex_off = DNS_HDR_LEN + (size_t)q->name_len - z->apex_len;
+	return n != NULL ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN;
+}
+
+static size_t answer_query(const struct zone_db *db, struct wire *c, const struct dns_hdr *h,
+                           struct reply *r, const struct dns_answer_opts *opts)
+{
+	struct dns_question q;
+	bool have_q = h->qdcount == 1 && dns_question_read(c, &q) == NP_OK;
+	if (have_q)
+		r->q = &q;
+	if (!have_q || h->ancount != 0 || h->nscount != 0)
+		return reply_write(r, DNS_RCODE_FORMERR);
+	struct dns_edns e;
+	if (dns_additional_read(c, h->arcount, &e) != NP_OK || wire_left(c) != 0)
+		return reply_write(r, DNS_RCODE_FORMERR);
+
+	if (e.present) {
+		r->edns = true;
+		r->dnssec_ok = e.dnssec_ok;
+		if (!opts->tcp) {
+			size_t want = e.payload < DNS_UDP_MIN ? DNS_UDP_MIN : e.payload;
+			size_t ours = opts->udp_max < DNS_UDP_MIN ? DNS_UDP_MIN : opts->udp_max;
+			size_t udp = want < ours ? want : ours;
+			r->limit = udp < r->cap ? udp : r->cap;
+		}
+		if (e.version > 0) {
+			/* BADVERS (RFC 6891 6.1.3): 16 = ext-rcode 1 with header rcode 0. */
+			r->ext_rcode = DNS_RCODE_BADVERS >> 4;
+			return reply_write(r, DNS_RCODE_BADVERS & DNS_RCODE_MASK);
+		}
+	}
+
+	switch (q.qtype) {
+	case DNS_TYPE_OPT:
+	case DNS_TYPE_TSIG:
+	case DNS_TYPE_TKEY:
+		return reply_write(r, DNS_RCODE_FORMERR); /* only valid in other sections */
+	default:
+		break;
+	}
+	if (q.qclass != DNS_CLASS_IN)
+		return reply_write(r, DNS_RCODE_REFUSED);
+	switch (q.qtype) {
+	case DNS_TYPE_AXFR:
+	case DNS_TYPE_IXFR:
+		return reply_write(r, DNS_RCODE_REFUSED); /* zone transfers are not served yet */
+	case DNS_TYPE_MAILA:
+	case DNS_TYPE_MAILB:
+		return reply_write(r, DNS_RCODE_NOTIMP);
+	default:
+		break;
+	}
+
+	const struct zone_version *z = zone_db_find(db, q.lname, q.name_len);
+	if (z == NULL)
+		return reply_write(r, DNS_RCODE_REFUSED); /* not ours, and we never recurse */
+	return reply_write(r, lookup(z, r));
+}
+
+/* Opcodes we do not implement: NOTIMP, echoing the question when it parses. */
+static size_t answer_notimp(struct wire *c, const struct dns_hdr *h, struct reply *r)
+{
+	struct dns_question q;
+	if (h->qdcount == 1 && dns_question_read(c, &q) == NP_OK)
+		r->q = &q;
+	return reply_write(r, DNS_RCODE_NOTIMP);
+}
+
+size_t dns_answer(const struct zone_db *db, const uint8_t *query, size_t qlen, uint8_t *resp,
+                  size_t cap, const struct dns_answer_opts *opts)
+{
+	if (qlen < DNS_HDR_LEN || cap < DNS_HDR_LEN)
+		return 0;
+	struct wire c = wire_init(query, qlen);
+	struct dns_hdr h;
+	dns_hdr_read(&c, &h);
+	if ((h.flags & DNS_FLAG_QR) != 0)
+		return 0; /* never answer a response: two servers could loop (CVE-2012-0206) */
+
+	struct reply r = {
+	    .buf = resp,
+	    .cap = cap,
+	    .limit = opts->tcp ? cap : (cap < DNS_UDP_MIN ? cap : DNS_UDP_MIN),
+	    .id = h.id,
+	    .flags = DNS_FLAG_QR | (h.flags & (DNS_OPCODE_MASK | DNS_FLAG_RD | DNS_FLAG_CD)),
+	    .udp_max = opts->udp_max,
+	};
+	unsigned opcode = (h.flags & DNS_OPCODE_MASK) >> 11;
+	switch (opcode) {
+	case DNS_OPCODE_QUERY:
+		return answer_query(db, &c, &h, &r, opts);
+	default:
+		return answer_notimp(&c, &h, &r);
+	}
+}

@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: MIT */
+/* libmicrohttpd glue: routing, limits, Basic auth, the client address, and the suspended
+ * wait for the writer that lets many concurrent updates share one commit. */
+#include "http/http.h"
+
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/secret.h"
+#include "common/util.h"
+#include "http/dyndns2.h"
+
+/* Bounds the request line and headers: larger requests get 414/431 from libmicrohttpd. */
+#define HTTP_MEMORY_LIMIT (32 * 1024)
+#define HTTP_BACKLOG_MIN  128
+/* X-Forwarded-For headers looked at (the right-most ones matter). */
+#define HTTP_XFF_MAX 8
+/* How long http_stop waits for updates the writer still holds. */
+#define HTTP_STOP_WAIT_MS               30000
+
+#define TEXT_PLAIN                      "text/plain; charset=utf-8"
+#define TEXT_HTML                       "text/html; charset=utf-8"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+struct http_server {
+	const struct config *cfg;
+	struct writer *w;
+	struct MHD_Daemon *daemons[CFG_MAX_LISTEN];
+	unsigned n_daemons;
+	/* Updates handed to the writer and not yet answered by done(). */
+	atomic_uint inflight;
+	atomic_bool stopping;
+};
+
+/* One update request. Two owners share it: libmicrohttpd (until the request completes)
+ * and the writer (from submit until done); the last one to let go frees it. */
+struct http_req {
+	struct http_server *hs;
+	struct MHD_Connection *conn;
+	atomic_int refs;
+	atomic_bool resolved; /* done() ran (or the writer refused): the answer is known */
+	int status;           /* written before resolved is set */
+	struct dyndns2_update u;
+};
+
+static void req_release(struct http_req *req)
+{
+	if (atomic_fetch_sub(&req->refs, 1) == 1)
+		free(req);
+}
+
+/* ---- responses ---- */
+
+/* Queues status with body (copied), the content type, no-store, and one optional extra
+ * header. */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype,
+                             const char *body, size_t len, const char *hname, const char *hvalue)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	enum MHD_Result ok = MHD_YES;
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+	    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES ||
+	    (hname != NULL && MHD_add_response_header(r, hname, hvalue) != MHD_YES))
+		ok = MHD_NO;
+	if (ok == MHD_YES)
+		ok = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	return reply(c, status, TEXT_PLAIN, text, strlen(text), NULL, NULL);
+}
+
+/* ---- the client's address ---- */
+
+static bool is_trusted(const struct config *cfg, const struct np_addr *a)
+{
+	for (unsigned i = 0; i < cfg->n_trusted_proxies; i++)
+		if (cidr_contains(&cfg->trusted_proxies[i], a))
+			return true;
+	return false;
+}
+
+struct xff {
+	const char *v[HTTP_XFF_MAX];
+	size_t len[HTTP_XFF_MAX];
+	unsigned n;
+};
+
+static enum MHD_Result collect_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+	struct xff *x = cls;
+	(void)kind;
+	if (key_size != 15 || strncasecmp(key, "X-Forwarded-For", 15) != 0 || value == NULL)
+		return MHD_YES;
+	if (x->n == HTTP_XFF_MAX) {
+		/* Keep the right-most headers: drop the oldest. */
+		memmove(&x->v[0], &x->v[1], sizeof(x->v[0]) * (HTTP_XFF_MAX - 1));
+		memmove(&x->len[0], &x->len[1], sizeof(x->len[0]) * (HTTP_XFF_MAX - 1));
+		x->n--;
+	}
+	x->v[x->n] = value;
+	x->len[x->n] = value_size;
+	x->n++;
+	return MHD_YES;
+}
+
+/* Parses one X-Forwarded-For element: "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT". */
+static int parse_xff_elem(const char *s, size_t len, struct np_addr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len > 0 && s[0] == '[') {
+		const char *end = memchr(s, ']', len);
+		if (end == NULL)
+			return NP_EMALFORMED;
+		s++;
+		len = (size_t)(end - s);
+	} else if (len > 0 && memchr(s, '.', len) != NULL) {
+		const char *colon = memchr(s, ':', len);
+		if (colon != NULL)
+			len = (size_t)(colon - s); /* IPv4 with a port */
+	}
+	if (len == 0 || len >= sizeof(buf) || memchr(s, '\0', len) != NULL)
+		return NP_EMALFORMED;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return addr_parse(buf, out) == NP_OK ? NP_OK : NP_EMALFORMED;
+}
+
+/* The client: the TCP peer, unless the peer is a trusted proxy; then the right-most
+ * X-Forwarded-For entry that is not itself a trusted proxy (entries further left were
+ * written by the client and prove nothing). */
+static int client_address(const struct http_server *hs, struct MHD_Connection *c,
+                          struct np_addr *out)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL ||
+	    addr_from_sockaddr(ci->client_addr, out) != NP_OK)
+		return NP_EINVAL;
+	if (!is_trusted(hs->cfg, out))
+		return NP_OK;
+
+	struct xff x = {0};
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, collect_xff, &x);
+	for (unsigned h = x.n; h-- > 0;) {
+		size_t end = x.len[h];
+		/* Right to left through one header's comma list; bounded by its length. */
+		for (;;) {
+			size_t start = end;
+			while (start > 0 && x.v[h][start - 1] != ',')
+				start--;
+			struct np_addr a;
+			if (parse_xff_elem(x.v[h] + start, end - start, &a) != NP_OK)
+				return NP_EMALFORMED;
+			*out = a;
+			if (!is_trusted(hs->cfg, &a))
+				return NP_OK;
+			if (start == 0)
+				break;
+			end = start - 1;
+		}
+	}
+	/* Every hop is trusted: the left-most one is the client. */
+	return NP_OK;
+}
+
+/* ---- checkip ---- */
+
+static enum MHD_Result serve_checkip(struct http_server *hs, struct MHD_Connection *c, bool html)
+{
+	struct np_addr a;
+	char text[INET6_ADDRSTRLEN];
+	char body[256];
+
+	if (client_address(hs, c, &a) != NP_OK)
+		return reply_text(c, MHD_HTTP_BAD_REQUEST, "bad X-Forwarded-For\n");
+	addr_format(&a, text, sizeof(text));
+	int n;
+	if (html)
+		n = snprintf(body, sizeof(body),
+		             "<html><head><title>Current IP Check</title></head>"
+		             "<body>Current IP Address: %s</body></html>\n",
+		             text);
+	else
+		n = snprintf(body, sizeof(body), "%s\n", text);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		return MHD_NO;
+	return reply(c, MHD_HTTP_OK, html ? TEXT_HTML : TEXT_PLAIN, body, (size_t)n, NULL, NULL);
+}
+
+/* ---- /nic/update ---- */
+
+static enum MHD_Result reply_once(struct MHD_Connection *c, enum dyndns2_code code)
+{
+	char body[32];
+	struct dyndns2_result r = {.code = code};
+	int n = dyndns2_format(&r, 1, body, sizeof(body));
+	if (n < 0)
+		return MHD_NO;
+	return reply(c, MHD_HTTP_OK, TEXT_PLAIN, body, (size_t)n, NULL, NULL);
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	dyndns2_params_add(cls, key, key_size, value, value_size);
+	return MHD_YES;
+}
+
+/* Runs on the writer thread after commit and publication: only wakes the request. */
+static void update_done(struct writer_op *op, int status)
+{
+	struct http_req *req = container_of(op, struct http_req, u.op);
+	struct http_server *hs = req->hs;
+
+	req->status = status;
+	atomic_store(&req->resolved, true);
+	MHD_resume_connection(req->conn);
+	req_release(req);
+	atomic_fetch_sub(&hs->inflight, 1);
+}
+
+static void log_update(const struct http_req *req, const char *body)
+{
+	char user[96], client[INET6_ADDRSTRLEN] = "?", first[48];
+	size_t flen = strcspn(body, "\n");
+
+	log_escape(user, sizeof(user), req->u.user, strlen(req->u.user));
+	log_escape(first, sizeof(first), body, flen);
+	if (req->u.client.family != 0)
+		addr_format(&req->u.client, client, sizeof(client));
+	if (req->u.changed > 0)
+		log_info("dyndns2: %s user=%s hosts=%u changed=%u: %s", client, user,
+		         req->u.n_results, req->u.changed, first);
+	else
+		log_debug("dyndns2: %s user=%s status=%s: %s", client, user,
+		          np_strerror(req->status), first);
+}
+
+/* The answer once the writer has spoken. */
+static enum MHD_Result finish_update(struct http_req *req)
+{
+	char body[DYNDNS2_BODY_MAX];
+	int n = dyndns2_update_body(&req->u, req->status, body, sizeof(body));
+	if (n < 0)
+		return MHD_NO;
+	log_update(req, body);
+	return reply(req->conn, MHD_HTTP_OK, TEXT_PLAIN, body, (size_t)n, NULL, NULL);
+}
+
+/* Decodes Basic auth into req->u (user name and the password's hash). Returns false when
+ * the credentials cannot be used: "badauth". The password is wiped before it is freed. */
+static bool take_credentials(struct MHD_Connection *c, struct dyndns2_update *u)
+{
+	char *pass = NULL;
+	char *user = MHD_basic_auth_get_username_password(c, &pass);
+	bool ok = user != NULL && pass != NULL;
+	size_t plen = pass != NULL ? strlen(pass) : 0;
+	if (ok && np_strlcpy(u->user, user, sizeof(u->user)) >= sizeof(u->user))
+		ok = false;
+	if (ok && plen > SECRET_MAX_INPUT)
+		ok = false; /* refused before hashing: no work for huge passwords */
+	if (ok)
+		secret_hash(pass, plen, u->secret_hash);
+	if (pass != NULL) {
+		explicit_bzero(pass, plen);
+		MHD_free(pass);
+	}
+	if (user != NULL)
+		MHD_free(user);
+	return ok;
+}
+
+static enum MHD_Result serve_update(struct http_server *hs, struct MHD_Connection *c,
+                                    void **con_cls)
+{
+	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) == NULL)
+		return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "badauth\n", 8,
+		             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
+	const char *ua =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT);
+	if (ua == NULL || ua[0] == '\0')
+		return reply_once(c, DYNDNS2_BADAGENT);
+
+	struct http_req *req = calloc(1, sizeof(*req));
+	if (req == NULL)
+		return reply_once(c, DYNDNS2_911);
+	dyndns2_update_init(&req->u);
+	req->hs = hs;
+	req->conn = c;
+	req->u.op.done = update_done;
+
+	enum MHD_Result ret;
+	struct dyndns2_params *p = &req->u.params;
+	dyndns2_params_init(p);
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, p);
+
+	if (!take_credentials(c, &req->u)) {
+		ret = reply_once(c, DYNDNS2_BADAUTH);
+		goto fail;
+	}
+	enum dyndns2_code code;
+	if (dyndns2_precheck(p, req->u.user, &code)) {
+		ret = reply_once(c, code);
+		goto fail;
+	}
+	if (p->bad_addr) {
+		ret = reply_text(c, MHD_HTTP_BAD_REQUEST,
+		                 "badip: not an IPv4 or IPv6 address (myip=v4,v6)\n");
+		goto fail;
+	}
+	if (client_address(hs, c, &req->u.client) != NP_OK) {
+		ret = reply_text(c, MHD_HTTP_BAD_REQUEST, "bad X-Forwarded-For\n");
+		goto fail;
+	}
+	dyndns2_params_finish(p, &req->u.client);
+
+	/* From here the request waits for the writer. It is suspended before it is submitted,
+	 * so a fast done() always finds it suspended. */
+	atomic_init(&req->refs, 2);
+	*con_cls = req;
+	atomic_fetch_add(&hs->inflight, 1);
+	if (atomic_load(&hs->stopping)) {
+		atomic_fetch_sub(&hs->inflight, 1);
+		*con_cls = NULL;
+		ret = reply_once(c, DYNDNS2_911);
+		goto fail;
+	}
+	MHD_suspend_connection(c);
+	int rc = writer_submit(hs->w, &req->u.op);
+	if (rc != NP_OK) {
+		/* Overloaded, stopping, or failed: done will not run; answer 911 at once. */
+		req->status = rc;
+		atomic_store(&req->resolved, true);
+		req_release(req);
+		atomic_fetch_sub(&hs->inflight, 1);
+		MHD_resume_connection(c);
+	}
+	return MHD_YES;
+fail:
+	explicit_bzero(req->u.secret_hash, sizeof(req->u.secret_hash));
+	free(req);
+	return ret;
+}
+
+/* ---- routing ---- */
+
+enum route { ROUTE_NONE, ROUTE_UPDATE, ROUTE_CHECKIP_HTML, ROUTE_CHECKIP };
+
+static enum route route_of(const char *url)
+{
+	if (strcmp(url, "/nic/update") == 0)
+		return ROUTE_UPDATE;
+	if (strcmp(url, "/nic/checkip") == 0)
+		return ROUTE_CHECKIP_HTML;
+	if (strcmp(url, "/checkip") == 0)
+		return ROUTE_CHECKIP;
+	return ROUTE_NONE;
+}
+
+/* True when the request announces a body; none of our endpoints takes one. */
+static bool has_body(struct MHD_Connection *c)
+{
+	const char *te =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	return te != NULL || (cl != NULL && strcmp(cl, "0") != 0);
+}
+
+/* What *con_cls holds between the call with the headers and the one after the (empty)
+ * body; an update then replaces it with its struct http_req. */
+static char headers_seen;
+
+/* libmicrohttpd calls this first with the headers: errors are answered right then (which
+ * also closes the connection, as the body is not read). The answer proper is queued in
+ * the second call, once the request is complete, so the connection can be kept alive. A
+ * suspended update is called a third time after the writer has resumed it. */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *hs = cls;
+	(void)version;
+	(void)upload_data;
+
+	if (*upload_data_size != 0)
+		return MHD_NO; /* a body despite our checks: drop the connection */
+	if (*con_cls != NULL && *con_cls != &headers_seen) {
+		struct http_req *req = *con_cls;
+		if (!atomic_load(&req->resolved))
+			return MHD_YES; /* not ours to answer yet */
+		return finish_update(req);
+	}
+
+	enum route rt = route_of(url);
+	if (*con_cls == NULL) {
+		if (rt == ROUTE_NONE)
+			return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+		bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+		bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+		/* HEAD must not change anything, so the update takes GET only. */
+		if (rt == ROUTE_UPDATE && !get)
+			return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT_PLAIN,
+			             "method not allowed\n", 19, MHD_HTTP_HEADER_ALLOW, "GET");
+		if (!get && !head)
+			return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT_PLAIN,
+			             "method not allowed\n", 19, MHD_HTTP_HEADER_ALLOW,
+			             "GET, HEAD");
+		if (has_body(c))
+			return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
+			                  "request body not accepted\n");
+		*con_cls = &headers_seen;
+		return MHD_YES;
+	}
+
+	*con_cls = NULL;
+	switch (rt) {
+	case ROUTE_UPDATE:
+		return serve_update(hs, c, con_cls);
+	case ROUTE_CHECKIP_HTML:
+		return serve_checkip(hs, c, true);
+	case ROUTE_CHECKIP:
+		return serve_checkip(hs, c, false);
+	case ROUTE_NONE:
+		break;
+	}
+	return MHD_NO;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (*con_cls != NULL && *con_cls != &headers_seen)
+		req_release(*con_cls);
+	*con_cls = NULL;
+}
+
+/* libmicrohttpd's own messages (bind errors, dropped connections) into our log. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256], esc[256];
+	(void)cls;
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	size_t len = strlen(msg);
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+		len--;
+	log_escape(esc, sizeof(esc), msg, len);
+	log_warn("http: %s", esc);
+}
+
+/* ---- start and stop ---- */
+
+static struct MHD_Daemon *start_one(struct http_server *hs, const struct cfg_listen *l)
+{
+	const struct config *cfg = hs->cfg;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	uint16_t port;
+	if (l->addr.ss_family == AF_INET6) {
+		flags |= MHD_USE_IPv6;
+		port = ntohs(((const struct sockaddr_in6 *)&l->addr)->sin6_port);
+	} else {
+		port = ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+	}
+	unsigned threads = cfg->http_threads > 0 ? cfg->http_threads : 1;
+	unsigned max_conn = cfg->http_max_connections;
+	if (max_conn < threads)
+		max_conn = threads; /* each pool thread needs a share of the limit */
+	unsigned backlog = max_conn > HTTP_BACKLOG_MIN ? max_conn : HTTP_BACKLOG_MIN;
+
+	struct MHD_OptionItem opts[] = {
+	    {MHD_OPTION_SOCK_ADDR, 0, (void *)&l->addr},
+	    {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL},
+	    {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->http_per_ip_connections, NULL},
+	    {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->http_timeout, NULL},
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)HTTP_MEMORY_LIMIT, NULL},
+	    {MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t)backlog, NULL},
+	    {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
+	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, hs},
+	    /* A pool of one is no pool: leave the option out then. */
+	    {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	/* The logger goes first so that every message of the start-up reaches it. */
+	return MHD_start_daemon(flags, port, NULL, NULL, handle, hs, MHD_OPTION_EXTERNAL_LOGGER,
+	                        mhd_log, hs, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+static void stop_all(struct http_server *hs)
+{
+	for (unsigned i = 0; i < hs->n_daemons; i++)
+		MHD_stop_daemon(hs->daemons[i]);
+	hs->n_daemons = 0;
+}
+
+int http_start(struct http_server **out, const struct config *cfg, struct writer *w)
+{
+	*out = NULL;
+	struct http_server *hs = calloc(1, sizeof(*hs));
+	if (hs == NULL)
+		return NP_ENOMEM;
+	hs->cfg = cfg;
+	hs->w = w;
+	atomic_init(&hs->inflight, 0);
+	atomic_init(&hs->stopping, false);
+	for (unsigned i = 0; i < cfg->n_http_listen; i++) {
+		struct MHD_Daemon *d = start_one(hs, &cfg->http_listen[i]);
+		if (d == NULL) {
+			char esc[80];
+			const char *t = cfg->http_listen[i].text;
+			log_err("http: cannot listen on %s",
+			        log_escape(esc, sizeof(esc), t, strlen(t)));
+			stop_all(hs);
+			free(hs);
+			return NP_EIO;
+		}
+		hs->daemons[hs->n_daemons++] = d;
+		log_info("http: listening on %s", cfg->http_listen[i].text);
+	}
+	*out = hs;
+	return NP_OK;
+}
+
+void http_stop(struct http_server *hs)
+{
+	if (hs == NULL)
+		return;
+	atomic_store(&hs->stopping, true);
+	/* No new connections; the listen sockets are ours to close after the stop. */
+	int fds[CFG_MAX_LISTEN];
+	for (unsigned i = 0; i < hs->n_daemons; i++)
+		fds[i] = MHD_quiesce_daemon(hs->daemons[i]);
+
+	/* libmicrohttpd cannot stop while a connection is suspended, and done() must not run
+	 * on freed memory: wait (bounded) for the writer to answer what it holds. */
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	unsigned waited = 0;
+	while (atomic_load(&hs->inflight) > 0 && waited < HTTP_STOP_WAIT_MS) {
+		nanosleep(&tick, NULL);
+		waited += 10;
+	}
+	if (atomic_load(&hs->inflight) > 0) {
+		/* Leaking is the only safe choice left: the writer still holds requests. */
+		log_err("http: %u updates still with the writer; not stopping the HTTP threads",
+		        atomic_load(&hs->inflight));
+		return;
+	}
+	for (unsigned i = 0; i < hs->n_daemons; i++) {
+		MHD_stop_daemon(hs->daemons[i]);
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	free(hs);
+}

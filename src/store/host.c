@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/* The hosts and records tables, and the one-pass zone load (store_foreach_host_records). */
+#include "store/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Fills h from the HOST_COLS columns starting at col (see store.c). */
+static void read_host(sqlite3_stmt *s, struct store_host *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->id = sqlite3_column_int64(s, 0);
+	h->user_id = sqlite3_column_int64(s, 1); /* NULL reads as 0: no owner */
+	const char *user = (const char *)sqlite3_column_text(s, 2);
+	np_strlcpy(h->user, user != NULL ? user : "", sizeof(h->user));
+	const char *fqdn = (const char *)sqlite3_column_text(s, 3);
+	np_strlcpy(h->fqdn, fqdn != NULL ? fqdn : "", sizeof(h->fqdn));
+	const char *zone = (const char *)sqlite3_column_text(s, 4);
+	np_strlcpy(h->zone, zone != NULL ? zone : "", sizeof(h->zone));
+	if (sqlite3_column_bytes(s, 5) == SECRET_HASH_LEN) {
+		h->has_secret = true;
+		memcpy(h->secret_hash, sqlite3_column_blob(s, 5), SECRET_HASH_LEN);
+	}
+	h->wildcard = sqlite3_column_int(s, 6) != 0;
+	h->offline = sqlite3_column_int(s, 7) != 0;
+	h->blocked = sqlite3_column_int(s, 8) != 0;
+	h->created = sqlite3_column_int64(s, 9);
+	h->updated = sqlite3_column_int64(s, 10);
+}
+
+/* Reads one record from columns col.. (type, ttl, rdata); refuses oversized rdata. */
+static int read_rr(sqlite3_stmt *s, int col, struct store_rr *rr)
+{
+	int len = sqlite3_column_bytes(s, col + 2);
+	if (len < 0 || len > ZONE_MAX_RDATA)
+		return NP_ETOOBIG;
+	rr->type = (uint16_t)sqlite3_column_int(s, col);
+	rr->ttl = (uint32_t)sqlite3_column_int64(s, col + 1);
+	rr->rdlen = (uint16_t)len;
+	if (len > 0)
+		memcpy(rr->rdata, sqlite3_column_blob(s, col + 2), (size_t)len);
+	return NP_OK;
+}
+
+int store_host_add(struct store *st, const struct store_host *h, int64_t *id)
+{
+	if (h->fqdn[0] == '\0' || h->zone[0] == '\0')
+		return NP_EINVAL;
+	sqlite3_stmt *s = store__stmt(st, SQL_HOST_ADD);
+	if (s == NULL)
+		return NP_ESTORE;
+	int64_t now = time_now();
+	sqlite3_bind_text(s, 1, h->fqdn, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, h->zone, -1, SQLITE_STATIC);
+	if (h->user_id != 0)
+		sqlite3_bind_int64(s, 3, h->user_id);
+	if (h->has_secret)
+		sqlite3_bind_blob(s, 4, h->secret_hash, SECRET_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(s, 5, h->wildcard);
+	sqlite3_bind_int(s, 6, h->offline);
+	sqlite3_bind_int(s, 7, h->blocked);
+	sqlite3_bind_int64(s, 8, h->created != 0 ? h->created : now);
+	sqlite3_bind_int64(s, 9, h->updated != 0 ? h->updated : now);
+	int ret = store__exec(st, s);
+	if (ret == NP_OK && id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return ret;
+}
+
+int store_host_get(struct store *st, const char *fqdn, struct store_host *out)
+{
+	sqlite3_stmt *s = store__stmt(st, SQL_HOST_GET);
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_text(s, 1, fqdn, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	int ret = rc == SQLITE_ROW ? NP_OK : rc == SQLITE_DONE ? NP_ENOTFOUND : store__err(st, rc);
+	if (rc == SQLITE_ROW)
+		read_host(s, out);
+	store__done(s);
+	return ret;
+}
+
+/* Runs an UPDATE/DELETE and maps "no row changed" to NP_ENOTFOUND. */
+static int exec_changed(struct store *st, sqlite3_stmt *s)
+{
+	int ret = store__exec(st, s);
+	if (ret == NP_OK && sqlite3_changes(st->db) == 0)
+		ret = NP_ENOTFOUND;
+	return ret;
+}
+
+int store_host_del(struct store *st, const char *fqdn)
+{
+	sqlite3_stmt *s = store__stmt(st, SQL_HOST_DEL);
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_text(s, 1, fqdn, -1, SQLITE_STATIC);
+	return exec_changed(st, s); /* records go with it (ON DELETE CASCADE) */
+}
+
+int store_host_set_secret(struct store *st, int64_t host_id, const uint8_t hash[SECRET_HASH_LEN])
+{
+	sqlite3_stmt *s = store__stmt(st, SQL_HOST_SECRET);
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, host_id);
+	if (hash != NULL) /* NULL revokes the secret: the host cannot be updated */
+		sqlite3_bind_blob(s, 2, hash, SECRET_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, time_now());
+	return exec_changed(st, s);
+}
+
+int store_host_set_flags(struct store *st, int64_t host_id, bool wildcard, bool offline,
+                         bool blocked)
+{
+	sqlite3_stmt *s = store__stmt(st, SQL_HOST_FLAGS);
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, host_id);
+	sqlite3_bind_int(s, 2, wildcard);
+	sqlite3_bind_int(s, 3, offline);
+	sqlite3_bind_int(s, 4, blocked);
+	sqlite3_bind_int64(s, 5, time_now());
+	return exec_changed(st, s);
+}
+
+int store_host_list(struct store *st, const char *zone, store_host_cb *cb, void *ctx)
+{
+	sqlite3_stmt *s = store__stmt(st, zone != NULL ? SQL_HOST_LIST_ZONE : SQL_HOST_LIST_ALL);
+	if (s == NULL)
+		return NP_ESTORE;
+	if (zone != NULL)
+		sqlite3_bind_text(s, 1, zone, -1, SQLITE_STATIC);
+	struct store_host h;
+	int rc, ret = NP_OK;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		read_host(s, &h);
+		ret = cb(&h, ctx);
+		if (ret != 0)
+			break;
+	}
+	if (ret == NP_OK && rc != SQLITE_DONE)
+		ret = store__err(st, rc);
+	store__done(s);
+	return ret;
+}
+
+int store_records_get(struct store *st, int64_t host_id, struct store_rr *out, size_t max,
+                      size_t *n)
+{
+	sqlite3_stmt *s = store__stmt(st, SQL_RR_GET);
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, host_id);
+	int rc, ret = NP_OK;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == max) {
+			ret = NP_ETOOBIG;
+			break;
+		}
+		ret = read_rr(s, 0, &out[*n]);
+		if (ret != NP_OK)
+			break;
+		(*n)++;
+	}
+	if (ret == NP_OK && rc != SQLITE_DONE)
+		ret = store__err(st, rc);
+	store__done(s);
+	return ret;
+}
+
+/* The record types a host may hold; SOA and NS come from the configuration. Keeping to these
+ * four with ZONE_MAX_RRS_PER_TYPE each keeps every host within ZONE_MAX_RRS_PER_NODE. */
+static bool host_type(uint16_t type)
+{
+	return type == DNS_TYPE_A || type == DNS_TYPE_AAAA || type == DNS_TYPE_MX ||
+	       type == DNS_TYPE_TXT;
+}
+
+_Static_assert(4 * ZONE_MAX_RRS_PER_TYPE <= ZONE_MAX_RRS_PER_NODE, "host types fit a node");
+
+static int records_replace(struct store *st, int64_t host_id, uint16_t type,
+                           const struct store_rr *rrs, size_t n)
+{
+	sqlite3_stmt *s = store__stmt(st, SQL_HOST_TOUCH);
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, host_id);
+	sqlite3_bind_int64(s, 2, time_now());
+	int ret = exec_changed(st, s);
+	if (ret != NP_OK)
+		return ret;
+	s = store__stmt(st, SQL_RR_DEL);
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, host_id);
+	sqlite3_bind_int(s, 2, type);
+	ret = store__exec(st, s);
+	for (size_t i = 0; i < n && ret == NP_OK; i++) {
+		s = store__stmt(st, SQL_RR_ADD);
+		if (s == NULL)
+			return NP_ESTORE;
+		sqlite3_bind_int64(s, 1, host_id);
+		sqlite3_bind_int(s, 2, type);
+		sqlite3_bind_int64(s, 3, rrs[i].ttl);
+		/* A zero-length blob must still be a blob, not NULL (NOT NULL column). */
+		sqlite3_bind_blob(s, 4, rrs[i].rdlen > 0 ? (const void *)rrs[i].rdata : "",
+		                  rrs[i].rdlen, SQLITE_STATIC);
+		ret = store__exec(st, s);
+	}
+	return ret;
+}
+
+int store_records_set(struct store *st, int64_t host_id, uint16_t type, const struct store_rr *rrs,
+                      size_t n)
+{
+	if (!host_type(type))
+		return NP_EINVAL;
+	if (n > ZONE_MAX_RRS_PER_TYPE)
+		return NP_ETOOBIG;
+	for (size_t i = 0; i < n; i++)
+		if (rrs[i].rdlen > ZONE_MAX_RDATA || rrs[i].ttl > INT32_MAX)
+			return NP_ETOOBIG;
+	/* A savepoint makes the replacement atomic inside or outside a transaction. */
+	int ret = store_savepoint(st);
+	if (ret != NP_OK)
+		return ret;
+	ret = records_replace(st, host_id, type, rrs, n);
+	if (ret != NP_OK) {
+		store_rollback_savepoint(st);
+		return ret;
+	}
+	return store_release(st);
+}
+
+/* Walks the ordered join: rows arrive grouped by host (fqdn order), each host's records by
+ * type then insertion; a host without records comes as one row with NULL record columns. */
+int store_foreach_host_records(struct store *st, const char *zone, store_host_rr_cb *cb, void *ctx)
+{
+	struct store_rr *rrs = malloc(ZONE_MAX_RRS_PER_NODE * sizeof(*rrs));
+	struct store_host h;
+	size_t n = 0;
+	bool have = false;
+	int rc, ret = NP_OK;
+
+	if (rrs == NULL)
+		return NP_ENOMEM;
+	sqlite3_stmt *s = store__stmt(st, zone != NULL ? SQL_FOREACH_ZONE : SQL_FOREACH_ALL);
+	if (s == NULL) {
+		free(rrs);
+		return NP_ESTORE;
+	}
+	if (zone != NULL)
+		sqlite3_bind_text(s, 1, zone, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(s, 0);
+		if (!have || id != h.id) {
+			if (have) {
+				ret = cb(&h, rrs, n, ctx);
+				if (ret != 0)
+					break;
+			}
+			read_host(s, &h);
+			have = true;
+			n = 0;
+		}
+		if (sqlite3_column_type(s, 11) == SQLITE_NULL)
+			continue; /* a host without records */
+		if (n == ZONE_MAX_RRS_PER_NODE) {
+			ret = NP_ETOOBIG;
+			break;
+		}
+		ret = read_rr(s, 11, &rrs[n]);
+		if (ret != NP_OK)
+			break;
+		n++;
+	}
+	if (ret == NP_OK && rc != SQLITE_DONE)
+		ret = store__err(st, rc);
+	store__done(s); /* the callback may use the store again */
+	if (ret == NP_OK && have)
+		ret = cb(&h, rrs, n, ctx);
+	free(rrs);
+	return ret;
+}

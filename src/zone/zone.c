@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: MIT */
+/* In-memory zones: pre-rendered nodes in per-version open-addressing hash tables. */
+#include "zone/zone.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "dns/name.h"
+#include "dns/wire.h"
+
+#define RR_FIXED_LEN 12 /* owner pointer, type, class, TTL, rdlength */
+#define MIN_TABLE    16
+#define MAX_TABLE    (1u << 30)
+
+/* ---- hashing ---- */
+
+static inline uint64_t rotl64(uint64_t x, unsigned r)
+{
+	return x << r | x >> (64 - r);
+}
+
+static inline uint64_t fmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* A seeded multiply-rotate hash over 8-byte words (names are short: 1-4 words). Not
+ * cryptographic: the random seed only keeps bucket positions unpredictable from outside,
+ * and only the writer's users choose the names in a table. */
+static uint64_t name_hash(uint64_t seed, const uint8_t *p, size_t len)
+{
+	uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
+	while (len >= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		h ^= v * 0x87c37b91114253d5ULL;
+		h = rotl64(h, 31) * 0x4cf5ad432745937fULL;
+		p += 8;
+		len -= 8;
+	}
+	if (len > 0) {
+		uint64_t v = 0;
+		memcpy(&v, p, len);
+		h ^= v * 0x87c37b91114253d5ULL;
+		h = rotl64(h, 31) * 0x4cf5ad432745937fULL;
+	}
+	return fmix64(h);
+}
+
+static uint64_t random_seed(void)
+{
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+		/* No entropy yet (early boot): still vary between runs and versions. */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed = fmix64((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32 ^
+		              (uint64_t)(uintptr_t)&seed);
+	}
+	return seed;
+}
+
+/* ---- names ---- */
+
+/* Fills off[] with the offset of every label of name (the root included) and returns how
+ * many there are. name must be a checked wire name. */
+static unsigned label_offsets(const uint8_t *name, size_t len, uint8_t off[128])
+{
+	unsigned n = 0;
+	size_t pos = 0;
+	while (pos < len && n < 128) {
+		off[n++] = (uint8_t)pos;
+		if (name[pos] == 0)
+			break;
+		pos += 1 + (size_t)name[pos];
+	}
+	return n;
+}
+
+/* Is name (checked wire) equal to or below apex? The tail must match on a label boundary
+ * so that "\5a\3bar" never matches inside a label. */
+static bool name_in_zone(const uint8_t *name, size_t len, const uint8_t *apex, size_t apex_len)
+{
+	if (len < apex_len || memcmp(name + len - apex_len, apex, apex_len) != 0)
+		return false;
+	uint8_t off[128];
+	unsigned n = label_offsets(name, len, off);
+	for (unsigned i = 0; i < n; i++)
+		if (off[i] == len - apex_len)
+			return true;
+	return false;
+}
+
+/* ---- the table ---- */
+
+static uint32_t table_size_for(size_t nodes)
+{
+	uint32_t size = MIN_TABLE;
+	while ((size_t)size / 2 < nodes && size < MAX_TABLE)
+		size <<= 1;
+	return size;
+}
+
+static bool node_named(const struct zone_node *n, const uint8_t *name, size_t len)
+{
+	return n->name_len == len && memcmp(n->data, name, len) == 0;
+}
+
+/* The slot holding name, or UINT32_MAX. The table always has an empty slot (load <= 0.5),
+ * so the probe ends; the counter is a second guard. */
+static uint32_t table_index(const struct zone_version *z, const uint8_t *name, size_t len)
+{
+	uint32_t i = (uint32_t)name_hash(z->seed, name, len) & z->mask;
+	for (uint32_t probes = 0; probes <= z->mask; probes++) {
+		const struct zone_node *n = z->slots[i];
+		if (n == NULL)
+			return UINT32_MAX;
+		if (node_named(n, name, len))
+			return i;
+		i = (i + 1) & z->mask;
+	}
+	return UINT32_MAX;
+}
+
+/* Puts n (absent from the table) into the first free slot of its probe sequence. */
+static void table_put(const struct zone_node **slots, uint32_t mask, uint64_t seed,
+                      const struct zone_node *n)
+{
+	uint32_t i = (uint32_t)name_hash(seed, n->data, n->name_len) & mask;
+	while (slots[i] != NULL)
+		i = (i + 1) & mask;
+	slots[i] = n;
+}
+
+/* Removes slot i by backward-shift deletion: later members of the same probe run move up
+ * so that lookups never meet a hole before their key, and no tombstones build up. */
+static void table_remove_at(struct zone_version *z, uint32_t i)
+{
+	uint32_t mask = z->mask;
+	uint32_t hole = i;
+	uint32_t j = i;
+	z->slots[hole] = NULL;
+	for (uint32_t step = 0; step < mask; step++) {
+		j = (j + 1) & mask;
+		const struct zone_node *n = z->slots[j];
+		if (n == NULL)
+			break;
+		uint32_t home = (uint32_t)name_hash(z->seed, n->data, n->name_len) & mask;
+		/* n may move into the hole only if its home is not cyclically in (hole, j]. */
+		if (((j - home) & mask) >= ((j - hole) & mask)) {
+			z->slots[hole] = n;
+			z->slots[j] = NULL;
+			hole = j;
+		}
+	}
+	z->count--;
+}
+
+static int table_resize(struct zone_version *z, uint32_t size)
+{
+	const struct zone_node **slots = calloc(size, sizeof(*slots));
+	if (slots == NULL)
+		return NP_ENOMEM;
+	for (uint32_t i = 0; i <= z->mask; i++)
+		if (z->slots[i] != NULL)
+			table_put(slots, size - 1, z->seed, z->slots[i]);
+	free(z->slots);
+	z->slots = slots;
+	z->mask = size - 1;
+	return NP_OK;
+}
+
+/* ---- reading ---- */
+
+const struct zone_version *zone_db_find(const struct zone_db *db, const uint8_t *lname, size_t len)
+{
+	if (db == NULL || len == 0 || len > DNS_NAME_MAX)
+		return NULL;
+	/* Where labels start in lname: an apex may only match from one of these. */
+	uint64_t starts[4] = {0, 0, 0, 0};
+	for (size_t pos = 0; pos < len;) {
+		starts[pos >> 6] |= 1ULL << (pos & 63);
+		if (lname[pos] == 0)
+			break;
+		pos += 1 + (size_t)lname[pos];
+	}
+	const struct zone_version *best = NULL;
+	for (uint32_t i = 0; i < db->n_zones; i++) {
+		const struct zone_version *z = db->zones[i];
+		if (z == NULL || z->apex_len > len ||
+		    (best != NULL && z->apex_len <= best->apex_len))
+			continue;
+		size_t off = len - z->apex_len;
+		if (((starts[off >> 6] >> (off & 63)) & 1) == 0)
+			continue;
+		if (memcmp(lname + off, z->apex, z->apex_len) == 0)
+			best = z;
+	}
+	return best;
+}
+
+const struct zone_node *zone_find(const struct zone_version *z, const uint8_t *lname, size_t len)
+{
+	uint32_t i = table_index(z, lname, len);
+	return i == UINT32_MAX ? NULL : z->slots[i];
+}
+
+/* ---- nodes ---- */
+
+static enum zone_slot slot_of_type(uint16_t type)
+{
+	switch (type) {
+	case DNS_TYPE_SOA:
+		return ZS_SOA;
+	case DNS_TYPE_NS:
+		return ZS_NS;
+	case DNS_TYPE_A:
+		return ZS_A;
+	case DNS_TYPE_AAAA:
+		return ZS_AAAA;
+	case DNS_TYPE_MX:
+		return ZS_MX;
+	case DNS_TYPE_TXT:
+		return ZS_TXT;
+	default:
+		return ZS_COUNT;
+	}
+}
+
+/* Rdata must be well formed: it is copied into answers verbatim. */
+static bool rdata_valid(uint16_t type, const uint8_t *rd, size_t len)
+{
+	int n;
+	switch (type) {
+	case DNS_TYPE_A:
+		return len == 4;
+	case DNS_TYPE_AAAA:
+		return len == 16;
+	case DNS_TYPE_NS:
+		return dns_name_check(rd, len) == (int)len;
+	case DNS_TYPE_MX:
+		return len >= 3 && dns_name_check(rd + 2, len - 2) == (int)len - 2;
+	case DNS_TYPE_TXT:
+		if (len == 0)
+			return false;
+		for (size_t pos = 0; pos < len; pos += 1 + (size_t)rd[pos])
+			if (len - pos - 1 < rd[pos])
+				return false;
+		return true;
+	case DNS_TYPE_SOA:
+		n = dns_name_check(rd, len);
+		if (n < 0)
+			return false;
+		int m = dns_name_check(rd + n, len - (size_t)n);
+		return m > 0 && (size_t)n + (size_t)m + 20 == len;
+	default:
+		return false;
+	}
+}
+
+static bool rr_same(const struct zone_rr_in *a, const struct zone_rr_in *b)
+{
+	return a->type == b->type && a->rdlen == b->rdlen &&
+	       (a->rdlen == 0 || memcmp(a->rdata, b->rdata, a->rdlen) == 0);
+}
+
+/* One allocation: the struct, the name, then each RRset rendered as final wire RRs whose
+ * owner is the pointer to the question name. Exact duplicate records are dropped (an
+ * RRset is a set, RFC 2181 5). */
+struct zone_node *zone_node_new(const uint8_t *lname, size_t len, unsigned flags,
+                                const struct zone_rr_in *rrs, size_t n)
+{
+	if (lname == NULL || len == 0 || len > DNS_NAME_MAX ||
+	    dns_name_check(lname, len) != (int)len)
+		return NULL;
+	if (n > ZONE_MAX_RRS_PER_NODE || (n > 0 && rrs == NULL))
+		return NULL;
+	bool skip[ZONE_MAX_RRS_PER_NODE] = {false};
+	unsigned per_slot[ZS_COUNT] = {0};
+	size_t total = len;
+	for (size_t i = 0; i < n; i++) {
+		const struct zone_rr_in *rr = &rrs[i];
+		enum zone_slot s = slot_of_type(rr->type);
+		if (s == ZS_COUNT || rr->rdlen > ZONE_MAX_RDATA ||
+		    (rr->rdlen > 0 && rr->rdata == NULL) ||
+		    !rdata_valid(rr->type, rr->rdata, rr->rdlen))
+			return NULL;
+		for (size_t j = 0; j < i && !skip[i]; j++)
+			skip[i] = !skip[j] && rr_same(&rrs[j], rr);
+		if (skip[i])
+			continue;
+		if (++per_slot[s] > ZONE_MAX_RRS_PER_TYPE)
+			return NULL;
+		total += RR_FIXED_LEN + rr->rdlen;
+	}
+	if (per_slot[ZS_SOA] > 1 || total >= 65535)
+		return NULL;
+
+	struct zone_node *node = malloc(sizeof(*node) + total);
+	if (node == NULL)
+		return NULL;
+	memset(node, 0, sizeof(*node));
+	node->flags = (uint8_t)flags;
+	node->name_len = (uint8_t)len;
+	memcpy(node->data, lname, len);
+	size_t pos = len;
+	for (int s = 0; s < ZS_COUNT; s++) {
+		struct zone_rrset *set = &node->rrsets[s];
+		set->off = (uint16_t)pos;
+		for (size_t i = 0; i < n; i++) {
+			const struct zone_rr_in *rr = &rrs[i];
+			if (skip[i] || slot_of_type(rr->type) != (enum zone_slot)s)
+				continue;
+			uint8_t *p = node->data + pos;
+			wire_store_u16(p, 0xC00C);
+			wire_store_u16(p + 2, rr->type);
+			wire_store_u16(p + 4, DNS_CLASS_IN);
+			wire_store_u32(p + 6, rr->ttl);
+			wire_store_u16(p + 10, rr->rdlen);
+			if (rr->rdlen > 0)
+				memcpy(p + RR_FIXED_LEN, rr->rdata, rr->rdlen);
+			pos += RR_FIXED_LEN + rr->rdlen;
+			set->count++;
+		}
+		set->len = (uint16_t)(pos - set->off);
+		if (set->len == 0)
+			set->off = 0;
+	}
+	return node;
+}
+
+struct zone_node *zone_node_new_apex(const struct cfg_zone *cz, uint32_t serial,
+                                     const struct zone_rr_in *extra, size_t n_extra)
+{
+	uint8_t apex[DNS_NAME_MAX];
+	uint8_t ns[CFG_MAX_NS][DNS_NAME_MAX];
+	uint8_t soa[2 * DNS_NAME_MAX + 20];
+	struct zone_rr_in rrs[ZONE_MAX_RRS_PER_NODE];
+
+	if (cz == NULL || cz->n_ns == 0 || cz->n_ns > CFG_MAX_NS ||
+	    n_extra > ZONE_MAX_RRS_PER_NODE - 1 - cz->n_ns || (n_extra > 0 && extra == NULL))
+		return NULL;
+	int apex_len = dns_name_from_text(cz->name, apex, sizeof(apex));
+	if (apex_len < 0)
+		return NULL;
+
+	size_t n = 0;
+	size_t soa_len = 0;
+	for (unsigned i = 0; i < cz->n_ns; i++) {
+		int len = dns_name_from_text(cz->ns[i], ns[i], sizeof(ns[i]));
+		if (len < 0)
+			return NULL;
+		if (i == 0) {
+			memcpy(soa, ns[0], (size_t)len); /* MNAME: the primary is the first NS */
+			soa_len = (size_t)len;
+		}
+		rrs[1 + i] = (struct zone_rr_in){DNS_TYPE_NS, cz->soa_ttl, (uint16_t)len, ns[i]};
+	}
+	int rlen = dns_name_from_text(cz->contact, soa + soa_len, sizeof(soa) - soa_len);
+	if (rlen < 0)
+		return NULL;
+	soa_len += (size_t)rlen;
+	const uint32_t timers[5] = {serial, cz->refresh, cz->retry, cz->expire, cz->negative_ttl};
+	for (int i = 0; i < 5; i++) {
+		wire_store_u32(soa + soa_len, timers[i]);
+		soa_len += 4;
+	}
+	rrs[0] = (struct zone_rr_in){DNS_TYPE_SOA, cz->soa_ttl, (uint16_t)soa_len, soa};
+	n = 1 + cz->n_ns;
+	for (size_t i = 0; i < n_extra; i++) {
+		if (extra[i].type == DNS_TYPE_SOA || extra[i].type == DNS_TYPE_NS)
+			return NULL;
+		rrs[n++] = extra[i];
+	}
+	return zone_node_new(apex, (size_t)apex_len, ZONE_NODE_APEX, rrs, n);
+}
+
+void zone_node_free(struct zone_node *n)
+{
+	free(n);
+}
+
+/* ---- versions ---- */
+
+struct zone_version *zone_version_new(const uint8_t *apex, size_t apex_len, uint32_t serial,
+                                      size_t capacity_hint)
+{
+	if (apex == NULL || apex_len == 0 || apex_len > DNS_NAME_MAX ||
+	    dns_name_check(apex, apex_len) != (int)apex_len || capacity_hint >= MAX_TABLE / 2)
+		return NULL;
+	struct zone_version *z = calloc(1, sizeof(*z));
+	if (z == NULL)
+		return NULL;
+	uint32_t size = table_size_for(capacity_hint);
+	z->slots = calloc(size, sizeof(*z->slots));
+	if (z->slots == NULL) {
+		free(z);
+		return NULL;
+	}
+	for (size_t i = 0; i < apex_len; i++) /* lowercase: lookups are on lowercase names */
+		z->apex[i] = (apex[i] >= 'A' && apex[i] <= 'Z') ? (uint8_t)(apex[i] + 32) : apex[i];
+	z->apex_len = (uint8_t)apex_len;
+	z->serial = serial;
+	z->mask = size - 1;
+	z->seed = random_seed();
+	return z;
+}
+
+/* Offsets (into name) of the ancestors strictly between name and the apex, nearest
+ * first. name must be in the zone. */
+static unsigned ancestors_below_apex(const uint8_t *name, size_t len, size_t apex_len,
+                                     uint8_t anc[128])
+{
+	uint8_t off[128];
+	unsigned n = label_offsets(name, len, off);
+	unsigned k = 0;
+	for (unsigned i = 1; i < n && len - off[i] > apex_len; i++)
+		anc[k++] = off[i];
+	return k;
+}
+
+int zone_version_insert(struct zone_version *z, struct zone_node *node)
+{
+	struct zone_node *ents[128];
+	unsigned n_ents = 0;
+	int ret = NP_EINVAL;
+
+	if (node == NULL)
+		return NP_EINVAL;
+	const uint8_t *name = node->data;
+	size_t len = node->name_len;
+	if (!name_in_zone(name, len, z->apex, z->apex_len))
+		goto fail;
+
+	ret = NP_ENOMEM;
+	uint8_t anc[128];
+	unsigned n_anc = ancestors_below_apex(name, len, z->apex_len, anc);
+	for (unsigned i = 0; i < n_anc; i++) {
+		if (zone_find(z, name + anc[i], len - anc[i]) != NULL)
+			continue;
+		ents[n_ents] = zone_node_new(name + anc[i], len - anc[i], ZONE_NODE_ENT, NULL, 0);
+		if (ents[n_ents] == NULL)
+			goto fail;
+		n_ents++;
+	}
+	size_t need = (size_t)z->count + 1 + n_ents;
+	if (need > ((size_t)z->mask + 1) / 2) {
+		if (need >= MAX_TABLE / 2 || table_resize(z, table_size_for(need)) != 0)
+			goto fail;
+	}
+
+	/* From here nothing can fail. */
+	uint32_t i = table_index(z, name, len);
+	if (i != UINT32_MAX) {
+		struct zone_node *prev = (struct zone_node *)z->slots[i];
+		z->slots[i] = node;
+		if (prev != node)
+			zone_node_free(prev);
+	} else {
+		table_put(z->slots, z->mask, z->seed, node);
+		z->count++;
+	}
+	for (unsigned e = 0; e < n_ents; e++) {
+		table_put(z->slots, z->mask, z->seed, ents[e]);
+		z->count++;
+	}
+	if (len == z->apex_len)
+		z->apex_node = node;
+	return NP_OK;
+fail:
+	for (unsigned e = 0; e < n_ents; e++)
+		zone_node_free(ents[e]);
+	zone_node_free(node);
+	return ret;
+}
+
+/* Scratch state of one derive: what was displaced from the new table, and which ENT nodes
+ * it created (freed again if the derive fails). */
+struct derive {
+	struct zone_version *nz;
+	const struct zone_node **displaced;
+	size_t n_displaced;
+	struct zone_node **created;
+	size_t n_created, cap_created;
+};
+
+static void derive_displace(struct derive *d, uint32_t i)
+{
+	d->displaced[d->n_displaced++] = d->nz->slots[i];
+	table_remove_at(d->nz, i);
+}
+
+static int derive_add_ent(struct derive *d, const uint8_t *name, size_t len)
+{
+	if (d->n_created == d->cap_created)
+		return NP_ENOMEM; /* cannot happen: the bound is computed up front */
+	struct zone_node *ent = zone_node_new(name, len, ZONE_NODE_ENT, NULL, 0);
+	if (ent == NULL)
+		return NP_ENOMEM;
+	d->created[d->n_created++] = ent;
+	table_put(d->nz->slots, d->nz->mask, d->nz->seed, ent);
+	d->nz->count++;
+	return NP_OK;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (const void *const *)a;
+	uintptr_t y = (uintptr_t) * (const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* An affected name after removals: a removed name or one of its ancestors below the apex.
+ * needed says whether some real (non-ENT) node still lies below it. */
+struct affected {
+	const uint8_t *name;
+	uint8_t len;
+	bool needed;
+};
+
+/* Marks every affected name that is a proper ancestor of a real node in the new table.
+ * One pass over the table, only on derives that remove names. */
+static void mark_needed(const struct zone_version *nz, struct affected *aff, size_t n_aff)
+{
+	for (uint32_t i = 0; i <= nz->mask; i++) {
+		const struct zone_node *n = nz->slots[i];
+		if (n == NULL || (n->flags & ZONE_NODE_ENT) != 0)
+			continue;
+		uint8_t off[128];
+		unsigned n_off = label_offsets(n->data, n->name_len, off);
+		for (size_t a = 0; a < n_aff; a++) {
+			if (aff[a].needed || aff[a].len >= n->name_len)
+				continue;
+			size_t start = (size_t)n->name_len - aff[a].len;
+			if (memcmp(n->data + start, aff[a].name, aff[a].len) != 0)
+				continue;
+			for (unsigned k = 1; k < n_off; k++)
+				if (off[k] == start)
+					aff[a].needed = true;
+		}
+	}
+}
+
+struct zone_version *zone_version_derive(const struct zone_version *old, uint32_t serial,
+                                         struct zone_node *const *repl, size_t n_repl,
+                                         const uint8_t *const *removed, const size_t *removed_len,
+                                         size_t n_removed, struct zone_retired *retired)
+{
+	struct derive d = {0};
+	struct affected *aff = NULL;
+	size_t n_aff = 0;
+	struct zone_version *nz = NULL;
+	uint8_t anc[128];
+
+	/* Bounds: nodes the new table may hold, ENTs this derive may create, and affected
+	 * names (each removed name and its ancestors), all computed before changing anything. */
+	size_t grow = 0, cap_aff = 0;
+	for (size_t r = 0; r < n_repl; r++) {
+		const struct zone_node *n = repl[r];
+		if (n == NULL || !name_in_zone(n->data, n->name_len, old->apex, old->apex_len))
+			return NULL;
+		grow += 1 + ancestors_below_apex(n->data, n->name_len, old->apex_len, anc);
+	}
+	for (size_t r = 0; r < n_removed; r++) {
+		size_t len = removed_len[r];
+		if (len > old->apex_len && len <= DNS_NAME_MAX &&
+		    dns_name_check(removed[r], len) == (int)len &&
+		    name_in_zone(removed[r], len, old->apex, old->apex_len))
+			cap_aff += 1 + ancestors_below_apex(removed[r], len, old->apex_len, anc);
+	}
+	size_t bound = (size_t)old->count + grow + cap_aff;
+	if (bound >= MAX_TABLE / 2)
+		return NULL;
+	uint32_t size = old->mask + 1;
+	if (bound > size / 2)
+		size = table_size_for(bound);
+
+	nz = malloc(sizeof(*nz));
+	if (nz == NULL)
+		return NULL;
+	*nz = *old;
+	nz->serial = serial;
+	nz->slots = malloc((size_t)size * sizeof(*nz->slots));
+	d.displaced = malloc((n_repl + cap_aff + 1) * sizeof(*d.displaced));
+	d.cap_created = grow + cap_aff;
+	d.created = malloc((d.cap_created + 1) * sizeof(*d.created));
+	aff = malloc((cap_aff + 1) * sizeof(*aff));
+	if (nz->slots == NULL || d.displaced == NULL || d.created == NULL || aff == NULL)
+		goto fail;
+	size_t want = retired->n + n_repl + cap_aff;
+	if (want > retired->cap) {
+		struct zone_node **grown = realloc(retired->nodes, want * sizeof(*grown));
+		if (grown == NULL)
+			goto fail;
+		retired->nodes = grown;
+		retired->cap = want;
+	}
+	if (size == old->mask + 1) {
+		memcpy(nz->slots, old->slots, (size_t)size * sizeof(*nz->slots));
+	} else {
+		memset(nz->slots, 0, (size_t)size * sizeof(*nz->slots));
+		nz->mask = size - 1;
+		for (uint32_t i = 0; i <= old->mask; i++)
+			if (old->slots[i] != NULL)
+				table_put(nz->slots, nz->mask, nz->seed, old->slots[i]);
+	}
+	d.nz = nz;
+
+	for (size_t r = 0; r < n_removed; r++) {
+		const uint8_t *name = removed[r];
+		size_t len = removed_len[r];
+		if (len <= old->apex_len || len > DNS_NAME_MAX ||
+		    dns_name_check(name, len) != (int)len ||
+		    !name_in_zone(name, len, old->apex, old->apex_len))
+			continue; /* the apex stays; foreign names are not ours */
+		uint32_t i = table_index(nz, name, len);
+		if (i != UINT32_MAX)
+			derive_displace(&d, i);
+		aff[n_aff++] = (struct affected){name, (uint8_t)len, false};
+		unsigned k = ancestors_below_apex(name, len, old->apex_len, anc);
+		for (unsigned a = 0; a < k; a++)
+			aff[n_aff++] =
+			    (struct affected){name + anc[a], (uint8_t)(len - anc[a]), false};
+	}
+
+	for (size_t r = 0; r < n_repl; r++) {
+		struct zone_node *n = repl[r];
+		uint32_t i = table_index(nz, n->data, n->name_len);
+		if (i == UINT32_MAX) {
+			table_put(nz->slots, nz->mask, nz->seed, n);
+			nz->count++;
+		} else if (nz->slots[i] != n) {
+			d.displaced[d.n_displaced++] = nz->slots[i];
+			nz->slots[i] = n;
+		}
+		if (n->name_len == nz->apex_len)
+			nz->apex_node = n;
+		unsigned k = ancestors_below_apex(n->data, n->name_len, nz->apex_len, anc);
+		for (unsigned a = 0; a < k; a++) {
+			const uint8_t *an = n->data + anc[a];
+			size_t alen = n->name_len - anc[a];
+			if (table_index(nz, an, alen) == UINT32_MAX &&
+			    derive_add_ent(&d, an, alen) != 0)
+				goto fail;
+		}
+	}
+
+	/* Removals change which names are empty non-terminals: a removed name with real
+	 * descendants comes back as an ENT, an ENT with none left goes (RFC 8020 needs
+	 * NXDOMAIN to mean that nothing exists below). */
+	if (n_aff > 0) {
+		mark_needed(nz, aff, n_aff);
+		for (size_t a = 0; a < n_aff; a++) {
+			uint32_t i = table_index(nz, aff[a].name, aff[a].len);
+			if (aff[a].needed && i == UINT32_MAX) {
+				if (derive_add_ent(&d, aff[a].name, aff[a].len) != 0)
+					goto fail;
+			} else if (!aff[a].needed && i != UINT32_MAX &&
+			           (nz->slots[i]->flags & ZONE_NODE_ENT) != 0) {
+				derive_displace(&d, i);
+			}
+		}
+	}
+
+	/* Displaced nodes that old holds are retired (readers may still see them); the others
+	 * were born in this derive (repl namesakes, short-lived ENTs) and go now. A node can
+	 * be displaced twice or come back through repl, so dedupe and check the new table. */
+	qsort(d.displaced, d.n_displaced, sizeof(*d.displaced), cmp_ptr);
+	for (size_t k = 0; k < d.n_displaced; k++) {
+		const struct zone_node *n = d.displaced[k];
+		if (k > 0 && d.displaced[k - 1] == n)
+			continue;
+		if (zone_find(nz, n->data, n->name_len) == n)
+			continue;
+		if (zone_find(old, n->data, n->name_len) == n)
+			retired->nodes[retired->n++] = (struct zone_node *)n;
+		else
+			zone_node_free((struct zone_node *)n);
+	}
+	free(aff);
+	free(d.created);
+	free(d.displaced);
+	return nz;
+fail:
+	for (size_t k = 0; k < d.n_created; k++)
+		zone_node_free(d.created[k]);
+	free(aff);
+	free(d.created);
+	free(d.displaced);
+	if (nz != NULL)
+		free(nz->slots);
+	free(nz);
+	return NULL;
+}
+
+void zone_version_free_table(struct zone_version *z)
+{
+	if (z == NULL)
+		return;
+	free(z->slots);
+	free(z);
+}
+
+void zone_version_free_all(struct zone_version *z)
+{
+	if (z == NULL)
+		return;
+	for (uint32_t i = 0; i <= z->mask; i++)
+		zone_node_free((struct zone_node *)z->slots[i]);
+	zone_version_free_table(z);
+}
+
+void zone_retired_free_nodes(struct zone_retired *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		zone_node_free(r->nodes[i]);
+	r->n = 0;
+}
+
+void zone_retired_deinit(struct zone_retired *r)
+{
+	zone_retired_free_nodes(r);
+	free(r->nodes);
+	r->nodes = NULL;
+	r->cap = 0;
+}
