@@ -593,6 +593,15 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 		}
 		s->pending[i] = true;
 	}
+	/* With the account name as user, a secret of another of its hosts still proves the
+	 * account: the lines then say which names it does not own (nohost). */
+	if (!matched && any_valid && is_account) {
+		ret = store_user_secret_matches(st, owner, u->secret_hash, &matched);
+		if (ret != NP_OK) {
+			ret = fail_all(u, ret, 0);
+			goto out;
+		}
+	}
 	/* Only names that are not FQDNs: that is syntax, and says nothing about the store. */
 	if (!matched && any_valid) {
 		set_once(u, DYNDNS2_BADAUTH);

@@ -146,6 +146,26 @@ int store_host_list(struct store *st, const char *zone, store_host_cb *cb, void 
 	return ret;
 }
 
+int store_user_secret_matches(struct store *st, int64_t user_id,
+			      const uint8_t hash[SECRET_HASH_LEN], bool *matches)
+{
+	sqlite3_stmt *s = store__stmt(st, SQL_USER_SECRETS);
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, user_id);
+	int rc;
+	*matches = false;
+	/* Every hash is compared, in constant time, whatever matched before. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const void *h = sqlite3_column_blob(s, 0);
+		if (sqlite3_column_bytes(s, 0) == SECRET_HASH_LEN && secret_hash_equal(h, hash))
+			*matches = true;
+	}
+	int ret = rc == SQLITE_DONE ? NP_OK : store__err(st, rc);
+	store__done(s);
+	return ret;
+}
+
 int store_records_get(struct store *st, int64_t host_id, struct store_rr *out, size_t max,
                       size_t *n)
 {

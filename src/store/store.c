@@ -44,6 +44,8 @@ static const char *const stmt_sql[SQL_COUNT] = {
 	[SQL_HOST_TOUCH] = "UPDATE hosts SET updated = ?2 WHERE id = ?1",
 	[SQL_HOST_LIST_ALL] = "SELECT " HOST_COLS HOST_FROM " ORDER BY h.fqdn",
 	[SQL_HOST_LIST_ZONE] = "SELECT " HOST_COLS HOST_FROM " WHERE h.zone = ?1 ORDER BY h.fqdn",
+	[SQL_USER_SECRETS] = "SELECT secret_hash FROM hosts WHERE user_id = ?1 "
+			     "AND secret_hash IS NOT NULL",
 	[SQL_RR_GET] = "SELECT type, ttl, rdata FROM records WHERE host_id = ?1 "
 		       "ORDER BY type, id",
 	[SQL_RR_DEL] = "DELETE FROM records WHERE host_id = ?1 AND type = ?2",

@@ -72,6 +72,11 @@ typedef int store_host_cb(const struct store_host *h, void *ctx);
 /* All hosts (zone NULL) or those of one zone, ordered by fqdn. */
 int store_host_list(struct store *st, const char *zone, store_host_cb *cb, void *ctx) np_mustcheck;
 
+/* Whether hash is the update secret of any host of user_id: that proves the account even
+ * when the request names hosts it does not own. Compares every hash in constant time. */
+int store_user_secret_matches(struct store *st, int64_t user_id,
+			      const uint8_t hash[SECRET_HASH_LEN], bool *matches) np_mustcheck;
+
 /* Records of a host, rdata in uncompressed wire form. */
 struct store_rr {
 	uint16_t type;

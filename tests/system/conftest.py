@@ -17,11 +17,9 @@ import subprocess
 import time
 
 import dns.exception
-import dns.flags
 import dns.message
 import dns.query
 import dns.rcode
-import dns.rdataclass
 import dns.rdatatype
 import pytest
 

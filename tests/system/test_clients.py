@@ -7,9 +7,8 @@ import re
 import shutil
 import subprocess
 
-import pytest
 
-from conftest import ZONE
+from conftest import ZONE, wait_for
 
 HOME = "home." + ZONE
 CLIENT_TIMEOUT = 60
@@ -87,6 +86,23 @@ def test_dig_edns_and_badvers(np):
     r = run(["dig", "@127.0.0.1", "-p", str(np.dns_port), HOME, "A", "+edns=1",
              "+noednsnegotiation", "+time=2", "+tries=1"])
     assert "status: BADVERS" in r.stdout, r.stdout
+
+
+def test_dig_kdig_retry_truncated_over_tcp(np, tmp_path):
+    zf = tmp_path / "big.zone"
+    zf.write_text("".join('big.dyn.example. 300 IN TXT "big-%02d-%s"\n' % (i, "x" * 120)
+                          for i in range(16)))
+    np.ctl("zone", "import", str(zf), "--zone", ZONE)
+    name = "big." + ZONE
+    assert wait_for(lambda: len(np.addrs(name, "TXT", tcp=True)) == 16, 1.5)
+    r = run(["dig", "@127.0.0.1", "-p", str(np.dns_port), name, "TXT", "+noedns",
+             "+time=2", "+tries=1"])
+    assert "Truncated, retrying in TCP mode" in r.stdout, r.stdout
+    assert len(answers(r.stdout, name, "TXT")) == 16, r.stdout
+    r = run(["kdig", "@127.0.0.1", "-p", str(np.dns_port), name, "TXT", "+noedns",
+             "+time=2", "+retry=0"])
+    assert "(TCP)" in r.stdout and "truncated" in r.stderr.lower(), r.stdout + r.stderr
+    assert len(answers(r.stdout, name, "TXT")) == 16, r.stdout
 
 
 def test_kdig_ipv6(np):

@@ -3,7 +3,6 @@
 # or value is refused with FILE:LINE by both nameplatectl check-config and nameplated, and
 # SIGHUP reloads (keeping the old config when the new one is broken).
 
-import os
 import re
 import signal
 import socket

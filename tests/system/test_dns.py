@@ -3,22 +3,18 @@
 # negative answers, header bits, EDNS, truncation, malformed input and TCP behaviour.
 
 import os
-import socket
 import struct
 import time
 
-import dns.edns
 import dns.flags
 import dns.message
 import dns.name
-import dns.opcode
 import dns.query
 import dns.rcode
-import dns.rdataclass
 import dns.rdatatype
 import pytest
 
-from conftest import ZONE, Nameplate, check_sanitizers, wait_for
+from conftest import ZONE, Nameplate, wait_for
 
 BIG_TXT = ["big-%02d-" % i + "x" * 120 for i in range(16)]   # ~2.1 kB: > 1232
 MID_TXT = ["mid-%02d-" % i + "y" * 70 for i in range(8)]      # ~700 B: > 512, < 1232

@@ -176,6 +176,7 @@ def test_disk_full_stops_acknowledging(np_factory, tmpfs):
             failed_ip, refusal = ip, lines[0]
             break
         assert failed_ip, "400 updates on a full disk were all acknowledged 'good'"
+        print("disk full: %d updates acknowledged after filling, then %r" % (i, refusal))
 
         # nothing unacknowledged is served, everything acknowledged still is
         assert n.addrs(HOME) == {last_good}

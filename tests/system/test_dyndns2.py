@@ -99,9 +99,12 @@ def test_other_users_secret_is_badauth(np):
     np.add_user("bob")
     bob_secret = np.add_host("bob." + ZONE, "bob")
     good(np, "198.51.100.7")
-    for user in ("alice", "bob", HOME):
+    # Bob's secret proves Bob's account, so for alice's host he hears "nohost" (not in
+    # this account); as alice or as the host itself that secret proves nothing.
+    expected = {"alice": ["badauth"], "bob": ["nohost"], HOME: ["badauth"]}
+    for user, want in expected.items():
         st, _, lines = np.update(HOME, "198.51.100.77", user=user, secret=bob_secret)
-        assert (st, lines) == (200, ["badauth"]), user
+        assert (st, lines) == (200, want), user
     assert np.addrs(HOME) == {"198.51.100.7"}
 
 
@@ -116,6 +119,8 @@ def test_notfqdn(np):
     st, _, lines = np.update(None, "198.51.100.9", user="alice", secret=np.secret)
     assert (st, lines) == (200, ["notfqdn"])
     st, _, lines = np.update("home", "198.51.100.9", user="alice", secret=np.secret)
+    assert (st, lines) == (200, ["notfqdn"])
+    st, _, lines = np.update("", "198.51.100.9", user="alice", secret=np.secret)
     assert (st, lines) == (200, ["notfqdn"])
 
 

@@ -571,12 +571,17 @@ static void test_update_auth(void **state)
 	/* Another of alice's hosts' secret changes only that host. */
 	assert_string_equal(run(f, q, "alice", f->secret_second, "127.0.0.1"), "badauth\n");
 	assert_string_equal(addrs_of(f, "home.dyn.example", DNS_TYPE_A), "");
-	/* A host that does not exist and one that exists elsewhere look the same. */
+	/* Any of alice's secrets proves her account: a host that does not exist and one that
+	 * belongs to another account look the same, "nohost" (not in this account). */
 	assert_string_equal(run(f, "hostname=nothere.dyn.example&myip=198.51.100.9", "alice",
 	                        f->secret_home, "127.0.0.1"),
-	                    "badauth\n");
+	                    "nohost\n");
 	assert_string_equal(run(f, "hostname=bob.dyn.example&myip=198.51.100.9", "alice",
 	                        f->secret_home, "127.0.0.1"),
+	                    "nohost\n");
+	/* Without a valid secret of hers, the same requests learn nothing. */
+	assert_string_equal(run(f, "hostname=nothere.dyn.example&myip=198.51.100.9", "alice",
+	                        "wrong", "127.0.0.1"),
 	                    "badauth\n");
 	assert_int_equal(f->touched, 0);
 }
@@ -681,7 +686,7 @@ static void test_update_zone_not_configured(void **state)
 	np_strlcpy(f->cfg->zones[0].name, "other.example", sizeof(f->cfg->zones[0].name));
 	assert_string_equal(run(f, "hostname=home.dyn.example,second.dyn.example&myip=198.51.100.8",
 	                        "alice", f->secret_home, "127.0.0.1"),
-	                    "badauth\n");
+	                    "nohost\nnohost\n");
 	np_strlcpy(f->cfg->zones[0].name, "dyn.example", sizeof(f->cfg->zones[0].name));
 }
 
