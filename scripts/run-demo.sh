@@ -32,10 +32,12 @@ done
 
 mkdir -p "$VAR"
 if [ ! -f "$CONF" ]; then
+	# absolute, so it does not matter what relative paths are resolved against
+	data_dir="$(pwd)/var/data"
 	cat >"$CONF" <<EOF
 # Nameplate demo configuration (written by scripts/run-demo.sh; edit freely).
 [server]
-data_dir = ./var/data
+data_dir = $data_dir
 
 [dns]
 listen = 127.0.0.1@$DNS_PORT

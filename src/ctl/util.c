@@ -37,6 +37,9 @@ int ctl_open(struct ctl *c)
 		ctl_err("no store in %s: run 'nameplatectl init' first", c->cfg->data_dir);
 		return CTL_FAIL;
 	}
+	/* nameplatectl is short-lived and may import 100,000 hosts: memory is cheap here. */
+	if (ret == NP_OK)
+		ret = store_set_bulk(c->st, true);
 	if (ret != NP_OK) {
 		ctl_err("cannot open the store in %s: %s", c->cfg->data_dir, np_strerror(ret));
 		return CTL_FAIL;

@@ -191,6 +191,7 @@ static int rebuild_all(struct writer *w)
 	w->data_version = version;
 	synchronize_rcu();
 	db_free_all(old);
+	store_release_memory(w->st);
 	log_info("loaded %u zones, %zu names in %lld ms", db->n_zones, nodes,
 		 (long long)(time_mono_ms() - started));
 	return NP_OK;

@@ -306,16 +306,6 @@ int store_open(const char *data_dir, bool create, struct store **out)
 	ret = exec_sql(st, "PRAGMA foreign_keys = ON");
 	if (ret != NP_OK)
 		goto fail;
-	/* Zone loads read every page; memory-mapped reads made that pass about 40% faster than
-	 * pread through SQLite's page cache (100,000 hosts). Writes still go through the WAL. */
-	ret = exec_sql(st, "PRAGMA mmap_size = 268435456");
-	if (ret != NP_OK)
-		goto fail;
-	/* A large transaction (an import of 100,000 hosts) spills SQLite's default 2 MiB page
-	 * cache into the WAL many times over; 64 MiB, allocated only as used, avoids that. */
-	ret = exec_sql(st, "PRAGMA cache_size = -65536");
-	if (ret != NP_OK)
-		goto fail;
 	ret = migrate(st);
 	if (ret != NP_OK)
 		goto fail;
@@ -522,4 +512,20 @@ int store_history_add(struct store *st, const struct store_history *h)
 	sqlite3_bind_text(s, 6, h->new_addr != NULL ? h->new_addr : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 7, h->protocol != NULL ? h->protocol : "", -1, SQLITE_STATIC);
 	return store__exec(st, s);
+}
+
+int store_set_bulk(struct store *st, bool bulk)
+{
+	/* Bulk work (an import of 100,000 hosts) spills SQLite's default 2 MiB page cache into
+	 * the WAL many times over, and memory-mapped reads made a full pass about 40% faster
+	 * than pread. A long-running daemon keeps the defaults, so its memory stays small. */
+	int ret = exec_sql(st, bulk ? "PRAGMA mmap_size = 268435456" : "PRAGMA mmap_size = 0");
+	if (ret == NP_OK)
+		ret = exec_sql(st, bulk ? "PRAGMA cache_size = -65536" : "PRAGMA cache_size = -2000");
+	return ret;
+}
+
+void store_release_memory(struct store *st)
+{
+	sqlite3_db_release_memory(st->db);
 }

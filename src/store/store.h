@@ -34,6 +34,12 @@ int store_savepoint(struct store *st) np_mustcheck;
 int store_release(struct store *st) np_mustcheck;
 void store_rollback_savepoint(struct store *st);
 
+/* Large page cache and memory-mapped reads for bulk work (imports, exports); off by
+ * default so that a long-running process stays small. */
+int store_set_bulk(struct store *st, bool bulk) np_mustcheck;
+/* Gives back the page cache's unused memory, e.g. after a full pass over the store. */
+void store_release_memory(struct store *st);
+
 /* PRAGMA data_version: changes when another connection commits. */
 int store_data_version(struct store *st, int64_t *out) np_mustcheck;
 

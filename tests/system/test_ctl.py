@@ -340,6 +340,7 @@ def test_demo_script(tmp_path):
         rc, rest = _stop_demo(p)
     assert rc == 0, "demo server exited %s:\n%s" % (rc, rest)
     conf = (tmp_path / "var" / "nameplate.conf").read_text()
+    assert (tmp_path / "var" / "data").is_dir(), "the demo store must live in ./var/data"
     assert "127.0.0.1@%d" % dns_port in conf and "127.0.0.1:%d" % http_port in conf
 
     # second run: no re-init, no secret, but the commands and how to get a new secret

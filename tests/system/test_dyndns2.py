@@ -3,6 +3,9 @@
 # trusted proxies only, per-host secrets, multi-host lines and the checkip pages. Each
 # acknowledged update must be visible in DNS at once (the writer publishes before it acks).
 
+import concurrent.futures
+import threading
+
 import dns.rcode
 import pytest
 
@@ -287,3 +290,53 @@ def test_secret_not_logged(np):
     log = np.logs[-1]
     assert np.secret not in log
     assert (np.secret + "wrong") not in log
+
+
+def test_concurrent_updates_all_committed(np):
+    # many clients at once: the writer batches them; every one is acknowledged and served
+    secrets = {}
+    for i in range(16):
+        secrets["p%d.%s" % (i, ZONE)] = np.add_host("p%d.%s" % (i, ZONE), "alice")
+
+    def upd(item):
+        h, s = item
+        ip = "198.18.1.%d" % (int(h.split(".")[0][1:]) + 1)
+        return h, ip, np.update(h, ip, user="alice", secret=s)
+
+    with concurrent.futures.ThreadPoolExecutor(16) as ex:
+        results = list(ex.map(upd, secrets.items()))
+    for h, ip, (st, _, lines) in results:
+        assert (st, lines) == (200, ["good " + ip]), h
+        assert np.addrs(h) == {ip}
+
+
+def test_queries_never_fail_during_updates(np):
+    stop = threading.Event()
+    errors = []
+
+    def updater():
+        i = 0
+        while not stop.is_set() and i < 200:
+            ip = "198.18.2.%d" % (i % 250 + 1)
+            try:
+                st, _, lines = np.update(HOME, ip, user="alice", secret=np.secret)
+                if st != 200 or lines not in (["good " + ip], ["nochg " + ip]):
+                    errors.append((ip, st, lines))
+            except OSError as e:
+                errors.append((ip, e))
+            i += 1
+
+    assert np.update(HOME, "198.18.2.250", user="alice", secret=np.secret)[2] == \
+        ["good 198.18.2.250"]
+    t = threading.Thread(target=updater)
+    t.start()
+    try:
+        for _ in range(300):
+            r = np.query(HOME, "A", timeout=1)
+            assert r.rcode() == dns.rcode.NOERROR
+            assert len(r.answer) == 1 and len(r.answer[0]) == 1, r
+            assert r.answer[0][0].address.startswith("198.18.2.")
+    finally:
+        stop.set()
+        t.join(60)
+    assert not errors, errors[:5]
