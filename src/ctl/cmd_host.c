@@ -146,6 +146,24 @@ static int host_addrs(struct ctl *c, int64_t id, char *out, size_t outlen)
 	return ret;
 }
 
+/* Opens the write transaction of a command on an existing host: loads it and its current
+ * addresses (for the history row). NP_ENOTFOUND has been reported and rolled back. */
+static int begin_on_host(struct ctl *c, const char *fqdn, struct store_host *h, char *addrs,
+			 size_t addrs_len)
+{
+	int ret = store_begin(c->st);
+	if (ret == NP_OK)
+		ret = store_host_get(c->st, fqdn, h);
+	if (ret == NP_ENOTFOUND) {
+		store_rollback(c->st);
+		ctl_err("no host %s", fqdn);
+		return ret;
+	}
+	if (ret == NP_OK)
+		ret = host_addrs(c, h->id, addrs, addrs_len);
+	return ret;
+}
+
 static int host_add(struct ctl *c, int argc, char **argv)
 {
 	const char *fqdn_arg = NULL, *user = NULL;
@@ -250,16 +268,9 @@ static int host_change(struct ctl *c, enum host_op op, const char *fqdn_arg)
 	struct store_host h;
 	char addrs[1024] = "";
 	char secret[SECRET_TEXT_LEN + 1];
-	int ret = store_begin(c->st);
-	if (ret == NP_OK)
-		ret = store_host_get(c->st, fqdn, &h);
-	if (ret == NP_ENOTFOUND) {
-		store_rollback(c->st);
-		ctl_err("no host %s", fqdn);
+	int ret = begin_on_host(c, fqdn, &h, addrs, sizeof(addrs));
+	if (ret == NP_ENOTFOUND)
 		return CTL_FAIL;
-	}
-	if (ret == NP_OK)
-		ret = host_addrs(c, h.id, addrs, sizeof(addrs));
 	if (ret != NP_OK)
 		goto fail;
 	switch (op) {
@@ -416,16 +427,9 @@ static int host_set(struct ctl *c, int argc, char **argv)
 		return CTL_FAIL;
 	struct store_host h;
 	char old[1024] = "", new[1024] = "";
-	ret = store_begin(c->st);
-	if (ret == NP_OK)
-		ret = store_host_get(c->st, fqdn, &h);
-	if (ret == NP_ENOTFOUND) {
-		store_rollback(c->st);
-		ctl_err("no host %s", fqdn);
+	ret = begin_on_host(c, fqdn, &h, old, sizeof(old));
+	if (ret == NP_ENOTFOUND)
 		return CTL_FAIL;
-	}
-	if (ret == NP_OK)
-		ret = host_addrs(c, h.id, old, sizeof(old));
 	if (ret == NP_OK)
 		ret = store_records_set(c->st, h.id, s.type, s.rrs, s.n);
 	if (ret == NP_OK)
