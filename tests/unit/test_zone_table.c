@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -498,6 +499,73 @@ static void test_derive_grows_table(void **state)
 	zone_retired_deinit(&r);
 }
 
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Not a pass/fail test: prints what one writer batch costs on a 100,000-name zone (derive
+ * with 3 changed names, then the frees after the grace period) and what a lookup costs,
+ * so that changes to the table can be measured. */
+static void test_bench_derive_100k(void **state)
+{
+	(void)state;
+	enum { N = 100000, ROUNDS = 200, CHANGED = 3, LOOKUPS = 1000000 };
+	struct zone_version *v = new_zone(N);
+	char text[64];
+	for (int i = 0; i < N; i++) {
+		snprintf(text, sizeof(text), "h%d.dyn.example", i);
+		assert_int_equal(zone_version_insert(v, host(text, ip1)), 0);
+	}
+	struct zone_retired r = {0};
+	uint32_t rng = 777;
+	double derive_us = 0, free_us = 0, best = 1e300;
+	for (int round = 0; round < ROUNDS; round++) {
+		struct zone_node *repl[CHANGED];
+		for (int k = 0; k < CHANGED; k++) {
+			rng = rng * 1103515245 + 12345;
+			snprintf(text, sizeof(text), "h%u.dyn.example", (rng >> 8) % N);
+			repl[k] = host(text, (round & 1) ? ip1 : ip2);
+		}
+		double t0 = now_us();
+		struct zone_version *nv =
+		    zone_version_derive(v, (uint32_t)round + 2, repl, CHANGED, NULL, NULL, 0, &r);
+		double t1 = now_us();
+		assert_non_null(nv);
+		zone_version_free_table(v);
+		zone_retired_free_nodes(&r);
+		double t2 = now_us();
+		v = nv;
+		derive_us += t1 - t0;
+		free_us += t2 - t1;
+		if (t1 - t0 < best)
+			best = t1 - t0;
+	}
+	assert_int_equal(v->count, N);
+	uint8_t names[1024][DNS_NAME_MAX];
+	size_t lens[1024];
+	for (int i = 0; i < 1024; i++) {
+		/* Half hits, half misses. */
+		snprintf(text, sizeof(text), (i & 1) ? "h%d.dyn.example" : "m%d.dyn.example",
+		         (i * 97) % N);
+		lens[i] = (size_t)dns_name_from_text(text, names[i], sizeof(names[i]));
+	}
+	size_t hits = 0;
+	double t0 = now_us();
+	for (int i = 0; i < LOOKUPS; i++)
+		hits += zone_find(v, names[i & 1023], lens[i & 1023]) != NULL;
+	double t1 = now_us();
+	assert_int_equal(hits, LOOKUPS / 2);
+	printf("bench: 100k names, table %u slots: derive(3 changed) avg %.1f us, best %.1f us; "
+	       "free after grace avg %.1f us; zone_find %.1f ns\n",
+	       v->mask + 1, derive_us / ROUNDS, best, free_us / ROUNDS,
+	       (t1 - t0) * 1e3 / LOOKUPS);
+	zone_retired_deinit(&r);
+	zone_version_free_all(v);
+}
+
 static void test_db_find_longest_suffix(void **state)
 {
 	(void)state;
@@ -558,6 +626,7 @@ int main(void)
 	    cmocka_unit_test(test_derive_many_removals),
 	    cmocka_unit_test(test_derive_grows_table),
 	    cmocka_unit_test(test_db_find_longest_suffix),
+	    cmocka_unit_test(test_bench_derive_100k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
