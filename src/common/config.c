@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -188,6 +189,11 @@ static int check_user(const struct cfg_opt *o, void *field, char *why, size_t wh
 			snprintf(why, whylen, "must be a user name");
 			return NP_EINVAL;
 		}
+	}
+	/* Caught here rather than after the sockets are bound, and by check-config too. */
+	if (*(const char *)field != '\0' && getpwnam(field) == NULL) {
+		snprintf(why, whylen, "no such user on this system");
+		return NP_EINVAL;
 	}
 	return NP_OK;
 }

@@ -76,7 +76,7 @@ static void test_valid_full(void **state)
 	               "# another\n"
 	               "[server]\n"
 	               "data_dir = data\n"
-	               "user = nameplate\n"
+	               "user = nobody\n"
 	               "log_level = debug\n"
 	               "\n"
 	               "[dns]\n"
@@ -111,7 +111,7 @@ static void test_valid_full(void **state)
 	char want[256];
 	snprintf(want, sizeof(want), "%s/data", tmpdir);
 	assert_string_equal(cfg->data_dir, want);
-	assert_string_equal(cfg->user, "nameplate");
+	assert_string_equal(cfg->user, "nobody");
 	assert_int_equal(cfg->log_level, LOG_DEBUG);
 
 	assert_int_equal(cfg->n_dns_listen, 2);
@@ -241,6 +241,8 @@ static void test_bad_values(void **state)
 	             "bad value for 'contact': must be a mail address or a domain name");
 	expect_error("[server]\nuser = evil user\n", 2,
 	             "bad value for 'user': must be a user name");
+	expect_error("[server]\nuser = no-such-user-np\n", 2,
+	             "bad value for 'user': no such user on this system");
 	expect_error("[zone bad_name!]\n", 1, "bad zone name 'bad_name!': must be a domain name");
 }
 

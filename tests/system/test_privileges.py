@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: MIT
+# Privileges: started as root with [server] user, nameplated binds its sockets and opens the
+# store first, then runs as that user and still commits, serves and restarts.
+
+import os
+import pwd
+import subprocess
+
+import pytest
+
+from conftest import ZONE, wait_for
+
+HOME = "home." + ZONE
+USER = "nobody"
+
+
+def chown_tree(path, uid, gid):
+    for root, dirs, files in os.walk(path):
+        os.chown(root, uid, gid)
+        for f in files:
+            os.chown(os.path.join(root, f), uid, gid)
+
+
+def ids(pid):
+    """The real, effective, saved and filesystem uids and gids, and the groups."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("Uid", "Gid", "Groups"):
+                out[key] = [int(v) for v in value.split()]
+    return out
+
+
+@pytest.fixture
+def as_nobody(np_factory):
+    if os.geteuid() != 0:
+        pytest.skip("dropping privileges needs root (CI runs as root)")
+    pw = pwd.getpwnam(USER)
+    n = np_factory()
+    n.write_config(server={"user": USER})
+    n.init()
+    n.add_user("alice")
+    n.secret = n.add_host(HOME, "alice")
+    chown_tree(n.data_dir, pw.pw_uid, pw.pw_gid)
+    return n, pw
+
+
+def test_runs_as_configured_user(as_nobody):
+    n, pw = as_nobody
+    n.start()
+    got = ids(n.proc.pid)
+    assert got["Uid"] == [pw.pw_uid] * 4, got
+    assert got["Gid"] == [pw.pw_gid] * 4, got
+    assert got["Groups"] == [pw.pw_gid], got
+    assert "running as %s" % USER in n.stderr()
+
+
+def test_unprivileged_server_commits_and_restarts(as_nobody):
+    n, pw = as_nobody
+    n.start()
+    st, _, lines = n.update(HOME, "198.51.100.41", user="alice", secret=n.secret)
+    assert (st, lines) == (200, ["good 198.51.100.41"])
+    assert n.addrs(HOME) == {"198.51.100.41"}
+    # nameplatectl, run as root, changes the store the unprivileged server writes.
+    secret2 = n.add_host("second." + ZONE, "alice")
+    wait_for(lambda: n.query("second." + ZONE).rcode() == 0, 2)
+    st, _, lines = n.update("second." + ZONE, "198.51.100.42", user="alice", secret=secret2)
+    assert (st, lines) == (200, ["good 198.51.100.42"])
+    n.restart()
+    assert ids(n.proc.pid)["Uid"] == [pw.pw_uid] * 4
+    assert n.addrs(HOME) == {"198.51.100.41"}
+    assert n.addrs("second." + ZONE) == {"198.51.100.42"}
+
+
+def test_data_dir_owned_by_someone_else_is_refused(np_factory):
+    if os.geteuid() != 0:
+        pytest.skip("dropping privileges needs root (CI runs as root)")
+    n = np_factory()
+    n.write_config(server={"user": USER})
+    n.init()  # data_dir stays root's: the server could not write it after the drop
+    n.start(wait=False)
+    rc = n.proc.wait(timeout=10)
+    assert rc != 0
+    assert "must be owned by %s" % USER in n.stderr()
+    assert "chown" in n.stderr()
+
+
+def test_unknown_user_is_refused(np_factory):
+    n = np_factory()
+    n.write_config(server={"user": "no-such-user-np"})
+    r = subprocess.run([os.environ.get("NP_BUILD", "build") + "/nameplatectl", "-c", n.conf,
+                        "check-config"], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "no-such-user-np" in r.stderr + r.stdout
