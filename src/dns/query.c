@@ -28,7 +28,8 @@ struct reply {
 	/* Authority: the zone's SOA, patched as it is copied. */
 	const uint8_t *soa;
 	size_t soa_len;
-	size_t apex_off; /* where the apex starts inside the echoed question name */
+	const uint16_t *soa_ptr; /* its MNAME/RNAME pointers to patch (zone_node.soa_ptr) */
+	size_t apex_off;         /* where the apex starts inside the echoed question name */
 };
 
 /* Writes the response. When the records do not fit the limit the reply is truncated to
@@ -61,11 +62,17 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 			memcpy(b + pos, r->an, r->an_len);
 		pos += r->an_len;
 		if (r->soa != NULL) {
-			/* Owner: a pointer to the apex inside the question name. TTL: the lower of
-			 * the SOA TTL and MINIMUM, the negative-caching TTL (RFC 2308 3). */
+			/* Owner, and MNAME/RNAME where they end with the apex: pointers to the
+			 * apex inside the question name. TTL: the lower of the SOA TTL and
+			 * MINIMUM, the negative-caching TTL (RFC 2308 3). */
 			uint8_t *s = b + pos;
+			uint16_t ptr = (uint16_t)(0xC000 | r->apex_off);
 			memcpy(s, r->soa, r->soa_len);
-			wire_store_u16(s, (uint16_t)(0xC000 | r->apex_off));
+			wire_store_u16(s, ptr);
+			if (r->soa_ptr[0] != 0)
+				wire_store_u16(s + r->soa_ptr[0], ptr);
+			if (r->soa_ptr[1] != 0)
+				wire_store_u16(s + r->soa_ptr[1], ptr);
 			uint32_t ttl = wire_load_u32(s + 6);
 			uint32_t minimum = wire_load_u32(s + r->soa_len - 4);
 			wire_store_u32(s + 6, ttl < minimum ? ttl : minimum);
@@ -155,6 +162,9 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 	r->flags |= DNS_FLAG_AA;
 	const struct zone_rrset *set = n != NULL ? rrset_for(n, q->qtype) : NULL;
 	if (set != NULL) {
+		/* Verbatim, the apex SOA included: its MNAME/RNAME pointers are stored as
+		 * 0xC00C, and a node that holds it is found only by asking for the apex, so
+		 * the question name at offset 12 is the apex they point at. */
 		r->an = n->data + set->off;
 		r->an_len = set->len;
 		r->an_count = set->count;
@@ -163,6 +173,7 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 	const struct zone_rrset *soa = &apex->rrsets[ZS_SOA];
 	r->soa = apex->data + soa->off;
 	r->soa_len = soa->len;
+	r->soa_ptr = apex->soa_ptr;
 	r->apex_off = DNS_HDR_LEN + (size_t)q->name_len - z->apex_len;
 	return n != NULL ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN;
 }

@@ -340,7 +340,7 @@ done:
 struct garbage {
 	struct zone_db *old_db;             /* the struct only; its zones are below or shared */
 	struct zone_version **old_versions; /* tables of the replaced versions */
-	struct zone_retired retired;        /* nodes only the old versions referenced */
+	struct zone_retired retired;        /* nodes and pages only the old versions used */
 };
 
 static void garbage_free(struct garbage *g)
@@ -377,16 +377,17 @@ static void publish_batch(struct writer *w, const uint32_t *serials, const bool 
 		g->old_versions[i] = (struct zone_version *)w->db->zones[i];
 	}
 	if (!ok) {
-		/* Drop the new versions' tables (their fresh nodes are in them or freed) and
-		 * rebuild everything from the store, which is already right. */
+		/* Throw the new versions away (their copied pages and fresh nodes with them);
+		 * what their derives retired is still the published versions', so only forget
+		 * it. Then rebuild everything from the store, which is already right. */
 		for (uint32_t i = 0; db != NULL && g->old_versions != NULL && i < nz; i++)
 			if (g->old_versions[i] != NULL)
-				zone_version_free_table((struct zone_version *)db->zones[i]);
+				zone_version_discard((struct zone_version *)db->zones[i],
+						     g->old_versions[i]);
 		free(db);
 		free(g->old_versions);
 		g->old_versions = NULL;
-		zone_retired_deinit(&g->retired);
-		memset(&g->retired, 0, sizeof(g->retired));
+		zone_retired_drop(&g->retired);
 		log_warn("incremental zone update failed; rebuilding from the store");
 		if (rebuild_all(w) != NP_OK)
 			log_err("zone rebuild failed; DNS keeps serving the previous data");

@@ -42,15 +42,49 @@ struct zone_rrset {
 	uint16_t count;
 };
 
-/* One owner name with its records; a single allocation. Immutable once inserted. */
+/* One owner name with its records; a single allocation. Immutable once inserted.
+ *
+ * The apex node built by zone_node_new_apex() holds its SOA with MNAME and RNAME
+ * compressed where they end with the apex: such a name is its leading labels followed by
+ * a 2-byte compression pointer to the apex. soa_ptr[] says where those pointers are, as
+ * offsets from the start of the SOA RR (data + rrsets[ZS_SOA].off); 0 = not compressed.
+ * They are stored as 0xC00C, right for an SOA answer to a question for the apex itself
+ * (the question name at offset 12 is the apex); a copy elsewhere (the authority section
+ * of a negative answer) must rewrite them, like the owner, to point at the apex inside the
+ * question. RDLENGTH counts the compressed form. Every other node has soa_ptr = {0, 0}. */
 struct zone_node {
 	uint8_t flags;
 	uint8_t name_len;                  /* length of the lowercase wire name */
 	struct zone_rrset rrsets[ZS_COUNT]; /* len 0 = no such RRset */
+	uint16_t soa_ptr[2];               /* MNAME, RNAME pointer positions; see above */
 	uint8_t data[];                    /* name (name_len bytes), then the RRsets */
 };
 
-/* One version of one zone: an open-addressing table of node pointers. */
+/* The slot table is paged so that deriving a version copies only what changes: a
+ * directory of page pointers, each page ZONE_PAGE_SLOTS slots (4 KiB). Slot i lives in
+ * pages[i >> ZONE_PAGE_SHIFT]->slot[i & (ZONE_PAGE_SLOTS - 1)]. A table smaller than a
+ * page (size mask + 1 < ZONE_PAGE_SLOTS) still has one whole page, of which it uses the
+ * first mask + 1 slots. */
+#define ZONE_PAGE_SHIFT 9
+#define ZONE_PAGE_SLOTS (1u << ZONE_PAGE_SHIFT)
+
+struct zone_page {
+	const struct zone_node *slot[ZONE_PAGE_SLOTS];
+};
+
+/* One version of one zone: an open-addressing table (linear probing over the whole
+ * logical table, load <= 0.5) of node pointers, in pages.
+ *
+ * Pages are shared between versions: zone_version_derive() copies the directory and only
+ * the pages it writes to (copy on write); the new version shares every other page with the
+ * old one. A page is therefore referenced by a run of consecutive versions, and is freed
+ * exactly once, by exactly one of:
+ *  - zone_retired_free_nodes() of the derive that stopped using it (it copied the page,
+ *    or rebuilt the whole table to resize it): the derive records it in retired->pages;
+ *  - zone_version_free_all() of a version that uses it (which must be the only live
+ *    version using any of its pages: the newest one, its older versions already freed);
+ *  - zone_version_discard() of the derived, never published version that copied it.
+ * zone_version_free_table() frees no page at all. */
 struct zone_version {
 	uint8_t apex[255]; /* lowercase wire name of the zone */
 	uint8_t apex_len;
@@ -58,7 +92,7 @@ struct zone_version {
 	const struct zone_node *apex_node; /* holds SOA and NS */
 	uint32_t mask;                     /* table size - 1; the size is a power of two */
 	uint32_t count;                    /* nodes in the table */
-	const struct zone_node **slots;
+	struct zone_page **pages;          /* the directory: max(1, (mask + 1) / PAGE) pages */
 	uint64_t seed; /* of the name hash: random per zone, kept by zone_version_derive */
 };
 
@@ -76,10 +110,15 @@ struct zone_rr_in {
 	const uint8_t *rdata;
 };
 
-/* Old nodes a derived version no longer references; free them after the grace period. */
+/* What derived versions stopped using: nodes and table pages of the old versions that the
+ * new ones no longer reference. Free them after the grace period; or, when the derived
+ * versions are thrown away unpublished, forget them with zone_retired_drop() (the old
+ * versions still use them). One zone_retired may collect several derives. */
 struct zone_retired {
 	struct zone_node **nodes;
 	size_t n, cap;
+	struct zone_page **pages;
+	size_t n_pages, cap_pages;
 };
 
 /* ---- reading (lock-free; any thread inside an RCU read-side section) ---- */
@@ -98,7 +137,8 @@ const struct zone_node *zone_find(const struct zone_version *z, const uint8_t *l
 struct zone_node *zone_node_new(const uint8_t *lname, size_t len, unsigned flags,
 				const struct zone_rr_in *rrs, size_t n);
 /* Builds the apex node: SOA (from cz and serial), NS (cz->ns), plus extra host records
- * that live at the apex itself. */
+ * that live at the apex itself. Its SOA MNAME/RNAME are compressed against the apex and
+ * soa_ptr[] set as described at struct zone_node. */
 struct zone_node *zone_node_new_apex(const struct cfg_zone *cz, uint32_t serial,
 				     const struct zone_rr_in *extra, size_t n_extra);
 void zone_node_free(struct zone_node *n);
@@ -106,8 +146,9 @@ void zone_node_free(struct zone_node *n);
 /* An empty version for apex, with room for about capacity_hint nodes. Caller owns it. */
 struct zone_version *zone_version_new(const uint8_t *apex, size_t apex_len, uint32_t serial,
 				      size_t capacity_hint);
-/* Adds node to a version that is still being built (not yet published), taking ownership.
- * A node with the same name is replaced and freed. Missing ancestors below the apex are
+/* Adds node to a version made by zone_version_new() that is still being built (not yet
+ * published, nothing derived from it: its pages are its own), taking ownership. A node
+ * with the same name is replaced and freed. Missing ancestors below the apex are
  * added as ENT nodes. A node named like the apex becomes apex_node. Ownership is taken
  * even on failure (NP_EINVAL: node outside the zone; NP_ENOMEM): the node is freed then
  * and z is unchanged. */
@@ -115,21 +156,38 @@ int zone_version_insert(struct zone_version *z, struct zone_node *node) np_mustc
 /* The next version of a published one: a copy of its table where each name in removed
  * goes away (the apex never does), then each node in repl replaces its namesake (or is
  * added, with ENTs). A removed name that still has descendants stays as an ENT; ENTs left
- * without descendants by a removal go away. Nodes of old that the new version no longer
+ * without descendants by a removal go away. The copy is copy-on-write: a new directory,
+ * new copies of the pages it writes to, the other pages shared with old (when the table
+ * must grow, every page is new). Nodes and pages of old that the new version no longer
  * references are appended to retired. On success the new version owns the repl nodes (a
  * repl node displaced by a later namesake in repl is freed). old stays valid and
  * unchanged. Returns NULL on no memory or when a repl node lies outside the zone; nothing
- * is changed then and the caller still owns repl. */
+ * is changed then (retired included) and the caller still owns repl. */
 struct zone_version *zone_version_derive(const struct zone_version *old, uint32_t serial,
 					 struct zone_node *const *repl, size_t n_repl,
 					 const uint8_t *const *removed, const size_t *removed_len,
 					 size_t n_removed, struct zone_retired *retired);
-/* Frees the version's table only (its nodes may live on in a newer version). */
+/* Frees the version struct and its page directory, no page and no node: for a version
+ * something was derived from (its pages and nodes live on in the newer version, or are in
+ * the retired set of that derive), after the grace period. */
 void zone_version_free_table(struct zone_version *z);
-/* Frees the table and every node in it. */
+/* Frees the version, every page it references and every node in it. Only for a version
+ * that shares nothing with another live version: one built with zone_version_new() and
+ * insert, or the newest version once every older one has been freed (with free_table
+ * and its retired set). */
 void zone_version_free_all(struct zone_version *z);
+/* Throws away nz, a version derived from old that was never published (a later step of
+ * the same publication failed): frees nz, the pages its derive copied and the nodes born
+ * in that derive (those old does not hold). old keeps everything it uses. Whatever that
+ * derive put in retired belongs to old again: drop it with zone_retired_drop(). */
+void zone_version_discard(struct zone_version *nz, const struct zone_version *old);
 
-void zone_retired_free_nodes(struct zone_retired *r); /* frees the nodes, keeps the array */
+/* Frees the retired nodes and pages and empties the set; keeps its arrays for reuse. */
+void zone_retired_free_nodes(struct zone_retired *r);
+/* zone_retired_free_nodes(), then frees the arrays. */
 void zone_retired_deinit(struct zone_retired *r);
+/* Forgets the records without freeing what they point to (after zone_version_discard of
+ * the derives that made them), then frees the arrays. */
+void zone_retired_drop(struct zone_retired *r);
 
 #endif

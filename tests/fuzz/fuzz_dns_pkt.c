@@ -7,17 +7,8 @@
 #include <string.h>
 
 #include "../unit/dns_fixture.h"
+#include "fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-			        #cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static struct zone_db *db;
 static uint8_t out_udp[DNS_MAX_MSG], out_tcp[DNS_MAX_MSG], out_small[DNS_MAX_MSG];
@@ -85,6 +76,11 @@ static int check_response(const uint8_t *q, size_t qlen, const uint8_t *r, size_
 		CHECK(h->ancount == 0 && h->nscount == 1);
 	if (h->nscount == 1)
 		CHECK(resp.rr[h->ancount].type == DNS_TYPE_SOA);
+	/* Every SOA (answer or authority) decodes, its compressed MNAME/RNAME pointing at the
+	 * right names, and fills its RDLENGTH exactly. */
+	for (unsigned i = 0; i < resp.n_rr; i++)
+		if (resp.rr[i].type == DNS_TYPE_SOA)
+			CHECK(fx_soa_check(r, len, &resp.rr[i]) == 0);
 	if (rcode != DNS_RCODE_NOERROR && rcode != DNS_RCODE_NXDOMAIN)
 		CHECK(h->ancount == 0 && h->nscount == 0);
 	if ((qflags & DNS_OPCODE_MASK) == 0 && rcode != DNS_RCODE_FORMERR)

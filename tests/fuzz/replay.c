@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 #define REPLAY_MAX_INPUT (1 << 20) /* libFuzzer's default -max_len is far below this */
 

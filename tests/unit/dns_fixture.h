@@ -81,8 +81,12 @@ static const uint8_t fx_mx_host[] = "\x00\x0a\x04mail\x03"
 static const uint8_t fx_a_home[4] = {198, 51, 100, 7};
 static const uint8_t fx_a_deep[4] = {203, 0, 113, 9};
 
+/* other.test's SOA RNAME lies outside other.test, so it stays uncompressed. */
+#define FX_OTHER_CONTACT "hostmaster.dyn.example"
+
 /* dyn.example: apex (SOA, NS x2, A), host (A x2, AAAA, TXT, MX), home (A, wildcard),
- * x.y (A, so y is an ENT), big (16 TXT of 200 octets), mx-only (MX). other.test: apex only. */
+ * x.y (A, so y is an ENT), big (16 TXT of 200 octets), mx-only (MX). other.test: apex only,
+ * contact FX_OTHER_CONTACT. Both: MNAME ns1.<zone>. */
 static inline int fx_build_dyn(struct zone_version **out)
 {
 	struct cfg_zone cz;
@@ -130,6 +134,7 @@ static inline struct zone_db *fx_db_new(void)
 	if (db == NULL || fx_build_dyn(&dyn) != 0)
 		return NULL;
 	fx_cfg_zone(&cz, "other.test");
+	np_strlcpy(cz.contact, FX_OTHER_CONTACT, sizeof(cz.contact));
 	int alen = dns_name_from_text(cz.name, apex, sizeof(apex));
 	other = zone_version_new(apex, (size_t)alen, 7, 4);
 	if (other == NULL || zone_version_insert(other, zone_node_new_apex(&cz, 7, NULL, 0)) != 0)
@@ -232,6 +237,46 @@ static inline int fx_parse(const uint8_t *buf, size_t len, struct fx_resp *r)
 	}
 	r->n_rr = total;
 	return wire_left(&c) == 0 ? 0 : -1;
+}
+
+/* Decodes the SOA rdata of rr (parsed from the message buf, len bytes) with compression
+ * pointers resolved: MNAME and RNAME lowercased into mname/rname (DNS_NAME_MAX bytes each,
+ * lengths in *ml, *rl). Fails unless the names and the 20 octets of timers fill RDLENGTH
+ * exactly. */
+static inline int fx_soa_names(const uint8_t *buf, size_t len, const struct fx_rr *rr,
+                               uint8_t *mname, int *ml, uint8_t *rname, int *rl)
+{
+	struct wire c = wire_init(buf, len);
+	size_t start = (size_t)(rr->rdata - buf);
+	c.pos = start;
+	*ml = dns_name_read(&c, NULL, mname);
+	*rl = dns_name_read(&c, NULL, rname);
+	if (*ml < 0 || *rl < 0 || c.err != 0)
+		return -1;
+	return c.pos + 20 == start + rr->rdlen ? 0 : -1;
+}
+
+/* Checks an SOA record of a response against the fixture's zones: it decodes exactly, its
+ * MNAME is ns1.<owner>, its RNAME hostmaster.<owner> (FX_OTHER_CONTACT for other.test). */
+static inline int fx_soa_check(const uint8_t *buf, size_t len, const struct fx_rr *rr)
+{
+	uint8_t m[DNS_NAME_MAX], r[DNS_NAME_MAX], want[DNS_NAME_MAX];
+	int ml, rl;
+	if (rr->type != DNS_TYPE_SOA || fx_soa_names(buf, len, rr, m, &ml, r, &rl) != 0)
+		return -1;
+	char owner[DNS_NAME_MAX * 4 + 1], text[DNS_NAME_MAX * 4 + 16];
+	if (dns_name_to_text(rr->owner, (size_t)rr->owner_len, owner, sizeof(owner)) < 0)
+		return -1;
+	snprintf(text, sizeof(text), "ns1.%s", owner);
+	int wl = dns_name_from_text(text, want, sizeof(want));
+	if (wl != ml || memcmp(want, m, (size_t)ml) != 0)
+		return -1;
+	if (strcmp(owner, "other.test") == 0)
+		snprintf(text, sizeof(text), "%s", FX_OTHER_CONTACT);
+	else
+		snprintf(text, sizeof(text), "hostmaster.%s", owner);
+	wl = dns_name_from_text(text, want, sizeof(want));
+	return wl == rl && memcmp(want, r, (size_t)rl) == 0 ? 0 : -1;
 }
 
 static inline unsigned fx_rcode(const struct fx_resp *r)

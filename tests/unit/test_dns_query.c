@@ -76,6 +76,22 @@ static unsigned rcode(void)
 	return fx_rcode(&a.r);
 }
 
+/* Decodes the SOA rdata in the last response (pointers resolved) and compares its names;
+ * the names and timers fill RDLENGTH exactly. */
+static void assert_soa_names(const struct fx_rr *soa, const char *mname, const char *rname)
+{
+	uint8_t m[DNS_NAME_MAX], r[DNS_NAME_MAX], w[DNS_NAME_MAX];
+	int ml, rl;
+	assert_int_equal(fx_soa_names(a.buf, a.len, soa, m, &ml, r, &rl), 0);
+	int wl = dns_name_from_text(mname, w, sizeof(w));
+	assert_int_equal(ml, wl);
+	assert_memory_equal(m, w, (size_t)wl);
+	wl = dns_name_from_text(rname, w, sizeof(w));
+	assert_int_equal(rl, wl);
+	assert_memory_equal(r, w, (size_t)wl);
+	assert_int_equal(fx_soa_check(a.buf, a.len, soa), 0);
+}
+
 /* Checks the authority section is exactly the SOA of dyn.example with the negative TTL. */
 static void assert_neg_soa(void)
 {
@@ -90,6 +106,7 @@ static void assert_neg_soa(void)
 	                    "dyn\x07"
 	                    "example",
 	                    13);
+	assert_soa_names(soa, "ns1.dyn.example", "hostmaster.dyn.example");
 }
 
 static void assert_answer_owner_is_qname(void)
@@ -195,12 +212,9 @@ static void test_each_type(void **state)
 	const struct fx_rr *soa = &a.r.rr[0];
 	assert_int_equal(soa->type, DNS_TYPE_SOA);
 	assert_int_equal(soa->ttl, FX_SOA_TTL);
-	const uint8_t want[] = "\x03ns1\x03"
-	                       "dyn\x07"
-	                       "example\0"
-	                       "\x0ahostmaster\x03"
-	                       "dyn\x07"
-	                       "example\0"
+	/* MNAME and RNAME point at the apex, which is the question name at offset 12. */
+	const uint8_t want[] = "\x03ns1\xc0\x0c"
+	                       "\x0ahostmaster\xc0\x0c"
 	                       "\x78\xa3\xf1\x75"  /* 2024010101 */
 	                       "\x00\x00\x0e\x10"  /* 3600 */
 	                       "\x00\x00\x02\x58"  /* 600 */
@@ -208,6 +222,7 @@ static void test_each_type(void **state)
 	                       "\x00\x00\x00\x3c"; /* 60 */
 	assert_int_equal(soa->rdlen, sizeof(want) - 1);
 	assert_memory_equal(soa->rdata, want, sizeof(want) - 1);
+	assert_soa_names(soa, "ns1.dyn.example", "hostmaster.dyn.example");
 	f.qtype = DNS_TYPE_NS;
 	ask(&f, &udp);
 	assert_int_equal(a.r.h.ancount, 2);
@@ -314,6 +329,81 @@ static void test_nxdomain(void **state)
 		assert_int_equal(wire_load_u16(a.buf + soa_at),
 		                 0xC000 | (12 + a.r.q.name_len - 13));
 	}
+}
+
+/* Negative answers carry the SOA with MNAME/RNAME compressed against the apex inside the
+ * question: as small as NSD's (84 octets for a 3-letter label under dyn.example, no EDNS;
+ * 22 less than with the names written out), and every pointer resolves to the right name
+ * whatever the question's depth and case. */
+static void test_negative_soa_is_compressed(void **state)
+{
+	(void)state;
+	struct fx_q f = qry("abc.dyn.example", DNS_TYPE_A);
+	ask(&f, &udp);
+	assert_int_equal(rcode(), DNS_RCODE_NXDOMAIN);
+	assert_neg_soa();
+	assert_int_equal(a.len, 84);
+	const struct fx_rr *soa = &a.r.rr[0];
+	assert_int_equal(soa->rdlen, 6 + 13 + 20);
+	size_t apex_at = 12 + 4; /* "\3abc" then the apex */
+	assert_memory_equal(soa->rdata, "\x03ns1", 4);
+	assert_int_equal(wire_load_u16(soa->rdata + 4), 0xC000 | apex_at);
+	assert_memory_equal(soa->rdata + 6, "\x0ahostmaster", 11);
+	assert_int_equal(wire_load_u16(soa->rdata + 17), 0xC000 | apex_at);
+
+	/* The bench's NXDOMAIN names: 12 + 26 + 51 = 89 octets (one label of 8). */
+	f = qry("h1234-nx.dyn.example", DNS_TYPE_A);
+	ask(&f, &udp);
+	assert_int_equal(rcode(), DNS_RCODE_NXDOMAIN);
+	assert_neg_soa();
+	assert_int_equal(a.len, 89);
+
+	const char *names[] = {"A.B.C.Nope.DYN.example", "dyn.example", "HOST.dyn.example",
+	                       "y.dyn.example", "z.y.dyn.example"};
+	const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_SOA, DNS_TYPE_A,
+	                          DNS_TYPE_TXT};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		f = qry(names[i], types[i]);
+		ask(&f, &udp);
+		assert_int_equal(a.r.h.ancount, 0);
+		assert_neg_soa();
+		soa = &a.r.rr[0];
+		assert_int_equal(soa->rdlen, 39);
+		size_t at = 12 + a.r.q.name_len - 13;
+		assert_int_equal(wire_load_u16(soa->rdata + 4), 0xC000 | at);
+		assert_int_equal(wire_load_u16(soa->rdata + 17), 0xC000 | at);
+		/* With EDNS and over TCP: the same SOA bytes. */
+		uint8_t plain[256];
+		size_t plain_len = a.len;
+		memcpy(plain, a.buf, plain_len);
+		f.edns_payload = 1232;
+		ask(&f, &tcp);
+		assert_neg_soa();
+		assert_int_equal(a.len, plain_len + 11);
+		assert_memory_equal(a.buf + 12, plain + 12, plain_len - 12);
+	}
+
+	/* other.test: MNAME in the zone, compressed; RNAME outside, written out. */
+	f = qry("nope.other.test", DNS_TYPE_A);
+	ask(&f, &udp);
+	assert_int_equal(rcode(), DNS_RCODE_NXDOMAIN);
+	soa = &a.r.rr[0];
+	assert_soa_names(soa, "ns1.other.test", FX_OTHER_CONTACT);
+	assert_int_equal(soa->rdlen, 6 + 24 + 20);
+	assert_memory_equal(soa->rdata + 6,
+	                    "\x0ahostmaster\x03"
+	                    "dyn\x07"
+	                    "example",
+	                    24);
+	f = qry("other.test", DNS_TYPE_SOA);
+	ask(&f, &udp);
+	assert_int_equal(a.r.h.ancount, 1);
+	assert_soa_names(&a.r.rr[0], "ns1.other.test", FX_OTHER_CONTACT);
+	assert_int_equal(wire_load_u16(a.r.rr[0].rdata + 4), 0xC00C);
+	f = qry("OTHER.test", DNS_TYPE_ANY); /* only SOA and NS there: the SOA */
+	ask(&f, &udp);
+	assert_int_equal(a.r.rr[0].type, DNS_TYPE_SOA);
+	assert_soa_names(&a.r.rr[0], "ns1.other.test", FX_OTHER_CONTACT);
 }
 
 static void test_wildcard(void **state)
@@ -716,8 +806,9 @@ static void test_bench_answer_100k(void **state)
 			for (int i = 0; i < Q; i++)
 				len[k] += dns_answer(big, qs[k][i], ql[k][i], a.buf, 512, &udp);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ns[k] = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
-		        ((double)ROUNDS * Q);
+		ns[k] =
+		    ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) /
+		    ((double)ROUNDS * Q);
 	}
 	/* The answers parse and have the expected rcodes. */
 	struct zone_db *fixture = db;
@@ -746,6 +837,7 @@ int main(void)
 	    cmocka_unit_test(test_nodata),
 	    cmocka_unit_test(test_ent_and_deep_name),
 	    cmocka_unit_test(test_nxdomain),
+	    cmocka_unit_test(test_negative_soa_is_compressed),
 	    cmocka_unit_test(test_wildcard),
 	    cmocka_unit_test(test_not_our_zone_is_refused),
 	    cmocka_unit_test(test_class_and_meta_types),

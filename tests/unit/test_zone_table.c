@@ -46,8 +46,22 @@ static void assert_load_ok(const struct zone_version *z)
 	assert_true((size_t)z->count * 2 <= (size_t)z->mask + 1);
 	uint32_t n = 0;
 	for (uint32_t i = 0; i <= z->mask; i++)
-		n += z->slots[i] != NULL;
+		n += z->pages[i >> ZONE_PAGE_SHIFT]->slot[i & (ZONE_PAGE_SLOTS - 1)] != NULL;
 	assert_int_equal(n, z->count);
+}
+
+static uint32_t n_pages(const struct zone_version *z)
+{
+	return (z->mask >> ZONE_PAGE_SHIFT) + 1;
+}
+
+/* Pages of nv that are old's own pages (shared, not copied). */
+static uint32_t shared_pages(const struct zone_version *nv, const struct zone_version *old)
+{
+	uint32_t n = 0;
+	for (uint32_t p = 0; nv->mask == old->mask && p < n_pages(nv); p++)
+		n += nv->pages[p] == old->pages[p];
+	return n;
 }
 
 static void test_node_layout(void **state)
@@ -145,27 +159,77 @@ static void test_apex_node(void **state)
 	const uint8_t *rr = n->data + soa->off;
 	assert_int_equal(wire_load_u16(rr), 0xC00C);
 	assert_int_equal(wire_load_u32(rr + 6), FX_SOA_TTL);
+	/* MNAME and RNAME end with the apex: their leading labels, then a pointer stored as
+	 * 0xC00C (the question name of an SOA query for the apex), positions recorded. */
 	const uint8_t *rd = rr + 12;
-	assert_memory_equal(rd,
+	assert_memory_equal(rd, "\x03ns1\xc0\x0c", 6);
+	assert_memory_equal(rd + 6, "\x0ahostmaster\xc0\x0c", 13);
+	assert_int_equal(n->soa_ptr[0], 12 + 4);
+	assert_int_equal(n->soa_ptr[1], 12 + 6 + 11);
+	assert_int_equal(wire_load_u32(rd + 19), 42);
+	assert_int_equal(wire_load_u32(rd + 23), 3600);
+	assert_int_equal(wire_load_u32(rd + 27), 600);
+	assert_int_equal(wire_load_u32(rd + 31), 1209600);
+	assert_int_equal(wire_load_u32(rd + 35), FX_NEG_TTL);
+	assert_int_equal(wire_load_u16(rr + 10), 39);
+	assert_int_equal(soa->len, 12 + 39);
+	/* The RRsets after the SOA moved down with it and are intact. */
+	const struct zone_rrset *nsset = &n->rrsets[ZS_NS];
+	assert_int_equal(nsset->count, 2);
+	assert_int_equal(nsset->off, soa->off + soa->len);
+	assert_int_equal(wire_load_u32(n->data + nsset->off + 6), FX_SOA_TTL);
+	assert_memory_equal(n->data + nsset->off + 12,
 	                    "\x03ns1\x03"
 	                    "dyn\x07"
 	                    "example",
 	                    17);
-	assert_memory_equal(rd + 17,
-	                    "\x0ahostmaster\x03"
+	assert_memory_equal(n->data + nsset->off + 29 + 12,
+	                    "\x03ns2\x03"
 	                    "dyn\x07"
 	                    "example",
-	                    24);
-	assert_int_equal(wire_load_u32(rd + 41), 42);
-	assert_int_equal(wire_load_u32(rd + 45), 3600);
-	assert_int_equal(wire_load_u32(rd + 49), 600);
-	assert_int_equal(wire_load_u32(rd + 53), 1209600);
-	assert_int_equal(wire_load_u32(rd + 57), FX_NEG_TTL);
-	assert_int_equal(wire_load_u16(rr + 10), 61);
-	assert_int_equal(n->rrsets[ZS_NS].count, 2);
-	assert_int_equal(wire_load_u32(n->data + n->rrsets[ZS_NS].off + 6), FX_SOA_TTL);
-	assert_int_equal(n->rrsets[ZS_A].count, 1);
+	                    17);
+	const struct zone_rrset *a = &n->rrsets[ZS_A];
+	assert_int_equal(a->count, 1);
+	assert_int_equal(a->off, nsset->off + nsset->len);
+	assert_memory_equal(n->data + a->off + 12, ip1, 4);
 	zone_node_free(n);
+
+	/* Names outside the zone stay whole (also one ending with the apex's text but not its
+	 * labels); a name equal to the apex is only the pointer. */
+	np_strlcpy(cz.ns[0], "ns.provider.net", sizeof(cz.ns[0]));
+	np_strlcpy(cz.contact, "dyn.example", sizeof(cz.contact));
+	n = zone_node_new_apex(&cz, 7, NULL, 0);
+	assert_non_null(n);
+	rr = n->data + n->rrsets[ZS_SOA].off;
+	rd = rr + 12;
+	assert_memory_equal(rd,
+	                    "\x02ns\x08provider\x03"
+	                    "net",
+	                    17);
+	assert_memory_equal(rd + 17, "\xc0\x0c", 2);
+	assert_int_equal(n->soa_ptr[0], 0);
+	assert_int_equal(n->soa_ptr[1], 12 + 17);
+	assert_int_equal(wire_load_u16(rr + 10), 17 + 2 + 20);
+	assert_int_equal(wire_load_u32(rd + 19), 7);
+	zone_node_free(n);
+	np_strlcpy(cz.ns[0], "ns1.xdyn.example", sizeof(cz.ns[0]));
+	np_strlcpy(cz.contact, "hostmaster.dyn.example", sizeof(cz.contact));
+	n = zone_node_new_apex(&cz, 7, NULL, 0);
+	assert_non_null(n);
+	rd = n->data + n->rrsets[ZS_SOA].off + 12;
+	assert_memory_equal(rd,
+	                    "\x03ns1\x04xdyn\x07"
+	                    "example",
+	                    18);
+	assert_int_equal(n->soa_ptr[0], 0);
+	assert_int_equal(n->soa_ptr[1], 12 + 18 + 11);
+	zone_node_free(n);
+	/* Ordinary nodes never have pointers. */
+	n = host("a.dyn.example", ip1);
+	assert_int_equal(n->soa_ptr[0], 0);
+	assert_int_equal(n->soa_ptr[1], 0);
+	zone_node_free(n);
+	fx_cfg_zone(&cz, "Dyn.Example");
 	/* SOA or NS among the extra records, or no NS at all: refused. */
 	struct zone_rr_in ns = {DNS_TYPE_NS, 60, 5,
 	                        (const uint8_t *)"\x03"
@@ -494,9 +558,12 @@ static void test_derive_grows_table(void **state)
 	assert_load_ok(v2);
 	for (int i = 0; i < N; i++)
 		assert_ptr_equal(zone_find(v2, repl[i]->data, repl[i]->name_len), repl[i]);
-	zone_version_free_all(v1);
-	zone_version_free_all(v2);
+	/* Growing rebuilt the table: every page of v1 is retired, none shared. */
+	assert_int_equal(r.n_pages, n_pages(v1));
+	assert_ptr_equal(r.pages[0], v1->pages[0]);
+	zone_version_free_table(v1);
 	zone_retired_deinit(&r);
+	zone_version_free_all(v2);
 }
 
 static double now_us(void)
@@ -504,6 +571,128 @@ static double now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* A derive writes 3 names into a table of 128 pages: it copies only the pages it writes,
+ * retires exactly old's copies of those, and shares the rest; freeing the old version and
+ * the retired set afterwards leaves the new version whole (ASAN checks the frees). */
+static void test_derive_copies_only_written_pages(void **state)
+{
+	(void)state;
+	enum { N = 20000 };
+	static uint8_t names[N][DNS_NAME_MAX];
+	static size_t lens[N];
+	struct zone_version *v1 = new_zone(N);
+	char text[64];
+	for (int i = 0; i < N; i++) {
+		snprintf(text, sizeof(text), "p%d.dyn.example", i);
+		lens[i] = (size_t)dns_name_from_text(text, names[i], sizeof(names[i]));
+		assert_int_equal(zone_version_insert(v1, host(text, ip1)), 0);
+	}
+	assert_true(n_pages(v1) >= 64);
+	const struct zone_node *old7 = zone_find(v1, names[7], lens[7]);
+	struct zone_node *repl[3] = {host("p7.dyn.example", ip2), host("p8.dyn.example", ip2),
+	                             host("p9.dyn.example", ip2)};
+	struct zone_retired r = {0};
+	struct zone_version *v2 = zone_version_derive(v1, 2, repl, 3, NULL, NULL, 0, &r);
+	assert_non_null(v2);
+	assert_int_equal(v2->mask, v1->mask);
+	assert_true(r.n_pages >= 1 && r.n_pages <= 3);
+	assert_int_equal(shared_pages(v2, v1), n_pages(v1) - r.n_pages);
+	for (size_t k = 0; k < r.n_pages; k++) {
+		bool found = false;
+		for (uint32_t p = 0; p < n_pages(v1); p++)
+			found |= r.pages[k] == v1->pages[p] && v2->pages[p] != v1->pages[p];
+		assert_true(found);
+	}
+	assert_int_equal(r.n, 3);
+	assert_ptr_equal(zone_find(v1, names[7], lens[7]), old7);
+	assert_ptr_equal(zone_find(v2, names[7], lens[7]), repl[0]);
+	assert_load_ok(v1);
+	assert_load_ok(v2);
+
+	/* After the grace period: v1's directory, the retired pages and nodes go. */
+	zone_version_free_table(v1);
+	zone_retired_free_nodes(&r);
+	assert_int_equal(r.n_pages, 0);
+	for (int i = 0; i < N; i++)
+		assert_non_null(zone_find(v2, names[i], lens[i]));
+
+	/* The next derive shares with v2 the pages v2 copied, and removes across pages. */
+	const uint8_t *rm[64];
+	for (int k = 0; k < 64; k++)
+		rm[k] = names[k * 300];
+	size_t rl[64];
+	for (int k = 0; k < 64; k++)
+		rl[k] = lens[k * 300];
+	struct zone_version *v3 = zone_version_derive(v2, 3, NULL, 0, rm, rl, 64, &r);
+	assert_non_null(v3);
+	assert_int_equal(v3->count, N - 64);
+	assert_true(shared_pages(v3, v2) + r.n_pages == n_pages(v2));
+	zone_version_free_table(v2);
+	zone_retired_free_nodes(&r);
+	for (int i = 0; i < N; i++)
+		assert_true((zone_find(v3, names[i], lens[i]) == NULL) ==
+		            (i % 300 == 0 && i / 300 < 64));
+	assert_load_ok(v3);
+	zone_retired_deinit(&r);
+	zone_version_free_all(v3);
+}
+
+/* A derived version thrown away unpublished: its copied pages and the nodes born in its
+ * derive (repl nodes, ENTs) go, old keeps everything (ASAN: no leak, no double free). */
+static void test_discard(void **state)
+{
+	(void)state;
+	for (int grow = 0; grow < 2; grow++) {
+		enum { N = 3000 };
+		struct zone_version *v1 = new_zone(N);
+		char text[64];
+		for (int i = 0; i < N; i++) {
+			snprintf(text, sizeof(text), "d%d.dyn.example", i);
+			assert_int_equal(zone_version_insert(v1, host(text, ip1)), 0);
+		}
+		const struct zone_node *d5 = find(v1, "d5.dyn.example");
+		uint32_t mask = v1->mask;
+		/* Replace one, add a deep one (with ENTs), remove one; when growing, add
+		 * enough to resize. */
+		enum { EXTRA = 3000 };
+		static struct zone_node *repl[2 + EXTRA];
+		size_t n_repl = 0;
+		repl[n_repl++] = host("d5.dyn.example", ip2);
+		repl[n_repl++] = host("a.b.c.dyn.example", ip2);
+		for (int i = 0; grow && i < EXTRA; i++) {
+			snprintf(text, sizeof(text), "new%d.dyn.example", i);
+			repl[n_repl++] = host(text, ip2);
+		}
+		uint8_t w[DNS_NAME_MAX];
+		size_t l = (size_t)dns_name_from_text("d6.dyn.example", w, sizeof(w));
+		const uint8_t *rm[1] = {w};
+		struct zone_retired r = {0};
+		struct zone_version *v2 = zone_version_derive(v1, 2, repl, n_repl, rm, &l, 1, &r);
+		assert_non_null(v2);
+		assert_true(grow ? v2->mask != mask : v2->mask == mask);
+		assert_non_null(find(v2, "b.c.dyn.example"));
+		assert_int_equal(r.n, 2);
+		zone_version_discard(v2, v1);
+		zone_retired_drop(&r);
+		assert_null(r.nodes);
+		assert_null(r.pages);
+		/* v1 is as it was. */
+		assert_int_equal(v1->count, N);
+		assert_int_equal(v1->mask, mask);
+		assert_ptr_equal(find(v1, "d5.dyn.example"), d5);
+		assert_non_null(find(v1, "d6.dyn.example"));
+		assert_null(find(v1, "b.c.dyn.example"));
+		assert_load_ok(v1);
+		/* And v1 can still be derived from and freed the normal way. */
+		struct zone_version *v3 = zone_version_derive(v1, 3, NULL, 0, NULL, NULL, 0, &r);
+		assert_non_null(v3);
+		assert_int_equal(shared_pages(v3, v1), n_pages(v1));
+		zone_version_discard(v3, v1);
+		zone_version_free_all(v1);
+		zone_retired_deinit(&r);
+	}
 }
 
 /* Not a pass/fail test: prints what one writer batch costs on a 100,000-name zone (derive
@@ -560,8 +749,7 @@ static void test_bench_derive_100k(void **state)
 	assert_int_equal(hits, LOOKUPS / 2);
 	printf("bench: 100k names, table %u slots: derive(3 changed) avg %.1f us, best %.1f us; "
 	       "free after grace avg %.1f us; zone_find %.1f ns\n",
-	       v->mask + 1, derive_us / ROUNDS, best, free_us / ROUNDS,
-	       (t1 - t0) * 1e3 / LOOKUPS);
+	       v->mask + 1, derive_us / ROUNDS, best, free_us / ROUNDS, (t1 - t0) * 1e3 / LOOKUPS);
 	zone_retired_deinit(&r);
 	zone_version_free_all(v);
 }
@@ -625,6 +813,8 @@ int main(void)
 	    cmocka_unit_test(test_derive_remove_then_readd),
 	    cmocka_unit_test(test_derive_many_removals),
 	    cmocka_unit_test(test_derive_grows_table),
+	    cmocka_unit_test(test_derive_copies_only_written_pages),
+	    cmocka_unit_test(test_discard),
 	    cmocka_unit_test(test_db_find_longest_suffix),
 	    cmocka_unit_test(test_bench_derive_100k),
 	};
