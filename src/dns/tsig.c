@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/* TSIG (RFC 8945) HMAC-SHA256: MAC over the message as it was before the TSIG RR was
+ * added plus the TSIG variables; record layout and checks in tsig.h. */
+#include "dns/tsig.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "dns/msg.h"
+
+/* "hmac-sha256." in wire form. */
+static const uint8_t alg_sha256[] = "\x0bhmac-sha256";
+#define ALG_SHA256_LEN 13 /* length byte, 11 letters, root */
+
+int tsig_key_init(struct tsig_key *k, const char *name, const uint8_t *secret, size_t secret_len)
+{
+	memset(k, 0, sizeof(*k));
+	if (secret == NULL || secret_len == 0)
+		return NP_EINVAL;
+	int n = dns_name_from_text(name, k->name, sizeof(k->name));
+	if (n < 0)
+		return NP_EMALFORMED;
+	/* sodium_init() is idempotent; HMAC itself does not need it but memcmp helpers may. */
+	if (sodium_init() < 0)
+		return NP_EFAILED;
+	k->name_len = (size_t)n;
+	k->secret = secret;
+	k->secret_len = secret_len;
+	return NP_OK;
+}
+
+static void put_u48(uint8_t *p, uint64_t v)
+{
+	wire_store_u16(p, (uint16_t)(v >> 32));
+	wire_store_u32(p + 2, (uint32_t)v);
+}
+
+/* The MAC of RFC 8945 4.3.3: [request MAC size + MAC], the message up to the TSIG RR with
+ * the header's ID replaced by the original ID and ARCOUNT as it was before TSIG, then
+ * the TSIG variables. msg_len >= DNS_HDR_LEN. */
+static void mac_compute(const struct tsig_key *k, const uint8_t *msg, size_t msg_len,
+                        uint16_t orig_id, uint16_t arcount, const uint8_t *req_mac,
+                        size_t req_mac_len, const struct tsig_vars *v, uint8_t out[TSIG_MAC_LEN])
+{
+	crypto_auth_hmacsha256_state st;
+	uint8_t buf[DNS_HDR_LEN];
+
+	crypto_auth_hmacsha256_init(&st, k->secret, k->secret_len);
+	if (req_mac != NULL) {
+		wire_store_u16(buf, (uint16_t)req_mac_len);
+		crypto_auth_hmacsha256_update(&st, buf, 2);
+		crypto_auth_hmacsha256_update(&st, req_mac, req_mac_len);
+	}
+	memcpy(buf, msg, DNS_HDR_LEN);
+	wire_store_u16(buf, orig_id);
+	wire_store_u16(buf + 10, arcount);
+	crypto_auth_hmacsha256_update(&st, buf, DNS_HDR_LEN);
+	crypto_auth_hmacsha256_update(&st, msg + DNS_HDR_LEN, msg_len - DNS_HDR_LEN);
+
+	crypto_auth_hmacsha256_update(&st, k->name, k->name_len);
+	wire_store_u16(buf, DNS_CLASS_ANY);
+	wire_store_u32(buf + 2, 0); /* TTL */
+	crypto_auth_hmacsha256_update(&st, buf, 6);
+	crypto_auth_hmacsha256_update(&st, alg_sha256, ALG_SHA256_LEN);
+	put_u48(buf, v->time_signed);
+	wire_store_u16(buf + 6, v->fudge);
+	wire_store_u16(buf + 8, v->error);
+	wire_store_u16(buf + 10, v->other_len);
+	crypto_auth_hmacsha256_update(&st, buf, 12);
+	if (v->other_len > 0)
+		crypto_auth_hmacsha256_update(&st, v->other, v->other_len);
+	crypto_auth_hmacsha256_final(&st, out);
+	sodium_memzero(&st, sizeof(st));
+}
+
+/* Appends the TSIG RR and bumps ARCOUNT; on failure leaves msg and *len unchanged. */
+static int append_rr(uint8_t *msg, size_t *len, size_t cap, const uint8_t *key_name,
+                     size_t key_name_len, const uint8_t *alg, size_t alg_len,
+                     const struct tsig_vars *v, const uint8_t *mac, uint16_t mac_len)
+{
+	if (*len < DNS_HDR_LEN || *len > cap)
+		return NP_EMALFORMED;
+	uint16_t arcount = wire_load_u16(msg + 10);
+	if (arcount == UINT16_MAX)
+		return NP_EMALFORMED;
+
+	struct wire_out w = wire_out_init(msg, cap);
+	w.pos = *len;
+	wire_put_bytes(&w, key_name, key_name_len);
+	wire_put_u16(&w, DNS_TYPE_TSIG);
+	wire_put_u16(&w, DNS_CLASS_ANY);
+	wire_put_u32(&w, 0);
+	size_t rdlen_at = w.pos;
+	wire_put_u16(&w, 0);
+	wire_put_bytes(&w, alg, alg_len);
+	wire_put_u16(&w, (uint16_t)(v->time_signed >> 32));
+	wire_put_u32(&w, (uint32_t)v->time_signed);
+	wire_put_u16(&w, v->fudge);
+	wire_put_u16(&w, mac_len);
+	wire_put_bytes(&w, mac, mac_len);
+	wire_put_u16(&w, wire_load_u16(msg)); /* original ID */
+	wire_put_u16(&w, v->error);
+	wire_put_u16(&w, v->other_len);
+	wire_put_bytes(&w, v->other, v->other_len);
+	if (w.err != 0)
+		return NP_ETOOBIG;
+	wire_store_u16(msg + rdlen_at, (uint16_t)(w.pos - rdlen_at - 2));
+	wire_store_u16(msg + 10, (uint16_t)(arcount + 1));
+	*len = w.pos;
+	return NP_OK;
+}
+
+int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
+              const uint8_t *req_mac, size_t req_mac_len, const struct tsig_vars *v,
+              uint8_t *mac_out)
+{
+	uint8_t mac[TSIG_MAC_LEN];
+
+	if (*len < DNS_HDR_LEN || *len > cap || req_mac_len > UINT16_MAX)
+		return NP_EMALFORMED;
+	mac_compute(k, msg, *len, wire_load_u16(msg), wire_load_u16(msg + 10), req_mac, req_mac_len,
+	            v, mac);
+	int ret = append_rr(msg, len, cap, k->name, k->name_len, alg_sha256, ALG_SHA256_LEN, v, mac,
+	                    TSIG_MAC_LEN);
+	if (ret == NP_OK && mac_out != NULL)
+		memcpy(mac_out, mac, TSIG_MAC_LEN);
+	sodium_memzero(mac, sizeof(mac));
+	return ret;
+}
+
+int tsig_append_unsigned(const struct tsig_rr *req, uint8_t *msg, size_t *len, size_t cap,
+                         uint16_t error, uint64_t now)
+{
+	struct tsig_vars v = {.time_signed = now, .fudge = req->vars.fudge, .error = error};
+	return append_rr(msg, len, cap, req->key_name, req->key_name_len, req->alg, req->alg_len,
+	                 &v, NULL, 0);
+}
+
+/* Parses the TSIG RR at start, which must end exactly at len. */
+static int parse_rr(const uint8_t *msg, size_t len, size_t start, struct tsig_rr *rr)
+{
+	struct wire c = wire_init(msg, len);
+	c.pos = start;
+	rr->start = start;
+	int n = dns_name_read(&c, NULL, rr->key_name);
+	uint16_t type = wire_u16(&c);
+	uint16_t rclass = wire_u16(&c);
+	uint32_t ttl = wire_u32(&c);
+	uint16_t rdlen = wire_u16(&c);
+	if (n < 0 || c.err != 0 || wire_left(&c) != rdlen)
+		return NP_EMALFORMED;
+	if (type != DNS_TYPE_TSIG || rclass != DNS_CLASS_ANY || ttl != 0)
+		return NP_EMALFORMED;
+	rr->key_name_len = (size_t)n;
+
+	int a = dns_name_read(&c, NULL, rr->alg);
+	uint64_t hi = wire_u16(&c);
+	rr->vars.time_signed = hi << 32 | wire_u32(&c);
+	rr->vars.fudge = wire_u16(&c);
+	rr->mac_len = wire_u16(&c);
+	rr->mac = wire_take(&c, rr->mac_len);
+	rr->orig_id = wire_u16(&c);
+	rr->vars.error = wire_u16(&c);
+	rr->vars.other_len = wire_u16(&c);
+	rr->vars.other = wire_take(&c, rr->vars.other_len);
+	if (a < 0 || c.err != 0 || c.pos != len)
+		return NP_EMALFORMED;
+	rr->alg_len = (size_t)a;
+	return NP_OK;
+}
+
+int tsig_find(const uint8_t *msg, size_t len, struct tsig_rr *rr)
+{
+	struct wire c = wire_init(msg, len);
+	struct dns_hdr h;
+	struct dns_question q;
+
+	memset(rr, 0, sizeof(*rr));
+	dns_hdr_read(&c, &h);
+	if (c.err != 0)
+		return NP_EMALFORMED;
+	for (unsigned i = 0; i < h.qdcount; i++) {
+		if (dns_question_read(&c, &q) != NP_OK)
+			return NP_EMALFORMED;
+	}
+	unsigned total = (unsigned)h.ancount + h.nscount + h.arcount;
+	size_t last_start = 0;
+	int last_type = -1;
+	for (unsigned i = 0; i < total; i++) {
+		size_t start = c.pos;
+		int type = dns_rr_skip(&c);
+		if (type < 0)
+			return NP_EMALFORMED;
+		/* A TSIG anywhere but last (RFC 8945 5.1: FORMERR). */
+		if (type == DNS_TYPE_TSIG && i + 1 != total)
+			return NP_EMALFORMED;
+		last_start = start;
+		last_type = type;
+	}
+	if (c.pos != len)
+		return NP_EMALFORMED;
+	if (last_type != DNS_TYPE_TSIG)
+		return NP_ENOTFOUND;
+	if (h.arcount == 0) /* the last record is a TSIG, but in the answer or authority */
+		return NP_EMALFORMED;
+	return parse_rr(msg, len, last_start, rr);
+}
+
+int tsig_verify(const struct tsig_key *k, const uint8_t *msg, size_t len, const struct tsig_rr *rr,
+                const uint8_t *req_mac, size_t req_mac_len, int64_t now, uint16_t *tsig_error)
+{
+	uint8_t mac[TSIG_MAC_LEN];
+	int ret = NP_EDENIED;
+
+	*tsig_error = 0;
+	if (rr->start < DNS_HDR_LEN || rr->start > len || req_mac_len > UINT16_MAX)
+		return NP_EMALFORMED;
+	uint16_t arcount = wire_load_u16(msg + 10);
+	if (arcount == 0)
+		return NP_EMALFORMED;
+	if (rr->key_name_len != k->name_len || memcmp(rr->key_name, k->name, k->name_len) != 0 ||
+	    rr->alg_len != ALG_SHA256_LEN || memcmp(rr->alg, alg_sha256, ALG_SHA256_LEN) != 0) {
+		*tsig_error = TSIG_ERR_BADKEY;
+		return NP_EDENIED;
+	}
+	/* RFC 8945 5.2.2.1: longer than the hash or shorter than half of it is FORMERR; we
+	 * accept no truncation at all, so anything in between is BADTRUNC. */
+	if (rr->mac_len > TSIG_MAC_LEN || rr->mac_len < TSIG_MAC_LEN / 2)
+		return NP_EMALFORMED;
+	if (rr->mac_len != TSIG_MAC_LEN) {
+		*tsig_error = TSIG_ERR_BADTRUNC;
+		return NP_EDENIED;
+	}
+	mac_compute(k, msg, rr->start, rr->orig_id, (uint16_t)(arcount - 1), req_mac, req_mac_len,
+	            &rr->vars, mac);
+	if (sodium_memcmp(mac, rr->mac, TSIG_MAC_LEN) != 0) {
+		*tsig_error = TSIG_ERR_BADSIG;
+		goto done;
+	}
+	int64_t signed_at = (int64_t)rr->vars.time_signed; /* 48 bits: no overflow */
+	int64_t diff = now > signed_at ? now - signed_at : signed_at - now;
+	if (diff > rr->vars.fudge) {
+		*tsig_error = TSIG_ERR_BADTIME;
+		goto done;
+	}
+	ret = NP_OK;
+done:
+	sodium_memzero(mac, sizeof(mac));
+	return ret;
+}
+
+const char *dns_rcode_name(unsigned rcode)
+{
+	static const char *const names[] = {
+	    "NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",   "REFUSED",
+	    "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE",  NULL,
+	    NULL,       NULL,      NULL,       NULL,       "BADSIG",   "BADKEY",
+	    "BADTIME",  "BADMODE", "BADNAME",  "BADALG",   "BADTRUNC",
+	};
+	if (rcode < sizeof(names) / sizeof(names[0]) && names[rcode] != NULL)
+		return names[rcode];
+	return "unknown";
+}
