@@ -97,6 +97,8 @@ struct host_state {
 	uint8_t latch_digest[32]; /* the host_cfg.digest the latch was set under */
 	unsigned failures;        /* consecutive transient failures: the back-off exponent */
 	int64_t next_attempt;     /* not before this (back-off or Retry-After) */
+	uint8_t ok_digest[32];    /* the host_cfg.digest of the last success: a changed section
+				   * (another server, user or secret) publishes again */
 };
 
 int state_load(const char *state_dir, const char *fqdn, struct host_state *st) np_mustcheck;
@@ -142,6 +144,66 @@ bool source_ipv6_publishable(const struct np_addr *a, uint32_t ifa_flags);
  * names in ifnames (NULL: any). */
 int netlink_open(void) np_mustcheck;
 bool netlink_drain(int fd, const char *const *ifnames, unsigned n);
+
+/* One NETLINK_ROUTE dump (type RTM_GETADDR or RTM_GETROUTE, of family AF_INET/AF_INET6):
+ * cb sees every reply message (nlmsg_len checked against the buffer only; cb checks
+ * its payload); a non-zero return from cb stops and is returned. Bounded in time (2 s)
+ * and in messages. */
+struct nlmsghdr;
+typedef int netlink_dump_cb(const struct nlmsghdr *nh, void *arg);
+int netlink_dump(int type, int family, netlink_dump_cb *cb, void *arg) np_mustcheck;
+
+/* The largest checkip (and probe) answer read; a longer one is refused. */
+#define SOURCE_BODY_MAX 4096
+
+/* Finds the first address of family (AF_INET, AF_INET6, or 0 for either) in a checkip
+ * answer of len bytes (plain "ADDR\n" or HTML "Current IP Address: ADDR"); strict
+ * inet_pton on each candidate. Pure: unit-tested. NP_ENOTFOUND when there is none. */
+int source_checkip_parse(const char *body, size_t len, int family,
+			 struct np_addr *out) np_mustcheck;
+/* The update URL's scheme://host[:port] followed by path, e.g. the default checkip URL
+ * http://127.0.0.1:8053/checkip from http://127.0.0.1:8053/nic/update. */
+int source_server_url(const char *server, const char *path, char *out,
+		      size_t len) np_mustcheck;
+/* One GET with libcurl (cfg->timeout, CLIENT_USER_AGENT, only http/https, no redirects):
+ * over IPv4 or IPv6 only when family says so (0: either); Basic auth when user is not
+ * NULL. The body (at most bodylen-1 bytes, NUL-terminated; a longer one is NP_ETOOBIG)
+ * and the HTTP status are returned; *retry_after (may be NULL) gets Retry-After seconds. */
+int source_http_get(const struct client_cfg *cfg, const char *url, int family,
+		    const char *user, const char *secret, long *status, char *body,
+		    size_t bodylen, int64_t *retry_after) np_mustcheck;
+/* The IGD's external IPv4 address: from rootdesc_url when not empty, else SSDP
+ * discovery (2 s). *igd_found says whether an IGD answered at all; NP_ENOTFOUND with
+ * *igd_found set means it reported no usable address (miniupnpd answers 0.0.0.0 when its
+ * own WAN address is private or reserved). */
+int source_upnp_external(const char *rootdesc_url, struct np_addr *out,
+			 bool *igd_found) np_mustcheck;
+
+/* ---- doctor: the pure classification of what it measured ---- */
+
+enum doctor_verdict {
+	DOCTOR_UNKNOWN,       /* the server could not tell which address it sees */
+	DOCTOR_PUBLIC,        /* this machine holds the address the server sees */
+	DOCTOR_NAT,           /* one NAT whose outside address is public: forward ports */
+	DOCTOR_CGNAT,         /* an RFC 6598 address on the WAN or on the router */
+	DOCTOR_DOUBLE_NAT,    /* the router's WAN address is private (RFC 1918) */
+	DOCTOR_NAT_BEYOND,    /* the router's address is not the one the server sees */
+	DOCTOR_ROUTER_NO_ADDR /* the IGD reports no usable (public) external address */
+};
+
+struct doctor_facts {
+	bool have_wan, igd_found, have_router, have_seen;
+	struct np_addr wan;    /* the default route's interface address (IPv4) */
+	struct np_addr router; /* the IGD's external address */
+	struct np_addr seen;   /* what the server's /checkip answered */
+};
+
+/* Classifies the facts; writes one plain sentence explaining the verdict into why. */
+enum doctor_verdict doctor_classify(const struct doctor_facts *f, char *why, size_t len);
+/* Whether the verdict means inbound IPv4 connections cannot reach this machine. */
+bool doctor_blocking(enum doctor_verdict v);
+/* A short stable name for --json: "public", "nat", "cgnat", "double-nat", ... */
+const char *doctor_verdict_name(enum doctor_verdict v);
 
 /* ---- the daemon and the commands ---- */
 

@@ -506,6 +506,38 @@ static int find_owner(struct store *st, const char *user, struct store_host *tmp
 	return NP_OK;
 }
 
+int dyndns2_authenticate(struct store *st, const char *user, const uint8_t hash[SECRET_HASH_LEN],
+                         struct dyndns2_identity *id, bool *ok)
+{
+	struct store_host *h = calloc(1, sizeof(*h));
+	int64_t owner;
+	bool is_account;
+
+	*ok = false;
+	memset(id, 0, sizeof(*id));
+	if (h == NULL)
+		return NP_ENOMEM;
+	int ret = find_owner(st, user, h, &owner, &is_account);
+	if (ret != NP_OK || owner == 0)
+		goto out;
+	if (is_account) {
+		ret = store_user_secret_matches(st, owner, hash, ok);
+		np_strlcpy(id->account, user, sizeof(id->account));
+	} else {
+		/* find_owner read the host the user names. */
+		*ok = h->has_secret && secret_hash_equal(h->secret_hash, hash);
+		np_strlcpy(id->account, h->user, sizeof(id->account));
+	}
+	if (ret == NP_OK && *ok)
+		id->user_id = owner;
+	else
+		*ok = false;
+out:
+	explicit_bzero(h, sizeof(*h));
+	free(h);
+	return ret;
+}
+
 /* Marks the request failed after a store error: nothing of it survives the rollback, so no
  * line may claim a change. */
 static int fail_all(struct dyndns2_update *u, int err, unsigned from)

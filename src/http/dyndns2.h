@@ -135,6 +135,20 @@ void dyndns2_update_init(struct dyndns2_update *u);
 int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct config *cfg,
                        dyndns2_touch_fn *touch, void *touch_ctx) np_mustcheck;
 
+/* Who a Basic-auth pair proved (dyndns2_authenticate). */
+struct dyndns2_identity {
+	int64_t user_id;
+	char account[DYNDNS2_USER_MAX]; /* the account's name */
+};
+
+/* Authentication the way an update does it, for no particular host (the probe uses it):
+ * user is an account name, and the password must then be the secret of one of its hosts,
+ * or a host FQDN, and it must then be that host's secret (as for an update without a
+ * hostname). Sets *ok and, when true, *id. Returns NP_OK or a store error. Reads the
+ * store: runs on the writer thread. */
+int dyndns2_authenticate(struct store *st, const char *user, const uint8_t hash[SECRET_HASH_LEN],
+                         struct dyndns2_identity *id, bool *ok) np_mustcheck;
+
 /* The writer_apply_fn: dyndns2_update_run over the writer's transaction. */
 int dyndns2_update_apply(struct writer_op *op, struct writer_txn *txn);
 

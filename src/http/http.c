@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libmicrohttpd glue: routing, limits, Basic auth, the client address, and the suspended
- * wait for the writer that lets many concurrent updates share one commit. */
+ * wait for the writer that lets many concurrent updates share one commit (and for the
+ * reachability probe, http/probe.c). */
 #include "http/http.h"
 
 #include <microhttpd.h>
@@ -17,6 +18,7 @@
 #include "common/secret.h"
 #include "common/util.h"
 #include "http/dyndns2.h"
+#include "http/probe.h"
 
 /* Bounds the request line and headers: larger requests get 414/431 from libmicrohttpd. */
 #define HTTP_MEMORY_LIMIT (32 * 1024)
@@ -36,6 +38,7 @@ struct http_server {
 	struct writer *w;
 	struct MHD_Daemon *daemons[CFG_MAX_LISTEN];
 	unsigned n_daemons;
+	struct probe *probe;
 	/* Updates handed to the writer and not yet answered by done(). */
 	atomic_uint inflight;
 	atomic_bool stopping;
@@ -273,20 +276,21 @@ static enum MHD_Result finish_update(struct http_req *req)
 	return reply(req->conn, MHD_HTTP_OK, TEXT_PLAIN, body, (size_t)n, NULL, NULL);
 }
 
-/* Decodes Basic auth into req->u (user name and the password's hash). Returns false when
- * the credentials cannot be used: "badauth". The password is wiped before it is freed. */
-static bool take_credentials(struct MHD_Connection *c, struct dyndns2_update *u)
+/* Decodes Basic auth into user (DYNDNS2_USER_MAX) and the password's hash. Returns false
+ * when the credentials cannot be used: "badauth". The password is wiped before it is freed. */
+static bool take_credentials(struct MHD_Connection *c, char *user_out,
+                             uint8_t hash_out[SECRET_HASH_LEN])
 {
 	char *pass = NULL;
 	char *user = MHD_basic_auth_get_username_password(c, &pass);
 	bool ok = user != NULL && pass != NULL;
 	size_t plen = pass != NULL ? strlen(pass) : 0;
-	if (ok && np_strlcpy(u->user, user, sizeof(u->user)) >= sizeof(u->user))
+	if (ok && np_strlcpy(user_out, user, DYNDNS2_USER_MAX) >= DYNDNS2_USER_MAX)
 		ok = false;
 	if (ok && plen > SECRET_MAX_INPUT)
 		ok = false; /* refused before hashing: no work for huge passwords */
 	if (ok)
-		secret_hash(pass, plen, u->secret_hash);
+		secret_hash(pass, plen, hash_out);
 	if (pass != NULL) {
 		explicit_bzero(pass, plen);
 		MHD_free(pass);
@@ -320,7 +324,7 @@ static enum MHD_Result serve_update(struct http_server *hs, struct MHD_Connectio
 	dyndns2_params_init(p);
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, p);
 
-	if (!take_credentials(c, &req->u)) {
+	if (!take_credentials(c, req->u.user, req->u.secret_hash)) {
 		ret = reply_once(c, DYNDNS2_BADAUTH);
 		goto fail;
 	}
@@ -368,14 +372,60 @@ fail:
 	return ret;
 }
 
+/* ---- /nic/probe ---- */
+
+static enum MHD_Result reply_probe(struct MHD_Connection *c, const struct probe_answer *a)
+{
+	return reply(c, a->status, TEXT_PLAIN, a->body, strlen(a->body), a->hname, a->hvalue);
+}
+
+static enum MHD_Result collect_probe_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	probe_params_add(cls, key, key_size, value, value_size);
+	return MHD_YES;
+}
+
+/* The probe connects only to client_address(): nothing in the request can name a target. */
+static enum MHD_Result serve_probe(struct http_server *hs, struct MHD_Connection *c, void **con_cls)
+{
+	struct probe_params pp;
+	probe_params_init(&pp);
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_probe_arg, &pp);
+	enum probe_param_verdict v = probe_params_verdict(&pp);
+	if (v != PROBE_PARAMS_OK)
+		return reply_text(c, MHD_HTTP_BAD_REQUEST, probe_params_message(v));
+	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) == NULL)
+		return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "badauth\n", 8,
+		             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
+	struct np_addr client;
+	if (client_address(hs, c, &client) != NP_OK)
+		return reply_text(c, MHD_HTTP_BAD_REQUEST, "bad X-Forwarded-For\n");
+
+	char user[DYNDNS2_USER_MAX];
+	uint8_t hash[SECRET_HASH_LEN];
+	struct probe_answer a;
+	if (!take_credentials(c, user, hash))
+		return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "badauth\n", 8,
+		             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
+	bool suspended = probe_begin(hs->probe, c, &client, user, hash, pp.port, con_cls, &a);
+	explicit_bzero(hash, sizeof(hash));
+	if (suspended)
+		return MHD_YES; /* answered when the probe resumes the connection */
+	return reply_probe(c, &a);
+}
+
 /* ---- routing ---- */
 
-enum route { ROUTE_NONE, ROUTE_UPDATE, ROUTE_CHECKIP_HTML, ROUTE_CHECKIP };
+enum route { ROUTE_NONE, ROUTE_UPDATE, ROUTE_CHECKIP_HTML, ROUTE_CHECKIP, ROUTE_PROBE };
 
 static enum route route_of(const char *url)
 {
 	if (strcmp(url, "/nic/update") == 0)
 		return ROUTE_UPDATE;
+	if (strcmp(url, "/nic/probe") == 0)
+		return ROUTE_PROBE;
 	if (strcmp(url, "/nic/checkip") == 0)
 		return ROUTE_CHECKIP_HTML;
 	if (strcmp(url, "/checkip") == 0)
@@ -411,6 +461,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 	if (*upload_data_size != 0)
 		return MHD_NO; /* a body despite our checks: drop the connection */
+	if (*con_cls != NULL && *con_cls != &headers_seen && probe_owns(hs->probe, *con_cls)) {
+		struct probe_answer a;
+		if (!probe_answer_of(*con_cls, &a))
+			return MHD_YES; /* not ours to answer yet */
+		return reply_probe(c, &a);
+	}
 	if (*con_cls != NULL && *con_cls != &headers_seen) {
 		struct http_req *req = *con_cls;
 		if (!atomic_load(&req->resolved))
@@ -424,8 +480,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 		bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 		bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-		/* HEAD must not change anything, so the update takes GET only. */
-		if (rt == ROUTE_UPDATE && !get)
+		/* HEAD must not change anything, so the update takes GET only; nor may it make
+		 * the probe connect anywhere. */
+		if ((rt == ROUTE_UPDATE || rt == ROUTE_PROBE) && !get)
 			return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT_PLAIN,
 			             "method not allowed\n", 19, MHD_HTTP_HEADER_ALLOW, "GET");
 		if (!get && !head)
@@ -447,6 +504,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return serve_checkip(hs, c, true);
 	case ROUTE_CHECKIP:
 		return serve_checkip(hs, c, false);
+	case ROUTE_PROBE:
+		return serve_probe(hs, c, con_cls);
 	case ROUTE_NONE:
 		break;
 	}
@@ -456,10 +515,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
+	struct http_server *hs = cls;
 	(void)c;
 	(void)toe;
-	if (*con_cls != NULL && *con_cls != &headers_seen)
+	if (*con_cls != NULL && *con_cls != &headers_seen && probe_owns(hs->probe, *con_cls))
+		probe_release(hs->probe, *con_cls);
+	else if (*con_cls != NULL && *con_cls != &headers_seen)
 		req_release(*con_cls);
 	*con_cls = NULL;
 }
@@ -534,6 +595,10 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	hs->w = w;
 	atomic_init(&hs->inflight, 0);
 	atomic_init(&hs->stopping, false);
+	if (probe_start(&hs->probe, w) != NP_OK) {
+		free(hs);
+		return NP_EIO;
+	}
 	for (unsigned i = 0; i < cfg->n_http_listen; i++) {
 		struct MHD_Daemon *d = start_one(hs, &cfg->http_listen[i]);
 		if (d == NULL) {
@@ -542,6 +607,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 			log_err("http: cannot listen on %s",
 			        log_escape(esc, sizeof(esc), t, strlen(t)));
 			stop_all(hs);
+			probe_free(hs->probe);
 			free(hs);
 			return NP_EIO;
 		}
@@ -561,6 +627,8 @@ void http_stop(struct http_server *hs)
 	int fds[CFG_MAX_LISTEN];
 	for (unsigned i = 0; i < hs->n_daemons; i++)
 		fds[i] = MHD_quiesce_daemon(hs->daemons[i]);
+	/* Probes in flight are aborted (answered 503) and resumed, like the updates below. */
+	bool probes_back = probe_quiesce(hs->probe);
 
 	/* libmicrohttpd cannot stop while a connection is suspended, and done() must not run
 	 * on freed memory: wait (bounded) for the writer to answer what it holds. */
@@ -570,7 +638,7 @@ void http_stop(struct http_server *hs)
 		nanosleep(&tick, NULL);
 		waited += 10;
 	}
-	if (atomic_load(&hs->inflight) > 0) {
+	if (atomic_load(&hs->inflight) > 0 || !probes_back) {
 		/* Leaking is the only safe choice left: the writer still holds requests. */
 		log_err("http: %u updates still with the writer; not stopping the HTTP threads",
 		        atomic_load(&hs->inflight));
@@ -581,5 +649,6 @@ void http_stop(struct http_server *hs)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	}
+	probe_free(hs->probe); /* after the daemons: they released every probe request */
 	free(hs);
 }

@@ -1,0 +1,708 @@
+/* SPDX-License-Identifier: MIT */
+/* The reachability probe: argument check, rate limits, authentication on the writer
+ * thread, and the connects back to the requester on one epoll thread. */
+#include "http/probe.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "http/dyndns2.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* How long probe_quiesce waits for the writer to give back what it holds. */
+#define PROBE_STOP_WAIT_MS 30000
+/* Retry-After (s) when every probe slot is busy or the server cannot serve now. */
+#define PROBE_BUSY_RETRY "3"
+
+/* ---- parameters ---- */
+
+/* Arguments that would name a target. None is honoured: the request is refused, so a
+ * client cannot believe it probed somewhere else. */
+static const char *const target_keys[] = {
+    "ip",   "host", "target",   "addr", "address", "myip", "myipv4", "myipv6",
+    "ipv4", "ipv6", "hostname", "dest", "dst",     "to",   "server", "url",
+};
+
+static bool key_is(const char *key, size_t len, const char *word)
+{
+	return len == strlen(word) && strncasecmp(key, word, len) == 0;
+}
+
+void probe_params_init(struct probe_params *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void probe_params_add(struct probe_params *p, const char *key, size_t key_len, const char *value,
+                      size_t value_len)
+{
+	if (value == NULL)
+		value_len = 0;
+	if (memchr(key, '\0', key_len) != NULL) {
+		p->unknown = true;
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(target_keys); i++) {
+		if (key_is(key, key_len, target_keys[i])) {
+			p->target = true;
+			return;
+		}
+	}
+	if (key_is(key, key_len, "port")) {
+		/* Plain decimal only: no sign, no blanks, no leading zeros beyond "0". */
+		char buf[8];
+		uint32_t v;
+		if (++p->n_port > 1 || value_len == 0 || value_len >= sizeof(buf) ||
+		    memchr(value, '\0', value_len) != NULL) {
+			p->bad_port = true;
+			return;
+		}
+		memcpy(buf, value, value_len);
+		buf[value_len] = '\0';
+		if (buf[0] == '0' || str_to_u32(buf, 1, 65535, &v) != NP_OK) {
+			p->bad_port = true;
+			return;
+		}
+		p->port = (uint16_t)v;
+		return;
+	}
+	if (key_is(key, key_len, "proto")) {
+		if (++p->n_proto > 1 || value == NULL || !key_is(value, value_len, "tcp"))
+			p->bad_proto = true;
+		return;
+	}
+	p->unknown = true;
+}
+
+enum probe_param_verdict probe_params_verdict(const struct probe_params *p)
+{
+	if (p->target)
+		return PROBE_PARAMS_TARGET;
+	if (p->bad_port || p->n_port != 1 || p->port == 0)
+		return PROBE_PARAMS_BAD_PORT;
+	if (p->bad_proto)
+		return PROBE_PARAMS_BAD_PROTO;
+	if (p->unknown)
+		return PROBE_PARAMS_UNKNOWN;
+	return PROBE_PARAMS_OK;
+}
+
+const char *probe_params_message(enum probe_param_verdict v)
+{
+	switch (v) {
+	case PROBE_PARAMS_TARGET:
+		return "the probe only connects back to the requesting address\n";
+	case PROBE_PARAMS_BAD_PORT:
+		return "bad port\n";
+	case PROBE_PARAMS_BAD_PROTO:
+		return "bad proto: only tcp\n";
+	case PROBE_PARAMS_UNKNOWN:
+		return "unknown parameter: only port and proto\n";
+	case PROBE_PARAMS_OK:
+		break;
+	}
+	return "bad request\n";
+}
+
+/* ---- rate limiting ---- */
+
+void probe_limiter_init(struct probe_limiter *l, unsigned per_minute, unsigned burst,
+                        const uint8_t seed[16])
+{
+	memset(l, 0, sizeof(*l));
+	if (per_minute == 0)
+		per_minute = 1;
+	if (per_minute > 60000)
+		per_minute = 60000;
+	if (burst == 0)
+		burst = 1;
+	l->interval_ms = 60000 / per_minute;
+	l->tau_ms = (int64_t)(burst - 1) * l->interval_ms;
+	if (seed != NULL)
+		memcpy(l->seed, seed, sizeof(l->seed));
+	else
+		randombytes_buf(l->seed, sizeof(l->seed));
+}
+
+unsigned probe_limiter_take(struct probe_limiter *l, const void *key, size_t klen, int64_t now_ms)
+{
+	_Static_assert(PROBE_LIMIT_SLOTS % PROBE_LIMIT_WAYS == 0, "whole sets");
+	_Static_assert(sizeof(l->seed) == crypto_shorthash_KEYBYTES, "SipHash key size");
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t hv;
+
+	if (klen == 0 || klen > PROBE_KEY_MAX)
+		return 1; /* no such key can be tracked: refuse rather than not limit */
+	crypto_shorthash(h, key, klen, l->seed);
+	memcpy(&hv, h, sizeof(hv));
+	size_t set = (size_t)(hv % (PROBE_LIMIT_SLOTS / PROBE_LIMIT_WAYS)) * PROBE_LIMIT_WAYS;
+
+	struct probe_bucket *b = NULL, *victim = NULL;
+	for (size_t i = set; i < set + PROBE_LIMIT_WAYS; i++) {
+		struct probe_bucket *e = &l->b[i];
+		if (e->klen == klen && memcmp(e->key, key, klen) == 0) {
+			b = e;
+			break;
+		}
+		/* The least useful entry: unused, else the one closest to a full bucket. */
+		if (victim == NULL ||
+		    (victim->klen != 0 && (e->klen == 0 || e->tat_ms < victim->tat_ms)))
+			victim = e;
+	}
+	if (b == NULL) {
+		b = victim;
+		memset(b, 0, sizeof(*b));
+		memcpy(b->key, key, klen);
+		b->klen = (uint8_t)klen;
+		b->tat_ms = now_ms;
+	}
+
+	int64_t tat = b->tat_ms > now_ms ? b->tat_ms : now_ms;
+	if (tat - now_ms > l->tau_ms) {
+		int64_t wait = tat - now_ms - l->tau_ms;
+		return (unsigned)((wait + 999) / 1000);
+	}
+	b->tat_ms = tat + l->interval_ms;
+	return 0;
+}
+
+size_t probe_addr_key(const struct np_addr *a, uint8_t key[PROBE_KEY_MAX])
+{
+	memset(key, 0, PROBE_KEY_MAX);
+	if (a->family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, a->bytes, 4);
+		return 5;
+	}
+	key[0] = 6;
+	memcpy(key + 1, a->bytes, 8);
+	return 9;
+}
+
+bool probe_addr_usable(const struct np_addr *a)
+{
+	static const uint8_t zero[16];
+	if (a->family == AF_INET)
+		/* 0/8 ("this host"), multicast, reserved and broadcast */
+		return a->bytes[0] != 0 && a->bytes[0] < 224;
+	if (a->family == AF_INET6)
+		return memcmp(a->bytes, zero, 16) != 0 && a->bytes[0] != 0xff;
+	return false;
+}
+
+/* ---- the service ---- */
+
+/* One probe request. Two owners share it: libmicrohttpd (until completed) and the service
+ * (the writer, then the probe thread, until it resumed the connection); the last one to
+ * let go returns the slot. */
+struct probe_req {
+	struct writer_op op;
+	struct probe *p;
+	struct MHD_Connection *conn;
+	bool used; /* under p->lock */
+	atomic_int refs;
+	atomic_bool resolved; /* ans is final (written before this is set) */
+	struct probe_answer ans;
+
+	/* inputs */
+	char user[DYNDNS2_USER_MAX];
+	uint8_t hash[SECRET_HASH_LEN];
+	struct np_addr client;
+	uint16_t port;
+
+	/* written by the writer thread (apply) */
+	int auth_err;
+	bool auth_ok;
+	struct dyndns2_identity id;
+
+	/* the probe thread's */
+	int fd;
+	int64_t deadline_ms;
+	struct probe_req *next; /* the job queue */
+};
+
+struct probe {
+	struct writer *w;
+	pthread_mutex_t lock;
+	bool stopping;          /* under lock */
+	struct probe_req *jobs; /* authenticated, waiting for the thread; under lock */
+	atomic_uint at_writer;  /* submitted and done() not yet finished */
+	int epfd, evfd;
+	pthread_t thread;
+	bool thread_started;
+	struct probe_limiter addr_lim, acct_lim; /* under lock */
+	struct probe_req reqs[PROBE_MAX_INFLIGHT];
+};
+
+static void set_answer(struct probe_answer *a, unsigned status, const char *hname,
+                       const char *hvalue, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void set_answer(struct probe_answer *a, unsigned status, const char *hname,
+                       const char *hvalue, const char *fmt, ...)
+{
+	va_list ap;
+	memset(a, 0, sizeof(*a));
+	a->status = status;
+	va_start(ap, fmt);
+	int n = vsnprintf(a->body, sizeof(a->body), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		a->body[0] = '\0';
+	a->hname = hname;
+	if (hname != NULL)
+		np_strlcpy(a->hvalue, hvalue, sizeof(a->hvalue));
+}
+
+static void set_limited(struct probe_answer *a, unsigned retry_s)
+{
+	char v[16];
+	snprintf(v, sizeof(v), "%u", retry_s);
+	set_answer(a, MHD_HTTP_TOO_MANY_REQUESTS, MHD_HTTP_HEADER_RETRY_AFTER, v,
+	           "too many probes; retry after %u s\n", retry_s);
+}
+
+static void set_busy(struct probe_answer *a)
+{
+	set_answer(a, MHD_HTTP_SERVICE_UNAVAILABLE, MHD_HTTP_HEADER_RETRY_AFTER, PROBE_BUSY_RETRY,
+	           "%s", "probe busy; try again later\n");
+}
+
+static void req_release(struct probe_req *req)
+{
+	if (atomic_fetch_sub(&req->refs, 1) != 1)
+		return;
+	struct probe *p = req->p;
+	pthread_mutex_lock(&p->lock);
+	explicit_bzero(req->hash, sizeof(req->hash));
+	req->used = false;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* The answer is known: hand the request back to libmicrohttpd. req must not be touched
+ * by the caller afterwards. */
+static void resolve(struct probe_req *req)
+{
+	atomic_store(&req->resolved, true);
+	MHD_resume_connection(req->conn);
+	req_release(req);
+}
+
+static void log_probe(const struct probe_req *req, const char *result)
+{
+	char acct[96], client[INET6_ADDRSTRLEN];
+	log_escape(acct, sizeof(acct), req->id.account, strlen(req->id.account));
+	addr_format(&req->client, client, sizeof(client));
+	log_info("probe: account=%s client=%s port=%u: %s", acct, client, req->port, result);
+}
+
+/* Runs on the writer thread inside its transaction: reads only. */
+static int probe_apply(struct writer_op *op, struct writer_txn *txn)
+{
+	struct probe_req *req = container_of(op, struct probe_req, op);
+	req->auth_err = dyndns2_authenticate(writer_txn_store(txn), req->user, req->hash, &req->id,
+	                                     &req->auth_ok);
+	return NP_OK; /* nothing to keep or undo */
+}
+
+/* Runs on the writer thread after the batch: must not block. */
+static void probe_done(struct writer_op *op, int status)
+{
+	struct probe_req *req = container_of(op, struct probe_req, op);
+	struct probe *p = req->p;
+	bool wake = false;
+
+	explicit_bzero(req->hash, sizeof(req->hash));
+	if (status != NP_OK || req->auth_err != NP_OK) {
+		log_warn("probe: cannot authenticate now: %s",
+		         np_strerror(status != NP_OK ? status : req->auth_err));
+		set_busy(&req->ans);
+		resolve(req);
+	} else if (!req->auth_ok) {
+		char user[96], client[INET6_ADDRSTRLEN];
+		log_escape(user, sizeof(user), req->user, strlen(req->user));
+		addr_format(&req->client, client, sizeof(client));
+		log_info("probe: badauth user=%s client=%s", user, client);
+		set_answer(&req->ans, MHD_HTTP_UNAUTHORIZED, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		           "Basic realm=\"nameplate\"", "%s", "badauth\n");
+		resolve(req);
+	} else {
+		uint8_t key[sizeof(int64_t)];
+		memcpy(key, &req->id.user_id, sizeof(key));
+		pthread_mutex_lock(&p->lock);
+		unsigned retry = probe_limiter_take(&p->acct_lim, key, sizeof(key), time_mono_ms());
+		bool stopping = p->stopping;
+		if (retry == 0 && !stopping) {
+			req->next = p->jobs;
+			p->jobs = req;
+			wake = true;
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (retry != 0) {
+			log_probe(req, "limited (account)");
+			set_limited(&req->ans, retry);
+			resolve(req);
+		} else if (stopping) {
+			set_busy(&req->ans);
+			resolve(req);
+		}
+	}
+	if (wake) {
+		uint64_t one = 1;
+		if (write(p->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_err("probe: cannot wake the probe thread: %m");
+	}
+	atomic_fetch_sub(&p->at_writer, 1);
+}
+
+bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr *client,
+                 const char *user, const uint8_t hash[SECRET_HASH_LEN], uint16_t port,
+                 void **con_cls, struct probe_answer *a)
+{
+	uint8_t key[PROBE_KEY_MAX];
+	size_t klen = probe_addr_key(client, key);
+	struct probe_req *req = NULL;
+	unsigned retry = 0;
+
+	if (!probe_addr_usable(client)) {
+		set_answer(a, MHD_HTTP_BAD_REQUEST, NULL, NULL, "%s",
+		           "cannot probe the requesting address\n");
+		return false;
+	}
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < PROBE_MAX_INFLIGHT && !p->stopping; i++) {
+		if (!p->reqs[i].used) {
+			req = &p->reqs[i];
+			break;
+		}
+	}
+	/* The address pays for every attempt it gets a slot for, badauth included: that is
+	 * also what bounds guessing. */
+	if (req != NULL)
+		retry = probe_limiter_take(&p->addr_lim, key, klen, time_mono_ms());
+	if (req != NULL && retry == 0)
+		req->used = true;
+	pthread_mutex_unlock(&p->lock);
+	if (req == NULL) {
+		set_busy(a);
+		return false;
+	}
+	if (retry != 0) {
+		set_limited(a, retry);
+		return false;
+	}
+
+	/* Everything but the slot's identity is reset (memset would race nothing: the slot is
+	 * ours alone until it is submitted). */
+	memset(&req->op, 0, sizeof(req->op));
+	req->op.apply = probe_apply;
+	req->op.done = probe_done;
+	req->conn = c;
+	atomic_init(&req->refs, 2);
+	atomic_init(&req->resolved, false);
+	memset(&req->ans, 0, sizeof(req->ans));
+	np_strlcpy(req->user, user, sizeof(req->user));
+	memcpy(req->hash, hash, SECRET_HASH_LEN);
+	req->client = *client;
+	req->port = port;
+	req->auth_err = NP_OK;
+	req->auth_ok = false;
+	memset(&req->id, 0, sizeof(req->id));
+	req->fd = -1;
+	req->next = NULL;
+
+	/* Suspended before it is submitted, so a fast done() always finds it suspended. */
+	*con_cls = req;
+	atomic_fetch_add(&p->at_writer, 1);
+	MHD_suspend_connection(c);
+	int rc = writer_submit(p->w, &req->op);
+	if (rc != NP_OK) {
+		atomic_fetch_sub(&p->at_writer, 1);
+		set_busy(&req->ans);
+		resolve(req);
+	}
+	return true;
+}
+
+bool probe_owns(const struct probe *p, const void *con_cls)
+{
+	uintptr_t v = (uintptr_t)con_cls;
+	return p != NULL && v >= (uintptr_t)&p->reqs[0] &&
+	       v < (uintptr_t)&p->reqs[PROBE_MAX_INFLIGHT];
+}
+
+bool probe_answer_of(void *con_cls, struct probe_answer *a)
+{
+	struct probe_req *req = con_cls;
+	if (!atomic_load(&req->resolved))
+		return false;
+	*a = req->ans;
+	return true;
+}
+
+void probe_release(struct probe *p, void *con_cls)
+{
+	(void)p;
+	req_release(con_cls);
+}
+
+/* ---- the probe thread ---- */
+
+static void finish_connect(struct probe *p, struct probe_req *req, const char *result)
+{
+	if (req->fd >= 0) {
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, req->fd, NULL);
+		close(req->fd); /* at once, nothing sent */
+		req->fd = -1;
+	}
+	log_probe(req, result);
+	if (strcmp(result, "open") == 0 || strcmp(result, "closed") == 0 ||
+	    strcmp(result, "filtered") == 0)
+		set_answer(&req->ans, MHD_HTTP_OK, NULL, NULL, "%s %u\n", result, req->port);
+	else
+		set_busy(&req->ans);
+	resolve(req);
+}
+
+/* What a connect's error says about the port. */
+static const char *classify(int err)
+{
+	switch (err) {
+	case 0:
+		return "open";
+	case ECONNREFUSED:
+	case ECONNRESET:
+		return "closed";
+	case ETIMEDOUT:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case ENETDOWN:
+	case EACCES:
+	case EPERM:
+		return "filtered";
+	default:
+		return "error"; /* ours, not the port's (EMFILE, ENOBUFS, ...) */
+	}
+}
+
+/* Starts req's connect; returns true when it is in flight (then in active[]). */
+static bool start_connect(struct probe *p, struct probe_req *req)
+{
+	struct sockaddr_storage ss;
+	socklen_t slen;
+
+	memset(&ss, 0, sizeof(ss));
+	if (req->client.family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(req->port);
+		memcpy(&s4->sin_addr, req->client.bytes, 4);
+		slen = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(req->port);
+		memcpy(&s6->sin6_addr, req->client.bytes, 16);
+		slen = sizeof(*s6);
+	}
+	req->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (req->fd < 0) {
+		log_err("probe: socket: %m");
+		finish_connect(p, req, "error");
+		return false;
+	}
+	if (connect(req->fd, (struct sockaddr *)&ss, slen) == 0) {
+		finish_connect(p, req, "open");
+		return false;
+	}
+	if (errno != EINPROGRESS) {
+		finish_connect(p, req, classify(errno));
+		return false;
+	}
+	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = req};
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, req->fd, &ev) != 0) {
+		log_err("probe: epoll_ctl: %m");
+		finish_connect(p, req, "error");
+		return false;
+	}
+	req->deadline_ms = time_mono_ms() + PROBE_TIMEOUT_MS;
+	return true;
+}
+
+static void *probe_thread(void *arg)
+{
+	struct probe *p = arg;
+	struct probe_req *active[PROBE_MAX_INFLIGHT];
+	size_t n_active = 0;
+	bool stopping = false;
+
+	/* Each round waits once and handles what it found; it ends when stopping is seen. */
+	while (!stopping) {
+		int timeout = -1;
+		int64_t now = time_mono_ms();
+		for (size_t i = 0; i < n_active; i++) {
+			int64_t left = active[i]->deadline_ms - now;
+			if (left < 0)
+				left = 0;
+			if (timeout < 0 || left < timeout)
+				timeout = (int)left;
+		}
+		struct epoll_event evs[PROBE_MAX_INFLIGHT + 1];
+		int n = epoll_wait(p->epfd, evs, (int)ARRAY_SIZE(evs), timeout);
+		if (n < 0 && errno != EINTR) {
+			log_err("probe: epoll_wait: %m");
+			n = 0;
+			struct timespec pause = {0, 10 * 1000 * 1000};
+			nanosleep(&pause, NULL); /* never spin on a persistent error */
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr == NULL) {
+				uint64_t cnt;
+				if (read(p->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+					log_err("probe: eventfd read: %m");
+				continue;
+			}
+			struct probe_req *req = evs[i].data.ptr;
+			int err = 0;
+			socklen_t elen = sizeof(err);
+			if (getsockopt(req->fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
+				err = errno;
+			for (size_t k = 0; k < n_active; k++) {
+				if (active[k] == req) {
+					active[k] = active[--n_active];
+					break;
+				}
+			}
+			finish_connect(p, req, classify(err));
+		}
+
+		now = time_mono_ms();
+		for (size_t k = 0; k < n_active;) {
+			if (active[k]->deadline_ms <= now) {
+				struct probe_req *req = active[k];
+				active[k] = active[--n_active];
+				finish_connect(p, req, "filtered");
+			} else {
+				k++;
+			}
+		}
+
+		pthread_mutex_lock(&p->lock);
+		struct probe_req *jobs = p->jobs;
+		p->jobs = NULL;
+		stopping = p->stopping;
+		pthread_mutex_unlock(&p->lock);
+		while (jobs != NULL) {
+			struct probe_req *req = jobs;
+			jobs = req->next;
+			if (stopping) {
+				finish_connect(p, req, "aborted");
+			} else if (start_connect(p, req)) {
+				/* A job holds a slot, and slots are PROBE_MAX_INFLIGHT. */
+				active[n_active++] = req;
+			}
+		}
+	}
+	for (size_t k = 0; k < n_active; k++)
+		finish_connect(p, active[k], "aborted");
+	return NULL;
+}
+
+/* ---- start and stop ---- */
+
+int probe_start(struct probe **out, struct writer *w)
+{
+	*out = NULL;
+	struct probe *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NP_ENOMEM;
+	p->w = w;
+	p->epfd = p->evfd = -1;
+	atomic_init(&p->at_writer, 0);
+	for (size_t i = 0; i < PROBE_MAX_INFLIGHT; i++) {
+		p->reqs[i].p = p;
+		p->reqs[i].fd = -1;
+	}
+	probe_limiter_init(&p->addr_lim, PROBE_ADDR_PER_MINUTE, PROBE_ADDR_BURST, NULL);
+	probe_limiter_init(&p->acct_lim, PROBE_ACCOUNT_PER_MINUTE, PROBE_ACCOUNT_BURST, NULL);
+	if (pthread_mutex_init(&p->lock, NULL) != 0) {
+		free(p);
+		return NP_ENOMEM;
+	}
+	int ret = NP_EIO;
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	p->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	if (p->epfd < 0 || p->evfd < 0 || epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->evfd, &ev) != 0) {
+		log_err("probe: cannot set up epoll: %m");
+		goto fail;
+	}
+	if (pthread_create(&p->thread, NULL, probe_thread, p) != 0) {
+		log_err("probe: cannot start the probe thread");
+		goto fail;
+	}
+	p->thread_started = true;
+	*out = p;
+	return NP_OK;
+fail:
+	probe_free(p);
+	return ret;
+}
+
+bool probe_quiesce(struct probe *p)
+{
+	if (p == NULL)
+		return true;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_mutex_unlock(&p->lock);
+	if (p->thread_started) {
+		uint64_t one = 1;
+		if (write(p->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_err("probe: cannot wake the probe thread: %m");
+		pthread_join(p->thread, NULL);
+		p->thread_started = false;
+	}
+	/* done() answers by itself once stopping is set; wait until it has run for every
+	 * request the writer holds. */
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	unsigned waited = 0;
+	while (atomic_load(&p->at_writer) > 0 && waited < PROBE_STOP_WAIT_MS) {
+		nanosleep(&tick, NULL);
+		waited += 10;
+	}
+	if (atomic_load(&p->at_writer) > 0) {
+		log_err("probe: %u probes still with the writer", atomic_load(&p->at_writer));
+		return false;
+	}
+	return true;
+}
+
+void probe_free(struct probe *p)
+{
+	if (p == NULL)
+		return;
+	if (p->thread_started && !probe_quiesce(p))
+		return; /* the writer still holds requests: leaking is the safe choice */
+	if (p->epfd >= 0)
+		close(p->epfd);
+	if (p->evfd >= 0)
+		close(p->evfd);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
