@@ -62,6 +62,7 @@ struct host_cfg {
 struct client_cfg {
 	char path[PATH_MAX];
 	char state_dir[PATH_MAX]; /* [client] state_dir */
+	char server[CLIENT_URL_MAX]; /* [client] server: the update URL of hosts that name none */
 	unsigned interval;        /* [client] interval: seconds between polls; 300 */
 	unsigned retry_base;      /* [client] retry_base: first back-off in seconds; 300 */
 	unsigned retry_max;       /* [client] retry_max: longest back-off; 21600 */

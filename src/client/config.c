@@ -65,6 +65,7 @@ static const struct copt copts[] = {
 	{CS_CLIENT, "retry_max", CT_UINT, 1, 2592000, "21600", CC(retry_max), 0},
 	{CS_CLIENT, "timeout", CT_UINT, 1, 300, "15", CC(timeout), 0},
 	{CS_CLIENT, "log_level", CT_LOGLEVEL, 0, 0, "info", CC(log_level), 0},
+	{CS_CLIENT, "server", CT_URL, 0, 0, NULL, CC(server), 0},
 
 	{CS_HOST, "protocol", CT_PROTO, 0, 0, "dyndns2", HH(protocol), 0},
 	{CS_HOST, "server", CT_URL, 0, 0, NULL, HH(server), 0},
@@ -663,6 +664,16 @@ static void check_host(struct cctx *c, unsigned hi)
 		fail(c, "[host %s]: use either 'tsig_secret' or 'tsig_secret_file'", h->fqdn);
 		return;
 	}
+	/* A host without its own server uses the one of [client] (typically our own); the
+	 * inherited URL is part of the host's digest like one written in the section. */
+	bool has_server = SEEN("server");
+	if (!has_server && c->cfg->server[0] != '\0') {
+		np_strlcpy(h->server, c->cfg->server, sizeof(h->server));
+		crypto_generichash_update(&c->hash[hi], (const unsigned char *)"server=", 7);
+		crypto_generichash_update(&c->hash[hi], (const unsigned char *)h->server,
+					  strlen(h->server));
+		has_server = true;
+	}
 	bool default_checkip = (h->ipv4.kind == SOURCE_CHECKIP && h->ipv4.arg[0] == '\0') ||
 	                       (h->ipv6.kind == SOURCE_CHECKIP && h->ipv6.arg[0] == '\0');
 	if (h->protocol == PROTO_DYNDNS2) {
@@ -674,8 +685,8 @@ static void check_host(struct cctx *c, unsigned hi)
 				return;
 			}
 		}
-		if (!SEEN("server")) {
-			fail(c, "missing 'server' in [host %s]", h->fqdn);
+		if (!has_server) {
+			fail(c, "missing 'server' in [host %s] (or in [client])", h->fqdn);
 			return;
 		}
 		if (!SEEN("user")) {
@@ -701,7 +712,7 @@ static void check_host(struct cctx *c, unsigned hi)
 		fail(c, "missing 'tsig_secret_file' (or 'tsig_secret') in [host %s]", h->fqdn);
 		return;
 	}
-	if (default_checkip && !SEEN("server")) {
+	if (default_checkip && !has_server) {
 		fail(c, "[host %s]: checkip without a URL needs 'server' (whose /checkip is asked)",
 		     h->fqdn);
 		return;

@@ -241,7 +241,7 @@ static void test_errors(void **state)
 	expect_error(HOST_HEAD "secret = x\nuser = bob\n", 5,
 	             "duplicate key 'user' in [host home.dyn.example]");
 	expect_error("[host home.dyn.example]\nuser = a\nsecret = x\n", 1,
-	             "missing 'server' in [host home.dyn.example]");
+	             "missing 'server' in [host home.dyn.example] (or in [client])");
 	expect_error("[host home.dyn.example]\nserver = http://x/\nsecret = x\n", 1,
 	             "missing 'user' in [host home.dyn.example]");
 	expect_error(HOST_HEAD, 1,
@@ -353,6 +353,25 @@ static void test_digest(void **state)
 	assert_memory_not_equal(d1, cfg->hosts[0].digest, 32);
 }
 
+static void test_client_server_is_the_default(void **state)
+{
+	(void)state;
+	const char *text = "[client]\nserver = http://192.0.2.1:8053/nic/update\n"
+	                   "[host home.dyn.example]\nuser = alice\nsecret = x\n"
+	                   "[host nas.dyn.example]\nserver = https://other.example/nic/update\n"
+	                   "user = bob\nsecret = y\n";
+	assert_int_equal(load(text), NP_OK);
+	assert_string_equal(cfg->hosts[0].server, "http://192.0.2.1:8053/nic/update");
+	assert_string_equal(cfg->hosts[1].server, "https://other.example/nic/update");
+	/* The inherited URL counts in the digest: another [client] server is another section. */
+	uint8_t before[32];
+	memcpy(before, cfg->hosts[0].digest, sizeof(before));
+	const char *moved = "[client]\nserver = http://192.0.2.2:8053/nic/update\n"
+	                    "[host home.dyn.example]\nuser = alice\nsecret = x\n";
+	assert_int_equal(load(moved), NP_OK);
+	assert_memory_not_equal(before, cfg->hosts[0].digest, sizeof(before));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +383,7 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_rfc2136),
 	    cmocka_unit_test(test_digest),
+	    cmocka_unit_test(test_client_server_is_the_default),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
