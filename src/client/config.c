@@ -17,9 +17,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#define CFG_LABEL_MAX 63
-#define CFG_TEXT_MAX  253
-
 enum csect { CS_NONE, CS_CLIENT, CS_HOST };
 
 enum ctype {
@@ -122,35 +119,6 @@ static void fail(struct cctx *c, const char *fmt, ...)
 	c->failed = true;
 	c->err_line = c->line > 0 ? c->line : 1;
 	snprintf(c->err, c->errlen, "%s:%u: %s", c->cfg->path, c->err_line, msg);
-}
-
-/* Lowercases and checks a host-style name (LDH and '_' labels, optional trailing dot). */
-static int name_check(const char *in, char *out, size_t outlen)
-{
-	size_t len = strlen(in);
-	if (len > 0 && in[len - 1] == '.')
-		len--;
-	if (len == 0 || len > CFG_TEXT_MAX || len >= outlen)
-		return NP_EINVAL;
-	size_t label = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)in[i];
-		if (ch == '.') {
-			if (label == 0)
-				return NP_EINVAL;
-			label = 0;
-		} else if (isalnum(ch) || ch == '-' || ch == '_') {
-			if (++label > CFG_LABEL_MAX)
-				return NP_EINVAL;
-		} else {
-			return NP_EINVAL;
-		}
-		out[i] = (char)tolower(ch);
-	}
-	if (label == 0)
-		return NP_EINVAL;
-	out[len] = '\0';
-	return NP_OK;
 }
 
 static bool has_ctl(const char *s)
@@ -367,23 +335,12 @@ static int opt_apply(struct cctx *c, const struct copt *o, void *base, const cha
 			return NP_EINVAL;
 		}
 		return NP_OK;
-	case CT_LOGLEVEL: {
-		static const struct {
-			const char *name;
-			int prio;
-		} levels[] = {{"error", LOG_ERR},
-		              {"warning", LOG_WARNING},
-		              {"info", LOG_INFO},
-		              {"debug", LOG_DEBUG}};
-		for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
-			if (strcmp(val, levels[i].name) == 0) {
-				*(int *)field = levels[i].prio;
-				return NP_OK;
-			}
+	case CT_LOGLEVEL:
+		if (config_log_level(val, (int *)field) != NP_OK) {
+			snprintf(why, whylen, "must be error, warning, info or debug");
+			return NP_EINVAL;
 		}
-		snprintf(why, whylen, "must be error, warning, info or debug");
-		return NP_EINVAL;
-	}
+		return NP_OK;
 	case CT_PROTO:
 		if (strcmp(val, "dyndns2") == 0) {
 			*(int *)field = PROTO_DYNDNS2;
@@ -404,7 +361,7 @@ static int opt_apply(struct cctx *c, const struct copt *o, void *base, const cha
 	case CT_SOURCE:
 		return parse_source(o->key, val, (struct source_cfg *)field, why, whylen);
 	case CT_NAME:
-		if (name_check(val, field, o->size) != NP_OK) {
+		if (config_name_check(val, field, o->size) != NP_OK) {
 			snprintf(why, whylen, "must be a domain name");
 			return NP_EINVAL;
 		}
@@ -475,16 +432,6 @@ static void apply_defaults(struct cctx *c, enum csect sect, void *base)
 	}
 }
 
-static void trim(const char **s, size_t *len)
-{
-	while (*len > 0 && isspace((unsigned char)**s)) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len > 0 && isspace((unsigned char)(*s)[*len - 1]))
-		(*len)--;
-}
-
 /* The digest of a host section covers its header and every key = value line as inih hands
  * them over (trimmed), in file order: any edit of the section clears that host's latch. */
 static void hash_line(struct cctx *c, const char *k, const char *v)
@@ -499,7 +446,7 @@ static void hash_line(struct cctx *c, const char *k, const char *v)
 static void section_begin(struct cctx *c, const char *s, size_t len)
 {
 	char text[CFG_NAME_MAX + 16];
-	trim(&s, &len);
+	str_trim(&s, &len);
 	if (len >= sizeof(text))
 		len = sizeof(text) - 1;
 	memcpy(text, s, len);
@@ -524,7 +471,7 @@ static void section_begin(struct cctx *c, const char *s, size_t len)
 	}
 	const char *name = text + 5;
 	size_t nlen = strlen(name);
-	trim(&name, &nlen);
+	str_trim(&name, &nlen);
 	struct client_cfg *cfg = c->cfg;
 	if (cfg->n_hosts >= CLIENT_MAX_HOSTS) {
 		fail(c, "more than %d hosts", CLIENT_MAX_HOSTS);
@@ -535,7 +482,7 @@ static void section_begin(struct cctx *c, const char *s, size_t len)
 	char nbuf[CFG_NAME_MAX + 16];
 	memcpy(nbuf, name, nlen);
 	nbuf[nlen] = '\0';
-	if (name_check(nbuf, h->fqdn, sizeof(h->fqdn)) != NP_OK || strchr(h->fqdn, '.') == NULL) {
+	if (config_name_check(nbuf, h->fqdn, sizeof(h->fqdn)) != NP_OK || strchr(h->fqdn, '.') == NULL) {
 		fail(c, "bad host name '%s': must be a fully qualified domain name", nbuf);
 		return;
 	}

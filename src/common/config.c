@@ -149,36 +149,6 @@ static void fail(struct cfg_ctx *c, const char *fmt, ...)
 	snprintf(c->err, c->errlen, "%s:%u: %s", c->cfg->path, c->err_line, msg);
 }
 
-/* Lowercases and checks a host-style domain name (LDH and '_' labels, one optional trailing
- * dot) into out. An empty name (the root) is refused: no zone or server lives there. */
-static int name_check(const char *in, char *out, size_t outlen)
-{
-	size_t len = strlen(in);
-	if (len > 0 && in[len - 1] == '.')
-		len--;
-	if (len == 0 || len > CFG_TEXT_MAX || len >= outlen)
-		return NP_EINVAL;
-	size_t label = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)in[i];
-		if (ch == '.') {
-			if (label == 0)
-				return NP_EINVAL;
-			label = 0;
-		} else if (isalnum(ch) || ch == '-' || ch == '_') {
-			if (++label > CFG_LABEL_MAX)
-				return NP_EINVAL;
-		} else {
-			return NP_EINVAL;
-		}
-		out[i] = (char)tolower(ch);
-	}
-	if (label == 0)
-		return NP_EINVAL;
-	out[len] = '\0';
-	return NP_OK;
-}
-
 static int check_user(const struct cfg_opt *o, void *field, char *why, size_t whylen)
 {
 	(void)o;
@@ -242,23 +212,12 @@ static int opt_apply(const struct cfg_opt *o, void *base, const char *val, char 
 			return NP_EINVAL;
 		}
 		break;
-	case T_LOGLEVEL: {
-		static const struct {
-			const char *name;
-			int prio;
-		} levels[] = {{"error", LOG_ERR},
-		              {"warning", LOG_WARNING},
-		              {"info", LOG_INFO},
-		              {"debug", LOG_DEBUG}};
-		for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
-			if (strcmp(val, levels[i].name) == 0) {
-				*(int *)field = levels[i].prio;
-				goto validate;
-			}
+	case T_LOGLEVEL:
+		if (config_log_level(val, (int *)field) != NP_OK) {
+			snprintf(why, whylen, "must be error, warning, info or debug");
+			return NP_EINVAL;
 		}
-		snprintf(why, whylen, "must be error, warning, info or debug");
-		return NP_EINVAL;
-	}
+		goto validate;
 	case T_LISTEN: {
 		if (*count >= o->max_count) {
 			snprintf(why, whylen, "more than %u addresses", o->max_count);
@@ -323,7 +282,7 @@ static int opt_apply(const struct cfg_opt *o, void *base, const char *val, char 
 			}
 			dst = field + (size_t)*count * o->size;
 		}
-		if (name_check(val, dst, o->size) != NP_OK) {
+		if (config_name_check(val, dst, o->size) != NP_OK) {
 			snprintf(why, whylen, "must be a domain name");
 			return NP_EINVAL;
 		}
@@ -344,7 +303,7 @@ static int opt_apply(const struct cfg_opt *o, void *base, const char *val, char 
 				goto bad_contact;
 			buf[local] = '.';
 		}
-		if (name_check(buf, field, o->size) != NP_OK)
+		if (config_name_check(buf, field, o->size) != NP_OK)
 			goto bad_contact;
 		break;
 	bad_contact:
@@ -370,21 +329,11 @@ static void apply_defaults(enum cfg_sect sect, void *base)
 	}
 }
 
-static void trim(const char **s, size_t *len)
-{
-	while (*len > 0 && isspace((unsigned char)**s)) {
-		(*s)++;
-		(*len)--;
-	}
-	while (*len > 0 && isspace((unsigned char)(*s)[*len - 1]))
-		(*len)--;
-}
-
 /* A section header line: [server], [dns], [http] or [zone NAME]. */
 static void section_begin(struct cfg_ctx *c, const char *s, size_t len)
 {
 	char text[CFG_NAME_MAX + 16];
-	trim(&s, &len);
+	str_trim(&s, &len);
 	if (len >= sizeof(text))
 		len = sizeof(text) - 1;
 	memcpy(text, s, len);
@@ -412,7 +361,7 @@ static void section_begin(struct cfg_ctx *c, const char *s, size_t len)
 	}
 	const char *name = text + 5;
 	size_t nlen = strlen(name);
-	trim(&name, &nlen);
+	str_trim(&name, &nlen);
 	struct config *cfg = c->cfg;
 	if (cfg->n_zones >= CFG_MAX_ZONES) {
 		fail(c, "more than %d zones", CFG_MAX_ZONES);
@@ -420,7 +369,7 @@ static void section_begin(struct cfg_ctx *c, const char *s, size_t len)
 	}
 	struct cfg_zone *z = &cfg->zones[cfg->n_zones];
 	memset(z, 0, sizeof(*z));
-	if (name_check(name, z->name, sizeof(z->name)) != NP_OK) {
+	if (config_name_check(name, z->name, sizeof(z->name)) != NP_OK) {
 		fail(c, "bad zone name '%s': must be a domain name", name);
 		return;
 	}
@@ -658,4 +607,48 @@ const struct cfg_zone *config_zone_for(const struct config *cfg, const char *fqd
 		best_len = zlen;
 	}
 	return best;
+}
+
+int config_name_check(const char *in, char *out, size_t outlen)
+{
+	size_t len = strlen(in);
+	if (len > 0 && in[len - 1] == '.')
+		len--;
+	if (len == 0 || len > CFG_TEXT_MAX || len >= outlen)
+		return NP_EINVAL;
+	size_t label = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		if (ch == '.') {
+			if (label == 0)
+				return NP_EINVAL;
+			label = 0;
+		} else if (isalnum(ch) || ch == '-' || ch == '_') {
+			if (++label > CFG_LABEL_MAX)
+				return NP_EINVAL;
+		} else {
+			return NP_EINVAL;
+		}
+		out[i] = (char)tolower(ch);
+	}
+	if (label == 0)
+		return NP_EINVAL;
+	out[len] = '\0';
+	return NP_OK;
+}
+
+int config_log_level(const char *s, int *out)
+{
+	static const struct {
+		const char *name;
+		int prio;
+	} levels[] = {{"error", LOG_ERR}, {"warning", LOG_WARNING}, {"info", LOG_INFO},
+		      {"debug", LOG_DEBUG}};
+	for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
+		if (strcmp(s, levels[i].name) == 0) {
+			*out = levels[i].prio;
+			return NP_OK;
+		}
+	}
+	return NP_EINVAL;
 }

@@ -70,6 +70,13 @@ struct config {
  * On failure returns NP_EINVAL and writes "file:line: message" into err. */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen) np_mustcheck;
 
+/* Lowercases and checks a host-style domain name (LDH and '_' labels of at most 63, at most
+ * 253 characters, one optional trailing dot) into out. The root is refused: no zone, server
+ * or host lives there. Shared by every config parser (server and client). */
+int config_name_check(const char *in, char *out, size_t outlen) np_mustcheck;
+/* "error", "warning", "info" or "debug" to LOG_ERR..LOG_DEBUG; NP_EINVAL otherwise. */
+int config_log_level(const char *s, int *out) np_mustcheck;
+
 /* The zone that owns fqdn (longest suffix match; fqdn lowercase, no trailing dot), or NULL. */
 const struct cfg_zone *config_zone_for(const struct config *cfg, const char *fqdn);
 

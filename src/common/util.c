@@ -3,6 +3,7 @@
 #include "common/util.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +35,16 @@ int str_to_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 		return NP_EINVAL;
 	*out = (uint32_t)v;
 	return NP_OK;
+}
+
+void str_trim(const char **s, size_t *len)
+{
+	while (*len > 0 && isspace((unsigned char)**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && isspace((unsigned char)(*s)[*len - 1]))
+		(*len)--;
 }
 
 void str_lower(char *s)

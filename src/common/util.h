@@ -12,6 +12,8 @@
 #include "common/err.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* The struct that embeds member, from a pointer to that member (an intrusive link). */
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* Copies src into dst (size dstsize), always NUL-terminating when dstsize > 0.
  * Returns strlen(src); a result >= dstsize means it was truncated. */
@@ -19,6 +21,9 @@ size_t np_strlcpy(char *dst, const char *src, size_t dstsize);
 
 /* Parses a whole decimal string into *out within [min, max]. No sign, no spaces. */
 int str_to_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out) np_mustcheck;
+
+/* Narrows s/len to exclude leading and trailing white space. */
+void str_trim(const char **s, size_t *len);
 
 /* Lowercases ASCII in place. */
 void str_lower(char *s);

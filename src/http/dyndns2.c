@@ -12,8 +12,6 @@
 #include "dns/name.h"
 #include "zone/zone.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-
 /* Argument groups: aliases of one parameter share a bit, so "first wins" spans them. */
 enum arg_group {
 	ARG_HOSTNAME = 1u << 0,

@@ -31,8 +31,6 @@
 #define TEXT_PLAIN                      "text/plain; charset=utf-8"
 #define TEXT_HTML                       "text/html; charset=utf-8"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-
 struct http_server {
 	const struct config *cfg;
 	struct writer *w;

@@ -21,8 +21,6 @@
 #include "common/log.h"
 #include "http/dyndns2.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-
 /* How long probe_quiesce waits for the writer to give back what it holds. */
 #define PROBE_STOP_WAIT_MS 30000
 /* Retry-After (s) when every probe slot is busy or the server cannot serve now. */
