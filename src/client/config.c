@@ -505,26 +505,20 @@ static void section_begin(struct cctx *c, const char *s, size_t len)
 static char *cfg_reader(char *str, int num, void *stream)
 {
 	struct cctx *c = stream;
-	if (c->failed || fgets(str, num, c->f) == NULL)
+	const char *header;
+	size_t header_len;
+	bool too_long;
+	if (c->failed)
 		return NULL;
-	c->line++;
-	size_t len = strlen(str);
-	if (len > 0 && str[len - 1] != '\n' && !feof(c->f)) {
+	char *ret = config_read_line(str, num, c->f, &c->line, c->key_in_sect, &too_long, &header,
+				     &header_len);
+	if (too_long) {
 		fail(c, "line longer than %d characters", num - 3);
 		return NULL;
 	}
-	const char *p = str;
-	if (c->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-		p += 3;
-	const char *start = p;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '[' && !(p > start && c->key_in_sect)) {
-		const char *end = strchr(p, ']');
-		if (end != NULL)
-			section_begin(c, p + 1, (size_t)(end - p - 1));
-	}
-	return str;
+	if (header != NULL)
+		section_begin(c, header, header_len);
+	return ret;
 }
 
 static int cfg_handler(void *user, const char *section, const char *name, const char *value)

@@ -386,32 +386,25 @@ static void section_begin(struct cfg_ctx *c, const char *s, size_t len)
 	cfg->n_zones++;
 }
 
-/* inih's line source: fgets plus line counting, refusal of over-long lines, and section
- * detection. Returning NULL ends the parse, which is how the first error stops it. */
+/* inih's line source: config_read_line plus our section bookkeeping. Returning NULL ends
+ * the parse, which is how the first error stops it. */
 static char *cfg_reader(char *str, int num, void *stream)
 {
 	struct cfg_ctx *c = stream;
-	if (c->failed || fgets(str, num, c->f) == NULL)
+	const char *header;
+	size_t header_len;
+	bool too_long;
+	if (c->failed)
 		return NULL;
-	c->line++;
-	size_t len = strlen(str);
-	if (len > 0 && str[len - 1] != '\n' && !feof(c->f)) {
+	char *ret = config_read_line(str, num, c->f, &c->line, c->key_in_sect, &too_long, &header,
+				     &header_len);
+	if (too_long) {
 		fail(c, "line longer than %d characters", num - 3);
 		return NULL;
 	}
-	const char *p = str;
-	if (c->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-		p += 3;
-	const char *start = p;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	/* inih reads an indented line after a key as that key's continuation, not a header. */
-	if (*p == '[' && !(p > start && c->key_in_sect)) {
-		const char *end = strchr(p, ']');
-		if (end != NULL)
-			section_begin(c, p + 1, (size_t)(end - p - 1));
-	}
-	return str;
+	if (header != NULL)
+		section_begin(c, header, header_len);
+	return ret;
 }
 
 static const char *sect_label(const struct cfg_ctx *c, char *buf, size_t len)
@@ -651,4 +644,34 @@ int config_log_level(const char *s, int *out)
 		}
 	}
 	return NP_EINVAL;
+}
+
+char *config_read_line(char *str, int num, FILE *f, unsigned *line, bool key_in_sect,
+		       bool *too_long, const char **header, size_t *header_len)
+{
+	*too_long = false;
+	*header = NULL;
+	if (fgets(str, num, f) == NULL)
+		return NULL;
+	(*line)++;
+	size_t len = strlen(str);
+	if (len > 0 && str[len - 1] != '\n' && !feof(f)) {
+		*too_long = true;
+		return NULL;
+	}
+	const char *p = str;
+	if (*line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	const char *start = p;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	/* inih reads an indented line after a key as that key's continuation, not a header. */
+	if (*p == '[' && !(p > start && key_in_sect)) {
+		const char *end = strchr(p, ']');
+		if (end != NULL) {
+			*header = p + 1;
+			*header_len = (size_t)(end - p - 1);
+		}
+	}
+	return str;
 }

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "common/util.h"
@@ -76,6 +77,13 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen) 
 int config_name_check(const char *in, char *out, size_t outlen) np_mustcheck;
 /* "error", "warning", "info" or "debug" to LOG_ERR..LOG_DEBUG; NP_EINVAL otherwise. */
 int config_log_level(const char *s, int *out) np_mustcheck;
+
+/* The line source every config parser hands inih (ini_parse_stream): reads one line of f,
+ * counts it in *line, refuses one longer than num - 3 characters (*too_long, NULL), skips
+ * a UTF-8 BOM, and points *header at the name of a "[section]" line (not at an indented one
+ * that follows a key: inih reads that as a continuation). NULL at the end of the file. */
+char *config_read_line(char *str, int num, FILE *f, unsigned *line, bool key_in_sect,
+		       bool *too_long, const char **header, size_t *header_len);
 
 /* The zone that owns fqdn (longest suffix match; fqdn lowercase, no trailing dot), or NULL. */
 const struct cfg_zone *config_zone_for(const struct config *cfg, const char *fqdn);
