@@ -7,7 +7,7 @@
 #   make FUZZ=1 fuzz  libFuzzer binaries (clang) under build/fuzz/
 #   make bench      side-by-side benchmark against NSD and Knot (not in CI)
 
-PKGS    := sqlite3 libmicrohttpd liburcu-qsbr libsodium inih jansson libcurl miniupnpc
+PKGS    := sqlite3 libmicrohttpd liburcu-qsbr libsodium inih jansson libcurl miniupnpc libpcap
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 
@@ -31,7 +31,7 @@ LDFLAGS += $(SANFLAGS)
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread
 
 # One static library per module folder; each binary is a thin main.c over them.
-MODULES := common dns zone store server http ctl client
+MODULES := common observe dns zone store server http ctl client
 MAINS   := src/server/main.c src/ctl/main.c src/client/main.c
 lib_srcs = $(filter-out $(MAINS),$(wildcard src/$(1)/*.c))
 LIBS    := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
@@ -81,6 +81,7 @@ DEPS_server := server http store zone dns common
 DEPS_http   := http server store zone dns common
 DEPS_ctl    := ctl store zone dns common
 DEPS_client := client dns zone common
+DEPS_observe := observe common
 module_of = $(firstword $(subst _, ,$(1)))
 libs_of = $(foreach m,$(DEPS_$(call module_of,$(1))),$(BUILD)/lib$(m).a)
 

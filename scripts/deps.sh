@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libsqlite3-dev sqlite3 libmicrohttpd-dev liburcu-dev libsodium-dev libcurl4-openssl-dev
-libjansson-dev libinih-dev libcmocka-dev libminiupnpc-dev
+libjansson-dev libinih-dev libcmocka-dev libminiupnpc-dev libpcap-dev
 python3-pytest python3-dnspython python3-aiosmtpd
 bind9-dnsutils knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps
 miniupnpd-nftables nftables"

@@ -1,0 +1,880 @@
+/* SPDX-License-Identifier: MIT */
+/* The observation index: a chained hash of addresses over a chunked node pool, an LRU
+ * list for eviction, sorted hourly bucket arrays per address, and the verdict rules. */
+#include "observe/index.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define NIL         UINT32_MAX
+#define CHUNK_SHIFT 12
+#define CHUNK_NODES (1u << CHUNK_SHIFT)
+#define HOUR        3600
+
+struct node {
+	uint64_t key; /* IPv4 address, or the upper 64 bits of an IPv6 one */
+	int64_t first_seen, last_seen;
+	struct obs_bucket *b;   /* ascending hours */
+	struct obs_cred *creds; /* OBS_MAX_CREDS entries once the first login arrives */
+	uint32_t hnext;         /* hash chain, or the free list */
+	uint32_t prev, next;    /* LRU: prev is more recent, next is older */
+	uint16_t nb, bcap;
+	uint8_t v6, ncreds;
+};
+
+struct obs_index {
+	pthread_mutex_t lock;
+	size_t cap, n;
+	uint16_t max_buckets; /* retention hours + 1: the hours one address can span */
+	int64_t retention, now;
+	uint64_t seed[2];
+	uint32_t *heads; /* hash heads, hmask + 1 of them */
+	uint32_t hmask;
+	struct node **chunks;
+	uint32_t n_chunks, used; /* node slots handed out so far */
+	uint32_t free_list;
+	uint32_t lru_head, lru_tail; /* head: most recently updated */
+	size_t bytes;
+	uint64_t events, evicted, pruned, stale;
+};
+
+/* Ports from infection.md 3.4 (Mirai, its variants, web admin and camera RCEs, ADB,
+ * TR-069/064, UPnP RCEs, DVRs, SSH). */
+static const uint16_t iot_ports[] = {22,   23,   80,   81,   82,   83,   84,   85,    2223,  2323,
+                                     5555, 7547, 8080, 8081, 8181, 8443, 9000, 37215, 52869, 60001};
+
+/* Mirai's default pairs (infection.md 3.2; scanner.c, with the two wrong comments
+ * decoded: Administrator:meinsm and admin:4321). */
+static const char *const mirai_creds[][2] = {
+    {"root", "xc3511"},
+    {"root", "vizxv"},
+    {"root", "admin"},
+    {"admin", "admin"},
+    {"root", "888888"},
+    {"root", "xmhdipc"},
+    {"root", "default"},
+    {"root", "juantech"},
+    {"root", "123456"},
+    {"root", "54321"},
+    {"support", "support"},
+    {"root", ""},
+    {"admin", "password"},
+    {"root", "root"},
+    {"root", "12345"},
+    {"user", "user"},
+    {"admin", ""},
+    {"root", "pass"},
+    {"admin", "admin1234"},
+    {"root", "1111"},
+    {"admin", "smcadmin"},
+    {"admin", "1111"},
+    {"root", "666666"},
+    {"root", "password"},
+    {"root", "1234"},
+    {"root", "klv123"},
+    {"Administrator", "meinsm"},
+    {"service", "service"},
+    {"supervisor", "supervisor"},
+    {"guest", "guest"},
+    {"guest", "12345"},
+    {"admin1", "password"},
+    {"administrator", "1234"},
+    {"666666", "666666"},
+    {"888888", "888888"},
+    {"ubnt", "ubnt"},
+    {"root", "klv1234"},
+    {"root", "Zte521"},
+    {"root", "hi3518"},
+    {"root", "jvbzd"},
+    {"root", "anko"},
+    {"root", "zlxx."},
+    {"root", "7ujMko0vizxv"},
+    {"root", "7ujMko0admin"},
+    {"root", "system"},
+    {"root", "ikwb"},
+    {"root", "dreambox"},
+    {"root", "user"},
+    {"root", "realtek"},
+    {"root", "00000000"},
+    {"admin", "1111111"},
+    {"admin", "1234"},
+    {"admin", "12345"},
+    {"admin", "54321"},
+    {"admin", "123456"},
+    {"admin", "7ujMko0admin"},
+    {"admin", "4321"},
+    {"admin", "pass"},
+    {"admin", "meinsm"},
+    {"tech", "tech"},
+    {"mother", "fucker"},
+};
+
+bool obs_kind_is_evidence(enum obs_kind k)
+{
+	switch (k) {
+	case OBS_MIRAI_SYN:
+	case OBS_SCAN:
+	case OBS_LOGIN:
+	case OBS_DOWNLOAD:
+	case OBS_HTTP_EXPLOIT:
+	case OBS_CONNECT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool obs_port_is_iot(uint16_t port)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(iot_ports); i++)
+		if (iot_ports[i] == port)
+			return true;
+	return false;
+}
+
+bool obs_cred_is_default(const char *user, const char *pass)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(mirai_creds); i++)
+		if (strcmp(mirai_creds[i][0], user) == 0 && strcmp(mirai_creds[i][1], pass) == 0)
+			return true;
+	return false;
+}
+
+const char *obs_verdict_name(enum obs_verdict_kind v)
+{
+	switch (v) {
+	case OBS_INFECTED:
+		return "infected";
+	case OBS_SUSPICIOUS:
+		return "suspicious";
+	case OBS_NOT_OBSERVED:
+		return "not_observed";
+	}
+	return "not_observed";
+}
+
+const char *obs_rule_name(enum obs_rule r)
+{
+	switch (r) {
+	case OBS_RULE_MIRAI_SYN:
+		return "mirai_syn";
+	case OBS_RULE_DOWNLOAD:
+		return "malware_download";
+	case OBS_RULE_DEFAULT_CRED:
+		return "default_credentials";
+	case OBS_RULE_BRUTE_FORCE:
+		return "brute_force";
+	case OBS_RULE_IOT_SCAN:
+		return "iot_port_scan";
+	case OBS_RULE_FEW_SIGNS:
+		return "few_signs";
+	case OBS_RULE_NONE:
+		break;
+	}
+	return "none";
+}
+
+static uint32_t sat32(uint32_t a, uint64_t b)
+{
+	uint64_t s = (uint64_t)a + b;
+	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
+static uint16_t sat16(uint16_t a, uint32_t b)
+{
+	uint32_t s = (uint32_t)a + b;
+	return s > UINT16_MAX ? UINT16_MAX : (uint16_t)s;
+}
+
+/* Key of an address: the IPv4 address, or the IPv6 /64 prefix. */
+static int addr_key(const struct np_addr *a, uint64_t *key, uint8_t *v6)
+{
+	size_t len;
+	if (a->family == AF_INET) {
+		len = 4;
+		*v6 = 0;
+	} else if (a->family == AF_INET6) {
+		len = 8;
+		*v6 = 1;
+	} else {
+		return NP_EINVAL;
+	}
+	uint64_t k = 0;
+	for (size_t i = 0; i < len; i++)
+		k = k << 8 | a->bytes[i];
+	*key = k;
+	return NP_OK;
+}
+
+static void key_addr(uint64_t key, uint8_t v6, struct np_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = v6 ? AF_INET6 : AF_INET;
+	size_t len = v6 ? 8 : 4;
+	for (size_t i = 0; i < len; i++)
+		a->bytes[i] = (uint8_t)(key >> (8 * (len - 1 - i)));
+}
+
+/* Seeded so that spoofed sources cannot be chosen to collide (not cryptographic: the
+ * seed is secret and chains are short, which is all a lookup table needs). */
+static uint32_t hash_key(const struct obs_index *ix, uint64_t key, uint8_t v6)
+{
+	uint64_t h = (key ^ ix->seed[0]) + v6;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= ix->seed[1];
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (uint32_t)h & ix->hmask;
+}
+
+static struct node *N(const struct obs_index *ix, uint32_t i)
+{
+	return &ix->chunks[i >> CHUNK_SHIFT][i & (CHUNK_NODES - 1)];
+}
+
+static uint32_t lookup(const struct obs_index *ix, uint64_t key, uint8_t v6)
+{
+	uint32_t i = ix->heads[hash_key(ix, key, v6)];
+	while (i != NIL) {
+		const struct node *n = N(ix, i);
+		if (n->key == key && n->v6 == v6)
+			return i;
+		i = n->hnext;
+	}
+	return NIL;
+}
+
+static void lru_unlink(struct obs_index *ix, uint32_t i)
+{
+	struct node *n = N(ix, i);
+	if (n->prev != NIL)
+		N(ix, n->prev)->next = n->next;
+	else
+		ix->lru_head = n->next;
+	if (n->next != NIL)
+		N(ix, n->next)->prev = n->prev;
+	else
+		ix->lru_tail = n->prev;
+	n->prev = n->next = NIL;
+}
+
+static void lru_push_head(struct obs_index *ix, uint32_t i)
+{
+	struct node *n = N(ix, i);
+	n->prev = NIL;
+	n->next = ix->lru_head;
+	if (ix->lru_head != NIL)
+		N(ix, ix->lru_head)->prev = i;
+	ix->lru_head = i;
+	if (ix->lru_tail == NIL)
+		ix->lru_tail = i;
+}
+
+/* Unlinks node i from its hash chain and the LRU, frees what it owns, and puts it on the
+ * free list. */
+static void node_drop(struct obs_index *ix, uint32_t i)
+{
+	struct node *n = N(ix, i);
+	uint32_t *pp = &ix->heads[hash_key(ix, n->key, n->v6)];
+	while (*pp != i)
+		pp = &N(ix, *pp)->hnext;
+	*pp = n->hnext;
+	lru_unlink(ix, i);
+	ix->bytes -= (size_t)n->bcap * sizeof(struct obs_bucket);
+	free(n->b);
+	if (n->creds != NULL)
+		ix->bytes -= OBS_MAX_CREDS * sizeof(struct obs_cred);
+	free(n->creds);
+	memset(n, 0, sizeof(*n));
+	n->hnext = ix->free_list;
+	ix->free_list = i;
+	ix->n--;
+}
+
+/* A free node slot, evicting the least recently updated address at the cap. */
+static uint32_t node_alloc(struct obs_index *ix)
+{
+	if (ix->n >= ix->cap) {
+		node_drop(ix, ix->lru_tail);
+		ix->evicted++;
+	}
+	if (ix->free_list != NIL) {
+		uint32_t i = ix->free_list;
+		ix->free_list = N(ix, i)->hnext;
+		return i;
+	}
+	uint32_t c = ix->used >> CHUNK_SHIFT;
+	if (c >= ix->n_chunks)
+		return NIL; /* cannot happen: used < cap <= n_chunks * CHUNK_NODES */
+	if (ix->chunks[c] == NULL) {
+		ix->chunks[c] = calloc(CHUNK_NODES, sizeof(struct node));
+		if (ix->chunks[c] == NULL)
+			return NIL;
+		ix->bytes += CHUNK_NODES * sizeof(struct node);
+	}
+	return ix->used++;
+}
+
+static uint32_t node_get(struct obs_index *ix, uint64_t key, uint8_t v6)
+{
+	uint32_t i = lookup(ix, key, v6);
+	if (i != NIL) {
+		if (ix->lru_head != i) {
+			lru_unlink(ix, i);
+			lru_push_head(ix, i);
+		}
+		return i;
+	}
+	i = node_alloc(ix);
+	if (i == NIL)
+		return NIL;
+	struct node *n = N(ix, i);
+	memset(n, 0, sizeof(*n));
+	n->key = key;
+	n->v6 = v6;
+	n->first_seen = INT64_MAX;
+	n->last_seen = INT64_MIN;
+	uint32_t h = hash_key(ix, key, v6);
+	n->hnext = ix->heads[h];
+	ix->heads[h] = i;
+	lru_push_head(ix, i);
+	ix->n++;
+	return i;
+}
+
+/* Index of the first bucket still inside the retention window. */
+static size_t first_live(const struct obs_index *ix, const struct node *n)
+{
+	if (ix->now == 0)
+		return 0;
+	int64_t cutoff = ix->now - ix->retention;
+	size_t i = 0;
+	while (i < n->nb && ((int64_t)n->b[i].hour + 1) * HOUR <= cutoff)
+		i++;
+	return i;
+}
+
+static void trim_buckets(struct obs_index *ix, struct node *n)
+{
+	size_t k = first_live(ix, n);
+	if (k == 0)
+		return;
+	memmove(n->b, n->b + k, (n->nb - k) * sizeof(*n->b));
+	n->nb = (uint16_t)(n->nb - k);
+}
+
+/* The bucket for hour in n, created in order if missing; NULL on ENOMEM. */
+static struct obs_bucket *bucket_get(struct obs_index *ix, struct node *n, int32_t hour)
+{
+	size_t pos = n->nb;
+	while (pos > 0 && n->b[pos - 1].hour > hour)
+		pos--;
+	if (pos > 0 && n->b[pos - 1].hour == hour)
+		return &n->b[pos - 1];
+	if (n->nb >= ix->max_buckets) {
+		/* Full: the oldest hour gives way (the caller checked hour is newer). */
+		memmove(n->b, n->b + 1, (n->nb - 1) * sizeof(*n->b));
+		n->nb--;
+		pos--;
+	}
+	if (n->nb == n->bcap) {
+		size_t ncap = n->bcap == 0 ? 1 : (size_t)n->bcap * 2;
+		if (ncap > ix->max_buckets)
+			ncap = ix->max_buckets;
+		struct obs_bucket *nb = realloc(n->b, ncap * sizeof(*nb));
+		if (nb == NULL)
+			return NULL;
+		ix->bytes += (ncap - n->bcap) * sizeof(*nb);
+		n->b = nb;
+		n->bcap = (uint16_t)ncap;
+	}
+	memmove(n->b + pos + 1, n->b + pos, (n->nb - pos) * sizeof(*n->b));
+	n->nb++;
+	struct obs_bucket *b = &n->b[pos];
+	memset(b, 0, sizeof(*b));
+	b->hour = hour;
+	b->first_off = UINT16_MAX;
+	return b;
+}
+
+static void bucket_add_port(struct obs_bucket *b, uint16_t port, uint32_t count)
+{
+	for (size_t i = 0; i < b->n_ports; i++) {
+		if (b->ports[i].port == port) {
+			b->ports[i].count = sat16(b->ports[i].count, count);
+			return;
+		}
+	}
+	if (b->n_ports < OBS_BUCKET_PORTS) {
+		b->ports[b->n_ports].port = port;
+		b->ports[b->n_ports].count = sat16(0, count);
+		b->n_ports++;
+		return;
+	}
+	b->other_ports = sat32(b->other_ports, count);
+}
+
+/* Adds src (an hour of the same or a restored address) into dst. */
+static void bucket_merge(struct obs_bucket *dst, const struct obs_bucket *src)
+{
+	for (size_t k = 0; k < OBS_KIND_COUNT; k++)
+		dst->count[k] = sat32(dst->count[k], src->count[k]);
+	dst->iot_port_hits = sat32(dst->iot_port_hits, src->iot_port_hits);
+	dst->default_creds = sat32(dst->default_creds, src->default_creds);
+	dst->other_ports = sat32(dst->other_ports, src->other_ports);
+	size_t np = src->n_ports < OBS_BUCKET_PORTS ? src->n_ports : OBS_BUCKET_PORTS;
+	for (size_t i = 0; i < np; i++)
+		bucket_add_port(dst, src->ports[i].port, src->ports[i].count);
+	if (src->first_off != UINT16_MAX) {
+		if (dst->first_off == UINT16_MAX || src->first_off < dst->first_off)
+			dst->first_off = src->first_off;
+		if (src->last_off > dst->last_off)
+			dst->last_off = src->last_off;
+	}
+}
+
+static size_t cstrnlen(const char *s, size_t max)
+{
+	size_t n = 0;
+	while (n < max && s[n] != '\0')
+		n++;
+	return n;
+}
+
+/* Records a pair tried; when all slots hold pairs, the one tried longest ago gives way
+ * if that was before this event's 24 h window, else the new pair is not listed (its
+ * attempt still counts in the bucket). */
+static int cred_add(struct obs_index *ix, struct node *n, const char *user, const char *pass,
+                    bool is_default, uint32_t count, int64_t first, int64_t last)
+{
+	if (n->creds == NULL) {
+		n->creds = calloc(OBS_MAX_CREDS, sizeof(struct obs_cred));
+		if (n->creds == NULL)
+			return NP_ENOMEM;
+		ix->bytes += OBS_MAX_CREDS * sizeof(struct obs_cred);
+	}
+	struct obs_cred *c = NULL;
+	for (size_t i = 0; i < n->ncreds; i++) {
+		if (strcmp(n->creds[i].user, user) == 0 && strcmp(n->creds[i].pass, pass) == 0) {
+			c = &n->creds[i];
+			break;
+		}
+	}
+	if (c == NULL) {
+		if (n->ncreds < OBS_MAX_CREDS) {
+			c = &n->creds[n->ncreds++];
+		} else {
+			size_t old = 0;
+			for (size_t i = 1; i < n->ncreds; i++)
+				if (n->creds[i].last < n->creds[old].last)
+					old = i;
+			if (n->creds[old].last >= last - OBS_WINDOW)
+				return NP_OK;
+			c = &n->creds[old];
+		}
+		memset(c, 0, sizeof(*c));
+		memcpy(c->user, user, cstrnlen(user, sizeof(c->user) - 1));
+		memcpy(c->pass, pass, cstrnlen(pass, sizeof(c->pass) - 1));
+		c->is_default = is_default;
+		c->first = first;
+		c->last = last;
+	}
+	c->count = sat32(c->count, count);
+	if (first < c->first)
+		c->first = first;
+	if (last > c->last)
+		c->last = last;
+	return NP_OK;
+}
+
+static void seen(struct node *n, int64_t t)
+{
+	if (t < n->first_seen)
+		n->first_seen = t;
+	if (t > n->last_seen)
+		n->last_seen = t;
+}
+
+int obs_index_add(struct obs_index *ix, const struct obs_event *ev)
+{
+	uint64_t key;
+	uint8_t v6;
+	int ret = addr_key(&ev->src, &key, &v6);
+	if (ret != 0)
+		return ret;
+	if ((unsigned)ev->kind >= OBS_KIND_COUNT || ev->time < 0 || ev->time / HOUR > INT32_MAX)
+		return NP_EINVAL;
+
+	pthread_mutex_lock(&ix->lock);
+	ix->events++;
+	if (ix->now != 0 && ev->time < ix->now - ix->retention) {
+		ix->stale++;
+		ret = NP_OK;
+		goto out;
+	}
+	uint32_t i = node_get(ix, key, v6);
+	ret = NP_ENOMEM;
+	if (i == NIL)
+		goto out;
+	struct node *n = N(ix, i);
+	trim_buckets(ix, n);
+	int32_t hour = (int32_t)(ev->time / HOUR);
+	if (n->nb >= ix->max_buckets && hour < n->b[0].hour) {
+		/* Older than the retention window counted back from this address's newest hour. */
+		ix->stale++;
+		ret = NP_OK;
+		goto out;
+	}
+	struct obs_bucket *b = bucket_get(ix, n, hour);
+	if (b == NULL)
+		goto out_unused;
+	seen(n, ev->time);
+	b->count[ev->kind] = sat32(b->count[ev->kind], 1);
+	if (obs_kind_is_evidence(ev->kind)) {
+		uint16_t off = (uint16_t)(ev->time % HOUR);
+		if (b->first_off == UINT16_MAX || off < b->first_off)
+			b->first_off = off;
+		if (off > b->last_off)
+			b->last_off = off;
+		if (ev->dst_port != 0) {
+			bucket_add_port(b, ev->dst_port, 1);
+			if (obs_port_is_iot(ev->dst_port))
+				b->iot_port_hits = sat32(b->iot_port_hits, 1);
+		}
+	}
+	ret = NP_OK;
+	if (ev->kind == OBS_LOGIN) {
+		char user[33], pass[33];
+		size_t ul = cstrnlen(ev->user, 32), pl = cstrnlen(ev->pass, 32);
+		memcpy(user, ev->user, ul);
+		user[ul] = '\0';
+		memcpy(pass, ev->pass, pl);
+		pass[pl] = '\0';
+		bool def = obs_cred_is_default(user, pass);
+		if (def)
+			b->default_creds = sat32(b->default_creds, 1);
+		ret = cred_add(ix, n, user, pass, def, 1, ev->time, ev->time);
+	}
+	goto out;
+out_unused:
+	/* A node just created for an event that could not be stored holds nothing. */
+	if (n->nb == 0)
+		node_drop(ix, i);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return ret;
+}
+
+int obs_index_load(struct obs_index *ix, const struct obs_addr_record *rec)
+{
+	uint64_t key;
+	uint8_t v6;
+	int ret = addr_key(&rec->addr, &key, &v6);
+	if (ret != 0)
+		return ret;
+	if (rec->n_buckets > OBS_MAX_BUCKETS || rec->n_creds > OBS_MAX_CREDS)
+		return NP_EINVAL;
+	pthread_mutex_lock(&ix->lock);
+	uint32_t i = node_get(ix, key, v6);
+	ret = NP_ENOMEM;
+	if (i == NIL)
+		goto out;
+	struct node *n = N(ix, i);
+	int64_t cutoff = ix->now == 0 ? INT64_MIN : ix->now - ix->retention;
+	for (size_t k = 0; k < rec->n_buckets; k++) {
+		const struct obs_bucket *src = &rec->buckets[k];
+		if (((int64_t)src->hour + 1) * HOUR <= cutoff ||
+		    (n->nb >= ix->max_buckets && src->hour < n->b[0].hour))
+			continue;
+		struct obs_bucket *b = bucket_get(ix, n, src->hour);
+		if (b == NULL)
+			goto fail;
+		bucket_merge(b, src);
+	}
+	for (size_t k = 0; k < rec->n_creds; k++) {
+		const struct obs_cred *c = &rec->creds[k];
+		ret = cred_add(ix, n, c->user, c->pass, c->is_default, c->count, c->first, c->last);
+		if (ret != 0)
+			goto fail;
+	}
+	ret = NP_OK;
+	if (n->nb == 0 && n->ncreds == 0) {
+		node_drop(ix, i); /* everything in it was past retention */
+		goto out;
+	}
+	seen(n, rec->first_seen);
+	seen(n, rec->last_seen);
+	goto out;
+fail:
+	ret = NP_ENOMEM;
+	if (n->nb == 0)
+		node_drop(ix, i);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return ret;
+}
+
+size_t obs_index_prune(struct obs_index *ix, int64_t now)
+{
+	size_t dropped = 0;
+	pthread_mutex_lock(&ix->lock);
+	if (now > ix->now)
+		ix->now = now;
+	int64_t cutoff = ix->now - ix->retention;
+	/* The LRU tail is the least recently updated; with events arriving in time order that
+	 * is also the oldest last_seen, so the walk stops at the first live address. */
+	while (ix->lru_tail != NIL && N(ix, ix->lru_tail)->last_seen < cutoff) {
+		node_drop(ix, ix->lru_tail);
+		dropped++;
+	}
+	ix->pruned += dropped;
+	pthread_mutex_unlock(&ix->lock);
+	return dropped;
+}
+
+static void lock_const(const struct obs_index *ix)
+{
+	/* The mutex is the one mutable part of a const index. */
+	pthread_mutex_lock((pthread_mutex_t *)&ix->lock);
+}
+
+static void unlock_const(const struct obs_index *ix)
+{
+	pthread_mutex_unlock((pthread_mutex_t *)&ix->lock);
+}
+
+struct port_acc {
+	uint16_t port;
+	uint64_t count;
+};
+
+static int port_acc_cmp(const void *a, const void *b)
+{
+	const struct port_acc *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return (int)x->port - (int)y->port;
+}
+
+static void decide(struct obs_verdict *v)
+{
+	unsigned r = 0;
+	if (v->fingerprint_hits >= OBS_MIRAI_MIN)
+		r |= OBS_RULE_MIRAI_SYN;
+	if (v->downloads > 0)
+		r |= OBS_RULE_DOWNLOAD;
+	if (v->default_cred_hits > 0)
+		r |= OBS_RULE_DEFAULT_CRED;
+	if (v->login_attempts >= OBS_BRUTE_FORCE_MIN)
+		r |= OBS_RULE_BRUTE_FORCE;
+	if (v->iot_port_hits > 0)
+		r |= OBS_RULE_IOT_SCAN;
+	if (v->fingerprint_hits > 0 || v->login_attempts > 0)
+		r |= OBS_RULE_FEW_SIGNS;
+	v->rules = r;
+	static const enum obs_rule order[] = {OBS_RULE_MIRAI_SYN,    OBS_RULE_DOWNLOAD,
+	                                      OBS_RULE_DEFAULT_CRED, OBS_RULE_BRUTE_FORCE,
+	                                      OBS_RULE_IOT_SCAN,     OBS_RULE_FEW_SIGNS};
+	v->rule = OBS_RULE_NONE;
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		if (r & (unsigned)order[i]) {
+			v->rule = order[i];
+			break;
+		}
+	}
+	if (r &
+	    (OBS_RULE_MIRAI_SYN | OBS_RULE_DOWNLOAD | OBS_RULE_DEFAULT_CRED | OBS_RULE_BRUTE_FORCE))
+		v->verdict = OBS_INFECTED;
+	else if (r != 0)
+		v->verdict = OBS_SUSPICIOUS;
+	else
+		v->verdict = OBS_NOT_OBSERVED;
+}
+
+int obs_index_verdict(const struct obs_index *ix, const struct np_addr *a, int64_t now,
+                      struct obs_verdict *out)
+{
+	uint64_t key;
+	uint8_t v6;
+	int ret = addr_key(a, &key, &v6);
+	if (ret != 0)
+		return ret;
+	memset(out, 0, sizeof(*out));
+	out->window_start = now - OBS_WINDOW;
+	out->window_end = now;
+	out->verdict = OBS_NOT_OBSERVED;
+
+	struct port_acc acc[25 * OBS_BUCKET_PORTS];
+	size_t nacc = 0;
+	lock_const(ix);
+	uint32_t i = lookup(ix, key, v6);
+	if (i == NIL)
+		goto out;
+	const struct node *n = N(ix, i);
+	for (size_t k = first_live(ix, n); k < n->nb; k++) {
+		const struct obs_bucket *b = &n->b[k];
+		int64_t base = (int64_t)b->hour * HOUR;
+		if (base + HOUR <= out->window_start || base > now)
+			continue;
+		bool evidence = b->first_off != UINT16_MAX;
+		int64_t first = base + b->first_off, last = base + b->last_off;
+		/* Hours with evidence count by their evidence times; others only inform. */
+		if (evidence && (last < out->window_start || first > now))
+			continue;
+		for (size_t kk = 0; kk < OBS_KIND_COUNT; kk++)
+			out->kind_count[kk] += b->count[kk];
+		if (!evidence)
+			continue;
+		if (out->first_seen == 0 || first < out->first_seen)
+			out->first_seen = first;
+		if (last > out->last_seen)
+			out->last_seen = last;
+		out->iot_port_hits += b->iot_port_hits;
+		out->default_cred_hits += b->default_creds;
+		out->other_ports += b->other_ports;
+		for (size_t p = 0; p < b->n_ports; p++) {
+			size_t q = 0;
+			while (q < nacc && acc[q].port != b->ports[p].port)
+				q++;
+			if (q == nacc) {
+				if (nacc == ARRAY_SIZE(acc)) {
+					out->other_ports += b->ports[p].count;
+					continue;
+				}
+				acc[nacc].port = b->ports[p].port;
+				acc[nacc].count = 0;
+				nacc++;
+			}
+			acc[q].count += b->ports[p].count;
+		}
+	}
+	for (size_t c = 0; c < n->ncreds && out->n_creds < OBS_MAX_CREDS; c++) {
+		const struct obs_cred *cr = &n->creds[c];
+		if (cr->last >= out->window_start && cr->first <= now)
+			out->creds[out->n_creds++] = *cr;
+	}
+out:
+	unlock_const(ix);
+	for (size_t kk = 0; kk < OBS_KIND_COUNT; kk++)
+		if (obs_kind_is_evidence((enum obs_kind)kk))
+			out->packets += out->kind_count[kk];
+	out->fingerprint_hits = out->kind_count[OBS_MIRAI_SYN];
+	out->login_attempts = out->kind_count[OBS_LOGIN];
+	out->downloads = out->kind_count[OBS_DOWNLOAD];
+	qsort(acc, nacc, sizeof(acc[0]), port_acc_cmp);
+	for (size_t q = 0; q < nacc; q++) {
+		if (q < OBS_VERDICT_PORTS) {
+			out->ports[q].port = acc[q].port;
+			out->ports[q].count = acc[q].count;
+			out->n_ports++;
+		} else {
+			out->other_ports += acc[q].count;
+		}
+	}
+	decide(out);
+	return NP_OK;
+}
+
+int obs_index_foreach(const struct obs_index *ix, obs_index_cb *cb, void *ctx)
+{
+	int ret = 0;
+	lock_const(ix);
+	for (uint32_t i = ix->lru_tail; i != NIL && ret == 0;) {
+		const struct node *n = N(ix, i);
+		struct obs_addr_record rec;
+		key_addr(n->key, n->v6, &rec.addr);
+		rec.first_seen = n->first_seen;
+		rec.last_seen = n->last_seen;
+		size_t k = first_live(ix, n);
+		rec.buckets = n->b + k;
+		rec.n_buckets = n->nb - k;
+		rec.creds = n->creds;
+		rec.n_creds = n->ncreds;
+		uint32_t prev = n->prev;
+		ret = cb(&rec, ctx);
+		i = prev;
+	}
+	unlock_const(ix);
+	return ret;
+}
+
+size_t obs_index_bytes(const struct obs_index *ix)
+{
+	lock_const(ix);
+	size_t b = ix->bytes;
+	unlock_const(ix);
+	return b;
+}
+
+void obs_index_stats(const struct obs_index *ix, struct obs_index_stats *out)
+{
+	lock_const(ix);
+	out->addrs = ix->n;
+	out->cap = ix->cap;
+	out->events = ix->events;
+	out->evicted = ix->evicted;
+	out->pruned = ix->pruned;
+	out->stale = ix->stale;
+	out->bytes = ix->bytes;
+	unlock_const(ix);
+}
+
+struct obs_index *obs_index_new(size_t cap, int64_t retention)
+{
+	if (retention == 0)
+		retention = OBS_RETENTION_DEFAULT;
+	if (cap == 0 || cap > (1u << 30) || retention < OBS_WINDOW || retention > OBS_RETENTION_MAX)
+		return NULL;
+	struct obs_index *ix = calloc(1, sizeof(*ix));
+	if (ix == NULL)
+		return NULL;
+	if (pthread_mutex_init(&ix->lock, NULL) != 0) {
+		free(ix);
+		return NULL;
+	}
+	ix->cap = cap;
+	ix->retention = retention;
+	ix->max_buckets = (uint16_t)(retention / HOUR + 1);
+	ix->free_list = ix->lru_head = ix->lru_tail = NIL;
+	if (getrandom(ix->seed, sizeof(ix->seed), 0) != (ssize_t)sizeof(ix->seed)) {
+		ix->seed[0] = (uint64_t)time_mono_ms() * 0x9e3779b97f4a7c15ULL;
+		ix->seed[1] = (uint64_t)(uintptr_t)ix;
+	}
+	size_t hsize = 16;
+	while (hsize < cap)
+		hsize <<= 1;
+	ix->hmask = (uint32_t)(hsize - 1);
+	ix->n_chunks = (uint32_t)((cap + CHUNK_NODES - 1) / CHUNK_NODES);
+	ix->heads = malloc(hsize * sizeof(*ix->heads));
+	ix->chunks = calloc(ix->n_chunks, sizeof(*ix->chunks));
+	if (ix->heads == NULL || ix->chunks == NULL) {
+		obs_index_free(ix);
+		return NULL;
+	}
+	memset(ix->heads, 0xff, hsize * sizeof(*ix->heads));
+	ix->bytes = sizeof(*ix) + hsize * sizeof(*ix->heads) + ix->n_chunks * sizeof(*ix->chunks);
+	return ix;
+}
+
+void obs_index_free(struct obs_index *ix)
+{
+	if (ix == NULL)
+		return;
+	if (ix->chunks != NULL) {
+		for (uint32_t i = 0; i < ix->used; i++) {
+			struct node *n = N(ix, i);
+			free(n->b);
+			free(n->creds);
+		}
+		for (uint32_t c = 0; c < ix->n_chunks; c++)
+			free(ix->chunks[c]);
+	}
+	free(ix->chunks);
+	free(ix->heads);
+	pthread_mutex_destroy(&ix->lock);
+	free(ix);
+}
