@@ -398,6 +398,16 @@ static void publish_batch(struct writer *w, const uint32_t *serials, const bool 
 	w->db = db;
 }
 
+/* Answers every op of a batch that failed as a whole with the same error. */
+static void fail_ops(struct writer_op *ops, int err)
+{
+	for (struct writer_op *op = ops, *next; op != NULL; op = next) {
+		next = op->next;
+		op->next = NULL;
+		op->done(op, err);
+	}
+}
+
 static void finish_ops(struct writer_op *ops, const int *status, size_t n)
 {
 	struct writer_op *op = ops;
@@ -417,24 +427,14 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 	uint32_t *serials = calloc(w->cfg->n_zones, sizeof(*serials));
 	bool *zone_touched = calloc(w->cfg->n_zones, sizeof(*zone_touched));
 	if (status == NULL || serials == NULL || zone_touched == NULL) {
-		for (size_t i = 0; status != NULL && i < n; i++)
-			status[i] = NP_ENOMEM;
-		if (status != NULL)
-			finish_ops(ops, status, n);
-		else
-			for (struct writer_op *op = ops, *next; op != NULL; op = next) {
-				next = op->next;
-				op->done(op, NP_ENOMEM);
-			}
+		fail_ops(ops, NP_ENOMEM);
 		goto out;
 	}
 	w->n_touched = 0;
 	int ret = store_begin(w->st);
 	if (ret != NP_OK) {
 		log_err("writer: cannot begin a transaction: %s", np_strerror(ret));
-		for (size_t i = 0; i < n; i++)
-			status[i] = NP_ESTORE;
-		finish_ops(ops, status, n);
+		fail_ops(ops, NP_ESTORE);
 		goto out;
 	}
 	size_t i = 0;
@@ -466,9 +466,7 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 		atomic_store(&w->failed, true);
 		log_err("writer: commit failed (%s): no further change will be acknowledged",
 			np_strerror(ret));
-		for (size_t k = 0; k < n; k++)
-			status[k] = NP_ESTORE;
-		finish_ops(ops, status, n);
+		fail_ops(ops, NP_ESTORE);
 		goto out;
 	}
 	/* Publish, answer, and only then wait out the readers of the old version. */
