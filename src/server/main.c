@@ -145,6 +145,7 @@ int main(int argc, char **argv)
 	struct dns_server dns = {0};
 	struct writer *w = NULL;
 	struct http_server *http = NULL;
+	struct config *reloaded = NULL; /* the writer's config after a SIGHUP */
 	int status = 1;
 	if (dns_server_bind(&dns, cfg) != NP_OK)
 		goto out;
@@ -162,7 +163,6 @@ int main(int argc, char **argv)
 
 	/* The start-up config stays for the transports (listen addresses and limits change
 	 * only with a restart); a reload hands the writer a new one for the zones. */
-	struct config *reloaded = NULL;
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&sigs, &sig) != 0)
@@ -182,22 +182,15 @@ int main(int argc, char **argv)
 	}
 	log_info("stopping");
 	status = 0;
-	if (http != NULL)
-		http_stop(http);
-	http = NULL;
-	dns_server_stop(&dns);
-	writer_stop(w);
-	w = NULL;
-	free(reloaded);
 out:
+	/* Updates stop first, then queries; the writer finishes what is queued last.
+	 * dns_server_stop copes with a server that was never bound or only partly. */
 	if (http != NULL)
 		http_stop(http);
-	if (w != NULL) {
-		dns_server_stop(&dns);
+	dns_server_stop(&dns);
+	if (w != NULL)
 		writer_stop(w);
-	} else if (status != 0) {
-		dns_server_stop(&dns);
-	}
+	free(reloaded);
 	if (st != NULL)
 		store_close(st);
 	free(cfg);
