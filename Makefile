@@ -7,6 +7,8 @@
 #   make FUZZ=1 fuzz  libFuzzer binaries (clang) under build/fuzz/
 #   make bench      side-by-side benchmark against NSD and Knot (not in CI)
 
+.DEFAULT_GOAL := all
+
 PKGS    := sqlite3 libmicrohttpd liburcu-qsbr libsodium inih jansson libcurl miniupnpc libpcap
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
@@ -31,8 +33,8 @@ LDFLAGS += $(SANFLAGS)
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread
 
 # One static library per module folder; each binary is a thin main.c over them.
-MODULES := common observe dns zone store server http ctl client
-MAINS   := src/server/main.c src/ctl/main.c src/client/main.c
+MODULES := common observe dns zone store server http ctl client sensor
+MAINS   := src/server/main.c src/ctl/main.c src/client/main.c src/sensor/main.c
 lib_srcs = $(filter-out $(MAINS),$(wildcard src/$(1)/*.c))
 LIBS    := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
 LINKLIBS := -Wl,--start-group $(LIBS) -Wl,--end-group
@@ -45,7 +47,7 @@ $(BUILD)/lib$(1).a: $(patsubst src/%.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
 endef
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
-BINS    := $(BUILD)/nameplated $(BUILD)/nameplatectl $(BUILD)/nameplate
+BINS    := $(BUILD)/nameplated $(BUILD)/nameplatectl $(BUILD)/nameplate $(BUILD)/nameplate-sensor
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -71,17 +73,21 @@ $(BUILD)/nameplatectl: $(BUILD)/obj/ctl/main.o $(LIBS)
 $(BUILD)/nameplate: $(BUILD)/obj/client/main.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< $(LINKLIBS) $(LDLIBS)
 
+$(BUILD)/nameplate-sensor: $(BUILD)/obj/sensor/main.o $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(LINKLIBS) $(LDLIBS)
+
 # A test binary tests/unit/test_<module>_<what>.c (or fuzz_<module>_<what>.c) links only
 # the libraries its module depends on, so one module's tests never wait for another's.
 DEPS_common := common
 DEPS_dns    := dns zone common
 DEPS_zone   := zone dns common
-DEPS_store  := store zone dns common
-DEPS_server := server http store zone dns common
-DEPS_http   := http server store zone dns common
-DEPS_ctl    := ctl store zone dns common
+DEPS_store  := store observe zone dns common
+DEPS_server := server http store observe zone dns common
+DEPS_http   := http server store observe zone dns common
+DEPS_ctl    := ctl store observe zone dns common
 DEPS_client := client dns zone common
 DEPS_observe := observe common
+DEPS_sensor := sensor observe common
 module_of = $(firstword $(subst _, ,$(1)))
 libs_of = $(foreach m,$(DEPS_$(call module_of,$(1))),$(BUILD)/lib$(m).a)
 

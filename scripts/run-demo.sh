@@ -1,11 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Starts a demo nameplated from ./var (called by `make run`): writes ./var/nameplate.conf when
-# missing, sets up an admin secret, user "demo" and host home.dyn.example on the first run,
-# prints how to update and query it, then runs the server in the foreground.
+# Starts the demo system from ./var (called by `make run`): nameplated, a honeypot sensor on
+# loopback and a mail sink that prints what the server sends (check results, owner alerts)
+# to ./var/mail.log. Writes ./var/nameplate.conf and ./var/sensor.conf when missing, sets
+# up an admin secret, user "demo", host home.dyn.example and the sensor's token on the first
+# run, prints how to use it, then runs the server in the foreground; Ctrl-C stops all three.
 #
 # usage: scripts/run-demo.sh BUILD_DIR
-# The ports can be moved with NP_DEMO_DNS_PORT (5353) and NP_DEMO_HTTP_PORT (8053).
+# The ports can be moved with NP_DEMO_DNS_PORT (5353), NP_DEMO_HTTP_PORT (8053),
+# NP_DEMO_SMTP_PORT (8025) and NP_DEMO_TELNET_PORT (2323).
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -17,13 +20,18 @@ CTL="$BUILD/nameplatectl"
 SERVER="$BUILD/nameplated"
 DNS_PORT=${NP_DEMO_DNS_PORT:-5353}
 HTTP_PORT=${NP_DEMO_HTTP_PORT:-8053}
+SMTP_PORT=${NP_DEMO_SMTP_PORT:-8025}
+TELNET_PORT=${NP_DEMO_TELNET_PORT:-2323}
+SENSOR="$BUILD/nameplate-sensor"
+PYTHON=/usr/bin/python3
 VAR=./var
 CONF="$VAR/nameplate.conf"
+SENSOR_CONF="$VAR/sensor.conf"
 HOST=home.dyn.example
 USER_NAME=demo
 MARK="$VAR/.demo-ready" # written once the first-run set-up has fully succeeded
 
-for b in "$CTL" "$SERVER"; do
+for b in "$CTL" "$SERVER" "$SENSOR"; do
 	if [ ! -x "$b" ]; then
 		echo "run-demo: $b is not built (run make first)" >&2
 		exit 1
@@ -45,6 +53,16 @@ workers = 2
 
 [http]
 listen = 127.0.0.1:$HTTP_PORT
+
+[check]
+public_url = http://127.0.0.1:$HTTP_PORT
+owner_interval = 60
+
+[mail]
+relay = smtp://127.0.0.1:$SMTP_PORT
+from = nameplate@dyn.example
+tls = none
+retry_min = 5
 
 [zone dyn.example]
 ns = ns1.dyn.example
@@ -74,7 +92,32 @@ if [ ! -f "$MARK" ]; then
 		echo "run-demo: nameplatectl printed no host secret" >&2
 		exit 1
 	fi
+	# The sensor's token: shown once by nameplatectl, kept where only we can read it.
+	"$CTL" -c "$CONF" sensor del demo-sensor 2>/dev/null || true
+	(umask 077 && "$CTL" -c "$CONF" sensor add demo-sensor >"$VAR/sensor.token")
 	: >"$MARK"
+fi
+
+if [ ! -f "$SENSOR_CONF" ]; then
+	# Root must name a user to drop to; anyone else runs the sensor as themselves.
+	sensor_user=""
+	[ "$(id -u)" -eq 0 ] && sensor_user=nobody
+	cat >"$SENSOR_CONF" <<EOF
+# Nameplate demo sensor (written by scripts/run-demo.sh): honeypots on loopback only.
+[sensor]
+server = http://127.0.0.1:$HTTP_PORT
+token_file = $(pwd)/var/sensor.token
+spool_dir = $(pwd)/var/sensor-spool
+user = $sensor_user
+batch_interval = 2
+
+[telnet]
+listen = 127.0.0.1:$TELNET_PORT
+
+[plain]
+listen = 127.0.0.1:37215
+EOF
+	echo "run-demo: wrote $SENSOR_CONF"
 fi
 
 echo
@@ -94,5 +137,29 @@ echo "  curl -A 'nameplate-demo/1.0' -u '$USER_NAME:$show' 'http://127.0.0.1:$HT
 echo "query it:"
 echo "  dig @127.0.0.1 -p $DNS_PORT $HOST A"
 echo
-echo "== starting nameplated (DNS 127.0.0.1@$DNS_PORT, HTTP 127.0.0.1:$HTTP_PORT); Ctrl-C stops it"
-exec "$SERVER" -c "$CONF" -f
+echo "am I infected? open http://127.0.0.1:$HTTP_PORT/check in a browser; the mail with the"
+echo "result link lands in var/mail.log. To have something to find, log in to the honeypot"
+echo "with Mirai's default passwords first (root / xc3511, then root / vizxv, ...):"
+echo "  telnet 127.0.0.1 $TELNET_PORT"
+echo
+echo "== starting nameplated (DNS 127.0.0.1@$DNS_PORT, HTTP 127.0.0.1:$HTTP_PORT), the sensor"
+echo "   (var/sensor.log) and the mail sink (127.0.0.1:$SMTP_PORT, var/mail.log); Ctrl-C stops them"
+
+# The mail sink and the sensor run beside the server and stop with it.
+pids=""
+stop() {
+	[ -n "$pids" ] && kill $pids 2>/dev/null
+	wait 2>/dev/null
+	pids=""
+}
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
+"$PYTHON" -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l "127.0.0.1:$SMTP_PORT" \
+	>>"$VAR/mail.log" 2>&1 &
+pids="$!"
+"$SERVER" -c "$CONF" -f &
+server_pid=$!
+pids="$pids $server_pid"
+"$SENSOR" -c "$SENSOR_CONF" 2>>"$VAR/sensor.log" &
+pids="$pids $!"
+wait "$server_pid"

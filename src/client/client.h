@@ -219,4 +219,24 @@ int client_reset(const struct client_cfg *cfg, const char *fqdn);
 int client_doctor(const struct client_cfg *cfg, const unsigned *ports, unsigned n_ports,
 		  bool json);
 
+/* ---- check.c: nameplate check and the incidents part of status ---- */
+
+/* Exit statuses of `nameplate check` (docs/client.md). */
+#define CHECK_EXIT_NOT_OBSERVED 0 /* no sensor saw this connection's address attack */
+#define CHECK_EXIT_FLAGGED      1 /* infected or suspicious */
+#define CHECK_EXIT_USAGE        2 /* bad arguments or no usable host in the config */
+#define CHECK_EXIT_UNREACHABLE  3 /* the server could not be reached or asked */
+#define CHECK_EXIT_AUTH         4 /* the server refused the host's credentials */
+
+/* Asks HOST's server (host NULL: the first dyndns2 host's) GET /api/v1/check with the host's
+ * credentials and prints the verdict for the address the server sees (as the server's JSON
+ * with json). Returns one of the CHECK_EXIT_* statuses. */
+int client_check(const struct client_cfg *cfg, const char *host, bool json);
+/* After status: asks /api/v1/status once per distinct (server, user) of the dyndns2 hosts,
+ * at most 5 s each, and prints the open incidents (root NULL) or adds them to root (the
+ * status JSON: "incidents" on each host object the answer covers, "incident_sources" with
+ * the outcome per server). Never fails: an unreachable server is reported as such. */
+struct json_t;
+void client_status_incidents(const struct client_cfg *cfg, struct json_t *root);
+
 #endif

@@ -611,8 +611,11 @@ int client_status(const struct client_cfg *cfg, bool json)
 			printf("  next attempt: when an address changes\n");
 		printf("  latched:      %s\n", latch_live ? "yes" : "no");
 	}
+	if (!json)
+		client_status_incidents(cfg, NULL);
 	if (json) {
 		json_object_set_new(root, "hosts", arr);
+		client_status_incidents(cfg, root);
 		char *text = json_dumps(root, JSON_INDENT(2));
 		if (text != NULL) {
 			printf("%s\n", text);

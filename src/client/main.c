@@ -27,12 +27,15 @@ static void usage(FILE *f)
 	        "  reset HOST               clear a stop (latched fatal answer) after fixing it\n"
 	        "  doctor [--port N]... [--json]\n"
 	        "                           can the outside reach you? (CGNAT, double NAT, ports)\n"
+	        "  check [HOST] [--json]    was this connection's address seen attacking? (asks\n"
+	        "                           HOST's server, default the first dyndns2 host's)\n"
 	        "  check-config             read the configuration and report the first error\n"
 	        "\n"
 	        "  -c FILE   configuration (default " DEFAULT_CONFIG ")\n"
 	        "  -v        debug logging\n"
 	        "\n"
-	        "exit status: 0 ok, 1 failure, 2 usage error\n");
+	        "exit status: 0 ok, 1 failure, 2 usage error; check: 0 not observed,\n"
+	        "1 infected or suspicious, 2 usage, 3 server not reachable, 4 credentials refused\n");
 }
 
 int main(int argc, char **argv)
@@ -69,7 +72,8 @@ int main(int argc, char **argv)
 			once = true;
 		} else if (strcmp(cmd, "update") == 0 && strcmp(a, "--force") == 0) {
 			force = true;
-		} else if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "doctor") == 0) &&
+		} else if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "doctor") == 0 ||
+		            strcmp(cmd, "check") == 0) &&
 		           strcmp(a, "--json") == 0) {
 			json = true;
 		} else if (strcmp(cmd, "doctor") == 0 && strcmp(a, "--port") == 0 && i + 1 < argc) {
@@ -80,7 +84,8 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			ports[n_ports++] = p;
-		} else if (strcmp(cmd, "reset") == 0 && host == NULL && a[0] != '-') {
+		} else if ((strcmp(cmd, "reset") == 0 || strcmp(cmd, "check") == 0) && host == NULL &&
+		           a[0] != '-') {
 			host = a;
 		} else {
 			fprintf(stderr, "nameplate: unexpected argument '%s' for %s\n", a, cmd);
@@ -90,7 +95,7 @@ int main(int argc, char **argv)
 	(void)once; /* "update" always does one pass; --once says so explicitly */
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "update") != 0 && strcmp(cmd, "status") != 0 &&
 	    strcmp(cmd, "reset") != 0 && strcmp(cmd, "doctor") != 0 &&
-	    strcmp(cmd, "check-config") != 0) {
+	    strcmp(cmd, "check") != 0 && strcmp(cmd, "check-config") != 0) {
 		fprintf(stderr, "nameplate: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -105,7 +110,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nameplate: cannot initialise libsodium or libcurl\n");
 		return 1;
 	}
-	int rc = 1;
+	/* check's 1 means "flagged": its failures to ask have their own status. */
+	int rc = strcmp(cmd, "check") == 0 ? CHECK_EXIT_UNREACHABLE : 1;
 	char err[1024];
 	struct client_cfg *cfg = malloc(sizeof(*cfg));
 	if (cfg == NULL) {
@@ -114,6 +120,8 @@ int main(int argc, char **argv)
 	}
 	if (client_config_load(path, cfg, err, sizeof(err)) != NP_OK) {
 		fprintf(stderr, "%s\n", err);
+		if (strcmp(cmd, "check") == 0)
+			rc = CHECK_EXIT_USAGE;
 		goto out;
 	}
 	if (!verbose)
@@ -126,6 +134,8 @@ int main(int argc, char **argv)
 		rc = client_update_all(cfg, force) ? 0 : 1;
 	} else if (strcmp(cmd, "run") == 0) {
 		rc = client_run(path, cfg) == NP_OK ? 0 : 1;
+	} else if (strcmp(cmd, "check") == 0) {
+		rc = client_check(cfg, host, json);
 	} else if (strcmp(cmd, "status") == 0) {
 		rc = client_status(cfg, json) == NP_OK ? 0 : 1;
 	} else if (strcmp(cmd, "reset") == 0) {

@@ -19,9 +19,20 @@
 #define CFG_LABEL_MAX 63
 #define CFG_TEXT_MAX  253 /* longest textual name without the trailing dot */
 
-enum cfg_sect { SECT_NONE, SECT_SERVER, SECT_DNS, SECT_HTTP, SECT_ZONE, SECT_COUNT };
+enum cfg_sect {
+	SECT_NONE,
+	SECT_SERVER,
+	SECT_DNS,
+	SECT_HTTP,
+	SECT_OBSERVE,
+	SECT_CHECK,
+	SECT_MAIL,
+	SECT_ZONE, /* the only repeatable section; keep it last */
+	SECT_COUNT
+};
 
-static const char *const sect_names[SECT_COUNT] = {"", "server", "dns", "http", "zone"};
+static const char *const sect_names[SECT_COUNT] = {"",        "server", "dns",  "http",
+                                                   "observe", "check",  "mail", "zone"};
 
 enum cfg_type {
 	T_UINT,     /* unsigned / uint32_t within [min, max] */
@@ -63,7 +74,7 @@ struct cfg_opt {
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member)
 #define Z(member)           offsetof(struct cfg_zone, member), FSIZE(struct cfg_zone, member)
 
-static cfg_validate_fn check_user;
+static cfg_validate_fn check_user, check_url, check_mail, check_mail_tls;
 
 /* The schema. Adding an option = one row here + the field in config.h + docs + a test. */
 /* clang-format off */
@@ -95,6 +106,36 @@ static const struct cfg_opt cfg_schema[] = {
 	 0, 0, NULL},
 	{SECT_HTTP, "timeout", T_UINT, 1, 300, "10", C(http_timeout), 0, 0, 0, 0, NULL},
 	{SECT_HTTP, "threads", T_UINT, 1, 64, "2", C(http_threads), 0, 0, 0, 0, NULL},
+
+	{SECT_OBSERVE, "max_addresses", T_UINT, 1000, 100000000, "1000000", C(obs_max_addresses), 0,
+	 0, 0, 0, NULL},
+	{SECT_OBSERVE, "retention", T_UINT, 86400, 2678400, "604800", C(obs_retention), 0, 0, 0, 0,
+	 NULL},
+	{SECT_OBSERVE, "checkpoint_interval", T_UINT, 1, 3600, "60", C(obs_checkpoint_interval), 0,
+	 0, 0, 0, NULL},
+	{SECT_OBSERVE, "research", T_CIDRS, 0, 0, NULL, offsetof(struct config, obs_research),
+	 sizeof(struct np_cidr), offsetof(struct config, n_obs_research), CFG_MAX_RESEARCH, 0,
+	 OPT_REPEAT, NULL},
+	{SECT_OBSERVE, "max_clock_skew", T_UINT, 0, 86400, "300", C(obs_max_clock_skew), 0, 0, 0,
+	 0, NULL},
+
+	{SECT_CHECK, "public_url", T_STR, 0, 0, "", C(check_public_url), 0, 0, 0, 0, check_url},
+	{SECT_CHECK, "result_ttl", T_UINT, 3600, 2592000, "259200", C(check_result_ttl), 0, 0, 0,
+	 0, NULL},
+	{SECT_CHECK, "per_address_hour", T_UINT, 1, 1000, "6", C(check_per_address_hour), 0, 0, 0,
+	 0, NULL},
+	{SECT_CHECK, "per_email_day", T_UINT, 1, 1000, "10", C(check_per_email_day), 0, 0, 0, 0,
+	 NULL},
+	{SECT_CHECK, "owner_interval", T_UINT, 1, 86400, "900", C(check_owner_interval), 0, 0, 0,
+	 0, NULL},
+
+	{SECT_MAIL, "relay", T_STR, 0, 0, "", C(mail_relay), 0, 0, 0, 0, check_url},
+	{SECT_MAIL, "from", T_STR, 0, 0, "", C(mail_from), 0, 0, 0, 0, check_mail},
+	{SECT_MAIL, "username", T_STR, 0, 0, "", C(mail_username), 0, 0, 0, 0, NULL},
+	{SECT_MAIL, "password_file", T_STR, 0, 0, "", C(mail_password_file), 0, 0, 0, 0, NULL},
+	{SECT_MAIL, "tls", T_STR, 0, 0, "try", C(mail_tls), 0, 0, 0, 0, check_mail_tls},
+	{SECT_MAIL, "retry_min", T_UINT, 1, 86400, "60", C(mail_retry_min), 0, 0, 0, 0, NULL},
+	{SECT_MAIL, "retry_max", T_UINT, 1, 86400, "3600", C(mail_retry_max), 0, 0, 0, 0, NULL},
 
 	{SECT_ZONE, "ns", T_NAMES, 0, 0, NULL, offsetof(struct cfg_zone, ns), CFG_NAME_MAX,
 	 offsetof(struct cfg_zone, n_ns), CFG_MAX_NS, 0, OPT_REQUIRED | OPT_REPEAT, NULL},
@@ -166,6 +207,62 @@ static int check_user(const struct cfg_opt *o, void *field, char *why, size_t wh
 		return NP_EINVAL;
 	}
 	return NP_OK;
+}
+
+/* public_url and relay: an absolute URL of the schemes we speak, without spaces. */
+static int check_url(const struct cfg_opt *o, void *field, char *why, size_t whylen)
+{
+	const char *s = field;
+	static const char *const web[] = {"http://", "https://"};
+	static const char *const smtp[] = {"smtp://", "smtps://"};
+	const char *const *schemes = o->sect == SECT_MAIL ? smtp : web;
+	if (*s == '\0')
+		return NP_OK;
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = strlen(schemes[i]);
+		if (strncmp(s, schemes[i], n) == 0 && s[n] != '\0' && strpbrk(s, " \t\"<>") == NULL)
+			return NP_OK;
+	}
+	snprintf(why, whylen, "must be a %s or %s URL", schemes[0], schemes[1]);
+	return NP_EINVAL;
+}
+
+static int check_mail(const struct cfg_opt *o, void *field, char *why, size_t whylen)
+{
+	(void)o;
+	const char *s = field;
+	if (*s == '\0' || config_mail_check(s))
+		return NP_OK;
+	snprintf(why, whylen, "must be a mail address");
+	return NP_EINVAL;
+}
+
+static int check_mail_tls(const struct cfg_opt *o, void *field, char *why, size_t whylen)
+{
+	(void)o;
+	const char *s = field;
+	if (strcmp(s, "none") == 0 || strcmp(s, "try") == 0 || strcmp(s, "require") == 0)
+		return NP_OK;
+	snprintf(why, whylen, "must be none, try or require");
+	return NP_EINVAL;
+}
+
+bool config_mail_check(const char *s)
+{
+	/* Deliberately narrow (RFC 5321 dot-atom local part, LDH domain): the address goes into
+	 * SMTP commands and mail headers, so nothing that could break out of them may pass. */
+	const char *at = strchr(s, '@');
+	if (at == NULL || at == s || (size_t)(at - s) > 64 || strlen(at + 1) > 253)
+		return false;
+	for (const char *p = s; p < at; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (!isalnum(ch) && strchr("!#$%&'*+-/=?^_`{|}~.", ch) == NULL)
+			return false;
+	}
+	if (s[0] == '.' || at[-1] == '.' || strstr(s, "..") != NULL)
+		return false;
+	char dom[CFG_NAME_MAX];
+	return config_name_check(at + 1, dom, sizeof(dom)) == NP_OK && strchr(dom, '.') != NULL;
 }
 
 static int parse_listen(const struct cfg_opt *o, const char *val, struct cfg_listen *l, char *why,
@@ -485,6 +582,24 @@ static void check_required(struct cfg_ctx *c)
 	}
 }
 
+/* Rules across the keys of [mail] and [check]; the default public_url is derived from the
+ * first HTTP listen address. */
+static void check_mail_section(struct cfg_ctx *c)
+{
+	struct config *cfg = c->cfg;
+	c->line = c->sect_line[SECT_MAIL] != 0 ? c->sect_line[SECT_MAIL] : c->line;
+	if (cfg->mail_relay[0] != '\0' && cfg->mail_from[0] == '\0')
+		fail(c, "[mail] relay needs 'from'");
+	else if (cfg->mail_retry_min > cfg->mail_retry_max)
+		fail(c, "[mail] retry_min is larger than retry_max");
+	else if (cfg->mail_password_file[0] != '\0' && cfg->mail_password_file[0] != '/')
+		fail(c, "bad value for 'password_file': must be an absolute path");
+	if (c->failed || cfg->check_public_url[0] != '\0' || cfg->n_http_listen == 0)
+		return;
+	const char *t = cfg->http_listen[0].text;
+	snprintf(cfg->check_public_url, sizeof(cfg->check_public_url), "http://%s", t);
+}
+
 /* Makes a relative data_dir relative to the directory holding the config file, and absolute,
  * so that the daemon's working directory never matters. */
 static void resolve_data_dir(struct cfg_ctx *c)
@@ -563,6 +678,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		check_required(&c);
 	if (!c.failed)
 		resolve_data_dir(&c);
+	if (!c.failed)
+		check_mail_section(&c);
 	if (c.failed)
 		return NP_EINVAL;
 

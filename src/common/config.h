@@ -16,6 +16,8 @@
 #define CFG_MAX_PROXIES  32
 #define CFG_MAX_NS       8
 #define CFG_MAX_ZONES    64
+#define CFG_MAX_RESEARCH 64
+#define CFG_URL_MAX      256
 #define CFG_NAME_MAX     254 /* a textual domain name without the trailing dot, + NUL */
 
 struct cfg_listen {
@@ -62,6 +64,31 @@ struct config {
 	unsigned http_timeout;            /* "timeout" seconds: 10 */
 	unsigned http_threads;            /* "threads": 2 */
 
+	/* [observe]: the observation index of the "am I infected?" check */
+	unsigned obs_max_addresses;       /* "max_addresses": tracked sources; 1000000 */
+	unsigned obs_retention;           /* "retention" seconds: 604800 (7 days) */
+	unsigned obs_checkpoint_interval; /* "checkpoint_interval" seconds: 60 */
+	struct np_cidr obs_research[CFG_MAX_RESEARCH]; /* "research": scanner ranges */
+	unsigned n_obs_research;
+	unsigned obs_max_clock_skew; /* "max_clock_skew": future event times refused beyond; 300 */
+
+	/* [check]: the check pages and the DDNS owners' alerts */
+	char check_public_url[CFG_URL_MAX]; /* "public_url": base of links in mail; "" = the
+	                                       first [http] listen address */
+	unsigned check_result_ttl;          /* "result_ttl" seconds a result page lives: 259200 */
+	unsigned check_per_address_hour;    /* "per_address_hour": checks per address: 6 */
+	unsigned check_per_email_day;       /* "per_email_day": checks per mail address: 10 */
+	unsigned check_owner_interval;      /* "owner_interval" seconds between owner scans: 900 */
+
+	/* [mail]: the SMTP relay results and alerts go through */
+	char mail_relay[CFG_URL_MAX];     /* "relay": smtp://host:port or smtps://; "" = no mail */
+	char mail_from[CFG_NAME_MAX + 65]; /* "from": the sender address */
+	char mail_username[128];          /* "username" for SMTP AUTH; "" = none */
+	char mail_password_file[PATH_MAX]; /* "password_file": its password, one line */
+	char mail_tls[8];                 /* "tls": none|try|require (STARTTLS); try */
+	unsigned mail_retry_min;          /* "retry_min" seconds: 60 */
+	unsigned mail_retry_max;          /* "retry_max" seconds: 3600 */
+
 	/* [zone NAME] sections, in file order */
 	struct cfg_zone zones[CFG_MAX_ZONES];
 	unsigned n_zones;
@@ -75,6 +102,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen) 
  * 253 characters, one optional trailing dot) into out. The root is refused: no zone, server
  * or host lives there. Shared by every config parser (server and client). */
 int config_name_check(const char *in, char *out, size_t outlen) np_mustcheck;
+/* Whether s is a mail address we accept (narrow: safe in SMTP commands and headers). */
+bool config_mail_check(const char *s);
 /* "error", "warning", "info" or "debug" to LOG_ERR..LOG_DEBUG; NP_EINVAL otherwise. */
 int config_log_level(const char *s, int *out) np_mustcheck;
 

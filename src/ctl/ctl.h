@@ -44,5 +44,8 @@ int ctl_cmd_init(struct ctl *c, int argc, char **argv);
 int ctl_cmd_user(struct ctl *c, int argc, char **argv);
 int ctl_cmd_host(struct ctl *c, int argc, char **argv);
 int ctl_cmd_zone(struct ctl *c, int argc, char **argv);
+int ctl_cmd_sensor(struct ctl *c, int argc, char **argv); /* cmd_sensor.c */
+int ctl_cmd_import(struct ctl *c, int argc, char **argv); /* cmd_import.c */
+int ctl_cmd_observe(struct ctl *c, int argc, char **argv); /* cmd_import.c */
 
 #endif

@@ -24,6 +24,10 @@ static void usage(FILE *out)
 	      "  host set FQDN TYPE [VALUE...]       replace (or delete) records of one type\n"
 	      "  zone import FILE [--zone NAME] [--user NAME]\n"
 	      "  zone export NAME\n"
+	      "  user email NAME ADDRESS             where the owner's alerts go (\"\" = none)\n"
+	      "  sensor add NAME | sensor list | sensor del NAME\n"
+	      "  import pcap FILE [--json] | import cowrie FILE [--json]   offline observations\n"
+	      "  observe show ADDRESS [--json] [--at UNIXTIME]   the verdict from the store\n"
 	      "default FILE: " DEFAULT_CONFIG "\n",
 	      out);
 }
@@ -67,6 +71,12 @@ int main(int argc, char **argv)
 		fn = ctl_cmd_host;
 	else if (strcmp(cmd, "zone") == 0)
 		fn = ctl_cmd_zone;
+	else if (strcmp(cmd, "sensor") == 0)
+		fn = ctl_cmd_sensor;
+	else if (strcmp(cmd, "import") == 0)
+		fn = ctl_cmd_import;
+	else if (strcmp(cmd, "observe") == 0)
+		fn = ctl_cmd_observe;
 	else if (strcmp(cmd, "check-config") != 0)
 		return ctl_usage("unknown command '%s'", cmd);
 

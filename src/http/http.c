@@ -18,6 +18,8 @@
 #include "common/secret.h"
 #include "common/util.h"
 #include "http/dyndns2.h"
+#include "http/http_int.h"
+#include "observe/codec.h"
 #include "http/probe.h"
 
 /* Bounds the request line and headers: larger requests get 414/431 from libmicrohttpd. */
@@ -25,46 +27,112 @@
 #define HTTP_BACKLOG_MIN  128
 /* X-Forwarded-For headers looked at (the right-most ones matter). */
 #define HTTP_XFF_MAX 8
-/* How long http_stop waits for updates the writer still holds. */
-#define HTTP_STOP_WAIT_MS               30000
-
-#define TEXT_PLAIN                      "text/plain; charset=utf-8"
-#define TEXT_HTML                       "text/html; charset=utf-8"
+/* How long http_stop waits for requests the writer still holds. */
+#define HTTP_STOP_WAIT_MS 30000
+/* The largest form a check page posts. */
+#define HTTP_FORM_MAX 4096
 
 struct http_server {
 	const struct config *cfg;
 	struct writer *w;
+	struct observer *obs;
+	struct mailer *mail;
+	struct check_state *check;
 	struct MHD_Daemon *daemons[CFG_MAX_LISTEN];
 	unsigned n_daemons;
 	struct probe *probe;
-	/* Updates handed to the writer and not yet answered by done(). */
+	/* Tasks handed to the writer and not yet resolved. */
 	atomic_uint inflight;
 	atomic_bool stopping;
 };
 
-/* One update request. Two owners share it: libmicrohttpd (until the request completes)
- * and the writer (from submit until done); the last one to let go frees it. */
+/* What *con_cls holds, besides NULL, &headers_seen and a probe's request: a struct that
+ * starts with one of these tags. */
+enum cls_kind { CLS_TASK = 0x7a5c, CLS_BODY };
+
+/* A request body being collected, up to max bytes (then too_big: the rest is dropped). */
+struct http_body {
+	int kind; /* CLS_BODY */
+	size_t len, max;
+	bool too_big;
+	char data[]; /* max + 1 bytes */
+};
+
+/* One dyndns2 update waiting for the writer. */
 struct http_req {
-	struct http_server *hs;
-	struct MHD_Connection *conn;
-	atomic_int refs;
-	atomic_bool resolved; /* done() ran (or the writer refused): the answer is known */
-	int status;           /* written before resolved is set */
+	struct http_task t; /* first: *con_cls points here */
+	int status;         /* written before t.resolved is set */
 	struct dyndns2_update u;
 };
 
-static void req_release(struct http_req *req)
+const struct config *http_config(const struct http_server *hs)
 {
-	if (atomic_fetch_sub(&req->refs, 1) == 1)
-		free(req);
+	return hs->cfg;
+}
+
+struct writer *http_writer(const struct http_server *hs)
+{
+	return hs->w;
+}
+
+struct observer *http_observer(const struct http_server *hs)
+{
+	return hs->obs;
+}
+
+struct mailer *http_mailer(const struct http_server *hs)
+{
+	return hs->mail;
+}
+
+struct check_state *http_check_state(const struct http_server *hs)
+{
+	return hs->check;
+}
+
+static void task_release(struct http_task *t)
+{
+	if (atomic_fetch_sub(&t->refs, 1) == 1)
+		t->free_fn(t);
+}
+
+void http_task_resolve(struct http_task *t)
+{
+	struct http_server *hs = t->hs;
+	atomic_store(&t->resolved, true);
+	MHD_resume_connection(t->conn);
+	task_release(t);
+	atomic_fetch_sub(&hs->inflight, 1);
+}
+
+enum MHD_Result http_task_submit(struct http_request *r, struct http_task *t,
+                                 struct writer_op *op,
+                                 void (*refused)(struct http_task *t, int rc))
+{
+	struct http_server *hs = r->hs;
+	t->kind = CLS_TASK;
+	t->hs = hs;
+	t->conn = r->conn;
+	atomic_init(&t->resolved, false);
+	/* One reference for the HTTP side, one for the writer until it resolves. The request is
+	 * suspended before it is submitted, so a fast done() always finds it suspended. */
+	atomic_init(&t->refs, 2);
+	*r->con_cls = t;
+	atomic_fetch_add(&hs->inflight, 1);
+	MHD_suspend_connection(r->conn);
+	int rc = atomic_load(&hs->stopping) ? NP_EFAILED : writer_submit(hs->w, op);
+	if (rc != NP_OK) {
+		refused(t, rc);
+		http_task_resolve(t);
+	}
+	return MHD_YES;
 }
 
 /* ---- responses ---- */
 
-/* Queues status with body (copied), the content type, no-store, and one optional extra
- * header. */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype,
-                             const char *body, size_t len, const char *hname, const char *hvalue)
+enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, const char *ctype,
+                           const char *body, size_t len, const char *h1, const char *v1,
+                           const char *h2, const char *v2)
 {
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -74,7 +142,10 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES ||
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
 	    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES ||
-	    (hname != NULL && MHD_add_response_header(r, hname, hvalue) != MHD_YES))
+	    MHD_add_response_header(r, "X-Frame-Options", "DENY") != MHD_YES ||
+	    MHD_add_response_header(r, "Referrer-Policy", "no-referrer") != MHD_YES ||
+	    (h1 != NULL && MHD_add_response_header(r, h1, v1) != MHD_YES) ||
+	    (h2 != NULL && MHD_add_response_header(r, h2, v2) != MHD_YES))
 		ok = MHD_NO;
 	if (ok == MHD_YES)
 		ok = MHD_queue_response(c, status, r);
@@ -82,9 +153,27 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 	return ok;
 }
 
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+/* The one-extra-header form used throughout this file. */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype,
+                             const char *body, size_t len, const char *hname, const char *hvalue)
+{
+	return http_reply(c, status, ctype, body, len, hname, hvalue, NULL, NULL);
+}
+
+enum MHD_Result http_reply_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
 	return reply(c, status, TEXT_PLAIN, text, strlen(text), NULL, NULL);
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	return http_reply_text(c, status, text);
+}
+
+enum MHD_Result http_reply_basic_auth(struct MHD_Connection *c, const char *text)
+{
+	return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, text, strlen(text),
+	             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
 }
 
 /* ---- the client's address ---- */
@@ -237,13 +326,14 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 static void update_done(struct writer_op *op, int status)
 {
 	struct http_req *req = container_of(op, struct http_req, u.op);
-	struct http_server *hs = req->hs;
-
 	req->status = status;
-	atomic_store(&req->resolved, true);
-	MHD_resume_connection(req->conn);
-	req_release(req);
-	atomic_fetch_sub(&hs->inflight, 1);
+	http_task_resolve(&req->t);
+}
+
+/* The writer would not take it (overloaded, stopping, failed): 911 at once. */
+static void update_refused(struct http_task *t, int rc)
+{
+	container_of(t, struct http_req, t)->status = rc;
 }
 
 static void log_update(const struct http_req *req, const char *body)
@@ -264,26 +354,27 @@ static void log_update(const struct http_req *req, const char *body)
 }
 
 /* The answer once the writer has spoken. */
-static enum MHD_Result finish_update(struct http_req *req)
+static enum MHD_Result finish_update(struct http_task *t)
 {
+	struct http_req *req = container_of(t, struct http_req, t);
 	char body[DYNDNS2_BODY_MAX];
 	int n = dyndns2_update_body(&req->u, req->status, body, sizeof(body));
 	if (n < 0)
 		return MHD_NO;
 	log_update(req, body);
-	return reply(req->conn, MHD_HTTP_OK, TEXT_PLAIN, body, (size_t)n, NULL, NULL);
+	return reply(t->conn, MHD_HTTP_OK, TEXT_PLAIN, body, (size_t)n, NULL, NULL);
 }
 
 /* Decodes Basic auth into user (DYNDNS2_USER_MAX) and the password's hash. Returns false
  * when the credentials cannot be used: "badauth". The password is wiped before it is freed. */
-static bool take_credentials(struct MHD_Connection *c, char *user_out,
-                             uint8_t hash_out[SECRET_HASH_LEN])
+bool http_take_basic(struct MHD_Connection *c, char *user_out, size_t user_len,
+                     uint8_t hash_out[SECRET_HASH_LEN])
 {
 	char *pass = NULL;
 	char *user = MHD_basic_auth_get_username_password(c, &pass);
 	bool ok = user != NULL && pass != NULL;
 	size_t plen = pass != NULL ? strlen(pass) : 0;
-	if (ok && np_strlcpy(user_out, user, DYNDNS2_USER_MAX) >= DYNDNS2_USER_MAX)
+	if (ok && np_strlcpy(user_out, user, user_len) >= user_len)
 		ok = false;
 	if (ok && plen > SECRET_MAX_INPUT)
 		ok = false; /* refused before hashing: no work for huge passwords */
@@ -298,9 +389,23 @@ static bool take_credentials(struct MHD_Connection *c, char *user_out,
 	return ok;
 }
 
-static enum MHD_Result serve_update(struct http_server *hs, struct MHD_Connection *c,
-                                    void **con_cls)
+static bool take_credentials(struct MHD_Connection *c, char *user_out,
+                             uint8_t hash_out[SECRET_HASH_LEN])
 {
+	return http_take_basic(c, user_out, DYNDNS2_USER_MAX, hash_out);
+}
+
+static void update_free(struct http_task *t)
+{
+	struct http_req *req = container_of(t, struct http_req, t);
+	explicit_bzero(req->u.secret_hash, sizeof(req->u.secret_hash));
+	free(req);
+}
+
+static enum MHD_Result serve_update(struct http_request *r)
+{
+	struct http_server *hs = r->hs;
+	struct MHD_Connection *c = r->conn;
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) == NULL)
 		return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "badauth\n", 8,
 		             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
@@ -313,8 +418,8 @@ static enum MHD_Result serve_update(struct http_server *hs, struct MHD_Connectio
 	if (req == NULL)
 		return reply_once(c, DYNDNS2_911);
 	dyndns2_update_init(&req->u);
-	req->hs = hs;
-	req->conn = c;
+	req->t.answer = finish_update;
+	req->t.free_fn = update_free;
 	req->u.op.done = update_done;
 
 	enum MHD_Result ret;
@@ -336,34 +441,14 @@ static enum MHD_Result serve_update(struct http_server *hs, struct MHD_Connectio
 		                 "badip: not an IPv4 or IPv6 address (myip=v4,v6)\n");
 		goto fail;
 	}
-	if (client_address(hs, c, &req->u.client) != NP_OK) {
+	if (!r->client_ok) {
 		ret = reply_text(c, MHD_HTTP_BAD_REQUEST, "bad X-Forwarded-For\n");
 		goto fail;
 	}
+	req->u.client = r->client;
 	dyndns2_params_finish(p, &req->u.client);
-
-	/* From here the request waits for the writer. It is suspended before it is submitted,
-	 * so a fast done() always finds it suspended. */
-	atomic_init(&req->refs, 2);
-	*con_cls = req;
-	atomic_fetch_add(&hs->inflight, 1);
-	if (atomic_load(&hs->stopping)) {
-		atomic_fetch_sub(&hs->inflight, 1);
-		*con_cls = NULL;
-		ret = reply_once(c, DYNDNS2_911);
-		goto fail;
-	}
-	MHD_suspend_connection(c);
-	int rc = writer_submit(hs->w, &req->u.op);
-	if (rc != NP_OK) {
-		/* Overloaded, stopping, or failed: done will not run; answer 911 at once. */
-		req->status = rc;
-		atomic_store(&req->resolved, true);
-		req_release(req);
-		atomic_fetch_sub(&hs->inflight, 1);
-		MHD_resume_connection(c);
-	}
-	return MHD_YES;
+	(void)hs;
+	return http_task_submit(r, &req->t, &req->u.op, update_refused);
 fail:
 	explicit_bzero(req->u.secret_hash, sizeof(req->u.secret_hash));
 	free(req);
@@ -386,8 +471,10 @@ static enum MHD_Result collect_probe_arg(void *cls, enum MHD_ValueKind kind, con
 }
 
 /* The probe connects only to client_address(): nothing in the request can name a target. */
-static enum MHD_Result serve_probe(struct http_server *hs, struct MHD_Connection *c, void **con_cls)
+static enum MHD_Result serve_probe(struct http_request *r)
 {
+	struct http_server *hs = r->hs;
+	struct MHD_Connection *c = r->conn;
 	struct probe_params pp;
 	probe_params_init(&pp);
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_probe_arg, &pp);
@@ -397,9 +484,9 @@ static enum MHD_Result serve_probe(struct http_server *hs, struct MHD_Connection
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) == NULL)
 		return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "badauth\n", 8,
 		             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
-	struct np_addr client;
-	if (client_address(hs, c, &client) != NP_OK)
+	if (!r->client_ok)
 		return reply_text(c, MHD_HTTP_BAD_REQUEST, "bad X-Forwarded-For\n");
+	struct np_addr client = r->client;
 
 	char user[DYNDNS2_USER_MAX];
 	uint8_t hash[SECRET_HASH_LEN];
@@ -407,7 +494,7 @@ static enum MHD_Result serve_probe(struct http_server *hs, struct MHD_Connection
 	if (!take_credentials(c, user, hash))
 		return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "badauth\n", 8,
 		             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
-	bool suspended = probe_begin(hs->probe, c, &client, user, hash, pp.port, con_cls, &a);
+	bool suspended = probe_begin(hs->probe, c, &client, user, hash, pp.port, r->con_cls, &a);
 	explicit_bzero(hash, sizeof(hash));
 	if (suspended)
 		return MHD_YES; /* answered when the probe resumes the connection */
@@ -416,7 +503,23 @@ static enum MHD_Result serve_probe(struct http_server *hs, struct MHD_Connection
 
 /* ---- routing ---- */
 
-enum route { ROUTE_NONE, ROUTE_UPDATE, ROUTE_CHECKIP_HTML, ROUTE_CHECKIP, ROUTE_PROBE };
+enum route {
+	ROUTE_NONE,
+	ROUTE_UPDATE,
+	ROUTE_CHECKIP_HTML,
+	ROUTE_CHECKIP,
+	ROUTE_PROBE,
+	ROUTE_INGEST,
+	ROUTE_CHECK,
+	ROUTE_STATUS,
+};
+
+/* Whether url is prefix itself or prefix followed by "/..." */
+static bool under(const char *url, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncmp(url, prefix, n) == 0 && (url[n] == '\0' || url[n] == '/');
+}
 
 static enum route route_of(const char *url)
 {
@@ -428,10 +531,50 @@ static enum route route_of(const char *url)
 		return ROUTE_CHECKIP_HTML;
 	if (strcmp(url, "/checkip") == 0)
 		return ROUTE_CHECKIP;
+	if (strcmp(url, "/api/v1/sensor/batch") == 0)
+		return ROUTE_INGEST;
+	if (under(url, "/check") || under(url, "/api/v1/check"))
+		return ROUTE_CHECK;
+	if (strcmp(url, "/api/v1/status") == 0)
+		return ROUTE_STATUS;
 	return ROUTE_NONE;
 }
 
-/* True when the request announces a body; none of our endpoints takes one. */
+/* The methods a route takes, for the 405 answer's Allow header, and the largest body a POST
+ * to it may carry (0: no POST). */
+static const char *route_methods(enum route rt, size_t *body_max)
+{
+	*body_max = 0;
+	switch (rt) {
+	case ROUTE_UPDATE:
+	case ROUTE_PROBE:
+	case ROUTE_STATUS:
+		/* HEAD must not change anything, nor make the probe connect anywhere. */
+		return "GET";
+	case ROUTE_INGEST:
+		*body_max = OBS_BATCH_MAX_BYTES;
+		return "POST";
+	case ROUTE_CHECK:
+		*body_max = HTTP_FORM_MAX;
+		return "GET, POST";
+	case ROUTE_CHECKIP_HTML:
+	case ROUTE_CHECKIP:
+	case ROUTE_NONE:
+		break;
+	}
+	return "GET, HEAD";
+}
+
+static bool method_allowed(const char *allow, const char *method)
+{
+	size_t n = strlen(method);
+	for (const char *p = allow; (p = strstr(p, method)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
+/* True when the request announces a body. */
 static bool has_body(struct MHD_Connection *c)
 {
 	const char *te =
@@ -442,72 +585,141 @@ static bool has_body(struct MHD_Connection *c)
 }
 
 /* What *con_cls holds between the call with the headers and the one after the (empty)
- * body; an update then replaces it with its struct http_req. */
+ * body of a request without one. */
 static char headers_seen;
 
-/* libmicrohttpd calls this first with the headers: errors are answered right then (which
- * also closes the connection, as the body is not read). The answer proper is queued in
- * the second call, once the request is complete, so the connection can be kept alive. A
- * suspended update is called a third time after the writer has resumed it. */
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-                              const char *method, const char *version, const char *upload_data,
-                              size_t *upload_data_size, void **con_cls)
+static int cls_kind(void *cls)
 {
-	struct http_server *hs = cls;
-	(void)version;
-	(void)upload_data;
+	return cls == NULL || cls == &headers_seen ? 0 : *(int *)cls;
+}
 
-	if (*upload_data_size != 0)
-		return MHD_NO; /* a body despite our checks: drop the connection */
-	if (*con_cls != NULL && *con_cls != &headers_seen && probe_owns(hs->probe, *con_cls)) {
-		struct probe_answer a;
-		if (!probe_answer_of(*con_cls, &a))
-			return MHD_YES; /* not ours to answer yet */
-		return reply_probe(c, &a);
-	}
-	if (*con_cls != NULL && *con_cls != &headers_seen) {
-		struct http_req *req = *con_cls;
-		if (!atomic_load(&req->resolved))
-			return MHD_YES; /* not ours to answer yet */
-		return finish_update(req);
-	}
-
-	enum route rt = route_of(url);
-	if (*con_cls == NULL) {
-		if (rt == ROUTE_NONE)
-			return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
-		bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
-		bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-		/* HEAD must not change anything, so the update takes GET only; nor may it make
-		 * the probe connect anywhere. */
-		if ((rt == ROUTE_UPDATE || rt == ROUTE_PROBE) && !get)
-			return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT_PLAIN,
-			             "method not allowed\n", 19, MHD_HTTP_HEADER_ALLOW, "GET");
-		if (!get && !head)
-			return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT_PLAIN,
-			             "method not allowed\n", 19, MHD_HTTP_HEADER_ALLOW,
-			             "GET, HEAD");
+/* The first call, with the headers: errors are answered right then (which also closes the
+ * connection, as the body is not read); otherwise *con_cls is set up to take the body. */
+static enum MHD_Result begin(struct MHD_Connection *c, enum route rt, const char *method,
+                             void **con_cls)
+{
+	if (rt == ROUTE_NONE)
+		return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+	size_t body_max;
+	const char *allow = route_methods(rt, &body_max);
+	if (!method_allowed(allow, method))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT_PLAIN, "method not allowed\n", 19,
+		             MHD_HTTP_HEADER_ALLOW, allow);
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0 || body_max == 0) {
 		if (has_body(c))
 			return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
 			                  "request body not accepted\n");
 		*con_cls = &headers_seen;
 		return MHD_YES;
 	}
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint32_t len = 0;
+	if (cl != NULL && (str_to_u32(cl, 0, UINT32_MAX, &len) != NP_OK || len > body_max))
+		return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+	/* Without a Content-Length (chunked), the buffer grows to the limit as data comes. */
+	size_t cap = cl != NULL ? (size_t)len : body_max;
+	struct http_body *b = malloc(sizeof(*b) + cap + 1);
+	if (b == NULL)
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+	b->kind = CLS_BODY;
+	b->len = 0;
+	b->max = cap;
+	b->too_big = false;
+	*con_cls = b;
+	return MHD_YES;
+}
 
-	*con_cls = NULL;
+/* The whole request is in: hand it to its endpoint. */
+static enum MHD_Result dispatch(struct http_server *hs, struct MHD_Connection *c, enum route rt,
+                                const char *method, const char *url, struct http_body *b,
+                                void **con_cls)
+{
+	struct http_request r = {
+	    .hs = hs,
+	    .conn = c,
+	    .method = method,
+	    .url = url,
+	    .body = b != NULL ? b->data : NULL,
+	    .body_len = b != NULL ? b->len : 0,
+	    .con_cls = con_cls,
+	};
+	r.client_ok = client_address(hs, c, &r.client) == NP_OK;
 	switch (rt) {
 	case ROUTE_UPDATE:
-		return serve_update(hs, c, con_cls);
+		return serve_update(&r);
 	case ROUTE_CHECKIP_HTML:
 		return serve_checkip(hs, c, true);
 	case ROUTE_CHECKIP:
 		return serve_checkip(hs, c, false);
 	case ROUTE_PROBE:
-		return serve_probe(hs, c, con_cls);
+		return serve_probe(&r);
+	case ROUTE_INGEST:
+		return ingest_serve(&r);
+	case ROUTE_CHECK:
+		return check_serve(&r);
+	case ROUTE_STATUS:
+		return status_serve(&r);
 	case ROUTE_NONE:
 		break;
 	}
 	return MHD_NO;
+}
+
+/* libmicrohttpd calls this first with the headers, then with each piece of the body, then
+ * once more with none: the answer is queued in that last call, so the connection can be
+ * kept alive. A suspended task is called again after it has been resumed. */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *hs = cls;
+	(void)version;
+
+	if (*con_cls != NULL && *con_cls != &headers_seen && probe_owns(hs->probe, *con_cls)) {
+		struct probe_answer a;
+		if (!probe_answer_of(*con_cls, &a))
+			return MHD_YES; /* not ours to answer yet */
+		return reply_probe(c, &a);
+	}
+	int kind = cls_kind(*con_cls);
+	if (kind == CLS_TASK) {
+		struct http_task *t = *con_cls;
+		if (!atomic_load(&t->resolved))
+			return MHD_YES; /* not ours to answer yet */
+		return t->answer(t);
+	}
+	if (kind == CLS_BODY && *upload_data_size != 0) {
+		struct http_body *b = *con_cls;
+		size_t n = *upload_data_size;
+		if (b->too_big || n > b->max - b->len) {
+			b->too_big = true; /* the rest is read and dropped; 413 at the end */
+		} else {
+			memcpy(b->data + b->len, upload_data, n);
+			b->len += n;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0)
+		return MHD_NO; /* a body despite our checks: drop the connection */
+
+	enum route rt = route_of(url);
+	if (*con_cls == NULL)
+		return begin(c, rt, method, con_cls);
+
+	struct http_body *b = kind == CLS_BODY ? *con_cls : NULL;
+	*con_cls = NULL;
+	enum MHD_Result ret;
+	if (b != NULL && b->too_big) {
+		ret = reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+	} else {
+		if (b != NULL)
+			b->data[b->len] = '\0';
+		ret = dispatch(hs, c, rt, method, url, b, con_cls);
+	}
+	free(b); /* endpoints copy what they keep */
+	return ret;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -518,8 +730,10 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (*con_cls != NULL && *con_cls != &headers_seen && probe_owns(hs->probe, *con_cls))
 		probe_release(hs->probe, *con_cls);
-	else if (*con_cls != NULL && *con_cls != &headers_seen)
-		req_release(*con_cls);
+	else if (cls_kind(*con_cls) == CLS_TASK)
+		task_release(*con_cls);
+	else if (cls_kind(*con_cls) == CLS_BODY)
+		free(*con_cls);
 	*con_cls = NULL;
 }
 
@@ -583,7 +797,8 @@ static void stop_all(struct http_server *hs)
 	hs->n_daemons = 0;
 }
 
-int http_start(struct http_server **out, const struct config *cfg, struct writer *w)
+int http_start(struct http_server **out, const struct config *cfg, struct writer *w,
+               struct observer *obs, struct mailer *mail)
 {
 	*out = NULL;
 	struct http_server *hs = calloc(1, sizeof(*hs));
@@ -591,9 +806,13 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 		return NP_ENOMEM;
 	hs->cfg = cfg;
 	hs->w = w;
+	hs->obs = obs;
+	hs->mail = mail;
 	atomic_init(&hs->inflight, 0);
 	atomic_init(&hs->stopping, false);
-	if (probe_start(&hs->probe, w) != NP_OK) {
+	hs->check = check_state_new();
+	if (hs->check == NULL || probe_start(&hs->probe, w) != NP_OK) {
+		check_state_free(hs->check);
 		free(hs);
 		return NP_EIO;
 	}
@@ -606,6 +825,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 			        log_escape(esc, sizeof(esc), t, strlen(t)));
 			stop_all(hs);
 			probe_free(hs->probe);
+			check_state_free(hs->check);
 			free(hs);
 			return NP_EIO;
 		}
@@ -648,5 +868,6 @@ void http_stop(struct http_server *hs)
 			close(fds[i]);
 	}
 	probe_free(hs->probe); /* after the daemons: they released every probe request */
+	check_state_free(hs->check);
 	free(hs);
 }

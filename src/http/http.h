@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The HTTP side of nameplated on libmicrohttpd: dyndns2 updates (/nic/update) and the
- * caller's address (/nic/checkip, /checkip). Later: REST API, check pages, web UI. */
+/* The HTTP side of nameplated on libmicrohttpd: dyndns2 updates (/nic/update), the
+ * caller's address (/nic/checkip, /checkip), the reachability probe (/nic/probe), sensor
+ * batches (/api/v1/sensor/batch) and the "am I infected?" check (/check, /api/v1/check,
+ * /api/v1/status). Later: the REST API and web UI. */
 #ifndef NP_HTTP_HTTP_H
 #define NP_HTTP_HTTP_H
 
@@ -13,7 +15,12 @@ struct http_server;
 /* Listens on every cfg->http_listen address and serves requests on libmicrohttpd's own
  * threads. Updates are handed to w; a request waits (suspended, not blocking a thread)
  * until the writer has committed them. cfg must outlive the server. */
-int http_start(struct http_server **out, const struct config *cfg, struct writer *w) np_mustcheck;
+struct observer;
+struct mailer;
+/* obs takes sensor batches and answers verdicts; mail (NULL when [mail] has no relay)
+ * sends check results. */
+int http_start(struct http_server **out, const struct config *cfg, struct writer *w,
+               struct observer *obs, struct mailer *mail) np_mustcheck;
 void http_stop(struct http_server *hs);
 
 #endif

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The observation index: a chained hash of addresses over a chunked node pool, an LRU
- * list for eviction, sorted hourly bucket arrays per address, and the verdict rules. */
+ * list for eviction, sorted hourly bucket arrays per address, and the verdict rules.
+ *
+ * Dirty tracking costs one byte per node and no list: every add or load moves its node to
+ * the head of the LRU list and marks it dirty, so the dirty nodes are always a prefix of
+ * that list, and a checkpoint walks exactly them. */
 #include "observe/index.h"
 
 #include <pthread.h>
@@ -22,6 +26,13 @@ struct node {
 	uint32_t prev, next;    /* LRU: prev is more recent, next is older */
 	uint16_t nb, bcap;
 	uint8_t v6, ncreds;
+	uint8_t dirty; /* changed since the last obs_index_foreach_dirty() */
+};
+
+/* An address dropped (evicted, pruned) since the last obs_index_take_dropped(). */
+struct dropped {
+	uint64_t key;
+	uint8_t v6;
 };
 
 struct obs_index {
@@ -38,6 +49,9 @@ struct obs_index {
 	uint32_t lru_head, lru_tail; /* head: most recently updated */
 	size_t bytes;
 	uint64_t events, evicted, pruned, stale;
+	struct dropped *dropped; /* min(cap, OBS_DROPPED_MAX), allocated with the index */
+	size_t n_dropped, dropped_cap;
+	bool dropped_overflow;
 };
 
 /* Ports from infection.md 3.4 (Mirai, its variants, web admin and camera RCEs, ADB,
@@ -274,11 +288,25 @@ static void lru_push_head(struct obs_index *ix, uint32_t i)
 		ix->lru_tail = i;
 }
 
+/* Remembers a dropped key for the next checkpoint; when the list is full only the
+ * overflow flag is kept, which asks the caller for a full rewrite. */
+static void dropped_note(struct obs_index *ix, uint64_t key, uint8_t v6)
+{
+	if (ix->n_dropped == ix->dropped_cap) {
+		ix->dropped_overflow = true;
+		return;
+	}
+	ix->dropped[ix->n_dropped].key = key;
+	ix->dropped[ix->n_dropped].v6 = v6;
+	ix->n_dropped++;
+}
+
 /* Unlinks node i from its hash chain and the LRU, frees what it owns, and puts it on the
  * free list. */
 static void node_drop(struct obs_index *ix, uint32_t i)
 {
 	struct node *n = N(ix, i);
+	dropped_note(ix, n->key, n->v6);
 	uint32_t *pp = &ix->heads[hash_key(ix, n->key, n->v6)];
 	while (*pp != i)
 		pp = &N(ix, *pp)->hnext;
@@ -327,6 +355,7 @@ static uint32_t node_get(struct obs_index *ix, uint64_t key, uint8_t v6)
 			lru_unlink(ix, i);
 			lru_push_head(ix, i);
 		}
+		N(ix, i)->dirty = 1;
 		return i;
 	}
 	i = node_alloc(ix);
@@ -338,6 +367,7 @@ static uint32_t node_get(struct obs_index *ix, uint64_t key, uint8_t v6)
 	n->v6 = v6;
 	n->first_seen = INT64_MAX;
 	n->last_seen = INT64_MIN;
+	n->dirty = 1;
 	uint32_t h = hash_key(ix, key, v6);
 	n->hnext = ix->heads[h];
 	ix->heads[h] = i;
@@ -508,11 +538,12 @@ int obs_index_add(struct obs_index *ix, const struct obs_event *ev)
 		return ret;
 	if ((unsigned)ev->kind >= OBS_KIND_COUNT || ev->time < 0 || ev->time / HOUR > INT32_MAX)
 		return NP_EINVAL;
+	uint32_t cnt = ev->count == 0 ? 1 : ev->count;
 
 	pthread_mutex_lock(&ix->lock);
-	ix->events++;
+	ix->events += cnt;
 	if (ix->now != 0 && ev->time < ix->now - ix->retention) {
-		ix->stale++;
+		ix->stale += cnt;
 		ret = NP_OK;
 		goto out;
 	}
@@ -525,7 +556,7 @@ int obs_index_add(struct obs_index *ix, const struct obs_event *ev)
 	int32_t hour = (int32_t)(ev->time / HOUR);
 	if (n->nb >= ix->max_buckets && hour < n->b[0].hour) {
 		/* Older than the retention window counted back from this address's newest hour. */
-		ix->stale++;
+		ix->stale += cnt;
 		ret = NP_OK;
 		goto out;
 	}
@@ -533,7 +564,7 @@ int obs_index_add(struct obs_index *ix, const struct obs_event *ev)
 	if (b == NULL)
 		goto out_unused;
 	seen(n, ev->time);
-	b->count[ev->kind] = sat32(b->count[ev->kind], 1);
+	b->count[ev->kind] = sat32(b->count[ev->kind], cnt);
 	if (obs_kind_is_evidence(ev->kind)) {
 		uint16_t off = (uint16_t)(ev->time % HOUR);
 		if (b->first_off == UINT16_MAX || off < b->first_off)
@@ -541,9 +572,9 @@ int obs_index_add(struct obs_index *ix, const struct obs_event *ev)
 		if (off > b->last_off)
 			b->last_off = off;
 		if (ev->dst_port != 0) {
-			bucket_add_port(b, ev->dst_port, 1);
+			bucket_add_port(b, ev->dst_port, cnt);
 			if (obs_port_is_iot(ev->dst_port))
-				b->iot_port_hits = sat32(b->iot_port_hits, 1);
+				b->iot_port_hits = sat32(b->iot_port_hits, cnt);
 		}
 	}
 	ret = NP_OK;
@@ -556,8 +587,8 @@ int obs_index_add(struct obs_index *ix, const struct obs_event *ev)
 		pass[pl] = '\0';
 		bool def = obs_cred_is_default(user, pass);
 		if (def)
-			b->default_creds = sat32(b->default_creds, 1);
-		ret = cred_add(ix, n, user, pass, def, 1, ev->time, ev->time);
+			b->default_creds = sat32(b->default_creds, cnt);
+		ret = cred_add(ix, n, user, pass, def, cnt, ev->time, ev->time);
 	}
 	goto out;
 out_unused:
@@ -585,6 +616,19 @@ int obs_index_load(struct obs_index *ix, const struct obs_addr_record *rec)
 		goto out;
 	struct node *n = N(ix, i);
 	int64_t cutoff = ix->now == 0 ? INT64_MIN : ix->now - ix->retention;
+	/* Room for every hour of the record at once, not by doubling (imports load many
+	 * fresh addresses this way). */
+	size_t want = (size_t)n->nb + rec->n_buckets;
+	if (want > ix->max_buckets)
+		want = ix->max_buckets;
+	if (want > n->bcap) {
+		struct obs_bucket *nb = realloc(n->b, want * sizeof(*nb));
+		if (nb == NULL)
+			goto fail;
+		ix->bytes += (want - n->bcap) * sizeof(*nb);
+		n->b = nb;
+		n->bcap = (uint16_t)want;
+	}
 	for (size_t k = 0; k < rec->n_buckets; k++) {
 		const struct obs_bucket *src = &rec->buckets[k];
 		if (((int64_t)src->hour + 1) * HOUR <= cutoff ||
@@ -698,17 +742,28 @@ static void decide(struct obs_verdict *v)
 int obs_index_verdict(const struct obs_index *ix, const struct np_addr *a, int64_t now,
                       struct obs_verdict *out)
 {
+	return obs_index_verdict_range(ix, a, now - OBS_WINDOW, now, out);
+}
+
+int obs_index_verdict_range(const struct obs_index *ix, const struct np_addr *a, int64_t start,
+                            int64_t end, struct obs_verdict *out)
+{
 	uint64_t key;
 	uint8_t v6;
 	int ret = addr_key(a, &key, &v6);
 	if (ret != 0)
 		return ret;
+	if (start > end)
+		return NP_EINVAL;
 	memset(out, 0, sizeof(*out));
-	out->window_start = now - OBS_WINDOW;
-	out->window_end = now;
+	out->window_start = start;
+	out->window_end = end;
 	out->verdict = OBS_NOT_OBSERVED;
+	int64_t now = end;
 
-	struct port_acc acc[25 * OBS_BUCKET_PORTS];
+	/* Distinct ports of the window; beyond these they count as other_ports. A day has at
+	 * most 25 * OBS_BUCKET_PORTS, so only long ranges can overflow. */
+	struct port_acc acc[256];
 	size_t nacc = 0;
 	lock_const(ix);
 	uint32_t i = lookup(ix, key, v6);
@@ -779,6 +834,69 @@ out:
 	return NP_OK;
 }
 
+static void fill_record(const struct obs_index *ix, const struct node *n,
+                        struct obs_addr_record *rec)
+{
+	key_addr(n->key, n->v6, &rec->addr);
+	rec->first_seen = n->first_seen;
+	rec->last_seen = n->last_seen;
+	size_t k = first_live(ix, n);
+	rec->buckets = n->b + k;
+	rec->n_buckets = n->nb - k;
+	rec->creds = n->creds;
+	rec->n_creds = n->ncreds;
+}
+
+int obs_index_foreach_dirty(struct obs_index *ix, obs_index_cb *cb, void *ctx)
+{
+	int ret = 0;
+	pthread_mutex_lock(&ix->lock);
+	/* The dirty nodes are a prefix of the LRU list: find its end, then walk back to the
+	 * head so the records come least recently updated first, as in obs_index_foreach. */
+	uint32_t last = NIL;
+	for (uint32_t i = ix->lru_head; i != NIL && N(ix, i)->dirty; i = N(ix, i)->next)
+		last = i;
+	for (uint32_t i = last; i != NIL && ret == 0;) {
+		struct node *n = N(ix, i);
+		struct obs_addr_record rec;
+		fill_record(ix, n, &rec);
+		uint32_t prev = n->prev;
+		ret = cb(&rec, ctx);
+		if (ret == 0)
+			n->dirty = 0;
+		i = prev;
+	}
+	pthread_mutex_unlock(&ix->lock);
+	return ret;
+}
+
+void obs_index_mark_all_dirty(struct obs_index *ix)
+{
+	pthread_mutex_lock(&ix->lock);
+	for (uint32_t i = ix->lru_head; i != NIL; i = N(ix, i)->next)
+		N(ix, i)->dirty = 1;
+	pthread_mutex_unlock(&ix->lock);
+}
+
+size_t obs_index_take_dropped(struct obs_index *ix, struct np_addr *out, size_t max, bool *overflow)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&ix->lock);
+	while (n < max && ix->n_dropped > 0) {
+		ix->n_dropped--;
+		key_addr(ix->dropped[ix->n_dropped].key, ix->dropped[ix->n_dropped].v6, &out[n]);
+		n++;
+	}
+	/* The flag stays up until the list is drained, so a caller looping until a short
+	 * result sees it on its last call whatever the number of calls. */
+	if (overflow != NULL)
+		*overflow = ix->dropped_overflow;
+	if (ix->n_dropped == 0)
+		ix->dropped_overflow = false;
+	pthread_mutex_unlock(&ix->lock);
+	return n;
+}
+
 int obs_index_foreach(const struct obs_index *ix, obs_index_cb *cb, void *ctx)
 {
 	int ret = 0;
@@ -786,14 +904,7 @@ int obs_index_foreach(const struct obs_index *ix, obs_index_cb *cb, void *ctx)
 	for (uint32_t i = ix->lru_tail; i != NIL && ret == 0;) {
 		const struct node *n = N(ix, i);
 		struct obs_addr_record rec;
-		key_addr(n->key, n->v6, &rec.addr);
-		rec.first_seen = n->first_seen;
-		rec.last_seen = n->last_seen;
-		size_t k = first_live(ix, n);
-		rec.buckets = n->b + k;
-		rec.n_buckets = n->nb - k;
-		rec.creds = n->creds;
-		rec.n_creds = n->ncreds;
+		fill_record(ix, n, &rec);
 		uint32_t prev = n->prev;
 		ret = cb(&rec, ctx);
 		i = prev;
@@ -851,12 +962,17 @@ struct obs_index *obs_index_new(size_t cap, int64_t retention)
 	ix->n_chunks = (uint32_t)((cap + CHUNK_NODES - 1) / CHUNK_NODES);
 	ix->heads = malloc(hsize * sizeof(*ix->heads));
 	ix->chunks = calloc(ix->n_chunks, sizeof(*ix->chunks));
-	if (ix->heads == NULL || ix->chunks == NULL) {
+	/* More drops than addresses between two checkpoints: a full rewrite is then no
+	 * dearer than the list would be. */
+	ix->dropped_cap = cap < OBS_DROPPED_MAX ? cap : OBS_DROPPED_MAX;
+	ix->dropped = malloc(ix->dropped_cap * sizeof(*ix->dropped));
+	if (ix->heads == NULL || ix->chunks == NULL || ix->dropped == NULL) {
 		obs_index_free(ix);
 		return NULL;
 	}
 	memset(ix->heads, 0xff, hsize * sizeof(*ix->heads));
-	ix->bytes = sizeof(*ix) + hsize * sizeof(*ix->heads) + ix->n_chunks * sizeof(*ix->chunks);
+	ix->bytes = sizeof(*ix) + hsize * sizeof(*ix->heads) + ix->n_chunks * sizeof(*ix->chunks) +
+	            ix->dropped_cap * sizeof(*ix->dropped);
 	return ix;
 }
 
@@ -875,6 +991,7 @@ void obs_index_free(struct obs_index *ix)
 	}
 	free(ix->chunks);
 	free(ix->heads);
+	free(ix->dropped);
 	pthread_mutex_destroy(&ix->lock);
 	free(ix);
 }

@@ -42,10 +42,11 @@
 #define OBS_BUCKET_PORTS      6             /* distinct destination ports per hour */
 #define OBS_MAX_BUCKETS       (31 * 24 + 1) /* hourly buckets per address (31 days max) */
 #define OBS_RETENTION_MAX     ((OBS_MAX_BUCKETS - 1) * 3600)
-#define OBS_MAX_CREDS         8  /* distinct credential pairs per address */
-#define OBS_VERDICT_PORTS     16 /* ports listed in a verdict */
-#define OBS_BRUTE_FORCE_MIN   3  /* login attempts in 24 h that count as brute force */
-#define OBS_MIRAI_MIN         2  /* fingerprint SYNs in 24 h that mean infected */
+#define OBS_MAX_CREDS         8     /* distinct credential pairs per address */
+#define OBS_VERDICT_PORTS     16    /* ports listed in a verdict */
+#define OBS_BRUTE_FORCE_MIN   3     /* login attempts in 24 h that count as brute force */
+#define OBS_MIRAI_MIN         2     /* fingerprint SYNs in 24 h that mean infected */
+#define OBS_DROPPED_MAX       65536 /* dropped keys remembered between checkpoints */
 
 /* A destination port and how many evidence packets went to it (saturating). */
 struct obs_port_count {
@@ -149,7 +150,8 @@ struct obs_index;
 struct obs_index *obs_index_new(size_t cap, int64_t retention);
 void obs_index_free(struct obs_index *ix);
 
-/* Records one event. NP_EINVAL for a bad family, kind or negative time; NP_ENOMEM (the
+/* Records one event (ev->count of them: 0 and 1 both mean one; counters saturate).
+ * NP_EINVAL for a bad family, kind or negative time; NP_ENOMEM (the
  * event is lost, the index stays consistent); an event older than the retention window
  * is ignored and returns NP_OK. */
 int obs_index_add(struct obs_index *ix, const struct obs_event *ev) np_mustcheck;
@@ -164,11 +166,42 @@ size_t obs_index_prune(struct obs_index *ix, int64_t now);
 int obs_index_verdict(const struct obs_index *ix, const struct np_addr *a, int64_t now,
                       struct obs_verdict *out) np_mustcheck;
 
+/* The verdict for evidence inside [start, end] (both inclusive, start <= end, else
+ * NP_EINVAL), with the same rules and one-hour resolution as obs_index_verdict(), which
+ * is this over [now - OBS_WINDOW, now]. For the interval a DDNS host held an address. */
+int obs_index_verdict_range(const struct obs_index *ix, const struct np_addr *a, int64_t start,
+                            int64_t end, struct obs_verdict *out) np_mustcheck;
+
 /* Calls cb for every tracked address, least recently updated first (so loading the
  * records in this order restores the eviction order). A non-zero return from cb stops the
  * walk and is returned. Holds the index lock throughout. */
 typedef int obs_index_cb(const struct obs_addr_record *rec, void *ctx);
 int obs_index_foreach(const struct obs_index *ix, obs_index_cb *cb, void *ctx);
+
+/* Checkpoints. An address is dirty once obs_index_add() or obs_index_load() touched it
+ * (also a new one, and also when the event was then ignored as stale for it).
+ * obs_index_foreach_dirty() calls cb for the dirty addresses only, least recently updated
+ * first, and clears the flag of each one whose callback returned 0; a non-zero return
+ * stops the walk (the rest stay dirty) and is returned. O(dirty addresses), holds the lock
+ * throughout: cb must not call into the index. Records just loaded from a checkpoint are
+ * dirty too: walk once with a callback that returns 0 to start clean.
+ * If the transaction that stored the records fails, obs_index_mark_all_dirty() (O(n)) makes
+ * the next walk write every address again. */
+int obs_index_foreach_dirty(struct obs_index *ix, obs_index_cb *cb, void *ctx);
+void obs_index_mark_all_dirty(struct obs_index *ix);
+
+/* Addresses dropped from the index (evicted at the cap, pruned, or emptied) since the last
+ * call, so their checkpoint rows can be deleted: moves up to max of them into out (the /32
+ * or /64 prefix, as obs_addr_record.addr) and returns how many; call again until it returns
+ * less than max. At most min(cap, OBS_DROPPED_MAX) are remembered (16 bytes each,
+ * allocated with the index); beyond that *overflow (may be NULL) reports true on every
+ * call until the call that empties the list (then it is reset), and the caller must
+ * reconcile in full (e.g. delete every row and
+ * obs_index_mark_all_dirty()). An address may be dropped and then added again before the
+ * checkpoint: apply the deletions first, then write the dirty records. Rows of pruned addresses also expire by time
+ * (store_obs_expire), so those deletions are a courtesy. */
+size_t obs_index_take_dropped(struct obs_index *ix, struct np_addr *out, size_t max,
+                              bool *overflow);
 
 /* Merges a record (from a checkpoint) into the index, as if its events were added now:
  * counts add up, the address becomes the most recently updated. */

@@ -33,6 +33,7 @@ struct obs_event {
 	enum obs_kind kind;
 	uint8_t proto;         /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 */
 	uint16_t dst_port;     /* 0 when not TCP/UDP */
+	uint32_t count;        /* identical events folded into this one: 0 and 1 both mean one */
 	char user[33];         /* OBS_LOGIN: the pair tried, truncated; "" otherwise */
 	char pass[33];
 };

@@ -266,8 +266,49 @@ static int parse_ethernet(struct pkt_cur *c, struct obs_packet *out)
 	return parse_by_ethertype(c, type, out);
 }
 
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The darknet's common case, an untagged Ethernet frame with IPv4 without options and a
+ * complete first-fragment TCP header, read without the cursor. For every frame it accepts
+ * the result equals the general path's (tests/unit/test_observe_fastpath.c compares
+ * them); anything else returns false and goes the general way. */
+static bool parse_fast(const uint8_t *f, size_t caplen, struct obs_packet *out)
+{
+	enum { IP = 14, TCP = 34 };
+	if (caplen < TCP + TCP_MIN_HDR || be16(f + 12) != ETHERTYPE_IPV4 || f[IP] != 0x45 ||
+	    f[IP + 9] != IPPROTO_TCP || be16(f + IP + 2) < IPV4_MIN_HDR + TCP_MIN_HDR ||
+	    (be16(f + IP + 6) & 0x1fff) != 0 || f[TCP + 12] >> 4 < TCP_MIN_HDR / 4)
+		return false;
+	out->src.family = AF_INET;
+	out->dst.family = AF_INET;
+	memcpy(out->src.bytes, f + IP + 12, 4);
+	memcpy(out->dst.bytes, f + IP + 16, 4);
+	out->proto = IPPROTO_TCP;
+	out->ttl = f[IP + 8];
+	out->ip_id = be16(f + IP + 4);
+	out->src_port = be16(f + TCP);
+	out->dst_port = be16(f + TCP + 2);
+	out->tcp_seq = (uint32_t)be16(f + TCP + 4) << 16 | be16(f + TCP + 6);
+	out->tcp_flags = f[TCP + 13];
+	out->tcp_window = be16(f + TCP + 14);
+	return true;
+}
+
 int obs_packet_parse(int linktype, const uint8_t *frame, size_t caplen, int64_t time,
                      struct obs_packet *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->time = time;
+	if (linktype == DLT_EN10MB && frame != NULL && parse_fast(frame, caplen, out))
+		return NP_OK;
+	return obs_packet_parse_general(linktype, frame, caplen, time, out);
+}
+
+int obs_packet_parse_general(int linktype, const uint8_t *frame, size_t caplen, int64_t time,
+                             struct obs_packet *out)
 {
 	struct pkt_cur c = cur_init(frame, frame == NULL ? 0 : caplen);
 	int ret;

@@ -40,4 +40,9 @@ bool obs_linktype_supported(int linktype);
 int obs_packet_parse(int linktype, const uint8_t *frame, size_t caplen, int64_t time,
                      struct obs_packet *out) np_mustcheck;
 
+/* obs_packet_parse without its fast path for the common Ethernet/IPv4/TCP frame: the
+ * reference the fast path is tested against. Same contract. */
+int obs_packet_parse_general(int linktype, const uint8_t *frame, size_t caplen, int64_t time,
+                             struct obs_packet *out) np_mustcheck;
+
 #endif

@@ -1,21 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* nameplated: authoritative DNS and dyndns2 updates over one durable writer. */
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/privs.h"
 #include "common/secret.h"
 #include "http/http.h"
 #include "server/server.h"
+#include "server/mailer.h"
+#include "server/observer.h"
+#include "server/owners.h"
 #include "server/writer.h"
 #include "store/store.h"
 
@@ -27,7 +29,7 @@ static void usage(FILE *out)
 		     "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.\n");
 }
 
-/* Drops to cfg->user once every socket is bound. Checks that all three ids changed. */
+/* Drops to cfg->user once every socket is bound (common/privs.h). */
 static int drop_privileges(const struct config *cfg)
 {
 	if (cfg->user[0] == '\0') {
@@ -48,19 +50,7 @@ static int drop_privileges(const struct config *cfg)
 			cfg->user, cfg->data_dir);
 		return NP_EDENIED;
 	}
-	if (setgroups(1, &pw->pw_gid) != 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
-		log_err("cannot drop privileges to %s: %m", cfg->user);
-		return NP_EDENIED;
-	}
-	uid_t r, e, s;
-	if (getresuid(&r, &e, &s) != 0 || r != pw->pw_uid || e != pw->pw_uid || s != pw->pw_uid) {
-		log_err("privileges were not dropped");
-		return NP_EDENIED;
-	}
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	log_info("running as %s", cfg->user);
-	return NP_OK;
+	return privs_drop(cfg->user, pw->pw_uid, pw->pw_gid);
 }
 
 static struct config *load_config(const char *path)
@@ -145,6 +135,9 @@ int main(int argc, char **argv)
 	struct dns_server dns = {0};
 	struct writer *w = NULL;
 	struct http_server *http = NULL;
+	struct observer *obs = NULL;
+	struct mailer *mail = NULL;
+	struct owners *owners = NULL;
 	struct config *reloaded = NULL; /* the writer's config after a SIGHUP */
 	int status = 1;
 	if (dns_server_bind(&dns, cfg) != NP_OK)
@@ -155,7 +148,10 @@ int main(int argc, char **argv)
 		log_err("cannot load the zones: %s", np_strerror(ret));
 		goto out;
 	}
-	if (cfg->n_http_listen > 0 && http_start(&http, cfg, w) != NP_OK)
+	if (observer_start(&obs, cfg, w) != NP_OK || mailer_start(&mail, cfg, w) != NP_OK ||
+	    owners_start(&owners, cfg, w, obs, mail) != NP_OK)
+		goto out;
+	if (cfg->n_http_listen > 0 && http_start(&http, cfg, w, obs, mail) != NP_OK)
 		goto out;
 	if (drop_privileges(cfg) != NP_OK || dns_server_start(&dns) != NP_OK)
 		goto out;
@@ -188,6 +184,10 @@ out:
 	if (http != NULL)
 		http_stop(http);
 	dns_server_stop(&dns);
+	/* They use the writer: stopped before it (the observer writes a last checkpoint). */
+	owners_stop(owners);
+	mailer_stop(mail);
+	observer_stop(obs);
 	if (w != NULL)
 		writer_stop(w);
 	free(reloaded);

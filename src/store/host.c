@@ -61,10 +61,7 @@ int store_host_add(struct store *st, const struct store_host *h, int64_t *id)
 	sqlite3_bind_int(s, 7, h->blocked);
 	sqlite3_bind_int64(s, 8, h->created != 0 ? h->created : now);
 	sqlite3_bind_int64(s, 9, h->updated != 0 ? h->updated : now);
-	int ret = store__exec(st, s);
-	if (ret == NP_OK && id != NULL)
-		*id = sqlite3_last_insert_rowid(st->db);
-	return ret;
+	return store__exec_insert(st, s, id);
 }
 
 int store_host_get(struct store *st, const char *fqdn, struct store_host *out)
@@ -81,22 +78,13 @@ int store_host_get(struct store *st, const char *fqdn, struct store_host *out)
 	return ret;
 }
 
-/* Runs an UPDATE/DELETE and maps "no row changed" to NP_ENOTFOUND. */
-static int exec_changed(struct store *st, sqlite3_stmt *s)
-{
-	int ret = store__exec(st, s);
-	if (ret == NP_OK && sqlite3_changes(st->db) == 0)
-		ret = NP_ENOTFOUND;
-	return ret;
-}
-
 int store_host_del(struct store *st, const char *fqdn)
 {
 	sqlite3_stmt *s = store__stmt(st, SQL_HOST_DEL);
 	if (s == NULL)
 		return NP_ESTORE;
 	sqlite3_bind_text(s, 1, fqdn, -1, SQLITE_STATIC);
-	return exec_changed(st, s); /* records go with it (ON DELETE CASCADE) */
+	return store__exec_changed(st, s); /* records go with it (ON DELETE CASCADE) */
 }
 
 int store_host_set_secret(struct store *st, int64_t host_id, const uint8_t hash[SECRET_HASH_LEN])
@@ -108,7 +96,7 @@ int store_host_set_secret(struct store *st, int64_t host_id, const uint8_t hash[
 	if (hash != NULL) /* NULL revokes the secret: the host cannot be updated */
 		sqlite3_bind_blob(s, 2, hash, SECRET_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, time_now());
-	return exec_changed(st, s);
+	return store__exec_changed(st, s);
 }
 
 int store_host_set_flags(struct store *st, int64_t host_id, bool wildcard, bool offline,
@@ -122,7 +110,7 @@ int store_host_set_flags(struct store *st, int64_t host_id, bool wildcard, bool 
 	sqlite3_bind_int(s, 3, offline);
 	sqlite3_bind_int(s, 4, blocked);
 	sqlite3_bind_int64(s, 5, time_now());
-	return exec_changed(st, s);
+	return store__exec_changed(st, s);
 }
 
 int store_host_list(struct store *st, const char *zone, store_host_cb *cb, void *ctx)
@@ -209,7 +197,7 @@ static int records_replace(struct store *st, int64_t host_id, uint16_t type,
 		return NP_ESTORE;
 	sqlite3_bind_int64(s, 1, host_id);
 	sqlite3_bind_int64(s, 2, time_now());
-	int ret = exec_changed(st, s);
+	int ret = store__exec_changed(st, s);
 	if (ret != NP_OK)
 		return ret;
 	s = store__stmt(st, SQL_RR_DEL);

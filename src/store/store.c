@@ -107,6 +107,68 @@ static const char *const migrations[] = {
 	"  protocol TEXT NOT NULL);"
 	"CREATE INDEX history_host ON history(host_id, time);"
 	"CREATE INDEX history_fqdn ON history(fqdn, time);",
+
+	/* 2: the "am I infected?" check. Sensor tokens and check tokens are kept as keyed
+	 * hashes only; a check keeps a keyed hash of the mail address (for its rate limit), and
+	 * the address itself stays only in the outbox until the mail is sent. */
+	"ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE sensors ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  token_hash BLOB NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE sensor_batches ("
+	"  sensor_id INTEGER NOT NULL,"
+	"  batch TEXT NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  PRIMARY KEY (sensor_id, batch)) WITHOUT ROWID;"
+	"CREATE INDEX sensor_batches_time ON sensor_batches(time);"
+	"CREATE TABLE obs_inbox ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  source TEXT NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  data BLOB NOT NULL);"
+	"CREATE TABLE observations ("
+	"  addr BLOB PRIMARY KEY,"
+	"  last_seen INTEGER NOT NULL,"
+	"  data BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX observations_seen ON observations(last_seen);"
+	"CREATE TABLE checks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  token_hash BLOB NOT NULL UNIQUE,"
+	"  cookie_hash BLOB NOT NULL,"
+	"  addr TEXT NOT NULL,"
+	"  email_hash BLOB NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  result TEXT NOT NULL);"
+	"CREATE INDEX checks_addr ON checks(addr, created);"
+	"CREATE INDEX checks_email ON checks(email_hash, created);"
+	"CREATE INDEX checks_expires ON checks(expires);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  rcpt TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL,"
+	"  last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX outbox_due ON outbox(next_try);"
+	"CREATE TABLE incidents ("
+	"  id INTEGER PRIMARY KEY,"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  addr TEXT NOT NULL,"
+	"  verdict TEXT NOT NULL,"
+	"  opened INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL,"
+	"  closed INTEGER NOT NULL DEFAULT 0,"
+	"  notified INTEGER NOT NULL DEFAULT 0,"
+	"  evidence TEXT NOT NULL);"
+	"CREATE INDEX incidents_host ON incidents(host_id, closed);",
 };
 /* clang-format on */
 
@@ -128,6 +190,37 @@ sqlite3_stmt *store__stmt(struct store *st, enum store_stmt id)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return s;
+}
+
+sqlite3_stmt *store__sql(struct store *st, const char *sql)
+{
+	size_t slot = ((uintptr_t)sql >> 3) % STORE_SQL_CACHE;
+	for (size_t n = 0; n < STORE_SQL_CACHE; n++, slot = (slot + 1) % STORE_SQL_CACHE) {
+		if (st->cache[slot].sql == sql) {
+			sqlite3_stmt *s = st->cache[slot].s;
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			return s;
+		}
+		if (st->cache[slot].sql != NULL)
+			continue;
+		sqlite3_stmt *s;
+		int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+		if (rc != SQLITE_OK) {
+			log_err("store: cannot prepare '%.60s': %s", sql, sqlite3_errmsg(st->db));
+			return NULL;
+		}
+		st->cache[slot].sql = sql;
+		st->cache[slot].s = s;
+		return s;
+	}
+	log_err("store: statement cache full"); /* STORE_SQL_CACHE too small: a build bug */
+	return NULL;
+}
+
+int store__bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+	return text == NULL ? sqlite3_bind_null(s, i) : sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
 }
 
 void store__done(sqlite3_stmt *s)
@@ -167,6 +260,39 @@ int store__exec(struct store *st, sqlite3_stmt *s)
 		return NP_ESTORE;
 	int rc = sqlite3_step(s);
 	int ret = rc == SQLITE_DONE || rc == SQLITE_ROW ? NP_OK : store__err(st, rc);
+	store__done(s);
+	return ret;
+}
+
+int store__exec_changed(struct store *st, sqlite3_stmt *s)
+{
+	int ret = store__exec(st, s);
+	if (ret == NP_OK && sqlite3_changes(st->db) == 0)
+		ret = NP_ENOTFOUND;
+	return ret;
+}
+
+int store__exec_insert(struct store *st, sqlite3_stmt *s, int64_t *id)
+{
+	int ret = store__exec(st, s);
+	if (ret == NP_OK && id != NULL)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return ret;
+}
+
+int store__each_row(struct store *st, sqlite3_stmt *s, int (*row)(sqlite3_stmt *s, void *ctx),
+                    void *ctx)
+{
+	if (s == NULL)
+		return NP_ESTORE;
+	int rc, ret = NP_OK;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ret = row(s, ctx);
+		if (ret != 0)
+			break;
+	}
+	if (ret == NP_OK && rc != SQLITE_DONE)
+		ret = store__err(st, rc);
 	store__done(s);
 	return ret;
 }
@@ -322,6 +448,8 @@ void store_close(struct store *st)
 		return;
 	for (int i = 0; i < SQL_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	for (size_t i = 0; i < STORE_SQL_CACHE; i++)
+		sqlite3_finalize(st->cache[i].s);
 	if (st->db != NULL)
 		sqlite3_close(st->db);
 	free(st);
@@ -410,10 +538,7 @@ int store_user_add(struct store *st, const char *name, int64_t *id)
 		return NP_ESTORE;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, time_now());
-	int ret = store__exec(st, s);
-	if (ret == NP_OK && id != NULL)
-		*id = sqlite3_last_insert_rowid(st->db);
-	return ret;
+	return store__exec_insert(st, s, id);
 }
 
 int store_user_id(struct store *st, const char *name, int64_t *id)

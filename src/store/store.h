@@ -120,4 +120,109 @@ struct store_history {
 };
 int store_history_add(struct store *st, const struct store_history *h) np_mustcheck;
 
+/* ---- Users' mail addresses (alerts to DDNS owners) ---- */
+int store_user_set_email(struct store *st, int64_t user_id, const char *email) np_mustcheck;
+/* "" when none. */
+int store_user_email(struct store *st, int64_t user_id, char *out, size_t len) np_mustcheck;
+
+/* ---- Sensors (src/store/observe.c) ----
+ * A sensor pushes observation batches with a bearer token "NAME:SECRET"; only the keyed
+ * hash of SECRET is kept. */
+struct store_sensor {
+	int64_t id;
+	char name[64];
+	uint8_t token_hash[SECRET_HASH_LEN];
+	int64_t created, last_seen;
+};
+int store_sensor_add(struct store *st, const char *name, const uint8_t hash[SECRET_HASH_LEN],
+		     int64_t *id) np_mustcheck;
+int store_sensor_get(struct store *st, const char *name, struct store_sensor *out) np_mustcheck;
+int store_sensor_del(struct store *st, const char *name) np_mustcheck;
+int store_sensor_seen(struct store *st, int64_t id, int64_t now) np_mustcheck;
+typedef int store_sensor_cb(const struct store_sensor *s, void *ctx);
+int store_sensor_list(struct store *st, store_sensor_cb *cb, void *ctx) np_mustcheck;
+/* Remembers that sensor_id sent batch (for retries: a batch is counted once). *dup is set
+ * when it was already there. Batches older than `before` are forgotten by prune. */
+int store_sensor_batch_add(struct store *st, int64_t sensor_id, const char *batch, int64_t now,
+			   bool *dup) np_mustcheck;
+int store_sensor_batch_prune(struct store *st, int64_t before) np_mustcheck;
+
+/* ---- Observation inbox and checkpoint (src/store/observe.c) ----
+ * Every observation enters the store first through the inbox, in the transaction that
+ * acknowledges it: a sensor batch (JSON, as received) or an offline import (records).
+ * nameplated merges inbox rows into its index in id order, and its checkpoint writes the
+ * index's changed addresses and deletes the inbox rows merged, in one transaction. */
+enum store_obs_kind {
+	STORE_OBS_BATCH = 1,   /* data: a sensor batch (observe/codec.h JSON) */
+	STORE_OBS_RECORDS = 2, /* data: records, each a u32 length (little endian) followed by
+	                          obs_record_encode() bytes */
+};
+int store_obs_inbox_add(struct store *st, const char *source, enum store_obs_kind kind,
+			const void *data, size_t len, int64_t now, int64_t *id) np_mustcheck;
+typedef int store_obs_inbox_cb(int64_t id, const char *source, enum store_obs_kind kind,
+			       const void *data, size_t len, void *ctx);
+/* Rows with id > after, in id order, at most limit of them. */
+int store_obs_inbox_foreach(struct store *st, int64_t after, size_t limit,
+			    store_obs_inbox_cb *cb, void *ctx) np_mustcheck;
+int store_obs_inbox_delete_upto(struct store *st, int64_t id) np_mustcheck;
+/* One checkpoint row per address (key: obs_record_key()). */
+int store_obs_put(struct store *st, const void *key, size_t keylen, int64_t last_seen,
+		  const void *data, size_t len) np_mustcheck;
+int store_obs_delete(struct store *st, const void *key, size_t keylen) np_mustcheck;
+/* Deletes rows whose last activity is before `before` (outside the retention window). */
+int store_obs_expire(struct store *st, int64_t before) np_mustcheck;
+typedef int store_obs_cb(const void *data, size_t len, void *ctx);
+/* Every row, least recently active first (the order that restores the index's LRU). */
+int store_obs_foreach(struct store *st, store_obs_cb *cb, void *ctx) np_mustcheck;
+
+/* ---- The mail outbox (src/store/check.c) ----
+ * Mail waits here until the relay accepted it; the row is then deleted (so the recipient's
+ * address is not kept longer than needed). */
+#define STORE_MAIL_RCPT_MAX 321
+struct store_mail {
+	int64_t id;
+	char rcpt[STORE_MAIL_RCPT_MAX];
+	char *subject; /* malloc'd by the getters; free with store_mail_free */
+	char *body;
+	int64_t created;
+	unsigned attempts;
+	int64_t next_try;
+};
+int store_mail_add(struct store *st, const char *rcpt, const char *subject, const char *body,
+		   int64_t now, int64_t *id) np_mustcheck;
+typedef int store_mail_cb(const struct store_mail *m, void *ctx);
+/* Rows with next_try <= now, oldest next_try first, at most limit. */
+int store_mail_due(struct store *st, int64_t now, size_t limit, store_mail_cb *cb,
+		   void *ctx) np_mustcheck;
+/* The earliest next_try of any row; NP_ENOTFOUND when the outbox is empty. */
+int store_mail_next(struct store *st, int64_t *when) np_mustcheck;
+int store_mail_sent(struct store *st, int64_t id) np_mustcheck; /* deletes the row */
+int store_mail_retry(struct store *st, int64_t id, unsigned attempts, int64_t next_try,
+		     const char *error) np_mustcheck;
+void store_mail_free(struct store_mail *m);
+
+/* ---- Checks (src/store/check.c) ----
+ * A check result page: found by the keyed hash of its token, opened only with the cookie
+ * whose keyed hash matches. result is the verdict JSON (observe/codec.h). */
+struct store_check {
+	int64_t id;
+	uint8_t token_hash[SECRET_HASH_LEN];
+	uint8_t cookie_hash[SECRET_HASH_LEN];
+	uint8_t email_hash[SECRET_HASH_LEN];
+	char addr[46];
+	int64_t created, updated, expires;
+	char *result; /* malloc'd by the getter; free with store_check_free */
+};
+int store_check_add(struct store *st, const struct store_check *c, int64_t *id) np_mustcheck;
+int store_check_get(struct store *st, const uint8_t token_hash[SECRET_HASH_LEN],
+		    struct store_check *out) np_mustcheck;
+int store_check_update(struct store *st, int64_t id, const char *addr, const char *result,
+		       int64_t now) np_mustcheck;
+/* Checks created since `since` by addr, and by the mail address with email_hash. */
+int store_check_count(struct store *st, const char *addr,
+		      const uint8_t email_hash[SECRET_HASH_LEN], int64_t since, unsigned *by_addr,
+		      unsigned *by_email) np_mustcheck;
+int store_check_expire(struct store *st, int64_t now) np_mustcheck;
+void store_check_free(struct store_check *c);
+
 #endif

@@ -45,18 +45,39 @@ enum store_stmt {
 /* Longest user name + 1, as struct store_host carries it. */
 #define STORE_USER_MAX sizeof(((struct store_host *)0)->user)
 
+/* Statements of the feature files (observations, checks, mail), cached by the address of
+ * their SQL text, so that each file keeps its SQL next to its code. */
+#define STORE_SQL_CACHE 64
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[SQL_COUNT];
+	struct {
+		const char *sql;
+		sqlite3_stmt *s;
+	} cache[STORE_SQL_CACHE];
 };
 
 /* The cached statement, reset and with bindings cleared; NULL when it cannot be prepared
  * (logged). Callers reset it again when done (store__done) so it holds no read lock. */
 sqlite3_stmt *store__stmt(struct store *st, enum store_stmt id);
 void store__done(sqlite3_stmt *s);
+/* The same for a statement given by its SQL text, which must be a string literal (or
+ * otherwise live as long as the store): it is cached by address. */
+sqlite3_stmt *store__sql(struct store *st, const char *sql);
+/* Binds text or a blob; NULL text binds NULL. Return SQLite codes like sqlite3_bind_*. */
+int store__bind_text(sqlite3_stmt *s, int i, const char *text);
 /* Maps an SQLite result code to enum np_err (constraint kinds to NP_EEXIST/NP_ENOTFOUND). */
 int store__err(struct store *st, int rc);
 /* Runs a statement without result rows to completion. */
 int store__exec(struct store *st, sqlite3_stmt *s);
+/* store__exec for an UPDATE/DELETE: "no row changed" is NP_ENOTFOUND. */
+int store__exec_changed(struct store *st, sqlite3_stmt *s);
+/* store__exec for an INSERT: *id (may be NULL) gets the new row's id. */
+int store__exec_insert(struct store *st, sqlite3_stmt *s, int64_t *id);
+/* Steps s through its rows, handing each to row(s, ctx); the first non-zero return stops
+ * the walk and is returned. Resets s. */
+int store__each_row(struct store *st, sqlite3_stmt *s, int (*row)(sqlite3_stmt *s, void *ctx),
+                    void *ctx);
 
 #endif

@@ -43,6 +43,11 @@ class Provider:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 u = urllib.parse.urlsplit(self.path)
+                if u.path == "/api/v1/status":  # `nameplate status` asks for incidents
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 with provider.lock:
                     provider.requests.append({
                         "time": time.monotonic(),

@@ -66,6 +66,59 @@ def test_bad_line_refused_with_file_line(np_factory, section, line):
     assert where in p.stderr + p.stdout
 
 
+BAD_CHECK = [
+    ("[observe]", "max_addresses = 10"),
+    ("[observe]", "retention = 3600"),
+    ("[observe]", "research = 10.0.0.0/99"),
+    ("[observe]", "checkpoint_interval = 0"),
+    ("[check]", "public_url = ftp://x.example"),
+    ("[check]", "public_url = http://a b"),
+    ("[check]", "per_address_hour = 0"),
+    ("[mail]", "relay = http://127.0.0.1:25"),
+    ("[mail]", "from = not-an-address"),
+    ("[mail]", "from = a@b@c.example"),
+    ("[mail]", "from = <x@y.example>"),
+    ("[mail]", "tls = maybe"),
+    ("[mail]", "password_file = relative/path"),
+]
+
+
+@pytest.mark.parametrize("section,line", BAD_CHECK, ids=[b[1] for b in BAD_CHECK])
+def test_bad_check_line_refused(np_factory, section, line):
+    n = np_factory()
+    lineno = write_with(n, section, line,
+                        extra="[observe]\n[check]\n[mail]\nfrom = np@dyn.example\n")
+    r = n.ctl("check-config", check=False)
+    assert r.returncode == 1, "check-config accepted %r:\n%s%s" % (line, r.stdout, r.stderr)
+    assert "%s:%d:" % (n.conf, lineno) in r.stderr + r.stdout or \
+        "password_file" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("extra,why", [
+    ("[mail]\nrelay = smtp://127.0.0.1:25\n", "needs 'from'"),
+    ("[mail]\nretry_min = 100\nretry_max = 10\n", "retry_min"),
+])
+def test_mail_rules_across_keys(np_factory, extra, why):
+    n = np_factory()
+    n.write_config(extra=extra)
+    r = n.ctl("check-config", check=False)
+    assert r.returncode == 1 and why in r.stderr, r.stderr
+
+
+def test_check_sections_accepted(np_factory):
+    n = np_factory()
+    n.write_config(extra="[observe]\nmax_addresses = 5000\nretention = 172800\n"
+                         "checkpoint_interval = 5\nresearch = 192.0.2.0/24 2001:db8::/32\n"
+                         "max_clock_skew = 60\n"
+                         "[check]\npublic_url = https://ddns.example.net\nresult_ttl = 7200\n"
+                         "per_address_hour = 3\nper_email_day = 4\nowner_interval = 60\n"
+                         "[mail]\nrelay = smtp://127.0.0.1:2525\nfrom = np@dyn.example\n"
+                         "username = np\npassword_file = /nonexistent/pw\ntls = none\n"
+                         "retry_min = 5\nretry_max = 50\n")
+    r = n.ctl("check-config", check=False)
+    assert r.returncode == 0, r.stderr
+
+
 def _no_data_dir(t):
     return re.sub(r"(?m)^data_dir = .*\n", "", t)
 

@@ -2,9 +2,13 @@
 # nameplatectl against a real store, with and without a running nameplated: init, users,
 # hosts, secrets, blocking, zone import/export, and the demo script built on them.
 
+import base64
+import http.client
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -275,8 +279,10 @@ def test_ctl_bad_usage(fresh):
 
 # ---- the demo (make run) ------------------------------------------------------------------
 
-def _run_demo(cwd, dns_port, http_port):
-    env = dict(os.environ, NP_DEMO_DNS_PORT=str(dns_port), NP_DEMO_HTTP_PORT=str(http_port))
+def _run_demo(cwd, dns_port, http_port, smtp_port=None, telnet_port=None):
+    env = dict(os.environ, NP_DEMO_DNS_PORT=str(dns_port), NP_DEMO_HTTP_PORT=str(http_port),
+               NP_DEMO_SMTP_PORT=str(smtp_port or free_port()),
+               NP_DEMO_TELNET_PORT=str(telnet_port or free_port()))
     return subprocess.Popen(["sh", os.path.join(ROOT, "scripts", "run-demo.sh"), BUILD],
                             cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -315,9 +321,76 @@ def _wait_cmd(cmd, want, timeout=10):
     return wait_for(ok, timeout, 0.2)
 
 
+def _telnet_login(port, user, password):
+    """Tries one login on the demo's telnet honeypot; returns what it answered."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        got = b""
+        for send in (user, password):
+            while b":" not in got[-12:]:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return got
+                got += chunk
+            s.sendall(send.encode() + b"\r\n")
+            got += b"|"
+        s.settimeout(2)
+        try:
+            got += s.recv(4096)
+        except socket.timeout:
+            pass
+        return got
+
+
+def _demo_check(http_port, secret):
+    cred = base64.b64encode(("demo:%s" % secret).encode()).decode()
+    c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+    try:
+        c.request("GET", "/api/v1/check", headers={"Authorization": "Basic " + cred})
+        r = c.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        c.close()
+
+
+def _demo_infection_check(tmp_path, http_port, telnet_port, secret):
+    """The sensor of the demo records a default-password login on its telnet honeypot, and
+    the server's check then finds 127.0.0.1 infected; a check through the page is mailed
+    to the demo's mail sink (var/mail.log)."""
+    for pair in (("root", "xc3511"), ("root", "vizxv"), ("admin", "admin")):
+        answer = wait_for(lambda: _telnet_login(telnet_port, *pair) or None, 10, 0.2)
+        assert b"incorrect" in answer.lower(), answer
+
+    def infected():
+        st, body = _demo_check(http_port, secret)
+        return st == 200 and json.loads(body)["verdict"] == "infected" and body
+    body = wait_for(infected, 20, 0.5)
+    assert body, "the demo's check never saw the honeypot login: %s" % (
+        _demo_check(http_port, secret),)
+    pairs = {(c["user"], c["pass"]) for c in json.loads(body)["evidence"]["credentials"]}
+    assert ("root", "xc3511") in pairs
+
+    c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+    c.request("GET", "/check")
+    r = c.getresponse()
+    page = r.read().decode()
+    cookie = [v.split(";")[0] for k, v in r.getheaders() if k.lower() == "set-cookie"]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    c.request("POST", "/check", body="email=me%40example.org&consent=yes&csrf=" + csrf,
+              headers={"Content-Type": "application/x-www-form-urlencoded",
+                       "Cookie": "; ".join(cookie)})
+    r = c.getresponse()
+    assert r.status == 200, r.read()
+    c.close()
+    log = tmp_path / "var" / "mail.log"
+    assert wait_for(lambda: log.exists() and "/check/" in log.read_text(), 20, 0.3), \
+        "no mail in var/mail.log"
+    assert "infected" in log.read_text()
+
+
 def test_demo_script(tmp_path):
     dns_port, http_port = free_port(), free_port()
-    p = _run_demo(tmp_path, dns_port, http_port)
+    telnet_port = free_port()
+    p = _run_demo(tmp_path, dns_port, http_port, telnet_port=telnet_port)
     try:
         out = _read_until_started(p)
         assert "admin secret:" in out, out
@@ -336,6 +409,7 @@ def test_demo_script(tmp_path):
         r = subprocess.run(dig[0] + " +short", shell=True, capture_output=True, text=True,
                            timeout=10)
         assert r.stdout.split() == ["203.0.113.10"], r.stdout + r.stderr
+        _demo_infection_check(tmp_path, http_port, telnet_port, secret)
     finally:
         rc, rest = _stop_demo(p)
     assert rc == 0, "demo server exited %s:\n%s" % (rc, rest)

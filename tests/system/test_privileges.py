@@ -51,7 +51,11 @@ def test_runs_as_configured_user(as_nobody):
     got = ids(n.proc.pid)
     assert got["Uid"] == [pw.pw_uid] * 4, got
     assert got["Gid"] == [pw.pw_gid] * 4, got
-    assert got["Groups"] == [pw.pw_gid], got
+    assert got["Groups"] == [], got  # no supplementary groups: root's are gone
+    with open("/proc/%d/status" % n.proc.pid) as f:
+        caps = {k: v.strip() for k, _, v in (ln.partition(":") for ln in f)
+                if k in ("CapInh", "CapPrm", "CapEff", "CapAmb")}
+    assert set(caps.values()) == {"0000000000000000"}, caps
     assert "running as %s" % USER in n.stderr()
 
 

@@ -659,6 +659,245 @@ static void test_concurrent_verdicts(void **state)
 	obs_index_free(r.ix);
 }
 
+/* ---- event counts, dirty tracking, dropped keys, verdict ranges (issue 4 import) ---- */
+
+static void add_n(struct obs_index *ix, const char *src, int64_t t, enum obs_kind k, uint16_t port,
+                  uint32_t count, const char *user, const char *pass)
+{
+	struct obs_event ev = {.src = A(src),
+	                       .time = t,
+	                       .kind = k,
+	                       .proto = IPPROTO_TCP,
+	                       .dst_port = port,
+	                       .count = count};
+	if (user != NULL) {
+		np_strlcpy(ev.user, user, sizeof(ev.user));
+		np_strlcpy(ev.pass, pass, sizeof(ev.pass));
+	}
+	assert_int_equal(obs_index_add(ix, &ev), 0);
+}
+
+static void test_event_count(void **state)
+{
+	(void)state;
+	struct obs_index *ix = new_ix(100);
+	/* 0 and 1 both mean one event. */
+	add_n(ix, "198.51.100.7", T0 - 60, OBS_MIRAI_SYN, 23, 0, NULL, NULL);
+	struct obs_verdict v = verdict(ix, "198.51.100.7", T0);
+	assert_int_equal(v.fingerprint_hits, 1);
+	add_n(ix, "198.51.100.7", T0 - 50, OBS_MIRAI_SYN, 23, 1, NULL, NULL);
+	add_n(ix, "198.51.100.7", T0 - 40, OBS_MIRAI_SYN, 2323, 40, NULL, NULL);
+	v = verdict(ix, "198.51.100.7", T0);
+	assert_int_equal(v.fingerprint_hits, 42);
+	assert_int_equal(v.iot_port_hits, 42);
+	assert_int_equal(port_count(&v, 23), 2);
+	assert_int_equal(port_count(&v, 2323), 40);
+	assert_int_equal(v.verdict, OBS_INFECTED);
+
+	/* A folded login counts every attempt: brute force and a default pair. */
+	add_n(ix, "198.51.100.8", T0 - 60, OBS_LOGIN, 23, 5, "root", "xc3511");
+	v = verdict(ix, "198.51.100.8", T0);
+	assert_int_equal(v.login_attempts, 5);
+	assert_int_equal(v.default_cred_hits, 5);
+	assert_int_equal(v.n_creds, 1);
+	assert_int_equal(v.creds[0].count, 5);
+	assert_true((v.rules & OBS_RULE_BRUTE_FORCE) != 0);
+
+	/* Counters saturate instead of wrapping. */
+	for (int i = 0; i < 5; i++)
+		add_n(ix, "198.51.100.9", T0 - 60, OBS_SCAN, 80, 1000000000u, NULL, NULL);
+	v = verdict(ix, "198.51.100.9", T0);
+	assert_int_equal(v.kind_count[OBS_SCAN], UINT32_MAX);
+	assert_int_equal(port_count(&v, 80), UINT16_MAX);
+	struct obs_index_stats st;
+	obs_index_stats(ix, &st);
+	assert_int_equal(st.events, 2 + 40 + 5 + 5000000000ull);
+	obs_index_free(ix);
+}
+
+struct walk {
+	int n;
+	struct np_addr seen[16];
+	int stop_after; /* return 1 at this call (1-based); 0: never */
+};
+
+static int walk_cb(const struct obs_addr_record *rec, void *ctx)
+{
+	struct walk *w = ctx;
+	if (w->n < 16)
+		w->seen[w->n] = rec->addr;
+	w->n++;
+	return w->stop_after != 0 && w->n == w->stop_after ? 1 : 0;
+}
+
+static int dirty_walk(struct obs_index *ix, struct walk *w, int stop_after)
+{
+	memset(w, 0, sizeof(*w));
+	w->stop_after = stop_after;
+	return obs_index_foreach_dirty(ix, walk_cb, w);
+}
+
+static void assert_addr(const struct np_addr *a, const char *s)
+{
+	struct np_addr b = A(s);
+	assert_true(addr_equal(a, &b));
+}
+
+static void test_dirty_tracking(void **state)
+{
+	(void)state;
+	struct obs_index *ix = new_ix(100);
+	struct walk w;
+	assert_int_equal(dirty_walk(ix, &w, 0), 0);
+	assert_int_equal(w.n, 0);
+
+	add(ix, "192.0.2.1", T0 - 300, OBS_SCAN, 23);
+	add(ix, "192.0.2.2", T0 - 200, OBS_SCAN, 23);
+	add(ix, "192.0.2.3", T0 - 100, OBS_SCAN, 23);
+	assert_int_equal(dirty_walk(ix, &w, 0), 0);
+	assert_int_equal(w.n, 3);
+	/* Least recently updated first, as obs_index_foreach. */
+	assert_addr(&w.seen[0], "192.0.2.1");
+	assert_addr(&w.seen[2], "192.0.2.3");
+	/* The walk cleared them. */
+	assert_int_equal(dirty_walk(ix, &w, 0), 0);
+	assert_int_equal(w.n, 0);
+
+	/* Only what changed since: the oldest address again, and a new one. */
+	add(ix, "192.0.2.1", T0 - 50, OBS_SCAN, 2323);
+	add(ix, "2001:db8:1:2::99", T0 - 40, OBS_SCAN, 23);
+	assert_int_equal(dirty_walk(ix, &w, 0), 0);
+	assert_int_equal(w.n, 2);
+	assert_addr(&w.seen[0], "192.0.2.1");
+	assert_addr(&w.seen[1], "2001:db8:1:2::");
+
+	/* A callback that fails stops the walk; what it did not accept stays dirty. */
+	add(ix, "192.0.2.2", T0 - 30, OBS_SCAN, 23);
+	add(ix, "192.0.2.3", T0 - 20, OBS_SCAN, 23);
+	add(ix, "192.0.2.4", T0 - 10, OBS_SCAN, 23);
+	assert_int_equal(dirty_walk(ix, &w, 2), 1);
+	assert_int_equal(w.n, 2);
+	assert_int_equal(dirty_walk(ix, &w, 0), 0);
+	assert_int_equal(w.n, 2);
+	assert_addr(&w.seen[0], "192.0.2.3");
+	assert_addr(&w.seen[1], "192.0.2.4");
+
+	/* Loaded records are dirty; mark_all_dirty makes every address dirty. */
+	struct obs_index *ix2 = new_ix(100);
+	struct obs_bucket b = {.hour = (int32_t)(T0 / 3600 - 1), .first_off = 5, .last_off = 9};
+	b.count[OBS_SCAN] = 2;
+	struct obs_addr_record rec = {.addr = A("192.0.2.200"),
+	                              .first_seen = T0 - 3595,
+	                              .last_seen = T0 - 3591,
+	                              .buckets = &b,
+	                              .n_buckets = 1};
+	assert_int_equal(obs_index_load(ix2, &rec), 0);
+	assert_int_equal(dirty_walk(ix2, &w, 0), 0);
+	assert_int_equal(w.n, 1);
+	obs_index_mark_all_dirty(ix);
+	assert_int_equal(dirty_walk(ix, &w, 0), 0);
+	assert_int_equal(w.n, 5);
+	obs_index_free(ix2);
+	obs_index_free(ix);
+}
+
+static void test_dropped_keys(void **state)
+{
+	(void)state;
+	struct obs_index *ix = new_ix(2);
+	struct np_addr out[8];
+	bool overflow = true;
+	assert_int_equal(obs_index_take_dropped(ix, out, 8, &overflow), 0);
+	assert_false(overflow);
+
+	add(ix, "192.0.2.1", T0 - 300, OBS_SCAN, 23);
+	add(ix, "2001:db8:7:7::1", T0 - 200, OBS_SCAN, 23);
+	add(ix, "192.0.2.3", T0 - 100, OBS_SCAN, 23); /* evicts 192.0.2.1 */
+	add(ix, "192.0.2.4", T0 - 90, OBS_SCAN, 23);  /* evicts the /64 */
+	assert_int_equal(obs_index_take_dropped(ix, out, 1, &overflow), 1);
+	assert_int_equal(obs_index_take_dropped(ix, out + 1, 8, &overflow), 1);
+	assert_false(overflow);
+	bool got1 = false, got6 = false;
+	for (int i = 0; i < 2; i++) {
+		struct np_addr a1 = A("192.0.2.1"), a6 = A("2001:db8:7:7::");
+		got1 |= addr_equal(&out[i], &a1);
+		got6 |= addr_equal(&out[i], &a6);
+	}
+	assert_true(got1 && got6);
+	assert_int_equal(obs_index_take_dropped(ix, out, 8, NULL), 0);
+
+	/* Pruning reports too. */
+	assert_int_equal(obs_index_prune(ix, T0 + 8 * DAY), 2);
+	assert_int_equal(obs_index_take_dropped(ix, out, 8, &overflow), 2);
+	obs_index_free(ix);
+
+	/* More drops than the index holds addresses between checkpoints: the overflow flag,
+	 * once (a full rewrite then costs no more than the list would). */
+	ix = new_ix(4);
+	char a[32];
+	for (unsigned i = 0; i < 4 + 6; i++) {
+		snprintf(a, sizeof(a), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		add(ix, a, T0 - 100, OBS_SCAN, 23);
+	}
+	size_t total = 0, got;
+	struct np_addr many[1024];
+	overflow = false;
+	bool any_overflow = false;
+	/* Taken in small steps: the flag is up on each call, the last one included. */
+	do {
+		got = obs_index_take_dropped(ix, many, 3, &overflow);
+		assert_true(overflow);
+		any_overflow |= overflow;
+		total += got;
+	} while (got == 3);
+	assert_int_equal(total, 4);
+	assert_true(any_overflow);
+	assert_int_equal(obs_index_take_dropped(ix, many, 1, &overflow), 0);
+	assert_false(overflow);
+	obs_index_free(ix);
+}
+
+static void test_verdict_range(void **state)
+{
+	(void)state;
+	struct obs_index *ix = new_ix(100);
+	/* Two fingerprint SYNs three days ago, one scan yesterday. */
+	add(ix, "198.51.100.7", T0 - 3 * DAY + 100, OBS_MIRAI_SYN, 23);
+	add(ix, "198.51.100.7", T0 - 3 * DAY + 200, OBS_MIRAI_SYN, 23);
+	add(ix, "198.51.100.7", T0 - DAY + 100, OBS_SCAN, 8080);
+	struct np_addr a = A("198.51.100.7");
+	struct obs_verdict v;
+
+	/* The last 24 hours: only the scan. */
+	assert_int_equal(obs_index_verdict(ix, &a, T0, &v), 0);
+	assert_int_equal(v.verdict, OBS_SUSPICIOUS);
+	/* The interval a host held the address three days ago: infected. */
+	assert_int_equal(obs_index_verdict_range(ix, &a, T0 - 4 * DAY, T0 - 2 * DAY, &v), 0);
+	assert_int_equal(v.verdict, OBS_INFECTED);
+	assert_int_equal(v.fingerprint_hits, 2);
+	assert_int_equal(v.window_start, T0 - 4 * DAY);
+	assert_int_equal(v.window_end, T0 - 2 * DAY);
+	assert_int_equal(v.first_seen, T0 - 3 * DAY + 100);
+	assert_int_equal(v.last_seen, T0 - 3 * DAY + 200);
+	assert_int_equal(port_count(&v, 8080), 0);
+	/* A whole week sees all of it. */
+	assert_int_equal(obs_index_verdict_range(ix, &a, T0 - 7 * DAY, T0, &v), 0);
+	assert_int_equal(v.packets, 3);
+	assert_int_equal(port_count(&v, 23), 2);
+	assert_int_equal(port_count(&v, 8080), 1);
+	/* Between the two: nothing. An empty range of one second is allowed. */
+	assert_int_equal(obs_index_verdict_range(ix, &a, T0 - 2 * DAY, T0 - 2 * DAY, &v), 0);
+	assert_int_equal(v.verdict, OBS_NOT_OBSERVED);
+	/* End before start is refused. */
+	assert_int_equal(obs_index_verdict_range(ix, &a, T0, T0 - 1, &v), NP_EINVAL);
+	/* obs_index_verdict is the range [now - 24 h, now]. */
+	struct obs_verdict v2;
+	assert_int_equal(obs_index_verdict(ix, &a, T0, &v), 0);
+	assert_int_equal(obs_index_verdict_range(ix, &a, T0 - OBS_WINDOW, T0, &v2), 0);
+	assert_memory_equal(&v, &v2, sizeof(v));
+	obs_index_free(ix);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +916,10 @@ int main(void)
 	    cmocka_unit_test(test_foreach_stops),
 	    cmocka_unit_test(test_bucket_bound),
 	    cmocka_unit_test(test_concurrent_verdicts),
+	    cmocka_unit_test(test_event_count),
+	    cmocka_unit_test(test_dirty_tracking),
+	    cmocka_unit_test(test_dropped_keys),
+	    cmocka_unit_test(test_verdict_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

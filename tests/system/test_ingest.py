@@ -1,0 +1,194 @@
+# SPDX-License-Identifier: MIT
+"""Sensor batches into nameplated: POST /api/v1/sensor/batch, the inbox, the checkpoint.
+
+An acknowledged batch is in the store before the 200 (kill -9 right after loses nothing),
+a retried batch counts once, bad tokens and bad batches change nothing."""
+import http.client
+import json
+import os
+import sqlite3
+import time
+
+import pytest
+
+from conftest import wait_for
+
+SENSOR = "s1"
+
+
+def post(np, body, token=None, headers=None, path="/api/v1/sensor/batch", chunked=False):
+    h = {"Content-Type": "application/json"}
+    if token is not None:
+        h["Authorization"] = "Bearer " + token
+    h.update(headers or {})
+    c = http.client.HTTPConnection("127.0.0.1", np.http_port, timeout=10)
+    try:
+        data = body.encode() if isinstance(body, str) else body
+        if chunked:
+            c.putrequest("POST", path)
+            for k, v in h.items():
+                c.putheader(k, v)
+            c.putheader("Transfer-Encoding", "chunked")
+            c.endheaders()
+            for i in range(0, len(data), 1000):
+                part = data[i:i + 1000]
+                c.send(b"%x\r\n%s\r\n" % (len(part), part))
+            c.send(b"0\r\n\r\n")
+        else:
+            c.request("POST", path, body=data, headers=h)
+        r = c.getresponse()
+        return r.status, r.read().decode("utf-8", "replace")
+    finally:
+        c.close()
+
+
+def batch(bid, events):
+    return json.dumps({"batch": bid, "events": events})
+
+
+def syn(src, port=23, t=None, n=None):
+    e = {"src": src, "t": int(t if t is not None else time.time()), "kind": "mirai_syn",
+         "proto": 6, "port": port}
+    if n is not None:
+        e["n"] = n
+    return e
+
+
+def add_sensor(np, name=SENSOR):
+    r = np.ctl("sensor", "add", name)
+    tokens = [w for w in r.stdout.split() if w.startswith(name + ":")]
+    assert tokens, "sensor add printed no NAME:SECRET token:\n" + r.stdout
+    return tokens[-1]
+
+
+def db_rows(np, sql):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(np.data_dir, "nameplate.db"),
+                         uri=True, timeout=5)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+def observed(np, addr):
+    r = np.ctl("observe", "show", addr, "--json")
+    return json.loads(r.stdout)
+
+
+def server(np_factory, checkpoint):
+    np = np_factory()
+    np.write_config(extra="[observe]\ncheckpoint_interval = %d\n" % checkpoint)
+    np.init()
+    np.start()
+    np.token = add_sensor(np)
+    return np
+
+
+@pytest.fixture
+def srv(np_factory):
+    return server(np_factory, 2)
+
+
+def test_batch_accepted_and_counted_once(srv):
+    body = batch("b-1", [syn("192.0.2.10", 23), syn("192.0.2.10", 2323, n=4)])
+    st, text = post(srv, body, srv.token)
+    assert st == 200, text
+    assert json.loads(text) == {"accepted": 2, "duplicate": False}
+    # The sensor's retry of the same batch is acknowledged, not counted again.
+    st, text = post(srv, body, srv.token)
+    assert st == 200 and json.loads(text)["duplicate"] is True, text
+    v = wait_for(lambda: (lambda o: o if o["evidence"]["fingerprint_hits"] else None)(
+        observed(srv, "192.0.2.10")), 10)
+    assert v["verdict"] == "infected"
+    assert v["evidence"]["fingerprint_hits"] == 5
+    assert {p["port"] for p in v["evidence"]["ports"]} == {23, 2323}
+
+
+def test_checkpoint_moves_inbox_to_observations(srv):
+    st, text = post(srv, batch("b-2", [syn("192.0.2.20")]), srv.token)
+    assert st == 200, text
+    wait_for(lambda: db_rows(srv, "SELECT count(*) FROM observations")[0][0] == 1 and
+             db_rows(srv, "SELECT count(*) FROM obs_inbox")[0][0] == 0, 15)
+    srv.restart()
+    v = observed(srv, "192.0.2.20")
+    assert v["evidence"]["fingerprint_hits"] == 1 and v["verdict"] == "suspicious"
+
+
+def test_kill9_after_ack_loses_nothing(np_factory):
+    # A long checkpoint interval: what was acknowledged lives only in the inbox.
+    np = server(np_factory, 3600)
+    token = np.token
+    for i in range(5):
+        st, text = post(np, batch("k-%d" % i, [syn("198.51.100.%d" % (i + 1), n=3)]), token)
+        assert st == 200, text
+    np.kill9()
+    np.start()
+    for i in range(5):
+        v = observed(np, "198.51.100.%d" % (i + 1))
+        assert v["verdict"] == "infected" and v["evidence"]["fingerprint_hits"] == 3
+
+
+@pytest.mark.parametrize("token", [None, "s1:wrong-secret", "nosuch:abc", "s1", "Basic x"])
+def test_bad_token_is_refused_and_changes_nothing(srv, token):
+    tok = token
+    if token == "Basic x":
+        st, text = post(srv, batch("t", [syn("192.0.2.30")]),
+                        headers={"Authorization": "Basic eDp5"})
+    else:
+        st, text = post(srv, batch("t", [syn("192.0.2.30")]), tok)
+    assert st == 401, text
+    assert db_rows(srv, "SELECT count(*) FROM obs_inbox")[0][0] == 0
+    assert db_rows(srv, "SELECT count(*) FROM sensor_batches")[0][0] == 0
+
+
+@pytest.mark.parametrize("body,why", [
+    ("", "no body"),
+    ("{", "bad batch"),
+    ('{"batch": "x", "events": [{"src": "300.1.1.1", "t": 1, "kind": "scan"}]}', "event 0"),
+    ('{"batch": "x", "events": [{"src": "192.0.2.1", "t": 1, "kind": "nope"}]}', "event 0"),
+    ('{"batch": "x y", "events": []}', "bad batch"),
+    ('{"batch": "x", "events": [], "extra": 1}', "bad batch"),
+])
+def test_bad_batch_gets_400_with_reason(srv, body, why):
+    st, text = post(srv, body, srv.token)
+    assert st == 400 and why in text, text
+    assert db_rows(srv, "SELECT count(*) FROM obs_inbox")[0][0] == 0
+
+
+def test_future_times_are_refused(srv):
+    st, text = post(srv, batch("f", [syn("192.0.2.40", t=time.time() + 3600)]), srv.token)
+    assert st == 400 and "future" in text, text
+
+
+def test_body_limits(srv):
+    big = "x" * (5 << 20)
+    # A Content-Length over the limit is refused before any of the body is read.
+    c = http.client.HTTPConnection("127.0.0.1", srv.http_port, timeout=10)
+    c.putrequest("POST", "/api/v1/sensor/batch")
+    c.putheader("Authorization", "Bearer " + srv.token)
+    c.putheader("Content-Length", str(len(big)))
+    c.endheaders()
+    r = c.getresponse()
+    assert r.status == 413, r.read()
+    c.close()
+    # Without a Content-Length (chunked) the limit holds as the data comes.
+    st, text = post(srv, big, srv.token, chunked=True)
+    assert st == 413, text
+    # A chunked batch of fine size is taken.
+    st, text = post(srv, batch("c-1", [syn("192.0.2.50")]), srv.token, chunked=True)
+    assert st == 200, text
+
+
+def test_methods(srv):
+    st, hdrs, _ = srv.http("/api/v1/sensor/batch")
+    assert st == 405 and hdrs["allow"] == "POST"
+    st, text = post(srv, "x=1", path="/nic/update")
+    assert st == 405, text
+    st, text = post(srv, "x=1", path="/checkip")
+    assert st == 405, text
+
+
+def test_sensor_del_revokes(srv):
+    srv.ctl("sensor", "del", SENSOR)
+    st, text = post(srv, batch("r", [syn("192.0.2.60")]), srv.token)
+    assert st == 401, text
