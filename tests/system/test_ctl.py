@@ -325,19 +325,21 @@ def _telnet_login(port, user, password):
     """Tries one login on the demo's telnet honeypot; returns what it answered."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         got = b""
-        for send in (user, password):
-            while b":" not in got[-12:]:
+        for prompt, send in ((b"login:", user), (b"password:", password)):
+            start = len(got)  # the prompt must come after what we sent last
+            while prompt not in got[start:].lower():
                 chunk = s.recv(4096)
                 if not chunk:
                     return got
                 got += chunk
             s.sendall(send.encode() + b"\r\n")
-            got += b"|"
-        s.settimeout(2)
-        try:
-            got += s.recv(4096)
-        except socket.timeout:
-            pass
+        deadline = time.monotonic() + 5
+        start = len(got)
+        while b"incorrect" not in got[start:].lower() and time.monotonic() < deadline:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
         return got
 
 
