@@ -11,21 +11,29 @@
  * max_clock_skew in the future. Within that, the local index's "now" follows the newest
  * event time, so a long capture is pruned relative to its own time, not the clock's.
  *
- * Speed (bench/import.sh): a capture has millions of packets from far fewer addresses,
- * and one index update costs several cache misses (hash chain, LRU neighbours, buckets).
- * So a reader thread reads records in place (obs_pcap_next), parses (the parser's
- * Ethernet/IPv4/TCP fast path) and classifies them into 16-byte entries, CHUNK_EVENTS to
- * a chunk, while this thread folds the previous chunk: radix-sorted by address, each
- * address's packets of a chunk become one record of hourly buckets, built as the index
- * builds them, merged with obs_index_load(). Two chunks and a sort buffer: 48 MiB. Within
- * a chunk the index therefore sees addresses in key order, not time order: only the LRU
- * order (which address is evicted first at the cap) is coarser than a packet's. Packets
- * older than the newest packet of their chunk minus the retention window are dropped by
- * the merge without being counted as stale (time_ok() already skipped those the server
- * would drop). Records go to the inbox in the compact form (codec.h), encoded in place.
+ * Speed (bench/import.sh): a capture has millions of packets from far fewer addresses.
+ * A reader thread reads records in place (obs_pcap_next), parses (the parser's
+ * Ethernet/IPv4/TCP fast path) and classifies them into 16-byte entries, CHUNK_EVENTS to a
+ * chunk (the first one smaller, so folding starts early), while this thread folds the
+ * previous chunk: radix-sorted by address, then walked beside the sorted run of
+ * per-address hourly buckets accumulated so far, each address's packets counted onto its
+ * hours as the index counts events (import_fold.h): linear passes over arrays instead of a
+ * hash index lookup (cache misses, an allocation) per address and chunk. Aggregates and
+ * retention rules are the index's; at the address cap the most recently active addresses
+ * are kept (import_fold.h says how this differs from the index's LRU eviction). Two chunks
+ * and a sort buffer: 48 MiB, plus the runs (~24 bytes per address, 84 per hourly bucket,
+ * twice while merging). Packets in hours that ended before the newest packet so far minus
+ * the retention window are dropped by the fold without being counted as stale (time_ok()
+ * already skipped those the server would drop). Records go to the inbox in the compact
+ * form (codec.h), encoded in place, by the hour of their last packet, oldest first (as
+ * obs_index_foreach() orders them: a server at its cap then keeps the recent ones).
+ * Cowrie logs (few lines, credential pairs) go through a local obs_index instead.
  * The summary's "read" time is the reading not hidden behind folding (the first chunk
  * and waits), "fold" the folding, "write" encoding and storing, "commit" its part that
- * makes it durable. */
+ * makes it durable.
+ *
+ * Testing only: NP_IMPORT_CHUNK_EVENTS=N (1 .. CHUNK_EVENTS) hands chunks over every N
+ * packets, so small captures exercise the merge of many chunks. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -38,6 +46,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "ctl/import_fold.h"
 #include "observe/codec.h"
 #include "observe/cowrie.h"
 #include "observe/index.h"
@@ -50,28 +59,20 @@
 #define PROGRESS_MS     100        /* redraw at most 10 times a second */
 #define PROGRESS_EVERY  4096       /* packets or lines between clock reads */
 #define CHUNK_EVENTS    (1u << 20) /* packet entries sorted at a time: 3 x 16 MiB */
+#define FIRST_CHUNK_DIV 8          /* the first chunk is CHUNK_EVENTS / 8 */
 #define RADIX_BITS      11         /* 3 passes cover an IPv4 key; the counts (56 KiB) stay in L2 */
 #define RADIX           (1u << RADIX_BITS)
 #define PASSES          6 /* ceil(65 / RADIX_BITS): the 64-bit key and the family bit */
 
-/* One packet as the import keeps it until its chunk is folded into the index. */
-struct pkt {
-	uint64_t key; /* the IPv4 address, or the IPv6 /64 prefix */
-	uint32_t time;
-	uint16_t port;
-	uint8_t kind;
-	uint8_t v6;
-};
-
 /* Packets collected by the reader, folded by the folder. */
 struct chunk {
-	struct pkt *e; /* CHUNK_EVENTS */
+	struct imp_pkt *e; /* CHUNK_EVENTS */
 	size_t n;
 	int64_t max; /* the newest packet time in it */
 };
 
 /* The hand-off between the reader thread (read, parse, classify into a chunk) and the
- * folding thread (sort, fold into the index): two chunks, one filling while the other
+ * folding thread (sort, fold into the run): two chunks, one filling while the other
  * folds. */
 struct pipe {
 	pthread_mutex_t mu;
@@ -96,19 +97,19 @@ struct importer {
 	struct ctl *c;
 	const char *format; /* "pcap" or "cowrie" */
 	const char *path;
-	struct obs_index *ix;
+	struct obs_index *ix;         /* cowrie */
+	struct imp_fold fold;         /* pcap */
 	int64_t oldest_ok, newest_ok; /* event times outside are skipped */
 	int64_t ix_now;
 	int64_t first_time, last_time; /* of the events imported */
 	struct progress pr;
-	FILE *fp;                         /* cowrie: the open file */
-	struct pipe *pipe;                /* pcap: the reader thread's hand-off */
-	struct chunk *cur;                /* pcap: the chunk the reader fills */
-	struct pkt *tmp;                  /* pcap: the folder's sort buffer, CHUNK_EVENTS */
-	struct fold *fold;                /* pcap: one address's record being built */
-	size_t (*radix)[RADIX];           /* pcap: the sort's counts, PASSES rows */
-	uint8_t evidence[OBS_KIND_COUNT]; /* obs_kind_is_evidence(), as a table */
-	uint8_t iot[65536 / 8];           /* obs_port_is_iot(), as a bitmap */
+	FILE *fp;               /* cowrie: the open file */
+	struct pipe *pipe;      /* pcap: the reader thread's hand-off */
+	struct chunk *cur;      /* pcap: the chunk the reader fills */
+	struct imp_pkt *tmp;    /* pcap: the folder's sort buffer, CHUNK_EVENTS */
+	size_t (*radix)[RADIX]; /* pcap: the sort's counts, PASSES rows */
+	size_t chunk_events;    /* pcap: packets per chunk (CHUNK_EVENTS) */
+	size_t chunk_limit;     /* pcap: of the chunk being filled (the first is smaller) */
 	/* counts */
 	uint64_t units; /* packets or lines */
 	struct obs_pcap_stats pcap;
@@ -225,7 +226,7 @@ static int take_event(struct importer *im, const struct obs_event *ev)
 }
 
 /* The digit of pass d: RADIX_BITS of (key, v6) as a 65-bit number, v6 highest. */
-static unsigned digit(const struct pkt *p, unsigned d)
+static unsigned digit(const struct imp_pkt *p, unsigned d)
 {
 	unsigned shift = d * RADIX_BITS;
 	uint64_t v = shift < 64 ? p->key >> shift : 0;
@@ -237,7 +238,8 @@ static unsigned digit(const struct pkt *p, unsigned d)
 /* Stable LSD radix sort of a[0..n) by (v6, key), through tmp; returns where the sorted
  * entries are (a or tmp). Passes whose digit is the same in every entry are skipped, so
  * IPv4-only captures take three passes. */
-static struct pkt *sort_pkts(struct pkt *a, struct pkt *tmp, size_t n, size_t (*count)[RADIX])
+static struct imp_pkt *sort_pkts(struct imp_pkt *a, struct imp_pkt *tmp, size_t n,
+                                 size_t (*count)[RADIX])
 {
 	memset(count, 0, PASSES * sizeof(*count));
 	for (size_t i = 0; i < n; i++)
@@ -255,134 +257,22 @@ static struct pkt *sort_pkts(struct pkt *a, struct pkt *tmp, size_t n, size_t (*
 		}
 		for (size_t i = 0; i < n; i++)
 			tmp[c[digit(&a[i], d)]++] = a[i];
-		struct pkt *t = a;
+		struct imp_pkt *t = a;
 		a = tmp;
 		tmp = t;
 	}
 	return a;
 }
 
-/* An address's packets of one chunk as a record, merged into the index in one step. */
-struct fold {
-	struct obs_bucket b[OBS_MAX_BUCKETS];
-	size_t nb;
-	bool fresh; /* no packet yet: first and last are not set */
-	int64_t first, last;
-};
-
-/* The bucket of hour, kept in ascending order; NULL when the record is full (the caller
- * merges what it has and starts again). */
-static struct obs_bucket *fold_bucket(struct fold *f, int32_t hour)
-{
-	size_t pos = f->nb;
-	while (pos > 0 && f->b[pos - 1].hour > hour)
-		pos--;
-	if (pos > 0 && f->b[pos - 1].hour == hour)
-		return &f->b[pos - 1];
-	if (f->nb == OBS_MAX_BUCKETS)
-		return NULL;
-	memmove(f->b + pos + 1, f->b + pos, (f->nb - pos) * sizeof(f->b[0]));
-	f->nb++;
-	struct obs_bucket *b = &f->b[pos];
-	memset(b, 0, sizeof(*b));
-	b->hour = hour;
-	b->first_off = UINT16_MAX;
-	return b;
-}
-
-static uint32_t sat_inc(uint32_t v)
-{
-	return v == UINT32_MAX ? v : v + 1;
-}
-
-/* What obs_index_add() does to a bucket for one packet (index.h: counts of every kind,
- * evidence times and ports for evidence kinds). */
-static void fold_pkt(const struct importer *im, struct obs_bucket *b, const struct pkt *p)
-{
-	b->count[p->kind] = sat_inc(b->count[p->kind]);
-	if (!im->evidence[p->kind])
-		return;
-	uint16_t off = (uint16_t)(p->time % 3600);
-	if (b->first_off == UINT16_MAX || off < b->first_off)
-		b->first_off = off;
-	if (off > b->last_off)
-		b->last_off = off;
-	if (p->port == 0)
-		return;
-	if (im->iot[p->port >> 3] & (1u << (p->port & 7)))
-		b->iot_port_hits = sat_inc(b->iot_port_hits);
-	for (size_t i = 0; i < b->n_ports; i++) {
-		if (b->ports[i].port == p->port) {
-			if (b->ports[i].count < UINT16_MAX)
-				b->ports[i].count++;
-			return;
-		}
-	}
-	if (b->n_ports < OBS_BUCKET_PORTS) {
-		b->ports[b->n_ports].port = p->port;
-		b->ports[b->n_ports].count = 1;
-		b->n_ports++;
-		return;
-	}
-	b->other_ports = sat_inc(b->other_ports);
-}
-
-static int fold_merge(struct importer *im, const struct pkt *p, struct fold *f)
-{
-	struct obs_addr_record rec;
-	memset(&rec, 0, sizeof(rec));
-	rec.addr.family = p->v6 ? AF_INET6 : AF_INET;
-	size_t len = p->v6 ? 8 : 4;
-	for (size_t i = 0; i < len; i++)
-		rec.addr.bytes[i] = (uint8_t)(p->key >> (8 * (len - 1 - i)));
-	rec.first_seen = f->first;
-	rec.last_seen = f->last;
-	rec.buckets = f->b;
-	rec.n_buckets = f->nb;
-	f->nb = 0;
-	f->fresh = true;
-	return obs_index_load(im->ix, &rec);
-}
-
-/* Folds the collected packets into the index: sorted by address, each address's packets
- * become one record (hourly buckets as the index keeps them) merged with
- * obs_index_load(): one index update per address and chunk instead of one per packet. */
+/* Folds the collected packets: sorted by address, then folded and merged into the runs
+ * (import_fold.h). */
 static int flush_chunk(struct importer *im, struct chunk *c)
 {
 	if (c->n == 0)
 		return NP_OK;
 	int64_t t0 = time_mono_ms();
-	if (c->max > im->ix_now) {
-		obs_index_prune(im->ix, c->max);
-		im->ix_now = c->max;
-	}
-	size_t n = c->n;
-	struct pkt *a = sort_pkts(c->e, im->tmp, n, im->radix);
-	struct fold *f = im->fold;
-	f->nb = 0;
-	f->fresh = true;
-	int ret = NP_OK;
-	for (size_t i = 0; i < n && ret == NP_OK; i++) {
-		const struct pkt *p = &a[i];
-		struct obs_bucket *b = fold_bucket(f, (int32_t)(p->time / 3600));
-		if (b == NULL) {
-			/* More hours than a record holds: merge them, go on with a new one. */
-			ret = fold_merge(im, p, f);
-			b = fold_bucket(f, (int32_t)(p->time / 3600));
-		}
-		if (f->fresh) {
-			f->first = f->last = p->time;
-			f->fresh = false;
-		}
-		if (p->time < f->first)
-			f->first = p->time;
-		if (p->time > f->last)
-			f->last = p->time;
-		fold_pkt(im, b, p);
-		bool last = i + 1 == n || a[i + 1].key != p->key || a[i + 1].v6 != p->v6;
-		if (last && ret == NP_OK)
-			ret = fold_merge(im, p, f);
-	}
+	struct imp_pkt *a = sort_pkts(c->e, im->tmp, c->n, im->radix);
+	int ret = imp_fold_chunk(&im->fold, a, c->n, c->max);
 	c->n = 0;
 	c->max = 0;
 	im->fold_ms += time_mono_ms() - t0;
@@ -402,6 +292,7 @@ static int handoff(struct importer *im, bool done, int read_ret)
 	if (!pp->stop) {
 		pp->full = im->cur;
 		im->cur = NULL;
+		pthread_cond_broadcast(&pp->cv); /* the folder may be waiting for it */
 	}
 	if (done) {
 		pp->done = true;
@@ -427,7 +318,7 @@ static int take_packet(struct importer *im, const struct obs_packet *p, enum obs
 	if (p->src.family != AF_INET && p->src.family != AF_INET6)
 		return NP_OK;
 	struct chunk *c = im->cur;
-	struct pkt *e = &c->e[c->n++];
+	struct imp_pkt *e = &c->e[c->n++];
 	bool v6 = p->src.family == AF_INET6;
 	uint64_t key = 0;
 	for (size_t i = 0; i < (v6 ? 8u : 4u); i++)
@@ -439,8 +330,10 @@ static int take_packet(struct importer *im, const struct obs_packet *p, enum obs
 	e->port = p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP ? p->dst_port : 0;
 	if (p->time > c->max)
 		c->max = p->time;
-	if (c->n == CHUNK_EVENTS)
+	if (c->n == im->chunk_limit) {
+		im->chunk_limit = im->chunk_events;
 		return handoff(im, false, NP_OK);
+	}
 	return NP_OK;
 }
 
@@ -502,9 +395,11 @@ static int fold_chunks(struct importer *im)
 	struct pipe *pp = im->pipe;
 	int ret = NP_OK;
 	pthread_mutex_lock(&pp->mu);
-	/* Bounded by the file: the reader hands over one chunk per CHUNK_EVENTS packets. */
+	/* Bounded by the file: the reader hands over one chunk per chunk_events packets. */
 	for (;;) {
-		while (pp->full == NULL && !pp->done)
+		/* Also until the reader took the free chunk: empty is one slot, and a fast fold
+		 * must not overwrite it (the reader would wait for a chunk that was lost). */
+		while (!pp->done && (pp->full == NULL || pp->empty != NULL))
 			pthread_cond_wait(&pp->cv, &pp->mu);
 		struct chunk *c = pp->full;
 		if (c == NULL)
@@ -537,19 +432,21 @@ static int read_pcap(struct importer *im, const char *path)
 	pthread_cond_init(&pp.cv, NULL);
 	im->pipe = &pp;
 	im->path = path;
-	pp.chunks[0].e = malloc(CHUNK_EVENTS * sizeof(struct pkt));
-	pp.chunks[1].e = malloc(CHUNK_EVENTS * sizeof(struct pkt));
+	pp.chunks[0].e = malloc(CHUNK_EVENTS * sizeof(struct imp_pkt));
+	pp.chunks[1].e = malloc(CHUNK_EVENTS * sizeof(struct imp_pkt));
 	im->tmp = malloc(CHUNK_EVENTS * sizeof(*im->tmp));
-	im->fold = malloc(sizeof(*im->fold));
 	im->radix = malloc(PASSES * sizeof(*im->radix));
-	for (unsigned k = 0; k < OBS_KIND_COUNT; k++)
-		im->evidence[k] = obs_kind_is_evidence((enum obs_kind)k);
-	for (uint32_t port = 0; port < 65536; port++)
-		if (obs_port_is_iot((uint16_t)port))
-			im->iot[port >> 3] |= (uint8_t)(1u << (port & 7));
+	im->chunk_events = CHUNK_EVENTS;
+	const char *env = getenv("NP_IMPORT_CHUNK_EVENTS");
+	uint32_t ce;
+	if (env != NULL && str_to_u32(env, 1, CHUNK_EVENTS, &ce) == NP_OK)
+		im->chunk_events = ce;
+	/* The first chunk is read before anything can be folded: small, so folding starts
+	 * early (one more merge of the run costs less than the wait). */
+	im->chunk_limit = (im->chunk_events + FIRST_CHUNK_DIV - 1) / FIRST_CHUNK_DIV;
 	int ret = NP_ENOMEM;
 	if (pp.chunks[0].e == NULL || pp.chunks[1].e == NULL || im->tmp == NULL ||
-	    im->fold == NULL || im->radix == NULL) {
+	    im->radix == NULL) {
 		ctl_err("out of memory");
 		goto out;
 	}
@@ -737,8 +634,10 @@ static int write_inbox(struct importer *im, const char *path)
 	base = base != NULL ? base + 1 : path;
 	snprintf(w.source, sizeof(w.source), "import:%s:%s", im->format, base);
 	int ret = store_begin(im->c->st);
-	if (ret == NP_OK)
+	if (ret == NP_OK && im->ix != NULL)
 		ret = obs_index_foreach(im->ix, write_record, &w);
+	else if (ret == NP_OK)
+		ret = imp_fold_foreach(&im->fold, write_record, &w);
 	if (ret == NP_OK)
 		ret = writer_flush(&w);
 	if (ret == NP_OK) {
@@ -758,7 +657,15 @@ static int write_inbox(struct importer *im, const char *path)
 static void print_summary(const struct importer *im, const char *path, bool as_json)
 {
 	struct obs_index_stats is;
-	obs_index_stats(im->ix, &is);
+	memset(&is, 0, sizeof(is));
+	if (im->ix != NULL) {
+		obs_index_stats(im->ix, &is);
+	} else {
+		is.addrs = imp_fold_addrs(&im->fold);
+		is.cap = im->fold.cap;
+		is.evicted = im->fold.evicted;
+		is.bytes = imp_fold_bytes(&im->fold);
+	}
 	bool pcap = strcmp(im->format, "pcap") == 0;
 	if (as_json) {
 		json_t *kinds = json_object();
@@ -810,9 +717,8 @@ static void print_summary(const struct importer *im, const char *path, bool as_j
 	       (unsigned long long)is.evicted, is.cap);
 	printf("written: %zu records in %zu inbox rows (%zu bytes)\n", im->records, im->rows,
 	       im->bytes);
-	printf("time: read and classify (not overlapped by folding) %lld ms, fold into the "
-	       "index %lld ms, store %lld ms "
-	       "(commit %lld ms)\n",
+	printf("time: read and classify (not overlapped by folding) %lld ms, fold %lld ms, "
+	       "store %lld ms (commit %lld ms)\n",
 	       (long long)(im->read_ms - im->fold_ms), (long long)im->fold_ms,
 	       (long long)im->write_ms, (long long)im->commit_ms);
 }
@@ -829,22 +735,40 @@ static int cmd_import(struct ctl *c, const char *format, const char *path, bool 
 	int64_t now = time_now();
 	im.oldest_ok = now - (int64_t)c->cfg->obs_retention;
 	im.newest_ok = now + (int64_t)c->cfg->obs_max_clock_skew;
-	im.ix = obs_index_new(c->cfg->obs_max_addresses, (int64_t)c->cfg->obs_retention);
-	if (im.ix == NULL) {
-		ctl_err("cannot make an index of %u addresses", c->cfg->obs_max_addresses);
-		return CTL_FAIL;
+	bool pcap = strcmp(format, "pcap") == 0;
+	if (pcap) {
+		if (imp_fold_init(&im.fold, c->cfg->obs_max_addresses,
+		                  (int64_t)c->cfg->obs_retention) != NP_OK) {
+			ctl_err("cannot fold into %u addresses", c->cfg->obs_max_addresses);
+			return CTL_FAIL;
+		}
+	} else {
+		im.ix = obs_index_new(c->cfg->obs_max_addresses, (int64_t)c->cfg->obs_retention);
+		if (im.ix == NULL) {
+			ctl_err("cannot make an index of %u addresses", c->cfg->obs_max_addresses);
+			return CTL_FAIL;
+		}
 	}
 	progress_start(&im.pr, path);
 	int64_t t0 = time_mono_ms();
-	int r = strcmp(format, "pcap") == 0 ? read_pcap(&im, path) : read_cowrie(&im, path);
+	int r = pcap ? read_pcap(&im, path) : read_cowrie(&im, path);
 	if (r != NP_OK) {
 		if (im.pr.on)
 			fputc('\n', stderr);
 		goto done;
 	}
 	progress_end(&im.pr);
-	if (im.last_time != 0)
+	if (pcap) {
+		int64_t tf = time_mono_ms();
+		r = imp_fold_finish(&im.fold, im.last_time);
+		im.fold_ms += time_mono_ms() - tf;
+		if (r != NP_OK) {
+			ctl_err("%s: %s", path, np_strerror(r));
+			goto done;
+		}
+	} else if (im.last_time != 0) {
 		obs_index_prune(im.ix, im.last_time);
+	}
 	int64_t t1 = time_mono_ms();
 	im.read_ms = t1 - t0;
 	if (write_inbox(&im, path) != NP_OK)
@@ -854,8 +778,8 @@ static int cmd_import(struct ctl *c, const char *format, const char *path, bool 
 	ret = CTL_OK;
 done:
 	obs_index_free(im.ix);
+	imp_fold_free(&im.fold);
 	free(im.tmp);
-	free(im.fold);
 	free(im.radix);
 	return ret;
 }

@@ -335,3 +335,113 @@ def test_import_progress_on_terminal(np_factory, tmp_path):
     assert json.loads(r.stdout)["packets"] == 6000
     text = err.decode(errors="replace")
     assert "100%" in text and "[" + "#" * 30 + "]" in text, text
+
+
+def spread_packets(now):
+    """Three sources over 30 hours, out of time order, each with at most 6 distinct ports
+    an hour (so the listed ports do not depend on how the import cuts the capture):
+    E sends Mirai SYNs every 20 minutes, F plain SYNs every 45 minutes, G SYN-ACKs every
+    hour (backscatter)."""
+    E, F, G = "198.51.100.21", "198.51.100.22", "192.0.2.23"
+    out = []
+    start = now - 30 * 3600
+    for i in range(90):
+        t = start + i * 1200
+        dst = DARK % (50 + i % 40)
+        port = [23, 2323, 23, 80][i % 4]
+        out.append((t, tcp_frame(E, dst, 40000 + i, port, SYN, ip4(dst),
+                                 not_masscan(dst, port, ip4(dst), 5000 + i))))
+    for i in range(40):
+        t = start + i * 2700 + 7
+        dst = DARK % (100 + i % 50)
+        seq = 0x22334455 + i
+        port = [37215, 8080, 445][i % 3]
+        out.append((t, tcp_frame(F, dst, 41000 + i, port, SYN, seq,
+                                 not_masscan(dst, port, seq, 6000 + i))))
+    for i in range(30):
+        out.append((start + i * 3600 + 11, tcp_frame(G, DARK % 200, 80, 42000 + i, SYN | ACK,
+                                                     0x0badf00d, 7000 + i)))
+    # Not in time order: the reader takes packets as the file has them.
+    rnd = __import__("random").Random(4)
+    rnd.shuffle(out)
+    return out, (E, F, G)
+
+
+def make_named(np_factory, name):
+    n = np_factory(name)
+    n.write_config(extra="[observe]\nresearch = %s\n" % RESEARCH)
+    n.init()
+    return n
+
+
+@pytest.mark.parametrize("chunk", ["1", "7", "64"])
+def test_import_pcap_chunked_same_as_whole(np_factory, tmp_path, monkeypatch, chunk):
+    """Folding the capture in many small chunks (merged address by address) gives the
+    same records as folding it in one: the same verdicts and evidence, to the count."""
+    now = int(time.time())
+    pkts, (E, F, G) = spread_packets(now)
+    pkts += packets(now)
+    path = str(tmp_path / "spread.pcap")
+    write_pcap(path, pkts)
+    whole = make_named(np_factory, "whole")
+    sw = json.loads(whole.ctl("import", "pcap", path, "--json").stdout)
+    monkeypatch.setenv("NP_IMPORT_CHUNK_EVENTS", chunk)
+    cut = make_named(np_factory, "cut")
+    sc = json.loads(cut.ctl("import", "pcap", path, "--json").stdout)
+    monkeypatch.delenv("NP_IMPORT_CHUNK_EVENTS")
+    for k in ("packets", "events", "kinds", "addresses", "records", "stale", "future",
+              "first_time", "last_time"):
+        assert sw[k] == sc[k], k
+    assert sw["addresses"] == 7
+    for addr in (A, B, C, D, E, F, G):
+        for at in (now, now - 20 * 3600):
+            assert show(whole, addr, at) == show(cut, addr, at), (addr, at)
+    check_pcap_verdicts(cut)
+    # E: one Mirai SYN every 20 minutes; the verdict's hours are those whose evidence
+    # times fall in the last 24 h.
+    e = show(cut, E, now)
+    assert e["verdict"] == "infected" and e["rule"] == "mirai_syn"
+    start = now - 30 * 3600
+    times = [start + i * 1200 for i in range(90)]
+    hours = {}
+    for t in times:
+        h = hours.setdefault(t // 3600, [t, t])
+        h[0], h[1] = min(h[0], t), max(h[1], t)
+    in_window = sum(1 for t in times
+                    if hours[t // 3600][1] >= now - 86400 and hours[t // 3600][0] <= now)
+    assert e["evidence"]["fingerprint_hits"] == in_window
+    assert sum(ports(e).values()) == in_window
+    f = show(cut, F, now)
+    assert f["verdict"] == "suspicious" and set(ports(f)) == {37215, 8080, 445}
+    g = show(cut, G, now)
+    assert g["verdict"] == "not_observed" and g["evidence"]["kinds"]["backscatter"] >= 23
+
+
+@pytest.mark.parametrize("chunk", [None, "100"])
+def test_import_pcap_address_cap_keeps_recent(np_factory, tmp_path, monkeypatch, chunk):
+    """Over [observe] max_addresses the import keeps the most recently active addresses:
+    1200 sources, one SYN each, in time order; the 200 oldest are evicted (also when the
+    cap is reached in the middle of the import, chunk after chunk)."""
+    n = np_factory()
+    n.write_config(extra="[observe]\nmax_addresses = 1000\n")
+    n.init()
+    now = int(time.time())
+    pkts = []
+    for i in range(1200):
+        src = "100.64.%d.%d" % (i // 250, 1 + i % 250)
+        dst = DARK % (1 + i % 200)
+        seq = 0x01020304 + i
+        pkts.append((now - 5000 + i * 4, tcp_frame(src, dst, 40000, 23, SYN, seq,
+                                                   not_masscan(dst, 23, seq, 100 + i))))
+    path = str(tmp_path / "many.pcap")
+    write_pcap(path, pkts)
+    if chunk is not None:
+        monkeypatch.setenv("NP_IMPORT_CHUNK_EVENTS", chunk)
+    s = json.loads(n.ctl("import", "pcap", path, "--json").stdout)
+    assert s["addresses"] == 1000 and s["evicted"] == 200 and s["records"] == 1000
+    oldest_kept = "100.64.%d.%d" % (200 // 250, 1 + 200 % 250)
+    newest_gone = "100.64.%d.%d" % (199 // 250, 1 + 199 % 250)
+    assert show(n, "100.64.0.1")["verdict"] == "not_observed"
+    assert show(n, newest_gone)["verdict"] == "not_observed"
+    assert show(n, oldest_kept)["verdict"] == "suspicious"
+    assert show(n, "100.64.4.200")["verdict"] == "suspicious"

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+/* Sorted chunks of packets folded into a sorted run of per-address hourly aggregates. */
+#include "ctl/import_fold.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define HOUR        3600
+#define ORDER_BITS  11 /* digits of the sort by last packet time */
+#define ORDER_RADIX (1u << ORDER_BITS)
+
+int imp_fold_init(struct imp_fold *f, size_t cap, int64_t retention)
+{
+	memset(f, 0, sizeof(*f));
+	if (retention == 0)
+		retention = OBS_RETENTION_DEFAULT;
+	if (cap == 0 || cap > (1u << 30) || retention < OBS_WINDOW || retention > OBS_RETENTION_MAX)
+		return NP_EINVAL;
+	f->cap = cap;
+	f->retention = retention;
+	f->max_buckets = (uint16_t)(retention / HOUR + 1);
+	f->cutoff = INT64_MIN;
+	for (unsigned k = 0; k < OBS_KIND_COUNT; k++)
+		f->evidence[k] = obs_kind_is_evidence((enum obs_kind)k);
+	for (uint32_t port = 0; port < 65536; port++)
+		if (obs_port_is_iot((uint16_t)port))
+			f->iot[port >> 3] |= (uint8_t)(1u << (port & 7));
+	return NP_OK;
+}
+
+static void run_free(struct imp_run *r)
+{
+	free(r->a);
+	free(r->b);
+	memset(r, 0, sizeof(*r));
+}
+
+void imp_fold_free(struct imp_fold *f)
+{
+	run_free(&f->acc);
+	run_free(&f->out);
+	free(f->order);
+	free(f->tmp);
+	f->order = f->tmp = NULL;
+	f->order_cap = 0;
+}
+
+/* Room for na addresses and nb buckets in r (doubling, so a run's arrays settle at the
+ * size the import needs after the first chunks). */
+static int run_reserve(struct imp_run *r, size_t na, size_t nb)
+{
+	if (na > r->acap) {
+		size_t cap = r->acap == 0 ? 4096 : r->acap;
+		while (cap < na)
+			cap *= 2;
+		struct imp_addr *a = realloc(r->a, cap * sizeof(*a));
+		if (a == NULL)
+			return NP_ENOMEM;
+		r->a = a;
+		r->acap = cap;
+	}
+	if (nb > r->bcap) {
+		if (nb > UINT32_MAX)
+			return NP_ENOMEM; /* imp_addr.boff */
+		size_t cap = r->bcap == 0 ? 4096 : r->bcap;
+		while (cap < nb)
+			cap *= 2;
+		struct obs_bucket *b = realloc(r->b, cap * sizeof(*b));
+		if (b == NULL)
+			return NP_ENOMEM;
+		r->b = b;
+		r->bcap = cap;
+	}
+	return NP_OK;
+}
+
+static bool hour_dead(int32_t hour, int64_t cutoff)
+{
+	return ((int64_t)hour + 1) * HOUR <= cutoff;
+}
+
+static uint32_t sat_inc(uint32_t v)
+{
+	return v == UINT32_MAX ? v : v + 1;
+}
+
+/* The bucket of hour among b[0..*nb) (ascending), created in order if missing, as the
+ * index's bucket_get(): when max hours are held the oldest gives way to a newer one, and
+ * NULL means hour is older than all of them (past the window, as obs_index_add() skips
+ * it). Callers leave room for max buckets. */
+static struct obs_bucket *fold_bucket(struct obs_bucket *b, uint16_t *nb, uint16_t max,
+                                      int32_t hour)
+{
+	size_t pos = *nb;
+	while (pos > 0 && b[pos - 1].hour > hour)
+		pos--;
+	if (pos > 0 && b[pos - 1].hour == hour)
+		return &b[pos - 1];
+	if (*nb >= max) {
+		if (pos == 0)
+			return NULL;
+		memmove(b, b + 1, (size_t)(*nb - 1) * sizeof(*b));
+		(*nb)--;
+		pos--;
+	}
+	memmove(b + pos + 1, b + pos, (size_t)(*nb - pos) * sizeof(*b));
+	(*nb)++;
+	struct obs_bucket *nbk = &b[pos];
+	memset(nbk, 0, sizeof(*nbk));
+	nbk->hour = hour;
+	nbk->first_off = UINT16_MAX;
+	return nbk;
+}
+
+/* What obs_index_add() does to a bucket for one packet (count 1). */
+static void fold_pkt(const struct imp_fold *f, struct obs_bucket *b, const struct imp_pkt *p)
+{
+	b->count[p->kind] = sat_inc(b->count[p->kind]);
+	if (!f->evidence[p->kind])
+		return;
+	uint16_t off = (uint16_t)(p->time % HOUR);
+	if (b->first_off == UINT16_MAX || off < b->first_off)
+		b->first_off = off;
+	if (off > b->last_off)
+		b->last_off = off;
+	if (p->port == 0)
+		return;
+	if (f->iot[p->port >> 3] & (1u << (p->port & 7)))
+		b->iot_port_hits = sat_inc(b->iot_port_hits);
+	for (size_t i = 0; i < b->n_ports; i++) {
+		if (b->ports[i].port == p->port) {
+			if (b->ports[i].count < UINT16_MAX)
+				b->ports[i].count++;
+			return;
+		}
+	}
+	if (b->n_ports < OBS_BUCKET_PORTS) {
+		b->ports[b->n_ports].port = p->port;
+		b->ports[b->n_ports].count = 1;
+		b->n_ports++;
+		return;
+	}
+	b->other_ports = sat_inc(b->other_ports);
+}
+
+/* The packets of one address from p[*i] on (sorted by address, so they are a stretch)
+ * counted onto its accumulated hours seed[0..sn) (none for a new address) in f->one, one
+ * by one as obs_index_add() counts events, so the result does not depend on where the
+ * capture was cut into chunks. Hours that ended at or before cutoff are left out; first
+ * and last cover every packet (obs_index_load() takes a record's first/last seen even
+ * when its hours are past the window). Advances *i past them. */
+static void fold_addr(struct imp_fold *f, const struct imp_pkt *p, size_t n, size_t *i,
+                      int64_t cutoff, const struct obs_bucket *seed, size_t sn)
+{
+	struct imp_one *o = &f->one;
+	size_t k = *i;
+	uint64_t key = p[k].key;
+	uint8_t v6 = p[k].v6;
+	struct obs_bucket *cur = NULL;
+	size_t live = 0;
+	while (live < sn && hour_dead(seed[live].hour, cutoff))
+		live++;
+	uint16_t nb = (uint16_t)(sn - live); /* <= max_buckets: a run never holds more */
+	if (nb > 0)
+		memcpy(o->b, seed + live, nb * sizeof(*seed));
+	uint32_t first = p[k].time, last = p[k].time;
+	for (; k < n && p[k].key == key && p[k].v6 == v6; k++) {
+		const struct imp_pkt *q = &p[k];
+		if (q->time < first)
+			first = q->time;
+		if (q->time > last)
+			last = q->time;
+		int32_t hour = (int32_t)(q->time / HOUR);
+		if (cur == NULL || cur->hour != hour) {
+			if (hour_dead(hour, cutoff))
+				continue;
+			cur = fold_bucket(o->b, &nb, f->max_buckets, hour);
+			if (cur == NULL)
+				continue;
+		}
+		fold_pkt(f, cur, q);
+	}
+	o->a.key = key;
+	o->a.v6 = v6;
+	o->a.first = first;
+	o->a.last = last;
+	o->a.boff = 0;
+	o->a.nb = nb;
+	o->a.drop = 0;
+	*i = k;
+}
+
+/* Copies the hours of src[0..n) (ascending) that end after cutoff to dst; returns how
+ * many. */
+static size_t copy_live(struct obs_bucket *dst, const struct obs_bucket *src, size_t n,
+                        int64_t cutoff)
+{
+	size_t k = 0;
+	while (k < n && hour_dead(src[k].hour, cutoff))
+		k++;
+	if (n > k)
+		memcpy(dst, src + k, (n - k) * sizeof(*src));
+	return n - k;
+}
+
+/* out = acc merged with the chunk's packets p[0..n) (sorted by address), under cutoff: each
+ * address's packets counted onto its accumulated hours in f->one, then copied out. An
+ * accumulated address whose last packet is older than the cutoff is dropped first (the
+ * index prunes before it takes a chunk), so the chunk then starts it afresh. */
+static int merge_chunk(struct imp_fold *f, const struct imp_pkt *p, size_t n, int64_t cutoff)
+{
+	const struct imp_run *A = &f->acc;
+	struct imp_run *O = &f->out;
+	O->n = O->nb = 0;
+	size_t i = 0, j = 0;
+	/* Bounded by A->n + n: each step consumes an address of A or packets of p. */
+	while (i < A->n || j < n) {
+		const struct imp_addr *x = NULL, *y = NULL;
+		int c = j == n ? -1 : i == A->n ? 1 : 0;
+		if (c == 0 && A->a[i].v6 != p[j].v6)
+			c = A->a[i].v6 < p[j].v6 ? -1 : 1;
+		else if (c == 0 && A->a[i].key != p[j].key)
+			c = A->a[i].key < p[j].key ? -1 : 1;
+		if (c <= 0)
+			x = &A->a[i++];
+		if (x != NULL && (int64_t)x->last < cutoff)
+			x = NULL;
+		if (c >= 0) {
+			fold_addr(f, p, n, &j, cutoff, x != NULL ? A->b + x->boff : NULL,
+			          x != NULL ? x->nb : 0);
+			y = &f->one.a; /* x's hours included */
+		}
+		if (x == NULL && (y == NULL || y->nb == 0))
+			continue; /* nothing live: the index keeps no empty new address */
+		size_t xn = x != NULL ? x->nb : 0, yn = y != NULL ? y->nb : 0;
+		int ret = run_reserve(O, O->n + 1, O->nb + xn + yn);
+		if (ret != NP_OK)
+			return ret;
+		struct imp_addr *o = &O->a[O->n];
+		*o = x != NULL ? *x : *y;
+		if (x != NULL && y != NULL) {
+			if (y->first < o->first)
+				o->first = y->first;
+			if (y->last > o->last)
+				o->last = y->last;
+		}
+		size_t k = y != NULL ? copy_live(O->b + O->nb, f->one.b, yn, cutoff)
+		                     : copy_live(O->b + O->nb, A->b + x->boff, xn, cutoff);
+		if (k == 0)
+			continue;
+		o->boff = (uint32_t)O->nb;
+		o->nb = (uint16_t)k;
+		o->drop = 0;
+		O->nb += k;
+		O->n++;
+	}
+	return NP_OK;
+}
+
+/* f->order[0..r->n): (last / unit - oldest last / unit) << 32 | index into r, ascending:
+ * by last packet in units of unit seconds, ties by index (key order). A stable LSD radix
+ * sort on the time part, skipping digits that are the same throughout (a capture of a few
+ * hours takes one or two passes). */
+static int order_by_last(struct imp_fold *f, const struct imp_run *r, uint32_t unit)
+{
+	size_t n = r->n;
+	if (n > f->order_cap) {
+		uint64_t *o = realloc(f->order, n * sizeof(*o));
+		if (o == NULL)
+			return NP_ENOMEM;
+		f->order = o;
+		uint64_t *t = realloc(f->tmp, n * sizeof(*t));
+		if (t == NULL)
+			return NP_ENOMEM;
+		f->tmp = t;
+		f->order_cap = n;
+	}
+	if (n == 0)
+		return NP_OK;
+	uint32_t lo = UINT32_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (r->a[i].last < lo)
+			lo = r->a[i].last;
+	lo /= unit;
+	uint64_t *a = f->order, *t = f->tmp;
+	for (size_t i = 0; i < n; i++)
+		a[i] = (uint64_t)(r->a[i].last / unit - lo) << 32 | i;
+	size_t count[ORDER_RADIX];
+	for (unsigned shift = 32; shift < 64; shift += ORDER_BITS) {
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(a[i] >> shift) & (ORDER_RADIX - 1)]++;
+		if (count[(a[0] >> shift) & (ORDER_RADIX - 1)] == n)
+			continue;
+		size_t sum = 0;
+		for (unsigned d = 0; d < ORDER_RADIX; d++) {
+			size_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			t[count[(a[i] >> shift) & (ORDER_RADIX - 1)]++] = a[i];
+		uint64_t *s = a;
+		a = t;
+		t = s;
+	}
+	if (a != f->order) {
+		f->tmp = f->order;
+		f->order = a;
+	}
+	return NP_OK;
+}
+
+/* Drops, in place, the addresses marked and those whose last packet is older than cutoff,
+ * and the dead hours of the others. Entries only move down, so buckets are moved in order. */
+static void run_compact(struct imp_run *r, int64_t cutoff)
+{
+	size_t w = 0, wb = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		struct imp_addr a = r->a[i];
+		if (a.drop || (int64_t)a.last < cutoff)
+			continue;
+		size_t k = 0;
+		while (k < a.nb && hour_dead(r->b[a.boff + k].hour, cutoff))
+			k++;
+		size_t nb = a.nb - k;
+		if (nb == 0)
+			continue;
+		memmove(r->b + wb, r->b + a.boff + k, nb * sizeof(*r->b));
+		a.boff = (uint32_t)wb;
+		a.nb = (uint16_t)nb;
+		r->a[w++] = a;
+		wb += nb;
+	}
+	r->n = w;
+	r->nb = wb;
+}
+
+/* At the cap: marks the addresses with the oldest last packets and compacts acc. */
+static int apply_cap(struct imp_fold *f)
+{
+	struct imp_run *r = &f->acc;
+	if (r->n <= f->cap)
+		return NP_OK;
+	int ret = order_by_last(f, r, 1);
+	if (ret != NP_OK)
+		return ret;
+	size_t drop = r->n - f->cap;
+	for (size_t k = 0; k < drop; k++)
+		r->a[(uint32_t)f->order[k]].drop = 1;
+	f->evicted += drop;
+	run_compact(r, f->cutoff);
+	return NP_OK;
+}
+
+static void swap_runs(struct imp_run *x, struct imp_run *y)
+{
+	struct imp_run t = *x;
+	*x = *y;
+	*y = t;
+}
+
+int imp_fold_chunk(struct imp_fold *f, const struct imp_pkt *p, size_t n, int64_t max)
+{
+	if (n == 0)
+		return NP_OK;
+	int64_t cutoff = max - f->retention;
+	if (cutoff < f->cutoff)
+		cutoff = f->cutoff;
+	int ret = merge_chunk(f, p, n, cutoff);
+	if (ret != NP_OK)
+		return ret;
+	swap_runs(&f->acc, &f->out);
+	f->cutoff = cutoff;
+	/* Marking for the cap cannot fail half-way: only the sort allocates. */
+	return apply_cap(f);
+}
+
+int imp_fold_finish(struct imp_fold *f, int64_t now)
+{
+	if (now - f->retention > f->cutoff)
+		f->cutoff = now - f->retention;
+	run_compact(&f->acc, f->cutoff);
+	int ret = apply_cap(f);
+	/* By the hour of the last packet, key order within it: sweeps over the run in memory
+	 * order (random access by exact time costs ~300 ns of cache and TLB misses per address
+	 * on a large import), and the order obs_index_foreach() gives at the resolution that
+	 * matters to the LRU list of the server that loads them. */
+	if (ret == NP_OK)
+		ret = order_by_last(f, &f->acc, HOUR);
+	return ret;
+}
+
+int imp_fold_foreach(const struct imp_fold *f, obs_index_cb *cb, void *ctx)
+{
+	const struct imp_run *r = &f->acc;
+	for (size_t k = 0; k < r->n; k++) {
+		const struct imp_addr *a = &r->a[(uint32_t)f->order[k]];
+		struct obs_addr_record rec;
+		memset(&rec, 0, sizeof(rec));
+		rec.addr.family = a->v6 ? AF_INET6 : AF_INET;
+		size_t len = a->v6 ? 8 : 4;
+		for (size_t i = 0; i < len; i++)
+			rec.addr.bytes[i] = (uint8_t)(a->key >> (8 * (len - 1 - i)));
+		rec.first_seen = a->first;
+		rec.last_seen = a->last;
+		rec.buckets = r->b + a->boff;
+		rec.n_buckets = a->nb;
+		int ret = cb(&rec, ctx);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+size_t imp_fold_addrs(const struct imp_fold *f)
+{
+	return f->acc.n;
+}
+
+static size_t run_bytes(const struct imp_run *r)
+{
+	return r->acap * sizeof(*r->a) + r->bcap * sizeof(*r->b);
+}
+
+size_t imp_fold_bytes(const struct imp_fold *f)
+{
+	return sizeof(f->one) + run_bytes(&f->acc) + run_bytes(&f->out) +
+	       2 * f->order_cap * sizeof(*f->order);
+}
