@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# pcap import benchmark (issue 4), not run in CI:
+# pcap import benchmark, not run in CI:
 #   bench/import.sh [PACKETS [SOURCES [ZIPF_SOURCES]]]
 #       defaults: 2000000 packets; 200000 uniform bot sources; 20000 Zipf sources
 # Generates two darknet captures with bench/pcap_loop.c gen: the hard case (sources

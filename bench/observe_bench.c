@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Benchmark of the observation index: add rate, verdict latency and memory per tracked
- * address with 1,000,000 addresses (issue 4). Run through bench/observe.sh. */
+ * address with 1,000,000 addresses. Run through bench/observe.sh. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

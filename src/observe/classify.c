@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Darknet packet classification: Mirai fingerprint, scans, backscatter, research scanners
- * (rules and sources: shared/reference/infection.md 3.1, 3.6, 3.7). */
+ * (rules: Mirai's scanner.c, CAIDA's backscatter rules, ZMap's and Masscan's probe fields). */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* One line of a Cowrie honeypot JSON log (infection.md 2.5) as an observation, for
+/* One line of a Cowrie honeypot JSON log as an observation, for
  * `nameplatectl import cowrie`. Pure functions: no I/O, no global state. */
 #ifndef NP_OBSERVE_COWRIE_H
 #define NP_OBSERVE_COWRIE_H

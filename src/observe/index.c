@@ -54,12 +54,12 @@ struct obs_index {
 	bool dropped_overflow;
 };
 
-/* Ports from infection.md 3.4 (Mirai, its variants, web admin and camera RCEs, ADB,
+/* Ports IoT bots scan (Mirai, its variants, web admin and camera RCEs, ADB,
  * TR-069/064, UPnP RCEs, DVRs, SSH). */
 static const uint16_t iot_ports[] = {22,   23,   80,   81,   82,   83,   84,   85,    2223,  2323,
                                      5555, 7547, 8080, 8081, 8181, 8443, 9000, 37215, 52869, 60001};
 
-/* Mirai's default pairs (infection.md 3.2; scanner.c, with the two wrong comments
+/* Mirai's default pairs (its scanner.c, with the two wrong comments
  * decoded: Administrator:meinsm and admin:4321). */
 static const char *const mirai_creds[][2] = {
     {"root", "xc3511"},

@@ -73,7 +73,7 @@ struct obs_bucket {
 struct obs_cred {
 	char user[33];
 	char pass[33];
-	bool is_default; /* in Mirai's default list (infection.md 3.2) */
+	bool is_default; /* in Mirai's default list (its scanner.c) */
 	uint32_t count;
 	int64_t first, last; /* unix seconds */
 };
@@ -214,9 +214,9 @@ void obs_index_stats(const struct obs_index *ix, struct obs_index_stats *out);
 
 /* Whether a kind is evidence for a verdict (backscatter, research and other are not). */
 bool obs_kind_is_evidence(enum obs_kind k);
-/* Whether a destination port is on the IoT-bot port list (infection.md 3.4). */
+/* Whether a destination port is on the IoT-bot port list (Mirai and its variants). */
 bool obs_port_is_iot(uint16_t port);
-/* Whether user/pass is one of Mirai's default pairs (infection.md 3.2). */
+/* Whether user/pass is one of Mirai's default pairs (its scanner.c). */
 bool obs_cred_is_default(const char *user, const char *pass);
 
 const char *obs_verdict_name(enum obs_verdict_kind v);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Observations for the "am I infected?" check: what a sensor saw one source address do,
  * how a packet is classified, and the per-address index the verdicts are read from.
- * Facts behind the rules: shared/reference/infection.md sections 3.1-3.8. */
+ * Facts behind the rules: docs/infection-check.md ("What a verdict means"). */
 #ifndef NP_OBSERVE_OBSERVE_H
 #define NP_OBSERVE_OBSERVE_H
 
@@ -54,7 +54,7 @@ struct obs_packet {
 };
 
 /* Classifies a packet seen on a darknet (addresses that host nothing). research ranges
- * are excluded first. Pure: unit-tested with the golden cases of infection.md 5. */
+ * are excluded first. Pure: unit-tested with golden cases (tests/unit/observe_fixture.h). */
 enum obs_kind obs_classify(const struct obs_packet *p, const struct np_cidr *research,
 			   size_t n_research);
 const char *obs_kind_name(enum obs_kind k);

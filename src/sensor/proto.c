@@ -188,7 +188,7 @@ int sensor_http_parse(const char *buf, size_t len, struct sensor_http_req *out)
 	return NP_EMALFORMED;
 }
 
-/* Request targets of exploits that IoT botnets spray (infection.md 3.4 and the Mirai /
+/* Request targets of exploits that IoT botnets spray (the variant ports and the Mirai /
  * Satori / Mozi families' public exploit modules). Substring matches on the target. */
 static const char *const exploit_paths[] = {
     "/ctrlt/DeviceUpgrade_1",    /* Huawei HG532 UPnP, CVE-2017-17215 (37215) */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Test fixture for the observe unit tests: builds IPv4/IPv6 TCP, UDP and ICMP frames
- * (raw IP or Ethernet) from a small description, so golden cases read like the table in
- * infection.md 5. Checksums are left zero: the parser does not verify them, as a darknet
- * sensor must record even packets a host would drop. */
+ * (raw IP or Ethernet) from a small description, so golden cases read like a table of
+ * the classifier's rules. Checksums are left zero: the parser does not verify them, as a
+ * darknet sensor must record even packets a host would drop. */
 #ifndef NP_TESTS_OBSERVE_FIXTURE_H
 #define NP_TESTS_OBSERVE_FIXTURE_H
 
@@ -129,7 +129,7 @@ static inline size_t fx_eth(const struct fx_pkt *d, uint8_t *out)
 	return 14 + n;
 }
 
-/* The golden cases of infection.md 5. */
+/* The golden cases. */
 static inline struct fx_pkt fx_mirai_syn(const char *src, const char *dst, uint16_t dport)
 {
 	struct fx_pkt d = {.src = src,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for darknet packet classification: the golden cases of infection.md 5
+/* Unit tests for darknet packet classification: the golden cases
  * (Mirai SYN, ZMap, Masscan, backscatter, research ranges, IPv6), built as frames and
  * run through the real parser, plus the edges of each rule. */
 #include <setjmp.h>
@@ -20,7 +20,7 @@ static struct np_cidr g_ranges[3];
 static int setup_ranges(void **state)
 {
 	(void)state;
-	/* Censys ranges from MISP's warning list (infection.md 3.7). */
+	/* Censys ranges from MISP's warning list. */
 	if (cidr_parse("162.142.125.0/24", &g_ranges[0]) != 0 ||
 	    cidr_parse("199.45.154.0/23", &g_ranges[1]) != 0 ||
 	    cidr_parse("2602:80d:1000::/48", &g_ranges[2]) != 0)
@@ -42,7 +42,7 @@ static void test_mirai_syn_golden(void **state)
 {
 	(void)state;
 	struct fx_pkt d = fx_mirai_syn("198.51.100.7", "192.0.2.1", 23);
-	assert_int_equal(d.seq, 0xC0000201u); /* infection.md 3.1 vectors */
+	assert_int_equal(d.seq, 0xC0000201u); /* 192.0.2.1 as the sequence number */
 	assert_int_equal(classify(&d), OBS_MIRAI_SYN);
 	d = fx_mirai_syn("198.51.100.7", "203.0.113.7", 2323);
 	assert_int_equal(d.seq, 0xCB007107u);

@@ -659,7 +659,7 @@ static void test_concurrent_verdicts(void **state)
 	obs_index_free(r.ix);
 }
 
-/* ---- event counts, dirty tracking, dropped keys, verdict ranges (issue 4 import) ---- */
+/* ---- event counts, dirty tracking, dropped keys, verdict ranges ---- */
 
 static void add_n(struct obs_index *ix, const char *src, int64_t t, enum obs_kind k, uint16_t port,
                   uint32_t count, const char *user, const char *pass)

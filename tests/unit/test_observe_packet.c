@@ -54,7 +54,7 @@ static void test_ethernet_ipv4_mirai_syn(void **state)
 	assert_int_equal(p.src_port, 41234);
 	assert_int_equal(p.dst_port, 23);
 	assert_int_equal(p.tcp_flags, TH_SYN);
-	assert_int_equal(p.tcp_seq, 3221225985u); /* infection.md 3.1 test vector */
+	assert_int_equal(p.tcp_seq, 3221225985u); /* 192.0.2.1 as the sequence number */
 	assert_int_equal(p.tcp_window, 0x7e51);
 	assert_int_equal(p.time, 1700000000);
 }
