@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -424,6 +425,19 @@ static int fold_chunks(struct importer *im)
 	return read_ret;
 }
 
+/* A large buffer backed by huge pages where the kernel allows (madvise mode): the chunk
+ * buffers are written once each, and their first-touch page faults were a third of the
+ * import's system time. Freed with free(). */
+static void *big_alloc(size_t size)
+{
+	const size_t huge = (size_t)2 << 20;
+	size = (size + huge - 1) & ~(huge - 1);
+	void *p = aligned_alloc(huge, size);
+	if (p != NULL)
+		madvise(p, size, MADV_HUGEPAGE); /* a hint: without it, small pages */
+	return p;
+}
+
 static int read_pcap(struct importer *im, const char *path)
 {
 	struct pipe pp;
@@ -432,9 +446,9 @@ static int read_pcap(struct importer *im, const char *path)
 	pthread_cond_init(&pp.cv, NULL);
 	im->pipe = &pp;
 	im->path = path;
-	pp.chunks[0].e = malloc(CHUNK_EVENTS * sizeof(struct imp_pkt));
-	pp.chunks[1].e = malloc(CHUNK_EVENTS * sizeof(struct imp_pkt));
-	im->tmp = malloc(CHUNK_EVENTS * sizeof(*im->tmp));
+	pp.chunks[0].e = big_alloc(CHUNK_EVENTS * sizeof(struct imp_pkt));
+	pp.chunks[1].e = big_alloc(CHUNK_EVENTS * sizeof(struct imp_pkt));
+	im->tmp = big_alloc(CHUNK_EVENTS * sizeof(*im->tmp));
 	im->radix = malloc(PASSES * sizeof(*im->radix));
 	im->chunk_events = CHUNK_EVENTS;
 	const char *env = getenv("NP_IMPORT_CHUNK_EVENTS");
