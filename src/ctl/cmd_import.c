@@ -18,10 +18,15 @@
  * previous chunk: radix-sorted by address, then walked beside the sorted run of
  * per-address hourly buckets accumulated so far, each address's packets counted onto its
  * hours as the index counts events (import_fold.h): linear passes over arrays instead of a
- * hash index lookup (cache misses, an allocation) per address and chunk. Aggregates and
+ * hash index lookup (cache misses, an allocation) per address and chunk. Folding is the
+ * longer part, so it runs on two threads: the reader puts each packet into one of two
+ * halves of its chunk by a hash bit of the address (imp_part_of()), and this thread and a
+ * helper each sort and fold one half into its own run (disjoint addresses), meeting
+ * after every chunk for the address cap. Aggregates and
  * retention rules are the index's; at the address cap the most recently active addresses
  * are kept (import_fold.h says how this differs from the index's LRU eviction). Two chunks
- * and a sort buffer: 48 MiB, plus the runs (~24 bytes per address, 84 per hourly bucket,
+ * and a sort buffer: 48 MiB touched (each half has room for a whole chunk, in virtual
+ * memory: a chunk's packets may all fall in one), plus the runs (~24 bytes per address, 84 per hourly bucket,
  * twice while merging). Packets in hours that ended before the newest packet so far minus
  * the retention window are dropped by the fold without being counted as stale (time_ok()
  * already skipped those the server would drop). Records go to the inbox in the compact
@@ -65,11 +70,27 @@
 #define RADIX           (1u << RADIX_BITS)
 #define PASSES          6 /* ceil(65 / RADIX_BITS): the 64-bit key and the family bit */
 
-/* Packets collected by the reader, folded by the folder. */
+/* Packets collected by the reader, folded by the folder: half h holds the packets of the
+ * addresses of part h (imp_part_of()), in file order. */
 struct chunk {
-	struct imp_pkt *e; /* CHUNK_EVENTS */
-	size_t n;
+	struct imp_pkt *e[IMP_PARTS]; /* CHUNK_EVENTS each */
+	size_t ne[IMP_PARTS];
+	size_t n;    /* in all halves */
 	int64_t max; /* the newest packet time in it */
+};
+
+/* The second folding thread: sorts and folds half 1 of a chunk while the main thread does
+ * half 0. One job at a time: the main thread posts it and waits for it within
+ * flush_chunk(). */
+struct helper {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct importer *im;
+	struct chunk *job; /* posted; NULL when none */
+	int64_t cutoff;
+	bool busy; /* job posted and not yet folded */
+	bool quit;
+	int ret; /* of the last job */
 };
 
 /* The hand-off between the reader thread (read, parse, classify into a chunk) and the
@@ -107,8 +128,9 @@ struct importer {
 	FILE *fp;               /* cowrie: the open file */
 	struct pipe *pipe;      /* pcap: the reader thread's hand-off */
 	struct chunk *cur;      /* pcap: the chunk the reader fills */
-	struct imp_pkt *tmp;    /* pcap: the folder's sort buffer, CHUNK_EVENTS */
-	size_t (*radix)[RADIX]; /* pcap: the sort's counts, PASSES rows */
+	struct helper *helper;  /* pcap: the second folding thread; NULL: fold halves in turn */
+	struct imp_pkt *tmp;    /* pcap: the folders' sort buffer, CHUNK_EVENTS (split) */
+	size_t (*radix)[RADIX]; /* pcap: the sort's counts, PASSES rows per part */
 	size_t chunk_events;    /* pcap: packets per chunk (CHUNK_EVENTS) */
 	size_t chunk_limit;     /* pcap: of the chunk being filled (the first is smaller) */
 	/* counts */
@@ -265,16 +287,75 @@ static struct imp_pkt *sort_pkts(struct imp_pkt *a, struct imp_pkt *tmp, size_t 
 	return a;
 }
 
-/* Folds the collected packets: sorted by address, then folded and merged into the runs
- * (import_fold.h). */
+/* Sorts half h of c by address and folds it into part h's run. The halves' sort buffers
+ * and counts are disjoint: tmp[0 .. ne[0]) and tmp[ne[0] ..), radix rows per part. */
+static int fold_half(struct importer *im, struct chunk *c, unsigned h, int64_t cutoff)
+{
+	struct imp_pkt *tmp = im->tmp + (h == 0 ? 0 : c->ne[0]);
+	struct imp_pkt *a = c->e[h];
+	if (c->ne[h] > 0)
+		a = sort_pkts(a, tmp, c->ne[h], im->radix + h * PASSES);
+	return imp_fold_part(&im->fold, h, a, c->ne[h], cutoff);
+}
+
+static void *helper_main(void *arg)
+{
+	struct helper *hp = arg;
+	pthread_mutex_lock(&hp->mu);
+	/* Bounded by the chunks: one job per chunk, then quit. */
+	for (;;) {
+		while (hp->job == NULL && !hp->quit)
+			pthread_cond_wait(&hp->cv, &hp->mu);
+		if (hp->job == NULL)
+			break;
+		struct chunk *c = hp->job;
+		int64_t cutoff = hp->cutoff;
+		pthread_mutex_unlock(&hp->mu);
+		int ret = fold_half(hp->im, c, 1, cutoff);
+		pthread_mutex_lock(&hp->mu);
+		hp->ret = ret;
+		hp->job = NULL;
+		hp->busy = false;
+		pthread_cond_broadcast(&hp->cv);
+	}
+	pthread_mutex_unlock(&hp->mu);
+	return NULL;
+}
+
+/* Folds the collected packets: each half sorted by address, then folded and merged into
+ * its part's run (import_fold.h), half 1 on the helper thread; then the cap. */
 static int flush_chunk(struct importer *im, struct chunk *c)
 {
 	if (c->n == 0)
 		return NP_OK;
 	int64_t t0 = time_mono_ms();
-	struct imp_pkt *a = sort_pkts(c->e, im->tmp, c->n, im->radix);
-	int ret = imp_fold_chunk(&im->fold, a, c->n, c->max);
-	c->n = 0;
+	int64_t cutoff = imp_fold_begin(&im->fold, c->max);
+	struct helper *hp = im->helper;
+	int ret1 = NP_OK;
+	if (hp != NULL) {
+		pthread_mutex_lock(&hp->mu);
+		hp->job = c;
+		hp->cutoff = cutoff;
+		hp->busy = true;
+		pthread_cond_broadcast(&hp->cv);
+		pthread_mutex_unlock(&hp->mu);
+	}
+	int ret = fold_half(im, c, 0, cutoff);
+	if (hp != NULL) {
+		pthread_mutex_lock(&hp->mu);
+		/* Bounded: the helper folds one half and clears busy. */
+		while (hp->busy)
+			pthread_cond_wait(&hp->cv, &hp->mu);
+		ret1 = hp->ret;
+		pthread_mutex_unlock(&hp->mu);
+	} else {
+		ret1 = fold_half(im, c, 1, cutoff);
+	}
+	if (ret == NP_OK)
+		ret = ret1;
+	if (ret == NP_OK)
+		ret = imp_fold_end(&im->fold, cutoff);
+	c->n = c->ne[0] = c->ne[1] = 0;
 	c->max = 0;
 	im->fold_ms += time_mono_ms() - t0;
 	return ret;
@@ -319,11 +400,13 @@ static int take_packet(struct importer *im, const struct obs_packet *p, enum obs
 	if (p->src.family != AF_INET && p->src.family != AF_INET6)
 		return NP_OK;
 	struct chunk *c = im->cur;
-	struct imp_pkt *e = &c->e[c->n++];
 	bool v6 = p->src.family == AF_INET6;
 	uint64_t key = 0;
 	for (size_t i = 0; i < (v6 ? 8u : 4u); i++)
 		key = key << 8 | p->src.bytes[i];
+	unsigned h = imp_part_of(key);
+	struct imp_pkt *e = &c->e[h][c->ne[h]++];
+	c->n++;
 	e->key = key;
 	e->v6 = v6;
 	e->time = (uint32_t)p->time; /* time_ok() bounds it near the clock */
@@ -412,7 +495,7 @@ static int fold_chunks(struct importer *im)
 		if (ret == NP_OK)
 			ret = flush_chunk(im, c);
 		pthread_mutex_lock(&pp->mu);
-		c->n = 0;
+		c->n = c->ne[0] = c->ne[1] = 0;
 		pp->empty = c;
 		if (ret != NP_OK)
 			pp->stop = true;
@@ -446,10 +529,18 @@ static int read_pcap(struct importer *im, const char *path)
 	pthread_cond_init(&pp.cv, NULL);
 	im->pipe = &pp;
 	im->path = path;
-	pp.chunks[0].e = big_alloc(CHUNK_EVENTS * sizeof(struct imp_pkt));
-	pp.chunks[1].e = big_alloc(CHUNK_EVENTS * sizeof(struct imp_pkt));
+	bool ok = true;
+	for (unsigned k = 0; k < 2; k++) {
+		for (unsigned h = 0; h < IMP_PARTS; h++) {
+			pp.chunks[k].e[h] = big_alloc(CHUNK_EVENTS * sizeof(struct imp_pkt));
+			ok = ok && pp.chunks[k].e[h] != NULL;
+		}
+	}
 	im->tmp = big_alloc(CHUNK_EVENTS * sizeof(*im->tmp));
-	im->radix = malloc(PASSES * sizeof(*im->radix));
+	im->radix = malloc(IMP_PARTS * PASSES * sizeof(*im->radix));
+	struct helper hp = {.im = im};
+	pthread_t hth;
+	bool helper_on = false;
 	im->chunk_events = CHUNK_EVENTS;
 	const char *env = getenv("NP_IMPORT_CHUNK_EVENTS");
 	uint32_t ce;
@@ -459,11 +550,16 @@ static int read_pcap(struct importer *im, const char *path)
 	 * early (one more merge of the run costs less than the wait). */
 	im->chunk_limit = (im->chunk_events + FIRST_CHUNK_DIV - 1) / FIRST_CHUNK_DIV;
 	int ret = NP_ENOMEM;
-	if (pp.chunks[0].e == NULL || pp.chunks[1].e == NULL || im->tmp == NULL ||
-	    im->radix == NULL) {
+	if (!ok || im->tmp == NULL || im->radix == NULL) {
 		ctl_err("out of memory");
 		goto out;
 	}
+	pthread_mutex_init(&hp.mu, NULL);
+	pthread_cond_init(&hp.cv, NULL);
+	/* Without the helper thread, the halves are folded in turn: slower, the same result. */
+	helper_on = pthread_create(&hth, NULL, helper_main, &hp) == 0;
+	if (helper_on)
+		im->helper = &hp;
 	im->cur = &pp.chunks[0];
 	pp.empty = &pp.chunks[1];
 	pthread_t th;
@@ -495,8 +591,21 @@ static int read_pcap(struct importer *im, const char *path)
 		ctl_err("%s: %s", path, np_strerror(ret));
 	}
 out:
-	free(pp.chunks[0].e);
-	free(pp.chunks[1].e);
+	if (helper_on) {
+		pthread_mutex_lock(&hp.mu);
+		hp.quit = true;
+		pthread_cond_broadcast(&hp.cv);
+		pthread_mutex_unlock(&hp.mu);
+		pthread_join(hth, NULL);
+	}
+	if (ok && im->tmp != NULL && im->radix != NULL) {
+		pthread_cond_destroy(&hp.cv);
+		pthread_mutex_destroy(&hp.mu);
+	}
+	im->helper = NULL;
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned h = 0; h < IMP_PARTS; h++)
+			free(pp.chunks[k].e[h]);
 	im->cur = NULL;
 	im->pipe = NULL;
 	pthread_cond_destroy(&pp.cv);

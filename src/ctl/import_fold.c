@@ -38,11 +38,17 @@ static void run_free(struct imp_run *r)
 
 void imp_fold_free(struct imp_fold *f)
 {
-	run_free(&f->acc);
-	run_free(&f->out);
+	for (unsigned h = 0; h < IMP_PARTS; h++) {
+		struct imp_part *pt = &f->part[h];
+		run_free(&pt->acc);
+		run_free(&pt->out);
+		free(pt->order);
+		free(pt->tmp);
+		pt->order = pt->tmp = NULL;
+		pt->order_cap = 0;
+	}
 	free(f->order);
-	free(f->tmp);
-	f->order = f->tmp = NULL;
+	f->order = NULL;
 	f->order_cap = 0;
 }
 
@@ -145,15 +151,14 @@ static void fold_pkt(const struct imp_fold *f, struct obs_bucket *b, const struc
 }
 
 /* The packets of one address from p[*i] on (sorted by address, so they are a stretch)
- * counted onto its accumulated hours seed[0..sn) (none for a new address) in f->one, one
+ * counted onto its accumulated hours seed[0..sn) (none for a new address) in o, one
  * by one as obs_index_add() counts events, so the result does not depend on where the
  * capture was cut into chunks. Hours that ended at or before cutoff are left out; first
  * and last cover every packet (obs_index_load() takes a record's first/last seen even
  * when its hours are past the window). Advances *i past them. */
-static void fold_addr(struct imp_fold *f, const struct imp_pkt *p, size_t n, size_t *i,
-                      int64_t cutoff, const struct obs_bucket *seed, size_t sn)
+static void fold_addr(const struct imp_fold *f, struct imp_one *o, const struct imp_pkt *p,
+                      size_t n, size_t *i, int64_t cutoff, const struct obs_bucket *seed, size_t sn)
 {
-	struct imp_one *o = &f->one;
 	size_t k = *i;
 	uint64_t key = p[k].key;
 	uint8_t v6 = p[k].v6;
@@ -205,13 +210,14 @@ static size_t copy_live(struct obs_bucket *dst, const struct obs_bucket *src, si
 }
 
 /* out = acc merged with the chunk's packets p[0..n) (sorted by address), under cutoff: each
- * address's packets counted onto its accumulated hours in f->one, then copied out. An
+ * address's packets counted onto its accumulated hours in pt->one, then copied out. An
  * accumulated address whose last packet is older than the cutoff is dropped first (the
  * index prunes before it takes a chunk), so the chunk then starts it afresh. */
-static int merge_chunk(struct imp_fold *f, const struct imp_pkt *p, size_t n, int64_t cutoff)
+static int merge_chunk(const struct imp_fold *f, struct imp_part *pt, const struct imp_pkt *p,
+                       size_t n, int64_t cutoff)
 {
-	const struct imp_run *A = &f->acc;
-	struct imp_run *O = &f->out;
+	const struct imp_run *A = &pt->acc;
+	struct imp_run *O = &pt->out;
 	O->n = O->nb = 0;
 	size_t i = 0, j = 0;
 	/* Bounded by A->n + n: each step consumes an address of A or packets of p. */
@@ -227,9 +233,9 @@ static int merge_chunk(struct imp_fold *f, const struct imp_pkt *p, size_t n, in
 		if (x != NULL && (int64_t)x->last < cutoff)
 			x = NULL;
 		if (c >= 0) {
-			fold_addr(f, p, n, &j, cutoff, x != NULL ? A->b + x->boff : NULL,
+			fold_addr(f, &pt->one, p, n, &j, cutoff, x != NULL ? A->b + x->boff : NULL,
 			          x != NULL ? x->nb : 0);
-			y = &f->one.a; /* x's hours included */
+			y = &pt->one.a; /* x's hours included */
 		}
 		if (x == NULL && (y == NULL || y->nb == 0))
 			continue; /* nothing live: the index keeps no empty new address */
@@ -245,7 +251,7 @@ static int merge_chunk(struct imp_fold *f, const struct imp_pkt *p, size_t n, in
 			if (y->last > o->last)
 				o->last = y->last;
 		}
-		size_t k = y != NULL ? copy_live(O->b + O->nb, f->one.b, yn, cutoff)
+		size_t k = y != NULL ? copy_live(O->b + O->nb, pt->one.b, yn, cutoff)
 		                     : copy_live(O->b + O->nb, A->b + x->boff, xn, cutoff);
 		if (k == 0)
 			continue;
@@ -258,34 +264,30 @@ static int merge_chunk(struct imp_fold *f, const struct imp_pkt *p, size_t n, in
 	return NP_OK;
 }
 
-/* f->order[0..r->n): (last / unit - oldest last / unit) << 32 | index into r, ascending:
+/* pt->order[0..n): (last / unit - lo) << 32 | tag | index into the part's run, ascending:
  * by last packet in units of unit seconds, ties by index (key order). A stable LSD radix
  * sort on the time part, skipping digits that are the same throughout (a capture of a few
  * hours takes one or two passes). */
-static int order_by_last(struct imp_fold *f, const struct imp_run *r, uint32_t unit)
+static int order_part(struct imp_part *pt, uint32_t unit, uint32_t lo, uint64_t tag)
 {
+	const struct imp_run *r = &pt->acc;
 	size_t n = r->n;
-	if (n > f->order_cap) {
-		uint64_t *o = realloc(f->order, n * sizeof(*o));
+	if (n > pt->order_cap) {
+		uint64_t *o = realloc(pt->order, n * sizeof(*o));
 		if (o == NULL)
 			return NP_ENOMEM;
-		f->order = o;
-		uint64_t *t = realloc(f->tmp, n * sizeof(*t));
+		pt->order = o;
+		uint64_t *t = realloc(pt->tmp, n * sizeof(*t));
 		if (t == NULL)
 			return NP_ENOMEM;
-		f->tmp = t;
-		f->order_cap = n;
+		pt->tmp = t;
+		pt->order_cap = n;
 	}
 	if (n == 0)
 		return NP_OK;
-	uint32_t lo = UINT32_MAX;
+	uint64_t *a = pt->order, *t = pt->tmp;
 	for (size_t i = 0; i < n; i++)
-		if (r->a[i].last < lo)
-			lo = r->a[i].last;
-	lo /= unit;
-	uint64_t *a = f->order, *t = f->tmp;
-	for (size_t i = 0; i < n; i++)
-		a[i] = (uint64_t)(r->a[i].last / unit - lo) << 32 | i;
+		a[i] = (uint64_t)(r->a[i].last / unit - lo) << 32 | tag | i;
 	size_t count[ORDER_RADIX];
 	for (unsigned shift = 32; shift < 64; shift += ORDER_BITS) {
 		memset(count, 0, sizeof(count));
@@ -305,10 +307,64 @@ static int order_by_last(struct imp_fold *f, const struct imp_run *r, uint32_t u
 		a = t;
 		t = s;
 	}
-	if (a != f->order) {
-		f->tmp = f->order;
-		f->order = a;
+	if (a != pt->order) {
+		pt->tmp = pt->order;
+		pt->order = a;
 	}
+	return NP_OK;
+}
+
+#define PART_BIT  31 /* of an order entry; a run's index fits below (cap + a chunk < 2^31) */
+#define INDEX_MAX ((1ull << PART_BIT) - 1)
+
+static const struct imp_addr *order_addr(const struct imp_fold *f, uint64_t e)
+{
+	return &f->part[(e >> PART_BIT) & 1].acc.a[e & INDEX_MAX];
+}
+
+/* f->order: every address of the parts by last packet in units of unit seconds, ties by
+ * (v6, key), as one run's order_part() would give them: each part's order, merged. */
+static int order_by_last(struct imp_fold *f, uint32_t unit)
+{
+	size_t n = 0;
+	uint32_t lo = UINT32_MAX;
+	for (unsigned h = 0; h < IMP_PARTS; h++) {
+		const struct imp_run *r = &f->part[h].acc;
+		n += r->n;
+		for (size_t i = 0; i < r->n; i++)
+			if (r->a[i].last < lo)
+				lo = r->a[i].last;
+	}
+	if (n > f->order_cap) {
+		uint64_t *o = realloc(f->order, n * sizeof(*o));
+		if (o == NULL)
+			return NP_ENOMEM;
+		f->order = o;
+		f->order_cap = n;
+	}
+	lo /= unit;
+	for (unsigned h = 0; h < IMP_PARTS; h++) {
+		int ret = order_part(&f->part[h], unit, lo, (uint64_t)h << PART_BIT);
+		if (ret != NP_OK)
+			return ret;
+	}
+	const uint64_t *x = f->part[0].order, *y = f->part[1].order;
+	size_t nx = f->part[0].acc.n, ny = f->part[1].acc.n, i = 0, j = 0, k = 0;
+	/* Bounded by nx + ny: each step takes one entry. */
+	while (i < nx && j < ny) {
+		bool take_x = (x[i] >> 32) != (y[j] >> 32);
+		if (take_x) {
+			take_x = (x[i] >> 32) < (y[j] >> 32);
+		} else {
+			const struct imp_addr *ax = order_addr(f, x[i]), *ay = order_addr(f, y[j]);
+			take_x = ax->v6 != ay->v6 ? ax->v6 < ay->v6 : ax->key < ay->key;
+		}
+		f->order[k++] = take_x ? x[i++] : y[j++];
+	}
+	if (i < nx)
+		memcpy(f->order + k, x + i, (nx - i) * sizeof(*x));
+	if (j < ny)
+		memcpy(f->order + k + (nx - i), y + j, (ny - j) * sizeof(*y));
 	return NP_OK;
 }
 
@@ -337,20 +393,29 @@ static void run_compact(struct imp_run *r, int64_t cutoff)
 	r->nb = wb;
 }
 
-/* At the cap: marks the addresses with the oldest last packets and compacts acc. */
+static size_t fold_addrs(const struct imp_fold *f)
+{
+	size_t n = 0;
+	for (unsigned h = 0; h < IMP_PARTS; h++)
+		n += f->part[h].acc.n;
+	return n;
+}
+
+/* At the cap: marks the addresses with the oldest last packets and compacts the parts. */
 static int apply_cap(struct imp_fold *f)
 {
-	struct imp_run *r = &f->acc;
-	if (r->n <= f->cap)
+	size_t n = fold_addrs(f);
+	if (n <= f->cap)
 		return NP_OK;
-	int ret = order_by_last(f, r, 1);
+	int ret = order_by_last(f, 1);
 	if (ret != NP_OK)
 		return ret;
-	size_t drop = r->n - f->cap;
+	size_t drop = n - f->cap;
 	for (size_t k = 0; k < drop; k++)
-		r->a[(uint32_t)f->order[k]].drop = 1;
+		f->part[(f->order[k] >> PART_BIT) & 1].acc.a[f->order[k] & INDEX_MAX].drop = 1;
 	f->evicted += drop;
-	run_compact(r, f->cutoff);
+	for (unsigned h = 0; h < IMP_PARTS; h++)
+		run_compact(&f->part[h].acc, f->cutoff);
 	return NP_OK;
 }
 
@@ -361,17 +426,26 @@ static void swap_runs(struct imp_run *x, struct imp_run *y)
 	*y = t;
 }
 
-int imp_fold_chunk(struct imp_fold *f, const struct imp_pkt *p, size_t n, int64_t max)
+int64_t imp_fold_begin(const struct imp_fold *f, int64_t max)
 {
-	if (n == 0)
-		return NP_OK;
 	int64_t cutoff = max - f->retention;
-	if (cutoff < f->cutoff)
-		cutoff = f->cutoff;
-	int ret = merge_chunk(f, p, n, cutoff);
+	return cutoff < f->cutoff ? f->cutoff : cutoff;
+}
+
+int imp_fold_part(struct imp_fold *f, unsigned part, const struct imp_pkt *p, size_t n,
+                  int64_t cutoff)
+{
+	struct imp_part *pt = &f->part[part];
+	/* Even without packets: the merge drops what the cutoff ends, as one run's would. */
+	int ret = merge_chunk(f, pt, p, n, cutoff);
 	if (ret != NP_OK)
 		return ret;
-	swap_runs(&f->acc, &f->out);
+	swap_runs(&pt->acc, &pt->out);
+	return NP_OK;
+}
+
+int imp_fold_end(struct imp_fold *f, int64_t cutoff)
+{
 	f->cutoff = cutoff;
 	/* Marking for the cap cannot fail half-way: only the sort allocates. */
 	return apply_cap(f);
@@ -381,22 +455,24 @@ int imp_fold_finish(struct imp_fold *f, int64_t now)
 {
 	if (now - f->retention > f->cutoff)
 		f->cutoff = now - f->retention;
-	run_compact(&f->acc, f->cutoff);
+	for (unsigned h = 0; h < IMP_PARTS; h++)
+		run_compact(&f->part[h].acc, f->cutoff);
 	int ret = apply_cap(f);
-	/* By the hour of the last packet, key order within it: sweeps over the run in memory
+	/* By the hour of the last packet, key order within it: sweeps over the runs in memory
 	 * order (random access by exact time costs ~300 ns of cache and TLB misses per address
 	 * on a large import), and the order obs_index_foreach() gives at the resolution that
 	 * matters to the LRU list of the server that loads them. */
 	if (ret == NP_OK)
-		ret = order_by_last(f, &f->acc, HOUR);
+		ret = order_by_last(f, HOUR);
 	return ret;
 }
 
 int imp_fold_foreach(const struct imp_fold *f, obs_index_cb *cb, void *ctx)
 {
-	const struct imp_run *r = &f->acc;
-	for (size_t k = 0; k < r->n; k++) {
-		const struct imp_addr *a = &r->a[(uint32_t)f->order[k]];
+	size_t n = fold_addrs(f);
+	for (size_t k = 0; k < n; k++) {
+		const struct imp_run *r = &f->part[(f->order[k] >> PART_BIT) & 1].acc;
+		const struct imp_addr *a = &r->a[f->order[k] & INDEX_MAX];
 		struct obs_addr_record rec;
 		memset(&rec, 0, sizeof(rec));
 		rec.addr.family = a->v6 ? AF_INET6 : AF_INET;
@@ -416,7 +492,7 @@ int imp_fold_foreach(const struct imp_fold *f, obs_index_cb *cb, void *ctx)
 
 size_t imp_fold_addrs(const struct imp_fold *f)
 {
-	return f->acc.n;
+	return fold_addrs(f);
 }
 
 static size_t run_bytes(const struct imp_run *r)
@@ -426,6 +502,11 @@ static size_t run_bytes(const struct imp_run *r)
 
 size_t imp_fold_bytes(const struct imp_fold *f)
 {
-	return sizeof(f->one) + run_bytes(&f->acc) + run_bytes(&f->out) +
-	       2 * f->order_cap * sizeof(*f->order);
+	size_t b = f->order_cap * sizeof(*f->order);
+	for (unsigned h = 0; h < IMP_PARTS; h++) {
+		const struct imp_part *pt = &f->part[h];
+		b += sizeof(pt->one) + run_bytes(&pt->acc) + run_bytes(&pt->out) +
+		     2 * pt->order_cap * sizeof(*pt->order);
+	}
+	return b;
 }

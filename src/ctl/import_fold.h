@@ -2,7 +2,7 @@
 /* The pcap import's aggregation without a hash index: sorted chunks folded into a sorted run.
  *
  * The import sorts each chunk of packets by address (struct imp_pkt), so an address's
- * packets of a chunk are one stretch. imp_fold_chunk() walks the chunk and the run
+ * packets of a chunk are one stretch. imp_fold_part() walks the chunk and the run
  * accumulated so far (an array of addresses in key order, each with its hourly buckets)
  * side by side in one linear pass: each address's packets are counted onto its
  * accumulated hours, which go to the next run. No hash lookups, no allocation per address.
@@ -28,9 +28,15 @@
  * recently updated, which for an import is the order chunks and keys were loaded in.)
  * An evicted address seen again later starts again from its later packets, as in the index.
  *
- * Cost: O(packets + addresses tracked) per chunk; memory: the accumulated run twice (the
+ * Two parts, for two folding threads: an address belongs to part imp_part_of(key), each
+ * part is a run of its own (disjoint key sets), and a chunk's packets are folded part by
+ * part (imp_fold_part(), one thread per part at a time), between imp_fold_begin() and
+ * imp_fold_end() (the cap, over both parts: the result is the one run's, address for
+ * address, whatever the split).
+ *
+ * Cost: O(packets + addresses tracked) per chunk; memory: the accumulated runs twice (the
  * merge writes the next one): about 24 bytes per address and 84 per hourly bucket, each
- * time. Not thread-safe: one folding thread. */
+ * time. imp_fold_part() of distinct parts may run concurrently; nothing else may. */
 #ifndef NP_CTL_IMPORT_FOLD_H
 #define NP_CTL_IMPORT_FOLD_H
 
@@ -66,20 +72,29 @@ struct imp_run {
 	size_t nb, bcap;
 };
 
+#define IMP_PARTS 2
+
+/* One part's state: touched only by the thread folding that part. */
+struct imp_part {
+	struct imp_run acc; /* everything of the part folded so far, by (v6, key) */
+	struct imp_run out; /* the merge's output, then swapped with acc */
+	struct imp_one {    /* one address's packets of the chunk being folded */
+		struct imp_addr a;
+		struct obs_bucket b[OBS_MAX_BUCKETS];
+	} one;
+	uint64_t *order; /* acc's addresses by last packet (time << 32 | part << 31 | index) */
+	uint64_t *tmp;   /* the sort's buffer */
+	size_t order_cap;
+};
+
 struct imp_fold {
 	int64_t retention;
 	size_t cap;
 	uint16_t max_buckets; /* retention / 3600 + 1, as the index */
 	int64_t cutoff;       /* newest packet time so far minus retention; INT64_MIN at first */
-	struct imp_run acc;   /* everything folded so far, by (v6, key) */
-	struct imp_run out;   /* the merge's output, then swapped with acc */
-	struct imp_one {      /* one address's packets of the chunk being folded */
-		struct imp_addr a;
-		struct obs_bucket b[OBS_MAX_BUCKETS];
-	} one;
-	uint64_t *order; /* acc's addresses by last packet (time << 32 | index) */
+	struct imp_part part[IMP_PARTS];
+	uint64_t *order; /* both parts' addresses by last packet, then (v6, key) */
 	size_t order_cap;
-	uint64_t *tmp; /* the sort's buffer */
 	uint64_t evicted;
 	uint8_t evidence[OBS_KIND_COUNT]; /* obs_kind_is_evidence(), as a table */
 	uint8_t iot[65536 / 8];           /* obs_port_is_iot(), as a bitmap */
@@ -90,10 +105,28 @@ struct imp_fold {
 int imp_fold_init(struct imp_fold *f, size_t cap, int64_t retention) np_mustcheck;
 void imp_fold_free(struct imp_fold *f);
 
-/* Folds p[0..n), sorted by (v6, key) (packets of one address in any time order), whose
- * newest packet time is max. NP_ENOMEM: f is consistent but may have lost this chunk (or
- * be over the cap): the import must stop. */
-int imp_fold_chunk(struct imp_fold *f, const struct imp_pkt *p, size_t n, int64_t max) np_mustcheck;
+/* The part of an address: a bit of a multiplicative hash of its key, so both parts get
+ * about as many addresses (and, but for the heaviest senders, packets). */
+static inline unsigned imp_part_of(uint64_t key)
+{
+	return (unsigned)((key * 0x9e3779b97f4a7c15ull) >> 63);
+}
+
+/* Starts folding a chunk whose newest packet time is max: returns the chunk's cutoff, for
+ * imp_fold_part() and imp_fold_end(). */
+int64_t imp_fold_begin(const struct imp_fold *f, int64_t max);
+
+/* Folds p[0..n), the chunk's packets of part (all with imp_part_of(key) == part), sorted
+ * by (v6, key) (packets of one address in file order); n may be 0 (the part's run is still
+ * pruned at cutoff, as one run would be). Every part of a chunk with packets must be
+ * folded. Safe to run beside the same call for another part. NP_ENOMEM: the part is consistent but may have lost this chunk: the
+ * import must stop. */
+int imp_fold_part(struct imp_fold *f, unsigned part, const struct imp_pkt *p, size_t n,
+                  int64_t cutoff) np_mustcheck;
+
+/* Ends the chunk, after imp_fold_part() of every part: applies the cap over all parts.
+ * NP_ENOMEM (then over the cap: the import must stop). */
+int imp_fold_end(struct imp_fold *f, int64_t cutoff) np_mustcheck;
 
 /* Applies the retention window as of now (the newest packet time of the import) and orders
  * the addresses for imp_fold_foreach(). NP_ENOMEM. */
