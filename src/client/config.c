@@ -121,68 +121,12 @@ static void fail(struct cctx *c, const char *fmt, ...)
 	snprintf(c->err, c->errlen, "%s:%u: %s", c->cfg->path, c->err_line, msg);
 }
 
-static bool has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
-/* An absolute http(s) URL with a host and no user info: credentials belong in user/secret,
- * where they are sent only as Basic auth and never logged. */
-static bool url_ok(const char *u)
-{
-	size_t skip;
-	if (strncasecmp(u, "http://", 7) == 0)
-		skip = 7;
-	else if (strncasecmp(u, "https://", 8) == 0)
-		skip = 8;
-	else
-		return false;
-	const char *auth = u + skip;
-	size_t alen = strcspn(auth, "/?#");
-	if (alen == 0 || memchr(auth, '@', alen) != NULL)
-		return false;
-	for (const char *p = u; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return false;
-	return true;
-}
-
-/* Makes a relative path relative to the config file's directory. */
-static int resolve_path(const struct client_cfg *cfg, const char *in, char *out, size_t outlen)
-{
-	if (in[0] == '/')
-		return np_strlcpy(out, in, outlen) < outlen ? NP_OK : NP_ETOOBIG;
-	char dir[PATH_MAX];
-	const char *slash = strrchr(cfg->path, '/');
-	if (slash == NULL) {
-		if (getcwd(dir, sizeof(dir)) == NULL)
-			return NP_EIO;
-	} else if (cfg->path[0] == '/') {
-		size_t n = slash == cfg->path ? 1 : (size_t)(slash - cfg->path);
-		memcpy(dir, cfg->path, n);
-		dir[n] = '\0';
-	} else {
-		char cwd[PATH_MAX];
-		if (getcwd(cwd, sizeof(cwd)) == NULL)
-			return NP_EIO;
-		int n =
-		    snprintf(dir, sizeof(dir), "%s/%.*s", cwd, (int)(slash - cfg->path), cfg->path);
-		if (n < 0 || (size_t)n >= sizeof(dir))
-			return NP_ETOOBIG;
-	}
-	int n = snprintf(out, outlen, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", in);
-	return n < 0 || (size_t)n >= outlen ? NP_ETOOBIG : NP_OK;
-}
-
 /* Reads a secret file into out (trailing white space removed), refusing one that group or
  * others can read: a leaked update secret lets anyone point the name elsewhere. */
 static int read_secret_file(struct cctx *c, const char *val, char *out, size_t outlen, size_t *outn)
 {
 	char path[PATH_MAX];
-	if (resolve_path(c->cfg, val, path, sizeof(path)) != NP_OK) {
+	if (config_path_resolve(c->cfg->path, val, path, sizeof(path)) != NP_OK) {
 		fail(c, "bad value for secret file: path too long");
 		return NP_EINVAL;
 	}
@@ -219,7 +163,7 @@ static int read_secret_file(struct cctx *c, const char *val, char *out, size_t o
 	while (n > 0 && isspace((unsigned char)out[n - 1]))
 		n--;
 	out[n] = '\0';
-	if (n == 0 || memchr(out, '\0', n) != NULL || has_ctl(out)) {
+	if (n == 0 || memchr(out, '\0', n) != NULL || str_has_ctl(out)) {
 		fail(c, "secret file %s must hold one line of text", path);
 		goto out;
 	}
@@ -243,7 +187,7 @@ static int parse_source(const char *key, const char *val, struct source_cfg *s, 
 		s->kind = SOURCE_NONE;
 	} else if (klen == 9 && strncmp(val, "interface", 9) == 0) {
 		size_t n = strlen(arg);
-		if (n == 0 || n >= IFNAMSIZ || strchr(arg, '/') != NULL || has_ctl(arg) ||
+		if (n == 0 || n >= IFNAMSIZ || strchr(arg, '/') != NULL || str_has_ctl(arg) ||
 		    strchr(arg, ' ') != NULL || strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0) {
 			snprintf(why, whylen, "interface:IFNAME needs an interface name");
 			return NP_EINVAL;
@@ -257,7 +201,7 @@ static int parse_source(const char *key, const char *val, struct source_cfg *s, 
 			snprintf(why, whylen, "upnp gives an IPv4 address only");
 			return NP_EINVAL;
 		}
-		if (colon != NULL && !url_ok(arg)) {
+		if (colon != NULL && !config_http_url_ok(arg)) {
 			snprintf(why, whylen, "%.*s:URL needs an http:// or https:// URL",
 			         (int)klen, val);
 			return NP_EINVAL;
@@ -317,7 +261,7 @@ static int opt_apply(struct cctx *c, const struct copt *o, void *base, const cha
 			snprintf(why, whylen, "longer than %zu characters", o->size - 1);
 			return NP_EINVAL;
 		}
-		if (has_ctl(val) || (o->type == CT_STR && val[0] == '\0') ||
+		if (str_has_ctl(val) || (o->type == CT_STR && val[0] == '\0') ||
 		    (o->type == CT_STR && strchr(val, ':') != NULL)) {
 			snprintf(why, whylen,
 			         o->type == CT_STR ? "must be a non-empty name without ':'"
@@ -330,7 +274,7 @@ static int opt_apply(struct cctx *c, const struct copt *o, void *base, const cha
 			snprintf(why, whylen, "must not be empty");
 			return NP_EINVAL;
 		}
-		if (resolve_path(c->cfg, val, field, o->size) != NP_OK) {
+		if (config_path_resolve(c->cfg->path, val, field, o->size) != NP_OK) {
 			snprintf(why, whylen, "path too long");
 			return NP_EINVAL;
 		}
@@ -352,7 +296,7 @@ static int opt_apply(struct cctx *c, const struct copt *o, void *base, const cha
 		}
 		return NP_OK;
 	case CT_URL:
-		if (!url_ok(val) || np_strlcpy(field, val, o->size) >= o->size) {
+		if (!config_http_url_ok(val) || np_strlcpy(field, val, o->size) >= o->size) {
 			snprintf(why, whylen,
 			         "must be an http:// or https:// URL without user info");
 			return NP_EINVAL;
@@ -482,7 +426,8 @@ static void section_begin(struct cctx *c, const char *s, size_t len)
 	char nbuf[CFG_NAME_MAX + 16];
 	memcpy(nbuf, name, nlen);
 	nbuf[nlen] = '\0';
-	if (config_name_check(nbuf, h->fqdn, sizeof(h->fqdn)) != NP_OK || strchr(h->fqdn, '.') == NULL) {
+	if (config_name_check(nbuf, h->fqdn, sizeof(h->fqdn)) != NP_OK ||
+	    strchr(h->fqdn, '.') == NULL) {
 		fail(c, "bad host name '%s': must be a fully qualified domain name", nbuf);
 		return;
 	}
@@ -511,7 +456,7 @@ static char *cfg_reader(char *str, int num, void *stream)
 	if (c->failed)
 		return NULL;
 	char *ret = config_read_line(str, num, c->f, &c->line, c->key_in_sect, &too_long, &header,
-				     &header_len);
+	                             &header_len);
 	if (too_long) {
 		fail(c, "line longer than %d characters", num - 3);
 		return NULL;
@@ -612,7 +557,7 @@ static void check_host(struct cctx *c, unsigned hi)
 		np_strlcpy(h->server, c->cfg->server, sizeof(h->server));
 		crypto_generichash_update(&c->hash[hi], (const unsigned char *)"server=", 7);
 		crypto_generichash_update(&c->hash[hi], (const unsigned char *)h->server,
-					  strlen(h->server));
+		                          strlen(h->server));
 		has_server = true;
 	}
 	bool default_checkip = (h->ipv4.kind == SOURCE_CHECKIP && h->ipv4.arg[0] == '\0') ||

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -245,6 +246,51 @@ static int check_mail_tls(const struct cfg_opt *o, void *field, char *why, size_
 		return NP_OK;
 	snprintf(why, whylen, "must be none, try or require");
 	return NP_EINVAL;
+}
+
+int config_path_resolve(const char *conf_path, const char *in, char *out, size_t outlen)
+{
+	if (in[0] == '/')
+		return np_strlcpy(out, in, outlen) < outlen ? NP_OK : NP_ETOOBIG;
+	char dir[PATH_MAX];
+	const char *slash = strrchr(conf_path, '/');
+	if (slash == NULL) {
+		if (getcwd(dir, sizeof(dir)) == NULL)
+			return NP_EIO;
+	} else if (conf_path[0] == '/') {
+		size_t n = slash == conf_path ? 1 : (size_t)(slash - conf_path);
+		memcpy(dir, conf_path, n);
+		dir[n] = '\0';
+	} else {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return NP_EIO;
+		int n = snprintf(dir, sizeof(dir), "%s/%.*s", cwd, (int)(slash - conf_path),
+		                 conf_path);
+		if (n < 0 || (size_t)n >= sizeof(dir))
+			return NP_ETOOBIG;
+	}
+	int n = snprintf(out, outlen, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", in);
+	return n < 0 || (size_t)n >= outlen ? NP_ETOOBIG : NP_OK;
+}
+
+bool config_http_url_ok(const char *u)
+{
+	size_t skip;
+	if (strncasecmp(u, "http://", 7) == 0)
+		skip = 7;
+	else if (strncasecmp(u, "https://", 8) == 0)
+		skip = 8;
+	else
+		return false;
+	const char *auth = u + skip;
+	size_t alen = strcspn(auth, "/?#");
+	if (alen == 0 || memchr(auth, '@', alen) != NULL)
+		return false;
+	for (const char *p = u; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
 }
 
 bool config_mail_check(const char *s)

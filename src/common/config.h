@@ -102,6 +102,15 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen) 
  * 253 characters, one optional trailing dot) into out. The root is refused: no zone, server
  * or host lives there. Shared by every config parser (server and client). */
 int config_name_check(const char *in, char *out, size_t outlen) np_mustcheck;
+/* Makes a relative path in a config file relative to that file's directory (and absolute),
+ * so that the working directory never matters. NP_ETOOBIG or NP_EIO on failure. Shared by
+ * the client's and the sensor's parsers. */
+int config_path_resolve(const char *conf_path, const char *in, char *out,
+                        size_t outlen) np_mustcheck;
+/* Whether u is an absolute http(s) URL with a host, no user info (credentials belong in
+ * their own keys, never in a URL that gets logged) and only printable ASCII. */
+bool config_http_url_ok(const char *u);
+
 /* Whether s is a mail address we accept (narrow: safe in SMTP commands and headers). */
 bool config_mail_check(const char *s);
 /* "error", "warning", "info" or "debug" to LOG_ERR..LOG_DEBUG; NP_EINVAL otherwise. */

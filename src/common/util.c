@@ -54,6 +54,28 @@ void str_lower(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
+bool str_has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+bool name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 63)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		          (i > 0 && (ch == '.' || ch == '_' || ch == '-'));
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 int addr_parse(const char *s, struct np_addr *out)
 {
 	memset(out, 0, sizeof(*out));

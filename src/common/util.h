@@ -28,6 +28,13 @@ void str_trim(const char **s, size_t *len);
 /* Lowercases ASCII in place. */
 void str_lower(char *s);
 
+/* Whether s holds a control character (below 0x20, or DEL). */
+bool str_has_ctl(const char *s);
+
+/* Whether s[0..len) is an account or sensor name: [a-z0-9][a-z0-9._-]{0,62}. Safe in URLs,
+ * logs, Basic auth user names and "NAME:SECRET" tokens (no ':'). */
+bool name_ok(const char *s, size_t len);
+
 /* An IPv4 or IPv6 address. family is AF_INET or AF_INET6; bytes holds 4 or 16 octets. */
 struct np_addr {
 	int family;

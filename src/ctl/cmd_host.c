@@ -65,22 +65,6 @@ fail:
 
 /* ---- user ---- */
 
-/* [a-z0-9][a-z0-9._-]{0,62}: safe in URLs, logs and HTTP basic auth (no ':'). */
-static bool user_name_ok(const char *s)
-{
-	size_t len = strlen(s);
-	if (len == 0 || len > 63)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		          (i > 0 && (ch == '.' || ch == '_' || ch == '-'));
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
 static int print_user(int64_t id, const char *name, int64_t created, void *ctx)
 {
 	(void)id;
@@ -148,7 +132,7 @@ int ctl_cmd_user(struct ctl *c, int argc, char **argv)
 	if (argc != 2 || strcmp(argv[0], "add") != 0)
 		return ctl_usage("user add NAME | user list | user email NAME ADDRESS");
 	const char *name = argv[1];
-	if (!user_name_ok(name)) {
+	if (!name_ok(name, strlen(name))) {
 		ctl_err("bad user name '%s': use [a-z0-9][a-z0-9._-]{0,62}", name);
 		return CTL_FAIL;
 	}

@@ -10,23 +10,6 @@
 
 #define SENSOR_USAGE "sensor add NAME | sensor list | sensor del NAME"
 
-/* [a-z0-9][a-z0-9._-]{0,62}: the part before ':' in "NAME:SECRET" (nameplate-sensor checks
- * the same rule in its token file). */
-static bool name_ok(const char *s)
-{
-	size_t len = strlen(s);
-	if (len == 0 || len > 63)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		          (i > 0 && (ch == '.' || ch == '_' || ch == '-'));
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
 static void fmt_time(int64_t t, char *out, size_t len)
 {
 	if (t <= 0) {
@@ -41,7 +24,7 @@ static void fmt_time(int64_t t, char *out, size_t len)
 
 static int sensor_add(struct ctl *c, const char *name)
 {
-	if (!name_ok(name)) {
+	if (!name_ok(name, strlen(name))) {
 		ctl_err("bad sensor name '%s': use [a-z0-9][a-z0-9._-]{0,62}", name);
 		return CTL_FAIL;
 	}
@@ -87,7 +70,7 @@ static int print_sensor(const struct store_sensor *s, void *ctx)
 
 static int sensor_del(struct ctl *c, const char *name)
 {
-	if (!name_ok(name)) {
+	if (!name_ok(name, strlen(name))) {
 		ctl_err("bad sensor name '%s'", name);
 		return CTL_FAIL;
 	}

@@ -113,74 +113,6 @@ static void fail(struct sctx *c, const char *fmt, ...)
 	snprintf(c->err, c->errlen, "%s:%u: %s", c->cfg->path, c->err_line, msg);
 }
 
-static bool has_ctl(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
-bool sensor_name_ok(const char *s, size_t len)
-{
-	if (len == 0 || len > 63)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		          (i > 0 && (ch == '.' || ch == '_' || ch == '-'));
-		if (!ok)
-			return false;
-	}
-	return true;
-}
-
-/* An absolute http(s) URL with a host, no user info, no query: the token goes in a header,
- * never in the URL, and the batch path is appended. */
-static bool url_ok(const char *u)
-{
-	size_t skip;
-	if (strncasecmp(u, "http://", 7) == 0)
-		skip = 7;
-	else if (strncasecmp(u, "https://", 8) == 0)
-		skip = 8;
-	else
-		return false;
-	const char *auth = u + skip;
-	size_t alen = strcspn(auth, "/?#");
-	if (alen == 0 || memchr(auth, '@', alen) != NULL || strpbrk(u, "?#") != NULL)
-		return false;
-	for (const char *p = u; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return false;
-	return true;
-}
-
-static int resolve_path(const char *conf, const char *in, char *out, size_t outlen)
-{
-	if (in[0] == '/')
-		return np_strlcpy(out, in, outlen) < outlen ? NP_OK : NP_ETOOBIG;
-	char dir[PATH_MAX];
-	const char *slash = strrchr(conf, '/');
-	if (slash == NULL) {
-		if (getcwd(dir, sizeof(dir)) == NULL)
-			return NP_EIO;
-	} else if (conf[0] == '/') {
-		size_t n = slash == conf ? 1 : (size_t)(slash - conf);
-		memcpy(dir, conf, n);
-		dir[n] = '\0';
-	} else {
-		char cwd[PATH_MAX];
-		if (getcwd(cwd, sizeof(cwd)) == NULL)
-			return NP_EIO;
-		int n = snprintf(dir, sizeof(dir), "%s/%.*s", cwd, (int)(slash - conf), conf);
-		if (n < 0 || (size_t)n >= sizeof(dir))
-			return NP_ETOOBIG;
-	}
-	int n = snprintf(out, outlen, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", in);
-	return n < 0 || (size_t)n >= outlen ? NP_ETOOBIG : NP_OK;
-}
-
 static int opt_apply(struct sctx *c, const struct sopt *o, const char *val, char *why,
                      size_t whylen)
 {
@@ -197,18 +129,18 @@ static int opt_apply(struct sctx *c, const struct sopt *o, const char *val, char
 		*(unsigned *)field = u;
 		return NP_OK;
 	case ST_STR:
-		if (has_ctl(val) || np_strlcpy(field, val, o->size) >= o->size) {
+		if (str_has_ctl(val) || np_strlcpy(field, val, o->size) >= o->size) {
 			snprintf(why, whylen, "must be one line of at most %zu characters",
 			         o->size - 1);
 			return NP_EINVAL;
 		}
 		return NP_OK;
 	case ST_PATH:
-		if (val[0] == '\0' || has_ctl(val)) {
+		if (val[0] == '\0' || str_has_ctl(val)) {
 			snprintf(why, whylen, "must be a path");
 			return NP_EINVAL;
 		}
-		if (resolve_path(c->cfg->path, val, field, o->size) != NP_OK) {
+		if (config_path_resolve(c->cfg->path, val, field, o->size) != NP_OK) {
 			snprintf(why, whylen, "path too long");
 			return NP_EINVAL;
 		}
@@ -217,7 +149,8 @@ static int opt_apply(struct sctx *c, const struct sopt *o, const char *val, char
 		size_t n = strlen(val);
 		while (n > 0 && val[n - 1] == '/')
 			n--; /* "http://h:8053/" and "http://h:8053" are the same base */
-		if (!url_ok(val) || n >= o->size) {
+		/* No query either: the batch path is appended, and the token goes in a header. */
+		if (!config_http_url_ok(val) || strpbrk(val, "?#") != NULL || n >= o->size) {
 			snprintf(why, whylen,
 			         "must be an http:// or https:// URL without user info or query");
 			return NP_EINVAL;
@@ -234,7 +167,7 @@ static int opt_apply(struct sctx *c, const struct sopt *o, const char *val, char
 		return NP_OK;
 	case ST_IFNAME: {
 		size_t n = strlen(val);
-		if (n == 0 || n >= IFNAMSIZ || strpbrk(val, "/ \t:") != NULL || has_ctl(val) ||
+		if (n == 0 || n >= IFNAMSIZ || strpbrk(val, "/ \t:") != NULL || str_has_ctl(val) ||
 		    strcmp(val, ".") == 0 || strcmp(val, "..") == 0) {
 			snprintf(why, whylen, "must be a network interface name");
 			return NP_EINVAL;
@@ -421,7 +354,7 @@ static void read_token(struct sctx *c)
 	buf[n] = '\0';
 	const char *colon = memchr(buf, ':', n);
 	if (n >= SENSOR_TOKEN_MAX || colon == NULL || memchr(buf, '\0', n) != NULL ||
-	    !sensor_name_ok(buf, (size_t)(colon - buf)) || colon[1] == '\0' || has_ctl(buf) ||
+	    !name_ok(buf, (size_t)(colon - buf)) || colon[1] == '\0' || str_has_ctl(buf) ||
 	    strpbrk(colon + 1, " \t") != NULL) {
 		fail(c,
 		     "token file %s must hold one line NAME:SECRET (from nameplatectl sensor "

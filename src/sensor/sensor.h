@@ -64,8 +64,6 @@ struct sensor_cfg {
 int sensor_config_load(const char *path, struct sensor_cfg *cfg, char *err,
                        size_t errlen) np_mustcheck;
 
-/* Whether s is a sensor name: [a-z0-9][a-z0-9._-]{0,62} (also used by nameplatectl). */
-bool sensor_name_ok(const char *s, size_t len);
 
 /* ---- honeypot protocol helpers (proto.c; pure, unit-tested) ---- */
 

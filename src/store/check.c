@@ -17,12 +17,6 @@ static char *dup_column(sqlite3_stmt *s, int col)
 	return strdup(t != NULL ? t : "");
 }
 
-static int step_one(struct store *st, sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-	return rc == SQLITE_ROW ? NP_OK : rc == SQLITE_DONE ? NP_ENOTFOUND : store__err(st, rc);
-}
-
 /* ---- the outbox ---- */
 
 int store_mail_add(struct store *st, const char *rcpt, const char *subject, const char *body,
@@ -91,7 +85,7 @@ int store_mail_next(struct store *st, int64_t *when)
 	sqlite3_stmt *s = store__sql(st, "SELECT min(next_try) FROM outbox");
 	if (s == NULL)
 		return NP_ESTORE;
-	int ret = step_one(st, s);
+	int ret = store__step_one(st, s);
 	if (ret == NP_OK && sqlite3_column_type(s, 0) == SQLITE_NULL)
 		ret = NP_ENOTFOUND;
 	else if (ret == NP_OK)
@@ -162,7 +156,7 @@ int store_check_get(struct store *st, const uint8_t token_hash[SECRET_HASH_LEN],
 	if (s == NULL)
 		return NP_ESTORE;
 	sqlite3_bind_blob(s, 1, token_hash, SECRET_HASH_LEN, SQLITE_STATIC);
-	int ret = step_one(st, s);
+	int ret = store__step_one(st, s);
 	if (ret == NP_OK) {
 		memset(out, 0, sizeof(*out));
 		out->id = sqlite3_column_int64(s, 0);
@@ -198,7 +192,7 @@ int store_check_update(struct store *st, int64_t id, const char *addr, const cha
 
 static int count_rows(struct store *st, sqlite3_stmt *s, unsigned *out)
 {
-	int ret = step_one(st, s);
+	int ret = store__step_one(st, s);
 	if (ret == NP_OK) {
 		int64_t n = sqlite3_column_int64(s, 0);
 		*out = n < 0 ? 0 : n > UINT32_MAX ? UINT32_MAX : (unsigned)n;

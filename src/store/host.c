@@ -70,9 +70,8 @@ int store_host_get(struct store *st, const char *fqdn, struct store_host *out)
 	if (s == NULL)
 		return NP_ESTORE;
 	sqlite3_bind_text(s, 1, fqdn, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	int ret = rc == SQLITE_ROW ? NP_OK : rc == SQLITE_DONE ? NP_ENOTFOUND : store__err(st, rc);
-	if (rc == SQLITE_ROW)
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK)
 		read_host(s, out);
 	store__done(s);
 	return ret;

@@ -30,21 +30,24 @@ static void read_incident(sqlite3_stmt *s, struct store_incident *out)
 	out->evidence = t != NULL ? t : "{}";
 }
 
-/* Steps s through its rows, handing each incident to cb; the first non-zero return stops. */
+struct incident_walk {
+	store_incident_cb *cb;
+	void *ctx;
+};
+
+static int incident_row(sqlite3_stmt *s, void *ctx)
+{
+	struct incident_walk *w = ctx;
+	struct store_incident inc;
+	read_incident(s, &inc);
+	return w->cb(&inc, w->ctx);
+}
+
+/* Hands each incident row of s to cb; the first non-zero return stops. */
 static int each_incident(struct store *st, sqlite3_stmt *s, store_incident_cb *cb, void *ctx)
 {
-	int rc, ret = NP_OK;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_incident inc;
-		read_incident(s, &inc);
-		ret = cb(&inc, ctx);
-		if (ret != 0)
-			break;
-	}
-	if (ret == NP_OK && rc != SQLITE_DONE)
-		ret = store__err(st, rc);
-	store__done(s);
-	return ret;
+	struct incident_walk w = {cb, ctx};
+	return store__each_row(st, s, incident_row, &w);
 }
 
 int store_incident_find_open(struct store *st, int64_t host_id, const char *addr,
@@ -56,9 +59,8 @@ int store_incident_find_open(struct store *st, int64_t host_id, const char *addr
 		return NP_ESTORE;
 	sqlite3_bind_int64(s, 1, host_id);
 	store__bind_text(s, 2, addr);
-	int rc = sqlite3_step(s);
-	int ret = rc == SQLITE_ROW ? NP_OK : rc == SQLITE_DONE ? NP_ENOTFOUND : store__err(st, rc);
-	if (rc == SQLITE_ROW) {
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK) {
 		read_incident(s, out);
 		out->evidence = NULL; /* the row's text is gone once the statement is reset */
 	}

@@ -25,9 +25,8 @@ int store_user_email(struct store *st, int64_t user_id, char *out, size_t len)
 	if (s == NULL)
 		return NP_ESTORE;
 	sqlite3_bind_int64(s, 1, user_id);
-	int rc = sqlite3_step(s);
-	int ret = rc == SQLITE_ROW ? NP_OK : rc == SQLITE_DONE ? NP_ENOTFOUND : store__err(st, rc);
-	if (rc == SQLITE_ROW) {
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK) {
 		const char *e = (const char *)sqlite3_column_text(s, 0);
 		if (np_strlcpy(out, e != NULL ? e : "", len) >= len)
 			ret = NP_EINVAL;
@@ -71,9 +70,8 @@ int store_sensor_get(struct store *st, const char *name, struct store_sensor *ou
 	if (s == NULL)
 		return NP_ESTORE;
 	store__bind_text(s, 1, name);
-	int rc = sqlite3_step(s);
-	int ret = rc == SQLITE_ROW ? NP_OK : rc == SQLITE_DONE ? NP_ENOTFOUND : store__err(st, rc);
-	if (rc == SQLITE_ROW)
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK)
 		read_sensor(s, out);
 	store__done(s);
 	return ret;
@@ -251,6 +249,6 @@ static int obs_row(sqlite3_stmt *s, void *ctx)
 int store_obs_foreach(struct store *st, store_obs_cb *cb, void *ctx)
 {
 	struct obs_walk w = {cb, ctx};
-	return store__each_row(st, store__sql(st, "SELECT data FROM observations ORDER BY last_seen"),
-	                obs_row, &w);
+	return store__each_row(
+	    st, store__sql(st, "SELECT data FROM observations ORDER BY last_seen"), obs_row, &w);
 }

@@ -264,6 +264,12 @@ int store__exec(struct store *st, sqlite3_stmt *s)
 	return ret;
 }
 
+int store__step_one(struct store *st, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	return rc == SQLITE_ROW ? NP_OK : rc == SQLITE_DONE ? NP_ENOTFOUND : store__err(st, rc);
+}
+
 int store__exec_changed(struct store *st, sqlite3_stmt *s)
 {
 	int ret = store__exec(st, s);
@@ -547,9 +553,8 @@ int store_user_id(struct store *st, const char *name, int64_t *id)
 	if (s == NULL)
 		return NP_ESTORE;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	int ret = rc == SQLITE_ROW ? NP_OK : rc == SQLITE_DONE ? NP_ENOTFOUND : store__err(st, rc);
-	if (rc == SQLITE_ROW)
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK)
 		*id = sqlite3_column_int64(s, 0);
 	store__done(s);
 	return ret;

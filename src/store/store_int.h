@@ -71,6 +71,9 @@ int store__bind_text(sqlite3_stmt *s, int i, const char *text);
 int store__err(struct store *st, int rc);
 /* Runs a statement without result rows to completion. */
 int store__exec(struct store *st, sqlite3_stmt *s);
+/* Steps s once for a single-row lookup: NP_OK with a row to read, NP_ENOTFOUND without one,
+ * or the error. The caller reads the row, then calls store__done. */
+int store__step_one(struct store *st, sqlite3_stmt *s);
 /* store__exec for an UPDATE/DELETE: "no row changed" is NP_ENOTFOUND. */
 int store__exec_changed(struct store *st, sqlite3_stmt *s);
 /* store__exec for an INSERT: *id (may be NULL) gets the new row's id. */

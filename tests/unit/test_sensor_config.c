@@ -218,17 +218,17 @@ static void test_token_file(void **state)
 static void test_sensor_name(void **state)
 {
 	(void)state;
-	assert_true(sensor_name_ok("s1", 2));
-	assert_true(sensor_name_ok("edge-1.lab_x", 12));
-	assert_false(sensor_name_ok("", 0));
-	assert_false(sensor_name_ok("-a", 2));
-	assert_false(sensor_name_ok("A", 1));
-	assert_false(sensor_name_ok("a:b", 3));
+	assert_true(name_ok("s1", 2));
+	assert_true(name_ok("edge-1.lab_x", 12));
+	assert_false(name_ok("", 0));
+	assert_false(name_ok("-a", 2));
+	assert_false(name_ok("A", 1));
+	assert_false(name_ok("a:b", 3));
 	char long_name[65];
 	memset(long_name, 'a', 64);
 	long_name[64] = '\0';
-	assert_true(sensor_name_ok(long_name, 63));
-	assert_false(sensor_name_ok(long_name, 64));
+	assert_true(name_ok(long_name, 63));
+	assert_false(name_ok(long_name, 64));
 }
 
 int main(void)
