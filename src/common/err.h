@@ -14,6 +14,7 @@ enum np_err {
 	NP_EAGAIN = -EAGAIN,
 	NP_EEXIST = -EEXIST,
 	NP_EIO = -EIO,
+	NP_ECANCELED = -ECANCELED, /* cut short by a stop */
 	NP_EMALFORMED = -1000, /* input does not parse */
 	NP_ETOOBIG,            /* input or result exceeds a limit */
 	NP_EDENIED,            /* not allowed */

@@ -25,6 +25,9 @@
 #define MAIL_EXPIRE_EVERY    60
 #define MAIL_CONNECT_TIMEOUT 10
 #define MAIL_TOTAL_TIMEOUT   60
+/* On stop, a mail being sent gets this long to finish; then the transfer is aborted and
+ * the mail stays due in the outbox, so a silent relay cannot hold up shutdown. */
+#define MAIL_STOP_GRACE_MS 2000
 /* A password file longer than this is refused. */
 #define MAIL_PASSWORD_MAX 512
 
@@ -35,6 +38,7 @@ struct mailer {
 	pthread_mutex_t mu;
 	pthread_cond_t cond; /* pokes, stop, and finished writer ops */
 	bool poked, stopping;
+	int64_t stop_at_ms; /* monotonic time of the stop request, under mu */
 	char password[MAIL_PASSWORD_MAX + 1];
 	bool has_password;
 	int64_t last_expire;
@@ -306,7 +310,28 @@ static size_t read_msg(char *buf, size_t size, size_t nitems, void *ctx)
 	return n;
 }
 
-/* Sends one mail. NP_OK when the relay accepted it; otherwise err says why. */
+static bool stopping(struct mailer *m)
+{
+	pthread_mutex_lock(&m->mu);
+	bool s = m->stopping;
+	pthread_mutex_unlock(&m->mu);
+	return s;
+}
+
+/* libcurl calls this at least once a second during a transfer; nonzero aborts it. */
+static int abort_on_stop(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                         curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	struct mailer *m = ctx;
+	pthread_mutex_lock(&m->mu);
+	bool abort = m->stopping && time_mono_ms() - m->stop_at_ms >= MAIL_STOP_GRACE_MS;
+	pthread_mutex_unlock(&m->mu);
+	return abort;
+}
+
+/* Sends one mail. NP_OK when the relay accepted it, NP_ECANCELED when stopping cut it
+ * short; otherwise err says why. */
 static int send_mail(struct mailer *m, const struct store_mail *ml, char *err, size_t errlen)
 {
 	const struct config *cfg = m->cfg;
@@ -342,6 +367,9 @@ static int send_mail(struct mailer *m, const struct store_mail *ml, char *err, s
 	rc |= curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)MAIL_TOTAL_TIMEOUT);
 	rc |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	rc |= curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_on_stop);
+	rc |= curl_easy_setopt(h, CURLOPT_XFERINFODATA, m);
+	rc |= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	if (cfg->mail_username[0] != '\0') {
 		rc |= curl_easy_setopt(h, CURLOPT_USERNAME, cfg->mail_username);
 		if (m->has_password)
@@ -353,6 +381,11 @@ static int send_mail(struct mailer *m, const struct store_mail *ml, char *err, s
 		goto fail;
 	}
 	rc = curl_easy_perform(h);
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(err, errlen, "stopped while sending");
+		ret = NP_ECANCELED;
+		goto fail;
+	}
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s", cerr[0] != '\0' ? cerr : curl_easy_strerror(rc));
 		ret = NP_EIO;
@@ -380,14 +413,6 @@ static int64_t backoff(const struct config *cfg, unsigned attempts)
 	return (int64_t)(d < cfg->mail_retry_max ? d : cfg->mail_retry_max);
 }
 
-static bool stopping(struct mailer *m)
-{
-	pthread_mutex_lock(&m->mu);
-	bool s = m->stopping;
-	pthread_mutex_unlock(&m->mu);
-	return s;
-}
-
 /* Sends what is due now; returns whether a full batch was taken (more may be due). */
 static bool send_due(struct mailer *m, int64_t now)
 {
@@ -402,18 +427,27 @@ static bool send_due(struct mailer *m, int64_t now)
 	for (size_t i = 0; i < due.n; i++) {
 		struct store_mail *ml = &due.rows[i];
 		char err[CURL_ERROR_SIZE + 64];
-		/* Finish the current mail on stop, but start no new one. */
+		/* Finish the current mail on stop (within MAIL_STOP_GRACE_MS), start no new one. */
 		if (stopping(m)) {
 			store_mail_free(ml);
 			continue;
 		}
 		struct mail_op res = {.id = ml->id};
-		if (!config_mail_check(ml->rcpt)) {
+		bool rcpt_ok = config_mail_check(ml->rcpt);
+		int sent = rcpt_ok ? send_mail(m, ml, err, sizeof(err)) : NP_EINVAL;
+		if (sent == NP_ECANCELED) {
+			/* Not a failed attempt: the mail stays due as it was, for the next start. */
+			log_info("mail: mail %lld left in the outbox for the next start",
+			         (long long)ml->id);
+			store_mail_free(ml);
+			continue;
+		}
+		if (!rcpt_ok) {
 			/* Cannot ever be sent: drop it rather than retry forever. */
 			log_err("mail: dropping mail %lld: bad recipient address",
 			        (long long)ml->id);
 			res.kind = OP_SENT;
-		} else if (send_mail(m, ml, err, sizeof(err)) == NP_OK) {
+		} else if (sent == NP_OK) {
 			log_info("mail: sent mail %lld (attempt %u)", (long long)ml->id,
 			         ml->attempts + 1);
 			res.kind = OP_SENT;
@@ -547,6 +581,7 @@ void mailer_stop(struct mailer *m)
 		return;
 	pthread_mutex_lock(&m->mu);
 	m->stopping = true;
+	m->stop_at_ms = time_mono_ms();
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->mu);
 	pthread_join(m->thread, NULL);

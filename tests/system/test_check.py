@@ -439,6 +439,36 @@ def test_relay_down_restart_mail_arrives_once(np_factory):
         relay.stop()
 
 
+def test_silent_relay_does_not_hold_up_stop(np_factory):
+    """A relay that takes the connection but never greets: a stop still ends within a few
+    seconds, the mail stays in the outbox and goes out once after the next start."""
+    port = free_port()
+    silent = socket.socket()
+    silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    silent.bind(("127.0.0.1", port))
+    silent.listen(8)  # never accepts: the kernel completes the handshake, nobody speaks
+    try:
+        np = server(np_factory, port)
+        b = Browser("127.0.0.1", np.http_port)
+        b.start_check("patient@example.org")
+        time.sleep(1)  # the mail thread is now waiting for the greeting
+        t0 = time.monotonic()
+        assert np.stop(timeout=6) == 0
+        took = time.monotonic() - t0
+        assert took < 5, took
+        assert "left in the outbox" in np.logs[-1], np.logs[-1]
+    finally:
+        silent.close()
+    relay = Relay(port).start()
+    try:
+        np.start()
+        relay.wait_mail("patient@example.org", timeout=15)
+        time.sleep(2)
+        assert relay.sink.count() == 1
+    finally:
+        relay.stop()
+
+
 # ---- end to end in network namespaces ------------------------------------------------------
 
 def _csum(data):
