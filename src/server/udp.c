@@ -16,6 +16,9 @@
 #define UDP_BATCH  32
 #define UDP_RX_MAX 4096 /* larger queries are not legitimate; they arrive truncated */
 #define UDP_TX_MAX 4096 /* edns_udp_size is at most 4096 */
+/* Socket buffers for bursts: the default (~208 KiB) holds only a few hundred queries, and
+ * a burst beyond that is dropped by the kernel before a worker sees it. */
+#define UDP_SOCKBUF (1 << 20)
 
 struct udp_worker {
 	struct dns_server *srv;
@@ -39,6 +42,16 @@ static unsigned worker_count(const struct config *cfg)
 	return n > 0 && n < 64 ? (unsigned)n : 1;
 }
 
+/* Sets a socket buffer to UDP_SOCKBUF: the FORCE variant goes past net.core.[rw]mem_max
+ * while we still hold CAP_NET_ADMIN (sockets are opened before privileges are dropped);
+ * otherwise the plain one, which the kernel caps at that limit. Best effort either way. */
+static void grow_buffer(int fd, int force_opt, int opt)
+{
+	int size = UDP_SOCKBUF;
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof(size)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
+}
+
 static int open_udp(const struct cfg_listen *l)
 {
 	int fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -56,6 +69,8 @@ static int open_udp(const struct cfg_listen *l)
 		close(fd);
 		return err;
 	}
+	grow_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+	grow_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
 	return fd;
 }
 
