@@ -124,6 +124,7 @@ void *sensor_capture_run(void *arg)
 		int n = poll(pf, fd >= 0 ? 2 : 1, 200);
 		if (n < 0 && errno != EINTR) {
 			log_err("darknet: poll: %m");
+			s->capture_failed = 1;
 			break;
 		}
 		if (s->stop_io)
@@ -132,6 +133,7 @@ void *sensor_capture_run(void *arg)
 		int r = pcap_dispatch(p, 4096, on_packet, (u_char *)s);
 		if (r == PCAP_ERROR) {
 			log_err("darknet: %s", pcap_geterr(p));
+			s->capture_failed = 1;
 			break;
 		}
 	}

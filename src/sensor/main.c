@@ -227,12 +227,19 @@ int main(int argc, char **argv)
 			log_info("stopping on signal %d", sig);
 			break;
 		}
+		/* The capture cannot be reopened without the privileges given up at start, so a
+		 * sensor that lost it stops (saving what it has) and exits 3: its service manager
+		 * starts it again, once the interface is back. */
+		if (s.capture_failed) {
+			log_err("darknet capture lost: stopping, exit status 3");
+			break;
+		}
 		if (time_mono_ms() >= next || sensor_queue_full(&s.queue)) {
 			flush(&s);
 			next = time_mono_ms() + (int64_t)cfg->batch_interval * 1000;
 		}
 	}
-	ret = 0;
+	ret = s.capture_failed ? 3 : 0;
 out:
 	s.stop_io = 1;
 	if (s.stop_fd >= 0) {

@@ -194,6 +194,7 @@ struct sensor {
 	struct sensor_spool spool;
 	volatile sig_atomic_t stop_io;   /* honeypot and capture threads */
 	volatile sig_atomic_t stop_push; /* the pusher */
+	volatile sig_atomic_t capture_failed; /* set by the capture thread as it gives up */
 	int stop_fd;                     /* eventfd: wakes the honeypot and capture loops */
 
 	/* honeypot.c */

@@ -578,6 +578,50 @@ def test_darknet_capture(tmp_path, sensors):
         lab.close()
 
 
+@ROOT_ONLY
+def test_lost_capture_saves_events_and_exits(tmp_path, sensors):
+    """The capture interface disappears: the sensor cannot reopen it (it has given up its
+    privileges), so it pushes what it saw and exits 3 for its service manager to restart
+    it, instead of running on blind."""
+    lab = netns.Lab(tmp_path)
+    try:
+        sns, bot = lab.ns("sensor"), lab.ns("bot")
+        lab.veth(sns, "dk0", bot, "bt0")
+        sns.ip("addr", "add", "10.78.0.1/24", "dev", "dk0")
+        bot.ip("addr", "add", "10.78.0.2/24", "dev", "bt0")
+        bot.ip("route", "add", "198.51.100.0/24", "via", "10.78.0.1")
+        sock = sns.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        rcv = Receiver(sock=sock)
+        try:
+            # A long batch interval: only the exit path can deliver these events.
+            s = Sensor(tmp_path, rcv.url, darknet={"interface": "dk0",
+                                                   "addresses": "198.51.100.0/24"},
+                       interval=300)
+            sensors.append(s)
+            s.start(prefix=["ip", "netns", "exec", sns.name])
+            raw = raw_socket(bot)
+            for d in ("198.51.100.7", "198.51.100.8", "198.51.100.9"):
+                seq = struct.unpack("!I", socket.inet_aton(d))[0]
+                raw.sendto(tcp_packet("10.78.0.2", d, 40000, 23, seq, 0x02), (d, 0))
+            raw.close()
+            time.sleep(1)
+            assert s.proc.poll() is None
+            sns.ip("link", "del", "dk0")
+            s.proc.wait(10)
+            assert s.proc.returncode == 3, s.log()
+            assert "darknet capture lost" in s.log()
+            check_sanitizers(s.log(), "nameplate-sensor")
+            mirai = [e for e in rcv.events()
+                     if e["kind"] == "mirai_syn" and e["src"] == "10.78.0.2"]
+            assert sum(e.get("n", 1) for e in mirai) == 3, (rcv.events(), s.log())
+        finally:
+            rcv.stop()
+    finally:
+        lab.close()
+
+
 def raw_socket(ns):
     """A raw IPv4 socket (IPPROTO_RAW: we write the IP header) living in namespace ns."""
     box = {}
