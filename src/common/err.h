@@ -15,12 +15,12 @@ enum np_err {
 	NP_EEXIST = -EEXIST,
 	NP_EIO = -EIO,
 	NP_ECANCELED = -ECANCELED, /* cut short by a stop */
-	NP_EMALFORMED = -1000, /* input does not parse */
-	NP_ETOOBIG,            /* input or result exceeds a limit */
-	NP_EDENIED,            /* not allowed */
-	NP_ENOTFOUND,          /* no such object */
-	NP_ESTORE,             /* the store failed (SQLite error) */
-	NP_EFAILED,            /* a component stopped after an earlier failure */
+	NP_EMALFORMED = -1000,     /* input does not parse */
+	NP_ETOOBIG,                /* input or result exceeds a limit */
+	NP_EDENIED,                /* not allowed */
+	NP_ENOTFOUND,              /* no such object */
+	NP_ESTORE,                 /* the store failed (SQLite error) */
+	NP_EFAILED,                /* a component stopped after an earlier failure */
 };
 
 /* Returns a static string describing err (never NULL). */

@@ -192,10 +192,10 @@ struct sensor {
 	struct sensor_cfg *cfg;
 	struct sensor_queue queue;
 	struct sensor_spool spool;
-	volatile sig_atomic_t stop_io;   /* honeypot and capture threads */
-	volatile sig_atomic_t stop_push; /* the pusher */
+	volatile sig_atomic_t stop_io;        /* honeypot and capture threads */
+	volatile sig_atomic_t stop_push;      /* the pusher */
 	volatile sig_atomic_t capture_failed; /* set by the capture thread as it gives up */
-	int stop_fd;                     /* eventfd: wakes the honeypot and capture loops */
+	int stop_fd;                          /* eventfd: wakes the honeypot and capture loops */
 
 	/* honeypot.c */
 	int listen_fd[SVC_COUNT][SENSOR_MAX_LISTEN];

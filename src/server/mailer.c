@@ -325,9 +325,9 @@ static int abort_on_stop(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_o
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
 	struct mailer *m = ctx;
 	pthread_mutex_lock(&m->mu);
-	bool abort = m->stopping && time_mono_ms() - m->stop_at_ms >= MAIL_STOP_GRACE_MS;
+	bool cut = m->stopping && time_mono_ms() - m->stop_at_ms >= MAIL_STOP_GRACE_MS;
 	pthread_mutex_unlock(&m->mu);
-	return abort;
+	return cut;
 }
 
 /* Sends one mail. NP_OK when the relay accepted it, NP_ECANCELED when stopping cut it
