@@ -330,16 +330,9 @@ static void list_addrs(const struct store_rr *rrs, size_t n, uint16_t type, char
 {
 	size_t pos = strlen(buf);
 	for (size_t i = 0; i < n; i++) {
-		struct np_addr a = {0};
-		if (rrs[i].type != type)
+		struct np_addr a;
+		if (rrs[i].type != type || !store_rr_addr(&rrs[i], &a))
 			continue;
-		if (type == DNS_TYPE_A && rrs[i].rdlen == 4)
-			a.family = AF_INET;
-		else if (type == DNS_TYPE_AAAA && rrs[i].rdlen == 16)
-			a.family = AF_INET6;
-		else
-			continue;
-		memcpy(a.bytes, rrs[i].rdata, rrs[i].rdlen);
 		char t[INET6_ADDRSTRLEN];
 		int w = snprintf(buf + pos, cap - pos, "%s%s", pos > 0 ? "," : "",
 		                 addr_format(&a, t, sizeof(t)));

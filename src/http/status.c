@@ -67,15 +67,9 @@ static json_t *host_addresses(struct status_req *sr, struct store *st, int64_t h
 	*ret = arr == NULL ? NP_ENOMEM
 	                   : store_records_get(st, host_id, sr->rrs, ARRAY_SIZE(sr->rrs), &n);
 	for (size_t i = 0; *ret == NP_OK && i < n; i++) {
-		const struct store_rr *rr = &sr->rrs[i];
-		struct np_addr a = {0};
-		if (rr->type == DNS_TYPE_A && rr->rdlen == 4)
-			a.family = AF_INET;
-		else if (rr->type == DNS_TYPE_AAAA && rr->rdlen == 16)
-			a.family = AF_INET6;
-		else
+		struct np_addr a;
+		if (!store_rr_addr(&sr->rrs[i], &a))
 			continue;
-		memcpy(a.bytes, rr->rdata, rr->rdlen);
 		char text[INET6_ADDRSTRLEN];
 		if (json_array_append_new(arr, json_string(addr_format(&a, text, sizeof(text)))) !=
 		    0)

@@ -171,16 +171,8 @@ static int current_addrs(struct store *st, struct host_scan *s, int64_t host_id,
 	if (ret != NP_OK)
 		return ret;
 	for (size_t i = 0; i < nrr && *n < max; i++) {
-		const struct store_rr *rr = &s->rrs[i];
-		struct np_addr a = {0};
-		if (rr->type == DNS_TYPE_A && rr->rdlen == 4)
-			a.family = AF_INET;
-		else if (rr->type == DNS_TYPE_AAAA && rr->rdlen == 16)
-			a.family = AF_INET6;
-		else
-			continue;
-		memcpy(a.bytes, rr->rdata, rr->rdlen);
-		set[(*n)++] = a;
+		if (store_rr_addr(&s->rrs[i], &set[*n]))
+			(*n)++;
 	}
 	return NP_OK;
 }

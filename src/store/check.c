@@ -45,6 +45,29 @@ void store_mail_free(struct store_mail *m)
 	m->subject = m->body = NULL;
 }
 
+struct mail_walk {
+	store_mail_cb *cb;
+	void *ctx;
+};
+
+static int mail_row(sqlite3_stmt *s, void *ctx)
+{
+	struct mail_walk *w = ctx;
+	struct store_mail m = {0};
+	m.id = sqlite3_column_int64(s, 0);
+	const char *rcpt = (const char *)sqlite3_column_text(s, 1);
+	np_strlcpy(m.rcpt, rcpt != NULL ? rcpt : "", sizeof(m.rcpt));
+	m.subject = dup_column(s, 2);
+	m.body = dup_column(s, 3);
+	m.created = sqlite3_column_int64(s, 4);
+	int64_t attempts = sqlite3_column_int64(s, 5);
+	m.attempts = attempts < 0 ? 0 : attempts > 1000000 ? 1000000 : (unsigned)attempts;
+	m.next_try = sqlite3_column_int64(s, 6);
+	int ret = m.subject == NULL || m.body == NULL ? NP_ENOMEM : w->cb(&m, w->ctx);
+	store_mail_free(&m);
+	return ret;
+}
+
 int store_mail_due(struct store *st, int64_t now, size_t limit, store_mail_cb *cb, void *ctx)
 {
 	sqlite3_stmt *s = store__sql(st, "SELECT id, rcpt, subject, body, created, attempts, "
@@ -54,30 +77,8 @@ int store_mail_due(struct store *st, int64_t now, size_t limit, store_mail_cb *c
 		return NP_ESTORE;
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int64(s, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
-	int rc, ret = NP_OK;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_mail m = {0};
-		m.id = sqlite3_column_int64(s, 0);
-		const char *rcpt = (const char *)sqlite3_column_text(s, 1);
-		np_strlcpy(m.rcpt, rcpt != NULL ? rcpt : "", sizeof(m.rcpt));
-		m.subject = dup_column(s, 2);
-		m.body = dup_column(s, 3);
-		m.created = sqlite3_column_int64(s, 4);
-		int64_t attempts = sqlite3_column_int64(s, 5);
-		m.attempts = attempts < 0 ? 0 : attempts > 1000000 ? 1000000 : (unsigned)attempts;
-		m.next_try = sqlite3_column_int64(s, 6);
-		if (m.subject == NULL || m.body == NULL)
-			ret = NP_ENOMEM;
-		else
-			ret = cb(&m, ctx);
-		store_mail_free(&m);
-		if (ret != 0)
-			break;
-	}
-	if (ret == NP_OK && rc != SQLITE_DONE)
-		ret = store__err(st, rc);
-	store__done(s);
-	return ret;
+	struct mail_walk w = {cb, ctx};
+	return store__each_row(st, s, mail_row, &w);
 }
 
 int store_mail_next(struct store *st, int64_t *when)

@@ -153,6 +153,19 @@ int store_user_secret_matches(struct store *st, int64_t user_id,
 	return ret;
 }
 
+bool store_rr_addr(const struct store_rr *rr, struct np_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (rr->type == DNS_TYPE_A && rr->rdlen == 4)
+		out->family = AF_INET;
+	else if (rr->type == DNS_TYPE_AAAA && rr->rdlen == 16)
+		out->family = AF_INET6;
+	else
+		return false;
+	memcpy(out->bytes, rr->rdata, rr->rdlen);
+	return true;
+}
+
 int store_records_get(struct store *st, int64_t host_id, struct store_rr *out, size_t max,
                       size_t *n)
 {

@@ -90,6 +90,8 @@ struct store_rr {
 	uint16_t rdlen;
 	uint8_t rdata[ZONE_MAX_RDATA];
 };
+/* The address an A or AAAA record holds; false for any other record. */
+bool store_rr_addr(const struct store_rr *rr, struct np_addr *out);
 /* Fills out[0..max) and *n, ordered by type then insertion. */
 int store_records_get(struct store *st, int64_t host_id, struct store_rr *out, size_t max,
 		      size_t *n) np_mustcheck;
