@@ -63,7 +63,7 @@ class Netns:
         self.lab.procs.append((p, f, log_path))
         return p
 
-    def socket(self, family=socket.AF_INET, type=socket.SOCK_DGRAM):
+    def socket(self, family=socket.AF_INET, type=socket.SOCK_DGRAM, proto=0):
         """A socket that lives in this namespace (made by a thread that joined it)."""
         box = {}
 
@@ -75,7 +75,7 @@ class Netns:
                         raise OSError(ctypes.get_errno(), "setns")
                 finally:
                     os.close(fd)
-                box["sock"] = socket.socket(family, type)
+                box["sock"] = socket.socket(family, type, proto)
             except Exception as e:  # handed to the caller
                 box["err"] = e
 

@@ -24,9 +24,7 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
-import struct
 import subprocess
 import threading
 import time
@@ -37,6 +35,8 @@ from aiosmtpd.controller import Controller
 
 from conftest import BUILD, ZONE, free_port, wait_for
 import netns
+from packets import mirai_syn
+import sensorapi
 
 SENSOR_BIN = os.path.join(BUILD, "nameplate-sensor")
 MAIL_FROM = "check@dyn.example"
@@ -190,26 +190,6 @@ def mail_link(msg):
 
 # ---- sensor batches ------------------------------------------------------------------------
 
-def add_sensor(np, name="s1"):
-    r = np.ctl("sensor", "add", name)
-    tok = [w for w in r.stdout.split() if w.startswith(name + ":")]
-    assert tok, r.stdout
-    return tok[0]
-
-
-def post_batch(np, token, bid, events):
-    c = http.client.HTTPConnection("127.0.0.1", np.http_port, timeout=10)
-    try:
-        c.request("POST", "/api/v1/sensor/batch", body=json.dumps({"batch": bid,
-                                                                   "events": events}),
-                  headers={"Authorization": "Bearer " + token,
-                           "Content-Type": "application/json"})
-        r = c.getresponse()
-        return r.status, r.read().decode()
-    finally:
-        c.close()
-
-
 def api_self(np, user, secret):
     cred = base64.b64encode(("%s:%s" % (user, secret)).encode()).decode()
     st, _, body = np.http("/api/v1/check", headers={"Authorization": "Basic " + cred})
@@ -336,7 +316,7 @@ def test_no_relay_is_503(np):
 
 def test_observed_infected_with_evidence(np_factory, relay):
     np = server(np_factory, relay.port)
-    tok = add_sensor(np)
+    tok = sensorapi.add_sensor(np)
     now = int(time.time())
     events = [{"src": "127.0.0.1", "t": now - 60, "kind": "mirai_syn", "proto": 6,
                "port": p} for p in (23, 2323, 23, 23)]
@@ -346,7 +326,7 @@ def test_observed_infected_with_evidence(np_factory, relay):
                 "user": "<b>admin", "pass": "p&\"'<script>"},
                {"src": "127.0.0.1", "t": now - 10, "kind": "backscatter", "proto": 6,
                 "port": 80}]
-    st, body = post_batch(np, tok, "b1", events)
+    st, body = sensorapi.post(np, sensorapi.batch("b1", events), tok)
     assert st == 200, body
 
     def infected():
@@ -471,27 +451,6 @@ def test_silent_relay_does_not_hold_up_stop(np_factory):
 
 # ---- end to end in network namespaces ------------------------------------------------------
 
-def _csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
-def mirai_syn(src, dst, dport, sport, ip_id):
-    """IPv4 + TCP SYN with the Mirai fingerprint: sequence number == destination address."""
-    s, d = socket.inet_aton(src), socket.inet_aton(dst)
-    seq = struct.unpack("!I", d)[0]
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x02, 14600, 0, 0)
-    pseudo = s + d + struct.pack("!BBH", 0, 6, len(tcp))
-    tcp = tcp[:16] + struct.pack("!H", _csum(pseudo + tcp)) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), ip_id, 0, 64, 6, 0, s, d)
-    ip = ip[:10] + struct.pack("!H", _csum(ip)) + ip[12:]
-    return ip + tcp
-
-
 def _ip(*args, check=True):
     return netns.run(["ip"] + list(args), check=check)
 
@@ -540,7 +499,7 @@ def test_end_to_end_bot_and_clean_namespaces(np_factory, relay, tmp_path):
             f.write(text)
         np.init()
         np.start()
-        token = add_sensor(np, "dark")
+        token = sensorapi.add_sensor(np, "dark")
 
         sdir = tmp_path / "sensor"
         sdir.mkdir()
@@ -569,7 +528,8 @@ def test_end_to_end_bot_and_clean_namespaces(np_factory, relay, tmp_path):
         for i in range(6):
             dst = "198.51.100.%d" % (10 + i)
             port = 23 if i % 2 == 0 else 2323
-            pkts.append(mirai_syn(BOT_ADDR, dst, port, 40000 + i, 1000 + 7 * i).hex())
+            pkts.append(mirai_syn(BOT_ADDR, dst, 40000 + i, port, ip_id=1000 + 7 * i,
+                                  window=14600).hex())
         bot.run([netns.PYTHON, "-c", sender] + pkts)
 
         # sensor -> batch -> nameplated's inbox -> the index (merged at once on commit).

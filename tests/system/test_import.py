@@ -6,7 +6,6 @@
 import calendar
 import json
 import os
-import socket
 import sqlite3
 import struct
 import time
@@ -14,6 +13,7 @@ import time
 import pytest
 
 from conftest import wait_for
+from packets import ACK, SYN, ip4, tcp_packet
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 RESEARCH = "203.0.113.0/24"
@@ -25,15 +25,10 @@ D = "203.0.113.5"      # Mirai-like SYNs from a research range: not observed
 DARK = "10.99.0.%d"    # the darknet the packets were sent to
 
 
-def ip4(s):
-    return struct.unpack("!I", socket.inet_aton(s))[0]
-
-
 def tcp_frame(src, dst, sport, dport, flags, seq, ip_id, ttl=64, window=5840):
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, window, 0, 0)
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), ip_id, 0, ttl, 6, 0,
-                     socket.inet_aton(src), socket.inet_aton(dst))
-    return b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00" + ip + tcp
+    """An Ethernet frame around packets.tcp_packet()."""
+    return b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00" + \
+        tcp_packet(src, dst, sport, dport, seq, flags, ttl=ttl, ip_id=ip_id, window=window)
 
 
 def not_masscan(dst, dport, seq, ip_id):
@@ -41,8 +36,6 @@ def not_masscan(dst, dport, seq, ip_id):
     assert ip_id != (ip4(dst) ^ dport ^ seq) & 0xffff
     return ip_id
 
-
-SYN, RST, ACK = 0x02, 0x04, 0x10
 
 
 def packets(now):

@@ -9,7 +9,6 @@ server's /api/v1/check about the address it sees (127.0.0.1 here)."""
 import base64
 import email
 import email.policy
-import http.client
 import json
 import os
 import sqlite3
@@ -21,41 +20,11 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from conftest import BUILD, ZONE, check_sanitizers, free_port, wait_for
+from sensorapi import add_sensor, batch, post, syn
 
 NAMEPLATE = os.path.join(BUILD, "nameplate")
 HOST = "h." + ZONE
 INFECTED = "192.0.2.77"
-
-
-def post(np, body, token):
-    c = http.client.HTTPConnection("127.0.0.1", np.http_port, timeout=10)
-    try:
-        c.request("POST", "/api/v1/sensor/batch", body=body.encode(),
-                  headers={"Content-Type": "application/json",
-                           "Authorization": "Bearer " + token})
-        r = c.getresponse()
-        return r.status, r.read().decode("utf-8", "replace")
-    finally:
-        c.close()
-
-
-def batch(bid, events):
-    return json.dumps({"batch": bid, "events": events})
-
-
-def syn(src, port=23, t=None, n=None):
-    e = {"src": src, "t": int(t if t is not None else time.time()), "kind": "mirai_syn",
-         "proto": 6, "port": port}
-    if n is not None:
-        e["n"] = n
-    return e
-
-
-def add_sensor(np, name="s1"):
-    r = np.ctl("sensor", "add", name)
-    tokens = [w for w in r.stdout.split() if w.startswith(name + ":")]
-    assert tokens, "sensor add printed no NAME:SECRET token:\n" + r.stdout
-    return tokens[-1]
 
 
 class Inbox:

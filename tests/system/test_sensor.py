@@ -3,7 +3,7 @@
 # namespaces), the spool with retries and restarts, the privilege drop, and the push to a
 # receiver: a small HTTP server in this process, and (when built) the real nameplated.
 
-import ctypes
+import contextlib
 import http.server
 import json
 import os
@@ -11,7 +11,6 @@ import re
 import signal
 import socket
 import stat
-import struct
 import subprocess
 import threading
 import time
@@ -20,6 +19,7 @@ import pytest
 
 from conftest import BUILD, check_sanitizers, free_port, wait_for
 import netns
+from packets import ACK, SYN, mirai_syn, tcp_packet
 
 SENSOR = os.path.join(BUILD, "nameplate-sensor")
 TOKEN = "s1:Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1dXhx"
@@ -499,27 +499,12 @@ def test_spool_cap_drops_oldest(tmp_path, receiver, sensors):
 
 # -- darknet --------------------------------------------------------------------------------
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
-def tcp_packet(src, dst, sport, dport, seq, flags, ttl=64, ip_id=4242, window=5840):
-    s, d = socket.inet_aton(src), socket.inet_aton(dst)
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, window, 0, 0)
-    c = csum(s + d + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
-    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), ip_id, 0, ttl, 6, 0, s, d)
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    return ip + tcp
-
-
-@ROOT_ONLY
-def test_darknet_capture(tmp_path, sensors):
+@contextlib.contextmanager
+def darknet_lab(tmp_path):
+    """A "sensor" namespace whose veth dk0 (10.77.0.1) is the capture interface, a "bot"
+    namespace (10.77.0.2) that routes the darknet 198.51.100.0/24 to it, a raw socket in
+    the bot's namespace and a batch receiver inside the sensor's (where the sensor pushes).
+    Yields (sensor namespace, raw socket, receiver); everything is torn down after."""
     lab = netns.Lab(tmp_path)
     try:
         sns, bot = lab.ns("sensor"), lab.ns("bot")
@@ -527,55 +512,62 @@ def test_darknet_capture(tmp_path, sensors):
         sns.ip("addr", "add", "10.77.0.1/24", "dev", "dk0")
         bot.ip("addr", "add", "10.77.0.2/24", "dev", "bt0")
         bot.ip("route", "add", "198.51.100.0/24", "via", "10.77.0.1")
-        # The receiver listens inside the sensor's namespace, where the sensor pushes.
         sock = sns.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         rcv = Receiver(sock=sock)
+        raw = bot.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         try:
-            s = Sensor(tmp_path, rcv.url, darknet={"interface": "dk0",
-                                                   "addresses": "198.51.100.0/24"},
-                       extra="research = 10.77.0.99/32")
-            sensors.append(s)
-            s.start(prefix=["ip", "netns", "exec", sns.name])
-            raw = raw_socket(bot)
-            dsts = ["198.51.100.%d" % i for i in (7, 8, 9, 10, 11)]
-            for d in dsts:   # Mirai: seq == destination address, port 23
-                seq = struct.unpack("!I", socket.inet_aton(d))[0]
-                raw.sendto(tcp_packet("10.77.0.2", d, 40000, 23, seq, 0x02), (d, 0))
-            # An ordinary scan SYN to 2323 (random seq), a backscatter SYN-ACK from a
-            # "victim", a research-range SYN, and a packet outside the darknet.
-            raw.sendto(tcp_packet("10.77.0.2", "198.51.100.20", 40000, 2323, 12345, 0x02),
-                       ("198.51.100.20", 0))
-            raw.sendto(tcp_packet("10.77.0.3", "198.51.100.21", 80, 40001, 999, 0x12),
-                       ("198.51.100.21", 0))
-            raw.sendto(tcp_packet("10.77.0.99", "198.51.100.22", 40002, 23,
-                                  struct.unpack("!I", socket.inet_aton("198.51.100.22"))[0],
-                                  0x02), ("198.51.100.22", 0))
-            raw.sendto(tcp_packet("10.77.0.2", "10.77.0.1", 40003, 23, 1, 0x02),
-                       ("10.77.0.1", 0))
-            raw.close()
-
-            def got(kind, src):
-                return [e for e in rcv.events() if e["kind"] == kind and e["src"] == src]
-
-            assert wait_for(lambda: got("mirai_syn", "10.77.0.2") and got("backscatter",
-                                                                       "10.77.0.3")
-                            and got("research", "10.77.0.99") and got("scan", "10.77.0.2"),
-                            15), "events: %r\nlog:\n%s" % (rcv.events(), s.log())
-            time.sleep(1.5)
-            mirai = got("mirai_syn", "10.77.0.2")
-            assert sum(e.get("n", 1) for e in mirai) == 5
-            assert all(e["port"] == 23 and e["proto"] == 6 for e in mirai)
-            assert len(mirai) <= 2    # aggregated (at most split by a batch boundary)
-            assert [e["port"] for e in got("scan", "10.77.0.2")] == [2323]
-            assert not [e for e in rcv.events() if e["src"] == "10.77.0.2"
-                        and e.get("port") == 23 and e["kind"] != "mirai_syn"]
-            assert s.stop() == 0
+            yield sns, raw, rcv
         finally:
+            raw.close()
             rcv.stop()
     finally:
         lab.close()
+
+
+def darknet_sensor(tmp_path, sns, rcv, sensors, **kw):
+    """A sensor capturing on dk0 in namespace sns, pushing to rcv."""
+    s = Sensor(tmp_path, rcv.url, darknet={"interface": "dk0", "addresses": "198.51.100.0/24"},
+               **kw)
+    sensors.append(s)
+    s.start(prefix=["ip", "netns", "exec", sns.name])
+    return s
+
+
+def send(raw, pkt):
+    raw.sendto(pkt, (socket.inet_ntoa(pkt[16:20]), 0))
+
+
+@ROOT_ONLY
+def test_darknet_capture(tmp_path, sensors):
+    with darknet_lab(tmp_path) as (sns, raw, rcv):
+        s = darknet_sensor(tmp_path, sns, rcv, sensors, extra="research = 10.77.0.99/32")
+        for d in ("198.51.100.7", "198.51.100.8", "198.51.100.9", "198.51.100.10",
+                  "198.51.100.11"):
+            send(raw, mirai_syn("10.77.0.2", d, 40000, 23))
+        # An ordinary scan SYN to 2323 (random seq), a backscatter SYN-ACK from a "victim",
+        # a research-range SYN, and a packet outside the darknet.
+        send(raw, tcp_packet("10.77.0.2", "198.51.100.20", 40000, 2323, 12345, SYN))
+        send(raw, tcp_packet("10.77.0.3", "198.51.100.21", 80, 40001, 999, SYN | ACK))
+        send(raw, mirai_syn("10.77.0.99", "198.51.100.22", 40002, 23))
+        send(raw, tcp_packet("10.77.0.2", "10.77.0.1", 40003, 23, 1, SYN))
+
+        def got(kind, src):
+            return [e for e in rcv.events() if e["kind"] == kind and e["src"] == src]
+
+        assert wait_for(lambda: got("mirai_syn", "10.77.0.2") and got("backscatter", "10.77.0.3")
+                        and got("research", "10.77.0.99") and got("scan", "10.77.0.2"),
+                        15), "events: %r\nlog:\n%s" % (rcv.events(), s.log())
+        time.sleep(1.5)
+        mirai = got("mirai_syn", "10.77.0.2")
+        assert sum(e.get("n", 1) for e in mirai) == 5
+        assert all(e["port"] == 23 and e["proto"] == 6 for e in mirai)
+        assert len(mirai) <= 2    # aggregated (at most split by a batch boundary)
+        assert [e["port"] for e in got("scan", "10.77.0.2")] == [2323]
+        assert not [e for e in rcv.events() if e["src"] == "10.77.0.2"
+                    and e.get("port") == 23 and e["kind"] != "mirai_syn"]
+        assert s.stop() == 0
 
 
 @ROOT_ONLY
@@ -583,68 +575,20 @@ def test_lost_capture_saves_events_and_exits(tmp_path, sensors):
     """The capture interface disappears: the sensor cannot reopen it (it has given up its
     privileges), so it pushes what it saw and exits 3 for its service manager to restart
     it, instead of running on blind."""
-    lab = netns.Lab(tmp_path)
-    try:
-        sns, bot = lab.ns("sensor"), lab.ns("bot")
-        lab.veth(sns, "dk0", bot, "bt0")
-        sns.ip("addr", "add", "10.78.0.1/24", "dev", "dk0")
-        bot.ip("addr", "add", "10.78.0.2/24", "dev", "bt0")
-        bot.ip("route", "add", "198.51.100.0/24", "via", "10.78.0.1")
-        sock = sns.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        rcv = Receiver(sock=sock)
-        try:
-            # A long batch interval: only the exit path can deliver these events.
-            s = Sensor(tmp_path, rcv.url, darknet={"interface": "dk0",
-                                                   "addresses": "198.51.100.0/24"},
-                       interval=300)
-            sensors.append(s)
-            s.start(prefix=["ip", "netns", "exec", sns.name])
-            raw = raw_socket(bot)
-            for d in ("198.51.100.7", "198.51.100.8", "198.51.100.9"):
-                seq = struct.unpack("!I", socket.inet_aton(d))[0]
-                raw.sendto(tcp_packet("10.78.0.2", d, 40000, 23, seq, 0x02), (d, 0))
-            raw.close()
-            time.sleep(1)
-            assert s.proc.poll() is None
-            sns.ip("link", "del", "dk0")
-            s.proc.wait(10)
-            assert s.proc.returncode == 3, s.log()
-            assert "darknet capture lost" in s.log()
-            check_sanitizers(s.log(), "nameplate-sensor")
-            mirai = [e for e in rcv.events()
-                     if e["kind"] == "mirai_syn" and e["src"] == "10.78.0.2"]
-            assert sum(e.get("n", 1) for e in mirai) == 3, (rcv.events(), s.log())
-        finally:
-            rcv.stop()
-    finally:
-        lab.close()
-
-
-def raw_socket(ns):
-    """A raw IPv4 socket (IPPROTO_RAW: we write the IP header) living in namespace ns."""
-    box = {}
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def make():
-        try:
-            fd = os.open("/run/netns/%s" % ns.name, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                if libc.setns(fd, netns.CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), "setns")
-            finally:
-                os.close(fd)
-            box["sock"] = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-        except Exception as e:  # handed to the caller
-            box["err"] = e
-
-    t = threading.Thread(target=make)
-    t.start()
-    t.join(10)
-    if "err" in box:
-        raise box["err"]
-    return box["sock"]
+    with darknet_lab(tmp_path) as (sns, raw, rcv):
+        # A long batch interval: only the exit path can deliver these events.
+        s = darknet_sensor(tmp_path, sns, rcv, sensors, interval=300)
+        for d in ("198.51.100.7", "198.51.100.8", "198.51.100.9"):
+            send(raw, mirai_syn("10.77.0.2", d, 40000, 23))
+        time.sleep(1)
+        assert s.proc.poll() is None
+        sns.ip("link", "del", "dk0")
+        s.proc.wait(10)
+        assert s.proc.returncode == 3, s.log()
+        assert "darknet capture lost" in s.log()
+        check_sanitizers(s.log(), "nameplate-sensor")
+        mirai = [e for e in rcv.events() if e["kind"] == "mirai_syn" and e["src"] == "10.77.0.2"]
+        assert sum(e.get("n", 1) for e in mirai) == 3, (rcv.events(), s.log())
 
 
 # -- end to end: the real nameplated ---------------------------------------------------------
