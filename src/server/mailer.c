@@ -36,7 +36,7 @@ struct mailer {
 	struct writer *w;
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t cond; /* pokes, stop, and finished writer ops */
+	pthread_cond_t cond; /* pokes and stop */
 	bool poked, stopping;
 	int64_t stop_at_ms; /* monotonic time of the stop request, under mu */
 	char password[MAIL_PASSWORD_MAX + 1];
@@ -50,10 +50,7 @@ enum mail_op_kind { OP_NEXT, OP_DUE, OP_SENT, OP_RETRY };
 
 struct mail_op {
 	struct writer_op op;
-	struct mailer *m;
 	enum mail_op_kind kind;
-	bool finished; /* under m->mu */
-	int status;
 	int64_t now;
 	bool expire;
 	/* OP_NEXT */
@@ -121,47 +118,17 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 	return ret;
 }
 
-static void op_done(struct writer_op *op, int status)
-{
-	struct mail_op *o = container_of(op, struct mail_op, op);
-	struct mailer *m = o->m;
-	pthread_mutex_lock(&m->mu);
-	o->status = status;
-	o->finished = true;
-	pthread_cond_broadcast(&m->cond);
-	pthread_mutex_unlock(&m->mu);
-}
-
 static void wait_until(struct mailer *m, int64_t mono_ms)
 {
 	struct timespec ts = {.tv_sec = mono_ms / 1000, .tv_nsec = (mono_ms % 1000) * 1000000};
 	pthread_cond_timedwait(&m->cond, &m->mu, &ts);
 }
 
-/* Submits o and waits for its outcome. A full queue is retried every 100 ms, for at most
- * 30 s. Returns the op's status, NP_EAGAIN, or NP_EFAILED. */
+/* Runs o on the writer and waits for its outcome; a full queue is retried for up to 30 s. */
 static int run_op(struct mailer *m, struct mail_op *o)
 {
-	o->m = m;
 	o->op.apply = op_apply;
-	o->op.done = op_done;
-	o->finished = false;
-	int rc = NP_EAGAIN;
-	for (int tries = 0; tries < 300; tries++) {
-		rc = writer_submit(m->w, &o->op);
-		if (rc != NP_EAGAIN)
-			break;
-		struct timespec tick = {0, 100 * 1000 * 1000};
-		nanosleep(&tick, NULL);
-	}
-	if (rc != NP_OK)
-		return rc;
-	pthread_mutex_lock(&m->mu);
-	/* done always runs once a submit succeeded (the writer outlives the mailer). */
-	while (!o->finished)
-		pthread_cond_wait(&m->cond, &m->mu);
-	pthread_mutex_unlock(&m->mu);
-	return o->status;
+	return writer_run(m->w, &o->op, 30000);
 }
 
 /* ---- the message ---- */

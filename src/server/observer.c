@@ -24,8 +24,6 @@ struct obs_op {
 	struct writer_op op;
 	struct observer *o;
 	enum obs_op_kind kind;
-	int status;
-	bool done;
 	bool more; /* OP_MERGE: the inbox had MERGE_ROWS rows; there may be more */
 };
 
@@ -36,7 +34,7 @@ struct observer {
 
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* poked, an op done, or stopping */
+	pthread_cond_t cond; /* poked or stopping */
 	pthread_cond_t merged_cond;
 	bool poked, stopping, started;
 
@@ -268,37 +266,18 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 	return NP_EINVAL;
 }
 
-static void op_done(struct writer_op *op, int status)
-{
-	struct obs_op *oo = container_of(op, struct obs_op, op);
-	struct observer *o = oo->o;
-	pthread_mutex_lock(&o->lock);
-	oo->status = status;
-	oo->done = true;
-	pthread_cond_broadcast(&o->cond);
-	pthread_cond_broadcast(&o->merged_cond);
-	pthread_mutex_unlock(&o->lock);
-}
-
-/* Runs one op on the writer and waits for it. A full writer queue is retried. */
+/* Runs one op on the writer and waits for it; a full queue is retried for up to 5 s. */
 static int run_op(struct observer *o, enum obs_op_kind kind, bool *more)
 {
-	struct obs_op oo = {.op = {.apply = op_apply, .done = op_done}, .o = o, .kind = kind};
-	int ret;
-	for (int tries = 0; (ret = writer_submit(o->w, &oo.op)) == NP_EAGAIN && tries < 100;
-	     tries++) {
-		struct timespec ms50 = {0, 50 * 1000 * 1000};
-		nanosleep(&ms50, NULL);
-	}
-	if (ret != NP_OK)
-		return ret;
+	struct obs_op oo = {.op = {.apply = op_apply}, .o = o, .kind = kind};
+	int ret = writer_run(o->w, &oo.op, 5000);
+	/* Merged rows are committed now: wake observer_sync's waiters. */
 	pthread_mutex_lock(&o->lock);
-	while (!oo.done)
-		pthread_cond_wait(&o->cond, &o->lock);
+	pthread_cond_broadcast(&o->merged_cond);
 	pthread_mutex_unlock(&o->lock);
 	if (more != NULL)
 		*more = oo.more;
-	return oo.status;
+	return ret;
 }
 
 /* ---- the thread ---- */

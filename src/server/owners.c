@@ -72,14 +72,11 @@ struct owners {
 
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* the op is done, or stopping */
+	pthread_cond_t cond; /* stopping */
 	bool stopping, started;
 
-	/* The op in flight and what it reports (the writer thread writes, under lock for
-	 * done/status). */
+	/* The op in flight and what it reports (written by its apply on the writer thread). */
 	struct writer_op op;
-	bool op_done;
-	int op_status;
 	int64_t cursor;  /* the last host id handled */
 	bool more;       /* the page or the budget ended before the hosts did */
 	unsigned mailed; /* mails added by the op */
@@ -514,38 +511,13 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 	return NP_OK;
 }
 
-static void op_done(struct writer_op *op, int status)
-{
-	struct owners *ow = container_of(op, struct owners, op);
-	pthread_mutex_lock(&ow->lock);
-	ow->op_status = status;
-	ow->op_done = true;
-	pthread_cond_broadcast(&ow->cond);
-	pthread_mutex_unlock(&ow->lock);
-}
-
 /* ---- the thread ---- */
 
-/* Runs the op once and waits for it; a full writer queue is retried for a while. */
+/* Runs the op once and waits for it; a full writer queue is retried for up to 5 s. */
 static int run_op(struct owners *ow)
 {
-	int ret;
-	ow->op = (struct writer_op){.apply = op_apply, .done = op_done};
-	ow->op_done = false;
-	for (int tries = 0; (ret = writer_submit(ow->w, &ow->op)) == NP_EAGAIN && tries < 100;
-	     tries++) {
-		struct timespec ms50 = {0, 50 * 1000 * 1000};
-		nanosleep(&ms50, NULL);
-	}
-	if (ret != NP_OK)
-		return ret;
-	/* done always comes once submitted (the writer finishes its queue before it stops). */
-	pthread_mutex_lock(&ow->lock);
-	while (!ow->op_done)
-		pthread_cond_wait(&ow->cond, &ow->lock);
-	ret = ow->op_status;
-	pthread_mutex_unlock(&ow->lock);
-	return ret;
+	ow->op = (struct writer_op){.apply = op_apply};
+	return writer_run(ow->w, &ow->op, 5000);
 }
 
 static bool stopping(struct owners *ow)

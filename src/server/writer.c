@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <urcu-qsbr.h>
 
 #include "common/log.h"
@@ -614,6 +615,60 @@ int writer_submit(struct writer *w, struct writer_op *op)
 		pthread_cond_signal(&w->cond);
 	}
 	pthread_mutex_unlock(&w->lock);
+	return ret;
+}
+
+/* writer_run's own op around the caller's: runs its apply, then wakes the caller. */
+struct run_wait {
+	struct writer_op op;
+	struct writer_op *inner;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool finished;
+	int status;
+};
+
+static int run_apply(struct writer_op *op, struct writer_txn *txn)
+{
+	struct run_wait *rw = container_of(op, struct run_wait, op);
+	return rw->inner->apply(rw->inner, txn);
+}
+
+static void run_done(struct writer_op *op, int status)
+{
+	struct run_wait *rw = container_of(op, struct run_wait, op);
+	pthread_mutex_lock(&rw->mu);
+	rw->status = status;
+	rw->finished = true;
+	pthread_cond_signal(&rw->cond);
+	pthread_mutex_unlock(&rw->mu);
+}
+
+#define RUN_RETRY_MS 50
+
+int writer_run(struct writer *w, struct writer_op *op, unsigned max_wait_ms)
+{
+	struct run_wait rw = {.op = {.apply = run_apply, .done = run_done}, .inner = op};
+	pthread_mutex_init(&rw.mu, NULL);
+	pthread_cond_init(&rw.cond, NULL);
+	int ret;
+	for (unsigned waited = 0;
+	     (ret = writer_submit(w, &rw.op)) == NP_EAGAIN && waited < max_wait_ms;
+	     waited += RUN_RETRY_MS) {
+		struct timespec tick = {0, RUN_RETRY_MS * 1000000L};
+		nanosleep(&tick, NULL);
+	}
+	if (ret == NP_OK) {
+		/* done always runs once a submit succeeded: the writer finishes its queue before
+		 * it stops. */
+		pthread_mutex_lock(&rw.mu);
+		while (!rw.finished)
+			pthread_cond_wait(&rw.cond, &rw.mu);
+		ret = rw.status;
+		pthread_mutex_unlock(&rw.mu);
+	}
+	pthread_cond_destroy(&rw.cond);
+	pthread_mutex_destroy(&rw.mu);
 	return ret;
 }
 

@@ -46,6 +46,12 @@ void writer_stop(struct writer *w);
  * acknowledging (after a failed commit) or is stopping; done is not called then. */
 int writer_submit(struct writer *w, struct writer_op *op) np_mustcheck;
 
+/* For a background thread (never the writer's own, never a DNS worker): queues op and
+ * blocks until its outcome. op->apply runs as with writer_submit; op->done is not used.
+ * A full queue is retried every 50 ms for up to max_wait_ms. Returns op's status, or
+ * writer_submit's NP_EAGAIN / NP_EFAILED when it could not be queued. */
+int writer_run(struct writer *w, struct writer_op *op, unsigned max_wait_ms) np_mustcheck;
+
 /* Switches to a new config (SIGHUP): zones are rebuilt from the store. */
 void writer_reload(struct writer *w, const struct config *cfg);
 
