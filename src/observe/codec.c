@@ -385,20 +385,28 @@ static void w_str(struct wbuf *w, const char *s)
 	w_u8(w, 0);
 }
 
+/* What both encoders require: a known family, the limits, ascending hours. */
+static bool record_ok(const struct obs_addr_record *rec)
+{
+	if ((rec->addr.family != AF_INET && rec->addr.family != AF_INET6) ||
+	    rec->n_buckets > OBS_MAX_BUCKETS || rec->n_creds > OBS_MAX_CREDS)
+		return false;
+	for (size_t i = 0; i < rec->n_buckets; i++) {
+		const struct obs_bucket *b = &rec->buckets[i];
+		if (b->hour < 0 || (i > 0 && b->hour <= rec->buckets[i - 1].hour) ||
+		    b->n_ports > OBS_BUCKET_PORTS)
+			return false;
+	}
+	return true;
+}
+
 int obs_record_encode(const struct obs_addr_record *rec, uint8_t **out, size_t *len)
 {
 	struct wbuf w = {0};
 	*out = NULL;
 	*len = 0;
-	if ((rec->addr.family != AF_INET && rec->addr.family != AF_INET6) ||
-	    rec->n_buckets > OBS_MAX_BUCKETS || rec->n_creds > OBS_MAX_CREDS)
+	if (!record_ok(rec))
 		return NP_EINVAL;
-	for (size_t i = 0; i < rec->n_buckets; i++) {
-		const struct obs_bucket *b = &rec->buckets[i];
-		if (b->hour < 0 || (i > 0 && b->hour <= rec->buckets[i - 1].hour) ||
-		    b->n_ports > OBS_BUCKET_PORTS)
-			return NP_EINVAL;
-	}
 	w_u8(&w, REC_VERSION);
 	bool v6 = rec->addr.family == AF_INET6;
 	w_u8(&w, v6 ? 6 : 4);
@@ -479,15 +487,8 @@ size_t obs_record_compact_bound(const struct obs_addr_record *rec)
 int obs_record_encode_compact(const struct obs_addr_record *rec, uint8_t *out, size_t *len)
 {
 	*len = 0;
-	if ((rec->addr.family != AF_INET && rec->addr.family != AF_INET6) ||
-	    rec->n_buckets > OBS_MAX_BUCKETS || rec->n_creds > OBS_MAX_CREDS)
+	if (!record_ok(rec))
 		return NP_EINVAL;
-	for (size_t i = 0; i < rec->n_buckets; i++) {
-		const struct obs_bucket *b = &rec->buckets[i];
-		if (b->hour < 0 || (i > 0 && b->hour <= rec->buckets[i - 1].hour) ||
-		    b->n_ports > OBS_BUCKET_PORTS)
-			return NP_EINVAL;
-	}
 	uint8_t *p = out;
 	bool v6 = rec->addr.family == AF_INET6;
 	*p++ = REC_COMPACT;
