@@ -210,7 +210,9 @@ static int check_user(const struct cfg_opt *o, void *field, char *why, size_t wh
 	return NP_OK;
 }
 
-/* public_url and relay: an absolute URL of the schemes we speak, without spaces. */
+/* public_url and relay: an absolute URL of the schemes we speak, without spaces, and
+ * without a user or password (the URL is logged and shown; the relay's credentials go in
+ * [mail] username and password_file). */
 static int check_url(const struct cfg_opt *o, void *field, char *why, size_t whylen)
 {
 	const char *s = field;
@@ -221,8 +223,14 @@ static int check_url(const struct cfg_opt *o, void *field, char *why, size_t why
 		return NP_OK;
 	for (size_t i = 0; i < 2; i++) {
 		size_t n = strlen(schemes[i]);
-		if (strncmp(s, schemes[i], n) == 0 && s[n] != '\0' && strpbrk(s, " \t\"<>") == NULL)
-			return NP_OK;
+		if (strncmp(s, schemes[i], n) != 0 || s[n] == '\0' || strpbrk(s, " \t\"<>") != NULL)
+			continue;
+		if (memchr(s + n, '@', strcspn(s + n, "/?#")) != NULL) {
+			snprintf(why, whylen, "must not carry a user or password%s",
+			         o->sect == SECT_MAIL ? " (use username and password_file)" : "");
+			return NP_EINVAL;
+		}
+		return NP_OK;
 	}
 	snprintf(why, whylen, "must be a %s or %s URL", schemes[0], schemes[1]);
 	return NP_EINVAL;
