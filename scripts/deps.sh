@@ -6,6 +6,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libsqlite3-dev sqlite3 libmicrohttpd-dev liburcu-dev libsodium-dev libcurl4-openssl-dev
 libjansson-dev libinih-dev libcmocka-dev libminiupnpc-dev libpcap-dev
 python3-pytest python3-dnspython python3-aiosmtpd
+chromium chromium-driver python3-selenium
 bind9-dnsutils knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps
 miniupnpd-nftables nftables"
 missing=""

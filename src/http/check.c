@@ -7,7 +7,8 @@
  * browser's cookie and of the mail address) and queues the result mail in the same
  * transaction, so an accepted check never loses its mail. The result page opens only with
  * the mailed token AND the cookie of the browser that asked. Forms carry a double-submit
- * CSRF value (cookie np_csrf = hidden field), and a POST with a foreign Origin is refused. */
+ * CSRF value (cookie np_csrf = hidden field), and a POST that a browser says came from
+ * another site is refused (http_form_from_us). */
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -263,36 +264,6 @@ static bool get_cookie(struct MHD_Connection *c, const char *name, char out[CHEC
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
 	return h != NULL && check_cookie_get(h, name, out, CHECK_TOKEN_LEN + 1) &&
 	       check_token_valid(out);
-}
-
-/* "scheme://host[:port]" of url, or of "scheme://" + host. */
-static bool same_origin(const char *origin, const char *url)
-{
-	const char *hs = strstr(url, "://");
-	if (hs == NULL)
-		return false;
-	size_t n = (size_t)(hs + 3 - url) + strcspn(hs + 3, "/?#");
-	return strlen(origin) == n && strncmp(origin, url, n) == 0;
-}
-
-/* A POST whose Origin is present must come from the public URL's origin or the Host's. */
-static bool origin_ok(struct MHD_Connection *c, const struct config *cfg)
-{
-	const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-	if (o == NULL)
-		return true;
-	if (same_origin(o, cfg->check_public_url))
-		return true;
-	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	if (host == NULL || strpbrk(host, "/?#") != NULL)
-		return false;
-	char url[300];
-	for (int https = 0; https < 2; https++) {
-		int n = snprintf(url, sizeof(url), "%s://%s", https ? "https" : "http", host);
-		if (n > 0 && (size_t)n < sizeof(url) && same_origin(o, url))
-			return true;
-	}
-	return false;
 }
 
 /* The verdict for the requester's address now, as JSON text into q->result, with its
@@ -795,7 +766,7 @@ enum MHD_Result check_serve(struct http_request *r)
 		return http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT_PLAIN,
 		                  "method not allowed\n", 19, MHD_HTTP_HEADER_ALLOW, "GET", NULL,
 		                  NULL);
-	if (post && !origin_ok(c, http_config(r->hs)))
+	if (post && !http_form_from_us(c, http_config(r->hs)->check_public_url))
 		return message(c, MHD_HTTP_FORBIDDEN, "Refused",
 		               "This form was sent from another site.", NULL, NULL);
 	if (rest[0] == '\0') {

@@ -526,7 +526,7 @@ void check_page_result(struct check_buf *b, const json_t *verdict, const char *t
 	const char *cls = strcmp(v, "infected") == 0     ? "infected"
 	                  : strcmp(v, "suspicious") == 0 ? "suspicious"
 	                                                 : "not_observed";
-	char t1[40], t2[40], t3[40];
+	char t1[40], t2[40], t3[40], t4[40];
 	page_head(b, "Am I infected? Your result");
 	check_buf_printf(b, "<p class=\"v %s\">", cls);
 	check_buf_html(b, addr);
@@ -540,7 +540,7 @@ void check_page_result(struct check_buf *b, const json_t *verdict, const char *t
 	                 check_time_utc(checked_at, t1, sizeof(t1)),
 	                 check_time_utc(jint(win, "start"), t2, sizeof(t2)),
 	                 check_time_utc(jint(win, "end"), t3, sizeof(t3)),
-	                 check_time_utc(expires, t1, sizeof(t1)));
+	                 check_time_utc(expires, t4, sizeof(t4)));
 	if (strcmp(cls, "not_observed") == 0) {
 		check_buf_puts(b, "<p>Our sensors saw no attack traffic from this address in the "
 		                  "last 24 hours. That does not mean your devices are clean: our "

@@ -31,6 +31,10 @@
 #define HTTP_STOP_WAIT_MS 30000
 /* The largest form a check page posts. */
 #define HTTP_FORM_MAX 4096
+/* Other sites get no Referer from our pages (a result page's URL holds its token), while
+ * our own pages' form POSTs carry their real Origin: under "no-referrer" a browser sends
+ * "Origin: null" with every form POST, which cannot be told from a forged one. */
+#define REFERRER_POLICY "same-origin"
 
 struct http_server {
 	const struct config *cfg;
@@ -143,7 +147,7 @@ enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, const char
 	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
 	    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES ||
 	    MHD_add_response_header(r, "X-Frame-Options", "DENY") != MHD_YES ||
-	    MHD_add_response_header(r, "Referrer-Policy", "no-referrer") != MHD_YES ||
+	    MHD_add_response_header(r, "Referrer-Policy", REFERRER_POLICY) != MHD_YES ||
 	    (h1 != NULL && MHD_add_response_header(r, h1, v1) != MHD_YES) ||
 	    (h2 != NULL && MHD_add_response_header(r, h2, v2) != MHD_YES))
 		ok = MHD_NO;
@@ -174,6 +178,45 @@ enum MHD_Result http_reply_basic_auth(struct MHD_Connection *c, const char *text
 {
 	return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, text, strlen(text),
 	             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
+}
+
+/* ---- forms ---- */
+
+/* Whether origin is the "scheme://host[:port]" that url starts with. */
+static bool origin_of(const char *origin, const char *url)
+{
+	const char *hs = strstr(url, "://");
+	if (hs == NULL)
+		return false;
+	size_t n = (size_t)(hs + 3 - url) + strcspn(hs + 3, "/?#");
+	return strlen(origin) == n && strncmp(origin, url, n) == 0;
+}
+
+static bool origin_ours(struct MHD_Connection *c, const char *origin, const char *public_url)
+{
+	if (public_url[0] != '\0' && origin_of(origin, public_url))
+		return true;
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (host == NULL || host[0] == '\0' || strpbrk(host, "/?#@") != NULL)
+		return false;
+	char url[300];
+	for (int https = 0; https < 2; https++) {
+		int n = snprintf(url, sizeof(url), "%s://%s", https ? "https" : "http", host);
+		if (n > 0 && (size_t)n < sizeof(url) && origin_of(origin, url))
+			return true;
+	}
+	return false;
+}
+
+bool http_form_from_us(struct MHD_Connection *c, const char *public_url)
+{
+	/* Fetch metadata: "same-site" (another port or subdomain of ours), "cross-site" and
+	 * "none" (typed or bookmarked, which a form POST never is) are all refused. */
+	const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	if (site != NULL && strcmp(site, "same-origin") != 0)
+		return false;
+	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	return origin == NULL || origin_ours(c, origin, public_url);
 }
 
 /* ---- the client's address ---- */

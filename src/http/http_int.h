@@ -60,6 +60,14 @@ enum MHD_Result http_reply_text(struct MHD_Connection *c, unsigned status, const
 /* 401 with WWW-Authenticate: Basic realm="nameplate" and body text. */
 enum MHD_Result http_reply_basic_auth(struct MHD_Connection *c, const char *text);
 
+/* Whether a form POST came from one of our own pages, by what the browser says of it:
+ * Sec-Fetch-Site must be "same-origin" and Origin the origin of public_url or of the Host
+ * header, wherever either is present ("null", which a browser sends for an opaque or
+ * hidden origin, never matches). A request with neither is not from a browser that could
+ * be tricked into sending it, and stands on the form's double-submit CSRF value alone.
+ * docs/infection-check.md explains the rule. */
+bool http_form_from_us(struct MHD_Connection *c, const char *public_url);
+
 /* Basic auth into user (at most user_len - 1 bytes) and the keyed hash of the password.
  * false when missing or unusable. The password is wiped. */
 bool http_take_basic(struct MHD_Connection *c, char *user, size_t user_len,

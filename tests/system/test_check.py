@@ -4,7 +4,7 @@ API under /api/v1/check, the mail through an SMTP relay (aiosmtpd on loopback) a
 durable outbox.
 
 - GET /check shows the requester's address and the form (CSRF double submit, CSP); bad
-  posts get 400, a foreign Origin 403, a named address 400; a valid one 200 and a cookie;
+  posts get 400, a foreign Origin or Sec-Fetch-Site 403, a named address 400; a valid one 200 and a cookie;
   the mail arrives; its link opens with that cookie only (403 without, 404 for a wrong
   token), and the JSON API says not_observed when nothing was seen.
 - Observations (a sensor batch with Mirai SYNs and a default-password login) make the
@@ -206,6 +206,8 @@ def test_page_form_validation_mail_and_link(np_factory, relay):
     assert hdrs["content-security-policy"] == CSP
     assert hdrs["content-type"].startswith("text/html")
     assert hdrs.get("x-frame-options") == "DENY"
+    # No Referer leaves for other sites, and our own forms carry a real Origin.
+    assert hdrs.get("referrer-policy") == "same-origin"
     assert "127.0.0.1" in page and 'name="email"' in page and 'name="consent"' in page
     assert "never means clean" in page
     assert "np_csrf" in b.cookies
@@ -238,10 +240,22 @@ def test_page_form_validation_mail_and_link(np_factory, relay):
     # A foreign Origin is refused; the server's own is fine (below).
     st, _, _ = b.post("/check", good, headers={"Origin": "https://evil.example"})
     assert st == 403
+    # So is whatever else a browser says of a form sent from elsewhere: a hidden origin,
+    # another port of the same site, another site, or no page at all.
+    ours = "http://127.0.0.1:%d" % np.http_port
+    for h in ({"Origin": "null"},
+              {"Origin": ours + ".evil.example"},
+              {"Sec-Fetch-Site": "same-site"},
+              {"Sec-Fetch-Site": "cross-site"},
+              {"Sec-Fetch-Site": "none"},
+              {"Sec-Fetch-Site": "same-site", "Origin": ours},
+              {"Sec-Fetch-Site": "same-origin", "Origin": "http://127.0.0.1:1"}):
+        st, _, _ = b.post("/check", good, headers=h)
+        assert st == 403, h
     assert relay.sink.count() == 0
 
     st, hdrs, body = b.post("/check", good,
-                            headers={"Origin": "http://127.0.0.1:%d" % np.http_port})
+                            headers={"Origin": ours, "Sec-Fetch-Site": "same-origin"})
     assert st == 200, body
     assert "user@example.org" in body and "on its way" in body
     sc = [h for h in b.set_cookie_headers if h.startswith("np_check=")][0]
