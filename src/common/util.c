@@ -114,16 +114,24 @@ int addr_from_sockaddr(const struct sockaddr *sa, struct np_addr *out)
 	}
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			out->family = AF_INET;
-			memcpy(out->bytes, &in6->sin6_addr.s6_addr[12], 4);
-		} else {
-			out->family = AF_INET6;
-			memcpy(out->bytes, &in6->sin6_addr, 16);
-		}
+		out->family = AF_INET6;
+		memcpy(out->bytes, &in6->sin6_addr, 16);
+		addr_unmap(out);
 		return NP_OK;
 	}
 	return NP_EINVAL;
+}
+
+void addr_unmap(struct np_addr *a)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	if (a->family != AF_INET6 || memcmp(a->bytes, mapped, sizeof(mapped)) != 0)
+		return;
+	uint8_t v4[4];
+	memcpy(v4, a->bytes + 12, 4);
+	memset(a, 0, sizeof(*a));
+	a->family = AF_INET;
+	memcpy(a->bytes, v4, 4);
 }
 
 int cidr_parse(const char *s, struct np_cidr *out)

@@ -48,6 +48,11 @@ const char *addr_format(const struct np_addr *a, char *buf, size_t len);
 bool addr_equal(const struct np_addr *a, const struct np_addr *b);
 /* Converts a socket address (v4-mapped v6 becomes v4). Returns NP_EINVAL otherwise. */
 int addr_from_sockaddr(const struct sockaddr *sa, struct np_addr *out);
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) becomes the IPv4 address a.b.c.d; any other
+ * is left alone. Applied wherever a peer's address comes in (socket, X-Forwarded-For, sensor
+ * batch, Cowrie log), so one IPv4 host has one form everywhere: the observation index keys
+ * IPv6 by /64 and would otherwise file a mapped address far from its IPv4 requester. */
+void addr_unmap(struct np_addr *a);
 
 /* A network prefix, e.g. 192.0.2.0/24 or 2001:db8::/32. */
 struct np_cidr {

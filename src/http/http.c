@@ -280,7 +280,10 @@ static int parse_xff_elem(const char *s, size_t len, struct np_addr *out)
 		return NP_EMALFORMED;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	return addr_parse(buf, out) == NP_OK ? NP_OK : NP_EMALFORMED;
+	if (addr_parse(buf, out) != NP_OK)
+		return NP_EMALFORMED;
+	addr_unmap(out); /* a dual-stack proxy may write its IPv4 clients mapped */
+	return NP_OK;
 }
 
 /* The client: the TCP peer, unless the peer is a trusted proxy; then the right-most

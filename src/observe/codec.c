@@ -180,6 +180,7 @@ static bool event_parse(json_t *o, struct obs_event *e, const char **why)
 				*why = "bad src";
 				return false;
 			}
+			addr_unmap(&e->src); /* a dual-stack listener reports IPv4 peers mapped */
 			have_src = true;
 		} else if (strcmp(key, "t") == 0) {
 			if (!json_is_integer(v) || json_integer_value(v) < 0 ||

@@ -6,7 +6,8 @@
  *    "events": [{"src": "192.0.2.7", "t": 1732200000, "kind": "mirai_syn",
  *                "proto": 6, "port": 23, "n": 5, "user": "root", "pass": "xc3511"}, ...]}
  * "kind" is obs_kind_name(); "proto", "port", "n", "user" and "pass" may be left out
- * (0 / ""). "src" must parse with addr_parse(); "t" is unix seconds, 0 .. 253402300799;
+ * (0 / ""). "src" must parse with addr_parse() (an IPv4-mapped IPv6 address becomes
+ * IPv4: addr_unmap()); "t" is unix seconds, 0 .. 253402300799;
  * "proto" one of 0, 1, 6, 17, 58; "port" 0 .. 65535; "n" (struct obs_event.count: that
  * many identical events; 0 and 1 both mean one) 0 .. 1000000; "user" and "pass" at most
  * 32 bytes without control characters. The parser is strict: unknown or duplicate keys,

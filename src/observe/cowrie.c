@@ -198,14 +198,7 @@ int obs_cowrie_parse(const char *line, size_t len, struct obs_event *out, char *
 		set_why(why, whylen, "bad src_ip");
 		goto out;
 	}
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	if (out->src.family == AF_INET6 && memcmp(out->src.bytes, mapped, 12) == 0) {
-		uint8_t v4[4];
-		memcpy(v4, out->src.bytes + 12, 4);
-		memset(&out->src, 0, sizeof(out->src));
-		out->src.family = AF_INET;
-		memcpy(out->src.bytes, v4, 4);
-	}
+	addr_unmap(&out->src);
 	const char *ts = json_string_value(json_object_get(o, "timestamp"));
 	if (ts == NULL || obs_cowrie_time(ts, &out->time) != NP_OK) {
 		set_why(why, whylen, "bad timestamp");

@@ -195,6 +195,11 @@ int main(int argc, char **argv)
 		goto out;
 	if (privs_drop(cfg->user, uid, gid) != NP_OK)
 		goto out;
+	/* The spool's files belong to the unprivileged side: looked at only after the drop. */
+	if (sensor_spool_scan(&s.spool) != NP_OK) {
+		log_err("cannot read %s: %m", cfg->spool_dir);
+		goto out;
+	}
 
 	sigset_t set;
 	sigemptyset(&set);

@@ -147,10 +147,15 @@ struct sensor_spool {
 #define SENSOR_SPOOL_NAME_MAX 128
 #define SENSOR_REJECTED_MAX   256 /* files kept in rejected/; older ones are removed */
 
-/* Creates dir (0700) and dir/rejected when missing, chowns both to uid/gid when uid is
- * not (uid_t)-1, refuses a directory that group or others can write. */
+/* Creates dir (0700) and dir/rejected when missing, chowns both directories (never a file
+ * in them) to uid/gid when uid is not (uid_t)-1, refuses a directory that group or others
+ * can write. Runs before the privilege drop. */
 int sensor_spool_open(struct sensor_spool *s, const char *dir, uint64_t max_bytes, uid_t uid,
                       gid_t gid) np_mustcheck;
+/* Runs after the drop: removes leftovers of interrupted writes, sets aside into rejected/
+ * (logged) every batch that is not a regular file of the running user, and sums the sizes
+ * of the others. */
+int sensor_spool_scan(struct sensor_spool *s) np_mustcheck;
 void sensor_spool_close(struct sensor_spool *s);
 /* Writes a batch: a temporary file, fsync, rename, fsync of the directory. Then drops the
  * oldest batches while the spool exceeds max_bytes (logged). */

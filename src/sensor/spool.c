@@ -25,6 +25,10 @@ static bool batch_name(const char *n)
 	       strcmp(n + len - 5, ".json") == 0 && strchr(n, '/') == NULL;
 }
 
+/* The only ownership change made as root: on the descriptor of the directory itself, opened
+ * with O_NOFOLLOW|O_DIRECTORY, so neither a symlink nor a swapped entry redirects it (and a
+ * directory cannot be hard-linked). The files inside are never touched as root: see
+ * sensor_spool_scan(). */
 static int open_dir(int at, const char *path, uid_t uid, gid_t gid)
 {
 	if (mkdirat(at, path, 0700) != 0 && errno != EEXIST) {
@@ -51,36 +55,6 @@ static int open_dir(int at, const char *path, uid_t uid, gid_t gid)
 	return fd;
 }
 
-/* Removes leftovers of interrupted writes and sums the batches' sizes. Batches left by a
- * run under another user are given to uid (when not -1), so the pusher can read them. */
-static int scan(struct sensor_spool *s, uid_t uid, gid_t gid)
-{
-	int fd = dup(s->dirfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return NP_EIO;
-	}
-	struct dirent *de;
-	s->bytes = 0;
-	while ((de = readdir(d)) != NULL) {
-		struct stat sb;
-		if (strncmp(de->d_name, ".tmp-", 5) == 0) {
-			unlinkat(s->dirfd, de->d_name, 0);
-		} else if (batch_name(de->d_name) &&
-		           fstatat(s->dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-		           S_ISREG(sb.st_mode)) {
-			s->bytes += (uint64_t)sb.st_size;
-			if (uid != (uid_t)-1 && sb.st_uid != uid &&
-			    fchownat(s->dirfd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
-				log_warn("spool: cannot chown %s: %m", de->d_name);
-		}
-	}
-	closedir(d);
-	return NP_OK;
-}
-
 int sensor_spool_open(struct sensor_spool *s, const char *dir, uint64_t max_bytes, uid_t uid,
                       gid_t gid)
 {
@@ -93,10 +67,6 @@ int sensor_spool_open(struct sensor_spool *s, const char *dir, uint64_t max_byte
 	s->rejfd = open_dir(s->dirfd, "rejected", uid, gid);
 	if (s->rejfd < 0)
 		goto fail;
-	if (scan(s, uid, gid) != NP_OK) {
-		log_err("cannot read %s: %m", dir);
-		goto fail;
-	}
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->changed, NULL);
 	return NP_OK;
@@ -278,7 +248,8 @@ int sensor_spool_read(struct sensor_spool *s, const char *name, char **data, siz
 {
 	*data = NULL;
 	*len = 0;
-	int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO planted under a batch name must not hang the pusher. */
+	int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? NP_ENOTFOUND : NP_EIO;
 	int ret = NP_EIO;
@@ -323,6 +294,18 @@ void sensor_spool_done(struct sensor_spool *s, const char *name)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* rejected/ is for a person to look at, not an archive: keeps the newest only. s->lock held. */
+static void trim_rejected_locked(struct sensor_spool *s)
+{
+	char **names;
+	size_t n;
+	if (list_dir(s->rejfd, &names, &n) != NP_OK)
+		return;
+	for (size_t i = 0; n > SENSOR_REJECTED_MAX && i < n - SENSOR_REJECTED_MAX; i++)
+		remove_locked(s, s->rejfd, names[i]);
+	sensor_spool_list_free(names, n);
+}
+
 void sensor_spool_reject(struct sensor_spool *s, const char *name)
 {
 	pthread_mutex_lock(&s->lock);
@@ -333,15 +316,65 @@ void sensor_spool_reject(struct sensor_spool *s, const char *name)
 		fsync(s->rejfd);
 		fsync(s->dirfd);
 	}
-	/* rejected/ is for a person to look at, not an archive: keep the newest only. */
-	char **names;
-	size_t n;
-	if (list_dir(s->rejfd, &names, &n) == NP_OK) {
-		for (size_t i = 0; n > SENSOR_REJECTED_MAX && i < n - SENSOR_REJECTED_MAX; i++)
-			remove_locked(s, s->rejfd, names[i]);
-		sensor_spool_list_free(names, n);
+	trim_rejected_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Runs after the privilege drop, as the user the spool belongs to. The sensor parses hostile
+ * traffic, so the spool's contents are the unprivileged side's: a compromised sensor can
+ * plant a hard link to a root-owned file, a symlink or a FIFO under a batch name, or swap an
+ * entry between a check and a use. Root therefore never acts on an entry here (chowning a
+ * foreign batch as root would hand such a link's target over). As the user, every entry
+ * named like a batch that is not a regular file of this user is set aside into rejected/ and
+ * logged; renaming it changes neither it nor what it points to. That includes genuine
+ * batches left by a run under another user: chown them to this user and move them back to
+ * have them sent. */
+int sensor_spool_scan(struct sensor_spool *s)
+{
+	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return NP_EIO;
+	}
+	uid_t me = geteuid();
+	bool moved = false;
+	struct dirent *de;
+	pthread_mutex_lock(&s->lock);
+	s->bytes = 0;
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (strncmp(de->d_name, ".tmp-", 5) == 0) {
+			unlinkat(s->dirfd, de->d_name, 0); /* an interrupted write */
+			continue;
+		}
+		if (!batch_name(de->d_name) ||
+		    fstatat(s->dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISREG(sb.st_mode) && sb.st_uid == me) {
+			s->bytes += (uint64_t)sb.st_size;
+			continue;
+		}
+		const char *what =
+		    !S_ISREG(sb.st_mode) ? "not a regular file" : "owned by another user";
+		if (renameat(s->dirfd, de->d_name, s->rejfd, de->d_name) == 0) {
+			log_warn("spool: %s is %s (uid %u): set aside in rejected/", de->d_name,
+			         what, (unsigned)sb.st_uid);
+			moved = true;
+		} else {
+			log_warn("spool: %s is %s (uid %u) and cannot be set aside: %m", de->d_name,
+			         what, (unsigned)sb.st_uid);
+		}
+	}
+	closedir(d);
+	if (moved) {
+		fsync(s->rejfd);
+		fsync(s->dirfd);
+		trim_rejected_locked(s);
 	}
 	pthread_mutex_unlock(&s->lock);
+	return NP_OK;
 }
 
 void sensor_spool_wait(struct sensor_spool *s, unsigned seen_seq, int timeout_ms)

@@ -2,8 +2,8 @@
 /* Fuzz target for what the server reads from sensors and from its own store: the first
  * input byte picks the decoder (even: a sensor batch, JSON; odd: an address record,
  * binary; the record path also feeds a Cowrie line parser when byte 0 % 4 == 3). Decoding
- * must never crash, and what decodes must survive encode -> decode unchanged and load into
- * an index. */
+ * must never crash, and what decodes must survive encode -> decode unchanged (with no
+ * IPv4-mapped source left) and load into an index. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +41,10 @@ static void batch(const uint8_t *data, size_t size)
 	CHECK(ix != NULL);
 	for (size_t i = 0; i < n; i++) {
 		CHECK(same_event(&ev[i], &ev2[i]));
+		/* An IPv4-mapped source is decoded as IPv4 (addr_unmap). */
+		struct np_addr unmapped = ev[i].src;
+		addr_unmap(&unmapped);
+		CHECK(addr_equal(&unmapped, &ev[i].src));
 		CHECK(obs_index_add(ix, &ev[i]) == NP_OK);
 		struct obs_verdict v;
 		CHECK(obs_index_verdict(ix, &ev[i].src, ev[i].time, &v) == NP_OK);

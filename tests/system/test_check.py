@@ -319,6 +319,30 @@ def test_page_form_validation_mail_and_link(np_factory, relay):
     assert relay.sink.count() == 1
 
 
+
+def test_observed_mapped_source_is_the_ipv4_requester(np):
+    """A sensor on a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; the server
+    files them under a.b.c.d, so the IPv4 requester sees them (not ::/64's not_observed)."""
+    tok = sensorapi.add_sensor(np)
+    now = int(time.time())
+    events = [sensorapi.syn("::ffff:127.0.0.1", port=p, t=now - 60) for p in (23, 2323, 23, 23)]
+    st, body = sensorapi.post(np, sensorapi.batch("mapped-1", events), tok)
+    assert st == 200, body
+
+    seen = []
+
+    def infected():
+        st, body = api_self(np, "alice", np.secret)
+        seen.append((st, body))
+        return st == 200 and json.loads(body)["verdict"] == "infected" and json.loads(body)
+
+    j = wait_for(infected, 5, 1)   # per_address_hour (6) limits the tries
+    assert j, "the API never said infected; first answer: %s" % (seen[0],)
+    assert j["address"] == "127.0.0.1" and "mirai_syn" in j["rules"]
+    assert j["evidence"]["fingerprint_hits"] == 4
+    r = np.ctl("observe", "show", "127.0.0.1", "--json")
+    assert json.loads(r.stdout)["verdict"] == "infected", r.stdout
+
 def test_no_relay_is_503(np):
     b = Browser("127.0.0.1", np.http_port)
     st, _, page = b.get("/check")

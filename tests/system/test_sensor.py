@@ -7,6 +7,7 @@ import contextlib
 import http.server
 import json
 import os
+import pwd
 import re
 import signal
 import socket
@@ -269,7 +270,6 @@ def test_honeypots_and_privileges(tmp_path, receiver, sensors):
     s.start()
 
     # Privileges: every uid and gid is nobody's, no supplementary groups, no capabilities.
-    import pwd
     nobody = pwd.getpwnam("nobody")
     with open("/proc/%d/status" % s.proc.pid) as f:
         status = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
@@ -477,6 +477,7 @@ def test_spool_cap_drops_oldest(tmp_path, receiver, sensors):
     sensors.append(s)
     # Three old 400 KB batches from an earlier run (1.2 MB: over the cap once one more
     # batch arrives), and the leftover of an interrupted write.
+    nobody = pwd.getpwnam("nobody")
     os.makedirs(s.spool, mode=0o700)
     old = ["b%015d-%06d-%032x.json" % (1000 + i, i, i) for i in range(3)]
     for name in old:
@@ -484,6 +485,8 @@ def test_spool_cap_drops_oldest(tmp_path, receiver, sensors):
             f.write('{"batch": "x", "events": []}' + " " * (400 * 1024))
     with open(os.path.join(s.spool, ".tmp-deadbeef"), "w") as f:
         f.write("partial")
+    for name in os.listdir(s.spool):   # written by that run's user
+        os.chown(os.path.join(s.spool, name), nobody.pw_uid, nobody.pw_gid)
     s.start()
     assert not os.path.exists(os.path.join(s.spool, ".tmp-deadbeef"))
     with socket.create_connection(("127.0.0.1", s.ports["plain"]), timeout=5):
@@ -496,6 +499,60 @@ def test_spool_cap_drops_oldest(tmp_path, receiver, sensors):
     assert total <= 1 << 20
     assert s.stop() == 0
 
+
+
+@ROOT_ONLY
+def test_spool_entries_are_never_handed_over_as_root(tmp_path, receiver, sensors):
+    """The spool belongs to the sensor's user, whom hostile traffic may compromise: what it
+    plants under a batch name (a hard link to a root-owned file, a symlink, a FIFO) must not
+    make the next start as root give that file away, nor hang it; such entries are set
+    aside, and the genuine batches beside them are still sent."""
+    nobody = pwd.getpwnam("nobody")
+    s = Sensor(tmp_path / "s", receiver.url, listen=("plain",))
+    sensors.append(s)
+    os.makedirs(s.spool, mode=0o700)
+    os.chown(s.spool, nobody.pw_uid, nobody.pw_gid)
+
+    secret = tmp_path / "root-only"      # outside the spool, same file system
+    secret.write_text("root's\n")
+    os.chown(secret, 0, 0)
+    os.chmod(secret, 0o600)
+    linked = tmp_path / "root-linked"
+    linked.write_text("root's too\n")
+    os.chown(linked, 0, 0)
+    os.chmod(linked, 0o644)
+
+    def name(i):
+        return "b%015d-%06d-%032x.json" % (1000 + i, i, i)
+
+    os.link(secret, os.path.join(s.spool, name(1)))
+    os.link(linked, os.path.join(s.spool, name(2)))
+    os.symlink(secret, os.path.join(s.spool, name(3)))
+    os.mkfifo(os.path.join(s.spool, name(4)))
+    genuine = name(5)
+    bid = "%032x" % 5
+    with open(os.path.join(s.spool, genuine), "w") as f:
+        json.dump({"batch": bid, "events": []}, f)
+    for n in (name(4), genuine):         # what the sensor's user wrote itself
+        os.chown(os.path.join(s.spool, n), nobody.pw_uid, nobody.pw_gid, follow_symlinks=False)
+    os.lchown(os.path.join(s.spool, name(3)), nobody.pw_uid, nobody.pw_gid)
+
+    s.start()                            # the spool has been looked at once it runs
+    for f, text, mode in ((secret, "root's\n", 0o600), (linked, "root's too\n", 0o644)):
+        st = os.lstat(f)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, mode), f
+        assert f.read_text() == text
+    assert wait_for(lambda: bid in receiver.ids and not s.spooled(), 10), s.log()
+    assert sorted(s.rejected()) == [name(i) for i in (1, 2, 3, 4)], s.log()
+    assert os.path.islink(os.path.join(s.spool, "rejected", name(3)))
+    log = s.log()
+    assert "%s is owned by another user (uid 0): set aside" % name(1) in log
+    assert "%s is not a regular file" % name(3) in log
+    assert "%s is not a regular file" % name(4) in log
+    assert len(receiver.batches) == 1    # nothing but the genuine batch was sent
+    assert s.proc.poll() is None
+    assert s.stop() == 0
+    assert os.stat(secret).st_uid == 0 and os.stat(linked).st_uid == 0
 
 # -- darknet --------------------------------------------------------------------------------
 

@@ -111,6 +111,52 @@ static void test_batch_round_trip(void **state)
 	assert_int_equal(obs_batch_encode("x", &bad, 1, &buf, &len), NP_EINVAL);
 }
 
+/* A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d: such a source is IPv4, so it
+ * meets the IPv4 requester in the index instead of pooling under ::/64. */
+static void test_batch_mapped_source(void **state)
+{
+	(void)state;
+	static const char text[] = "{\"batch\":\"m1\",\"events\":["
+	                           "{\"src\":\"::ffff:192.0.2.7\",\"t\":5,\"kind\":\"mirai_syn\"},"
+	                           "{\"src\":\"::FFFF:c000:0208\",\"t\":6,\"kind\":\"scan\"},"
+	                           "{\"src\":\"::ffff:0:192.0.2.9\",\"t\":7,\"kind\":\"scan\"},"
+	                           "{\"src\":\"::192.0.2.10\",\"t\":8,\"kind\":\"scan\"}]}";
+	char id[OBS_BATCH_ID_MAX + 1], err[128];
+	struct obs_event *out = NULL;
+	size_t n = 0;
+	assert_int_equal(obs_batch_decode(text, strlen(text), id, &out, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 4);
+	struct np_addr v4a = A("192.0.2.7"), v4b = A("192.0.2.8");
+	assert_int_equal(out[0].src.family, AF_INET);
+	assert_true(addr_equal(&out[0].src, &v4a));
+	assert_int_equal(out[1].src.family, AF_INET);
+	assert_true(addr_equal(&out[1].src, &v4b));
+	/* Only ::ffff:0:0/96 is mapped: SIIT (::ffff:0:0:0/96) and the deprecated
+	 * IPv4-compatible form stay IPv6. */
+	assert_int_equal(out[2].src.family, AF_INET6);
+	assert_int_equal(out[3].src.family, AF_INET6);
+
+	/* The encoder writes the IPv4 form, so the round trip is stable. */
+	char *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(obs_batch_encode(id, out, n, &buf, &len), 0);
+	assert_non_null(strstr(buf, "\"src\":\"192.0.2.7\""));
+	assert_null(strstr(buf, "::ffff:192.0.2.7"));
+	free(buf);
+	free(out);
+
+	/* One helper does it everywhere (sockets, proxies, Cowrie logs, batches). */
+	struct np_addr a = A("::ffff:10.1.2.3"), want = A("10.1.2.3");
+	addr_unmap(&a);
+	assert_true(addr_equal(&a, &want));
+	struct np_addr v6 = A("2001:db8::ffff:a01:203"), v6copy = v6;
+	addr_unmap(&v6);
+	assert_true(addr_equal(&v6, &v6copy));
+	struct np_addr v4copy = want;
+	addr_unmap(&want);
+	assert_true(addr_equal(&want, &v4copy));
+}
+
 /* Decodes text and expects a refusal whose message contains want. */
 static void refused(const char *text, const char *want)
 {
@@ -565,10 +611,11 @@ static void test_verdict_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kind_names),           cmocka_unit_test(test_batch_round_trip),
-	    cmocka_unit_test(test_batch_strict),         cmocka_unit_test(test_record_round_trip),
-	    cmocka_unit_test(test_record_damaged),       cmocka_unit_test(test_record_key),
-	    cmocka_unit_test(test_record_through_index), cmocka_unit_test(test_verdict_json),
+	    cmocka_unit_test(test_kind_names),        cmocka_unit_test(test_batch_round_trip),
+	    cmocka_unit_test(test_batch_strict),      cmocka_unit_test(test_batch_mapped_source),
+	    cmocka_unit_test(test_record_round_trip), cmocka_unit_test(test_record_damaged),
+	    cmocka_unit_test(test_record_key),        cmocka_unit_test(test_record_through_index),
+	    cmocka_unit_test(test_verdict_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
