@@ -22,6 +22,9 @@ struct store;
  * without, a missing database is NP_ENOTFOUND. Sets WAL, synchronous=FULL, foreign keys,
  * a busy timeout of 5 s, and migrates the schema. */
 int store_open(const char *data_dir, bool create, struct store **out) np_mustcheck;
+/* A second connection to an existing store that can only read (PRAGMA query_only): for
+ * lookups off the writer's thread. No migration: the writer's store_open did it. */
+int store_open_reader(const char *data_dir, struct store **out) np_mustcheck;
 void store_close(struct store *st);
 
 /* Transactions. store_begin takes the write lock at once (BEGIN IMMEDIATE). A failed
