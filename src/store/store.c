@@ -172,6 +172,14 @@ static const char *const migrations[] = {
 	"  notified INTEGER NOT NULL DEFAULT 0,"
 	"  evidence TEXT NOT NULL);"
 	"CREATE INDEX incidents_host ON incidents(host_id, closed);",
+
+	/* 3: the check's limits beyond one address. net is the requester's network key
+	 * (STORE_CHECK_NET_LEN bytes: family, then the address, IPv6 to its /64), so that a
+	 * prefix (/24, /56, /48) is one range of the index; created alone serves the limit
+	 * on everyone's checks. Older rows have an empty key and count only per address. */
+	"ALTER TABLE checks ADD COLUMN net BLOB NOT NULL DEFAULT x'';"
+	"CREATE INDEX checks_net ON checks(net, created);"
+	"CREATE INDEX checks_created ON checks(created);",
 };
 /* clang-format on */
 
