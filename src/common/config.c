@@ -127,6 +127,18 @@ static const struct cfg_opt cfg_schema[] = {
 	 0, NULL},
 	{SECT_CHECK, "per_email_day", T_UINT, 1, 1000, "10", C(check_per_email_day), 0, 0, 0, 0,
 	 NULL},
+	/* A mail service's bounds beyond one address: the networks an address lies in (a
+	 * stranger with a /48 holds 65,536 /64s), everyone together, and the unsent mail. */
+	{SECT_CHECK, "per_net24_hour", T_UINT, 1, 100000, "20", C(check_per_net24_hour), 0, 0, 0,
+	 0, NULL},
+	{SECT_CHECK, "per_net56_hour", T_UINT, 1, 100000, "12", C(check_per_net56_hour), 0, 0, 0,
+	 0, NULL},
+	{SECT_CHECK, "per_net48_hour", T_UINT, 1, 100000, "30", C(check_per_net48_hour), 0, 0, 0,
+	 0, NULL},
+	{SECT_CHECK, "global_per_hour", T_UINT, 1, 1000000, "300", C(check_global_per_hour), 0, 0,
+	 0, 0, NULL},
+	{SECT_CHECK, "outbox_max", T_UINT, 1, 1000000, "1000", C(check_outbox_max), 0, 0, 0, 0,
+	 NULL},
 	{SECT_CHECK, "owner_interval", T_UINT, 1, 86400, "900", C(check_owner_interval), 0, 0, 0,
 	 0, NULL},
 

@@ -78,6 +78,11 @@ struct config {
 	unsigned check_result_ttl;          /* "result_ttl" seconds a result page lives: 259200 */
 	unsigned check_per_address_hour;    /* "per_address_hour": checks per address: 6 */
 	unsigned check_per_email_day;       /* "per_email_day": checks per mail address: 10 */
+	unsigned check_per_net24_hour;      /* "per_net24_hour": checks per IPv4 /24: 20 */
+	unsigned check_per_net56_hour;      /* "per_net56_hour": checks per IPv6 /56: 12 */
+	unsigned check_per_net48_hour;      /* "per_net48_hour": checks per IPv6 /48: 30 */
+	unsigned check_global_per_hour;     /* "global_per_hour": checks by everyone: 300 */
+	unsigned check_outbox_max;          /* "outbox_max": unsent mails before 503: 1000 */
 	unsigned check_owner_interval;      /* "owner_interval" seconds between owner scans: 900 */
 
 	/* [mail]: the SMTP relay results and alerts go through */

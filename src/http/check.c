@@ -30,6 +30,11 @@
 #define COOKIE_CSRF  "np_csrf"
 #define HOUR         3600
 #define DAY          86400
+/* The service-wide refusals (everyone's hourly checks, a full outbox) are logged at most
+ * this often. */
+#define FULL_LOG_EVERY 60
+/* Retry-After when the outbox is full: the relay needs time to catch up. */
+#define RETRY_OUTBOX "900"
 /* Addresses the in-memory limits remember (API asks and re-checks): 32 bytes each. */
 #define LIMIT_SLOTS 4096
 #define LIMIT_PROBE 16
@@ -53,6 +58,7 @@ struct limiter {
 struct check_state {
 	struct limiter api;     /* GET /api/v1/check */
 	struct limiter recheck; /* "check again" */
+	int64_t last_full_log;  /* writer thread only (start_apply) */
 };
 
 struct check_state *check_state_new(void)
@@ -153,7 +159,10 @@ enum check_kind {
 enum check_outcome {
 	OUT_OK,
 	OUT_LIMIT_ADDR,
+	OUT_LIMIT_NET,
 	OUT_LIMIT_EMAIL,
+	OUT_LIMIT_GLOBAL, /* everyone's checks this hour: 503 */
+	OUT_OUTBOX_FULL,  /* too much unsent mail: 503 */
 	OUT_UNKNOWN,
 	OUT_EXPIRED,
 	OUT_FORBIDDEN,
@@ -180,6 +189,7 @@ struct check_req {
 	char *result; /* verdict JSON text: computed (start, re-check) or read (view) */
 	char *subject, *body;
 	int64_t updated, expires;
+	int64_t retry_after; /* OUT_LIMIT_GLOBAL: seconds until the hour has room */
 	/* CK_API_SELF */
 	char user[DYNDNS2_USER_MAX];
 	uint8_t pass_hash[SECRET_HASH_LEN];
@@ -309,18 +319,100 @@ static int load_check(struct store *st, struct check_req *q, struct store_check 
 	return NP_OK;
 }
 
+/* The requester's network key (STORE_CHECK_NET_LEN): the family, then the address, IPv6
+ * to its /64 (the unit per_address_hour counts). */
+static void net_key(const struct np_addr *a, uint8_t key[STORE_CHECK_NET_LEN])
+{
+	memset(key, 0, STORE_CHECK_NET_LEN);
+	key[0] = a->family == AF_INET ? 4 : 6;
+	memcpy(key + 1, a->bytes, a->family == AF_INET ? 4 : 8);
+}
+
+/* A network around the requester: the bytes of its net key that name it (the family's
+ * and the prefix's) and the checks it may start in an hour. */
+struct net_limit {
+	size_t prefix;
+	unsigned max;
+};
+
+/* Whether the networks around the requester (IPv4 /24; IPv6 /56 and /48) have room for
+ * another check this hour. Counted in the store, like per_address_hour. */
+static int nets_have_room(struct store *st, const struct check_req *q, bool *room)
+{
+	const struct config *cfg = q->cfg;
+	uint8_t key[STORE_CHECK_NET_LEN];
+	net_key(&q->client, key);
+	struct net_limit v4[] = {{1 + 3, cfg->check_per_net24_hour}};
+	struct net_limit v6[] = {{1 + 7, cfg->check_per_net56_hour},
+	                         {1 + 6, cfg->check_per_net48_hour}};
+	bool is_v4 = q->client.family == AF_INET;
+	const struct net_limit *nets = is_v4 ? v4 : v6;
+	size_t n = is_v4 ? ARRAY_SIZE(v4) : ARRAY_SIZE(v6);
+	*room = true;
+	for (size_t i = 0; i < n && *room; i++) {
+		unsigned count = 0;
+		int ret = store_check_count_net(st, key, nets[i].prefix, q->now - HOUR, &count);
+		if (ret != NP_OK)
+			return ret;
+		*room = count < nets[i].max;
+	}
+	return NP_OK;
+}
+
+/* Logs a service-wide refusal with the outbox's state, at most once a minute. */
+static void log_full(struct check_req *q, const char *what, unsigned outbox, int64_t oldest)
+{
+	struct check_state *cs = http_check_state(q->t.hs);
+	if (q->now - cs->last_full_log < FULL_LOG_EVERY)
+		return;
+	cs->last_full_log = q->now;
+	log_warn("check: %s; new checks get 503 (outbox: %u unsent mails, the oldest %llds old)",
+	         what, outbox, oldest > 0 ? (long long)(q->now - oldest) : 0LL);
+}
+
+/* Limits on the whole service, after the requester's own: everyone's checks this hour
+ * (global_per_hour) and the mail not yet sent (outbox_max). Either sets q->outcome. */
+static int service_has_room(struct store *st, struct check_req *q)
+{
+	const struct config *cfg = q->cfg;
+	unsigned all = 0, outbox = 0;
+	int64_t first = 0, oldest = 0;
+	int ret = store_check_count_all(st, q->now - HOUR, &all, &first);
+	if (ret == NP_OK)
+		ret = store_mail_stats(st, &outbox, &oldest);
+	if (ret != NP_OK)
+		return ret;
+	if (all >= cfg->check_global_per_hour) {
+		q->outcome = OUT_LIMIT_GLOBAL;
+		/* Room again once the oldest check of the hour leaves it. */
+		q->retry_after = first + HOUR - q->now;
+		if (q->retry_after < 1 || q->retry_after > HOUR)
+			q->retry_after = HOUR;
+		char what[80];
+		snprintf(what, sizeof(what), "%u checks in the last hour (global_per_hour)", all);
+		log_full(q, what, outbox, oldest);
+	} else if (outbox >= cfg->check_outbox_max) {
+		q->outcome = OUT_OUTBOX_FULL;
+		log_full(q, "the outbox is full (outbox_max)", outbox, oldest);
+	}
+	return NP_OK;
+}
+
 static int start_apply(struct writer_op *op, struct writer_txn *txn)
 {
 	struct check_req *q = container_of(op, struct check_req, op);
 	struct store *st = writer_txn_store(txn);
 	const struct config *cfg = q->cfg;
 	unsigned by_addr = 0, by_email = 0, unused = 0;
+	bool net_room = true;
 	int ret = store_check_expire(st, q->now);
 	if (ret == NP_OK)
 		ret = store_check_count(st, q->addr, NULL, q->now - HOUR, &by_addr, NULL);
 	if (ret == NP_OK)
 		ret =
 		    store_check_count(st, q->addr, q->email_hash, q->now - DAY, &unused, &by_email);
+	if (ret == NP_OK)
+		ret = nets_have_room(st, q, &net_room);
 	if (ret != NP_OK)
 		return ret;
 	by_addr += limit_count(&http_check_state(q->t.hs)->recheck, &q->client, q->now);
@@ -328,11 +420,20 @@ static int start_apply(struct writer_op *op, struct writer_txn *txn)
 		q->outcome = OUT_LIMIT_ADDR;
 		return NP_OK;
 	}
+	if (!net_room) {
+		q->outcome = OUT_LIMIT_NET;
+		return NP_OK;
+	}
 	if (by_email >= cfg->check_per_email_day) {
 		q->outcome = OUT_LIMIT_EMAIL;
 		return NP_OK;
 	}
+	q->outcome = OUT_OK;
+	ret = service_has_room(st, q);
+	if (ret != NP_OK || q->outcome != OUT_OK)
+		return ret;
 	struct store_check sc = {0};
+	net_key(&q->client, sc.net);
 	memcpy(sc.token_hash, q->token_hash, SECRET_HASH_LEN);
 	memcpy(sc.cookie_hash, q->cookie_hash, SECRET_HASH_LEN);
 	memcpy(sc.email_hash, q->email_hash, SECRET_HASH_LEN);
@@ -443,11 +544,29 @@ static enum MHD_Result answer_trouble(struct check_req *q, bool json)
 		               "This address has been checked too often in the last hour. Please "
 		               "try again later.",
 		               MHD_HTTP_HEADER_RETRY_AFTER, "3600");
+	case OUT_LIMIT_NET:
+		return message(c, MHD_HTTP_TOO_MANY_REQUESTS, "Too many checks",
+		               "Your network has been checked too often in the last hour. Please "
+		               "try again later.",
+		               MHD_HTTP_HEADER_RETRY_AFTER, "3600");
 	case OUT_LIMIT_EMAIL:
 		return message(c, MHD_HTTP_TOO_MANY_REQUESTS, "Too many checks",
 		               "This mail address has asked for too many checks today. Please try "
 		               "again tomorrow.",
 		               MHD_HTTP_HEADER_RETRY_AFTER, "86400");
+	case OUT_LIMIT_GLOBAL: {
+		char after[24];
+		snprintf(after, sizeof(after), "%lld", (long long)q->retry_after);
+		return message(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Too many checks right now",
+		               "This service has run all the checks it runs in an hour. Please try "
+		               "again later.",
+		               MHD_HTTP_HEADER_RETRY_AFTER, after);
+	}
+	case OUT_OUTBOX_FULL:
+		return message(c, MHD_HTTP_SERVICE_UNAVAILABLE, "Mail is delayed",
+		               "This service cannot send its mail fast enough right now, so it takes "
+		               "no new checks. Please try again later.",
+		               MHD_HTTP_HEADER_RETRY_AFTER, RETRY_OUTBOX);
 	case OUT_BADAUTH:
 	case OUT_OK:
 		break;

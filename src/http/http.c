@@ -5,6 +5,7 @@
 #include "http/http.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "http/http_int.h"
 #include "observe/codec.h"
 #include "http/probe.h"
+#include "store/store.h"
 
 /* Bounds the request line and headers: larger requests get 414/431 from libmicrohttpd. */
 #define HTTP_MEMORY_LIMIT (32 * 1024)
@@ -42,6 +44,10 @@ struct http_server {
 	struct observer *obs;
 	struct mailer *mail;
 	struct check_state *check;
+	/* A read-only store connection for lookups that must not wait for the writer (a sensor
+	 * token before its body is read); one HTTP thread at a time. */
+	struct store *reader;
+	pthread_mutex_t reader_mu;
 	struct MHD_Daemon *daemons[CFG_MAX_LISTEN];
 	unsigned n_daemons;
 	struct probe *probe;
@@ -92,6 +98,14 @@ struct mailer *http_mailer(const struct http_server *hs)
 struct check_state *http_check_state(const struct http_server *hs)
 {
 	return hs->check;
+}
+
+int http_store_read(struct http_server *hs, int (*fn)(struct store *st, void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&hs->reader_mu);
+	int ret = fn(hs->reader, ctx);
+	pthread_mutex_unlock(&hs->reader_mu);
+	return ret;
 }
 
 static void task_release(struct http_task *t)
@@ -640,9 +654,10 @@ static int cls_kind(void *cls)
 }
 
 /* The first call, with the headers: errors are answered right then (which also closes the
- * connection, as the body is not read); otherwise *con_cls is set up to take the body. */
-static enum MHD_Result begin(struct MHD_Connection *c, enum route rt, const char *method,
-                             void **con_cls)
+ * connection, as the body is not read); otherwise *con_cls is set up to take the body. A
+ * sensor batch is authorized here, so that a stranger's body is never read nor parsed. */
+static enum MHD_Result begin(struct http_server *hs, struct MHD_Connection *c, enum route rt,
+                             const char *method, void **con_cls)
 {
 	if (rt == ROUTE_NONE)
 		return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
@@ -658,6 +673,9 @@ static enum MHD_Result begin(struct MHD_Connection *c, enum route rt, const char
 		*con_cls = &headers_seen;
 		return MHD_YES;
 	}
+	enum MHD_Result refused;
+	if (rt == ROUTE_INGEST && !ingest_authorized(hs, c, &refused))
+		return refused;
 	const char *cl =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	uint32_t len = 0;
@@ -752,7 +770,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 	enum route rt = route_of(url);
 	if (*con_cls == NULL)
-		return begin(c, rt, method, con_cls);
+		return begin(hs, c, rt, method, con_cls);
 
 	struct http_body *b = kind == CLS_BODY ? *con_cls : NULL;
 	*con_cls = NULL;
@@ -856,9 +874,13 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	hs->mail = mail;
 	atomic_init(&hs->inflight, 0);
 	atomic_init(&hs->stopping, false);
+	pthread_mutex_init(&hs->reader_mu, NULL);
 	hs->check = check_state_new();
-	if (hs->check == NULL || probe_start(&hs->probe, w) != NP_OK) {
+	if (hs->check == NULL || store_open_reader(cfg->data_dir, &hs->reader) != NP_OK ||
+	    probe_start(&hs->probe, w) != NP_OK) {
+		store_close(hs->reader);
 		check_state_free(hs->check);
+		pthread_mutex_destroy(&hs->reader_mu);
 		free(hs);
 		return NP_EIO;
 	}
@@ -872,6 +894,8 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 			stop_all(hs);
 			probe_free(hs->probe);
 			check_state_free(hs->check);
+			store_close(hs->reader);
+			pthread_mutex_destroy(&hs->reader_mu);
 			free(hs);
 			return NP_EIO;
 		}
@@ -915,5 +939,7 @@ void http_stop(struct http_server *hs)
 	}
 	probe_free(hs->probe); /* after the daemons: they released every probe request */
 	check_state_free(hs->check);
+	store_close(hs->reader);
+	pthread_mutex_destroy(&hs->reader_mu);
 	free(hs);
 }

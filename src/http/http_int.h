@@ -22,6 +22,7 @@
 struct observer;
 struct mailer;
 struct http_server;
+struct store;
 
 /* A whole request, body included, as an endpoint gets it. body is NUL-terminated (the NUL
  * is not counted in body_len); NULL with body_len 0 when there was none. client is the
@@ -44,6 +45,11 @@ struct writer *http_writer(const struct http_server *hs);
 struct observer *http_observer(const struct http_server *hs);
 /* NULL when [mail] has no relay. */
 struct mailer *http_mailer(const struct http_server *hs);
+
+/* Runs fn on the HTTP side's read-only store connection (store_open_reader), one thread at
+ * a time, and returns what fn returned. For short lookups only: it never waits for the
+ * writer, and the writer never waits for it (WAL). */
+int http_store_read(struct http_server *hs, int (*fn)(struct store *st, void *ctx), void *ctx);
 
 /* The check endpoints' own state (their in-memory rate limits), made by http_start. */
 struct check_state;
@@ -99,6 +105,9 @@ void http_task_resolve(struct http_task *t);
 
 /* The endpoints. Each answers (queues a response) or installs a task. */
 enum MHD_Result ingest_serve(struct http_request *r); /* POST /api/v1/sensor/batch */
+/* The sensor token of a batch, with the headers only (before any of the body is read):
+ * true to go on; false when the answer (401, or 503) is queued in *ret. */
+bool ingest_authorized(struct http_server *hs, struct MHD_Connection *c, enum MHD_Result *ret);
 enum MHD_Result check_serve(struct http_request *r);  /* /check..., /api/v1/check... */
 enum MHD_Result status_serve(struct http_request *r); /* GET /api/v1/status */
 

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* POST /api/v1/sensor/batch: a sensor's observations. The batch is checked here, then one
- * writer operation proves the token, drops a batch already taken (a sensor's retry) and
- * commits the batch to the inbox; only that commit is acknowledged. */
+/* POST /api/v1/sensor/batch: a sensor's observations. The token is proven twice: first with
+ * the headers alone, on the HTTP thread through the read-only store connection, so that a
+ * stranger's body is never read, buffered nor parsed (and every refusal is the same 401,
+ * whatever the body); then again in the writer operation that commits the batch, since the
+ * sensor may have been deleted while its body was coming in. That operation also drops a
+ * batch already taken (a sensor's retry) and commits the batch to the inbox; only that
+ * commit is acknowledged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +41,8 @@ static void ingest_free(struct http_task *t)
 }
 
 /* "Bearer NAME:SECRET" into the sensor's name and the secret's hash. */
-static bool take_token(struct MHD_Connection *c, struct ingest *in)
+static bool take_token(struct MHD_Connection *c, char sensor[SENSOR_NAME_MAX],
+                       uint8_t hash[SECRET_HASH_LEN])
 {
 	const char *h =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -45,30 +50,104 @@ static bool take_token(struct MHD_Connection *c, struct ingest *in)
 		return false;
 	const char *tok = h + 7;
 	const char *colon = strchr(tok, ':');
-	if (colon == NULL || colon == tok || (size_t)(colon - tok) >= sizeof(in->sensor))
+	if (colon == NULL || colon == tok || (size_t)(colon - tok) >= SENSOR_NAME_MAX)
 		return false;
 	size_t slen = strlen(colon + 1);
 	if (slen == 0 || slen > SECRET_MAX_INPUT)
 		return false;
-	memcpy(in->sensor, tok, (size_t)(colon - tok));
-	in->sensor[colon - tok] = '\0';
-	secret_hash(colon + 1, slen, in->token_hash);
+	memcpy(sensor, tok, (size_t)(colon - tok));
+	sensor[colon - tok] = '\0';
+	secret_hash(colon + 1, slen, hash);
 	return true;
 }
+
+/* Finds the sensor and compares its token hash in constant time: NP_OK with *s filled,
+ * NP_EDENIED for an unknown sensor or a wrong token, or the store's error. */
+static int sensor_verify(struct store *st, const char *sensor,
+                         const uint8_t hash[SECRET_HASH_LEN], struct store_sensor *s)
+{
+	int ret = store_sensor_get(st, sensor, s);
+	/* An unknown sensor costs the same compare as a known one with a wrong token. */
+	if (ret == NP_ENOTFOUND)
+		memset(s->token_hash, 0, sizeof(s->token_hash));
+	else if (ret != NP_OK)
+		return ret;
+	if (!secret_hash_equal(s->token_hash, hash) || ret == NP_ENOTFOUND)
+		return NP_EDENIED;
+	return NP_OK;
+}
+
+static enum MHD_Result reply_no_token(struct MHD_Connection *c)
+{
+	return http_reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN,
+	                  "a sensor token is needed: Authorization: Bearer NAME:SECRET\n", 60,
+	                  MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"nameplate\"", NULL,
+	                  NULL);
+}
+
+/* The one answer to a token that is not a sensor's, whenever it is found out. */
+static enum MHD_Result reply_bad_token(struct MHD_Connection *c, const char *sensor)
+{
+	char esc[SENSOR_NAME_MAX * 4];
+	log_warn("ingest: bad token for sensor '%s'",
+	         log_escape(esc, sizeof(esc), sensor, strlen(sensor)));
+	return http_reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "bad sensor token\n", 17,
+	                  MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"nameplate\"", NULL,
+	                  NULL);
+}
+
+static enum MHD_Result reply_busy(struct MHD_Connection *c)
+{
+	return http_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT_PLAIN, "busy, try again later\n",
+	                  22, MHD_HTTP_HEADER_RETRY_AFTER, "5", NULL, NULL);
+}
+
+/* ---- with the headers: before the body ---- */
+
+struct early {
+	char sensor[SENSOR_NAME_MAX];
+	uint8_t token_hash[SECRET_HASH_LEN];
+};
+
+static int early_verify(struct store *st, void *ctx)
+{
+	struct early *e = ctx;
+	struct store_sensor s;
+	return sensor_verify(st, e->sensor, e->token_hash, &s);
+}
+
+bool ingest_authorized(struct http_server *hs, struct MHD_Connection *c, enum MHD_Result *ret)
+{
+	struct early e;
+	if (!take_token(c, e.sensor, e.token_hash)) {
+		*ret = reply_no_token(c);
+		return false;
+	}
+	int rc = http_store_read(hs, early_verify, &e);
+	explicit_bzero(e.token_hash, sizeof(e.token_hash));
+	if (rc == NP_OK)
+		return true;
+	if (rc == NP_EDENIED) {
+		*ret = reply_bad_token(c, e.sensor);
+	} else {
+		log_warn("ingest: cannot look up sensor tokens: %s", np_strerror(rc));
+		*ret = reply_busy(c);
+	}
+	return false;
+}
+
+/* ---- with the whole batch: the writer commits it ---- */
 
 static int ingest_apply(struct writer_op *op, struct writer_txn *txn)
 {
 	struct ingest *in = container_of(op, struct ingest, op);
 	struct store *st = writer_txn_store(txn);
 	struct store_sensor s;
-	int ret = store_sensor_get(st, in->sensor, &s);
-	/* An unknown sensor costs the same compare as a known one with a wrong token. */
-	if (ret == NP_ENOTFOUND)
-		memset(s.token_hash, 0, sizeof(s.token_hash));
-	else if (ret != NP_OK)
+	/* Proven before the body was read, and again here in the committing transaction: a
+	 * sensor deleted meanwhile (nameplatectl sensor del) commits nothing. */
+	int ret = sensor_verify(st, in->sensor, in->token_hash, &s);
+	if (ret != NP_OK)
 		return ret;
-	if (!secret_hash_equal(s.token_hash, in->token_hash) || ret == NP_ENOTFOUND)
-		return NP_EDENIED;
 	int64_t now = time_now();
 	ret = store_sensor_batch_add(st, s.id, in->batch, now, &in->duplicate);
 	if (ret == NP_OK && !in->duplicate && in->n_events > 0) {
@@ -99,18 +178,12 @@ static void ingest_refused(struct http_task *t, int rc)
 static enum MHD_Result ingest_answer(struct http_task *t)
 {
 	struct ingest *in = container_of(t, struct ingest, t);
+	if (in->status == NP_EDENIED)
+		return reply_bad_token(t->conn, in->sensor);
+	if (in->status != NP_OK)
+		return reply_busy(t->conn);
 	char esc[SENSOR_NAME_MAX * 4];
 	log_escape(esc, sizeof(esc), in->sensor, strlen(in->sensor));
-	if (in->status == NP_EDENIED) {
-		log_warn("ingest: bad token for sensor '%s'", esc);
-		return http_reply(t->conn, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "bad sensor token\n",
-		                  17, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		                  "Bearer realm=\"nameplate\"", NULL, NULL);
-	}
-	if (in->status != NP_OK)
-		return http_reply(t->conn, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT_PLAIN,
-		                  "busy, try again later\n", 22, MHD_HTTP_HEADER_RETRY_AFTER, "5",
-		                  NULL, NULL);
 	char body[96];
 	int n = snprintf(body, sizeof(body), "{\"accepted\": %zu, \"duplicate\": %s}\n",
 	                 in->duplicate ? 0 : in->n_events, in->duplicate ? "true" : "false");
@@ -127,11 +200,10 @@ enum MHD_Result ingest_serve(struct http_request *r)
 	if (in == NULL)
 		return http_reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
 	enum MHD_Result ret;
-	if (!take_token(c, in)) {
-		ret = http_reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN,
-		                 "a sensor token is needed: Authorization: Bearer NAME:SECRET\n",
-		                 60, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"nameplate\"",
-		                 NULL, NULL);
+	/* Checked with the headers already (ingest_authorized); the header is read again for
+	 * the writer's own check. */
+	if (!take_token(c, in->sensor, in->token_hash)) {
+		ret = reply_no_token(c);
 		goto fail;
 	}
 	char err[160], msg[200];

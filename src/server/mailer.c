@@ -23,6 +23,8 @@
 #define MAIL_BATCH 16
 /* How often expired checks are purged (from this thread's loop). */
 #define MAIL_EXPIRE_EVERY    60
+/* How often the outbox's size and age are logged (at start, then while mail waits). */
+#define MAIL_STATS_EVERY 3600
 #define MAIL_CONNECT_TIMEOUT 10
 #define MAIL_TOTAL_TIMEOUT   60
 /* On stop, a mail being sent gets this long to finish; then the transfer is aborted and
@@ -42,6 +44,7 @@ struct mailer {
 	char password[MAIL_PASSWORD_MAX + 1];
 	bool has_password;
 	int64_t last_expire;
+	int64_t last_stats; /* 0: not logged yet */
 };
 
 /* ---- writer operations, run synchronously from the mail thread ---- */
@@ -56,6 +59,9 @@ struct mail_op {
 	/* OP_NEXT */
 	bool have_next;
 	int64_t next;
+	bool stats; /* also read the outbox's size and oldest row */
+	unsigned outbox;
+	int64_t oldest;
 	/* OP_DUE: copies of the due rows */
 	struct store_mail rows[MAIL_BATCH];
 	size_t n;
@@ -98,6 +104,8 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 			if (ret == NP_ENOTFOUND)
 				ret = NP_OK;
 		}
+		if (ret == NP_OK && o->stats)
+			ret = store_mail_stats(st, &o->outbox, &o->oldest);
 		break;
 	case OP_DUE:
 		ret = store_mail_due(st, o->now, MAIL_BATCH, copy_row, o);
@@ -451,9 +459,19 @@ static void *mail_main(void *arg)
 		int64_t now = time_now();
 		struct mail_op next = {.kind = OP_NEXT, .now = now};
 		next.expire = now - m->last_expire >= MAIL_EXPIRE_EVERY;
+		next.stats = m->last_stats == 0 || now - m->last_stats >= MAIL_STATS_EVERY;
 		int ret = run_op(m, &next);
 		if (ret == NP_OK && next.expire)
 			m->last_expire = now;
+		if (ret == NP_OK && next.stats) {
+			/* Once at start, then hourly while mail waits: a relay that takes nothing
+			 * shows in the log long before the outbox reaches [check] outbox_max. */
+			if (m->last_stats == 0 || next.outbox > 0)
+				log_info("mail: outbox: %u unsent mails, the oldest %llds old",
+				         next.outbox,
+				         next.outbox > 0 ? (long long)(now - next.oldest) : 0LL);
+			m->last_stats = now;
+		}
 		int64_t wait_s = MAIL_POLL_MAX;
 		if (ret != NP_OK) {
 			log_warn("mail: cannot read the outbox: %s", np_strerror(ret));

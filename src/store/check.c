@@ -95,6 +95,27 @@ int store_mail_next(struct store *st, int64_t *when)
 	return ret;
 }
 
+/* count(*) and min() in one pass; a count beyond UINT32_MAX is clamped. */
+static int count_and_oldest(struct store *st, sqlite3_stmt *s, unsigned *count, int64_t *oldest)
+{
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK) {
+		int64_t n = sqlite3_column_int64(s, 0);
+		*count = n < 0 ? 0 : n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
+		*oldest = sqlite3_column_type(s, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 1);
+	}
+	store__done(s);
+	return ret;
+}
+
+int store_mail_stats(struct store *st, unsigned *count, int64_t *oldest)
+{
+	sqlite3_stmt *s = store__sql(st, "SELECT count(*), min(created) FROM outbox");
+	if (s == NULL)
+		return NP_ESTORE;
+	return count_and_oldest(st, s, count, oldest);
+}
+
 int store_mail_sent(struct store *st, int64_t id)
 {
 	sqlite3_stmt *s = store__sql(st, "DELETE FROM outbox WHERE id = ?1");
@@ -124,8 +145,8 @@ int store_mail_retry(struct store *st, int64_t id, unsigned attempts, int64_t ne
 int store_check_add(struct store *st, const struct store_check *c, int64_t *id)
 {
 	sqlite3_stmt *s = store__sql(st, "INSERT INTO checks(token_hash, cookie_hash, addr, "
-	                                 "email_hash, created, updated, expires, result) "
-	                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	                                 "email_hash, created, updated, expires, result, net) "
+	                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 	if (s == NULL)
 		return NP_ESTORE;
 	sqlite3_bind_blob(s, 1, c->token_hash, SECRET_HASH_LEN, SQLITE_STATIC);
@@ -136,6 +157,7 @@ int store_check_add(struct store *st, const struct store_check *c, int64_t *id)
 	sqlite3_bind_int64(s, 6, c->updated);
 	sqlite3_bind_int64(s, 7, c->expires);
 	store__bind_text(s, 8, c->result != NULL ? c->result : "{}");
+	sqlite3_bind_blob(s, 9, c->net, STORE_CHECK_NET_LEN, SQLITE_STATIC);
 	return store__exec_insert(st, s, id);
 }
 
@@ -221,6 +243,38 @@ int store_check_count(struct store *st, const char *addr, const uint8_t email_ha
 	sqlite3_bind_blob(s, 1, email_hash, SECRET_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, since);
 	return count_rows(st, s, by_email);
+}
+
+int store_check_count_net(struct store *st, const uint8_t net[STORE_CHECK_NET_LEN],
+                          size_t prefix_len, int64_t since, unsigned *n)
+{
+	if (prefix_len == 0 || prefix_len > STORE_CHECK_NET_LEN)
+		return NP_EINVAL;
+	/* Every key in the prefix lies between the prefix padded with 0x00 and with 0xff (all
+	 * keys have the same length): one range of checks_net. */
+	uint8_t lo[STORE_CHECK_NET_LEN], hi[STORE_CHECK_NET_LEN];
+	memcpy(lo, net, prefix_len);
+	memcpy(hi, net, prefix_len);
+	memset(lo + prefix_len, 0x00, STORE_CHECK_NET_LEN - prefix_len);
+	memset(hi + prefix_len, 0xff, STORE_CHECK_NET_LEN - prefix_len);
+	sqlite3_stmt *s = store__sql(st, "SELECT count(*) FROM checks WHERE net BETWEEN ?1 AND ?2 "
+	                                 "AND created >= ?3");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_blob(s, 1, lo, STORE_CHECK_NET_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 2, hi, STORE_CHECK_NET_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, since);
+	return count_rows(st, s, n);
+}
+
+int store_check_count_all(struct store *st, int64_t since, unsigned *n, int64_t *oldest)
+{
+	sqlite3_stmt *s =
+	    store__sql(st, "SELECT count(*), min(created) FROM checks WHERE created >= ?1");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, since);
+	return count_and_oldest(st, s, n, oldest);
 }
 
 /* An expired check loses its result at once, but the row (hashes, address, times) stays

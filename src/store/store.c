@@ -13,6 +13,9 @@
 
 #include "common/log.h"
 
+/* How long a read-only connection waits for a lock before giving up. */
+#define STORE_READER_BUSY_MS 1000
+
 #define HOST_COLS                                                                                  \
 	"h.id, h.user_id, COALESCE(u.name, ''), h.fqdn, h.zone, h.secret_hash, h.wildcard, "       \
 	"h.offline, h.blocked, h.created, h.updated"
@@ -169,6 +172,14 @@ static const char *const migrations[] = {
 	"  notified INTEGER NOT NULL DEFAULT 0,"
 	"  evidence TEXT NOT NULL);"
 	"CREATE INDEX incidents_host ON incidents(host_id, closed);",
+
+	/* 3: the check's limits beyond one address. net is the requester's network key
+	 * (STORE_CHECK_NET_LEN bytes: family, then the address, IPv6 to its /64), so that a
+	 * prefix (/24, /56, /48) is one range of the index; created alone serves the limit
+	 * on everyone's checks. Older rows have an empty key and count only per address. */
+	"ALTER TABLE checks ADD COLUMN net BLOB NOT NULL DEFAULT x'';"
+	"CREATE INDEX checks_net ON checks(net, created);"
+	"CREATE INDEX checks_created ON checks(created);",
 };
 /* clang-format on */
 
@@ -439,6 +450,37 @@ int store_open(const char *data_dir, bool create, struct store **out)
 	if (ret != NP_OK)
 		goto fail;
 	ret = migrate(st);
+	if (ret != NP_OK)
+		goto fail;
+	*out = st;
+	return NP_OK;
+fail:
+	store_close(st);
+	return ret;
+}
+
+int store_open_reader(const char *data_dir, struct store **out)
+{
+	char path[PATH_MAX];
+	*out = NULL;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE) >= sizeof(path))
+		return NP_ETOOBIG;
+	struct store *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return NP_ENOMEM;
+	/* Read-write at the file level (a WAL reader updates the -shm index) but query_only, so
+	 * that nothing done through it can change the data. */
+	int ret = NP_ESTORE;
+	int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_err("store: cannot open %s for reading: %s", path,
+		        st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	/* A WAL reader waits only through another process's recovery; not for long. */
+	sqlite3_busy_timeout(st->db, STORE_READER_BUSY_MS);
+	ret = exec_sql(st, "PRAGMA query_only = 1");
 	if (ret != NP_OK)
 		goto fail;
 	*out = st;

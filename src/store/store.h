@@ -22,6 +22,9 @@ struct store;
  * without, a missing database is NP_ENOTFOUND. Sets WAL, synchronous=FULL, foreign keys,
  * a busy timeout of 5 s, and migrates the schema. */
 int store_open(const char *data_dir, bool create, struct store **out) np_mustcheck;
+/* A second connection to an existing store that can only read (PRAGMA query_only): for
+ * lookups off the writer's thread. No migration: the writer's store_open did it. */
+int store_open_reader(const char *data_dir, struct store **out) np_mustcheck;
 void store_close(struct store *st);
 
 /* Transactions. store_begin takes the write lock at once (BEGIN IMMEDIATE). A failed
@@ -198,6 +201,9 @@ int store_mail_due(struct store *st, int64_t now, size_t limit, store_mail_cb *c
 		   void *ctx) np_mustcheck;
 /* The earliest next_try of any row; NP_ENOTFOUND when the outbox is empty. */
 int store_mail_next(struct store *st, int64_t *when) np_mustcheck;
+/* How many mails wait (sent ones are gone) and when the oldest was queued (0 when none):
+ * for the cap on the outbox, its log lines, and metrics. */
+int store_mail_stats(struct store *st, unsigned *count, int64_t *oldest) np_mustcheck;
 int store_mail_sent(struct store *st, int64_t id) np_mustcheck; /* deletes the row */
 int store_mail_retry(struct store *st, int64_t id, unsigned attempts, int64_t next_try,
 		     const char *error) np_mustcheck;
@@ -206,11 +212,15 @@ void store_mail_free(struct store_mail *m);
 /* ---- Checks (src/store/check.c) ----
  * A check result page: found by the keyed hash of its token, opened only with the cookie
  * whose keyed hash matches. result is the verdict JSON (observe/codec.h). */
+/* The requester's network key: 4 or 6 (the family), then the IPv4 address or the first 8
+ * bytes (the /64) of the IPv6 one, zero-padded: IPv4 uses 5 of the 9 bytes. */
+#define STORE_CHECK_NET_LEN 9
 struct store_check {
 	int64_t id;
 	uint8_t token_hash[SECRET_HASH_LEN];
 	uint8_t cookie_hash[SECRET_HASH_LEN];
 	uint8_t email_hash[SECRET_HASH_LEN];
+	uint8_t net[STORE_CHECK_NET_LEN];
 	char addr[46];
 	int64_t created, updated, expires;
 	char *result; /* malloc'd by the getter; free with store_check_free */
@@ -224,6 +234,13 @@ int store_check_update(struct store *st, int64_t id, const char *addr, const cha
 int store_check_count(struct store *st, const char *addr,
 		      const uint8_t email_hash[SECRET_HASH_LEN], int64_t since, unsigned *by_addr,
 		      unsigned *by_email) np_mustcheck;
+/* Checks created since `since` whose net key starts with the first prefix_len bytes of
+ * net (1 + 3: an IPv4 /24; 1 + 7: an IPv6 /56; 1 + 6: a /48). */
+int store_check_count_net(struct store *st, const uint8_t net[STORE_CHECK_NET_LEN],
+			  size_t prefix_len, int64_t since, unsigned *n) np_mustcheck;
+/* Checks created by anyone since `since`, and the oldest one's time (0 when none). */
+int store_check_count_all(struct store *st, int64_t since, unsigned *n,
+			  int64_t *oldest) np_mustcheck;
 int store_check_expire(struct store *st, int64_t now) np_mustcheck;
 void store_check_free(struct store_check *c);
 

@@ -74,6 +74,11 @@ BAD_CHECK = [
     ("[check]", "public_url = ftp://x.example"),
     ("[check]", "public_url = http://a b"),
     ("[check]", "per_address_hour = 0"),
+    ("[check]", "per_net24_hour = 0"),
+    ("[check]", "per_net56_hour = 0"),
+    ("[check]", "per_net48_hour = x"),
+    ("[check]", "global_per_hour = 0"),
+    ("[check]", "outbox_max = 0"),
     ("[mail]", "relay = http://127.0.0.1:25"),
     ("[mail]", "relay = smtp://np:hunter2@127.0.0.1:25"),
     ("[check]", "public_url = https://u:p@ddns.example.net"),
@@ -114,6 +119,8 @@ def test_check_sections_accepted(np_factory):
                          "max_clock_skew = 60\n"
                          "[check]\npublic_url = https://ddns.example.net\nresult_ttl = 7200\n"
                          "per_address_hour = 3\nper_email_day = 4\nowner_interval = 60\n"
+                         "per_net24_hour = 40\nper_net56_hour = 20\nper_net48_hour = 50\n"
+                         "global_per_hour = 600\noutbox_max = 5000\n"
                          "[mail]\nrelay = smtp://127.0.0.1:2525\nfrom = np@dyn.example\n"
                          "username = np\npassword_file = /nonexistent/pw\ntls = none\n"
                          "retry_min = 5\nretry_max = 50\n")

@@ -6,6 +6,7 @@ a retried batch counts once, bad tokens and bad batches change nothing."""
 import http.client
 import json
 import os
+import socket
 import sqlite3
 import time
 
@@ -148,3 +149,81 @@ def test_sensor_del_revokes(srv):
     srv.ctl("sensor", "del", SENSOR)
     st, text = post(srv, batch("r", [syn("192.0.2.60")]), srv.token)
     assert st == 401, text
+
+
+def _raw_post_head(np, token, length, first):
+    """Sends the headers of a POST declaring length bytes and only `first` of them; returns
+    the raw answer read within 5 s (b"" when the server said nothing)."""
+    s = socket.create_connection(("127.0.0.1", np.http_port), timeout=5)
+    try:
+        s.sendall(("POST /api/v1/sensor/batch HTTP/1.1\r\nHost: x\r\n"
+                   "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n"
+                   "Content-Length: %d\r\n\r\n" % (token, length)).encode() + first)
+        got = b""
+        deadline = time.monotonic() + 5
+        while b"\r\n\r\n" not in got and time.monotonic() < deadline:
+            try:
+                part = s.recv(4096)
+            except socket.timeout:
+                break
+            if not part:
+                break
+            got += part
+        return got
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("token", ["nobody:wrong", "s1:wrong-secret"])
+def test_stranger_body_is_not_read(srv, token):
+    """A wrong token is answered with the headers alone: a 1.6 MB body (20,000 events) is
+    declared, only its first KB is sent, and the 401 comes at once."""
+    big = batch("big", [syn("192.0.2.%d" % (i % 250 + 1), 23) for i in range(20000)])
+    assert len(big) > 1_500_000
+    t0 = time.monotonic()
+    got = _raw_post_head(srv, token, len(big), big[:1024].encode())
+    took = time.monotonic() - t0
+    assert got.startswith(b"HTTP/1.1 401"), got[:200]
+    assert took < 2, took
+    assert b"bad sensor token" in got
+    # The same with the whole body sent: still the same 401, nothing stored.
+    st, text = post(srv, big, token)
+    assert st == 401 and text == "bad sensor token\n", text
+    assert db_rows(srv, "SELECT count(*) FROM obs_inbox")[0][0] == 0
+
+
+@pytest.mark.parametrize("body", ["{", '{"batch": "x y", "events": []}', "",
+                                  batch("t", [syn("192.0.2.30", t=time.time() + 86400)])])
+def test_stranger_learns_nothing_about_the_body(srv, body):
+    """Wrong token: a malformed body gets the very 401 a valid one gets (no parse, no 400)."""
+    good = post(srv, batch("t", [syn("192.0.2.30")]), "nobody:wrong")
+    bad = post(srv, body, "nobody:wrong")
+    assert good[0] == 401 and bad == good, (good, bad)
+    assert post(srv, body, "s1:wrong-secret") == good
+    # The right token still gets the reason.
+    st, text = post(srv, body, srv.token)
+    assert st == 400 and "bad batch" in text, text
+
+
+def test_valid_token_after_header_check_still_rechecked(srv):
+    """A sensor deleted while its batch is under way commits nothing: the writer checks the
+    token again (here: a slow upload, the sensor deleted between headers and body)."""
+    body = batch("late", [syn("192.0.2.70")]).encode()
+    s = socket.create_connection(("127.0.0.1", srv.http_port), timeout=10)
+    try:
+        s.sendall(("POST /api/v1/sensor/batch HTTP/1.1\r\nHost: x\r\n"
+                   "Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n"
+                   % (srv.token, len(body))).encode() + body[:10])
+        time.sleep(0.5)
+        srv.ctl("sensor", "del", SENSOR)
+        s.sendall(body[10:])
+        got = b""
+        while b"\r\n\r\n" not in got:
+            part = s.recv(4096)
+            if not part:
+                break
+            got += part
+    finally:
+        s.close()
+    assert got.startswith(b"HTTP/1.1 401"), got[:200]
+    assert db_rows(srv, "SELECT count(*) FROM obs_inbox")[0][0] == 0

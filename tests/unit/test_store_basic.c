@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests of the SQLite store: creation and modes, users, hosts, records, serials, the ordered
- * zone walk, transactions, and data_version seeing another connection's commit. */
+ * zone walk, transactions, data_version seeing another connection's commit, and the check
+ * limits' network counts. */
 /* cmocka needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -421,6 +422,67 @@ static void test_foreach_speed(void **state)
 	store_close(st);
 }
 
+static void add_check(struct store *st, int id, const uint8_t *net, size_t len, int64_t created)
+{
+	struct store_check c = {0};
+	c.token_hash[0] = (uint8_t)id;
+	c.token_hash[1] = (uint8_t)(id >> 8);
+	memcpy(c.net, net, len);
+	np_strlcpy(c.addr, "x", sizeof(c.addr));
+	c.created = c.updated = created;
+	c.expires = created + 7200;
+	assert_int_equal(store_check_add(st, &c, NULL), NP_OK);
+}
+
+/* The per-network counts of the check limits: a prefix of the network key is one range,
+ * its edges included, other families and older rows left out; and the outbox's stats. */
+static void test_check_nets_and_outbox_stats(void **state)
+{
+	(void)state;
+	struct store *st;
+	assert_int_equal(store_open(dir, true, &st), NP_OK);
+	const uint8_t v4[][5] = {{4, 192, 0, 2, 0}, {4, 192, 0, 2, 255}, {4, 192, 0, 3, 0},
+	                         {4, 192, 0, 1, 255}};
+	for (int i = 0; i < 4; i++)
+		add_check(st, i + 1, v4[i], 5, 1000);
+	add_check(st, 10, v4[0], 5, 10); /* too old */
+	/* 2001:db8:0:100::/64, 2001:db8:0:1ff::/64 (one /56), 2001:db8:0:200::/64 (same /48). */
+	const uint8_t v6[][9] = {{6, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x01, 0x00},
+	                         {6, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x01, 0xff},
+	                         {6, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0x02, 0x00}};
+	for (int i = 0; i < 3; i++)
+		add_check(st, 20 + i, v6[i], 9, 1000);
+	uint8_t key[STORE_CHECK_NET_LEN] = {4, 192, 0, 2, 77};
+	unsigned n = 99;
+	assert_int_equal(store_check_count_net(st, key, 4, 500, &n), NP_OK);
+	assert_int_equal(n, 2); /* 192.0.2.0 and .255, not .3.0, .1.255 or the old row */
+	assert_int_equal(store_check_count_net(st, key, 4, 0, &n), NP_OK);
+	assert_int_equal(n, 3);
+	uint8_t key6[STORE_CHECK_NET_LEN];
+	memcpy(key6, v6[0], sizeof(key6));
+	assert_int_equal(store_check_count_net(st, key6, 8, 500, &n), NP_OK);
+	assert_int_equal(n, 2); /* the /56 */
+	assert_int_equal(store_check_count_net(st, key6, 7, 500, &n), NP_OK);
+	assert_int_equal(n, 3); /* the /48 */
+	assert_int_equal(store_check_count_net(st, key6, 9, 500, &n), NP_OK);
+	assert_int_equal(n, 1); /* the /64 */
+	assert_int_equal(store_check_count_net(st, key6, 0, 500, &n), NP_EINVAL);
+	int64_t oldest = -1;
+	assert_int_equal(store_check_count_all(st, 500, &n, &oldest), NP_OK);
+	assert_int_equal(n, 7);
+	assert_int_equal(oldest, 1000);
+
+	assert_int_equal(store_mail_stats(st, &n, &oldest), NP_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(oldest, 0);
+	assert_int_equal(store_mail_add(st, "a@example.org", "s", "b", 300, NULL), NP_OK);
+	assert_int_equal(store_mail_add(st, "b@example.org", "s", "b", 200, NULL), NP_OK);
+	assert_int_equal(store_mail_stats(st, &n, &oldest), NP_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(oldest, 200);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +493,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_foreach, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_transactions_and_data_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreach_speed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_nets_and_outbox_stats, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
