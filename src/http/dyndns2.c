@@ -80,17 +80,32 @@ bool dyndns2_fqdn_normalize(const char *text, size_t len, char out[CFG_NAME_MAX]
 	return true;
 }
 
+/* Whether s holds a blank or a control character: no router puts one in a name or an
+ * address, so such a value is a mistake or an attack and is refused, never trimmed. */
+static bool has_blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
 static void add_hostnames(struct dyndns2_params *p, const char *v, size_t len)
 {
 	size_t start = 0;
+	if (len == 0)
+		return; /* "hostname=" names none: the user name is the host */
 	/* Bounded by len: every round consumes at least one byte or ends. */
 	while (start <= len) {
 		size_t end = start;
 		while (end < len && v[end] != ',')
 			end++;
 		size_t elen = end - start;
-		const char *e = trim(v + start, &elen);
-		if (elen > 0) {
+		const char *e = v + start;
+		/* "a,,b", ",a" and "a," are not lists of names: the whole request is notfqdn. */
+		if (elen == 0 || has_blank(e, elen))
+			p->bad_list = true;
+		else {
 			if (p->n_hosts < DYNDNS2_MAX_HOSTS) {
 				struct dyndns2_host *h = &p->hosts[p->n_hosts++];
 				h->valid = dyndns2_fqdn_normalize(e, elen, h->fqdn);
@@ -102,17 +117,37 @@ static void add_hostnames(struct dyndns2_params *p, const char *v, size_t len)
 	}
 }
 
-/* Parses one address element: trims blanks and strips a "/len" suffix (FRITZ!Box sends
- * its <ip6lanprefix> that way). "preserve" means: leave this family alone. Returns
+/* Whether a host may be published with address a. Refused: addresses that name no host
+ * (unspecified, IPv4 0/8), that are not one host's (multicast, the IPv4 broadcast), and
+ * IPv4-mapped IPv6 (an IPv4 address belongs in an A record, and a mapped AAAA reaches
+ * nobody). Loopback is decided later, against the requester (dyndns2_params_finish). */
+static bool addr_publishable(const struct np_addr *a)
+{
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	static const uint8_t zero[16];
+	if (a->family == AF_INET)
+		return a->bytes[0] != 0 && a->bytes[0] < 224 &&
+		       memcmp(a->bytes, "\xff\xff\xff\xff", 4) != 0;
+	return memcmp(a->bytes, zero, 16) != 0 && a->bytes[0] != 0xff &&
+	       memcmp(a->bytes, mapped, sizeof(mapped)) != 0;
+}
+
+static bool addr_loopback(const struct np_addr *a)
+{
+	static const uint8_t one[16] = {[15] = 1};
+	return a->family == AF_INET ? a->bytes[0] == 127 : memcmp(a->bytes, one, 16) == 0;
+}
+
+/* Parses one address element, and strips a "/len" suffix (FRITZ!Box sends its
+ * <ip6lanprefix> that way). "preserve" means: leave this family alone. Returns
  * 1 with *out set, 0 for "preserve", or -1 when it does not parse. */
 static int parse_addr_elem(const char *s, size_t len, struct np_addr *out)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
 
-	s = trim(s, &len);
 	if (word_eq(s, len, "preserve"))
 		return 0;
-	if (len == 0 || len >= sizeof(buf) || memchr(s, '\0', len) != NULL)
+	if (len == 0 || len >= sizeof(buf) || has_blank(s, len) || memchr(s, '\0', len) != NULL)
 		return -1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
@@ -127,16 +162,14 @@ static int parse_addr_elem(const char *s, size_t len, struct np_addr *out)
 		if (str_to_u32(slash + 1, 0, max, &plen) != NP_OK)
 			return -1;
 	}
-	return 1;
+	return addr_publishable(out) ? 1 : -1;
 }
 
 /* An address argument: "ADDR" or "ADDR,ADDR" (at most one of each family). family is
  * AF_INET or AF_INET6 for myipv4/myipv6, 0 for myip. An empty value means "not given". */
 static void add_addrs(struct dyndns2_params *p, const char *v, size_t len, int family)
 {
-	size_t tlen = len;
-	trim(v, &tlen);
-	if (tlen == 0)
+	if (len == 0)
 		return;
 	p->addr_given = true;
 
@@ -228,6 +261,12 @@ void dyndns2_params_add(struct dyndns2_params *p, const char *key, size_t key_le
 
 void dyndns2_params_finish(struct dyndns2_params *p, const struct np_addr *client)
 {
+	/* A loopback address is this machine's: only a client on it may publish one (ddclient
+	 * beside the server, with the server's own checkip). */
+	bool local = client != NULL && addr_loopback(client);
+	if ((p->has_v4 && addr_loopback(&p->v4) && !local) ||
+	    (p->has_v6 && addr_loopback(&p->v6) && !local))
+		p->bad_addr = true;
 	if (p->bad_addr) {
 		p->has_v4 = p->has_v6 = false;
 		return;
@@ -247,6 +286,10 @@ bool dyndns2_precheck(const struct dyndns2_params *p, const char *user, enum dyn
 {
 	char fqdn[CFG_NAME_MAX];
 
+	if (p->bad_list) {
+		*code = DYNDNS2_NOTFQDN;
+		return true;
+	}
 	if (p->too_many) {
 		*code = DYNDNS2_NUMHOST;
 		return true;

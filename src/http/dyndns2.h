@@ -54,6 +54,7 @@ struct dyndns2_params {
 	struct dyndns2_host hosts[DYNDNS2_MAX_HOSTS];
 	unsigned n_hosts;    /* hosts kept (at most DYNDNS2_MAX_HOSTS) */
 	bool too_many;       /* the list named more than DYNDNS2_MAX_HOSTS hosts: numhost */
+	bool bad_list;       /* an empty element or a blank in the list: notfqdn */
 	bool bad_addr;       /* an address argument did not parse: the request is refused */
 	bool addr_given;     /* some address argument was non-empty (else: the client's) */
 	bool has_v4, has_v6; /* which families to set */

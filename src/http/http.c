@@ -6,6 +6,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@
 #define HTTP_XFF_MAX 8
 /* How long http_stop waits for requests the writer still holds. */
 #define HTTP_STOP_WAIT_MS 30000
+/* The longest decoded Basic credential ("user:password") looked at. */
+#define HTTP_BASIC_MAX (CFG_NAME_MAX + SECRET_MAX_INPUT + 1)
 /* The largest form a check page posts. */
 #define HTTP_FORM_MAX 4096
 /* Other sites get no Referer from our pages (a result page's URL holds its token), while
@@ -430,22 +433,40 @@ static enum MHD_Result finish_update(struct http_task *t)
 bool http_take_basic(struct MHD_Connection *c, char *user_out, size_t user_len,
                      uint8_t hash_out[SECRET_HASH_LEN])
 {
-	char *pass = NULL;
-	char *user = MHD_basic_auth_get_username_password(c, &pass);
-	bool ok = user != NULL && pass != NULL;
-	size_t plen = pass != NULL ? strlen(pass) : 0;
-	if (ok && np_strlcpy(user_out, user, user_len) >= user_len)
-		ok = false;
-	if (ok && plen > SECRET_MAX_INPUT)
-		ok = false; /* refused before hashing: no work for huge passwords */
-	if (ok)
-		secret_hash(pass, plen, hash_out);
-	if (pass != NULL) {
-		explicit_bzero(pass, plen);
-		MHD_free(pass);
+	/* Decoded here rather than by libmicrohttpd, which hands out C strings: a password
+	 * "SECRET\0junk" would reach the compare as "SECRET". A user or password with a NUL
+	 * in it is refused, so the compare always covers the whole credential. */
+	const char *h =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
+		return false;
+	const char *b64 = h + 6;
+	while (*b64 == ' ')
+		b64++;
+	size_t b64_len = strlen(b64);
+	uint8_t cred[HTTP_BASIC_MAX + 1];
+	size_t len = 0;
+	const char *end = NULL;
+	bool ok = b64_len > 0 && b64_len <= sodium_base64_ENCODED_LEN(HTTP_BASIC_MAX,
+	                                        sodium_base64_VARIANT_ORIGINAL) &&
+	          sodium_base642bin(cred, sizeof(cred) - 1, b64, b64_len, NULL, &len, &end,
+	                            sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	          end == b64 + b64_len && memchr(cred, '\0', len) == NULL;
+	cred[ok ? len : 0] = '\0';
+	char *colon = ok ? memchr(cred, ':', len) : NULL;
+	ok = colon != NULL;
+	if (ok) {
+		size_t ulen = (size_t)(colon - (char *)cred);
+		size_t plen = len - ulen - 1;
+		/* A huge password is refused before hashing: no work for it. */
+		ok = ulen < user_len && plen <= SECRET_MAX_INPUT;
+		if (ok) {
+			memcpy(user_out, cred, ulen);
+			user_out[ulen] = '\0';
+			secret_hash(colon + 1, plen, hash_out);
+		}
 	}
-	if (user != NULL)
-		MHD_free(user);
+	sodium_memzero(cred, sizeof(cred));
 	return ok;
 }
 
@@ -496,17 +517,18 @@ static enum MHD_Result serve_update(struct http_request *r)
 		ret = reply_once(c, code);
 		goto fail;
 	}
-	if (p->bad_addr) {
-		ret = reply_text(c, MHD_HTTP_BAD_REQUEST,
-		                 "badip: not an IPv4 or IPv6 address (myip=v4,v6)\n");
-		goto fail;
-	}
 	if (!r->client_ok) {
 		ret = reply_text(c, MHD_HTTP_BAD_REQUEST, "bad X-Forwarded-For\n");
 		goto fail;
 	}
 	req->u.client = r->client;
 	dyndns2_params_finish(p, &req->u.client);
+	if (p->bad_addr) {
+		ret = reply_text(c, MHD_HTTP_BAD_REQUEST,
+		                 "badip: not an IPv4 or IPv6 address a host can have "
+		                 "(myip=v4,v6)\n");
+		goto fail;
+	}
 	(void)hs;
 	return http_task_submit(r, &req->t, &req->u.op, update_refused);
 fail:
@@ -656,9 +678,23 @@ static int cls_kind(void *cls)
 /* The first call, with the headers: errors are answered right then (which also closes the
  * connection, as the body is not read); otherwise *con_cls is set up to take the body. A
  * sensor batch is authorized here, so that a stranger's body is never read nor parsed. */
+/* The methods of HTTP itself (RFC 9110 section 9, and PATCH): any other is not one this
+ * server implements anywhere (501), whatever the path. */
+static bool method_known(const char *method)
+{
+	static const char *const known[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+	                                    "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		if (strcmp(method, known[i]) == 0)
+			return true;
+	return false;
+}
+
 static enum MHD_Result begin(struct http_server *hs, struct MHD_Connection *c, enum route rt,
                              const char *method, void **con_cls)
 {
+	if (!method_known(method))
+		return reply_text(c, MHD_HTTP_NOT_IMPLEMENTED, "method not implemented\n");
 	if (rt == ROUTE_NONE)
 		return reply_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 	size_t body_max;

@@ -77,8 +77,9 @@ static void test_host_list(void **state)
 {
 	(void)state;
 	struct dyndns2_params p;
-	parse(&p, "hostname=a.dyn.example, B.dyn.example,,home,*.dyn.example,a..b,x_y.example,",
+	parse(&p, "hostname=a.dyn.example,B.dyn.example,home,*.dyn.example,a..b,x_y.example",
 	      NULL);
+	assert_false(p.bad_list);
 	assert_int_equal(p.n_hosts, 6);
 	assert_true(p.hosts[0].valid);
 	assert_string_equal(p.hosts[0].fqdn, "a.dyn.example");
@@ -89,6 +90,24 @@ static void test_host_list(void **state)
 	assert_false(p.hosts[3].valid); /* wildcard */
 	assert_false(p.hosts[4].valid); /* empty label */
 	assert_true(p.hosts[5].valid);
+
+	/* Empty elements and blanks make the whole list notfqdn, never trimmed or skipped. */
+	static const char *const bad[] = {
+	    "hostname=a.dyn.example,",  "hostname=,a.dyn.example",   "hostname=a.example,,b.example",
+	    "hostname=,",               "hostname=a.dyn.example ",   "hostname= a.dyn.example",
+	    "hostname=a.example,\tb.example",
+	};
+	enum dyndns2_code code;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		parse(&p, bad[i], NULL);
+		assert_true(p.bad_list);
+		assert_true(dyndns2_precheck(&p, "alice", &code));
+		assert_int_equal(code, DYNDNS2_NOTFQDN);
+	}
+	/* "hostname=" names none: the user name is the host. */
+	parse(&p, "hostname=", NULL);
+	assert_false(p.bad_list);
+	assert_int_equal(p.n_hosts, 0);
 }
 
 static void test_host_syntax(void **state)
@@ -165,10 +184,13 @@ static void test_dual_stack(void **state)
 	assert_true(p.has_v4 && p.has_v6);
 	assert_addr(&p.v4, "198.51.100.2");
 	assert_addr(&p.v6, "2001:db8::2");
-	parse(&p, "hostname=h.example&myip=2001:db8::3, 198.51.100.3", NULL);
+	parse(&p, "hostname=h.example&myip=2001:db8::3,198.51.100.3", NULL);
 	assert_false(p.bad_addr);
 	assert_addr(&p.v4, "198.51.100.3");
 	assert_addr(&p.v6, "2001:db8::3");
+	/* A blank is refused, never trimmed. */
+	parse(&p, "hostname=h.example&myip=2001:db8::3, 198.51.100.3", NULL);
+	assert_true(p.bad_addr);
 	/* myipv4 / myipv6 and their aliases. */
 	parse(&p, "hostname=h.example&ipv4=198.51.100.4&ipv6=2001:db8::4", NULL);
 	assert_true(p.has_v4 && p.has_v6);
