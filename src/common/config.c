@@ -92,6 +92,10 @@ static const struct cfg_opt cfg_schema[] = {
 	 0, 0, NULL},
 	{SECT_DNS, "tcp_idle_timeout", T_UINT, 1, 3600, "10", C(tcp_idle_timeout), 0, 0, 0, 0,
 	 NULL},
+	{SECT_DNS, "tcp_max_per_address", T_UINT, 1, 65536, "32", C(tcp_max_per_address), 0, 0,
+	 0, 0, NULL},
+	{SECT_DNS, "tcp_workers", T_UINT, 1, CFG_TCP_WORKERS_MAX, "2", C(tcp_workers), 0, 0, 0, 0,
+	 NULL},
 	{SECT_DNS, "edns_udp_size", T_UINT, 512, 4096, "1232", C(edns_udp_size), 0, 0, 0, 0,
 	 NULL},
 

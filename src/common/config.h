@@ -13,6 +13,7 @@
 #include "common/util.h"
 
 #define CFG_MAX_LISTEN   16
+#define CFG_TCP_WORKERS_MAX 16
 #define CFG_MAX_PROXIES  32
 #define CFG_MAX_NS       8
 #define CFG_MAX_ZONES    64
@@ -52,6 +53,8 @@ struct config {
 	unsigned dns_workers;         /* "workers": UDP threads per address; 0 = one per core */
 	unsigned tcp_max_connections; /* "tcp_max_connections": 256 */
 	unsigned tcp_idle_timeout;    /* "tcp_idle_timeout" seconds: 10 */
+	unsigned tcp_max_per_address; /* "tcp_max_per_address": 32, per IPv4 address or IPv6 /64 */
+	unsigned tcp_workers;         /* "tcp_workers": TCP threads, 2 */
 	unsigned edns_udp_size;       /* "edns_udp_size": largest UDP answer, 512..4096; 1232 */
 
 	/* [http] */

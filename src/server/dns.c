@@ -19,8 +19,8 @@ int dns_server_start(struct dns_server *s)
 	if (ret == NP_OK)
 		ret = server__tcp_start(s);
 	if (ret == NP_OK)
-		log_info("dns: %u UDP workers and one TCP loop on %u addresses", s->n_udp,
-			 s->cfg->n_dns_listen);
+		log_info("dns: %u UDP workers and %u TCP threads on %u addresses", s->n_udp,
+			 s->cfg->tcp_workers, s->cfg->n_dns_listen);
 	return ret;
 }
 

@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* DNS over TCP: one epoll thread for every listener. Pipelined queries are answered in
- * order; a connection cap, an idle timeout and a per-message deadline keep slow or idle
- * clients from holding resources. */
+/* DNS over TCP: tcp_workers epoll threads share every listener (EPOLLEXCLUSIVE wakes one
+ * of them per connection). Pipelined queries are answered in order; an idle timeout and a
+ * per-message deadline keep slow clients from holding a connection, and two limits keep a
+ * few addresses from holding them all: at most tcp_max_per_address connections from one
+ * IPv4 address or IPv6 /64, and at most tcp_max_connections in all. When the server is
+ * full, a new connection takes the place of the one idle longest (no query half-read, no
+ * answer unsent), as NSD and Knot do; only when none is idle is it refused. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,27 +30,51 @@
 #define TCP_EVENTS   64
 #define TCP_TICK_MS  200
 
+/* Connections per source: one IPv4 address, or one IPv6 /64 (what one customer holds). */
+struct tcp_source {
+	struct np_addr key;
+	unsigned n;
+	struct tcp_source *next; /* in its bucket, or in the free list */
+};
+
+struct tcp_thread;
+
 struct tcp_conn {
 	int fd;
+	struct tcp_thread *th;
+	struct tcp_source *src;
 	int64_t last_io_ms;   /* idle timeout counts from here */
 	int64_t msg_start_ms; /* a started message must be complete in time: no drip-feeding */
 	size_t rx_len;
 	size_t tx_len, tx_off;
 	bool peer_closed;
-	struct tcp_conn *prev, *next;
+	struct tcp_conn *prev, *next; /* the thread's list, most recently active first */
 	uint8_t rx[TCP_MSG_MAX];
 	uint8_t tx[TCP_TX_CAP];
 };
 
-struct tcp_server {
-	struct dns_server *srv;
+struct tcp_thread {
+	struct tcp_server *t;
+	unsigned index;
 	int epfd;
-	int listeners[CFG_MAX_LISTEN];
-	unsigned n_listeners;
-	struct tcp_conn *conns; /* every open connection, for the timeout sweep */
-	unsigned n_conns;
+	struct tcp_conn *head, *tail;
 	pthread_t thread;
 	bool started;
+};
+
+struct tcp_server {
+	struct dns_server *srv;
+	int listeners[CFG_MAX_LISTEN];
+	unsigned n_listeners;
+	struct tcp_thread threads[CFG_TCP_WORKERS_MAX];
+	unsigned n_threads;
+	/* The connection counts, shared by the threads; taken only to accept and to close. */
+	pthread_mutex_t mu;
+	unsigned total;
+	struct tcp_source **buckets; /* keyed by a secret hash: no source can choose a bucket */
+	size_t n_buckets;
+	struct tcp_source *pool, *free_sources;
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 };
 
 /* epoll data: listeners are tagged by their index, connections by their pointer. */
@@ -66,6 +97,68 @@ static int open_listener(const struct cfg_listen *l)
 	return fd;
 }
 
+static void source_key(const struct sockaddr_storage *ss, struct np_addr *key)
+{
+	memset(key, 0, sizeof(*key));
+	if (addr_from_sockaddr((const struct sockaddr *)ss, key) != NP_OK)
+		return; /* not IP: every such peer counts as one source */
+	if (key->family == AF_INET6)
+		memset(key->bytes + 8, 0, 8);
+}
+
+static struct tcp_source **source_slot(struct tcp_server *t, const struct np_addr *key)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, (const uint8_t *)key, sizeof(*key), t->hash_key);
+	uint64_t v;
+	memcpy(&v, h, sizeof(v));
+	struct tcp_source **slot = &t->buckets[v & (t->n_buckets - 1)];
+	while (*slot != NULL && memcmp(&(*slot)->key, key, sizeof(*key)) != 0)
+		slot = &(*slot)->next;
+	return slot;
+}
+
+/* Counts a new connection from key unless a limit says no; *full tells whether it was the
+ * total (which room made elsewhere can cure) rather than the source's own cap. Under t->mu. */
+static struct tcp_source *source_take(struct tcp_server *t, const struct np_addr *key,
+                                      bool *full)
+{
+	const struct config *cfg = t->srv->cfg;
+	struct tcp_source **slot = source_slot(t, key);
+	struct tcp_source *src = *slot;
+	*full = false;
+	if (src != NULL && src->n >= cfg->tcp_max_per_address)
+		return NULL;
+	*full = t->total >= cfg->tcp_max_connections;
+	if (*full)
+		return NULL;
+	if (src == NULL) {
+		/* The pool has one entry per possible connection, so it cannot run out. */
+		src = t->free_sources;
+		t->free_sources = src->next;
+		src->key = *key;
+		src->n = 0;
+		src->next = NULL;
+		*slot = src;
+	}
+	src->n++;
+	t->total++;
+	return src;
+}
+
+static void source_release(struct tcp_server *t, struct tcp_source *src)
+{
+	pthread_mutex_lock(&t->mu);
+	t->total--;
+	if (--src->n == 0) {
+		struct tcp_source **slot = source_slot(t, &src->key);
+		*slot = src->next;
+		src->next = t->free_sources;
+		t->free_sources = src;
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
 int server__tcp_bind(struct dns_server *s)
 {
 	struct tcp_server *t = calloc(1, sizeof(*t));
@@ -73,9 +166,28 @@ int server__tcp_bind(struct dns_server *s)
 		return NP_ENOMEM;
 	t->srv = s;
 	s->tcp = t;
-	t->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (t->epfd < 0)
-		return -errno;
+	pthread_mutex_init(&t->mu, NULL);
+	unsigned max = s->cfg->tcp_max_connections;
+	t->n_buckets = 16;
+	while (t->n_buckets < 2 * (size_t)max)
+		t->n_buckets *= 2;
+	t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
+	t->pool = calloc(max, sizeof(*t->pool));
+	if (t->buckets == NULL || t->pool == NULL)
+		return NP_ENOMEM;
+	for (unsigned i = 0; i < max; i++) {
+		t->pool[i].next = t->free_sources;
+		t->free_sources = &t->pool[i];
+	}
+	crypto_shorthash_keygen(t->hash_key);
+	t->n_threads = s->cfg->tcp_workers;
+	for (unsigned i = 0; i < t->n_threads; i++) {
+		t->threads[i].t = t;
+		t->threads[i].index = i;
+		t->threads[i].epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (t->threads[i].epfd < 0)
+			return -errno;
+	}
 	for (unsigned i = 0; i < s->cfg->n_dns_listen; i++) {
 		const struct cfg_listen *l = &s->cfg->dns_listen[i];
 		int fd = open_listener(l);
@@ -84,59 +196,115 @@ int server__tcp_bind(struct dns_server *s)
 			return fd;
 		}
 		t->listeners[t->n_listeners++] = fd;
-		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = LISTENER_TAG(i)};
-		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-			return -errno;
+		/* Every thread waits on every listener; EPOLLEXCLUSIVE wakes one per arrival. */
+		for (unsigned k = 0; k < t->n_threads; k++) {
+			struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
+						 .data.u64 = LISTENER_TAG(i)};
+			if (epoll_ctl(t->threads[k].epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+				return -errno;
+		}
 	}
 	return NP_OK;
 }
 
-static void conn_close(struct tcp_server *t, struct tcp_conn *c)
+static void list_unlink(struct tcp_thread *th, struct tcp_conn *c)
 {
-	epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
-		t->conns = c->next;
+		th->head = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	t->n_conns--;
+	else
+		th->tail = c->prev;
+}
+
+static void list_push_front(struct tcp_thread *th, struct tcp_conn *c)
+{
+	c->prev = NULL;
+	c->next = th->head;
+	if (th->head != NULL)
+		th->head->prev = c;
+	else
+		th->tail = c;
+	th->head = c;
+}
+
+static void conn_close(struct tcp_thread *th, struct tcp_conn *c)
+{
+	epoll_ctl(th->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	list_unlink(th, c);
+	source_release(th->t, c->src);
 	free(c);
 }
 
-static void accept_all(struct tcp_server *t, int lfd)
+/* The connection of this thread idle longest that holds no half-read query and no unsent
+ * answer, or NULL. */
+static struct tcp_conn *idlest(struct tcp_thread *th)
+{
+	for (struct tcp_conn *c = th->tail; c != NULL; c = c->prev)
+		if (c->rx_len == 0 && c->tx_len == 0)
+			return c;
+	return NULL;
+}
+
+/* Counts the new connection, making room by closing this thread's idlest connection when
+ * the server is full. NULL when a limit refuses it. */
+static struct tcp_source *admit(struct tcp_thread *th, const struct np_addr *key)
+{
+	struct tcp_server *t = th->t;
+	bool full;
+	pthread_mutex_lock(&t->mu);
+	struct tcp_source *src = source_take(t, key, &full);
+	pthread_mutex_unlock(&t->mu);
+	if (src != NULL || !full)
+		return src;
+	struct tcp_conn *victim = idlest(th);
+	if (victim == NULL)
+		return NULL;
+	conn_close(th, victim);
+	pthread_mutex_lock(&t->mu);
+	src = source_take(t, key, &full);
+	pthread_mutex_unlock(&t->mu);
+	return src;
+}
+
+static void accept_all(struct tcp_thread *th, int lfd)
 {
 	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (t->n_conns >= t->srv->cfg->tcp_max_connections) {
-			/* Over the cap: refuse at once rather than let the backlog fill. */
+		struct np_addr key;
+		source_key(&ss, &key);
+		/* Over a limit: refuse at once rather than let the backlog fill. */
+		struct tcp_source *src = admit(th, &key);
+		if (src == NULL) {
 			close(fd);
 			continue;
 		}
 		struct tcp_conn *c = malloc(sizeof(*c));
 		if (c == NULL) {
+			source_release(th->t, src);
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
+		c->th = th;
+		c->src = src;
 		c->last_io_ms = time_mono_ms();
 		c->msg_start_ms = 0;
 		c->rx_len = c->tx_len = c->tx_off = 0;
 		c->peer_closed = false;
-		c->prev = NULL;
-		c->next = t->conns;
-		if (t->conns != NULL)
-			t->conns->prev = c;
-		t->conns = c;
-		t->n_conns++;
+		list_push_front(th, c);
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-			conn_close(t, c);
+		if (epoll_ctl(th->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+			conn_close(th, c);
 	}
 }
 
@@ -155,7 +323,8 @@ static bool flush(struct tcp_conn *c)
 
 /* Answers every complete message in rx while there is room for an answer. Returns false
  * when the connection must be closed (a response sent as a query, a short message). */
-static bool answer_pending(struct tcp_server *t, struct tcp_conn *c, const struct zone_db *db)
+static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c,
+                           const struct zone_db *db)
 {
 	struct dns_answer_opts opts = {.tcp = true, .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
 	size_t pos = 0;
@@ -209,8 +378,9 @@ static bool read_some(struct tcp_conn *c)
 	return true;
 }
 
-static void conn_event(struct tcp_server *t, struct tcp_conn *c, uint32_t events)
+static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t events)
 {
+	struct tcp_server *t = th->t;
 	bool ok = true;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
 		ok = read_some(c);
@@ -228,63 +398,76 @@ static void conn_event(struct tcp_server *t, struct tcp_conn *c, uint32_t events
 	if (ok && c->peer_closed && c->tx_len == 0)
 		ok = false;
 	if (!ok) {
-		conn_close(t, c);
+		conn_close(th, c);
 		return;
+	}
+	/* The most recently active connection goes first: eviction takes from the end. */
+	if (th->head != c) {
+		list_unlink(th, c);
+		list_push_front(th, c);
 	}
 	/* While answers are pending, wait for the socket to drain before reading more: a
 	 * client that never reads cannot make us buffer without bound. */
 	struct epoll_event ev = {.events = c->tx_len > 0 ? EPOLLOUT : EPOLLIN | EPOLLRDHUP,
 				 .data.ptr = c};
-	epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	epoll_ctl(th->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-static void sweep_timeouts(struct tcp_server *t)
+static void sweep_timeouts(struct tcp_thread *th)
 {
 	int64_t now = time_mono_ms();
-	int64_t idle = (int64_t)t->srv->cfg->tcp_idle_timeout * 1000;
+	int64_t idle = (int64_t)th->t->srv->cfg->tcp_idle_timeout * 1000;
 	struct tcp_conn *next;
-	for (struct tcp_conn *c = t->conns; c != NULL; c = next) {
+	for (struct tcp_conn *c = th->head; c != NULL; c = next) {
 		next = c->next;
 		bool idle_out = now - c->last_io_ms >= idle;
 		bool slow_msg = c->msg_start_ms != 0 && now - c->msg_start_ms >= idle;
 		if (idle_out || slow_msg)
-			conn_close(t, c);
+			conn_close(th, c);
 	}
 }
 
 static void *tcp_main(void *arg)
 {
-	struct tcp_server *t = arg;
+	struct tcp_thread *th = arg;
+	struct tcp_server *t = th->t;
 	struct epoll_event evs[TCP_EVENTS];
 	int64_t last_sweep = time_mono_ms();
 
 	rcu_register_thread();
 	rcu_thread_offline();
 	while (!atomic_load_explicit(&t->srv->stop, memory_order_relaxed)) {
-		int n = epoll_wait(t->epfd, evs, TCP_EVENTS, TCP_TICK_MS);
+		int n = epoll_wait(th->epfd, evs, TCP_EVENTS, TCP_TICK_MS);
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 			if (tag & (1ULL << 63))
-				accept_all(t, t->listeners[tag & 0xffff]);
+				accept_all(th, t->listeners[tag & 0xffff]);
 			else
-				conn_event(t, evs[i].data.ptr, evs[i].events);
+				conn_event(th, evs[i].data.ptr, evs[i].events);
 		}
 		if (time_mono_ms() - last_sweep >= TCP_TICK_MS) {
-			sweep_timeouts(t);
+			sweep_timeouts(th);
 			last_sweep = time_mono_ms();
 		}
 	}
-	while (t->conns != NULL)
-		conn_close(t, t->conns);
+	while (th->head != NULL)
+		conn_close(th, th->head);
 	rcu_unregister_thread();
 	return NULL;
 }
 
 int server__tcp_start(struct dns_server *s)
 {
-	if (pthread_create(&s->tcp->thread, NULL, tcp_main, s->tcp) != 0)
-		return NP_EFAILED;
-	s->tcp->started = true;
+	struct tcp_server *t = s->tcp;
+	for (unsigned i = 0; i < t->n_threads; i++) {
+		struct tcp_thread *th = &t->threads[i];
+		if (pthread_create(&th->thread, NULL, tcp_main, th) != 0)
+			return NP_EFAILED;
+		th->started = true;
+		char name[16];
+		snprintf(name, sizeof(name), "dns-tcp%u", i);
+		pthread_setname_np(th->thread, name);
+	}
 	return NP_OK;
 }
 
@@ -293,12 +476,18 @@ void server__tcp_stop(struct dns_server *s)
 	struct tcp_server *t = s->tcp;
 	if (t == NULL)
 		return;
-	if (t->started)
-		pthread_join(t->thread, NULL);
+	for (unsigned i = 0; i < t->n_threads; i++) {
+		struct tcp_thread *th = &t->threads[i];
+		if (th->started)
+			pthread_join(th->thread, NULL);
+		if (th->epfd > 0)
+			close(th->epfd);
+	}
 	for (unsigned i = 0; i < t->n_listeners; i++)
 		close(t->listeners[i]);
-	if (t->epfd >= 0)
-		close(t->epfd);
+	free(t->buckets);
+	free(t->pool);
+	pthread_mutex_destroy(&t->mu);
 	free(t);
 	s->tcp = NULL;
 }

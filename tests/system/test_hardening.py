@@ -8,10 +8,18 @@ got a wrong answer, and each must be refused with a clear error that changes not
   whitespace, an IPv4-mapped IPv6 address, an unspecified, multicast or broadcast address is
   badip; a loopback address is taken only from a client on the server's own machine.
 - A method the server does not know gets 501, one it knows but a route does not take 405.
+- DNS over TCP: 256 idle connections from one address leave room for everyone else (a cap
+  per IPv4 address or IPv6 /64); a full server closes its idlest connection for a new one,
+  never one with a query under way; several threads serve TCP.
 """
 import base64
+import os
 import socket
+import time
 
+import dns.message
+import dns.query
+import dns.rcode
 import pytest
 
 from conftest import ZONE
@@ -110,3 +118,113 @@ def test_known_method_on_a_route_that_does_not_take_it_is_405(np, method, path):
     out = raw(np, method + b" " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 405 "), out
     assert b"\r\nAllow: " in out, out
+
+
+# ---- DNS over TCP: no few addresses can take every connection ------------------------------
+
+def tcp_server(np_factory, **dns):
+    n = np_factory()
+    dns.setdefault("tcp_idle_timeout", 30)
+    n.write_config(dns=dns)
+    n.init()
+    n.start()
+    return n
+
+
+def open_idle(np, source, count):
+    out = []
+    for _ in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", np.dns_port))
+        out.append(s)
+    return out
+
+
+def still_open(socks, settle=0.5):
+    """The sockets the server has not closed (a closed one reads EOF or a reset)."""
+    time.sleep(settle)
+    alive = []
+    for s in socks:
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                continue
+        except BlockingIOError:
+            alive.append(s)
+            continue
+        except OSError:
+            continue
+        alive.append(s)
+    return alive
+
+
+def tcp_soa(np, source, timeout=2.0):
+    q = dns.message.make_query(ZONE, "SOA")
+    return dns.query.tcp(q, "127.0.0.1", port=np.dns_port, timeout=timeout, source=source)
+
+
+def test_idle_tcp_from_one_address_does_not_shut_out_others(np_factory):
+    np = tcp_server(np_factory)   # tcp_max_connections 256, tcp_max_per_address 32
+    socks = open_idle(np, "127.0.0.1", 256)
+    try:
+        alive = still_open(socks)
+        assert len(alive) == 32, len(alive)
+        t0 = time.monotonic()
+        r = tcp_soa(np, "127.0.0.2")
+        assert r.rcode() == dns.rcode.NOERROR and r.answer
+        assert time.monotonic() - t0 < 1.0
+        # The address that holds its 32 gets no 33rd.
+        extra = open_idle(np, "127.0.0.1", 1)
+        assert still_open(extra) == []
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_full_server_evicts_the_idlest_connection(np_factory):
+    np = tcp_server(np_factory, tcp_max_connections=16, tcp_max_per_address=4)
+    socks = []
+    try:
+        for i in range(1, 5):
+            socks += open_idle(np, "127.0.0.%d" % i, 4)
+        assert len(still_open(socks)) == 16
+        r = tcp_soa(np, "127.0.0.5")
+        assert r.rcode() == dns.rcode.NOERROR and r.answer
+        # Room was made by closing one idle connection, not more.
+        assert len(still_open(socks)) == 15
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_connections_mid_query_are_not_evicted(np_factory):
+    np = tcp_server(np_factory, tcp_max_connections=16, tcp_max_per_address=4)
+    socks = []
+    try:
+        for i in range(1, 5):
+            socks += open_idle(np, "127.0.0.%d" % i, 4)
+        for s in socks:
+            s.sendall(b"\x00")  # the first byte of a length: a query under way
+        assert len(still_open(socks)) == 16
+        late = open_idle(np, "127.0.0.5", 1)
+        assert still_open(late) == []  # refused: nobody idle to make room
+        assert len(still_open(socks)) == 16
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_tcp_is_served_by_several_threads(np_factory):
+    np = tcp_server(np_factory, tcp_workers=3)
+    comms = []
+    for task in os.listdir("/proc/%d/task" % np.proc.pid):
+        with open("/proc/%d/task/%s/comm" % (np.proc.pid, task)) as f:
+            comms.append(f.read().strip())
+    assert sorted(c for c in comms if c.startswith("dns-tcp")) == \
+        ["dns-tcp0", "dns-tcp1", "dns-tcp2"], comms
+    # Many clients at once, each answered, whichever thread takes it.
+    for i in range(30):
+        r = tcp_soa(np, "127.0.0.%d" % (10 + i % 5))
+        assert r.rcode() == dns.rcode.NOERROR
