@@ -33,7 +33,7 @@ LDFLAGS += $(SANFLAGS)
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread
 
 # One static library per module folder; each binary is a thin main.c over them.
-MODULES := common observe dns zone store server http ctl client sensor
+MODULES := common observe dns zone ns store server http ctl client sensor
 MAINS   := src/server/main.c src/ctl/main.c src/client/main.c src/sensor/main.c
 lib_srcs = $(filter-out $(MAINS),$(wildcard src/$(1)/*.c))
 LIBS    := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
@@ -79,13 +79,14 @@ $(BUILD)/nameplate-sensor: $(BUILD)/obj/sensor/main.o $(LIBS)
 # A test binary tests/unit/test_<module>_<what>.c (or fuzz_<module>_<what>.c) links only
 # the libraries its module depends on, so one module's tests never wait for another's.
 DEPS_common := common
-DEPS_dns    := dns zone common
+DEPS_dns    := dns common
+DEPS_ns     := ns zone dns common
 DEPS_zone   := zone dns common
 DEPS_store  := store observe zone dns common
-DEPS_server := server http store observe zone dns common
-DEPS_http   := http server store observe zone dns common
+DEPS_server := server http store observe ns zone dns common
+DEPS_http   := http server store observe ns zone dns common
 DEPS_ctl    := ctl store observe zone dns common
-DEPS_client := client dns zone common
+DEPS_client := client dns common
 DEPS_observe := observe common
 DEPS_sensor := sensor observe common
 module_of = $(firstword $(subst _, ,$(1)))

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* DNS message pieces shared by the query path and later UPDATE: header, question, the
- * additional section with EDNS (RFC 6891), constants. Parsing only; answers are built in
- * query.c. */
+/* DNS message pieces shared by the query path and later UPDATE: header and its flags,
+ * question, the additional section with EDNS (RFC 6891). Parsing only; answers are built
+ * in ns/query.c, and the type, class and rcode numbers are in constants.h. */
 #ifndef NP_DNS_MSG_H
 #define NP_DNS_MSG_H
 
