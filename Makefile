@@ -33,8 +33,8 @@ LDFLAGS += $(SANFLAGS)
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread
 
 # One static library per module folder; each binary is a thin main.c over them.
-MODULES := common observe dns zone ns store server http ctl client sensor
-MAINS   := src/server/main.c src/ctl/main.c src/client/main.c src/sensor/main.c
+MODULES := common observe dns zone ns store core server http ctl client sensor
+MAINS   := src/nameplated/main.c src/ctl/main.c src/client/main.c src/sensor/main.c
 lib_srcs = $(filter-out $(MAINS),$(wildcard src/$(1)/*.c))
 LIBS    := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
 LINKLIBS := -Wl,--start-group $(LIBS) -Wl,--end-group
@@ -64,7 +64,7 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/nameplated: $(BUILD)/obj/server/main.o $(LIBS)
+$(BUILD)/nameplated: $(BUILD)/obj/nameplated/main.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $< $(LINKLIBS) $(LDLIBS)
 
 $(BUILD)/nameplatectl: $(BUILD)/obj/ctl/main.o $(LIBS)
@@ -83,8 +83,9 @@ DEPS_dns    := dns common
 DEPS_ns     := ns zone dns common
 DEPS_zone   := zone dns common
 DEPS_store  := store observe zone dns common
-DEPS_server := server http store observe ns zone dns common
-DEPS_http   := http server store observe ns zone dns common
+DEPS_core   := core store observe zone dns common
+DEPS_server := server ns zone dns common
+DEPS_http   := http core store observe zone dns common
 DEPS_ctl    := ctl store observe zone dns common
 DEPS_client := client dns common
 DEPS_observe := observe common

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The single writer thread: group commit to SQLite, then RCU publication of new zones. */
-#include "server/writer.h"
+#include "core/writer.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -13,12 +13,12 @@
 #include "common/log.h"
 #include "common/privs.h"
 #include "common/secret.h"
+#include "core/mailer.h"
+#include "core/observer.h"
+#include "core/owners.h"
+#include "core/writer.h"
 #include "http/http.h"
 #include "server/server.h"
-#include "server/mailer.h"
-#include "server/observer.h"
-#include "server/owners.h"
-#include "server/writer.h"
 #include "store/store.h"
 
 static void usage(FILE *out)

@@ -3,8 +3,8 @@
  * queued operations, runs each inside its own savepoint of one transaction, commits once
  * (group commit, synchronous=FULL), publishes the next zone versions with RCU, and only
  * then tells each operation its outcome. Nothing is acknowledged before it is on disk. */
-#ifndef NP_SERVER_WRITER_H
-#define NP_SERVER_WRITER_H
+#ifndef NP_CORE_WRITER_H
+#define NP_CORE_WRITER_H
 
 #include <stdbool.h>
 #include <stdint.h>
