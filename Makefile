@@ -6,6 +6,7 @@
 #   make SAN=1 ...  the same with ASAN+UBSAN (objects under build/san/)
 #   make FUZZ=1 fuzz  libFuzzer binaries (clang) under build/fuzz/
 #   make bench      side-by-side benchmark against NSD and Knot (not in CI)
+#   make check-layers  every #include follows the module table (docs/ARCHITECTURE.md)
 
 .DEFAULT_GOAL := all
 
@@ -32,12 +33,21 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Werror $(SANFLAGS) -Isrc -MMD -MP \
 LDFLAGS += $(SANFLAGS)
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lpthread
 
-# One static library per module folder; each binary is a thin main.c over them.
-MODULES := common observe dns zone store server http ctl client sensor
-MAINS   := src/server/main.c src/ctl/main.c src/client/main.c src/sensor/main.c
+# One static library per module folder; each binary is a thin main.c over them. Which
+# module may use which is the table in docs/ARCHITECTURE.md: scripts/layers.sh turns it
+# into LAYER_ORDER (every module before those it uses) and LINK_<module> (the module and
+# all it may use, in that order). Everything links in that order, without --start-group,
+# so a call against the table fails to link.
+$(BUILD)/layers.mk: docs/ARCHITECTURE.md scripts/layers.sh
+	@mkdir -p $(@D)
+	sh scripts/layers.sh mk >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+include $(BUILD)/layers.mk
+
+MAINS   := src/nameplated/main.c src/ctl/main.c src/client/main.c src/sensor/main.c
 lib_srcs = $(filter-out $(MAINS),$(wildcard src/$(1)/*.c))
-LIBS    := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
-LINKLIBS := -Wl,--start-group $(LIBS) -Wl,--end-group
+# A folder with only a main.c (src/nameplated, the daemon's composition root) is no library.
+MODULES := $(foreach m,$(LAYER_ORDER),$(if $(call lib_srcs,$(m)),$(m)))
+link_libs = $(foreach m,$(LINK_$(1)),$(if $(filter $(m),$(MODULES)),$(BUILD)/lib$(m).a))
 
 define module_rules
 $(BUILD)/lib$(1).a: $(patsubst src/%.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
@@ -53,7 +63,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
-.PHONY: all deps run test unit fuzz-replay system fuzz bench clean check-banned
+.PHONY: all deps run test unit fuzz-replay system fuzz bench clean check-banned check-layers
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -64,48 +74,36 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/nameplated: $(BUILD)/obj/server/main.o $(LIBS)
-	$(CC) $(LDFLAGS) -o $@ $< $(LINKLIBS) $(LDLIBS)
-
-$(BUILD)/nameplatectl: $(BUILD)/obj/ctl/main.o $(LIBS)
-	$(CC) $(LDFLAGS) -o $@ $< $(LINKLIBS) $(LDLIBS)
-
-$(BUILD)/nameplate: $(BUILD)/obj/client/main.o $(LIBS)
-	$(CC) $(LDFLAGS) -o $@ $< $(LINKLIBS) $(LDLIBS)
-
-$(BUILD)/nameplate-sensor: $(BUILD)/obj/sensor/main.o $(LIBS)
-	$(CC) $(LDFLAGS) -o $@ $< $(LINKLIBS) $(LDLIBS)
+# Each binary links the libraries of its main's module: main.c in src/<module>/.
+define bin_rule
+$(BUILD)/$(1): $(BUILD)/obj/$(2)/main.o $(call link_libs,$(2))
+	$(CC) $(LDFLAGS) -o $$@ $$< $(call link_libs,$(2)) $(LDLIBS)
+endef
+$(eval $(call bin_rule,nameplated,nameplated))
+$(eval $(call bin_rule,nameplatectl,ctl))
+$(eval $(call bin_rule,nameplate,client))
+$(eval $(call bin_rule,nameplate-sensor,sensor))
 
 # A test binary tests/unit/test_<module>_<what>.c (or fuzz_<module>_<what>.c) links only
-# the libraries its module depends on, so one module's tests never wait for another's.
-DEPS_common := common
-DEPS_dns    := dns zone common
-DEPS_zone   := zone dns common
-DEPS_store  := store observe zone dns common
-DEPS_server := server http store observe zone dns common
-DEPS_http   := http server store observe zone dns common
-DEPS_ctl    := ctl store observe zone dns common
-DEPS_client := client dns zone common
-DEPS_observe := observe common
-DEPS_sensor := sensor observe common
+# the libraries its module may use, so one module's tests never wait for another's.
 module_of = $(firstword $(subst _, ,$(1)))
-libs_of = $(foreach m,$(DEPS_$(call module_of,$(1))),$(BUILD)/lib$(m).a)
+libs_of = $(call link_libs,$(call module_of,$(1)))
 
 .SECONDEXPANSION:
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $$(call libs_of,$$*)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(call libs_of,$*) -Wl,--end-group $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(call libs_of,$*) $(LDLIBS) -lcmocka
 
 # Without FUZZ=1 each fuzz target links a replay main that runs its committed corpus.
 ifeq ($(FUZZ),1)
 $(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $$(call libs_of,$$*)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< -Wl,--start-group $(call libs_of,$*) -Wl,--end-group $(LDLIBS)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(call libs_of,$*) $(LDLIBS)
 fuzz: $(FUZZ_BINS)
 else
 $(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $$(call libs_of,$$*)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/replay.o -Wl,--start-group $(call libs_of,$*) -Wl,--end-group $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/obj/tests/fuzz/replay.o $(call libs_of,$*) $(LDLIBS)
 fuzz:
 	$(MAKE) FUZZ=1 fuzz
 endif
@@ -125,8 +123,11 @@ system: $(BINS)
 check-banned:
 	@sh scripts/check-banned.sh
 
+check-layers:
+	@sh scripts/check-layers.sh
+
 test: deps
-	$(MAKE) all unit fuzz-replay check-banned
+	$(MAKE) all unit fuzz-replay check-banned check-layers
 	$(MAKE) system
 
 run: deps

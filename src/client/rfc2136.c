@@ -16,11 +16,11 @@
 
 #include "client/client.h"
 #include "common/log.h"
+#include "dns/constants.h"
 #include "dns/msg.h"
 #include "dns/name.h"
 #include "dns/tsig.h"
 #include "dns/wire.h"
-#include "zone/zone.h"
 
 #define MSG_MAX       1024 /* our UPDATE: two names, four records and a TSIG */
 #define ANSWER_MAX    65535

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* DNS message pieces shared by the query path and later UPDATE: header, question, the
- * additional section with EDNS (RFC 6891), constants. Parsing only; answers are built in
- * query.c. */
+/* DNS message pieces shared by the query path and later UPDATE: header and its flags,
+ * question, the additional section with EDNS (RFC 6891). Parsing only; answers are built
+ * in ns/query.c, and the type, class and rcode numbers are in constants.h. */
 #ifndef NP_DNS_MSG_H
 #define NP_DNS_MSG_H
 
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "dns/constants.h"
 #include "dns/name.h"
 #include "dns/wire.h"
 
@@ -26,28 +27,6 @@
 #define DNS_FLAG_AD        0x0020
 #define DNS_FLAG_CD        0x0010
 #define DNS_RCODE_MASK     0x000F
-
-#define DNS_OPCODE_QUERY   0
-#define DNS_OPCODE_NOTIFY  4
-#define DNS_OPCODE_UPDATE  5
-
-#define DNS_RCODE_NOERROR  0
-#define DNS_RCODE_FORMERR  1
-#define DNS_RCODE_SERVFAIL 2
-#define DNS_RCODE_NXDOMAIN 3
-#define DNS_RCODE_NOTIMP   4
-#define DNS_RCODE_REFUSED  5
-#define DNS_RCODE_BADVERS  16 /* extended: upper 8 bits go in the OPT TTL */
-
-/* Types and classes beyond the zone model's (zone.h has A, NS, SOA, MX, TXT, AAAA, IN). */
-#define DNS_TYPE_OPT        41
-#define DNS_TYPE_TKEY       249
-#define DNS_TYPE_TSIG       250
-#define DNS_TYPE_IXFR       251
-#define DNS_TYPE_AXFR       252
-#define DNS_TYPE_MAILB      253
-#define DNS_TYPE_MAILA      254
-#define DNS_TYPE_ANY        255
 
 #define DNS_EDNS_FLAG_DO    0x8000
 #define DNS_EDNS_OPT_COOKIE 10

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "dns/constants.h"
 #include "dns/name.h"
 
 #define TSIG_ALG_HMAC_SHA256 "hmac-sha256" /* the only algorithm accepted */
@@ -18,19 +19,11 @@
  * fudge, MAC size, MAC, original ID, error, other len + other data. */
 #define TSIG_RR_MAX (2 * DNS_NAME_MAX + 10 + 6 + 2 + 2 + TSIG_MAC_LEN + 6 + 6)
 
-/* Response codes and TSIG errors of RFC 2136 / RFC 8945 (msg.h has the base ones). */
-#define DNS_RCODE_YXDOMAIN 6
-#define DNS_RCODE_YXRRSET  7
-#define DNS_RCODE_NXRRSET  8
-#define DNS_RCODE_NOTAUTH  9
-#define DNS_RCODE_NOTZONE  10
+/* TSIG errors of RFC 8945 (constants.h has the response codes). */
 #define TSIG_ERR_BADSIG    16
 #define TSIG_ERR_BADKEY    17
 #define TSIG_ERR_BADTIME   18
 #define TSIG_ERR_BADTRUNC  22
-
-#define DNS_CLASS_ANY      255
-#define DNS_CLASS_NONE     254
 
 /* A shared key. The secret is borrowed: it must outlive the struct. */
 struct tsig_key {

@@ -17,12 +17,12 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "core/mailer.h"
+#include "core/observer.h"
 #include "http/check_page.h"
 #include "http/dyndns2.h"
 #include "http/http_int.h"
 #include "observe/codec.h"
-#include "server/mailer.h"
-#include "server/observer.h"
 #include "store/store.h"
 
 #define CSP          "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"

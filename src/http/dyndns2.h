@@ -12,7 +12,7 @@
 #include "common/err.h"
 #include "common/secret.h"
 #include "common/util.h"
-#include "server/writer.h"
+#include "core/writer.h"
 #include "store/store.h"
 
 /* The protocol allows up to 20 hosts per request; more is answered "numhost" once. */

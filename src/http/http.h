@@ -8,7 +8,7 @@
 
 #include "common/config.h"
 #include "common/err.h"
-#include "server/writer.h"
+#include "core/writer.h"
 
 struct http_server;
 

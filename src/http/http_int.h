@@ -13,7 +13,7 @@
 #include "common/config.h"
 #include "common/secret.h"
 #include "common/util.h"
-#include "server/writer.h"
+#include "core/writer.h"
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define TEXT_HTML  "text/html; charset=utf-8"

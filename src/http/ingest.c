@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "core/observer.h"
 #include "http/http_int.h"
 #include "observe/codec.h"
-#include "server/observer.h"
 #include "store/store.h"
 
 #define SENSOR_NAME_MAX 64

@@ -14,7 +14,7 @@
 #include "common/err.h"
 #include "common/secret.h"
 #include "common/util.h"
-#include "server/writer.h"
+#include "core/writer.h"
 
 /* A connect that has not answered within this long is "filtered". */
 #define PROBE_TIMEOUT_MS 3000

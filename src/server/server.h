@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* nameplated's DNS transports: UDP workers and the TCP loop, reading the zone_db that the
- * writer publishes with RCU (liburcu QSBR flavour: readers pay nothing per lookup and go
- * "offline" whenever they block). Internal to nameplated. */
+ * zone publisher (core/publish.h) publishes with RCU (liburcu QSBR flavour: readers pay
+ * nothing per lookup and go "offline" whenever they block). Internal to nameplated. */
 #ifndef NP_SERVER_SERVER_H
 #define NP_SERVER_SERVER_H
 
@@ -17,7 +17,7 @@ struct tcp_server;
 
 struct dns_server {
 	const struct config *cfg;   /* the start-up config: listen addresses, limits */
-	struct zone_db *db;         /* RCU-protected; written only by the writer */
+	struct zone_db *db;         /* RCU-protected; written only by the publisher */
 	atomic_bool stop;
 	struct udp_worker *udp;     /* one per (listen address, worker) */
 	unsigned n_udp;

@@ -22,7 +22,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "dns/query.h"
+#include "ns/query.h"
 #include "server/server.h"
 
 #define TCP_MSG_MAX  (2 + DNS_MAX_MSG)

@@ -10,7 +10,7 @@
 #include <urcu-qsbr.h>
 
 #include "common/log.h"
-#include "dns/query.h"
+#include "ns/query.h"
 #include "server/server.h"
 
 #define UDP_BATCH  32

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns/constants.h"
+
 /* Fills h from the HOST_COLS columns starting at col (see store.c). */
 static void read_host(sqlite3_stmt *s, struct store_host *h)
 {

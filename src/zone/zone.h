@@ -11,16 +11,9 @@
 
 #include "common/config.h"
 #include "common/err.h"
+#include "dns/constants.h"
 
-/* RR types the zone model holds, and the slot each occupies in a node. */
-#define DNS_TYPE_A     1
-#define DNS_TYPE_NS    2
-#define DNS_TYPE_SOA   6
-#define DNS_TYPE_MX    15
-#define DNS_TYPE_TXT   16
-#define DNS_TYPE_AAAA  28
-#define DNS_CLASS_IN   1
-
+/* The slot each RR type the zone model holds occupies in a node. */
 enum zone_slot { ZS_SOA, ZS_NS, ZS_A, ZS_AAAA, ZS_MX, ZS_TXT, ZS_COUNT };
 
 /* Limits that keep a node renderable into any answer (they are also the update caps). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Test fixture shared by the DNS unit tests and the fuzz_dns_pkt target: a small zone
+/* Test fixture shared by the zone and query unit tests and the fuzz_ns_pkt target: a small zone
  * database built with the real zone_* functions, a query builder and a response parser. */
 #ifndef NP_TESTS_DNS_FIXTURE_H
 #define NP_TESTS_DNS_FIXTURE_H
@@ -14,7 +14,6 @@
 #include "common/util.h"
 #include "dns/msg.h"
 #include "dns/name.h"
-#include "dns/query.h"
 #include "dns/wire.h"
 #include "zone/zone.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The whole authoritative query path: bytes in, answer bytes out. No allocation, no lock;
  * the caller holds the RCU read-side section that keeps db alive. */
-#ifndef NP_DNS_QUERY_H
-#define NP_DNS_QUERY_H
+#ifndef NP_NS_QUERY_H
+#define NP_NS_QUERY_H
 
 #include <stdbool.h>
 #include <stddef.h>

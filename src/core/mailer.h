@@ -3,12 +3,12 @@
  * configured SMTP relay with libcurl. A row leaves the outbox only once the relay accepted
  * it; failures are retried with back-off from [mail] retry_min doubling to retry_max, for
  * as long as it takes: an accepted check never loses its mail, not even to a restart. */
-#ifndef NP_SERVER_MAILER_H
-#define NP_SERVER_MAILER_H
+#ifndef NP_CORE_MAILER_H
+#define NP_CORE_MAILER_H
 
 #include "common/config.h"
 #include "common/err.h"
-#include "server/writer.h"
+#include "core/writer.h"
 
 struct mailer;
 

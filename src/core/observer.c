@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The observer thread: loads the observation index, merges the inbox into it, checkpoints
  * it and prunes it, each step as a writer operation so that the store has one user. */
-#include "server/observer.h"
+#include "core/observer.h"
 
 #include <pthread.h>
 #include <stdlib.h>

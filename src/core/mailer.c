@@ -3,7 +3,7 @@
  * time, and records each outcome through the writer (sent: the row goes; failed: attempts
  * + 1 and the next try after a doubling back-off). Delivery is at least once: a crash
  * between the relay's acceptance and the commit of "sent" sends that mail again. */
-#include "server/mailer.h"
+#include "core/mailer.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

@@ -8,6 +8,7 @@
 
 #include "../unit/dns_fixture.h"
 #include "fuzz.h"
+#include "ns/query.h"
 
 
 static struct zone_db *db;

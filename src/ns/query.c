@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The authoritative query path: parse a query, find the node, copy pre-rendered RRsets.
  * No allocation, no lock, no system call: everything lives in resp or on the stack. */
-#include "dns/query.h"
+#include "ns/query.h"
 
 #include <string.h>
 

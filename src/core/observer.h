@@ -9,15 +9,15 @@
  * in one transaction. At start the checkpoint and then the remaining inbox are loaded. So
  * nothing acknowledged is lost, not even to kill -9: what was not yet checkpointed is still
  * in the inbox. All store access runs as writer operations. */
-#ifndef NP_SERVER_OBSERVER_H
-#define NP_SERVER_OBSERVER_H
+#ifndef NP_CORE_OBSERVER_H
+#define NP_CORE_OBSERVER_H
 
 #include <stdint.h>
 
 #include "common/config.h"
 #include "common/err.h"
+#include "core/writer.h"
 #include "observe/index.h"
-#include "server/writer.h"
 
 struct observer;
 

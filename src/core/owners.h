@@ -3,14 +3,14 @@
  * held (the update history) against the observation index, opens an incident for an
  * address seen infected or suspicious while the host held it, and mails the owner once per
  * incident. Store access goes through writer ops. */
-#ifndef NP_SERVER_OWNERS_H
-#define NP_SERVER_OWNERS_H
+#ifndef NP_CORE_OWNERS_H
+#define NP_CORE_OWNERS_H
 
 #include "common/config.h"
 #include "common/err.h"
-#include "server/mailer.h"
-#include "server/observer.h"
-#include "server/writer.h"
+#include "core/mailer.h"
+#include "core/observer.h"
+#include "core/writer.h"
 
 struct owners;
 

@@ -4,7 +4,7 @@
  * each host held when in the last 24 hours, asks the observation index for the verdict over
  * each of those intervals, and keeps the incidents table in step: open (and mail the owner
  * once), update, or close. */
-#include "server/owners.h"
+#include "core/owners.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "dns_fixture.h"
+#include "ns/query.h"
 
 #define TYPE_CAA   257
 #define TYPE_SRV   33

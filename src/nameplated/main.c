@@ -13,12 +13,13 @@
 #include "common/log.h"
 #include "common/privs.h"
 #include "common/secret.h"
+#include "core/mailer.h"
+#include "core/observer.h"
+#include "core/owners.h"
+#include "core/publish.h"
+#include "core/writer.h"
 #include "http/http.h"
 #include "server/server.h"
-#include "server/mailer.h"
-#include "server/observer.h"
-#include "server/owners.h"
-#include "server/writer.h"
 #include "store/store.h"
 
 static void usage(FILE *out)
@@ -133,6 +134,7 @@ int main(int argc, char **argv)
 	}
 
 	struct dns_server dns = {0};
+	struct publisher *pub = NULL;
 	struct writer *w = NULL;
 	struct http_server *http = NULL;
 	struct observer *obs = NULL;
@@ -142,10 +144,17 @@ int main(int argc, char **argv)
 	int status = 1;
 	if (dns_server_bind(&dns, cfg) != NP_OK)
 		goto out;
-	ret = writer_start(&w, cfg, st, &dns.db);
-	st = NULL; /* the writer owns it now, or it was closed */
+	ret = publish_start(&pub, cfg, st, &dns.db);
 	if (ret != NP_OK) {
 		log_err("cannot load the zones: %s", np_strerror(ret));
+		goto out;
+	}
+	struct writer_hooks hooks;
+	publish_hooks(pub, &hooks);
+	ret = writer_start(&w, cfg, st, &hooks);
+	st = NULL; /* the writer owns it now */
+	if (ret != NP_OK) {
+		log_err("cannot start the writer: %s", np_strerror(ret));
 		goto out;
 	}
 	if (observer_start(&obs, cfg, w) != NP_OK || mailer_start(&mail, cfg, w) != NP_OK ||
@@ -190,6 +199,8 @@ out:
 	observer_stop(obs);
 	if (w != NULL)
 		writer_stop(w);
+	/* After the writer, whose hooks it is; the DNS workers have stopped reading. */
+	publish_stop(pub);
 	free(reloaded);
 	if (st != NULL)
 		store_close(st);

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/* The single writer thread: the queue, group commit to SQLite and fail-stop. What the
+ * batches change is published by the hooks (in nameplated core/publish.c). */
+#include "core/writer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+/* Bounds: a full queue answers "try later" rather than growing without limit, and one
+ * batch never holds the write lock for too long. */
+#define WRITER_QUEUE_MAX 8192
+#define WRITER_BATCH_MAX 1024
+/* How often the writer wakes without work, so its hooks can look for commits made by
+ * nameplatectl (PRAGMA data_version). */
+#define WRITER_POLL_MS 200
+
+struct writer_txn {
+	struct writer *w;
+};
+
+struct writer {
+	const struct config *cfg;
+	struct store *st;
+	struct writer_hooks hooks; /* every member set: missing ones do nothing */
+
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;       /* work queued, reload requested or stop */
+	pthread_cond_t reloaded;   /* a reload finished */
+	struct writer_op *head, *tail;
+	size_t queued;
+	bool stopping;
+	const struct config *reload_cfg;
+	atomic_bool failed;
+
+	struct writer_txn txn;
+};
+
+/* ---- hooks: the missing ones do nothing ---- */
+
+static int nop_int(void *ctx)
+{
+	(void)ctx;
+	return NP_OK;
+}
+
+static int nop_touch(void *ctx, const char *key)
+{
+	(void)ctx;
+	(void)key;
+	return NP_OK;
+}
+
+static void nop_void(void *ctx)
+{
+	(void)ctx;
+}
+
+static void nop_batch_end(void *ctx, bool committed)
+{
+	(void)ctx;
+	(void)committed;
+}
+
+static void nop_reload(void *ctx, const struct config *cfg)
+{
+	(void)ctx;
+	(void)cfg;
+}
+
+static void hooks_fill(struct writer_hooks *h, const struct writer_hooks *from)
+{
+	if (from != NULL)
+		*h = *from;
+	if (h->batch_begin == NULL)
+		h->batch_begin = nop_int;
+	if (h->touch == NULL)
+		h->touch = nop_touch;
+	if (h->op_begin == NULL)
+		h->op_begin = nop_void;
+	if (h->op_undo == NULL)
+		h->op_undo = nop_void;
+	if (h->before_commit == NULL)
+		h->before_commit = nop_int;
+	if (h->committed == NULL)
+		h->committed = nop_void;
+	if (h->batch_end == NULL)
+		h->batch_end = nop_batch_end;
+	if (h->wake == NULL)
+		h->wake = nop_void;
+	if (h->reload == NULL)
+		h->reload = nop_reload;
+}
+
+/* ---- what apply functions may call ---- */
+
+int writer_txn_touch(struct writer_txn *txn, const char *fqdn)
+{
+	struct writer *w = txn->w;
+	return w->hooks.touch(w->hooks.ctx, fqdn);
+}
+
+struct store *writer_txn_store(struct writer_txn *txn)
+{
+	return txn->w->st;
+}
+
+const struct config *writer_txn_config(struct writer_txn *txn)
+{
+	return txn->w->cfg;
+}
+
+/* Answers every op of a batch that failed as a whole with the same error. */
+static void fail_ops(struct writer_op *ops, int err)
+{
+	for (struct writer_op *op = ops, *next; op != NULL; op = next) {
+		next = op->next;
+		op->next = NULL;
+		op->done(op, err);
+	}
+}
+
+static void finish_ops(struct writer_op *ops, const int *status, size_t n)
+{
+	struct writer_op *op = ops;
+	for (size_t i = 0; i < n && op != NULL; i++) {
+		struct writer_op *next = op->next;
+		op->next = NULL;
+		op->done(op, status[i]);
+		op = next;
+	}
+}
+
+/* One batch: every op in its own savepoint of one transaction, one commit (the fsync),
+ * then the hooks publish, then the answers. */
+static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
+{
+	const struct writer_hooks *h = &w->hooks;
+	int *status = calloc(n, sizeof(*status));
+	int ret = status == NULL ? NP_ENOMEM : h->batch_begin(h->ctx);
+	if (ret != NP_OK) {
+		fail_ops(ops, ret);
+		free(status);
+		return;
+	}
+	bool committed = false;
+	ret = store_begin(w->st);
+	if (ret != NP_OK) {
+		log_err("writer: cannot begin a transaction: %s", np_strerror(ret));
+		fail_ops(ops, NP_ESTORE);
+		goto out;
+	}
+	size_t i = 0;
+	for (struct writer_op *op = ops; op != NULL; op = op->next, i++) {
+		h->op_begin(h->ctx);
+		status[i] = store_savepoint(w->st);
+		if (status[i] == NP_OK)
+			status[i] = op->apply(op, &w->txn);
+		if (status[i] == NP_OK)
+			status[i] = store_release(w->st);
+		if (status[i] != NP_OK) {
+			store_rollback_savepoint(w->st);
+			h->op_undo(h->ctx);
+		}
+	}
+	ret = h->before_commit(h->ctx);
+	if (ret == NP_OK)
+		ret = store_commit(w->st);
+	if (ret != NP_OK) {
+		/* After a failed commit (fsync error, disk full) nothing can be trusted to be on
+		 * disk: stop acknowledging anything until an operator restarts us. */
+		store_rollback(w->st);
+		atomic_store(&w->failed, true);
+		log_err("writer: commit failed (%s): no further change will be acknowledged",
+			np_strerror(ret));
+		fail_ops(ops, NP_ESTORE);
+		goto out;
+	}
+	/* Publish, answer, and only then let the hooks wait out the readers of the old data. */
+	h->committed(h->ctx);
+	finish_ops(ops, status, n);
+	committed = true;
+out:
+	h->batch_end(h->ctx, committed);
+	free(status);
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->head == NULL && !w->stopping && w->reload_cfg == NULL) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += WRITER_POLL_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			if (pthread_cond_timedwait(&w->cond, &w->lock, &until) != 0)
+				break;
+		}
+		const struct config *reload = w->reload_cfg;
+		struct writer_op *ops = w->head;
+		size_t n = 0;
+		struct writer_op *last = NULL;
+		for (struct writer_op *op = ops; op != NULL && n < WRITER_BATCH_MAX; op = op->next) {
+			last = op;
+			n++;
+		}
+		if (last != NULL) {
+			w->head = last->next;
+			last->next = NULL;
+			if (w->head == NULL)
+				w->tail = NULL;
+			w->queued -= n;
+		}
+		bool stop = w->stopping && w->head == NULL && n == 0;
+		pthread_mutex_unlock(&w->lock);
+
+		if (reload != NULL) {
+			w->cfg = reload;
+			w->hooks.reload(w->hooks.ctx, reload);
+			pthread_mutex_lock(&w->lock);
+			w->reload_cfg = NULL;
+			pthread_cond_broadcast(&w->reloaded);
+			pthread_mutex_unlock(&w->lock);
+		}
+		if (stop)
+			break;
+		w->hooks.wake(w->hooks.ctx);
+		if (n > 0)
+			run_batch(w, ops, n);
+		pthread_mutex_lock(&w->lock);
+	}
+	return NULL;
+}
+
+int writer_start(struct writer **out, const struct config *cfg, struct store *st,
+		 const struct writer_hooks *hooks)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return NP_ENOMEM;
+	w->cfg = cfg;
+	w->st = st;
+	hooks_fill(&w->hooks, hooks);
+	w->txn.w = w;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	pthread_cond_init(&w->reloaded, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		pthread_cond_destroy(&w->reloaded);
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return NP_EFAILED;
+	}
+	*out = w;
+	return NP_OK;
+}
+
+void writer_stop(struct writer *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	store_close(w->st);
+	pthread_cond_destroy(&w->reloaded);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+int writer_submit(struct writer *w, struct writer_op *op)
+{
+	if (atomic_load(&w->failed))
+		return NP_EFAILED;
+	int ret = NP_OK;
+	pthread_mutex_lock(&w->lock);
+	if (w->stopping) {
+		ret = NP_EFAILED;
+	} else if (w->queued >= WRITER_QUEUE_MAX) {
+		ret = NP_EAGAIN;
+	} else {
+		op->next = NULL;
+		if (w->tail != NULL)
+			w->tail->next = op;
+		else
+			w->head = op;
+		w->tail = op;
+		w->queued++;
+		pthread_cond_signal(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return ret;
+}
+
+/* writer_run's own op around the caller's: runs its apply, then wakes the caller. */
+struct run_wait {
+	struct writer_op op;
+	struct writer_op *inner;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool finished;
+	int status;
+};
+
+static int run_apply(struct writer_op *op, struct writer_txn *txn)
+{
+	struct run_wait *rw = container_of(op, struct run_wait, op);
+	return rw->inner->apply(rw->inner, txn);
+}
+
+static void run_done(struct writer_op *op, int status)
+{
+	struct run_wait *rw = container_of(op, struct run_wait, op);
+	pthread_mutex_lock(&rw->mu);
+	rw->status = status;
+	rw->finished = true;
+	pthread_cond_signal(&rw->cond);
+	pthread_mutex_unlock(&rw->mu);
+}
+
+#define RUN_RETRY_MS 50
+
+int writer_run(struct writer *w, struct writer_op *op, unsigned max_wait_ms)
+{
+	struct run_wait rw = {.op = {.apply = run_apply, .done = run_done}, .inner = op};
+	pthread_mutex_init(&rw.mu, NULL);
+	pthread_cond_init(&rw.cond, NULL);
+	int ret;
+	for (unsigned waited = 0;
+	     (ret = writer_submit(w, &rw.op)) == NP_EAGAIN && waited < max_wait_ms;
+	     waited += RUN_RETRY_MS) {
+		struct timespec tick = {0, RUN_RETRY_MS * 1000000L};
+		nanosleep(&tick, NULL);
+	}
+	if (ret == NP_OK) {
+		/* done always runs once a submit succeeded: the writer finishes its queue before
+		 * it stops. */
+		pthread_mutex_lock(&rw.mu);
+		while (!rw.finished)
+			pthread_cond_wait(&rw.cond, &rw.mu);
+		ret = rw.status;
+		pthread_mutex_unlock(&rw.mu);
+	}
+	pthread_cond_destroy(&rw.cond);
+	pthread_mutex_destroy(&rw.mu);
+	return ret;
+}
+
+void writer_reload(struct writer *w, const struct config *cfg)
+{
+	pthread_mutex_lock(&w->lock);
+	w->reload_cfg = cfg;
+	pthread_cond_signal(&w->cond);
+	while (w->reload_cfg != NULL)
+		pthread_cond_wait(&w->reloaded, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+bool writer_failed(struct writer *w)
+{
+	return atomic_load(&w->failed);
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* The single writer: every change to the store goes through one thread. It takes all
+ * queued operations, runs each inside its own savepoint of one transaction, commits once
+ * (group commit, synchronous=FULL), lets its hooks publish what the batch changed (in
+ * nameplated the next zone versions, core/publish.h), and only then tells each operation
+ * its outcome. Nothing is acknowledged before it is on disk.
+ *
+ * The writer knows nothing of zones: what is derived from the store is the hooks' own. */
+#ifndef NP_CORE_WRITER_H
+#define NP_CORE_WRITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "store/store.h"
+
+struct writer;
+struct writer_txn;
+struct writer_op;
+
+/* Runs on the writer thread inside the batch transaction. Return NP_OK to keep what it
+ * did, or an error to undo it (its savepoint is rolled back). */
+typedef int writer_apply_fn(struct writer_op *op, struct writer_txn *txn);
+/* Runs on the writer thread after the batch: status NP_OK when the op's changes are
+ * committed and published, otherwise the reason (NP_ESTORE, NP_EFAILED, or apply's error).
+ * It must not block; it typically wakes the waiting request. */
+typedef void writer_done_fn(struct writer_op *op, int status);
+
+/* Embedded by the caller in its own request struct; the caller owns the memory and must
+ * keep it alive until done has run. */
+struct writer_op {
+	writer_apply_fn *apply;
+	writer_done_fn *done;
+	struct writer_op *next; /* the writer's queue link */
+};
+
+/* What a layer above keeps in step with the store: called on the writer thread only, in
+ * the order listed for each batch. Any member may be NULL (nothing to do). */
+struct writer_hooks {
+	void *ctx; /* passed to every hook */
+	/* Before the batch's transaction begins. An error answers every op of the batch with
+	 * it (nothing was written); batch_end is not called then. */
+	int (*batch_begin)(void *ctx);
+	/* writer_txn_touch from an op's apply: key changed. An error fails that op. */
+	int (*touch)(void *ctx, const char *key);
+	/* Before each op's apply, and after its savepoint was rolled back: forget what that
+	 * op touched. */
+	void (*op_begin)(void *ctx);
+	void (*op_undo)(void *ctx);
+	/* After every op ran, still inside the transaction. An error fails the batch like a
+	 * failed COMMIT (and so stops the writer acknowledging). */
+	int (*before_commit)(void *ctx);
+	/* After the COMMIT, before any op is answered: publish what the batch changed. */
+	void (*committed)(void *ctx);
+	/* Ends every batch batch_begin began, after the answers; committed says whether the
+	 * batch was. */
+	void (*batch_end)(void *ctx, bool committed);
+	/* Each time the thread wakes (at least every 200 ms), before its batch: e.g. notice
+	 * commits of other connections to the store. */
+	void (*wake)(void *ctx);
+	/* writer_reload, between batches. */
+	void (*reload)(void *ctx, const struct config *cfg);
+};
+
+/* Starts the writer thread, which takes ownership of st. hooks (copied; may be NULL) are
+ * called from the writer thread only. cfg must stay valid until writer_stop or the next
+ * writer_reload. */
+int writer_start(struct writer **out, const struct config *cfg, struct store *st,
+		 const struct writer_hooks *hooks) np_mustcheck;
+/* Finishes the queued operations, stops the thread and closes the store. */
+void writer_stop(struct writer *w);
+
+/* Queues op. NP_EAGAIN when the queue is full, NP_EFAILED once the writer has stopped
+ * acknowledging (after a failed commit) or is stopping; done is not called then. */
+int writer_submit(struct writer *w, struct writer_op *op) np_mustcheck;
+
+/* For a background thread (never the writer's own, never a DNS worker): queues op and
+ * blocks until its outcome. op->apply runs as with writer_submit; op->done is not used.
+ * A full queue is retried every 50 ms for up to max_wait_ms. Returns op's status, or
+ * writer_submit's NP_EAGAIN / NP_EFAILED when it could not be queued. */
+int writer_run(struct writer *w, struct writer_op *op, unsigned max_wait_ms) np_mustcheck;
+
+/* Switches to a new config (SIGHUP) and waits until the hooks' reload has run. */
+void writer_reload(struct writer *w, const struct config *cfg);
+
+/* True once a commit failed: the writer acknowledges nothing more until restarted. */
+bool writer_failed(struct writer *w);
+
+/* For apply functions. */
+struct store *writer_txn_store(struct writer_txn *txn);
+const struct config *writer_txn_config(struct writer_txn *txn);
+/* Marks fqdn's records as changed, through the hooks' touch: in nameplated it is
+ * re-rendered and its zone's serial bumped (NP_ENOTFOUND when no zone holds it). Undone
+ * with the op's savepoint. */
+int writer_txn_touch(struct writer_txn *txn, const char *fqdn) np_mustcheck;
+
+#endif
