@@ -317,6 +317,7 @@ workers = {n}
 listen = 127.0.0.1:{hp}
 max_connections = {mc}
 per_ip_connections = {mc}
+per_net_connections = {mc}
 threads = {ht}
 
 [zone {zone}]

@@ -62,9 +62,11 @@ struct config {
 	unsigned n_http_listen;
 	struct np_cidr trusted_proxies[CFG_MAX_PROXIES]; /* "trusted_proxies": space list */
 	unsigned n_trusted_proxies;
-	unsigned http_max_connections;    /* "max_connections": 256 */
+	unsigned http_max_connections;    /* "max_connections": 2048 */
 	unsigned http_per_ip_connections; /* "per_ip_connections": 16 */
-	unsigned http_timeout;            /* "timeout" seconds: 10 */
+	unsigned http_per_net_connections; /* "per_net_connections": 64, per IPv4 /24 or IPv6 /48 */
+	unsigned http_timeout;            /* "timeout" seconds of inactivity: 10 */
+	unsigned http_request_timeout;    /* "request_timeout" seconds for a request to arrive: 15 */
 	unsigned http_threads;            /* "threads": 2 */
 
 	/* [observe]: the observation index of the "am I infected?" check */

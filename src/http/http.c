@@ -20,6 +20,7 @@
 #include "common/secret.h"
 #include "common/util.h"
 #include "http/dyndns2.h"
+#include "http/guard.h"
 #include "http/http_int.h"
 #include "observe/codec.h"
 #include "http/probe.h"
@@ -51,6 +52,7 @@ struct http_server {
 	 * token before its body is read); one HTTP thread at a time. */
 	struct store *reader;
 	pthread_mutex_t reader_mu;
+	struct http_guard *guard;
 	struct MHD_Daemon *daemons[CFG_MAX_LISTEN];
 	unsigned n_daemons;
 	struct probe *probe;
@@ -719,6 +721,7 @@ static enum MHD_Result begin(struct http_server *hs, struct MHD_Connection *c, e
 		return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
 	/* Without a Content-Length (chunked), the buffer grows to the limit as data comes. */
 	size_t cap = cl != NULL ? (size_t)len : body_max;
+	http_guard_body(hs->guard, c, cap);
 	struct http_body *b = malloc(sizeof(*b) + cap + 1);
 	if (b == NULL)
 		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
@@ -735,6 +738,7 @@ static enum MHD_Result dispatch(struct http_server *hs, struct MHD_Connection *c
                                 const char *method, const char *url, struct http_body *b,
                                 void **con_cls)
 {
+	http_guard_received(hs->guard, c);
 	struct http_request r = {
 	    .hs = hs,
 	    .conn = c,
@@ -826,8 +830,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
 	struct http_server *hs = cls;
-	(void)c;
 	(void)toe;
+	http_guard_answered(hs->guard, c);
 	if (*con_cls != NULL && *con_cls != &headers_seen && probe_owns(hs->probe, *con_cls))
 		probe_release(hs->probe, *con_cls);
 	else if (cls_kind(*con_cls) == CLS_TASK)
@@ -881,6 +885,7 @@ static struct MHD_Daemon *start_one(struct http_server *hs, const struct cfg_lis
 	    {MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t)backlog, NULL},
 	    {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, hs},
+	    {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)http_guard_notify, hs->guard},
 	    /* A pool of one is no pool: leave the option out then. */
 	    {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
 	    {MHD_OPTION_END, 0, NULL},
@@ -913,7 +918,8 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	pthread_mutex_init(&hs->reader_mu, NULL);
 	hs->check = check_state_new();
 	if (hs->check == NULL || store_open_reader(cfg->data_dir, &hs->reader) != NP_OK ||
-	    probe_start(&hs->probe, w) != NP_OK) {
+	    http_guard_new(&hs->guard, cfg) != NP_OK || probe_start(&hs->probe, w) != NP_OK) {
+		http_guard_free(hs->guard);
 		store_close(hs->reader);
 		check_state_free(hs->check);
 		pthread_mutex_destroy(&hs->reader_mu);
@@ -928,6 +934,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 			log_err("http: cannot listen on %s",
 			        log_escape(esc, sizeof(esc), t, strlen(t)));
 			stop_all(hs);
+			http_guard_free(hs->guard);
 			probe_free(hs->probe);
 			check_state_free(hs->check);
 			store_close(hs->reader);
@@ -974,6 +981,7 @@ void http_stop(struct http_server *hs)
 			close(fds[i]);
 	}
 	probe_free(hs->probe); /* after the daemons: they released every probe request */
+	http_guard_free(hs->guard); /* after the daemons: every connection reported its close */
 	check_state_free(hs->check);
 	store_close(hs->reader);
 	pthread_mutex_destroy(&hs->reader_mu);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
@@ -52,6 +53,27 @@ static int drop_privileges(const struct config *cfg)
 		return NP_EDENIED;
 	}
 	return privs_drop(cfg->user, pw->pw_uid, pw->pw_gid);
+}
+
+/* Every connection is a descriptor: max_connections HTTP connections per listen address,
+ * the DNS TCP connections, the sockets and the store. The usual soft limit (1024) is below
+ * that, so it is raised to the hard limit, which needs no privilege. */
+static void raise_fd_limit(const struct config *cfg)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t want = (rlim_t)cfg->http_max_connections * cfg->n_http_listen +
+	              cfg->tcp_max_connections + 256;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("only %llu file descriptors (ulimit -n) for up to %llu connections: raise "
+		         "the limit (LimitNOFILE= in the unit) or lower max_connections",
+		         (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 static struct config *load_config(const char *path)
@@ -142,6 +164,7 @@ int main(int argc, char **argv)
 	struct owners *owners = NULL;
 	struct config *reloaded = NULL; /* the writer's config after a SIGHUP */
 	int status = 1;
+	raise_fd_limit(cfg);
 	if (dns_server_bind(&dns, cfg) != NP_OK)
 		goto out;
 	ret = publish_start(&pub, cfg, st, &dns.db);

@@ -15,6 +15,7 @@ got a wrong answer, and each must be refused with a clear error that changes not
 import base64
 import os
 import socket
+import threading
 import time
 
 import dns.message
@@ -228,3 +229,133 @@ def test_tcp_is_served_by_several_threads(np_factory):
     for i in range(30):
         r = tcp_soa(np, "127.0.0.%d" % (10 + i % 5))
         assert r.rcode() == dns.rcode.NOERROR
+
+
+# ---- HTTP: slow requests and a few dozen addresses cannot take every connection ------------
+
+def drip(socks, data, seconds, interval=0.3):
+    """Sends data one byte per interval on every socket, for at most seconds; returns the
+    sockets the server closed, with the time each was found closed."""
+    t0 = time.monotonic()
+    closed = {}
+    i = 0
+    while time.monotonic() - t0 < seconds and len(closed) < len(socks):
+        for s in socks:
+            if s in closed:
+                continue
+            try:
+                s.sendall(data[i % len(data):i % len(data) + 1])
+                s.setblocking(False)
+                try:
+                    if s.recv(4096) == b"":
+                        closed[s] = time.monotonic() - t0
+                except BlockingIOError:
+                    pass
+                finally:
+                    s.setblocking(True)
+            except OSError:
+                closed[s] = time.monotonic() - t0
+        i += 1
+        time.sleep(interval)
+    return closed
+
+
+def http_conns(np, source, count):
+    out = []
+    for _ in range(count):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", np.http_port))
+        out.append(s)
+    return out
+
+
+SLOW_HEAD = b"GET /nic/update?hostname=x HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 400
+
+
+def test_a_request_must_arrive_within_request_timeout(np_factory):
+    np = np_factory()
+    np.write_config(http={"request_timeout": 2, "timeout": 30})
+    np.init()
+    np.start()
+    socks = http_conns(np, "127.0.0.1", 3)
+    try:
+        closed = drip(socks, SLOW_HEAD, 8)
+        assert len(closed) == 3, "a request dripped a byte at a time was never cut"
+        assert all(1.5 <= t <= 4.5 for t in closed.values()), closed
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_the_next_request_on_a_kept_connection_has_its_own_deadline(np_factory):
+    np = np_factory()
+    np.write_config(http={"request_timeout": 2, "timeout": 30})
+    np.init()
+    np.start()
+    s = http_conns(np, "127.0.0.1", 1)[0]
+    try:
+        s.sendall(b"GET /checkip HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 200 ")
+        closed = drip([s], SLOW_HEAD, 8)
+        assert s in closed and 1.5 <= closed[s] <= 4.5, closed
+    finally:
+        s.close()
+
+
+def test_slowloris_from_63_addresses_does_not_stop_updates(np_factory):
+    """The attack as reproduced: 500 connections from 63 addresses (8 each), each sending a
+    header byte every 0.3 s; updates from another address must still be answered."""
+    np = np_factory()
+    np.write_config()
+    np.init()
+    np.add_user("alice")
+    np.secret = np.add_host(HOME, "alice")
+    np.start()
+    attackers = ["127.1.%d.1" % i for i in range(63)]
+    socks = []
+    try:
+        for a in attackers:
+            socks += http_conns(np, a, 8)
+        socks = socks[:500]
+        stop = time.monotonic() + 12
+        answered = []
+
+        def legit():
+            n = 0
+            while time.monotonic() < stop - 2:
+                n += 1
+                t0 = time.monotonic()
+                st, _, lines = np.update(HOME, "198.51.100.%d" % (n % 200 + 1), user="alice",
+                                         secret=np.secret)
+                answered.append((st, lines, time.monotonic() - t0))
+                time.sleep(0.5)
+        th = threading.Thread(target=legit)
+        th.start()
+        drip(socks, SLOW_HEAD, 12)
+        th.join()
+        assert len(answered) >= 10, answered
+        assert all(st == 200 and lines[0].startswith(("good", "nochg")) and dt < 3
+                   for st, lines, dt in answered), answered
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_one_network_cannot_hold_more_than_per_net_connections(np_factory):
+    np = np_factory()
+    np.write_config(http={"request_timeout": 60, "timeout": 60})
+    np.init()
+    np.start()
+    socks = []
+    try:
+        for i in range(1, 21):          # 20 addresses of one /24, 5 connections each
+            socks += http_conns(np, "127.3.0.%d" % i, 5)
+        alive = still_open(socks)
+        assert len(alive) == 64, len(alive)
+        st, _, body = np.http("/checkip")
+        assert st == 200
+    finally:
+        for s in socks:
+            s.close()
