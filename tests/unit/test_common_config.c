@@ -177,12 +177,16 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->dns_workers, 0);
 	assert_int_equal(cfg->tcp_max_connections, 256);
 	assert_int_equal(cfg->tcp_idle_timeout, 10);
+	assert_int_equal(cfg->tcp_max_per_address, 32);
+	assert_int_equal(cfg->tcp_workers, 2);
 	assert_int_equal(cfg->edns_udp_size, 1232);
 	assert_int_equal(cfg->n_http_listen, 0);
 	assert_int_equal(cfg->n_trusted_proxies, 0);
-	assert_int_equal(cfg->http_max_connections, 256);
+	assert_int_equal(cfg->http_max_connections, 2048);
 	assert_int_equal(cfg->http_per_ip_connections, 16);
+	assert_int_equal(cfg->http_per_net_connections, 64);
 	assert_int_equal(cfg->http_timeout, 10);
+	assert_int_equal(cfg->http_request_timeout, 15);
 	assert_int_equal(cfg->http_threads, 2);
 	const struct cfg_zone *z = &cfg->zones[0];
 	assert_string_equal(z->contact, "hostmaster.dyn.example");
