@@ -66,6 +66,13 @@ int dns_additional_read(struct wire *c, unsigned count, struct dns_edns *e)
 		const uint8_t *rdata = wire_take(c, rdlen);
 		if (n < 0 || c->err != 0)
 			return wire_fail(c);
+		/* RFC 8945 5.1: a TSIG anywhere but last is FORMERR. */
+		if (type == DNS_TYPE_TSIG) {
+			if (i + 1 != count)
+				return wire_fail(c);
+			e->tsig = true;
+			continue;
+		}
 		if (type != DNS_TYPE_OPT)
 			continue;
 		if (e->present || n != 1 || opt_options_check(rdata, rdlen) != 0)

@@ -56,6 +56,7 @@ struct dns_edns {
 	uint8_t ext_rcode;
 	uint8_t version;
 	bool dnssec_ok;
+	bool tsig; /* the section ends with a TSIG record (one anywhere else is refused) */
 };
 
 /* Reads the 12-byte header. Fails c when shorter. */

@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* The authoritative query path: parse a query, find the node, copy pre-rendered RRsets.
- * No allocation, no lock, no system call: everything lives in resp or on the stack. */
+ * No allocation, no lock, no system call: everything lives in resp or on the stack (a
+ * signed query, which is refused, reads the clock once). */
 #include "ns/query.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "dns/msg.h"
 #include "dns/name.h"
+#include "dns/tsig.h"
 #include "dns/wire.h"
 
 /* What one response is made of, gathered before anything is written. */
 struct reply {
+	const uint8_t *query; /* the whole query, for its TSIG record */
+	size_t query_len;
 	uint8_t *buf;
 	size_t cap;
 	size_t limit; /* the response must not exceed this (UDP payload or cap) */
@@ -178,6 +183,24 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 	return n != NULL ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN;
 }
 
+/* A query with a TSIG record. The query path holds no keys (no TSIG key may read what
+ * anyone may read without one), so any key is unknown to it: NOTAUTH with the TSIG error
+ * BADKEY, and that answer unsigned (RFC 8945 5.2.1 and 5.3.2). A TSIG record that does
+ * not parse is FORMERR. */
+static size_t answer_signed(struct reply *r)
+{
+	struct tsig_rr rr;
+	if (tsig_find(r->query, r->query_len, &rr) != NP_OK)
+		return reply_write(r, DNS_RCODE_FORMERR);
+	r->an = r->soa = NULL;
+	size_t len = reply_write(r, DNS_RCODE_NOTAUTH);
+	if (len != 0 && !(r->flags & DNS_FLAG_TC) &&
+	    tsig_append_unsigned(&rr, r->buf, &len, r->limit, TSIG_ERR_BADKEY,
+	                         (uint64_t)time(NULL)) != NP_OK)
+		len = reply_write(r, DNS_RCODE_NOTAUTH);
+	return len;
+}
+
 static size_t answer_query(const struct zone_db *db, struct wire *c, const struct dns_hdr *h,
                            struct reply *r, const struct dns_answer_opts *opts)
 {
@@ -191,6 +214,8 @@ static size_t answer_query(const struct zone_db *db, struct wire *c, const struc
 	if (dns_additional_read(c, h->arcount, &e) != NP_OK || wire_left(c) != 0)
 		return reply_write(r, DNS_RCODE_FORMERR);
 
+	if (e.tsig)
+		return answer_signed(r);
 	if (e.present) {
 		r->edns = true;
 		r->dnssec_ok = e.dnssec_ok;
@@ -255,6 +280,8 @@ size_t dns_answer(const struct zone_db *db, const uint8_t *query, size_t qlen, u
 		return 0; /* never answer a response: two servers could loop (CVE-2012-0206) */
 
 	struct reply r = {
+	    .query = query,
+	    .query_len = qlen,
 	    .buf = resp,
 	    .cap = cap,
 	    .limit = opts->tcp ? cap : (cap < DNS_UDP_MIN ? cap : DNS_UDP_MIN),

@@ -11,10 +11,15 @@ got a wrong answer, and each must be refused with a clear error that changes not
 - DNS over TCP: 256 idle connections from one address leave room for everyone else (a cap
   per IPv4 address or IPv6 /64); a full server closes its idlest connection for a new one,
   never one with a query under way; several threads serve TCP.
+- HTTP: a request dripped byte by byte is cut after request_timeout, one network holds at
+  most per_net_connections, and slowloris from 63 addresses does not stop updates.
+- A query signed with TSIG is verified, never answered as if unsigned: an unknown key gets
+  NOTAUTH with BADKEY (unsigned), a TSIG anywhere but last or garbled FORMERR.
 """
 import base64
 import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -359,3 +364,61 @@ def test_one_network_cannot_hold_more_than_per_net_connections(np_factory):
     finally:
         for s in socks:
             s.close()
+
+
+# ---- TSIG on queries: verified, never ignored ----------------------------------------------
+
+def signed_query(name="a.example."):
+    import dns.tsigkeyring
+    q = dns.message.make_query(ZONE, "SOA")
+    ring = dns.tsigkeyring.from_text({name: "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"})
+    q.use_tsig(ring, keyname=name, algorithm="hmac-sha256")
+    return q.to_wire()
+
+
+def udp_raw(np, wire):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    try:
+        s.sendto(wire, ("127.0.0.1", np.dns_port))
+        return s.recv(65535)
+    finally:
+        s.close()
+
+
+def test_query_signed_with_an_unknown_key_is_notauth_badkey(np):
+    for wire in (signed_query(), signed_query("Other-Key.")):
+        resp = udp_raw(np, wire)
+        assert resp[3] & 0x0F == 9, resp          # NOTAUTH
+        assert resp[10:12] == b"\x00\x01"         # one additional record: the TSIG
+        assert resp[-4:-2] == b"\x00\x11", resp   # TSIG error BADKEY (17)
+        assert resp[-6:-4] == wire[:2]            # original ID
+        # Unsigned (MAC size 0): the two bytes before the original ID are the MAC size.
+        assert resp[-8:-6] == b"\x00\x00", resp
+    # kdig reads it the same way (it shows the TSIG error as the status).
+    out = subprocess.run(["kdig", "@127.0.0.1", "-p", str(np.dns_port), "+notcp",
+                          "-y", "hmac-sha256:unknown-key:c2VjcmV0c2VjcmV0", ZONE, "SOA"],
+                         capture_output=True, text=True, timeout=10).stdout
+    assert "status: BADKEY" in out and "TSIG" in out and "ANSWER: 0" in out, out
+
+
+def test_tsig_not_last_is_formerr(np):
+    wire = bytearray(signed_query())
+    # An OPT record after the TSIG, ARCOUNT 2.
+    wire += b"\x00" + b"\x00\x29" + b"\x04\xd0" + b"\x00\x00\x00\x00" + b"\x00\x00"
+    wire[10:12] = b"\x00\x02"
+    resp = udp_raw(np, bytes(wire))
+    assert resp[3] & 0x0F == 1, resp              # FORMERR
+    # And two TSIG records.
+    one = signed_query()
+    tsig = one[len(dns.message.make_query(ZONE, "SOA").to_wire()):]
+    twice = bytearray(one) + tsig
+    twice[10:12] = b"\x00\x02"
+    assert udp_raw(np, bytes(twice))[3] & 0x0F == 1
+
+
+def test_garbled_tsig_is_formerr(np):
+    wire = bytearray(signed_query())
+    wire[-1] = 0x05                                # other-len says 5, nothing follows
+    resp = udp_raw(np, bytes(wire))
+    assert resp[3] & 0x0F == 1, resp
