@@ -464,8 +464,8 @@ int server__tcp_start(struct dns_server *s)
 		if (pthread_create(&th->thread, NULL, tcp_main, th) != 0)
 			return NP_EFAILED;
 		th->started = true;
-		char name[16];
-		snprintf(name, sizeof(name), "dns-tcp%u", i);
+		char name[16]; /* a thread name holds 15 characters: CFG_TCP_WORKERS_MAX fits */
+		snprintf(name, sizeof(name), "dns-tcp%u", i % 100u);
 		pthread_setname_np(th->thread, name);
 	}
 	return NP_OK;
