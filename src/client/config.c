@@ -4,8 +4,6 @@
  * a host; the schema engine (common/schema.c) reads the file. */
 #include "client/client.h"
 
-#include <ctype.h>
-#include <fcntl.h>
 #include <net/if.h>
 #include <sodium.h>
 #include <stddef.h>
@@ -13,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/schema.h"
+#include "common/secret.h"
 
 enum csect { CS_NONE, CS_CLIENT, CS_HOST, CS_COUNT };
 
@@ -210,11 +208,12 @@ static int parse_src(struct schema_ctx *c, const struct schema_row *r, void *bas
 	return source_parse(r->key, val, schema_field(r, base), why, whylen);
 }
 
-/* Inline secrets are only as private as the file they are written in. */
+/* An inline secret is only as private as the file it is written in: that file must then
+ * pass the rule of secret files too. */
 static bool inline_secret_ok(struct schema_ctx *c, const struct schema_row *r)
 {
 	struct stat sb;
-	if (fstat(fileno(c->f), &sb) == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)) == 0)
+	if (fstat(fileno(c->f), &sb) == 0 && secret_file_private(&sb))
 		return true;
 	schema_fail(c, "%s holds a secret and is readable by others (chmod 600, or use %s_file)",
 	            c->path, r->key);
@@ -241,59 +240,22 @@ static int parse_tsig(struct schema_ctx *c, const struct schema_row *r, void *ba
 	return parse_b64(val, base, why, whylen);
 }
 
-/* Reads a secret file into out (trailing white space removed), refusing one that group or
- * others can read: a leaked update secret lets anyone point the name elsewhere. Reports
- * failures itself, with the file's name. */
-static int read_secret_file(struct schema_ctx *c, const char *val, char *out, size_t outlen,
-                            size_t *outn)
+/* Reads a secret file (relative to the config file) into buf; reports failures itself,
+ * with the file's name. */
+static int read_secret_file(struct schema_ctx *c, const char *val, char *buf, size_t buflen,
+                            size_t *n)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[PATH_MAX + 128];
 	if (config_path_resolve(c->path, val, path, sizeof(path)) != NP_OK) {
 		schema_fail(c, "bad value for secret file: path too long");
 		return NP_EINVAL;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		schema_fail(c, "cannot open secret file %s: %m", path);
+	if (secret_file_read(path, "secret file", "one line of text", buf, buflen, n, why,
+	                     sizeof(why)) != NP_OK) {
+		schema_fail(c, "%s", why);
 		return NP_EINVAL;
 	}
-	int ret = NP_EINVAL;
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		schema_fail(c, "secret file %s is not a regular file", path);
-		goto out;
-	}
-	if ((sb.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) != 0) {
-		schema_fail(c, "secret file %s is readable by others (chmod 600)", path);
-		goto out;
-	}
-	size_t n = 0;
-	while (n < outlen) {
-		ssize_t r = read(fd, out + n, outlen - n);
-		if (r < 0) {
-			schema_fail(c, "cannot read secret file %s: %m", path);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n == outlen) {
-		schema_fail(c, "secret file %s holds more than %zu bytes", path, outlen - 1);
-		goto out;
-	}
-	while (n > 0 && isspace((unsigned char)out[n - 1]))
-		n--;
-	out[n] = '\0';
-	if (n == 0 || memchr(out, '\0', n) != NULL || str_has_ctl(out)) {
-		schema_fail(c, "secret file %s must hold one line of text", path);
-		goto out;
-	}
-	*outn = n;
-	ret = NP_OK;
-out:
-	close(fd);
-	return ret;
+	return NP_OK;
 }
 
 static int parse_secret_file(struct schema_ctx *c, const struct schema_row *r, void *base,

@@ -2,16 +2,13 @@
 /* The sensor's configuration: the schema table of [sensor], [telnet], [http], [plain] and
  * [darknet], the parsers of the sensor's own value types and the checks across sections;
  * the schema engine (common/schema.c) reads the file. */
-#include <ctype.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "common/schema.h"
+#include "common/secret.h"
 #include "observe/codec.h"
 #include "sensor/sensor.h"
 
@@ -195,56 +192,27 @@ static int parse_cidrs(struct schema_ctx *c, const struct schema_row *r, void *b
 	return NP_OK;
 }
 
-/* Reads the token file: one line "NAME:SECRET", refused when group or others can read it
- * (the token lets anyone feed this sensor's observations into the check). */
+/* Reads the token file: one line "NAME:SECRET" (the token lets anyone feed this sensor's
+ * observations into the check, so the file passes the rule of secret files). */
 static void read_token(struct schema_ctx *c)
 {
+	static const char form[] = "one line NAME:SECRET (from nameplatectl sensor add)";
 	struct sensor_cfg *cfg = c->root;
-	char buf[SENSOR_TOKEN_MAX + 2];
+	char buf[SENSOR_TOKEN_MAX + 2], why[PATH_MAX + 128];
+	size_t n = 0;
 	c->line = schema_key_line(c, cfg, "token_file");
-	int fd = open(cfg->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		schema_fail(c, "cannot open token file %s: %m", cfg->token_file);
+	if (secret_file_read(cfg->token_file, "token file", form, buf, sizeof(buf), &n, why,
+	                     sizeof(why)) != NP_OK) {
+		schema_fail(c, "%s", why);
 		return;
 	}
-	struct stat sb;
-	size_t n = 0;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		schema_fail(c, "token file %s is not a regular file", cfg->token_file);
-		goto out;
-	}
-	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		schema_fail(c, "token file %s is readable by others (chmod 600)", cfg->token_file);
-		goto out;
-	}
-	while (n < sizeof(buf) - 1) {
-		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
-		if (r < 0) {
-			schema_fail(c, "cannot read token file %s: %m", cfg->token_file);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	while (n > 0 && isspace((unsigned char)buf[n - 1]))
-		n--;
-	buf[n] = '\0';
 	const char *colon = memchr(buf, ':', n);
-	if (n >= SENSOR_TOKEN_MAX || colon == NULL || memchr(buf, '\0', n) != NULL ||
-	    !name_ok(buf, (size_t)(colon - buf)) || colon[1] == '\0' || str_has_ctl(buf) ||
-	    strpbrk(colon + 1, " \t") != NULL) {
-		schema_fail(
-		    c,
-		    "token file %s must hold one line NAME:SECRET (from nameplatectl sensor "
-		    "add)",
-		    cfg->token_file);
-		goto out;
-	}
-	memcpy(cfg->token, buf, n + 1);
-out:
+	if (n >= SENSOR_TOKEN_MAX || colon == NULL || !name_ok(buf, (size_t)(colon - buf)) ||
+	    colon[1] == '\0' || strpbrk(colon + 1, " \t") != NULL)
+		schema_fail(c, "token file %s must hold %s", cfg->token_file, form);
+	else
+		memcpy(cfg->token, buf, n + 1);
 	memset(buf, 0, sizeof(buf));
-	close(fd);
 }
 
 int sensor_config_load(const char *path, struct sensor_cfg *cfg, char *err, size_t errlen)
