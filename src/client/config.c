@@ -1,180 +1,141 @@
 /* SPDX-License-Identifier: MIT */
-/* The client's configuration: inih lexes the INI file, one declarative schema table says what
- * every key of [client] and [host FQDN] means, and this file applies it and checks secrets. */
+/* The client's configuration: the schema table of [client] and [host FQDN], the parsers of
+ * the client's own value types (sources, secrets, TSIG keys) and the checks across keys of
+ * a host; the schema engine (common/schema.c) reads the file. */
 #include "client/client.h"
 
-#include <ctype.h>
-#include <fcntl.h>
-#include <ini.h>
 #include <net/if.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
-#include <unistd.h>
 
-enum csect { CS_NONE, CS_CLIENT, CS_HOST };
+#include "common/schema.h"
+#include "common/secret.h"
 
-enum ctype {
-	CT_UINT,     /* unsigned within [min, max] */
-	CT_STR,      /* a bounded string without control characters */
-	CT_PATH,     /* a non-empty path, resolved against the config file's directory */
-	CT_LOGLEVEL, /* error|warning|info|debug */
-	CT_PROTO,    /* dyndns2 | rfc2136 */
-	CT_URL,      /* an http:// or https:// URL */
-	CT_SOURCE, /* an address source: none | interface:IF | checkip[:URL] | upnp[:URL] | static:A */
-	CT_NAME,    /* a domain name, lowercase, no trailing dot */
-	CT_SECRET,  /* an inline secret: the config file must not be readable by others */
-	CT_SECFILE, /* a file holding the secret: must not be readable by others */
-	CT_B64,     /* an inline base64 TSIG secret (secrecy like CT_SECRET) */
-	CT_B64FILE, /* a file holding a base64 TSIG secret */
-	CT_DNSADDR, /* ADDR@PORT or ADDR (port 53) */
-	CT_CMD,     /* a shell command line for a hook */
-};
+enum csect { CS_NONE, CS_CLIENT, CS_HOST, CS_COUNT };
 
-#define OPT_RFC2136 0x01 /* only meaningful with protocol = rfc2136 */
+static const char *const csect_names[CS_COUNT] = {"", "client", "host"};
 
-/* One row per key. Offsets are into struct client_cfg for [client] rows and into struct
- * host_cfg for [host] rows; defaults are text run through the same parser. */
-struct copt {
-	enum csect sect;
-	const char *key;
-	enum ctype type;
-	uint32_t min, max;
-	const char *def;
-	size_t off, size;
-	unsigned flags;
-};
+#define OPT_RFC2136 SCHEMA_USER /* only meaningful with protocol = rfc2136 */
+
+static schema_parse_fn parse_str, parse_cmd, parse_path, parse_proto, parse_url, parse_src,
+    parse_secret, parse_secret_file, parse_tsig, parse_tsig_file, parse_dns_addr;
 
 #define FSIZE(type, m) sizeof(((type *)0)->m)
-#define CC(m)          offsetof(struct client_cfg, m), FSIZE(struct client_cfg, m)
-#define HH(m)          offsetof(struct host_cfg, m), FSIZE(struct host_cfg, m)
+#define CC(m)          offsetof(struct client_cfg, m), FSIZE(struct client_cfg, m), 0, 0
+#define HH(m)          offsetof(struct host_cfg, m), FSIZE(struct host_cfg, m), 0, 0
 
+/* Offsets are into struct client_cfg for [client] rows and into struct host_cfg for [host]
+ * rows. */
 /* clang-format off */
-static const struct copt copts[] = {
-	{CS_CLIENT, "state_dir", CT_PATH, 0, 0, "/var/lib/nameplate", CC(state_dir), 0},
-	{CS_CLIENT, "interval", CT_UINT, 1, 86400, "300", CC(interval), 0},
-	{CS_CLIENT, "retry_base", CT_UINT, 1, 86400, "300", CC(retry_base), 0},
-	{CS_CLIENT, "retry_max", CT_UINT, 1, 2592000, "21600", CC(retry_max), 0},
-	{CS_CLIENT, "timeout", CT_UINT, 1, 300, "15", CC(timeout), 0},
-	{CS_CLIENT, "log_level", CT_LOGLEVEL, 0, 0, "info", CC(log_level), 0},
-	{CS_CLIENT, "server", CT_URL, 0, 0, NULL, CC(server), 0},
+static const struct schema_row copts[] = {
+	{CS_CLIENT, "state_dir", parse_path, 0, 0, "/var/lib/nameplate", CC(state_dir), 0},
+	{CS_CLIENT, "interval", schema_uint, 1, 86400, "300", CC(interval), 0},
+	{CS_CLIENT, "retry_base", schema_uint, 1, 86400, "300", CC(retry_base), 0},
+	{CS_CLIENT, "retry_max", schema_uint, 1, 2592000, "21600", CC(retry_max), 0},
+	{CS_CLIENT, "timeout", schema_uint, 1, 300, "15", CC(timeout), 0},
+	{CS_CLIENT, "log_level", schema_loglevel, 0, 0, "info", CC(log_level), 0},
+	{CS_CLIENT, "server", parse_url, 0, 0, NULL, CC(server), 0},
 
-	{CS_HOST, "protocol", CT_PROTO, 0, 0, "dyndns2", HH(protocol), 0},
-	{CS_HOST, "server", CT_URL, 0, 0, NULL, HH(server), 0},
-	{CS_HOST, "user", CT_STR, 0, 0, NULL, HH(user), 0},
-	{CS_HOST, "secret", CT_SECRET, 0, 0, NULL, HH(secret), 0},
-	{CS_HOST, "secret_file", CT_SECFILE, 0, 0, NULL, HH(secret), 0},
-	{CS_HOST, "ipv4", CT_SOURCE, 0, 0, NULL, HH(ipv4), 0},
-	{CS_HOST, "ipv6", CT_SOURCE, 0, 0, "none", HH(ipv6), 0},
-	{CS_HOST, "on_change", CT_CMD, 0, 0, NULL, HH(on_change), 0},
-	{CS_HOST, "on_error", CT_CMD, 0, 0, NULL, HH(on_error), 0},
-	{CS_HOST, "dns_server", CT_DNSADDR, 0, 0, NULL, HH(dns_server), OPT_RFC2136},
-	{CS_HOST, "zone", CT_NAME, 0, 0, NULL, HH(zone), OPT_RFC2136},
-	{CS_HOST, "tsig_key", CT_NAME, 0, 0, NULL, HH(tsig_name), OPT_RFC2136},
-	{CS_HOST, "tsig_secret", CT_B64, 0, 0, NULL, HH(tsig_key), OPT_RFC2136},
-	{CS_HOST, "tsig_secret_file", CT_B64FILE, 0, 0, NULL, HH(tsig_key), OPT_RFC2136},
-	{CS_HOST, "ttl", CT_UINT, 0, 86400, "60", HH(ttl), OPT_RFC2136},
+	{CS_HOST, "protocol", parse_proto, 0, 0, "dyndns2", HH(protocol), 0},
+	{CS_HOST, "server", parse_url, 0, 0, NULL, HH(server), 0},
+	{CS_HOST, "user", parse_str, 0, 0, NULL, HH(user), 0},
+	{CS_HOST, "secret", parse_secret, 0, 0, NULL, HH(secret), 0},
+	{CS_HOST, "secret_file", parse_secret_file, 0, 0, NULL, HH(secret), 0},
+	{CS_HOST, "ipv4", parse_src, 0, 0, NULL, HH(ipv4), 0},
+	{CS_HOST, "ipv6", parse_src, 0, 0, "none", HH(ipv6), 0},
+	{CS_HOST, "on_change", parse_cmd, 0, 0, NULL, HH(on_change), 0},
+	{CS_HOST, "on_error", parse_cmd, 0, 0, NULL, HH(on_error), 0},
+	{CS_HOST, "dns_server", parse_dns_addr, 0, 0, NULL, HH(dns_server), OPT_RFC2136},
+	{CS_HOST, "zone", schema_name, 0, 0, NULL, HH(zone), OPT_RFC2136},
+	{CS_HOST, "tsig_key", schema_name, 0, 0, NULL, HH(tsig_name), OPT_RFC2136},
+	{CS_HOST, "tsig_secret", parse_tsig, 0, 0, NULL, HH(tsig_key), OPT_RFC2136},
+	{CS_HOST, "tsig_secret_file", parse_tsig_file, 0, 0, NULL, HH(tsig_key), OPT_RFC2136},
+	{CS_HOST, "ttl", schema_uint, 0, 86400, "60", HH(ttl), OPT_RFC2136},
 };
 /* clang-format on */
 
-_Static_assert(ARRAY_SIZE(copts) <= 64, "the seen bitmask holds 64 rows");
-_Static_assert(sizeof(enum protocol) == sizeof(int), "CT_PROTO writes an int");
+_Static_assert(ARRAY_SIZE(copts) <= SCHEMA_MAX_ROWS, "the engine holds 64 rows");
+_Static_assert(CLIENT_MAX_HOSTS <= SCHEMA_MAX_NAMED, "the engine holds 64 hosts");
+_Static_assert(sizeof(enum protocol) == sizeof(int), "parse_proto writes an int");
 
-/* Parser state; lines are counted by our own reader, as in common/config.c. */
+/* Parser state: the engine's, and the digest of each host section being read. */
 struct cctx {
-	struct client_cfg *cfg;
-	FILE *f;
-	bool cfg_private; /* the config file is not readable by group or others */
-	unsigned line;
-	enum csect sect;
-	struct host_cfg *host;
-	bool key_in_sect;
-	uint64_t seen;                           /* rows seen in the current section */
-	unsigned client_line;                    /* [client] header line, 0 = absent */
-	unsigned host_line[CLIENT_MAX_HOSTS];    /* [host] header lines */
-	unsigned key_line[CLIENT_MAX_HOSTS][64]; /* line of each row in each host */
+	struct schema_ctx sc;
 	crypto_generichash_state hash[CLIENT_MAX_HOSTS];
-	bool failed;
-	unsigned err_line;
-	char *err;
-	size_t errlen;
 };
 
-static void fail(struct cctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void fail(struct cctx *c, const char *fmt, ...)
+static int parse_str(struct schema_ctx *c, const struct schema_row *r, void *base, const char *val,
+                     char *why, size_t whylen)
 {
-	if (c->failed)
-		return;
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	c->failed = true;
-	c->err_line = c->line > 0 ? c->line : 1;
-	snprintf(c->err, c->errlen, "%s:%u: %s", c->cfg->path, c->err_line, msg);
-}
-
-/* Reads a secret file into out (trailing white space removed), refusing one that group or
- * others can read: a leaked update secret lets anyone point the name elsewhere. */
-static int read_secret_file(struct cctx *c, const char *val, char *out, size_t outlen, size_t *outn)
-{
-	char path[PATH_MAX];
-	if (config_path_resolve(c->cfg->path, val, path, sizeof(path)) != NP_OK) {
-		fail(c, "bad value for secret file: path too long");
+	if (schema_str(c, r, base, val, why, whylen) != NP_OK)
+		return NP_EINVAL;
+	if (str_has_ctl(val) || val[0] == '\0' || strchr(val, ':') != NULL) {
+		snprintf(why, whylen, "must be a non-empty name without ':'");
 		return NP_EINVAL;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		fail(c, "cannot open secret file %s: %m", path);
-		return NP_EINVAL;
-	}
-	int ret = NP_EINVAL;
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		fail(c, "secret file %s is not a regular file", path);
-		goto out;
-	}
-	if ((sb.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) != 0) {
-		fail(c, "secret file %s is readable by others (chmod 600)", path);
-		goto out;
-	}
-	size_t n = 0;
-	while (n < outlen) {
-		ssize_t r = read(fd, out + n, outlen - n);
-		if (r < 0) {
-			fail(c, "cannot read secret file %s: %m", path);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n == outlen) {
-		fail(c, "secret file %s holds more than %zu bytes", path, outlen - 1);
-		goto out;
-	}
-	while (n > 0 && isspace((unsigned char)out[n - 1]))
-		n--;
-	out[n] = '\0';
-	if (n == 0 || memchr(out, '\0', n) != NULL || str_has_ctl(out)) {
-		fail(c, "secret file %s must hold one line of text", path);
-		goto out;
-	}
-	*outn = n;
-	ret = NP_OK;
-out:
-	close(fd);
-	return ret;
+	return NP_OK;
 }
 
-static int parse_source(const char *key, const char *val, struct source_cfg *s, char *why,
+static int parse_cmd(struct schema_ctx *c, const struct schema_row *r, void *base, const char *val,
+                     char *why, size_t whylen)
+{
+	if (schema_str(c, r, base, val, why, whylen) != NP_OK)
+		return NP_EINVAL;
+	if (str_has_ctl(val)) {
+		snprintf(why, whylen, "must be one line");
+		return NP_EINVAL;
+	}
+	return NP_OK;
+}
+
+/* A non-empty path, relative to the config file's directory. */
+static int parse_path(struct schema_ctx *c, const struct schema_row *r, void *base, const char *val,
+                      char *why, size_t whylen)
+{
+	if (val[0] == '\0') {
+		snprintf(why, whylen, "must not be empty");
+		return NP_EINVAL;
+	}
+	if (config_path_resolve(c->path, val, schema_field(r, base), r->size) != NP_OK) {
+		snprintf(why, whylen, "path too long");
+		return NP_EINVAL;
+	}
+	return NP_OK;
+}
+
+static int parse_proto(struct schema_ctx *c, const struct schema_row *r, void *base,
+                       const char *val, char *why, size_t whylen)
+{
+	(void)c;
+	int *field = schema_field(r, base);
+	if (strcmp(val, "dyndns2") == 0) {
+		*field = PROTO_DYNDNS2;
+	} else if (strcmp(val, "rfc2136") == 0) {
+		*field = PROTO_RFC2136;
+	} else {
+		snprintf(why, whylen, "must be dyndns2 or rfc2136");
+		return NP_EINVAL;
+	}
+	return NP_OK;
+}
+
+static int parse_url(struct schema_ctx *c, const struct schema_row *r, void *base, const char *val,
+                     char *why, size_t whylen)
+{
+	(void)c;
+	if (!config_http_url_ok(val) ||
+	    np_strlcpy(schema_field(r, base), val, r->size) >= r->size) {
+		snprintf(why, whylen, "must be an http:// or https:// URL without user info");
+		return NP_EINVAL;
+	}
+	return NP_OK;
+}
+
+static int source_parse(const char *key, const char *val, struct source_cfg *s, char *why,
                         size_t whylen)
 {
 	memset(s, 0, sizeof(*s));
@@ -239,297 +200,177 @@ static int parse_b64(const char *val, struct host_cfg *h, char *why, size_t whyl
 	return NP_OK;
 }
 
-/* Applies one value. Secret rows need the context (file checks); others only the field. */
-static int opt_apply(struct cctx *c, const struct copt *o, void *base, const char *val, char *why,
-                     size_t whylen)
+/* An address source: none | interface:IF | checkip[:URL] | upnp[:URL] | static:ADDR. */
+static int parse_src(struct schema_ctx *c, const struct schema_row *r, void *base, const char *val,
+                     char *why, size_t whylen)
 {
-	char *field = (char *)base + o->off;
-	struct host_cfg *h = base;
-	uint32_t u;
-
-	switch (o->type) {
-	case CT_UINT:
-		if (str_to_u32(val, o->min, o->max, &u) != NP_OK) {
-			snprintf(why, whylen, "must be %u..%u", o->min, o->max);
-			return NP_EINVAL;
-		}
-		*(unsigned *)field = u;
-		return NP_OK;
-	case CT_STR:
-	case CT_CMD:
-		if (np_strlcpy(field, val, o->size) >= o->size) {
-			snprintf(why, whylen, "longer than %zu characters", o->size - 1);
-			return NP_EINVAL;
-		}
-		if (str_has_ctl(val) || (o->type == CT_STR && val[0] == '\0') ||
-		    (o->type == CT_STR && strchr(val, ':') != NULL)) {
-			snprintf(why, whylen,
-			         o->type == CT_STR ? "must be a non-empty name without ':'"
-			                           : "must be one line");
-			return NP_EINVAL;
-		}
-		return NP_OK;
-	case CT_PATH:
-		if (val[0] == '\0') {
-			snprintf(why, whylen, "must not be empty");
-			return NP_EINVAL;
-		}
-		if (config_path_resolve(c->cfg->path, val, field, o->size) != NP_OK) {
-			snprintf(why, whylen, "path too long");
-			return NP_EINVAL;
-		}
-		return NP_OK;
-	case CT_LOGLEVEL:
-		if (config_log_level(val, (int *)field) != NP_OK) {
-			snprintf(why, whylen, "must be error, warning, info or debug");
-			return NP_EINVAL;
-		}
-		return NP_OK;
-	case CT_PROTO:
-		if (strcmp(val, "dyndns2") == 0) {
-			*(int *)field = PROTO_DYNDNS2;
-		} else if (strcmp(val, "rfc2136") == 0) {
-			*(int *)field = PROTO_RFC2136;
-		} else {
-			snprintf(why, whylen, "must be dyndns2 or rfc2136");
-			return NP_EINVAL;
-		}
-		return NP_OK;
-	case CT_URL:
-		if (!config_http_url_ok(val) || np_strlcpy(field, val, o->size) >= o->size) {
-			snprintf(why, whylen,
-			         "must be an http:// or https:// URL without user info");
-			return NP_EINVAL;
-		}
-		return NP_OK;
-	case CT_SOURCE:
-		return parse_source(o->key, val, (struct source_cfg *)field, why, whylen);
-	case CT_NAME:
-		if (config_name_check(val, field, o->size) != NP_OK) {
-			snprintf(why, whylen, "must be a domain name");
-			return NP_EINVAL;
-		}
-		return NP_OK;
-	case CT_SECRET:
-	case CT_B64:
-		/* Inline secrets are only as private as the file they are written in. */
-		if (!c->cfg_private) {
-			fail(c,
-			     "%s holds a secret and is readable by others (chmod 600, or use "
-			     "%s_file)",
-			     c->cfg->path, o->key);
-			return NP_EINVAL;
-		}
-		if (o->type == CT_B64)
-			return parse_b64(val, h, why, whylen);
-		if (val[0] == '\0' || np_strlcpy(field, val, o->size) >= o->size) {
-			snprintf(why, whylen, "must be 1..%zu characters", o->size - 1);
-			return NP_EINVAL;
-		}
-		return NP_OK;
-	case CT_SECFILE:
-	case CT_B64FILE: {
-		char buf[CLIENT_SECRET_MAX * 2];
-		size_t n = 0;
-		if (read_secret_file(c, val, buf, sizeof(buf), &n) != NP_OK)
-			return NP_EINVAL; /* already reported with the file's name */
-		int ret = NP_OK;
-		if (o->type == CT_B64FILE) {
-			ret = parse_b64(buf, h, why, whylen);
-		} else if (n >= o->size) {
-			snprintf(why, whylen, "the secret is longer than %zu characters",
-			         o->size - 1);
-			ret = NP_EINVAL;
-		} else {
-			memcpy(field, buf, n + 1);
-		}
-		sodium_memzero(buf, sizeof(buf));
-		return ret;
-	}
-	case CT_DNSADDR: {
-		char buf[80];
-		const char *s = val;
-		if (strchr(val, '@') == NULL) {
-			if ((size_t)snprintf(buf, sizeof(buf), "%s@53", val) >= sizeof(buf))
-				goto bad_dns;
-			s = buf;
-		}
-		if (sockaddr_parse(s, '@', &h->dns_server, &h->dns_server_len) != NP_OK)
-			goto bad_dns;
-		return NP_OK;
-	bad_dns:
-		snprintf(why, whylen, "must be ADDR or ADDR@PORT");
-		return NP_EINVAL;
-	}
-	}
-	return NP_EINVAL;
+	(void)c;
+	return source_parse(r->key, val, schema_field(r, base), why, whylen);
 }
 
-static void apply_defaults(struct cctx *c, enum csect sect, void *base)
+/* An inline secret is only as private as the file it is written in: that file must then
+ * pass the rule of secret files too. */
+static bool inline_secret_ok(struct schema_ctx *c, const struct schema_row *r)
 {
-	char why[256];
-	for (size_t i = 0; i < ARRAY_SIZE(copts); i++) {
-		const struct copt *o = &copts[i];
-		if (o->sect == sect && o->def != NULL &&
-		    opt_apply(c, o, base, o->def, why, sizeof(why)) != NP_OK)
-			abort(); /* a broken schema row: an internal invariant */
+	struct stat sb;
+	if (fstat(fileno(c->f), &sb) == 0 && secret_file_private(&sb))
+		return true;
+	schema_fail(c, "%s holds a secret and is readable by others (chmod 600, or use %s_file)",
+	            c->path, r->key);
+	return false;
+}
+
+static int parse_secret(struct schema_ctx *c, const struct schema_row *r, void *base,
+                        const char *val, char *why, size_t whylen)
+{
+	if (!inline_secret_ok(c, r))
+		return NP_EINVAL;
+	if (val[0] == '\0' || np_strlcpy(schema_field(r, base), val, r->size) >= r->size) {
+		snprintf(why, whylen, "must be 1..%zu characters", r->size - 1);
+		return NP_EINVAL;
 	}
+	return NP_OK;
+}
+
+static int parse_tsig(struct schema_ctx *c, const struct schema_row *r, void *base, const char *val,
+                      char *why, size_t whylen)
+{
+	if (!inline_secret_ok(c, r))
+		return NP_EINVAL;
+	return parse_b64(val, base, why, whylen);
+}
+
+/* Reads a secret file (relative to the config file) into buf; reports failures itself,
+ * with the file's name. */
+static int read_secret_file(struct schema_ctx *c, const char *val, char *buf, size_t buflen,
+                            size_t *n)
+{
+	char path[PATH_MAX], why[PATH_MAX + 128];
+	if (config_path_resolve(c->path, val, path, sizeof(path)) != NP_OK) {
+		schema_fail(c, "bad value for secret file: path too long");
+		return NP_EINVAL;
+	}
+	if (secret_file_read(path, "secret file", "one line of text", buf, buflen, n, why,
+	                     sizeof(why)) != NP_OK) {
+		schema_fail(c, "%s", why);
+		return NP_EINVAL;
+	}
+	return NP_OK;
+}
+
+static int parse_secret_file(struct schema_ctx *c, const struct schema_row *r, void *base,
+                             const char *val, char *why, size_t whylen)
+{
+	char buf[CLIENT_SECRET_MAX * 2];
+	size_t n = 0;
+	int ret = read_secret_file(c, val, buf, sizeof(buf), &n);
+	if (ret == NP_OK && n >= r->size) {
+		snprintf(why, whylen, "the secret is longer than %zu characters", r->size - 1);
+		ret = NP_EINVAL;
+	} else if (ret == NP_OK) {
+		memcpy(schema_field(r, base), buf, n + 1);
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return ret;
+}
+
+static int parse_tsig_file(struct schema_ctx *c, const struct schema_row *r, void *base,
+                           const char *val, char *why, size_t whylen)
+{
+	(void)r;
+	char buf[CLIENT_SECRET_MAX * 2];
+	size_t n = 0;
+	int ret = read_secret_file(c, val, buf, sizeof(buf), &n);
+	if (ret == NP_OK)
+		ret = parse_b64(buf, base, why, whylen);
+	sodium_memzero(buf, sizeof(buf));
+	return ret;
+}
+
+/* ADDR@PORT, or ADDR for port 53. */
+static int parse_dns_addr(struct schema_ctx *c, const struct schema_row *r, void *base,
+                          const char *val, char *why, size_t whylen)
+{
+	(void)c;
+	(void)r;
+	struct host_cfg *h = base;
+	char buf[80];
+	const char *s = val;
+	if (strchr(val, '@') == NULL) {
+		if ((size_t)snprintf(buf, sizeof(buf), "%s@53", val) >= sizeof(buf))
+			goto bad;
+		s = buf;
+	}
+	if (sockaddr_parse(s, '@', &h->dns_server, &h->dns_server_len) != NP_OK)
+		goto bad;
+	return NP_OK;
+bad:
+	snprintf(why, whylen, "must be ADDR or ADDR@PORT");
+	return NP_EINVAL;
 }
 
 /* The digest of a host section covers its header and every key = value line as inih hands
  * them over (trimmed), in file order: any edit of the section clears that host's latch. */
-static void hash_line(struct cctx *c, const char *k, const char *v)
+static void hash_line(struct cctx *c, unsigned hi, const char *k, const char *v)
 {
-	crypto_generichash_state *st = &c->hash[c->host - c->cfg->hosts];
+	crypto_generichash_state *st = &c->hash[hi];
 	crypto_generichash_update(st, (const unsigned char *)k, strlen(k));
 	crypto_generichash_update(st, (const unsigned char *)"=", 1);
 	crypto_generichash_update(st, (const unsigned char *)v, strlen(v));
 	crypto_generichash_update(st, (const unsigned char *)"\n", 1);
 }
 
-static void section_begin(struct cctx *c, const char *s, size_t len)
+static void on_key(struct schema_ctx *sc, const char *key, const char *val)
 {
-	char text[CFG_NAME_MAX + 16];
-	str_trim(&s, &len);
-	if (len >= sizeof(text))
-		len = sizeof(text) - 1;
-	memcpy(text, s, len);
-	text[len] = '\0';
-	c->sect = CS_NONE;
-	c->host = NULL;
-	c->key_in_sect = false;
-	c->seen = 0;
+	if (sc->sect == CS_HOST)
+		hash_line(container_of(sc, struct cctx, sc), sc->inst - 1, key, val);
+}
 
-	if (strcmp(text, "client") == 0) {
-		if (c->client_line != 0) {
-			fail(c, "duplicate section [client] (first on line %u)", c->client_line);
-			return;
-		}
-		c->client_line = c->line;
-		c->sect = CS_CLIENT;
-		return;
-	}
-	if (strncmp(text, "host", 4) != 0 || !isspace((unsigned char)text[4])) {
-		fail(c, "unknown section [%s]", text);
-		return;
-	}
-	const char *name = text + 5;
-	size_t nlen = strlen(name);
-	str_trim(&name, &nlen);
-	struct client_cfg *cfg = c->cfg;
-	if (cfg->n_hosts >= CLIENT_MAX_HOSTS) {
-		fail(c, "more than %d hosts", CLIENT_MAX_HOSTS);
-		return;
-	}
-	struct host_cfg *h = &cfg->hosts[cfg->n_hosts];
+/* A host name must be fully qualified: the zone is its parent by default. */
+static int fqdn_check(const char *in, char *out, size_t outlen)
+{
+	if (config_name_check(in, out, outlen) != NP_OK || strchr(out, '.') == NULL)
+		return NP_EINVAL;
+	return NP_OK;
+}
+
+static void *host_open(struct schema_ctx *sc, unsigned i, const char *name)
+{
+	struct cctx *c = container_of(sc, struct cctx, sc);
+	struct client_cfg *cfg = sc->root;
+	struct host_cfg *h = &cfg->hosts[i];
 	memset(h, 0, sizeof(*h));
-	char nbuf[CFG_NAME_MAX + 16];
-	memcpy(nbuf, name, nlen);
-	nbuf[nlen] = '\0';
-	if (config_name_check(nbuf, h->fqdn, sizeof(h->fqdn)) != NP_OK ||
-	    strchr(h->fqdn, '.') == NULL) {
-		fail(c, "bad host name '%s': must be a fully qualified domain name", nbuf);
-		return;
-	}
-	for (unsigned i = 0; i < cfg->n_hosts; i++) {
-		if (strcmp(cfg->hosts[i].fqdn, h->fqdn) == 0) {
-			fail(c, "duplicate host '%s' (first on line %u)", h->fqdn, c->host_line[i]);
-			return;
-		}
-	}
-	c->host_line[cfg->n_hosts] = c->line;
-	c->host = h;
-	c->sect = CS_HOST;
-	cfg->n_hosts++;
-	apply_defaults(c, CS_HOST, h);
-	crypto_generichash_state *st = &c->hash[c->host - cfg->hosts];
-	crypto_generichash_init(st, NULL, 0, sizeof(h->digest));
-	hash_line(c, "host", h->fqdn);
+	np_strlcpy(h->fqdn, name, sizeof(h->fqdn));
+	cfg->n_hosts = i + 1;
+	crypto_generichash_init(&c->hash[i], NULL, 0, sizeof(h->digest));
+	hash_line(c, i, "host", h->fqdn);
+	return h;
 }
 
-static char *cfg_reader(char *str, int num, void *stream)
-{
-	struct cctx *c = stream;
-	const char *header;
-	size_t header_len;
-	bool too_long;
-	if (c->failed)
-		return NULL;
-	char *ret = config_read_line(str, num, c->f, &c->line, c->key_in_sect, &too_long, &header,
-	                             &header_len);
-	if (too_long) {
-		fail(c, "line longer than %d characters", num - 3);
-		return NULL;
-	}
-	if (header != NULL)
-		section_begin(c, header, header_len);
-	return ret;
-}
-
-static int cfg_handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct cctx *c = user;
-	(void)section;
-	if (c->failed)
-		return 0;
-	c->key_in_sect = true;
-	if (c->sect == CS_NONE) {
-		fail(c, "key '%s' outside of any section", name);
-		return 0;
-	}
-	size_t i;
-	for (i = 0; i < ARRAY_SIZE(copts); i++)
-		if (copts[i].sect == c->sect && strcmp(copts[i].key, name) == 0)
-			break;
-	char where[CFG_NAME_MAX + 16];
-	if (c->sect == CS_HOST)
-		snprintf(where, sizeof(where), "[host %s]", c->host->fqdn);
-	else
-		snprintf(where, sizeof(where), "[client]");
-	if (i == ARRAY_SIZE(copts)) {
-		fail(c, "unknown key '%s' in %s", name, where);
-		return 0;
-	}
-	uint64_t bit = UINT64_C(1) << i;
-	if ((c->seen & bit) != 0) {
-		fail(c, "duplicate key '%s' in %s", name, where);
-		return 0;
-	}
-	c->seen |= bit;
-	void *base = c->cfg;
-	if (c->sect == CS_HOST) {
-		unsigned hi = (unsigned)(c->host - c->cfg->hosts);
-		c->key_line[hi][i] = c->line;
-		hash_line(c, name, value);
-		base = c->host;
-	}
-	char why[512];
-	why[0] = '\0';
-	if (opt_apply(c, &copts[i], base, value, why, sizeof(why)) != NP_OK) {
-		if (why[0] != '\0')
-			fail(c, "bad value for '%s': %s", name, why);
-		return 0;
-	}
-	return 1;
-}
-
-static size_t row_of(const char *key)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(copts); i++)
-		if (copts[i].sect == CS_HOST && strcmp(copts[i].key, key) == 0)
-			return i;
-	abort(); /* a key name not in the schema: an internal invariant */
-}
+static const struct schema client_file = {
+    .sects = csect_names,
+    .n_sects = CS_COUNT,
+    .rows = copts,
+    .n_rows = ARRAY_SIZE(copts),
+    .named = CS_HOST,
+    .max_named = CLIENT_MAX_HOSTS,
+    .named_name_off = offsetof(struct host_cfg, fqdn),
+    .named_bad = "must be a fully qualified domain name",
+    .named_check = fqdn_check,
+    .named_open = host_open,
+    .on_key = on_key,
+};
 
 /* The checks that need the whole section: required keys per protocol, one secret form. */
-static void check_host(struct cctx *c, unsigned hi)
+static void check_host(struct cctx *cc, unsigned hi)
 {
-	struct host_cfg *h = &c->cfg->hosts[hi];
-	const unsigned *kl = c->key_line[hi];
-	unsigned hl = c->host_line[hi];
-#define SEEN(k) (kl[row_of(k)] != 0)
+	struct schema_ctx *c = &cc->sc;
+	struct client_cfg *cfg = c->root;
+	struct host_cfg *h = &cfg->hosts[hi];
+#define LINE(k) schema_key_line(c, h, k)
+#define SEEN(k) (LINE(k) != 0)
 
-	c->line = hl;
+	c->line = c->named_line[hi];
 	if (!SEEN("ipv4") && !SEEN("ipv6")) {
 		/* Nothing said: the IPv4 address the server sees. */
 		h->ipv4.kind = SOURCE_CHECKIP;
@@ -537,26 +378,27 @@ static void check_host(struct cctx *c, unsigned hi)
 		h->ipv4.kind = SOURCE_NONE;
 	}
 	if (h->ipv4.kind == SOURCE_NONE && h->ipv6.kind == SOURCE_NONE) {
-		fail(c, "[host %s]: ipv4 and ipv6 are both none", h->fqdn);
+		schema_fail(c, "[host %s]: ipv4 and ipv6 are both none", h->fqdn);
 		return;
 	}
 	if (SEEN("secret") && SEEN("secret_file")) {
-		c->line = kl[row_of("secret_file")];
-		fail(c, "[host %s]: use either 'secret' or 'secret_file'", h->fqdn);
+		c->line = LINE("secret_file");
+		schema_fail(c, "[host %s]: use either 'secret' or 'secret_file'", h->fqdn);
 		return;
 	}
 	if (SEEN("tsig_secret") && SEEN("tsig_secret_file")) {
-		c->line = kl[row_of("tsig_secret_file")];
-		fail(c, "[host %s]: use either 'tsig_secret' or 'tsig_secret_file'", h->fqdn);
+		c->line = LINE("tsig_secret_file");
+		schema_fail(c, "[host %s]: use either 'tsig_secret' or 'tsig_secret_file'",
+		            h->fqdn);
 		return;
 	}
 	/* A host without its own server uses the one of [client] (typically our own); the
 	 * inherited URL is part of the host's digest like one written in the section. */
 	bool has_server = SEEN("server");
-	if (!has_server && c->cfg->server[0] != '\0') {
-		np_strlcpy(h->server, c->cfg->server, sizeof(h->server));
-		crypto_generichash_update(&c->hash[hi], (const unsigned char *)"server=", 7);
-		crypto_generichash_update(&c->hash[hi], (const unsigned char *)h->server,
+	if (!has_server && cfg->server[0] != '\0') {
+		np_strlcpy(h->server, cfg->server, sizeof(h->server));
+		crypto_generichash_update(&cc->hash[hi], (const unsigned char *)"server=", 7);
+		crypto_generichash_update(&cc->hash[hi], (const unsigned char *)h->server,
 		                          strlen(h->server));
 		has_server = true;
 	}
@@ -564,43 +406,45 @@ static void check_host(struct cctx *c, unsigned hi)
 	                       (h->ipv6.kind == SOURCE_CHECKIP && h->ipv6.arg[0] == '\0');
 	if (h->protocol == PROTO_DYNDNS2) {
 		for (size_t i = 0; i < ARRAY_SIZE(copts); i++) {
-			if (copts[i].sect == CS_HOST && (copts[i].flags & OPT_RFC2136) != 0 &&
-			    kl[i] != 0) {
-				c->line = kl[i];
-				fail(c, "'%s' applies only to protocol = rfc2136", copts[i].key);
+			if ((copts[i].flags & OPT_RFC2136) != 0 && SEEN(copts[i].key)) {
+				c->line = LINE(copts[i].key);
+				schema_fail(c, "'%s' applies only to protocol = rfc2136",
+				            copts[i].key);
 				return;
 			}
 		}
 		if (!has_server) {
-			fail(c, "missing 'server' in [host %s] (or in [client])", h->fqdn);
+			schema_fail(c, "missing 'server' in [host %s] (or in [client])", h->fqdn);
 			return;
 		}
 		if (!SEEN("user")) {
-			fail(c, "missing 'user' in [host %s]", h->fqdn);
+			schema_fail(c, "missing 'user' in [host %s]", h->fqdn);
 			return;
 		}
 		if (!SEEN("secret") && !SEEN("secret_file")) {
-			fail(c, "missing 'secret_file' (or 'secret') in [host %s]", h->fqdn);
+			schema_fail(c, "missing 'secret_file' (or 'secret') in [host %s]", h->fqdn);
 			return;
 		}
 		return;
 	}
 	/* rfc2136 */
 	if (!SEEN("dns_server")) {
-		fail(c, "missing 'dns_server' in [host %s]", h->fqdn);
+		schema_fail(c, "missing 'dns_server' in [host %s]", h->fqdn);
 		return;
 	}
 	if (!SEEN("tsig_key")) {
-		fail(c, "missing 'tsig_key' in [host %s]", h->fqdn);
+		schema_fail(c, "missing 'tsig_key' in [host %s]", h->fqdn);
 		return;
 	}
 	if (!SEEN("tsig_secret") && !SEEN("tsig_secret_file")) {
-		fail(c, "missing 'tsig_secret_file' (or 'tsig_secret') in [host %s]", h->fqdn);
+		schema_fail(c, "missing 'tsig_secret_file' (or 'tsig_secret') in [host %s]",
+		            h->fqdn);
 		return;
 	}
 	if (default_checkip && !has_server) {
-		fail(c, "[host %s]: checkip without a URL needs 'server' (whose /checkip is asked)",
-		     h->fqdn);
+		schema_fail(
+		    c, "[host %s]: checkip without a URL needs 'server' (whose /checkip is asked)",
+		    h->fqdn);
 		return;
 	}
 	if (!SEEN("zone")) {
@@ -609,22 +453,24 @@ static void check_host(struct cctx *c, unsigned hi)
 		size_t fl = strlen(h->fqdn), zl = strlen(h->zone);
 		if (zl > fl || strcmp(h->fqdn + fl - zl, h->zone) != 0 ||
 		    (zl < fl && h->fqdn[fl - zl - 1] != '.')) {
-			c->line = kl[row_of("zone")];
-			fail(c, "host %s is not inside zone %s", h->fqdn, h->zone);
+			c->line = LINE("zone");
+			schema_fail(c, "host %s is not inside zone %s", h->fqdn, h->zone);
 			return;
 		}
 	}
 #undef SEEN
+#undef LINE
 }
 
 int client_config_load(const char *path, struct client_cfg *cfg, char *err, size_t errlen)
 {
 	int ret = NP_EINVAL;
-	struct cctx *c = calloc(1, sizeof(*c));
+	struct cctx *cc = calloc(1, sizeof(*cc));
+	struct schema_ctx *c = &cc->sc;
 	memset(cfg, 0, sizeof(*cfg));
 	if (errlen > 0)
 		err[0] = '\0';
-	if (c == NULL) {
+	if (cc == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return NP_ENOMEM;
 	}
@@ -632,61 +478,35 @@ int client_config_load(const char *path, struct client_cfg *cfg, char *err, size
 		snprintf(err, errlen, "%s: path too long", path);
 		goto out;
 	}
-	c->cfg = cfg;
-	c->err = err;
-	c->errlen = errlen;
-	apply_defaults(c, CS_CLIENT, cfg);
-
-	c->f = fopen(path, "re");
-	if (c->f == NULL) {
-		snprintf(err, errlen, "%s: %m", path);
-		goto out;
-	}
-	struct stat sb;
-	c->cfg_private = fstat(fileno(c->f), &sb) == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)) == 0;
-	int r = ini_parse_stream(cfg_reader, c, cfg_handler, c);
-	bool read_error = ferror(c->f) != 0;
-	fclose(c->f);
-	if (read_error && !c->failed) {
-		snprintf(err, errlen, "%s: read error", path);
-		goto out;
-	}
-	if (r > 0 && (!c->failed || (unsigned)r < c->err_line)) {
-		snprintf(err, errlen, "%s:%d: syntax error", path, r);
-		goto out;
-	}
-	if (r < 0 && !c->failed) {
-		snprintf(err, errlen, "%s: cannot parse", path);
-		goto out;
-	}
-	if (c->failed)
+	schema_init(c, &client_file, cfg->path, cfg, err, errlen);
+	if (schema_parse(c) != NP_OK)
 		goto out;
 	if (cfg->n_hosts == 0) {
-		fail(c, "no [host FQDN] section");
+		schema_fail(c, "no [host FQDN] section");
 		goto out;
 	}
 	if (cfg->retry_max < cfg->retry_base) {
-		c->line = c->client_line;
-		fail(c, "retry_max (%u) is smaller than retry_base (%u)", cfg->retry_max,
-		     cfg->retry_base);
+		c->line = c->sect_line[CS_CLIENT];
+		schema_fail(c, "retry_max (%u) is smaller than retry_base (%u)", cfg->retry_max,
+		            cfg->retry_base);
 		goto out;
 	}
 	for (unsigned i = 0; i < cfg->n_hosts && !c->failed; i++) {
-		check_host(c, i);
+		check_host(cc, i);
 		/* The secrets themselves count too: fixing a secret file clears a badauth latch. */
 		struct host_cfg *h = &cfg->hosts[i];
-		crypto_generichash_update(&c->hash[i], (const unsigned char *)"\0", 1);
-		crypto_generichash_update(&c->hash[i], (const unsigned char *)h->secret,
+		crypto_generichash_update(&cc->hash[i], (const unsigned char *)"\0", 1);
+		crypto_generichash_update(&cc->hash[i], (const unsigned char *)h->secret,
 		                          strlen(h->secret));
-		crypto_generichash_update(&c->hash[i], h->tsig_key, h->tsig_key_len);
-		crypto_generichash_final(&c->hash[i], h->digest, sizeof(h->digest));
+		crypto_generichash_update(&cc->hash[i], h->tsig_key, h->tsig_key_len);
+		crypto_generichash_final(&cc->hash[i], h->digest, sizeof(h->digest));
 	}
 	if (!c->failed)
 		ret = NP_OK;
 out:
 	if (ret != NP_OK)
 		sodium_memzero(cfg->hosts, sizeof(cfg->hosts));
-	sodium_memzero(c, sizeof(*c));
-	free(c);
+	sodium_memzero(cc, sizeof(*cc));
+	free(cc);
 	return ret;
 }

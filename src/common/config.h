@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The configuration: an INI file (inih) read through one declarative schema table that
- * nameplated, nameplatectl check-config and the tests all share. */
+/* The configuration: an INI file read by the schema engine (common/schema.h) through one
+ * declarative table that nameplated, nameplatectl check-config and the tests all share. */
 #ifndef NP_COMMON_CONFIG_H
 #define NP_COMMON_CONFIG_H
 
@@ -125,13 +125,6 @@ bool config_http_url_ok(const char *u);
 bool config_mail_check(const char *s);
 /* "error", "warning", "info" or "debug" to LOG_ERR..LOG_DEBUG; NP_EINVAL otherwise. */
 int config_log_level(const char *s, int *out) np_mustcheck;
-
-/* The line source every config parser hands inih (ini_parse_stream): reads one line of f,
- * counts it in *line, refuses one longer than num - 3 characters (*too_long, NULL), skips
- * a UTF-8 BOM, and points *header at the name of a "[section]" line (not at an indented one
- * that follows a key: inih reads that as a continuation). NULL at the end of the file. */
-char *config_read_line(char *str, int num, FILE *f, unsigned *line, bool key_in_sect,
-		       bool *too_long, const char **header, size_t *header_len);
 
 /* The zone that owns fqdn (longest suffix match; fqdn lowercase, no trailing dot), or NULL. */
 const struct cfg_zone *config_zone_for(const struct config *cfg, const char *fqdn);

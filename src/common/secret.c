@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Secret generation, hashing and comparison with libsodium. */
+/* Secret generation, hashing and comparison with libsodium; the reader of secret files. */
 #include "common/secret.h"
 
+#include <ctype.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
+#include "common/util.h"
 
 /* Domain separation: the same bytes hashed for another purpose give another value. */
 static const unsigned char hash_key[crypto_generichash_KEYBYTES] = "nameplate update secret v1";
@@ -38,4 +43,69 @@ bool secret_hash_equal(const uint8_t a[SECRET_HASH_LEN], const uint8_t b[SECRET_
 void secret_fingerprint(const uint8_t hash[SECRET_HASH_LEN], char out[9])
 {
 	snprintf(out, 9, "%02x%02x%02x%02x", hash[0], hash[1], hash[2], hash[3]);
+}
+
+bool secret_file_private(const struct stat *sb)
+{
+	return (sb->st_mode & (S_IRWXG | S_IRWXO)) == 0 &&
+	       (sb->st_uid == geteuid() || sb->st_uid == 0);
+}
+
+int secret_file_read(const char *path, const char *what, const char *form, char *out, size_t outlen,
+                     size_t *outn, char *err, size_t errlen)
+{
+	/* O_NONBLOCK: a FIFO put in the file's place must not hang the start; it is refused
+	 * below as not a regular file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s %s: %m", what, path);
+		return NP_EIO;
+	}
+	int ret = NP_EINVAL;
+	size_t n = 0;
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s %s is not a regular file", what, path);
+		goto out;
+	}
+	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, errlen, "%s %s is readable by others (chmod 600)", what, path);
+		goto out;
+	}
+	if (!secret_file_private(&sb)) {
+		snprintf(err, errlen,
+		         "%s %s belongs to uid %u: it must belong to root or to the "
+		         "user reading it",
+		         what, path, (unsigned)sb.st_uid);
+		goto out;
+	}
+	while (n < outlen) {
+		ssize_t r = read(fd, out + n, outlen - n);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot read %s %s: %m", what, path);
+			ret = NP_EIO;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n == outlen) {
+		snprintf(err, errlen, "%s %s holds more than %zu bytes", what, path, outlen - 1);
+		goto out;
+	}
+	while (n > 0 && isspace((unsigned char)out[n - 1]))
+		n--;
+	out[n] = '\0';
+	if (n == 0 || memchr(out, '\0', n) != NULL || str_has_ctl(out)) {
+		snprintf(err, errlen, "%s %s must hold %s", what, path, form);
+		goto out;
+	}
+	*outn = n;
+	ret = NP_OK;
+out:
+	if (ret != NP_OK)
+		sodium_memzero(out, outlen);
+	close(fd);
+	return ret;
 }

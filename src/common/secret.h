@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Generated secrets (admin and per-host update secrets): made with libsodium, stored only
  * as a hash, compared in constant time. They carry 256 bits of entropy, so a fast keyless
- * hash is enough (DESIGN: argon2id is for secrets people choose). */
+ * hash is enough (DESIGN: argon2id is for secrets people choose).
+ * And the one reader of secrets kept in files, with the one permission rule they share. */
 #ifndef NP_COMMON_SECRET_H
 #define NP_COMMON_SECRET_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+
+#include "common/err.h"
 
 #define SECRET_HASH_LEN 32
 /* 32 random bytes in unpadded base64url: 43 characters. */
@@ -25,5 +29,21 @@ void secret_hash(const char *secret, size_t len, uint8_t out[SECRET_HASH_LEN]);
 bool secret_hash_equal(const uint8_t a[SECRET_HASH_LEN], const uint8_t b[SECRET_HASH_LEN]);
 /* A short, non-reversible fingerprint for logs (8 hex chars + NUL). */
 void secret_fingerprint(const uint8_t hash[SECRET_HASH_LEN], char out[9]);
+
+/* Whether a file with this status may hold a secret: neither group nor others have any
+ * access to it (mode & 077 is 0), and it belongs to the user reading it or to root (whoever
+ * else owns it could open it up or change it at any time). */
+bool secret_file_private(const struct stat *sb);
+
+/* Reads a secret kept in a file: the client's secret files, the sensor's token file and the
+ * mail relay's password_file all go through here. The file must be a regular file that is
+ * secret_file_private, of fewer than outlen bytes; its trailing white space (the line end)
+ * is dropped, and what is left must be one line of text: not empty, no NUL, no control
+ * character. what names the file in messages ("secret file"), form says what it must hold
+ * ("one line of text"). On success out holds the text and *outn its length; otherwise out
+ * is wiped and err says why, naming the file: "secret file PATH is readable by others
+ * (chmod 600)". NP_EIO when the file cannot be opened or read, NP_EINVAL otherwise. */
+int secret_file_read(const char *path, const char *what, const char *form, char *out, size_t outlen,
+                     size_t *outn, char *err, size_t errlen) np_mustcheck;
 
 #endif

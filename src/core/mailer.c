@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/secret.h"
 #include "common/util.h"
 
 /* Longest wait between looks at the outbox (a mail added by another process, e.g. the
@@ -495,29 +496,25 @@ static void *mail_main(void *arg)
 
 /* ---- start and stop ---- */
 
+/* The relay's password, from a file that passes the rule of every secret file
+ * (common/secret.h): the password is as good as the relay account. */
 static int read_password(struct mailer *m, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	if (f == NULL) {
-		log_err("mail: cannot open password_file %s: %m", path);
-		return NP_EIO;
-	}
-	char buf[MAIL_PASSWORD_MAX + 2];
-	int ret = NP_OK;
-	if (fgets(buf, sizeof(buf), f) == NULL) {
-		buf[0] = '\0';
-	}
-	size_t n = strcspn(buf, "\r\n");
-	if (n > MAIL_PASSWORD_MAX) {
+	/* Room for the longest password and a CRLF line end. */
+	char buf[MAIL_PASSWORD_MAX + 3], why[PATH_MAX + 128];
+	size_t n = 0;
+	int ret = secret_file_read(path, "password_file", "the password on one line", buf,
+	                           sizeof(buf), &n, why, sizeof(why));
+	if (ret != NP_OK) {
+		log_err("mail: %s", why);
+	} else if (n > MAIL_PASSWORD_MAX) {
 		log_err("mail: password_file %s: the password is too long", path);
 		ret = NP_EINVAL;
 	} else {
-		memcpy(m->password, buf, n);
-		m->password[n] = '\0';
+		memcpy(m->password, buf, n + 1);
 		m->has_password = true;
 	}
 	sodium_memzero(buf, sizeof(buf));
-	fclose(f);
 	return ret;
 }
 

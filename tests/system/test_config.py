@@ -3,6 +3,7 @@
 # or value is refused with FILE:LINE by both nameplatectl check-config and nameplated, and
 # SIGHUP reloads (keeping the old config when the new one is broken).
 
+import os
 import re
 import signal
 import socket
@@ -12,7 +13,7 @@ import time
 import dns.rcode
 import pytest
 
-from conftest import NAMEPLATED, ZONE, wait_for
+from conftest import NAMEPLATED, ZONE, free_port, wait_for
 
 
 def write_with(n, section, line, **kw):
@@ -110,6 +111,28 @@ def test_mail_rules_across_keys(np_factory, extra, why):
     n.write_config(extra=extra)
     r = n.ctl("check-config", check=False)
     assert r.returncode == 1 and why in r.stderr, r.stderr
+
+
+def test_mail_password_file_must_be_private(np_factory):
+    """The relay's password_file follows the rule of every secret file: one that group or
+    others may read keeps nameplated from starting, with a message naming the file; the
+    same file made private (0600) is accepted."""
+    n = np_factory()
+    pw = os.path.join(n.tmp, "relay.password")
+    with open(pw, "w") as f:
+        f.write("hunter2\n")
+    os.chmod(pw, 0o640)
+    n.write_config(extra="[mail]\nrelay = smtp://127.0.0.1:%d\nfrom = np@%s\nusername = np\n"
+                         "password_file = %s\ntls = none\n" % (free_port(), ZONE, pw))
+    n.init()
+    p = subprocess.run([NAMEPLATED, "-c", n.conf, "-f"], capture_output=True, text=True,
+                       timeout=10, stdin=subprocess.DEVNULL)
+    assert p.returncode != 0
+    assert "password_file %s is readable by others (chmod 600)" % pw in p.stderr + p.stdout, \
+        p.stdout + p.stderr
+    os.chmod(pw, 0o600)
+    n.start()
+    assert n.stop() == 0
 
 
 def test_check_sections_accepted(np_factory):
