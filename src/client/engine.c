@@ -174,6 +174,145 @@ static void fmt_addrs(const struct np_addr *v4, const struct np_addr *v6, char *
 	snprintf(out, len, "%s%s%s", a4, a4[0] != '\0' && a6[0] != '\0' ? " " : "", a6);
 }
 
+/* Loads the host's state (a fresh one when unreadable) and clears a stop after a fatal
+ * answer once the host's configuration changed. False while the stop holds. */
+static bool load_state(const struct client_cfg *cfg, const struct host_cfg *h,
+                       struct host_state *st, bool *dirty)
+{
+	int ret = state_load(cfg->state_dir, h->fqdn, st);
+	if (ret != NP_OK)
+		log_warn("%s: state file unreadable (%s): starting afresh", h->fqdn,
+		         np_strerror(ret));
+
+	if (st->latched) {
+		if (memcmp(st->latch_digest, h->digest, sizeof(h->digest)) == 0) {
+			log_debug("%s: stopped after '%s' until 'nameplate reset %s'", h->fqdn,
+			          st->last_code, h->fqdn);
+			return false;
+		}
+		log_info("%s: its configuration changed: clearing the stop after '%s'", h->fqdn,
+		         st->last_code);
+		st->latched = false;
+		st->failures = 0;
+		st->next_attempt = 0;
+		st->last_class = RESULT_NONE;
+		*dirty = true;
+	}
+	return true;
+}
+
+/* What update_host does with the addresses it read. */
+enum update_step {
+	STEP_PUBLISH,    /* send them */
+	STEP_UP_TO_DATE, /* the server has them already */
+	STEP_WAIT,       /* nothing to send, or backing off after a transient failure */
+};
+
+/* Reads both families and decides whether to publish them now. */
+static enum update_step decide(const struct client_cfg *cfg, const struct host_cfg *h, bool force,
+                               struct host_rt *rt, const struct host_state *st, struct np_addr *v4,
+                               struct np_addr *v6)
+{
+	read_family(cfg, h, AF_INET, &h->ipv4, &st->v4, v4);
+	read_family(cfg, h, AF_INET6, &h->ipv6, &st->v6, v6);
+	if (v4->family == 0 && v6->family == 0) {
+		log_warn("%s: no address to publish", h->fqdn);
+		return STEP_WAIT;
+	}
+	bool unchanged = same_addr(v4, &st->v4) && same_addr(v6, &st->v6);
+	/* The daemon sends once at start even when nothing changed: the server may hold
+	 * something else by now, and a nochg at start-up is what the protocol allows. */
+	bool start_pass = rt != NULL && !rt->start_sent;
+	if (!force && !start_pass && unchanged && st->last_class == RESULT_OK &&
+	    memcmp(st->ok_digest, h->digest, sizeof(h->digest)) == 0)
+		return STEP_UP_TO_DATE;
+	if (!force && st->last_class == RESULT_TRANSIENT) {
+		int64_t now_ms = time_mono_ms();
+		if (rt != NULL && rt->retry_ms == 0 && st->next_attempt > time_now())
+			rt->retry_ms = now_ms + (st->next_attempt - time_now()) * 1000;
+		bool due = rt != NULL && rt->retry_ms != 0 ? now_ms >= rt->retry_ms
+		                                           : time_now() >= st->next_attempt;
+		if (!due) {
+			log_debug("%s: backing off after '%s'", h->fqdn, st->last_code);
+			return STEP_WAIT;
+		}
+	}
+	return STEP_PUBLISH;
+}
+
+/* Sends the addresses with the host's protocol. */
+static void publish(const struct client_cfg *cfg, const struct host_cfg *h, struct host_rt *rt,
+                    const struct np_addr *v4, const struct np_addr *v6, struct publish_result *r)
+{
+	char text[2 * INET6_ADDRSTRLEN + 2];
+	fmt_addrs(v4, v6, text, sizeof(text));
+	log_info("%s: publishing %s", h->fqdn, text);
+	if (rt != NULL)
+		rt->start_sent = true;
+	if (h->protocol == PROTO_RFC2136)
+		provider_rfc2136(cfg, h, v4, v6, r);
+	else
+		provider_dyndns2(cfg, h, v4, v6, r);
+	fill_host(r->message, sizeof(r->message), h->fqdn);
+}
+
+/* Records the server's answer in the state: the addresses on success, the stop on a
+ * fatal answer, else the next back-off deadline. Returns true when the host is up to date. */
+static bool record_result(const struct client_cfg *cfg, const struct host_cfg *h,
+                          struct host_rt *rt, const struct publish_result *r,
+                          const struct np_addr *v4, const struct np_addr *v6, struct host_state *st)
+{
+	bool up_to_date = false;
+	int64_t now = time_now();
+	st->last_attempt = now;
+	st->last_class = r->cls;
+	np_strlcpy(st->last_code, r->code, sizeof(st->last_code));
+	np_strlcpy(st->last_message, r->message, sizeof(st->last_message));
+	if (rt != NULL)
+		rt->retry_ms = 0;
+	switch (r->cls) {
+	case RESULT_OK:
+		st->v4 = *v4;
+		st->v6 = *v6;
+		st->last_success = now;
+		st->failures = 0;
+		st->next_attempt = 0;
+		memcpy(st->ok_digest, h->digest, sizeof(h->digest));
+		up_to_date = true;
+		log_info("%s: %s: %s", h->fqdn, r->code, r->message);
+		break;
+	case RESULT_FATAL:
+		st->latched = true;
+		memcpy(st->latch_digest, h->digest, sizeof(h->digest));
+		st->failures = 0;
+		st->next_attempt = 0;
+		log_err("%s: %s: %s", h->fqdn, r->code, r->message);
+		break;
+	default: {
+		st->last_class = RESULT_TRANSIENT;
+		if (st->failures < 1000)
+			st->failures++;
+		int64_t d = backoff_ms(cfg, st->failures, r->retry_after);
+		st->next_attempt = now + (d + 999) / 1000;
+		if (rt != NULL)
+			rt->retry_ms = time_mono_ms() + d;
+		log_warn("%s: %s: %s (next attempt in %.1f s)", h->fqdn, r->code, r->message,
+		         (double)d / 1000.0);
+		break;
+	}
+	}
+	return up_to_date;
+}
+
+static void save_state(const struct client_cfg *cfg, const struct host_cfg *h,
+                       const struct host_state *st)
+{
+	int ret = state_save(cfg->state_dir, h->fqdn, st);
+	if (ret != NP_OK)
+		log_err("%s: cannot write the state file in %s: %s", h->fqdn, cfg->state_dir,
+		        np_strerror(ret));
+}
+
 /* One host: returns true when it is up to date. rt is NULL outside the daemon (then hooks
  * are waited for and back-off deadlines come from the state file alone). */
 static bool update_host(const struct client_cfg *cfg, const struct host_cfg *h, bool force,
@@ -181,124 +320,27 @@ static bool update_host(const struct client_cfg *cfg, const struct host_cfg *h, 
 {
 	struct host_state st;
 	bool dirty = false;
-	int ret = state_load(cfg->state_dir, h->fqdn, &st);
-	if (ret != NP_OK)
-		log_warn("%s: state file unreadable (%s): starting afresh", h->fqdn,
-		         np_strerror(ret));
-
-	if (st.latched) {
-		if (memcmp(st.latch_digest, h->digest, sizeof(h->digest)) == 0) {
-			log_debug("%s: stopped after '%s' until 'nameplate reset %s'", h->fqdn,
-			          st.last_code, h->fqdn);
-			return false;
-		}
-		log_info("%s: its configuration changed: clearing the stop after '%s'", h->fqdn,
-		         st.last_code);
-		st.latched = false;
-		st.failures = 0;
-		st.next_attempt = 0;
-		st.last_class = RESULT_NONE;
-		dirty = true;
-	}
+	if (!load_state(cfg, h, &st, &dirty))
+		return false;
 
 	struct np_addr v4, v6;
-	read_family(cfg, h, AF_INET, &h->ipv4, &st.v4, &v4);
-	read_family(cfg, h, AF_INET6, &h->ipv6, &st.v6, &v6);
-	bool up_to_date = false;
-	if (v4.family == 0 && v6.family == 0) {
-		log_warn("%s: no address to publish", h->fqdn);
-		goto save;
-	}
-	bool unchanged = same_addr(&v4, &st.v4) && same_addr(&v6, &st.v6);
-	/* The daemon sends once at start even when nothing changed: the server may hold
-	 * something else by now, and a nochg at start-up is what the protocol allows. */
-	bool start_pass = rt != NULL && !rt->start_sent;
-	if (!force && !start_pass && unchanged && st.last_class == RESULT_OK &&
-	    memcmp(st.ok_digest, h->digest, sizeof(h->digest)) == 0) {
-		up_to_date = true;
-		goto save;
-	}
-	if (!force && st.last_class == RESULT_TRANSIENT) {
-		int64_t now_ms = time_mono_ms();
-		if (rt != NULL && rt->retry_ms == 0 && st.next_attempt > time_now())
-			rt->retry_ms = now_ms + (st.next_attempt - time_now()) * 1000;
-		bool due = rt != NULL && rt->retry_ms != 0 ? now_ms >= rt->retry_ms
-		                                           : time_now() >= st.next_attempt;
-		if (!due) {
-			log_debug("%s: backing off after '%s'", h->fqdn, st.last_code);
-			goto save;
-		}
+	enum update_step step = decide(cfg, h, force, rt, &st, &v4, &v6);
+	if (step != STEP_PUBLISH) {
+		if (dirty)
+			save_state(cfg, h, &st);
+		return step == STEP_UP_TO_DATE;
 	}
 
-	char text[2 * INET6_ADDRSTRLEN + 2];
-	fmt_addrs(&v4, &v6, text, sizeof(text));
-	log_info("%s: publishing %s", h->fqdn, text);
-	if (rt != NULL)
-		rt->start_sent = true;
 	struct publish_result r;
-	if (h->protocol == PROTO_RFC2136)
-		provider_rfc2136(cfg, h, &v4, &v6, &r);
-	else
-		provider_dyndns2(cfg, h, &v4, &v6, &r);
-	fill_host(r.message, sizeof(r.message), h->fqdn);
-
+	publish(cfg, h, rt, &v4, &v6, &r);
 	struct np_addr prev4 = st.v4, prev6 = st.v6;
-	int64_t now = time_now();
-	st.last_attempt = now;
-	st.last_class = r.cls;
-	np_strlcpy(st.last_code, r.code, sizeof(st.last_code));
-	np_strlcpy(st.last_message, r.message, sizeof(st.last_message));
-	dirty = true;
-	if (rt != NULL)
-		rt->retry_ms = 0;
-	switch (r.cls) {
-	case RESULT_OK:
-		st.v4 = v4;
-		st.v6 = v6;
-		st.last_success = now;
-		st.failures = 0;
-		st.next_attempt = 0;
-		memcpy(st.ok_digest, h->digest, sizeof(h->digest));
-		up_to_date = true;
-		log_info("%s: %s: %s", h->fqdn, r.code, r.message);
-		break;
-	case RESULT_FATAL:
-		st.latched = true;
-		memcpy(st.latch_digest, h->digest, sizeof(h->digest));
-		st.failures = 0;
-		st.next_attempt = 0;
-		log_err("%s: %s: %s", h->fqdn, r.code, r.message);
-		break;
-	default: {
-		st.last_class = RESULT_TRANSIENT;
-		if (st.failures < 1000)
-			st.failures++;
-		int64_t d = backoff_ms(cfg, st.failures, r.retry_after);
-		st.next_attempt = now + (d + 999) / 1000;
-		if (rt != NULL)
-			rt->retry_ms = time_mono_ms() + d;
-		log_warn("%s: %s: %s (next attempt in %.1f s)", h->fqdn, r.code, r.message,
-		         (double)d / 1000.0);
-		break;
-	}
-	}
-	ret = state_save(cfg->state_dir, h->fqdn, &st);
-	if (ret != NP_OK)
-		log_err("%s: cannot write the state file in %s: %s", h->fqdn, cfg->state_dir,
-		        np_strerror(ret));
+	bool up_to_date = record_result(cfg, h, rt, &r, &v4, &v6, &st);
+	save_state(cfg, h, &st);
 	if (r.cls == RESULT_OK) {
 		if (!same_addr(&prev4, &v4) || !same_addr(&prev6, &v6))
 			hook(h->on_change, rt == NULL, h, &v4, &v6, r.code, r.message);
 	} else {
 		hook(h->on_error, rt == NULL, h, &v4, &v6, r.code, r.message);
-	}
-	return up_to_date;
-save:
-	if (dirty) {
-		ret = state_save(cfg->state_dir, h->fqdn, &st);
-		if (ret != NP_OK)
-			log_err("%s: cannot write the state file in %s: %s", h->fqdn,
-			        cfg->state_dir, np_strerror(ret));
 	}
 	return up_to_date;
 }

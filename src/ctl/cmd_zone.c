@@ -227,20 +227,189 @@ static int import_host(struct ctl *c, const struct imp *im, const uint32_t *idx,
 	return store_history_add(c->st, &hist);
 }
 
+/* Reads the arguments of zone import. False on a usage error. */
+static bool import_args(int argc, char **argv, const char **file, const char **zone_arg,
+                        const char **user)
+{
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--zone") == 0 && i + 1 < argc)
+			*zone_arg = argv[++i];
+		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+			*user = argv[++i];
+		else if (argv[i][0] != '-' && *file == NULL)
+			*file = argv[i];
+		else
+			return false;
+	}
+	return *file != NULL;
+}
+
+/* Reads every record of file into im before anything is written, so a bad line changes
+ * nothing. False (reported) on a parse error or a file without records. */
+static bool import_read(const char *file, const struct cfg_zone *cz, struct imp *im)
+{
+	FILE *f = fopen(file, "r");
+	if (f == NULL) {
+		ctl_err("%s: %m", file);
+		return false;
+	}
+	char err[1024];
+	int ret = zonefile_parse(f, file, cz != NULL ? cz->name : NULL, 0, imp_collect, im, err,
+	                         sizeof(err));
+	fclose(f);
+	if (ret != NP_OK) {
+		if (ret == NP_ENOMEM)
+			ctl_err("%s: out of memory", file);
+		else
+			ctl_err("%s", err);
+		return false;
+	}
+	if (im->n == 0) {
+		ctl_err("%s: no A, AAAA, MX or TXT records", file);
+		return false;
+	}
+	return true;
+}
+
+/* The zone: --zone (cz), else the file's $ORIGIN when it is a configured zone, else the
+ * zone holding the first owner. Every owner must lie in it. NULL (reported) otherwise. */
+static const struct cfg_zone *import_zone(struct ctl *c, const char *file, const struct imp *im,
+                                          const struct cfg_zone *cz)
+{
+	if (cz == NULL)
+		cz = zone_named(c->cfg, im->first_origin);
+	if (cz == NULL)
+		cz = config_zone_for(c->cfg, im->first_owner);
+	if (cz == NULL) {
+		ctl_err("%s: %s is not under a configured zone (use --zone)", file,
+		        im->first_owner);
+		return NULL;
+	}
+	for (size_t i = 0; i < im->n; i++) {
+		const char *owner = im->names + im->rr[i].owner;
+		const struct cfg_zone *oz = config_zone_for(c->cfg, owner);
+		if (oz != cz) {
+			if (oz != NULL)
+				ctl_err("%s:%u: %s belongs to zone %s, not %s", file,
+				        im->rr[i].line, owner, oz->name, cz->name);
+			else
+				ctl_err("%s:%u: %s is not in zone %s", file, im->rr[i].line,
+				        owner[0] != '\0' ? owner : ".", cz->name);
+			return NULL;
+		}
+	}
+	return cz;
+}
+
+/* Groups the records by owner (sorted, so "x" can be found for "*.x"), RRsets in file
+ * order. *idx and *groups are the caller's to free, on failure too. */
+static bool import_group(struct imp *im, uint32_t **idx, struct imp_group **groups,
+                         size_t *n_groups)
+{
+	*idx = malloc(im->n * sizeof(**idx));
+	*groups = malloc(im->n * sizeof(**groups));
+	if (*idx == NULL || *groups == NULL) {
+		ctl_err("out of memory");
+		return false;
+	}
+	uint32_t *ix = *idx;
+	for (size_t i = 0; i < im->n; i++)
+		ix[i] = (uint32_t)i;
+	sort_im = im;
+	qsort(ix, im->n, sizeof(*ix), cmp_rr);
+	size_t n = 0;
+	for (size_t i = 0; i < im->n;) {
+		size_t j = i + 1;
+		while (j < im->n && strcmp(im->names + im->rr[ix[i]].owner,
+		                           im->names + im->rr[ix[j]].owner) == 0)
+			j++;
+		(*groups)[n++] = (struct imp_group){i, j, false, false};
+		i = j;
+	}
+	*n_groups = n;
+	return true;
+}
+
+/* The store holds a wildcard as a flag on its parent host (what the zone serves), so
+ * "*.x" must mirror x exactly; anything else would be served differently. Folds each
+ * "*.x" group into x's flag; false (reported) when one does not mirror x. */
+static bool import_fold_wildcards(const char *file, const struct imp *im, const uint32_t *idx,
+                                  struct imp_group *groups, size_t n_groups)
+{
+	for (size_t gi = 0; gi < n_groups; gi++) {
+		const char *owner = owner_of(im, idx, &groups[gi]);
+		if (strncmp(owner, "*.", 2) != 0)
+			continue;
+		size_t lo = 0, hi = n_groups;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (strcmp(owner_of(im, idx, &groups[mid]), owner + 2) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == n_groups || strcmp(owner_of(im, idx, &groups[lo]), owner + 2) != 0 ||
+		    !same_records(im, idx, &groups[gi], &groups[lo])) {
+			ctl_err("%s:%u: %s: a wildcard needs the same records at %s (it is held "
+			        "as that host's wildcard flag)",
+			        file, im->rr[idx[groups[gi].start]].line, owner, owner + 2);
+			return false;
+		}
+		groups[lo].wildcard = true;
+		groups[gi].skip = true;
+	}
+	return true;
+}
+
+/* Writes every host and bumps the zone's serial in one transaction: any error rolls it
+ * back, so an import is all or nothing. Returns CTL_OK or CTL_FAIL. */
+static int import_write(struct ctl *c, const char *file, const char *user, const struct imp *im,
+                        const uint32_t *idx, const struct imp_group *groups, size_t n_groups,
+                        const struct cfg_zone *cz)
+{
+	if (ctl_open(c) != CTL_OK)
+		return CTL_FAIL;
+	int64_t user_id = 0;
+	size_t n_hosts = 0, n_records = 0;
+	int ret = store_begin(c->st);
+	if (ret == NP_OK && user != NULL) {
+		ret = store_user_id(c->st, user, &user_id);
+		if (ret == NP_ENOTFOUND) {
+			store_rollback(c->st);
+			ctl_err("no user %s", user);
+			return CTL_FAIL;
+		}
+	}
+	for (size_t gi = 0; gi < n_groups && ret == NP_OK; gi++) {
+		if (groups[gi].skip)
+			continue;
+		ret = import_host(c, im, idx, &groups[gi], cz, user_id, &n_records);
+		if (ret != NP_OK) {
+			const struct imp_rr *r = &im->rr[idx[groups[gi].start]];
+			store_rollback(c->st);
+			ctl_err("%s:%u: %s: %s", file, r->line, im->names + r->owner,
+			        np_strerror(ret));
+			return CTL_FAIL;
+		}
+		n_hosts++;
+	}
+	if (ret == NP_OK)
+		ret = store_zone_bump(c->st, cz->name, NULL);
+	if (ret == NP_OK)
+		ret = store_commit(c->st);
+	if (ret != NP_OK) {
+		store_rollback(c->st);
+		ctl_err("import failed, nothing imported: %s", np_strerror(ret));
+		return CTL_FAIL;
+	}
+	printf("imported %zu hosts, %zu records into %s\n", n_hosts, n_records, cz->name);
+	return CTL_OK;
+}
+
 static int zone_import(struct ctl *c, int argc, char **argv)
 {
 	const char *file = NULL, *zone_arg = NULL, *user = NULL;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--zone") == 0 && i + 1 < argc)
-			zone_arg = argv[++i];
-		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
-			user = argv[++i];
-		else if (argv[i][0] != '-' && file == NULL)
-			file = argv[i];
-		else
-			return ctl_usage("zone import FILE [--zone NAME] [--user NAME]");
-	}
-	if (file == NULL)
+	if (!import_args(argc, argv, &file, &zone_arg, &user))
 		return ctl_usage("zone import FILE [--zone NAME] [--user NAME]");
 
 	const struct cfg_zone *cz = NULL;
@@ -259,133 +428,15 @@ static int zone_import(struct ctl *c, int argc, char **argv)
 	struct imp im;
 	uint32_t *idx = NULL;
 	struct imp_group *groups = NULL;
-	memset(&im, 0, sizeof(im));
-	FILE *f = fopen(file, "r");
-	if (f == NULL) {
-		ctl_err("%s: %m", file);
-		return CTL_FAIL;
-	}
-	char err[1024];
-	int ret = zonefile_parse(f, file, cz != NULL ? cz->name : NULL, 0, imp_collect, &im, err,
-	                         sizeof(err));
-	fclose(f);
-	if (ret != NP_OK) {
-		if (ret == NP_ENOMEM)
-			ctl_err("%s: out of memory", file);
-		else
-			ctl_err("%s", err);
-		goto done;
-	}
-	if (im.n == 0) {
-		ctl_err("%s: no A, AAAA, MX or TXT records", file);
-		goto done;
-	}
-	/* The zone: --zone, else the file's $ORIGIN when it is a configured zone, else the
-	 * zone holding the first owner. */
-	if (cz == NULL)
-		cz = zone_named(c->cfg, im.first_origin);
-	if (cz == NULL)
-		cz = config_zone_for(c->cfg, im.first_owner);
-	if (cz == NULL) {
-		ctl_err("%s: %s is not under a configured zone (use --zone)", file, im.first_owner);
-		goto done;
-	}
-	for (size_t i = 0; i < im.n; i++) {
-		const char *owner = im.names + im.rr[i].owner;
-		const struct cfg_zone *oz = config_zone_for(c->cfg, owner);
-		if (oz != cz) {
-			if (oz != NULL)
-				ctl_err("%s:%u: %s belongs to zone %s, not %s", file, im.rr[i].line,
-				        owner, oz->name, cz->name);
-			else
-				ctl_err("%s:%u: %s is not in zone %s", file, im.rr[i].line,
-				        owner[0] != '\0' ? owner : ".", cz->name);
-			goto done;
-		}
-	}
-
-	/* Group by owner (sorted, so "x" can be found for "*.x"), RRsets in file order. */
-	idx = malloc(im.n * sizeof(*idx));
-	groups = malloc(im.n * sizeof(*groups));
-	if (idx == NULL || groups == NULL) {
-		ctl_err("out of memory");
-		goto done;
-	}
-	for (size_t i = 0; i < im.n; i++)
-		idx[i] = (uint32_t)i;
-	sort_im = &im;
-	qsort(idx, im.n, sizeof(*idx), cmp_rr);
 	size_t n_groups = 0;
-	for (size_t i = 0; i < im.n;) {
-		size_t j = i + 1;
-		while (j < im.n &&
-		       strcmp(im.names + im.rr[idx[i]].owner, im.names + im.rr[idx[j]].owner) == 0)
-			j++;
-		groups[n_groups++] = (struct imp_group){i, j, false, false};
-		i = j;
-	}
-	/* The store holds a wildcard as a flag on its parent host (what the zone serves), so
-	 * "*.x" must mirror x exactly; anything else would be served differently. */
-	for (size_t gi = 0; gi < n_groups; gi++) {
-		const char *owner = owner_of(&im, idx, &groups[gi]);
-		if (strncmp(owner, "*.", 2) != 0)
-			continue;
-		size_t lo = 0, hi = n_groups;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (strcmp(owner_of(&im, idx, &groups[mid]), owner + 2) < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (lo == n_groups || strcmp(owner_of(&im, idx, &groups[lo]), owner + 2) != 0 ||
-		    !same_records(&im, idx, &groups[gi], &groups[lo])) {
-			ctl_err("%s:%u: %s: a wildcard needs the same records at %s (it is held "
-			        "as that host's wildcard flag)",
-			        file, im.rr[idx[groups[gi].start]].line, owner, owner + 2);
-			goto done;
-		}
-		groups[lo].wildcard = true;
-		groups[gi].skip = true;
-	}
-
-	if (ctl_open(c) != CTL_OK)
+	memset(&im, 0, sizeof(im));
+	if (!import_read(file, cz, &im))
 		goto done;
-	int64_t user_id = 0;
-	size_t n_hosts = 0, n_records = 0;
-	ret = store_begin(c->st);
-	if (ret == NP_OK && user != NULL) {
-		ret = store_user_id(c->st, user, &user_id);
-		if (ret == NP_ENOTFOUND) {
-			store_rollback(c->st);
-			ctl_err("no user %s", user);
-			goto done;
-		}
-	}
-	for (size_t gi = 0; gi < n_groups && ret == NP_OK; gi++) {
-		if (groups[gi].skip)
-			continue;
-		ret = import_host(c, &im, idx, &groups[gi], cz, user_id, &n_records);
-		if (ret != NP_OK) {
-			const struct imp_rr *r = &im.rr[idx[groups[gi].start]];
-			store_rollback(c->st);
-			ctl_err("%s:%u: %s: %s", file, r->line, im.names + r->owner,
-			        np_strerror(ret));
-			goto done;
-		}
-		n_hosts++;
-	}
-	if (ret == NP_OK)
-		ret = store_zone_bump(c->st, cz->name, NULL);
-	if (ret == NP_OK)
-		ret = store_commit(c->st);
-	if (ret != NP_OK) {
-		store_rollback(c->st);
-		ctl_err("import failed, nothing imported: %s", np_strerror(ret));
+	cz = import_zone(c, file, &im, cz);
+	if (cz == NULL || !import_group(&im, &idx, &groups, &n_groups) ||
+	    !import_fold_wildcards(file, &im, idx, groups, n_groups))
 		goto done;
-	}
-	printf("imported %zu hosts, %zu records into %s\n", n_hosts, n_records, cz->name);
-	status = CTL_OK;
+	status = import_write(c, file, user, &im, idx, groups, n_groups, cz);
 done:
 	free(groups);
 	free(idx);

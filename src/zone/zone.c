@@ -761,6 +761,188 @@ static void derive_free_pages(struct zone_version *nz, const struct zone_version
 	nz->pages = NULL;
 }
 
+/* A removed name this derive acts on: well formed and strictly below the apex (the apex
+ * stays; foreign names are not ours). */
+static bool derive_removable(const struct zone_version *old, const uint8_t *name, size_t len)
+{
+	return len > old->apex_len && len <= DNS_NAME_MAX &&
+	       dns_name_check(name, len) == (int)len &&
+	       name_in_zone(name, len, old->apex, old->apex_len);
+}
+
+/* Bounds, computed before changing anything: grow, the nodes repl may add (each with its
+ * missing ancestors as ENTs), and cap_aff, the affected names (each removed name and its
+ * ancestors). False when a repl node is missing or lies outside the zone. */
+static bool derive_bounds(const struct zone_version *old, struct zone_node *const *repl,
+                          size_t n_repl, const uint8_t *const *removed, const size_t *removed_len,
+                          size_t n_removed, size_t *grow, size_t *cap_aff)
+{
+	uint8_t anc[128];
+	*grow = 0;
+	*cap_aff = 0;
+	for (size_t r = 0; r < n_repl; r++) {
+		const struct zone_node *n = repl[r];
+		if (n == NULL || !name_in_zone(n->data, n->name_len, old->apex, old->apex_len))
+			return false;
+		*grow += 1 + ancestors_below_apex(n->data, n->name_len, old->apex_len, anc);
+	}
+	for (size_t r = 0; r < n_removed; r++) {
+		size_t len = removed_len[r];
+		if (derive_removable(old, removed[r], len))
+			*cap_aff += 1 + ancestors_below_apex(removed[r], len, old->apex_len, anc);
+	}
+	return true;
+}
+
+/* Allocates the scratch arrays to their bounds and makes room in retired for every node
+ * this derive may retire, so that retiring at the end cannot fail. What was allocated
+ * stays in d and *aff for the caller to free, on failure too. */
+static int derive_alloc(struct derive *d, struct affected **aff, size_t n_repl, size_t grow,
+                        size_t cap_aff, struct zone_retired *retired)
+{
+	d->displaced = malloc((n_repl + cap_aff + 1) * sizeof(*d->displaced));
+	d->cap_created = grow + cap_aff;
+	d->created = malloc((d->cap_created + 1) * sizeof(*d->created));
+	*aff = malloc((cap_aff + 1) * sizeof(**aff));
+	if (d->displaced == NULL || d->created == NULL || *aff == NULL)
+		return NP_ENOMEM;
+	size_t want = retired->n + n_repl + cap_aff;
+	if (want > retired->cap) {
+		struct zone_node **grown = realloc(retired->nodes, want * sizeof(*grown));
+		if (grown == NULL)
+			return NP_ENOMEM;
+		retired->nodes = grown;
+		retired->cap = want;
+	}
+	return NP_OK;
+}
+
+/* Gives nz its table of size slots and points d's writer at it: old's directory copied
+ * (pages shared, copied on first write) when the size stays, else a rebuilt table, every
+ * page of old then going to retired. */
+static int derive_table(struct derive *d, struct zone_version *nz, const struct zone_version *old,
+                        uint32_t size, struct zone_retired *retired)
+{
+	d->w = (struct table_writer){nz, old, retired};
+	if (size == old->mask + 1) {
+		/* Copy on write: a new directory, every page still old's. */
+		size_t dir = (size_t)pages_of(old->mask) * sizeof(*nz->pages);
+		nz->pages = malloc(dir);
+		if (nz->pages == NULL)
+			return NP_ENOMEM;
+		memcpy(nz->pages, old->pages, dir);
+	} else {
+		/* Growing rebuilds the table: every page is new and every page of old retires. */
+		if (retired_reserve_pages(retired, pages_of(old->mask)) != NP_OK ||
+		    table_rebuild(nz, old, size) != NP_OK)
+			return NP_ENOMEM;
+		for (uint32_t p = 0; p < pages_of(old->mask); p++)
+			retired->pages[retired->n_pages++] = old->pages[p];
+		d->w.old = NULL;
+	}
+	return NP_OK;
+}
+
+/* Takes the removed names out of the new table and lists them with their ancestors in
+ * aff, whose ENT status the removals may change. */
+static int derive_remove(struct derive *d, const struct zone_version *old,
+                         const uint8_t *const *removed, const size_t *removed_len, size_t n_removed,
+                         struct affected *aff, size_t *n_aff)
+{
+	struct zone_version *nz = d->w.z;
+	uint8_t anc[128];
+	size_t n = 0;
+	for (size_t r = 0; r < n_removed; r++) {
+		const uint8_t *name = removed[r];
+		size_t len = removed_len[r];
+		if (!derive_removable(old, name, len))
+			continue;
+		uint32_t i = table_index(nz, name, len);
+		if (i != UINT32_MAX && derive_displace(d, i) != NP_OK)
+			return NP_ENOMEM;
+		aff[n++] = (struct affected){name, (uint8_t)len, false};
+		unsigned k = ancestors_below_apex(name, len, old->apex_len, anc);
+		for (unsigned a = 0; a < k; a++)
+			aff[n++] = (struct affected){name + anc[a], (uint8_t)(len - anc[a]), false};
+	}
+	*n_aff = n;
+	return NP_OK;
+}
+
+/* Puts each repl node in place of its namesake (or adds it, with ENTs for its missing
+ * ancestors). */
+static int derive_replace(struct derive *d, struct zone_node *const *repl, size_t n_repl)
+{
+	struct zone_version *nz = d->w.z;
+	uint8_t anc[128];
+	for (size_t r = 0; r < n_repl; r++) {
+		struct zone_node *n = repl[r];
+		uint32_t i = table_index(nz, n->data, n->name_len);
+		if (i == UINT32_MAX) {
+			if (table_put(&d->w, n) != NP_OK)
+				return NP_ENOMEM;
+		} else if (slot_get(nz, i) != n) {
+			d->displaced[d->n_displaced++] = slot_get(nz, i);
+			if (table_set(&d->w, i, n) != NP_OK)
+				return NP_ENOMEM;
+		}
+		if (n->name_len == nz->apex_len)
+			nz->apex_node = n;
+		unsigned k = ancestors_below_apex(n->data, n->name_len, nz->apex_len, anc);
+		for (unsigned a = 0; a < k; a++) {
+			const uint8_t *an = n->data + anc[a];
+			size_t alen = n->name_len - anc[a];
+			if (table_index(nz, an, alen) == UINT32_MAX &&
+			    derive_add_ent(d, an, alen) != 0)
+				return NP_ENOMEM;
+		}
+	}
+	return NP_OK;
+}
+
+/* Removals change which names are empty non-terminals: a removed name with real
+ * descendants comes back as an ENT, an ENT with none left goes (RFC 8020 needs NXDOMAIN
+ * to mean that nothing exists below). */
+static int derive_fix_ents(struct derive *d, struct affected *aff, size_t n_aff)
+{
+	struct zone_version *nz = d->w.z;
+	mark_needed(nz, aff, n_aff);
+	for (size_t a = 0; a < n_aff; a++) {
+		uint32_t i = table_index(nz, aff[a].name, aff[a].len);
+		if (aff[a].needed && i == UINT32_MAX) {
+			if (derive_add_ent(d, aff[a].name, aff[a].len) != 0)
+				return NP_ENOMEM;
+		} else if (!aff[a].needed && i != UINT32_MAX &&
+		           (slot_get(nz, i)->flags & ZONE_NODE_ENT) != 0) {
+			if (derive_displace(d, i) != NP_OK)
+				return NP_ENOMEM;
+		}
+	}
+	return NP_OK;
+}
+
+/* Displaced nodes that old holds are retired (readers may still see them); the others
+ * were born in this derive (repl namesakes, short-lived ENTs) and go now. A node can be
+ * displaced twice or come back through repl, so dedupe and check the new table. Cannot
+ * fail: derive_alloc made room in retired. */
+static void derive_retire(struct derive *d, const struct zone_version *old,
+                          struct zone_retired *retired)
+{
+	const struct zone_version *nz = d->w.z;
+	qsort(d->displaced, d->n_displaced, sizeof(*d->displaced), cmp_ptr);
+	for (size_t k = 0; k < d->n_displaced; k++) {
+		const struct zone_node *n = d->displaced[k];
+		if (k > 0 && d->displaced[k - 1] == n)
+			continue;
+		if (zone_find(nz, n->data, n->name_len) == n)
+			continue;
+		if (zone_find(old, n->data, n->name_len) == n)
+			retired->nodes[retired->n++] = (struct zone_node *)n;
+		else
+			zone_node_free((struct zone_node *)n);
+	}
+}
+
 struct zone_version *zone_version_derive(const struct zone_version *old, uint32_t serial,
                                          struct zone_node *const *repl, size_t n_repl,
                                          const uint8_t *const *removed, const size_t *removed_len,
@@ -770,25 +952,11 @@ struct zone_version *zone_version_derive(const struct zone_version *old, uint32_
 	struct affected *aff = NULL;
 	size_t n_aff = 0;
 	struct zone_version *nz = NULL;
-	uint8_t anc[128];
 	size_t retired_pages_before = retired->n_pages;
 
-	/* Bounds: nodes the new table may hold, ENTs this derive may create, and affected
-	 * names (each removed name and its ancestors), all computed before changing anything. */
-	size_t grow = 0, cap_aff = 0;
-	for (size_t r = 0; r < n_repl; r++) {
-		const struct zone_node *n = repl[r];
-		if (n == NULL || !name_in_zone(n->data, n->name_len, old->apex, old->apex_len))
-			return NULL;
-		grow += 1 + ancestors_below_apex(n->data, n->name_len, old->apex_len, anc);
-	}
-	for (size_t r = 0; r < n_removed; r++) {
-		size_t len = removed_len[r];
-		if (len > old->apex_len && len <= DNS_NAME_MAX &&
-		    dns_name_check(removed[r], len) == (int)len &&
-		    name_in_zone(removed[r], len, old->apex, old->apex_len))
-			cap_aff += 1 + ancestors_below_apex(removed[r], len, old->apex_len, anc);
-	}
+	size_t grow, cap_aff;
+	if (!derive_bounds(old, repl, n_repl, removed, removed_len, n_removed, &grow, &cap_aff))
+		return NULL;
 	size_t bound = (size_t)old->count + grow + cap_aff;
 	if (bound >= MAX_TABLE / 2)
 		return NULL;
@@ -802,111 +970,13 @@ struct zone_version *zone_version_derive(const struct zone_version *old, uint32_
 	*nz = *old;
 	nz->serial = serial;
 	nz->pages = NULL;
-	d.displaced = malloc((n_repl + cap_aff + 1) * sizeof(*d.displaced));
-	d.cap_created = grow + cap_aff;
-	d.created = malloc((d.cap_created + 1) * sizeof(*d.created));
-	aff = malloc((cap_aff + 1) * sizeof(*aff));
-	if (d.displaced == NULL || d.created == NULL || aff == NULL)
+	if (derive_alloc(&d, &aff, n_repl, grow, cap_aff, retired) != NP_OK ||
+	    derive_table(&d, nz, old, size, retired) != NP_OK ||
+	    derive_remove(&d, old, removed, removed_len, n_removed, aff, &n_aff) != NP_OK ||
+	    derive_replace(&d, repl, n_repl) != NP_OK ||
+	    (n_aff > 0 && derive_fix_ents(&d, aff, n_aff) != NP_OK))
 		goto fail;
-	size_t want = retired->n + n_repl + cap_aff;
-	if (want > retired->cap) {
-		struct zone_node **grown = realloc(retired->nodes, want * sizeof(*grown));
-		if (grown == NULL)
-			goto fail;
-		retired->nodes = grown;
-		retired->cap = want;
-	}
-	d.w = (struct table_writer){nz, old, retired};
-	if (size == old->mask + 1) {
-		/* Copy on write: a new directory, every page still old's. */
-		size_t dir = (size_t)pages_of(old->mask) * sizeof(*nz->pages);
-		nz->pages = malloc(dir);
-		if (nz->pages == NULL)
-			goto fail;
-		memcpy(nz->pages, old->pages, dir);
-	} else {
-		/* Growing rebuilds the table: every page is new and every page of old retires. */
-		if (retired_reserve_pages(retired, pages_of(old->mask)) != NP_OK ||
-		    table_rebuild(nz, old, size) != NP_OK)
-			goto fail;
-		for (uint32_t p = 0; p < pages_of(old->mask); p++)
-			retired->pages[retired->n_pages++] = old->pages[p];
-		d.w.old = NULL;
-	}
-
-	for (size_t r = 0; r < n_removed; r++) {
-		const uint8_t *name = removed[r];
-		size_t len = removed_len[r];
-		if (len <= old->apex_len || len > DNS_NAME_MAX ||
-		    dns_name_check(name, len) != (int)len ||
-		    !name_in_zone(name, len, old->apex, old->apex_len))
-			continue; /* the apex stays; foreign names are not ours */
-		uint32_t i = table_index(nz, name, len);
-		if (i != UINT32_MAX && derive_displace(&d, i) != NP_OK)
-			goto fail;
-		aff[n_aff++] = (struct affected){name, (uint8_t)len, false};
-		unsigned k = ancestors_below_apex(name, len, old->apex_len, anc);
-		for (unsigned a = 0; a < k; a++)
-			aff[n_aff++] =
-			    (struct affected){name + anc[a], (uint8_t)(len - anc[a]), false};
-	}
-
-	for (size_t r = 0; r < n_repl; r++) {
-		struct zone_node *n = repl[r];
-		uint32_t i = table_index(nz, n->data, n->name_len);
-		if (i == UINT32_MAX) {
-			if (table_put(&d.w, n) != NP_OK)
-				goto fail;
-		} else if (slot_get(nz, i) != n) {
-			d.displaced[d.n_displaced++] = slot_get(nz, i);
-			if (table_set(&d.w, i, n) != NP_OK)
-				goto fail;
-		}
-		if (n->name_len == nz->apex_len)
-			nz->apex_node = n;
-		unsigned k = ancestors_below_apex(n->data, n->name_len, nz->apex_len, anc);
-		for (unsigned a = 0; a < k; a++) {
-			const uint8_t *an = n->data + anc[a];
-			size_t alen = n->name_len - anc[a];
-			if (table_index(nz, an, alen) == UINT32_MAX &&
-			    derive_add_ent(&d, an, alen) != 0)
-				goto fail;
-		}
-	}
-
-	/* Removals change which names are empty non-terminals: a removed name with real
-	 * descendants comes back as an ENT, an ENT with none left goes (RFC 8020 needs
-	 * NXDOMAIN to mean that nothing exists below). */
-	if (n_aff > 0) {
-		mark_needed(nz, aff, n_aff);
-		for (size_t a = 0; a < n_aff; a++) {
-			uint32_t i = table_index(nz, aff[a].name, aff[a].len);
-			if (aff[a].needed && i == UINT32_MAX) {
-				if (derive_add_ent(&d, aff[a].name, aff[a].len) != 0)
-					goto fail;
-			} else if (!aff[a].needed && i != UINT32_MAX &&
-			           (slot_get(nz, i)->flags & ZONE_NODE_ENT) != 0) {
-				if (derive_displace(&d, i) != NP_OK)
-					goto fail;
-			}
-		}
-	}
-
-	/* Displaced nodes that old holds are retired (readers may still see them); the others
-	 * were born in this derive (repl namesakes, short-lived ENTs) and go now. A node can
-	 * be displaced twice or come back through repl, so dedupe and check the new table. */
-	qsort(d.displaced, d.n_displaced, sizeof(*d.displaced), cmp_ptr);
-	for (size_t k = 0; k < d.n_displaced; k++) {
-		const struct zone_node *n = d.displaced[k];
-		if (k > 0 && d.displaced[k - 1] == n)
-			continue;
-		if (zone_find(nz, n->data, n->name_len) == n)
-			continue;
-		if (zone_find(old, n->data, n->name_len) == n)
-			retired->nodes[retired->n++] = (struct zone_node *)n;
-		else
-			zone_node_free((struct zone_node *)n);
-	}
+	derive_retire(&d, old, retired);
 	free(aff);
 	free(d.created);
 	free(d.displaced);
