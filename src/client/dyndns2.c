@@ -2,6 +2,7 @@
 /* The dyndns2 provider: one GET /nic/update through libcurl, and the classification of the
  * answer into success, fatal (latched until the user acts) or transient (back-off). */
 #include "client/client.h"
+#include "common/dyndns2_code.h"
 #include "common/log.h"
 
 #include <ctype.h>
@@ -12,48 +13,19 @@
 
 #define DYNDNS2_BODY_MAX 4096 /* an answer is one short line per host; more is not dyndns2 */
 
-/* The protocol's result codes, what they mean in plain words, and what the client does. The
- * text "HOST" is replaced by the host name when the message is recorded (engine.c). */
-static const struct {
-	const char *code;
-	enum result_class cls;
-	const char *message;
-} codes[] = {
-    {"good", RESULT_OK, "the server accepted the new address"},
-    {"nochg", RESULT_OK, "the server already had this address"},
-    {"badauth", RESULT_FATAL,
-     "the server refused the user name or secret; fix them, then run 'nameplate reset HOST'"},
-    {"nohost", RESULT_FATAL,
-     "the server knows no such host in this account; check the host name and the user, "
-     "then run 'nameplate reset HOST'"},
-    {"notfqdn", RESULT_FATAL,
-     "the server says the host name is not a fully qualified domain name; fix the [host] "
-     "section, then run 'nameplate reset HOST'"},
-    {"numhost", RESULT_FATAL,
-     "the server refused the number of hosts or a round-robin host; fix the host at the "
-     "provider, then run 'nameplate reset HOST'"},
-    {"abuse", RESULT_FATAL,
-     "the server blocked this host for update abuse; ask the provider to unblock it, then "
-     "run 'nameplate reset HOST'"},
-    {"badagent", RESULT_FATAL,
-     "the server refused this client (user agent or request method); the client stays "
-     "stopped until 'nameplate reset HOST'"},
-    {"!donator", RESULT_FATAL,
-     "the server says the request needs a paid account; run 'nameplate reset HOST' once "
-     "the account allows it"},
-    {"badsys", RESULT_FATAL,
-     "the server refused the request's system parameter; check the server URL, then run "
-     "'nameplate reset HOST'"},
-    {"!yours", RESULT_FATAL,
-     "the host belongs to another account; check the user, then run 'nameplate reset HOST'"},
-    {"!active", RESULT_FATAL,
-     "the provider has not activated this zone yet; run 'nameplate reset HOST' once it is"},
-    {"911", RESULT_TRANSIENT,
-     "the server reports a problem or maintenance on its side; retrying later with back-off"},
-    {"dnserr", RESULT_TRANSIENT, "the server's DNS back end failed; retrying later with back-off"},
-    {"servererror", RESULT_TRANSIENT,
-     "the server reports an internal error; retrying later with back-off"},
-};
+/* What the client does about each result code (common/dyndns2_code.h). */
+static enum result_class class_of(enum dyndns2_class cls)
+{
+	switch (cls) {
+	case DYNDNS2_CLASS_OK:
+		return RESULT_OK;
+	case DYNDNS2_CLASS_FATAL:
+		return RESULT_FATAL;
+	case DYNDNS2_CLASS_TRANSIENT:
+		break;
+	}
+	return RESULT_TRANSIENT;
+}
 
 static void set(struct publish_result *out, enum result_class cls, const char *code,
                 const char *message)
@@ -69,7 +41,8 @@ void dyndns2_classify(long http_status, const char *body, struct publish_result 
 	memset(out, 0, sizeof(*out));
 	if (http_status == 401) {
 		/* Servers answer 401 with or without a body; either way the credentials failed. */
-		set(out, RESULT_FATAL, "badauth", codes[2].message); /* codes[2]: badauth */
+		set(out, RESULT_FATAL, dyndns2_code_str(DYNDNS2_BADAUTH),
+		    dyndns2_code_info(DYNDNS2_BADAUTH)->meaning);
 		return;
 	}
 	if (http_status == 429) {
@@ -98,11 +71,11 @@ void dyndns2_classify(long http_status, const char *body, struct publish_result 
 	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
 		p++;
 	size_t tlen = strcspn(p, " \t\r\n");
-	for (size_t i = 0; i < ARRAY_SIZE(codes); i++) {
-		if (strlen(codes[i].code) != tlen || strncmp(p, codes[i].code, tlen) != 0)
-			continue;
-		set(out, codes[i].cls, codes[i].code, codes[i].message);
-		if (codes[i].cls != RESULT_OK)
+	enum dyndns2_code dc;
+	if (dyndns2_code_parse(p, tlen, &dc)) {
+		const struct dyndns2_code_info *info = dyndns2_code_info(dc);
+		set(out, class_of(info->cls), info->text, info->meaning);
+		if (info->cls != DYNDNS2_CLASS_OK)
 			return;
 		const char *a = p + tlen;
 		while (*a == ' ' || *a == '\t')
@@ -116,8 +89,9 @@ void dyndns2_classify(long http_status, const char *body, struct publish_result 
 				memset(&out->seen, 0, sizeof(out->seen));
 		}
 		/* "good 127.0.0.1" is how Dyn says it ignored a misbehaving client: a failure. */
-		if (i == 0 && out->seen.family == AF_INET && out->seen.bytes[0] == 127 &&
-		    out->seen.bytes[1] == 0 && out->seen.bytes[2] == 0 && out->seen.bytes[3] == 1) {
+		if (dc == DYNDNS2_GOOD && out->seen.family == AF_INET &&
+		    out->seen.bytes[0] == 127 && out->seen.bytes[1] == 0 &&
+		    out->seen.bytes[2] == 0 && out->seen.bytes[3] == 1) {
 			set(out, RESULT_FATAL, "good 127.0.0.1",
 			    "the server ignored the request (it answered 'good 127.0.0.1'); check "
 			    "the "
@@ -283,9 +257,8 @@ void provider_dyndns2(const struct client_cfg *cfg, const struct host_cfg *h,
 	 * that really publishes 127.0.0.1 (a test, a loopback set-up) succeeded. */
 	if (out->cls == RESULT_FATAL && strcmp(out->code, "good 127.0.0.1") == 0 &&
 	    v4 != NULL && addr_equal(v4, &out->seen)) {
-		out->cls = RESULT_OK;
-		np_strlcpy(out->code, "good", sizeof(out->code));
-		np_strlcpy(out->message, "the server accepted the new address", sizeof(out->message));
+		set(out, RESULT_OK, dyndns2_code_str(DYNDNS2_GOOD),
+		    dyndns2_code_info(DYNDNS2_GOOD)->meaning);
 	}
 	if (retry_after > 0)
 		out->retry_after = retry_after > 30 * 86400 ? 30 * 86400 : (int64_t)retry_after;

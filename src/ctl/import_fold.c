@@ -6,26 +6,19 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define HOUR        3600
+#define HOUR        OBS_HOUR
 #define ORDER_BITS  11 /* digits of the sort by last packet time */
 #define ORDER_RADIX (1u << ORDER_BITS)
 
 int imp_fold_init(struct imp_fold *f, size_t cap, int64_t retention)
 {
 	memset(f, 0, sizeof(*f));
-	if (retention == 0)
-		retention = OBS_RETENTION_DEFAULT;
-	if (cap == 0 || cap > (1u << 30) || retention < OBS_WINDOW || retention > OBS_RETENTION_MAX)
+	if (!obs_index_limits_ok(cap, &retention))
 		return NP_EINVAL;
 	f->cap = cap;
 	f->retention = retention;
-	f->max_buckets = (uint16_t)(retention / HOUR + 1);
+	f->max_buckets = obs_bucket_max(retention);
 	f->cutoff = INT64_MIN;
-	for (unsigned k = 0; k < OBS_KIND_COUNT; k++)
-		f->evidence[k] = obs_kind_is_evidence((enum obs_kind)k);
-	for (uint32_t port = 0; port < 65536; port++)
-		if (obs_port_is_iot((uint16_t)port))
-			f->iot[port >> 3] |= (uint8_t)(1u << (port & 7));
 	return NP_OK;
 }
 
@@ -81,73 +74,15 @@ static int run_reserve(struct imp_run *r, size_t na, size_t nb)
 	return NP_OK;
 }
 
-static bool hour_dead(int32_t hour, int64_t cutoff)
-{
-	return ((int64_t)hour + 1) * HOUR <= cutoff;
-}
-
-static uint32_t sat_inc(uint32_t v)
-{
-	return v == UINT32_MAX ? v : v + 1;
-}
-
-/* The bucket of hour among b[0..*nb) (ascending), created in order if missing, as the
- * index's bucket_get(): when max hours are held the oldest gives way to a newer one, and
- * NULL means hour is older than all of them (past the window, as obs_index_add() skips
- * it). Callers leave room for max buckets. */
+/* The bucket of hour among b[0..*nb) (ascending), created in order if missing; NULL when
+ * hour is older than all of them at the limit (obs_bucket_insert(): obs_index_add() skips
+ * it too). b has room for max buckets. */
 static struct obs_bucket *fold_bucket(struct obs_bucket *b, uint16_t *nb, uint16_t max,
                                       int32_t hour)
 {
-	size_t pos = *nb;
-	while (pos > 0 && b[pos - 1].hour > hour)
-		pos--;
-	if (pos > 0 && b[pos - 1].hour == hour)
-		return &b[pos - 1];
-	if (*nb >= max) {
-		if (pos == 0)
-			return NULL;
-		memmove(b, b + 1, (size_t)(*nb - 1) * sizeof(*b));
-		(*nb)--;
-		pos--;
-	}
-	memmove(b + pos + 1, b + pos, (size_t)(*nb - pos) * sizeof(*b));
-	(*nb)++;
-	struct obs_bucket *nbk = &b[pos];
-	memset(nbk, 0, sizeof(*nbk));
-	nbk->hour = hour;
-	nbk->first_off = UINT16_MAX;
-	return nbk;
-}
-
-/* What obs_index_add() does to a bucket for one packet (count 1). */
-static void fold_pkt(const struct imp_fold *f, struct obs_bucket *b, const struct imp_pkt *p)
-{
-	b->count[p->kind] = sat_inc(b->count[p->kind]);
-	if (!f->evidence[p->kind])
-		return;
-	uint16_t off = (uint16_t)(p->time % HOUR);
-	if (b->first_off == UINT16_MAX || off < b->first_off)
-		b->first_off = off;
-	if (off > b->last_off)
-		b->last_off = off;
-	if (p->port == 0)
-		return;
-	if (f->iot[p->port >> 3] & (1u << (p->port & 7)))
-		b->iot_port_hits = sat_inc(b->iot_port_hits);
-	for (size_t i = 0; i < b->n_ports; i++) {
-		if (b->ports[i].port == p->port) {
-			if (b->ports[i].count < UINT16_MAX)
-				b->ports[i].count++;
-			return;
-		}
-	}
-	if (b->n_ports < OBS_BUCKET_PORTS) {
-		b->ports[b->n_ports].port = p->port;
-		b->ports[b->n_ports].count = 1;
-		b->n_ports++;
-		return;
-	}
-	b->other_ports = sat_inc(b->other_ports);
+	size_t pos;
+	struct obs_bucket *found = obs_bucket_find(b, *nb, hour, &pos);
+	return found != NULL ? found : obs_bucket_insert(b, nb, max, pos, hour);
 }
 
 /* The packets of one address from p[*i] on (sorted by address, so they are a stretch)
@@ -163,9 +98,7 @@ static void fold_addr(const struct imp_fold *f, struct imp_one *o, const struct 
 	uint64_t key = p[k].key;
 	uint8_t v6 = p[k].v6;
 	struct obs_bucket *cur = NULL;
-	size_t live = 0;
-	while (live < sn && hour_dead(seed[live].hour, cutoff))
-		live++;
+	size_t live = obs_bucket_first_live(seed, sn, cutoff);
 	uint16_t nb = (uint16_t)(sn - live); /* <= max_buckets: a run never holds more */
 	if (nb > 0)
 		memcpy(o->b, seed + live, nb * sizeof(*seed));
@@ -178,13 +111,13 @@ static void fold_addr(const struct imp_fold *f, struct imp_one *o, const struct 
 			last = q->time;
 		int32_t hour = (int32_t)(q->time / HOUR);
 		if (cur == NULL || cur->hour != hour) {
-			if (hour_dead(hour, cutoff))
+			if (obs_bucket_ended(hour, cutoff))
 				continue;
 			cur = fold_bucket(o->b, &nb, f->max_buckets, hour);
 			if (cur == NULL)
 				continue;
 		}
-		fold_pkt(f, cur, q);
+		obs_bucket_add(cur, (enum obs_kind)q->kind, q->time, q->port, 1);
 	}
 	o->a.key = key;
 	o->a.v6 = v6;
@@ -201,9 +134,7 @@ static void fold_addr(const struct imp_fold *f, struct imp_one *o, const struct 
 static size_t copy_live(struct obs_bucket *dst, const struct obs_bucket *src, size_t n,
                         int64_t cutoff)
 {
-	size_t k = 0;
-	while (k < n && hour_dead(src[k].hour, cutoff))
-		k++;
+	size_t k = obs_bucket_first_live(src, n, cutoff);
 	if (n > k)
 		memcpy(dst, src + k, (n - k) * sizeof(*src));
 	return n - k;
@@ -377,9 +308,7 @@ static void run_compact(struct imp_run *r, int64_t cutoff)
 		struct imp_addr a = r->a[i];
 		if (a.drop || (int64_t)a.last < cutoff)
 			continue;
-		size_t k = 0;
-		while (k < a.nb && hour_dead(r->b[a.boff + k].hour, cutoff))
-			k++;
+		size_t k = obs_bucket_first_live(r->b + a.boff, a.nb, cutoff);
 		size_t nb = a.nb - k;
 		if (nb == 0)
 			continue;

@@ -8,11 +8,10 @@
  * accumulated hours, which go to the next run. No hash lookups, no allocation per address.
  *
  * Aggregates are the index's (index.h), bucket for bucket: each packet is counted onto its
- * address's accumulated hour as obs_index_add() counts an event (every kind, saturating;
- * first/last offsets, ports and IoT-port hits for evidence kinds only; the first
- * OBS_BUCKET_PORTS distinct ports of the hour are listed, later ones go to other_ports), in
- * file order per address, so the result does not depend on where chunks were cut. Packets
- * carry no credentials: default_creds stays 0 and no pairs are kept.
+ * address's accumulated hour by obs_bucket_add(), as obs_index_add() counts an event (the
+ * bucket rules, observe/bucket.h), in file order per address, so the result does not
+ * depend on where chunks were cut. Packets carry no credentials: default_creds stays 0 and
+ * no pairs are kept.
  *
  * Retention, as the index applies it to a loaded record (obs_index_load()): the cutoff is the
  * newest packet time folded so far minus the retention window; an hour that ended at or
@@ -96,8 +95,6 @@ struct imp_fold {
 	uint64_t *order; /* both parts' addresses by last packet, then (v6, key) */
 	size_t order_cap;
 	uint64_t evicted;
-	uint8_t evidence[OBS_KIND_COUNT]; /* obs_kind_is_evidence(), as a table */
-	uint8_t iot[65536 / 8];           /* obs_port_is_iot(), as a bitmap */
 };
 
 /* Sets f up for cap addresses (1 ..) and retention seconds (as obs_index_new: 0 means

@@ -303,20 +303,6 @@ bool dyndns2_precheck(const struct dyndns2_params *p, const char *user, enum dyn
 
 /* ---- result lines ---- */
 
-static const char *const code_str[] = {
-    [DYNDNS2_GOOD] = "good",       [DYNDNS2_NOCHG] = "nochg",       [DYNDNS2_BADAUTH] = "badauth",
-    [DYNDNS2_NOTFQDN] = "notfqdn", [DYNDNS2_NOHOST] = "nohost",     [DYNDNS2_NUMHOST] = "numhost",
-    [DYNDNS2_ABUSE] = "abuse",     [DYNDNS2_BADAGENT] = "badagent", [DYNDNS2_DNSERR] = "dnserr",
-    [DYNDNS2_911] = "911",
-};
-
-const char *dyndns2_code_str(enum dyndns2_code code)
-{
-	if ((unsigned)code >= ARRAY_SIZE(code_str) || code_str[code] == NULL)
-		return "911";
-	return code_str[code];
-}
-
 int dyndns2_format(const struct dyndns2_result *res, size_t n, char *out, size_t cap)
 {
 	size_t pos = 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "common/dyndns2_code.h" /* the answer codes, shared with the client */
 #include "common/err.h"
 #include "common/secret.h"
 #include "common/util.h"
@@ -21,20 +22,6 @@
 #define DYNDNS2_BODY_MAX 2048
 /* Longest Basic-auth user name accepted (an account name or a host FQDN). */
 #define DYNDNS2_USER_MAX CFG_NAME_MAX
-
-/* Every answer the protocol defines that this server gives. */
-enum dyndns2_code {
-	DYNDNS2_GOOD,
-	DYNDNS2_NOCHG,
-	DYNDNS2_BADAUTH,
-	DYNDNS2_NOTFQDN,
-	DYNDNS2_NOHOST,
-	DYNDNS2_NUMHOST,
-	DYNDNS2_ABUSE,
-	DYNDNS2_BADAGENT,
-	DYNDNS2_DNSERR,
-	DYNDNS2_911,
-};
 
 /* offline=YES|NO and wildcard=ON|OFF|NOCHG; absent or unknown values are NOCHG. */
 enum dyndns2_switch {
@@ -92,8 +79,6 @@ struct dyndns2_result {
 	struct np_addr v4, v6;
 };
 
-/* The protocol text of a code ("good", "911", ...); never NULL. */
-const char *dyndns2_code_str(enum dyndns2_code code);
 /* Writes one line per result ("good 192.0.2.1\n", "nochg 192.0.2.1,2001:db8::1\n",
  * "nohost\n") to out (NUL-terminated). Returns the body length, or NP_ETOOBIG when cap is
  * too small (out then holds nothing useful). */

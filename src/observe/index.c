@@ -15,7 +15,7 @@
 #define NIL         UINT32_MAX
 #define CHUNK_SHIFT 12
 #define CHUNK_NODES (1u << CHUNK_SHIFT)
-#define HOUR        3600
+#define HOUR        OBS_HOUR
 
 struct node {
 	uint64_t key; /* IPv4 address, or the upper 64 bits of an IPv6 one */
@@ -53,11 +53,6 @@ struct obs_index {
 	size_t n_dropped, dropped_cap;
 	bool dropped_overflow;
 };
-
-/* Ports IoT bots scan (Mirai, its variants, web admin and camera RCEs, ADB,
- * TR-069/064, UPnP RCEs, DVRs, SSH). */
-static const uint16_t iot_ports[] = {22,   23,   80,   81,   82,   83,   84,   85,    2223,  2323,
-                                     5555, 7547, 8080, 8081, 8181, 8443, 9000, 37215, 52869, 60001};
 
 /* Mirai's default pairs (its scanner.c, with the two wrong comments
  * decoded: Administrator:meinsm and admin:4321). */
@@ -125,29 +120,6 @@ static const char *const mirai_creds[][2] = {
     {"mother", "fucker"},
 };
 
-bool obs_kind_is_evidence(enum obs_kind k)
-{
-	switch (k) {
-	case OBS_MIRAI_SYN:
-	case OBS_SCAN:
-	case OBS_LOGIN:
-	case OBS_DOWNLOAD:
-	case OBS_HTTP_EXPLOIT:
-	case OBS_CONNECT:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool obs_port_is_iot(uint16_t port)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(iot_ports); i++)
-		if (iot_ports[i] == port)
-			return true;
-	return false;
-}
-
 bool obs_cred_is_default(const char *user, const char *pass)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(mirai_creds); i++)
@@ -188,18 +160,6 @@ const char *obs_rule_name(enum obs_rule r)
 		break;
 	}
 	return "none";
-}
-
-static uint32_t sat32(uint32_t a, uint64_t b)
-{
-	uint64_t s = (uint64_t)a + b;
-	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
-}
-
-static uint16_t sat16(uint16_t a, uint32_t b)
-{
-	uint32_t s = (uint32_t)a + b;
-	return s > UINT16_MAX ? UINT16_MAX : (uint16_t)s;
 }
 
 /* Key of an address: the IPv4 address, or the IPv6 /64 prefix. */
@@ -381,11 +341,7 @@ static size_t first_live(const struct obs_index *ix, const struct node *n)
 {
 	if (ix->now == 0)
 		return 0;
-	int64_t cutoff = ix->now - ix->retention;
-	size_t i = 0;
-	while (i < n->nb && ((int64_t)n->b[i].hour + 1) * HOUR <= cutoff)
-		i++;
-	return i;
+	return obs_bucket_first_live(n->b, n->nb, ix->now - ix->retention);
 }
 
 static void trim_buckets(struct obs_index *ix, struct node *n)
@@ -397,21 +353,16 @@ static void trim_buckets(struct obs_index *ix, struct node *n)
 	n->nb = (uint16_t)(n->nb - k);
 }
 
-/* The bucket for hour in n, created in order if missing; NULL on ENOMEM. */
+/* The bucket for hour in n, created in order if missing (obs_bucket_insert(): the caller
+ * checked hour is newer than the oldest held at the limit); NULL on ENOMEM. */
 static struct obs_bucket *bucket_get(struct obs_index *ix, struct node *n, int32_t hour)
 {
-	size_t pos = n->nb;
-	while (pos > 0 && n->b[pos - 1].hour > hour)
-		pos--;
-	if (pos > 0 && n->b[pos - 1].hour == hour)
-		return &n->b[pos - 1];
-	if (n->nb >= ix->max_buckets) {
-		/* Full: the oldest hour gives way (the caller checked hour is newer). */
-		memmove(n->b, n->b + 1, (n->nb - 1) * sizeof(*n->b));
-		n->nb--;
-		pos--;
-	}
-	if (n->nb == n->bcap) {
+	size_t pos;
+	struct obs_bucket *b = obs_bucket_find(n->b, n->nb, hour, &pos);
+	if (b != NULL)
+		return b;
+	/* At the limit the oldest hour gives way: no room needed. */
+	if (n->nb < ix->max_buckets && n->nb == n->bcap) {
 		size_t ncap = n->bcap == 0 ? 1 : (size_t)n->bcap * 2;
 		if (ncap > ix->max_buckets)
 			ncap = ix->max_buckets;
@@ -422,49 +373,7 @@ static struct obs_bucket *bucket_get(struct obs_index *ix, struct node *n, int32
 		n->b = nb;
 		n->bcap = (uint16_t)ncap;
 	}
-	memmove(n->b + pos + 1, n->b + pos, (n->nb - pos) * sizeof(*n->b));
-	n->nb++;
-	struct obs_bucket *b = &n->b[pos];
-	memset(b, 0, sizeof(*b));
-	b->hour = hour;
-	b->first_off = UINT16_MAX;
-	return b;
-}
-
-static void bucket_add_port(struct obs_bucket *b, uint16_t port, uint32_t count)
-{
-	for (size_t i = 0; i < b->n_ports; i++) {
-		if (b->ports[i].port == port) {
-			b->ports[i].count = sat16(b->ports[i].count, count);
-			return;
-		}
-	}
-	if (b->n_ports < OBS_BUCKET_PORTS) {
-		b->ports[b->n_ports].port = port;
-		b->ports[b->n_ports].count = sat16(0, count);
-		b->n_ports++;
-		return;
-	}
-	b->other_ports = sat32(b->other_ports, count);
-}
-
-/* Adds src (an hour of the same or a restored address) into dst. */
-static void bucket_merge(struct obs_bucket *dst, const struct obs_bucket *src)
-{
-	for (size_t k = 0; k < OBS_KIND_COUNT; k++)
-		dst->count[k] = sat32(dst->count[k], src->count[k]);
-	dst->iot_port_hits = sat32(dst->iot_port_hits, src->iot_port_hits);
-	dst->default_creds = sat32(dst->default_creds, src->default_creds);
-	dst->other_ports = sat32(dst->other_ports, src->other_ports);
-	size_t np = src->n_ports < OBS_BUCKET_PORTS ? src->n_ports : OBS_BUCKET_PORTS;
-	for (size_t i = 0; i < np; i++)
-		bucket_add_port(dst, src->ports[i].port, src->ports[i].count);
-	if (src->first_off != UINT16_MAX) {
-		if (dst->first_off == UINT16_MAX || src->first_off < dst->first_off)
-			dst->first_off = src->first_off;
-		if (src->last_off > dst->last_off)
-			dst->last_off = src->last_off;
-	}
+	return obs_bucket_insert(n->b, &n->nb, ix->max_buckets, pos, hour);
 }
 
 static size_t cstrnlen(const char *s, size_t max)
@@ -513,7 +422,7 @@ static int cred_add(struct obs_index *ix, struct node *n, const char *user, cons
 		c->first = first;
 		c->last = last;
 	}
-	c->count = sat32(c->count, count);
+	c->count = obs_sat32(c->count, count);
 	if (first < c->first)
 		c->first = first;
 	if (last > c->last)
@@ -564,19 +473,7 @@ int obs_index_add(struct obs_index *ix, const struct obs_event *ev)
 	if (b == NULL)
 		goto out_unused;
 	seen(n, ev->time);
-	b->count[ev->kind] = sat32(b->count[ev->kind], cnt);
-	if (obs_kind_is_evidence(ev->kind)) {
-		uint16_t off = (uint16_t)(ev->time % HOUR);
-		if (b->first_off == UINT16_MAX || off < b->first_off)
-			b->first_off = off;
-		if (off > b->last_off)
-			b->last_off = off;
-		if (ev->dst_port != 0) {
-			bucket_add_port(b, ev->dst_port, cnt);
-			if (obs_port_is_iot(ev->dst_port))
-				b->iot_port_hits = sat32(b->iot_port_hits, cnt);
-		}
-	}
+	obs_bucket_add(b, ev->kind, ev->time, ev->dst_port, cnt);
 	ret = NP_OK;
 	if (ev->kind == OBS_LOGIN) {
 		char user[33], pass[33];
@@ -587,7 +484,7 @@ int obs_index_add(struct obs_index *ix, const struct obs_event *ev)
 		pass[pl] = '\0';
 		bool def = obs_cred_is_default(user, pass);
 		if (def)
-			b->default_creds = sat32(b->default_creds, cnt);
+			b->default_creds = obs_sat32(b->default_creds, cnt);
 		ret = cred_add(ix, n, user, pass, def, cnt, ev->time, ev->time);
 	}
 	goto out;
@@ -631,13 +528,13 @@ int obs_index_load(struct obs_index *ix, const struct obs_addr_record *rec)
 	}
 	for (size_t k = 0; k < rec->n_buckets; k++) {
 		const struct obs_bucket *src = &rec->buckets[k];
-		if (((int64_t)src->hour + 1) * HOUR <= cutoff ||
+		if (obs_bucket_ended(src->hour, cutoff) ||
 		    (n->nb >= ix->max_buckets && src->hour < n->b[0].hour))
 			continue;
 		struct obs_bucket *b = bucket_get(ix, n, src->hour);
 		if (b == NULL)
 			goto fail;
-		bucket_merge(b, src);
+		obs_bucket_merge(b, src);
 	}
 	for (size_t k = 0; k < rec->n_creds; k++) {
 		const struct obs_cred *c = &rec->creds[k];
@@ -934,11 +831,17 @@ void obs_index_stats(const struct obs_index *ix, struct obs_index_stats *out)
 	unlock_const(ix);
 }
 
+bool obs_index_limits_ok(size_t cap, int64_t *retention)
+{
+	if (*retention == 0)
+		*retention = OBS_RETENTION_DEFAULT;
+	return cap > 0 && cap <= (1u << 30) && *retention >= OBS_WINDOW &&
+	       *retention <= OBS_RETENTION_MAX;
+}
+
 struct obs_index *obs_index_new(size_t cap, int64_t retention)
 {
-	if (retention == 0)
-		retention = OBS_RETENTION_DEFAULT;
-	if (cap == 0 || cap > (1u << 30) || retention < OBS_WINDOW || retention > OBS_RETENTION_MAX)
+	if (!obs_index_limits_ok(cap, &retention))
 		return NULL;
 	struct obs_index *ix = calloc(1, sizeof(*ix));
 	if (ix == NULL)
@@ -949,7 +852,7 @@ struct obs_index *obs_index_new(size_t cap, int64_t retention)
 	}
 	ix->cap = cap;
 	ix->retention = retention;
-	ix->max_buckets = (uint16_t)(retention / HOUR + 1);
+	ix->max_buckets = obs_bucket_max(retention);
 	ix->free_list = ix->lru_head = ix->lru_tail = NIL;
 	if (getrandom(ix->seed, sizeof(ix->seed), 0) != (ssize_t)sizeof(ix->seed)) {
 		ix->seed[0] = (uint64_t)time_mono_ms() * 0x9e3779b97f4a7c15ULL;

@@ -8,7 +8,7 @@
  * Memory: at most `cap` addresses. Adding a new address when the cap is reached evicts
  * the address updated least recently (an LRU list, O(1)). Per address at most
  * retention/3600 + 1 hourly buckets (the oldest gives way), OBS_BUCKET_PORTS ports per
- * bucket and OBS_MAX_CREDS credential pairs are kept, so the worst case is
+ * bucket (bucket.h) and OBS_MAX_CREDS credential pairs are kept, so the worst case is
  * cap * (sizeof node + hours * sizeof(struct obs_bucket) + creds): about 14 KiB per
  * address at 7 days when every hour of every address is active, ~150-250 bytes for the
  * typical darknet source seen in one or two hours. Buckets older than the retention
@@ -35,39 +35,14 @@
 
 #include "common/err.h"
 #include "common/util.h"
+#include "observe/bucket.h"
 #include "observe/observe.h"
 
-#define OBS_RETENTION_DEFAULT (7 * 24 * 3600)
-#define OBS_WINDOW            (24 * 3600)   /* the verdict window */
-#define OBS_BUCKET_PORTS      6             /* distinct destination ports per hour */
-#define OBS_MAX_BUCKETS       (31 * 24 + 1) /* hourly buckets per address (31 days max) */
-#define OBS_RETENTION_MAX     ((OBS_MAX_BUCKETS - 1) * 3600)
 #define OBS_MAX_CREDS         8     /* distinct credential pairs per address */
 #define OBS_VERDICT_PORTS     16    /* ports listed in a verdict */
 #define OBS_BRUTE_FORCE_MIN   3     /* login attempts in 24 h that count as brute force */
 #define OBS_MIRAI_MIN         2     /* fingerprint SYNs in 24 h that mean infected */
 #define OBS_DROPPED_MAX       65536 /* dropped keys remembered between checkpoints */
-
-/* A destination port and how many evidence packets went to it (saturating). */
-struct obs_port_count {
-	uint16_t port;
-	uint16_t count;
-};
-
-/* One hour of one address. count[] counts every kind (backscatter and research too, for
- * statistics); ports[] and the first/last offsets only cover evidence kinds (see
- * obs_kind_is_evidence()). Counters saturate instead of wrapping. */
-struct obs_bucket {
-	int32_t hour;       /* unix time / 3600 */
-	uint16_t first_off; /* seconds into the hour of the first evidence event */
-	uint16_t last_off;  /* ... and of the last one */
-	uint32_t count[OBS_KIND_COUNT];
-	uint32_t iot_port_hits; /* evidence events to an IoT port (obs_port_is_iot()) */
-	uint32_t default_creds; /* logins with a Mirai default credential pair */
-	uint32_t other_ports;   /* evidence events to ports beyond ports[] */
-	uint8_t n_ports;
-	struct obs_port_count ports[OBS_BUCKET_PORTS];
-};
 
 /* A credential pair tried on a honeypot by one address. */
 struct obs_cred {
@@ -148,6 +123,9 @@ struct obs_index;
  * (0 means OBS_RETENTION_DEFAULT; OBS_WINDOW .. OBS_RETENTION_MAX). Returns NULL on a
  * bad argument or out of memory. The caller owns it and frees it with obs_index_free(). */
 struct obs_index *obs_index_new(size_t cap, int64_t retention);
+/* Whether cap and *retention are in those ranges, after setting a *retention of 0 to
+ * OBS_RETENTION_DEFAULT (the offline import takes the same arguments). */
+bool obs_index_limits_ok(size_t cap, int64_t *retention);
 void obs_index_free(struct obs_index *ix);
 
 /* Records one event (ev->count of them: 0 and 1 both mean one; counters saturate).
@@ -212,10 +190,6 @@ int obs_index_load(struct obs_index *ix, const struct obs_addr_record *rec) np_m
 size_t obs_index_bytes(const struct obs_index *ix);
 void obs_index_stats(const struct obs_index *ix, struct obs_index_stats *out);
 
-/* Whether a kind is evidence for a verdict (backscatter, research and other are not). */
-bool obs_kind_is_evidence(enum obs_kind k);
-/* Whether a destination port is on the IoT-bot port list (Mirai and its variants). */
-bool obs_port_is_iot(uint16_t port);
 /* Whether user/pass is one of Mirai's default pairs (its scanner.c). */
 bool obs_cred_is_default(const char *user, const char *pass);
 
