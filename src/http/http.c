@@ -21,6 +21,7 @@
 #include "common/util.h"
 #include "http/dyndns2.h"
 #include "http/guard.h"
+#include "http/throttle.h"
 #include "http/http_int.h"
 #include "observe/codec.h"
 #include "http/probe.h"
@@ -33,6 +34,9 @@
 #define HTTP_XFF_MAX 8
 /* How long http_stop waits for requests the writer still holds. */
 #define HTTP_STOP_WAIT_MS 30000
+/* Sources, credentials and known networks the authentication throttle remembers (each;
+ * about 48 bytes an entry). */
+#define HTTP_THROTTLE_ENTRIES 65536
 /* The longest decoded Basic credential ("user:password") looked at. */
 #define HTTP_BASIC_MAX (CFG_NAME_MAX + SECRET_MAX_INPUT + 1)
 /* The largest form a check page posts. */
@@ -53,6 +57,7 @@ struct http_server {
 	struct store *reader;
 	pthread_mutex_t reader_mu;
 	struct http_guard *guard;
+	struct throttle *throttle; /* failed authentication, per source and per credential */
 	struct MHD_Daemon *daemons[CFG_MAX_LISTEN];
 	unsigned n_daemons;
 	struct probe *probe;
@@ -418,10 +423,32 @@ static void log_update(const struct http_req *req, const char *body)
 		          np_strerror(req->status), first);
 }
 
+/* What the answer says of the credential: every line badauth is a failed guess; a line
+ * that only a proven credential gets (good, nochg, abuse, nohost) is a success; anything
+ * else (notfqdn only, a store failure) says nothing. */
+static void count_auth(struct http_server *hs, const struct http_req *req)
+{
+	const struct dyndns2_update *u = &req->u;
+	if (req->status != NP_OK || u->n_results == 0)
+		return;
+	bool all_bad = true, proven = false;
+	for (unsigned i = 0; i < u->n_results; i++) {
+		enum dyndns2_code code = u->results[i].code;
+		all_bad = all_bad && code == DYNDNS2_BADAUTH;
+		proven = proven || code == DYNDNS2_GOOD || code == DYNDNS2_NOCHG ||
+		         code == DYNDNS2_ABUSE || code == DYNDNS2_NOHOST;
+	}
+	if (all_bad)
+		throttle_failed(hs->throttle, &u->client, u->user, "dyndns2", time_mono_ms());
+	else if (proven)
+		throttle_succeeded(hs->throttle, &u->client, u->user, time_mono_ms());
+}
+
 /* The answer once the writer has spoken. */
 static enum MHD_Result finish_update(struct http_task *t)
 {
 	struct http_req *req = container_of(t, struct http_req, t);
+	count_auth(t->hs, req);
 	char body[DYNDNS2_BODY_MAX];
 	int n = dyndns2_update_body(&req->u, req->status, body, sizeof(body));
 	if (n < 0)
@@ -485,6 +512,16 @@ static void update_free(struct http_task *t)
 	free(req);
 }
 
+/* 429 with Retry-After for a throttled credential or source. The body is 911, which
+ * every dyndns2 client reads as "try again later" (never as a reason to stop). */
+static enum MHD_Result reply_retry_later(struct MHD_Connection *c, unsigned seconds)
+{
+	char ra[16];
+	snprintf(ra, sizeof(ra), "%u", seconds);
+	return reply(c, MHD_HTTP_TOO_MANY_REQUESTS, TEXT_PLAIN, "911\n", 4,
+	             MHD_HTTP_HEADER_RETRY_AFTER, ra);
+}
+
 static enum MHD_Result serve_update(struct http_request *r)
 {
 	struct http_server *hs = r->hs;
@@ -511,6 +548,8 @@ static enum MHD_Result serve_update(struct http_request *r)
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, p);
 
 	if (!take_credentials(c, req->u.user, req->u.secret_hash)) {
+		if (r->client_ok)
+			throttle_failed(hs->throttle, &r->client, "", "dyndns2", time_mono_ms());
 		ret = reply_once(c, DYNDNS2_BADAUTH);
 		goto fail;
 	}
@@ -524,6 +563,12 @@ static enum MHD_Result serve_update(struct http_request *r)
 		goto fail;
 	}
 	req->u.client = r->client;
+	/* Decided before the writer sees the request: a throttled guess costs it nothing. */
+	unsigned wait = throttle_check(hs->throttle, &r->client, req->u.user, time_mono_ms());
+	if (wait > 0) {
+		ret = reply_retry_later(c, wait);
+		goto fail;
+	}
 	dyndns2_params_finish(p, &req->u.client);
 	if (p->bad_addr) {
 		ret = reply_text(c, MHD_HTTP_BAD_REQUEST,
@@ -531,7 +576,6 @@ static enum MHD_Result serve_update(struct http_request *r)
 		                 "(myip=v4,v6)\n");
 		goto fail;
 	}
-	(void)hs;
 	return http_task_submit(r, &req->t, &req->u.op, update_refused);
 fail:
 	explicit_bzero(req->u.secret_hash, sizeof(req->u.secret_hash));
@@ -918,7 +962,10 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	pthread_mutex_init(&hs->reader_mu, NULL);
 	hs->check = check_state_new();
 	if (hs->check == NULL || store_open_reader(cfg->data_dir, &hs->reader) != NP_OK ||
-	    http_guard_new(&hs->guard, cfg) != NP_OK || probe_start(&hs->probe, w) != NP_OK) {
+	    http_guard_new(&hs->guard, cfg) != NP_OK ||
+	    throttle_new(&hs->throttle, HTTP_THROTTLE_ENTRIES) != NP_OK ||
+	    probe_start(&hs->probe, w) != NP_OK) {
+		throttle_free(hs->throttle);
 		http_guard_free(hs->guard);
 		store_close(hs->reader);
 		check_state_free(hs->check);
@@ -935,6 +982,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 			        log_escape(esc, sizeof(esc), t, strlen(t)));
 			stop_all(hs);
 			http_guard_free(hs->guard);
+			throttle_free(hs->throttle);
 			probe_free(hs->probe);
 			check_state_free(hs->check);
 			store_close(hs->reader);
@@ -982,6 +1030,7 @@ void http_stop(struct http_server *hs)
 	}
 	probe_free(hs->probe); /* after the daemons: they released every probe request */
 	http_guard_free(hs->guard); /* after the daemons: every connection reported its close */
+	throttle_free(hs->throttle);
 	check_state_free(hs->check);
 	store_close(hs->reader);
 	pthread_mutex_destroy(&hs->reader_mu);

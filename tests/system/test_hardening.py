@@ -422,3 +422,68 @@ def test_garbled_tsig_is_formerr(np):
     wire[-1] = 0x05                                # other-len says 5, nothing follows
     resp = udp_raw(np, bytes(wire))
     assert resp[3] & 0x0F == 1, resp
+
+
+# ---- failed authentication: throttled per source and per credential, logged, no lock-out ----
+
+def upd(np, secret, source, user="alice", myip="198.51.100.40"):
+    return np.update(HOME, myip, user=user, secret=secret, source=source)
+
+
+def test_wrong_secrets_from_one_address_are_throttled_and_growing(np):
+    src = "127.0.0.5"
+    answers = [upd(np, "wrong-%d" % i, src) for i in range(12)]
+    codes = [(st, lines[:1]) for st, _, lines in answers]
+    assert codes[:9] == [(200, ["badauth"])] * 9, codes
+    assert codes[10] == (429, ["911"]), codes   # blocked: the writer is not even asked
+    first_wait = int(answers[10][1]["retry-after"])
+    assert 1 <= first_wait <= 5, first_wait
+    # Blocked means blocked, even for the right secret from that address...
+    st, hdrs, _ = upd(np, np.secret, src)
+    assert st == 429 and "retry-after" in hdrs
+    # ...but the owner elsewhere is not.
+    st, _, lines = upd(np, np.secret, "127.0.7.1", myip="198.51.100.41")
+    assert (st, lines) == (200, ["good 198.51.100.41"])
+    assert np.addrs(HOME) == {"198.51.100.41"}
+    time.sleep(first_wait + 0.2)
+    for i in range(11):   # the 10th failure starts the next block, the 11th meets it
+        st, hdrs, lines = upd(np, "again-%d" % i, src)
+    assert st == 429 and int(hdrs["retry-after"]) > first_wait, (st, hdrs)
+    assert np.addrs(HOME) == {"198.51.100.41"}
+
+
+def test_a_credential_under_attack_still_lets_its_owner_in(np):
+    # The owner's router updates from its usual network first.
+    st, _, lines = upd(np, np.secret, "127.0.0.1", myip="198.51.100.50")
+    assert lines == ["good 198.51.100.50"]
+    # 30 wrong guesses for alice from 10 addresses of other networks (3 each: no single
+    # address is throttled).
+    for i in range(30):
+        st, _, lines = upd(np, "guess-%d" % i, "127.0.%d.9" % (20 + i % 10))
+        assert st == 200 and lines == ["badauth"], (i, st, lines)
+    # alice is under attack: a guess from yet another network waits...
+    st, hdrs, lines = upd(np, "guess-x", "127.0.40.9")
+    assert st == 429 and int(hdrs["retry-after"]) >= 1, (st, lines)
+    # ...so does the right secret from a network alice never used...
+    st, _, _ = upd(np, np.secret, "127.0.41.9")
+    assert st == 429
+    # ...but the owner's router, from its known network, goes through at once.
+    st, _, lines = upd(np, np.secret, "127.0.0.3", myip="198.51.100.51")
+    assert (st, lines) == (200, ["good 198.51.100.51"])
+    # Another account is not affected.
+    np.add_user("bob")
+    bob = np.add_host("bob." + ZONE, "bob")
+    st, _, lines = np.update("bob." + ZONE, "198.51.100.52", user="bob", secret=bob,
+                             source="127.0.40.9")
+    assert (st, lines) == (200, ["good 198.51.100.52"])
+
+
+def test_failures_are_logged_with_the_source_at_a_bounded_rate(np):
+    for i in range(60):
+        upd(np, "wrong-%d" % i, "127.0.%d.%d" % (60 + i // 2, 1 + i % 2))
+    np.stop()
+    log = np.logs[-1]
+    lines = [ln for ln in log.splitlines() if " auth: dyndns2 failed from " in ln]
+    assert lines and "127.0.60.1" in lines[0] and "user=alice" in lines[0], log[-3000:]
+    assert len(lines) <= 30, len(lines)
+    assert np.secret not in log
