@@ -4,6 +4,8 @@
  * per server and account). Both use a host's dyndns2 server and credentials. */
 #include "client/client.h"
 #include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "common/addr.h"
 #include "common/config.h"
 #include "common/err.h"
-#include "common/util.h"
 
 #define CLIENT_MAX_HOSTS   32
 #define CLIENT_SECRET_MAX  256

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/macros.h"
 #include "common/schema.h"
 #include "common/secret.h"
+#include "common/str.h"
 
 enum csect { CS_NONE, CS_CLIENT, CS_HOST, CS_COUNT };
 

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
 
 #define DOCTOR_MAX_PORTS    32
 #define DOCTOR_MAX_FINDINGS 16

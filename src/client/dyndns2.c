@@ -4,6 +4,7 @@
 #include "client/client.h"
 #include "common/dyndns2_code.h"
 #include "common/log.h"
+#include "common/str.h"
 
 #include <ctype.h>
 #include <curl/curl.h>

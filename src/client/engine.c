@@ -2,7 +2,10 @@
 /* The client's engine: per host detect -> decide -> publish -> record -> hooks, the daemon loop
  * that runs it on netlink events, polls and back-off deadlines, and status and reset. */
 #include "client/client.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
 
 #include <errno.h>
 #include <fcntl.h>

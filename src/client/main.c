@@ -4,6 +4,7 @@
 #include "client/client.h"
 #include "common/log.h"
 #include "common/secret.h"
+#include "common/str.h"
 
 #include <curl/curl.h>
 #include <sodium.h>

@@ -15,7 +15,9 @@
 #include <sodium.h>
 
 #include "client/client.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "dns/constants.h"
 #include "dns/msg.h"
 #include "dns/name.h"

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "common/str.h"
 
 #define UPNP_DISCOVER_MS 2000
 

@@ -3,6 +3,8 @@
  * that a crash or power cut leaves either the old or the new state, never a torn one. */
 #include "client/client.h"
 #include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
 
 #include <errno.h>
 #include <fcntl.h>

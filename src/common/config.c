@@ -15,7 +15,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/macros.h"
 #include "common/schema.h"
+#include "common/str.h"
 
 /* Zone names are checked here with a small LDH validator rather than dns_name_from_text:
  * libcommon must not depend on libdns (STYLE A). Both accept the same characters. */

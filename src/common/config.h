@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "common/util.h"
+#include "common/addr.h"
 
 #define CFG_MAX_LISTEN   16
 #define CFG_TCP_WORKERS_MAX 16

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "common/util.h"
+#include "common/macros.h"
 
 static const struct dyndns2_code_info codes[DYNDNS2_CODE_COUNT] = {
     [DYNDNS2_GOOD] = {"good", DYNDNS2_CLASS_OK, "the server accepted the new address", 200},

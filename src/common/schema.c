@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/config.h"
-#include "common/util.h"
+#include "common/str.h"
 
 _Static_assert(SCHEMA_MAX_ROWS <= 64, "rows are indexed by key_line's second dimension");
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
-#include "common/util.h"
+#include "common/str.h"
 
 /* Domain separation: the same bytes hashed for another purpose give another value. */
 static const unsigned char hash_key[crypto_generichash_KEYBYTES] = "nameplate update secret v1";

@@ -13,9 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
 #include "common/secret.h"
-#include "common/util.h"
 
 /* Longest wait between looks at the outbox (a mail added by another process, e.g. the
  * owners' job, is picked up at least this often even without a poke). */

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
 #include "observe/codec.h"
 
 /* Inbox rows merged per writer operation: bounds how long one holds the writer. */

@@ -13,7 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
 #include "observe/codec.h"
 #include "store/incident.h"
 

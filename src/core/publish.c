@@ -7,7 +7,9 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "dns/name.h"
 
 struct touched {

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/macros.h"
 
 /* Bounds: a full queue answers "try later" rather than growing without limit, and one
  * batch never holds the write lock for too long. */

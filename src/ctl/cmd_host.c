@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/secret.h"
+#include "common/str.h"
 #include "ctl/ctl.h"
 #include "zone/zonefile.h"
 

@@ -51,6 +51,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/macros.h"
+#include "common/str.h"
 #include "ctl/ctl.h"
 #include "ctl/import_fold.h"
 #include "observe/codec.h"

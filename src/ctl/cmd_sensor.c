@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "common/secret.h"
+#include "common/str.h"
 #include "ctl/ctl.h"
 
 #define SENSOR_USAGE "sensor add NAME | sensor list | sensor del NAME"

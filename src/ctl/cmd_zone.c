@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/str.h"
 #include "ctl/ctl.h"
 #include "zone/zonefile.h"
 

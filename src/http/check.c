@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
 #include "core/mailer.h"
 #include "core/observer.h"
 #include "http/check_page.h"

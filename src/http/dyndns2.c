@@ -8,7 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
 #include "dns/name.h"
 #include "zone/zone.h"
 

@@ -8,11 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/addr.h"
 #include "common/config.h"
 #include "common/dyndns2_code.h" /* the answer codes, shared with the client */
 #include "common/err.h"
 #include "common/secret.h"
-#include "common/util.h"
 #include "core/writer.h"
 #include "store/store.h"
 

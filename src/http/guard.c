@@ -24,8 +24,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
-#include "common/util.h"
 
 #define GUARD_TICK_MS   250
 #define GUARD_LOG_EVERY 10000 /* ms between two log lines about cut connections */

@@ -16,15 +16,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
 #include "common/secret.h"
-#include "common/util.h"
+#include "common/str.h"
 #include "http/dyndns2.h"
 #include "http/guard.h"
-#include "http/throttle.h"
 #include "http/http_int.h"
-#include "observe/codec.h"
 #include "http/probe.h"
+#include "http/throttle.h"
+#include "observe/codec.h"
 #include "store/store.h"
 
 /* Bounds the request line and headers: larger requests get 414/431 from libmicrohttpd. */

@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/addr.h"
 #include "common/config.h"
 #include "common/secret.h"
-#include "common/util.h"
 #include "core/writer.h"
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
 #include "core/observer.h"
 #include "http/http_int.h"
 #include "observe/codec.h"

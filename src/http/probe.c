@@ -18,7 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
 #include "http/dyndns2.h"
 
 /* How long probe_quiesce waits for the writer to give back what it holds. */

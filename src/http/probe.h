@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/addr.h"
 #include "common/config.h"
 #include "common/err.h"
 #include "common/secret.h"
-#include "common/util.h"
 #include "core/writer.h"
 
 /* A connect that has not answered within this long is "filtered". */

@@ -9,7 +9,9 @@
 
 #include <jansson.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
 #include "http/dyndns2.h"
 #include "http/http_int.h"
 #include "store/incident.h"

@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "common/log.h"
-#include "common/util.h"
 
 #define THR_WINDOW        60000 /* ms over which failures are counted */
 #define THR_FREE          10    /* failures a source may make in a window */

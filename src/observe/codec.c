@@ -23,6 +23,7 @@
  * + 1 with 0 for "no evidence" (0xffff). n_creds, the extra mask, n_ports, is_default and
  * the strings stay bytes. The same checks apply after decoding; a typical darknet source
  * takes 20-30 bytes. */
+#include "common/str.h"
 #include "observe/codec.h"
 
 #include <stdio.h>

@@ -5,6 +5,8 @@
  * Dirty tracking costs one byte per node and no list: every add or load moves its node to
  * the head of the LRU list and marks it dirty, so the dirty nodes are always a prefix of
  * that list, and a checkpoint walks exactly them. */
+#include "common/clock.h"
+#include "common/macros.h"
 #include "observe/index.h"
 
 #include <pthread.h>

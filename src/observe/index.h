@@ -33,8 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/addr.h"
 #include "common/err.h"
-#include "common/util.h"
 #include "observe/bucket.h"
 #include "observe/observe.h"
 

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/addr.h"
 #include "common/err.h"
-#include "common/util.h"
 
 /* What one observation is. */
 enum obs_kind {

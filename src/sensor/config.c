@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/macros.h"
 #include "common/schema.h"
 #include "common/secret.h"
+#include "common/str.h"
 #include "observe/codec.h"
 #include "sensor/sensor.h"
 

@@ -12,7 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
 #include "sensor/sensor.h"
 
 #define HP_MAX_CONNS    512

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/macros.h"
 #include "sensor/sensor.h"
 
 /* Telnet (RFC 854) bytes. */

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
 #include "sensor/sensor.h"
 
 #define PUSH_CONNECT_MS 5000L

@@ -18,9 +18,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "common/addr.h"
 #include "common/config.h"
 #include "common/err.h"
-#include "common/util.h"
 #include "observe/observe.h"
 
 /* ---- configuration (config.c) ---- */

@@ -20,8 +20,9 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
-#include "common/util.h"
 #include "ns/query.h"
 #include "server/server.h"
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "common/util.h"
+#include "common/str.h"
 #include "store/store_int.h"
 
 /* Longest error text kept per outbox row: enough to see what the relay said. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/str.h"
 #include "dns/constants.h"
 
 /* Fills h from the HOST_COLS columns starting at col (see store.c). */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "common/util.h"
+#include "common/str.h"
 #include "store/store_int.h"
 
 #define INCIDENT_COLS                                                                              \

@@ -3,8 +3,9 @@
  * inbox, the index checkpoint, and owners' mail addresses. */
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
-#include "common/util.h"
+#include "common/str.h"
 #include "store/store_int.h"
 
 /* ---- users' mail addresses ---- */

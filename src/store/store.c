@@ -11,7 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
 
 /* How long a read-only connection waits for a lock before giving up. */
 #define STORE_READER_BUSY_MS 1000

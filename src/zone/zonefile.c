@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/str.h"
 #include "dns/name.h"
 #include "zone/zone.h"
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/macros.h"
 #include "fuzz.h"
 #include "observe/observe.h"
 #include "observe/packet.h"

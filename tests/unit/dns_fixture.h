@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/config.h"
-#include "common/util.h"
+#include "common/str.h"
 #include "dns/msg.h"
 #include "dns/name.h"
 #include "dns/wire.h"

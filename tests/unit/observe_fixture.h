@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "common/util.h"
+#include "common/addr.h"
 
 struct fx_pkt {
 	const char *src, *dst; /* textual addresses; the family picks IPv4 or IPv6 */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "common/str.h"
 
 static char tmpdir[64];
 static char cfgpath[128];

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "client/client.h"
+#include "common/str.h"
 
 static struct np_addr A(const char *s) {
 	struct np_addr a;

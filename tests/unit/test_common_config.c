@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/str.h"
 
 static char tmpdir[64];
 static char cfgpath[128];

@@ -16,8 +16,9 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/macros.h"
 #include "common/secret.h"
-#include "common/util.h"
+#include "common/str.h"
 
 static char tmpdir[64];
 static char path[128];

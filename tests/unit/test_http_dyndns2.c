@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/macros.h"
 #include "common/secret.h"
+#include "common/str.h"
 #include "http/dyndns2.h"
 #include "store/store.h"
 

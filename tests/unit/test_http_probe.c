@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/macros.h"
+#include "common/str.h"
 #include "http/dyndns2.h"
 #include "http/probe.h"
 #include "store/store.h"

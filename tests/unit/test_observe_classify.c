@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <pcap/dlt.h>
 
+#include "common/macros.h"
 #include "observe/observe.h"
 #include "observe/packet.h"
 #include "observe_fixture.h"

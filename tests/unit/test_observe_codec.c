@@ -14,6 +14,8 @@
 
 #include <netinet/in.h>
 
+#include "common/macros.h"
+#include "common/str.h"
 #include "observe/codec.h"
 
 #define T0 ((int64_t)472222 * 3600)

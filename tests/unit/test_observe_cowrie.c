@@ -13,6 +13,7 @@
 
 #include <netinet/in.h>
 
+#include "common/macros.h"
 #include "observe/cowrie.h"
 
 static int parse(const char *line, struct obs_event *e, char *why)

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 
+#include "common/str.h"
 #include "observe/index.h"
 
 /* An hour-aligned "now" so window edges fall on bucket edges. */

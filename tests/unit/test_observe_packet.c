@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 
+#include "common/macros.h"
 #include "observe/observe.h"
 #include "observe/packet.h"
 #include "observe/pcap_read.h"

@@ -17,6 +17,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/macros.h"
+#include "common/str.h"
 #include "sensor/sensor.h"
 
 static char tmpdir[64];

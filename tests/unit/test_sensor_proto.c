@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "common/macros.h"
+#include "common/str.h"
 #include "sensor/sensor.h"
 
 /* Feeds text (of len bytes) in one go and collects the lines, '|' separated. */

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/str.h"
 #include "sensor/sensor.h"
 
 #define NOBODY 65534

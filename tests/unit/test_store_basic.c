@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/str.h"
 #include "store/store.h"
 
 static char base[64];

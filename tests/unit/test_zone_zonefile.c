@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/str.h"
 #include "zone/zone.h"
 #include "zone/zonefile.h"
 

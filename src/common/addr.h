@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Small string, number, address and time helpers shared by every module. */
-#ifndef NP_COMMON_UTIL_H
-#define NP_COMMON_UTIL_H
+/* Addresses, prefixes and socket addresses: struct np_addr, addr_*, np_cidr, cidr_*,
+ * sockaddr_parse. */
+#ifndef NP_COMMON_ADDR_H
+#define NP_COMMON_ADDR_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -10,30 +11,6 @@
 #include <sys/socket.h>
 
 #include "common/err.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-/* The struct that embeds member, from a pointer to that member (an intrusive link). */
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-
-/* Copies src into dst (size dstsize), always NUL-terminating when dstsize > 0.
- * Returns strlen(src); a result >= dstsize means it was truncated. */
-size_t np_strlcpy(char *dst, const char *src, size_t dstsize);
-
-/* Parses a whole decimal string into *out within [min, max]. No sign, no spaces. */
-int str_to_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out) np_mustcheck;
-
-/* Narrows s/len to exclude leading and trailing white space. */
-void str_trim(const char **s, size_t *len);
-
-/* Lowercases ASCII in place. */
-void str_lower(char *s);
-
-/* Whether s holds a control character (below 0x20, or DEL). */
-bool str_has_ctl(const char *s);
-
-/* Whether s[0..len) is an account or sensor name: [a-z0-9][a-z0-9._-]{0,62}. Safe in URLs,
- * logs, Basic auth user names and "NAME:SECRET" tokens (no ':'). */
-bool name_ok(const char *s, size_t len);
 
 /* An IPv4 or IPv6 address. family is AF_INET or AF_INET6; bytes holds 4 or 16 octets. */
 struct np_addr {
@@ -66,9 +43,5 @@ bool cidr_contains(const struct np_cidr *c, const struct np_addr *a);
 /* Parses "ADDR@PORT" (DNS style) or "ADDR:PORT" / "[V6]:PORT" (HTTP style) into a
  * socket address. sep is '@' or ':'. */
 int sockaddr_parse(const char *s, char sep, struct sockaddr_storage *out, socklen_t *len);
-
-/* Seconds since the epoch, and a monotonic clock in milliseconds. */
-int64_t time_now(void);
-int64_t time_mono_ms(void);
 
 #endif

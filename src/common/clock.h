@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* The two clocks: wall time in seconds, monotonic time in milliseconds. */
+#ifndef NP_COMMON_CLOCK_H
+#define NP_COMMON_CLOCK_H
+
+#include <stdint.h>
+
+/* Seconds since the epoch, and a monotonic clock in milliseconds. */
+int64_t time_now(void);
+int64_t time_mono_ms(void);
+
+#endif
