@@ -427,8 +427,8 @@ static void log_update(const struct http_req *req, const char *body)
 }
 
 /* What the answer says of the credential: every line badauth is a failed guess; a line
- * that only a proven credential gets (good, nochg, abuse, nohost) is a success; anything
- * else (notfqdn only, a store failure) says nothing. */
+ * that only a proven credential is answered with (good, nochg, abuse, nohost) is a success;
+ * anything else (notfqdn only, a store failure) says nothing. */
 static void count_auth(struct http_server *hs, const struct http_req *req)
 {
 	const struct dyndns2_update *u = &req->u;
