@@ -4,8 +4,11 @@
  * per-message deadline keep slow clients from holding a connection, and two limits keep a
  * few addresses from holding them all: at most tcp_max_per_address connections from one
  * IPv4 address or IPv6 /64, and at most tcp_max_connections in all. When the server is
- * full, a new connection takes the place of the one idle longest (no query half-read, no
- * answer unsent), as NSD and Knot do; only when none is idle is it refused. */
+ * full, a new connection takes the place of the one idle longest in the whole server (no
+ * query half-read, no answer unsent), as NSD and Knot do; only when none is idle is it
+ * refused. The idle one may belong to another thread, so it is not closed but shut down:
+ * its own thread then sees it end and closes it, and until then it does not count
+ * against the cap. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -49,7 +52,12 @@ struct tcp_conn {
 	size_t rx_len;
 	size_t tx_len, tx_off;
 	bool peer_closed;
-	struct tcp_conn *prev, *next; /* the thread's list, most recently active first */
+	struct tcp_conn *prev, *next; /* the owning thread's list, for its timeout sweep */
+	/* Under the server's mutex: the server-wide list, most recently active first; whether
+	 * the connection is idle (nothing half-read, nothing unsent); whether it was shut down
+	 * to make room. */
+	struct tcp_conn *lru_prev, *lru_next;
+	bool idle, evicting;
 	uint8_t rx[TCP_MSG_MAX];
 	uint8_t tx[TCP_TX_CAP];
 };
@@ -72,6 +80,8 @@ struct tcp_server {
 	/* The connection counts, shared by the threads; taken only to accept and to close. */
 	pthread_mutex_t mu;
 	unsigned total;
+	unsigned evicting; /* shut down to make room, not closed yet: not counted against the cap */
+	struct tcp_conn *lru_head, *lru_tail;
 	struct tcp_source **buckets; /* keyed by a secret hash: no source can choose a bucket */
 	size_t n_buckets;
 	struct tcp_source *pool, *free_sources;
@@ -130,7 +140,7 @@ static struct tcp_source *source_take(struct tcp_server *t, const struct np_addr
 	*full = false;
 	if (src != NULL && src->n >= cfg->tcp_max_per_address)
 		return NULL;
-	*full = t->total >= cfg->tcp_max_connections;
+	*full = t->total - t->evicting >= cfg->tcp_max_connections;
 	if (*full)
 		return NULL;
 	if (src == NULL) {
@@ -147,9 +157,9 @@ static struct tcp_source *source_take(struct tcp_server *t, const struct np_addr
 	return src;
 }
 
+/* Under t->mu. */
 static void source_release(struct tcp_server *t, struct tcp_source *src)
 {
-	pthread_mutex_lock(&t->mu);
 	t->total--;
 	if (--src->n == 0) {
 		struct tcp_source **slot = source_slot(t, &src->key);
@@ -157,7 +167,6 @@ static void source_release(struct tcp_server *t, struct tcp_source *src)
 		src->next = t->free_sources;
 		t->free_sources = src;
 	}
-	pthread_mutex_unlock(&t->mu);
 }
 
 int server__tcp_bind(struct dns_server *s)
@@ -231,43 +240,69 @@ static void list_push_front(struct tcp_thread *th, struct tcp_conn *c)
 	th->head = c;
 }
 
+static void lru_unlink(struct tcp_server *t, struct tcp_conn *c)
+{
+	if (c->lru_prev != NULL)
+		c->lru_prev->lru_next = c->lru_next;
+	else
+		t->lru_head = c->lru_next;
+	if (c->lru_next != NULL)
+		c->lru_next->lru_prev = c->lru_prev;
+	else
+		t->lru_tail = c->lru_prev;
+}
+
+static void lru_push_front(struct tcp_server *t, struct tcp_conn *c)
+{
+	c->lru_prev = NULL;
+	c->lru_next = t->lru_head;
+	if (t->lru_head != NULL)
+		t->lru_head->lru_prev = c;
+	else
+		t->lru_tail = c;
+	t->lru_head = c;
+}
+
+/* Only the owning thread closes a connection. It leaves the server-wide list first, under
+ * the mutex, so no other thread can pick it to shut down once its descriptor is closed. */
 static void conn_close(struct tcp_thread *th, struct tcp_conn *c)
 {
+	struct tcp_server *t = th->t;
+	pthread_mutex_lock(&t->mu);
+	lru_unlink(t, c);
+	if (c->evicting)
+		t->evicting--;
+	source_release(t, c->src);
+	pthread_mutex_unlock(&t->mu);
 	epoll_ctl(th->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	list_unlink(th, c);
-	source_release(th->t, c->src);
 	free(c);
 }
 
-/* The connection of this thread idle longest that holds no half-read query and no unsent
- * answer, or NULL. */
-static struct tcp_conn *idlest(struct tcp_thread *th)
+/* Shuts down the connection idle longest in the whole server, if any, to make room.
+ * Under t->mu. */
+static bool evict_idlest(struct tcp_server *t)
 {
-	for (struct tcp_conn *c = th->tail; c != NULL; c = c->prev)
-		if (c->rx_len == 0 && c->tx_len == 0)
-			return c;
-	return NULL;
+	for (struct tcp_conn *c = t->lru_tail; c != NULL; c = c->lru_prev) {
+		if (c->idle && !c->evicting) {
+			c->evicting = true;
+			t->evicting++;
+			shutdown(c->fd, SHUT_RDWR);
+			return true;
+		}
+	}
+	return false;
 }
 
-/* Counts the new connection, making room by closing this thread's idlest connection when
- * the server is full. NULL when a limit refuses it. */
-static struct tcp_source *admit(struct tcp_thread *th, const struct np_addr *key)
+/* Counts the new connection, making room by shutting down the idlest connection when the
+ * server is full. NULL when a limit refuses it. Under t->mu. */
+static struct tcp_source *admit(struct tcp_server *t, const struct np_addr *key)
 {
-	struct tcp_server *t = th->t;
 	bool full;
-	pthread_mutex_lock(&t->mu);
 	struct tcp_source *src = source_take(t, key, &full);
-	pthread_mutex_unlock(&t->mu);
-	if (src != NULL || !full)
-		return src;
-	struct tcp_conn *victim = idlest(th);
-	if (victim == NULL)
-		return NULL;
-	conn_close(th, victim);
-	pthread_mutex_lock(&t->mu);
-	src = source_take(t, key, &full);
-	pthread_mutex_unlock(&t->mu);
+	if (src == NULL && full && evict_idlest(t))
+		src = source_take(t, key, &full);
 	return src;
 }
 
@@ -281,15 +316,17 @@ static void accept_all(struct tcp_thread *th, int lfd)
 			return;
 		struct np_addr key;
 		source_key(&ss, &key);
+		pthread_mutex_lock(&th->t->mu);
+		struct tcp_source *src = admit(th->t, &key);
+		pthread_mutex_unlock(&th->t->mu);
 		/* Over a limit: refuse at once rather than let the backlog fill. */
-		struct tcp_source *src = admit(th, &key);
-		if (src == NULL) {
-			close(fd);
-			continue;
-		}
-		struct tcp_conn *c = malloc(sizeof(*c));
+		struct tcp_conn *c = src != NULL ? malloc(sizeof(*c)) : NULL;
 		if (c == NULL) {
-			source_release(th->t, src);
+			if (src != NULL) {
+				pthread_mutex_lock(&th->t->mu);
+				source_release(th->t, src);
+				pthread_mutex_unlock(&th->t->mu);
+			}
 			close(fd);
 			continue;
 		}
@@ -300,6 +337,11 @@ static void accept_all(struct tcp_thread *th, int lfd)
 		c->msg_start_ms = 0;
 		c->rx_len = c->tx_len = c->tx_off = 0;
 		c->peer_closed = false;
+		c->idle = true;
+		c->evicting = false;
+		pthread_mutex_lock(&th->t->mu);
+		lru_push_front(th->t, c);
+		pthread_mutex_unlock(&th->t->mu);
 		list_push_front(th, c);
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -403,10 +445,13 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 		return;
 	}
 	/* The most recently active connection goes first: eviction takes from the end. */
-	if (th->head != c) {
-		list_unlink(th, c);
-		list_push_front(th, c);
+	pthread_mutex_lock(&t->mu);
+	c->idle = c->rx_len == 0 && c->tx_len == 0;
+	if (t->lru_head != c) {
+		lru_unlink(t, c);
+		lru_push_front(t, c);
 	}
+	pthread_mutex_unlock(&t->mu);
 	/* While answers are pending, wait for the socket to drain before reading more: a
 	 * client that never reads cannot make us buffer without bound. */
 	struct epoll_event ev = {.events = c->tx_len > 0 ? EPOLLOUT : EPOLLIN | EPOLLRDHUP,
