@@ -7,6 +7,8 @@
 #   make FUZZ=1 fuzz  libFuzzer binaries (clang) under build/fuzz/
 #   make bench      side-by-side benchmark against NSD and Knot (not in CI)
 #   make check-layers  every #include follows the module table (docs/ARCHITECTURE.md)
+#   make man        the man pages (docs/man/*.scd, rendered by scdoc) under build/man/
+#   make install    copies what make and make man built (PREFIX=/usr/local, DESTDIR=)
 
 .DEFAULT_GOAL := all
 
@@ -63,8 +65,59 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
-.PHONY: all deps run test unit fuzz-replay system fuzz bench clean check-banned check-layers
+.PHONY: all deps run test unit fuzz-replay system fuzz bench clean check-banned check-layers \
+        man install
 all: $(BINS)
+
+# Man pages: docs/man/NAME.SECTION.scd -> $(BUILD)/man/NAME.SECTION (scdoc, Debian's scdoc).
+MAN_SRCS := $(wildcard docs/man/*.scd)
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(@D)
+	scdoc <$< >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+
+# make install: copies what is built (make all man first), never builds binaries itself,
+# so it can run as root after an unprivileged build. The nameplate client goes to bin (any
+# user runs it: status, doctor, check); the daemons and the administration tool to sbin.
+# The units in contrib/ name /usr/local; installed ones name $(PREFIX). The example
+# configs go to the doc directory: make install never writes under /etc, so no existing
+# configuration is ever overwritten. The server's file is /etc/nameplate/nameplate.conf, so
+# nameplate.conf(5) is a link to its page, nameplated.conf(5).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/nameplate
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS   := nameplated.service nameplate.service nameplate-sensor.service
+EXAMPLES := nameplate.conf client.conf sensor.conf
+DOCS    := README.md $(wildcard docs/*.md)
+
+install: man
+	@for b in $(BINS); do [ -x $$b ] || { echo "install: $$b is not built (run make first)" >&2; exit 1; }; done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+	        $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	        $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(BUILD)/nameplate $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BUILD)/nameplated $(BUILD)/nameplatectl $(BUILD)/nameplate-sensor \
+	        $(DESTDIR)$(SBINDIR)/
+	set -e; for p in $(MAN_PAGES); do \
+		n=$${p##*/}; install -m 644 $$p $(DESTDIR)$(MANDIR)/man$${n##*.}/$$n; done
+	ln -sf nameplated.conf.5 $(DESTDIR)$(MANDIR)/man5/nameplate.conf.5
+	set -e; for u in $(UNITS); do \
+		if grep -o '/usr/local/[^ ]*' contrib/$$u | grep -Ev '^/usr/local/(s?bin|share/doc/nameplate)/'; then \
+			echo "install: contrib/$$u names a /usr/local path install does not map" >&2; \
+			exit 1; fi; \
+		sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' -e 's|/usr/local/bin/|$(BINDIR)/|g' \
+		    -e 's|/usr/local/share/doc/nameplate/|$(DOCDIR)/|g' contrib/$$u \
+		    >$(DESTDIR)$(UNITDIR)/$$u.tmp; \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.tmp; \
+		mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u; done
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(addprefix contrib/examples/,$(EXAMPLES)) $(DESTDIR)$(DOCDIR)/examples/
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -127,7 +180,7 @@ check-layers:
 	@sh scripts/check-layers.sh
 
 test: deps
-	$(MAKE) all unit fuzz-replay check-banned check-layers
+	$(MAKE) all man unit fuzz-replay check-banned check-layers
 	$(MAKE) system
 
 run: deps

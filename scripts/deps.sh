@@ -3,6 +3,7 @@
 # Runs as root (CI, a fresh machine) or through sudo; does nothing when all are present.
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
+scdoc man-db groff-base
 libsqlite3-dev sqlite3 libmicrohttpd-dev liburcu-dev libsodium-dev libcurl4-openssl-dev
 libjansson-dev libinih-dev libcmocka-dev libminiupnpc-dev libpcap-dev
 python3-pytest python3-dnspython python3-aiosmtpd
