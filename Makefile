@@ -5,6 +5,7 @@
 #   make test       install missing Debian packages, build, run every test
 #   make SAN=1 ...  the same with ASAN+UBSAN (objects under build/san/)
 #   make FUZZ=1 fuzz  libFuzzer binaries (clang) under build/fuzz/
+#   make fuzz-long  every fuzz target for FUZZ_SECONDS (600) each, new inputs kept in its corpus
 #   make bench      side-by-side benchmark against NSD and Knot (not in CI)
 #   make check-layers  every #include follows the module table (docs/ARCHITECTURE.md)
 #   make man        the man pages (docs/man/*.scd, rendered by scdoc) under build/man/
@@ -65,8 +66,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
-.PHONY: all deps run test unit fuzz-replay system fuzz bench clean check-banned check-layers \
-        man install
+.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench clean check-banned \
+        check-layers man install
 all: $(BINS)
 
 # Man pages: docs/man/NAME.SECTION.scd -> $(BUILD)/man/NAME.SECTION (scdoc, Debian's scdoc).
@@ -160,6 +161,16 @@ $(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/
 fuzz:
 	$(MAKE) FUZZ=1 fuzz
 endif
+
+# A budgeted run (scripts/fuzz-long.sh): FUZZ_SECONDS per target, FUZZ_JOBS targets at once,
+# FUZZ_TARGETS to pick some (default all). Not in CI: it takes FUZZ_SECONDS x targets.
+FUZZ_SECONDS ?= 600
+FUZZ_JOBS    ?= 1
+FUZZ_RSS_MB  ?= 2048
+fuzz-long:
+	$(MAKE) FUZZ=1 fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_RSS_MB=$(FUZZ_RSS_MB) \
+	    sh scripts/fuzz-long.sh build/fuzz $(FUZZ_TARGETS)
 
 deps:
 	@sh scripts/deps.sh
