@@ -6,6 +6,7 @@
 #   make SAN=1 ...  the same with ASAN+UBSAN (objects under build/san/)
 #   make FUZZ=1 fuzz  libFuzzer binaries (clang) under build/fuzz/
 #   make bench      side-by-side benchmark against NSD and Knot (not in CI)
+#   make respdiff   differential test: 20,000 queries to nameplated and NSD, answers compared
 #   make check-layers  every #include follows the module table (docs/ARCHITECTURE.md)
 
 .DEFAULT_GOAL := all
@@ -63,7 +64,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
-.PHONY: all deps run test unit fuzz-replay system fuzz bench clean check-banned check-layers
+.PHONY: all deps run test unit fuzz-replay system fuzz bench respdiff clean check-banned check-layers
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -137,6 +138,10 @@ run: deps
 bench: deps
 	$(MAKE) all
 	@sh bench/run.sh $(BUILD)
+
+respdiff: deps
+	$(MAKE) all
+	$(PYTHON) bench/respdiff.py --build $(BUILD) $(RESPDIFF_ARGS)
 
 clean:
 	rm -rf build

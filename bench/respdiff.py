@@ -3,7 +3,7 @@
 zone on loopback, both get the same generated queries, and every difference in their
 answers is either explained by a rule of the table below or counted as unexplained.
 
-    /usr/bin/python3 bench/respdiff.py [--build build] [--queries 20000] [--hosts 10000]
+    /usr/bin/python3 bench/respdiff.py [--build build] [--queries 20000] [--hosts 100000]
 
 Exits 1 when more than --max-unexplained percent (default 0.3) of the queries differ in a
 way no rule explains, 2 on a setup error. See bench/README.md for the categories."""
@@ -573,7 +573,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--queries", type=int, default=20000)
-    ap.add_argument("--hosts", type=int, default=10000)
+    ap.add_argument("--hosts", type=int, default=100000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tcp-share", type=float, default=0.05,
                     help="share of the queries sent over TCP (default 0.05)")
