@@ -19,12 +19,10 @@ import sys
 import tempfile
 import time
 
-import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
 import dns.name
-import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdataclass
