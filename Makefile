@@ -7,6 +7,7 @@
 #   make FUZZ=1 fuzz  libFuzzer binaries (clang) under build/fuzz/
 #   make fuzz-long  every fuzz target for FUZZ_SECONDS (600) each, new inputs kept in its corpus
 #   make bench      side-by-side benchmark against NSD and Knot (not in CI)
+#   make respdiff   differential test: 20,000 queries to nameplated and NSD, answers compared
 #   make check-layers  every #include follows the module table (docs/ARCHITECTURE.md)
 #   make man        the man pages (docs/man/*.scd, rendered by scdoc) under build/man/
 #   make install    copies what make and make man built (PREFIX=/usr/local, DESTDIR=)
@@ -66,8 +67,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
-.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench clean check-banned \
-        check-layers man install
+.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench respdiff clean \
+        check-banned check-layers man install
 all: $(BINS)
 
 # Man pages: docs/man/NAME.SECTION.scd -> $(BUILD)/man/NAME.SECTION (scdoc, Debian's scdoc).
@@ -201,6 +202,10 @@ run: deps
 bench: deps
 	$(MAKE) all
 	@sh bench/run.sh $(BUILD)
+
+respdiff: deps
+	$(MAKE) all
+	$(PYTHON) bench/respdiff.py --build $(BUILD) $(RESPDIFF_ARGS)
 
 clean:
 	rm -rf build
