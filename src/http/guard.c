@@ -26,7 +26,9 @@
 
 #include "common/addr.h"
 #include "common/clock.h"
+#include "common/list.h"
 #include "common/log.h"
+#include "common/macros.h"
 
 #define GUARD_TICK_MS   250
 #define GUARD_LOG_EVERY 10000 /* ms between two log lines about cut connections */
@@ -45,7 +47,7 @@ struct guard_conn {
 	bool arriving;    /* a request is on its way: the deadline runs */
 	bool cut;
 	struct guard_net *net; /* NULL for a trusted proxy */
-	struct guard_conn *prev, *next;
+	struct np_link link;
 };
 
 struct http_guard {
@@ -54,7 +56,7 @@ struct http_guard {
 	pthread_cond_t wake;
 	bool stop;
 	pthread_t thread;
-	struct guard_conn *conns;
+	struct np_list conns;
 	struct guard_net **buckets; /* keyed by a secret hash: no client can choose a bucket */
 	size_t n_buckets;
 	uint8_t key[crypto_shorthash_KEYBYTES];
@@ -153,10 +155,7 @@ static void started(struct http_guard *g, struct MHD_Connection *c, void **socke
 			g->cut_net++;
 		}
 	}
-	gc->next = g->conns;
-	if (g->conns != NULL)
-		g->conns->prev = gc;
-	g->conns = gc;
+	np_list_push_front(&g->conns, &gc->link);
 	log_cuts(g, gc->since_ms);
 	pthread_mutex_unlock(&g->mu);
 	*socket_context = gc;
@@ -168,12 +167,7 @@ static void closed(struct http_guard *g, void **socket_context)
 	if (gc == NULL)
 		return;
 	pthread_mutex_lock(&g->mu);
-	if (gc->prev != NULL)
-		gc->prev->next = gc->next;
-	else
-		g->conns = gc->next;
-	if (gc->next != NULL)
-		gc->next->prev = gc->prev;
+	np_list_unlink(&g->conns, &gc->link);
 	net_release(g, gc->net);
 	pthread_mutex_unlock(&g->mu);
 	free(gc);
@@ -244,7 +238,8 @@ static void *sweeper(void *arg)
 		}
 		pthread_cond_timedwait(&g->wake, &g->mu, &ts);
 		int64_t now = time_mono_ms();
-		for (struct guard_conn *gc = g->conns; gc != NULL; gc = gc->next) {
+		for (struct np_link *l = g->conns.head; l != NULL; l = l->next) {
+			struct guard_conn *gc = container_of(l, struct guard_conn, link);
 			if (gc->arriving && !gc->cut && now - gc->since_ms >= gc->limit_ms) {
 				cut(gc);
 				g->cut_slow++;

@@ -25,7 +25,9 @@
 
 #include "common/addr.h"
 #include "common/clock.h"
+#include "common/list.h"
 #include "common/log.h"
+#include "common/macros.h"
 #include "ns/query.h"
 #include "server/server.h"
 
@@ -52,11 +54,11 @@ struct tcp_conn {
 	size_t rx_len;
 	size_t tx_len, tx_off;
 	bool peer_closed;
-	struct tcp_conn *prev, *next; /* the owning thread's list, for its timeout sweep */
+	struct np_link in_thread; /* the owning thread's list, for its timeout sweep */
 	/* Under the server's mutex: the server-wide list, most recently active first; whether
 	 * the connection is idle (nothing half-read, nothing unsent); whether it was shut down
 	 * to make room. */
-	struct tcp_conn *lru_prev, *lru_next;
+	struct np_link in_server;
 	bool idle, evicting;
 	uint8_t rx[TCP_MSG_MAX];
 	uint8_t tx[TCP_TX_CAP];
@@ -66,7 +68,7 @@ struct tcp_thread {
 	struct tcp_server *t;
 	unsigned index;
 	int epfd;
-	struct tcp_conn *head, *tail;
+	struct np_list conns; /* its own connections */
 	pthread_t thread;
 	bool started;
 };
@@ -81,7 +83,7 @@ struct tcp_server {
 	pthread_mutex_t mu;
 	unsigned total;
 	unsigned evicting; /* shut down to make room, not closed yet: not counted against the cap */
-	struct tcp_conn *lru_head, *lru_tail;
+	struct np_list active; /* every connection, most recently active first */
 	struct tcp_source **buckets; /* keyed by a secret hash: no source can choose a bucket */
 	size_t n_buckets;
 	struct tcp_source *pool, *free_sources;
@@ -217,66 +219,20 @@ int server__tcp_bind(struct dns_server *s)
 	return NP_OK;
 }
 
-static void list_unlink(struct tcp_thread *th, struct tcp_conn *c)
-{
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		th->head = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	else
-		th->tail = c->prev;
-}
-
-static void list_push_front(struct tcp_thread *th, struct tcp_conn *c)
-{
-	c->prev = NULL;
-	c->next = th->head;
-	if (th->head != NULL)
-		th->head->prev = c;
-	else
-		th->tail = c;
-	th->head = c;
-}
-
-static void lru_unlink(struct tcp_server *t, struct tcp_conn *c)
-{
-	if (c->lru_prev != NULL)
-		c->lru_prev->lru_next = c->lru_next;
-	else
-		t->lru_head = c->lru_next;
-	if (c->lru_next != NULL)
-		c->lru_next->lru_prev = c->lru_prev;
-	else
-		t->lru_tail = c->lru_prev;
-}
-
-static void lru_push_front(struct tcp_server *t, struct tcp_conn *c)
-{
-	c->lru_prev = NULL;
-	c->lru_next = t->lru_head;
-	if (t->lru_head != NULL)
-		t->lru_head->lru_prev = c;
-	else
-		t->lru_tail = c;
-	t->lru_head = c;
-}
-
 /* Only the owning thread closes a connection. It leaves the server-wide list first, under
  * the mutex, so no other thread can pick it to shut down once its descriptor is closed. */
 static void conn_close(struct tcp_thread *th, struct tcp_conn *c)
 {
 	struct tcp_server *t = th->t;
 	pthread_mutex_lock(&t->mu);
-	lru_unlink(t, c);
+	np_list_unlink(&t->active, &c->in_server);
 	if (c->evicting)
 		t->evicting--;
 	source_release(t, c->src);
 	pthread_mutex_unlock(&t->mu);
 	epoll_ctl(th->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	list_unlink(th, c);
+	np_list_unlink(&th->conns, &c->in_thread);
 	free(c);
 }
 
@@ -284,7 +240,8 @@ static void conn_close(struct tcp_thread *th, struct tcp_conn *c)
  * Under t->mu. */
 static bool evict_idlest(struct tcp_server *t)
 {
-	for (struct tcp_conn *c = t->lru_tail; c != NULL; c = c->lru_prev) {
+	for (struct np_link *l = t->active.tail; l != NULL; l = l->prev) {
+		struct tcp_conn *c = container_of(l, struct tcp_conn, in_server);
 		if (c->idle && !c->evicting) {
 			c->evicting = true;
 			t->evicting++;
@@ -340,9 +297,9 @@ static void accept_all(struct tcp_thread *th, int lfd)
 		c->idle = true;
 		c->evicting = false;
 		pthread_mutex_lock(&th->t->mu);
-		lru_push_front(th->t, c);
+		np_list_push_front(&th->t->active, &c->in_server);
 		pthread_mutex_unlock(&th->t->mu);
-		list_push_front(th, c);
+		np_list_push_front(&th->conns, &c->in_thread);
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
@@ -447,10 +404,7 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	/* The most recently active connection goes first: eviction takes from the end. */
 	pthread_mutex_lock(&t->mu);
 	c->idle = c->rx_len == 0 && c->tx_len == 0;
-	if (t->lru_head != c) {
-		lru_unlink(t, c);
-		lru_push_front(t, c);
-	}
+	np_list_to_front(&t->active, &c->in_server);
 	pthread_mutex_unlock(&t->mu);
 	/* While answers are pending, wait for the socket to drain before reading more: a
 	 * client that never reads cannot make us buffer without bound. */
@@ -463,9 +417,10 @@ static void sweep_timeouts(struct tcp_thread *th)
 {
 	int64_t now = time_mono_ms();
 	int64_t idle = (int64_t)th->t->srv->cfg->tcp_idle_timeout * 1000;
-	struct tcp_conn *next;
-	for (struct tcp_conn *c = th->head; c != NULL; c = next) {
-		next = c->next;
+	struct np_link *next;
+	for (struct np_link *l = th->conns.head; l != NULL; l = next) {
+		next = l->next;
+		struct tcp_conn *c = container_of(l, struct tcp_conn, in_thread);
 		bool idle_out = now - c->last_io_ms >= idle;
 		bool slow_msg = c->msg_start_ms != 0 && now - c->msg_start_ms >= idle;
 		if (idle_out || slow_msg)
@@ -496,8 +451,8 @@ static void *tcp_main(void *arg)
 			last_sweep = time_mono_ms();
 		}
 	}
-	while (th->head != NULL)
-		conn_close(th, th->head);
+	while (th->conns.head != NULL)
+		conn_close(th, container_of(th->conns.head, struct tcp_conn, in_thread));
 	rcu_unregister_thread();
 	return NULL;
 }
