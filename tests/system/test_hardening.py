@@ -137,15 +137,20 @@ def tcp_server(np_factory, **dns):
     return n
 
 
-def open_idle(np, source, count):
+def connect_from(port, source, count):
+    """count TCP connections from source to 127.0.0.1:port, left open and silent."""
     out = []
     for _ in range(count):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.settimeout(5)
         s.bind((source, 0))
-        s.connect(("127.0.0.1", np.dns_port))
+        s.connect(("127.0.0.1", port))
         out.append(s)
     return out
+
+
+def open_idle(np, source, count):
+    return connect_from(np.dns_port, source, count)
 
 
 def still_open(socks, settle=0.5):
@@ -266,14 +271,7 @@ def drip(socks, data, seconds, interval=0.3):
 
 
 def http_conns(np, source, count):
-    out = []
-    for _ in range(count):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.settimeout(5)
-        s.bind((source, 0))
-        s.connect(("127.0.0.1", np.http_port))
-        out.append(s)
-    return out
+    return connect_from(np.http_port, source, count)
 
 
 SLOW_HEAD = b"GET /nic/update?hostname=x HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 400
