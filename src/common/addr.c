@@ -66,6 +66,18 @@ void addr_unmap(struct np_addr *a)
 	memcpy(a->bytes, v4, 4);
 }
 
+void addr_network(struct np_addr *a, unsigned v4_bits, unsigned v6_bits)
+{
+	unsigned len = a->family == AF_INET ? 4 : 16;
+	unsigned bits = a->family == AF_INET ? v4_bits : v6_bits;
+	for (unsigned i = 0; i < sizeof(a->bytes); i++) {
+		if (i >= len || bits <= i * 8)
+			a->bytes[i] = 0;
+		else if (bits < (i + 1) * 8)
+			a->bytes[i] &= (uint8_t)(0xff << ((i + 1) * 8 - bits));
+	}
+}
+
 int cidr_parse(const char *s, struct np_cidr *out)
 {
 	char buf[64];

@@ -30,6 +30,9 @@ int addr_from_sockaddr(const struct sockaddr *sa, struct np_addr *out);
  * batch, Cowrie log), so one IPv4 host has one form everywhere: the observation index keys
  * IPv6 by /64 and would otherwise file a mapped address far from its IPv4 requester. */
 void addr_unmap(struct np_addr *a);
+/* Keeps only the network of a: its first v4_bits if IPv4, v6_bits if IPv6, the rest zeroed,
+ * so that one key stands for a whole prefix (an IPv6 /64 is one customer, say). */
+void addr_network(struct np_addr *a, unsigned v4_bits, unsigned v6_bits);
 
 /* A network prefix, e.g. 192.0.2.0/24 or 2001:db8::/32. */
 struct np_cidr {

@@ -525,6 +525,14 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	return c.failed ? NP_EINVAL : NP_OK;
 }
 
+bool config_trusted_proxy(const struct config *cfg, const struct np_addr *a)
+{
+	for (unsigned i = 0; i < cfg->n_trusted_proxies; i++)
+		if (cidr_contains(&cfg->trusted_proxies[i], a))
+			return true;
+	return false;
+}
+
 const struct cfg_zone *config_zone_for(const struct config *cfg, const char *fqdn)
 {
 	const struct cfg_zone *best = NULL;

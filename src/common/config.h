@@ -128,5 +128,8 @@ int config_log_level(const char *s, int *out) np_mustcheck;
 
 /* The zone that owns fqdn (longest suffix match; fqdn lowercase, no trailing dot), or NULL. */
 const struct cfg_zone *config_zone_for(const struct config *cfg, const char *fqdn);
+/* Whether a is one of [http] trusted_proxies: only those may name the client in
+ * X-Forwarded-For, and they are exempt from the per-network connection limit. */
+bool config_trusted_proxy(const struct config *cfg, const struct np_addr *a);
 
 #endif

@@ -65,14 +65,6 @@ struct http_guard {
 	int64_t logged_ms;
 };
 
-static bool trusted(const struct config *cfg, const struct np_addr *a)
-{
-	for (unsigned i = 0; i < cfg->n_trusted_proxies; i++)
-		if (cidr_contains(&cfg->trusted_proxies[i], a))
-			return true;
-	return false;
-}
-
 static struct guard_net **net_slot(struct http_guard *g, const struct np_addr *key)
 {
 	uint8_t h[crypto_shorthash_BYTES];
@@ -135,15 +127,12 @@ static void started(struct http_guard *g, struct MHD_Connection *c, void **socke
 	gc->arriving = true;
 	struct np_addr a;
 	bool counted = ai != NULL && addr_from_sockaddr(ai->client_addr, &a) == NP_OK &&
-	               !trusted(g->cfg, &a);
+	               !config_trusted_proxy(g->cfg, &a);
 
 	pthread_mutex_lock(&g->mu);
 	if (counted) {
 		/* The network: an IPv4 /24, an IPv6 /48 (what one site is given). */
-		if (a.family == AF_INET)
-			memset(a.bytes + 3, 0, sizeof(a.bytes) - 3);
-		else
-			memset(a.bytes + 6, 0, sizeof(a.bytes) - 6);
+		addr_network(&a, 24, 48);
 		struct guard_net **slot = net_slot(g, &a);
 		if (*slot == NULL && (*slot = calloc(1, sizeof(**slot))) != NULL)
 			(*slot)->key = a;

@@ -248,14 +248,6 @@ bool http_form_from_us(struct MHD_Connection *c, const char *public_url)
 
 /* ---- the client's address ---- */
 
-static bool is_trusted(const struct config *cfg, const struct np_addr *a)
-{
-	for (unsigned i = 0; i < cfg->n_trusted_proxies; i++)
-		if (cidr_contains(&cfg->trusted_proxies[i], a))
-			return true;
-	return false;
-}
-
 struct xff {
 	const char *v[HTTP_XFF_MAX];
 	size_t len[HTTP_XFF_MAX];
@@ -324,7 +316,7 @@ static int client_address(const struct http_server *hs, struct MHD_Connection *c
 	if (ci == NULL || ci->client_addr == NULL ||
 	    addr_from_sockaddr(ci->client_addr, out) != NP_OK)
 		return NP_EINVAL;
-	if (!is_trusted(hs->cfg, out))
+	if (!config_trusted_proxy(hs->cfg, out))
 		return NP_OK;
 
 	struct xff x = {0};
@@ -340,7 +332,7 @@ static int client_address(const struct http_server *hs, struct MHD_Connection *c
 			if (parse_xff_elem(x.v[h] + start, end - start, &a) != NP_OK)
 				return NP_EMALFORMED;
 			*out = a;
-			if (!is_trusted(hs->cfg, &a))
+			if (!config_trusted_proxy(hs->cfg, &a))
 				return NP_OK;
 			if (start == 0)
 				break;

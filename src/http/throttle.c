@@ -107,8 +107,7 @@ static void hash_parts(const struct throttle *t, uint8_t tag, const void *a, siz
 static void source_key(const struct throttle *t, const struct np_addr *a, uint8_t out[16])
 {
 	struct np_addr k = *a;
-	if (k.family == AF_INET6)
-		memset(k.bytes + 8, 0, 8);
+	addr_network(&k, 32, 64);
 	hash_parts(t, 's', &k, sizeof(k), NULL, 0, out);
 }
 
@@ -122,10 +121,7 @@ static void known_key(const struct throttle *t, const char *user, const struct n
                       uint8_t out[16])
 {
 	struct np_addr k = *a;
-	if (k.family == AF_INET)
-		memset(k.bytes + 3, 0, sizeof(k.bytes) - 3);
-	else
-		memset(k.bytes + 6, 0, sizeof(k.bytes) - 6);
+	addr_network(&k, 24, 48);
 	hash_parts(t, 'k', &k, sizeof(k), user, strlen(user), out);
 }
 

@@ -765,7 +765,7 @@ json_t *obs_verdict_json(const struct np_addr *a, const struct obs_verdict *v)
 	char abuf[INET6_ADDRSTRLEN + 4];
 	struct np_addr key = *a;
 	if (key.family == AF_INET6) {
-		memset(key.bytes + 8, 0, 8);
+		addr_network(&key, 32, 64);
 		addr_format(&key, abuf, INET6_ADDRSTRLEN);
 		size_t n = strlen(abuf);
 		memcpy(abuf + n, "/64", 4);

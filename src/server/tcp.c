@@ -115,8 +115,7 @@ static void source_key(const struct sockaddr_storage *ss, struct np_addr *key)
 	memset(key, 0, sizeof(*key));
 	if (addr_from_sockaddr((const struct sockaddr *)ss, key) != NP_OK)
 		return; /* not IP: every such peer counts as one source */
-	if (key->family == AF_INET6)
-		memset(key->bytes + 8, 0, 8);
+	addr_network(key, 32, 64);
 }
 
 static struct tcp_source **source_slot(struct tcp_server *t, const struct np_addr *key)
