@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "account/credential.h"
 #include "common/secret.h"
 #include "common/str.h"
 #include "ctl/ctl.h"
@@ -159,6 +160,22 @@ int ctl_cmd_user(struct ctl *c, int argc, char **argv)
 
 /* ---- host ---- */
 
+/* A new update secret of a host: a token of its owner scoped to that one name (every record
+ * type, from anywhere, no expiry), replacing the host's earlier one. secret gets its text. */
+static int host_token(struct ctl *c, int64_t user_id, const char *fqdn,
+                      char secret[SECRET_TEXT_LEN + 1])
+{
+	struct store_token t;
+	credential_token_new(&t, user_id, STORE_TOKEN_HOST, secret);
+	np_strlcpy(t.name, fqdn, sizeof(t.name));
+	np_strlcpy(t.names, fqdn, sizeof(t.names));
+	int ret = store_token_del_host(c->st, fqdn);
+	if (ret == NP_OK)
+		ret = store_token_add(c->st, &t);
+	explicit_bzero(&t, sizeof(t));
+	return ret;
+}
+
 /* Current addresses of a host as text, for history. */
 static int host_addrs(struct ctl *c, int64_t id, char *out, size_t outlen)
 {
@@ -220,9 +237,6 @@ static int host_add(struct ctl *c, int argc, char **argv)
 		return CTL_FAIL;
 
 	char secret[SECRET_TEXT_LEN + 1];
-	secret_generate(secret);
-	secret_hash(secret, strlen(secret), h.secret_hash);
-	h.has_secret = true;
 	int64_t id;
 	int ret = store_begin(c->st);
 	if (ret != NP_OK)
@@ -240,6 +254,8 @@ static int host_add(struct ctl *c, int argc, char **argv)
 		ctl_err("host %s exists", h.fqdn);
 		return CTL_FAIL;
 	}
+	if (ret == NP_OK)
+		ret = host_token(c, h.user_id, h.fqdn, secret);
 	if (ret == NP_OK)
 		ret = ctl_host_changed(c, id, h.fqdn, h.zone, "", "");
 	if (ret == NP_OK)
@@ -269,7 +285,7 @@ static int print_host(const struct store_host *h, const struct store_rr *rrs, si
 	} f[] = {{h->wildcard, "wildcard"},
 	         {h->offline, "offline"},
 	         {h->blocked, "blocked"},
-	         {!h->has_secret, "nosecret"}};
+	         {h->user_id == 0, "noowner"}};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (f[i].on)
 			o += (size_t)snprintf(flags + o, sizeof(flags) - o, "%s%s", o ? "," : "",
@@ -302,6 +318,8 @@ static int host_change(struct ctl *c, enum host_op op, const char *fqdn_arg)
 		/* History first: it keeps the host's id, which the delete frees. */
 		ret = ctl_host_changed(c, h.id, h.fqdn, h.zone, addrs, "");
 		if (ret == NP_OK)
+			ret = store_token_del_host(c->st, fqdn);
+		if (ret == NP_OK)
 			ret = store_host_del(c->st, fqdn);
 		break;
 	case OP_SECRET: {
@@ -312,10 +330,7 @@ static int host_change(struct ctl *c, enum host_op op, const char *fqdn_arg)
 			        fqdn);
 			return CTL_FAIL;
 		}
-		uint8_t hash[SECRET_HASH_LEN];
-		secret_generate(secret);
-		secret_hash(secret, strlen(secret), hash);
-		ret = store_host_set_secret(c->st, h.id, hash);
+		ret = host_token(c, h.user_id, h.fqdn, secret);
 		if (ret == NP_OK)
 			ret = ctl_host_changed(c, h.id, h.fqdn, h.zone, addrs, addrs);
 		break;

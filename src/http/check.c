@@ -496,7 +496,8 @@ static int self_apply(struct writer_op *op, struct writer_txn *txn)
 	struct check_req *q = container_of(op, struct check_req, op);
 	struct dyndns2_identity id;
 	int ret =
-	    dyndns2_authenticate(writer_txn_store(txn), q->user, q->pass_hash, &id, &q->auth_ok);
+	    dyndns2_authenticate(writer_txn_store(txn), q->user, q->pass_hash, &q->client, &id,
+	                         &q->auth_ok);
 	sodium_memzero(q->pass_hash, sizeof(q->pass_hash));
 	if (ret == NP_OK && !q->auth_ok)
 		q->outcome = OUT_BADAUTH;

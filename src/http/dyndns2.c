@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/macros.h"
 #include "common/str.h"
+#include "dns/constants.h"
 #include "dns/name.h"
 #include "zone/zone.h"
 
@@ -492,7 +493,8 @@ static int update_host(struct dyndns2_update *u, struct scratch *s, struct store
 	    .source = source,
 	    .old_addr = old_text,
 	    .new_addr = new_text,
-	    .protocol = "dyndns2",
+	    .protocol = u->protocol != NULL ? u->protocol : "dyndns2",
+	    .token_id = u->id.cred.token_id,
 	};
 	ret = store_history_add(st, &hist);
 	if (ret == NP_OK && touch != NULL)
@@ -502,63 +504,39 @@ static int update_host(struct dyndns2_update *u, struct scratch *s, struct store
 	return ret;
 }
 
-/* Finds who is asking: an account by name, or the owner of the host named as user.
- * *owner stays 0 when neither exists (or the host has no owner). */
-static int find_owner(struct store *st, const char *user, struct store_host *tmp, int64_t *owner,
-                      bool *is_account)
+int dyndns2_authenticate(struct store *st, const char *user, const uint8_t hash[SECRET_HASH_LEN],
+                         const struct np_addr *client, struct dyndns2_identity *id, bool *ok)
 {
-	*owner = 0;
-	*is_account = false;
-	int ret = store_user_id(st, user, owner);
-	if (ret == NP_OK) {
-		*is_account = true;
-		return NP_OK;
-	}
-	*owner = 0;
-	if (ret != NP_ENOTFOUND)
-		return ret;
-	char fqdn[CFG_NAME_MAX];
-	if (!dyndns2_fqdn_normalize(user, strlen(user), fqdn))
-		return NP_OK;
-	ret = store_host_get(st, fqdn, tmp);
+	*ok = false;
+	memset(id, 0, sizeof(*id));
+	int ret = credential_from_hash(st, hash, &id->cred);
 	if (ret == NP_ENOTFOUND)
 		return NP_OK;
 	if (ret != NP_OK)
 		return ret;
-	*owner = tmp->user_id;
-	return NP_OK;
-}
-
-int dyndns2_authenticate(struct store *st, const char *user, const uint8_t hash[SECRET_HASH_LEN],
-                         struct dyndns2_identity *id, bool *ok)
-{
-	struct store_host *h = calloc(1, sizeof(*h));
-	int64_t owner;
-	bool is_account;
-
-	*ok = false;
-	memset(id, 0, sizeof(*id));
-	if (h == NULL)
-		return NP_ENOMEM;
-	int ret = find_owner(st, user, h, &owner, &is_account);
-	if (ret != NP_OK || owner == 0)
-		goto out;
-	if (is_account) {
-		ret = store_user_secret_matches(st, owner, hash, ok);
-		np_strlcpy(id->account, user, sizeof(id->account));
-	} else {
-		/* find_owner read the host the user names. */
-		*ok = h->has_secret && secret_hash_equal(h->secret_hash, hash);
-		np_strlcpy(id->account, h->user, sizeof(id->account));
+	if (credential_usable(&id->cred, client, time_now()) != POLICY_OK)
+		return NP_OK;
+	/* The user names the token's account, or one of its hosts that the token may change
+	 * (as the host of an update without hostname). */
+	bool named = strcmp(user, id->cred.user) == 0;
+	char fqdn[CFG_NAME_MAX];
+	if (!named && dyndns2_fqdn_normalize(user, strlen(user), fqdn)) {
+		struct store_host *h = malloc(sizeof(*h));
+		if (h == NULL)
+			return NP_ENOMEM;
+		ret = store_host_get(st, fqdn, h);
+		named = ret == NP_OK && h->user_id == id->cred.user_id &&
+		        policy_name_allows(&id->cred.policy, fqdn);
+		free(h);
+		if (ret != NP_OK && ret != NP_ENOTFOUND)
+			return ret;
 	}
-	if (ret == NP_OK && *ok)
-		id->user_id = owner;
-	else
-		*ok = false;
-out:
-	explicit_bzero(h, sizeof(*h));
-	free(h);
-	return ret;
+	if (!named)
+		return NP_OK;
+	id->user_id = id->cred.user_id;
+	np_strlcpy(id->account, id->cred.user, sizeof(id->account));
+	*ok = true;
+	return NP_OK;
 }
 
 /* Marks the request failed after a store error: nothing of it survives the rollback, so no
@@ -588,21 +566,33 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 		return NP_ENOMEM;
 	}
 
-	int64_t owner;
-	bool is_account;
-	ret = find_owner(st, u->user, &s->hosts[0], &owner, &is_account);
-	if (ret != NP_OK) {
+	/* The token was checked before the request was queued; it may have been revoked or
+	 * the account locked since. */
+	struct store_token *tok = malloc(sizeof(*tok));
+	if (tok == NULL) {
+		set_once(u, DYNDNS2_911);
+		u->apply_err = NP_ENOMEM;
+		free(s);
+		return NP_ENOMEM;
+	}
+	ret = store_token_get(st, u->id.cred.token_id, tok);
+	bool valid = ret == NP_OK && secret_hash_equal(tok->secret_hash, u->secret_hash);
+	free(tok);
+	if (ret != NP_OK && ret != NP_ENOTFOUND) {
 		set_once(u, DYNDNS2_DNSERR);
 		ret = fail_all(u, ret, 0);
 		goto out;
 	}
-	if (owner == 0) {
+	const struct credential *cred = &u->id.cred;
+	int64_t now = time_now();
+	if (!valid || u->id.user_id == 0) {
 		set_once(u, DYNDNS2_BADAUTH);
+		ret = NP_OK;
 		goto out;
 	}
 	if (p->n_hosts == 0) {
 		/* No hostname: the user must name the host itself. */
-		if (is_account) {
+		if (strcmp(u->user, cred->user) == 0) {
 			set_once(u, DYNDNS2_NOTFQDN);
 			goto out;
 		}
@@ -611,9 +601,16 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 		p->n_hosts = 1;
 	}
 
-	/* First pass: classify every host without changing anything, because a secret that
-	 * matches none of them is answered "badauth" once, revealing nothing per host. */
-	bool matched = false, any_valid = false;
+	/* The record types this request changes, for the token's policy: A and AAAA for the
+	 * families given (offline=YES withdraws both), none for a change of flags alone. */
+	uint16_t types[2];
+	unsigned n_types = 0;
+	if (p->has_v4 || p->offline == DYNDNS2_SET)
+		types[n_types++] = DNS_TYPE_A;
+	if (p->has_v6 || p->offline == DYNDNS2_SET)
+		types[n_types++] = DNS_TYPE_AAAA;
+
+	/* First pass: classify every host without changing anything. */
 	u->n_results = p->n_hosts;
 	for (unsigned i = 0; i < p->n_hosts; i++) {
 		struct dyndns2_result *r = &u->results[i];
@@ -622,49 +619,40 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 			r->code = DYNDNS2_NOTFQDN;
 			continue;
 		}
-		any_valid = true;
 		if (config_zone_for(cfg, p->hosts[i].fqdn) == NULL) {
 			r->code = DYNDNS2_NOHOST;
 			continue;
 		}
 		ret = store_host_get(st, p->hosts[i].fqdn, h);
-		if (ret == NP_ENOTFOUND || (ret == NP_OK && h->user_id != owner)) {
-			r->code = DYNDNS2_NOHOST;
-			ret = NP_OK;
-			continue;
-		}
-		if (ret != NP_OK) {
+		if (ret != NP_OK && ret != NP_ENOTFOUND) {
 			ret = fail_all(u, ret, 0);
 			goto out;
 		}
-		if (!h->has_secret || !secret_hash_equal(h->secret_hash, u->secret_hash)) {
+		int64_t owner = ret == NP_OK ? h->user_id : 0;
+		ret = NP_OK;
+		enum policy_verdict v =
+		    credential_may(cred, owner, p->hosts[i].fqdn, 0, &u->client, now);
+		for (unsigned t = 0; t < n_types && v == POLICY_OK; t++)
+			v = credential_may(cred, owner, p->hosts[i].fqdn, types[t], &u->client,
+			                   now);
+		if (v == POLICY_OWNER) {
+			r->code = DYNDNS2_NOHOST;
+			continue;
+		}
+		if (v != POLICY_OK) {
 			r->code = DYNDNS2_BADAUTH;
 			continue;
 		}
-		matched = true;
 		if (h->blocked) {
 			r->code = DYNDNS2_ABUSE;
 			continue;
 		}
 		s->pending[i] = true;
 	}
-	/* With the account name as user, a secret of another of its hosts still proves the
-	 * account: the lines then say which names it does not own (nohost). */
-	if (!matched && any_valid && is_account) {
-		ret = store_user_secret_matches(st, owner, u->secret_hash, &matched);
-		if (ret != NP_OK) {
-			ret = fail_all(u, ret, 0);
-			goto out;
-		}
-	}
-	/* Only names that are not FQDNs: that is syntax, and says nothing about the store. */
-	if (!matched && any_valid) {
-		set_once(u, DYNDNS2_BADAUTH);
-		goto out;
-	}
 
 	/* Second pass: the changes. A store error undoes the whole request (the writer rolls
 	 * back its savepoint), so every line from there on reads dnserr. */
+	bool used = false;
 	for (unsigned i = 0; i < p->n_hosts; i++) {
 		if (!s->pending[i])
 			continue;
@@ -673,6 +661,18 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 			log_err("dyndns2: store error while updating %s: %s", s->hosts[i].fqdn,
 			        np_strerror(ret));
 			ret = fail_all(u, ret, i);
+			goto out;
+		}
+		used = true;
+	}
+	/* When the token was last used, and from where: shown in the account's token list. */
+	if (used) {
+		char source[INET6_ADDRSTRLEN] = "";
+		if (u->client.family != 0)
+			addr_format(&u->client, source, sizeof(source));
+		ret = store_token_used(st, cred->token_id, now, source);
+		if (ret != NP_OK) {
+			ret = fail_all(u, ret, 0);
 			goto out;
 		}
 	}

@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/dyndns2_code.h" /* the answer codes, shared with the client */
 #include "common/err.h"
+#include "account/credential.h"
 #include "common/secret.h"
 #include "core/writer.h"
 #include "store/store.h"
@@ -89,10 +90,28 @@ int dyndns2_format(const struct dyndns2_result *res, size_t n, char *out, size_t
 /* Called for each host whose records changed, so DNS serves the new data. */
 typedef int dyndns2_touch_fn(void *ctx, const char *fqdn);
 
+/* Who a Basic-auth pair proved (dyndns2_authenticate). */
+struct dyndns2_identity {
+	int64_t user_id;
+	char account[DYNDNS2_USER_MAX]; /* the account's name */
+	struct credential cred;         /* the token, with its policy */
+};
+
+/* Authentication the way dyndns2 does it: the password is a token of an account (found by
+ * its hash, credential_from_hash: one indexed lookup, never a scan), and user names that
+ * account or one of its hosts the token may change (an FQDN, as in an update without a
+ * hostname). The account
+ * must be active and the token usable from client now (expiry, source prefixes). Sets *ok
+ * and, when true, *id. Returns NP_OK or a store error. Only reads the store: it runs on the
+ * HTTP side's read-only connection, before the writer sees the request. */
+int dyndns2_authenticate(struct store *st, const char *user, const uint8_t hash[SECRET_HASH_LEN],
+                         const struct np_addr *client, struct dyndns2_identity *id,
+                         bool *ok) np_mustcheck;
+
 /* One authenticated update, embedded in the HTTP request that waits for it. The HTTP side
- * fills the inputs, sets op.done and submits &op; apply (dyndns2_update_apply) fills the
- * outputs on the writer thread. The password itself never reaches this struct: only its
- * hash does. */
+ * authenticates (dyndns2_authenticate), fills the inputs, sets op.done and submits &op;
+ * apply (dyndns2_update_apply) fills the outputs on the writer thread. The password itself
+ * never reaches this struct: only its hash does. */
 struct dyndns2_update {
 	struct writer_op op;
 
@@ -101,6 +120,8 @@ struct dyndns2_update {
 	char user[DYNDNS2_USER_MAX];          /* the Basic-auth user name, as sent */
 	uint8_t secret_hash[SECRET_HASH_LEN]; /* secret_hash() of the presented password */
 	struct np_addr client;                /* the client's address, for the history */
+	struct dyndns2_identity id;           /* who authenticated */
+	const char *protocol;                 /* for the history; "dyndns2" when NULL */
 
 	/* outputs */
 	struct dyndns2_result results[DYNDNS2_MAX_HOSTS];
@@ -113,27 +134,14 @@ struct dyndns2_update {
  * and the inputs. */
 void dyndns2_update_init(struct dyndns2_update *u);
 
-/* The whole decision over the store: authenticates, classifies every requested host and
- * changes those it may. Result lines are written to u->results. Returns NP_OK, or the store
- * error after which everything done here must be rolled back (u->apply_err is set then and
- * every line that would have been "good" reads "dnserr"). Runs with st inside a
- * transaction; touch is called for each changed host. */
+/* The whole decision over the store for an authenticated request: checks that its token
+ * still exists (it may have been revoked since: one lookup by id), classifies every
+ * requested host with credential_may, and changes those it may. Result lines are written
+ * to u->results. Returns NP_OK, or the store error after which everything done here must be
+ * rolled back (u->apply_err is set then and every line that would have been "good" reads
+ * "dnserr"). Runs with st inside a transaction; touch is called for each changed host. */
 int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct config *cfg,
                        dyndns2_touch_fn *touch, void *touch_ctx) np_mustcheck;
-
-/* Who a Basic-auth pair proved (dyndns2_authenticate). */
-struct dyndns2_identity {
-	int64_t user_id;
-	char account[DYNDNS2_USER_MAX]; /* the account's name */
-};
-
-/* Authentication the way an update does it, for no particular host (the probe uses it):
- * user is an account name, and the password must then be the secret of one of its hosts,
- * or a host FQDN, and it must then be that host's secret (as for an update without a
- * hostname). Sets *ok and, when true, *id. Returns NP_OK or a store error. Reads the
- * store: runs on the writer thread. */
-int dyndns2_authenticate(struct store *st, const char *user, const uint8_t hash[SECRET_HASH_LEN],
-                         struct dyndns2_identity *id, bool *ok) np_mustcheck;
 
 /* The writer_apply_fn: dyndns2_update_run over the writer's transaction. */
 int dyndns2_update_apply(struct writer_op *op, struct writer_txn *txn);

@@ -500,6 +500,18 @@ static bool take_credentials(struct MHD_Connection *c, char *user_out,
 	return http_take_basic(c, user_out, DYNDNS2_USER_MAX, hash_out);
 }
 
+struct update_auth {
+	struct dyndns2_update *u;
+	bool ok;
+};
+
+static int update_authenticate(struct store *st, void *ctx)
+{
+	struct update_auth *a = ctx;
+	return dyndns2_authenticate(st, a->u->user, a->u->secret_hash, &a->u->client, &a->u->id,
+	                            &a->ok);
+}
+
 static void update_free(struct http_task *t)
 {
 	struct http_req *req = container_of(t, struct http_req, t);
@@ -569,6 +581,21 @@ static enum MHD_Result serve_update(struct http_request *r)
 		ret = reply_text(c, MHD_HTTP_BAD_REQUEST,
 		                 "badip: not an IPv4 or IPv6 address a host can have "
 		                 "(myip=v4,v6)\n");
+		goto fail;
+	}
+	/* The token is found here, by its hash on the read-only connection: a wrong secret
+	 * never reaches the writer. */
+	struct update_auth auth = {&req->u, false};
+	int rc = http_store_read(hs, update_authenticate, &auth);
+	if (rc != NP_OK) {
+		log_warn("dyndns2: cannot authenticate now: %s", np_strerror(rc));
+		ret = reply_once(c, DYNDNS2_911);
+		goto fail;
+	}
+	if (!auth.ok) {
+		throttle_failed(hs->throttle, &req->u.client, req->u.user, "dyndns2",
+		                time_mono_ms());
+		ret = reply_once(c, DYNDNS2_BADAUTH);
 		goto fail;
 	}
 	return http_task_submit(r, &req->t, &req->u.op, update_refused);

@@ -315,8 +315,8 @@ static void log_probe(const struct probe_req *req, const char *result)
 static int probe_apply(struct writer_op *op, struct writer_txn *txn)
 {
 	struct probe_req *req = container_of(op, struct probe_req, op);
-	req->auth_err = dyndns2_authenticate(writer_txn_store(txn), req->user, req->hash, &req->id,
-	                                     &req->auth_ok);
+	req->auth_err = dyndns2_authenticate(writer_txn_store(txn), req->user, req->hash,
+	                                     &req->client, &req->id, &req->auth_ok);
 	return NP_OK; /* nothing to keep or undo */
 }
 

@@ -27,6 +27,7 @@ struct status_req {
 	struct writer_op op;
 	char user[DYNDNS2_USER_MAX];
 	uint8_t hash[SECRET_HASH_LEN];
+	struct np_addr client;
 	int status;   /* the writer's, or apply's error */
 	bool auth_ok; /* the credentials proved an account */
 	char *body;   /* the JSON answer, malloc'd */
@@ -118,7 +119,7 @@ static int status_apply(struct writer_op *op, struct writer_txn *txn)
 	struct status_req *sr = container_of(op, struct status_req, op);
 	struct store *st = writer_txn_store(txn);
 	struct dyndns2_identity id;
-	int ret = dyndns2_authenticate(st, sr->user, sr->hash, &id, &sr->auth_ok);
+	int ret = dyndns2_authenticate(st, sr->user, sr->hash, &sr->client, &id, &sr->auth_ok);
 	if (ret != NP_OK || !sr->auth_ok)
 		return ret;
 	return build(sr, st, &id);
@@ -164,6 +165,7 @@ enum MHD_Result status_serve(struct http_request *r)
 		status_free(&sr->t);
 		return http_reply_basic_auth(r->conn, "badauth\n");
 	}
+	sr->client = r->client;
 	sr->t.answer = status_answer;
 	sr->t.free_fn = status_free;
 	sr->op.apply = status_apply;

@@ -21,15 +21,11 @@ static void read_host(sqlite3_stmt *s, struct store_host *h)
 	np_strlcpy(h->fqdn, fqdn != NULL ? fqdn : "", sizeof(h->fqdn));
 	const char *zone = (const char *)sqlite3_column_text(s, 4);
 	np_strlcpy(h->zone, zone != NULL ? zone : "", sizeof(h->zone));
-	if (sqlite3_column_bytes(s, 5) == SECRET_HASH_LEN) {
-		h->has_secret = true;
-		memcpy(h->secret_hash, sqlite3_column_blob(s, 5), SECRET_HASH_LEN);
-	}
-	h->wildcard = sqlite3_column_int(s, 6) != 0;
-	h->offline = sqlite3_column_int(s, 7) != 0;
-	h->blocked = sqlite3_column_int(s, 8) != 0;
-	h->created = sqlite3_column_int64(s, 9);
-	h->updated = sqlite3_column_int64(s, 10);
+	h->wildcard = sqlite3_column_int(s, 5) != 0;
+	h->offline = sqlite3_column_int(s, 6) != 0;
+	h->blocked = sqlite3_column_int(s, 7) != 0;
+	h->created = sqlite3_column_int64(s, 8);
+	h->updated = sqlite3_column_int64(s, 9);
 }
 
 /* Reads one record from columns col.. (type, ttl, rdata); refuses oversized rdata. */
@@ -58,13 +54,11 @@ int store_host_add(struct store *st, const struct store_host *h, int64_t *id)
 	sqlite3_bind_text(s, 2, h->zone, -1, SQLITE_STATIC);
 	if (h->user_id != 0)
 		sqlite3_bind_int64(s, 3, h->user_id);
-	if (h->has_secret)
-		sqlite3_bind_blob(s, 4, h->secret_hash, SECRET_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int(s, 5, h->wildcard);
-	sqlite3_bind_int(s, 6, h->offline);
-	sqlite3_bind_int(s, 7, h->blocked);
-	sqlite3_bind_int64(s, 8, h->created != 0 ? h->created : now);
-	sqlite3_bind_int64(s, 9, h->updated != 0 ? h->updated : now);
+	sqlite3_bind_int(s, 4, h->wildcard);
+	sqlite3_bind_int(s, 5, h->offline);
+	sqlite3_bind_int(s, 6, h->blocked);
+	sqlite3_bind_int64(s, 7, h->created != 0 ? h->created : now);
+	sqlite3_bind_int64(s, 8, h->updated != 0 ? h->updated : now);
 	return store__exec_insert(st, s, id);
 }
 
@@ -90,18 +84,6 @@ int store_host_del(struct store *st, const char *fqdn)
 	return store__exec_changed(st, s); /* records go with it (ON DELETE CASCADE) */
 }
 
-int store_host_set_secret(struct store *st, int64_t host_id, const uint8_t hash[SECRET_HASH_LEN])
-{
-	sqlite3_stmt *s = store__stmt(st, SQL_HOST_SECRET);
-	if (s == NULL)
-		return NP_ESTORE;
-	sqlite3_bind_int64(s, 1, host_id);
-	if (hash != NULL) /* NULL revokes the secret: the host cannot be updated */
-		sqlite3_bind_blob(s, 2, hash, SECRET_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, time_now());
-	return store__exec_changed(st, s);
-}
-
 int store_host_set_flags(struct store *st, int64_t host_id, bool wildcard, bool offline,
                          bool blocked)
 {
@@ -116,13 +98,8 @@ int store_host_set_flags(struct store *st, int64_t host_id, bool wildcard, bool 
 	return store__exec_changed(st, s);
 }
 
-int store_host_list(struct store *st, const char *zone, store_host_cb *cb, void *ctx)
+static int host_rows(struct store *st, sqlite3_stmt *s, store_host_cb *cb, void *ctx)
 {
-	sqlite3_stmt *s = store__stmt(st, zone != NULL ? SQL_HOST_LIST_ZONE : SQL_HOST_LIST_ALL);
-	if (s == NULL)
-		return NP_ESTORE;
-	if (zone != NULL)
-		sqlite3_bind_text(s, 1, zone, -1, SQLITE_STATIC);
 	struct store_host h;
 	int rc, ret = NP_OK;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -137,24 +114,23 @@ int store_host_list(struct store *st, const char *zone, store_host_cb *cb, void 
 	return ret;
 }
 
-int store_user_secret_matches(struct store *st, int64_t user_id,
-			      const uint8_t hash[SECRET_HASH_LEN], bool *matches)
+int store_host_list(struct store *st, const char *zone, store_host_cb *cb, void *ctx)
 {
-	sqlite3_stmt *s = store__stmt(st, SQL_USER_SECRETS);
+	sqlite3_stmt *s = store__stmt(st, zone != NULL ? SQL_HOST_LIST_ZONE : SQL_HOST_LIST_ALL);
+	if (s == NULL)
+		return NP_ESTORE;
+	if (zone != NULL)
+		sqlite3_bind_text(s, 1, zone, -1, SQLITE_STATIC);
+	return host_rows(st, s, cb, ctx);
+}
+
+int store_host_list_user(struct store *st, int64_t user_id, store_host_cb *cb, void *ctx)
+{
+	sqlite3_stmt *s = store__stmt(st, SQL_HOST_LIST_USER);
 	if (s == NULL)
 		return NP_ESTORE;
 	sqlite3_bind_int64(s, 1, user_id);
-	int rc;
-	*matches = false;
-	/* Every hash is compared, in constant time, whatever matched before. */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const void *h = sqlite3_column_blob(s, 0);
-		if (sqlite3_column_bytes(s, 0) == SECRET_HASH_LEN && secret_hash_equal(h, hash))
-			*matches = true;
-	}
-	int ret = rc == SQLITE_DONE ? NP_OK : store__err(st, rc);
-	store__done(s);
-	return ret;
+	return host_rows(st, s, cb, ctx);
 }
 
 bool store_rr_addr(const struct store_rr *rr, struct np_addr *out)
@@ -290,13 +266,13 @@ int store_foreach_host_records(struct store *st, const char *zone, store_host_rr
 			have = true;
 			n = 0;
 		}
-		if (sqlite3_column_type(s, 11) == SQLITE_NULL)
+		if (sqlite3_column_type(s, 10) == SQLITE_NULL)
 			continue; /* a host without records */
 		if (n == ZONE_MAX_RRS_PER_NODE) {
 			ret = NP_ETOOBIG;
 			break;
 		}
-		ret = read_rr(s, 11, &rrs[n]);
+		ret = read_rr(s, 10, &rrs[n]);
 		if (ret != NP_OK)
 			break;
 		n++;

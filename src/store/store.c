@@ -20,8 +20,8 @@
 #define STORE_READER_BUSY_MS 1000
 
 #define HOST_COLS                                                                                  \
-	"h.id, h.user_id, COALESCE(u.name, ''), h.fqdn, h.zone, h.secret_hash, h.wildcard, "       \
-	"h.offline, h.blocked, h.created, h.updated"
+	"h.id, h.user_id, COALESCE(u.name, ''), h.fqdn, h.zone, h.wildcard, h.offline, "           \
+	"h.blocked, h.created, h.updated"
 #define HOST_FROM " FROM hosts h LEFT JOIN users u ON u.id = h.user_id"
 
 /* The SQL of each enum store_stmt. The foreach queries are one ordered join, so a whole
@@ -40,18 +40,16 @@ static const char *const stmt_sql[SQL_COUNT] = {
 	[SQL_USER_ADD] = "INSERT INTO users(name, created) VALUES (?1, ?2)",
 	[SQL_USER_ID] = "SELECT id FROM users WHERE name = ?1",
 	[SQL_USER_LIST] = "SELECT id, name, created FROM users ORDER BY name",
-	[SQL_HOST_ADD] = "INSERT INTO hosts(fqdn, zone, user_id, secret_hash, wildcard, offline,"
-			 " blocked, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQL_HOST_ADD] = "INSERT INTO hosts(fqdn, zone, user_id, wildcard, offline, blocked,"
+			 " created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[SQL_HOST_GET] = "SELECT " HOST_COLS HOST_FROM " WHERE h.fqdn = ?1",
 	[SQL_HOST_DEL] = "DELETE FROM hosts WHERE fqdn = ?1",
-	[SQL_HOST_SECRET] = "UPDATE hosts SET secret_hash = ?2, updated = ?3 WHERE id = ?1",
 	[SQL_HOST_FLAGS] = "UPDATE hosts SET wildcard = ?2, offline = ?3, blocked = ?4, "
 			   "updated = ?5 WHERE id = ?1",
 	[SQL_HOST_TOUCH] = "UPDATE hosts SET updated = ?2 WHERE id = ?1",
 	[SQL_HOST_LIST_ALL] = "SELECT " HOST_COLS HOST_FROM " ORDER BY h.fqdn",
+	[SQL_HOST_LIST_USER] = "SELECT " HOST_COLS HOST_FROM " WHERE h.user_id = ?1 ORDER BY h.fqdn",
 	[SQL_HOST_LIST_ZONE] = "SELECT " HOST_COLS HOST_FROM " WHERE h.zone = ?1 ORDER BY h.fqdn",
-	[SQL_USER_SECRETS] = "SELECT secret_hash FROM hosts WHERE user_id = ?1 "
-			     "AND secret_hash IS NOT NULL",
 	[SQL_RR_GET] = "SELECT type, ttl, rdata FROM records WHERE host_id = ?1 "
 		       "ORDER BY type, id",
 	[SQL_RR_DEL] = "DELETE FROM records WHERE host_id = ?1 AND type = ?2",
@@ -65,8 +63,8 @@ static const char *const stmt_sql[SQL_COUNT] = {
 	[SQL_ZONE_GET] = "SELECT serial FROM zones WHERE name = ?1",
 	[SQL_ZONE_ADD] = "INSERT INTO zones(name, serial) VALUES (?1, ?2)",
 	[SQL_ZONE_SET] = "UPDATE zones SET serial = ?2 WHERE name = ?1",
-	[SQL_HISTORY_ADD] = "INSERT INTO history(host_id, fqdn, time, source, old, new, protocol)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQL_HISTORY_ADD] = "INSERT INTO history(host_id, fqdn, time, source, old, new, protocol,"
+			    " token_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 };
 /* clang-format on */
 
@@ -183,6 +181,39 @@ static const char *const migrations[] = {
 	"ALTER TABLE checks ADD COLUMN net BLOB NOT NULL DEFAULT x'';"
 	"CREATE INDEX checks_net ON checks(net, created);"
 	"CREATE INDEX checks_created ON checks(created);",
+
+	/* 4: accounts and tokens. A person's password is kept as an argon2id string; a token
+	 * (generated, 256 bits) as its keyed hash, which is also how it is found: one lookup
+	 * in the unique index, no scan. Each host's update secret becomes a token of its
+	 * owner scoped to that one name (kind 2), with the same hash, so a router configured
+	 * before keeps working; hosts keep no secret of their own any more. A history row
+	 * says which token made the change. */
+	"ALTER TABLE users ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE users ADD COLUMN role INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN state INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN email_confirmed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN totp_secret BLOB;"
+	"ALTER TABLE users ADD COLUMN totp_step INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  secret_hash BLOB NOT NULL UNIQUE,"
+	"  kind INTEGER NOT NULL,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  names TEXT NOT NULL DEFAULT '',"
+	"  types TEXT NOT NULL DEFAULT '',"
+	"  sources TEXT NOT NULL DEFAULT '',"
+	"  expires INTEGER NOT NULL DEFAULT 0,"
+	"  manage INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER NOT NULL DEFAULT 0,"
+	"  last_source TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+	"CREATE INDEX tokens_user ON tokens(user_id, kind);"
+	"INSERT INTO tokens(id, user_id, secret_hash, kind, name, names, created)"
+	"  SELECT lower(hex(randomblob(6))), user_id, secret_hash, 2, fqdn, fqdn, created"
+	"  FROM hosts WHERE secret_hash IS NOT NULL AND user_id IS NOT NULL;"
+	"ALTER TABLE hosts DROP COLUMN secret_hash;"
+	"ALTER TABLE history ADD COLUMN token_id TEXT NOT NULL DEFAULT '';",
 };
 /* clang-format on */
 
@@ -686,7 +717,49 @@ int store_history_add(struct store *st, const struct store_history *h)
 	sqlite3_bind_text(s, 5, h->old_addr != NULL ? h->old_addr : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 6, h->new_addr != NULL ? h->new_addr : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 7, h->protocol != NULL ? h->protocol : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, h->token_id != NULL ? h->token_id : "", -1, SQLITE_STATIC);
 	return store__exec(st, s);
+}
+
+struct history_list {
+	store_history_row_cb *cb;
+	void *ctx;
+};
+
+static int history_row(sqlite3_stmt *s, void *ctx)
+{
+	struct history_list *l = ctx;
+	const char *t[6];
+	for (int i = 0; i < 6; i++) {
+		t[i] = (const char *)sqlite3_column_text(s, 2 + i);
+		if (t[i] == NULL)
+			t[i] = "";
+	}
+	struct store_history h = {
+	    .host_id = sqlite3_column_int64(s, 0),
+	    .time = sqlite3_column_int64(s, 1),
+	    .fqdn = t[0],
+	    .source = t[1],
+	    .old_addr = t[2],
+	    .new_addr = t[3],
+	    .protocol = t[4],
+	    .token_id = t[5],
+	};
+	return l->cb(&h, l->ctx);
+}
+
+int store_history_list(struct store *st, const char *fqdn, size_t limit, store_history_row_cb *cb,
+                       void *ctx)
+{
+	sqlite3_stmt *s = store__sql(st, "SELECT COALESCE(host_id, 0), time, fqdn, source, old, new,"
+	                                 " protocol, token_id FROM history WHERE fqdn = ?1"
+	                                 " ORDER BY time DESC, id DESC LIMIT ?2");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_text(s, 1, fqdn, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)limit);
+	struct history_list l = {cb, ctx};
+	return store__each_row(st, s, history_row, &l);
 }
 
 int store_set_bulk(struct store *st, bool bulk)

@@ -16,6 +16,9 @@
 
 #define STORE_FILE "nameplate.db"
 
+/* The longest mail address kept, + NUL (RFC 5321: 64 + 1 + 255 octets). */
+#define STORE_MAIL_RCPT_MAX 321
+
 struct store;
 
 /* Opens data_dir/nameplate.db. With create, makes the directory (0700) and the schema;
@@ -56,15 +59,14 @@ int store_user_id(struct store *st, const char *name, int64_t *id) np_mustcheck;
 typedef int store_user_cb(int64_t id, const char *name, int64_t created, void *ctx);
 int store_user_list(struct store *st, store_user_cb *cb, void *ctx) np_mustcheck;
 
-/* Hosts: one owner name under a zone, with its update secret and flags. */
+/* Hosts: one owner name under a zone, with its flags. Who may update it is a matter of
+ * tokens (below). */
 struct store_host {
 	int64_t id;
 	int64_t user_id; /* 0: no owner (imported); such a host cannot be updated */
 	char user[64];   /* owner's name, filled by the getters; "" when none */
 	char fqdn[CFG_NAME_MAX];
 	char zone[CFG_NAME_MAX];
-	bool has_secret;
-	uint8_t secret_hash[SECRET_HASH_LEN];
 	bool wildcard;
 	bool offline;
 	bool blocked; /* updates refused with "abuse" */
@@ -73,18 +75,11 @@ struct store_host {
 int store_host_add(struct store *st, const struct store_host *h, int64_t *id) np_mustcheck;
 int store_host_get(struct store *st, const char *fqdn, struct store_host *out) np_mustcheck;
 int store_host_del(struct store *st, const char *fqdn) np_mustcheck;
-int store_host_set_secret(struct store *st, int64_t host_id,
-			  const uint8_t hash[SECRET_HASH_LEN]) np_mustcheck;
 int store_host_set_flags(struct store *st, int64_t host_id, bool wildcard, bool offline,
 			 bool blocked) np_mustcheck;
 typedef int store_host_cb(const struct store_host *h, void *ctx);
 /* All hosts (zone NULL) or those of one zone, ordered by fqdn. */
 int store_host_list(struct store *st, const char *zone, store_host_cb *cb, void *ctx) np_mustcheck;
-
-/* Whether hash is the update secret of any host of user_id: that proves the account even
- * when the request names hosts it does not own. Compares every hash in constant time. */
-int store_user_secret_matches(struct store *st, int64_t user_id,
-			      const uint8_t hash[SECRET_HASH_LEN], bool *matches) np_mustcheck;
 
 /* Records of a host, rdata in uncompressed wire form. */
 struct store_rr {
@@ -121,9 +116,107 @@ struct store_history {
 	const char *source;   /* the client's address */
 	const char *old_addr; /* "" when none; "v4,v6" lists as text */
 	const char *new_addr;
-	const char *protocol; /* "dyndns2", "ctl", "rfc2136" */
+	const char *protocol; /* the interface: "dyndns2", "api", "web", "ctl", "rfc2136" */
+	const char *token_id; /* the token that made the change; "" or NULL when none */
 };
 int store_history_add(struct store *st, const struct store_history *h) np_mustcheck;
+/* The newest history rows of a host, newest first, at most limit. The strings passed to
+ * cb live until it returns. */
+typedef int store_history_row_cb(const struct store_history *h, void *ctx);
+int store_history_list(struct store *st, const char *fqdn, size_t limit, store_history_row_cb *cb,
+		       void *ctx) np_mustcheck;
+
+/* ---- Accounts (src/store/account.c) ----
+ * A person's password is kept as an argon2id string (account/password.h), never in clear. */
+enum store_user_state {
+	STORE_USER_ACTIVE = 0,
+	STORE_USER_LOCKED = 1,      /* by an operator, or sign-in refused until unlocked */
+	STORE_USER_SUSPENDED = 2,   /* by an operator: nothing of it may change or be used */
+	STORE_USER_UNCONFIRMED = 3, /* signed up; the mail address is not confirmed yet */
+};
+enum store_user_role {
+	STORE_ROLE_USER = 0,
+	STORE_ROLE_ADMIN = 1,
+};
+#define STORE_PWHASH_MAX 128 /* crypto_pwhash_STRBYTES */
+#define STORE_TOTP_MAX   32
+struct store_user {
+	int64_t id;
+	char name[64];
+	char email[STORE_MAIL_RCPT_MAX];
+	char password_hash[STORE_PWHASH_MAX]; /* "" when none: password sign-in impossible */
+	enum store_user_role role;
+	enum store_user_state state;
+	bool email_confirmed;
+	uint8_t totp_secret[STORE_TOTP_MAX];
+	size_t totp_len; /* 0: no second factor */
+	int64_t totp_step; /* the last TOTP step used, against replay */
+	int64_t created;
+};
+int store_user_get(struct store *st, const char *name, struct store_user *out) np_mustcheck;
+int store_user_get_id(struct store *st, int64_t id, struct store_user *out) np_mustcheck;
+/* Sets the password hash (NULL or "" clears it). */
+int store_user_set_password(struct store *st, int64_t id, const char *hash) np_mustcheck;
+int store_user_set_state(struct store *st, int64_t id, enum store_user_state state) np_mustcheck;
+int store_user_set_role(struct store *st, int64_t id, enum store_user_role role) np_mustcheck;
+int store_user_set_confirmed(struct store *st, int64_t id, bool confirmed) np_mustcheck;
+/* Sets the TOTP secret (len 0 removes the second factor) and resets the step. */
+int store_user_set_totp(struct store *st, int64_t id, const uint8_t *secret,
+			size_t len) np_mustcheck;
+/* Records the step of a TOTP code just accepted. */
+int store_user_set_totp_step(struct store *st, int64_t id, int64_t step) np_mustcheck;
+/* Deletes the account and its tokens; NP_EDENIED (nothing done) while it still owns hosts. */
+int store_user_del(struct store *st, int64_t id) np_mustcheck;
+typedef int store_user_full_cb(const struct store_user *u, void *ctx);
+int store_user_list_full(struct store *st, store_user_full_cb *cb, void *ctx) np_mustcheck;
+/* How many hosts the account owns. */
+int store_user_host_count(struct store *st, int64_t id, unsigned *n) np_mustcheck;
+/* The hosts of one account, ordered by fqdn. */
+int store_host_list_user(struct store *st, int64_t user_id, store_host_cb *cb,
+			 void *ctx) np_mustcheck;
+
+/* ---- Tokens (src/store/account.c) ----
+ * A token is a generated secret of an account; only its keyed hash is kept, and that hash
+ * finds it (unique index). id is its public name (in lists, the API and history). The
+ * policy fields are text the account module parses (account/policy.h): "" allows all. */
+enum store_token_kind {
+	STORE_TOKEN_API = 0,     /* made by the account for a router or a script */
+	STORE_TOKEN_SESSION = 1, /* a sign-in (web UI or API login); expires */
+	STORE_TOKEN_HOST = 2,    /* a host's update secret (nameplatectl host add/secret) */
+};
+#define STORE_TOKEN_ID_MAX 16
+#define STORE_POLICY_TEXT_MAX 1024
+struct store_token {
+	char id[STORE_TOKEN_ID_MAX];
+	int64_t user_id;
+	uint8_t secret_hash[SECRET_HASH_LEN];
+	enum store_token_kind kind;
+	char name[64];
+	char names[STORE_POLICY_TEXT_MAX];   /* comma list of names and "*.subtree" patterns */
+	char types[64];                      /* comma list of record types */
+	char sources[STORE_POLICY_TEXT_MAX]; /* comma list of prefixes */
+	int64_t expires;                     /* 0: never */
+	bool manage;                         /* may create, change and delete tokens */
+	int64_t created, last_used;
+	char last_source[46];
+};
+/* NP_EEXIST when the id or the hash is taken. */
+int store_token_add(struct store *st, const struct store_token *t) np_mustcheck;
+int store_token_by_hash(struct store *st, const uint8_t hash[SECRET_HASH_LEN],
+			struct store_token *out) np_mustcheck;
+int store_token_get(struct store *st, const char *id, struct store_token *out) np_mustcheck;
+/* Rewrites name, policy and expiry of the token with t->id. */
+int store_token_update(struct store *st, const struct store_token *t) np_mustcheck;
+int store_token_used(struct store *st, const char *id, int64_t now, const char *source) np_mustcheck;
+int store_token_del(struct store *st, const char *id) np_mustcheck;
+/* Deletes the host tokens (STORE_TOKEN_HOST) of fqdn. */
+int store_token_del_host(struct store *st, const char *fqdn) np_mustcheck;
+/* Deletes the sessions that expired before now. */
+int store_token_expire(struct store *st, int64_t now) np_mustcheck;
+typedef int store_token_cb(const struct store_token *t, void *ctx);
+/* The tokens of an account, of one kind (or every kind when kind < 0), oldest first. */
+int store_token_list(struct store *st, int64_t user_id, int kind, store_token_cb *cb,
+		     void *ctx) np_mustcheck;
 
 /* ---- Users' mail addresses (alerts to DDNS owners) ---- */
 int store_user_set_email(struct store *st, int64_t user_id, const char *email) np_mustcheck;
@@ -183,7 +276,6 @@ int store_obs_foreach(struct store *st, store_obs_cb *cb, void *ctx) np_mustchec
 /* ---- The mail outbox (src/store/check.c) ----
  * Mail waits here until the relay accepted it; the row is then deleted (so the recipient's
  * address is not kept longer than needed). */
-#define STORE_MAIL_RCPT_MAX 321
 struct store_mail {
 	int64_t id;
 	char rcpt[STORE_MAIL_RCPT_MAX];

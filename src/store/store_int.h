@@ -24,12 +24,11 @@ enum store_stmt {
 	SQL_HOST_ADD,
 	SQL_HOST_GET,
 	SQL_HOST_DEL,
-	SQL_HOST_SECRET,
 	SQL_HOST_FLAGS,
 	SQL_HOST_TOUCH,
 	SQL_HOST_LIST_ALL,
 	SQL_HOST_LIST_ZONE,
-	SQL_USER_SECRETS,
+	SQL_HOST_LIST_USER,
 	SQL_RR_GET,
 	SQL_RR_DEL,
 	SQL_RR_ADD,
@@ -47,7 +46,7 @@ enum store_stmt {
 
 /* Statements of the feature files (observations, checks, mail), cached by the address of
  * their SQL text, so that each file keeps its SQL next to its code. */
-#define STORE_SQL_CACHE 64
+#define STORE_SQL_CACHE 128
 
 struct store {
 	sqlite3 *db;

@@ -296,10 +296,11 @@ static void add_host(struct fixture *f, const char *fqdn, int64_t owner, char *s
 	h.user_id = owner;
 	np_strlcpy(h.fqdn, fqdn, sizeof(h.fqdn));
 	np_strlcpy(h.zone, "dyn.example", sizeof(h.zone));
-	h.has_secret = true;
-	secret_generate(secret);
-	secret_hash(secret, strlen(secret), h.secret_hash);
 	assert_int_equal(store_host_add(f->st, &h, &id), NP_OK);
+	struct store_token t;
+	credential_token_new(&t, owner, STORE_TOKEN_HOST, secret);
+	np_strlcpy(t.names, fqdn, sizeof(t.names));
+	assert_int_equal(store_token_add(f->st, &t), NP_OK);
 }
 
 static int store_setup(void **state)
@@ -343,7 +344,9 @@ static const char *auth(struct fixture *f, const char *user, const char *pass)
 	uint8_t h[SECRET_HASH_LEN];
 	bool ok = true;
 	secret_hash(pass, strlen(pass), h);
-	assert_int_equal(dyndns2_authenticate(f->st, user, h, &id, &ok), NP_OK);
+	struct np_addr client;
+	assert_int_equal(addr_parse("192.0.2.1", &client), NP_OK);
+	assert_int_equal(dyndns2_authenticate(f->st, user, h, &client, &id, &ok), NP_OK);
 	if (!ok) {
 		assert_int_equal(id.user_id, 0);
 		return "";

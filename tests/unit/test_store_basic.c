@@ -136,8 +136,6 @@ static void test_hosts_and_records(void **state)
 	assert_int_equal(store_user_add(st, "bob", &uid), NP_OK);
 
 	struct store_host h = host("b.dyn.example", "dyn.example", uid);
-	h.has_secret = true;
-	memset(h.secret_hash, 0xab, SECRET_HASH_LEN);
 	h.wildcard = true;
 	assert_int_equal(store_host_add(st, &h, &hid), NP_OK);
 	assert_int_equal(store_host_add(st, &h, &hid2), NP_EEXIST);
@@ -152,8 +150,6 @@ static void test_hosts_and_records(void **state)
 	assert_int_equal(got.user_id, uid);
 	assert_string_equal(got.user, "bob");
 	assert_string_equal(got.zone, "dyn.example");
-	assert_true(got.has_secret);
-	assert_memory_equal(got.secret_hash, h.secret_hash, SECRET_HASH_LEN);
 	assert_true(got.wildcard);
 	assert_false(got.offline);
 	assert_false(got.blocked);
@@ -161,22 +157,13 @@ static void test_hosts_and_records(void **state)
 	assert_int_equal(store_host_get(st, "a.dyn.example", &got), NP_OK);
 	assert_int_equal(got.user_id, 0);
 	assert_string_equal(got.user, "");
-	assert_false(got.has_secret);
 	assert_int_equal(store_host_get(st, "none.dyn.example", &got), NP_ENOTFOUND);
 
-	/* Secrets and flags. */
-	uint8_t hash[SECRET_HASH_LEN];
-	memset(hash, 0x11, sizeof(hash));
-	assert_int_equal(store_host_set_secret(st, hid2, hash), NP_OK);
+	/* Flags. */
 	assert_int_equal(store_host_set_flags(st, hid2, false, true, true), NP_OK);
 	assert_int_equal(store_host_get(st, "a.dyn.example", &got), NP_OK);
-	assert_true(got.has_secret);
-	assert_memory_equal(got.secret_hash, hash, SECRET_HASH_LEN);
 	assert_true(got.offline);
 	assert_true(got.blocked);
-	assert_int_equal(store_host_set_secret(st, hid2, NULL), NP_OK);
-	assert_int_equal(store_host_get(st, "a.dyn.example", &got), NP_OK);
-	assert_false(got.has_secret);
 	assert_int_equal(store_host_set_flags(st, 424242, false, false, false), NP_ENOTFOUND);
 
 	/* Records: set, replace, per-type independence, order, limits. */
