@@ -32,15 +32,16 @@ enum cfg_sect {
 	SECT_OBSERVE,
 	SECT_CHECK,
 	SECT_MAIL,
+	SECT_ACCOUNTS,
 	SECT_ZONE, /* the only repeatable section */
 	SECT_COUNT
 };
 
-static const char *const sect_names[SECT_COUNT] = {"",        "server", "dns",  "http",
-                                                   "observe", "check",  "mail", "zone"};
+static const char *const sect_names[SECT_COUNT] = {
+    "", "server", "dns", "http", "observe", "check", "mail", "accounts", "zone"};
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
-    parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls;
+    parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0
@@ -113,6 +114,11 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_MAIL, "retry_min", schema_uint, 1, 86400, "60", C(mail_retry_min), 0},
 	{SECT_MAIL, "retry_max", schema_uint, 1, 86400, "3600", C(mail_retry_max), 0},
 
+	{SECT_ACCOUNTS, "signup", parse_signup, 0, 0, "closed", C(accounts_signup), 0},
+	{SECT_ACCOUNTS, "max_hosts", schema_uint, 1, 100000, "20", C(accounts_max_hosts), 0},
+	{SECT_ACCOUNTS, "max_tokens", schema_uint, 1, 100000, "50", C(accounts_max_tokens), 0},
+	{SECT_ACCOUNTS, "session_hours", schema_uint, 1, 720, "12", C(accounts_session_hours), 0},
+
 	{SECT_ZONE, "ns", parse_names, 0, 0, NULL, L(struct cfg_zone, ns, n_ns, CFG_MAX_NS),
 	 REQ | REP},
 	/* The contact default ("hostmaster.NAME") depends on the zone name: set at the end. */
@@ -150,6 +156,7 @@ static const struct schema cfg_file = {
 };
 
 _Static_assert(ARRAY_SIZE(cfg_schema) <= SCHEMA_MAX_ROWS, "the engine holds 64 rows");
+_Static_assert(SECT_COUNT <= SCHEMA_MAX_SECTS, "the engine holds the sections");
 _Static_assert(CFG_MAX_ZONES <= SCHEMA_MAX_NAMED, "the engine holds 64 zones");
 
 static int parse_path(struct schema_ctx *c, const struct schema_row *r, void *base, const char *val,
@@ -232,6 +239,17 @@ static int parse_mail_tls(struct schema_ctx *c, const struct schema_row *r, void
 	if (strcmp(val, "none") == 0 || strcmp(val, "try") == 0 || strcmp(val, "require") == 0)
 		return NP_OK;
 	snprintf(why, whylen, "must be none, try or require");
+	return NP_EINVAL;
+}
+
+static int parse_signup(struct schema_ctx *c, const struct schema_row *r, void *base,
+                        const char *val, char *why, size_t whylen)
+{
+	if (schema_str(c, r, base, val, why, whylen) != NP_OK)
+		return NP_EINVAL;
+	if (strcmp(val, "closed") == 0 || strcmp(val, "invite") == 0 || strcmp(val, "open") == 0)
+		return NP_OK;
+	snprintf(why, whylen, "must be closed, invite or open");
 	return NP_EINVAL;
 }
 

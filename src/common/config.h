@@ -96,6 +96,12 @@ struct config {
 	char mail_username[128];          /* "username" for SMTP AUTH; "" = none */
 	char mail_password_file[PATH_MAX]; /* "password_file": its password, one line */
 	char mail_tls[8];                 /* "tls": none|try|require (STARTTLS); try */
+
+	/* [accounts] */
+	char accounts_signup[8];         /* "signup": closed|invite|open; closed */
+	unsigned accounts_max_hosts;     /* "max_hosts": hosts an account may create: 20 */
+	unsigned accounts_max_tokens;    /* "max_tokens": tokens of an account: 50 */
+	unsigned accounts_session_hours; /* "session_hours": a sign-in lasts: 12 */
 	unsigned mail_retry_min;          /* "retry_min" seconds: 60 */
 	unsigned mail_retry_max;          /* "retry_max" seconds: 3600 */
 

@@ -15,7 +15,7 @@
 
 #include "common/err.h"
 
-#define SCHEMA_MAX_SECTS 8  /* sections of one file, [0] included */
+#define SCHEMA_MAX_SECTS 12 /* sections of one file, [0] included */
 #define SCHEMA_MAX_NAMED 64 /* instances of the repeatable [NAME ARG] section */
 #define SCHEMA_MAX_ROWS  64
 

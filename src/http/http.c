@@ -23,7 +23,10 @@
 #include "common/secret.h"
 #include "common/str.h"
 #include "http/dyndns2.h"
+#include "account/password.h"
+#include "http/api.h"
 #include "http/guard.h"
+#include "http/hashing.h"
 #include "http/http_int.h"
 #include "http/probe.h"
 #include "http/throttle.h"
@@ -42,6 +45,8 @@
 #define HTTP_THROTTLE_ENTRIES 65536
 /* The longest decoded Basic credential ("user:password") looked at. */
 #define HTTP_BASIC_MAX (CFG_NAME_MAX + SECRET_MAX_INPUT + 1)
+/* Password checks waiting for a hashing thread before sign-ins are answered 503. */
+#define HTTP_HASHING_QUEUE 32
 /* The largest form a check page posts. */
 #define HTTP_FORM_MAX 4096
 /* Other sites get no Referer from our pages (a result page's URL holds its token), while
@@ -64,6 +69,7 @@ struct http_server {
 	struct MHD_Daemon *daemons[CFG_MAX_LISTEN];
 	unsigned n_daemons;
 	struct probe *probe;
+	struct hashing *hashing; /* argon2id checks, off libmicrohttpd's threads */
 	/* Tasks handed to the writer and not yet resolved. */
 	atomic_uint inflight;
 	atomic_bool stopping;
@@ -113,6 +119,16 @@ struct check_state *http_check_state(const struct http_server *hs)
 	return hs->check;
 }
 
+struct throttle *http_throttle(const struct http_server *hs)
+{
+	return hs->throttle;
+}
+
+struct hashing *http_hashing(const struct http_server *hs)
+{
+	return hs->hashing;
+}
+
 int http_store_read(struct http_server *hs, int (*fn)(struct store *st, void *ctx), void *ctx)
 {
 	pthread_mutex_lock(&hs->reader_mu);
@@ -136,22 +152,29 @@ void http_task_resolve(struct http_task *t)
 	atomic_fetch_sub(&hs->inflight, 1);
 }
 
-enum MHD_Result http_task_submit(struct http_request *r, struct http_task *t,
-                                 struct writer_op *op,
-                                 void (*refused)(struct http_task *t, int rc))
+bool http_task_begin(struct http_request *r, struct http_task *t)
 {
 	struct http_server *hs = r->hs;
 	t->kind = CLS_TASK;
 	t->hs = hs;
 	t->conn = r->conn;
 	atomic_init(&t->resolved, false);
-	/* One reference for the HTTP side, one for the writer until it resolves. The request is
-	 * suspended before it is submitted, so a fast done() always finds it suspended. */
+	/* One reference for the HTTP side, one for the other thread until it resolves. The
+	 * request is suspended before it is handed over, so a fast resolve always finds it
+	 * suspended. */
 	atomic_init(&t->refs, 2);
 	*r->con_cls = t;
 	atomic_fetch_add(&hs->inflight, 1);
 	MHD_suspend_connection(r->conn);
-	int rc = atomic_load(&hs->stopping) ? NP_EFAILED : writer_submit(hs->w, op);
+	return !atomic_load(&hs->stopping);
+}
+
+enum MHD_Result http_task_submit(struct http_request *r, struct http_task *t,
+                                 struct writer_op *op,
+                                 void (*refused)(struct http_task *t, int rc))
+{
+	struct http_server *hs = r->hs;
+	int rc = http_task_begin(r, t) ? writer_submit(hs->w, op) : NP_EFAILED;
 	if (rc != NP_OK) {
 		refused(t, rc);
 		http_task_resolve(t);
@@ -662,6 +685,7 @@ enum route {
 	ROUTE_INGEST,
 	ROUTE_CHECK,
 	ROUTE_STATUS,
+	ROUTE_API,
 };
 
 /* Whether url is prefix itself or prefix followed by "/..." */
@@ -687,6 +711,8 @@ static enum route route_of(const char *url)
 		return ROUTE_CHECK;
 	if (strcmp(url, "/api/v1/status") == 0)
 		return ROUTE_STATUS;
+	if (under(url, "/api/v1"))
+		return ROUTE_API;
 	return ROUTE_NONE;
 }
 
@@ -707,6 +733,10 @@ static const char *route_methods(enum route rt, size_t *body_max)
 	case ROUTE_CHECK:
 		*body_max = HTTP_FORM_MAX;
 		return "GET, POST";
+	case ROUTE_API:
+		/* Each path's own methods are the API's to check (405 with its Allow). */
+		*body_max = API_BODY_MAX;
+		return "GET, HEAD, POST, PUT, PATCH, DELETE";
 	case ROUTE_CHECKIP_HTML:
 	case ROUTE_CHECKIP:
 	case ROUTE_NONE:
@@ -770,7 +800,13 @@ static enum MHD_Result begin(struct http_server *hs, struct MHD_Connection *c, e
 	if (!method_allowed(allow, method))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT_PLAIN, "method not allowed\n", 19,
 		             MHD_HTTP_HEADER_ALLOW, allow);
-	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0 || body_max == 0) {
+	/* The API takes bodies with PUT, PATCH and DELETE too (account deletion carries the
+	 * password). */
+	bool takes_body = strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
+	                  (rt == ROUTE_API && (strcmp(method, MHD_HTTP_METHOD_PUT) == 0 ||
+	                                       strcmp(method, "PATCH") == 0 ||
+	                                       strcmp(method, MHD_HTTP_METHOD_DELETE) == 0));
+	if (!takes_body || body_max == 0) {
 		if (has_body(c))
 			return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE,
 			                  "request body not accepted\n");
@@ -830,6 +866,8 @@ static enum MHD_Result dispatch(struct http_server *hs, struct MHD_Connection *c
 		return check_serve(&r);
 	case ROUTE_STATUS:
 		return status_serve(&r);
+	case ROUTE_API:
+		return api_serve(&r);
 	case ROUTE_NONE:
 		break;
 	}
@@ -986,7 +1024,9 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	if (hs->check == NULL || store_open_reader(cfg->data_dir, &hs->reader) != NP_OK ||
 	    http_guard_new(&hs->guard, cfg) != NP_OK ||
 	    throttle_new(&hs->throttle, HTTP_THROTTLE_ENTRIES) != NP_OK ||
+	    hashing_start(&hs->hashing, PASSWORD_PARALLEL, HTTP_HASHING_QUEUE) != NP_OK ||
 	    probe_start(&hs->probe, w) != NP_OK) {
+		hashing_stop(hs->hashing);
 		throttle_free(hs->throttle);
 		http_guard_free(hs->guard);
 		store_close(hs->reader);
@@ -1003,6 +1043,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 			log_err("http: cannot listen on %s",
 			        log_escape(esc, sizeof(esc), t, strlen(t)));
 			stop_all(hs);
+			hashing_stop(hs->hashing);
 			http_guard_free(hs->guard);
 			throttle_free(hs->throttle);
 			probe_free(hs->probe);
@@ -1024,6 +1065,9 @@ void http_stop(struct http_server *hs)
 	if (hs == NULL)
 		return;
 	atomic_store(&hs->stopping, true);
+	/* Password checks in the queue run to their end (each resolves its request). */
+	hashing_stop(hs->hashing);
+	hs->hashing = NULL;
 	/* No new connections; the listen sockets are ours to close after the stop. */
 	int fds[CFG_MAX_LISTEN];
 	for (unsigned i = 0; i < hs->n_daemons; i++)

@@ -94,6 +94,14 @@ struct http_task {
 	void (*free_fn)(struct http_task *t);
 };
 
+/* Suspends the request for a task another thread will resolve (http_task_resolve): for
+ * work that goes elsewhere than straight to the writer (a password check first). false
+ * when the server is stopping: resolve the task at once then. */
+bool http_task_begin(struct http_request *r, struct http_task *t);
+
+/* The argon2id pool (http/hashing.h). */
+struct hashing *http_hashing(const struct http_server *hs);
+
 /* Suspends the request and submits op to the writer; op's done must end with
  * http_task_resolve(t). When the writer refuses (queue full, stopping, failed), refused(t, rc)
  * is called at once instead of done: it records the error for answer(). Returns MHD_YES. */

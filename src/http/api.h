@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* The REST API (/api/v1, JSON through jansson): what its endpoint files share. api.c routes,
+ * authenticates and answers; api_hosts.c serves hosts, records and history; api_account.c
+ * sign-in, tokens, the account and the admin's user list. docs/api.md and the OpenAPI
+ * document (docs/openapi.json, served at /api/v1/openapi.json) describe every route. */
+#ifndef NP_HTTP_API_H
+#define NP_HTTP_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "account/credential.h"
+#include "http/hashing.h"
+#include "http/http_int.h"
+
+/* The largest JSON body accepted (413 above). */
+#define API_BODY_MAX (64 * 1024)
+/* Path segments below /api/v1 ("hosts", FQDN, "records", TYPE). */
+#define API_MAX_SEGS 5
+/* Rows of history answered at most. */
+#define API_HISTORY_MAX 200
+
+/* Who may call a route. */
+enum api_auth {
+	API_PUBLIC,  /* no credential (sign-in, the OpenAPI document) */
+	API_TOKEN,   /* any usable token or session of an active account */
+	API_MANAGE,  /* a session, or a token with the manage permission */
+	API_SESSION, /* a sign-in only (account deletion, password change) */
+	API_ADMIN,   /* a session or managing token of an account with the admin role */
+};
+
+struct api_req;
+/* A route's handler on the HTTP thread: it answers (api_ok, api_error), reads through
+ * api_read, or hands a change to the writer through api_write. */
+typedef enum MHD_Result api_handler(struct api_req *r);
+/* A change on the writer thread, inside the batch transaction, after the token was checked
+ * again (it may have been revoked since). It sets r->out (or an error) and returns NP_OK to
+ * keep what it did, or an error to undo it (api_error's code is answered then). */
+typedef int api_apply(struct api_req *r, struct store *st, struct writer_txn *txn);
+/* A lookup on the read-only connection; same contract without the transaction. */
+typedef int api_lookup(struct api_req *r, struct store *st);
+
+struct api_req {
+	struct http_task t; /* first */
+	struct writer_op op;
+	struct http_server *hs;
+	const struct config *cfg;
+	struct MHD_Connection *conn;
+	const char *method;
+	struct np_addr client;
+	unsigned nseg;
+	char segs[API_MAX_SEGS][CFG_NAME_MAX]; /* below /api/v1 */
+	json_t *body;                          /* the parsed JSON object, or NULL */
+	bool authenticated;
+	struct credential cred;
+	uint8_t token_hash[SECRET_HASH_LEN]; /* of the presented token, to check it again */
+	api_apply *apply;
+	void *ctx; /* the handler's own state (freed by ctx_free when set) */
+	void (*ctx_free)(void *ctx);
+	int wstatus; /* the writer's outcome */
+	/* The answer. */
+	unsigned status;
+	json_t *out; /* NULL with status 204 */
+	char err_code[32];
+	char err_msg[256];
+	unsigned retry_after; /* seconds, for 429/503 */
+	const char *set_cookie; /* a Set-Cookie header value (static or owned by ctx) */
+	const char *allow;      /* the Allow header of a 405 */
+};
+
+/* Sets the answer to an error: status, a stable machine code ("not_found") and a message
+ * for a person. Returns NP_EDENIED so an apply function can `return api_error(...)`. */
+__attribute__((format(printf, 4, 5))) int api_error(struct api_req *r, unsigned status,
+                                                    const char *code, const char *fmt, ...);
+/* Sets the answer to status with body out (stolen; NULL for 204). Returns NP_OK. */
+int api_ok(struct api_req *r, unsigned status, json_t *out);
+/* Queues the answer r holds now. */
+enum MHD_Result api_answer(struct api_req *r);
+
+/* Runs fn on the read-only store connection and returns what it returned (no answer). */
+int api_lookup_run(struct api_req *r, api_lookup *fn);
+/* Runs fn on the read-only store connection, then answers. */
+enum MHD_Result api_read(struct api_req *r, api_lookup *fn);
+/* Hands apply to the writer; the answer follows when the change is durable. */
+enum MHD_Result api_write(struct api_req *r, api_apply *apply);
+
+/* For work that needs an argon2id check first: suspends the request and queues job on the
+ * hashing pool (503 when it is full). The job ends with api_write_begun (go on to the
+ * writer) or by setting the answer and calling http_task_resolve(&r->t). */
+enum MHD_Result api_slow(struct api_req *r, struct hashing_job *job);
+void api_write_begun(struct api_req *r, api_apply *apply);
+
+/* The status and message for a credential_may verdict that refuses (404 for a name that is
+ * not the account's, 403 for the rest); returns NP_EDENIED. */
+int api_refuse(struct api_req *r, enum policy_verdict v, const char *fqdn);
+
+/* Body fields: a string member (NULL when absent; false with a 400 set when present but not
+ * a string, or longer than max bytes, or holding a NUL or control character). */
+bool api_string(struct api_req *r, const char *key, size_t max, const char **out);
+/* Refuses (400) members of the body other than those listed (NULL-terminated). */
+bool api_only_keys(struct api_req *r, const char *const *keys);
+
+/* The throttle of failed authentications, shared with dyndns2. */
+struct throttle *http_throttle(const struct http_server *hs);
+
+/* Endpoints (api_hosts.c, api_account.c). */
+api_handler api_hosts_list, api_hosts_create, api_host_get, api_host_patch, api_host_delete;
+api_handler api_records_get, api_records_put, api_records_delete, api_history, api_prefix;
+api_handler api_login, api_logout, api_tokens_list, api_tokens_create, api_token_get;
+api_handler api_token_patch, api_token_delete, api_account_get, api_account_patch;
+api_handler api_account_delete, api_admin_users, api_admin_user_state;
+
+/* The entry from http.c for every /api/v1 path that is not the check's or the sensors'. */
+enum MHD_Result api_serve(struct http_request *hr);
+
+#endif

@@ -1,0 +1,765 @@
+/* SPDX-License-Identifier: MIT */
+/* REST API: sign-in and sign-out, tokens and their policies, the account, and the admin's
+ * list of users. Password checks run on the hashing pool (http/hashing.h), never on
+ * libmicrohttpd's threads nor the writer's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account/password.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
+#include "http/api.h"
+#include "http/throttle.h"
+
+#define USER_NAME_MAX 63
+
+/* ---- a password check, then the writer ---- */
+
+/* The state of a request that checks a password: sign-in, password change, deletion. */
+struct pw_job {
+	struct hashing_job job;
+	struct api_req *r;
+	char user[USER_NAME_MAX + 1];
+	char password[PASSWORD_MAX + 1];
+	size_t password_len;
+	char new_password[STORE_PWHASH_MAX]; /* a password change: the new hash */
+	char email[STORE_MAIL_RCPT_MAX];
+	char new_plain[PASSWORD_MAX + 1];   /* a password change: the new one, until hashed */
+	bool rehash;         /* new_plain is to be hashed into new_password on the pool */
+	bool found;          /* the account exists */
+	struct store_user u; /* when found */
+	api_apply *then;     /* what the writer does once the password proved right */
+	/* sign-in */
+	char secret[SECRET_TEXT_LEN + 1];
+	struct store_token tok;
+};
+
+static void pw_job_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, sizeof(struct pw_job));
+	free(p);
+}
+
+static struct pw_job *pw_job_new(struct api_req *r)
+{
+	struct pw_job *j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+		return NULL;
+	}
+	j->r = r;
+	r->ctx = j;
+	r->ctx_free = pw_job_free;
+	return j;
+}
+
+/* Runs on a hashing thread: the password decides, then the writer does j->then. */
+static void pw_run(struct hashing_job *job)
+{
+	struct pw_job *j = container_of(job, struct pw_job, job);
+	struct api_req *r = j->r;
+	bool ok = password_verify(j->password, j->password_len, j->found ? j->u.password_hash : NULL);
+	explicit_bzero(j->password, sizeof(j->password));
+	struct throttle *th = http_throttle(r->hs);
+	if (!ok) {
+		throttle_failed(th, &r->client, j->user, "login", time_mono_ms());
+		/* The same answer whether the account exists or not. */
+		api_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "wrong user name or password");
+		http_task_resolve(&r->t);
+		return;
+	}
+	throttle_succeeded(th, &r->client, j->user, time_mono_ms());
+	if (j->rehash) {
+		int ret = password_hash(j->new_plain, strlen(j->new_plain), j->new_password);
+		explicit_bzero(j->new_plain, sizeof(j->new_plain));
+		if (ret != NP_OK) {
+			r->retry_after = 5;
+			api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "try again later");
+			http_task_resolve(&r->t);
+			return;
+		}
+	}
+	if (j->u.state != STORE_USER_ACTIVE) {
+		/* Said only to who knows the password. */
+		static const char *const why[] = {
+		    [STORE_USER_LOCKED] = "this account is locked; ask the operator",
+		    [STORE_USER_SUSPENDED] = "this account is suspended; ask the operator",
+		    [STORE_USER_UNCONFIRMED] = "confirm your mail address first (see the mail we "
+		                               "sent)"};
+		unsigned st = (unsigned)j->u.state;
+		api_error(r, MHD_HTTP_FORBIDDEN, "account_inactive", "%s",
+		          st < ARRAY_SIZE(why) && why[st] != NULL ? why[st] : "not active");
+		http_task_resolve(&r->t);
+		return;
+	}
+	api_write_begun(r, j->then);
+}
+
+static int read_user(struct api_req *r, struct store *st)
+{
+	struct pw_job *j = r->ctx;
+	int ret = r->authenticated ? store_user_get_id(st, r->cred.user_id, &j->u)
+	                           : store_user_get(st, j->user, &j->u);
+	j->found = ret == NP_OK;
+	return ret == NP_ENOTFOUND ? NP_OK : ret;
+}
+
+/* Reads the account (by j->user, or the credential's), then checks the password on the
+ * hashing pool and goes on with then on the writer. */
+static enum MHD_Result check_password_then(struct api_req *r, struct pw_job *j, api_apply *then)
+{
+	struct throttle *th = http_throttle(r->hs);
+	unsigned wait = throttle_check(th, &r->client, j->user, time_mono_ms());
+	if (wait > 0) {
+		r->retry_after = wait;
+		api_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "throttled",
+		          "too many failed attempts; try again in %u s", wait);
+		return api_answer(r);
+	}
+	int ret = api_lookup_run(r, read_user);
+	if (ret != NP_OK) {
+		r->retry_after = 5;
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "try again later");
+		return api_answer(r);
+	}
+	j->then = then;
+	j->job.run = pw_run;
+	return api_slow(r, &j->job);
+}
+
+/* The password member into j; false with the error set. */
+static bool take_password(struct api_req *r, struct pw_job *j, const char *key)
+{
+	const char *pw;
+	if (!api_string(r, key, PASSWORD_MAX, &pw))
+		return false;
+	if (pw == NULL) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "\"%s\" is missing", key);
+		return false;
+	}
+	j->password_len = strlen(pw);
+	memcpy(j->password, pw, j->password_len);
+	return true;
+}
+
+/* ---- POST /auth/login ---- */
+
+static int login_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	struct pw_job *j = r->ctx;
+	const struct config *cfg = writer_txn_config(txn);
+	int64_t now = time_now();
+	/* Ended sessions of everyone are swept here, where sessions are made. */
+	int ret = store_token_expire(st, now);
+	if (ret != NP_OK)
+		return ret;
+	credential_token_new(&j->tok, j->u.id, STORE_TOKEN_SESSION, j->secret);
+	char source[INET6_ADDRSTRLEN] = "";
+	addr_format(&r->client, source, sizeof(source));
+	snprintf(j->tok.name, sizeof(j->tok.name), "sign-in from %s", source);
+	j->tok.expires = now + (int64_t)cfg->accounts_session_hours * 3600;
+	ret = store_token_add(st, &j->tok);
+	if (ret != NP_OK)
+		return ret;
+	return api_ok(r, MHD_HTTP_OK,
+	              json_pack("{s:s,s:s,s:I}", "token", j->secret, "id", j->tok.id, "expires",
+	                        (json_int_t)j->tok.expires));
+}
+
+enum MHD_Result api_login(struct api_req *r)
+{
+	static const char *const keys[] = {"user", "password", "totp", NULL};
+	struct pw_job *j = pw_job_new(r);
+	const char *user, *totp;
+	if (j == NULL || !api_only_keys(r, keys) || !api_string(r, "user", USER_NAME_MAX, &user) ||
+	    !api_string(r, "totp", 16, &totp) || !take_password(r, j, "password"))
+		return api_answer(r);
+	if (user == NULL) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "\"user\" is missing");
+		return api_answer(r);
+	}
+	np_strlcpy(j->user, user, sizeof(j->user));
+	return check_password_then(r, j, login_apply);
+}
+
+/* ---- POST /auth/logout ---- */
+
+static int logout_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	(void)txn;
+	int ret = store_token_del(st, r->cred.token_id);
+	if (ret != NP_OK && ret != NP_ENOTFOUND)
+		return ret;
+	return api_ok(r, MHD_HTTP_NO_CONTENT, NULL);
+}
+
+enum MHD_Result api_logout(struct api_req *r)
+{
+	if (r->cred.kind != STORE_TOKEN_SESSION) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "not_a_session",
+		          "this token is no sign-in; revoke it with DELETE /api/v1/tokens/%s",
+		          r->cred.token_id);
+		return api_answer(r);
+	}
+	return api_write(r, logout_apply);
+}
+
+/* ---- tokens ---- */
+
+static const char *kind_name(enum store_token_kind k)
+{
+	switch (k) {
+	case STORE_TOKEN_API:
+		return "api";
+	case STORE_TOKEN_SESSION:
+		return "session";
+	case STORE_TOKEN_HOST:
+		return "host";
+	}
+	return "?";
+}
+
+/* A comma list as a JSON array of strings. */
+static json_t *list_json(const char *text)
+{
+	json_t *a = json_array();
+	while (a != NULL && *text != '\0') {
+		size_t n = strcspn(text, ",");
+		json_array_append_new(a, json_stringn(text, n));
+		text += n;
+		if (*text == ',')
+			text++;
+	}
+	return a;
+}
+
+static json_t *token_json(const struct store_token *t, const char *current_id)
+{
+	json_t *policy = json_pack("{s:o,s:o,s:o,s:I,s:b}", "names", list_json(t->names), "types",
+	                           list_json(t->types), "sources", list_json(t->sources),
+	                           "expires", (json_int_t)t->expires, "manage", t->manage);
+	return json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:s,s:b}", "id", t->id, "kind", kind_name(t->kind),
+	                 "name", t->name, "policy", policy, "created", (json_int_t)t->created,
+	                 "last_used", (json_int_t)t->last_used, "last_source", t->last_source,
+	                 "current", strcmp(t->id, current_id) == 0);
+}
+
+struct token_list_ctx {
+	json_t *list;
+	const char *current;
+};
+
+static int token_row(const struct store_token *t, void *ctx)
+{
+	struct token_list_ctx *c = ctx;
+	return json_array_append_new(c->list, token_json(t, c->current)) == 0 ? 0 : NP_ENOMEM;
+}
+
+static int tokens_list(struct api_req *r, struct store *st)
+{
+	struct token_list_ctx c = {json_array(), r->cred.token_id};
+	if (c.list == NULL)
+		return NP_ENOMEM;
+	int ret = store_token_list(st, r->cred.user_id, -1, token_row, &c);
+	if (ret != NP_OK) {
+		json_decref(c.list);
+		return ret;
+	}
+	return api_ok(r, MHD_HTTP_OK, json_pack("{s:o}", "tokens", c.list));
+}
+
+enum MHD_Result api_tokens_list(struct api_req *r)
+{
+	return api_read(r, tokens_list);
+}
+
+/* The token being made or changed, with its parsed policy. */
+struct token_edit {
+	struct store_token t;
+	struct policy p;
+	char secret[SECRET_TEXT_LEN + 1];
+	bool name_given, policy_given;
+};
+
+static void token_edit_free(void *p)
+{
+	if (p != NULL)
+		explicit_bzero(p, sizeof(struct token_edit));
+	free(p);
+}
+
+/* Adds each string of array member key of o with add; false with the error set. */
+static bool policy_list(struct api_req *r, json_t *o, const char *key, struct policy *p,
+                        int (*add)(struct policy *, const char *, char *, size_t))
+{
+	json_t *a = json_object_get(o, key), *v;
+	size_t i;
+	if (a == NULL)
+		return true;
+	if (!json_is_array(a)) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_policy", "\"%s\" must be a list of strings",
+		          key);
+		return false;
+	}
+	json_array_foreach(a, i, v)
+	{
+		char err[160];
+		const char *s = json_string_value(v);
+		if (s == NULL || strlen(s) != json_string_length(v) || str_has_ctl(s)) {
+			api_error(r, MHD_HTTP_BAD_REQUEST, "bad_policy",
+			          "\"%s\" must be a list of strings", key);
+			return false;
+		}
+		if (add(p, s, err, sizeof(err)) != NP_OK) {
+			api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_policy", "%s", err);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Reads {"name": ..., "policy": {...}} into e; false with the error set. */
+static bool token_body(struct api_req *r, struct token_edit *e)
+{
+	static const char *const keys[] = {"name", "policy", NULL};
+	static const char *const pkeys[] = {"names", "types", "sources", "expires", "manage", NULL};
+	const char *name;
+	if (!api_only_keys(r, keys) || !api_string(r, "name", sizeof(e->t.name) - 1, &name))
+		return false;
+	if (name != NULL) {
+		np_strlcpy(e->t.name, name, sizeof(e->t.name));
+		e->name_given = true;
+	}
+	json_t *p = r->body != NULL ? json_object_get(r->body, "policy") : NULL;
+	if (p == NULL)
+		p = json_object(); /* no policy given: the default one (below) */
+	else if (!json_is_object(p)) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_policy", "\"policy\" must be an object");
+		return false;
+	} else {
+		json_incref(p);
+		e->policy_given = true;
+	}
+	bool ok = false;
+	const char *key;
+	json_t *v;
+	json_object_foreach(p, key, v)
+	{
+		bool known = false;
+		for (size_t i = 0; pkeys[i] != NULL && !known; i++)
+			known = strcmp(pkeys[i], key) == 0;
+		if (!known) {
+			api_error(r, MHD_HTTP_BAD_REQUEST, "bad_policy",
+			          "a policy has names, types, sources, expires and manage");
+			goto out;
+		}
+	}
+	memset(&e->p, 0, sizeof(e->p));
+	if (!policy_list(r, p, "names", &e->p, policy_add_name) ||
+	    !policy_list(r, p, "types", &e->p, policy_add_type) ||
+	    !policy_list(r, p, "sources", &e->p, policy_add_source))
+		goto out;
+	json_t *exp = json_object_get(p, "expires"), *man = json_object_get(p, "manage");
+	if ((exp != NULL && !json_is_integer(exp)) || (man != NULL && !json_is_boolean(man))) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_policy",
+		          "\"expires\" is a unix time (0: never), \"manage\" true or false");
+		goto out;
+	}
+	e->p.expires = exp != NULL ? (int64_t)json_integer_value(exp) : 0;
+	e->p.manage = man != NULL && json_is_true(man);
+	if (e->p.expires < 0 || (e->p.expires != 0 && e->p.expires <= time_now())) {
+		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_policy",
+		          "\"expires\" must lie in the future (or be 0: never)");
+		goto out;
+	}
+	/* A token can only hand out less than it holds itself; a session holds everything. */
+	if (r->cred.kind != STORE_TOKEN_SESSION && !policy_within(&e->p, &r->cred.policy)) {
+		api_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
+		          "a token may only make tokens within its own policy");
+		goto out;
+	}
+	if (policy_format(&e->p, e->t.names, sizeof(e->t.names), e->t.types, sizeof(e->t.types),
+	                  e->t.sources, sizeof(e->t.sources)) != NP_OK) {
+		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_policy", "the policy is too long");
+		goto out;
+	}
+	e->t.expires = e->p.expires;
+	e->t.manage = e->p.manage;
+	ok = true;
+out:
+	json_decref(p);
+	return ok;
+}
+
+static int count_row(const struct store_token *t, void *ctx)
+{
+	(void)t;
+	(*(unsigned *)ctx)++;
+	return 0;
+}
+
+static int token_create(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	struct token_edit *e = r->ctx;
+	unsigned n = 0;
+	unsigned max = writer_txn_config(txn)->accounts_max_tokens;
+	int ret = store_token_list(st, r->cred.user_id, STORE_TOKEN_API, count_row, &n);
+	if (ret != NP_OK)
+		return ret;
+	if (n >= max)
+		return api_error(r, MHD_HTTP_FORBIDDEN, "limit", "an account may have at most %u tokens",
+		                 max);
+	struct store_token fresh;
+	credential_token_new(&fresh, r->cred.user_id, STORE_TOKEN_API, e->secret);
+	memcpy(e->t.id, fresh.id, sizeof(e->t.id));
+	memcpy(e->t.secret_hash, fresh.secret_hash, sizeof(e->t.secret_hash));
+	e->t.user_id = r->cred.user_id;
+	e->t.kind = STORE_TOKEN_API;
+	e->t.created = fresh.created;
+	explicit_bzero(&fresh, sizeof(fresh));
+	ret = store_token_add(st, &e->t);
+	if (ret != NP_OK)
+		return ret;
+	json_t *o = token_json(&e->t, r->cred.token_id);
+	/* The secret is answered this once; only its hash is kept. */
+	if (o != NULL)
+		json_object_set_new(o, "token", json_string(e->secret));
+	return api_ok(r, MHD_HTTP_CREATED, o);
+}
+
+static struct token_edit *token_edit_new(struct api_req *r)
+{
+	struct token_edit *e = calloc(1, sizeof(*e));
+	if (e == NULL) {
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+		return NULL;
+	}
+	r->ctx = e;
+	r->ctx_free = token_edit_free;
+	return e;
+}
+
+enum MHD_Result api_tokens_create(struct api_req *r)
+{
+	struct token_edit *e = token_edit_new(r);
+	if (e == NULL || !token_body(r, e))
+		return api_answer(r);
+	return api_write(r, token_create);
+}
+
+/* The token {id} of the account into t; 404 set when it is not the account's. */
+static int own_token(struct api_req *r, struct store *st, struct store_token *t)
+{
+	int ret = store_token_get(st, r->segs[1], t);
+	if (ret == NP_ENOTFOUND || (ret == NP_OK && t->user_id != r->cred.user_id))
+		return api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such token");
+	return ret;
+}
+
+static int token_get(struct api_req *r, struct store *st)
+{
+	struct store_token t;
+	int ret = own_token(r, st, &t);
+	if (ret == NP_OK)
+		ret = api_ok(r, MHD_HTTP_OK, token_json(&t, r->cred.token_id));
+	return ret;
+}
+
+enum MHD_Result api_token_get(struct api_req *r)
+{
+	return api_read(r, token_get);
+}
+
+static int token_patch(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	(void)txn;
+	struct token_edit *e = r->ctx;
+	struct store_token t;
+	int ret = own_token(r, st, &t);
+	if (ret != NP_OK)
+		return ret;
+	if (t.kind == STORE_TOKEN_SESSION && e->policy_given)
+		return api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_policy",
+		                 "a sign-in's policy cannot be changed");
+	if (e->name_given)
+		np_strlcpy(t.name, e->t.name, sizeof(t.name));
+	if (e->policy_given) {
+		memcpy(t.names, e->t.names, sizeof(t.names));
+		memcpy(t.types, e->t.types, sizeof(t.types));
+		memcpy(t.sources, e->t.sources, sizeof(t.sources));
+		t.expires = e->t.expires;
+		t.manage = e->t.manage;
+	}
+	ret = store_token_update(st, &t);
+	if (ret == NP_OK)
+		ret = api_ok(r, MHD_HTTP_OK, token_json(&t, r->cred.token_id));
+	return ret;
+}
+
+enum MHD_Result api_token_patch(struct api_req *r)
+{
+	struct token_edit *e = token_edit_new(r);
+	if (e == NULL || !token_body(r, e))
+		return api_answer(r);
+	return api_write(r, token_patch);
+}
+
+static int token_delete(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	(void)txn;
+	struct store_token t;
+	int ret = own_token(r, st, &t);
+	if (ret == NP_OK)
+		ret = store_token_del(st, t.id);
+	if (ret == NP_OK)
+		ret = api_ok(r, MHD_HTTP_NO_CONTENT, NULL);
+	return ret;
+}
+
+enum MHD_Result api_token_delete(struct api_req *r)
+{
+	return api_write(r, token_delete);
+}
+
+/* ---- the account ---- */
+
+static const char *state_name(enum store_user_state s)
+{
+	switch (s) {
+	case STORE_USER_ACTIVE:
+		return "active";
+	case STORE_USER_LOCKED:
+		return "locked";
+	case STORE_USER_SUSPENDED:
+		return "suspended";
+	case STORE_USER_UNCONFIRMED:
+		return "unconfirmed";
+	}
+	return "?";
+}
+
+static json_t *user_json(const struct store_user *u, unsigned hosts)
+{
+	return json_pack("{s:s,s:s,s:b,s:s,s:s,s:b,s:b,s:I,s:i}", "name", u->name, "email",
+	                 u->email, "email_confirmed", u->email_confirmed, "role",
+	                 u->role == STORE_ROLE_ADMIN ? "admin" : "user", "state",
+	                 state_name(u->state), "password", u->password_hash[0] != '\0', "totp",
+	                 u->totp_len > 0, "created", (json_int_t)u->created, "hosts", (int)hosts);
+}
+
+static int account_get(struct api_req *r, struct store *st)
+{
+	struct store_user u;
+	unsigned hosts = 0;
+	int ret = store_user_get_id(st, r->cred.user_id, &u);
+	if (ret == NP_OK)
+		ret = store_user_host_count(st, u.id, &hosts);
+	if (ret == NP_OK)
+		ret = api_ok(r, MHD_HTTP_OK, user_json(&u, hosts));
+	explicit_bzero(&u, sizeof(u));
+	return ret;
+}
+
+enum MHD_Result api_account_get(struct api_req *r)
+{
+	return api_read(r, account_get);
+}
+
+static int account_patch(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	(void)txn;
+	struct pw_job *j = r->ctx;
+	int ret = NP_OK;
+	if (j->new_password[0] != '\0')
+		ret = store_user_set_password(st, r->cred.user_id, j->new_password);
+	if (ret == NP_OK && j->email[0] != '\0')
+		ret = store_user_set_email(st, r->cred.user_id, j->email);
+	if (ret == NP_OK)
+		return account_get(r, st);
+	return ret;
+}
+
+enum MHD_Result api_account_patch(struct api_req *r)
+{
+	static const char *const keys[] = {"email", "password", "current_password", NULL};
+	struct pw_job *j = pw_job_new(r);
+	const char *email, *pw;
+	if (j == NULL || !api_only_keys(r, keys) ||
+	    !api_string(r, "email", STORE_MAIL_RCPT_MAX - 1, &email) ||
+	    !api_string(r, "password", PASSWORD_MAX, &pw))
+		return api_answer(r);
+	if (email != NULL) {
+		if (!config_mail_check(email)) {
+			api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_email",
+			          "not a mail address this server can write to");
+			return api_answer(r);
+		}
+		np_strlcpy(j->email, email, sizeof(j->email));
+	}
+	if (pw == NULL) {
+		if (email == NULL) {
+			api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+			          "send \"email\", or \"password\" with \"current_password\"");
+			return api_answer(r);
+		}
+		return api_write(r, account_patch);
+	}
+	char err[96];
+	if (!password_acceptable(pw, strlen(pw), err, sizeof(err))) {
+		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "weak_password", "%s", err);
+		return api_answer(r);
+	}
+	if (!take_password(r, j, "current_password"))
+		return api_answer(r);
+	/* The new password's hash is made on the pool too (see account_pw_run). */
+	np_strlcpy(j->new_plain, pw, sizeof(j->new_plain));
+	j->rehash = true;
+	np_strlcpy(j->user, r->cred.user, sizeof(j->user));
+	return check_password_then(r, j, account_patch);
+}
+
+/* ---- DELETE /account ---- */
+
+struct doomed {
+	char (*fqdns)[CFG_NAME_MAX];
+	size_t n, cap;
+};
+
+static int collect_doomed(const struct store_host *h, void *ctx)
+{
+	struct doomed *d = ctx;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		void *p = realloc(d->fqdns, cap * sizeof(*d->fqdns));
+		if (p == NULL)
+			return NP_ENOMEM;
+		d->fqdns = p;
+		d->cap = cap;
+	}
+	np_strlcpy(d->fqdns[d->n++], h->fqdn, CFG_NAME_MAX);
+	return 0;
+}
+
+static int account_delete_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	struct doomed d = {0};
+	int ret = store_host_list_user(st, r->cred.user_id, collect_doomed, &d);
+	for (size_t i = 0; i < d.n && ret == NP_OK; i++) {
+		struct store_host h;
+		ret = store_host_get(st, d.fqdns[i], &h);
+		if (ret == NP_OK && h.blocked)
+			ret = api_error(r, MHD_HTTP_CONFLICT, "blocked",
+			                "%s is blocked for abuse: the operator must release it first",
+			                h.fqdn);
+		if (ret == NP_OK) {
+			char source[INET6_ADDRSTRLEN] = "";
+			addr_format(&r->client, source, sizeof(source));
+			struct store_history hist = {.host_id = h.id,
+			                             .fqdn = h.fqdn,
+			                             .time = time_now(),
+			                             .source = source,
+			                             .old_addr = "",
+			                             .new_addr = "",
+			                             .protocol = "web",
+			                             .token_id = r->cred.token_id};
+			ret = store_history_add(st, &hist);
+		}
+		if (ret == NP_OK)
+			ret = store_host_del(st, h.fqdn);
+		if (ret == NP_OK)
+			ret = writer_txn_touch(txn, h.fqdn);
+	}
+	free(d.fqdns);
+	if (ret == NP_OK)
+		ret = store_user_del(st, r->cred.user_id); /* its tokens go with it */
+	if (ret == NP_OK)
+		ret = api_ok(r, MHD_HTTP_NO_CONTENT, NULL);
+	return ret;
+}
+
+enum MHD_Result api_account_delete(struct api_req *r)
+{
+	static const char *const keys[] = {"password", NULL};
+	struct pw_job *j = pw_job_new(r);
+	if (j == NULL || !api_only_keys(r, keys) || !take_password(r, j, "password"))
+		return api_answer(r);
+	np_strlcpy(j->user, r->cred.user, sizeof(j->user));
+	return check_password_then(r, j, account_delete_apply);
+}
+
+/* ---- admin ---- */
+
+struct users_ctx {
+	json_t *list;
+	struct store *st;
+};
+
+static int admin_row(const struct store_user *u, void *ctx)
+{
+	struct users_ctx *c = ctx;
+	unsigned hosts = 0;
+	int ret = store_user_host_count(c->st, u->id, &hosts);
+	if (ret == NP_OK && json_array_append_new(c->list, user_json(u, hosts)) != 0)
+		ret = NP_ENOMEM;
+	return ret;
+}
+
+static int admin_users(struct api_req *r, struct store *st)
+{
+	struct users_ctx c = {json_array(), st};
+	if (c.list == NULL)
+		return NP_ENOMEM;
+	int ret = store_user_list_full(st, admin_row, &c);
+	if (ret != NP_OK) {
+		json_decref(c.list);
+		return ret;
+	}
+	return api_ok(r, MHD_HTTP_OK, json_pack("{s:o}", "users", c.list));
+}
+
+enum MHD_Result api_admin_users(struct api_req *r)
+{
+	return api_read(r, admin_users);
+}
+
+static int admin_state_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	(void)txn;
+	const char *action = r->segs[3];
+	enum store_user_state state = strcmp(action, "lock") == 0      ? STORE_USER_LOCKED
+	                              : strcmp(action, "suspend") == 0 ? STORE_USER_SUSPENDED
+	                                                               : STORE_USER_ACTIVE;
+	struct store_user u;
+	int ret = store_user_get(st, r->segs[2], &u);
+	if (ret == NP_ENOTFOUND)
+		return api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such user");
+	if (ret == NP_OK && u.id == r->cred.user_id && state != STORE_USER_ACTIVE)
+		ret = api_error(r, MHD_HTTP_CONFLICT, "self", "an administrator cannot lock out itself");
+	if (ret == NP_OK)
+		ret = store_user_set_state(st, u.id, state);
+	if (ret == NP_OK) {
+		u.state = state;
+		unsigned hosts = 0;
+		ret = store_user_host_count(st, u.id, &hosts);
+		if (ret == NP_OK)
+			ret = api_ok(r, MHD_HTTP_OK, user_json(&u, hosts));
+	}
+	explicit_bzero(&u, sizeof(u));
+	return ret;
+}
+
+enum MHD_Result api_admin_user_state(struct api_req *r)
+{
+	const char *action = r->segs[3];
+	if (strcmp(action, "lock") != 0 && strcmp(action, "unlock") != 0 &&
+	    strcmp(action, "suspend") != 0) {
+		api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "actions are lock, unlock and suspend");
+		return api_answer(r);
+	}
+	return api_write(r, admin_state_apply);
+}
