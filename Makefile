@@ -14,7 +14,8 @@
 
 .DEFAULT_GOAL := all
 
-PKGS    := sqlite3 libmicrohttpd liburcu-qsbr libsodium inih jansson libcurl miniupnpc libpcap
+PKGS    := sqlite3 libmicrohttpd liburcu-qsbr libsodium inih jansson libcurl miniupnpc libpcap \
+           liboath libqrencode
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 
