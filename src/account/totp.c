@@ -184,7 +184,8 @@ int totp_verify(const uint8_t secret[TOTP_SECRET_LEN], const char *input, size_t
 	int ret = NP_OK;
 	for (int d = -TOTP_WINDOW; d <= TOTP_WINDOW; d++) {
 		/* No step before 0 (the epoch) and none past the counter's end. */
-		if ((d < 0 && current < (uint64_t)-d) || (d > 0 && current > UINT64_MAX - (uint64_t)d))
+		if ((d < 0 && current < (uint64_t)-d) ||
+		    (d > 0 && current > UINT64_MAX - (uint64_t)d))
 			continue;
 		uint64_t step = d < 0 ? current - (uint64_t)-d : current + (uint64_t)d;
 		char code[TOTP_DIGITS + 1];

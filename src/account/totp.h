@@ -29,7 +29,8 @@
 /* Initialises liboath and libsodium once for the process (pthread_once), whichever thread
  * comes first; every function below calls it itself, so calling it at start only moves
  * the work (and the failure) there. NP_OK, or NP_EFAILED when a library cannot start.
- * oath_done() is not called: liboath holds nothing that outlives the process, and a thread
+ * oath_done() is not called: liboath holds nothing that outlives the process (its
+ * oath_done() frees nothing with the built-in crypto Debian's liboath0 uses), and a thread
  * still verifying at exit must not find it torn down. */
 int totp_lib_init(void) np_mustcheck;
 
@@ -40,8 +41,8 @@ int totp_secret_new(uint8_t secret[TOTP_SECRET_LEN]) np_mustcheck;
 /* Writes the secret in base32 (liboath's encoder), upper case, for a person to type into
  * an app: TOTP_SECRET_TEXT_LEN characters and a NUL into out. NP_OK, NP_ENOMEM or
  * NP_EFAILED; out is an empty string on failure. */
-int totp_secret_text(const uint8_t secret[TOTP_SECRET_LEN], char out[TOTP_SECRET_TEXT_LEN + 1])
-	np_mustcheck;
+int totp_secret_text(const uint8_t secret[TOTP_SECRET_LEN],
+                     char out[TOTP_SECRET_TEXT_LEN + 1]) np_mustcheck;
 
 /* Writes the key URI authenticator apps scan:
  *   otpauth://totp/ISSUER:ACCOUNT?secret=BASE32&issuer=ISSUER&algorithm=SHA1&digits=6&period=30
@@ -61,8 +62,8 @@ uint64_t totp_step(time_t now);
 /* The code of one time step: TOTP_DIGITS ASCII digits and a NUL into out. For the tests
  * and the cross-check with other implementations; logins go through totp_verify().
  * NP_OK or NP_EFAILED. */
-int totp_code(const uint8_t secret[TOTP_SECRET_LEN], uint64_t step, char out[TOTP_DIGITS + 1])
-	np_mustcheck;
+int totp_code(const uint8_t secret[TOTP_SECRET_LEN], uint64_t step,
+              char out[TOTP_DIGITS + 1]) np_mustcheck;
 
 /* Checks a code a person typed: input[0..len) must be exactly TOTP_DIGITS ASCII digits,
  * with any number of ASCII spaces before, between or after them ("287 082"); anything else

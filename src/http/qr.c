@@ -89,8 +89,12 @@ int qr_svg(const char *text, const char *label, char **svg, size_t *svglen)
 	/* QR_MODE_8 with case kept: URIs are UTF-8 and case matters in them; libqrencode still
 	 * packs runs of digits or upper-case letters (the base32 secret) more tightly. */
 	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-	if (qr == NULL)
-		return errno == ENOMEM ? NP_ENOMEM : NP_ETOOBIG;
+	if (qr == NULL) {
+		/* ERANGE: more than version 40 holds (the limit above should have caught it). */
+		if (errno == ENOMEM)
+			return NP_ENOMEM;
+		return errno == ERANGE ? NP_ETOOBIG : NP_EINVAL;
+	}
 
 	int w = qr->width;
 	int n = w + 2 * QR_QUIET_ZONE;
@@ -109,8 +113,9 @@ int qr_svg(const char *text, const char *label, char **svg, size_t *svglen)
 	    n, n, n * QR_MODULE_PX, n * QR_MODULE_PX);
 	put_escaped(&o, label);
 	/* A white ground of its own: the code must scan on a dark page too. */
-	put(&o, "\" shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>",
-	    n, n);
+	put(&o,
+	    "\" shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" fill=\"#fff\"/>", n,
+	    n);
 	put(&o, "<path fill=\"#000\" d=\"");
 	for (int y = 0; y < w; y++) {
 		const unsigned char *row = qr->data + (size_t)y * (size_t)w;

@@ -52,7 +52,7 @@ static void test_rfc6238_vectors(void **state)
 		assert_int_equal(verify(want, t, 0, &matched), NP_OK);
 		assert_int_equal(matched, (uint64_t)t / 30);
 	}
-	/* The one the brief of the feature names: T=59 is step 1, 94287082 -> 287082. */
+	/* The first row: T=59 is step 1, 94287082 gives 287082. */
 	assert_int_equal(totp_step(59), 1);
 	assert_int_equal(totp_step(60), 2);
 	assert_int_equal(totp_step(-5), 0);
@@ -79,7 +79,8 @@ static void test_secret_new(void **state)
 	assert_int_equal(totp_secret_text(a, text), NP_OK);
 	assert_int_equal(strlen(text), TOTP_SECRET_TEXT_LEN);
 	for (size_t i = 0; i < TOTP_SECRET_TEXT_LEN; i++)
-		assert_true((text[i] >= 'A' && text[i] <= 'Z') || (text[i] >= '2' && text[i] <= '7'));
+		assert_true((text[i] >= 'A' && text[i] <= 'Z') ||
+		            (text[i] >= '2' && text[i] <= '7'));
 }
 
 /* One step either side is accepted (a clock 30 s off, or a code typed as it turned), two
@@ -153,9 +154,9 @@ static void test_typed_input(void **state)
 	assert_int_equal(verify("28 70 82", now, 0, &matched), NP_OK);
 
 	static const char *const bad[] = {
-	    "",         "28708",    "2870820",  "28708a",   "a287082",   "287-082",
-	    "+287082",  "287082\n", "\t287082", "287\t082", "28708２", "2870.82",
-	    "287082 0", "       ",  "0x287082",
+	    "",        "28708",   "2870820",  "28708a",   "a287082",
+	    "287-082", "+287082", "287082\n", "\t287082", "287\t082",
+	    "28708２", "2870.82", "287082 0", "       ",  "0x287082",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		matched = 99;
@@ -163,8 +164,10 @@ static void test_typed_input(void **state)
 		assert_int_equal(matched, 99);
 	}
 
-	/* A NUL inside: the length says 7 bytes, six of them the right digits. */
-	assert_int_equal(totp_verify(rfc_key, "287\0" "082", 7, now, 0, &matched), NP_EMALFORMED);
+	/* A NUL inside: 7 bytes, six of them the right digits. */
+	static const char nul_inside[] = {'2', '8', '7', '\0', '0', '8', '2'};
+	assert_int_equal(totp_verify(rfc_key, nul_inside, sizeof(nul_inside), now, 0, &matched),
+	                 NP_EMALFORMED);
 	/* Only the bytes given count: "287082" followed by more is not looked at. */
 	assert_int_equal(totp_verify(rfc_key, "2870829", 6, now, 0, &matched), NP_OK);
 
@@ -189,16 +192,17 @@ static void test_uri(void **state)
 {
 	(void)state;
 	char uri[1024];
-	assert_int_equal(totp_uri("Nameplate & Co", "alice smith@example.org:home", rfc_key, uri,
-	                          sizeof(uri)),
-	                 NP_OK);
-	assert_string_equal(uri, "otpauth://totp/Nameplate%20%26%20Co:alice%20smith%40example.org%3Ahome"
-	                         "?secret=" RFC_KEY_BASE32 "&issuer=Nameplate%20%26%20Co"
-	                         "&algorithm=SHA1&digits=6&period=30");
+	assert_int_equal(
+	    totp_uri("Nameplate & Co", "alice smith@example.org:home", rfc_key, uri, sizeof(uri)),
+	    NP_OK);
+	assert_string_equal(uri,
+	                    "otpauth://totp/Nameplate%20%26%20Co:alice%20smith%40example.org%3Ahome"
+	                    "?secret=" RFC_KEY_BASE32 "&issuer=Nameplate%20%26%20Co"
+	                    "&algorithm=SHA1&digits=6&period=30");
 
 	/* UTF-8 bytes and the reserved characters of a query are encoded, unreserved ones kept. */
-	assert_int_equal(totp_uri("dyn.example", "b\xc3\xa9r-1_x~?#/=+%", rfc_key, uri, sizeof(uri)),
-	                 NP_OK);
+	assert_int_equal(
+	    totp_uri("dyn.example", "b\xc3\xa9r-1_x~?#/=+%", rfc_key, uri, sizeof(uri)), NP_OK);
 	assert_string_equal(uri, "otpauth://totp/dyn.example:b%C3%A9r-1_x~%3F%23%2F%3D%2B%25"
 	                         "?secret=" RFC_KEY_BASE32 "&issuer=dyn.example"
 	                         "&algorithm=SHA1&digits=6&period=30");
@@ -293,14 +297,10 @@ int main(int argc, char **argv)
 		return print_mode(argc, argv);
 	const struct CMUnitTest tests[] = {
 	    /* First, so that the threads race to start the libraries. */
-	    cmocka_unit_test(test_threads),
-	    cmocka_unit_test(test_rfc6238_vectors),
-	    cmocka_unit_test(test_secret_text),
-	    cmocka_unit_test(test_secret_new),
-	    cmocka_unit_test(test_window),
-	    cmocka_unit_test(test_replay_refused),
-	    cmocka_unit_test(test_typed_input),
-	    cmocka_unit_test(test_uri),
+	    cmocka_unit_test(test_threads),     cmocka_unit_test(test_rfc6238_vectors),
+	    cmocka_unit_test(test_secret_text), cmocka_unit_test(test_secret_new),
+	    cmocka_unit_test(test_window),      cmocka_unit_test(test_replay_refused),
+	    cmocka_unit_test(test_typed_input), cmocka_unit_test(test_uri),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@
 #include "http/qr.h"
 
 #define URI                                                                                        \
-	"otpauth://totp/Nameplate:alice%40example.org?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"      \
+	"otpauth://totp/Nameplate:alice%40example.org?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"     \
 	"&issuer=Nameplate&algorithm=SHA1&digits=6&period=30"
 
 /* Checks the SVG is one well-formed element tree: every tag closes in order, attribute
@@ -60,7 +60,8 @@ static void check_structure(const char *svg)
 				break;
 			assert_int_equal(*p, ' ');
 			p++;
-			size_t alen = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-");
+			size_t alen =
+			    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-");
 			assert_true(alen > 0);
 			p += alen;
 			assert_int_equal(p[0], '=');
@@ -84,7 +85,7 @@ static void check_structure(const char *svg)
 	assert_int_equal(depth, 0);
 	assert_string_equal(p, ""); /* nothing after the root closes */
 	/* Nothing a strict CSP or a sanitiser would object to when inlined. */
-	static const char *const banned[] = {"<script", "href", "style", "url(",
+	static const char *const banned[] = {"<script", "href",           "style",      "url(",
 	                                     "<image",  "<foreignObject", "javascript:"};
 	for (size_t i = 0; i < ARRAY_SIZE(banned); i++)
 		assert_null(strstr(svg, banned[i]));
@@ -164,8 +165,9 @@ static int render_and_check(const char *text)
 
 	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	assert_non_null(qr);
-	/* The width a version has (ISO/IEC 18004: 17 + 4 per version) plus the quiet zone. */
-	int n = 17 + 4 * qr->version + 2 * QR_QUIET_ZONE;
+	/* The width a version has (ISO/IEC 18004: 17 + 4 per version) plus a quiet zone of
+	 * 4 modules on each side. */
+	int n = 17 + 4 * qr->version + 2 * 4;
 	assert_int_equal(qr->width, 17 + 4 * qr->version);
 	char viewbox[64];
 	snprintf(viewbox, sizeof(viewbox), " viewBox=\"0 0 %d %d\"", n, n);
