@@ -14,7 +14,8 @@
 
 .DEFAULT_GOAL := all
 
-PKGS    := sqlite3 libmicrohttpd liburcu-qsbr libsodium inih jansson libcurl miniupnpc libpcap
+PKGS    := sqlite3 libmicrohttpd liburcu-qsbr libsodium inih jansson libcurl miniupnpc libpcap \
+           liboath libqrencode
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 
@@ -182,7 +183,8 @@ unit: $(UNIT_BINS)
 fuzz-replay: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_BINS); do n=$${t##*/}; echo "== $$n"; $$t tests/fuzz/corpus/$$n; done
 
-system: $(BINS)
+# test_totp.py has two unit test binaries print what it compares with Debian's tools.
+system: $(BINS) $(BUILD)/tests/test_account_totp $(BUILD)/tests/test_http_qr
 	NP_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/system $(PYTEST_ARGS)
 
 check-banned:

@@ -9,7 +9,8 @@ libjansson-dev libinih-dev libcmocka-dev libminiupnpc-dev libpcap-dev liboath-de
 python3-pytest python3-dnspython python3-aiosmtpd python3-jsonschema wrk
 chromium chromium-driver python3-selenium
 bind9-dnsutils knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps
-miniupnpd-nftables nftables"
+miniupnpd-nftables nftables
+oathtool zbar-tools librsvg2-bin"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
