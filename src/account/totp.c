@@ -63,6 +63,31 @@ int totp_secret_text(const uint8_t secret[TOTP_SECRET_LEN], char out[TOTP_SECRET
 	return ret;
 }
 
+int totp_secret_parse(const char *text, uint8_t secret[TOTP_SECRET_LEN])
+{
+	memset(secret, 0, TOTP_SECRET_LEN);
+	if (totp_lib_init() != NP_OK)
+		return NP_EFAILED;
+	if (strlen(text) != TOTP_SECRET_TEXT_LEN)
+		return NP_EMALFORMED;
+	for (size_t i = 0; i < TOTP_SECRET_TEXT_LEN; i++) {
+		char c = text[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7')))
+			return NP_EMALFORMED;
+	}
+	char *bin = NULL;
+	size_t n = 0;
+	int rc = oath_base32_decode(text, TOTP_SECRET_TEXT_LEN, &bin, &n);
+	int ret = rc == OATH_OK && n == TOTP_SECRET_LEN ? NP_OK : NP_EMALFORMED;
+	if (ret == NP_OK)
+		memcpy(secret, bin, TOTP_SECRET_LEN);
+	if (bin != NULL) {
+		sodium_memzero(bin, n);
+		free(bin);
+	}
+	return ret;
+}
+
 /* Appends s[0..len) to out at *pos, percent-encoding all but RFC 3986's unreserved bytes.
  * False when it does not fit (out keeps room for the NUL). */
 static bool put_encoded(char *out, size_t outlen, size_t *pos, const char *s, size_t len)

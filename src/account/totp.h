@@ -44,6 +44,11 @@ int totp_secret_new(uint8_t secret[TOTP_SECRET_LEN]) np_mustcheck;
 int totp_secret_text(const uint8_t secret[TOTP_SECRET_LEN],
                      char out[TOTP_SECRET_TEXT_LEN + 1]) np_mustcheck;
 
+/* The secret back from its text (as totp_secret_text wrote it: 32 characters of the
+ * upper-case base32 alphabet). NP_EMALFORMED for anything else, NP_EFAILED when the
+ * libraries cannot start; secret is zeroed on failure. */
+int totp_secret_parse(const char *text, uint8_t secret[TOTP_SECRET_LEN]) np_mustcheck;
+
 /* Writes the key URI authenticator apps scan:
  *   otpauth://totp/ISSUER:ACCOUNT?secret=BASE32&issuer=ISSUER&algorithm=SHA1&digits=6&period=30
  * issuer and account (UTF-8, NUL-terminated) are percent-encoded: every byte but the

@@ -46,6 +46,9 @@ static const struct api_route {
     {"GET", "account", API_TOKEN, api_account_get},
     {"PATCH", "account", API_SESSION, api_account_patch},
     {"DELETE", "account", API_SESSION, api_account_delete},
+    {"GET", "account/totp", API_SESSION, api_totp_get},
+    {"POST", "account/totp", API_SESSION, api_totp_enable},
+    {"DELETE", "account/totp", API_SESSION, api_totp_disable},
     {"GET", "admin/users", API_ADMIN, api_admin_users},
     {"POST", "admin/users/*/*", API_ADMIN, api_admin_user_state},
 };

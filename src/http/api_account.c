@@ -2,11 +2,14 @@
 /* REST API: sign-in and sign-out, tokens and their policies, the account, and the admin's
  * list of users. Password checks run on the hashing pool (http/hashing.h), never on
  * libmicrohttpd's threads nor the writer's. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "account/password.h"
+#include "account/totp.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/macros.h"
@@ -32,6 +35,10 @@ struct pw_job {
 	bool found;          /* the account exists */
 	struct store_user u; /* when found */
 	api_apply *then;     /* what the writer does once the password proved right */
+	/* The second factor: a sign-in to an account with TOTP needs its code too. */
+	bool want_totp;
+	char totp[TOTP_INPUT_MAX + 1];
+	uint64_t totp_step; /* the step the code matched; 0 when no code was checked */
 	/* sign-in */
 	char secret[SECRET_TEXT_LEN + 1];
 	struct store_token tok;
@@ -74,6 +81,23 @@ static void pw_run(struct hashing_job *job)
 		return;
 	}
 	throttle_succeeded(th, &r->client, j->user, time_mono_ms());
+	if (j->want_totp && j->u.totp_len == TOTP_SECRET_LEN) {
+		if (j->totp[0] == '\0') {
+			api_error(r, MHD_HTTP_UNAUTHORIZED, "totp_required",
+			          "this account needs the code of its authenticator app (\"totp\")");
+			http_task_resolve(&r->t);
+			return;
+		}
+		int rc = totp_verify(j->u.totp_secret, j->totp, strlen(j->totp), time(NULL),
+		                     (uint64_t)j->u.totp_step, &j->totp_step);
+		if (rc != NP_OK) {
+			throttle_failed(th, &r->client, j->user, "login", time_mono_ms());
+			api_error(r, MHD_HTTP_UNAUTHORIZED, "wrong_totp",
+			          "wrong or already used authenticator code");
+			http_task_resolve(&r->t);
+			return;
+		}
+	}
 	if (j->rehash) {
 		int ret = password_hash(j->new_plain, strlen(j->new_plain), j->new_password);
 		explicit_bzero(j->new_plain, sizeof(j->new_plain));
@@ -158,6 +182,21 @@ static int login_apply(struct api_req *r, struct store *st, struct writer_txn *t
 	int ret = store_token_expire(st, now);
 	if (ret != NP_OK)
 		return ret;
+	if (j->totp_step != 0) {
+		/* Two sign-ins with one code, at once: only the first gets through. */
+		struct store_user u;
+		ret = store_user_get_id(st, j->u.id, &u);
+		bool replay = ret == NP_OK && (uint64_t)u.totp_step >= j->totp_step;
+		explicit_bzero(&u, sizeof(u));
+		if (ret != NP_OK)
+			return ret;
+		if (replay)
+			return api_error(r, MHD_HTTP_UNAUTHORIZED, "wrong_totp",
+			                 "wrong or already used authenticator code");
+		ret = store_user_set_totp_step(st, j->u.id, (int64_t)j->totp_step);
+		if (ret != NP_OK)
+			return ret;
+	}
 	credential_token_new(&j->tok, j->u.id, STORE_TOKEN_SESSION, j->secret);
 	char source[INET6_ADDRSTRLEN] = "";
 	addr_format(&r->client, source, sizeof(source));
@@ -184,6 +223,9 @@ enum MHD_Result api_login(struct api_req *r)
 		return api_answer(r);
 	}
 	np_strlcpy(j->user, user, sizeof(j->user));
+	if (totp != NULL)
+		np_strlcpy(j->totp, totp, sizeof(j->totp));
+	j->want_totp = true;
 	return check_password_then(r, j, login_apply);
 }
 
@@ -762,4 +804,158 @@ enum MHD_Result api_admin_user_state(struct api_req *r)
 		return api_answer(r);
 	}
 	return api_write(r, admin_state_apply);
+}
+
+/* ---- /account/totp: the second factor ---- */
+
+/* The issuer shown in authenticator apps: the public host name when one is configured. */
+static void issuer_of(const struct config *cfg, char *out, size_t len)
+{
+	const char *u = cfg->check_public_url;
+	const char *host = strstr(u, "://");
+	if (host == NULL) {
+		np_strlcpy(out, "Nameplate", len);
+		return;
+	}
+	host += 3;
+	size_t n = strcspn(host, ":/");
+	snprintf(out, len, "Nameplate %.*s", (int)n, host);
+}
+
+static int totp_state(struct api_req *r, struct store *st)
+{
+	struct store_user u;
+	int ret = store_user_get_id(st, r->cred.user_id, &u);
+	if (ret != NP_OK)
+		return ret;
+	bool enabled = u.totp_len > 0;
+	explicit_bzero(&u, sizeof(u));
+	if (enabled)
+		return api_ok(r, MHD_HTTP_OK, json_pack("{s:b}", "enabled", true));
+	/* Not enabled: a fresh secret to set up, kept nowhere until confirmed (POST). */
+	uint8_t secret[TOTP_SECRET_LEN];
+	char text[TOTP_SECRET_TEXT_LEN + 1], uri[1024], issuer[128];
+	issuer_of(r->cfg, issuer, sizeof(issuer));
+	if (totp_secret_new(secret) != NP_OK || totp_secret_text(secret, text) != NP_OK ||
+	    totp_uri(issuer, r->cred.user, secret, uri, sizeof(uri)) != NP_OK)
+		ret = NP_EFAILED;
+	else
+		ret = api_ok(r, MHD_HTTP_OK,
+		             json_pack("{s:b,s:s,s:s}", "enabled", false, "secret", text, "uri", uri));
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(uri, sizeof(uri));
+	return ret;
+}
+
+enum MHD_Result api_totp_get(struct api_req *r)
+{
+	return api_read(r, totp_state);
+}
+
+struct totp_change {
+	uint8_t secret[TOTP_SECRET_LEN];
+	char code[TOTP_INPUT_MAX + 1];
+};
+
+static void totp_change_free(void *p)
+{
+	if (p != NULL)
+		sodium_memzero(p, sizeof(struct totp_change));
+	free(p);
+}
+
+static int totp_enable(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	(void)txn;
+	struct totp_change *c = r->ctx;
+	struct store_user u;
+	int ret = store_user_get_id(st, r->cred.user_id, &u);
+	bool enabled = ret == NP_OK && u.totp_len > 0;
+	explicit_bzero(&u, sizeof(u));
+	if (ret != NP_OK)
+		return ret;
+	if (enabled)
+		return api_error(r, MHD_HTTP_CONFLICT, "exists",
+		                 "a second factor is set up already; remove it first");
+	uint64_t step;
+	/* The code proves the app holds the secret before sign-ins depend on it. */
+	if (totp_verify(c->secret, c->code, strlen(c->code), time(NULL), 0, &step) != NP_OK)
+		return api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "wrong_totp",
+		                 "wrong code: check the app's clock and the secret typed");
+	ret = store_user_set_totp(st, r->cred.user_id, c->secret, TOTP_SECRET_LEN);
+	if (ret == NP_OK)
+		ret = store_user_set_totp_step(st, r->cred.user_id, (int64_t)step);
+	if (ret == NP_OK)
+		ret = api_ok(r, MHD_HTTP_OK, json_pack("{s:b}", "enabled", true));
+	return ret;
+}
+
+static int totp_disable(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	(void)txn;
+	struct totp_change *c = r->ctx;
+	struct store_user u;
+	int ret = store_user_get_id(st, r->cred.user_id, &u);
+	if (ret != NP_OK)
+		return ret;
+	uint64_t step;
+	bool ok = u.totp_len == TOTP_SECRET_LEN &&
+	          totp_verify(u.totp_secret, c->code, strlen(c->code), time(NULL),
+	                      (uint64_t)u.totp_step, &step) == NP_OK;
+	bool enabled = u.totp_len > 0;
+	explicit_bzero(&u, sizeof(u));
+	if (!enabled)
+		return api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no second factor is set up");
+	if (!ok)
+		return api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "wrong_totp",
+		                 "wrong or already used authenticator code");
+	ret = store_user_set_totp(st, r->cred.user_id, NULL, 0);
+	if (ret == NP_OK)
+		ret = api_ok(r, MHD_HTTP_NO_CONTENT, NULL);
+	return ret;
+}
+
+static struct totp_change *totp_body(struct api_req *r, bool with_secret)
+{
+	static const char *const keys_enable[] = {"secret", "code", NULL};
+	static const char *const keys_disable[] = {"code", NULL};
+	struct totp_change *c = calloc(1, sizeof(*c));
+	const char *secret = NULL, *code;
+	if (c == NULL) {
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+		return NULL;
+	}
+	r->ctx = c;
+	r->ctx_free = totp_change_free;
+	if (!api_only_keys(r, with_secret ? keys_enable : keys_disable) ||
+	    (with_secret && !api_string(r, "secret", TOTP_SECRET_TEXT_LEN, &secret)) ||
+	    !api_string(r, "code", TOTP_INPUT_MAX, &code))
+		return NULL;
+	if (code == NULL || (with_secret && secret == NULL)) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		          with_secret ? "send {\"secret\": ..., \"code\": ...}"
+		                      : "send {\"code\": ...}");
+		return NULL;
+	}
+	if (with_secret && totp_secret_parse(secret, c->secret) != NP_OK) {
+		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_secret",
+		          "the secret is the 32 characters GET /account/totp gave");
+		return NULL;
+	}
+	np_strlcpy(c->code, code, sizeof(c->code));
+	return c;
+}
+
+enum MHD_Result api_totp_enable(struct api_req *r)
+{
+	if (totp_body(r, true) == NULL)
+		return api_answer(r);
+	return api_write(r, totp_enable);
+}
+
+enum MHD_Result api_totp_disable(struct api_req *r)
+{
+	if (totp_body(r, false) == NULL)
+		return api_answer(r);
+	return api_write(r, totp_disable);
 }
