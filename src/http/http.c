@@ -26,6 +26,7 @@
 #include "http/guard.h"
 #include "http/http_int.h"
 #include "http/probe.h"
+#include "http/template.h"
 #include "http/throttle.h"
 #include "observe/codec.h"
 #include "store/store.h"
@@ -635,6 +636,7 @@ enum route {
 	ROUTE_INGEST,
 	ROUTE_CHECK,
 	ROUTE_STATUS,
+	ROUTE_STATIC,
 };
 
 /* Whether url is prefix itself or prefix followed by "/..." */
@@ -660,6 +662,8 @@ static enum route route_of(const char *url)
 		return ROUTE_CHECK;
 	if (strcmp(url, "/api/v1/status") == 0)
 		return ROUTE_STATUS;
+	if (under(url, "/static"))
+		return ROUTE_STATIC;
 	return ROUTE_NONE;
 }
 
@@ -682,6 +686,7 @@ static const char *route_methods(enum route rt, size_t *body_max)
 		return "GET, POST";
 	case ROUTE_CHECKIP_HTML:
 	case ROUTE_CHECKIP:
+	case ROUTE_STATIC:
 	case ROUTE_NONE:
 		break;
 	}
@@ -803,6 +808,8 @@ static enum MHD_Result dispatch(struct http_server *hs, struct MHD_Connection *c
 		return check_serve(&r);
 	case ROUTE_STATUS:
 		return status_serve(&r);
+	case ROUTE_STATIC:
+		return static_serve(&r);
 	case ROUTE_NONE:
 		break;
 	}
@@ -945,6 +952,9 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
                struct observer *obs, struct mailer *mail)
 {
 	*out = NULL;
+	/* The page templates are parsed here, so that a broken one stops the daemon at start. */
+	if (tpl_init() != NP_OK)
+		return NP_EMALFORMED;
 	struct http_server *hs = calloc(1, sizeof(*hs));
 	if (hs == NULL)
 		return NP_ENOMEM;

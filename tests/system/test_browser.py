@@ -56,6 +56,9 @@ def test_check_flow_in_a_real_browser(np_factory, relay, chromium):
     me.open(base + "/check")
     assert me.title() == "Am I infected?"
     assert "127.0.0.1" in me.text() and "never means clean" in me.text()
+    # The stylesheet loaded under the page's CSP (style-src 'self'): the note is shaded.
+    note = me.driver.find_element("css selector", "p.note")
+    assert note.value_of_css_property("background-color") == "rgba(244, 244, 244, 1)"
     me.type("email", "person@example.org")
     me.tick("consent")
     me.screenshot("check-form-filled")
