@@ -54,12 +54,27 @@ lib_srcs = $(filter-out $(MAINS),$(wildcard src/$(1)/*.c))
 MODULES := $(foreach m,$(LAYER_ORDER),$(if $(call lib_srcs,$(m)),$(m)))
 link_libs = $(foreach m,$(LINK_$(1)),$(if $(filter $(m),$(MODULES)),$(BUILD)/lib$(m).a))
 
+# Generated sources join their module's library: GEN_OBJS_<module>.
 define module_rules
-$(BUILD)/lib$(1).a: $(patsubst src/%.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1)))
+$(BUILD)/lib$(1).a: $(patsubst src/%.c,$(BUILD)/obj/%.o,$(call lib_srcs,$(1))) $(GEN_OBJS_$(1))
 	@mkdir -p $$(@D)
 	rm -f $$@
 	ar rcs $$@ $$^
 endef
+
+# The web pages' templates (templates/) and the files /static/ serves (static/) are compiled
+# into the http library: scripts/embed.sh writes them as C arrays (src/http/embed.h). The
+# folders are prerequisites too, so adding or removing a file regenerates.
+EMBED_DIRS := templates static
+EMBED_FILES := $(foreach d,$(EMBED_DIRS),$(wildcard $(d)/*))
+GEN_OBJS_http := $(BUILD)/obj/gen/embed.o
+$(BUILD)/gen/embed.c: scripts/embed.sh $(EMBED_DIRS) $(EMBED_FILES)
+	@mkdir -p $(@D)
+	sh scripts/embed.sh $(EMBED_DIRS) >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+$(BUILD)/obj/gen/embed.o: $(BUILD)/gen/embed.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(foreach m,$(MODULES),$(eval $(call module_rules,$(m))))
 
 BINS    := $(BUILD)/nameplated $(BUILD)/nameplatectl $(BUILD)/nameplate $(BUILD)/nameplate-sensor

@@ -25,10 +25,10 @@
 #include "http/check_page.h"
 #include "http/dyndns2.h"
 #include "http/http_int.h"
+#include "http/template.h"
 #include "observe/codec.h"
 #include "store/store.h"
 
-#define CSP          "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
 #define COOKIE_CHECK "np_check"
 #define COOKIE_CSRF  "np_csrf"
 #define HOUR         3600
@@ -211,24 +211,25 @@ static void req_free(struct http_task *t)
 
 /* ---- replies ---- */
 
-static enum MHD_Result send_page(struct MHD_Connection *c, unsigned status, struct check_buf *b,
+static enum MHD_Result send_page(struct MHD_Connection *c, unsigned status, struct buf *b,
                                  const char *hname, const char *hvalue)
 {
 	enum MHD_Result ret;
 	if (b->err)
-		ret = http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "page too large\n");
+		ret = http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		                      "the page could not be made\n");
 	else
-		ret = http_reply(c, status, TEXT_HTML, b->p, b->len, "Content-Security-Policy", CSP,
-		                 hname, hvalue);
-	check_buf_free(b);
+		ret = http_reply(c, status, TEXT_HTML, b->p, b->len, "Content-Security-Policy",
+		                 TPL_CSP, hname, hvalue);
+	buf_free(b);
 	return ret;
 }
 
 static enum MHD_Result message(struct MHD_Connection *c, unsigned status, const char *title,
                                const char *text, const char *hname, const char *hvalue)
 {
-	struct check_buf b;
-	check_buf_init(&b, CHECK_PAGE_MAX);
+	struct buf b;
+	buf_init(&b, CHECK_PAGE_MAX);
 	check_page_message(&b, title, text);
 	return send_page(c, status, &b, hname, hvalue);
 }
@@ -623,8 +624,8 @@ static enum MHD_Result answer_view(struct http_task *t)
 	if (v == NULL)
 		return message(t->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error",
 		               "The stored result cannot be read.", NULL, NULL);
-	struct check_buf b;
-	check_buf_init(&b, CHECK_PAGE_MAX);
+	struct buf b;
+	buf_init(&b, CHECK_PAGE_MAX);
 	check_page_result(&b, v, q->token, q->csrf, q->updated, q->expires);
 	json_decref(v);
 	char cookie[160];
@@ -733,8 +734,8 @@ static enum MHD_Result serve_form(struct http_request *r)
 	if (!get_cookie(c, COOKIE_CSRF, csrf))
 		check_token_new(csrf);
 	addr_format(&r->client, addr, sizeof(addr));
-	struct check_buf b;
-	check_buf_init(&b, CHECK_PAGE_MAX);
+	struct buf b;
+	buf_init(&b, CHECK_PAGE_MAX);
 	check_page_form(&b, addr, csrf, NULL);
 	csrf_cookie(http_config(r->hs), csrf, cookie, sizeof(cookie));
 	return send_page(c, MHD_HTTP_OK, &b, MHD_HTTP_HEADER_SET_COOKIE, cookie);

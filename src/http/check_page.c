@@ -1,122 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* The check service's pages, form and cookie parsing, tokens and result mail. Everything
- * that comes from a request or from the observations is escaped where it is written. */
+/* The check service's pages, form and cookie parsing, tokens and result mail. The pages'
+ * HTML is in templates/check_*.html; here they get their values, which the renderer escapes,
+ * whatever came from a request or from the observations. */
 #include "http/check_page.h"
 
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* ---- the buffer ---- */
-
-void check_buf_init(struct check_buf *b, size_t max)
-{
-	b->p = NULL;
-	b->len = b->cap = 0;
-	b->max = max;
-	b->err = false;
-}
-
-void check_buf_free(struct check_buf *b)
-{
-	free(b->p);
-	check_buf_init(b, b->max);
-}
-
-/* Room for n more bytes and the NUL. */
-static bool reserve(struct check_buf *b, size_t n)
-{
-	if (b->err)
-		return false;
-	if (n > b->max || b->len > b->max - n) {
-		b->err = true;
-		return false;
-	}
-	if (b->len + n + 1 <= b->cap)
-		return true;
-	size_t cap = b->cap > 0 ? b->cap : 1024;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	char *p = realloc(b->p, cap);
-	if (p == NULL) {
-		b->err = true;
-		return false;
-	}
-	b->p = p;
-	b->cap = cap;
-	return true;
-}
-
-void check_buf_add(struct check_buf *b, const char *s, size_t n)
-{
-	if (!reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void check_buf_puts(struct check_buf *b, const char *s)
-{
-	check_buf_add(b, s, strlen(s));
-}
-
-void check_buf_printf(struct check_buf *b, const char *fmt, ...)
-{
-	char small[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->err = true;
-		return;
-	}
-	if ((size_t)n < sizeof(small)) {
-		check_buf_add(b, small, (size_t)n);
-		return;
-	}
-	if (!reserve(b, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-void check_buf_html(struct check_buf *b, const char *s)
-{
-	const char *run = s;
-	for (const char *p = s; *p != '\0'; p++) {
-		const char *ent;
-		switch (*p) {
-		case '&':
-			ent = "&amp;";
-			break;
-		case '<':
-			ent = "&lt;";
-			break;
-		case '>':
-			ent = "&gt;";
-			break;
-		case '"':
-			ent = "&quot;";
-			break;
-		case '\'':
-			ent = "&#39;";
-			break;
-		default:
-			continue;
-		}
-		check_buf_add(b, run, (size_t)(p - run));
-		check_buf_puts(b, ent);
-		run = p + 1;
-	}
-	check_buf_puts(b, run);
-}
+#include "http/template.h"
 
 /* ---- forms, cookies, tokens ---- */
 
@@ -313,79 +207,30 @@ static const char *rule_words(const char *rule)
 
 /* ---- pages ---- */
 
-static const char *const csp_style =
-    "body{font-family:sans-serif;max-width:44em;margin:2em auto;padding:0 1em;"
-    "line-height:1.45;color:#222}"
-    "h1{font-size:1.5em}table{border-collapse:collapse}"
-    "td,th{border:1px solid #bbb;padding:.2em .6em;text-align:left}"
-    ".v{font-size:1.3em;font-weight:bold;padding:.6em;border-radius:.3em}"
-    ".infected{background:#fdd}.suspicious{background:#ffd}.not_observed{background:#eef}"
-    ".note{background:#f4f4f4;padding:.6em}label{display:block;margin:.6em 0}";
-
-static void page_head(struct check_buf *b, const char *title)
+/* Renders page (templates/<page>) with c into b, then frees c; b->err when that failed. */
+static void render(struct buf *b, const char *page, struct tpl_ctx *c)
 {
-	check_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	                  "<meta name=\"viewport\" content=\"width=device-width\"><title>");
-	check_buf_html(b, title);
-	check_buf_puts(b, "</title><style>");
-	check_buf_puts(b, csp_style);
-	check_buf_puts(b, "</style></head><body>\n<h1>");
-	check_buf_html(b, title);
-	check_buf_puts(b, "</h1>\n");
+	if (c == NULL || tpl_page(b, page, c) != NP_OK)
+		b->err = true;
+	tpl_ctx_free(c);
 }
 
-static void page_tail(struct check_buf *b)
+void check_page_message(struct buf *b, const char *title, const char *text)
 {
-	check_buf_puts(b, "</body></html>\n");
+	struct tpl_ctx *c = tpl_ctx_new();
+	tpl_set(c, "title", title);
+	tpl_set(c, "text", text);
+	render(b, "check_message.html", c);
 }
 
-void check_page_message(struct check_buf *b, const char *title, const char *text)
+void check_page_form(struct buf *b, const char *addr, const char *csrf, const char *error)
 {
-	page_head(b, title);
-	check_buf_puts(b, "<p>");
-	check_buf_html(b, text);
-	check_buf_puts(b, "</p>\n<p><a href=\"/check\">Back to the check</a></p>\n");
-	page_tail(b);
-}
-
-void check_page_form(struct check_buf *b, const char *addr, const char *csrf, const char *error)
-{
-	page_head(b, "Am I infected?");
-	if (error != NULL) {
-		check_buf_puts(b, "<p class=\"v infected\">");
-		check_buf_html(b, error);
-		check_buf_puts(b, "</p>\n");
-	}
-	check_buf_puts(b, "<p>Devices such as routers, cameras and video recorders with old "
-	                  "firmware or default passwords are taken over by botnets such as Mirai. "
-	                  "An infected device scans the internet for more victims. Our honeypots "
-	                  "and darknet sensors (addresses that host nothing, so anything that "
-	                  "arrives there is unsolicited) record that traffic.</p>\n"
-	                  "<p>This check looks up what our sensors saw coming from your "
-	                  "connection's address <strong>");
-	check_buf_html(b, addr);
-	check_buf_puts(b, "</strong> in the last 24 hours. It checks only the address you are "
-	                  "connecting from right now: connect this device to the network you want "
-	                  "to check (your home Wi-Fi, not mobile data) before you start.</p>\n"
-	                  "<p class=\"note\">\"Not observed\" never means clean: it only means our "
-	                  "sensors saw nothing from this address. They see a small part of the "
-	                  "internet.</p>\n"
-	                  "<form method=\"post\" action=\"/check\">\n"
-	                  "<label>Your e-mail address (the result link is sent there):<br>"
-	                  "<input type=\"email\" name=\"email\" required maxlength=\"254\" "
-	                  "autocomplete=\"email\"></label>\n"
-	                  "<label><input type=\"checkbox\" name=\"consent\" value=\"yes\" "
-	                  "required> I agree that the address <strong>");
-	check_buf_html(b, addr);
-	check_buf_puts(b, "</strong> is checked and that the result is mailed to me. The mail "
-	                  "address is kept only until the mail is sent (a keyed hash of it is kept "
-	                  "a day, for the rate limit).</label>\n"
-	                  "<input type=\"hidden\" name=\"csrf\" value=\"");
-	check_buf_html(b, csrf);
-	check_buf_puts(b, "\">\n<button type=\"submit\">Start the check</button>\n</form>\n"
-	                  "<p>Open the link in the mail in this same browser: the result page "
-	                  "opens only there.</p>\n");
-	page_tail(b);
+	struct tpl_ctx *c = tpl_ctx_new();
+	tpl_set(c, "title", "Am I infected?");
+	tpl_set(c, "addr", addr);
+	tpl_set(c, "csrf", csrf);
+	tpl_set(c, "error", error != NULL ? error : "");
+	render(b, "check_form.html", c);
 }
 
 static int64_t jint(const json_t *o, const char *key)
@@ -400,178 +245,121 @@ static const char *jstr(const json_t *o, const char *key)
 	return s != NULL ? s : "";
 }
 
-static void row_text(struct check_buf *b, const char *name, const char *value)
-{
-	check_buf_puts(b, "<tr><th>");
-	check_buf_html(b, name);
-	check_buf_puts(b, "</th><td>");
-	check_buf_html(b, value);
-	check_buf_puts(b, "</td></tr>\n");
-}
-
-static void row_num(struct check_buf *b, const char *name, int64_t n)
-{
-	char t[24];
-	snprintf(t, sizeof(t), "%lld", (long long)n);
-	row_text(b, name, t);
-}
-
-static void row_time(struct check_buf *b, const char *name, int64_t t)
+static void set_time(struct tpl_ctx *c, const char *name, int64_t t)
 {
 	char s[40];
-	row_text(b, name, t != 0 ? check_time_utc(t, s, sizeof(s)) : "-");
+	tpl_set(c, name, check_time_utc(t, s, sizeof(s)));
 }
 
-static void evidence_ports(struct check_buf *b, const json_t *ev)
+/* A count shown only when there is one: "" (false in a section) for 0. */
+static void set_some(struct tpl_ctx *c, const char *name, int64_t n)
+{
+	if (n > 0)
+		tpl_set_int(c, name, n);
+	else
+		tpl_set(c, name, "");
+}
+
+static void evidence_ports(struct tpl_ctx *c, const json_t *ev)
 {
 	const json_t *ports = json_object_get(ev, "ports");
-	if (json_array_size(ports) == 0)
+	if (json_array_size(ports) == 0) {
+		tpl_set_bool(c, "ports", false);
 		return;
-	check_buf_puts(b, "<h3>Destination ports</h3>\n<table><tr><th>Port</th><th>Packets or "
-	                  "connections</th></tr>\n");
+	}
+	struct tpl_ctx *o = tpl_set_obj(c, "ports");
 	size_t i;
 	const json_t *p;
 	json_array_foreach(ports, i, p)
 	{
-		check_buf_printf(b, "<tr><td>%lld</td><td>%lld</td></tr>\n",
-		                 (long long)jint(p, "port"), (long long)jint(p, "count"));
+		struct tpl_ctx *row = tpl_add_row(o, "rows");
+		tpl_set_int(row, "port", jint(p, "port"));
+		tpl_set_int(row, "count", jint(p, "count"));
 	}
-	check_buf_puts(b, "</table>\n");
-	int64_t other = jint(ev, "other_ports");
-	if (other > 0)
-		check_buf_printf(b, "<p>%lld more to other ports.</p>\n", (long long)other);
+	set_some(o, "other_ports", jint(ev, "other_ports"));
 }
 
-static void evidence_creds(struct check_buf *b, const json_t *ev)
+static void evidence_creds(struct tpl_ctx *c, const json_t *ev)
 {
 	const json_t *creds = json_object_get(ev, "credentials");
-	if (json_array_size(creds) == 0)
+	if (json_array_size(creds) == 0) {
+		tpl_set_bool(c, "credentials", false);
 		return;
-	check_buf_puts(b, "<h3>Logins tried on our honeypots</h3>\n<table><tr><th>User "
-	                  "name</th><th>Password</th><th>Times</th><th>Factory default</th>"
-	                  "<th>First</th><th>Last</th></tr>\n");
-	size_t i;
-	const json_t *c;
-	char t1[40], t2[40];
-	json_array_foreach(creds, i, c)
-	{
-		check_buf_puts(b, "<tr><td><code>");
-		check_buf_html(b, jstr(c, "user"));
-		check_buf_puts(b, "</code></td><td><code>");
-		check_buf_html(b, jstr(c, "pass"));
-		check_buf_printf(
-		    b, "</code></td><td>%lld</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-		    (long long)jint(c, "count"),
-		    json_is_true(json_object_get(c, "default")) ? "yes" : "no",
-		    check_time_utc(jint(c, "first"), t1, sizeof(t1)),
-		    check_time_utc(jint(c, "last"), t2, sizeof(t2)));
 	}
-	check_buf_puts(b, "</table>\n");
+	struct tpl_ctx *o = tpl_set_obj(c, "credentials");
+	size_t i;
+	const json_t *cr;
+	json_array_foreach(creds, i, cr)
+	{
+		struct tpl_ctx *row = tpl_add_row(o, "rows");
+		tpl_set(row, "user", jstr(cr, "user"));
+		tpl_set(row, "pass", jstr(cr, "pass"));
+		tpl_set_int(row, "count", jint(cr, "count"));
+		tpl_set(row, "default",
+		        json_is_true(json_object_get(cr, "default")) ? "yes" : "no");
+		set_time(row, "first", jint(cr, "first"));
+		set_time(row, "last", jint(cr, "last"));
+	}
 }
 
-static void evidence(struct check_buf *b, const json_t *ev)
+static void evidence(struct tpl_ctx *c, const json_t *ev)
 {
-	check_buf_puts(b, "<h2>Evidence</h2>\n<table>\n");
-	row_time(b, "First seen", jint(ev, "first_seen"));
-	row_time(b, "Last seen", jint(ev, "last_seen"));
-	row_num(b, "Packets and sessions that count", jint(ev, "packets"));
-	row_num(b, "Mirai fingerprint packets", jint(ev, "fingerprint_hits"));
-	row_num(b, "Login attempts", jint(ev, "login_attempts"));
-	row_num(b, "Default passwords tried", jint(ev, "default_credentials"));
-	row_num(b, "Malware downloads tried", jint(ev, "downloads"));
-	row_num(b, "Packets to IoT ports", jint(ev, "iot_port_hits"));
-	check_buf_puts(b, "</table>\n");
-	evidence_ports(b, ev);
-	evidence_creds(b, ev);
+	int64_t first = jint(ev, "first_seen"), last = jint(ev, "last_seen");
+	if (first != 0)
+		set_time(c, "first_seen", first);
+	else
+		tpl_set(c, "first_seen", "-");
+	if (last != 0)
+		set_time(c, "last_seen", last);
+	else
+		tpl_set(c, "last_seen", "-");
+	static const char *const counts[] = {"packets",        "fingerprint_hits",
+	                                     "login_attempts", "default_credentials",
+	                                     "downloads",      "iot_port_hits"};
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		tpl_set_int(c, counts[i], jint(ev, counts[i]));
+	evidence_ports(c, ev);
+	evidence_creds(c, ev);
 	const json_t *kinds = json_object_get(ev, "kinds");
-	int64_t ignored = jint(kinds, "backscatter") + jint(kinds, "research");
-	if (ignored > 0)
-		check_buf_printf(b,
-		                 "<p>%lld more packets looked like answers to an attack on your "
-		                 "address (backscatter) or a research scanner; they do not "
-		                 "count.</p>\n",
-		                 (long long)ignored);
+	set_some(c, "ignored", jint(kinds, "backscatter") + jint(kinds, "research"));
 }
 
-static const char *const remedies =
-    "<h2>What to do</h2>\n"
-    "<p>For every device on this connection (cameras, video recorders, printers, TVs, "
-    "NAS, smart plugs, the router itself):</p>\n<ul>\n"
-    "<li>Update the firmware and turn on automatic updates.</li>\n"
-    "<li>Replace default passwords with long, unique ones.</li>\n"
-    "<li>Power off devices you do not use.</li>\n"
-    "<li>Replace devices past their end of support: they get no more fixes.</li>\n"
-    "</ul>\n<p>On the router:</p>\n<ul>\n"
-    "<li>Turn UPnP off.</li>\n"
-    "<li>Keep as few port forwards as possible.</li>\n"
-    "<li>Use a VPN to reach devices from outside instead of opening services to the "
-    "internet.</li>\n"
-    "</ul>\n<p>An infected device usually stays clean after a restart only until it is "
-    "infected again: change its password and update it first, then restart it, then check "
-    "again after a day.</p>\n";
-
-static const char *const caveat =
-    "<h2>Shared addresses</h2>\n<p class=\"note\">This result is about your connection's "
-    "address, not about a particular device. Several households can share one address: "
-    "an apartment building's shared uplink, or carrier-grade NAT at your provider (common "
-    "on mobile networks and with some fibre and IPv4-over-IPv6 services). Then a hit may come "
-    "from a neighbour's device, and \"not observed\" says nothing about devices behind "
-    "another address.</p>\n";
-
-void check_page_result(struct check_buf *b, const json_t *verdict, const char *token,
-                       const char *csrf, int64_t checked_at, int64_t expires)
+void check_page_result(struct buf *b, const json_t *verdict, const char *token, const char *csrf,
+                       int64_t checked_at, int64_t expires)
 {
 	const char *v = jstr(verdict, "verdict");
-	const char *addr = jstr(verdict, "address");
 	const char *cls = strcmp(v, "infected") == 0     ? "infected"
 	                  : strcmp(v, "suspicious") == 0 ? "suspicious"
 	                                                 : "not_observed";
-	char t1[40], t2[40], t3[40], t4[40];
-	page_head(b, "Am I infected? Your result");
-	check_buf_printf(b, "<p class=\"v %s\">", cls);
-	check_buf_html(b, addr);
-	check_buf_puts(b, ": ");
-	check_buf_html(b, check_verdict_words(v));
-	check_buf_puts(b, "</p>\n");
+	bool observed = strcmp(cls, "not_observed") != 0;
 	const json_t *win = json_object_get(verdict, "window");
-	check_buf_printf(b,
-	                 "<p>Checked at %s, over what our sensors saw from %s to %s. This "
-	                 "page can be opened until %s.</p>\n",
-	                 check_time_utc(checked_at, t1, sizeof(t1)),
-	                 check_time_utc(jint(win, "start"), t2, sizeof(t2)),
-	                 check_time_utc(jint(win, "end"), t3, sizeof(t3)),
-	                 check_time_utc(expires, t4, sizeof(t4)));
-	if (strcmp(cls, "not_observed") == 0) {
-		check_buf_puts(b, "<p>Our sensors saw no attack traffic from this address in the "
-		                  "last 24 hours. That does not mean your devices are clean: our "
-		                  "sensors see a small part of the internet, and a device can be "
-		                  "vulnerable without being infected yet.</p>\n");
-	} else {
-		check_buf_puts(b, "<h2>Why</h2>\n<ul>\n");
+	struct tpl_ctx *c = tpl_ctx_new();
+	tpl_set(c, "title", "Am I infected? Your result");
+	tpl_set(c, "verdict_class", cls);
+	tpl_set(c, "address", jstr(verdict, "address"));
+	tpl_set(c, "verdict_words", check_verdict_words(v));
+	set_time(c, "checked_at", checked_at);
+	set_time(c, "window_start", jint(win, "start"));
+	set_time(c, "window_end", jint(win, "end"));
+	set_time(c, "expires", expires);
+	tpl_set_bool(c, "observed", observed);
+	if (observed) {
+		tpl_set_list(c, "rules");
 		size_t i;
 		const json_t *r;
 		json_array_foreach(json_object_get(verdict, "rules"), i, r)
 		{
 			const char *name = json_string_value(r);
 			const char *words = name != NULL ? rule_words(name) : NULL;
-			check_buf_puts(b, "<li>");
-			check_buf_html(b, words != NULL ? words : name != NULL ? name : "?");
-			check_buf_puts(b, "</li>\n");
+			if (words == NULL)
+				words = name != NULL ? name : "?";
+			tpl_set(tpl_add_row(c, "rules"), "text", words);
 		}
-		check_buf_puts(b, "</ul>\n");
-		evidence(b, json_object_get(verdict, "evidence"));
+		evidence(c, json_object_get(verdict, "evidence"));
 	}
-	check_buf_puts(b, caveat);
-	check_buf_puts(b, remedies);
-	check_buf_puts(b, "<h2>Check again</h2>\n<p>After you have fixed your devices, check "
-	                  "again (from the network you want to check). This looks at your current "
-	                  "address and updates this page.</p>\n<form method=\"post\" "
-	                  "action=\"/check/");
-	check_buf_html(b, token);
-	check_buf_puts(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
-	check_buf_html(b, csrf);
-	check_buf_puts(b, "\"><button type=\"submit\">Check again</button></form>\n");
-	page_tail(b);
+	tpl_set(c, "token", token);
+	tpl_set(c, "csrf", csrf);
+	render(b, "check_result.html", c);
 }
 
 /* ---- the mail ---- */
@@ -580,42 +368,42 @@ int check_mail_compose(const char *public_url, const char *token, const char *ad
                        const char *verdict, const char *rule, int64_t asked, int64_t expires,
                        char **subject, char **body)
 {
-	struct check_buf s, m;
+	struct buf s, m;
 	char t1[40], t2[40];
 	const char *words = check_verdict_words(verdict);
 	size_t ulen = strlen(public_url);
 	while (ulen > 0 && public_url[ulen - 1] == '/')
 		ulen--;
-	check_buf_init(&s, 1024);
-	check_buf_init(&m, 16384);
-	check_buf_printf(&s, "Nameplate check for %s: %s", addr, words);
+	buf_init(&s, 1024);
+	buf_init(&m, 16384);
+	buf_printf(&s, "Nameplate check for %s: %s", addr, words);
 
-	check_buf_printf(&m,
-	                 "Hello,\n\nthis is the result of the check you asked for.\n\n"
-	                 "Address: %s\nVerdict: %s",
-	                 addr, words);
+	buf_printf(&m,
+	           "Hello,\n\nthis is the result of the check you asked for.\n\n"
+	           "Address: %s\nVerdict: %s",
+	           addr, words);
 	const char *why = rule_words(rule);
 	if (strcmp(verdict, "not_observed") == 0)
-		check_buf_puts(&m, " (our sensors saw no attack traffic from this address in the "
-		                   "last 24 hours; that does not prove your devices are clean)\n");
+		buf_puts(&m, " (our sensors saw no attack traffic from this address in the "
+		             "last 24 hours; that does not prove your devices are clean)\n");
 	else
-		check_buf_printf(&m, " (%s)\n", why != NULL ? why : rule);
-	check_buf_puts(&m, "\nThe details, the evidence and what to do are on this page:\n\n  ");
-	check_buf_add(&m, public_url, ulen);
-	check_buf_printf(&m, "/check/%s\n\n", token);
-	check_buf_printf(&m,
-	                 "Open it in the same browser you used to ask: it opens only there. It "
-	                 "can be opened until %s.\n\n"
-	                 "The check was asked from the address %s at %s. If that was not you, "
-	                 "ignore this mail.\n\n"
-	                 "Note: several households can share one address (an apartment "
-	                 "building's uplink, carrier-grade NAT); the page explains what that "
-	                 "means for this result.\n\n-- \nNameplate\n",
-	                 check_time_utc(expires, t1, sizeof(t1)), addr,
-	                 check_time_utc(asked, t2, sizeof(t2)));
+		buf_printf(&m, " (%s)\n", why != NULL ? why : rule);
+	buf_puts(&m, "\nThe details, the evidence and what to do are on this page:\n\n  ");
+	buf_add(&m, public_url, ulen);
+	buf_printf(&m, "/check/%s\n\n", token);
+	buf_printf(&m,
+	           "Open it in the same browser you used to ask: it opens only there. It "
+	           "can be opened until %s.\n\n"
+	           "The check was asked from the address %s at %s. If that was not you, "
+	           "ignore this mail.\n\n"
+	           "Note: several households can share one address (an apartment "
+	           "building's uplink, carrier-grade NAT); the page explains what that "
+	           "means for this result.\n\n-- \nNameplate\n",
+	           check_time_utc(expires, t1, sizeof(t1)), addr,
+	           check_time_utc(asked, t2, sizeof(t2)));
 	if (s.err || m.err) {
-		check_buf_free(&s);
-		check_buf_free(&m);
+		buf_free(&s);
+		buf_free(&m);
 		return NP_ENOMEM;
 	}
 	*subject = s.p;

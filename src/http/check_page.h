@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The check service's text work, apart from any connection: HTML pages (every value
- * escaped), the form and cookie parsers, tokens, and the result mail. Pure functions, so the
- * unit tests reach all of it. */
+/* The check service's text work, apart from any connection: the pages (templates/check_*.html,
+ * every value escaped by the template renderer), the form and cookie parsers, tokens, and
+ * the result mail. Pure functions, so the unit tests reach all of it. */
 #ifndef NP_HTTP_CHECK_PAGE_H
 #define NP_HTTP_CHECK_PAGE_H
 
@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 
 /* A token or cookie value: 32 random bytes as unpadded base64url. */
@@ -19,22 +20,6 @@
 #define CHECK_EMAIL_MAX 254
 /* The largest page or mail the service makes; a result page is far below it. */
 #define CHECK_PAGE_MAX (256 * 1024)
-
-/* A growable text buffer that never exceeds max bytes. Errors (out of memory, too big) are
- * sticky: write everything, then look at err once. p is NUL-terminated while !err. */
-struct check_buf {
-	char *p;
-	size_t len, cap, max;
-	bool err;
-};
-void check_buf_init(struct check_buf *b, size_t max);
-void check_buf_free(struct check_buf *b);
-void check_buf_add(struct check_buf *b, const char *s, size_t n);
-void check_buf_puts(struct check_buf *b, const char *s);
-void check_buf_printf(struct check_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Appends s with & < > " ' escaped as HTML entities (safe in text and quoted attributes). */
-void check_buf_html(struct check_buf *b, const char *s);
 
 /* Decodes application/x-www-form-urlencoded text in[0..n): '+' is a space, %XX a byte.
  * Writes a NUL-terminated result to out. Returns its length, or NP_EMALFORMED (a bad or
@@ -70,15 +55,16 @@ const char *check_time_utc(int64_t t, char *out, size_t len);
 /* "infected", "suspicious", "not observed" for the JSON verdict names. */
 const char *check_verdict_words(const char *verdict);
 
-/* Pages: complete HTML documents. addr, csrf and token are shown escaped.
- * The start page with the form; error (may be NULL) is shown above it. */
-void check_page_form(struct check_buf *b, const char *addr, const char *csrf, const char *error);
-/* A short page with a title and one paragraph (both escaped). */
-void check_page_message(struct check_buf *b, const char *title, const char *text);
+/* Pages: complete HTML documents (http/template.h tpl_page), appended to b (initialized,
+ * max CHECK_PAGE_MAX); a page that cannot be made leaves b->err set. Every value is shown
+ * escaped. The start page with the form; error (may be NULL) is shown above it. */
+void check_page_form(struct buf *b, const char *addr, const char *csrf, const char *error);
+/* A short page with a title and one paragraph. */
+void check_page_message(struct buf *b, const char *title, const char *text);
 /* The result page from the stored verdict JSON (observe/codec.h obs_verdict_json), with the
  * "check again" form posting to /check/<token>. */
-void check_page_result(struct check_buf *b, const json_t *verdict, const char *token,
-                       const char *csrf, int64_t checked_at, int64_t expires);
+void check_page_result(struct buf *b, const json_t *verdict, const char *token, const char *csrf,
+                       int64_t checked_at, int64_t expires);
 
 /* The result mail (plain text, LF line ends; the mailer makes them CRLF). Its link is
  * <public_url>/check/<token>; it never names a sensor. *subject and *body are malloc'd.

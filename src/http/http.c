@@ -29,6 +29,7 @@
 #include "http/hashing.h"
 #include "http/http_int.h"
 #include "http/probe.h"
+#include "http/template.h"
 #include "http/throttle.h"
 #include "observe/codec.h"
 #include "store/store.h"
@@ -686,6 +687,7 @@ enum route {
 	ROUTE_CHECK,
 	ROUTE_STATUS,
 	ROUTE_API,
+	ROUTE_STATIC,
 };
 
 /* Whether url is prefix itself or prefix followed by "/..." */
@@ -713,6 +715,8 @@ static enum route route_of(const char *url)
 		return ROUTE_STATUS;
 	if (under(url, "/api/v1"))
 		return ROUTE_API;
+	if (under(url, "/static"))
+		return ROUTE_STATIC;
 	return ROUTE_NONE;
 }
 
@@ -739,6 +743,7 @@ static const char *route_methods(enum route rt, size_t *body_max)
 		return "GET, HEAD, POST, PUT, PATCH, DELETE";
 	case ROUTE_CHECKIP_HTML:
 	case ROUTE_CHECKIP:
+	case ROUTE_STATIC:
 	case ROUTE_NONE:
 		break;
 	}
@@ -868,6 +873,8 @@ static enum MHD_Result dispatch(struct http_server *hs, struct MHD_Connection *c
 		return status_serve(&r);
 	case ROUTE_API:
 		return api_serve(&r);
+	case ROUTE_STATIC:
+		return static_serve(&r);
 	case ROUTE_NONE:
 		break;
 	}
@@ -1010,6 +1017,9 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
                struct observer *obs, struct mailer *mail)
 {
 	*out = NULL;
+	/* The page templates are parsed here, so that a broken one stops the daemon at start. */
+	if (tpl_init() != NP_OK)
+		return NP_EMALFORMED;
 	struct http_server *hs = calloc(1, sizeof(*hs));
 	if (hs == NULL)
 		return NP_ENOMEM;

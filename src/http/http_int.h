@@ -118,5 +118,6 @@ enum MHD_Result ingest_serve(struct http_request *r); /* POST /api/v1/sensor/bat
 bool ingest_authorized(struct http_server *hs, struct MHD_Connection *c, enum MHD_Result *ret);
 enum MHD_Result check_serve(struct http_request *r);  /* /check..., /api/v1/check... */
 enum MHD_Result status_serve(struct http_request *r); /* GET /api/v1/status */
+enum MHD_Result static_serve(struct http_request *r); /* GET /static/<name> */
 
 #endif

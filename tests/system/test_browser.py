@@ -2,9 +2,10 @@
 """The server's HTML forms in a real browser (headless Chromium through selenium, see
 browser.py), as a person uses them.
 
-- The "am I infected?" check end to end: open /check, type an address, tick the consent,
-  press "Start the check"; the mail reaches the test's SMTP relay; its link opened in the
-  same browser shows the verdict, the evidence and the remedies; "Check again" gives a
+- The "am I infected?" check end to end: open /check (styled by /static/style.css under the
+  page's CSP), type an address, tick the consent, press "Start the check"; the mail reaches
+  the test's SMTP relay; its link opened in the same browser shows the verdict, the
+  evidence and the remedies, without sideways scrolling at a phone's width; "Check again" gives a
   fresh result; the same link in a second profile is refused.
 - Cross-site forms are refused: a page on another port (same site, so the browser sends our
   SameSite=Strict cookie along) or another host name (cross-site) that auto-submits the
@@ -56,6 +57,9 @@ def test_check_flow_in_a_real_browser(np_factory, relay, chromium):
     me.open(base + "/check")
     assert me.title() == "Am I infected?"
     assert "127.0.0.1" in me.text() and "never means clean" in me.text()
+    # The stylesheet loaded under the page's CSP (style-src 'self'): the note is shaded.
+    note = me.driver.find_element("css selector", "p.note")
+    assert note.value_of_css_property("background-color") == "rgba(244, 244, 244, 1)"
     me.type("email", "person@example.org")
     me.tick("consent")
     me.screenshot("check-form-filled")
@@ -80,6 +84,13 @@ def test_check_flow_in_a_real_browser(np_factory, relay, chromium):
     assert "firmware" in text and "UPnP" in text             # remedies
     checked_first = [l for l in text.splitlines() if l.startswith("Checked at")]
     assert checked_first, text
+    # On a phone's width the page does not scroll sideways (wide tables scroll in place).
+    me.driver.set_window_size(375, 812)
+    me.screenshot("result-phone-width")
+    widths = me.driver.execute_script(
+        "return [document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+    assert widths[0] <= 400 and widths[1] <= widths[0], widths
+    me.driver.set_window_size(1024, 1400)
     # The page says when it was checked and until when it opens: 3 days later by default.
     m = re.search(r"Checked at (\S+ \S+) UTC.* opened until (\S+ \S+) UTC", checked_first[0])
     assert m, checked_first

@@ -40,7 +40,8 @@ import sensorapi
 
 SENSOR_BIN = os.path.join(BUILD, "nameplate-sensor")
 MAIL_FROM = "check@dyn.example"
-CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+# No script at all, and styles only from our own /static/ (no inline style either).
+CSP = "default-src 'none'; style-src 'self'; form-action 'self'"
 LINK_RE = re.compile(r"(https?://[^\s/]+)(/check/([A-Za-z0-9_-]{43}))")
 
 
@@ -210,6 +211,14 @@ def test_page_form_validation_mail_and_link(np_factory, relay):
     assert hdrs.get("referrer-policy") == "same-origin"
     assert "127.0.0.1" in page and 'name="email"' in page and 'name="consent"' in page
     assert "never means clean" in page
+    assert "<style" not in page and "<script" not in page
+    # The stylesheet the page links is there, cacheable for good under that URL.
+    css = re.search(r'<link rel="stylesheet" href="([^"]+)"', page).group(1)
+    css = html.unescape(css)
+    assert css.startswith("/static/style.css?v=")
+    st, hdrs, _ = np.http(css)
+    assert st == 200 and hdrs["content-type"] == "text/css; charset=utf-8"
+    assert "immutable" in hdrs["cache-control"]
     assert "np_csrf" in b.cookies
     sc = [h for h in b.set_cookie_headers if h.startswith("np_csrf=")][0]
     assert "SameSite=Strict" in sc and "HttpOnly" in sc

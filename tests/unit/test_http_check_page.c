@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of the check service's text work: HTML escaping, the urlencoded form parser, the
- * Cookie header parser, base64url tokens, the result page and the result mail. */
+/* Tests of the check service's text work: the urlencoded form parser, the Cookie header
+ * parser, base64url tokens, the pages (every name their templates use is set) and the result
+ * mail. The renderer and its escaping: test_http_template.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,50 +15,7 @@
 #include <string.h>
 
 #include "http/check_page.h"
-
-/* ---- the buffer and HTML escaping ---- */
-
-static void test_html_escape(void **state)
-{
-	(void)state;
-	struct check_buf b;
-	check_buf_init(&b, 1024);
-	check_buf_html(&b, "a<b>&\"c'd");
-	assert_false(b.err);
-	assert_string_equal(b.p, "a&lt;b&gt;&amp;&quot;c&#39;d");
-	check_buf_free(&b);
-
-	check_buf_init(&b, 1024);
-	check_buf_html(&b, "");
-	check_buf_html(&b, "plain text, no entities");
-	assert_string_equal(b.p, "plain text, no entities");
-	check_buf_free(&b);
-}
-
-static void test_buf_limit_is_sticky(void **state)
-{
-	(void)state;
-	struct check_buf b;
-	check_buf_init(&b, 8);
-	check_buf_puts(&b, "12345678");
-	assert_false(b.err);
-	check_buf_puts(&b, "9");
-	assert_true(b.err);
-	check_buf_puts(&b, "");
-	assert_true(b.err);
-	check_buf_free(&b);
-
-	check_buf_init(&b, 100000);
-	char big[600];
-	memset(big, 'x', sizeof(big) - 1);
-	big[sizeof(big) - 1] = '\0';
-	check_buf_printf(&b, "[%s]", big); /* longer than the printf fast path */
-	assert_false(b.err);
-	assert_int_equal(b.len, sizeof(big) + 1);
-	assert_int_equal(b.p[0], '[');
-	assert_int_equal(b.p[b.len - 1], ']');
-	check_buf_free(&b);
-}
+#include "http/template.h"
 
 /* ---- urlencoded forms ---- */
 
@@ -198,10 +156,11 @@ static const char *const infected_json =
 static void test_result_page(void **state)
 {
 	(void)state;
+	unsigned long missing = tpl_missing_count();
 	json_t *v = json_loads(infected_json, 0, NULL);
 	assert_non_null(v);
-	struct check_buf b;
-	check_buf_init(&b, CHECK_PAGE_MAX);
+	struct buf b;
+	buf_init(&b, CHECK_PAGE_MAX);
 	check_page_result(&b, v, "TOKEN-x_1", "CSRF\"><x", 1732186400, 1732445600);
 	json_decref(v);
 	assert_false(b.err);
@@ -224,25 +183,48 @@ static void test_result_page(void **state)
 	assert_non_null(strstr(b.p, "UPnP off"));
 	assert_non_null(strstr(b.p, "VPN"));
 	assert_non_null(strstr(b.p, "3 more packets"));
-	check_buf_free(&b);
+	/* In the layout, styled by the stylesheet alone (the CSP allows no inline style). */
+	assert_non_null(strstr(b.p, "<title>Am I infected? Your result</title>"));
+	assert_non_null(strstr(b.p, "<link rel=\"stylesheet\" href=\"/static/style.css?v&#61;"));
+	assert_null(strstr(b.p, "<style"));
+	assert_int_equal(tpl_missing_count(), missing);
+	buf_free(&b);
 
 	v = json_pack("{s:s, s:s, s:s, s:[], s:{s:i, s:i}, s:{}}", "address", "2001:db8::/64",
 	              "verdict", "not_observed", "rule", "none", "rules", "window", "start", 1,
 	              "end", 2, "evidence");
-	check_buf_init(&b, CHECK_PAGE_MAX);
+	buf_init(&b, CHECK_PAGE_MAX);
 	check_page_result(&b, v, "t", "c", 3, 4);
 	json_decref(v);
 	assert_false(b.err);
 	assert_non_null(strstr(b.p, "2001:db8::/64: not observed"));
 	assert_non_null(strstr(b.p, "does not mean your devices are clean"));
-	check_buf_free(&b);
+	assert_null(strstr(b.p, "<h2>Evidence</h2>"));
+	assert_int_equal(tpl_missing_count(), missing);
+	buf_free(&b);
+
+	/* Suspicious, with no port and no login: the evidence without those tables. */
+	v = json_pack("{s:s, s:s, s:[s], s:{s:i, s:i}, s:{s:i}}", "address", "192.0.2.1", "verdict",
+	              "suspicious", "rules", "few_signs", "window", "start", 1, "end", 2,
+	              "evidence", "packets", 1);
+	buf_init(&b, CHECK_PAGE_MAX);
+	check_page_result(&b, v, "t", "c", 3, 4);
+	json_decref(v);
+	assert_false(b.err);
+	assert_non_null(strstr(b.p, "class=\"v suspicious\""));
+	assert_non_null(strstr(b.p, "too few to be sure"));
+	assert_null(strstr(b.p, "Destination ports"));
+	assert_null(strstr(b.p, "Logins tried"));
+	assert_int_equal(tpl_missing_count(), missing);
+	buf_free(&b);
 }
 
 static void test_form_page(void **state)
 {
 	(void)state;
-	struct check_buf b;
-	check_buf_init(&b, CHECK_PAGE_MAX);
+	unsigned long missing = tpl_missing_count();
+	struct buf b;
+	buf_init(&b, CHECK_PAGE_MAX);
 	check_page_form(&b, "192.0.2.7", "abc", "bad <input>");
 	assert_false(b.err);
 	assert_non_null(strstr(b.p, "<strong>192.0.2.7</strong>"));
@@ -250,7 +232,31 @@ static void test_form_page(void **state)
 	assert_non_null(strstr(b.p, "name=\"consent\" value=\"yes\""));
 	assert_non_null(strstr(b.p, "bad &lt;input&gt;"));
 	assert_non_null(strstr(b.p, "never means clean"));
-	check_buf_free(&b);
+	assert_int_equal(tpl_missing_count(), missing);
+	buf_free(&b);
+
+	/* Without an error, no error paragraph. */
+	buf_init(&b, CHECK_PAGE_MAX);
+	check_page_form(&b, "192.0.2.7", "abc", NULL);
+	assert_false(b.err);
+	assert_null(strstr(b.p, "class=\"v infected\""));
+	assert_int_equal(tpl_missing_count(), missing);
+	buf_free(&b);
+
+	buf_init(&b, CHECK_PAGE_MAX);
+	check_page_message(&b, "Refused <now>", "Because \"x\" & 'y'.");
+	assert_false(b.err);
+	assert_non_null(strstr(b.p, "<title>Refused &lt;now&gt;</title>"));
+	assert_non_null(strstr(b.p, "<h1>Refused &lt;now&gt;</h1>"));
+	assert_non_null(strstr(b.p, "<p>Because &quot;x&quot; &amp; &#39;y&#39;.</p>"));
+	assert_int_equal(tpl_missing_count(), missing);
+	buf_free(&b);
+
+	/* A page larger than the buffer's ceiling fails, it is not cut. */
+	buf_init(&b, 100);
+	check_page_form(&b, "192.0.2.7", "abc", NULL);
+	assert_true(b.err);
+	buf_free(&b);
 }
 
 static void test_mail(void **state)
@@ -286,7 +292,6 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_html_escape), cmocka_unit_test(test_buf_limit_is_sticky),
 	    cmocka_unit_test(test_url_decode),  cmocka_unit_test(test_form_parse),
 	    cmocka_unit_test(test_cookie_get),  cmocka_unit_test(test_token_text),
 	    cmocka_unit_test(test_result_page), cmocka_unit_test(test_form_page),
