@@ -89,6 +89,8 @@ int api_refuse(struct api_req *r, enum policy_verdict v, const char *fqdn)
 
 enum MHD_Result api_answer(struct api_req *r)
 {
+	if (r->answer != NULL)
+		return r->answer(r);
 	char *text = NULL;
 	if (r->err_code[0] != '\0') {
 		json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", r->err_code, "message",
@@ -505,17 +507,47 @@ static bool parse_body(struct api_req *r, const struct http_request *hr)
 	return true;
 }
 
-enum MHD_Result api_serve(struct http_request *hr)
+struct api_req *api_req_new(struct http_request *hr)
 {
 	struct api_req *r = calloc(1, sizeof(*r));
 	if (r == NULL)
-		return http_reply_text(hr->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+		return NULL;
 	r->hs = hr->hs;
 	r->cfg = http_config(hr->hs);
 	r->conn = hr->conn;
 	r->method = hr->method;
 	r->client = hr->client;
 	r->status = MHD_HTTP_OK;
+	return r;
+}
+
+void api_req_free(struct api_req *r)
+{
+	if (r != NULL)
+		req_free(r);
+}
+
+bool api_req_authenticate(struct api_req *r, enum api_auth auth)
+{
+	return auth == API_PUBLIC || authenticate(r, auth);
+}
+
+enum MHD_Result api_req_run(struct http_request *hr, struct api_req *r, api_handler *fn)
+{
+	current = hr;
+	enum MHD_Result ret = fn(r);
+	current = NULL;
+	if (*hr->con_cls == &r->t)
+		return ret; /* another thread has it; freed when the request completes */
+	req_free(r);
+	return ret;
+}
+
+enum MHD_Result api_serve(struct http_request *hr)
+{
+	struct api_req *r = api_req_new(hr);
+	if (r == NULL)
+		return http_reply_text(hr->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
 
 	const char *path = hr->url + strlen("/api/v1");
 	if (*path == '/')
@@ -549,11 +581,7 @@ enum MHD_Result api_serve(struct http_request *hr)
 	} else if (!parse_body(r, hr) || (rt->auth != API_PUBLIC && !authenticate(r, rt->auth))) {
 		ret = api_answer(r);
 	} else {
-		current = hr;
-		ret = rt->fn(r);
-		current = NULL;
-		if (*hr->con_cls == &r->t)
-			return ret; /* the writer has it; freed when the request completes */
+		return api_req_run(hr, r, rt->fn);
 	}
 	req_free(r);
 	return ret;

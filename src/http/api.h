@@ -67,6 +67,10 @@ struct api_req {
 	unsigned retry_after; /* seconds, for 429/503 */
 	const char *set_cookie; /* a Set-Cookie header value (static or owned by ctx) */
 	const char *allow;      /* the Allow header of a 405 */
+	/* When set, answers in place of the JSON: the web pages (which fill r->body from a form
+	 * and r->segs as the API path would be) render HTML from status, out and err_*. */
+	enum MHD_Result (*answer)(struct api_req *r);
+	void *page; /* the web page's own state for its answer (not freed here) */
 };
 
 /* Sets the answer to an error: status, a stable machine code ("not_found") and a message
@@ -114,5 +118,14 @@ api_handler api_totp_get, api_totp_enable, api_totp_disable;
 
 /* The entry from http.c for every /api/v1 path that is not the check's or the sensors'. */
 enum MHD_Result api_serve(struct http_request *hr);
+
+/* The same handlers for the web pages: a request of hr, authenticated (by the session
+ * cookie, or a token) for level (false with the error set), run like api_serve does once
+ * the caller has set body, segs and answer. api_req_run frees r (now, or when the writer is
+ * done with it); api_req_free is for a request that is not run. */
+struct api_req *api_req_new(struct http_request *hr);
+bool api_req_authenticate(struct api_req *r, enum api_auth level);
+enum MHD_Result api_req_run(struct http_request *hr, struct api_req *r, api_handler *fn);
+void api_req_free(struct api_req *r);
 
 #endif
