@@ -28,6 +28,8 @@ static const struct api_route {
 } routes[] = {
     {"POST", "auth/login", API_PUBLIC, api_login},
     {"POST", "auth/logout", API_TOKEN, api_logout},
+    {"POST", "auth/signup", API_PUBLIC, api_signup},
+    {"POST", "auth/confirm", API_PUBLIC, api_confirm},
     {"GET", "hosts", API_TOKEN, api_hosts_list},
     {"POST", "hosts", API_TOKEN, api_hosts_create},
     {"POST", "hosts/prefix", API_TOKEN, api_prefix},
@@ -255,6 +257,8 @@ static void done_op(struct writer_op *op, int status)
 {
 	struct api_req *r = container_of(op, struct api_req, op);
 	r->wstatus = status;
+	if (status == NP_OK && r->committed != NULL)
+		r->committed(r);
 	http_task_resolve(&r->t);
 }
 
