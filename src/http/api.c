@@ -14,10 +14,13 @@
 #include "common/log.h"
 #include "common/macros.h"
 #include "common/str.h"
+#include "http/static.h"
 #include "http/throttle.h"
 
 /* The session cookie of the web UI; the API takes it too (with the same-origin checks). */
 #define API_SESSION_COOKIE "np_session"
+
+static api_handler api_openapi;
 
 /* Every route: method, path below /api/v1 as segments ("*" matches one), who may call it. */
 static const struct api_route {
@@ -53,6 +56,7 @@ static const struct api_route {
     {"DELETE", "account/totp", API_SESSION, api_totp_disable},
     {"GET", "admin/users", API_ADMIN, api_admin_users},
     {"POST", "admin/users/*/*", API_ADMIN, api_admin_user_state},
+    {"GET", "openapi.json", API_PUBLIC, api_openapi},
 };
 
 /* ---- answers ---- */
@@ -325,6 +329,19 @@ enum MHD_Result api_slow(struct api_req *r, struct hashing_job *job)
 		http_task_resolve(&r->t);
 	}
 	return MHD_YES;
+}
+
+/* ---- the OpenAPI document (static/openapi.json, embedded) ---- */
+
+static enum MHD_Result api_openapi(struct api_req *r)
+{
+	const char *type;
+	const struct embed_file *f = static_find("/static/openapi.json", &type);
+	if (f == NULL) {
+		api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no API document in this build");
+		return api_answer(r);
+	}
+	return http_reply(r->conn, MHD_HTTP_OK, type, f->data, f->len, NULL, NULL, NULL, NULL);
 }
 
 /* ---- routing and authentication ---- */
