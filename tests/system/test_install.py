@@ -244,6 +244,7 @@ EXPECTED = {
     "usr/share/doc/nameplate/examples/client.conf": 0o644,
     "usr/share/doc/nameplate/examples/sensor.conf": 0o644,
     "usr/share/doc/nameplate/README.md": 0o644,
+    "usr/share/doc/nameplate/accounts.md": 0o644,
     "usr/share/doc/nameplate/client.md": 0o644,
     "usr/share/doc/nameplate/configuration.md": 0o644,
     "usr/share/doc/nameplate/operations.md": 0o644,
