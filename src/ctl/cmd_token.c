@@ -33,7 +33,7 @@ static const char *kind_name(enum store_token_kind k)
 /* The policy as one column: "names=... types=... sources=...", "all"/"any" for an empty
  * list, and "manage" when it may manage tokens. */
 static void policy_text(const char *names, const char *types, const char *sources, bool manage,
-			char *out, size_t len)
+                        char *out, size_t len)
 {
 	snprintf(out, len, "names=%s types=%s sources=%s%s", names[0] != '\0' ? names : "all",
 	         types[0] != '\0' ? types : "all", sources[0] != '\0' ? sources : "any",

@@ -117,7 +117,8 @@ static int user_add(struct ctl *c, int argc, char **argv)
 		else if (argv[i][0] != '-' && name == NULL)
 			name = argv[i];
 		else
-			return ctl_usage("user add NAME [--email ADDR] [--password-stdin] [--admin]");
+			return ctl_usage(
+			    "user add NAME [--email ADDR] [--password-stdin] [--admin]");
 	}
 	if (name == NULL)
 		return ctl_usage("user add NAME [--email ADDR] [--password-stdin] [--admin]");
@@ -297,8 +298,8 @@ static int user_change(struct ctl *c, enum user_op op, const char *name)
 			break;
 		case OP_ADMIN:
 		case OP_NOADMIN:
-			ret = store_user_set_role(c->st, u.id,
-			                          op == OP_ADMIN ? STORE_ROLE_ADMIN : STORE_ROLE_USER);
+			ret = store_user_set_role(
+			    c->st, u.id, op == OP_ADMIN ? STORE_ROLE_ADMIN : STORE_ROLE_USER);
 			break;
 		case OP_LOCK:
 			ret = store_user_set_state(c->st, u.id, STORE_USER_LOCKED);
@@ -311,7 +312,8 @@ static int user_change(struct ctl *c, enum user_op op, const char *name)
 			break;
 		case OP_DEL:
 			ret = store_user_del(c->st, u.id);
-			if (ret == NP_EDENIED && store_user_host_count(c->st, u.id, &hosts) != NP_OK)
+			if (ret == NP_EDENIED &&
+			    store_user_host_count(c->st, u.id, &hosts) != NP_OK)
 				hosts = 0;
 			break;
 		}
@@ -391,7 +393,8 @@ int ctl_cmd_user(struct ctl *c, int argc, char **argv)
 	static const struct {
 		const char *name;
 		enum user_op op;
-	} ops[] = {{"lock", OP_LOCK}, {"unlock", OP_UNLOCK}, {"suspend", OP_SUSPEND}, {"del", OP_DEL}};
+	} ops[] = {
+	    {"lock", OP_LOCK}, {"unlock", OP_UNLOCK}, {"suspend", OP_SUSPEND}, {"del", OP_DEL}};
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		if (strcmp(sub, ops[i].name) != 0)
 			continue;

@@ -47,8 +47,8 @@ int ctl_cmd_user(struct ctl *c, int argc, char **argv);  /* cmd_user.c */
 int ctl_cmd_token(struct ctl *c, int argc, char **argv); /* cmd_token.c */
 int ctl_cmd_host(struct ctl *c, int argc, char **argv);
 int ctl_cmd_zone(struct ctl *c, int argc, char **argv);
-int ctl_cmd_sensor(struct ctl *c, int argc, char **argv); /* cmd_sensor.c */
-int ctl_cmd_import(struct ctl *c, int argc, char **argv); /* cmd_import.c */
+int ctl_cmd_sensor(struct ctl *c, int argc, char **argv);  /* cmd_sensor.c */
+int ctl_cmd_import(struct ctl *c, int argc, char **argv);  /* cmd_import.c */
 int ctl_cmd_observe(struct ctl *c, int argc, char **argv); /* cmd_import.c */
 
 #endif

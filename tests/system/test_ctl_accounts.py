@@ -247,6 +247,10 @@ def test_user_add_bad_email_and_duplicate(fresh):
     r = fresh.ctl("user", "add", "alice", "--password-stdin", input=PASSWORD, check=False)
     assert r.returncode == 1 and "exists" in r.stderr
     assert users(fresh)["alice"][3:] == ["-", "-", "alice@example.net"]
+    fresh.ctl("user", "email", "alice", "new@example.net")
+    assert users(fresh)["alice"][5] == "new@example.net"
+    fresh.ctl("user", "email", "alice", "")
+    assert users(fresh)["alice"][5] == "-"
 
 
 def test_admin_toggle_and_states(fresh):

@@ -28,8 +28,8 @@
 #define CNAME 5 /* a type no token can name */
 
 /* A policy from its text form; the test fails on a parse error (rows are meant valid). */
-static void make_policy(const char *names, const char *types, const char *sources,
-			int64_t expires, bool manage, struct policy *p)
+static void make_policy(const char *names, const char *types, const char *sources, int64_t expires,
+                        bool manage, struct policy *p)
 {
 	char err[160] = "";
 	int ret = policy_parse(names, types, sources, expires, manage, p, err, sizeof(err));
@@ -191,11 +191,11 @@ static void test_credential_may_table(void **state)
 		}
 		enum policy_verdict got = credential_may(&c, r->owner, r->fqdn, r->type, srcp, NOW);
 		if (got != r->want)
-			fail_msg("row %zu (%s type %u from %s, names '%s' types '%s' sources '%s'): "
-			         "got '%s', want '%s'",
-			         i, r->fqdn, r->type, r->source ? r->source : "NULL", r->names,
-			         r->types, r->sources, policy_verdict_str(got),
-			         policy_verdict_str(r->want));
+			fail_msg(
+			    "row %zu (%s type %u from %s, names '%s' types '%s' sources '%s'): "
+			    "got '%s', want '%s'",
+			    i, r->fqdn, r->type, r->source ? r->source : "NULL", r->names, r->types,
+			    r->sources, policy_verdict_str(got), policy_verdict_str(r->want));
 		/* manage is about tokens, never about records. */
 		c.policy.manage = true;
 		assert_int_equal(credential_may(&c, r->owner, r->fqdn, r->type, srcp, NOW), got);
@@ -304,10 +304,11 @@ static void test_policy_within_table(void **state)
 		if (got != r->want)
 			fail_msg("row %zu: ('%s' '%s' '%s' %lld%s) within ('%s' '%s' '%s' %lld%s) "
 			         "is %s",
-			         i, r->in_names, r->in_types, r->in_sources, (long long)r->in_expires,
-			         r->in_manage ? " manage" : "", r->out_names, r->out_types,
-			         r->out_sources, (long long)r->out_expires,
-			         r->out_manage ? " manage" : "", got ? "true" : "false");
+			         i, r->in_names, r->in_types, r->in_sources,
+			         (long long)r->in_expires, r->in_manage ? " manage" : "",
+			         r->out_names, r->out_types, r->out_sources,
+			         (long long)r->out_expires, r->out_manage ? " manage" : "",
+			         got ? "true" : "false");
 		/* Every policy is within itself. */
 		assert_true(policy_within(&in, &in));
 	}
@@ -382,15 +383,15 @@ static void test_policy_round_trip(void **state)
 		snprintf(n, sizeof(n), "%02u%061u.%063u.dyn.example", i, 0u, 0u);
 		assert_int_equal(policy_add_name(&p, n, err, sizeof(err)), NP_OK);
 	}
-	assert_int_equal(policy_format(&p, names, sizeof(names), types, sizeof(types), sources,
-	                               sizeof(sources)),
-	                 NP_ETOOBIG);
+	assert_int_equal(
+	    policy_format(&p, names, sizeof(names), types, sizeof(types), sources, sizeof(sources)),
+	    NP_ETOOBIG);
 	/* A buffer too small is NP_ETOOBIG, never a cut list. */
 	make_policy("a.dyn.example,b.dyn.example", "A", "10.0.0.0/8", 0, false, &p);
 	char small[16];
-	assert_int_equal(policy_format(&p, small, sizeof(small), types, sizeof(types), sources,
-	                               sizeof(sources)),
-	                 NP_ETOOBIG);
+	assert_int_equal(
+	    policy_format(&p, small, sizeof(small), types, sizeof(types), sources, sizeof(sources)),
+	    NP_ETOOBIG);
 }
 
 struct parse_err_row {
@@ -480,10 +481,11 @@ static void test_policy_parse_errors(void **state)
 		const struct parse_err_row *r = &parse_err_rows[i];
 		struct policy p;
 		char err[160] = "";
-		int ret = policy_parse(r->names, r->types, r->sources, 0, false, &p, err, sizeof(err));
+		int ret =
+		    policy_parse(r->names, r->types, r->sources, 0, false, &p, err, sizeof(err));
 		if (ret != r->want || strstr(err, r->message) == NULL)
-			fail_msg("row %zu ('%.40s' '%s' '%.40s'): got %d '%s', want %d '...%s...'", i,
-			         r->names, r->types, r->sources, ret, err, r->want, r->message);
+			fail_msg("row %zu ('%.40s' '%s' '%.40s'): got %d '%s', want %d '...%s...'",
+			         i, r->names, r->types, r->sources, ret, err, r->want, r->message);
 	}
 	/* The longest name a domain has (253) is fine, and so are exactly 16 names. */
 	long_name[253] = '\0';
@@ -538,7 +540,9 @@ static const struct pw_row pw_rows[] = {
     {"\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4", 0, false, "10 to 256"}, /* 4 characters, 8 bytes */
     /* Not UTF-8: overlong, surrogate, truncated, stray continuation, beyond U+10FFFF. */
     {"overlong \xc0\xaf!", 0, false, "UTF-8"},
-    {"overlong \xe0\x80\xaf" "!", 0, false, "UTF-8"},
+    {"overlong \xe0\x80\xaf"
+     "!",
+     0, false, "UTF-8"},
     {"overlong \xf0\x80\x80\xaf!", 0, false, "UTF-8"},
     {"surrogate \xed\xa0\x80!", 0, false, "UTF-8"},
     {"surrogate \xed\xbf\xbf!", 0, false, "UTF-8"},
@@ -549,13 +553,17 @@ static const struct pw_row pw_rows[] = {
     {"five bytes \xf8\x88\x80\x80\x80!", 0, false, "UTF-8"},
     {"latin-1 p\xe4ssword", 0, false, "UTF-8"},
     /* Control characters: NUL inside, tab, line ends, escape, DEL. */
-    {"abcde\0" "fghij", 11, false, "control"},
+    {"abcde\0"
+     "fghij",
+     11, false, "control"},
     {"abcdefghij\0", 11, false, "control"},
     {"tab\there-ok?", 0, false, "control"},
     {"line\nbreak!", 0, false, "control"},
     {"carriage\rreturn", 0, false, "control"},
     {"escape\x1b[0m!", 0, false, "control"},
-    {"delete\x7f" "char", 0, false, "control"},
+    {"delete\x7f"
+     "char",
+     0, false, "control"},
 };
 
 static void test_password_acceptable_table(void **state)
@@ -584,8 +592,8 @@ static void test_password_hash_verify(void **state)
 	assert_int_equal(password_hash(pw, strlen(pw), hash), NP_OK);
 	/* argon2id with the parameters of password.h, salted, no clear text. */
 	char params[64];
-	snprintf(params, sizeof(params), "$argon2id$v=19$m=%u,t=%d,p=1$",
-	         PASSWORD_MEMLIMIT / 1024, PASSWORD_OPSLIMIT);
+	snprintf(params, sizeof(params), "$argon2id$v=19$m=%u,t=%d,p=1$", PASSWORD_MEMLIMIT / 1024,
+	         PASSWORD_OPSLIMIT);
 	assert_memory_equal(hash, params, strlen(params));
 	assert_null(strstr(hash, "horse"));
 	assert_true(password_verify(pw, strlen(pw), hash));
