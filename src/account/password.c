@@ -12,6 +12,7 @@ _Static_assert(crypto_pwhash_STRBYTES <= STORE_PWHASH_MAX, "an argon2id string f
 
 static sem_t slots;
 static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+static pthread_once_t decoy_once = PTHREAD_ONCE_INIT;
 /* The hash checked when there is no account: made once, of a random password, with the
  * same parameters, so that its check costs what a real one does. */
 static char decoy[crypto_pwhash_STRBYTES];
@@ -19,6 +20,11 @@ static char decoy[crypto_pwhash_STRBYTES];
 static void slots_init(void)
 {
 	sem_init(&slots, 0, PASSWORD_PARALLEL);
+}
+
+/* Made on the first check only: a tool that only hashes (nameplatectl) never pays for it. */
+static void decoy_init(void)
+{
 	char pw[32];
 	randombytes_buf(pw, sizeof(pw));
 	if (crypto_pwhash_str_alg(decoy, pw, sizeof(pw), PASSWORD_OPSLIMIT, PASSWORD_MEMLIMIT,
@@ -78,6 +84,11 @@ bool password_acceptable(const char *pw, size_t len, char *err, size_t errlen)
 			snprintf(err, errlen, "a password must be UTF-8 text");
 			return false;
 		}
+		/* U+0080..U+009F, the C1 controls, are control characters too. */
+		if (n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) {
+			snprintf(err, errlen, "a password cannot hold control characters");
+			return false;
+		}
 		i += n;
 	}
 	return true;
@@ -99,6 +110,7 @@ int password_hash(const char *pw, size_t len, char out[STORE_PWHASH_MAX])
 bool password_verify(const char *pw, size_t len, const char *hash)
 {
 	pthread_once(&slots_once, slots_init);
+	pthread_once(&decoy_once, decoy_init);
 	bool real = hash != NULL && hash[0] != '\0';
 	/* A too long password is refused before any work: that says only what its sender
 	 * knows (its length), and costs nothing. */

@@ -643,6 +643,14 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 	ret = store_token_get(st, u->id.cred.token_id, tok);
 	bool valid = ret == NP_OK && secret_hash_equal(tok->secret_hash, u->secret_hash);
 	free(tok);
+	if (valid) {
+		struct store_user *owner = malloc(sizeof(*owner));
+		ret = owner != NULL ? store_user_get_id(st, u->id.user_id, owner) : NP_ENOMEM;
+		valid = ret == NP_OK && owner->state == STORE_USER_ACTIVE;
+		if (owner != NULL)
+			explicit_bzero(owner, sizeof(*owner));
+		free(owner);
+	}
 	if (ret != NP_OK && ret != NP_ENOTFOUND) {
 		set_once(u, DYNDNS2_DNSERR);
 		ret = fail_all(u, ret, 0);

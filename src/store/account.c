@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/log.h"
 #include "common/str.h"
 
 #define USER_COLS                                                                                  \
@@ -195,11 +196,23 @@ static void read_token(sqlite3_stmt *s, struct store_token *t)
 	col_text(s, 12, t->last_source, sizeof(t->last_source));
 }
 
+/* Whether the policy columns fit the struct: a row that does not is never used. */
+static bool token_fits(sqlite3_stmt *s, const struct store_token *t)
+{
+	return sqlite3_column_bytes(s, 5) < (int)sizeof(t->names) &&
+	       sqlite3_column_bytes(s, 6) < (int)sizeof(t->types) &&
+	       sqlite3_column_bytes(s, 7) < (int)sizeof(t->sources);
+}
+
 static int token_one(struct store *st, sqlite3_stmt *s, struct store_token *out)
 {
 	if (s == NULL)
 		return NP_ESTORE;
 	int ret = store__step_one(st, s);
+	if (ret == NP_OK && !token_fits(s, out)) {
+		log_err("store: a token's policy is longer than a policy can be; refused");
+		ret = NP_ETOOBIG;
+	}
 	if (ret == NP_OK)
 		read_token(s, out);
 	store__done(s);

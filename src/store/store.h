@@ -219,7 +219,9 @@ enum store_token_kind {
 	STORE_TOKEN_HOST = 2,    /* a host's update secret (nameplatectl host add/secret) */
 };
 #define STORE_TOKEN_ID_MAX 16
-#define STORE_POLICY_TEXT_MAX 1024
+/* 16 names of up to 255 characters ("*." and 253) and their commas fit; a longer column is
+ * refused when read (a cut list could allow more than the whole one). */
+#define STORE_POLICY_TEXT_MAX 4096
 struct store_token {
 	char id[STORE_TOKEN_ID_MAX];
 	int64_t user_id;
