@@ -45,6 +45,7 @@ int ctl_host_changed(struct ctl *c, int64_t host_id, const char *fqdn, const cha
 int ctl_cmd_init(struct ctl *c, int argc, char **argv);
 int ctl_cmd_user(struct ctl *c, int argc, char **argv);  /* cmd_user.c */
 int ctl_cmd_token(struct ctl *c, int argc, char **argv); /* cmd_token.c */
+int ctl_cmd_invite(struct ctl *c, int argc, char **argv); /* cmd_invite.c */
 int ctl_cmd_host(struct ctl *c, int argc, char **argv);
 int ctl_cmd_zone(struct ctl *c, int argc, char **argv);
 int ctl_cmd_sensor(struct ctl *c, int argc, char **argv);  /* cmd_sensor.c */

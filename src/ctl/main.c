@@ -25,6 +25,7 @@ static void usage(FILE *out)
 	      "  user lock NAME | user unlock NAME | user suspend NAME\n"
 	      "  user del NAME                        refused while it owns hosts\n"
 	      "  token list NAME | token del ID\n"
+	      "  invite add [--days N]                an invitation to sign up (signup = invite)\n"
 	      "  token add NAME [--name LABEL] [--names LIST] [--types LIST] [--sources LIST] "
 	      "[--expires UNIXTIME|+SECONDS] [--manage]\n"
 	      "  host add FQDN --user NAME [--wildcard]\n"
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
 		fn = ctl_cmd_user;
 	else if (strcmp(cmd, "token") == 0)
 		fn = ctl_cmd_token;
+	else if (strcmp(cmd, "invite") == 0)
+		fn = ctl_cmd_invite;
 	else if (strcmp(cmd, "host") == 0)
 		fn = ctl_cmd_host;
 	else if (strcmp(cmd, "zone") == 0)

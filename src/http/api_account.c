@@ -1020,9 +1020,13 @@ static int signup_apply(struct api_req *r, struct store *st, struct writer_txn *
 		int64_t none;
 		secret_hash(j->invite, strlen(j->invite), hash);
 		ret = store_code_take(st, STORE_CODE_INVITE, hash, now, &none);
-		if (ret == NP_ENOTFOUND)
+		if (ret == NP_ENOTFOUND) {
+			/* Guessing codes is guessing secrets: counted like a wrong password. */
+			throttle_failed(http_throttle(r->hs), &r->client, "", "invite",
+			                time_mono_ms());
 			return api_error(r, MHD_HTTP_FORBIDDEN, "bad_invite",
 			                 "this invitation is unknown, used or expired");
+		}
 		if (ret != NP_OK)
 			return ret;
 	}

@@ -142,3 +142,28 @@ def test_limits(np_factory):
         assert relay.sink.count() == 2
     finally:
         relay.stop()
+
+
+def test_invite(np_factory):
+    n = start(np_factory, {"signup": "invite"})
+    st, _, body = api(n, "POST", "/auth/signup", {"user": "dan", "password": PASSWORD})
+    assert (st, body["error"]["code"]) == (403, "bad_invite")
+    out = n.ctl("invite", "add", "--days", "2").stdout
+    code = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", code)
+    assert code not in n.ctl("user", "list").stdout
+    st, _, body = api(n, "POST", "/auth/signup",
+                      {"user": "dan", "password": PASSWORD, "invite": code[:-1] + "x"})
+    assert (st, body["error"]["code"]) == (403, "bad_invite")
+    # An invited account is active at once, with or without a mail address.
+    st, _, body = api(n, "POST", "/auth/signup",
+                      {"user": "dan", "password": PASSWORD, "invite": code})
+    assert (st, body) == (201, {"user": "dan", "state": "active"})
+    st, _, body = api(n, "POST", "/auth/login", {"user": "dan", "password": PASSWORD})
+    assert st == 200
+    # Used up.
+    st, _, body = api(n, "POST", "/auth/signup",
+                      {"user": "dan2", "password": PASSWORD, "invite": code})
+    assert (st, body["error"]["code"]) == (403, "bad_invite")
+    for bad in ("0", "366", "x"):
+        assert n.ctl("invite", "add", "--days", bad, check=False).returncode != 0
