@@ -108,9 +108,6 @@ bool api_string(struct api_req *r, const char *key, size_t max, const char **out
 /* Refuses (400) members of the body other than those listed (NULL-terminated). */
 bool api_only_keys(struct api_req *r, const char *const *keys);
 
-/* The throttle of failed authentications, shared with dyndns2. */
-struct throttle *http_throttle(const struct http_server *hs);
-
 /* Endpoints (api_hosts.c, api_account.c). */
 api_handler api_hosts_list, api_hosts_create, api_host_get, api_host_patch, api_host_delete;
 api_handler api_records_get, api_records_put, api_records_delete, api_history, api_prefix;

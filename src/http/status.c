@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /api/v1/status: an account's hosts, their addresses and their incidents (open ones
  * and those closed in the last STATUS_CLOSED_DAYS days), for `nameplate status`. Basic auth
- * exactly as /nic/update (the account name and one of its host secrets, or a host name and
- * its secret); the proof and the reads run as one writer operation, like every store
- * access. */
+ * exactly as /nic/update (the account name or a host name, and a token); the proof and the
+ * reads run on the HTTP side's read-only connection, never on the writer's thread. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +14,7 @@
 #include "common/macros.h"
 #include "http/dyndns2.h"
 #include "http/http_int.h"
+#include "http/throttle.h"
 #include "store/incident.h"
 #include "store/store.h"
 
@@ -23,21 +24,17 @@
 #define STATUS_MAX_INCIDENTS 32
 
 struct status_req {
-	struct http_task t; /* first */
-	struct writer_op op;
 	char user[DYNDNS2_USER_MAX];
 	uint8_t hash[SECRET_HASH_LEN];
 	struct np_addr client;
-	int status;   /* the writer's, or apply's error */
 	bool auth_ok; /* the credentials proved an account */
 	char *body;   /* the JSON answer, malloc'd */
 	struct store_owned_host hosts[STATUS_MAX_HOSTS];
 	struct store_rr rrs[ZONE_MAX_RRS_PER_NODE];
 };
 
-static void status_free(struct http_task *t)
+static void status_free(struct status_req *sr)
 {
-	struct status_req *sr = container_of(t, struct status_req, t);
 	explicit_bzero(sr->hash, sizeof(sr->hash));
 	free(sr->body);
 	free(sr);
@@ -114,61 +111,63 @@ static int build(struct status_req *sr, struct store *st, const struct dyndns2_i
 	return ret;
 }
 
-static int status_apply(struct writer_op *op, struct writer_txn *txn)
+static int status_read(struct store *st, void *ctx)
 {
-	struct status_req *sr = container_of(op, struct status_req, op);
-	struct store *st = writer_txn_store(txn);
-	struct dyndns2_identity id;
-	int ret = dyndns2_authenticate(st, sr->user, sr->hash, &sr->client, &id, &sr->auth_ok);
-	if (ret != NP_OK || !sr->auth_ok)
-		return ret;
-	return build(sr, st, &id);
-}
-
-static void status_done(struct writer_op *op, int status)
-{
-	struct status_req *sr = container_of(op, struct status_req, op);
-	sr->status = status;
-	http_task_resolve(&sr->t);
-}
-
-static void status_refused(struct http_task *t, int rc)
-{
-	container_of(t, struct status_req, t)->status = rc;
-}
-
-static enum MHD_Result status_answer(struct http_task *t)
-{
-	struct status_req *sr = container_of(t, struct status_req, t);
-	if (sr->status == NP_OK && !sr->auth_ok) {
-		char esc[DYNDNS2_USER_MAX * 4];
-		log_info("status: badauth user=%s",
-		         log_escape(esc, sizeof(esc), sr->user, strlen(sr->user)));
-		return http_reply_basic_auth(t->conn, "badauth\n");
-	}
-	if (sr->status != NP_OK || sr->body == NULL) {
-		log_warn("status: cannot answer: %s", np_strerror(sr->status));
-		return http_reply(t->conn, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT_PLAIN,
-		                  "busy, try again later\n", 22, MHD_HTTP_HEADER_RETRY_AFTER, "5",
-		                  NULL, NULL);
-	}
-	return http_reply(t->conn, MHD_HTTP_OK, APP_JSON, sr->body, strlen(sr->body), NULL, NULL,
-	                  NULL, NULL);
+	struct status_req *sr = ctx;
+	struct dyndns2_identity *id = malloc(sizeof(*id));
+	if (id == NULL)
+		return NP_ENOMEM;
+	int ret = dyndns2_authenticate(st, sr->user, sr->hash, &sr->client, id, &sr->auth_ok);
+	if (ret == NP_OK && sr->auth_ok)
+		ret = build(sr, st, id);
+	explicit_bzero(id, sizeof(*id));
+	free(id);
+	return ret;
 }
 
 enum MHD_Result status_serve(struct http_request *r)
 {
+	struct MHD_Connection *c = r->conn;
+	struct throttle *th = http_throttle(r->hs);
 	struct status_req *sr = calloc(1, sizeof(*sr));
+	enum MHD_Result ret;
 	if (sr == NULL)
-		return http_reply_text(r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
-	if (!http_take_basic(r->conn, sr->user, sizeof(sr->user), sr->hash)) {
-		status_free(&sr->t);
-		return http_reply_basic_auth(r->conn, "badauth\n");
+		return http_reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+	if (!r->client_ok) {
+		ret = http_reply_text(c, MHD_HTTP_BAD_REQUEST, "bad X-Forwarded-For\n");
+		goto out;
 	}
 	sr->client = r->client;
-	sr->t.answer = status_answer;
-	sr->t.free_fn = status_free;
-	sr->op.apply = status_apply;
-	sr->op.done = status_done;
-	return http_task_submit(r, &sr->t, &sr->op, status_refused);
+	if (!http_take_basic(c, sr->user, sizeof(sr->user), sr->hash)) {
+		throttle_failed(th, &sr->client, "", "status", time_mono_ms());
+		ret = http_reply_basic_auth(c, "badauth\n");
+		goto out;
+	}
+	unsigned wait = throttle_check(th, &sr->client, sr->user, time_mono_ms());
+	if (wait > 0) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u", wait);
+		ret = http_reply(c, MHD_HTTP_TOO_MANY_REQUESTS, TEXT_PLAIN, "try again later\n", 16,
+		                 MHD_HTTP_HEADER_RETRY_AFTER, ra, NULL, NULL);
+		goto out;
+	}
+	int rc = http_store_read(r->hs, status_read, sr);
+	if (rc == NP_OK && !sr->auth_ok) {
+		char esc[DYNDNS2_USER_MAX * 4];
+		throttle_failed(th, &sr->client, sr->user, "status", time_mono_ms());
+		log_info("status: badauth user=%s",
+		         log_escape(esc, sizeof(esc), sr->user, strlen(sr->user)));
+		ret = http_reply_basic_auth(c, "badauth\n");
+	} else if (rc != NP_OK || sr->body == NULL) {
+		log_warn("status: cannot answer: %s", np_strerror(rc));
+		ret = http_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT_PLAIN, "busy, try again later\n",
+		                 22, MHD_HTTP_HEADER_RETRY_AFTER, "5", NULL, NULL);
+	} else {
+		throttle_succeeded(th, &sr->client, sr->user, time_mono_ms());
+		ret = http_reply(c, MHD_HTTP_OK, APP_JSON, sr->body, strlen(sr->body), NULL, NULL,
+		                 NULL, NULL);
+	}
+out:
+	status_free(sr);
+	return ret;
 }
