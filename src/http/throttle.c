@@ -167,7 +167,8 @@ unsigned throttle_check(struct throttle *t, const struct np_addr *src, const cha
 	cred_key(t, user, ck);
 	pthread_mutex_lock(&t->mu);
 	unsigned w = wait_s(table_get(&t->sources, sk, false, now), now);
-	if (w == 0) {
+	/* No user (a token, which names no account until it is found): the source only. */
+	if (w == 0 && user[0] != '\0') {
 		unsigned cw = wait_s(table_get(&t->creds, ck, false, now), now);
 		if (cw > 0) {
 			known_key(t, user, src, kk);
@@ -229,7 +230,9 @@ void throttle_failed(struct throttle *t, const struct np_addr *src, const char *
 	log_escape(esc, sizeof(esc), user, strlen(user));
 	pthread_mutex_lock(&t->mu);
 	unsigned sb = count_failure(table_get(&t->sources, sk, true, now), THR_FREE, now);
-	unsigned cb = count_failure(table_get(&t->creds, ck, true, now), CRED_FREE, now);
+	unsigned cb = user[0] != '\0'
+	                  ? count_failure(table_get(&t->creds, ck, true, now), CRED_FREE, now)
+	                  : 0;
 	if (may_log(t, now)) {
 		if (sb > 0)
 			log_warn("auth: %s failed from %s user=%s: that address waits %us", what, addr,
@@ -253,7 +256,9 @@ void throttle_succeeded(struct throttle *t, const struct np_addr *src, const cha
 	struct thr_entry *s = table_get(&t->sources, sk, false, now);
 	if (s != NULL)
 		memset(s, 0, sizeof(*s)); /* a free slot again */
-	struct thr_entry *k = table_get(&t->known, kk, true, now);
-	k->window_ms = now; /* known since */
+	if (user[0] != '\0') {
+		struct thr_entry *k = table_get(&t->known, kk, true, now);
+		k->window_ms = now; /* known since */
+	}
 	pthread_mutex_unlock(&t->mu);
 }

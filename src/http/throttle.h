@@ -15,7 +15,9 @@ struct throttle;
 int throttle_new(struct throttle **out, size_t entries);
 void throttle_free(struct throttle *t);
 
-/* 0 when src may try user's credential now; else the seconds it must wait (429). */
+/* 0 when src may try user's credential now; else the seconds it must wait (429). An empty
+ * user (a token, or no credential at all) is limited per source only: otherwise everyone's
+ * failures with "" would lock out everyone else. */
 unsigned throttle_check(struct throttle *t, const struct np_addr *src, const char *user,
                         int64_t now);
 /* An attempt failed (what: "dyndns2", "status", ...): counted, and logged at a bounded rate
