@@ -550,17 +550,20 @@ def test_token_limit_and_manage(api):
     # Within its own policy: fine. Wider in any way: 403.
     ok(call(api, "POST", "tokens", {"policy": {"names": ["pc." + HOME], "types": ["A"],
                                                 "expires": int(time.time()) + 60}}, token=mgr), 201)
-    for wider in ({"names": [HOME], "types": ["A"]},               # never expires
-                  {"names": ["two." + ZONE], "types": ["A"]},      # another name
-                  {"types": ["A"]},                                # every name
-                  {"names": [HOME], "types": ["TXT"]},             # another type
-                  {"names": [HOME]},                               # every type
-                  {"names": [HOME], "types": ["A"], "manage": True,
-                   "expires": int(time.time()) + 7200}):           # later
-        wider.setdefault("expires", int(time.time()) + 60) if "manage" not in wider and \
-            wider != {"names": [HOME], "types": ["A"]} else None
-        m = err(call(api, "POST", "tokens", {"policy": wider}, token=mgr), 403, "forbidden")
-        assert "policy" in m, wider
+    soon, later = int(time.time()) + 60, int(time.time()) + 7200
+    for wider in ({"names": [HOME], "types": ["A"]},                         # never expires
+                  {"names": [HOME], "types": ["A"], "expires": later},       # expires later
+                  {"names": ["two." + ZONE], "types": ["A"], "expires": soon},  # another name
+                  {"types": ["A"], "expires": soon},                         # every name
+                  {"names": [HOME], "types": ["TXT"], "expires": soon},      # another type
+                  {"names": [HOME], "expires": soon},                        # every type
+                  {"names": [HOME], "types": ["A"], "expires": soon,
+                   "sources": ["127.0.0.0/8"]}):                             # fine: narrower
+        r = call(api, "POST", "tokens", {"policy": wider}, token=mgr)
+        if "sources" in wider:
+            ok(r, 201)
+        else:
+            assert "policy" in err(r, 403, "forbidden"), wider
     # max_tokens = 5 api tokens (sessions and host tokens do not count).
     n = len([x for x in ok(call(api, "GET", "tokens", token=S))["tokens"] if x["kind"] == "api"])
     for _ in range(5 - n):
