@@ -625,7 +625,8 @@ static int records_replace(struct api_req *r, struct store *st, struct writer_tx
 	/* The same set in another order is no change: nothing is written, no history row,
 	 * no new serial. */
 	if (same_set(s->rrs, n, s->type, s->set, s->n_set) &&
-	    !(s->h.offline && s->n_set > 0 && (s->type == DNS_TYPE_A || s->type == DNS_TYPE_AAAA))) {
+	    !(s->h.offline && s->n_set > 0 &&
+	      (s->type == DNS_TYPE_A || s->type == DNS_TYPE_AAAA))) {
 		if (s->n_set == 0)
 			return api_ok(r, MHD_HTTP_NO_CONTENT, NULL);
 		return api_ok(r, MHD_HTTP_OK, rrset_json(s->rrs, n, s->type, ttl));
