@@ -147,7 +147,8 @@ static bool rr_parse(struct api_req *r, uint16_t type, json_t *v, struct store_r
 	char num[8], name[NAME_TEXT_MAX];
 	const char *sp = strchr(s, ' ');
 	size_t nlen = sp != NULL ? (size_t)(sp - s) : 0;
-	bool ok = sp != NULL && nlen > 0 && nlen < sizeof(num) && strlen(sp + 1) < sizeof(name);
+	bool ok = sp != NULL && nlen > 0 && nlen < sizeof(num) && sp[1] != '\0' &&
+	          strlen(sp + 1) < sizeof(name);
 	if (ok) {
 		memcpy(num, s, nlen);
 		num[nlen] = '\0';
@@ -585,6 +586,26 @@ enum MHD_Result api_records_get(struct api_req *r)
 	return api_read(r, records_get);
 }
 
+/* Whether the records of type among rrs are the values of set[0..n) (each once), in any
+ * order. */
+static bool same_set(const struct store_rr *rrs, size_t n_rrs, uint16_t type,
+                     const struct store_rr *set, size_t n)
+{
+	size_t have = 0;
+	for (size_t i = 0; i < n_rrs; i++) {
+		if (rrs[i].type != type)
+			continue;
+		bool found = false;
+		for (size_t j = 0; j < n && !found; j++)
+			found = set[j].rdlen == rrs[i].rdlen &&
+			        memcmp(set[j].rdata, rrs[i].rdata, rrs[i].rdlen) == 0;
+		if (!found)
+			return false;
+		have++;
+	}
+	return have == n;
+}
+
 /* Replaces the records of s->type with s->set (none: deletes them). */
 static int records_replace(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
@@ -602,6 +623,15 @@ static int records_replace(struct api_req *r, struct store *st, struct writer_tx
 	char old_text[1024] = "", new_text[1024] = "";
 	values_text(s->rrs, n, s->type, old_text, sizeof(old_text));
 	uint32_t ttl = zone_ttl(writer_txn_config(txn), s->fqdn);
+	/* The same set in another order is no change: nothing is written, no history row,
+	 * no new serial. */
+	if (same_set(s->rrs, n, s->type, s->set, s->n_set) &&
+	    !(s->h.offline && s->n_set > 0 &&
+	      (s->type == DNS_TYPE_A || s->type == DNS_TYPE_AAAA))) {
+		if (s->n_set == 0)
+			return api_ok(r, MHD_HTTP_NO_CONTENT, NULL);
+		return api_ok(r, MHD_HTTP_OK, rrset_json(s->rrs, n, s->type, ttl));
+	}
 	for (size_t i = 0; i < s->n_set; i++)
 		s->set[i].ttl = ttl;
 	ret = store_records_set(st, s->h.id, s->type, s->set, s->n_set);

@@ -91,14 +91,21 @@ static int move_host(struct store *st, const struct prefix_move *m, struct scrat
 	for (size_t k = 0; k < n; k++) {
 		if (s->rrs[k].type != DNS_TYPE_AAAA || s->rrs[k].rdlen != 16)
 			continue;
-		struct store_rr *rr = &s->set[n_set++];
+		struct store_rr *rr = &s->set[n_set];
 		*rr = s->rrs[k];
 		struct np_addr a = {.family = AF_INET6};
 		memcpy(a.bytes, rr->rdata, 16);
-		if (m->has_from && !cidr_contains(&m->from, &a))
-			continue;
-		put_prefix(rr->rdata, &m->to);
-		*moved = *moved || memcmp(rr->rdata, s->rrs[k].rdata, 16) != 0;
+		if (!m->has_from || cidr_contains(&m->from, &a)) {
+			put_prefix(rr->rdata, &m->to);
+			*moved = *moved || memcmp(rr->rdata, s->rrs[k].rdata, 16) != 0;
+		}
+		/* Addresses that differed only in their prefix are one record now: a set holds
+		 * each value once. */
+		bool dup = false;
+		for (size_t d = 0; d < n_set && !dup; d++)
+			dup = memcmp(s->set[d].rdata, rr->rdata, 16) == 0;
+		if (!dup)
+			n_set++;
 	}
 	if (!*moved)
 		return NP_OK;
