@@ -87,7 +87,9 @@ int api_ok(struct api_req *r, unsigned status, json_t *out)
 
 int api_refuse(struct api_req *r, enum policy_verdict v, const char *fqdn)
 {
-	if (v == POLICY_OWNER)
+	/* A name outside the token's names looks like one outside the account: a token learns
+	 * nothing of the account's other hosts. */
+	if (v == POLICY_OWNER || v == POLICY_NAME)
 		return api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no host %s in this account",
 		                 fqdn);
 	return api_error(r, MHD_HTTP_FORBIDDEN, "forbidden", "%s", policy_verdict_str(v));

@@ -175,6 +175,36 @@ static bool take_password(struct api_req *r, struct pw_job *j, const char *key)
 
 /* ---- POST /auth/login ---- */
 
+/* Sign-ins an account holds at once; a new one ends the oldest beyond it. */
+#define SESSIONS_MAX 20
+
+struct sessions {
+	char ids[SESSIONS_MAX][STORE_TOKEN_ID_MAX];
+	unsigned n, total;
+};
+
+static int session_row(const struct store_token *t, void *ctx)
+{
+	struct sessions *l = ctx;
+	if (l->n < SESSIONS_MAX)
+		np_strlcpy(l->ids[l->n++], t->id, STORE_TOKEN_ID_MAX);
+	l->total++;
+	return 0;
+}
+
+/* Ends the oldest sessions of user_id so that one more fits SESSIONS_MAX. */
+static int make_room(struct store *st, int64_t user_id)
+{
+	struct sessions l = {.n = 0};
+	int ret = store_token_list(st, user_id, STORE_TOKEN_SESSION, session_row, &l);
+	/* Oldest first: the first (total - SESSIONS_MAX + 1) listed go. */
+	for (unsigned i = 0; ret == NP_OK && l.total >= SESSIONS_MAX && i <= l.total - SESSIONS_MAX &&
+	                     i < l.n;
+	     i++)
+		ret = store_token_del(st, l.ids[i]);
+	return ret;
+}
+
 static int login_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
 	struct pw_job *j = r->ctx;
@@ -199,6 +229,9 @@ static int login_apply(struct api_req *r, struct store *st, struct writer_txn *t
 		if (ret != NP_OK)
 			return ret;
 	}
+	ret = make_room(st, j->u.id);
+	if (ret != NP_OK)
+		return ret;
 	credential_token_new(&j->tok, j->u.id, STORE_TOKEN_SESSION, j->secret);
 	char source[INET6_ADDRSTRLEN] = "";
 	addr_format(&r->client, source, sizeof(source));

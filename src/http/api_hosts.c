@@ -369,7 +369,11 @@ enum MHD_Result api_hosts_create(struct api_req *r)
 	}
 	if (!api_only_keys(r, keys) || !api_string(r, "fqdn", CFG_NAME_MAX, &fqdn))
 		return api_answer(r);
-	if (fqdn == NULL || !dyndns2_fqdn_normalize(fqdn, strlen(fqdn), s->fqdn)) {
+	if (fqdn == NULL) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "send {\"fqdn\": \"NAME\"}");
+		return api_answer(r);
+	}
+	if (!dyndns2_fqdn_normalize(fqdn, strlen(fqdn), s->fqdn)) {
 		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_name",
 		          "\"fqdn\" must be a host name (letters, digits, '-', two labels or more)");
 		return api_answer(r);
@@ -378,7 +382,7 @@ enum MHD_Result api_hosts_create(struct api_req *r)
 	enum policy_verdict v =
 	    credential_may(&r->cred, r->cred.user_id, s->fqdn, 0, &r->client, time_now());
 	if (v != POLICY_OK) {
-		api_refuse(r, v, s->fqdn);
+		api_error(r, MHD_HTTP_FORBIDDEN, "forbidden", "%s", policy_verdict_str(v));
 		return api_answer(r);
 	}
 	return api_write(r, host_create);
@@ -484,9 +488,9 @@ enum MHD_Result api_host_patch(struct api_req *r)
 	static const char *const keys[] = {"wildcard", "offline", NULL};
 	struct host_scratch *s = scratch(r);
 	_Static_assert(sizeof(struct patch) <= sizeof(s->set), "the patch fits the scratch");
-	struct patch *p = (struct patch *)&s->set[0];
 	if (s == NULL || !seg_fqdn(r, 1, s->fqdn))
 		return api_answer(r);
+	struct patch *p = (struct patch *)&s->set[0];
 	if (r->body == NULL) {
 		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "send {\"wildcard\": ..., "
 		          "\"offline\": ...}");

@@ -778,6 +778,18 @@ static int cls_kind(void *cls)
 	return cls == NULL || cls == &headers_seen ? 0 : *(int *)cls;
 }
 
+/* 413: the API answers in its JSON error form, the rest in text. */
+static enum MHD_Result reply_too_large(struct MHD_Connection *c, enum route rt)
+{
+	if (rt == ROUTE_API) {
+		static const char body[] = "{\"error\":{\"code\":\"too_large\",\"message\":"
+		                           "\"the body is larger than 64 KiB\"}}";
+		return reply(c, MHD_HTTP_CONTENT_TOO_LARGE, APP_JSON, body, sizeof(body) - 1, NULL,
+		             NULL);
+	}
+	return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+}
+
 /* The first call, with the headers: errors are answered right then (which also closes the
  * connection, as the body is not read); otherwise *con_cls is set up to take the body. A
  * sensor batch is authorized here, so that a stranger's body is never read nor parsed. */
@@ -825,7 +837,7 @@ static enum MHD_Result begin(struct http_server *hs, struct MHD_Connection *c, e
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	uint32_t len = 0;
 	if (cl != NULL && (str_to_u32(cl, 0, UINT32_MAX, &len) != NP_OK || len > body_max))
-		return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+		return reply_too_large(c, rt);
 	/* Without a Content-Length (chunked), the buffer grows to the limit as data comes. */
 	size_t cap = cl != NULL ? (size_t)len : body_max;
 	http_guard_body(hs->guard, c, cap);
@@ -927,7 +939,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	*con_cls = NULL;
 	enum MHD_Result ret;
 	if (b != NULL && b->too_big) {
-		ret = reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
+		ret = reply_too_large(c, rt);
 	} else {
 		if (b != NULL)
 			b->data[b->len] = '\0';

@@ -280,7 +280,7 @@ def test_host_lifecycle_and_dns(api):
     err(call(api, "POST", "hosts", {"fqdn": "x.other.example"}, token=S), 422, "bad_name")
     err(call(api, "POST", "hosts", {"fqdn": ZONE}, token=S), 422, "bad_name")
     err(call(api, "POST", "hosts", {"fqdn": "bad_name!." + ZONE}, token=S), 422, "bad_name")
-    err(call(api, "POST", "hosts", {}, token=S), 422, "bad_name")
+    err(call(api, "POST", "hosts", {}, token=S), 400, "bad_request")
 
     t = make_token(api, S, {"names": [fqdn]})["token"]
     rs = ok(call(api, "PUT", "hosts/%s/records/A" % fqdn,
@@ -430,12 +430,13 @@ def test_prefix_moves_aaaa_keeping_interface_ids(api):
 def test_policies_refuse_with_403(api):
     S = api.session
     ok(call(api, "POST", "hosts", {"fqdn": "two." + ZONE}, token=S), 201)
-    # The host token of home cannot touch another host of the account.
+    # The host token of home cannot touch another host of the account; to it, that host
+    # looks like none of the account's (it learns nothing of the account's other names).
     T = api.secret
     err(call(api, "PUT", "hosts/two.%s/records/A" % ZONE, {"records": ["192.0.2.1"]}, token=T),
-        403, "forbidden")
-    err(call(api, "GET", "hosts/two." + ZONE, token=T), 403, "forbidden")
-    err(call(api, "DELETE", "hosts/two." + ZONE, token=T), 403)
+        404, "not_found")
+    err(call(api, "GET", "hosts/two." + ZONE, token=T), 404, "not_found")
+    err(call(api, "DELETE", "hosts/two." + ZONE, token=T), 404)
     err(call(api, "POST", "hosts", {"fqdn": "three." + ZONE}, token=T), 403, "forbidden")
     assert [h["fqdn"] for h in ok(call(api, "GET", "hosts", token=T))["hosts"]] == [HOME]
     # Scoped to A: no TXT, no going offline (it withdraws AAAA too).
@@ -459,8 +460,9 @@ def test_policies_refuse_with_403(api):
     # Subtree names.
     sub = make_token(api, S, {"names": ["*." + HOME]})["token"]
     ok(call(api, "POST", "hosts", {"fqdn": "pc." + HOME}, token=sub), 201)
+    # The subtree's parent is not in it: to this token it is no host of the account.
     err(call(api, "PUT", "hosts/%s/records/A" % HOME, {"records": ["192.0.2.1"]}, token=sub),
-        403)
+        404)
 
 
 def test_other_accounts_host_looks_missing(api):
