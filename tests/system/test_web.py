@@ -46,7 +46,7 @@ def server(np_factory):
     n = np_factory()
     n.write_config()
     n.init()
-    for user, admin in (("alice", False), ("root", True)):
+    for user, admin in (("alice", False), ("root", True), ("bob", False)):
         n.add_user(user)
         set_password(n, user, PASSWORD, admin)
     n.start()
@@ -187,7 +187,8 @@ def test_web_ui_end_to_end(np_factory, chromium, tmp_path):
     # Without the code, then with the next step's code (the one used to enrol is spent).
     sign_in(me, base, "alice")
     assert "authenticator" in me.text() and me.url == base + "/login", me.text()
-    sign_in(me, base, "alice", totp(secret, int(time.time()) + 30))
+    used_step = (int(time.time()) + 30) // 30
+    sign_in(me, base, "alice", totp(secret, used_step * 30))
     assert me.url == base + "/hosts", me.text()
     cookie = me.cookies()["np_session"]["value"]
 
@@ -257,11 +258,46 @@ def test_web_ui_end_to_end(np_factory, chromium, tmp_path):
     root.screenshot("admin")
     check_page(n, root, "/admin", root.cookies()["np_session"]["value"])
     assert "alice" in root.text()
+    press_in_row(root, "bob", "Lock")
+    assert re.search(r"bob\s.*locked", root.text()), root.text()
+    press_in_row(root, "bob", "Unlock")
+    assert re.search(r"bob\s.*active", root.text()), root.text()
 
-    # Sessions on /account, then the account goes.
+    # The account: mail address, password, the second factor off again.
     me.open(base + "/account")
+    me.type("email", "alice@example.org")
+    me.press("Save the address")
+    assert me.field("email").get_attribute("value") == "alice@example.org"
+    me.driver.find_element("id", "current_password").send_keys(PASSWORD)
+    me.driver.find_element("id", "new_password").send_keys(PASSWORD + "!")
+    me.driver.find_element("id", "password_again").send_keys(PASSWORD + "!")
+    me.press("Change the password")
+    assert me.url == base + "/account", me.text()
+    while int(time.time()) // 30 < used_step:  # a code newer than the last one used
+        time.sleep(0.5)
+    me.type("code", totp(secret, (used_step + 1) * 30))
+    me.press("Remove the second factor")
+    assert me.url == base + "/account" and "Scan this code" in me.text(), me.text()
+
+    # A second sign-in (no code needed now), ended from the first.
+    phone = chromium("alice-phone")
+    phone.open(base + "/login")
+    phone.type("username", "alice")
+    phone.type("password", PASSWORD + "!")
+    phone.press("Sign in")
+    assert phone.url == base + "/hosts", phone.text()
+    me.open(base + "/account")
+    me.screenshot("account-two-sessions")
     assert "(this one)" in me.text()
-    me.driver.find_element("id", "delete_password").send_keys(PASSWORD)
+    old = me.driver.find_element("tag name", "html")
+    me.driver.find_element("xpath", "//tr[td and not(contains(., '(this one)'))]"
+                                    "//button[normalize-space(.)='End']").click()
+    me.wait_for_new_page(old)
+    phone.open(base + "/hosts")
+    assert phone.url == base + "/login"
+
+    # The account goes.
+    me.driver.find_element("id", "delete_password").send_keys(PASSWORD + "!")
     me.press("Delete my account")
     me.screenshot("account-deleted")
     assert "Account deleted" in me.text(), me.text()
