@@ -218,6 +218,17 @@ int policy_add_source(struct policy *p, const char *prefix, char *err, size_t er
 	struct np_cidr c;
 	if (cidr_parse(prefix, &c) != NP_OK)
 		return fail(err, errlen, "not an address or prefix (ADDR/LEN): %.60s", prefix);
+	/* Clients' addresses are compared unmapped (policy_allows), so an IPv4-mapped prefix
+	 * (::ffff:10.9.9.0/120) is kept as the IPv4 one it means; left mapped it could never
+	 * match. */
+	if (c.addr.family == AF_INET6 && c.prefix >= 96) {
+		struct np_addr a = c.addr;
+		addr_unmap(&a);
+		if (a.family == AF_INET) {
+			c.addr = a;
+			c.prefix -= 96;
+		}
+	}
 	if (p->n_sources == POLICY_MAX_SOURCES) {
 		snprintf(err, errlen, "at most %d source prefixes", POLICY_MAX_SOURCES);
 		return NP_ETOOBIG;
@@ -233,20 +244,25 @@ static int each_elem(struct policy *p, const char *list,
 {
 	char elem[CFG_NAME_MAX + 8];
 	const char *s = list;
-	while (*s != '\0') {
+	if (*s == '\0')
+		return NP_OK; /* "" allows all */
+	for (;;) {
 		size_t n = strcspn(s, ",");
-		if (n == 0 || n >= sizeof(elem))
-			return fail(err, errlen, "malformed list: %.60s", list);
+		/* ",a", "a,,b" and "a," alike: an empty element is a mistake, not "all". */
+		if (n == 0)
+			return fail(err, errlen, "empty element in the list: %.60s", list);
+		if (n >= sizeof(elem))
+			return fail(err, errlen, "list element too long: %.60s...", s);
 		memcpy(elem, s, n);
 		elem[n] = '\0';
 		int ret = add(p, elem, err, errlen);
 		if (ret != NP_OK)
 			return ret;
 		s += n;
-		if (*s == ',')
-			s++;
+		if (*s == '\0')
+			return NP_OK;
+		s++; /* the comma */
 	}
-	return NP_OK;
 }
 
 int policy_parse(const char *names, const char *types_text, const char *sources, int64_t expires,

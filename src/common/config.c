@@ -118,6 +118,10 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_ACCOUNTS, "max_hosts", schema_uint, 1, 100000, "20", C(accounts_max_hosts), 0},
 	{SECT_ACCOUNTS, "max_tokens", schema_uint, 1, 100000, "50", C(accounts_max_tokens), 0},
 	{SECT_ACCOUNTS, "session_hours", schema_uint, 1, 720, "12", C(accounts_session_hours), 0},
+	{SECT_ACCOUNTS, "signup_per_hour", schema_uint, 1, 100000, "20", C(accounts_signup_per_hour),
+	 0},
+	{SECT_ACCOUNTS, "signup_per_net_day", schema_uint, 1, 100000, "3",
+	 C(accounts_signup_per_net_day), 0},
 
 	{SECT_ZONE, "ns", parse_names, 0, 0, NULL, L(struct cfg_zone, ns, n_ns, CFG_MAX_NS),
 	 REQ | REP},

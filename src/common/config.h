@@ -102,6 +102,8 @@ struct config {
 	unsigned accounts_max_hosts;     /* "max_hosts": hosts an account may create: 20 */
 	unsigned accounts_max_tokens;    /* "max_tokens": tokens of an account: 50 */
 	unsigned accounts_session_hours; /* "session_hours": a sign-in lasts: 12 */
+	unsigned accounts_signup_per_hour;    /* "signup_per_hour": by everyone: 20 */
+	unsigned accounts_signup_per_net_day; /* "signup_per_net_day": per IPv4 /24, IPv6 /48: 3 */
 	unsigned mail_retry_min;          /* "retry_min" seconds: 60 */
 	unsigned mail_retry_max;          /* "retry_max" seconds: 3600 */
 

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* nameplatectl init, user and host commands. Each change runs in one transaction that also
+/* nameplatectl init and host commands. Each change runs in one transaction that also
  * writes history and bumps the zone serial; the running daemon sees the commit through
  * PRAGMA data_version and reloads, so no signal is needed. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "account/credential.h"
 #include "common/secret.h"
@@ -63,99 +62,6 @@ int ctl_cmd_init(struct ctl *c, int argc, char **argv)
 fail:
 	ctl_err("init failed: %s", ret == NP_EEXIST ? "already initialised" : np_strerror(ret));
 	return CTL_FAIL;
-}
-
-/* ---- user ---- */
-
-static int print_user(int64_t id, const char *name, int64_t created, void *ctx)
-{
-	(void)id;
-	(void)ctx;
-	char when[32];
-	time_t t = (time_t)created;
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%s\t%s\n", name, when);
-	return 0;
-}
-
-/* user email NAME ADDRESS: where the owners' alerts for NAME's hosts go; "" clears it (no
- * mail, incidents are still recorded). The address ends up in SMTP commands and headers,
- * so config_mail_check's narrow syntax is the gate. */
-static int user_email(struct ctl *c, int argc, char **argv)
-{
-	if (argc != 3)
-		return ctl_usage("user email NAME ADDRESS (\"\" clears it)");
-	const char *name = argv[1], *email = argv[2];
-	if (email[0] != '\0' && !config_mail_check(email)) {
-		ctl_err("bad mail address '%s'", email);
-		return CTL_FAIL;
-	}
-	if (ctl_open(c) != CTL_OK)
-		return CTL_FAIL;
-	int64_t id;
-	int ret = store_begin(c->st);
-	if (ret == NP_OK)
-		ret = store_user_id(c->st, name, &id);
-	if (ret == NP_OK)
-		ret = store_user_set_email(c->st, id, email);
-	if (ret == NP_OK)
-		ret = store_commit(c->st);
-	if (ret != NP_OK) {
-		store_rollback(c->st);
-		if (ret == NP_ENOTFOUND)
-			ctl_err("no user %s", name);
-		else
-			ctl_err("user email: %s", np_strerror(ret));
-		return CTL_FAIL;
-	}
-	if (email[0] == '\0')
-		printf("user %s: no mail address (alerts are not mailed)\n", name);
-	else
-		printf("user %s: alerts go to %s\n", name, email);
-	return CTL_OK;
-}
-
-int ctl_cmd_user(struct ctl *c, int argc, char **argv)
-{
-	if (argc == 1 && strcmp(argv[0], "list") == 0) {
-		if (ctl_open(c) != CTL_OK)
-			return CTL_FAIL;
-		int ret = store_user_list(c->st, print_user, NULL);
-		if (ret != NP_OK) {
-			ctl_err("user list: %s", np_strerror(ret));
-			return CTL_FAIL;
-		}
-		return CTL_OK;
-	}
-	if (argc >= 1 && strcmp(argv[0], "email") == 0)
-		return user_email(c, argc, argv);
-	if (argc != 2 || strcmp(argv[0], "add") != 0)
-		return ctl_usage("user add NAME | user list | user email NAME ADDRESS");
-	const char *name = argv[1];
-	if (!name_ok(name, strlen(name))) {
-		ctl_err("bad user name '%s': use [a-z0-9][a-z0-9._-]{0,62}", name);
-		return CTL_FAIL;
-	}
-	if (ctl_open(c) != CTL_OK)
-		return CTL_FAIL;
-	int64_t id;
-	int ret = store_begin(c->st);
-	if (ret == NP_OK)
-		ret = store_user_add(c->st, name, &id);
-	if (ret == NP_OK)
-		ret = store_commit(c->st);
-	if (ret != NP_OK) {
-		store_rollback(c->st);
-		if (ret == NP_EEXIST)
-			ctl_err("user %s exists", name);
-		else
-			ctl_err("user add: %s", np_strerror(ret));
-		return CTL_FAIL;
-	}
-	printf("user %s added\n", name);
-	return CTL_OK;
 }
 
 /* ---- host ---- */

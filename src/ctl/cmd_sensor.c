@@ -3,25 +3,12 @@
  * hash of a token's secret is stored; the token itself is shown once, at creation. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/secret.h"
 #include "common/str.h"
 #include "ctl/ctl.h"
 
 #define SENSOR_USAGE "sensor add NAME | sensor list | sensor del NAME"
-
-static void fmt_time(int64_t t, char *out, size_t len)
-{
-	if (t <= 0) {
-		np_strlcpy(out, "never", len);
-		return;
-	}
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static int sensor_add(struct ctl *c, const char *name)
 {
@@ -63,8 +50,8 @@ static int print_sensor(const struct store_sensor *s, void *ctx)
 {
 	(void)ctx;
 	char created[32], seen[32];
-	fmt_time(s->created, created, sizeof(created));
-	fmt_time(s->last_seen, seen, sizeof(seen));
+	ctl_time(s->created, created, sizeof(created));
+	ctl_time(s->last_seen, seen, sizeof(seen));
 	printf("%s\t%s\t%s\n", s->name, created, seen);
 	return 0;
 }

@@ -34,6 +34,8 @@ int ctl_open(struct ctl *c);
 bool ctl_host_name(const char *text, char *out, size_t outlen);
 /* Formats the A and AAAA records among rrs as "v4,v6" ("" when none). */
 void ctl_addrs(const struct store_rr *rrs, size_t n, char *out, size_t outlen);
+/* Formats a unix time as "2026-01-31T12:00:00Z" (UTC), or "never" when t <= 0. */
+void ctl_time(int64_t t, char *out, size_t len);
 /* Records a change to host h in the history (protocol "ctl") and bumps its zone's serial;
  * part of the caller's transaction. */
 int ctl_host_changed(struct ctl *c, int64_t host_id, const char *fqdn, const char *zone,
@@ -41,11 +43,12 @@ int ctl_host_changed(struct ctl *c, int64_t host_id, const char *fqdn, const cha
 
 /* The commands: argv[0] is the command word after "host", "user" or "zone". */
 int ctl_cmd_init(struct ctl *c, int argc, char **argv);
-int ctl_cmd_user(struct ctl *c, int argc, char **argv);
+int ctl_cmd_user(struct ctl *c, int argc, char **argv);  /* cmd_user.c */
+int ctl_cmd_token(struct ctl *c, int argc, char **argv); /* cmd_token.c */
 int ctl_cmd_host(struct ctl *c, int argc, char **argv);
 int ctl_cmd_zone(struct ctl *c, int argc, char **argv);
-int ctl_cmd_sensor(struct ctl *c, int argc, char **argv); /* cmd_sensor.c */
-int ctl_cmd_import(struct ctl *c, int argc, char **argv); /* cmd_import.c */
+int ctl_cmd_sensor(struct ctl *c, int argc, char **argv);  /* cmd_sensor.c */
+int ctl_cmd_import(struct ctl *c, int argc, char **argv);  /* cmd_import.c */
 int ctl_cmd_observe(struct ctl *c, int argc, char **argv); /* cmd_import.c */
 
 #endif

@@ -17,14 +17,22 @@ static void usage(FILE *out)
 	      "commands:\n"
 	      "  check-config                         check the configuration file\n"
 	      "  init                                 create the store and the admin secret\n"
-	      "  user add NAME | user list\n"
+	      "  user add NAME [--email ADDR] [--password-stdin] [--admin]\n"
+	      "  user list                            accounts: role, state, password, TOTP, mail\n"
+	      "  user email NAME ADDRESS              where the owner's alerts go (\"\" = none)\n"
+	      "  user password NAME --password-stdin  set the password (one line of stdin)\n"
+	      "  user admin NAME on|off\n"
+	      "  user lock NAME | user unlock NAME | user suspend NAME\n"
+	      "  user del NAME                        refused while it owns hosts\n"
+	      "  token list NAME | token del ID\n"
+	      "  token add NAME [--name LABEL] [--names LIST] [--types LIST] [--sources LIST] "
+	      "[--expires UNIXTIME|+SECONDS] [--manage]\n"
 	      "  host add FQDN --user NAME [--wildcard]\n"
 	      "  host list | host del FQDN | host secret FQDN\n"
 	      "  host block FQDN | host unblock FQDN\n"
 	      "  host set FQDN TYPE [VALUE...]       replace (or delete) records of one type\n"
 	      "  zone import FILE [--zone NAME] [--user NAME]\n"
 	      "  zone export NAME\n"
-	      "  user email NAME ADDRESS             where the owner's alerts go (\"\" = none)\n"
 	      "  sensor add NAME | sensor list | sensor del NAME\n"
 	      "  import pcap FILE [--json] | import cowrie FILE [--json]   offline observations\n"
 	      "  observe show ADDRESS [--json] [--at UNIXTIME]   the verdict from the store\n"
@@ -67,6 +75,8 @@ int main(int argc, char **argv)
 		fn = ctl_cmd_init;
 	else if (strcmp(cmd, "user") == 0)
 		fn = ctl_cmd_user;
+	else if (strcmp(cmd, "token") == 0)
+		fn = ctl_cmd_token;
 	else if (strcmp(cmd, "host") == 0)
 		fn = ctl_cmd_host;
 	else if (strcmp(cmd, "zone") == 0)

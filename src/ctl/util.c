@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl/ctl.h"
 #include "dns/name.h"
@@ -80,6 +81,18 @@ void ctl_addrs(const struct store_rr *rrs, size_t n, char *out, size_t outlen)
 			o += (size_t)w;
 		}
 	}
+}
+
+void ctl_time(int64_t t, char *out, size_t len)
+{
+	if (t <= 0) {
+		snprintf(out, len, "never");
+		return;
+	}
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 int ctl_host_changed(struct ctl *c, int64_t host_id, const char *fqdn, const char *zone,

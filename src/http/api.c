@@ -14,10 +14,13 @@
 #include "common/log.h"
 #include "common/macros.h"
 #include "common/str.h"
+#include "http/static.h"
 #include "http/throttle.h"
 
 /* The session cookie of the web UI; the API takes it too (with the same-origin checks). */
 #define API_SESSION_COOKIE "np_session"
+
+static api_handler api_openapi;
 
 /* Every route: method, path below /api/v1 as segments ("*" matches one), who may call it. */
 static const struct api_route {
@@ -28,6 +31,8 @@ static const struct api_route {
 } routes[] = {
     {"POST", "auth/login", API_PUBLIC, api_login},
     {"POST", "auth/logout", API_TOKEN, api_logout},
+    {"POST", "auth/signup", API_PUBLIC, api_signup},
+    {"POST", "auth/confirm", API_PUBLIC, api_confirm},
     {"GET", "hosts", API_TOKEN, api_hosts_list},
     {"POST", "hosts", API_TOKEN, api_hosts_create},
     {"POST", "hosts/prefix", API_TOKEN, api_prefix},
@@ -51,6 +56,7 @@ static const struct api_route {
     {"DELETE", "account/totp", API_SESSION, api_totp_disable},
     {"GET", "admin/users", API_ADMIN, api_admin_users},
     {"POST", "admin/users/*/*", API_ADMIN, api_admin_user_state},
+    {"GET", "openapi.json", API_PUBLIC, api_openapi},
 };
 
 /* ---- answers ---- */
@@ -255,6 +261,8 @@ static void done_op(struct writer_op *op, int status)
 {
 	struct api_req *r = container_of(op, struct api_req, op);
 	r->wstatus = status;
+	if (status == NP_OK && r->committed != NULL)
+		r->committed(r);
 	http_task_resolve(&r->t);
 }
 
@@ -321,6 +329,19 @@ enum MHD_Result api_slow(struct api_req *r, struct hashing_job *job)
 		http_task_resolve(&r->t);
 	}
 	return MHD_YES;
+}
+
+/* ---- the OpenAPI document (static/openapi.json, embedded) ---- */
+
+static enum MHD_Result api_openapi(struct api_req *r)
+{
+	const char *type;
+	const struct embed_file *f = static_find("/static/openapi.json", &type);
+	if (f == NULL) {
+		api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no API document in this build");
+		return api_answer(r);
+	}
+	return http_reply(r->conn, MHD_HTTP_OK, type, f->data, f->len, NULL, NULL, NULL, NULL);
 }
 
 /* ---- routing and authentication ---- */

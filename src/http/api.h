@@ -71,6 +71,9 @@ struct api_req {
 	 * and r->segs as the API path would be) render HTML from status, out and err_*. */
 	enum MHD_Result (*answer)(struct api_req *r);
 	void *page; /* the web page's own state for its answer (not freed here) */
+	/* When set, runs on the writer thread once the change is committed (e.g. wakes the
+	 * mailer for the mail the change queued). */
+	void (*committed)(struct api_req *r);
 };
 
 /* Sets the answer to an error: status, a stable machine code ("not_found") and a message
@@ -114,7 +117,7 @@ api_handler api_records_get, api_records_put, api_records_delete, api_history, a
 api_handler api_login, api_logout, api_tokens_list, api_tokens_create, api_token_get;
 api_handler api_token_patch, api_token_delete, api_account_get, api_account_patch;
 api_handler api_account_delete, api_admin_users, api_admin_user_state;
-api_handler api_totp_get, api_totp_enable, api_totp_disable;
+api_handler api_totp_get, api_totp_enable, api_totp_disable, api_signup, api_confirm;
 
 /* The entry from http.c for every /api/v1 path that is not the check's or the sensors'. */
 enum MHD_Result api_serve(struct http_request *hr);

@@ -15,6 +15,7 @@
 #include "common/macros.h"
 #include "common/str.h"
 #include "http/api.h"
+#include "core/mailer.h"
 #include "http/throttle.h"
 
 #define USER_NAME_MAX 63
@@ -30,8 +31,9 @@ struct pw_job {
 	size_t password_len;
 	char new_password[STORE_PWHASH_MAX]; /* a password change: the new hash */
 	char email[STORE_MAIL_RCPT_MAX];
-	char new_plain[PASSWORD_MAX + 1];   /* a password change: the new one, until hashed */
+	char new_plain[PASSWORD_MAX + 1]; /* a new password (change, sign-up), until hashed */
 	bool rehash;         /* new_plain is to be hashed into new_password on the pool */
+	char invite[SECRET_MAX_INPUT + 1]; /* sign-up: the invitation code */
 	bool found;          /* the account exists */
 	struct store_user u; /* when found */
 	api_apply *then;     /* what the writer does once the password proved right */
@@ -958,4 +960,243 @@ enum MHD_Result api_totp_disable(struct api_req *r)
 	if (totp_body(r, false) == NULL)
 		return api_answer(r);
 	return api_write(r, totp_disable);
+}
+
+/* ---- POST /auth/signup, POST /auth/confirm ---- */
+
+/* How long a confirmation link works. */
+#define CONFIRM_SECONDS (24 * 3600)
+
+static void poke_mailer(struct api_req *r)
+{
+	struct mailer *m = http_mailer(r->hs);
+	if (m != NULL)
+		mailer_poke(m);
+}
+
+/* The sign-up limits: accounts made in a day by the requester's network (IPv4 /24, IPv6
+ * /48) and in an hour by everyone. Counted in the store, so a restart forgets nothing. */
+static int signup_room(struct api_req *r, struct store *st, const struct config *cfg,
+                       const uint8_t net[STORE_CHECK_NET_LEN])
+{
+	int64_t now = time_now();
+	unsigned by_net, all_day, ignored, all_hour;
+	size_t prefix = net[0] == 4 ? 1 + 3 : 1 + 6;
+	int ret = store_user_signups(st, net, prefix, now - 86400, &by_net, &all_day);
+	if (ret == NP_OK)
+		ret = store_user_signups(st, net, prefix, now - 3600, &ignored, &all_hour);
+	if (ret != NP_OK)
+		return ret;
+	if (by_net >= cfg->accounts_signup_per_net_day || all_hour >= cfg->accounts_signup_per_hour) {
+		r->retry_after = by_net >= cfg->accounts_signup_per_net_day ? 86400 : 3600;
+		return api_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "throttled",
+		                 "too many new accounts from here or now; try again later");
+	}
+	return NP_OK;
+}
+
+static int signup_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	struct pw_job *j = r->ctx;
+	const struct config *cfg = writer_txn_config(txn);
+	bool open = strcmp(cfg->accounts_signup, "open") == 0;
+	bool invite = strcmp(cfg->accounts_signup, "invite") == 0;
+	if (!open && !invite)
+		return api_error(r, MHD_HTTP_FORBIDDEN, "signup_closed",
+		                 "this server does not take sign-ups");
+	uint8_t net[STORE_CHECK_NET_LEN];
+	store_net_key(&r->client, net);
+	int64_t now = time_now();
+	/* Codes and accounts never confirmed are forgotten here, where new ones are made. */
+	int ret = store_code_expire(st, now);
+	if (ret == NP_OK)
+		ret = store_user_expire_unconfirmed(st, now - CONFIRM_SECONDS);
+	if (ret == NP_OK)
+		ret = signup_room(r, st, cfg, net);
+	if (ret != NP_OK)
+		return ret;
+	if (invite) {
+		uint8_t hash[SECRET_HASH_LEN];
+		int64_t none;
+		secret_hash(j->invite, strlen(j->invite), hash);
+		ret = store_code_take(st, STORE_CODE_INVITE, hash, now, &none);
+		if (ret == NP_ENOTFOUND)
+			return api_error(r, MHD_HTTP_FORBIDDEN, "bad_invite",
+			                 "this invitation is unknown, used or expired");
+		if (ret != NP_OK)
+			return ret;
+	}
+	/* An invited account is vouched for by the operator; an open one waits for its mail
+	 * address to be confirmed before it can sign in (and so make hosts). */
+	memset(&j->u, 0, sizeof(j->u));
+	np_strlcpy(j->u.name, j->user, sizeof(j->u.name));
+	np_strlcpy(j->u.email, j->email, sizeof(j->u.email));
+	np_strlcpy(j->u.password_hash, j->new_password, sizeof(j->u.password_hash));
+	j->u.state = open ? STORE_USER_UNCONFIRMED : STORE_USER_ACTIVE;
+	j->u.created = now;
+	ret = store_user_create(st, &j->u, net, &j->u.id);
+	if (ret == NP_EEXIST)
+		return api_error(r, MHD_HTTP_CONFLICT, "exists", "this name is taken");
+	if (ret != NP_OK || !open)
+		return ret != NP_OK ? ret
+		                    : api_ok(r, MHD_HTTP_CREATED, json_pack("{s:s,s:s}", "user", j->user,
+		                                                            "state", "active"));
+	char code[SECRET_TEXT_LEN + 1];
+	uint8_t hash[SECRET_HASH_LEN];
+	secret_generate(code);
+	secret_hash(code, SECRET_TEXT_LEN, hash);
+	ret = store_code_add(st, STORE_CODE_CONFIRM, hash, j->u.id, now, now + CONFIRM_SECONDS);
+	char body[1024];
+	const char *base = cfg->check_public_url;
+	size_t blen = strlen(base);
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	snprintf(body, sizeof(body),
+	         "Someone, probably you, made the account \"%s\" on %.*s.\r\n\r\n"
+	         "To confirm this mail address and start using the account, open:\r\n\r\n"
+	         "%.*s/confirm?code=%s\r\n\r\n"
+	         "The link works for 24 hours. If you did not ask for an account, ignore this\r\n"
+	         "mail: the account is deleted unless confirmed.\r\n",
+	         j->user, (int)blen, base, (int)blen, base, code);
+	explicit_bzero(code, sizeof(code));
+	if (ret == NP_OK)
+		ret = store_mail_add(st, j->email, "Confirm your Nameplate account", body, now, NULL);
+	explicit_bzero(body, sizeof(body));
+	if (ret != NP_OK)
+		return ret;
+	r->committed = poke_mailer;
+	return api_ok(r, MHD_HTTP_CREATED,
+	              json_pack("{s:s,s:s}", "user", j->user, "state", "unconfirmed"));
+}
+
+/* Runs on a hashing thread: the new password's hash, then the writer. */
+static void signup_run(struct hashing_job *job)
+{
+	struct pw_job *j = container_of(job, struct pw_job, job);
+	struct api_req *r = j->r;
+	int ret = password_hash(j->new_plain, strlen(j->new_plain), j->new_password);
+	explicit_bzero(j->new_plain, sizeof(j->new_plain));
+	if (ret != NP_OK) {
+		r->retry_after = 5;
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "try again later");
+		http_task_resolve(&r->t);
+		return;
+	}
+	api_write_begun(r, signup_apply);
+}
+
+enum MHD_Result api_signup(struct api_req *r)
+{
+	static const char *const keys[] = {"user", "email", "password", "invite", NULL};
+	const struct config *cfg = r->cfg;
+	bool open = strcmp(cfg->accounts_signup, "open") == 0;
+	bool invite = strcmp(cfg->accounts_signup, "invite") == 0;
+	if (!open && !invite) {
+		api_error(r, MHD_HTTP_FORBIDDEN, "signup_closed", "this server does not take sign-ups");
+		return api_answer(r);
+	}
+	struct pw_job *j = pw_job_new(r);
+	const char *user, *email, *pw, *code;
+	if (j == NULL || !api_only_keys(r, keys) || !api_string(r, "user", USER_NAME_MAX, &user) ||
+	    !api_string(r, "email", STORE_MAIL_RCPT_MAX - 1, &email) ||
+	    !api_string(r, "password", PASSWORD_MAX, &pw) ||
+	    !api_string(r, "invite", SECRET_MAX_INPUT, &code))
+		return api_answer(r);
+	char err[96];
+	if (user == NULL || !name_ok(user, strlen(user))) {
+		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_name",
+		          "a user name is 1 to 63 of a-z 0-9 . _ - and starts with a letter or digit");
+		return api_answer(r);
+	}
+	if ((open || email != NULL) && (email == NULL || !config_mail_check(email))) {
+		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_email",
+		          "a mail address is needed, to confirm the account");
+		return api_answer(r);
+	}
+	if (pw == NULL || !password_acceptable(pw, strlen(pw), err, sizeof(err))) {
+		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "weak_password", "%s",
+		          pw == NULL ? "\"password\" is missing" : err);
+		return api_answer(r);
+	}
+	if (invite && code == NULL) {
+		api_error(r, MHD_HTTP_FORBIDDEN, "bad_invite", "sign-up here needs an invitation");
+		return api_answer(r);
+	}
+	if (open && http_mailer(r->hs) == NULL) {
+		r->retry_after = 3600;
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "no_mail",
+		          "this server cannot send the confirmation mail now");
+		return api_answer(r);
+	}
+	/* A flood of sign-ups from one place is refused before any hashing. */
+	unsigned wait = throttle_check(http_throttle(r->hs), &r->client, "", time_mono_ms());
+	if (wait > 0) {
+		r->retry_after = wait;
+		api_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "throttled", "try again in %u s", wait);
+		return api_answer(r);
+	}
+	np_strlcpy(j->user, user, sizeof(j->user));
+	if (email != NULL)
+		np_strlcpy(j->email, email, sizeof(j->email));
+	np_strlcpy(j->new_plain, pw, sizeof(j->new_plain));
+	if (code != NULL)
+		np_strlcpy(j->invite, code, sizeof(j->invite));
+	j->job.run = signup_run;
+	return api_slow(r, &j->job);
+}
+
+static int confirm_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	(void)txn;
+	uint8_t *hash = r->ctx;
+	int64_t user_id;
+	int ret = store_code_take(st, STORE_CODE_CONFIRM, hash, time_now(), &user_id);
+	struct store_user u;
+	if (ret == NP_OK)
+		ret = store_user_get_id(st, user_id, &u);
+	if (ret == NP_ENOTFOUND) {
+		throttle_failed(http_throttle(r->hs), &r->client, "", "confirm", time_mono_ms());
+		return api_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+		                 "this link is unknown, used or expired: sign up again");
+	}
+	if (ret != NP_OK)
+		return ret;
+	/* Only a new account becomes active: a locked one stays as the operator left it. */
+	if (u.state == STORE_USER_UNCONFIRMED)
+		ret = store_user_set_state(st, u.id, STORE_USER_ACTIVE);
+	if (ret == NP_OK)
+		ret = store_user_set_confirmed(st, u.id, true);
+	if (ret == NP_OK)
+		ret = api_ok(r, MHD_HTTP_OK, json_pack("{s:s,s:s}", "user", u.name, "state",
+		                                        u.state == STORE_USER_UNCONFIRMED ? "active"
+		                                                                          : state_name(u.state)));
+	explicit_bzero(&u, sizeof(u));
+	return ret;
+}
+
+enum MHD_Result api_confirm(struct api_req *r)
+{
+	static const char *const keys[] = {"code", NULL};
+	const char *code;
+	if (!api_only_keys(r, keys) || !api_string(r, "code", SECRET_MAX_INPUT, &code))
+		return api_answer(r);
+	if (code == NULL) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "send {\"code\": ...}");
+		return api_answer(r);
+	}
+	unsigned wait = throttle_check(http_throttle(r->hs), &r->client, "", time_mono_ms());
+	if (wait > 0) {
+		r->retry_after = wait;
+		api_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "throttled", "try again in %u s", wait);
+		return api_answer(r);
+	}
+	uint8_t *hash = malloc(SECRET_HASH_LEN);
+	if (hash == NULL) {
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+		return api_answer(r);
+	}
+	secret_hash(code, strlen(code), hash);
+	r->ctx = hash;
+	r->ctx_free = free;
+	return api_write(r, confirm_apply);
 }

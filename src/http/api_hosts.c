@@ -15,6 +15,7 @@
 #include "dns/name.h"
 #include "http/api.h"
 #include "http/dyndns2.h"
+#include "http/prefix.h"
 
 /* A name as text, escapes included. */
 #define NAME_TEXT_MAX 1024
@@ -707,107 +708,51 @@ enum MHD_Result api_history(struct api_req *r)
 
 /* ---- POST /hosts/prefix ---- */
 
-/* The hosts of the account, collected before any is changed. */
-struct prefix_ctx {
-	struct np_cidr new_prefix, old_prefix;
-	bool has_old;
-	char (*fqdns)[CFG_NAME_MAX];
-	size_t n, cap;
+struct prefix_req {
+	struct prefix_move m;
+	json_t *changes;
 };
 
-static void prefix_free(void *p)
+static void prefix_req_free(void *p)
 {
-	struct prefix_ctx *c = p;
-	if (c != NULL)
-		free(c->fqdns);
-	free(c);
+	struct prefix_req *q = p;
+	if (q != NULL)
+		json_decref(q->changes);
+	free(q);
 }
 
-static int collect_host(const struct store_host *h, void *ctx)
+static int touch_txn(void *ctx, const char *fqdn)
 {
-	struct prefix_ctx *c = ctx;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		void *p = realloc(c->fqdns, cap * sizeof(*c->fqdns));
-		if (p == NULL)
-			return NP_ENOMEM;
-		c->fqdns = p;
-		c->cap = cap;
-	}
-	np_strlcpy(c->fqdns[c->n++], h->fqdn, CFG_NAME_MAX);
-	return 0;
+	return writer_txn_touch(ctx, fqdn);
 }
 
-/* a with its first prefix bits taken from p. */
-static void put_prefix(uint8_t a[16], const struct np_cidr *p)
+static int note_move(void *ctx, const char *fqdn, const char *old_text, const char *new_text)
 {
-	for (unsigned bit = 0; bit < p->prefix; bit++) {
-		uint8_t m = (uint8_t)(0x80 >> (bit % 8));
-		a[bit / 8] = (uint8_t)((a[bit / 8] & ~m) | (p->addr.bytes[bit / 8] & m));
-	}
+	return json_array_append_new(ctx, json_pack("{s:s,s:s,s:s}", "fqdn", fqdn, "old", old_text,
+	                                             "new", new_text)) == 0
+	           ? NP_OK
+	           : NP_ENOMEM;
 }
 
 static int prefix_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
-	struct prefix_ctx *c = r->ctx;
-	struct host_scratch *s = calloc(1, sizeof(*s));
-	json_t *changes = json_array();
-	int ret = s != NULL && changes != NULL ? NP_OK : NP_ENOMEM;
-	c->n = 0;
-	if (ret == NP_OK)
-		ret = store_host_list_user(st, r->cred.user_id, collect_host, c);
-	for (size_t i = 0; i < c->n && ret == NP_OK; i++) {
-		const char *fqdn = c->fqdns[i];
-		/* Names the token may not change (or not its AAAA) are left alone. */
-		if (credential_may(&r->cred, r->cred.user_id, fqdn, DNS_TYPE_AAAA, &r->client,
-		                   time_now()) != POLICY_OK)
-			continue;
-		size_t n;
-		ret = store_host_get(st, fqdn, &s->h);
-		if (ret == NP_OK && s->h.blocked)
-			continue;
-		if (ret == NP_OK)
-			ret = store_records_get(st, s->h.id, s->rrs, ZONE_MAX_RRS_PER_NODE, &n);
-		if (ret != NP_OK)
-			break;
-		s->n_set = 0;
-		bool moved = false;
-		for (size_t k = 0; k < n; k++) {
-			if (s->rrs[k].type != DNS_TYPE_AAAA || s->rrs[k].rdlen != 16)
-				continue;
-			struct store_rr *rr = &s->set[s->n_set++];
-			*rr = s->rrs[k];
-			struct np_addr a = {.family = AF_INET6};
-			memcpy(a.bytes, rr->rdata, 16);
-			if (c->has_old && !cidr_contains(&c->old_prefix, &a))
-				continue;
-			put_prefix(rr->rdata, &c->new_prefix);
-			moved = moved || memcmp(rr->rdata, s->rrs[k].rdata, 16) != 0;
-		}
-		if (!moved)
-			continue;
-		char old_text[1024] = "", new_text[1024] = "";
-		values_text(s->rrs, n, DNS_TYPE_AAAA, old_text, sizeof(old_text));
-		ret = store_records_set(st, s->h.id, DNS_TYPE_AAAA, s->set, s->n_set);
-		if (ret == NP_OK)
-			ret = store_records_get(st, s->h.id, s->rrs, ZONE_MAX_RRS_PER_NODE, &n);
-		if (ret != NP_OK)
-			break;
-		values_text(s->rrs, n, DNS_TYPE_AAAA, new_text, sizeof(new_text));
-		ret = changed(r, st, txn, &s->h, old_text, new_text);
-		if (ret == NP_OK)
-			json_array_append_new(changes, json_pack("{s:s,s:s,s:s}", "fqdn", fqdn, "old",
-			                                         old_text, "new", new_text));
-	}
-	free(s);
-	if (ret != NP_OK) {
-		json_decref(changes);
+	struct prefix_req *q = r->ctx;
+	json_array_clear(q->changes);
+	q->m.cred = &r->cred;
+	q->m.client = &r->client;
+	q->m.protocol = r->cred.kind == STORE_TOKEN_SESSION ? "web" : "api";
+	q->m.touch = touch_txn;
+	q->m.touch_ctx = txn;
+	q->m.moved = note_move;
+	q->m.moved_ctx = q->changes;
+	unsigned n;
+	int ret = prefix_move_run(st, &q->m, &n);
+	if (ret != NP_OK)
 		return ret;
-	}
-	return api_ok(r, MHD_HTTP_OK, json_pack("{s:o}", "changed", changes));
+	return api_ok(r, MHD_HTTP_OK, json_pack("{s:O}", "changed", q->changes));
 }
 
-/* A prefix member of /48 to /64 (IPv6); false with the error set. */
+/* A prefix member; false with the error set. */
 static bool prefix_member(struct api_req *r, const char *key, struct np_cidr *out, bool *given)
 {
 	const char *text;
@@ -816,11 +761,10 @@ static bool prefix_member(struct api_req *r, const char *key, struct np_cidr *ou
 		return false;
 	if (text == NULL)
 		return true;
-	if (cidr_parse(text, out) != NP_OK || out->addr.family != AF_INET6 || out->prefix < 48 ||
-	    out->prefix > 64 || strchr(text, '/') == NULL) {
+	if (!prefix_parse(text, out)) {
 		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_prefix",
-		          "\"%s\" must be an IPv6 prefix from /48 to /64, e.g. 2001:db8:1:2::/64",
-		          key);
+		          "\"%s\" must be an IPv6 prefix from /%d to /%d, e.g. 2001:db8:1:2::/64", key,
+		          PREFIX_MIN_LEN, PREFIX_MAX_LEN);
 		return false;
 	}
 	*given = true;
@@ -830,16 +774,16 @@ static bool prefix_member(struct api_req *r, const char *key, struct np_cidr *ou
 enum MHD_Result api_prefix(struct api_req *r)
 {
 	static const char *const keys[] = {"prefix", "old", NULL};
-	struct prefix_ctx *c = calloc(1, sizeof(*c));
-	r->ctx = c;
-	r->ctx_free = prefix_free;
+	struct prefix_req *q = calloc(1, sizeof(*q));
+	r->ctx = q;
+	r->ctx_free = prefix_req_free;
 	bool given;
-	if (c == NULL) {
+	if (q == NULL || (q->changes = json_array()) == NULL) {
 		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
 		return api_answer(r);
 	}
-	if (!api_only_keys(r, keys) || !prefix_member(r, "prefix", &c->new_prefix, &given) ||
-	    !prefix_member(r, "old", &c->old_prefix, &c->has_old))
+	if (!api_only_keys(r, keys) || !prefix_member(r, "prefix", &q->m.to, &given) ||
+	    !prefix_member(r, "old", &q->m.from, &q->m.has_from))
 		return api_answer(r);
 	if (!given) {
 		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",

@@ -323,15 +323,6 @@ static int load_check(struct store *st, struct check_req *q, struct store_check 
 	return NP_OK;
 }
 
-/* The requester's network key (STORE_CHECK_NET_LEN): the family, then the address, IPv6
- * to its /64 (the unit per_address_hour counts). */
-static void net_key(const struct np_addr *a, uint8_t key[STORE_CHECK_NET_LEN])
-{
-	memset(key, 0, STORE_CHECK_NET_LEN);
-	key[0] = a->family == AF_INET ? 4 : 6;
-	memcpy(key + 1, a->bytes, a->family == AF_INET ? 4 : 8);
-}
-
 /* A network around the requester: the bytes of its net key that name it (the family's
  * and the prefix's) and the checks it may start in an hour. */
 struct net_limit {
@@ -345,7 +336,7 @@ static int nets_have_room(struct store *st, const struct check_req *q, bool *roo
 {
 	const struct config *cfg = q->cfg;
 	uint8_t key[STORE_CHECK_NET_LEN];
-	net_key(&q->client, key);
+	store_net_key(&q->client, key);
 	struct net_limit v4[] = {{1 + 3, cfg->check_per_net24_hour}};
 	struct net_limit v6[] = {{1 + 7, cfg->check_per_net56_hour},
 	                         {1 + 6, cfg->check_per_net48_hour}};
@@ -437,7 +428,7 @@ static int start_apply(struct writer_op *op, struct writer_txn *txn)
 	if (ret != NP_OK || q->outcome != OUT_OK)
 		return ret;
 	struct store_check sc = {0};
-	net_key(&q->client, sc.net);
+	store_net_key(&q->client, sc.net);
 	memcpy(sc.token_hash, q->token_hash, SECRET_HASH_LEN);
 	memcpy(sc.cookie_hash, q->cookie_hash, SECRET_HASH_LEN);
 	memcpy(sc.email_hash, q->email_hash, SECRET_HASH_LEN);

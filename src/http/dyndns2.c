@@ -14,6 +14,7 @@
 #include "common/str.h"
 #include "dns/constants.h"
 #include "dns/name.h"
+#include "http/prefix.h"
 #include "zone/zone.h"
 
 /* Argument groups: aliases of one parameter share a bit, so "first wins" spans them. */
@@ -24,6 +25,7 @@ enum arg_group {
 	ARG_MYIPV6 = 1u << 3, /* myipv6, ipv6 */
 	ARG_OFFLINE = 1u << 4,
 	ARG_WILDCARD = 1u << 5,
+	ARG_PREFIX = 1u << 6, /* myipv6prefix, ipv6prefix */
 };
 
 static const struct {
@@ -33,6 +35,7 @@ static const struct {
     {"hostname", ARG_HOSTNAME}, {"myip", ARG_MYIP},       {"ip", ARG_MYIP},
     {"myipv4", ARG_MYIPV4},     {"ipv4", ARG_MYIPV4},     {"myipv6", ARG_MYIPV6},
     {"ipv6", ARG_MYIPV6},       {"offline", ARG_OFFLINE}, {"wildcard", ARG_WILDCARD},
+    {"myipv6prefix", ARG_PREFIX}, {"ipv6prefix", ARG_PREFIX},
 };
 
 /* Case-insensitive comparison of a counted string with a C string. */
@@ -259,6 +262,23 @@ void dyndns2_params_add(struct dyndns2_params *p, const char *key, size_t key_le
 	case ARG_WILDCARD:
 		p->wildcard = parse_switch(value, value_len, "ON", "OFF");
 		break;
+	case ARG_PREFIX: {
+		char text[INET6_ADDRSTRLEN + 8];
+		if (value_len == 0)
+			break; /* empty: not given */
+		if (value_len >= sizeof(text) || has_blank(value, value_len) ||
+		    memchr(value, '\0', value_len) != NULL) {
+			p->bad_addr = true;
+			break;
+		}
+		memcpy(text, value, value_len);
+		text[value_len] = '\0';
+		if (prefix_parse(text, &p->prefix))
+			p->has_prefix = true;
+		else
+			p->bad_addr = true;
+		break;
+	}
 	}
 	p->seen |= g;
 }
@@ -539,6 +559,51 @@ int dyndns2_authenticate(struct store *st, const char *user, const uint8_t hash[
 	return NP_OK;
 }
 
+/* A host the prefix moved: its line, if the request named it, says so. */
+static int prefix_moved(void *ctx, const char *fqdn, const char *old_text, const char *new_text)
+{
+	struct dyndns2_update *u = ctx;
+	(void)old_text;
+	(void)new_text;
+	for (unsigned i = 0; i < u->params.n_hosts; i++) {
+		struct dyndns2_result *r = &u->results[i];
+		if (strcmp(u->params.hosts[i].fqdn, fqdn) == 0 && r->code == DYNDNS2_NOCHG)
+			r->code = DYNDNS2_GOOD;
+	}
+	u->changed++;
+	return NP_OK;
+}
+
+static int move_prefix(struct dyndns2_update *u, struct scratch *s, struct store *st,
+                       dyndns2_touch_fn *touch, void *touch_ctx)
+{
+	const struct dyndns2_params *p = &u->params;
+	/* The hosts this request gives an IPv6 address keep it. */
+	char (*skip)[CFG_NAME_MAX] = calloc(DYNDNS2_MAX_HOSTS, CFG_NAME_MAX);
+	size_t n_skip = 0;
+	if (skip == NULL)
+		return NP_ENOMEM;
+	for (unsigned i = 0; i < p->n_hosts && p->has_v6; i++)
+		if (s->pending[i])
+			np_strlcpy(skip[n_skip++], p->hosts[i].fqdn, CFG_NAME_MAX);
+	struct prefix_move m = {
+	    .to = p->prefix,
+	    .cred = &u->id.cred,
+	    .client = &u->client,
+	    .protocol = u->protocol != NULL ? u->protocol : "dyndns2",
+	    .skip = (const char(*)[CFG_NAME_MAX])skip,
+	    .n_skip = n_skip,
+	    .touch = touch,
+	    .touch_ctx = touch_ctx,
+	    .moved = prefix_moved,
+	    .moved_ctx = u,
+	};
+	unsigned n;
+	int ret = prefix_move_run(st, &m, &n);
+	free(skip);
+	return ret;
+}
+
 /* Marks the request failed after a store error: nothing of it survives the rollback, so no
  * line may claim a change. */
 static int fail_all(struct dyndns2_update *u, int err, unsigned from)
@@ -661,6 +726,16 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 			log_err("dyndns2: store error while updating %s: %s", s->hosts[i].fqdn,
 			        np_strerror(ret));
 			ret = fail_all(u, ret, i);
+			goto out;
+		}
+		used = true;
+	}
+	/* The prefix moves the account's other hosts (and the named ones the request gives
+	 * no IPv6 address); a named host it moved is "good". */
+	if (p->has_prefix) {
+		ret = move_prefix(u, s, st, touch, touch_ctx);
+		if (ret != NP_OK) {
+			ret = fail_all(u, ret, 0);
 			goto out;
 		}
 		used = true;

@@ -48,6 +48,10 @@ struct dyndns2_params {
 	bool has_v4, has_v6; /* which families to set */
 	struct np_addr v4, v6;
 	enum dyndns2_switch offline, wildcard;
+	/* myipv6prefix= (ipv6prefix=): every AAAA record of the account's other hosts moves
+	 * into this prefix, keeping its interface identifier (http/prefix.h). */
+	bool has_prefix;
+	struct np_cidr prefix;
 	unsigned seen; /* internal: argument groups already taken (first one wins) */
 };
 

@@ -18,6 +18,7 @@ static const struct {
 	const char *ext, *type;
 } types[] = {
     {".css", "text/css; charset=utf-8"},
+    {".json", "application/json"},
     {".svg", "image/svg+xml"},
     {".png", "image/png"},
     {".ico", "image/x-icon"},

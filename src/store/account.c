@@ -326,3 +326,123 @@ int store_token_list(struct store *st, int64_t user_id, int kind, store_token_cb
 	struct token_list l = {cb, ctx};
 	return store__each_row(st, s, token_row, &l);
 }
+
+/* ---- sign-up ---- */
+
+void store_net_key(const struct np_addr *a, uint8_t key[STORE_CHECK_NET_LEN])
+{
+	memset(key, 0, STORE_CHECK_NET_LEN);
+	key[0] = a->family == AF_INET ? 4 : 6;
+	memcpy(key + 1, a->bytes, a->family == AF_INET ? 4 : 8);
+}
+
+int store_user_create(struct store *st, const struct store_user *u, const uint8_t *net,
+                      int64_t *id)
+{
+	if (u->name[0] == '\0')
+		return NP_EINVAL;
+	sqlite3_stmt *s = store__sql(st, "INSERT INTO users(name, email, password_hash, role, state,"
+	                                 " email_confirmed, created, signup_net)"
+	                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_text(s, 1, u->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, u->email, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, u->password_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, u->role);
+	sqlite3_bind_int(s, 5, u->state);
+	sqlite3_bind_int(s, 6, u->email_confirmed);
+	sqlite3_bind_int64(s, 7, u->created != 0 ? u->created : time_now());
+	sqlite3_bind_blob(s, 8, net != NULL ? (const void *)net : "", net != NULL ? STORE_CHECK_NET_LEN : 0,
+	                  SQLITE_STATIC);
+	return store__exec_insert(st, s, id);
+}
+
+int store_user_signups(struct store *st, const uint8_t *net, size_t prefix_len, int64_t since,
+                       unsigned *by_net, unsigned *all)
+{
+	*by_net = *all = 0;
+	if (prefix_len > STORE_CHECK_NET_LEN)
+		return NP_EINVAL;
+	/* The accounts of the window are few (the limits see to it): one pass over them. */
+	sqlite3_stmt *s = store__sql(st, "SELECT count(*), coalesce(sum(substr(signup_net, 1, ?2) = ?1), 0)"
+	                                 " FROM users WHERE created >= ?3");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_blob(s, 1, net, (int)prefix_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)prefix_len);
+	sqlite3_bind_int64(s, 3, since);
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK) {
+		*all = (unsigned)sqlite3_column_int64(s, 0);
+		*by_net = (unsigned)sqlite3_column_int64(s, 1);
+	}
+	store__done(s);
+	return ret;
+}
+
+int store_code_add(struct store *st, enum store_code_kind kind, const uint8_t hash[SECRET_HASH_LEN],
+                   int64_t user_id, int64_t now, int64_t expires)
+{
+	sqlite3_stmt *s = store__sql(st, "INSERT INTO account_codes(hash, kind, user_id, created,"
+	                                 " expires) VALUES (?1, ?2, ?3, ?4, ?5)");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_blob(s, 1, hash, SECRET_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, kind);
+	if (user_id != 0)
+		sqlite3_bind_int64(s, 3, user_id);
+	sqlite3_bind_int64(s, 4, now);
+	sqlite3_bind_int64(s, 5, expires);
+	return store__exec(st, s);
+}
+
+int store_code_take(struct store *st, enum store_code_kind kind,
+                    const uint8_t hash[SECRET_HASH_LEN], int64_t now, int64_t *user_id)
+{
+	*user_id = 0;
+	sqlite3_stmt *s = store__sql(st, "SELECT coalesce(user_id, 0), expires FROM account_codes"
+	                                 " WHERE hash = ?1 AND kind = ?2");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_blob(s, 1, hash, SECRET_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, kind);
+	int ret = store__step_one(st, s);
+	int64_t expires = 0;
+	if (ret == NP_OK) {
+		*user_id = sqlite3_column_int64(s, 0);
+		expires = sqlite3_column_int64(s, 1);
+	}
+	store__done(s);
+	if (ret != NP_OK)
+		return ret;
+	s = store__sql(st, "DELETE FROM account_codes WHERE hash = ?1");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_blob(s, 1, hash, SECRET_HASH_LEN, SQLITE_STATIC);
+	ret = store__exec(st, s);
+	if (ret == NP_OK && expires < now) {
+		*user_id = 0;
+		ret = NP_ENOTFOUND;
+	}
+	return ret;
+}
+
+int store_code_expire(struct store *st, int64_t now)
+{
+	sqlite3_stmt *s = store__sql(st, "DELETE FROM account_codes WHERE expires < ?1");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, now);
+	return store__exec(st, s);
+}
+
+int store_user_expire_unconfirmed(struct store *st, int64_t before)
+{
+	sqlite3_stmt *s = store__sql(st, "DELETE FROM users WHERE state = 3 AND created < ?1 AND"
+	                                 " NOT EXISTS (SELECT 1 FROM hosts WHERE user_id = users.id)");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, before);
+	return store__exec(st, s);
+}

@@ -213,7 +213,18 @@ static const char *const migrations[] = {
 	"  SELECT lower(hex(randomblob(6))), user_id, secret_hash, 2, fqdn, fqdn, created"
 	"  FROM hosts WHERE secret_hash IS NOT NULL AND user_id IS NOT NULL;"
 	"ALTER TABLE hosts DROP COLUMN secret_hash;"
-	"ALTER TABLE history ADD COLUMN token_id TEXT NOT NULL DEFAULT '';",
+	"ALTER TABLE history ADD COLUMN token_id TEXT NOT NULL DEFAULT '';"
+	/* Sign-up: the requester's network key (as checks.net) for the limits per network,
+	 * and one-time codes (mail confirmation, invitations) kept as keyed hashes. */
+	"ALTER TABLE users ADD COLUMN signup_net BLOB NOT NULL DEFAULT x'';"
+	"CREATE INDEX users_created ON users(created);"
+	"CREATE TABLE account_codes ("
+	"  hash BLOB PRIMARY KEY,"
+	"  kind INTEGER NOT NULL,"
+	"  user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,"
+	"  created INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX account_codes_expires ON account_codes(expires);",
 };
 /* clang-format on */
 

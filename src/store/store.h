@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/addr.h"
 #include "common/config.h"
 #include "common/err.h"
 #include "common/secret.h"
@@ -18,6 +19,11 @@
 
 /* The longest mail address kept, + NUL (RFC 5321: 64 + 1 + 255 octets). */
 #define STORE_MAIL_RCPT_MAX 321
+/* A requester's network key: 4 or 6 (the family), then the IPv4 address or the first 8
+ * bytes (the /64) of the IPv6 one, zero-padded: IPv4 uses 5 of the 9 bytes. */
+#define STORE_CHECK_NET_LEN 9
+/* The key of address a (IPv6 to its /64, the unit a per-address limit counts). */
+void store_net_key(const struct np_addr *a, uint8_t key[STORE_CHECK_NET_LEN]);
 
 struct store;
 
@@ -167,6 +173,34 @@ int store_user_set_totp(struct store *st, int64_t id, const uint8_t *secret,
 int store_user_set_totp_step(struct store *st, int64_t id, int64_t step) np_mustcheck;
 /* Deletes the account and its tokens; NP_EDENIED (nothing done) while it still owns hosts. */
 int store_user_del(struct store *st, int64_t id) np_mustcheck;
+/* A new account with every field of u that sign-up sets (name, email, password_hash, role,
+ * state, email_confirmed) and the requester's network key (STORE_CHECK_NET_LEN bytes, or
+ * NULL) for the sign-up limits. NP_EEXIST when the name is taken. */
+int store_user_create(struct store *st, const struct store_user *u, const uint8_t *net,
+		      int64_t *id) np_mustcheck;
+/* Accounts created since `since`: by every network whose key starts with the first
+ * prefix_len bytes of net, and by anyone. */
+int store_user_signups(struct store *st, const uint8_t *net, size_t prefix_len, int64_t since,
+		       unsigned *by_net, unsigned *all) np_mustcheck;
+
+/* Deletes accounts still unconfirmed that were made before `before` (and own no host). */
+int store_user_expire_unconfirmed(struct store *st, int64_t before) np_mustcheck;
+
+/* One-time codes of accounts, kept as keyed hashes: a mail confirmation (of user_id) or an
+ * invitation (no user yet). */
+enum store_code_kind {
+	STORE_CODE_CONFIRM = 1,
+	STORE_CODE_INVITE = 2,
+};
+int store_code_add(struct store *st, enum store_code_kind kind, const uint8_t hash[SECRET_HASH_LEN],
+		   int64_t user_id, int64_t now, int64_t expires) np_mustcheck;
+/* Uses up the code: deletes it and gives its user (0 for an invitation). NP_ENOTFOUND when
+ * there is no such code of that kind, or it expired. */
+int store_code_take(struct store *st, enum store_code_kind kind,
+		    const uint8_t hash[SECRET_HASH_LEN], int64_t now, int64_t *user_id) np_mustcheck;
+/* Forgets codes that expired before now. */
+int store_code_expire(struct store *st, int64_t now) np_mustcheck;
+
 typedef int store_user_full_cb(const struct store_user *u, void *ctx);
 int store_user_list_full(struct store *st, store_user_full_cb *cb, void *ctx) np_mustcheck;
 /* How many hosts the account owns. */
@@ -304,9 +338,7 @@ void store_mail_free(struct store_mail *m);
 /* ---- Checks (src/store/check.c) ----
  * A check result page: found by the keyed hash of its token, opened only with the cookie
  * whose keyed hash matches. result is the verdict JSON (observe/codec.h). */
-/* The requester's network key: 4 or 6 (the family), then the IPv4 address or the first 8
- * bytes (the /64) of the IPv6 one, zero-padded: IPv4 uses 5 of the 9 bytes. */
-#define STORE_CHECK_NET_LEN 9
+/* net: the requester's network key (STORE_CHECK_NET_LEN, defined above). */
 struct store_check {
 	int64_t id;
 	uint8_t token_hash[SECRET_HASH_LEN];

@@ -53,3 +53,41 @@ def test_migration_keeps_old_router_secrets(np_factory):
         assert hist[0] == "dyndns2" and len(hist[1]) == 12
     finally:
         db.close()
+
+
+def test_dyndns2_prefix_moves_the_accounts_aaaa(np):
+    """myipv6prefix= (a FRITZ!Box's <ip6lanprefix>): every AAAA of the account's hosts
+    moves into the new prefix with its interface identifier; a host the request gives an
+    IPv6 address keeps that one; another account's hosts stay."""
+    np.add_user("bob")
+    np.add_host("nas.%s" % ZONE, "alice")
+    np.add_host("bobs.%s" % ZONE, "bob")
+    np.ctl("host", "set", "home.%s" % ZONE, "AAAA", "2001:db8:1:0:aa::10")
+    np.ctl("host", "set", "nas.%s" % ZONE, "AAAA", "2001:db8:1:5::20", "2001:db8:9::21")
+    np.ctl("host", "set", "bobs.%s" % ZONE, "AAAA", "2001:db8:1::30")
+    token = np.ctl("token", "add", "alice").stdout.strip().splitlines()[-1]
+    st, _, lines = np.update(hostname="home.%s" % ZONE, user="alice", secret=token,
+                             myip="192.0.2.7", params={"myipv6prefix": "2001:db8:2:100::/56"})
+    assert (st, lines) == (200, ["good 192.0.2.7"])
+    assert np.addrs("home.%s" % ZONE, "AAAA") == {"2001:db8:2:100:aa::10"}
+    assert np.addrs("nas.%s" % ZONE, "AAAA") == {"2001:db8:2:105::20", "2001:db8:2:100::21"}
+    assert np.addrs("bobs.%s" % ZONE, "AAAA") == {"2001:db8:1::30"}
+    # A /48 keeps the subnet bits below it; an explicit address wins for its host.
+    st, _, lines = np.update(hostname="home.%s" % ZONE, user="alice", secret=token,
+                             params={"myipv6": "2001:db8:7::1",
+                                     "myipv6prefix": "2001:db8:3::/48"})
+    assert (st, lines) == (200, ["good 2001:db8:7::1"])
+    assert np.addrs("home.%s" % ZONE, "AAAA") == {"2001:db8:7::1"}
+    assert np.addrs("nas.%s" % ZONE, "AAAA") == {"2001:db8:3:105::20", "2001:db8:3:100::21"}
+    # Not a /48../64 IPv6 prefix: refused, nothing changes.
+    for bad in ("2001:db8::/32", "2001:db8::/65", "192.0.2.0/24", "2001:db8::", "x"):
+        st, _, body = np.update(hostname="home.%s" % ZONE, user="alice", secret=token,
+                                params={"myipv6prefix": bad})
+        assert st == 400, bad
+    assert np.addrs("nas.%s" % ZONE, "AAAA") == {"2001:db8:3:105::20", "2001:db8:3:100::21"}
+    # A host token cannot move its account's other hosts.
+    st, _, lines = np.update(hostname="home.%s" % ZONE, user="alice", secret=np.secret,
+                             myip="192.0.2.8", params={"myipv6prefix": "2001:db8:4::/48"})
+    assert (st, lines) == (200, ["good 192.0.2.8"])
+    assert np.addrs("home.%s" % ZONE, "AAAA") == {"2001:db8:4::1"}
+    assert np.addrs("nas.%s" % ZONE, "AAAA") == {"2001:db8:3:105::20", "2001:db8:3:100::21"}

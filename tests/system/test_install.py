@@ -173,8 +173,10 @@ CONF_PAGES = [
 
 BIN_PAGES = [
     (["src/nameplated/main.c"], "nameplated.8.scd"),
-    (["src/ctl/main.c", "src/ctl/cmd_host.c", "src/ctl/cmd_zone.c", "src/ctl/cmd_sensor.c",
-      "src/ctl/cmd_import.c"], "nameplatectl.8.scd"),
+    # main.c and every command file: a new cmd_*.c is checked without a line here.
+    (["src/ctl/main.c"] + sorted("src/ctl/" + f for f in os.listdir(os.path.join(ROOT, "src", "ctl"))
+                                 if f.startswith("cmd_") and f.endswith(".c")),
+     "nameplatectl.8.scd"),
     (["src/client/main.c"], "nameplate.1.scd"),
     (["src/sensor/main.c"], "nameplate-sensor.8.scd"),
 ]
@@ -242,6 +244,7 @@ EXPECTED = {
     "usr/share/doc/nameplate/examples/client.conf": 0o644,
     "usr/share/doc/nameplate/examples/sensor.conf": 0o644,
     "usr/share/doc/nameplate/README.md": 0o644,
+    "usr/share/doc/nameplate/accounts.md": 0o644,
     "usr/share/doc/nameplate/client.md": 0o644,
     "usr/share/doc/nameplate/configuration.md": 0o644,
     "usr/share/doc/nameplate/operations.md": 0o644,
