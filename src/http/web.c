@@ -528,6 +528,111 @@ static enum MHD_Result page_login(struct web *w)
 	return api_req_run(w->hr, r, api_login);
 }
 
+/* ---- sign-up ---- */
+
+static enum MHD_Result signup_form(struct MHD_Connection *c, const struct config *cfg,
+                                   unsigned status, const json_t *body, const char *error)
+{
+	char csrf[CHECK_TOKEN_LEN + 1], cookie[COOKIE_MAX];
+	login_csrf(c, cfg, csrf, cookie, sizeof(cookie));
+	struct buf b;
+	buf_init(&b, WEB_PAGE_MAX);
+	web_page_signup(&b, csrf, cfg->accounts_signup,
+	                json_string_value(json_object_get(body, "user")),
+	                json_string_value(json_object_get(body, "email")), error);
+	return send_page(c, status, &b, cookie);
+}
+
+static enum MHD_Result signup_answer(struct api_req *r)
+{
+	const char *state = json_string_value(json_object_get(r->out, "state"));
+	if (r->err_code[0] != '\0' || state == NULL)
+		return signup_form(r->conn, r->cfg, r->err_code[0] != '\0' ? r->status : 500, r->body,
+		                   r->err_code[0] != '\0' ? r->err_msg : "internal error");
+	if (strcmp(state, "active") == 0)
+		return message(r->conn, NULL, MHD_HTTP_CREATED, "Account made",
+		               "Your account is ready.", "/login", "Sign in", NULL);
+	return message(r->conn, NULL, MHD_HTTP_CREATED, "Check your mail",
+	               "We sent a link to your mail address: open it within 24 hours to confirm "
+	               "the address, then sign in.",
+	               "/", "Home", NULL);
+}
+
+static enum MHD_Result page_signup(struct web *w)
+{
+	if (!signup_open(w->cfg))
+		return message(w->conn, NULL, MHD_HTTP_NOT_FOUND, "No sign-ups",
+		               "This server does not take sign-ups; ask its operator for an account.",
+		               "/", "Home", NULL);
+	if (!w->post)
+		return signup_form(w->conn, w->cfg, MHD_HTTP_OK, NULL, NULL);
+	json_t *body = json_pack("{s:s,s:s}", "user", field_or_empty(w->form, "username"),
+	                         "password", field_or_empty(w->form, "password"));
+	const char *email = field_or_empty(w->form, "email"), *invite = field_or_empty(w->form, "invite");
+	if (body != NULL && email[0] != '\0')
+		json_object_set_new(body, "email", json_string(email));
+	if (body != NULL && invite[0] != '\0' && strcmp(w->cfg->accounts_signup, "invite") == 0)
+		json_object_set_new(body, "invite", json_string(invite));
+	if (!login_csrf_ok(w->conn, w->form)) {
+		enum MHD_Result ret = signup_form(w->conn, w->cfg, MHD_HTTP_FORBIDDEN, body,
+		                                  "The form expired or cookies are off; try again.");
+		json_decref(body);
+		return ret;
+	}
+	struct api_req *r = api_req_new(w->hr);
+	if (r == NULL || body == NULL) {
+		json_decref(body);
+		api_req_free(r);
+		return http_reply_text(w->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+	}
+	r->body = body;
+	r->answer = signup_answer;
+	set_segs(r, "auth", "signup", NULL, NULL);
+	return api_req_run(w->hr, r, api_signup);
+}
+
+static enum MHD_Result confirm_answer(struct api_req *r)
+{
+	if (r->err_code[0] != '\0')
+		return message(r->conn, NULL, r->status, "Not confirmed", r->err_msg, "/signup",
+		               "Sign up", NULL);
+	return message(r->conn, NULL, MHD_HTTP_OK, "Address confirmed",
+	               "Your account is ready.", "/login", "Sign in", NULL);
+}
+
+static enum MHD_Result page_confirm(struct web *w)
+{
+	char csrf[CHECK_TOKEN_LEN + 1], cookie[COOKIE_MAX];
+	if (!w->post) {
+		const char *code =
+		    MHD_lookup_connection_value(w->conn, MHD_GET_ARGUMENT_KIND, "code");
+		if (code == NULL || code[0] == '\0' || strlen(code) > SECRET_MAX_INPUT || str_has_ctl(code))
+			return message(w->conn, NULL, MHD_HTTP_NOT_FOUND, "Not confirmed",
+			               "This link has no code; open the whole link of the mail.", "/",
+			               "Home", NULL);
+		login_csrf(w->conn, w->cfg, csrf, cookie, sizeof(cookie));
+		struct buf b;
+		buf_init(&b, WEB_PAGE_MAX);
+		web_page_confirm(&b, csrf, code);
+		return send_page(w->conn, MHD_HTTP_OK, &b, cookie);
+	}
+	if (!login_csrf_ok(w->conn, w->form))
+		return message(w->conn, NULL, MHD_HTTP_FORBIDDEN, "Not confirmed",
+		               "The form expired or cookies are off; open the link again.", "/", "Home",
+		               NULL);
+	struct api_req *r = api_req_new(w->hr);
+	json_t *body = json_pack("{s:s}", "code", field_or_empty(w->form, "code"));
+	if (r == NULL || body == NULL) {
+		json_decref(body);
+		api_req_free(r);
+		return http_reply_text(w->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+	}
+	r->body = body;
+	r->answer = confirm_answer;
+	set_segs(r, "auth", "confirm", NULL, NULL);
+	return api_req_run(w->hr, r, api_confirm);
+}
+
 static enum MHD_Result logout_done(struct api_req *r)
 {
 	char clear[COOKIE_MAX];
@@ -869,6 +974,10 @@ static enum MHD_Result route(struct web *w)
 		return page_login(w);
 	if (strcmp(url, "/logout") == 0)
 		return page_logout(w);
+	if (strcmp(url, "/signup") == 0)
+		return page_signup(w);
+	if (strcmp(url, "/confirm") == 0)
+		return page_confirm(w);
 	if ((rest = below(url, "/admin")) != NULL)
 		return sign_in_check(w, API_ADMIN, &ret) ? page_admin(w, rest) : ret;
 	/* Everything else needs a sign-in (a session, not a token). */

@@ -102,6 +102,27 @@ void web_page_login(struct buf *b, const char *csrf, const char *username, const
 	render(b, "web_login.html", c);
 }
 
+void web_page_signup(struct buf *b, const char *csrf, const char *mode, const char *username,
+                     const char *email, const char *error)
+{
+	struct tpl_ctx *c = page_ctx(NULL, "Sign up");
+	tpl_set(c, "csrf", csrf);
+	tpl_set_bool(c, "open", strcmp(mode, "open") == 0);
+	tpl_set_bool(c, "invite", strcmp(mode, "invite") == 0);
+	tpl_set(c, "username", username != NULL ? username : "");
+	tpl_set(c, "email", email != NULL ? email : "");
+	tpl_set(c, "error", error != NULL ? error : "");
+	render(b, "web_signup.html", c);
+}
+
+void web_page_confirm(struct buf *b, const char *csrf, const char *code)
+{
+	struct tpl_ctx *c = page_ctx(NULL, "Confirm your address");
+	tpl_set(c, "csrf", csrf);
+	tpl_set(c, "code", code);
+	render(b, "web_confirm.html", c);
+}
+
 /* The host's state in words. */
 static void host_state(struct tpl_ctx *c, const json_t *h)
 {

@@ -29,6 +29,10 @@ void web_page_message(struct buf *b, const struct web_nav *nav, const char *titl
 void web_page_home(struct buf *b, const struct web_nav *nav, bool signup);
 void web_page_login(struct buf *b, const char *csrf, const char *username, const char *error,
                     bool signup);
+/* mode: [accounts] signup ("open" or "invite"). */
+void web_page_signup(struct buf *b, const char *csrf, const char *mode, const char *username,
+                     const char *email, const char *error);
+void web_page_confirm(struct buf *b, const char *csrf, const char *code);
 /* hosts: GET /hosts's answer; zones: the zones' names, comma separated. */
 void web_page_hosts(struct buf *b, const struct web_nav *nav, const json_t *hosts,
                     const char *zones);

@@ -36,6 +36,8 @@ FORMS = {
     "/check": "test_browser.py::test_check_flow_in_a_real_browser",
     "/check/": "test_browser.py::test_check_flow_in_a_real_browser",
     "/login": "test_web.py::test_web_ui_end_to_end",
+    "/signup": "test_web.py::test_signup_and_confirm_in_the_browser",
+    "/confirm": "test_web.py::test_signup_and_confirm_in_the_browser",
     "/logout": "test_web.py::test_web_ui_end_to_end",
     "/hosts": "test_web.py::test_web_ui_end_to_end",
     "/hosts/": "test_web.py::test_web_ui_end_to_end",

@@ -13,42 +13,25 @@ and does not scroll sideways at a phone's width; each is kept as a screenshot
 import html.parser
 import os
 import re
-import sqlite3
 import subprocess
 import time
 
-import argon2
-import pytest
-
 from browser import chromium  # noqa: F401 (fixture)
 from conftest import ZONE, wait_for
+from test_check import mail_extra, relay  # noqa: F401 (relay: fixture)
 
 CSP = "default-src 'none'; style-src 'self'; form-action 'self'"
 PASSWORD = "correct horse battery"
 FQDN = "home.%s" % ZONE
 
 
-def set_password(n, user, password, admin=False):
-    """The account's password (and role), written to the store as nameplatectl would: an
-    argon2id hash with the server's parameters (account/password.h)."""
-    h = argon2.PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1,
-                              type=argon2.Type.ID).hash(password)
-    db = sqlite3.connect(os.path.join(n.data_dir, "nameplate.db"))
-    try:
-        db.execute("UPDATE users SET password_hash = ?, role = ? WHERE name = ?",
-                   (h, 1 if admin else 0, user))
-        db.commit()
-    finally:
-        db.close()
-
-
-def server(np_factory):
+def server(np_factory, extra=None):
     n = np_factory()
-    n.write_config()
+    n.write_config(extra=extra)
     n.init()
     for user, admin in (("alice", False), ("root", True), ("bob", False)):
-        n.add_user(user)
-        set_password(n, user, PASSWORD, admin)
+        n.ctl("user", "add", user, "--password-stdin", *(["--admin"] if admin else []),
+              input=PASSWORD + "\n")
     n.start()
     return n
 
@@ -305,6 +288,36 @@ def test_web_ui_end_to_end(np_factory, chromium, tmp_path):
     assert wait_for(lambda: n.addrs(FQDN) == set(), 10)
     me.open(base + "/hosts")
     assert me.url == base + "/login"
+
+
+def test_signup_and_confirm_in_the_browser(np_factory, relay, chromium):
+    """[accounts] signup = open: the form, the mail, the link's button, then a sign-in."""
+    n = server(np_factory, mail_extra(relay.port) + "\n[accounts]\nsignup = open\n")
+    base = "http://127.0.0.1:%d" % n.http_port
+    b = chromium("newcomer")
+    b.open(base + "/")
+    b.open(base + "/signup")
+    check_page(n, b, "/signup")
+    assert not b.driver.find_elements("name", "invite")
+    b.type("username", "carol")
+    b.type("email", "carol@example.org")
+    b.type("password", PASSWORD)
+    b.press("Sign up")
+    b.screenshot("signup-sent")
+    assert "Check your mail" in b.text(), b.text()
+    sign_in(b, base, "carol")
+    assert "confirm your mail address" in b.text(), b.text()
+    _, _, _, msg = relay.wait_mail("carol@example.org")
+    body = msg.get_body(preferencelist=("plain",)).get_content()
+    m = re.search(r"(http://\S+)(/confirm\?code=\S+)", body)
+    assert m, body
+    b.open(base + m.group(2))
+    b.screenshot("confirm")
+    check_page(n, b, m.group(2))
+    b.press("Confirm my address")
+    assert "Address confirmed" in b.text(), b.text()
+    sign_in(b, base, "carol")
+    assert b.url == base + "/hosts", b.text()
 
 
 def test_forms_refuse_a_foreign_csrf_value(np_factory):
