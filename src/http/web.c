@@ -36,7 +36,8 @@
 
 /* The key of the session-derived CSRF value: a fixed, public domain separator, since the
  * secret input is the session's own secret (which the page never shows). */
-static const unsigned char csrf_key[crypto_generichash_KEYBYTES] = "nameplate web form csrf, v1....";
+static const unsigned char csrf_key[crypto_generichash_KEYBYTES] =
+    "nameplate web form csrf, v1....";
 
 /* ---- forms ---- */
 
@@ -148,8 +149,8 @@ static bool seg_ok(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '.' || ch == '-' || ch == '_'))
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_'))
 			return false;
 	}
 	return true;
@@ -169,22 +170,22 @@ static enum MHD_Result send_page(struct MHD_Connection *c, unsigned status, stru
 	if (b->err || b->p == NULL)
 		ret = http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n");
 	else
-		ret = http_reply(c, status, TEXT_HTML, b->p, b->len, "Content-Security-Policy",
-		                 TPL_CSP, cookie != NULL ? MHD_HTTP_HEADER_SET_COOKIE : NULL, cookie);
+		ret =
+		    http_reply(c, status, TEXT_HTML, b->p, b->len, "Content-Security-Policy",
+		               TPL_CSP, cookie != NULL ? MHD_HTTP_HEADER_SET_COOKIE : NULL, cookie);
 	buf_free(b);
 	return ret;
 }
 
-static enum MHD_Result redirect(struct MHD_Connection *c, const char *location,
-                                const char *cookie)
+static enum MHD_Result redirect(struct MHD_Connection *c, const char *location, const char *cookie)
 {
 	return http_reply(c, MHD_HTTP_SEE_OTHER, TEXT_PLAIN, "", 0, MHD_HTTP_HEADER_LOCATION,
 	                  location, cookie != NULL ? MHD_HTTP_HEADER_SET_COOKIE : NULL, cookie);
 }
 
-static enum MHD_Result message(struct MHD_Connection *c, const struct web_nav *nav,
-                               unsigned status, const char *title, const char *text,
-                               const char *back, const char *back_text, const char *cookie)
+static enum MHD_Result message(struct MHD_Connection *c, const struct web_nav *nav, unsigned status,
+                               const char *title, const char *text, const char *back,
+                               const char *back_text, const char *cookie)
 {
 	struct buf b;
 	buf_init(&b, WEB_PAGE_MAX);
@@ -278,11 +279,13 @@ static bool sign_in_check(struct web *w, enum api_auth level, enum MHD_Result *r
 		if (st == MHD_HTTP_UNAUTHORIZED && !w->post)
 			*ret = redirect(w->conn, "/login", cookie ? clear : NULL);
 		else if (st == MHD_HTTP_UNAUTHORIZED)
-			*ret = message(w->conn, NULL, st, "Signed out",
-			               "Your sign-in has ended; nothing was changed. Sign in again.",
-			               "/login", "Sign in", cookie ? clear : NULL);
+			*ret =
+			    message(w->conn, NULL, st, "Signed out",
+			            "Your sign-in has ended; nothing was changed. Sign in again.",
+			            "/login", "Sign in", cookie ? clear : NULL);
 		else
-			*ret = message(w->conn, NULL, st, st == MHD_HTTP_FORBIDDEN ? "Not allowed" : "Busy",
+			*ret = message(w->conn, NULL, st,
+			               st == MHD_HTTP_FORBIDDEN ? "Not allowed" : "Busy",
 			               r->err_msg, "/hosts", "Back to your hosts", NULL);
 		api_req_free(r);
 		return false;
@@ -295,10 +298,11 @@ static bool sign_in_check(struct web *w, enum api_auth level, enum MHD_Result *r
 		const char *f = field(w->form, "csrf");
 		if (f == NULL || strlen(f) != CHECK_TOKEN_LEN ||
 		    sodium_memcmp(f, w->csrf, CHECK_TOKEN_LEN) != 0) {
-			*ret = message(w->conn, &w->nav, MHD_HTTP_FORBIDDEN, "Form expired",
-			               "This form belongs to an earlier sign-in; nothing was changed. "
-			               "Reload the page and try again.",
-			               "/hosts", "Back to your hosts", NULL);
+			*ret =
+			    message(w->conn, &w->nav, MHD_HTTP_FORBIDDEN, "Form expired",
+			            "This form belongs to an earlier sign-in; nothing was changed. "
+			            "Reload the page and try again.",
+			            "/hosts", "Back to your hosts", NULL);
 			return false;
 		}
 	}
@@ -413,9 +417,8 @@ static enum MHD_Result action_answer(struct api_req *r)
 
 /* Runs the change handler fn with body (taken) on the path s0/s1/s2/s3 as the signed-in
  * person; the answer follows through a. */
-static enum MHD_Result act(struct web *w, api_handler *fn, json_t *body,
-                           const struct web_action *a, const char *s0, const char *s1,
-                           const char *s2, const char *s3)
+static enum MHD_Result act(struct web *w, api_handler *fn, json_t *body, const struct web_action *a,
+                           const char *s0, const char *s1, const char *s2, const char *s3)
 {
 	struct api_req *r = w->auth;
 	w->auth = NULL;
@@ -468,7 +471,8 @@ static enum MHD_Result page_home(struct web *w)
 		in = r != NULL && api_req_authenticate(r, API_SESSION);
 		if (in) {
 			w->auth = r;
-			w->nav = (struct web_nav){r->cred.user, r->cred.role == STORE_ROLE_ADMIN, w->csrf};
+			w->nav = (struct web_nav){r->cred.user, r->cred.role == STORE_ROLE_ADMIN,
+			                          w->csrf};
 		} else {
 			api_req_free(r);
 		}
@@ -495,8 +499,9 @@ static enum MHD_Result login_answer(struct api_req *r)
 	if (r->err_code[0] == '\0' && token != NULL) {
 		char cookie[COOKIE_MAX];
 		snprintf(cookie, sizeof(cookie),
-		         SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u%s", token,
-		         r->cfg->accounts_session_hours * 3600u, secure_cookies(r->cfg) ? "; Secure" : "");
+		         SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%u%s",
+		         token, r->cfg->accounts_session_hours * 3600u,
+		         secure_cookies(r->cfg) ? "; Secure" : "");
 		return redirect(r->conn, "/hosts", cookie);
 	}
 	return login_form(r->conn, r->cfg, r->err_code[0] != '\0' ? r->status : 500,
@@ -547,8 +552,8 @@ static enum MHD_Result signup_answer(struct api_req *r)
 {
 	const char *state = json_string_value(json_object_get(r->out, "state"));
 	if (r->err_code[0] != '\0' || state == NULL)
-		return signup_form(r->conn, r->cfg, r->err_code[0] != '\0' ? r->status : 500, r->body,
-		                   r->err_code[0] != '\0' ? r->err_msg : "internal error");
+		return signup_form(r->conn, r->cfg, r->err_code[0] != '\0' ? r->status : 500,
+		                   r->body, r->err_code[0] != '\0' ? r->err_msg : "internal error");
 	if (strcmp(state, "active") == 0)
 		return message(r->conn, NULL, MHD_HTTP_CREATED, "Account made",
 		               "Your account is ready.", "/login", "Sign in", NULL);
@@ -561,21 +566,24 @@ static enum MHD_Result signup_answer(struct api_req *r)
 static enum MHD_Result page_signup(struct web *w)
 {
 	if (!signup_open(w->cfg))
-		return message(w->conn, NULL, MHD_HTTP_NOT_FOUND, "No sign-ups",
-		               "This server does not take sign-ups; ask its operator for an account.",
-		               "/", "Home", NULL);
+		return message(
+		    w->conn, NULL, MHD_HTTP_NOT_FOUND, "No sign-ups",
+		    "This server does not take sign-ups; ask its operator for an account.", "/",
+		    "Home", NULL);
 	if (!w->post)
 		return signup_form(w->conn, w->cfg, MHD_HTTP_OK, NULL, NULL);
 	json_t *body = json_pack("{s:s,s:s}", "user", field_or_empty(w->form, "username"),
 	                         "password", field_or_empty(w->form, "password"));
-	const char *email = field_or_empty(w->form, "email"), *invite = field_or_empty(w->form, "invite");
+	const char *email = field_or_empty(w->form, "email"),
+	           *invite = field_or_empty(w->form, "invite");
 	if (body != NULL && email[0] != '\0')
 		json_object_set_new(body, "email", json_string(email));
 	if (body != NULL && invite[0] != '\0' && strcmp(w->cfg->accounts_signup, "invite") == 0)
 		json_object_set_new(body, "invite", json_string(invite));
 	if (!login_csrf_ok(w->conn, w->form)) {
-		enum MHD_Result ret = signup_form(w->conn, w->cfg, MHD_HTTP_FORBIDDEN, body,
-		                                  "The form expired or cookies are off; try again.");
+		enum MHD_Result ret =
+		    signup_form(w->conn, w->cfg, MHD_HTTP_FORBIDDEN, body,
+		                "The form expired or cookies are off; try again.");
 		json_decref(body);
 		return ret;
 	}
@@ -596,8 +604,8 @@ static enum MHD_Result confirm_answer(struct api_req *r)
 	if (r->err_code[0] != '\0')
 		return message(r->conn, NULL, r->status, "Not confirmed", r->err_msg, "/signup",
 		               "Sign up", NULL);
-	return message(r->conn, NULL, MHD_HTTP_OK, "Address confirmed",
-	               "Your account is ready.", "/login", "Sign in", NULL);
+	return message(r->conn, NULL, MHD_HTTP_OK, "Address confirmed", "Your account is ready.",
+	               "/login", "Sign in", NULL);
 }
 
 static enum MHD_Result page_confirm(struct web *w)
@@ -606,10 +614,11 @@ static enum MHD_Result page_confirm(struct web *w)
 	if (!w->post) {
 		const char *code =
 		    MHD_lookup_connection_value(w->conn, MHD_GET_ARGUMENT_KIND, "code");
-		if (code == NULL || code[0] == '\0' || strlen(code) > SECRET_MAX_INPUT || str_has_ctl(code))
+		if (code == NULL || code[0] == '\0' || strlen(code) > SECRET_MAX_INPUT ||
+		    str_has_ctl(code))
 			return message(w->conn, NULL, MHD_HTTP_NOT_FOUND, "Not confirmed",
-			               "This link has no code; open the whole link of the mail.", "/",
-			               "Home", NULL);
+			               "This link has no code; open the whole link of the mail.",
+			               "/", "Home", NULL);
 		login_csrf(w->conn, w->cfg, csrf, cookie, sizeof(cookie));
 		struct buf b;
 		buf_init(&b, WEB_PAGE_MAX);
@@ -618,8 +627,8 @@ static enum MHD_Result page_confirm(struct web *w)
 	}
 	if (!login_csrf_ok(w->conn, w->form))
 		return message(w->conn, NULL, MHD_HTTP_FORBIDDEN, "Not confirmed",
-		               "The form expired or cookies are off; open the link again.", "/", "Home",
-		               NULL);
+		               "The form expired or cookies are off; open the link again.", "/",
+		               "Home", NULL);
 	struct api_req *r = api_req_new(w->hr);
 	json_t *body = json_pack("{s:s}", "code", field_or_empty(w->form, "code"));
 	if (r == NULL || body == NULL) {
@@ -686,18 +695,15 @@ static enum MHD_Result settings_done(struct api_req *r)
 	struct web_nav nav;
 	nav_of(r, &nav, csrf);
 	base_url(r->conn, r->cfg, base, sizeof(base));
-	const char *fqdn =
-	    json_string_value(json_array_get(json_object_get(json_object_get(r->out, "policy"),
-	                                                     "names"),
-	                                     0));
+	const char *fqdn = json_string_value(
+	    json_array_get(json_object_get(json_object_get(r->out, "policy"), "names"), 0));
 	struct buf b;
 	buf_init(&b, WEB_PAGE_MAX);
 	web_page_settings(&b, &nav, r->out, fqdn != NULL ? fqdn : "", base, r->cred.user);
 	return send_page(r->conn, MHD_HTTP_OK, &b, NULL);
 }
 
-static const struct web_action act_settings = {"No update settings were made", NULL,
-                                               settings_done};
+static const struct web_action act_settings = {"No update settings were made", NULL, settings_done};
 
 static enum MHD_Result page_host(struct web *w, const char *fqdn, const char *what)
 {
@@ -722,14 +728,17 @@ static enum MHD_Result page_host(struct web *w, const char *fqdn, const char *wh
 		const char *type = field_or_empty(w->form, "type");
 		if (!seg_ok(type, strlen(type)))
 			type = "none";
-		json_t *body = json_pack("{s:o}", "records", lines(field_or_empty(w->form, "values")));
-		return act(w, api_records_put, body, &act_host_change, "hosts", fqdn, "records", type);
+		json_t *body =
+		    json_pack("{s:o}", "records", lines(field_or_empty(w->form, "values")));
+		return act(w, api_records_put, body, &act_host_change, "hosts", fqdn, "records",
+		           type);
 	}
 	if (strcmp(what, "delete") == 0) {
 		if (strcmp(field_or_empty(w->form, "confirm"), "yes") != 0) {
 			char back[CFG_NAME_MAX + 16];
 			snprintf(back, sizeof(back), "/hosts/%s", fqdn);
-			return message(w->conn, &w->nav, MHD_HTTP_BAD_REQUEST, "The host was not deleted",
+			return message(w->conn, &w->nav, MHD_HTTP_BAD_REQUEST,
+			               "The host was not deleted",
 			               "Tick the box to confirm the deletion.", back, "Back", NULL);
 		}
 		return act(w, api_host_delete, json_object(), &act_host_delete, "hosts", fqdn, NULL,
@@ -760,10 +769,8 @@ static enum MHD_Result token_made(struct api_req *r)
 	return send_page(r->conn, MHD_HTTP_CREATED, &b, NULL);
 }
 
-static const struct web_action act_token_make = {"The token was not made", "/tokens",
-                                                 token_made};
-static const struct web_action act_token_revoke = {"The token was not revoked", "/tokens",
-                                                   NULL};
+static const struct web_action act_token_make = {"The token was not made", "/tokens", token_made};
+static const struct web_action act_token_revoke = {"The token was not revoked", "/tokens", NULL};
 
 /* The token form's fields as the API's body; NULL with *why set when one is not usable. */
 static json_t *token_body(const json_t *form, const char **why)
@@ -772,15 +779,16 @@ static json_t *token_body(const json_t *form, const char **why)
 	json_t *type_list = json_is_array(types) ? json_deep_copy(types) : json_array();
 	if (json_is_string(types))
 		json_array_append(type_list, types);
-	json_t *policy = json_pack("{s:o,s:o,s:o,s:b}", "names",
-	                           words(field_or_empty(form, "names")), "types", type_list,
-	                           "sources", words(field_or_empty(form, "sources")), "manage",
-	                           strcmp(field_or_empty(form, "manage"), "yes") == 0);
+	json_t *policy =
+	    json_pack("{s:o,s:o,s:o,s:b}", "names", words(field_or_empty(form, "names")), "types",
+	              type_list, "sources", words(field_or_empty(form, "sources")), "manage",
+	              strcmp(field_or_empty(form, "manage"), "yes") == 0);
 	const char *days = field_or_empty(form, "days");
 	if (policy != NULL && days[0] != '\0') {
 		uint32_t d;
 		if (str_to_u32(days, 1, 3650, &d) != NP_OK) {
-			*why = "The days until it expires are a number from 1 to 3650 (or empty: never).";
+			*why = "The days until it expires are a number from 1 to 3650 (or empty: "
+			       "never).";
 			json_decref(policy);
 			return NULL;
 		}
@@ -805,13 +813,13 @@ static enum MHD_Result page_tokens(struct web *w, const char *id, const char *wh
 		const char *why = "out of memory";
 		json_t *body = token_body(w->form, &why);
 		if (body == NULL)
-			return message(w->conn, &w->nav, MHD_HTTP_BAD_REQUEST, act_token_make.failed, why,
-			               "/tokens", "Back", NULL);
+			return message(w->conn, &w->nav, MHD_HTTP_BAD_REQUEST,
+			               act_token_make.failed, why, "/tokens", "Back", NULL);
 		return act(w, api_tokens_create, body, &act_token_make, "tokens", NULL, NULL, NULL);
 	}
 	if (strcmp(what, "revoke") == 0)
-		return act(w, api_token_delete, json_object(), &act_token_revoke, "tokens", id, NULL,
-		           NULL);
+		return act(w, api_token_delete, json_object(), &act_token_revoke, "tokens", id,
+		           NULL, NULL);
 	return message(w->conn, &w->nav, MHD_HTTP_NOT_FOUND, "Not found", "No such page.",
 	               "/tokens", "Back", NULL);
 }
@@ -828,8 +836,8 @@ static enum MHD_Result account_deleted(struct api_req *r)
 	               "Your account, its hosts and its tokens are deleted.", "/", "Home", clear);
 }
 
-static const struct web_action act_account_delete = {"The account was not deleted",
-                                                     "/account", account_deleted};
+static const struct web_action act_account_delete = {"The account was not deleted", "/account",
+                                                     account_deleted};
 
 static enum MHD_Result account_page(struct web *w)
 {
@@ -848,8 +856,8 @@ static enum MHD_Result account_page(struct web *w)
 	char *svg = NULL;
 	size_t svglen;
 	const char *uri = json_string_value(json_object_get(totp.out, "uri"));
-	if (uri != NULL && qr_svg(uri, "QR code of the second factor's secret", &svg, &svglen) !=
-	                       NP_OK)
+	if (uri != NULL &&
+	    qr_svg(uri, "QR code of the second factor's secret", &svg, &svglen) != NP_OK)
 		svg = NULL; /* the secret is shown as text all the same */
 	struct buf b;
 	buf_init(&b, WEB_PAGE_MAX);
@@ -886,8 +894,9 @@ static enum MHD_Result page_account(struct web *w, const char *what)
 		                     field_or_empty(f, "code")),
 		           &act_account, "account", "totp", NULL, NULL);
 	if (strcmp(what, "totp/remove") == 0)
-		return act(w, api_totp_disable, json_pack("{s:s}", "code", field_or_empty(f, "code")),
-		           &act_account, "account", "totp", NULL, NULL);
+		return act(w, api_totp_disable,
+		           json_pack("{s:s}", "code", field_or_empty(f, "code")), &act_account,
+		           "account", "totp", NULL, NULL);
 	if (strcmp(what, "delete") == 0)
 		return act(w, api_account_delete,
 		           json_pack("{s:s}", "password", field_or_empty(f, "password")),
@@ -899,8 +908,8 @@ static enum MHD_Result page_account(struct web *w, const char *what)
 		char tid[CFG_NAME_MAX];
 		if (seg_ok(id, n) && strcmp(id + n, "/end") == 0) {
 			snprintf(tid, sizeof(tid), "%.*s", (int)n, id);
-			return act(w, api_token_delete, json_object(), &act_account, "tokens", tid, NULL,
-			           NULL);
+			return act(w, api_token_delete, json_object(), &act_account, "tokens", tid,
+			           NULL, NULL);
 		}
 	}
 	return message(w->conn, &w->nav, MHD_HTTP_NOT_FOUND, "Not found", "No such page.",
@@ -930,8 +939,8 @@ static enum MHD_Result page_admin(struct web *w, const char *rest)
 	if (seg_ok(p, n) && p[n] == '/' && seg_ok(p + n + 1, strlen(p + n + 1))) {
 		snprintf(name, sizeof(name), "%.*s", (int)n, p);
 		np_strlcpy(action, p + n + 1, sizeof(action));
-		return act(w, api_admin_user_state, json_object(), &act_admin, "admin", "users", name,
-		           action);
+		return act(w, api_admin_user_state, json_object(), &act_admin, "admin", "users",
+		           name, action);
 	}
 	return message(w->conn, &w->nav, MHD_HTTP_NOT_FOUND, "Not found", "No such page.", "/admin",
 	               "Back", NULL);

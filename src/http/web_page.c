@@ -73,8 +73,8 @@ static void render(struct buf *b, const char *page, struct tpl_ctx *c)
 
 /* ---- pages ---- */
 
-void web_page_message(struct buf *b, const struct web_nav *nav, const char *title,
-                      const char *text, const char *back, const char *back_text, bool error)
+void web_page_message(struct buf *b, const struct web_nav *nav, const char *title, const char *text,
+                      const char *back, const char *back_text, bool error)
 {
 	struct tpl_ctx *c = page_ctx(nav, title);
 	tpl_set(c, "text", text);
@@ -167,9 +167,10 @@ void web_page_hosts(struct buf *b, const struct web_nav *nav, const json_t *host
 			for (size_t t = 0; t < 2; t++) {
 				size_t k;
 				const json_t *a;
-				json_array_foreach(json_object_get(json_object_get(h, "records"), types[t]),
-				                   k, a)
-					tpl_set(tpl_add_row(row, "addrs"), "addr", json_string_value(a));
+				json_array_foreach(
+				    json_object_get(json_object_get(h, "records"), types[t]), k, a)
+				    tpl_set(tpl_add_row(row, "addrs"), "addr",
+				            json_string_value(a));
 			}
 		}
 	}
@@ -195,8 +196,8 @@ void web_page_host(struct buf *b, const struct web_nav *nav, const json_t *host,
 		buf_init(&v, 64 * 1024);
 		size_t i;
 		const json_t *a;
-		json_array_foreach(json_object_get(json_object_get(host, "records"), types[t].type), i,
-		                   a)
+		json_array_foreach(json_object_get(json_object_get(host, "records"), types[t].type),
+		                   i, a)
 		{
 			if (i > 0)
 				buf_puts(&v, "\n");

@@ -24,8 +24,8 @@ struct web_nav {
 };
 
 /* Every function appends the whole page to b (b->err set when it failed). */
-void web_page_message(struct buf *b, const struct web_nav *nav, const char *title,
-                      const char *text, const char *back, const char *back_text, bool error);
+void web_page_message(struct buf *b, const struct web_nav *nav, const char *title, const char *text,
+                      const char *back, const char *back_text, bool error);
 void web_page_home(struct buf *b, const struct web_nav *nav, bool signup);
 void web_page_login(struct buf *b, const char *csrf, const char *username, const char *error,
                     bool signup);
