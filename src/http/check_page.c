@@ -210,6 +210,7 @@ static const char *rule_words(const char *rule)
 /* Renders page (templates/<page>) with c into b, then frees c; b->err when that failed. */
 static void render(struct buf *b, const char *page, struct tpl_ctx *c)
 {
+	tpl_set_bool(c, "nav", false); /* the layout's signed-in navigation: not here */
 	if (c == NULL || tpl_page(b, page, c) != NP_OK)
 		b->err = true;
 	tpl_ctx_free(c);

@@ -688,6 +688,7 @@ enum route {
 	ROUTE_STATUS,
 	ROUTE_API,
 	ROUTE_STATIC,
+	ROUTE_WEB,
 };
 
 /* Whether url is prefix itself or prefix followed by "/..." */
@@ -717,6 +718,8 @@ static enum route route_of(const char *url)
 		return ROUTE_API;
 	if (under(url, "/static"))
 		return ROUTE_STATIC;
+	if (web_path(url))
+		return ROUTE_WEB;
 	return ROUTE_NONE;
 }
 
@@ -737,6 +740,9 @@ static const char *route_methods(enum route rt, size_t *body_max)
 	case ROUTE_CHECK:
 		*body_max = HTTP_FORM_MAX;
 		return "GET, POST";
+	case ROUTE_WEB:
+		*body_max = HTTP_FORM_MAX;
+		return "GET, HEAD, POST";
 	case ROUTE_API:
 		/* Each path's own methods are the API's to check (405 with its Allow). */
 		*body_max = API_BODY_MAX;
@@ -887,6 +893,8 @@ static enum MHD_Result dispatch(struct http_server *hs, struct MHD_Connection *c
 		return api_serve(&r);
 	case ROUTE_STATIC:
 		return static_serve(&r);
+	case ROUTE_WEB:
+		return web_serve(&r);
 	case ROUTE_NONE:
 		break;
 	}

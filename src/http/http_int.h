@@ -123,5 +123,8 @@ bool ingest_authorized(struct http_server *hs, struct MHD_Connection *c, enum MH
 enum MHD_Result check_serve(struct http_request *r);  /* /check..., /api/v1/check... */
 enum MHD_Result status_serve(struct http_request *r); /* GET /api/v1/status */
 enum MHD_Result static_serve(struct http_request *r); /* GET /static/<name> */
+/* The web UI (web.c): whether url is one of its pages, and the pages themselves. */
+bool web_path(const char *url);
+enum MHD_Result web_serve(struct http_request *r);
 
 #endif

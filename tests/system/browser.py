@@ -35,6 +35,21 @@ PAGE_TIMEOUT = 30
 FORMS = {
     "/check": "test_browser.py::test_check_flow_in_a_real_browser",
     "/check/": "test_browser.py::test_check_flow_in_a_real_browser",
+    "/login": "test_web.py::test_web_ui_end_to_end",
+    "/signup": "test_web.py::test_signup_and_confirm_in_the_browser",
+    "/confirm": "test_web.py::test_signup_and_confirm_in_the_browser",
+    "/logout": "test_web.py::test_web_ui_end_to_end",
+    "/hosts": "test_web.py::test_web_ui_end_to_end",
+    "/hosts/": "test_web.py::test_web_ui_end_to_end",
+    "/tokens": "test_web.py::test_web_ui_end_to_end",
+    "/tokens/": "test_web.py::test_web_ui_end_to_end",
+    "/account/email": "test_web.py::test_web_ui_end_to_end",
+    "/account/password": "test_web.py::test_web_ui_end_to_end",
+    "/account/totp": "test_web.py::test_web_ui_end_to_end",
+    "/account/totp/remove": "test_web.py::test_web_ui_end_to_end",
+    "/account/sessions/": "test_web.py::test_web_ui_end_to_end",
+    "/account/delete": "test_web.py::test_web_ui_end_to_end",
+    "/admin/users/": "test_web.py::test_web_ui_end_to_end",
 }
 
 # Where HTML is written: C sources today, template files as they come.

@@ -286,6 +286,7 @@ static void test_page_in_layout(void **state)
 	struct tpl_ctx *c = tpl_ctx_new();
 	tpl_set(c, "title", "A <title>");
 	tpl_set(c, "text", "body & text");
+	tpl_set_bool(c, "nav", false);
 	struct buf b;
 	buf_init(&b, 65536);
 	assert_int_equal(tpl_page(&b, "check_message.html", c), NP_OK);

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: MIT */
+/* The web UI's pages from the API's answers (see web_page.h). Nothing here is trusted markup
+ * but the QR code's SVG, which qr_svg made; everything else goes through tpl_set and is
+ * escaped. */
+#include "http/web_page.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/str.h"
+#include "http/check_page.h"
+#include "http/template.h"
+
+/* ---- text helpers ---- */
+
+/* Appends s to the text in out (len bytes), cut when it does not fit. */
+static void add(char *out, const char *s, size_t len)
+{
+	size_t o = strlen(out);
+	if (o + 1 < len)
+		np_strlcpy(out + o, s, len - o);
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s != NULL ? s : "";
+}
+
+static int64_t jint(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+static bool jbool(const json_t *o, const char *key)
+{
+	return json_is_true(json_object_get(o, key));
+}
+
+/* A time, or "" for 0 (false in a section). */
+static void set_time(struct tpl_ctx *c, const char *name, int64_t t)
+{
+	char s[40];
+	tpl_set(c, name, t != 0 ? check_time_utc(t, s, sizeof(s)) : "");
+}
+
+/* ---- the frame ---- */
+
+static struct tpl_ctx *page_ctx(const struct web_nav *nav, const char *title)
+{
+	struct tpl_ctx *c = tpl_ctx_new();
+	tpl_set(c, "title", title);
+	if (nav == NULL) {
+		tpl_set_bool(c, "nav", false);
+		return c;
+	}
+	struct tpl_ctx *n = tpl_set_obj(c, "nav");
+	tpl_set(n, "user", nav->user);
+	tpl_set_bool(n, "admin", nav->admin);
+	tpl_set(n, "csrf", nav->csrf);
+	/* The page's own forms carry the same value. */
+	tpl_set(c, "csrf", nav->csrf);
+	return c;
+}
+
+static void render(struct buf *b, const char *page, struct tpl_ctx *c)
+{
+	if (c == NULL || tpl_page(b, page, c) != NP_OK)
+		b->err = true;
+	tpl_ctx_free(c);
+}
+
+/* ---- pages ---- */
+
+void web_page_message(struct buf *b, const struct web_nav *nav, const char *title, const char *text,
+                      const char *back, const char *back_text, bool error)
+{
+	struct tpl_ctx *c = page_ctx(nav, title);
+	tpl_set(c, "text", text);
+	tpl_set(c, "class", error ? "v infected" : "note");
+	tpl_set(c, "back", back != NULL ? back : "");
+	tpl_set(c, "back_text", back_text != NULL ? back_text : "");
+	render(b, "web_message.html", c);
+}
+
+void web_page_home(struct buf *b, const struct web_nav *nav, bool signup)
+{
+	struct tpl_ctx *c = page_ctx(nav, "Nameplate: dynamic DNS");
+	tpl_set_bool(c, "signup", signup);
+	render(b, "web_home.html", c);
+}
+
+void web_page_login(struct buf *b, const char *csrf, const char *username, const char *error,
+                    bool signup)
+{
+	struct tpl_ctx *c = page_ctx(NULL, "Sign in");
+	tpl_set(c, "csrf", csrf);
+	tpl_set(c, "username", username != NULL ? username : "");
+	tpl_set(c, "error", error != NULL ? error : "");
+	tpl_set_bool(c, "signup", signup);
+	render(b, "web_login.html", c);
+}
+
+void web_page_signup(struct buf *b, const char *csrf, const char *mode, const char *username,
+                     const char *email, const char *error)
+{
+	struct tpl_ctx *c = page_ctx(NULL, "Sign up");
+	tpl_set(c, "csrf", csrf);
+	tpl_set_bool(c, "open", strcmp(mode, "open") == 0);
+	tpl_set_bool(c, "invite", strcmp(mode, "invite") == 0);
+	tpl_set(c, "username", username != NULL ? username : "");
+	tpl_set(c, "email", email != NULL ? email : "");
+	tpl_set(c, "error", error != NULL ? error : "");
+	render(b, "web_signup.html", c);
+}
+
+void web_page_confirm(struct buf *b, const char *csrf, const char *code)
+{
+	struct tpl_ctx *c = page_ctx(NULL, "Confirm your address");
+	tpl_set(c, "csrf", csrf);
+	tpl_set(c, "code", code);
+	render(b, "web_confirm.html", c);
+}
+
+/* The host's state in words. */
+static void host_state(struct tpl_ctx *c, const json_t *h)
+{
+	char s[64] = "";
+	if (jbool(h, "blocked"))
+		np_strlcpy(s, "blocked (abuse)", sizeof(s));
+	else if (jbool(h, "offline"))
+		np_strlcpy(s, "offline", sizeof(s));
+	else
+		np_strlcpy(s, "online", sizeof(s));
+	if (jbool(h, "wildcard"))
+		add(s, ", wildcard", sizeof(s));
+	tpl_set(c, "state", s);
+	const json_t *last = json_object_get(h, "last_change");
+	set_time(c, "updated", jint(last, "time"));
+	tpl_set(c, "interface", jstr(last, "interface"));
+}
+
+void web_page_hosts(struct buf *b, const struct web_nav *nav, const json_t *hosts,
+                    const char *zones)
+{
+	struct tpl_ctx *c = page_ctx(nav, "Your hosts");
+	const json_t *list = json_object_get(hosts, "hosts");
+	tpl_set(c, "zones", zones);
+	char example[300];
+	size_t n = strcspn(zones, ",");
+	snprintf(example, sizeof(example), "myhome.%.*s", (int)n, zones);
+	tpl_set(c, "example", n > 0 ? example : "");
+	if (json_array_size(list) == 0) {
+		tpl_set_bool(c, "hosts", false);
+	} else {
+		struct tpl_ctx *o = tpl_set_obj(c, "hosts");
+		size_t i;
+		const json_t *h;
+		json_array_foreach(list, i, h)
+		{
+			struct tpl_ctx *row = tpl_add_row(o, "rows");
+			tpl_set(row, "fqdn", jstr(h, "fqdn"));
+			host_state(row, h);
+			tpl_set_list(row, "addrs");
+			static const char *const types[] = {"A", "AAAA"};
+			for (size_t t = 0; t < 2; t++) {
+				size_t k;
+				const json_t *a;
+				json_array_foreach(
+				    json_object_get(json_object_get(h, "records"), types[t]), k, a)
+				    tpl_set(tpl_add_row(row, "addrs"), "addr",
+				            json_string_value(a));
+			}
+		}
+	}
+	render(b, "web_hosts.html", c);
+}
+
+void web_page_host(struct buf *b, const struct web_nav *nav, const json_t *host,
+                   const json_t *history)
+{
+	const char *fqdn = jstr(host, "fqdn");
+	struct tpl_ctx *c = page_ctx(nav, fqdn);
+	tpl_set(c, "fqdn", fqdn);
+	host_state(c, host);
+	static const struct {
+		const char *type, *hint;
+	} types[] = {{"A", "IPv4 addresses"},
+	             {"AAAA", "IPv6 addresses"},
+	             {"TXT", "texts"},
+	             {"MX", "\"PREFERENCE NAME\", e.g. 10 mail.example.org"}};
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		struct tpl_ctx *row = tpl_add_row(c, "types");
+		struct buf v;
+		buf_init(&v, 64 * 1024);
+		size_t i;
+		const json_t *a;
+		json_array_foreach(json_object_get(json_object_get(host, "records"), types[t].type),
+		                   i, a)
+		{
+			if (i > 0)
+				buf_puts(&v, "\n");
+			buf_puts(&v, json_string_value(a) != NULL ? json_string_value(a) : "");
+		}
+		tpl_set(row, "type", types[t].type);
+		tpl_set(row, "hint", types[t].hint);
+		tpl_set(row, "fqdn", fqdn);
+		tpl_set(row, "values", v.err || v.p == NULL ? "" : v.p);
+		buf_free(&v);
+	}
+	const json_t *list = json_object_get(history, "history");
+	if (json_array_size(list) == 0) {
+		tpl_set_bool(c, "history", false);
+	} else {
+		struct tpl_ctx *o = tpl_set_obj(c, "history");
+		size_t i;
+		const json_t *h;
+		json_array_foreach(list, i, h)
+		{
+			struct tpl_ctx *row = tpl_add_row(o, "rows");
+			set_time(row, "time", jint(h, "time"));
+			tpl_set(row, "interface", jstr(h, "interface"));
+			tpl_set(row, "source", jstr(h, "source"));
+			tpl_set(row, "old", jstr(h, "old"));
+			tpl_set(row, "new", jstr(h, "new"));
+		}
+	}
+	render(b, "web_host.html", c);
+}
+
+/* ---- update settings ---- */
+
+void web_page_settings(struct buf *b, const struct web_nav *nav, const json_t *token,
+                       const char *fqdn, const char *base, const char *user)
+{
+	const char *secret = jstr(token, "token");
+	bool https = strncmp(base, "https://", 8) == 0;
+	const char *hostport = base + (https ? 8 : 7);
+	struct tpl_ctx *c = page_ctx(nav, "Update settings");
+	tpl_set(c, "fqdn", fqdn);
+	tpl_set(c, "user", user);
+	tpl_set(c, "secret", secret);
+	tpl_set(c, "token_name", jstr(token, "name"));
+	/* ddclient 3.10: dyndns2 against our server; the host name last. use=web asks our
+	 * /nic/checkip for the address the router is seen from. */
+	tpl_setf(c, "ddclient",
+	         "daemon=300\n"
+	         "protocol=dyndns2\n"
+	         "use=web, web=%s/nic/checkip\n"
+	         "server=%s\n"
+	         "ssl=%s\n"
+	         "login=%s\n"
+	         "password=%s\n"
+	         "%s\n",
+	         base, hostport, https ? "yes" : "no", user, secret, fqdn);
+	tpl_setf(c, "inadyn",
+	         "period = 300\n"
+	         "custom nameplate {\n"
+	         "    ssl            = %s\n"
+	         "    username       = %s\n"
+	         "    password       = %s\n"
+	         "    checkip-server = %s\n"
+	         "    checkip-path   = /checkip\n"
+	         "    ddns-server    = %s\n"
+	         "    ddns-path      = \"/nic/update?hostname=%%h&myip=%%i\"\n"
+	         "    hostname       = %s\n"
+	         "}\n",
+	         https ? "true" : "false", user, secret, hostport, hostport, fqdn);
+	tpl_setf(c, "curl",
+	         "curl -u '%s:%s' '%s/nic/update?hostname=%s'\n"
+	         "# or name the address: ...&myip=192.0.2.1",
+	         user, secret, base, fqdn);
+	tpl_setf(c, "fritz_url", "%s/nic/update?hostname=<domain>&myip=<ipaddr>,<ip6addr>", base);
+	tpl_setf(c, "openwrt",
+	         "config service 'nameplate'\n"
+	         "\toption enabled '1'\n"
+	         "\toption lookup_host '%s'\n"
+	         "\toption domain '%s'\n"
+	         "\toption username '%s'\n"
+	         "\toption password '%s'\n"
+	         "\toption update_url '%s://[USERNAME]:[PASSWORD]@%s/nic/update?hostname=[DOMAIN]"
+	         "&myip=[IP]'\n"
+	         "\toption use_https '%d'\n"
+	         "\toption interface 'wan'\n"
+	         "\toption ip_source 'network'\n"
+	         "\toption ip_network 'wan'\n",
+	         fqdn, fqdn, user, secret, https ? "https" : "http", hostport, https ? 1 : 0);
+	render(b, "web_settings.html", c);
+}
+
+/* ---- tokens ---- */
+
+/* Appends the strings of array a, joined by ", ". */
+static void join(char *out, size_t len, const json_t *a)
+{
+	size_t i;
+	const json_t *v;
+	json_array_foreach(a, i, v)
+	{
+		if (i > 0)
+			add(out, ", ", len);
+		add(out, json_string_value(v) != NULL ? json_string_value(v) : "", len);
+	}
+}
+
+void web_policy_text(const json_t *p, char *out, size_t len)
+{
+	out[0] = '\0';
+	const json_t *names = json_object_get(p, "names"), *types = json_object_get(p, "types");
+	const json_t *sources = json_object_get(p, "sources");
+	add(out, "names: ", len);
+	if (json_array_size(names) > 0)
+		join(out, len, names);
+	else
+		add(out, "all", len);
+	add(out, "; types: ", len);
+	if (json_array_size(types) > 0)
+		join(out, len, types);
+	else
+		add(out, "all", len);
+	if (json_array_size(sources) > 0) {
+		add(out, "; from: ", len);
+		join(out, len, sources);
+	}
+	int64_t exp = jint(p, "expires");
+	if (exp != 0) {
+		char t[40];
+		add(out, "; until ", len);
+		add(out, check_time_utc(exp, t, sizeof(t)), len);
+	}
+	if (jbool(p, "manage"))
+		add(out, "; manages tokens", len);
+}
+
+static void token_row(struct tpl_ctx *row, const json_t *t)
+{
+	char policy[2048];
+	web_policy_text(json_object_get(t, "policy"), policy, sizeof(policy));
+	tpl_set(row, "id", jstr(t, "id"));
+	tpl_set(row, "name", jstr(t, "name"));
+	tpl_set(row, "kind", jstr(t, "kind"));
+	tpl_set(row, "policy", policy);
+	set_time(row, "last_used", jint(t, "last_used"));
+	tpl_set(row, "last_source", jstr(t, "last_source"));
+	set_time(row, "expires", jint(json_object_get(t, "policy"), "expires"));
+	tpl_set_bool(row, "current", jbool(t, "current"));
+}
+
+void web_page_tokens(struct buf *b, const struct web_nav *nav, const json_t *tokens)
+{
+	struct tpl_ctx *c = page_ctx(nav, "Tokens");
+	struct tpl_ctx *o = NULL;
+	size_t i;
+	const json_t *t;
+	json_array_foreach(json_object_get(tokens, "tokens"), i, t)
+	{
+		if (strcmp(jstr(t, "kind"), "session") == 0)
+			continue;
+		if (o == NULL)
+			o = tpl_set_obj(c, "tokens");
+		token_row(tpl_add_row(o, "rows"), t);
+	}
+	if (o == NULL)
+		tpl_set_bool(c, "tokens", false);
+	static const char *const types[] = {"A", "AAAA", "TXT", "MX"};
+	for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+		tpl_set(tpl_add_row(c, "types"), "type", types[k]);
+	render(b, "web_tokens.html", c);
+}
+
+void web_page_token_made(struct buf *b, const struct web_nav *nav, const json_t *token)
+{
+	char policy[2048];
+	web_policy_text(json_object_get(token, "policy"), policy, sizeof(policy));
+	struct tpl_ctx *c = page_ctx(nav, "Your new token");
+	tpl_set(c, "name", jstr(token, "name"));
+	tpl_set(c, "secret", jstr(token, "token"));
+	tpl_set(c, "policy", policy);
+	render(b, "web_token_made.html", c);
+}
+
+/* ---- the account ---- */
+
+void web_page_account(struct buf *b, const struct web_nav *nav, const json_t *account,
+                      const json_t *totp, const char *qr, const json_t *tokens)
+{
+	struct tpl_ctx *c = page_ctx(nav, "Your account");
+	tpl_set(c, "user", jstr(account, "name"));
+	tpl_set(c, "role", jstr(account, "role"));
+	tpl_set_int(c, "hosts", jint(account, "hosts"));
+	tpl_set(c, "email", jstr(account, "email"));
+	tpl_set_bool(c, "email_unconfirmed",
+	             jstr(account, "email")[0] != '\0' && !jbool(account, "email_confirmed"));
+	tpl_set_bool(c, "totp_enabled", jbool(totp, "enabled"));
+	tpl_set(c, "totp_secret", jstr(totp, "secret"));
+	tpl_set_raw(c, "qr", qr != NULL ? qr : "");
+	tpl_set_list(c, "sessions");
+	size_t i;
+	const json_t *t;
+	json_array_foreach(json_object_get(tokens, "tokens"), i, t)
+	{
+		if (strcmp(jstr(t, "kind"), "session") == 0)
+			token_row(tpl_add_row(c, "sessions"), t);
+	}
+	render(b, "web_account.html", c);
+}
+
+void web_page_admin(struct buf *b, const struct web_nav *nav, const json_t *users)
+{
+	struct tpl_ctx *c = page_ctx(nav, "Accounts");
+	tpl_set_list(c, "users");
+	size_t i;
+	const json_t *u;
+	json_array_foreach(json_object_get(users, "users"), i, u)
+	{
+		struct tpl_ctx *row = tpl_add_row(c, "users");
+		const char *state = jstr(u, "state");
+		tpl_set(row, "name", jstr(u, "name"));
+		tpl_set(row, "email", jstr(u, "email"));
+		tpl_set(row, "role", jstr(u, "role"));
+		tpl_set(row, "state", state);
+		tpl_set_int(row, "hosts", jint(u, "hosts"));
+		tpl_set(row, "totp", jbool(u, "totp") ? "yes" : "no");
+		tpl_set_list(row, "actions");
+		/* What can be done to the account in its state. */
+		static const struct {
+			const char *action, *label, *unless;
+		} acts[] = {{"lock", "Lock", "locked"},
+		            {"unlock", "Unlock", "active"},
+		            {"suspend", "Suspend", "suspended"}};
+		for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++) {
+			if (strcmp(state, acts[k].unless) == 0)
+				continue;
+			struct tpl_ctx *a = tpl_add_row(row, "actions");
+			tpl_set(a, "action", acts[k].action);
+			tpl_set(a, "label", acts[k].label);
+		}
+	}
+	render(b, "web_admin.html", c);
+}

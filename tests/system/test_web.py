@@ -1,0 +1,342 @@
+# SPDX-License-Identifier: MIT
+"""The web UI in a real browser (headless Chromium, browser.py) against the real server.
+
+A scripted person signs in, turns on the second factor (the secret read from the page, the
+code computed by oathtool), signs out and in again with a code, adds a host, presses "Make
+update settings" and runs Debian's real ddclient with the settings copied from the page,
+then sees the new address and its history on the host page; makes and revokes a token;
+deletes the account. An account without the admin role gets 403 on /admin. Every page is
+sent with the CSP, holds no script, style attribute or handler, has a label on every field
+and does not scroll sideways at a phone's width; each is kept as a screenshot
+(BUILD/artifacts/browser/<test>/).
+"""
+import html.parser
+import os
+import re
+import subprocess
+import time
+
+from browser import chromium  # noqa: F401 (fixture)
+from conftest import ZONE, wait_for
+from test_check import mail_extra, relay  # noqa: F401 (relay: fixture)
+
+CSP = "default-src 'none'; style-src 'self'; form-action 'self'"
+PASSWORD = "correct horse battery"
+FQDN = "home.%s" % ZONE
+
+
+def server(np_factory, extra=None):
+    n = np_factory()
+    n.write_config(extra=extra)
+    n.init()
+    for user, admin in (("alice", False), ("root", True), ("bob", False)):
+        n.ctl("user", "add", user, "--password-stdin", *(["--admin"] if admin else []),
+              input=PASSWORD + "\n")
+    n.start()
+    return n
+
+
+class PageCheck(html.parser.HTMLParser):
+    """What a page must not hold: script, style elements or attributes, event handlers."""
+
+    def __init__(self):
+        super().__init__()
+        self.bad = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.bad.append(tag)
+        for k, _ in attrs:
+            if k == "style" or k.startswith("on"):
+                self.bad.append("%s[%s]" % (tag, k))
+
+
+def check_page(n, b, path, cookie=None, status=200):
+    """The page at path, as the browser's cookie fetches it again: status, CSP, no script;
+    in the browser: labels on every field and no sideways scrolling at 375 px."""
+    headers = {"Cookie": "np_session=" + cookie} if cookie else {}
+    st, hdrs, body = n.http(path, headers=headers)
+    assert st == status, (path, st, body)
+    assert hdrs.get("content-security-policy") == CSP, (path, hdrs)
+    p = PageCheck()
+    p.feed(body)
+    assert p.bad == [], (path, p.bad)
+    unlabelled = b.driver.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'input:not([type=hidden]), textarea, select'))"
+        ".filter(e => e.labels.length == 0).map(e => e.name)")
+    assert unlabelled == [], (b.url, unlabelled)
+    unnamed = b.driver.execute_script(
+        "return Array.from(document.querySelectorAll('button'))"
+        ".filter(e => e.textContent.trim() == '').length")
+    assert unnamed == 0, b.url
+    b.driver.set_window_size(375, 812)
+    widths = b.driver.execute_script(
+        "return [document.documentElement.clientWidth, document.documentElement.scrollWidth]")
+    b.screenshot(re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") + "-phone")
+    b.driver.set_window_size(1024, 1400)
+    assert widths[1] <= widths[0], (b.url, widths)
+
+
+def totp(secret, at=None):
+    args = ["oathtool", "--totp", "--base32"]
+    if at is not None:
+        args.append("--now=@%d" % at)
+    return subprocess.run(args + [secret], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def sign_in(b, base, user, code=None):
+    b.open(base + "/login")
+    b.type("username", user)
+    b.type("password", PASSWORD)
+    if code is not None:
+        b.type("totp", code)
+    b.press("Sign in")
+
+
+def press_in_row(b, cell_text, label):
+    """Presses the button label in the table row that has a cell cell_text."""
+    old = b.driver.find_element("tag name", "html")
+    b.driver.find_element(
+        "xpath", "//tr[td[normalize-space(.)='%s']]//button[normalize-space(.)='%s']"
+        % (cell_text, label)).click()
+    b.wait_for_new_page(old)
+
+
+def run_ddclient(tmp_path, settings, addr):
+    """Debian's ddclient, once, in the foreground, with the settings from the page; the
+    address it sends is chosen here (use=ip) instead of asked of /nic/checkip."""
+    lines = [("use=ip, ip=%s" % addr) if l.startswith("use=") else l
+             for l in settings.splitlines()]
+    conf = tmp_path / "ddclient.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    os.chmod(conf, 0o600)
+    cache = tmp_path / "ddclient.cache"
+    r = subprocess.run(["/usr/bin/ddclient", "-daemon=0", "-foreground", "-verbose",
+                        "-file", str(conf), "-cache", str(cache)],
+                       capture_output=True, text=True, timeout=60)
+    return r, "\n".join(lines)
+
+
+def test_web_ui_end_to_end(np_factory, chromium, tmp_path):
+    n = server(np_factory)
+    base = "http://127.0.0.1:%d" % n.http_port
+    me = chromium("alice")
+
+    me.open(base + "/")
+    me.screenshot("home")
+    assert "Sign in" in me.text() and "/check" in me.html()
+    check_page(n, me, "/")
+    me.open(base + "/login")
+    check_page(n, me, "/login")
+
+    # A wrong password: the form again, with the reason.
+    me.type("username", "alice")
+    me.type("password", "not the password")
+    me.press("Sign in")
+    assert "wrong user name or password" in me.text()
+    assert "np_session" not in me.cookies()
+
+    sign_in(me, base, "alice")
+    me.screenshot("signed-in")
+    assert me.url == base + "/hosts", me.text()
+    c = me.cookies()["np_session"]
+    assert c["httpOnly"] and c["sameSite"] == "Strict" and c["path"] == "/"
+    assert not c["secure"]  # public_url is not https here
+    assert 12 * 3600 - 60 < c["expiry"] - time.time() <= 12 * 3600 + 5
+    cookie = c["value"]
+    check_page(n, me, "/hosts", cookie)
+
+    # The second factor: the secret as text on /account, the code from oathtool.
+    me.open(base + "/account")
+    me.screenshot("account-totp-offer")
+    check_page(n, me, "/account", cookie)
+    assert me.driver.find_elements("css selector", ".qr svg"), "no QR code"
+    secret = me.driver.find_element("id", "totp-secret").text.strip()
+    assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
+    me.type("code", totp(secret))
+    me.press("Turn on the second factor")
+    me.screenshot("account-totp-on")
+    assert me.url == base + "/account", me.text()
+    assert "Sign-ins ask for the code" in me.text()
+
+    me.press("Sign out alice")
+    assert me.url == base + "/", me.text()
+    assert "np_session" not in me.cookies()
+    st, _, _ = n.http("/hosts", headers={"Cookie": "np_session=" + cookie})
+    assert st == 303  # the old session is gone: to the sign-in page
+
+    # Without the code, then with the next step's code (the one used to enrol is spent).
+    sign_in(me, base, "alice")
+    assert "authenticator" in me.text() and me.url == base + "/login", me.text()
+    used_step = (int(time.time()) + 30) // 30
+    sign_in(me, base, "alice", totp(secret, used_step * 30))
+    assert me.url == base + "/hosts", me.text()
+    cookie = me.cookies()["np_session"]["value"]
+
+    # A host, its update settings, and a real ddclient with them.
+    me.type("hostname", FQDN)
+    me.press("Add the host")
+    assert me.url == base + "/hosts/" + FQDN, me.text()
+    check_page(n, me, "/hosts/" + FQDN, cookie)
+    me.press("Make update settings")
+    me.screenshot("update-settings")
+    settings = me.driver.find_element("id", "ddclient").text
+    assert "protocol=dyndns2" in settings and "server=127.0.0.1:%d" % n.http_port in settings
+    assert "ssl=no" in settings and "login=alice" in settings, settings
+    assert settings.strip().splitlines()[-1] == FQDN
+    for other in ("inadyn", "curl", "openwrt", "fritzbox"):
+        assert me.driver.find_element("id", other).text.strip()
+    r, used = run_ddclient(tmp_path, settings, "192.0.2.77")
+    assert "SUCCESS" in r.stdout + r.stderr, (used, r.stdout, r.stderr)
+    assert wait_for(lambda: n.addrs(FQDN) == {"192.0.2.77"}, 10)
+
+    me.open(base + "/hosts/" + FQDN)
+    me.screenshot("host-after-ddclient")
+    text = me.text()
+    assert "192.0.2.77" in me.driver.find_element("id", "values-A").get_attribute("value")
+    assert re.search(r"dyndns2 127\.0\.0\.1\s+192\.0\.2\.77", text), text
+    me.open(base + "/hosts")
+    assert "192.0.2.77" in me.text() and "dyndns2" in me.text()
+
+    # Records by hand.
+    me.open(base + "/hosts/" + FQDN)
+    txt = me.driver.find_element("id", "values-TXT")
+    txt.send_keys("hello <world>")
+    old = me.driver.find_element("tag name", "html")
+    me.driver.find_element("xpath", "//button[normalize-space(.)='Save the TXT records']").click()
+    me.wait_for_new_page(old)
+    assert "hello <world>" in me.driver.find_element("id", "values-TXT").get_attribute("value")
+
+    # Tokens: make one, its secret once, revoke it.
+    me.open(base + "/tokens")
+    check_page(n, me, "/tokens", cookie)
+    me.type("name", "cron job")
+    me.type("names", FQDN)
+    me.driver.find_element("css selector", "input[name=types][value=AAAA]").click()
+    me.type("days", "30")
+    me.press("Make the token")
+    me.screenshot("token-made")
+    tok = me.driver.find_element("id", "secret").text.strip()
+    assert len(tok) >= 40 and "AAAA" in me.text(), me.text()
+    st, _, lines = n.update(hostname=FQDN, user="alice", secret=tok, myip="2001:db8::7")
+    assert lines == ["good 2001:db8::7"], lines
+    me.open(base + "/tokens")
+    assert "cron job" in me.text()
+    press_in_row(me, "cron job", "Revoke")
+    assert me.url == base + "/tokens" and "cron job" not in me.text(), me.text()
+    st, _, lines = n.update(hostname=FQDN, user="alice", secret=tok, myip="2001:db8::8")
+    assert lines == ["badauth"], lines
+
+    # Not an administrator.
+    me.open(base + "/admin")
+    me.screenshot("admin-refused")
+    check_page(n, me, "/admin", cookie, status=403)
+
+    # The administrator sees the accounts.
+    root = chromium("root")
+    sign_in(root, base, "root")
+    root.open(base + "/admin")
+    root.screenshot("admin")
+    check_page(n, root, "/admin", root.cookies()["np_session"]["value"])
+    assert "alice" in root.text()
+    press_in_row(root, "bob", "Lock")
+    assert re.search(r"bob\s.*locked", root.text()), root.text()
+    press_in_row(root, "bob", "Unlock")
+    assert re.search(r"bob\s.*active", root.text()), root.text()
+
+    # The account: mail address, password, the second factor off again.
+    me.open(base + "/account")
+    me.type("email", "alice@example.org")
+    me.press("Save the address")
+    assert me.field("email").get_attribute("value") == "alice@example.org"
+    me.driver.find_element("id", "current_password").send_keys(PASSWORD)
+    me.driver.find_element("id", "new_password").send_keys(PASSWORD + "!")
+    me.driver.find_element("id", "password_again").send_keys(PASSWORD + "!")
+    me.press("Change the password")
+    assert me.url == base + "/account", me.text()
+    while int(time.time()) // 30 < used_step:  # a code newer than the last one used
+        time.sleep(0.5)
+    me.type("code", totp(secret, (used_step + 1) * 30))
+    me.press("Remove the second factor")
+    assert me.url == base + "/account" and "Scan this code" in me.text(), me.text()
+
+    # A second sign-in (no code needed now), ended from the first.
+    phone = chromium("alice-phone")
+    phone.open(base + "/login")
+    phone.type("username", "alice")
+    phone.type("password", PASSWORD + "!")
+    phone.press("Sign in")
+    assert phone.url == base + "/hosts", phone.text()
+    me.open(base + "/account")
+    me.screenshot("account-two-sessions")
+    assert "(this one)" in me.text()
+    old = me.driver.find_element("tag name", "html")
+    me.driver.find_element("xpath", "//tr[td and not(contains(., '(this one)'))]"
+                                    "//button[normalize-space(.)='End']").click()
+    me.wait_for_new_page(old)
+    phone.open(base + "/hosts")
+    assert phone.url == base + "/login"
+
+    # The account goes.
+    me.driver.find_element("id", "delete_password").send_keys(PASSWORD + "!")
+    me.press("Delete my account")
+    me.screenshot("account-deleted")
+    assert "Account deleted" in me.text(), me.text()
+    assert "np_session" not in me.cookies()
+    assert wait_for(lambda: n.addrs(FQDN) == set(), 10)
+    me.open(base + "/hosts")
+    assert me.url == base + "/login"
+
+
+def test_signup_and_confirm_in_the_browser(np_factory, relay, chromium):
+    """[accounts] signup = open: the form, the mail, the link's button, then a sign-in."""
+    n = server(np_factory, mail_extra(relay.port) + "\n[accounts]\nsignup = open\n")
+    base = "http://127.0.0.1:%d" % n.http_port
+    b = chromium("newcomer")
+    b.open(base + "/")
+    b.open(base + "/signup")
+    check_page(n, b, "/signup")
+    assert not b.driver.find_elements("name", "invite")
+    b.type("username", "carol")
+    b.type("email", "carol@example.org")
+    b.type("password", PASSWORD)
+    b.press("Sign up")
+    b.screenshot("signup-sent")
+    assert "Check your mail" in b.text(), b.text()
+    sign_in(b, base, "carol")
+    assert "confirm your mail address" in b.text(), b.text()
+    _, _, _, msg = relay.wait_mail("carol@example.org")
+    body = msg.get_body(preferencelist=("plain",)).get_content()
+    m = re.search(r"(http://\S+)(/confirm\?code=\S+)", body)
+    assert m, body
+    b.open(base + m.group(2))
+    b.screenshot("confirm")
+    check_page(n, b, m.group(2))
+    b.press("Confirm my address")
+    assert "Address confirmed" in b.text(), b.text()
+    sign_in(b, base, "carol")
+    assert b.url == base + "/hosts", b.text()
+
+
+def test_forms_refuse_a_foreign_csrf_value(np_factory):
+    """A signed-in form with another value than the session's, or none, changes nothing."""
+    n = server(np_factory)
+    import json
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", n.http_port, timeout=10)
+    c.request("POST", "/api/v1/auth/login", json.dumps({"user": "alice", "password": PASSWORD}),
+              {"Content-Type": "application/json"})
+    token = json.loads(c.getresponse().read())["token"]
+    c.close()
+    for form in ("hostname=%s" % FQDN, "hostname=%s&csrf=%s" % (FQDN, "A" * 43)):
+        c = http.client.HTTPConnection("127.0.0.1", n.http_port, timeout=10)
+        c.request("POST", "/hosts", form, {"Content-Type": "application/x-www-form-urlencoded",
+                                           "Cookie": "np_session=" + token})
+        r = c.getresponse()
+        body = r.read().decode()
+        c.close()
+        assert r.status == 403 and "Form expired" in body, (r.status, body)
+    st, _, body = n.http("/api/v1/hosts", headers={"Authorization": "Token " + token})
+    assert json.loads(body)["hosts"] == []
