@@ -64,6 +64,10 @@ from = nameplate@dyn.example
 tls = none
 retry_min = 5
 
+[accounts]
+# anyone may sign up on the web UI; the confirmation mail lands in var/mail.log
+signup = open
+
 [zone dyn.example]
 ns = ns1.dyn.example
 contact = hostmaster.dyn.example
@@ -75,12 +79,16 @@ fi
 "$CTL" -c "$CONF" check-config
 
 secret=""
+password=""
 if [ ! -f "$MARK" ]; then
 	echo "== first start: creating the admin secret, user '$USER_NAME' and host $HOST"
 	# init refuses (exit 1) when a half-finished earlier run already did it
 	"$CTL" -c "$CONF" init || echo "run-demo: already initialised, continuing"
-	"$CTL" -c "$CONF" user add "$USER_NAME" ||
-		echo "run-demo: user $USER_NAME exists, continuing"
+	# The web UI password: random, shown once (there are no default credentials).
+	password=$(head -c 12 /dev/urandom | base64 | tr '+/' '-_')
+	printf '%s\n' "$password" | "$CTL" -c "$CONF" user add "$USER_NAME" --password-stdin ||
+		printf '%s\n' "$password" |
+		"$CTL" -c "$CONF" user password "$USER_NAME" --password-stdin
 	if out=$("$CTL" -c "$CONF" host add "$HOST" --user "$USER_NAME"); then
 		:
 	else
@@ -136,6 +144,17 @@ echo "update it:"
 echo "  curl -A 'nameplate-demo/1.0' -u '$USER_NAME:$show' 'http://127.0.0.1:$HTTP_PORT/nic/update?hostname=$HOST&myip=203.0.113.10'"
 echo "query it:"
 echo "  dig @127.0.0.1 -p $DNS_PORT $HOST A"
+echo
+echo "web UI: http://127.0.0.1:$HTTP_PORT/ (hosts, records, history, tokens, two-factor sign-in)"
+if [ -n "$password" ]; then
+	echo "   sign in as $USER_NAME with the password: $password"
+	echo "   (shown only now; a new one: $CTL -c $CONF user password $USER_NAME --password-stdin)"
+else
+	echo "   sign in as $USER_NAME (the password was shown on the first start; a new one:"
+	echo "   $CTL -c $CONF user password $USER_NAME --password-stdin)"
+fi
+echo "   anyone may sign up there; the confirmation mail lands in var/mail.log"
+echo "REST API (docs/api.md): http://127.0.0.1:$HTTP_PORT/api/v1/openapi.json"
 echo
 echo "am I infected? open http://127.0.0.1:$HTTP_PORT/check in a browser; the mail with the"
 echo "result link lands in var/mail.log. To have something to find, log in to the honeypot"

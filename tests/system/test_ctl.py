@@ -412,6 +412,16 @@ def test_demo_script(tmp_path):
                            timeout=10)
         assert r.stdout.split() == ["203.0.113.10"], r.stdout + r.stderr
         _demo_infection_check(tmp_path, http_port, telnet_port, secret)
+        # the web UI password printed once signs in through the API
+        m = re.search(r"sign in as demo with the password: (\S+)", out)
+        assert m, out
+        body = json.dumps({"user": "demo", "password": m.group(1)})
+        c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=15)
+        c.request("POST", "/api/v1/auth/login", body=body,
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        assert r.status == 200 and "token" in json.loads(r.read()), "demo sign-in failed"
+        c.close()
     finally:
         rc, rest = _stop_demo(p)
     assert rc == 0, "demo server exited %s:\n%s" % (rc, rest)
@@ -425,6 +435,7 @@ def test_demo_script(tmp_path):
         out2 = _read_until_started(p)
         assert "admin secret:" not in out2
         assert secret not in out2
+        assert m.group(1) not in out2  # the password was shown once
         assert "host secret" in out2
         assert any(ln.strip().startswith("curl ") for ln in out2.splitlines())
         dig = [ln.strip() for ln in out2.splitlines() if ln.strip().startswith("dig ")][0]
