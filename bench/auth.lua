@@ -69,6 +69,9 @@ function request()
 		-- Host k gets 10.(128+run).x.y: no address repeats for a host within a run (k
 		-- repeats only every nhosts requests, with other low bits), nor across runs.
 		local k = (idx * STRIDE) % nhosts
+		if k == 1 then
+			k = 0 -- h1 keeps its address for the nochg rows
+		end
 		local ip = string.format("10.%d.%d.%d", 128 + run % 128, math.floor(idx / 256) % 256,
 		                         idx % 256)
 		path = "/nic/update?hostname=h" .. k .. ".dyn.example&myip=" .. ip
