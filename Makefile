@@ -7,6 +7,7 @@
 #   make FUZZ=1 fuzz  libFuzzer binaries (clang) under build/fuzz/
 #   make fuzz-long  every fuzz target for FUZZ_SECONDS (600) each, new inputs kept in its corpus
 #   make bench      side-by-side benchmark against NSD and Knot (not in CI)
+#   make bench-auth authentication and durable update rates, against the previous release
 #   make respdiff   differential test: 20,000 queries to nameplated and NSD, answers compared
 #   make check-layers  every #include follows the module table (docs/ARCHITECTURE.md)
 #   make man        the man pages (docs/man/*.scd, rendered by scdoc) under build/man/
@@ -83,7 +84,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
-.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench respdiff clean \
+.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench bench-auth respdiff clean \
         check-banned check-layers man install
 all: $(BINS)
 
@@ -219,6 +220,11 @@ run: deps
 bench: deps
 	$(MAKE) all
 	@sh bench/run.sh $(BUILD)
+
+# bench/auth.sh (bench/README.md): BENCH_AUTH_ARGS="--seconds 5 --runs 1" for a quick look.
+bench-auth: deps
+	$(MAKE) all
+	@sh bench/auth.sh --build $(BUILD) $(BENCH_AUTH_ARGS)
 
 respdiff: deps
 	$(MAKE) all
