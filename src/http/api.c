@@ -17,6 +17,9 @@
 #include "http/static.h"
 #include "http/throttle.h"
 
+/* How often at most a change records that its token was used (seconds). */
+#define API_TOKEN_USED_EVERY 3600
+
 /* The session cookie of the web UI; the API takes it too (with the same-origin checks). */
 #define API_SESSION_COOKIE "np_session"
 
@@ -240,6 +243,14 @@ static bool still_valid(struct api_req *r, struct store *st, int *err)
 	bool ok = ret == NP_OK && u.state == STORE_USER_ACTIVE;
 	if (ret == NP_OK)
 		explicit_bzero(&u, sizeof(u));
+	/* When the token was last used and from where (the token list shows it): at most once
+	 * an hour, so that it is not a write of its own each time. */
+	int64_t now = time_now();
+	if (ok && now - t.last_used >= API_TOKEN_USED_EVERY) {
+		char source[INET6_ADDRSTRLEN] = "";
+		addr_format(&r->client, source, sizeof(source));
+		ret = store_token_used(st, t.id, now, source);
+	}
 	if (ret != NP_OK && ret != NP_ENOTFOUND)
 		*err = ret;
 	return ok;

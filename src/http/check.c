@@ -25,6 +25,7 @@
 #include "http/check_page.h"
 #include "http/dyndns2.h"
 #include "http/http_int.h"
+#include "http/throttle.h"
 #include "http/template.h"
 #include "observe/codec.h"
 #include "store/store.h"
@@ -155,7 +156,6 @@ enum check_kind {
 	CK_VIEW,      /* GET /check/<token> */
 	CK_RECHECK,   /* POST /check/<token> */
 	CK_API_TOKEN, /* GET /api/v1/check/<token> */
-	CK_API_SELF,  /* GET /api/v1/check with Basic auth */
 };
 
 /* What the writer op found. */
@@ -193,10 +193,6 @@ struct check_req {
 	char *subject, *body;
 	int64_t updated, expires;
 	int64_t retry_after; /* OUT_LIMIT_GLOBAL: seconds until the hour has room */
-	/* CK_API_SELF */
-	char user[DYNDNS2_USER_MAX];
-	uint8_t pass_hash[SECRET_HASH_LEN];
-	bool auth_ok;
 };
 
 static void req_free(struct http_task *t)
@@ -483,19 +479,6 @@ static int recheck_apply(struct writer_op *op, struct writer_txn *txn)
 	return store_check_update(st, id, q->addr, q->result, q->now);
 }
 
-static int self_apply(struct writer_op *op, struct writer_txn *txn)
-{
-	struct check_req *q = container_of(op, struct check_req, op);
-	struct dyndns2_identity id;
-	int ret =
-	    dyndns2_authenticate(writer_txn_store(txn), q->user, q->pass_hash, &q->client, &id,
-	                         &q->auth_ok);
-	sodium_memzero(q->pass_hash, sizeof(q->pass_hash));
-	if (ret == NP_OK && !q->auth_ok)
-		q->outcome = OUT_BADAUTH;
-	return ret;
-}
-
 static void req_done(struct writer_op *op, int status)
 {
 	struct check_req *q = container_of(op, struct check_req, op);
@@ -656,30 +639,22 @@ static enum MHD_Result answer_api_token(struct http_task *t)
 	return ret;
 }
 
-static enum MHD_Result answer_api_self(struct http_task *t)
+/* The verdict of the requester's own address, for an account's client (nameplate check). */
+static enum MHD_Result answer_self(struct http_request *r, int64_t now)
 {
-	struct check_req *q = container_of(t, struct check_req, t);
-	struct MHD_Connection *c = t->conn;
-	if (q->status != NP_OK)
-		return answer_busy(q, true);
-	if (q->outcome == OUT_BADAUTH) {
-		char esc[96];
-		log_info("check: api badauth user=%s",
-		         log_escape(esc, sizeof(esc), q->user, strlen(q->user)));
-		return http_reply_basic_auth(c, "badauth\n");
-	}
-	if (!limit_take(&http_check_state(q->t.hs)->api, &q->client, q->now,
-	                q->cfg->check_per_address_hour))
+	struct MHD_Connection *c = r->conn;
+	if (!limit_take(&http_check_state(r->hs)->api, &r->client, now,
+	                http_config(r->hs)->check_per_address_hour))
 		return json_error(c, MHD_HTTP_TOO_MANY_REQUESTS,
 		                  "this address has asked too often in the last hour",
 		                  MHD_HTTP_HEADER_RETRY_AFTER, "3600");
-	struct observer *o = http_observer(t->hs);
+	struct observer *o = http_observer(r->hs);
 	struct obs_verdict v;
-	if (o == NULL || obs_index_verdict(observer_index(o), &q->client, q->now, &v) != NP_OK)
+	if (o == NULL || obs_index_verdict(observer_index(o), &r->client, now, &v) != NP_OK)
 		return json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no observations available",
 		                  NULL, NULL);
-	json_t *j = obs_verdict_json(&q->client, &v);
-	if (j != NULL && json_object_set_new(j, "checked_at", json_integer(q->now)) != 0) {
+	json_t *j = obs_verdict_json(&r->client, &v);
+	if (j != NULL && json_object_set_new(j, "checked_at", json_integer(now)) != 0) {
 		json_decref(j);
 		j = NULL;
 	}
@@ -687,8 +662,6 @@ static enum MHD_Result answer_api_self(struct http_task *t)
 	json_decref(j);
 	return ret;
 }
-
-/* ---- entry points ---- */
 
 static struct check_req *req_new(struct http_request *r, enum check_kind kind,
                                  enum MHD_Result (*answer)(struct http_task *),
@@ -845,19 +818,64 @@ static enum MHD_Result serve_token(struct http_request *r, const char *token, bo
 	return submit(r, q);
 }
 
+struct self_auth {
+	char user[DYNDNS2_USER_MAX];
+	uint8_t hash[SECRET_HASH_LEN];
+	struct np_addr client;
+	struct dyndns2_identity id;
+	bool ok;
+};
+
+static int self_authenticate(struct store *st, void *ctx)
+{
+	struct self_auth *a = ctx;
+	return dyndns2_authenticate(st, a->user, a->hash, &a->client, &a->id, &a->ok);
+}
+
+/* GET /api/v1/check with Basic auth, as /nic/update takes it: authenticated on the
+ * read-only connection (never the writer's thread), throttled like every credential. */
 static enum MHD_Result serve_self(struct http_request *r)
 {
 	struct MHD_Connection *c = r->conn;
+	struct throttle *th = http_throttle(r->hs);
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) == NULL)
 		return http_reply_basic_auth(c, "badauth\n");
-	struct check_req *q = req_new(r, CK_API_SELF, answer_api_self, self_apply);
-	if (q == NULL)
+	struct self_auth *a = calloc(1, sizeof(*a));
+	if (a == NULL)
 		return oom(c);
-	if (!http_take_basic(c, q->user, sizeof(q->user), q->pass_hash)) {
-		req_free(&q->t);
-		return http_reply_basic_auth(c, "badauth\n");
+	enum MHD_Result ret;
+	a->client = r->client;
+	if (!http_take_basic(c, a->user, sizeof(a->user), a->hash)) {
+		throttle_failed(th, &a->client, "", "check", time_mono_ms());
+		ret = http_reply_basic_auth(c, "badauth\n");
+		goto out;
 	}
-	return submit(r, q);
+	unsigned wait = throttle_check(th, &a->client, a->user, time_mono_ms());
+	if (wait > 0) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u", wait);
+		ret = json_error(c, MHD_HTTP_TOO_MANY_REQUESTS, "too many failed attempts",
+		                 MHD_HTTP_HEADER_RETRY_AFTER, ra);
+		goto out;
+	}
+	int rc = http_store_read(r->hs, self_authenticate, a);
+	if (rc != NP_OK) {
+		ret = json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "busy, try again later",
+		                 MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	} else if (!a->ok) {
+		char esc[96];
+		throttle_failed(th, &a->client, a->user, "check", time_mono_ms());
+		log_info("check: api badauth user=%s",
+		         log_escape(esc, sizeof(esc), a->user, strlen(a->user)));
+		ret = http_reply_basic_auth(c, "badauth\n");
+	} else {
+		throttle_succeeded(th, &a->client, a->user, time_mono_ms());
+		ret = answer_self(r, time_now());
+	}
+out:
+	explicit_bzero(a, sizeof(*a));
+	free(a);
+	return ret;
 }
 
 enum MHD_Result check_serve(struct http_request *r)

@@ -17,6 +17,9 @@
 #include "http/prefix.h"
 #include "zone/zone.h"
 
+/* How often at most an unchanged update records that its token was used (seconds). */
+#define TOKEN_USED_EVERY 3600
+
 /* Argument groups: aliases of one parameter share a bit, so "first wins" spans them. */
 enum arg_group {
 	ARG_HOSTNAME = 1u << 0,
@@ -642,6 +645,7 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 	}
 	ret = store_token_get(st, u->id.cred.token_id, tok);
 	bool valid = ret == NP_OK && secret_hash_equal(tok->secret_hash, u->secret_hash);
+	int64_t last_used = valid ? tok->last_used : 0;
 	free(tok);
 	if (valid) {
 		struct store_user *owner = malloc(sizeof(*owner));
@@ -730,13 +734,13 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 		if (!s->pending[i])
 			continue;
 		ret = update_host(u, s, &s->hosts[i], st, cfg, touch, touch_ctx, &u->results[i]);
+		used = true;
 		if (ret != NP_OK) {
 			log_err("dyndns2: store error while updating %s: %s", s->hosts[i].fqdn,
 			        np_strerror(ret));
 			ret = fail_all(u, ret, i);
 			goto out;
 		}
-		used = true;
 	}
 	/* The prefix moves the account's other hosts (and the named ones the request gives
 	 * no IPv6 address); a named host it moved is "good". */
@@ -748,8 +752,10 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 		}
 		used = true;
 	}
-	/* When the token was last used, and from where: shown in the account's token list. */
-	if (used) {
+	/* When the token was last used, and from where: shown in the account's token list. It
+	 * is written with a change, or once an hour: a router re-sending the same address
+	 * ("nochg") every few minutes must not cost a write to disk each time. */
+	if (u->changed > 0 || (used && now - last_used >= TOKEN_USED_EVERY)) {
 		char source[INET6_ADDRSTRLEN] = "";
 		if (u->client.family != 0)
 			addr_format(&u->client, source, sizeof(source));
