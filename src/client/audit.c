@@ -214,22 +214,27 @@ static void want_probe(struct audit *a, uint16_t port, enum audit_proto proto)
 	a->probes[a->n_probes++] = (struct audit_probe){.port = port, .proto = proto};
 }
 
-/* Parses "STATE PORT/PROTO" lines into the probes asked. */
+/* Parses "STATE PORT/PROTO" lines into the probes asked; other lines are ignored. */
 static void parse_probe_answer(struct audit *a, char *body)
 {
 	char *save = NULL;
 	unsigned lines = 0;
 	for (char *line = strtok_r(body, "\n", &save); line != NULL && lines < AUDIT_MAX_PROBES;
 	     line = strtok_r(NULL, "\n", &save), lines++) {
-		char state[16], proto[4];
-		unsigned port;
-		if (sscanf(line, "%15s %u/%3s", state, &port, proto) != 3 || port == 0 ||
-		    port > 65535)
+		char *sp = strchr(line, ' ');
+		char *slash = sp != NULL ? strchr(sp + 1, '/') : NULL;
+		if (sp == NULL || slash == NULL || (size_t)(sp - line) >= 16)
+			continue;
+		*sp = *slash = '\0';
+		uint32_t port;
+		const char *proto = slash + 1;
+		if (str_to_u32(sp + 1, 1, 65535, &port) != NP_OK ||
+		    (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0))
 			continue;
 		enum audit_proto pr = strcmp(proto, "udp") == 0 ? AP_UDP : AP_TCP;
 		for (unsigned i = 0; i < a->n_probes; i++)
 			if (a->probes[i].port == port && a->probes[i].proto == pr)
-				np_strlcpy(a->probes[i].state, state, sizeof(a->probes[i].state));
+				np_strlcpy(a->probes[i].state, line, sizeof(a->probes[i].state));
 	}
 }
 

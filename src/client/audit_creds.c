@@ -201,11 +201,13 @@ static void http_once(const struct audit_cred_target *t, unsigned timeout_s, con
 		         " (audit)\r\n\r\n",
 		         host);
 	}
-	unsigned code;
+	/* "HTTP/1.x NNN": the status is the three digits after the first blank. */
 	if (send_all(fd, req, strlen(req)) &&
 	    read_until(fd, buf, sizeof(buf), &len, end_w, timeout_s * 1000) >= 0 &&
-	    sscanf(buf, "HTTP/1.%*[01] %3u", &code) == 1)
-		*status = code;
+	    strncmp(buf, "HTTP/1.", 7) == 0 && len >= 12 && buf[8] == ' ' &&
+	    isdigit((unsigned char)buf[9]) && isdigit((unsigned char)buf[10]) &&
+	    isdigit((unsigned char)buf[11]))
+		*status = (unsigned)((buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0'));
 	sodium_memzero(cred, sizeof(cred));
 	sodium_memzero(b64, sizeof(b64));
 	sodium_memzero(req, sizeof(req));
