@@ -9,7 +9,7 @@ libjansson-dev libinih-dev libcmocka-dev libminiupnpc-dev libpcap-dev liboath-de
 python3-pytest python3-dnspython python3-aiosmtpd python3-jsonschema wrk
 chromium chromium-driver python3-selenium
 bind9-dnsutils knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps
-miniupnpd-nftables nftables
+miniupnpd-nftables nftables miniupnpc nmap
 oathtool zbar-tools librsvg2-bin"
 missing=""
 for p in $PKGS; do

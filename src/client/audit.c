@@ -238,7 +238,29 @@ static void parse_probe_answer(struct audit *a, char *body)
 	}
 }
 
+/* The server answers a batch once its slowest port timed out (3 s): the request may take
+ * that long on top of the network, whatever the configured timeout. */
+#define AUDIT_PROBE_TIMEOUT_MIN 10
+
+static void ask_batches(struct audit *a, const struct client_cfg *cfg);
+
 static void ask_server(struct audit *a)
+{
+	struct client_cfg *cfg = malloc(sizeof(*cfg));
+	if (cfg == NULL) {
+		text(a->probe_error, sizeof(a->probe_error), "out of memory");
+		a->unreachable = true;
+		return;
+	}
+	*cfg = *a->cfg;
+	if (cfg->timeout < AUDIT_PROBE_TIMEOUT_MIN)
+		cfg->timeout = AUDIT_PROBE_TIMEOUT_MIN;
+	ask_batches(a, cfg);
+	explicit_bzero(cfg, sizeof(*cfg));
+	free(cfg);
+}
+
+static void ask_batches(struct audit *a, const struct client_cfg *cfg)
 {
 	unsigned done = 0;
 	for (unsigned b = 0; done < a->n_probes && b < AUDIT_MAX_PROBES / AUDIT_PROBE_BATCH + 1;
@@ -268,7 +290,7 @@ static void ask_server(struct audit *a)
 		char body[SOURCE_BODY_MAX + 1];
 		long status = 0;
 		int64_t retry = 0;
-		int ret = source_http_get(a->cfg, url, AF_INET, a->h->user, a->h->secret, &status,
+		int ret = source_http_get(cfg, url, AF_INET, a->h->user, a->h->secret, &status,
 		                          body, sizeof(body), &retry);
 		if (ret != NP_OK) {
 			snprintf(a->probe_error, sizeof(a->probe_error),

@@ -134,7 +134,9 @@ static int read_until(int fd, char *buf, size_t cap, size_t *len, const char *co
 				continue;
 			}
 			if (in[i] != 0 && *len + 1 < cap)
-				buf[(*len)++] = isprint(in[i]) || in[i] == '\n' ? (char)in[i] : ' ';
+				buf[(*len)++] = isprint(in[i]) || in[i] == '\n' || in[i] == '\r'
+				                    ? (char)in[i]
+				                    : ' ';
 		}
 	}
 	return -1;
