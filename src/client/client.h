@@ -206,6 +206,11 @@ bool doctor_blocking(enum doctor_verdict v);
 /* A short stable name for --json: "public", "nat", "cgnat", "double-nat", ... */
 const char *doctor_verdict_name(enum doctor_verdict v);
 
+/* Measures the facts for h quietly: the WAN address, the router's by UPnP (when upnp; else
+ * the caller fills them in) and the address the server's /checkip sees. */
+void doctor_measure(const struct client_cfg *cfg, const struct host_cfg *h, bool upnp,
+		    struct doctor_facts *f);
+
 /* ---- the daemon and the commands ---- */
 
 /* One pass over every host: detect, publish what changed (or everything when force),

@@ -492,6 +492,22 @@ static json_t *report_json(const struct report *r)
 	return o;
 }
 
+void doctor_measure(const struct client_cfg *cfg, const struct host_cfg *h, bool upnp,
+                    struct doctor_facts *f)
+{
+	struct report *r = calloc(1, sizeof(*r));
+	memset(f, 0, sizeof(*f));
+	if (r == NULL)
+		return;
+	r->h = h;
+	measure_wan(cfg, r);
+	if (upnp)
+		measure_router(r);
+	measure_seen(cfg, r);
+	*f = r->f;
+	free(r);
+}
+
 int client_doctor(const struct client_cfg *cfg, const unsigned *ports, unsigned n_ports, bool json)
 {
 	struct report *r = NULL;

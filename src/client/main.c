@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* nameplate: the dynamic DNS client. Parses the command line, loads the config, and hands
  * over to the engine (run, update, status, reset) or the diagnosis (doctor). */
+#include "client/audit.h"
 #include "client/client.h"
 #include "common/log.h"
 #include "common/secret.h"
@@ -30,13 +31,17 @@ static void usage(FILE *f)
 	        "                           can the outside reach you? (CGNAT, double NAT, ports)\n"
 	        "  check [HOST] [--json]    was this connection's address seen attacking? (asks\n"
 	        "                           HOST's server, default the first dyndns2 host's)\n"
+	        "  audit [--json] [--credentials] [--no-probe]\n"
+	        "                           is the network behind the name exposed? (UPnP,\n"
+	        "                           mappings, open ports, default passwords, VPN)\n"
 	        "  check-config             read the configuration and report the first error\n"
 	        "\n"
 	        "  -c FILE   configuration (default " DEFAULT_CONFIG ")\n"
 	        "  -v        debug logging\n"
 	        "\n"
 	        "exit status: 0 ok, 1 failure, 2 usage error; check: 0 not observed,\n"
-	        "1 infected or suspicious, 2 usage, 3 server not reachable, 4 credentials refused\n");
+	        "1 infected or suspicious, 2 usage, 3 server not reachable, 4 credentials refused;\n"
+	        "audit: 0 nothing medium or worse, 1 findings, 2 usage, 3 server not reachable\n");
 }
 
 int main(int argc, char **argv)
@@ -62,7 +67,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *cmd = argv[i++];
-	bool once = false, force = false, json = false;
+	bool once = false, force = false, json = false, credentials = false, no_probe = false;
 	const char *host = NULL;
 	unsigned ports[MAX_PORTS], n_ports = 0;
 
@@ -74,9 +79,13 @@ int main(int argc, char **argv)
 		} else if (strcmp(cmd, "update") == 0 && strcmp(a, "--force") == 0) {
 			force = true;
 		} else if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "doctor") == 0 ||
-		            strcmp(cmd, "check") == 0) &&
+		            strcmp(cmd, "check") == 0 || strcmp(cmd, "audit") == 0) &&
 		           strcmp(a, "--json") == 0) {
 			json = true;
+		} else if (strcmp(cmd, "audit") == 0 && strcmp(a, "--credentials") == 0) {
+			credentials = true;
+		} else if (strcmp(cmd, "audit") == 0 && strcmp(a, "--no-probe") == 0) {
+			no_probe = true;
 		} else if (strcmp(cmd, "doctor") == 0 && strcmp(a, "--port") == 0 && i + 1 < argc) {
 			uint32_t p;
 			if (n_ports >= MAX_PORTS || str_to_u32(argv[++i], 1, 65535, &p) != NP_OK) {
@@ -96,7 +105,8 @@ int main(int argc, char **argv)
 	(void)once; /* "update" always does one pass; --once says so explicitly */
 	if (strcmp(cmd, "run") != 0 && strcmp(cmd, "update") != 0 && strcmp(cmd, "status") != 0 &&
 	    strcmp(cmd, "reset") != 0 && strcmp(cmd, "doctor") != 0 &&
-	    strcmp(cmd, "check") != 0 && strcmp(cmd, "check-config") != 0) {
+	    strcmp(cmd, "check") != 0 && strcmp(cmd, "audit") != 0 &&
+	    strcmp(cmd, "check-config") != 0) {
 		fprintf(stderr, "nameplate: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -121,8 +131,8 @@ int main(int argc, char **argv)
 	}
 	if (client_config_load(path, cfg, err, sizeof(err)) != NP_OK) {
 		fprintf(stderr, "%s\n", err);
-		if (strcmp(cmd, "check") == 0)
-			rc = CHECK_EXIT_USAGE;
+		if (strcmp(cmd, "check") == 0 || strcmp(cmd, "audit") == 0)
+			rc = strcmp(cmd, "check") == 0 ? CHECK_EXIT_USAGE : AUDIT_EXIT_USAGE;
 		goto out;
 	}
 	if (!verbose)
@@ -137,6 +147,8 @@ int main(int argc, char **argv)
 		rc = client_run(path, cfg) == NP_OK ? 0 : 1;
 	} else if (strcmp(cmd, "check") == 0) {
 		rc = client_check(cfg, host, json);
+	} else if (strcmp(cmd, "audit") == 0) {
+		rc = client_audit(cfg, json, credentials, !no_probe);
 	} else if (strcmp(cmd, "status") == 0) {
 		rc = client_status(cfg, json) == NP_OK ? 0 : 1;
 	} else if (strcmp(cmd, "reset") == 0) {

@@ -668,7 +668,7 @@ static enum MHD_Result serve_probe(struct http_request *r)
 	if (!take_credentials(c, user, hash))
 		return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "badauth\n", 8,
 		             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
-	bool suspended = probe_begin(hs->probe, c, &client, user, hash, pp.port, r->con_cls, &a);
+	bool suspended = probe_begin(hs->probe, c, &client, user, hash, &pp, r->con_cls, &a);
 	explicit_bzero(hash, sizeof(hash));
 	if (suspended)
 		return MHD_YES; /* answered when the probe resumes the connection */

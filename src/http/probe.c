@@ -81,6 +81,45 @@ void probe_params_add(struct probe_params *p, const char *key, size_t key_len, c
 		p->port = (uint16_t)v;
 		return;
 	}
+	if (key_is(key, key_len, "tcp") || key_is(key, key_len, "udp")) {
+		bool udp = key_is(key, key_len, "udp");
+		if (++*(udp ? &p->n_udp : &p->n_tcp) > 1 || value == NULL || value_len == 0 ||
+		    memchr(value, '\0', value_len) != NULL) {
+			p->bad_port = true;
+			return;
+		}
+		/* N[,N]...: plain decimals as for port=. */
+		size_t i = 0;
+		for (unsigned items = 0; i <= value_len && items < 65536; items++) {
+			size_t j = i;
+			while (j < value_len && value[j] != ',')
+				j++;
+			char buf[8];
+			uint32_t v;
+			if (j == i || j - i >= sizeof(buf) || value[i] == '0') {
+				p->bad_port = true;
+				return;
+			}
+			memcpy(buf, value + i, j - i);
+			buf[j - i] = '\0';
+			if (str_to_u32(buf, 1, 65535, &v) != NP_OK) {
+				p->bad_port = true;
+				return;
+			}
+			bool dup = false;
+			for (unsigned k = 0; k < p->n_batch; k++)
+				dup |= p->batch[k].port == v && p->batch[k].udp == udp;
+			if (!dup) {
+				if (p->n_batch >= PROBE_BATCH_MAX) {
+					p->too_many = true;
+					return;
+				}
+				p->batch[p->n_batch++] = (struct probe_port){(uint16_t)v, udp};
+			}
+			i = j + 1;
+		}
+		return;
+	}
 	if (key_is(key, key_len, "proto")) {
 		if (++p->n_proto > 1 || value == NULL || !key_is(value, value_len, "tcp"))
 			p->bad_proto = true;
@@ -93,7 +132,12 @@ enum probe_param_verdict probe_params_verdict(const struct probe_params *p)
 {
 	if (p->target)
 		return PROBE_PARAMS_TARGET;
-	if (p->bad_port || p->n_port != 1 || p->port == 0)
+	bool batch = p->n_tcp + p->n_udp > 0;
+	if (p->bad_port || (batch && (p->n_port != 0 || p->n_proto != 0)))
+		return PROBE_PARAMS_BAD_PORT;
+	if (p->too_many)
+		return PROBE_PARAMS_TOO_MANY;
+	if (!batch && (p->n_port != 1 || p->port == 0))
 		return PROBE_PARAMS_BAD_PORT;
 	if (p->bad_proto)
 		return PROBE_PARAMS_BAD_PROTO;
@@ -109,10 +153,12 @@ const char *probe_params_message(enum probe_param_verdict v)
 		return "the probe only connects back to the requesting address\n";
 	case PROBE_PARAMS_BAD_PORT:
 		return "bad port\n";
+	case PROBE_PARAMS_TOO_MANY:
+		return "too many ports: at most 32 in one request\n";
 	case PROBE_PARAMS_BAD_PROTO:
 		return "bad proto: only tcp\n";
 	case PROBE_PARAMS_UNKNOWN:
-		return "unknown parameter: only port and proto\n";
+		return "unknown parameter: only port and proto, or tcp and udp\n";
 	case PROBE_PARAMS_OK:
 		break;
 	}
@@ -141,12 +187,18 @@ void probe_limiter_init(struct probe_limiter *l, unsigned per_minute, unsigned b
 
 unsigned probe_limiter_take(struct probe_limiter *l, const void *key, size_t klen, int64_t now_ms)
 {
+	return probe_limiter_take_n(l, key, klen, 1, now_ms);
+}
+
+unsigned probe_limiter_take_n(struct probe_limiter *l, const void *key, size_t klen, unsigned n,
+                              int64_t now_ms)
+{
 	_Static_assert(PROBE_LIMIT_SLOTS % PROBE_LIMIT_WAYS == 0, "whole sets");
 	_Static_assert(sizeof(l->seed) == crypto_shorthash_KEYBYTES, "SipHash key size");
 	uint8_t h[crypto_shorthash_BYTES];
 	uint64_t hv;
 
-	if (klen == 0 || klen > PROBE_KEY_MAX)
+	if (klen == 0 || klen > PROBE_KEY_MAX || n == 0)
 		return 1; /* no such key can be tracked: refuse rather than not limit */
 	crypto_shorthash(h, key, klen, l->seed);
 	memcpy(&hv, h, sizeof(hv));
@@ -172,12 +224,14 @@ unsigned probe_limiter_take(struct probe_limiter *l, const void *key, size_t kle
 		b->tat_ms = now_ms;
 	}
 
+	/* n tokens at once: the n-th must conform, so the first n-1 run ahead of it. */
 	int64_t tat = b->tat_ms > now_ms ? b->tat_ms : now_ms;
-	if (tat - now_ms > l->tau_ms) {
-		int64_t wait = tat - now_ms - l->tau_ms;
+	int64_t ahead = tat + (int64_t)(n - 1) * l->interval_ms;
+	if (ahead - now_ms > l->tau_ms) {
+		int64_t wait = ahead - now_ms - l->tau_ms;
 		return (unsigned)((wait + 999) / 1000);
 	}
-	b->tat_ms = tat + l->interval_ms;
+	b->tat_ms = tat + (int64_t)n * l->interval_ms;
 	return 0;
 }
 
@@ -223,15 +277,19 @@ struct probe_req {
 	char user[DYNDNS2_USER_MAX];
 	uint8_t hash[SECRET_HASH_LEN];
 	struct np_addr client;
-	uint16_t port;
+	struct probe_port ports[PROBE_BATCH_MAX];
+	unsigned n_ports;
+	bool batch; /* answer in the batch form ("STATE PORT/PROTO" lines) */
 
 	/* written by the writer thread (apply) */
 	int auth_err;
 	bool auth_ok;
 	struct dyndns2_identity id;
 
-	/* the probe thread's */
-	int fd;
+	/* the probe thread's: one socket per port, its result once known */
+	int fds[PROBE_BATCH_MAX];
+	const char *results[PROBE_BATCH_MAX];
+	unsigned n_left; /* ports without a result */
 	int64_t deadline_ms;
 	struct probe_req *next; /* the job queue */
 };
@@ -308,7 +366,16 @@ static void log_probe(const struct probe_req *req, const char *result)
 	char acct[96], client[INET6_ADDRSTRLEN];
 	log_escape(acct, sizeof(acct), req->id.account, strlen(req->id.account));
 	addr_format(&req->client, client, sizeof(client));
-	log_info("probe: account=%s client=%s port=%u: %s", acct, client, req->port, result);
+	if (!req->batch) {
+		log_info("probe: account=%s client=%s port=%u: %s", acct, client,
+		         req->ports[0].port, result);
+		return;
+	}
+	unsigned open = 0;
+	for (unsigned i = 0; i < req->n_ports; i++)
+		open += req->results[i] != NULL && strcmp(req->results[i], "open") == 0;
+	log_info("probe: account=%s client=%s ports=%u open=%u: %s", acct, client, req->n_ports,
+	         open, result);
 }
 
 /* Runs on the writer thread inside its transaction: reads only. */
@@ -345,7 +412,8 @@ static void probe_done(struct writer_op *op, int status)
 		uint8_t key[sizeof(int64_t)];
 		memcpy(key, &req->id.user_id, sizeof(key));
 		pthread_mutex_lock(&p->lock);
-		unsigned retry = probe_limiter_take(&p->acct_lim, key, sizeof(key), time_mono_ms());
+		unsigned retry = probe_limiter_take_n(&p->acct_lim, key, sizeof(key), req->n_ports,
+		                                      time_mono_ms());
 		bool stopping = p->stopping;
 		if (retry == 0 && !stopping) {
 			req->next = p->jobs;
@@ -371,8 +439,8 @@ static void probe_done(struct writer_op *op, int status)
 }
 
 bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr *client,
-                 const char *user, const uint8_t hash[SECRET_HASH_LEN], uint16_t port,
-                 void **con_cls, struct probe_answer *a)
+                 const char *user, const uint8_t hash[SECRET_HASH_LEN],
+                 const struct probe_params *pp, void **con_cls, struct probe_answer *a)
 {
 	uint8_t key[PROBE_KEY_MAX];
 	size_t klen = probe_addr_key(client, key);
@@ -393,8 +461,9 @@ bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr
 	}
 	/* The address pays for every attempt it gets a slot for, badauth included: that is
 	 * also what bounds guessing. */
+	unsigned n = pp->n_batch > 0 ? pp->n_batch : 1;
 	if (req != NULL)
-		retry = probe_limiter_take(&p->addr_lim, key, klen, time_mono_ms());
+		retry = probe_limiter_take_n(&p->addr_lim, key, klen, n, time_mono_ms());
 	if (req != NULL && retry == 0)
 		req->used = true;
 	pthread_mutex_unlock(&p->lock);
@@ -419,11 +488,23 @@ bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr
 	np_strlcpy(req->user, user, sizeof(req->user));
 	memcpy(req->hash, hash, SECRET_HASH_LEN);
 	req->client = *client;
-	req->port = port;
+	if (pp->n_batch > 0) {
+		memcpy(req->ports, pp->batch, pp->n_batch * sizeof(pp->batch[0]));
+		req->n_ports = pp->n_batch;
+		req->batch = true;
+	} else {
+		req->ports[0] = (struct probe_port){pp->port, false};
+		req->n_ports = 1;
+		req->batch = false;
+	}
 	req->auth_err = NP_OK;
 	req->auth_ok = false;
 	memset(&req->id, 0, sizeof(req->id));
-	req->fd = -1;
+	for (unsigned i = 0; i < PROBE_BATCH_MAX; i++) {
+		req->fds[i] = -1;
+		req->results[i] = NULL;
+	}
+	req->n_left = 0;
 	req->next = NULL;
 
 	/* Suspended before it is submitted, so a fast done() always finds it suspended. */
@@ -463,23 +544,78 @@ void probe_release(struct probe *p, void *con_cls)
 
 /* ---- the probe thread ---- */
 
-static void finish_connect(struct probe *p, struct probe_req *req, const char *result)
+/* epoll's data of a port's socket: the request's slot and the port's index; the eventfd's
+ * is EV_WAKE. */
+#define EV_WAKE UINT64_MAX
+
+static uint64_t ev_tag(const struct probe *p, const struct probe_req *req, unsigned i)
 {
-	if (req->fd >= 0) {
-		epoll_ctl(p->epfd, EPOLL_CTL_DEL, req->fd, NULL);
-		close(req->fd); /* at once, nothing sent */
-		req->fd = -1;
+	return ((uint64_t)(req - p->reqs) << 32) | i;
+}
+
+static void close_port(struct probe *p, struct probe_req *req, unsigned i)
+{
+	if (req->fds[i] >= 0) {
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, req->fds[i], NULL);
+		close(req->fds[i]); /* at once, nothing more sent */
+		req->fds[i] = -1;
 	}
-	log_probe(req, result);
-	if (strcmp(result, "open") == 0 || strcmp(result, "closed") == 0 ||
-	    strcmp(result, "filtered") == 0)
-		set_answer(&req->ans, MHD_HTTP_OK, NULL, NULL, "%s %u\n", result, req->port);
-	else
+}
+
+static bool known_state(const char *result)
+{
+	return strcmp(result, "open") == 0 || strcmp(result, "closed") == 0 ||
+	       strcmp(result, "filtered") == 0;
+}
+
+/* Every port has its result: the answer, and the request back to libmicrohttpd. */
+static void finish_req(struct probe *p, struct probe_req *req, const char *why)
+{
+	for (unsigned i = 0; i < req->n_ports; i++) {
+		close_port(p, req, i);
+		if (req->results[i] == NULL)
+			req->results[i] = why;
+	}
+	if (!req->batch) {
+		log_probe(req, req->results[0]);
+		if (known_state(req->results[0]))
+			set_answer(&req->ans, MHD_HTTP_OK, NULL, NULL, "%s %u\n", req->results[0],
+			           req->ports[0].port);
+		else
+			set_busy(&req->ans);
+		resolve(req);
+		return;
+	}
+	log_probe(req, why);
+	if (strcmp(why, "aborted") == 0) {
 		set_busy(&req->ans);
+		resolve(req);
+		return;
+	}
+	memset(&req->ans, 0, sizeof(req->ans));
+	req->ans.status = MHD_HTTP_OK;
+	size_t off = 0;
+	for (unsigned i = 0; i < req->n_ports; i++) {
+		int w = snprintf(req->ans.body + off, sizeof(req->ans.body) - off, "%s %u/%s\n",
+		                 req->results[i], req->ports[i].port,
+		                 req->ports[i].udp ? "udp" : "tcp");
+		if (w < 0 || (size_t)w >= sizeof(req->ans.body) - off)
+			break; /* cannot happen: PROBE_BODY_MAX holds PROBE_BATCH_MAX lines */
+		off += (size_t)w;
+	}
 	resolve(req);
 }
 
-/* What a connect's error says about the port. */
+static void port_result(struct probe *p, struct probe_req *req, unsigned i, const char *result)
+{
+	close_port(p, req, i);
+	if (req->results[i] != NULL)
+		return;
+	req->results[i] = result;
+	req->n_left--;
+}
+
+/* What a connect's (or a connected UDP socket's) error says about the port. */
 static const char *classify(int err)
 {
 	switch (err) {
@@ -501,48 +637,111 @@ static const char *classify(int err)
 	}
 }
 
-/* Starts req's connect; returns true when it is in flight (then in active[]). */
-static bool start_connect(struct probe *p, struct probe_req *req)
+/* The datagram a UDP service answers: SSDP (a router answering it from the WAN side is a
+ * reflector), NAT-PMP's external-address request, else an empty one (a closed port still
+ * answers ICMP port unreachable). */
+static const char ssdp_msearch[] = "M-SEARCH * HTTP/1.1\r\n"
+                                   "HOST: 239.255.255.250:1900\r\n"
+                                   "MAN: \"ssdp:discover\"\r\n"
+                                   "MX: 1\r\n"
+                                   "ST: ssdp:all\r\n\r\n";
+static const uint8_t natpmp_req[2] = {0, 0};
+
+/* Starts port i of req: a TCP connect or a UDP datagram; the result comes later unless
+ * it is known at once. */
+static void start_port(struct probe *p, struct probe_req *req, unsigned i)
 {
 	struct sockaddr_storage ss;
 	socklen_t slen;
+	const struct probe_port *pt = &req->ports[i];
 
 	memset(&ss, 0, sizeof(ss));
 	if (req->client.family == AF_INET) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 		s4->sin_family = AF_INET;
-		s4->sin_port = htons(req->port);
+		s4->sin_port = htons(pt->port);
 		memcpy(&s4->sin_addr, req->client.bytes, 4);
 		slen = sizeof(*s4);
 	} else {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(req->port);
+		s6->sin6_port = htons(pt->port);
 		memcpy(&s6->sin6_addr, req->client.bytes, 16);
 		slen = sizeof(*s6);
 	}
-	req->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (req->fd < 0) {
+	int type = pt->udp ? SOCK_DGRAM : SOCK_STREAM;
+	int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
 		log_err("probe: socket: %m");
-		finish_connect(p, req, "error");
-		return false;
+		port_result(p, req, i, "error");
+		return;
 	}
-	if (connect(req->fd, (struct sockaddr *)&ss, slen) == 0) {
-		finish_connect(p, req, "open");
-		return false;
+	req->fds[i] = fd;
+	if (connect(fd, (struct sockaddr *)&ss, slen) == 0) {
+		if (!pt->udp) {
+			port_result(p, req, i, "open");
+			return;
+		}
+		const void *msg = "";
+		size_t len = 0;
+		if (pt->port == 1900) {
+			msg = ssdp_msearch;
+			len = sizeof(ssdp_msearch) - 1;
+		} else if (pt->port == 5351) {
+			msg = natpmp_req;
+			len = sizeof(natpmp_req);
+		}
+		if (send(fd, msg, len, MSG_NOSIGNAL) < 0) {
+			port_result(p, req, i, classify(errno));
+			return;
+		}
+	} else if (errno != EINPROGRESS) {
+		port_result(p, req, i, classify(errno));
+		return;
 	}
-	if (errno != EINPROGRESS) {
-		finish_connect(p, req, classify(errno));
-		return false;
-	}
-	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = req};
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, req->fd, &ev) != 0) {
+	struct epoll_event ev = {.events = pt->udp ? EPOLLIN : EPOLLOUT,
+	                         .data.u64 = ev_tag(p, req, i)};
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		log_err("probe: epoll_ctl: %m");
-		finish_connect(p, req, "error");
+		port_result(p, req, i, "error");
+	}
+}
+
+/* Starts every port of req; returns true when some are in flight (then in active[]). */
+static bool start_req(struct probe *p, struct probe_req *req)
+{
+	req->n_left = req->n_ports;
+	req->deadline_ms = time_mono_ms() + PROBE_TIMEOUT_MS;
+	for (unsigned i = 0; i < req->n_ports; i++)
+		start_port(p, req, i);
+	if (req->n_left == 0) {
+		finish_req(p, req, "done");
 		return false;
 	}
-	req->deadline_ms = time_mono_ms() + PROBE_TIMEOUT_MS;
 	return true;
+}
+
+/* An event on port i of req. */
+static void port_event(struct probe *p, struct probe_req *req, unsigned i)
+{
+	int fd = req->fds[i];
+	if (fd < 0 || req->results[i] != NULL)
+		return;
+	if (!req->ports[i].udp) {
+		int err = 0;
+		socklen_t elen = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
+			err = errno;
+		port_result(p, req, i, classify(err));
+		return;
+	}
+	/* Any datagram back is an answer; ICMP port unreachable shows as ECONNREFUSED. */
+	uint8_t b[1];
+	ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC);
+	if (n >= 0)
+		port_result(p, req, i, "open");
+	else if (errno != EAGAIN && errno != EINTR)
+		port_result(p, req, i, classify(errno));
 }
 
 static void *probe_thread(void *arg)
@@ -563,7 +762,7 @@ static void *probe_thread(void *arg)
 			if (timeout < 0 || left < timeout)
 				timeout = (int)left;
 		}
-		struct epoll_event evs[PROBE_MAX_INFLIGHT + 1];
+		struct epoll_event evs[64];
 		int n = epoll_wait(p->epfd, evs, (int)ARRAY_SIZE(evs), timeout);
 		if (n < 0 && errno != EINTR) {
 			log_err("probe: epoll_wait: %m");
@@ -572,24 +771,29 @@ static void *probe_thread(void *arg)
 			nanosleep(&pause, NULL); /* never spin on a persistent error */
 		}
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == NULL) {
+			if (evs[i].data.u64 == EV_WAKE) {
 				uint64_t cnt;
 				if (read(p->evfd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 					log_err("probe: eventfd read: %m");
 				continue;
 			}
-			struct probe_req *req = evs[i].data.ptr;
-			int err = 0;
-			socklen_t elen = sizeof(err);
-			if (getsockopt(req->fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
-				err = errno;
-			for (size_t k = 0; k < n_active; k++) {
-				if (active[k] == req) {
-					active[k] = active[--n_active];
-					break;
-				}
+			uint64_t slot = evs[i].data.u64 >> 32;
+			unsigned port = (unsigned)(evs[i].data.u64 & 0xffffffffu);
+			if (slot >= PROBE_MAX_INFLIGHT || port >= PROBE_BATCH_MAX)
+				continue;
+			struct probe_req *req = &p->reqs[slot];
+			/* Only a request still in flight: an earlier event of this round may have
+			 * finished it. */
+			size_t k = 0;
+			while (k < n_active && active[k] != req)
+				k++;
+			if (k == n_active)
+				continue;
+			port_event(p, req, port);
+			if (req->n_left == 0) {
+				active[k] = active[--n_active];
+				finish_req(p, req, "done");
 			}
-			finish_connect(p, req, classify(err));
 		}
 
 		now = time_mono_ms();
@@ -597,7 +801,9 @@ static void *probe_thread(void *arg)
 			if (active[k]->deadline_ms <= now) {
 				struct probe_req *req = active[k];
 				active[k] = active[--n_active];
-				finish_connect(p, req, "filtered");
+				/* No answer in time: a firewall drops it (for UDP: nothing
+				 * answered, open or dropped alike). */
+				finish_req(p, req, "filtered");
 			} else {
 				k++;
 			}
@@ -612,15 +818,15 @@ static void *probe_thread(void *arg)
 			struct probe_req *req = jobs;
 			jobs = req->next;
 			if (stopping) {
-				finish_connect(p, req, "aborted");
-			} else if (start_connect(p, req)) {
+				finish_req(p, req, "aborted");
+			} else if (start_req(p, req)) {
 				/* A job holds a slot, and slots are PROBE_MAX_INFLIGHT. */
 				active[n_active++] = req;
 			}
 		}
 	}
 	for (size_t k = 0; k < n_active; k++)
-		finish_connect(p, active[k], "aborted");
+		finish_req(p, active[k], "aborted");
 	return NULL;
 }
 
@@ -637,7 +843,8 @@ int probe_start(struct probe **out, struct writer *w)
 	atomic_init(&p->at_writer, 0);
 	for (size_t i = 0; i < PROBE_MAX_INFLIGHT; i++) {
 		p->reqs[i].p = p;
-		p->reqs[i].fd = -1;
+		for (unsigned k = 0; k < PROBE_BATCH_MAX; k++)
+			p->reqs[i].fds[k] = -1;
 	}
 	probe_limiter_init(&p->addr_lim, PROBE_ADDR_PER_MINUTE, PROBE_ADDR_BURST, NULL);
 	probe_limiter_init(&p->acct_lim, PROBE_ACCOUNT_PER_MINUTE, PROBE_ACCOUNT_BURST, NULL);
@@ -648,7 +855,7 @@ int probe_start(struct probe **out, struct writer *w)
 	int ret = NP_EIO;
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	p->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_WAKE};
 	if (p->epfd < 0 || p->evfd < 0 || epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->evfd, &ev) != 0) {
 		log_err("probe: cannot set up epoll: %m");
 		goto fail;

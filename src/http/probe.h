@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The reachability probe (GET /nic/probe?port=N): tests whether a TCP port on the
- * requester's own address answers from outside. It only ever connects back to the address
- * the request came from (the TCP peer, or X-Forwarded-For from a trusted proxy); no
- * argument can name another target. Authenticated like dyndns2 and rate-limited. */
+/* The reachability probe (GET /nic/probe?port=N, or the batch form
+ * GET /nic/probe?tcp=N,N..&udp=N,N..): tests whether ports on the requester's own address
+ * answer from outside. It only ever connects back to the address the request came from (the
+ * TCP peer, or X-Forwarded-For from a trusted proxy); no argument can name another target.
+ * Authenticated like dyndns2 and rate-limited, every port counted. */
 #ifndef NP_HTTP_PROBE_H
 #define NP_HTTP_PROBE_H
 
@@ -20,18 +21,21 @@
 #define PROBE_TIMEOUT_MS 3000
 /* Probes being served at once (authentication and connect); more get 503. */
 #define PROBE_MAX_INFLIGHT 8
-/* Token buckets: per requesting address (IPv6 by its /64) and per account. */
-#define PROBE_ADDR_PER_MINUTE    6
-#define PROBE_ADDR_BURST         6
-#define PROBE_ACCOUNT_PER_MINUTE 20
-#define PROBE_ACCOUNT_BURST      12
+/* Ports in one batch request: one audit's risky list and mappings fit in a few. */
+#define PROBE_BATCH_MAX 32
+/* Token buckets, one token per port probed: per requesting address (IPv6 by its /64) and
+ * per account. A burst holds a few audits' batches; a single-port probe costs one. */
+#define PROBE_ADDR_PER_MINUTE    96
+#define PROBE_ADDR_BURST         128
+#define PROBE_ACCOUNT_PER_MINUTE 192
+#define PROBE_ACCOUNT_BURST      256
 /* Entries of one rate-limit table: fixed, in sets of PROBE_LIMIT_WAYS, least useful
  * entry of a set evicted when a new key needs room. */
 #define PROBE_LIMIT_SLOTS 4096
 #define PROBE_LIMIT_WAYS  8
 #define PROBE_KEY_MAX     16
-/* Longest answer body ("filtered 65535\n" and the 400 texts fit). */
-#define PROBE_BODY_MAX 96
+/* Longest answer body: a batch's lines ("filtered 65535/tcp\n" each) and the 400 texts. */
+#define PROBE_BODY_MAX (PROBE_BATCH_MAX * 20 + 32)
 
 /* ---- Parameters (pure; unit-tested) ---- */
 
@@ -39,15 +43,26 @@
 enum probe_param_verdict {
 	PROBE_PARAMS_OK,
 	PROBE_PARAMS_TARGET,    /* an argument names a target: ip, host, target, addr, ... */
-	PROBE_PARAMS_BAD_PORT,  /* no port, not 1..65535, or given twice */
+	PROBE_PARAMS_BAD_PORT,  /* no port, not 1..65535, given twice, or both forms */
+	PROBE_PARAMS_TOO_MANY,  /* a batch of more than PROBE_BATCH_MAX ports */
 	PROBE_PARAMS_BAD_PROTO, /* proto other than tcp */
 	PROBE_PARAMS_UNKNOWN,   /* any other argument */
 };
 
+/* One port of a request; udp is probed with a datagram its service answers (an SSDP
+ * M-SEARCH on 1900, a NAT-PMP request on 5351, an empty one elsewhere). */
+struct probe_port {
+	uint16_t port;
+	bool udp;
+};
+
 struct probe_params {
 	uint16_t port;
-	unsigned n_port, n_proto;
-	bool target, bad_port, bad_proto, unknown;
+	unsigned n_port, n_proto, n_tcp, n_udp;
+	bool target, bad_port, bad_proto, unknown, too_many;
+	/* the batch form: tcp= and udp= comma lists, duplicates dropped */
+	struct probe_port batch[PROBE_BATCH_MAX];
+	unsigned n_batch;
 };
 
 /* Incremental, straight from libmicrohttpd's argument iterator: keys and values are
@@ -83,6 +98,9 @@ void probe_limiter_init(struct probe_limiter *l, unsigned per_minute, unsigned b
 /* Takes one token for key (klen 1..PROBE_KEY_MAX bytes) at time now_ms (monotonic).
  * Returns 0 when taken, else the whole seconds (>= 1) until a token is available. */
 unsigned probe_limiter_take(struct probe_limiter *l, const void *key, size_t klen, int64_t now_ms);
+/* The same for n tokens at once (all or none). */
+unsigned probe_limiter_take_n(struct probe_limiter *l, const void *key, size_t klen, unsigned n,
+                              int64_t now_ms);
 /* The key of an address: IPv4 whole, IPv6 by its /64 (one subscriber's prefix). Returns
  * its length. */
 size_t probe_addr_key(const struct np_addr *a, uint8_t key[PROBE_KEY_MAX]);
@@ -108,13 +126,13 @@ struct probe_answer {
 /* Starts the probe thread. Authentication goes through w (on the writer thread). */
 int probe_start(struct probe **out, struct writer *w) np_mustcheck;
 
-/* Begins a probe of port on client's address for the Basic-auth user and the hash of the
- * presented password. Returns true when the connection was suspended and *con_cls set to
+/* Begins a probe of the ports of pp (an OK verdict) on client's address for the Basic-auth
+ * user and the hash of the presented password. Returns true when the connection was suspended and *con_cls set to
  * the request: libmicrohttpd is resumed once the answer is known (probe_answer_of).
  * Returns false with *a filled when the answer is known now (429, 503, 400). */
 bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr *client,
-                 const char *user, const uint8_t hash[SECRET_HASH_LEN], uint16_t port,
-                 void **con_cls, struct probe_answer *a);
+                 const char *user, const uint8_t hash[SECRET_HASH_LEN],
+                 const struct probe_params *pp, void **con_cls, struct probe_answer *a);
 /* True when con_cls is a request of p (so http.c knows whose it is). */
 bool probe_owns(const struct probe *p, const void *con_cls);
 /* After the resume: false while the answer is not known yet, else true with *a filled. */

@@ -332,11 +332,15 @@ def test_xff_unusable_address_refused(np, listeners):
 # ---- limits ----
 
 
+BATCH = ",".join(str(p) for p in range(41000, 41032))     # 32 ports: one full batch
+
+
 def test_rate_limit_per_address(np):
+    # Every port costs a token: four full batches empty the address's burst of 128.
+    for i in range(4):
+        st, _, body = probe(np, "tcp=" + BATCH)
+        assert st == 200 and len(body.splitlines()) == 32, (i, st, body)
     port = free_port()
-    for i in range(6):
-        st, _, body = probe(np, "port=%d" % port)
-        assert (st, body) == (200, "closed %d\n" % port), i
     st, hdrs, body = probe(np, "port=%d" % port)
     assert st == 429, (st, body)
     retry = int(hdrs["retry-after"])
@@ -350,14 +354,118 @@ def test_rate_limit_per_address(np):
 
 
 def test_rate_limit_per_account(np):
-    port = free_port()
+    # The account's burst is 256 ports: eight full batches from eight addresses.
     results = []
-    for i in range(13):
-        st, hdrs, body = probe(np, "port=%d" % port, source="127.0.1.%d" % (i + 1))
-        results.append((st, body, hdrs.get("retry-after")))
-    assert all(r[:2] == (200, "closed %d\n" % port) for r in results[:12]), results
-    st, body, retry = results[12]
-    assert st == 429 and retry is not None and int(retry) >= 1, results[12]
+    for i in range(9):
+        st, hdrs, body = probe(np, "tcp=" + BATCH, source="127.0.1.%d" % (i + 1))
+        results.append((st, len(body.splitlines()), hdrs.get("retry-after")))
+    assert all(r[:2] == (200, 32) for r in results[:8]), results
+    st, _, retry = results[8]
+    assert st == 429 and retry is not None and int(retry) >= 1, results[8]
+
+
+# ---- the batch form ----
+
+
+def test_batch_tcp(np, listeners, dropping):
+    p_open, p_closed, p_drop = free_port(), free_port(), free_port()
+    lst = listeners("127.0.0.1", p_open)
+    dropping("127.0.0.1", p_drop)
+    t0 = time.monotonic()
+    st, _, body = probe(np, "tcp=%d,%d,%d,%d" % (p_open, p_closed, p_drop, p_open))
+    took = time.monotonic() - t0
+    # one line per distinct port, in the order asked; the ports are probed at once
+    assert (st, body) == (200, "open %d/tcp\nclosed %d/tcp\nfiltered %d/tcp\n"
+                          % (p_open, p_closed, p_drop)), body
+    assert took < 5, took
+    assert wait_for(lambda: len(lst.accepted) == 1, 2)
+    assert lst.accepted[0] == ("127.0.0.1", b"")    # connected, sent nothing
+
+
+class UdpResponder:
+    """Answers every datagram on addr:port with reply; records what came."""
+
+    def __init__(self, addr, port, reply):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((addr, port))
+        self.sock.settimeout(0.1)
+        self.reply = reply
+        self.got = []
+        self.stop_ev = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        for _ in range(100000):         # bounded; ends long before via stop()
+            if self.stop_ev.is_set():
+                return
+            try:
+                data, peer = self.sock.recvfrom(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.got.append(data)
+            self.sock.sendto(self.reply, peer)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_batch_udp_ssdp_and_natpmp(np):
+    # A "router" that answers SSDP and NAT-PMP on the requester's own address.
+    addr = "127.0.0.9"
+    ssdp = UdpResponder(addr, 1900, b"HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\n\r\n")
+    natpmp = UdpResponder(addr, 5351, bytes([0, 128, 0, 0]) + bytes(8))
+    try:
+        closed = free_port()
+        st, _, body = probe(np, "udp=1900,5351,%d&tcp=%d" % (closed, closed), source=addr)
+        assert (st, body) == (200, "open 1900/udp\nopen 5351/udp\nclosed %d/udp\n"
+                              "closed %d/tcp\n" % (closed, closed)), body
+        assert ssdp.got and ssdp.got[0].startswith(b"M-SEARCH * HTTP/1.1\r\n")
+        assert b'MAN: "ssdp:discover"' in ssdp.got[0]
+        assert natpmp.got == [bytes([0, 0])]
+    finally:
+        ssdp.stop()
+        natpmp.stop()
+
+
+def test_batch_udp_silent_is_filtered(np):
+    # A UDP port that takes datagrams and never answers: no ICMP, no reply.
+    addr = "127.0.0.10"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, 0))
+    try:
+        port = s.getsockname()[1]
+        st, _, body = probe(np, "udp=%d" % port, source=addr)
+        assert (st, body) == (200, "filtered %d/udp\n" % port)
+        assert s.recv(16, socket.MSG_DONTWAIT) == b""     # the empty datagram came
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("q,msg", [
+    ("tcp=" + ",".join(str(p) for p in range(41000, 41033)), "too many ports"),
+    ("tcp=80&port=81", "bad port"),
+    ("tcp=80&proto=tcp", "bad port"),
+    ("tcp=80,", "bad port"),
+    ("tcp=,80", "bad port"),
+    ("tcp=080", "bad port"),
+    ("tcp=65536", "bad port"),
+    ("tcp=80&tcp=81", "bad port"),
+    ("udp=", "bad port"),
+    ("tcp=80&ip=192.0.2.1", "only connects back"),
+])
+def test_batch_refused(np, q, msg):
+    st, _, body = probe(np, q)
+    assert st == 400 and msg in body, (q, st, body)
+
+
+def test_batch_duplicates_count_once(np):
+    st, _, body = probe(np, "tcp=41000,41000,41000&udp=41000")
+    assert (st, body) == (200, "closed 41000/tcp\nclosed 41000/udp\n"), body
 
 
 def test_concurrency_cap(np, dropping):

@@ -223,6 +223,24 @@ static void test_limiter_burst_then_rate(void **state)
 	assert_int_equal(probe_limiter_take(&lim, "ab", 2, t1), 0);
 }
 
+/* A batch pays one token per port, all or none. */
+static void test_limiter_take_n(void **state)
+{
+	(void)state;
+	probe_limiter_init(&lim, 6, 6, seed);
+	const int64_t t0 = 1000000;
+
+	assert_int_equal(probe_limiter_take_n(&lim, "a", 1, 4, t0), 0);
+	/* three more do not fit in the two left: refused, nothing taken */
+	assert_int_equal(probe_limiter_take_n(&lim, "a", 1, 3, t0), 10);
+	assert_int_equal(probe_limiter_take_n(&lim, "a", 1, 2, t0), 0);
+	assert_int_equal(probe_limiter_take(&lim, "a", 1, t0), 10);
+	/* more than the burst can never pass; zero is refused */
+	assert_true(probe_limiter_take_n(&lim, "b", 1, 7, t0) > 0);
+	assert_true(probe_limiter_take_n(&lim, "b", 1, 0, t0) > 0);
+	assert_int_equal(probe_limiter_take_n(&lim, "b", 1, 6, t0), 0);
+}
+
 static void test_limiter_burst_one(void **state)
 {
 	(void)state;
@@ -387,6 +405,7 @@ int main(void)
 	    cmocka_unit_test(test_params_nul_bytes),
 	    cmocka_unit_test(test_addr_key_and_usable),
 	    cmocka_unit_test(test_limiter_burst_then_rate),
+	    cmocka_unit_test(test_limiter_take_n),
 	    cmocka_unit_test(test_limiter_burst_one),
 	    cmocka_unit_test(test_limiter_bad_key),
 	    cmocka_unit_test(test_limiter_bounded_eviction),
