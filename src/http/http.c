@@ -644,6 +644,26 @@ static enum MHD_Result collect_probe_arg(void *cls, enum MHD_ValueKind kind, con
 	return MHD_YES;
 }
 
+struct probe_auth {
+	char user[DYNDNS2_USER_MAX];
+	uint8_t hash[SECRET_HASH_LEN];
+	struct np_addr client;
+	struct dyndns2_identity id;
+	bool ok;
+};
+
+static int probe_authenticate(struct store *st, void *ctx)
+{
+	struct probe_auth *pa = ctx;
+	return dyndns2_authenticate(st, pa->user, pa->hash, &pa->client, &pa->id, &pa->ok);
+}
+
+static enum MHD_Result reply_badauth(struct MHD_Connection *c)
+{
+	return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "badauth\n", 8,
+	             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
+}
+
 /* The probe connects only to client_address(): nothing in the request can name a target. */
 static enum MHD_Result serve_probe(struct http_request *r)
 {
@@ -656,23 +676,53 @@ static enum MHD_Result serve_probe(struct http_request *r)
 	if (v != PROBE_PARAMS_OK)
 		return reply_text(c, MHD_HTTP_BAD_REQUEST, probe_params_message(v));
 	if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) == NULL)
-		return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "badauth\n", 8,
-		             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
+		return reply_badauth(c);
 	if (!r->client_ok)
 		return reply_text(c, MHD_HTTP_BAD_REQUEST, "bad X-Forwarded-For\n");
 	struct np_addr client = r->client;
 
-	char user[DYNDNS2_USER_MAX];
-	uint8_t hash[SECRET_HASH_LEN];
+	/* Authenticated here, on the read-only connection, as an update is. */
+	struct probe_auth *pa = calloc(1, sizeof(*pa));
+	if (pa == NULL)
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
 	struct probe_answer a;
-	if (!take_credentials(c, user, hash))
-		return reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "badauth\n", 8,
-		             MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"nameplate\"");
-	bool suspended = probe_begin(hs->probe, c, &client, user, hash, &pp, r->con_cls, &a);
-	explicit_bzero(hash, sizeof(hash));
-	if (suspended)
-		return MHD_YES; /* answered when the probe resumes the connection */
-	return reply_probe(c, &a);
+	enum MHD_Result ret;
+	pa->client = client;
+	if (!take_credentials(c, pa->user, pa->hash)) {
+		throttle_failed(hs->throttle, &client, "", "probe", time_mono_ms());
+		ret = reply_badauth(c);
+		goto out;
+	}
+	unsigned wait = throttle_check(hs->throttle, &client, pa->user, time_mono_ms());
+	if (wait > 0) {
+		ret = reply_retry_later(c, wait);
+		goto out;
+	}
+	int rc = http_store_read(hs, probe_authenticate, pa);
+	if (rc != NP_OK) {
+		log_warn("probe: cannot authenticate now: %s", np_strerror(rc));
+		ret = reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, TEXT_PLAIN, "busy, try again later\n", 22,
+		            MHD_HTTP_HEADER_RETRY_AFTER, "5");
+		goto out;
+	}
+	if (!pa->ok) {
+		char esc[96], addr[INET6_ADDRSTRLEN];
+		throttle_failed(hs->throttle, &client, pa->user, "probe", time_mono_ms());
+		log_info("probe: badauth user=%s client=%s",
+		         log_escape(esc, sizeof(esc), pa->user, strlen(pa->user)),
+		         addr_format(&client, addr, sizeof(addr)));
+		ret = reply_badauth(c);
+		goto out;
+	}
+	throttle_succeeded(hs->throttle, &client, pa->user, time_mono_ms());
+	if (probe_begin(hs->probe, c, &client, &pa->id, &pp, r->con_cls, &a))
+		ret = MHD_YES; /* answered when the probe resumes the connection */
+	else
+		ret = reply_probe(c, &a);
+out:
+	explicit_bzero(pa, sizeof(*pa));
+	free(pa);
+	return ret;
 }
 
 /* ---- routing ---- */
@@ -1055,7 +1105,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	    http_guard_new(&hs->guard, cfg) != NP_OK ||
 	    throttle_new(&hs->throttle, HTTP_THROTTLE_ENTRIES) != NP_OK ||
 	    hashing_start(&hs->hashing, PASSWORD_PARALLEL, HTTP_HASHING_QUEUE) != NP_OK ||
-	    probe_start(&hs->probe, w) != NP_OK) {
+	    probe_start(&hs->probe) != NP_OK) {
 		hashing_stop(hs->hashing);
 		throttle_free(hs->throttle);
 		http_guard_free(hs->guard);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The reachability probe: argument check, rate limits, authentication on the writer
- * thread, and the connects back to the requester on one epoll thread. */
+/* The reachability probe: argument check, rate limits, and the connects back to the
+ * requester on one epoll thread (the caller authenticated the request, off the writer's
+ * thread). */
 #include "http/probe.h"
 
 #include <errno.h>
@@ -24,8 +25,6 @@
 #include "common/str.h"
 #include "http/dyndns2.h"
 
-/* How long probe_quiesce waits for the writer to give back what it holds. */
-#define PROBE_STOP_WAIT_MS 30000
 /* Retry-After (s) when every probe slot is busy or the server cannot serve now. */
 #define PROBE_BUSY_RETRY "3"
 
@@ -262,10 +261,9 @@ bool probe_addr_usable(const struct np_addr *a)
 /* ---- the service ---- */
 
 /* One probe request. Two owners share it: libmicrohttpd (until completed) and the service
- * (the writer, then the probe thread, until it resumed the connection); the last one to
- * let go returns the slot. */
+ * (the probe thread, until it resumed the connection); the last one to let go returns the
+ * slot. */
 struct probe_req {
-	struct writer_op op;
 	struct probe *p;
 	struct MHD_Connection *conn;
 	bool used; /* under p->lock */
@@ -274,17 +272,12 @@ struct probe_req {
 	struct probe_answer ans;
 
 	/* inputs */
-	char user[DYNDNS2_USER_MAX];
-	uint8_t hash[SECRET_HASH_LEN];
 	struct np_addr client;
 	struct probe_port ports[PROBE_BATCH_MAX];
 	unsigned n_ports;
 	bool batch; /* answer in the batch form ("STATE PORT/PROTO" lines) */
 
-	/* written by the writer thread (apply) */
-	int auth_err;
-	bool auth_ok;
-	struct dyndns2_identity id;
+	struct dyndns2_identity id; /* who asked: authenticated before probe_begin */
 
 	/* the probe thread's: one socket per port, its result once known */
 	int fds[PROBE_BATCH_MAX];
@@ -295,11 +288,9 @@ struct probe_req {
 };
 
 struct probe {
-	struct writer *w;
 	pthread_mutex_t lock;
 	bool stopping;          /* under lock */
 	struct probe_req *jobs; /* authenticated, waiting for the thread; under lock */
-	atomic_uint at_writer;  /* submitted and done() not yet finished */
 	int epfd, evfd;
 	pthread_t thread;
 	bool thread_started;
@@ -347,7 +338,7 @@ static void req_release(struct probe_req *req)
 		return;
 	struct probe *p = req->p;
 	pthread_mutex_lock(&p->lock);
-	explicit_bzero(req->hash, sizeof(req->hash));
+	explicit_bzero(&req->id, sizeof(req->id));
 	req->used = false;
 	pthread_mutex_unlock(&p->lock);
 }
@@ -378,69 +369,40 @@ static void log_probe(const struct probe_req *req, const char *result)
 	         open, result);
 }
 
-/* Runs on the writer thread inside its transaction: reads only. */
-static int probe_apply(struct writer_op *op, struct writer_txn *txn)
+/* Hands an authenticated request to the probe thread, within its account's limit. */
+static void enqueue(struct probe *p, struct probe_req *req)
 {
-	struct probe_req *req = container_of(op, struct probe_req, op);
-	req->auth_err = dyndns2_authenticate(writer_txn_store(txn), req->user, req->hash,
-	                                     &req->client, &req->id, &req->auth_ok);
-	return NP_OK; /* nothing to keep or undo */
-}
-
-/* Runs on the writer thread after the batch: must not block. */
-static void probe_done(struct writer_op *op, int status)
-{
-	struct probe_req *req = container_of(op, struct probe_req, op);
-	struct probe *p = req->p;
 	bool wake = false;
-
-	explicit_bzero(req->hash, sizeof(req->hash));
-	if (status != NP_OK || req->auth_err != NP_OK) {
-		log_warn("probe: cannot authenticate now: %s",
-		         np_strerror(status != NP_OK ? status : req->auth_err));
+	uint8_t key[sizeof(int64_t)];
+	memcpy(key, &req->id.user_id, sizeof(key));
+	pthread_mutex_lock(&p->lock);
+	unsigned retry =
+	    probe_limiter_take_n(&p->acct_lim, key, sizeof(key), req->n_ports, time_mono_ms());
+	bool stopping = p->stopping;
+	if (retry == 0 && !stopping) {
+		req->next = p->jobs;
+		p->jobs = req;
+		wake = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (retry != 0) {
+		log_probe(req, "limited (account)");
+		set_limited(&req->ans, retry);
+		resolve(req);
+	} else if (stopping) {
 		set_busy(&req->ans);
 		resolve(req);
-	} else if (!req->auth_ok) {
-		char user[96], client[INET6_ADDRSTRLEN];
-		log_escape(user, sizeof(user), req->user, strlen(req->user));
-		addr_format(&req->client, client, sizeof(client));
-		log_info("probe: badauth user=%s client=%s", user, client);
-		set_answer(&req->ans, MHD_HTTP_UNAUTHORIZED, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		           "Basic realm=\"nameplate\"", "%s", "badauth\n");
-		resolve(req);
-	} else {
-		uint8_t key[sizeof(int64_t)];
-		memcpy(key, &req->id.user_id, sizeof(key));
-		pthread_mutex_lock(&p->lock);
-		unsigned retry = probe_limiter_take_n(&p->acct_lim, key, sizeof(key), req->n_ports,
-		                                      time_mono_ms());
-		bool stopping = p->stopping;
-		if (retry == 0 && !stopping) {
-			req->next = p->jobs;
-			p->jobs = req;
-			wake = true;
-		}
-		pthread_mutex_unlock(&p->lock);
-		if (retry != 0) {
-			log_probe(req, "limited (account)");
-			set_limited(&req->ans, retry);
-			resolve(req);
-		} else if (stopping) {
-			set_busy(&req->ans);
-			resolve(req);
-		}
 	}
 	if (wake) {
 		uint64_t one = 1;
 		if (write(p->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			log_err("probe: cannot wake the probe thread: %m");
 	}
-	atomic_fetch_sub(&p->at_writer, 1);
 }
 
 bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr *client,
-                 const char *user, const uint8_t hash[SECRET_HASH_LEN],
-                 const struct probe_params *pp, void **con_cls, struct probe_answer *a)
+                 const struct dyndns2_identity *id, const struct probe_params *pp,
+                 void **con_cls, struct probe_answer *a)
 {
 	uint8_t key[PROBE_KEY_MAX];
 	size_t klen = probe_addr_key(client, key);
@@ -459,8 +421,8 @@ bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr
 			break;
 		}
 	}
-	/* The address pays for every attempt it gets a slot for, badauth included: that is
-	 * also what bounds guessing. */
+	/* The address pays for every probe it gets a slot for (guesses of the credential are
+	 * the authentication throttle's, before this). */
 	unsigned n = pp->n_batch > 0 ? pp->n_batch : 1;
 	if (req != NULL)
 		retry = probe_limiter_take_n(&p->addr_lim, key, klen, n, time_mono_ms());
@@ -478,15 +440,10 @@ bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr
 
 	/* Everything but the slot's identity is reset (memset would race nothing: the slot is
 	 * ours alone until it is submitted). */
-	memset(&req->op, 0, sizeof(req->op));
-	req->op.apply = probe_apply;
-	req->op.done = probe_done;
 	req->conn = c;
 	atomic_init(&req->refs, 2);
 	atomic_init(&req->resolved, false);
 	memset(&req->ans, 0, sizeof(req->ans));
-	np_strlcpy(req->user, user, sizeof(req->user));
-	memcpy(req->hash, hash, SECRET_HASH_LEN);
 	req->client = *client;
 	if (pp->n_batch > 0) {
 		memcpy(req->ports, pp->batch, pp->n_batch * sizeof(pp->batch[0]));
@@ -497,9 +454,7 @@ bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr
 		req->n_ports = 1;
 		req->batch = false;
 	}
-	req->auth_err = NP_OK;
-	req->auth_ok = false;
-	memset(&req->id, 0, sizeof(req->id));
+	req->id = *id;
 	for (unsigned i = 0; i < PROBE_BATCH_MAX; i++) {
 		req->fds[i] = -1;
 		req->results[i] = NULL;
@@ -507,16 +462,10 @@ bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr
 	req->n_left = 0;
 	req->next = NULL;
 
-	/* Suspended before it is submitted, so a fast done() always finds it suspended. */
+	/* Suspended before it is handed over, so a fast answer always finds it suspended. */
 	*con_cls = req;
-	atomic_fetch_add(&p->at_writer, 1);
 	MHD_suspend_connection(c);
-	int rc = writer_submit(p->w, &req->op);
-	if (rc != NP_OK) {
-		atomic_fetch_sub(&p->at_writer, 1);
-		set_busy(&req->ans);
-		resolve(req);
-	}
+	enqueue(p, req);
 	return true;
 }
 
@@ -832,15 +781,13 @@ static void *probe_thread(void *arg)
 
 /* ---- start and stop ---- */
 
-int probe_start(struct probe **out, struct writer *w)
+int probe_start(struct probe **out)
 {
 	*out = NULL;
 	struct probe *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NP_ENOMEM;
-	p->w = w;
 	p->epfd = p->evfd = -1;
-	atomic_init(&p->at_writer, 0);
 	for (size_t i = 0; i < PROBE_MAX_INFLIGHT; i++) {
 		p->reqs[i].p = p;
 		for (unsigned k = 0; k < PROBE_BATCH_MAX; k++)
@@ -886,18 +833,6 @@ bool probe_quiesce(struct probe *p)
 		pthread_join(p->thread, NULL);
 		p->thread_started = false;
 	}
-	/* done() answers by itself once stopping is set; wait until it has run for every
-	 * request the writer holds. */
-	struct timespec tick = {0, 10 * 1000 * 1000};
-	unsigned waited = 0;
-	while (atomic_load(&p->at_writer) > 0 && waited < PROBE_STOP_WAIT_MS) {
-		nanosleep(&tick, NULL);
-		waited += 10;
-	}
-	if (atomic_load(&p->at_writer) > 0) {
-		log_err("probe: %u probes still with the writer", atomic_load(&p->at_writer));
-		return false;
-	}
 	return true;
 }
 
@@ -906,7 +841,7 @@ void probe_free(struct probe *p)
 	if (p == NULL)
 		return;
 	if (p->thread_started && !probe_quiesce(p))
-		return; /* the writer still holds requests: leaking is the safe choice */
+		return;
 	if (p->epfd >= 0)
 		close(p->epfd);
 	if (p->evfd >= 0)

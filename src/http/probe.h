@@ -15,7 +15,6 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "common/secret.h"
-#include "core/writer.h"
 
 /* A connect that has not answered within this long is "filtered". */
 #define PROBE_TIMEOUT_MS 3000
@@ -123,16 +122,19 @@ struct probe_answer {
 	char hvalue[32];
 };
 
-/* Starts the probe thread. Authentication goes through w (on the writer thread). */
-int probe_start(struct probe **out, struct writer *w) np_mustcheck;
+struct dyndns2_identity;
 
-/* Begins a probe of the ports of pp (an OK verdict) on client's address for the Basic-auth
- * user and the hash of the presented password. Returns true when the connection was suspended and *con_cls set to
- * the request: libmicrohttpd is resumed once the answer is known (probe_answer_of).
- * Returns false with *a filled when the answer is known now (429, 503, 400). */
+/* Starts the probe thread. */
+int probe_start(struct probe **out) np_mustcheck;
+
+/* Begins a probe of the ports of pp (an OK verdict) on client's address for the account
+ * id proved (the caller authenticated it, off the writer's thread). Returns true when the
+ * connection was suspended and *con_cls set to the request: libmicrohttpd is resumed once
+ * the answer is known (probe_answer_of). Returns false with *a filled when the answer is
+ * known now (429, 503, 400). */
 bool probe_begin(struct probe *p, struct MHD_Connection *c, const struct np_addr *client,
-                 const char *user, const uint8_t hash[SECRET_HASH_LEN],
-                 const struct probe_params *pp, void **con_cls, struct probe_answer *a);
+                 const struct dyndns2_identity *id, const struct probe_params *pp,
+                 void **con_cls, struct probe_answer *a);
 /* True when con_cls is a request of p (so http.c knows whose it is). */
 bool probe_owns(const struct probe *p, const void *con_cls);
 /* After the resume: false while the answer is not known yet, else true with *a filled. */
