@@ -526,6 +526,11 @@ int store_open_reader(const char *data_dir, struct store **out)
 	/* A WAL reader waits only through another process's recovery; not for long. */
 	sqlite3_busy_timeout(st->db, STORE_READER_BUSY_MS);
 	ret = exec_sql(st, "PRAGMA query_only = 1");
+	/* One read now, while the process may still be root: it opens the WAL and its index
+	 * (-shm), which the connection keeps, so a later privilege drop does not leave it
+	 * unable to open them. */
+	if (ret == NP_OK)
+		ret = exec_sql(st, "SELECT count(*) FROM meta");
 	if (ret != NP_OK)
 		goto fail;
 	*out = st;

@@ -345,9 +345,11 @@ def test_rate_limit_per_address(np):
     assert st == 429, (st, body)
     retry = int(hdrs["retry-after"])
     assert 1 <= retry <= 10, retry
-    # wrong secrets are paid for too, so the limit also bounds guessing
-    st, hdrs, _ = probe(np, "port=%d" % port, secret="guess")
-    assert st == 429 and "retry-after" in hdrs
+    # wrong secrets are the authentication throttle's (as for updates): refused before the
+    # probe's own limit, then 429 once the address has guessed 10 times in a minute
+    statuses = [probe(np, "port=%d" % port, secret="guess %d" % i, source="127.0.0.7")[0]
+                for i in range(11)]
+    assert statuses[:9] == [401] * 9 and statuses[-1] == 429, statuses
     # another address has its own bucket
     st, _, body = probe(np, "port=%d" % port, source="127.0.0.6")
     assert (st, body) == (200, "closed %d\n" % port)

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The web UI in a real browser (headless Chromium, browser.py) against the real server.
 
-A scripted person signs in, turns on the second factor (the secret read from the page, the
+A scripted person signs up (the confirmation mail caught by an SMTP relay on loopback),
+signs in, turns on the second factor (the secret read from the page, the
 code computed by oathtool), signs out and in again with a code, adds a host, presses "Make
 update settings" and runs Debian's real ddclient with the settings copied from the page,
 then sees the new address and its history on the host page; makes and revokes a token;
@@ -25,11 +26,14 @@ PASSWORD = "correct horse battery"
 FQDN = "home.%s" % ZONE
 
 
-def server(np_factory, extra=None):
+USERS = (("alice", False), ("root", True), ("bob", False))
+
+
+def server(np_factory, extra=None, users=USERS):
     n = np_factory()
     n.write_config(extra=extra)
     n.init()
-    for user, admin in (("alice", False), ("root", True), ("bob", False)):
+    for user, admin in users:
         n.ctl("user", "add", user, "--password-stdin", *(["--admin"] if admin else []),
               input=PASSWORD + "\n")
     n.start()
@@ -119,8 +123,10 @@ def run_ddclient(tmp_path, settings, addr):
     return r, "\n".join(lines)
 
 
-def test_web_ui_end_to_end(np_factory, chromium, tmp_path):
-    n = server(np_factory)
+def test_web_ui_end_to_end(np_factory, relay, chromium, tmp_path):
+    # alice is nobody yet: she signs up on the open server and confirms her address.
+    n = server(np_factory, mail_extra(relay.port) + "\n[accounts]\nsignup = open\n",
+               users=[u for u in USERS if u[0] != "alice"])
     base = "http://127.0.0.1:%d" % n.http_port
     me = chromium("alice")
 
@@ -128,6 +134,20 @@ def test_web_ui_end_to_end(np_factory, chromium, tmp_path):
     me.screenshot("home")
     assert "Sign in" in me.text() and "/check" in me.html()
     check_page(n, me, "/")
+    me.open(base + "/signup")
+    me.type("username", "alice")
+    me.type("email", "alice@example.org")
+    me.type("password", PASSWORD)
+    me.press("Sign up")
+    assert "Check your mail" in me.text(), me.text()
+    _, _, _, msg = relay.wait_mail("alice@example.org")
+    link = re.search(r"http://\S+(/confirm\?code=\S+)",
+                     msg.get_body(preferencelist=("plain",)).get_content())
+    assert link, msg
+    me.open(base + link.group(1))
+    me.press("Confirm my address")
+    assert "Address confirmed" in me.text(), me.text()
+
     me.open(base + "/login")
     check_page(n, me, "/login")
 
@@ -248,9 +268,9 @@ def test_web_ui_end_to_end(np_factory, chromium, tmp_path):
 
     # The account: mail address, password, the second factor off again.
     me.open(base + "/account")
-    me.type("email", "alice@example.org")
+    me.type("email", "alice@home.example.org")
     me.press("Save the address")
-    assert me.field("email").get_attribute("value") == "alice@example.org"
+    assert me.field("email").get_attribute("value") == "alice@home.example.org"
     me.driver.find_element("id", "current_password").send_keys(PASSWORD)
     me.driver.find_element("id", "new_password").send_keys(PASSWORD + "!")
     me.driver.find_element("id", "password_again").send_keys(PASSWORD + "!")
