@@ -230,30 +230,23 @@ enum MHD_Result api_read(struct api_req *r, api_lookup *fn)
  * thread: looked at again inside the transaction, by id (one lookup). */
 static bool still_valid(struct api_req *r, struct store *st, int *err)
 {
-	struct store_token t;
-	struct store_user u;
+	bool ok;
+	int64_t last_used;
 	*err = NP_OK;
 	if (!r->authenticated)
 		return true;
-	int ret = store_token_get(st, r->cred.token_id, &t);
-	if (ret == NP_OK && !secret_hash_equal(t.secret_hash, r->token_hash))
-		ret = NP_ENOTFOUND;
-	if (ret == NP_OK)
-		ret = store_user_get_id(st, t.user_id, &u);
-	bool ok = ret == NP_OK && u.state == STORE_USER_ACTIVE;
-	if (ret == NP_OK)
-		explicit_bzero(&u, sizeof(u));
+	int ret = store_token_valid(st, r->cred.token_id, r->token_hash, &ok, &last_used);
 	/* When the token was last used and from where (the token list shows it): at most once
 	 * an hour, so that it is not a write of its own each time. */
 	int64_t now = time_now();
-	if (ok && now - t.last_used >= API_TOKEN_USED_EVERY) {
+	if (ret == NP_OK && ok && now - last_used >= API_TOKEN_USED_EVERY) {
 		char source[INET6_ADDRSTRLEN] = "";
 		addr_format(&r->client, source, sizeof(source));
-		ret = store_token_used(st, t.id, now, source);
+		ret = store_token_used(st, r->cred.token_id, now, source);
 	}
-	if (ret != NP_OK && ret != NP_ENOTFOUND)
+	if (ret != NP_OK)
 		*err = ret;
-	return ok;
+	return ret == NP_OK && ok;
 }
 
 static int apply_op(struct writer_op *op, struct writer_txn *txn)

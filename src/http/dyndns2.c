@@ -636,25 +636,9 @@ int dyndns2_update_run(struct dyndns2_update *u, struct store *st, const struct 
 
 	/* The token was checked before the request was queued; it may have been revoked or
 	 * the account locked since. */
-	struct store_token *tok = malloc(sizeof(*tok));
-	if (tok == NULL) {
-		set_once(u, DYNDNS2_911);
-		u->apply_err = NP_ENOMEM;
-		free(s);
-		return NP_ENOMEM;
-	}
-	ret = store_token_get(st, u->id.cred.token_id, tok);
-	bool valid = ret == NP_OK && secret_hash_equal(tok->secret_hash, u->secret_hash);
-	int64_t last_used = valid ? tok->last_used : 0;
-	free(tok);
-	if (valid) {
-		struct store_user *owner = malloc(sizeof(*owner));
-		ret = owner != NULL ? store_user_get_id(st, u->id.user_id, owner) : NP_ENOMEM;
-		valid = ret == NP_OK && owner->state == STORE_USER_ACTIVE;
-		if (owner != NULL)
-			explicit_bzero(owner, sizeof(*owner));
-		free(owner);
-	}
+	bool valid;
+	int64_t last_used;
+	ret = store_token_valid(st, u->id.cred.token_id, u->secret_hash, &valid, &last_used);
 	if (ret != NP_OK && ret != NP_ENOTFOUND) {
 		set_once(u, DYNDNS2_DNSERR);
 		ret = fail_all(u, ret, 0);

@@ -55,6 +55,42 @@
  * "Origin: null" with every form POST, which cannot be told from a forged one. */
 #define REFERRER_POLICY "same-origin"
 
+/* Read-only store connections for lookups off the writer (tokens, a sensor's token, the
+ * status and API reads): one per HTTP thread, so that authentications do not queue behind
+ * one another; each used by one thread at a time. */
+#define HTTP_READERS_MAX 16
+struct readers {
+	struct store *st[HTTP_READERS_MAX];
+	pthread_mutex_t mu[HTTP_READERS_MAX];
+	unsigned n;
+	atomic_uint next;
+};
+
+static int readers_open(struct readers *rs, const char *data_dir, unsigned n)
+{
+	rs->n = 0;
+	atomic_init(&rs->next, 0);
+	if (n > HTTP_READERS_MAX)
+		n = HTTP_READERS_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		int ret = store_open_reader(data_dir, &rs->st[i]);
+		if (ret != NP_OK)
+			return ret;
+		pthread_mutex_init(&rs->mu[i], NULL);
+		rs->n++;
+	}
+	return rs->n > 0 ? NP_OK : NP_EINVAL;
+}
+
+static void readers_close(struct readers *rs)
+{
+	for (unsigned i = 0; i < rs->n; i++) {
+		store_close(rs->st[i]);
+		pthread_mutex_destroy(&rs->mu[i]);
+	}
+	rs->n = 0;
+}
+
 struct http_server {
 	const struct config *cfg;
 	struct writer *w;
@@ -63,8 +99,7 @@ struct http_server {
 	struct check_state *check;
 	/* A read-only store connection for lookups that must not wait for the writer (a sensor
 	 * token before its body is read); one HTTP thread at a time. */
-	struct store *reader;
-	pthread_mutex_t reader_mu;
+	struct readers readers;
 	struct http_guard *guard;
 	struct throttle *throttle; /* failed authentication, per source and per credential */
 	struct MHD_Daemon *daemons[CFG_MAX_LISTEN];
@@ -132,9 +167,20 @@ struct hashing *http_hashing(const struct http_server *hs)
 
 int http_store_read(struct http_server *hs, int (*fn)(struct store *st, void *ctx), void *ctx)
 {
-	pthread_mutex_lock(&hs->reader_mu);
-	int ret = fn(hs->reader, ctx);
-	pthread_mutex_unlock(&hs->reader_mu);
+	struct readers *rs = &hs->readers;
+	/* A free connection if there is one, else wait for this thread's usual one. */
+	unsigned start = atomic_fetch_add(&rs->next, 1) % rs->n, i = start;
+	bool got = false;
+	for (unsigned k = 0; k < rs->n && !got; k++) {
+		i = (start + k) % rs->n;
+		got = pthread_mutex_trylock(&rs->mu[i]) == 0;
+	}
+	if (!got) {
+		i = start;
+		pthread_mutex_lock(&rs->mu[i]);
+	}
+	int ret = fn(rs->st[i], ctx);
+	pthread_mutex_unlock(&rs->mu[i]);
 	return ret;
 }
 
@@ -1099,9 +1145,8 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	hs->mail = mail;
 	atomic_init(&hs->inflight, 0);
 	atomic_init(&hs->stopping, false);
-	pthread_mutex_init(&hs->reader_mu, NULL);
 	hs->check = check_state_new();
-	if (hs->check == NULL || store_open_reader(cfg->data_dir, &hs->reader) != NP_OK ||
+	if (hs->check == NULL || readers_open(&hs->readers, cfg->data_dir, cfg->http_threads > 0 ? cfg->http_threads : 1) != NP_OK ||
 	    http_guard_new(&hs->guard, cfg) != NP_OK ||
 	    throttle_new(&hs->throttle, HTTP_THROTTLE_ENTRIES) != NP_OK ||
 	    hashing_start(&hs->hashing, PASSWORD_PARALLEL, HTTP_HASHING_QUEUE) != NP_OK ||
@@ -1109,9 +1154,8 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 		hashing_stop(hs->hashing);
 		throttle_free(hs->throttle);
 		http_guard_free(hs->guard);
-		store_close(hs->reader);
+		readers_close(&hs->readers);
 		check_state_free(hs->check);
-		pthread_mutex_destroy(&hs->reader_mu);
 		free(hs);
 		return NP_EIO;
 	}
@@ -1128,8 +1172,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 			throttle_free(hs->throttle);
 			probe_free(hs->probe);
 			check_state_free(hs->check);
-			store_close(hs->reader);
-			pthread_mutex_destroy(&hs->reader_mu);
+			readers_close(&hs->readers);
 			free(hs);
 			return NP_EIO;
 		}
@@ -1178,7 +1221,6 @@ void http_stop(struct http_server *hs)
 	http_guard_free(hs->guard); /* after the daemons: every connection reported its close */
 	throttle_free(hs->throttle);
 	check_state_free(hs->check);
-	store_close(hs->reader);
-	pthread_mutex_destroy(&hs->reader_mu);
+	readers_close(&hs->readers);
 	free(hs);
 }

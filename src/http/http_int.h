@@ -46,8 +46,8 @@ struct observer *http_observer(const struct http_server *hs);
 /* NULL when [mail] has no relay. */
 struct mailer *http_mailer(const struct http_server *hs);
 
-/* Runs fn on the HTTP side's read-only store connection (store_open_reader), one thread at
- * a time, and returns what fn returned. For short lookups only: it never waits for the
+/* Runs fn on one of the HTTP side's read-only store connections (store_open_reader; one per
+ * HTTP thread, each used by one thread at a time) and returns what fn returned. For short lookups only: it never waits for the
  * writer, and the writer never waits for it (WAL). */
 int http_store_read(struct http_server *hs, int (*fn)(struct store *st, void *ctx), void *ctx);
 

@@ -259,6 +259,27 @@ int store_token_get(struct store *st, const char *id, struct store_token *out)
 	return token_one(st, s, out);
 }
 
+int store_token_valid(struct store *st, const char *id, const uint8_t hash[SECRET_HASH_LEN],
+                      bool *valid, int64_t *last_used)
+{
+	*valid = false;
+	*last_used = 0;
+	sqlite3_stmt *s = store__sql(st, "SELECT t.secret_hash, t.last_used FROM tokens t"
+	                                 " JOIN users u ON u.id = t.user_id"
+	                                 " WHERE t.id = ?1 AND u.state = 0");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK) {
+		*valid = sqlite3_column_bytes(s, 0) == SECRET_HASH_LEN &&
+		         secret_hash_equal(sqlite3_column_blob(s, 0), hash);
+		*last_used = sqlite3_column_int64(s, 1);
+	}
+	store__done(s);
+	return ret == NP_ENOTFOUND ? NP_OK : ret;
+}
+
 int store_token_update(struct store *st, const struct store_token *t)
 {
 	sqlite3_stmt *s = store__sql(st, "UPDATE tokens SET name = ?2, names = ?3, types = ?4,"

@@ -241,6 +241,11 @@ int store_token_add(struct store *st, const struct store_token *t) np_mustcheck;
 int store_token_by_hash(struct store *st, const uint8_t hash[SECRET_HASH_LEN],
 			struct store_token *out) np_mustcheck;
 int store_token_get(struct store *st, const char *id, struct store_token *out) np_mustcheck;
+/* Whether the token with this id and hash still exists and its account is active, in one
+ * lookup (the writer's check of a credential found before the request was queued); when
+ * it is, *last_used is the token's. */
+int store_token_valid(struct store *st, const char *id, const uint8_t hash[SECRET_HASH_LEN],
+		      bool *valid, int64_t *last_used) np_mustcheck;
 /* Rewrites name, policy and expiry of the token with t->id. */
 int store_token_update(struct store *st, const struct store_token *t) np_mustcheck;
 int store_token_used(struct store *st, const char *id, int64_t now, const char *source) np_mustcheck;
