@@ -17,19 +17,6 @@
 	"token add NAME [--name LABEL] [--names LIST] [--types LIST] [--sources LIST] "            \
 	"[--expires UNIXTIME|+SECONDS] [--manage]"
 
-static const char *kind_name(enum store_token_kind k)
-{
-	switch (k) {
-	case STORE_TOKEN_API:
-		return "api";
-	case STORE_TOKEN_SESSION:
-		return "session";
-	case STORE_TOKEN_HOST:
-		return "host";
-	}
-	return "?";
-}
-
 /* The policy as one column: "names=... types=... sources=...", "all"/"any" for an empty
  * list, and "manage" when it may manage tokens. */
 static void policy_text(const char *names, const char *types, const char *sources, bool manage,
@@ -54,7 +41,7 @@ static int print_token(const struct store_token *t, void *ctx)
 		size_t o = strlen(used);
 		snprintf(used + o, sizeof(used) - o, " from %s", t->last_source);
 	}
-	printf("%s\t%s\t%s\t%s\t%s\t%s\n", t->id, kind_name(t->kind),
+	printf("%s\t%s\t%s\t%s\t%s\t%s\n", t->id, store_token_kind_name(t->kind),
 	       t->name[0] != '\0' ? t->name : "-", policy, expires, used);
 	return 0;
 }

@@ -169,28 +169,13 @@ static const char *role_name(enum store_user_role r)
 	return r == STORE_ROLE_ADMIN ? "admin" : "user";
 }
 
-static const char *state_name(enum store_user_state s)
-{
-	switch (s) {
-	case STORE_USER_ACTIVE:
-		return "active";
-	case STORE_USER_LOCKED:
-		return "locked";
-	case STORE_USER_SUSPENDED:
-		return "suspended";
-	case STORE_USER_UNCONFIRMED:
-		return "unconfirmed";
-	}
-	return "?";
-}
-
 static int print_user(const struct store_user *u, void *ctx)
 {
 	(void)ctx;
 	char when[32];
 	ctl_time(u->created, when, sizeof(when));
 	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u->name, when, role_name(u->role),
-	       state_name(u->state), u->password_hash[0] != '\0' ? "password" : "-",
+	       store_user_state_name(u->state), u->password_hash[0] != '\0' ? "password" : "-",
 	       u->totp_len > 0 ? "totp" : "-", u->email[0] != '\0' ? u->email : "-");
 	return 0;
 }

@@ -288,19 +288,6 @@ enum MHD_Result api_logout(struct api_req *r)
 
 /* ---- tokens ---- */
 
-static const char *kind_name(enum store_token_kind k)
-{
-	switch (k) {
-	case STORE_TOKEN_API:
-		return "api";
-	case STORE_TOKEN_SESSION:
-		return "session";
-	case STORE_TOKEN_HOST:
-		return "host";
-	}
-	return "?";
-}
-
 /* A comma list as a JSON array of strings. */
 static json_t *list_json(const char *text)
 {
@@ -320,7 +307,7 @@ static json_t *token_json(const struct store_token *t, const char *current_id)
 	json_t *policy = json_pack("{s:o,s:o,s:o,s:I,s:b}", "names", list_json(t->names), "types",
 	                           list_json(t->types), "sources", list_json(t->sources),
 	                           "expires", (json_int_t)t->expires, "manage", t->manage);
-	return json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:s,s:b}", "id", t->id, "kind", kind_name(t->kind),
+	return json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:s,s:b}", "id", t->id, "kind", store_token_kind_name(t->kind),
 	                 "name", t->name, "policy", policy, "created", (json_int_t)t->created,
 	                 "last_used", (json_int_t)t->last_used, "last_source", t->last_source,
 	                 "current", strcmp(t->id, current_id) == 0);
@@ -605,27 +592,12 @@ enum MHD_Result api_token_delete(struct api_req *r)
 
 /* ---- the account ---- */
 
-static const char *state_name(enum store_user_state s)
-{
-	switch (s) {
-	case STORE_USER_ACTIVE:
-		return "active";
-	case STORE_USER_LOCKED:
-		return "locked";
-	case STORE_USER_SUSPENDED:
-		return "suspended";
-	case STORE_USER_UNCONFIRMED:
-		return "unconfirmed";
-	}
-	return "?";
-}
-
 static json_t *user_json(const struct store_user *u, unsigned hosts)
 {
 	return json_pack("{s:s,s:s,s:b,s:s,s:s,s:b,s:b,s:I,s:i}", "name", u->name, "email",
 	                 u->email, "email_confirmed", u->email_confirmed, "role",
 	                 u->role == STORE_ROLE_ADMIN ? "admin" : "user", "state",
-	                 state_name(u->state), "password", u->password_hash[0] != '\0', "totp",
+	                 store_user_state_name(u->state), "password", u->password_hash[0] != '\0', "totp",
 	                 u->totp_len > 0, "created", (json_int_t)u->created, "hosts", (int)hosts);
 }
 
@@ -702,33 +674,14 @@ enum MHD_Result api_account_patch(struct api_req *r)
 
 /* ---- DELETE /account ---- */
 
-struct doomed {
-	char (*fqdns)[CFG_NAME_MAX];
-	size_t n, cap;
-};
-
-static int collect_doomed(const struct store_host *h, void *ctx)
-{
-	struct doomed *d = ctx;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		void *p = realloc(d->fqdns, cap * sizeof(*d->fqdns));
-		if (p == NULL)
-			return NP_ENOMEM;
-		d->fqdns = p;
-		d->cap = cap;
-	}
-	np_strlcpy(d->fqdns[d->n++], h->fqdn, CFG_NAME_MAX);
-	return 0;
-}
-
 static int account_delete_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
-	struct doomed d = {0};
-	int ret = store_host_list_user(st, r->cred.user_id, collect_doomed, &d);
-	for (size_t i = 0; i < d.n && ret == NP_OK; i++) {
+	char(*names)[CFG_NAME_MAX] = NULL;
+	size_t n = 0;
+	int ret = store_host_names_user(st, r->cred.user_id, &names, &n);
+	for (size_t i = 0; i < n && ret == NP_OK; i++) {
 		struct store_host h;
-		ret = store_host_get(st, d.fqdns[i], &h);
+		ret = store_host_get(st, names[i], &h);
 		if (ret == NP_OK && h.blocked)
 			ret = api_error(r, MHD_HTTP_CONFLICT, "blocked",
 			                "%s is blocked for abuse: the operator must release it first",
@@ -751,7 +704,7 @@ static int account_delete_apply(struct api_req *r, struct store *st, struct writ
 		if (ret == NP_OK)
 			ret = writer_txn_touch(txn, h.fqdn);
 	}
-	free(d.fqdns);
+	free(names);
 	if (ret == NP_OK)
 		ret = store_user_del(st, r->cred.user_id); /* its tokens go with it */
 	if (ret == NP_OK)
@@ -1206,7 +1159,7 @@ static int confirm_apply(struct api_req *r, struct store *st, struct writer_txn 
 	if (ret == NP_OK)
 		ret = api_ok(r, MHD_HTTP_OK, json_pack("{s:s,s:s}", "user", u.name, "state",
 		                                        u.state == STORE_USER_UNCONFIRMED ? "active"
-		                                                                          : state_name(u.state)));
+		                                                                          : store_user_state_name(u.state)));
 	explicit_bzero(&u, sizeof(u));
 	return ret;
 }

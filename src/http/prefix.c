@@ -18,27 +18,6 @@ bool prefix_parse(const char *text, struct np_cidr *out)
 	       out->prefix <= PREFIX_MAX_LEN;
 }
 
-/* The account's host names, collected before any is changed. */
-struct names {
-	char (*fqdn)[CFG_NAME_MAX];
-	size_t n, cap;
-};
-
-static int collect(const struct store_host *h, void *ctx)
-{
-	struct names *l = ctx;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		void *p = realloc(l->fqdn, cap * sizeof(*l->fqdn));
-		if (p == NULL)
-			return NP_ENOMEM;
-		l->fqdn = p;
-		l->cap = cap;
-	}
-	np_strlcpy(l->fqdn[l->n++], h->fqdn, CFG_NAME_MAX);
-	return 0;
-}
-
 /* a with its first p->prefix bits taken from p. */
 static void put_prefix(uint8_t a[16], const struct np_cidr *p)
 {
@@ -139,12 +118,14 @@ static int move_host(struct store *st, const struct prefix_move *m, struct scrat
 
 int prefix_move_run(struct store *st, const struct prefix_move *m, unsigned *n)
 {
-	struct names l = {0};
+	char(*names)[CFG_NAME_MAX] = NULL;
+	size_t n_names = 0;
 	struct scratch *s = calloc(1, sizeof(*s));
 	*n = 0;
-	int ret = s != NULL ? store_host_list_user(st, m->cred->user_id, collect, &l) : NP_ENOMEM;
-	for (size_t i = 0; i < l.n && ret == NP_OK; i++) {
-		const char *fqdn = l.fqdn[i];
+	int ret = s != NULL ? store_host_names_user(st, m->cred->user_id, &names, &n_names)
+	                    : NP_ENOMEM;
+	for (size_t i = 0; i < n_names && ret == NP_OK; i++) {
+		const char *fqdn = names[i];
 		/* Names the credential may not change (or not their AAAA) stay as they are. */
 		if (skipped(m, fqdn) ||
 		    credential_may(m->cred, m->cred->user_id, fqdn, DNS_TYPE_AAAA, m->client,
@@ -162,7 +143,7 @@ int prefix_move_run(struct store *st, const struct prefix_move *m, unsigned *n)
 		if (ret == NP_OK && moved)
 			(*n)++;
 	}
-	free(l.fqdn);
+	free(names);
 	free(s);
 	return ret;
 }

@@ -8,6 +8,34 @@
 #include "common/log.h"
 #include "common/str.h"
 
+const char *store_user_state_name(enum store_user_state s)
+{
+	switch (s) {
+	case STORE_USER_ACTIVE:
+		return "active";
+	case STORE_USER_LOCKED:
+		return "locked";
+	case STORE_USER_SUSPENDED:
+		return "suspended";
+	case STORE_USER_UNCONFIRMED:
+		return "unconfirmed";
+	}
+	return "?";
+}
+
+const char *store_token_kind_name(enum store_token_kind k)
+{
+	switch (k) {
+	case STORE_TOKEN_API:
+		return "api";
+	case STORE_TOKEN_SESSION:
+		return "session";
+	case STORE_TOKEN_HOST:
+		return "host";
+	}
+	return "?";
+}
+
 #define USER_COLS                                                                                  \
 	"id, name, email, password_hash, role, state, email_confirmed, totp_secret, totp_step, "   \
 	"created"

@@ -133,6 +133,41 @@ int store_host_list_user(struct store *st, int64_t user_id, store_host_cb *cb, v
 	return host_rows(st, s, cb, ctx);
 }
 
+struct names {
+	char (*fqdn)[CFG_NAME_MAX];
+	size_t n, cap;
+};
+
+static int collect_name(const struct store_host *h, void *ctx)
+{
+	struct names *l = ctx;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		void *p = realloc(l->fqdn, cap * sizeof(*l->fqdn));
+		if (p == NULL)
+			return NP_ENOMEM;
+		l->fqdn = p;
+		l->cap = cap;
+	}
+	np_strlcpy(l->fqdn[l->n++], h->fqdn, CFG_NAME_MAX);
+	return 0;
+}
+
+int store_host_names_user(struct store *st, int64_t user_id, char (**out)[CFG_NAME_MAX],
+                          size_t *n)
+{
+	struct names l = {0};
+	int ret = store_host_list_user(st, user_id, collect_name, &l);
+	if (ret != NP_OK) {
+		free(l.fqdn);
+		l.fqdn = NULL;
+		l.n = 0;
+	}
+	*out = l.fqdn;
+	*n = l.n;
+	return ret;
+}
+
 bool store_rr_addr(const struct store_rr *rr, struct np_addr *out)
 {
 	memset(out, 0, sizeof(*out));

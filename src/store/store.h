@@ -144,6 +144,8 @@ enum store_user_role {
 	STORE_ROLE_USER = 0,
 	STORE_ROLE_ADMIN = 1,
 };
+/* "active", "locked", "suspended", "unconfirmed" (as the API and nameplatectl show it). */
+const char *store_user_state_name(enum store_user_state s);
 #define STORE_PWHASH_MAX 128 /* crypto_pwhash_STRBYTES */
 #define STORE_TOTP_MAX   32
 struct store_user {
@@ -208,6 +210,11 @@ int store_user_host_count(struct store *st, int64_t id, unsigned *n) np_mustchec
 /* The hosts of one account, ordered by fqdn. */
 int store_host_list_user(struct store *st, int64_t user_id, store_host_cb *cb,
 			 void *ctx) np_mustcheck;
+/* The names of the hosts of one account, in fqdn order, as one malloc'd array (*out, to
+ * free(); NULL when there are none): for a pass that changes hosts, which must not run
+ * inside the listing's statement. */
+int store_host_names_user(struct store *st, int64_t user_id, char (**out)[CFG_NAME_MAX],
+			  size_t *n) np_mustcheck;
 
 /* ---- Tokens (src/store/account.c) ----
  * A token is a generated secret of an account; only its keyed hash is kept, and that hash
@@ -218,6 +225,8 @@ enum store_token_kind {
 	STORE_TOKEN_SESSION = 1, /* a sign-in (web UI or API login); expires */
 	STORE_TOKEN_HOST = 2,    /* a host's update secret (nameplatectl host add/secret) */
 };
+/* "api", "session", "host". */
+const char *store_token_kind_name(enum store_token_kind k);
 #define STORE_TOKEN_ID_MAX 16
 /* 16 names of up to 255 characters ("*." and 253) and their commas fit; a longer column is
  * refused when read (a cut list could allow more than the whole one). */
