@@ -53,24 +53,35 @@ int check_url_decode(const char *in, size_t n, char *out, size_t outlen)
 	return (int)o;
 }
 
+bool form_next_pair(const char *body, size_t len, size_t *pos, const char **key, size_t *klen,
+                    const char **val, size_t *vlen)
+{
+	/* Each round consumes one pair and its '&': bounded by the body's length. */
+	while (*pos < len) {
+		size_t i = *pos, end = i;
+		while (end < len && body[end] != '&')
+			end++;
+		*pos = end + 1;
+		size_t plen = end - i;
+		if (plen == 0)
+			continue; /* "a=1&&b=2": an empty pair is no field */
+		const char *pair = body + i;
+		const char *eq = memchr(pair, '=', plen);
+		*key = pair;
+		*klen = eq != NULL ? (size_t)(eq - pair) : plen;
+		*val = eq != NULL ? eq + 1 : pair + plen;
+		*vlen = plen - *klen - (eq != NULL ? 1 : 0);
+		return true;
+	}
+	return false;
+}
+
 int check_form_parse(const char *body, size_t len, struct check_form *out, char *why, size_t whylen)
 {
 	memset(out, 0, sizeof(*out));
-	size_t i = 0;
-	/* One pass over the pairs; each is bounded by the body's length. */
-	while (i < len) {
-		size_t end = i;
-		while (end < len && body[end] != '&')
-			end++;
-		const char *pair = body + i;
-		size_t plen = end - i;
-		i = end + 1;
-		if (plen == 0)
-			continue;
-		const char *eq = memchr(pair, '=', plen);
-		size_t klen = eq != NULL ? (size_t)(eq - pair) : plen;
-		const char *val = eq != NULL ? eq + 1 : pair + plen;
-		size_t vlen = plen - klen - (eq != NULL ? 1 : 0);
+	size_t pos = 0, klen, vlen;
+	const char *pair, *val;
+	while (form_next_pair(body, len, &pos, &pair, &klen, &val, &vlen)) {
 		char key[32];
 		if (check_url_decode(pair, klen, key, sizeof(key)) < 0) {
 			snprintf(why, whylen, "a field name is not valid");

@@ -21,6 +21,12 @@
 /* The largest page or mail the service makes; a result page is far below it. */
 #define CHECK_PAGE_MAX (256 * 1024)
 
+/* The next "key=value" pair of an application/x-www-form-urlencoded body from *pos (moved
+ * past it), still encoded: key and val point into body. Empty pairs are skipped; false when
+ * there is none left. */
+bool form_next_pair(const char *body, size_t len, size_t *pos, const char **key, size_t *klen,
+                    const char **val, size_t *vlen);
+
 /* Decodes application/x-www-form-urlencoded text in[0..n): '+' is a space, %XX a byte.
  * Writes a NUL-terminated result to out. Returns its length, or NP_EMALFORMED (a bad or
  * truncated escape, an encoded NUL) or NP_ETOOBIG (does not fit outlen - 1). */

@@ -50,24 +50,13 @@ static json_t *form_parse(const char *body, size_t len)
 	char *val = malloc(len + 1);
 	char key[33];
 	unsigned n = 0;
-	size_t i = 0;
+	size_t pos = 0, klen, vlen;
+	const char *pair, *v;
 	if (o == NULL || val == NULL)
 		goto bad;
-	while (i < len) {
-		size_t end = i;
-		while (end < len && body[end] != '&')
-			end++;
-		const char *pair = body + i;
-		size_t plen = end - i;
-		i = end + 1;
-		if (plen == 0)
-			continue;
+	while (form_next_pair(body, len, &pos, &pair, &klen, &v, &vlen)) {
 		if (++n > FORM_FIELDS_MAX)
 			goto bad;
-		const char *eq = memchr(pair, '=', plen);
-		size_t klen = eq != NULL ? (size_t)(eq - pair) : plen;
-		const char *v = eq != NULL ? eq + 1 : pair + plen;
-		size_t vlen = plen - klen - (eq != NULL ? 1 : 0);
 		int vl;
 		if (check_url_decode(pair, klen, key, sizeof(key)) <= 0 ||
 		    (vl = check_url_decode(v, vlen, val, len + 1)) < 0)
