@@ -28,6 +28,7 @@ struct host_scratch {
 	size_t n_set;
 	uint16_t type;
 	char fqdn[CFG_NAME_MAX];
+	int wildcard, offline; /* PATCH: -1 when not given, else 0 or 1 */
 };
 
 static struct host_scratch *scratch(struct api_req *r)
@@ -414,22 +415,17 @@ enum MHD_Result api_host_get(struct api_req *r)
 
 /* ---- PATCH /hosts/{fqdn} ---- */
 
-struct patch {
-	int wildcard, offline; /* -1: not given */
-};
-
 static int host_patch(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
 	struct host_scratch *s = r->ctx;
-	const struct patch *p = (const struct patch *)&s->set[0];
 	int ret = load_host(r, st, s->fqdn, 0, &s->h);
 	if (ret != NP_OK)
 		return ret;
 	if (s->h.blocked)
 		return api_error(r, MHD_HTTP_FORBIDDEN, "blocked",
 		                 "this host is blocked for abuse; its owner cannot change it");
-	bool wildcard = p->wildcard >= 0 ? p->wildcard != 0 : s->h.wildcard;
-	bool offline = p->offline >= 0 ? p->offline != 0 : s->h.offline;
+	bool wildcard = s->wildcard >= 0 ? s->wildcard != 0 : s->h.wildcard;
+	bool offline = s->offline >= 0 ? s->offline != 0 : s->h.offline;
 	char old_text[512] = "";
 	size_t n;
 	ret = store_records_get(st, s->h.id, s->rrs, ZONE_MAX_RRS_PER_NODE, &n);
@@ -487,17 +483,15 @@ enum MHD_Result api_host_patch(struct api_req *r)
 {
 	static const char *const keys[] = {"wildcard", "offline", NULL};
 	struct host_scratch *s = scratch(r);
-	_Static_assert(sizeof(struct patch) <= sizeof(s->set), "the patch fits the scratch");
 	if (s == NULL || !seg_fqdn(r, 1, s->fqdn))
 		return api_answer(r);
-	struct patch *p = (struct patch *)&s->set[0];
 	if (r->body == NULL) {
 		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "send {\"wildcard\": ..., "
 		          "\"offline\": ...}");
 		return api_answer(r);
 	}
-	if (!api_only_keys(r, keys) || !opt_bool(r, "wildcard", &p->wildcard) ||
-	    !opt_bool(r, "offline", &p->offline))
+	if (!api_only_keys(r, keys) || !opt_bool(r, "wildcard", &s->wildcard) ||
+	    !opt_bool(r, "offline", &s->offline))
 		return api_answer(r);
 	return api_write(r, host_patch);
 }

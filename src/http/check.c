@@ -169,7 +169,6 @@ enum check_outcome {
 	OUT_UNKNOWN,
 	OUT_EXPIRED,
 	OUT_FORBIDDEN,
-	OUT_BADAUTH,
 };
 
 struct check_req {
@@ -546,7 +545,6 @@ static enum MHD_Result answer_trouble(struct check_req *q, bool json)
 		               "This service cannot send its mail fast enough right now, so it takes "
 		               "no new checks. Please try again later.",
 		               MHD_HTTP_HEADER_RETRY_AFTER, RETRY_OUTBOX);
-	case OUT_BADAUTH:
 	case OUT_OK:
 		break;
 	}

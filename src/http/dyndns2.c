@@ -516,7 +516,7 @@ static int update_host(struct dyndns2_update *u, struct scratch *s, struct store
 	    .source = source,
 	    .old_addr = old_text,
 	    .new_addr = new_text,
-	    .protocol = u->protocol != NULL ? u->protocol : "dyndns2",
+	    .protocol = "dyndns2",
 	    .token_id = u->id.cred.token_id,
 	};
 	ret = store_history_add(st, &hist);
@@ -593,7 +593,7 @@ static int move_prefix(struct dyndns2_update *u, struct scratch *s, struct store
 	    .to = p->prefix,
 	    .cred = &u->id.cred,
 	    .client = &u->client,
-	    .protocol = u->protocol != NULL ? u->protocol : "dyndns2",
+	    .protocol = "dyndns2",
 	    .skip = (const char(*)[CFG_NAME_MAX])skip,
 	    .n_skip = n_skip,
 	    .touch = touch,

@@ -125,7 +125,6 @@ struct dyndns2_update {
 	uint8_t secret_hash[SECRET_HASH_LEN]; /* secret_hash() of the presented password */
 	struct np_addr client;                /* the client's address, for the history */
 	struct dyndns2_identity id;           /* who authenticated */
-	const char *protocol;                 /* for the history; "dyndns2" when NULL */
 
 	/* outputs */
 	struct dyndns2_result results[DYNDNS2_MAX_HOSTS];
