@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "common/config.h"
+#include "ns/update.h"
 #include "zone/zone.h"
 
 struct udp_worker;
@@ -22,6 +23,9 @@ struct dns_server {
 	struct udp_worker *udp;     /* one per (listen address, worker) */
 	unsigned n_udp;
 	struct tcp_server *tcp;
+	/* Where RFC 2136 UPDATE messages go (set before dns_server_start; NULL: NOTIMP). */
+	update_submit_fn *update_submit;
+	void *update_ctx;
 };
 
 /* Binds every UDP socket (SO_REUSEPORT, one per worker) and TCP listener of cfg.

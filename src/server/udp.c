@@ -9,7 +9,10 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "common/addr.h"
 #include "common/log.h"
+#include "dns/constants.h"
+#include "dns/msg.h"
 #include "ns/query.h"
 #include "server/server.h"
 
@@ -119,6 +122,61 @@ static void send_all(struct udp_worker *w, unsigned n)
 	}
 }
 
+/* An UPDATE travelling to the update service and back: where the answer goes. */
+struct udp_update {
+	struct update_job job;
+	int fd;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	uint8_t msg[];
+};
+
+static void udp_update_reply(struct update_job *job, const uint8_t *answer, size_t len)
+{
+	struct udp_update *u = (struct udp_update *)job;
+	if (len > 0) /* one datagram; a lost answer is what the client's retry is for */
+		(void)sendto(u->fd, answer, len, MSG_DONTWAIT, (struct sockaddr *)&u->peer,
+		             u->peer_len);
+	free(u);
+}
+
+static bool is_update(const uint8_t *msg, size_t len)
+{
+	return len >= DNS_HDR_LEN && (msg[2] & 0x80) == 0 &&
+	       ((wire_load_u16(msg + 2) & DNS_OPCODE_MASK) >> 11) == DNS_OPCODE_UPDATE;
+}
+
+/* Hands an UPDATE to the update service; false when it could not (then it is answered
+ * here like any other message: NOTIMP without a service, SERVFAIL when it is full). */
+static bool udp_update_submit(struct udp_worker *w, unsigned k)
+{
+	struct dns_server *s = w->srv;
+	size_t len = w->rx_msgs[k].msg_len;
+	if (s->update_submit == NULL)
+		return false;
+	struct udp_update *u = malloc(sizeof(*u) + len);
+	if (u != NULL) {
+		memcpy(u->msg, w->rx[k], len);
+		u->job = (struct update_job){.msg = u->msg, .len = len, .reply = udp_update_reply};
+		u->fd = w->fd;
+		u->peer_len = w->rx_msgs[k].msg_hdr.msg_namelen;
+		memcpy(&u->peer, &w->peers[k], sizeof(u->peer));
+		(void)addr_from_sockaddr((struct sockaddr *)&u->peer, &u->job.source);
+		if (s->update_submit(s->update_ctx, &u->job))
+			return true;
+		free(u);
+	}
+	/* Full: SERVFAIL tells the client to try again later. */
+	uint8_t ans[DNS_HDR_LEN];
+	memcpy(ans, w->rx[k], 4);
+	ans[2] |= 0x80;
+	ans[3] = (uint8_t)((ans[3] & 0xF0) | DNS_RCODE_SERVFAIL);
+	memset(ans + 4, 0, DNS_HDR_LEN - 4);
+	(void)sendto(w->fd, ans, sizeof(ans), MSG_DONTWAIT, (struct sockaddr *)&w->peers[k],
+	             w->rx_msgs[k].msg_hdr.msg_namelen);
+	return true;
+}
+
 static void *udp_main(void *arg)
 {
 	struct udp_worker *w = arg;
@@ -146,8 +204,10 @@ static void *udp_main(void *arg)
 			const struct msghdr *h = &w->rx_msgs[k].msg_hdr;
 			if (h->msg_flags & MSG_TRUNC)
 				continue;
+			if (is_update(w->rx[k], w->rx_msgs[k].msg_len) && udp_update_submit(w, k))
+				continue;
 			size_t len = dns_answer(db, w->rx[k], w->rx_msgs[k].msg_len, w->tx[out],
-						UDP_TX_MAX, &opts);
+			                        UDP_TX_MAX, &opts);
 			if (len == 0)
 				continue;
 			struct msghdr *t = &w->tx_msgs[out].msg_hdr;
