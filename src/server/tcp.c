@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
@@ -28,6 +29,8 @@
 #include "common/list.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "dns/constants.h"
+#include "dns/msg.h"
 #include "ns/query.h"
 #include "server/server.h"
 
@@ -44,6 +47,7 @@ struct tcp_source {
 };
 
 struct tcp_thread;
+struct tcp_update;
 
 struct tcp_conn {
 	int fd;
@@ -60,6 +64,9 @@ struct tcp_conn {
 	 * to make room. */
 	struct np_link in_server;
 	bool idle, evicting;
+	/* An UPDATE at the update service: nothing more is answered until it is, so answers
+	 * stay in order. */
+	struct tcp_update *update;
 	uint8_t rx[TCP_MSG_MAX];
 	uint8_t tx[TCP_TX_CAP];
 };
@@ -69,6 +76,11 @@ struct tcp_thread {
 	unsigned index;
 	int epfd;
 	struct np_list conns; /* its own connections */
+	/* UPDATE answers come back from other threads: they are queued here and the eventfd
+	 * wakes the thread, which alone may touch its connections. */
+	int mbox_fd;
+	pthread_mutex_t mbox_mu;
+	struct tcp_update *mbox;
 	pthread_t thread;
 	bool started;
 };
@@ -90,8 +102,22 @@ struct tcp_server {
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 };
 
-/* epoll data: listeners are tagged by their index, connections by their pointer. */
+/* epoll data: listeners are tagged by their index, the mailbox by a bit no pointer has,
+ * connections by their pointer. */
 #define LISTENER_TAG(i) ((uint64_t)(i) | (1ULL << 63))
+#define MBOX_TAG        (1ULL << 62)
+
+/* An UPDATE on its way to the update service and back. conn is NULL once the connection
+ * closed; under the thread's mbox_mu, whoever sees that last frees the job. */
+struct tcp_update {
+	struct update_job job;
+	struct tcp_thread *th;
+	struct tcp_conn *conn;
+	struct tcp_update *next; /* in the mailbox */
+	size_t answer_len;
+	uint8_t answer[1024]; /* UPDATE answers: header, zone, TSIG */
+	uint8_t msg[];
+};
 
 static int open_listener(const struct cfg_listen *l)
 {
@@ -198,6 +224,12 @@ int server__tcp_bind(struct dns_server *s)
 		t->threads[i].epfd = epoll_create1(EPOLL_CLOEXEC);
 		if (t->threads[i].epfd < 0)
 			return -errno;
+		pthread_mutex_init(&t->threads[i].mbox_mu, NULL);
+		t->threads[i].mbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = MBOX_TAG};
+		if (t->threads[i].mbox_fd < 0 ||
+		    epoll_ctl(t->threads[i].epfd, EPOLL_CTL_ADD, t->threads[i].mbox_fd, &ev) != 0)
+			return -errno;
 	}
 	for (unsigned i = 0; i < s->cfg->n_dns_listen; i++) {
 		const struct cfg_listen *l = &s->cfg->dns_listen[i];
@@ -232,6 +264,11 @@ static void conn_close(struct tcp_thread *th, struct tcp_conn *c)
 	epoll_ctl(th->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	np_list_unlink(&th->conns, &c->in_thread);
+	if (c->update != NULL) {
+		pthread_mutex_lock(&th->mbox_mu);
+		c->update->conn = NULL; /* its answer, when it comes, is dropped */
+		pthread_mutex_unlock(&th->mbox_mu);
+	}
 	free(c);
 }
 
@@ -295,6 +332,7 @@ static void accept_all(struct tcp_thread *th, int lfd)
 		c->peer_closed = false;
 		c->idle = true;
 		c->evicting = false;
+		c->update = NULL;
 		pthread_mutex_lock(&th->t->mu);
 		np_list_push_front(&th->t->active, &c->in_server);
 		pthread_mutex_unlock(&th->t->mu);
@@ -320,21 +358,93 @@ static bool flush(struct tcp_conn *c)
 	return true;
 }
 
-/* Answers every complete message in rx while there is room for an answer. Returns false
- * when the connection must be closed (a response sent as a query, a short message). */
+/* Called by the update service from any thread: hands the answer to the connection's
+ * thread. */
+static void update_reply(struct update_job *job, const uint8_t *answer, size_t len)
+{
+	struct tcp_update *u = container_of(job, struct tcp_update, job);
+	struct tcp_thread *th = u->th;
+	if (len > sizeof(u->answer))
+		len = 0;
+	memcpy(u->answer, answer, len);
+	u->answer_len = len;
+	pthread_mutex_lock(&th->mbox_mu);
+	bool gone = u->conn == NULL;
+	if (!gone) {
+		u->next = th->mbox;
+		th->mbox = u;
+	}
+	pthread_mutex_unlock(&th->mbox_mu);
+	if (gone) {
+		free(u);
+		return;
+	}
+	uint64_t one = 1;
+	(void)!write(th->mbox_fd, &one, sizeof(one));
+}
+
+/* Hands the UPDATE msg to the update service. When it is not taken, the answer is written
+ * at once: NOTIMP without a service (0 returned: answer as usual), SERVFAIL when full. */
+static size_t update_submit(struct tcp_conn *c, const uint8_t *msg, size_t len, uint8_t *ans)
+{
+	struct dns_server *s = c->th->t->srv;
+	if (s->update_submit == NULL)
+		return 0;
+	struct tcp_update *u = malloc(sizeof(*u) + len);
+	if (u != NULL) {
+		memcpy(u->msg, msg, len);
+		u->job = (struct update_job){.msg = u->msg, .len = len, .tcp = true,
+		                             .reply = update_reply};
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0 ||
+		    addr_from_sockaddr((struct sockaddr *)&ss, &u->job.source) != NP_OK)
+			memset(&u->job.source, 0, sizeof(u->job.source));
+		u->th = c->th;
+		u->conn = c;
+		c->update = u;
+		if (s->update_submit(s->update_ctx, &u->job))
+			return SIZE_MAX; /* taken: the answer comes later */
+		c->update = NULL;
+		free(u);
+	}
+	memcpy(ans, msg, 4);
+	ans[2] |= 0x80;
+	ans[3] = (uint8_t)((ans[3] & 0xF0) | DNS_RCODE_SERVFAIL);
+	memset(ans + 4, 0, DNS_HDR_LEN - 4);
+	return DNS_HDR_LEN;
+}
+
+static bool is_update(const uint8_t *msg, size_t len)
+{
+	return len >= DNS_HDR_LEN && (msg[2] & 0x80) == 0 &&
+	       ((wire_load_u16(msg + 2) & DNS_OPCODE_MASK) >> 11) == DNS_OPCODE_UPDATE;
+}
+
+/* Answers every complete message in rx while there is room for an answer and no UPDATE
+ * is waiting for its own. Returns false when the connection must be closed (a response
+ * sent as a query, a short message). */
 static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c,
                            const struct zone_db *db)
 {
 	struct dns_answer_opts opts = {.tcp = true, .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
 	size_t pos = 0;
 	bool ok = true;
-	while (c->rx_len - pos >= 2 && TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
+	while (c->update == NULL && c->rx_len - pos >= 2 && TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
 		size_t mlen = ((size_t)c->rx[pos] << 8) | c->rx[pos + 1];
 		if (c->rx_len - pos - 2 < mlen)
 			break;
-		size_t alen = db == NULL ? 0
-					 : dns_answer(db, c->rx + pos + 2, mlen, c->tx + c->tx_len + 2,
-						      DNS_MAX_MSG, &opts);
+		const uint8_t *msg = c->rx + pos + 2;
+		size_t alen = is_update(msg, mlen) ? update_submit(c, msg, mlen, c->tx + c->tx_len + 2)
+		                                   : 0;
+		if (alen == SIZE_MAX) {
+			pos += 2 + mlen;
+			break;
+		}
+		if (alen == 0)
+			alen = db == NULL ? 0
+			                  : dns_answer(db, msg, mlen, c->tx + c->tx_len + 2,
+			                               DNS_MAX_MSG, &opts);
 		pos += 2 + mlen;
 		if (alen == 0) {
 			ok = false;
@@ -390,11 +500,11 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 		rcu_thread_offline();
 		if (ok)
 			ok = flush(c);
-		if (!ok || c->tx_len > 0 || !has_complete_msg(c))
+		if (!ok || c->tx_len > 0 || c->update != NULL || !has_complete_msg(c))
 			break;
 	}
 	/* A peer that half-closed gets its answers, then the connection ends. */
-	if (ok && c->peer_closed && c->tx_len == 0)
+	if (ok && c->peer_closed && c->tx_len == 0 && c->update == NULL)
 		ok = false;
 	if (!ok) {
 		conn_close(th, c);
@@ -402,7 +512,7 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	}
 	/* The most recently active connection goes first: eviction takes from the end. */
 	pthread_mutex_lock(&t->mu);
-	c->idle = c->rx_len == 0 && c->tx_len == 0;
+	c->idle = c->rx_len == 0 && c->tx_len == 0 && c->update == NULL;
 	np_list_to_front(&t->active, &c->in_server);
 	pthread_mutex_unlock(&t->mu);
 	/* While answers are pending, wait for the socket to drain before reading more: a
@@ -410,6 +520,38 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	struct epoll_event ev = {.events = c->tx_len > 0 ? EPOLLOUT : EPOLLIN | EPOLLRDHUP,
 				 .data.ptr = c};
 	epoll_ctl(th->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* The UPDATE answers the update service sent back: each goes out on its connection, which
+ * then goes on with what it sent since. */
+static void mbox_drain(struct tcp_thread *th)
+{
+	uint64_t n;
+	(void)!read(th->mbox_fd, &n, sizeof(n));
+	pthread_mutex_lock(&th->mbox_mu);
+	struct tcp_update *list = th->mbox;
+	th->mbox = NULL;
+	pthread_mutex_unlock(&th->mbox_mu);
+	while (list != NULL) {
+		struct tcp_update *u = list;
+		list = u->next;
+		pthread_mutex_lock(&th->mbox_mu);
+		struct tcp_conn *c = u->conn;
+		pthread_mutex_unlock(&th->mbox_mu);
+		if (c != NULL) {
+			c->update = NULL;
+			if (u->answer_len > 0) { /* room was kept when the UPDATE was taken */
+				c->tx[c->tx_len] = (uint8_t)(u->answer_len >> 8);
+				c->tx[c->tx_len + 1] = (uint8_t)u->answer_len;
+				memcpy(c->tx + c->tx_len + 2, u->answer, u->answer_len);
+				c->tx_len += 2 + u->answer_len;
+			}
+			c->last_io_ms = time_mono_ms();
+		}
+		free(u);
+		if (c != NULL)
+			conn_event(th, c, 0);
+	}
 }
 
 static void sweep_timeouts(struct tcp_thread *th)
@@ -442,6 +584,8 @@ static void *tcp_main(void *arg)
 			uint64_t tag = evs[i].data.u64;
 			if (tag & (1ULL << 63))
 				accept_all(th, t->listeners[tag & 0xffff]);
+			else if (tag == MBOX_TAG)
+				mbox_drain(th);
 			else
 				conn_event(th, evs[i].data.ptr, evs[i].events);
 		}
@@ -482,6 +626,15 @@ void server__tcp_stop(struct dns_server *s)
 			pthread_join(th->thread, NULL);
 		if (th->epfd > 0)
 			close(th->epfd);
+		/* The update service stopped first: whatever it answered last is dropped. */
+		while (th->mbox != NULL) {
+			struct tcp_update *u = th->mbox;
+			th->mbox = u->next;
+			free(u);
+		}
+		if (th->mbox_fd > 0)
+			close(th->mbox_fd);
+		pthread_mutex_destroy(&th->mbox_mu);
 	}
 	for (unsigned i = 0; i < t->n_listeners; i++)
 		close(t->listeners[i]);

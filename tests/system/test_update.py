@@ -379,3 +379,29 @@ def test_ctl_tsig_list_and_errors(srv):
     # The sealing key file is private.
     st = os.stat(os.path.join(srv.data_dir, "tsig-seal.key"))
     assert st.st_mode & 0o077 == 0
+
+
+def test_tcp_pipelined_update_then_query_in_order(srv):
+    """An UPDATE and a query sent back to back on one TCP connection: the UPDATE's answer
+    comes first, and the query already sees its change."""
+    _, alg, secret = add_key(srv, "k", "--user", "alice")
+    u = upd(keyring("k.", secret, alg))
+    u.replace(N(HOME), 60, "A", "192.0.2.44")
+    q = dns.message.make_query(HOME, "A")
+    w1, w2 = u.to_wire(), q.to_wire()
+    with srv.tcp_connect() as s:
+        s.sendall(struct.pack("!H", len(w1)) + w1 + struct.pack("!H", len(w2)) + w2)
+        answers = []
+        buf = b""
+        while len(answers) < 2:
+            chunk = s.recv(65535)
+            assert chunk, "connection closed after %d answers" % len(answers)
+            buf += chunk
+            while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
+                n = struct.unpack("!H", buf[:2])[0]
+                answers.append(buf[2:2 + n])
+                buf = buf[2 + n:]
+    assert answers[0][:2] == w1[:2] and (answers[0][3] & 0xF) == 0
+    second = dns.message.from_wire(answers[1])
+    assert second.id == q.id
+    assert [rr.to_text() for rs in second.answer for rr in rs] == ["192.0.2.44"]
