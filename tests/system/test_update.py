@@ -405,3 +405,50 @@ def test_tcp_pipelined_update_then_query_in_order(srv):
     second = dns.message.from_wire(answers[1])
     assert second.id == q.id
     assert [rr.to_text() for rs in second.answer for rr in rs] == ["192.0.2.44"]
+
+
+def test_api_makes_lists_and_deletes_keys(srv, tmp_path):
+    """The same keys through the REST API: made with a session, answered once with the
+    secret and a key file nsupdate takes, listed without the secret, scoped, deleted."""
+    from test_api import call, err, login, ok
+    for user in ("alice", "bob"):
+        srv.ctl("user", "password", user, "--password-stdin", input="%s's long password\n" % user)
+    session = login(srv, "alice", "alice's long password")
+    body = {"name": "API-Key.", "algorithm": "hmac-sha512",
+            "policy": {"names": [HOME], "types": ["A"]}}
+    k = ok(call(srv, "POST", "tsig", body, token=session), 201)
+    assert k["name"] == "api-key" and k["algorithm"] == "hmac-sha512"
+    assert k["policy"]["names"] == [HOME] and k["policy"]["types"] == ["A"]
+    keyfile = tmp_path / "api.key"
+    keyfile.write_text(k["key_file"])
+    script = ("server 127.0.0.1 %d\nzone %s\nupdate add %s 60 A 192.0.2.81\nsend\n"
+              % (srv.dns_port, ZONE, HOME))
+    p = subprocess.run(["nsupdate", "-k", str(keyfile)], input=script, text=True,
+                       capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert srv.addrs(HOME) == {"192.0.2.81"}
+    # The policy holds: TXT is not among its types.
+    u = upd(keyring("api-key.", k["secret"], "hmac-sha512"))
+    u.add(N(HOME), 60, "TXT", '"no"')
+    assert send(srv, u).rcode() == dns.rcode.REFUSED
+    listed = ok(call(srv, "GET", "tsig", token=session))["keys"]
+    assert [x["name"] for x in listed] == ["api-key"] and "secret" not in listed[0]
+    assert listed[0]["last_used"] > 0
+    # Errors: a taken name, a bad name, an algorithm not offered, manage, no name.
+    err(call(srv, "POST", "tsig", {"name": "api-key"}, token=session), 409, "exists")
+    err(call(srv, "POST", "tsig", {"name": "bad key"}, token=session), 422, "bad_name")
+    err(call(srv, "POST", "tsig", {"name": "k2", "algorithm": "hmac-md5"}, token=session), 422,
+        "bad_algorithm")
+    err(call(srv, "POST", "tsig", {"name": "k2", "policy": {"manage": True}}, token=session),
+        422, "bad_policy")
+    err(call(srv, "POST", "tsig", {}, token=session), 400)
+    # Bob sees none of it and cannot delete it.
+    bob = login(srv, "bob", "bob's long password")
+    assert ok(call(srv, "GET", "tsig", token=bob))["keys"] == []
+    err(call(srv, "DELETE", "tsig/api-key", token=bob), 404, "not_found")
+    assert ok(call(srv, "DELETE", "tsig/api-key", token=session), 204) is None
+    u = upd(keyring("api-key.", k["secret"], "hmac-sha512"))
+    u.replace(N(HOME), 60, "A", "192.0.2.82")
+    with pytest.raises(dns.tsig.PeerBadKey):
+        send(srv, u)
+    assert srv.addrs(HOME) == {"192.0.2.81"}
