@@ -100,7 +100,9 @@ int tsigkey_new(struct store_tsig *k, int64_t user_id, const char *keyname, enum
 	/* The token's own secret is thrown away: its hash is never matched by anything. */
 	credential_token_new(&k->token, user_id, STORE_TOKEN_TSIG, unused);
 	sodium_memzero(unused, sizeof(unused));
-	np_strlcpy(k->token.name, "", sizeof(k->token.name));
+	/* The token's label is the key's name, where it fits (lists show it). */
+	if (strlen(keyname) < sizeof(k->token.name))
+		np_strlcpy(k->token.name, keyname, sizeof(k->token.name));
 	k->token.expires = p->expires;
 	int ret = policy_format(p, k->token.names, sizeof(k->token.names), k->token.types,
 	                        sizeof(k->token.types), k->token.sources, sizeof(k->token.sources));

@@ -196,6 +196,21 @@ unsigned update_parse(const uint8_t *msg, size_t end, struct update_msg *out)
 	return DNS_RCODE_NOERROR;
 }
 
+bool update_is_update(const uint8_t *msg, size_t len)
+{
+	return len >= DNS_HDR_LEN && (msg[2] & 0x80) == 0 &&
+	       ((wire_load_u16(msg + 2) & DNS_OPCODE_MASK) >> 11) == DNS_OPCODE_UPDATE;
+}
+
+size_t update_servfail(const uint8_t *msg, uint8_t *out)
+{
+	memcpy(out, msg, 4);
+	out[2] |= 0x80;
+	out[3] = (uint8_t)((out[3] & 0xF0) | DNS_RCODE_SERVFAIL);
+	memset(out + 4, 0, DNS_HDR_LEN - 4);
+	return DNS_HDR_LEN;
+}
+
 size_t update_answer(uint8_t *out, size_t cap, uint16_t id, unsigned rcode, const uint8_t *zone,
                      size_t zone_len)
 {

@@ -62,6 +62,12 @@ unsigned update_parse(const uint8_t *msg, size_t end, struct update_msg *out);
 bool update_name_in_zone(const uint8_t *name, size_t name_len, const uint8_t *zone,
                          size_t zone_len);
 
+/* Whether msg is an UPDATE request (opcode 5, QR clear): what the transports hand over. */
+bool update_is_update(const uint8_t *msg, size_t len);
+/* SERVFAIL for the UPDATE msg (at least a header long) into out (DNS_HDR_LEN bytes): what a
+ * transport answers when the update service cannot take it. Returns the length. */
+size_t update_servfail(const uint8_t *msg, uint8_t *out);
+
 /* Writes the answer to an UPDATE: its ID and opcode, QR, rcode, and the zone section
  * echoed when it was read (zone may be NULL). No TSIG: the caller signs it. Returns the
  * length, or 0 when cap is too small. */

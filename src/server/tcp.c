@@ -29,15 +29,13 @@
 #include "common/list.h"
 #include "common/log.h"
 #include "common/macros.h"
-#include "dns/constants.h"
-#include "dns/msg.h"
 #include "ns/query.h"
 #include "server/server.h"
 
-#define TCP_MSG_MAX  (2 + DNS_MAX_MSG)
-#define TCP_TX_CAP   (2 * TCP_MSG_MAX) /* room for one more answer while one is pending */
-#define TCP_EVENTS   64
-#define TCP_TICK_MS  200
+#define TCP_MSG_MAX (2 + DNS_MAX_MSG)
+#define TCP_TX_CAP  (2 * TCP_MSG_MAX) /* room for one more answer while one is pending */
+#define TCP_EVENTS  64
+#define TCP_TICK_MS 200
 
 /* Connections per source: one IPv4 address, or one IPv6 /64 (what one customer holds). */
 struct tcp_source {
@@ -95,7 +93,7 @@ struct tcp_server {
 	pthread_mutex_t mu;
 	unsigned total;
 	unsigned evicting; /* shut down to make room, not closed yet: not counted against the cap */
-	struct np_list active; /* every connection, most recently active first */
+	struct np_list active;       /* every connection, most recently active first */
 	struct tcp_source **buckets; /* keyed by a secret hash: no source can choose a bucket */
 	size_t n_buckets;
 	struct tcp_source *pool, *free_sources;
@@ -158,8 +156,7 @@ static struct tcp_source **source_slot(struct tcp_server *t, const struct np_add
 
 /* Counts a new connection from key unless a limit says no; *full tells whether it was the
  * total (which room made elsewhere can cure) rather than the source's own cap. Under t->mu. */
-static struct tcp_source *source_take(struct tcp_server *t, const struct np_addr *key,
-                                      bool *full)
+static struct tcp_source *source_take(struct tcp_server *t, const struct np_addr *key, bool *full)
 {
 	const struct config *cfg = t->srv->cfg;
 	struct tcp_source **slot = source_slot(t, key);
@@ -242,7 +239,7 @@ int server__tcp_bind(struct dns_server *s)
 		/* Every thread waits on every listener; EPOLLEXCLUSIVE wakes one per arrival. */
 		for (unsigned k = 0; k < t->n_threads; k++) {
 			struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
-						 .data.u64 = LISTENER_TAG(i)};
+			                         .data.u64 = LISTENER_TAG(i)};
 			if (epoll_ctl(t->threads[k].epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
 				return -errno;
 		}
@@ -393,8 +390,8 @@ static size_t update_submit(struct tcp_conn *c, const uint8_t *msg, size_t len, 
 	struct tcp_update *u = malloc(sizeof(*u) + len);
 	if (u != NULL) {
 		memcpy(u->msg, msg, len);
-		u->job = (struct update_job){.msg = u->msg, .len = len, .tcp = true,
-		                             .reply = update_reply};
+		u->job = (struct update_job){
+		    .msg = u->msg, .len = len, .tcp = true, .reply = update_reply};
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0 ||
@@ -408,26 +405,16 @@ static size_t update_submit(struct tcp_conn *c, const uint8_t *msg, size_t len, 
 		c->update = NULL;
 		free(u);
 	}
-	memcpy(ans, msg, 4);
-	ans[2] |= 0x80;
-	ans[3] = (uint8_t)((ans[3] & 0xF0) | DNS_RCODE_SERVFAIL);
-	memset(ans + 4, 0, DNS_HDR_LEN - 4);
-	return DNS_HDR_LEN;
-}
-
-static bool is_update(const uint8_t *msg, size_t len)
-{
-	return len >= DNS_HDR_LEN && (msg[2] & 0x80) == 0 &&
-	       ((wire_load_u16(msg + 2) & DNS_OPCODE_MASK) >> 11) == DNS_OPCODE_UPDATE;
+	return update_servfail(msg, ans);
 }
 
 /* Answers every complete message in rx while there is room for an answer and no UPDATE
  * is waiting for its own. Returns false when the connection must be closed (a response
  * sent as a query, a short message). */
-static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c,
-                           const struct zone_db *db)
+static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const struct zone_db *db)
 {
-	struct dns_answer_opts opts = {.tcp = true, .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
+	struct dns_answer_opts opts = {.tcp = true,
+	                               .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
 	size_t pos = 0;
 	bool ok = true;
 	while (c->update == NULL && c->rx_len - pos >= 2 && TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
@@ -435,8 +422,9 @@ static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c,
 		if (c->rx_len - pos - 2 < mlen)
 			break;
 		const uint8_t *msg = c->rx + pos + 2;
-		size_t alen = is_update(msg, mlen) ? update_submit(c, msg, mlen, c->tx + c->tx_len + 2)
-		                                   : 0;
+		size_t alen = update_is_update(msg, mlen)
+		                  ? update_submit(c, msg, mlen, c->tx + c->tx_len + 2)
+		                  : 0;
 		if (alen == SIZE_MAX) {
 			pos += 2 + mlen;
 			break;
@@ -518,7 +506,7 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	/* While answers are pending, wait for the socket to drain before reading more: a
 	 * client that never reads cannot make us buffer without bound. */
 	struct epoll_event ev = {.events = c->tx_len > 0 ? EPOLLOUT : EPOLLIN | EPOLLRDHUP,
-				 .data.ptr = c};
+	                         .data.ptr = c};
 	epoll_ctl(th->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 

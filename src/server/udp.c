@@ -11,8 +11,6 @@
 
 #include "common/addr.h"
 #include "common/log.h"
-#include "dns/constants.h"
-#include "dns/msg.h"
 #include "ns/query.h"
 #include "server/server.h"
 
@@ -140,12 +138,6 @@ static void udp_update_reply(struct update_job *job, const uint8_t *answer, size
 	free(u);
 }
 
-static bool is_update(const uint8_t *msg, size_t len)
-{
-	return len >= DNS_HDR_LEN && (msg[2] & 0x80) == 0 &&
-	       ((wire_load_u16(msg + 2) & DNS_OPCODE_MASK) >> 11) == DNS_OPCODE_UPDATE;
-}
-
 /* Hands an UPDATE to the update service; false when it could not (then it is answered
  * here like any other message: NOTIMP without a service, SERVFAIL when it is full). */
 static bool udp_update_submit(struct udp_worker *w, unsigned k)
@@ -167,12 +159,9 @@ static bool udp_update_submit(struct udp_worker *w, unsigned k)
 		free(u);
 	}
 	/* Full: SERVFAIL tells the client to try again later. */
-	uint8_t ans[DNS_HDR_LEN];
-	memcpy(ans, w->rx[k], 4);
-	ans[2] |= 0x80;
-	ans[3] = (uint8_t)((ans[3] & 0xF0) | DNS_RCODE_SERVFAIL);
-	memset(ans + 4, 0, DNS_HDR_LEN - 4);
-	(void)sendto(w->fd, ans, sizeof(ans), MSG_DONTWAIT, (struct sockaddr *)&w->peers[k],
+	uint8_t ans[16];
+	size_t alen = update_servfail(w->rx[k], ans);
+	(void)sendto(w->fd, ans, alen, MSG_DONTWAIT, (struct sockaddr *)&w->peers[k],
 	             w->rx_msgs[k].msg_hdr.msg_namelen);
 	return true;
 }
@@ -204,7 +193,8 @@ static void *udp_main(void *arg)
 			const struct msghdr *h = &w->rx_msgs[k].msg_hdr;
 			if (h->msg_flags & MSG_TRUNC)
 				continue;
-			if (is_update(w->rx[k], w->rx_msgs[k].msg_len) && udp_update_submit(w, k))
+			if (update_is_update(w->rx[k], w->rx_msgs[k].msg_len) &&
+			    udp_update_submit(w, k))
 				continue;
 			size_t len = dns_answer(db, w->rx[k], w->rx_msgs[k].msg_len, w->tx[out],
 			                        UDP_TX_MAX, &opts);
