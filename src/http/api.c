@@ -15,7 +15,7 @@
 #include "common/macros.h"
 #include "common/str.h"
 #include "http/static.h"
-#include "http/throttle.h"
+#include "account/throttle.h"
 
 /* How often at most a change records that its token was used (seconds). */
 #define API_TOKEN_USED_EVERY 3600

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "account/credential.h"
+#include "account/throttle.h"
 #include "account/tsigkey.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -23,6 +24,9 @@
 /* The types a host holds, which "delete every RRset of a name" touches. */
 static const uint16_t host_types[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_TXT, DNS_TYPE_MX};
 
+/* Sources and key names the throttle remembers (account/throttle.h). */
+#define UPDATE_THROTTLE_ENTRIES 4096
+
 /* Answers are small: the header, the zone section and a TSIG record. */
 #define ANSWER_MAX (DNS_HDR_LEN + DNS_NAME_MAX + 4 + TSIG_RR_MAX)
 
@@ -31,6 +35,7 @@ struct update_service {
 	struct writer *writer;
 	struct store *st; /* read-only; the service thread's alone */
 	uint8_t seal[TSIGKEY_SEAL_LEN];
+	struct throttle *throttle; /* failed signatures, per source and per key name */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t mu;
@@ -491,20 +496,37 @@ static void handle(struct update_service *svc, struct update_job *job)
 		goto out;
 	}
 	unsigned rcode = update_parse(job->msg, rr.start, &u->msg);
+	/* Guessing keys costs a lookup and a MAC each: a source (or a key name) that keeps
+	 * failing is refused before either, as HTTP's wrong secrets are. */
+	char keyname[CFG_NAME_MAX];
+	name_text(rr.key_name, rr.key_name_len, keyname, sizeof(keyname));
+	int64_t now_ms = time_mono_ms();
+	if (throttle_check(svc->throttle, &job->source, keyname, now_ms) > 0) {
+		answer(job, &u->msg, DNS_RCODE_REFUSED, NULL, NULL, 0, 0, NULL, 0);
+		goto out;
+	}
 	ret = tsigkey_find(svc->st, svc->seal, rr.key_name, rr.key_name_len, &u->key, u->secret,
 	                   &u->cred, u->token_hash);
 	if (ret != NP_OK) {
 		if (ret != NP_ENOTFOUND)
 			log_err("update: key lookup failed: %s", np_strerror(ret));
+		else
+			throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
 		answer(job, &u->msg, DNS_RCODE_NOTAUTH, NULL, NULL, 0, 0, &rr, TSIG_ERR_BADKEY);
 		goto out;
 	}
 	uint16_t terr = 0;
 	ret = tsig_verify(&u->key, job->msg, job->len, &rr, NULL, 0, now, &terr);
 	if (ret == NP_EMALFORMED) {
+		throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
 		answer(job, &u->msg, DNS_RCODE_FORMERR, NULL, NULL, 0, 0, NULL, 0);
 		goto out;
 	}
+	/* BADTIME means the MAC verified: the sender holds the key, only its clock is off. */
+	if (ret != NP_OK && terr != TSIG_ERR_BADTIME)
+		throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
+	else
+		throttle_succeeded(svc->throttle, &job->source, keyname, now_ms);
 	if (ret != NP_OK) {
 		/* BADKEY and BADSIG are answered unsigned; BADTIME and BADTRUNC signed, since
 		 * the MAC verified (RFC 8945 5.2). */
@@ -599,6 +621,8 @@ int update_service_start(struct update_service **out, const struct config *cfg, 
 	pthread_cond_init(&svc->drained, NULL);
 	int ret = tsigkey_seal_key(cfg->data_dir, true, svc->seal);
 	if (ret == NP_OK)
+		ret = throttle_new(&svc->throttle, UPDATE_THROTTLE_ENTRIES);
+	if (ret == NP_OK)
 		ret = store_open_reader(cfg->data_dir, &svc->st);
 	if (ret == NP_OK && pthread_create(&svc->thread, NULL, service_main, svc) != 0)
 		ret = NP_EFAILED;
@@ -627,6 +651,7 @@ void update_service_stop(struct update_service *svc)
 	pthread_mutex_unlock(&svc->mu);
 	if (svc->st != NULL)
 		store_close(svc->st);
+	throttle_free(svc->throttle);
 	sodium_memzero(svc->seal, sizeof(svc->seal));
 	pthread_cond_destroy(&svc->drained);
 	pthread_cond_destroy(&svc->cv);

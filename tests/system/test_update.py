@@ -452,3 +452,57 @@ def test_api_makes_lists_and_deletes_keys(srv, tmp_path):
     with pytest.raises(dns.tsig.PeerBadKey):
         send(srv, u)
     assert srv.addrs(HOME) == {"192.0.2.81"}
+
+
+def test_wrong_secrets_by_the_thousand(srv):
+    """Thousands of UPDATEs with a wrong secret or an unknown key from one address: after a
+    few failures it gets REFUSED without a lookup, the owner updating from another address
+    is not held up, and nothing changes."""
+    _, alg, secret = add_key(srv, "k", "--user", "alice")
+    good = keyring("k.", secret, alg)
+    u = upd(good)
+    u.replace(N(HOME), 60, "A", "192.0.2.1")
+    assert dns.query.udp(u, "127.0.0.1", port=srv.dns_port, timeout=5,
+                         source="127.0.0.2").rcode() == dns.rcode.NOERROR
+    wrong = keyring("k.", base64.b64encode(b"w" * 32).decode(), alg)
+    unknown = keyring("nosuch.", secret, alg)
+    msgs = []
+    for i in range(3000):
+        m = upd(wrong if i % 2 else unknown)
+        m.replace(N(HOME), 60, "A", "198.51.100.%d" % (i % 250 + 1))
+        msgs.append(m.to_wire())
+    answers = {}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.setblocking(False)
+        t0 = time.monotonic()
+        for w in msgs:
+            try:
+                s.sendto(w, ("127.0.0.1", srv.dns_port))
+            except BlockingIOError:
+                pass
+            try:
+                while True:
+                    a = s.recv(65535)
+                    answers[a[3] & 0xF] = answers.get(a[3] & 0xF, 0) + 1
+            except BlockingIOError:
+                pass
+        s.settimeout(1)
+        try:
+            while time.monotonic() - t0 < 30:
+                a = s.recv(65535)
+                answers[a[3] & 0xF] = answers.get(a[3] & 0xF, 0) + 1
+        except socket.timeout:
+            pass
+    # A handful of NOTAUTH (the free failures), then REFUSED for the rest.
+    assert answers.get(dns.rcode.NOTAUTH, 0) <= 20, answers
+    assert answers.get(dns.rcode.REFUSED, 0) >= 2000, answers
+    u = upd(good)
+    u.replace(N(HOME), 60, "A", "192.0.2.2")
+    t = time.monotonic()
+    assert dns.query.udp(u, "127.0.0.1", port=srv.dns_port, timeout=5,
+                         source="127.0.0.2").rcode() == dns.rcode.NOERROR
+    assert time.monotonic() - t < 2
+    assert srv.addrs(HOME) == {"192.0.2.2"}
+    # The log tells of it, at a bounded rate.
+    assert srv.stderr().count("rfc2136") < 100
