@@ -405,8 +405,11 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 		ret = flush_host(u, st, txn);
 	if (ret == NP_ETOOBIG)
 		u->rcode = DNS_RCODE_REFUSED; /* more records than a name may hold */
-	if (ret == NP_OK && m->n_update > 0)
-		ret = store_token_used(st, u->cred.token_id, time_now(), "");
+	if (ret == NP_OK && m->n_update > 0) {
+		char source[64];
+		addr_format(&u->job->source, source, sizeof(source));
+		ret = store_token_used(st, u->cred.token_id, time_now(), source);
+	}
 	return ret;
 }
 

@@ -138,6 +138,8 @@ def test_nsupdate_with_the_printed_key_file(srv, tmp_path):
     assert srv.serial() != serial
     rows = history(srv, HOME)
     assert rows[-1][0] == "rfc2136" and rows[-1][1] != "" and "192.0.2.7" in rows[-1][3]
+    listed = srv.ctl("tsig", "list", "alice").stdout
+    assert re.search(r"^home-key\t.*\tnever\t\S+ from 127\.0\.0\.1$", listed, re.M), listed
     # The secret is kept sealed: the database never holds it.
     raw = open(os.path.join(srv.data_dir, "nameplate.db"), "rb").read()
     assert base64.b64decode(secret) not in raw and secret.encode() not in raw
