@@ -69,6 +69,10 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_DNS, "tcp_max_per_address", schema_uint, 1, 65536, "32", C(tcp_max_per_address), 0},
 	{SECT_DNS, "tcp_workers", schema_uint, 1, CFG_TCP_WORKERS_MAX, "2", C(tcp_workers), 0},
 	{SECT_DNS, "edns_udp_size", schema_uint, 512, 4096, "1232", C(edns_udp_size), 0},
+	{SECT_DNS, "rrl_rate", schema_uint, 0, 1000000, "200", C(rrl_rate), 0},
+	{SECT_DNS, "rrl_slip", schema_uint, 0, 10, "2", C(rrl_slip), 0},
+	{SECT_DNS, "rrl_ipv4_prefix", schema_uint, 8, 32, "24", C(rrl_ipv4_prefix), 0},
+	{SECT_DNS, "rrl_ipv6_prefix", schema_uint, 16, 128, "56", C(rrl_ipv6_prefix), 0},
 
 	{SECT_HTTP, "listen", parse_http_listen, 0, 0, NULL,
 	 L(struct config, http_listen, n_http_listen, CFG_MAX_LISTEN), REP},

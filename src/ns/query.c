@@ -309,10 +309,10 @@ static size_t answer_query(const struct zone_db *db, struct wire *c, const struc
 		return reply_write(r, DNS_RCODE_REFUSED); /* not ours, and we never recurse */
 	unsigned rcode = lookup(z, r);
 	if (opts->info != NULL && r->kind != DNS_KIND_ERROR)
-		opts->info->name_hash = name_hash(r->kind_name != NULL ? r->kind_name : q.lname,
-		                                  r->kind_name != NULL ? r->kind_name_len
-		                                                       : q.name_len,
-		                                  r->kind == DNS_KIND_NXDOMAIN ? 0 : q.qtype);
+		opts->info->name_hash =
+		    name_hash(r->kind_name != NULL ? r->kind_name : q.lname,
+		              r->kind_name != NULL ? r->kind_name_len : q.name_len,
+		              r->kind == DNS_KIND_NXDOMAIN ? 0 : q.qtype);
 	return reply_write(r, rcode);
 }
 

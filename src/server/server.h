@@ -10,8 +10,13 @@
 #include <stdbool.h>
 
 #include "common/config.h"
+#include "ns/cookie.h"
+#include "ns/rrl.h"
 #include "ns/update.h"
 #include "zone/zone.h"
+
+/* Rate-limit buckets: 2^18 of 16 bytes (4 MiB, resident only as they are used). */
+#define DNS_RRL_BUCKETS (1u << 18)
 
 struct udp_worker;
 struct tcp_server;
@@ -23,6 +28,8 @@ struct dns_server {
 	struct udp_worker *udp;     /* one per (listen address, worker) */
 	unsigned n_udp;
 	struct tcp_server *tcp;
+	struct rrl *rrl; /* UDP answers' rate limits, shared by the workers */
+	uint8_t cookie_secret[COOKIE_SECRET_LEN]; /* random at start: cookies last one run */
 	/* Where RFC 2136 UPDATE messages go (set before dns_server_start; NULL: NOTIMP). */
 	update_submit_fn *update_submit;
 	void *update_ctx;

@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -51,6 +52,7 @@ struct tcp_conn {
 	int fd;
 	struct tcp_thread *th;
 	struct tcp_source *src;
+	struct np_addr peer; /* for DNS Cookies */
 	int64_t last_io_ms;   /* idle timeout counts from here */
 	int64_t msg_start_ms; /* a started message must be complete in time: no drip-feeding */
 	size_t rx_len;
@@ -323,6 +325,8 @@ static void accept_all(struct tcp_thread *th, int lfd)
 		c->fd = fd;
 		c->th = th;
 		c->src = src;
+		if (addr_from_sockaddr((struct sockaddr *)&ss, &c->peer) != NP_OK)
+			memset(&c->peer, 0, sizeof(c->peer));
 		c->last_io_ms = time_mono_ms();
 		c->msg_start_ms = 0;
 		c->rx_len = c->tx_len = c->tx_off = 0;
@@ -414,7 +418,10 @@ static size_t update_submit(struct tcp_conn *c, const uint8_t *msg, size_t len, 
 static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const struct zone_db *db)
 {
 	struct dns_answer_opts opts = {.tcp = true,
-	                               .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
+	                               .udp_max = (uint16_t)t->srv->cfg->edns_udp_size,
+	                               .cookie_secret = t->srv->cookie_secret,
+	                               .client = &c->peer,
+	                               .now = (uint32_t)time(NULL)};
 	size_t pos = 0;
 	bool ok = true;
 	while (c->update == NULL && c->rx_len - pos >= 2 && TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
