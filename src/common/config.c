@@ -33,12 +33,13 @@ enum cfg_sect {
 	SECT_CHECK,
 	SECT_MAIL,
 	SECT_ACCOUNTS,
+	SECT_METRICS,
 	SECT_ZONE, /* the only repeatable section */
 	SECT_COUNT
 };
 
 static const char *const sect_names[SECT_COUNT] = {
-    "", "server", "dns", "http", "observe", "check", "mail", "accounts", "zone"};
+    "", "server", "dns", "http", "observe", "check", "mail", "accounts", "metrics", "zone"};
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
     parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup;
@@ -117,6 +118,9 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_MAIL, "tls", parse_mail_tls, 0, 0, "try", C(mail_tls), 0},
 	{SECT_MAIL, "retry_min", schema_uint, 1, 86400, "60", C(mail_retry_min), 0},
 	{SECT_MAIL, "retry_max", schema_uint, 1, 86400, "3600", C(mail_retry_max), 0},
+
+	{SECT_METRICS, "listen", parse_http_listen, 0, 0, NULL,
+	 L(struct config, metrics_listen, n_metrics_listen, CFG_MAX_LISTEN), REP},
 
 	{SECT_ACCOUNTS, "signup", parse_signup, 0, 0, "closed", C(accounts_signup), 0},
 	{SECT_ACCOUNTS, "max_hosts", schema_uint, 1, 100000, "20", C(accounts_max_hosts), 0},

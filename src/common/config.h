@@ -61,6 +61,10 @@ struct config {
 	unsigned rrl_ipv4_prefix;     /* "rrl_ipv4_prefix": client networks counted as one; 24 */
 	unsigned rrl_ipv6_prefix;     /* "rrl_ipv6_prefix": the same for IPv6; 56 */
 
+	/* [metrics] */
+	struct cfg_listen metrics_listen[CFG_MAX_LISTEN]; /* "listen", repeatable; none: off */
+	unsigned n_metrics_listen;
+
 	/* [http] */
 	struct cfg_listen http_listen[CFG_MAX_LISTEN]; /* "listen", repeatable, ADDR:PORT */
 	unsigned n_http_listen;

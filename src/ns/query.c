@@ -73,6 +73,7 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 	if (r->info != NULL) {
 		r->info->question_end = pos;
 		r->info->kind = r->kind;
+		r->info->qtype = r->q != NULL ? r->q->qtype : 0;
 	}
 	if (pos + r->an_len + r->soa_len + opt_len > r->limit) {
 		r->flags |= DNS_FLAG_TC;
@@ -229,6 +230,29 @@ static size_t answer_signed(struct reply *r)
 	                         (uint64_t)time(NULL)) != NP_OK)
 		len = reply_write(r, DNS_RCODE_NOTAUTH);
 	return len;
+}
+
+static const uint16_t counted_types[DNS_QTYPE_CLASSES - 1] = {
+    DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_MX, DNS_TYPE_TXT, DNS_TYPE_SOA, DNS_TYPE_NS, DNS_TYPE_ANY};
+
+unsigned dns_qtype_class(uint16_t qtype)
+{
+	unsigned c = 0;
+	while (c < DNS_QTYPE_CLASSES - 1 && counted_types[c] != qtype)
+		c++;
+	return c;
+}
+
+const char *dns_qtype_class_name(unsigned c)
+{
+	static const char *const names[DNS_QTYPE_CLASSES] = {"A",   "AAAA", "MX",  "TXT",
+	                                                     "SOA", "NS",   "ANY", "other"};
+	return c < DNS_QTYPE_CLASSES ? names[c] : "other";
+}
+
+const char *dns_answer_rcode_name(unsigned rcode)
+{
+	return dns_rcode_name(rcode);
 }
 
 /* FNV-1a over a lower-case name and a type: which answers count together for rate

@@ -24,6 +24,7 @@ struct dns_answer_info {
 	enum dns_answer_kind kind;
 	uint64_t name_hash;  /* of the lower-case name the answer is counted under, and type */
 	bool cookie_valid;   /* the query returned a server cookie we made for this client */
+	uint16_t qtype;      /* the question's type (0 without a question) */
 	size_t question_end; /* where the header and question end: a slipped answer is cut here */
 };
 
@@ -37,6 +38,13 @@ struct dns_answer_opts {
 	uint32_t now;
 	struct dns_answer_info *info; /* filled when not NULL */
 };
+
+/* For the metrics: the question types counted apart (A, AAAA, MX, TXT, SOA, NS, ANY, and
+ * every other as one), and names for them and for rcodes. */
+#define DNS_QTYPE_CLASSES 8
+unsigned dns_qtype_class(uint16_t qtype);
+const char *dns_qtype_class_name(unsigned c);
+const char *dns_answer_rcode_name(unsigned rcode);
 
 /* Answers query (qlen bytes) from db into resp (cap >= 512; DNS_MAX_MSG for TCP).
  * Returns the response length, or 0 when nothing may be sent back (shorter than a

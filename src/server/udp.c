@@ -34,6 +34,7 @@ struct udp_worker {
 	struct dns_server *srv;
 	int fd;
 	bool pktinfo; /* bound to a wildcard address: answers go out from the query's */
+	struct dns_stats stats;
 	pthread_t thread;
 	bool started;
 	struct mmsghdr rx_msgs[UDP_BATCH];
@@ -295,10 +296,13 @@ static void *udp_main(void *arg)
 				break;
 			case RRL_SLIP:
 				len = rrl_truncate(w->tx[out], len, &info);
+				dns_stat_inc(&w->stats.rrl_slipped);
 				break;
 			case RRL_DROP:
+				dns_stat_inc(&w->stats.rrl_dropped);
 				continue;
 			}
+			server__count_answer(&w->stats, w->tx[out], info.qtype);
 			struct msghdr *t = &w->tx_msgs[out].msg_hdr;
 			memset(t, 0, sizeof(*t));
 			t->msg_name = &w->peers[k];
@@ -321,6 +325,12 @@ static void *udp_main(void *arg)
 	}
 	rcu_unregister_thread();
 	return NULL;
+}
+
+void server__udp_stats(struct dns_server *s, struct dns_stats *sum)
+{
+	for (unsigned i = 0; i < s->n_udp; i++)
+		server__stats_add(sum, &s->udp[i].stats);
 }
 
 int server__udp_start(struct dns_server *s)
