@@ -690,7 +690,7 @@ static void find_credentials(struct audit *a)
 		struct audit_cred_result r;
 		audit_cred_try(&t[i], a->cfg->timeout < 5 ? a->cfg->timeout : 5, &r);
 		log_info("audit: %s port %u (%s): %u login%s tried: %s", addr, t[i].port,
-		         t[i].http ? "HTTP Basic" : "telnet", r.attempts,
+		         t[i].http ? "HTTP" : "telnet", r.attempts,
 		         r.attempts == 1 ? "" : "s", r.detail);
 		if (!r.accepted)
 			continue;
@@ -709,10 +709,12 @@ static void find_credentials(struct audit *a)
 		    add(a, "default-credentials", SEV_CRITICAL, 2, reach, "%s:%u", addr, t[i].port);
 		if (f == NULL)
 			return;
-		const char *how = t[i].http ? "http-basic" : "telnet";
+		const char *how = strcmp(r.login, "http-form") == 0    ? "a web login form"
+		                  : strcmp(r.login, "http-basic") == 0 ? "HTTP Basic"
+		                                                       : "telnet";
 		ev_str(f, "address", addr);
 		ev_int(f, "port", t[i].port);
-		ev_str(f, "login", how);
+		ev_str(f, "login", r.login);
 		ev_str(f, "user", r.user);
 		ev_int(f, "attempts", r.attempts);
 		TEXT(title, "device %s accepts a default login (user %s, %s)", addr, r.user,
@@ -720,7 +722,7 @@ static void find_credentials(struct audit *a)
 		TEXT(found,
 		     "Device %s (port %u, %s) let the audit in with a well-known default "
 		     "password for user %s.",
-		     addr, t[i].port, t[i].http ? "HTTP Basic" : "telnet", r.user);
+		     addr, t[i].port, how, r.user);
 		TEXT(why, "Mirai and its successors log into devices with exactly these passwords; "
 		          "one such device is enough to join a botnet.");
 		TEXT(todo, "Change the password now (long and unique), update the firmware, close "

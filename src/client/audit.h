@@ -93,11 +93,12 @@ struct audit_probe {
 struct audit_cred_target {
 	struct np_addr addr;
 	uint16_t port;
-	bool http; /* HTTP Basic; else telnet */
+	bool http; /* HTTP (Basic, or a login form); else telnet */
 };
 struct audit_cred_result {
 	bool accepted;
-	char user[32]; /* the user name that got in; never the password */
+	char login[16]; /* how: "telnet", "http-basic" or "http-form" */
+	char user[32];  /* the user name that got in; never the password */
 	unsigned attempts;
 	char detail[160];
 };
