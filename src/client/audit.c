@@ -1043,6 +1043,8 @@ int client_audit(const struct client_cfg *cfg, bool json, bool credentials, bool
 	 * not answer (that would only wait for the same timeout again). */
 	if (report != NULL && probe && !a->no_answer && a->f.have_seen)
 		send_report(a, report);
+	else if (probe)
+		text(a->send_error, sizeof(a->send_error), "not sent: the server did not answer");
 	if (a->send_error[0] != '\0')
 		log_warn("audit: the report was not kept by the server: %s", a->send_error);
 	json_t *local = changes(a, time_now());

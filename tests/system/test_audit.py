@@ -504,12 +504,17 @@ def test_usage_and_unreachable_server(lab, tmp_path):
     client, server = home_lab(lab, tmp_path)
     r = client.cmd("audit", "--bogus")
     assert r.returncode == 2
+    r, out = audit(client)
+    assert r.returncode == 0 and out["sent"]["stored"] is True and out["changes"] is None
     server.stop()
     r = client.cmd("audit", timeout=120)
     print(r.stdout)
     assert r.returncode == 3
     assert "grade" in r.stdout and "outside view: missing" in r.stdout
-    assert "changes since the last audit (this machine's record)" in r.stdout
+    # Without the server, what changed is this machine's own record of the last run.
+    assert "changes since the last audit (this machine's record):" in r.stdout
+    assert "new:  probe-unavailable" in r.stdout
+    assert "report not kept by the server: not sent: the server did not answer" in r.stdout
     r = client.cmd("audit", "--no-probe", timeout=120)
     assert r.returncode == 0 and "outside view" not in r.stdout
     assert "report" not in r.stdout   # --no-probe: nothing is sent
