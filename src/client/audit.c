@@ -845,6 +845,8 @@ static void send_failed(struct audit *a, long status, const char *body)
 
 /* The answer of the largest report the server takes (64 KiB) and what it adds. */
 #define AUDIT_ANSWER_MAX (96 * 1024)
+/* A report longer than this is sent without its remedy texts (the server takes 64 KiB). */
+#define AUDIT_REPORT_FULL_MAX (60 * 1024)
 
 /* POST /api/v1/hosts/FQDN/audit with the host's secret as the API's token (the same secret
  * the probe sends in Basic auth). The server answers what changed since the report it had
@@ -858,6 +860,18 @@ static void send_report(struct audit *a, const json_t *report)
 		return;
 	}
 	char *body = json_dumps(report, JSON_COMPACT);
+	if (body != NULL && strlen(body) > AUDIT_REPORT_FULL_MAX) {
+		/* Too big for the server (a home with scores of mappings): the same findings
+		 * without their remedy texts, which are most of a finding's bytes. */
+		json_t *lean = json_deep_copy(report);
+		size_t i;
+		json_t *f;
+		json_array_foreach(json_object_get(lean, "findings"), i, f)
+		    json_object_del(f, "remedy");
+		free(body);
+		body = lean != NULL ? json_dumps(lean, JSON_COMPACT) : NULL;
+		json_decref(lean);
+	}
 	char *answer = malloc(AUDIT_ANSWER_MAX);
 	long status = 0;
 	if (body == NULL || answer == NULL) {

@@ -15,7 +15,7 @@
 #include "store/audit.h"
 
 /* Bounds of a report (beside the API's 64 KiB body): findings, and each text. */
-#define AUDIT_REPORT_MAX_FINDINGS 64
+#define AUDIT_REPORT_MAX_FINDINGS 256 /* the client's AUDIT_MAX_FINDINGS */
 #define AUDIT_ID_MAX              32
 #define AUDIT_KEY_MAX             160
 #define AUDIT_TITLE_MAX           256
