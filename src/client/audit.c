@@ -149,10 +149,10 @@ struct audit {
 	bool no_answer;   /* ... because it did not answer at all */
 	char probe_error[200];
 	/* The report sent to the server (POST /api/v1/hosts/FQDN/audit). */
-	bool sent;                /* the server kept it */
-	int64_t sent_time;        /* its time there */
-	json_t *server_changes;   /* what changed since the server's previous one (or null) */
-	char send_error[200];     /* why it was not kept; "" when not tried */
+	bool sent;              /* the server kept it */
+	int64_t sent_time;      /* its time there */
+	json_t *server_changes; /* what changed since the server's previous one (or null) */
+	char send_error[200];   /* why it was not kept; "" when not tried */
 	struct finding fs[AUDIT_MAX_FINDINGS];
 	unsigned n;
 };
@@ -690,8 +690,8 @@ static void find_credentials(struct audit *a)
 		struct audit_cred_result r;
 		audit_cred_try(&t[i], a->cfg->timeout < 5 ? a->cfg->timeout : 5, &r);
 		log_info("audit: %s port %u (%s): %u login%s tried: %s", addr, t[i].port,
-		         t[i].http ? "HTTP" : "telnet", r.attempts,
-		         r.attempts == 1 ? "" : "s", r.detail);
+		         t[i].http ? "HTTP" : "telnet", r.attempts, r.attempts == 1 ? "" : "s",
+		         r.detail);
 		if (!r.accepted)
 			continue;
 		/* Reachable when a mapping to it answered outside. */
@@ -812,11 +812,12 @@ static json_t *report_json(const struct audit *a, char grade)
 		addr_format(&a->f.seen, seen, sizeof(seen));
 	for (unsigned i = 0; arr != NULL && i < a->n; i++) {
 		const struct finding *f = &a->fs[i];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:O, s:o, s:{s:s, s:s, s:s}}", "id",
-		                      f->id, "key", f->key, "severity", audit_severity_name(f->sev),
-		                      "layer", f->layer, "title", f->title, "evidence", f->evidence,
-		                      "reachable_from_outside", reach_json(f->reach), "remedy",
-		                      "found", f->found, "why", f->why, "what_to_do", f->todo);
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:i, s:s, s:O, s:o, s:{s:s, s:s, s:s}}", "id", f->id,
+		              "key", f->key, "severity", audit_severity_name(f->sev), "layer",
+		              f->layer, "title", f->title, "evidence", f->evidence,
+		              "reachable_from_outside", reach_json(f->reach), "remedy", "found",
+		              f->found, "why", f->why, "what_to_do", f->todo);
 		if (o == NULL || json_array_append_new(arr, o) != 0) {
 			json_decref(arr);
 			return NULL;
@@ -834,7 +835,8 @@ static json_t *report_json(const struct audit *a, char grade)
 static void send_failed(struct audit *a, long status, const char *body)
 {
 	json_t *ans = json_loads(body, 0, NULL);
-	const char *msg = json_string_value(json_object_get(json_object_get(ans, "error"), "message"));
+	const char *msg =
+	    json_string_value(json_object_get(json_object_get(ans, "error"), "message"));
 	char esc[128] = "";
 	if (msg != NULL)
 		log_escape(esc, sizeof(esc), msg, strlen(msg));
@@ -958,7 +960,8 @@ static int print_json(const struct audit *a, json_t *report, json_t *ch)
 		sent = json_pack("{s:b, s:s}", "stored", 0, "error", a->send_error);
 	else
 		sent = json_null();
-	if (sent == NULL || json_object_set(report, "changes", ch != NULL ? ch : json_null()) != 0 ||
+	if (sent == NULL ||
+	    json_object_set(report, "changes", ch != NULL ? ch : json_null()) != 0 ||
 	    json_object_set_new(report, "sent", sent) != 0)
 		return NP_ENOMEM;
 	char *s = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

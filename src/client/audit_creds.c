@@ -221,8 +221,8 @@ static void http_once(const struct audit_cred_target *t, unsigned timeout_s, con
 
 /* A whole answer: HTTP/1.0, read until the device closes, at most cap - 1 bytes. */
 #define FORM_ANSWER_MAX 16384
-#define FORM_FIELDS_MAX 8    /* hidden fields carried along (a CSRF value, a language) */
-#define FORM_FIELD_MAX  128  /* bytes of a field's name or value */
+#define FORM_FIELDS_MAX 8   /* hidden fields carried along (a CSRF value, a language) */
+#define FORM_FIELD_MAX  128 /* bytes of a field's name or value */
 #define FORM_COOKIE_MAX 512
 
 struct http_answer {
@@ -327,7 +327,8 @@ static bool tag_attr(const char *tag, const char *end, const char *name, char *o
 			v++;
 		char q = *v == '"' || *v == '\'' ? *v++ : '\0';
 		size_t n = 0;
-		while (v + n < end && (q ? v[n] != q : !isspace((unsigned char)v[n]) && v[n] != '>'))
+		while (v + n < end &&
+		       (q ? v[n] != q : !isspace((unsigned char)v[n]) && v[n] != '>'))
 			n++;
 		snprintf(out, len, "%.*s", (int)n, v);
 		return true;
@@ -346,12 +347,14 @@ struct login_form {
 /* Whether the page holds a password input (a login form, as far as the audit can tell). */
 static bool has_password_input(const char *html)
 {
-	for (const char *p = strcasestr(html, "<input"); p != NULL; p = strcasestr(p + 6, "<input")) {
+	for (const char *p = strcasestr(html, "<input"); p != NULL;
+	     p = strcasestr(p + 6, "<input")) {
 		const char *end = strchr(p, '>');
 		char type[16];
 		if (end == NULL)
 			return false;
-		if (tag_attr(p, end, "type", type, sizeof(type)) && strcasecmp(type, "password") == 0)
+		if (tag_attr(p, end, "type", type, sizeof(type)) &&
+		    strcasecmp(type, "password") == 0)
 			return true;
 	}
 	return false;
@@ -370,7 +373,8 @@ static bool find_login_form(const char *html, const char *page, struct login_for
 		char type[16];
 		if (end == NULL)
 			return false;
-		if (tag_attr(p, end, "type", type, sizeof(type)) && strcasecmp(type, "password") == 0)
+		if (tag_attr(p, end, "type", type, sizeof(type)) &&
+		    strcasecmp(type, "password") == 0)
 			pw = p;
 	}
 	if (pw == NULL)
@@ -612,7 +616,7 @@ void audit_cred_try(const struct audit_cred_target *t, unsigned timeout_s,
 		}
 		if (!talked) {
 			snprintf(out->detail, sizeof(out->detail), "%s",
-			         form     ? "the login form went away"
+			         form      ? "the login form went away"
 			         : t->http ? "no HTTP answer"
 			                   : "no telnet login prompt");
 			return;

@@ -125,36 +125,40 @@ static bool evidence_ok(struct api_req *r, size_t i, const json_t *ev)
 		           "findings[%zu].evidence must be an object", i);
 	if (json_object_size(ev) > AUDIT_EVIDENCE_MAX)
 		return BAD(MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_report",
-		           "findings[%zu].evidence has more than %d members", i, AUDIT_EVIDENCE_MAX);
+		           "findings[%zu].evidence has more than %d members", i,
+		           AUDIT_EVIDENCE_MAX);
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)ev, k, v)
 	{
 		if (!word_ok(k, AUDIT_EVIDENCE_KEY_MAX, '_'))
-			return BAD(MHD_HTTP_BAD_REQUEST, "bad_request",
-			           "findings[%zu].evidence: a member's name is [a-z0-9_], at most %d "
-			           "bytes",
-			           i, AUDIT_EVIDENCE_KEY_MAX);
+			return BAD(
+			    MHD_HTTP_BAD_REQUEST, "bad_request",
+			    "findings[%zu].evidence: a member's name is [a-z0-9_], at most %d "
+			    "bytes",
+			    i, AUDIT_EVIDENCE_KEY_MAX);
 		bool ok = json_is_integer(v) || json_is_boolean(v) || json_is_null(v) ||
 		          text_ok(v, AUDIT_EVIDENCE_VALUE_MAX);
 		if (!ok)
-			return BAD(MHD_HTTP_BAD_REQUEST, "bad_request",
-			           "findings[%zu].evidence.%s must be an integer, a boolean, null or "
-			           "text of at most %d bytes",
-			           i, k, AUDIT_EVIDENCE_VALUE_MAX);
+			return BAD(
+			    MHD_HTTP_BAD_REQUEST, "bad_request",
+			    "findings[%zu].evidence.%s must be an integer, a boolean, null or "
+			    "text of at most %d bytes",
+			    i, k, AUDIT_EVIDENCE_VALUE_MAX);
 	}
 	return true;
 }
 
 static bool finding_ok(struct api_req *r, size_t i, const json_t *f, int *worst)
 {
-	static const char *const keys[] = {"id",    "key",      "severity", "layer",
-	                                   "title", "evidence", "reachable_from_outside",
-	                                   "remedy", NULL};
+	static const char *const keys[] = {
+	    "id",     "key", "severity", "layer", "title", "evidence", "reachable_from_outside",
+	    "remedy", NULL};
 	static const char *const remedy_keys[] = {"found", "why", "what_to_do", NULL};
 	const char *bad = NULL;
 	if (!json_is_object(f))
-		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request", "findings[%zu] must be an object", i);
+		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request", "findings[%zu] must be an object",
+		           i);
 	if (!only(f, keys, &bad))
 		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request", "findings[%zu]: unknown member", i);
 	const json_t *id = json_object_get(f, "id"), *key = json_object_get(f, "key");
@@ -189,9 +193,10 @@ static bool finding_ok(struct api_req *r, size_t i, const json_t *f, int *worst)
 		for (const char *const *k = remedy_keys; *k != NULL; k++) {
 			const json_t *t = json_object_get(rem, *k);
 			if (t != NULL && !text_ok(t, AUDIT_REMEDY_MAX))
-				return BAD(MHD_HTTP_BAD_REQUEST, "bad_request",
-				           "findings[%zu].remedy.%s must be text of at most %d bytes",
-				           i, *k, AUDIT_REMEDY_MAX);
+				return BAD(
+				    MHD_HTTP_BAD_REQUEST, "bad_request",
+				    "findings[%zu].remedy.%s must be text of at most %d bytes", i,
+				    *k, AUDIT_REMEDY_MAX);
 		}
 	}
 	if (sev > *worst)
@@ -282,8 +287,8 @@ static void keys_missing(const json_t *a, const json_t *b, json_t *out)
 static json_t *audit_json(const struct store_audit *a, json_t *report, json_t *changes)
 {
 	return json_pack("{s:I,s:s,s:s,s:O,s:O,s:O}", "time", (json_int_t)a->time, "source",
-	                 a->source, "token", a->token_id, "grade",
-	                 json_object_get(report, "grade"), "report", report, "changes", changes);
+	                 a->source, "token", a->token_id, "grade", json_object_get(report, "grade"),
+	                 "report", report, "changes", changes);
 }
 
 /* ---- POST /hosts/{fqdn}/audit ---- */
@@ -376,8 +381,8 @@ static int audit_apply(struct api_req *r, struct store *st, struct writer_txn *t
 		keys_missing(now_f, was, added);
 		keys_missing(was, now_f, gone);
 		json_decref(q->changes);
-		q->changes = json_pack("{s:I,s:o,s:o}", "previous", (json_int_t)p.time, "new", added,
-		                       "gone", gone);
+		q->changes = json_pack("{s:I,s:o,s:o}", "previous", (json_int_t)p.time, "new",
+		                       added, "gone", gone);
 	}
 	json_decref(p.report);
 	char *changes = q->changes != NULL && !json_is_null(q->changes)
@@ -419,7 +424,8 @@ enum MHD_Result api_audit_post(struct api_req *r)
 		return api_answer(r);
 	/* What is kept: the report as checked, named by the path's host. */
 	q->report = json_deep_copy(r->body);
-	if (q->report == NULL || json_object_set_new(q->report, "host", json_string(q->fqdn)) != 0 ||
+	if (q->report == NULL ||
+	    json_object_set_new(q->report, "host", json_string(q->fqdn)) != 0 ||
 	    (q->text = json_dumps(q->report, JSON_COMPACT)) == NULL) {
 		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
 		return api_answer(r);

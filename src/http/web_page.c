@@ -205,7 +205,8 @@ static void host_audit(struct tpl_ctx *c, const json_t *answer)
 			{
 				struct tpl_ctx *row = tpl_add_row(co, "keys");
 				tpl_set(row, "what", lists[l]);
-				tpl_set(row, "key", json_string_value(k) != NULL ? json_string_value(k) : "");
+				tpl_set(row, "key",
+				        json_string_value(k) != NULL ? json_string_value(k) : "");
 				n++;
 			}
 		}
@@ -222,7 +223,10 @@ static void host_audit(struct tpl_ctx *c, const json_t *answer)
 		tpl_set(row, "severity", jstr(f, "severity"));
 		tpl_set(row, "id", jstr(f, "id"));
 		tpl_set(row, "title", jstr(f, "title"));
-		tpl_set(row, "reach", json_is_true(reach) ? "yes" : json_is_false(reach) ? "no" : "unknown");
+		tpl_set(row, "reach",
+		        json_is_true(reach)    ? "yes"
+		        : json_is_false(reach) ? "no"
+		                               : "unknown");
 		tpl_set(row, "todo", jstr(json_object_get(f, "remedy"), "what_to_do"));
 	}
 }

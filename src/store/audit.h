@@ -18,8 +18,8 @@ struct store_audit {
 	int64_t time;                         /* when the server took it (unix seconds) */
 	char source[STORE_AUDIT_SOURCE_MAX];  /* the address it came from */
 	char token_id[STORE_AUDIT_TOKEN_MAX]; /* the token that sent it */
-	const char *report;  /* JSON text; valid during the callback (or the caller's own) */
-	const char *changes; /* JSON text, "" for a first audit */
+	const char *report;   /* JSON text; valid during the callback (or the caller's own) */
+	const char *changes;  /* JSON text, "" for a first audit */
 	int64_t window_start; /* the rate limit's window and the reports taken in it */
 	unsigned window_count;
 };
