@@ -12,24 +12,13 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "http/api.h"
+#include "http/audit_report.h"
 #include "store/audit.h"
 
-/* Bounds of a report (beside the API's 64 KiB body): findings, and each text. */
-#define AUDIT_REPORT_MAX_FINDINGS 256 /* the client's AUDIT_MAX_FINDINGS */
-#define AUDIT_ID_MAX              32
-#define AUDIT_KEY_MAX             160
-#define AUDIT_TITLE_MAX           256
-#define AUDIT_REMEDY_MAX          1024
-#define AUDIT_EVIDENCE_MAX        16 /* members of one finding's evidence */
-#define AUDIT_EVIDENCE_KEY_MAX    32
-#define AUDIT_EVIDENCE_VALUE_MAX  512 /* an IGD's URL (the client keeps 511 bytes) */
 /* Reports kept per host and hour: a person re-running the audit after each fix is far
  * below it; a script in a loop is not. */
 #define AUDIT_REPORTS_PER_HOUR 12
 #define AUDIT_WINDOW           3600
-
-static const char *const severities[] = {"info", "low", "medium", "high", "critical"};
-static const char grades[] = "ABCDF"; /* the grade of each severity, worst found */
 
 /* Per request. */
 struct audit_req {
@@ -39,7 +28,6 @@ struct audit_req {
 	char *text;      /* the report as stored */
 	json_t *changes; /* computed on the writer (POST) */
 	json_t *out;     /* the stored audit as answered */
-	int64_t now;
 };
 
 static void audit_req_free(void *p)
@@ -61,198 +49,6 @@ static struct audit_req *audit_req(struct api_req *r)
 		r->ctx_free = audit_req_free;
 	}
 	return r->ctx;
-}
-
-/* ---- the report's shape ---- */
-
-/* Text of at most max bytes: no NUL, no control character. */
-static bool text_ok(const json_t *v, size_t max)
-{
-	if (!json_is_string(v))
-		return false;
-	const char *s = json_string_value(v);
-	size_t len = json_string_length(v);
-	return len <= max && strlen(s) == len && !str_has_ctl(s);
-}
-
-/* [a-z0-9] words joined by '-' or '_' (which one: sep). */
-static bool word_ok(const char *s, size_t max, char sep)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == sep))
-			return false;
-	}
-	return true;
-}
-
-static int severity_of(const json_t *v)
-{
-	const char *s = json_string_value(v);
-	for (int i = 0; s != NULL && i < (int)(sizeof(severities) / sizeof(severities[0])); i++)
-		if (strcmp(s, severities[i]) == 0)
-			return i;
-	return -1;
-}
-
-/* Whether every member of o is one of keys (NULL-terminated); *bad gets the first other. */
-static bool only(const json_t *o, const char *const *keys, const char **bad)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)o, k, v)
-	{
-		bool known = false;
-		for (const char *const *p = keys; *p != NULL && !known; p++)
-			known = strcmp(*p, k) == 0;
-		if (!known) {
-			*bad = k;
-			return false;
-		}
-	}
-	return true;
-}
-
-#define BAD(status, code, ...) (api_error(r, status, code, __VA_ARGS__), false)
-
-static bool evidence_ok(struct api_req *r, size_t i, const json_t *ev)
-{
-	if (!json_is_object(ev))
-		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request",
-		           "findings[%zu].evidence must be an object", i);
-	if (json_object_size(ev) > AUDIT_EVIDENCE_MAX)
-		return BAD(MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_report",
-		           "findings[%zu].evidence has more than %d members", i,
-		           AUDIT_EVIDENCE_MAX);
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)ev, k, v)
-	{
-		if (!word_ok(k, AUDIT_EVIDENCE_KEY_MAX, '_'))
-			return BAD(
-			    MHD_HTTP_BAD_REQUEST, "bad_request",
-			    "findings[%zu].evidence: a member's name is [a-z0-9_], at most %d "
-			    "bytes",
-			    i, AUDIT_EVIDENCE_KEY_MAX);
-		bool ok = json_is_integer(v) || json_is_boolean(v) || json_is_null(v) ||
-		          text_ok(v, AUDIT_EVIDENCE_VALUE_MAX);
-		if (!ok)
-			return BAD(
-			    MHD_HTTP_BAD_REQUEST, "bad_request",
-			    "findings[%zu].evidence.%s must be an integer, a boolean, null or "
-			    "text of at most %d bytes",
-			    i, k, AUDIT_EVIDENCE_VALUE_MAX);
-	}
-	return true;
-}
-
-static bool finding_ok(struct api_req *r, size_t i, const json_t *f, int *worst)
-{
-	static const char *const keys[] = {
-	    "id",     "key", "severity", "layer", "title", "evidence", "reachable_from_outside",
-	    "remedy", NULL};
-	static const char *const remedy_keys[] = {"found", "why", "what_to_do", NULL};
-	const char *bad = NULL;
-	if (!json_is_object(f))
-		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request", "findings[%zu] must be an object",
-		           i);
-	if (!only(f, keys, &bad))
-		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request", "findings[%zu]: unknown member", i);
-	const json_t *id = json_object_get(f, "id"), *key = json_object_get(f, "key");
-	const json_t *layer = json_object_get(f, "layer");
-	const json_t *reach = json_object_get(f, "reachable_from_outside");
-	if (!text_ok(id, AUDIT_ID_MAX) || !text_ok(key, AUDIT_KEY_MAX) ||
-	    !json_is_string(json_object_get(f, "severity")) || !json_is_integer(layer) ||
-	    !text_ok(json_object_get(f, "title"), AUDIT_TITLE_MAX) ||
-	    !(json_is_boolean(reach) || json_is_null(reach)))
-		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request",
-		           "findings[%zu] needs id (at most %d bytes), key (%d), severity, layer, "
-		           "title (%d) and reachable_from_outside (true, false or null)",
-		           i, AUDIT_ID_MAX, AUDIT_KEY_MAX, AUDIT_TITLE_MAX);
-	if (!word_ok(json_string_value(id), AUDIT_ID_MAX, '-'))
-		return BAD(MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_report",
-		           "findings[%zu].id must be [a-z0-9-]", i);
-	int sev = severity_of(json_object_get(f, "severity"));
-	if (sev < 0)
-		return BAD(MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_report",
-		           "findings[%zu].severity must be info, low, medium, high or critical", i);
-	if (json_integer_value(layer) < 1 || json_integer_value(layer) > 3)
-		return BAD(MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_report",
-		           "findings[%zu].layer must be 1, 2 or 3", i);
-	const json_t *ev = json_object_get(f, "evidence");
-	if (ev != NULL && !evidence_ok(r, i, ev))
-		return false;
-	const json_t *rem = json_object_get(f, "remedy");
-	if (rem != NULL) {
-		if (!json_is_object(rem) || !only(rem, remedy_keys, &bad))
-			return BAD(MHD_HTTP_BAD_REQUEST, "bad_request",
-			           "findings[%zu].remedy holds found, why and what_to_do", i);
-		for (const char *const *k = remedy_keys; *k != NULL; k++) {
-			const json_t *t = json_object_get(rem, *k);
-			if (t != NULL && !text_ok(t, AUDIT_REMEDY_MAX))
-				return BAD(
-				    MHD_HTTP_BAD_REQUEST, "bad_request",
-				    "findings[%zu].remedy.%s must be text of at most %d bytes", i,
-				    *k, AUDIT_REMEDY_MAX);
-		}
-	}
-	if (sev > *worst)
-		*worst = sev;
-	return true;
-}
-
-/* The whole report: false with the error set in r (400 for the shape, 422 for values). */
-static bool report_ok(struct api_req *r, const json_t *rep)
-{
-	static const char *const keys[] = {"host",         "grade",    "server_seen", "nat",
-	                                   "outside_view", "findings", NULL};
-	const char *bad = NULL;
-	if (rep == NULL)
-		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request",
-		           "send the report: {\"grade\": ..., \"findings\": [...]}");
-	if (!only(rep, keys, &bad)) {
-		char esc[64];
-		log_escape(esc, sizeof(esc), bad, strlen(bad));
-		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request", "unknown member \"%s\"", esc);
-	}
-	const json_t *host = json_object_get(rep, "host");
-	const json_t *seen = json_object_get(rep, "server_seen");
-	const json_t *nat = json_object_get(rep, "nat");
-	const json_t *ov = json_object_get(rep, "outside_view");
-	if ((host != NULL && !text_ok(host, CFG_NAME_MAX - 1)) ||
-	    (seen != NULL && !json_is_null(seen) && !text_ok(seen, 45)) ||
-	    (nat != NULL && !text_ok(nat, 32)) || (ov != NULL && !json_is_boolean(ov)))
-		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request",
-		           "host, server_seen and nat are short texts, outside_view a boolean");
-	const json_t *grade = json_object_get(rep, "grade");
-	const json_t *findings = json_object_get(rep, "findings");
-	if (!json_is_string(grade) || !json_is_array(findings))
-		return BAD(MHD_HTTP_BAD_REQUEST, "bad_request",
-		           "grade (a string) and findings (an array) are required");
-	const char *g = json_string_value(grade);
-	if (json_string_length(grade) != 1 || strchr(grades, g[0]) == NULL)
-		return BAD(MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_report",
-		           "grade must be A, B, C, D or F");
-	if (json_array_size(findings) > AUDIT_REPORT_MAX_FINDINGS)
-		return BAD(MHD_HTTP_UNPROCESSABLE_CONTENT, "too_many",
-		           "at most %d findings in one report", AUDIT_REPORT_MAX_FINDINGS);
-	int worst = 0;
-	size_t i;
-	const json_t *f;
-	json_array_foreach(findings, i, f)
-	{
-		if (!finding_ok(r, i, f, &worst))
-			return false;
-	}
-	/* The grade is the worst severity's: a report that says otherwise is not one. */
-	if (g[0] != grades[worst])
-		return BAD(MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_report",
-		           "grade %c does not match the worst finding (%s: grade %c)", g[0],
-		           severities[worst], grades[worst]);
-	return true;
 }
 
 /* ---- what changed: finding keys new and gone ---- */
@@ -420,8 +216,13 @@ enum MHD_Result api_audit_post(struct api_req *r)
 		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
 		return api_answer(r);
 	}
-	if (!api_seg_fqdn(r, 1, q->fqdn) || !report_ok(r, r->body))
+	if (!api_seg_fqdn(r, 1, q->fqdn))
 		return api_answer(r);
+	struct audit_report_error e;
+	if (!audit_report_check(r->body, &e)) {
+		api_error(r, e.status, e.code, "%s", e.msg);
+		return api_answer(r);
+	}
 	/* What is kept: the report as checked, named by the path's host. */
 	q->report = json_deep_copy(r->body);
 	if (q->report == NULL ||
