@@ -89,8 +89,8 @@ static json_t *audit_json(const struct store_audit *a, json_t *report, json_t *c
 
 /* ---- POST /hosts/{fqdn}/audit ---- */
 
+/* The host's audit before this one. */
 struct previous {
-	struct audit_req *q;
 	int64_t time, window_start;
 	unsigned window_count;
 	json_t *report;
@@ -134,7 +134,7 @@ static int audit_precheck(struct api_req *r, struct store *st)
 	int ret = api_load_host(r, st, q->fqdn, 0, &q->h);
 	if (ret != NP_OK)
 		return ret;
-	struct previous p = {q, 0, 0, 0, NULL};
+	struct previous p = {0, 0, 0, NULL};
 	ret = previous_get(st, q->h.id, &p);
 	json_decref(p.report);
 	if (ret == NP_OK && p.time != 0 && !within_limit(r, &p, time_now()))
@@ -150,7 +150,7 @@ static int audit_apply(struct api_req *r, struct store *st, struct writer_txn *t
 	if (ret != NP_OK)
 		return ret;
 	int64_t now = time_now();
-	struct previous p = {q, 0, 0, 0, NULL};
+	struct previous p = {0, 0, 0, NULL};
 	ret = previous_get(st, q->h.id, &p);
 	if (ret != NP_OK)
 		return ret;
