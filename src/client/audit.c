@@ -95,10 +95,7 @@ const char *audit_proto_name(enum audit_proto p)
 
 /* ---- findings ---- */
 
-/* What a device told us (a mapping's description, say) may hold control characters or
- * bytes that are not UTF-8, and a text cut at its buffer's end may split a character: such
- * bytes become '?', so that the text prints safely and the server takes the report. */
-static void clean(char *s)
+void audit_text_clean(char *s)
 {
 	for (char *p = s; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -120,7 +117,7 @@ static void text(char *out, size_t len, const char *fmt, ...)
 	if (vsnprintf(out, len, fmt, ap) < 0)
 		out[0] = '\0';
 	va_end(ap);
-	clean(out);
+	audit_text_clean(out);
 }
 
 struct finding {
@@ -191,7 +188,7 @@ static void ev_str(struct finding *f, const char *k, const char *v)
 {
 	char c[CLIENT_URL_MAX];
 	np_strlcpy(c, v, sizeof(c));
-	clean(c);
+	audit_text_clean(c);
 	json_object_set_new(f->evidence, k, json_string(c));
 }
 

@@ -44,6 +44,12 @@ const struct audit_service *audit_service_of(uint16_t port, enum audit_proto pro
 /* The whole list (probed from outside on every audit). */
 const struct audit_service *audit_services(unsigned *n);
 
+/* What a device told us (a mapping's description, say) may hold control characters or
+ * bytes that are not UTF-8, and a text cut at its buffer's end may split a character: such
+ * bytes become '?' in place, so that the text prints safely (no terminal escapes) and the
+ * server takes the report (JSON text is UTF-8). */
+void audit_text_clean(char *s);
+
 const char *audit_severity_name(enum audit_severity s);
 const char *audit_proto_name(enum audit_proto p);
 
