@@ -221,8 +221,6 @@ static void http_once(const struct audit_cred_target *t, unsigned timeout_s, con
 
 /* A whole answer: HTTP/1.0, read until the device closes, at most cap - 1 bytes. */
 #define FORM_ANSWER_MAX 16384
-#define FORM_FIELDS_MAX 8   /* hidden fields carried along (a CSRF value, a language) */
-#define FORM_FIELD_MAX  128 /* bytes of a field's name or value */
 #define FORM_COOKIE_MAX 512
 
 struct http_answer {
@@ -336,16 +334,7 @@ static bool tag_attr(const char *tag, const char *end, const char *name, char *o
 	return false;
 }
 
-/* A login form: where it posts, its user and password fields, the hidden ones. */
-struct login_form {
-	char action[128];
-	char user[FORM_FIELD_MAX], pass[FORM_FIELD_MAX];
-	unsigned n_hidden;
-	char hidden[FORM_FIELDS_MAX][2][FORM_FIELD_MAX];
-};
-
-/* Whether the page holds a password input (a login form, as far as the audit can tell). */
-static bool has_password_input(const char *html)
+bool audit_html_has_password(const char *html)
 {
 	for (const char *p = strcasestr(html, "<input"); p != NULL;
 	     p = strcasestr(p + 6, "<input")) {
@@ -360,10 +349,7 @@ static bool has_password_input(const char *html)
 	return false;
 }
 
-/* Finds the POST form around the page's first password input: its text or email field
- * before the password is the user's. false when there is none the audit would try: no
- * password field, no user field, GET, or an action that leaves this device. */
-static bool find_login_form(const char *html, const char *page, struct login_form *f)
+bool audit_login_form_find(const char *html, const char *page, struct audit_login_form *f)
 {
 	memset(f, 0, sizeof(*f));
 	const char *pw = NULL;
@@ -408,7 +394,7 @@ static bool find_login_form(const char *html, const char *page, struct login_for
 	for (const char *p = strcasestr(form_end, "<input"); p != NULL && p < close;
 	     p = strcasestr(p + 6, "<input")) {
 		const char *end = strchr(p, '>');
-		char type[16] = "text", name[FORM_FIELD_MAX], value[FORM_FIELD_MAX];
+		char type[16] = "text", name[AUDIT_FORM_FIELD_MAX], value[AUDIT_FORM_FIELD_MAX];
 		if (end == NULL)
 			break;
 		tag_attr(p, end, "type", type, sizeof(type));
@@ -419,10 +405,10 @@ static bool find_login_form(const char *html, const char *page, struct login_for
 		} else if ((strcasecmp(type, "text") == 0 || strcasecmp(type, "email") == 0) &&
 		           f->user[0] == '\0' && f->pass[0] == '\0') {
 			snprintf(f->user, sizeof(f->user), "%s", name);
-		} else if (strcasecmp(type, "hidden") == 0 && f->n_hidden < FORM_FIELDS_MAX) {
+		} else if (strcasecmp(type, "hidden") == 0 && f->n_hidden < AUDIT_FORM_FIELDS_MAX) {
 			tag_attr(p, end, "value", value, sizeof(value));
-			snprintf(f->hidden[f->n_hidden][0], FORM_FIELD_MAX, "%s", name);
-			snprintf(f->hidden[f->n_hidden][1], FORM_FIELD_MAX, "%s", value);
+			snprintf(f->hidden[f->n_hidden][0], AUDIT_FORM_FIELD_MAX, "%s", name);
+			snprintf(f->hidden[f->n_hidden][1], AUDIT_FORM_FIELD_MAX, "%s", value);
 			f->n_hidden++;
 		}
 	}
@@ -497,13 +483,13 @@ static bool form_once(const struct audit_cred_target *t, unsigned timeout_s, con
 	char body[2048] = "", req[4096];
 	bool in = false;
 	struct http_answer *a = malloc(sizeof(*a));
-	struct login_form *f = malloc(sizeof(*f));
+	struct audit_login_form *f = malloc(sizeof(*f));
 	if (a == NULL || f == NULL)
 		goto out;
 	inet_ntop(AF_INET, t->addr.bytes, host, sizeof(host));
 	/* A fresh page each time: its hidden values (a CSRF token) and its session. */
 	if (!login_page(t, timeout_s, host, page, sizeof(page), cookie, sizeof(cookie), a) ||
-	    !find_login_form(a->body, page, f))
+	    !audit_login_form_find(a->body, page, f))
 		goto out;
 	*talked = true;
 	bool fits = form_add(body, sizeof(body), f->user, user) &&
@@ -531,7 +517,7 @@ static bool form_once(const struct audit_cred_target *t, unsigned timeout_s, con
 		if (!http_exchange(t, timeout_s, req, strlen(req), a))
 			goto out;
 	}
-	in = a->status == 200 && !has_password_input(a->body);
+	in = a->status == 200 && !audit_html_has_password(a->body);
 	for (int w = 0; in && refused_w[w] != NULL; w++)
 		in = strcasestr(a->body, refused_w[w]) == NULL;
 out:
@@ -547,13 +533,13 @@ static bool form_probe(const struct audit_cred_target *t, unsigned timeout_s, bo
 {
 	char host[INET_ADDRSTRLEN], page[256], cookie[FORM_COOKIE_MAX] = "";
 	struct http_answer *a = malloc(sizeof(*a));
-	struct login_form *f = malloc(sizeof(*f));
+	struct audit_login_form *f = malloc(sizeof(*f));
 	bool found = false;
 	inet_ntop(AF_INET, t->addr.bytes, host, sizeof(host));
 	if (a != NULL && f != NULL &&
 	    login_page(t, timeout_s, host, page, sizeof(page), cookie, sizeof(cookie), a)) {
 		*talked = true;
-		found = find_login_form(a->body, page, f);
+		found = audit_login_form_find(a->body, page, f);
 	}
 	free(a);
 	free(f);
