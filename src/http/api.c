@@ -43,6 +43,8 @@ static const struct api_route {
     {"PATCH", "hosts/*", API_TOKEN, api_host_patch},
     {"DELETE", "hosts/*", API_TOKEN, api_host_delete},
     {"GET", "hosts/*/history", API_TOKEN, api_history},
+    {"POST", "hosts/*/audit", API_TOKEN, api_audit_post},
+    {"GET", "hosts/*/audit", API_TOKEN, api_audit_get},
     {"GET", "hosts/*/records/*", API_TOKEN, api_records_get},
     {"PUT", "hosts/*/records/*", API_TOKEN, api_records_put},
     {"DELETE", "hosts/*/records/*", API_TOKEN, api_records_delete},
