@@ -476,38 +476,27 @@ def test_wrong_secrets_by_the_thousand(srv):
     answers = {}
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
-        s.setblocking(False)
-        t0 = time.monotonic()
-        for w in msgs:
-            try:
+        s.settimeout(2)
+        # Bursts of 100, each answered before the next: as fast as the server answers,
+        # without filling its queue on a machine busy with other things.
+        for i in range(0, len(msgs), 100):
+            for w in msgs[i:i + 100]:
                 s.sendto(w, ("127.0.0.1", srv.dns_port))
-            except BlockingIOError:
-                pass
-            try:
-                while True:
+            for _ in range(100):
+                try:
                     a = s.recv(65535)
-                    answers[a[3] & 0xF] = answers.get(a[3] & 0xF, 0) + 1
-            except BlockingIOError:
-                pass
-        s.settimeout(1)
-        try:
-            while time.monotonic() - t0 < 30:
-                a = s.recv(65535)
+                except socket.timeout:
+                    break
                 answers[a[3] & 0xF] = answers.get(a[3] & 0xF, 0) + 1
-        except socket.timeout:
-            pass
-    # A handful of NOTAUTH (the free failures), then REFUSED for the rest, or SERVFAIL at
-    # once for what arrived while 256 were waiting already (on a busy machine).
+    # A handful of NOTAUTH (the free failures), then REFUSED for the rest.
     assert answers.get(dns.rcode.NOTAUTH, 0) <= 20, answers
-    assert answers.get(dns.rcode.REFUSED, 0) >= 500, answers
-    assert answers.get(dns.rcode.REFUSED, 0) + answers.get(dns.rcode.SERVFAIL, 0) >= 2500, \
-        answers
+    assert answers.get(dns.rcode.REFUSED, 0) >= 2900, answers
     u = upd(good)
     u.replace(N(HOME), 60, "A", "192.0.2.2")
     t = time.monotonic()
     assert dns.query.udp(u, "127.0.0.1", port=srv.dns_port, timeout=5,
                          source="127.0.0.2").rcode() == dns.rcode.NOERROR
-    assert time.monotonic() - t < 2
+    assert time.monotonic() - t < 5
     assert srv.addrs(HOME) == {"192.0.2.2"}
     # The log tells of it, at a bounded rate.
     assert srv.stderr().count("rfc2136") < 100
