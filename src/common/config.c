@@ -33,12 +33,13 @@ enum cfg_sect {
 	SECT_CHECK,
 	SECT_MAIL,
 	SECT_ACCOUNTS,
+	SECT_ABUSE,
 	SECT_ZONE, /* the only repeatable section */
 	SECT_COUNT
 };
 
 static const char *const sect_names[SECT_COUNT] = {
-    "", "server", "dns", "http", "observe", "check", "mail", "accounts", "zone"};
+    "", "server", "dns", "http", "observe", "check", "mail", "accounts", "abuse", "zone"};
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
     parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup;
@@ -123,6 +124,17 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_ACCOUNTS, "signup_per_net_day", schema_uint, 1, 100000, "3",
 	 C(accounts_signup_per_net_day), 0},
 
+	/* Update budgets: 0 = no limit of that kind. The host's default is deSEC's dyndns
+	 * limit (2 per 2 minutes per name): the third update in 2 minutes is refused. */
+	{SECT_ABUSE, "window", schema_uint, 1, 86400, "120", C(abuse_window), 0},
+	{SECT_ABUSE, "host_per_window", schema_uint, 0, 60000, "2", C(abuse_host_per_window), 0},
+	{SECT_ABUSE, "host_per_day", schema_uint, 0, 60000, "300", C(abuse_host_per_day), 0},
+	{SECT_ABUSE, "token_per_window", schema_uint, 0, 60000, "20", C(abuse_token_per_window), 0},
+	{SECT_ABUSE, "token_per_day", schema_uint, 0, 60000, "2000", C(abuse_token_per_day), 0},
+	{SECT_ABUSE, "source_per_window", schema_uint, 0, 60000, "120",
+	 C(abuse_source_per_window), 0},
+	{SECT_ABUSE, "source_per_day", schema_uint, 0, 60000, "10000", C(abuse_source_per_day), 0},
+
 	{SECT_ZONE, "ns", parse_names, 0, 0, NULL, L(struct cfg_zone, ns, n_ns, CFG_MAX_NS),
 	 REQ | REP},
 	/* The contact default ("hostmaster.NAME") depends on the zone name: set at the end. */
@@ -159,7 +171,7 @@ static const struct schema cfg_file = {
     .named_open = zone_open,
 };
 
-_Static_assert(ARRAY_SIZE(cfg_schema) <= SCHEMA_MAX_ROWS, "the engine holds 64 rows");
+_Static_assert(ARRAY_SIZE(cfg_schema) <= SCHEMA_MAX_ROWS, "the engine holds SCHEMA_MAX_ROWS rows");
 _Static_assert(SECT_COUNT <= SCHEMA_MAX_SECTS, "the engine holds the sections");
 _Static_assert(CFG_MAX_ZONES <= SCHEMA_MAX_NAMED, "the engine holds 64 zones");
 

@@ -107,6 +107,16 @@ struct config {
 	unsigned mail_retry_min;          /* "retry_min" seconds: 60 */
 	unsigned mail_retry_max;          /* "retry_max" seconds: 3600 */
 
+	/* [abuse]: outbound abuse protection (docs/abuse.md). Update budgets per host, per
+	 * token and per source address (IPv4 address, IPv6 /64); 0 = no limit. */
+	unsigned abuse_window;            /* "window" seconds of the short budget window: 120 */
+	unsigned abuse_host_per_window;   /* "host_per_window": 2 */
+	unsigned abuse_host_per_day;      /* "host_per_day": 300 */
+	unsigned abuse_token_per_window;  /* "token_per_window": 20 */
+	unsigned abuse_token_per_day;     /* "token_per_day": 2000 */
+	unsigned abuse_source_per_window; /* "source_per_window": 120 */
+	unsigned abuse_source_per_day;    /* "source_per_day": 10000 */
+
 	/* [zone NAME] sections, in file order */
 	struct cfg_zone zones[CFG_MAX_ZONES];
 	unsigned n_zones;

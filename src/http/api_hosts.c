@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "abuse/abuse.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/macros.h"
@@ -651,6 +652,22 @@ static int records_replace(struct api_req *r, struct store *st, struct writer_tx
 	return api_ok(r, MHD_HTTP_OK, rrset_json(s->rrs, n, s->type, ttl));
 }
 
+/* The update budgets of a change of s->fqdn's records (abuse/abuse.h): false with 429 and
+ * Retry-After set when one is spent; nothing reaches the writer then. */
+static bool within_budget(struct api_req *r, const char *fqdn)
+{
+	const char *names[1] = {fqdn};
+	unsigned wait = abuse_budget_take(http_abuse(r->hs), names, 1, r->cred.token_id,
+	                                  &r->client, time_now());
+	if (wait == 0)
+		return true;
+	r->retry_after = wait;
+	api_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+	          "too many updates of %s, by this token or from this address; try again in %u s",
+	          fqdn, wait);
+	return false;
+}
+
 enum MHD_Result api_records_put(struct api_req *r)
 {
 	static const char *const keys[] = {"records", NULL};
@@ -684,6 +701,8 @@ enum MHD_Result api_records_put(struct api_req *r)
 		if (!dup) /* a set of records: the same value twice is once */
 			s->n_set++;
 	}
+	if (!within_budget(r, s->fqdn))
+		return api_answer(r);
 	return api_write(r, records_replace);
 }
 
@@ -693,6 +712,8 @@ enum MHD_Result api_records_delete(struct api_req *r)
 	if (s == NULL || !seg_fqdn(r, 1, s->fqdn) || !seg_type(r, s))
 		return api_answer(r);
 	s->n_set = 0;
+	if (!within_budget(r, s->fqdn))
+		return api_answer(r);
 	return api_write(r, records_replace);
 }
 

@@ -22,6 +22,7 @@
 #include "common/macros.h"
 #include "common/secret.h"
 #include "common/str.h"
+#include "abuse/abuse.h"
 #include "http/dyndns2.h"
 #include "account/password.h"
 #include "http/api.h"
@@ -102,6 +103,7 @@ struct http_server {
 	struct readers readers;
 	struct http_guard *guard;
 	struct throttle *throttle; /* failed authentication, per source and per credential */
+	struct abuse *abuse;       /* update budgets, feeds, flux scores */
 	struct MHD_Daemon *daemons[CFG_MAX_LISTEN];
 	unsigned n_daemons;
 	struct probe *probe;
@@ -153,6 +155,16 @@ struct mailer *http_mailer(const struct http_server *hs)
 struct check_state *http_check_state(const struct http_server *hs)
 {
 	return hs->check;
+}
+
+struct abuse *http_abuse(const struct http_server *hs)
+{
+	return hs->abuse;
+}
+
+void http_reload(struct http_server *hs, const struct config *cfg)
+{
+	abuse_reload(hs->abuse, cfg);
 }
 
 struct throttle *http_throttle(const struct http_server *hs)
@@ -599,6 +611,23 @@ static enum MHD_Result reply_retry_later(struct MHD_Connection *c, unsigned seco
 	             MHD_HTTP_HEADER_RETRY_AFTER, ra);
 }
 
+/* The budgets of an authenticated update: the hosts it names (or the user name, when it
+ * names none and is a host), its token, its source. 0 = go on; else seconds to wait. */
+static unsigned update_budget(struct http_server *hs, const struct dyndns2_update *u)
+{
+	const char *names[DYNDNS2_MAX_HOSTS];
+	size_t n = 0;
+	char user_host[CFG_NAME_MAX];
+	for (unsigned i = 0; i < u->params.n_hosts; i++)
+		if (u->params.hosts[i].valid)
+			names[n++] = u->params.hosts[i].fqdn;
+	if (u->params.n_hosts == 0 &&
+	    dyndns2_fqdn_normalize(u->user, strlen(u->user), user_host))
+		names[n++] = user_host;
+	return abuse_budget_take(hs->abuse, names, n, u->id.cred.token_id, &u->client,
+	                         time_now());
+}
+
 static enum MHD_Result serve_update(struct http_request *r)
 {
 	struct http_server *hs = r->hs;
@@ -666,6 +695,12 @@ static enum MHD_Result serve_update(struct http_request *r)
 		throttle_failed(hs->throttle, &req->u.client, req->u.user, "dyndns2",
 		                time_mono_ms());
 		ret = reply_once(c, DYNDNS2_BADAUTH);
+		goto fail;
+	}
+	/* The update budgets, in memory: over one, nothing reaches the writer. */
+	wait = update_budget(hs, &req->u);
+	if (wait > 0) {
+		ret = reply_retry_later(c, wait);
 		goto fail;
 	}
 	return http_task_submit(r, &req->t, &req->u.op, update_refused);
@@ -1149,9 +1184,11 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	if (hs->check == NULL || readers_open(&hs->readers, cfg->data_dir, cfg->http_threads > 0 ? cfg->http_threads : 1) != NP_OK ||
 	    http_guard_new(&hs->guard, cfg) != NP_OK ||
 	    throttle_new(&hs->throttle, HTTP_THROTTLE_ENTRIES) != NP_OK ||
+	    abuse_new(&hs->abuse, cfg) != NP_OK ||
 	    hashing_start(&hs->hashing, PASSWORD_PARALLEL, HTTP_HASHING_QUEUE) != NP_OK ||
 	    probe_start(&hs->probe) != NP_OK) {
 		hashing_stop(hs->hashing);
+		abuse_free(hs->abuse);
 		throttle_free(hs->throttle);
 		http_guard_free(hs->guard);
 		readers_close(&hs->readers);
@@ -1170,6 +1207,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 			hashing_stop(hs->hashing);
 			http_guard_free(hs->guard);
 			throttle_free(hs->throttle);
+			abuse_free(hs->abuse);
 			probe_free(hs->probe);
 			check_state_free(hs->check);
 			readers_close(&hs->readers);
@@ -1220,6 +1258,7 @@ void http_stop(struct http_server *hs)
 	probe_free(hs->probe); /* after the daemons: they released every probe request */
 	http_guard_free(hs->guard); /* after the daemons: every connection reported its close */
 	throttle_free(hs->throttle);
+	abuse_free(hs->abuse);
 	check_state_free(hs->check);
 	readers_close(&hs->readers);
 	free(hs);

@@ -204,6 +204,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		writer_reload(w, next);
+		if (http != NULL)
+			http_reload(http, next);
 		log_set_level(next->log_level);
 		free(reloaded);
 		reloaded = next;

@@ -189,6 +189,14 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->http_timeout, 10);
 	assert_int_equal(cfg->http_request_timeout, 15);
 	assert_int_equal(cfg->http_threads, 2);
+	/* [abuse]: deSEC's 2 updates per 2 minutes per name. */
+	assert_int_equal(cfg->abuse_window, 120);
+	assert_int_equal(cfg->abuse_host_per_window, 2);
+	assert_int_equal(cfg->abuse_host_per_day, 300);
+	assert_int_equal(cfg->abuse_token_per_window, 20);
+	assert_int_equal(cfg->abuse_token_per_day, 2000);
+	assert_int_equal(cfg->abuse_source_per_window, 120);
+	assert_int_equal(cfg->abuse_source_per_day, 10000);
 	const struct cfg_zone *z = &cfg->zones[0];
 	assert_string_equal(z->contact, "hostmaster.dyn.example");
 	assert_int_equal(z->ttl, 60);

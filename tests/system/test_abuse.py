@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: MIT
+# Outbound abuse protection through the real nameplated, nameplatectl and nameplate client
+# over loopback (docs/abuse.md): the update budgets (dyndns2 and the REST API, 429 with
+# Retry-After, nothing changed), and the client that waits as long as the server asks.
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD, ZONE, check_sanitizers, wait_for
+
+NAMEPLATE = os.path.join(BUILD, "nameplate")
+
+HOME = "home.%s" % ZONE
+UA = "nameplate-tests/1.0 abuse"
+
+
+def start(np_factory, abuse=None, extra=None):
+    """A running server with alice and HOME (n.secret); abuse={} = the [abuse] defaults."""
+    n = np_factory()
+    n.write_config(abuse={} if abuse is None else abuse, extra=extra)
+    n.init()
+    n.add_user("alice")
+    n.secret = n.add_host(HOME, "alice")
+    n.start()
+    return n
+
+
+def api(n, method, path, body=None, token=None):
+    h = {"Content-Type": "application/json"}
+    if token:
+        h["Authorization"] = "Token " + token
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", n.http_port, timeout=10)
+    try:
+        c.request(method, "/api/v1" + path, body=json.dumps(body) if body is not None else None,
+                  headers=h)
+        r = c.getresponse()
+        raw = r.read().decode()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, (json.loads(raw) if raw else None)
+    finally:
+        c.close()
+
+
+# ---- budgets ----------------------------------------------------------------------------
+
+
+def test_third_dyndns2_update_in_two_minutes_is_refused(np_factory):
+    n = start(np_factory)
+    assert n.update(HOME, "192.0.2.1", user="alice", secret=n.secret)[2] == ["good 192.0.2.1"]
+    assert n.update(HOME, "192.0.2.2", user="alice", secret=n.secret)[2] == ["good 192.0.2.2"]
+    serial = n.serial()
+    status, hdrs, body = n.update(HOME, "192.0.2.3", user="alice", secret=n.secret)
+    assert status == 429 and body == ["911"]
+    wait = int(hdrs["retry-after"])
+    assert 100 <= wait <= 126, wait
+    # Nothing changed: DNS still serves the second address, the serial did not move.
+    assert n.addrs(HOME) == {"192.0.2.2"}
+    assert n.serial() == serial
+
+
+def test_nochg_repeats_are_counted(np_factory):
+    n = start(np_factory)
+    for _ in range(2):
+        assert n.update(HOME, "192.0.2.1", user="alice", secret=n.secret)[2][0].split()[0] in (
+            "good", "nochg")
+    status, hdrs, body = n.update(HOME, "192.0.2.1", user="alice", secret=n.secret)
+    assert status == 429 and body == ["911"] and "retry-after" in hdrs
+    # Only the budget answers: no abuse state for repeating nochg.
+    r = n.ctl("abuse", "list", "--json", check=False)
+    if r.returncode == 0:
+        assert all(h["state"] == "ok" for h in json.loads(r.stdout) if h["name"] == HOME)
+
+
+def test_budget_per_source_and_token(np_factory):
+    # Hosts each within their own budget; the token's budget of 3 per window is shared.
+    n = start(np_factory, abuse={"token_per_window": 3})
+    n.add_host("b.%s" % ZONE, "alice")
+    tok = n.ctl("token", "add", "alice", check=False)
+    names = [HOME, "b.%s" % ZONE]
+    got = []
+    for i in range(4):
+        got.append(n.update(names[i % 2], "192.0.2.%d" % (10 + i), user="alice",
+                            secret=n.secret)[0])
+    # HOME's secret is a token of its own host; b is not its name: nohost, still counted.
+    assert got[:3] == [200, 200, 200] and got[3] == 429, (got, tok.stdout)
+
+
+def test_rest_api_budget(np_factory):
+    n = start(np_factory)
+    path = "/hosts/%s/records/A" % HOME
+    for ip in ("192.0.2.21", "192.0.2.22"):
+        s, _, j = api(n, "PUT", path, {"records": [ip]}, token=n.secret)
+        assert s == 200, j
+    s, h, j = api(n, "PUT", path, {"records": ["192.0.2.23"]}, token=n.secret)
+    assert s == 429 and j["error"]["code"] == "rate_limited", j
+    assert 1 <= int(h["retry-after"]) <= 126
+    assert n.addrs(HOME) == {"192.0.2.22"}
+
+
+# ---- the client -------------------------------------------------------------------------
+
+
+class Client:
+    def __init__(self, tmp, n, addr):
+        self.dir = str(tmp)
+        self.conf = os.path.join(self.dir, "client.conf")
+        self.secret_file = os.path.join(self.dir, "home.secret")
+        fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(n.secret + "\n")
+        self.n = n
+        self.set_addr(addr)
+
+    def set_addr(self, addr):
+        lines = ["[client]", "state_dir = %s" % os.path.join(self.dir, "state"),
+                 "retry_base = 1", "retry_max = 600", "timeout = 5", "",
+                 "[host %s]" % HOME, "server = http://127.0.0.1:%d/nic/update" % self.n.http_port,
+                 "user = alice", "secret_file = %s" % self.secret_file,
+                 "ipv4 = static:%s" % addr]
+        fd = os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def run(self, *args):
+        r = subprocess.run([NAMEPLATE, "-c", self.conf] + list(args), capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL)
+        check_sanitizers(r.stderr, "nameplate")
+        return r
+
+    def status(self):
+        r = self.run("status", "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)["hosts"][0]
+
+
+def test_client_waits_as_long_as_the_server_asks(np_factory, tmp_path):
+    # A short window so the test can wait it out: 2 updates per 8 s.
+    n = start(np_factory, abuse={"window": 8})
+    c = Client(tmp_path, n, "192.0.2.31")
+    assert c.run("update", "--once").returncode == 0
+    c.set_addr("192.0.2.32")
+    assert c.run("update", "--once").returncode == 0
+    c.set_addr("192.0.2.33")
+    r = c.run("update", "--once")
+    assert r.returncode == 1
+    st = c.status()
+    assert st["last_code"] == "http 429", st
+    first = st["last_attempt"]
+    assert st["next_attempt"] >= first + 7, st
+    # Neither a plain run nor --force asks again before the time the server gave (a
+    # second later, so that a request would show in last_attempt).
+    time.sleep(1.1)
+    assert c.run("update", "--once").returncode == 1
+    r = c.run("update", "--once", "--force")
+    assert r.returncode == 1 and "429" in r.stderr, r.stderr
+    assert c.status()["last_attempt"] == first
+    assert n.addrs(HOME) == {"192.0.2.32"}
+    # After it, the update goes through.
+    time.sleep(max(0, st["next_attempt"] - time.time()) + 0.5)
+    r = c.run("update", "--once")
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.33"}, 2)
