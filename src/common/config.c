@@ -42,7 +42,8 @@ static const char *const sect_names[SECT_COUNT] = {
     "", "server", "dns", "http", "observe", "check", "mail", "accounts", "abuse", "zone"};
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
-    parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup;
+    parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup,
+    parse_parked;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0
@@ -134,6 +135,7 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_ABUSE, "source_per_window", schema_uint, 0, 60000, "120",
 	 C(abuse_source_per_window), 0},
 	{SECT_ABUSE, "source_per_day", schema_uint, 0, 60000, "10000", C(abuse_source_per_day), 0},
+	{SECT_ABUSE, "parked", parse_parked, 0, 0, "", C(abuse_parked), 0},
 
 	{SECT_ZONE, "ns", parse_names, 0, 0, NULL, L(struct cfg_zone, ns, n_ns, CFG_MAX_NS),
 	 REQ | REP},
@@ -256,6 +258,20 @@ static int parse_mail_tls(struct schema_ctx *c, const struct schema_row *r, void
 		return NP_OK;
 	snprintf(why, whylen, "must be none, try or require");
 	return NP_EINVAL;
+}
+
+/* An address quarantined names answer with: one IPv4 or IPv6 address, or "" (NXDOMAIN). */
+static int parse_parked(struct schema_ctx *c, const struct schema_row *r, void *base,
+                        const char *val, char *why, size_t whylen)
+{
+	struct np_addr a;
+	if (schema_str(c, r, base, val, why, whylen) != NP_OK)
+		return NP_EINVAL;
+	if (val[0] != '\0' && addr_parse(val, &a) != NP_OK) {
+		snprintf(why, whylen, "must be one IPv4 or IPv6 address");
+		return NP_EINVAL;
+	}
+	return NP_OK;
 }
 
 static int parse_signup(struct schema_ctx *c, const struct schema_row *r, void *base,

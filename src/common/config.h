@@ -116,6 +116,7 @@ struct config {
 	unsigned abuse_token_per_day;     /* "token_per_day": 2000 */
 	unsigned abuse_source_per_window; /* "source_per_window": 120 */
 	unsigned abuse_source_per_day;    /* "source_per_day": 10000 */
+	char abuse_parked[48];            /* "parked": what quarantined names answer; "" NXDOMAIN */
 
 	/* [zone NAME] sections, in file order */
 	struct cfg_zone zones[CFG_MAX_ZONES];

@@ -8,6 +8,7 @@ import os
 import subprocess
 import time
 
+import dns.rcode
 import pytest
 
 from conftest import BUILD, ZONE, check_sanitizers, wait_for
@@ -16,6 +17,9 @@ NAMEPLATE = os.path.join(BUILD, "nameplate")
 
 HOME = "home.%s" % ZONE
 UA = "nameplate-tests/1.0 abuse"
+# The budgets off, for tests of other things.
+NO_LIMITS = {"host_per_window": 0, "host_per_day": 0, "token_per_window": 0,
+             "token_per_day": 0, "source_per_window": 0, "source_per_day": 0}
 
 
 def start(np_factory, abuse=None, extra=None):
@@ -164,3 +168,82 @@ def test_client_waits_as_long_as_the_server_asks(np_factory, tmp_path):
     r = c.run("update", "--once")
     assert r.returncode == 0, r.stderr
     assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.33"}, 2)
+
+
+# ---- abuse states -----------------------------------------------------------------------
+
+
+def rcode(n, name, rdtype="A"):
+    return n.query(name, rdtype).rcode()
+
+
+def abuse_list(n):
+    r = n.ctl("abuse", "list", "--json")
+    return {h["name"]: h for h in json.loads(r.stdout)}
+
+
+def test_hold_refuses_changes_and_serves_the_last_address(np_factory):
+    n = start(np_factory, abuse=NO_LIMITS)
+    assert n.update(HOME, "192.0.2.41", user="alice", secret=n.secret)[2] == ["good 192.0.2.41"]
+    r = n.ctl("abuse", "hold", HOME, "--reason", "reported: phishing kit")
+    assert "now hold" in r.stdout
+    listed = abuse_list(n)[HOME]
+    assert listed["state"] == "hold" and listed["reasons"] == "reported: phishing kit"
+    assert set(listed) >= {"name", "state", "score", "reasons"}
+    # The owner's update is refused with the dyndns2 code for it; DNS keeps the address.
+    assert n.update(HOME, "192.0.2.42", user="alice", secret=n.secret)[2] == ["abuse"]
+    s, _, j = api(n, "PUT", "/hosts/%s/records/A" % HOME, {"records": ["192.0.2.43"]},
+                  token=n.secret)
+    assert s == 403 and j["error"]["code"] == "blocked", j
+    assert n.addrs(HOME) == {"192.0.2.41"}
+    # Restored: updates go through again.
+    n.ctl("abuse", "restore", HOME, "--reason", "owner cleaned the site")
+    assert n.update(HOME, "192.0.2.44", user="alice", secret=n.secret)[2] == ["good 192.0.2.44"]
+    assert HOME not in abuse_list(n)
+    log = json.loads(n.ctl("abuse", "log", HOME, "--json").stdout)
+    assert [(e["from"], e["to"], e["reason"]) for e in log] == [
+        ("hold", "ok", "owner cleaned the site"), ("ok", "hold", "reported: phishing kit")]
+    assert all(e["actor"].startswith("ctl:") and e["time"] > 0 for e in log)
+
+
+def test_quarantine_is_nxdomain_within_a_second_and_survives_restart(np_factory):
+    n = start(np_factory, abuse=NO_LIMITS)
+    n.update(HOME, "192.0.2.51", user="alice", secret=n.secret)
+    assert n.addrs(HOME) == {"192.0.2.51"}
+    t0 = time.time()
+    n.ctl("abuse", "quarantine", HOME, "--reason", "C2 server (ThreatFox)")
+    assert wait_for(lambda: rcode(n, HOME) == dns.rcode.NXDOMAIN, 1.0), \
+        "not NXDOMAIN a second after the quarantine"
+    print("quarantine visible after %.2f s" % (time.time() - t0))
+    assert n.update(HOME, "192.0.2.52", user="alice", secret=n.secret)[2] == ["abuse"]
+    n.restart()
+    assert rcode(n, HOME) == dns.rcode.NXDOMAIN
+    assert abuse_list(n)[HOME]["state"] == "quarantined"
+    n.ctl("abuse", "restore", HOME, "--reason", "false positive")
+    assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.51"}, 1.0)
+
+
+def test_quarantine_parked(np_factory):
+    n = start(np_factory, abuse=dict(NO_LIMITS, parked="192.0.2.250"))
+    n.update(HOME, "192.0.2.61", user="alice", secret=n.secret)
+    n.ctl("abuse", "quarantine", HOME, "--reason", "malware download")
+    assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.250"}, 1.0)
+    assert n.query(HOME, "AAAA").rcode() == dns.rcode.NOERROR and not n.addrs(HOME, "AAAA")
+
+
+def test_host_block_is_hold(np_factory):
+    n = start(np_factory, abuse=NO_LIMITS)
+    n.ctl("host", "block", HOME)
+    assert abuse_list(n)[HOME]["state"] == "hold"
+    assert n.update(HOME, "192.0.2.71", user="alice", secret=n.secret)[2] == ["abuse"]
+    n.ctl("host", "unblock", HOME)
+    assert n.update(HOME, "192.0.2.71", user="alice", secret=n.secret)[2] == ["good 192.0.2.71"]
+
+
+def test_abuse_commands_refuse_bad_input(np_factory):
+    n = start(np_factory, abuse=NO_LIMITS)
+    r = n.ctl("abuse", "hold", HOME, check=False)
+    assert r.returncode == 2 and "--reason" in r.stderr
+    r = n.ctl("abuse", "hold", "nosuch.%s" % ZONE, "--reason", "x", check=False)
+    assert r.returncode == 1 and "no host" in r.stderr
+    assert HOME not in abuse_list(n)
