@@ -2,14 +2,49 @@
 /* The daemon's abuse protection object: the budgets and the limits they take from config. */
 #include "abuse/abuse.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "abuse/budget.h"
+#include "abuse/feed.h"
 #include "common/err.h"
+#include "common/log.h"
+#include "store/abuse.h"
 
 struct abuse {
 	struct budget *budget;
+	pthread_rwlock_t lock; /* over feeds: readers check, a reload swaps */
+	struct feed_set *feeds;
 };
+
+static void report_line(void *ctx, const char *file, unsigned line, const char *why)
+{
+	(void)ctx;
+	char esc[256];
+	log_warn("feed %s:%u: %s", log_escape(esc, sizeof(esc), file, strlen(file)), line, why);
+}
+
+/* Loads the configured feeds; the set in use stays when they cannot be loaded at all. */
+static void load_feeds(struct abuse *a, const struct config *cfg)
+{
+	struct feed_set *fs;
+	int ret = feed_set_load((const char(*)[CFG_FEED_MAX])cfg->abuse_feeds,
+	                        cfg->n_abuse_feeds, report_line, NULL, &fs);
+	if (ret != NP_OK) {
+		log_err("feeds: cannot load: %s; keeping the previous ones", np_strerror(ret));
+		return;
+	}
+	if (cfg->n_abuse_feeds > 0)
+		log_info("feeds: %zu address ranges, %zu names from %u files", feed_set_ranges(fs),
+		         feed_set_names(fs), cfg->n_abuse_feeds);
+	pthread_rwlock_wrlock(&a->lock);
+	struct feed_set *old = a->feeds;
+	a->feeds = fs;
+	pthread_rwlock_unlock(&a->lock);
+	feed_set_free(old);
+}
 
 static void limits_from(const struct config *cfg, struct budget_limits *l)
 {
@@ -35,6 +70,8 @@ int abuse_new(struct abuse **out, const struct config *cfg)
 		free(a);
 		return ret;
 	}
+	pthread_rwlock_init(&a->lock, NULL);
+	load_feeds(a, cfg);
 	*out = a;
 	return NP_OK;
 }
@@ -44,6 +81,8 @@ void abuse_free(struct abuse *a)
 	if (a == NULL)
 		return;
 	budget_free(a->budget);
+	feed_set_free(a->feeds);
+	pthread_rwlock_destroy(&a->lock);
 	free(a);
 }
 
@@ -52,6 +91,7 @@ void abuse_reload(struct abuse *a, const struct config *cfg)
 	struct budget_limits l;
 	limits_from(cfg, &l);
 	budget_set_limits(a->budget, &l);
+	load_feeds(a, cfg);
 }
 
 unsigned abuse_budget_take(struct abuse *a, const char *const *fqdns, size_t n, const char *token_id,
@@ -66,4 +106,71 @@ unsigned abuse_budget_take(struct abuse *a, const char *const *fqdns, size_t n, 
 	if (src != NULL && src->family != 0)
 		keys[k++] = budget_key_source(a->budget, src);
 	return budget_take(a->budget, keys, k, now);
+}
+
+bool abuse_addr_listed(struct abuse *a, const struct np_addr *addr, char *which, size_t len)
+{
+	pthread_rwlock_rdlock(&a->lock);
+	bool listed = feed_set_addr(a->feeds, addr, which, len);
+	pthread_rwlock_unlock(&a->lock);
+	return listed;
+}
+
+struct sweep {
+	struct store *st;
+	const struct config *cfg;
+	int (*touch)(void *ctx, const char *fqdn);
+	void *touch_ctx;
+	int64_t now;
+	unsigned moved;
+};
+
+static int sweep_one(const char *fqdn, const char *kind, void *ctx)
+{
+	struct sweep *w = ctx;
+	const struct cfg_zone *z = config_zone_for(w->cfg, fqdn);
+	if (z == NULL || strcmp(z->name, fqdn) == 0)
+		return 0; /* not ours, or a zone's own name (the operator's) */
+	struct store_host h;
+	int ret = store_host_get(w->st, fqdn, &h);
+	if (ret == NP_ENOTFOUND)
+		return 0;
+	if (ret != NP_OK)
+		return ret;
+	if (h.abuse_state == STORE_ABUSE_QUARANTINED)
+		return 0;
+	char actor[STORE_ABUSE_ACTOR_MAX], reason[160];
+	snprintf(actor, sizeof(actor), "feed:%s", kind);
+	snprintf(reason, sizeof(reason), "listed by the %s feed", kind);
+	bool changed;
+	ret = store_abuse_set_state(w->st, h.id, STORE_ABUSE_QUARANTINED, actor, reason, w->now,
+	                            &changed);
+	if (ret == NP_OK && changed && w->touch != NULL)
+		ret = w->touch(w->touch_ctx, fqdn);
+	if (ret == NP_OK && changed) {
+		w->moved++;
+		log_warn("abuse: %s quarantined: %s", fqdn, reason);
+	}
+	return ret;
+}
+
+int abuse_quarantine_names(const struct feed_set *fs, struct store *st, const struct config *cfg,
+                           int (*touch)(void *ctx, const char *fqdn), void *touch_ctx,
+                           int64_t now, unsigned *moved)
+{
+	struct sweep w = {st, cfg, touch, touch_ctx, now, 0};
+	int ret = feed_set_each_name(fs, sweep_one, &w);
+	if (moved != NULL)
+		*moved = w.moved;
+	return ret;
+}
+
+int abuse_quarantine_listed(struct abuse *a, struct store *st, const struct config *cfg,
+                            int (*touch)(void *ctx, const char *fqdn), void *touch_ctx,
+                            int64_t now, unsigned *moved)
+{
+	pthread_rwlock_rdlock(&a->lock);
+	int ret = abuse_quarantine_names(a->feeds, st, cfg, touch, touch_ctx, now, moved);
+	pthread_rwlock_unlock(&a->lock);
+	return ret;
 }

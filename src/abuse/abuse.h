@@ -10,6 +10,7 @@
 
 #include "common/addr.h"
 #include "common/config.h"
+#include "store/store.h"
 
 /* Keys a table remembers: hosts, tokens and sources together. */
 #define ABUSE_BUDGET_ENTRIES 65536
@@ -27,5 +28,22 @@ void abuse_reload(struct abuse *a, const struct config *cfg);
  * Retry-After; nothing was counted). */
 unsigned abuse_budget_take(struct abuse *a, const char *const *fqdns, size_t n, const char *token_id,
                            const struct np_addr *src, int64_t now);
+
+/* Whether address a lies in a range a threat feed lists (an update to it is refused);
+ * which (may be NULL) gets the feed, the range and its label. */
+bool abuse_addr_listed(struct abuse *a, const struct np_addr *addr, char *which, size_t len);
+
+/* Moves every host of ours (in cfg's zones) that a hostname feed lists to quarantined,
+ * logged with actor "feed:KIND"; touch(touch_ctx, fqdn) for each one moved (so DNS drops
+ * it). Runs inside the caller's transaction. *moved (may be NULL) counts them. */
+int abuse_quarantine_listed(struct abuse *a, struct store *st, const struct config *cfg,
+                            int (*touch)(void *ctx, const char *fqdn), void *touch_ctx,
+                            int64_t now, unsigned *moved) np_mustcheck;
+
+/* The same over a feed set the caller loaded (nameplatectl feed reload). */
+struct feed_set;
+int abuse_quarantine_names(const struct feed_set *fs, struct store *st, const struct config *cfg,
+                           int (*touch)(void *ctx, const char *fqdn), void *touch_ctx,
+                           int64_t now, unsigned *moved) np_mustcheck;
 
 #endif

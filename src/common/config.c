@@ -43,7 +43,7 @@ static const char *const sect_names[SECT_COUNT] = {
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
     parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup,
-    parse_parked;
+    parse_parked, parse_feed;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0
@@ -136,6 +136,8 @@ static const struct schema_row cfg_schema[] = {
 	 C(abuse_source_per_window), 0},
 	{SECT_ABUSE, "source_per_day", schema_uint, 0, 60000, "10000", C(abuse_source_per_day), 0},
 	{SECT_ABUSE, "parked", parse_parked, 0, 0, "", C(abuse_parked), 0},
+	{SECT_ABUSE, "feed", parse_feed, 0, 0, NULL,
+	 L(struct config, abuse_feeds, n_abuse_feeds, CFG_MAX_FEEDS), REP},
 
 	{SECT_ZONE, "ns", parse_names, 0, 0, NULL, L(struct cfg_zone, ns, n_ns, CFG_MAX_NS),
 	 REQ | REP},
@@ -271,6 +273,36 @@ static int parse_parked(struct schema_ctx *c, const struct schema_row *r, void *
 		snprintf(why, whylen, "must be one IPv4 or IPv6 address");
 		return NP_EINVAL;
 	}
+	return NP_OK;
+}
+
+/* A threat feed: "KIND:PATH", KIND one of the formats src/abuse/feed.c reads, PATH
+ * absolute (the daemon reads it again on SIGHUP, from wherever it runs). */
+static int parse_feed(struct schema_ctx *c, const struct schema_row *r, void *base,
+                      const char *val, char *why, size_t whylen)
+{
+	(void)c;
+	static const char *const kinds[] = {"spamhaus-drop:", "urlhaus-hostfile:", "threatfox-csv:"};
+	unsigned *count = schema_count(r, base);
+	if (*count >= r->max_count) {
+		snprintf(why, whylen, "more than %u feeds", r->max_count);
+		return NP_EINVAL;
+	}
+	const char *path = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(kinds) && path == NULL; i++)
+		if (strncmp(val, kinds[i], strlen(kinds[i])) == 0)
+			path = val + strlen(kinds[i]);
+	if (path == NULL || path[0] != '/') {
+		snprintf(why, whylen, "must be spamhaus-drop:PATH, urlhaus-hostfile:PATH or "
+		                      "threatfox-csv:PATH with an absolute PATH");
+		return NP_EINVAL;
+	}
+	char *dst = (char *)schema_field(r, base) + (size_t)*count * r->size;
+	if (np_strlcpy(dst, val, r->size) >= r->size) {
+		snprintf(why, whylen, "too long");
+		return NP_EINVAL;
+	}
+	(*count)++;
 	return NP_OK;
 }
 

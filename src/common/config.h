@@ -19,6 +19,11 @@
 #define CFG_MAX_ZONES    64
 #define CFG_MAX_RESEARCH 64
 #define CFG_URL_MAX      256
+/* nameplated's pid, in data_dir: nameplatectl feed reload signals it (SIGHUP). */
+#define NAMEPLATED_PID_FILE "nameplated.pid"
+#define CFG_MAX_FEEDS    16
+#define CFG_FEED_MAX     (PATH_MAX + 32) /* "KIND:PATH" */
+#define CFG_MAX_ASN_DBS  4
 #define CFG_NAME_MAX     254 /* a textual domain name without the trailing dot, + NUL */
 
 struct cfg_listen {
@@ -117,6 +122,8 @@ struct config {
 	unsigned abuse_source_per_window; /* "source_per_window": 120 */
 	unsigned abuse_source_per_day;    /* "source_per_day": 10000 */
 	char abuse_parked[48];            /* "parked": what quarantined names answer; "" NXDOMAIN */
+	char abuse_feeds[CFG_MAX_FEEDS][CFG_FEED_MAX]; /* "feed", repeatable: KIND:PATH */
+	unsigned n_abuse_feeds;
 
 	/* [zone NAME] sections, in file order */
 	struct cfg_zone zones[CFG_MAX_ZONES];

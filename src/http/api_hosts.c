@@ -701,6 +701,17 @@ enum MHD_Result api_records_put(struct api_req *r)
 		if (!dup) /* a set of records: the same value twice is once */
 			s->n_set++;
 	}
+	/* An address in a range a threat feed lists is never published. */
+	for (size_t k = 0; k < s->n_set; k++) {
+		struct np_addr a;
+		char which[160], text[INET6_ADDRSTRLEN];
+		if (!store_rr_addr(&s->set[k], &a) ||
+		    !abuse_addr_listed(http_abuse(r->hs), &a, which, sizeof(which)))
+			continue;
+		api_error(r, MHD_HTTP_FORBIDDEN, "listed", "%s is in a range a threat feed lists (%s)",
+		          addr_format(&a, text, sizeof(text)), which);
+		return api_answer(r);
+	}
 	if (!within_budget(r, s->fqdn))
 		return api_answer(r);
 	return api_write(r, records_replace);

@@ -162,9 +162,42 @@ struct abuse *http_abuse(const struct http_server *hs)
 	return hs->abuse;
 }
 
+/* The hostname feeds' sweep, on the writer thread: every listed host of ours goes to
+ * quarantined (and out of DNS) with the batch. */
+struct feed_sweep {
+	struct writer_op op;
+	struct abuse *abuse;
+};
+
+static int sweep_touch(void *ctx, const char *fqdn)
+{
+	return writer_txn_touch(ctx, fqdn);
+}
+
+static int sweep_apply(struct writer_op *op, struct writer_txn *txn)
+{
+	struct feed_sweep *f = container_of(op, struct feed_sweep, op);
+	unsigned moved = 0;
+	int ret = abuse_quarantine_listed(f->abuse, writer_txn_store(txn), writer_txn_config(txn),
+	                                  sweep_touch, txn, time_now(), &moved);
+	if (ret == NP_OK && moved > 0)
+		log_info("feeds: %u hosts quarantined", moved);
+	return ret;
+}
+
+/* Runs the sweep from the main thread (start, SIGHUP) and waits for it. */
+static void sweep_feeds(struct http_server *hs)
+{
+	struct feed_sweep f = {.op = {.apply = sweep_apply}, .abuse = hs->abuse};
+	int ret = writer_run(hs->w, &f.op, 5000);
+	if (ret != NP_OK)
+		log_err("feeds: the listed hosts could not be quarantined: %s", np_strerror(ret));
+}
+
 void http_reload(struct http_server *hs, const struct config *cfg)
 {
 	abuse_reload(hs->abuse, cfg);
+	sweep_feeds(hs);
 }
 
 struct throttle *http_throttle(const struct http_server *hs)
@@ -697,6 +730,21 @@ static enum MHD_Result serve_update(struct http_request *r)
 		ret = reply_once(c, DYNDNS2_BADAUTH);
 		goto fail;
 	}
+	/* An address in a range a threat feed lists is never published. */
+	char which[160];
+	for (int f = 0; f < 2; f++) {
+		const struct np_addr *a = f == 0 ? &p->v4 : &p->v6;
+		if (!(f == 0 ? p->has_v4 : p->has_v6) || !abuse_addr_listed(hs->abuse, a, which,
+		                                                           sizeof(which)))
+			continue;
+		char text[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN], user[96];
+		log_escape(user, sizeof(user), req->u.user, strlen(req->u.user));
+		log_warn("dyndns2: %s user=%s: %s is listed (%s): refused",
+		         addr_format(&req->u.client, src, sizeof(src)), user,
+		         addr_format(a, text, sizeof(text)), which);
+		ret = reply_once(c, DYNDNS2_ABUSE);
+		goto fail;
+	}
 	/* The update budgets, in memory: over one, nothing reaches the writer. */
 	wait = update_budget(hs, &req->u);
 	if (wait > 0) {
@@ -1217,6 +1265,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 		hs->daemons[hs->n_daemons++] = d;
 		log_info("http: listening on %s", cfg->http_listen[i].text);
 	}
+	sweep_feeds(hs);
 	*out = hs;
 	return NP_OK;
 }

@@ -247,3 +247,121 @@ def test_abuse_commands_refuse_bad_input(np_factory):
     r = n.ctl("abuse", "hold", "nosuch.%s" % ZONE, "--reason", "x", check=False)
     assert r.returncode == 1 and "no host" in r.stderr
     assert HOME not in abuse_list(n)
+
+
+# ---- threat feeds -----------------------------------------------------------------------
+
+
+DROP = """; Spamhaus DROP List 2026/12/01 - (c) 2026 The Spamhaus Project SLU
+; Last-Modified: Mon, 01 Dec 2026 00:00:00 GMT
+; Expires: Mon, 01 Dec 2026 01:00:00 GMT
+198.51.100.0/24 ; SBL000001
+this is not a prefix
+2001:db8:bad::/48 ; SBL000002
+"""
+DROP_JSON = """{"cidr":"203.0.113.0/25","sblid":"SBL000003","rir":"apnic"}
+{"type":"metadata","timestamp":1764547200,"size":1,"records":1}
+"""
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def test_update_into_a_listed_range_is_refused(np_factory, tmp_path):
+    drop = write(tmp_path, "drop.txt", DROP)
+    drop6 = write(tmp_path, "drop_v4.json", DROP_JSON)
+    n = np_factory()
+    n.write_config(abuse=NO_LIMITS)
+    text = open(n.conf).read().replace("[abuse]\n", "[abuse]\nfeed = spamhaus-drop:%s\n"
+                                       "feed = spamhaus-drop:%s\n" % (drop, drop6))
+    open(n.conf, "w").write(text)
+    n.init()
+    n.add_user("alice")
+    n.secret = n.add_host(HOME, "alice")
+    n.start()
+    # The malformed line is reported with its file and line; the rest loaded.
+    assert wait_for(lambda: "%s:5: not a CIDR prefix" % drop in n.stderr(), 2), n.stderr()
+    assert n.update(HOME, "192.0.2.80", user="alice", secret=n.secret)[2] == ["good 192.0.2.80"]
+    for ip in ("198.51.100.7", "203.0.113.9", "2001:db8:bad::1"):
+        assert n.update(HOME, ip, user="alice", secret=n.secret)[2] == ["abuse"], ip
+    s, _, j = api(n, "PUT", "/hosts/%s/records/A" % HOME, {"records": ["198.51.100.8"]},
+                  token=n.secret)
+    assert s == 403 and j["error"]["code"] == "listed", j
+    assert "spamhaus-drop 198.51.100.0/24 SBL000001" in j["error"]["message"]
+    # Nothing changed.
+    assert n.addrs(HOME) == {"192.0.2.80"}
+    assert not n.addrs(HOME, "AAAA")
+    # Not the host's fault: no abuse state for it.
+    assert HOME not in abuse_list(n)
+
+
+URLHAUS = """# abuse.ch URLhaus Host file
+# Terms of Use: https://urlhaus.abuse.ch/api/
+0.0.0.0 evil.%s
+0.0.0.0 not_a name at all
+0.0.0.0 elsewhere.example.net
+""" % ZONE
+
+THREATFOX = """################################################################
+# ThreatFox IOCs: recent                                       #
+# "first_seen_utc","ioc_id","ioc_value","ioc_type","threat_type","fk_malware","malware_alias","malware_printable","last_seen_utc","confidence_level","reference","tags","anonymous","reporter"
+"2026-12-01 10:00:00", "100001", "c2.%s", "domain", "botnet_cc", "win.njrat", "None", "NjRAT", "", "100", "", "njrat", "0", "someone"
+"2026-12-01 10:00:01", "100002", "http://drop.%s:8080/x.exe", "url", "payload_delivery", "elf.mirai", "None", "Mirai", "", "75", "", "", "0", "someone"
+"2026-12-01 10:00:02", "100003", "192.0.2.99:443", "ip:port", "botnet_cc", "win.qakbot", "None", "QakBot", "", "100", "", "", "0", "someone"
+this line is broken
+""" % (ZONE, ZONE)
+
+
+def test_hostname_feeds_quarantine_our_names(np_factory, tmp_path):
+    hostfile = write(tmp_path, "hostfile.txt", "# empty at first\n")
+    tf = write(tmp_path, "threatfox.csv", "# nothing yet\n")
+    n = np_factory()
+    n.write_config(abuse=NO_LIMITS)
+    text = open(n.conf).read().replace("[abuse]\n", "[abuse]\nfeed = urlhaus-hostfile:%s\n"
+                                       "feed = threatfox-csv:%s\n" % (hostfile, tf))
+    open(n.conf, "w").write(text)
+    n.init()
+    n.add_user("alice")
+    n.add_user("mallory")
+    n.secret = n.add_host(HOME, "alice")
+    names = ["evil", "c2", "drop"]
+    secrets = {h: n.add_host("%s.%s" % (h, ZONE), "mallory") for h in names}
+    n.start()
+    for h in names:
+        assert n.update("%s.%s" % (h, ZONE), "192.0.2.%d" % (90 + names.index(h)),
+                        user="mallory", secret=secrets[h])[2][0].startswith("good")
+    # The feeds now list them: reloaded by nameplatectl, which reports the bad lines.
+    open(hostfile, "w").write(URLHAUS)
+    open(tf, "w").write(THREATFOX)
+    t0 = time.time()
+    r = n.ctl("feed", "reload")
+    assert "%s:4: expected 'ADDRESS NAME'" % hostfile in r.stderr, r.stderr
+    assert "%s:7: not a ThreatFox CSV record" % tf in r.stderr, r.stderr
+    assert "3 hosts quarantined" in r.stdout and "signalled nameplated" in r.stdout, r.stdout
+    for h in names:
+        assert wait_for(lambda: rcode(n, "%s.%s" % (h, ZONE)) == dns.rcode.NXDOMAIN, 1.0), h
+    print("feed quarantine visible after %.2f s" % (time.time() - t0))
+    listed = abuse_list(n)
+    assert {h: listed["%s.%s" % (h, ZONE)]["state"] for h in names} == {
+        h: "quarantined" for h in names}
+    log = json.loads(n.ctl("abuse", "log", "c2.%s" % ZONE, "--json").stdout)
+    assert log[0]["actor"] == "feed:threatfox-csv", log
+    # Others are untouched; the ThreatFox ip:port is an address an update may not use.
+    assert HOME not in listed
+    assert wait_for(lambda: "feeds: " in n.stderr() and "SIGHUP" in n.stderr(), 2)
+    assert wait_for(lambda: n.update(HOME, "192.0.2.99", user="alice",
+                                     secret=n.secret)[2] == ["abuse"], 2)
+
+
+def test_sighup_reloads_feeds(np_factory, tmp_path):
+    drop = write(tmp_path, "drop.txt", "; nothing listed\n")
+    n = start(np_factory, abuse=dict(NO_LIMITS, feed="spamhaus-drop:%s" % drop))
+    assert n.update(HOME, "198.51.100.7", user="alice", secret=n.secret)[2] == [
+        "good 198.51.100.7"]
+    open(drop, "w").write(DROP)
+    n.proc.send_signal(__import__("signal").SIGHUP)
+    assert wait_for(lambda: n.update(HOME, "198.51.100.8", user="alice",
+                                     secret=n.secret)[2] == ["abuse"], 3)
