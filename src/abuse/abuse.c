@@ -8,15 +8,19 @@
 #include <string.h>
 
 #include "abuse/budget.h"
+#include "abuse/asn.h"
 #include "abuse/feed.h"
+#include "abuse/flux.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "store/abuse.h"
 
 struct abuse {
 	struct budget *budget;
-	pthread_rwlock_t lock; /* over feeds: readers check, a reload swaps */
+	pthread_rwlock_t lock; /* over what follows: readers check, a reload swaps */
 	struct feed_set *feeds;
+	struct asn_db *asn;
+	struct flux_params flux;
 };
 
 static void report_line(void *ctx, const char *file, unsigned line, const char *why)
@@ -46,6 +50,33 @@ static void load_feeds(struct abuse *a, const struct config *cfg)
 	feed_set_free(old);
 }
 
+/* Loads the ASN tables and the flux settings. */
+static void load_flux(struct abuse *a, const struct config *cfg)
+{
+	struct asn_db *db = NULL;
+	int ret = asn_db_load((const char(*)[PATH_MAX])cfg->abuse_asn_dbs, cfg->n_abuse_asn_dbs,
+	                      report_line, NULL, &db);
+	if (ret != NP_OK)
+		log_err("asn_db: cannot load: %s; keeping the previous table", np_strerror(ret));
+	else if (cfg->n_abuse_asn_dbs > 0)
+		log_info("asn_db: %zu ranges from %u files", asn_db_ranges(db), cfg->n_abuse_asn_dbs);
+	pthread_rwlock_wrlock(&a->lock);
+	struct asn_db *old = NULL;
+	if (ret == NP_OK) {
+		old = a->asn;
+		a->asn = db;
+	}
+	a->flux = (struct flux_params){
+	    .window = cfg->abuse_flux_window,
+	    .watch = cfg->abuse_watch_score,
+	    .hold = cfg->abuse_hold_score,
+	    .quarantine = cfg->abuse_quarantine_score,
+	    .shared_accounts = cfg->abuse_shared_accounts,
+	};
+	pthread_rwlock_unlock(&a->lock);
+	asn_db_free(old);
+}
+
 static void limits_from(const struct config *cfg, struct budget_limits *l)
 {
 	l->window = cfg->abuse_window;
@@ -72,6 +103,7 @@ int abuse_new(struct abuse **out, const struct config *cfg)
 	}
 	pthread_rwlock_init(&a->lock, NULL);
 	load_feeds(a, cfg);
+	load_flux(a, cfg);
 	*out = a;
 	return NP_OK;
 }
@@ -82,6 +114,7 @@ void abuse_free(struct abuse *a)
 		return;
 	budget_free(a->budget);
 	feed_set_free(a->feeds);
+	asn_db_free(a->asn);
 	pthread_rwlock_destroy(&a->lock);
 	free(a);
 }
@@ -92,6 +125,49 @@ void abuse_reload(struct abuse *a, const struct config *cfg)
 	limits_from(cfg, &l);
 	budget_set_limits(a->budget, &l);
 	load_feeds(a, cfg);
+	load_flux(a, cfg);
+}
+
+int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
+                const struct np_addr *cand, size_t n, int64_t now, int *state)
+{
+	struct store_abuse cur;
+	int ret = store_abuse_get(st, h->id, &cur);
+	if (ret != NP_OK)
+		return ret;
+	*state = cur.state;
+	struct flux_features f;
+	char reasons[STORE_ABUSE_REASONS_MAX], json[STORE_ABUSE_FEATURES_MAX];
+	pthread_rwlock_rdlock(&a->lock);
+	struct flux_params p = a->flux;
+	int64_t since = now - (int64_t)p.window;
+	if (cur.since > since)
+		since = cur.since; /* a restored host starts afresh */
+	ret = flux_measure(st, a->asn, a->feeds, h->id, h->user_id, since, cand, n, now, &f);
+	pthread_rwlock_unlock(&a->lock);
+	if (ret != NP_OK)
+		return ret;
+	enum store_abuse_state want = flux_state(&f, &p, reasons, sizeof(reasons));
+	flux_json(&f, json, sizeof(json));
+	ret = store_abuse_set_score(st, h->id, f.score, want != STORE_ABUSE_OK ? reasons : "",
+	                            json, now);
+	if (ret != NP_OK)
+		return ret;
+	/* Automatic judgements raise a state, and lower only a watch: hold and quarantine
+	 * are the operator's to lift. */
+	bool raise = (int)want > cur.state;
+	bool lower = cur.state == STORE_ABUSE_WATCH && want == STORE_ABUSE_OK;
+	if (!raise && !lower)
+		return NP_OK;
+	ret = store_abuse_set_state(st, h->id, want, "flux",
+	                            lower ? "flux score back under the watch line" : reasons, now,
+	                            NULL);
+	if (ret != NP_OK)
+		return ret;
+	if (raise)
+		log_warn("abuse: %s now %s: %s", h->fqdn, store_abuse_state_name(want), reasons);
+	*state = want;
+	return NP_OK;
 }
 
 unsigned abuse_budget_take(struct abuse *a, const char *const *fqdns, size_t n, const char *token_id,

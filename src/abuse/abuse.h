@@ -40,6 +40,14 @@ int abuse_quarantine_listed(struct abuse *a, struct store *st, const struct conf
                             int (*touch)(void *ctx, const char *fqdn), void *touch_ctx,
                             int64_t now, unsigned *moved) np_mustcheck;
 
+/* Judges an address change of host h (to cand, n of them) by its flux score, inside the
+ * writer's transaction: the score and its features are stored, and the host's state is
+ * raised to what they call for (logged with actor "flux"; a watch whose score fell back is
+ * ok again). *state gets the state after it: at hold or above the change must not be
+ * applied. */
+int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
+                const struct np_addr *cand, size_t n, int64_t now, int *state) np_mustcheck;
+
 /* The same over a feed set the caller loaded (nameplatectl feed reload). */
 struct feed_set;
 int abuse_quarantine_names(const struct feed_set *fs, struct store *st, const struct config *cfg,

@@ -43,7 +43,7 @@ static const char *const sect_names[SECT_COUNT] = {
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
     parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup,
-    parse_parked, parse_feed;
+    parse_parked, parse_feed, parse_asn_db;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0
@@ -138,6 +138,15 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_ABUSE, "parked", parse_parked, 0, 0, "", C(abuse_parked), 0},
 	{SECT_ABUSE, "feed", parse_feed, 0, 0, NULL,
 	 L(struct config, abuse_feeds, n_abuse_feeds, CFG_MAX_FEEDS), REP},
+	{SECT_ABUSE, "asn_db", parse_asn_db, 0, 0, NULL,
+	 L(struct config, abuse_asn_dbs, n_abuse_asn_dbs, CFG_MAX_ASN_DBS), REP},
+	/* Flux scores: 0 turns a threshold off. Holz et al.'s line is 142.38. */
+	{SECT_ABUSE, "flux_window", schema_uint, 3600, 2678400, "86400", C(abuse_flux_window), 0},
+	{SECT_ABUSE, "watch_score", schema_uint, 0, 100000, "100", C(abuse_watch_score), 0},
+	{SECT_ABUSE, "hold_score", schema_uint, 0, 100000, "143", C(abuse_hold_score), 0},
+	{SECT_ABUSE, "quarantine_score", schema_uint, 0, 100000, "300",
+	 C(abuse_quarantine_score), 0},
+	{SECT_ABUSE, "shared_accounts", schema_uint, 0, 100000, "10", C(abuse_shared_accounts), 0},
 
 	{SECT_ZONE, "ns", parse_names, 0, 0, NULL, L(struct cfg_zone, ns, n_ns, CFG_MAX_NS),
 	 REQ | REP},
@@ -295,6 +304,29 @@ static int parse_feed(struct schema_ctx *c, const struct schema_row *r, void *ba
 	if (path == NULL || path[0] != '/') {
 		snprintf(why, whylen, "must be spamhaus-drop:PATH, urlhaus-hostfile:PATH or "
 		                      "threatfox-csv:PATH with an absolute PATH");
+		return NP_EINVAL;
+	}
+	char *dst = (char *)schema_field(r, base) + (size_t)*count * r->size;
+	if (np_strlcpy(dst, val, r->size) >= r->size) {
+		snprintf(why, whylen, "too long");
+		return NP_EINVAL;
+	}
+	(*count)++;
+	return NP_OK;
+}
+
+/* An iptoasn.com TSV file (absolute path; read again on SIGHUP). */
+static int parse_asn_db(struct schema_ctx *c, const struct schema_row *r, void *base,
+                        const char *val, char *why, size_t whylen)
+{
+	(void)c;
+	unsigned *count = schema_count(r, base);
+	if (*count >= r->max_count) {
+		snprintf(why, whylen, "more than %u files", r->max_count);
+		return NP_EINVAL;
+	}
+	if (val[0] != '/') {
+		snprintf(why, whylen, "must be an absolute path");
 		return NP_EINVAL;
 	}
 	char *dst = (char *)schema_field(r, base) + (size_t)*count * r->size;

@@ -124,6 +124,13 @@ struct config {
 	char abuse_parked[48];            /* "parked": what quarantined names answer; "" NXDOMAIN */
 	char abuse_feeds[CFG_MAX_FEEDS][CFG_FEED_MAX]; /* "feed", repeatable: KIND:PATH */
 	unsigned n_abuse_feeds;
+	char abuse_asn_dbs[CFG_MAX_ASN_DBS][PATH_MAX]; /* "asn_db", repeatable: iptoasn TSV */
+	unsigned n_abuse_asn_dbs;
+	unsigned abuse_flux_window;      /* "flux_window" seconds of history scored: 86400 */
+	unsigned abuse_watch_score;      /* "watch_score": 100 */
+	unsigned abuse_hold_score;       /* "hold_score": 143 (Holz et al.'s 142.38) */
+	unsigned abuse_quarantine_score; /* "quarantine_score": 300 */
+	unsigned abuse_shared_accounts;  /* "shared_accounts": 10 */
 
 	/* [zone NAME] sections, in file order */
 	struct cfg_zone zones[CFG_MAX_ZONES];

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* nameplatectl abuse: the hosts whose abuse state is not ok or that scored, the operator's
+/* nameplatectl abuse: the hosts whose abuse state is not ok, the operator's
  * hold, quarantine and restore (each logged with who, when and why), and the log. The
  * daemon sees a change through the store (PRAGMA data_version) and rebuilds DNS within its
  * poll interval. */

@@ -37,7 +37,7 @@ static void usage(FILE *out)
 	      "  sensor add NAME | sensor list | sensor del NAME\n"
 	      "  import pcap FILE [--json] | import cowrie FILE [--json]   offline observations\n"
 	      "  observe show ADDRESS [--json] [--at UNIXTIME]   the verdict from the store\n"
-	      "  abuse list [--json]                  hosts not ok or scored: state, score, reasons\n"
+	      "  abuse list [--json]                  hosts not ok: state, score, reasons\n"
 	      "  abuse hold|quarantine|restore NAME --reason TEXT   (logged: who, when, why)\n"
 	      "  abuse log [NAME] [--json]            every change of abuse state\n"
 	      "  feed reload                          check the [abuse] feeds, quarantine the\n"

@@ -17,6 +17,7 @@
 #include "http/api.h"
 #include "http/dyndns2.h"
 #include "http/prefix.h"
+#include "store/abuse.h"
 
 /* A name as text, escapes included. */
 #define NAME_TEXT_MAX 1024
@@ -630,6 +631,30 @@ static int records_replace(struct api_req *r, struct store *st, struct writer_tx
 		if (s->n_set == 0)
 			return api_ok(r, MHD_HTTP_NO_CONTENT, NULL);
 		return api_ok(r, MHD_HTTP_OK, rrset_json(s->rrs, n, s->type, ttl));
+	}
+	/* New addresses are judged by the name's flux score first (abuse/abuse.h): at hold or
+	 * above they are not applied, and the state, now stored, is kept (NP_OK). */
+	if (s->type == DNS_TYPE_A || s->type == DNS_TYPE_AAAA) {
+		struct np_addr cand[ZONE_MAX_RRS_PER_TYPE];
+		size_t nc = 0;
+		for (size_t i = 0; i < s->n_set; i++)
+			if (store_rr_addr(&s->set[i], &cand[nc]))
+				nc++;
+		int state = STORE_ABUSE_OK;
+		if (nc > 0)
+			ret = abuse_judge(http_abuse(r->hs), st, &s->h, cand, nc, time_now(), &state);
+		if (ret != NP_OK)
+			return ret;
+		if (state >= STORE_ABUSE_HOLD) {
+			if (state == STORE_ABUSE_QUARANTINED)
+				ret = writer_txn_touch(txn, s->fqdn);
+			if (ret == NP_OK)
+				api_error(r, MHD_HTTP_FORBIDDEN, "blocked",
+				          "%s is now %s: its address changes look like fast flux "
+				          "(nameplate's abuse protection); ask the operator",
+				          s->fqdn, store_abuse_state_name(state));
+			return ret;
+		}
 	}
 	for (size_t i = 0; i < s->n_set; i++)
 		s->set[i].ttl = ttl;

@@ -751,6 +751,7 @@ static enum MHD_Result serve_update(struct http_request *r)
 		ret = reply_retry_later(c, wait);
 		goto fail;
 	}
+	req->u.abuse = hs->abuse;
 	return http_task_submit(r, &req->t, &req->u.op, update_refused);
 fail:
 	explicit_bzero(req->u.secret_hash, sizeof(req->u.secret_hash));

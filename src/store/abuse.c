@@ -107,7 +107,8 @@ int store_abuse_set_state(struct store *st, int64_t host_id, enum store_abuse_st
 		if (s == NULL)
 			return NP_ESTORE;
 		sqlite3_bind_int64(s, 1, host_id);
-		sqlite3_bind_int64(s, 2, now);
+		/* From the next second: what the same second held was judged already. */
+		sqlite3_bind_int64(s, 2, now + 1);
 		store__bind_text(s, 3, state == STORE_ABUSE_OK ? "" : reason);
 		ret = store__exec(st, s);
 	}
@@ -164,7 +165,7 @@ static int abuse_row(sqlite3_stmt *s, void *ctx)
 
 int store_abuse_list(struct store *st, store_abuse_cb *cb, void *ctx)
 {
-	sqlite3_stmt *s = store__sql(st, ABUSE_COLS " WHERE h.abuse_state != 0 OR a.score > 0"
+	sqlite3_stmt *s = store__sql(st, ABUSE_COLS " WHERE h.abuse_state != 0"
 	                                            " ORDER BY h.fqdn");
 	if (s == NULL)
 		return NP_ESTORE;
@@ -201,4 +202,30 @@ int store_abuse_log_list(struct store *st, const char *fqdn, store_abuse_log_cb 
 	store__bind_text(s, 1, fqdn);
 	struct log_walk w = {cb, ctx};
 	return store__each_row(st, s, log_row, &w);
+}
+
+struct addr_walk {
+	store_addr_host_cb *cb;
+	void *ctx;
+};
+
+static int addr_row(sqlite3_stmt *s, void *ctx)
+{
+	struct addr_walk *w = ctx;
+	return w->cb(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), w->ctx);
+}
+
+int store_abuse_addr_hosts(struct store *st, uint16_t type, const uint8_t *rdata, size_t len,
+                           size_t limit, store_addr_host_cb *cb, void *ctx)
+{
+	sqlite3_stmt *s = store__sql(st, "SELECT h.id, COALESCE(h.user_id, 0) FROM records r"
+	                                 " JOIN hosts h ON h.id = r.host_id"
+	                                 " WHERE r.rdata = ?1 AND r.type = ?2 LIMIT ?3");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_blob(s, 1, rdata, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, type);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
+	struct addr_walk w = {cb, ctx};
+	return store__each_row(st, s, addr_row, &w);
 }

@@ -55,7 +55,7 @@ int store_abuse_set_state(struct store *st, int64_t host_id, enum store_abuse_st
 int store_abuse_set_score(struct store *st, int64_t host_id, double score, const char *reasons,
                           const char *features, int64_t now) np_mustcheck;
 
-/* Hosts not ok, or scored above zero, ordered by fqdn. */
+/* Hosts not ok, ordered by fqdn. */
 typedef int store_abuse_cb(const struct store_abuse *a, void *ctx);
 int store_abuse_list(struct store *st, store_abuse_cb *cb, void *ctx) np_mustcheck;
 
@@ -68,5 +68,11 @@ struct store_abuse_log {
 typedef int store_abuse_log_cb(const struct store_abuse_log *l, void *ctx);
 int store_abuse_log_list(struct store *st, const char *fqdn, store_abuse_log_cb *cb,
                          void *ctx) np_mustcheck;
+
+/* The hosts whose records of type hold rdata (an address), at most limit: each one's id
+ * and owner (0: none). */
+typedef int store_addr_host_cb(int64_t host_id, int64_t user_id, void *ctx);
+int store_abuse_addr_hosts(struct store *st, uint16_t type, const uint8_t *rdata, size_t len,
+                           size_t limit, store_addr_host_cb *cb, void *ctx) np_mustcheck;
 
 #endif

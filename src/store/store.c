@@ -249,6 +249,7 @@ static const char *const migrations[] = {
 	"  new_state INTEGER NOT NULL,"
 	"  reason TEXT NOT NULL);"
 	"CREATE INDEX abuse_log_fqdn ON abuse_log(fqdn, id);"
+	"CREATE INDEX records_rdata ON records(rdata);" /* which hosts share an address */
 	"INSERT INTO abuse_log(time, host_id, fqdn, actor, old_state, new_state, reason)"
 	"  SELECT strftime('%s', 'now'), id, fqdn, 'migration', 0, 2,"
 	"  'blocked before abuse states existed' FROM hosts WHERE blocked != 0;",

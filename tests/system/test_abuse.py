@@ -365,3 +365,75 @@ def test_sighup_reloads_feeds(np_factory, tmp_path):
     n.proc.send_signal(__import__("signal").SIGHUP)
     assert wait_for(lambda: n.update(HOME, "198.51.100.8", user="alice",
                                      secret=n.secret)[2] == ["abuse"], 3)
+
+
+# ---- flux score -------------------------------------------------------------------------
+
+
+IP2ASN = "".join("10.%d.0.0\t10.%d.255.255\t%d\tZZ\tFLUX-AS-%d\n" % (i, i, 64500 + i, i)
+                 for i in range(6)) + "not a line\n"
+
+
+def test_fast_flux_is_held_and_dns_stops_following(np_factory, tmp_path):
+    asn = write(tmp_path, "ip2asn-v4.tsv", IP2ASN)
+    n = start(np_factory, abuse=dict(NO_LIMITS, asn_db=asn))
+    assert wait_for(lambda: "%s:7: expected RANGE_START" % asn in n.stderr(), 2), n.stderr()
+    answers = []
+    t0 = time.time()
+    for i in range(40):
+        ip = "10.%d.%d.%d" % (i % 6, i // 6, 1 + i)
+        answers.append(n.update(HOME, ip, user="alice", secret=n.secret)[2][0])
+    assert time.time() - t0 < 60
+    first_refused = answers.index("abuse")
+    assert 6 <= first_refused <= 24, answers
+    assert all(a == "abuse" for a in answers[first_refused:]), answers
+    last_good = answers[first_refused - 1].split()[1]
+    # DNS keeps the last address it accepted; the refused ones never appear.
+    assert n.addrs(HOME) == {last_good}
+    h = abuse_list(n)[HOME]
+    assert h["state"] in ("hold", "quarantined"), h
+    assert h["score"] >= 143
+    assert h["features"]["asns"] == 6 and h["features"]["changes_last_hour"] >= 7, h
+    assert "6 ASNs" in h["reasons"] and "changes in the last hour" in h["reasons"], h
+    log = json.loads(n.ctl("abuse", "log", HOME, "--json").stdout)
+    assert log[0]["actor"] == "flux" and log[0]["to"] == h["state"]
+    # The state survives a restart, and only the operator lifts it.
+    n.restart()
+    assert n.update(HOME, "10.0.9.9", user="alice", secret=n.secret)[2] == ["abuse"]
+    n.ctl("abuse", "restore", HOME, "--reason", "the owner moved to one provider")
+    assert n.update(HOME, "10.0.9.9", user="alice", secret=n.secret)[2] == ["good 10.0.9.9"]
+
+
+def test_home_line_stays_ok(np_factory, tmp_path):
+    # The default thresholds; budgets off so five changes need not wait four minutes.
+    asn = write(tmp_path, "ip2asn-v4.tsv", IP2ASN)
+    n = start(np_factory, abuse=dict(NO_LIMITS, asn_db=asn))
+    for i in range(5):
+        ip = "10.2.%d.1" % i
+        assert n.update(HOME, ip, user="alice", secret=n.secret)[2] == ["good " + ip]
+    h = abuse_list(n).get(HOME)
+    assert h is None or h["state"] == "ok", h
+    assert n.addrs(HOME) == {"10.2.4.1"}
+
+
+def test_one_address_many_unrelated_accounts(np_factory):
+    n = start(np_factory, abuse=NO_LIMITS)
+    secrets = {}
+    for i in range(30):
+        n.add_user("u%d" % i)
+        secrets[i] = n.add_host("s%d.%s" % (i, ZONE), "u%d" % i)
+    n.ctl("user", "add", "solo")
+    solo = {i: n.add_host("m%d.%s" % (i, ZONE), "solo") for i in range(30)}
+    for i in range(30):
+        assert n.update("s%d.%s" % (i, ZONE), "192.0.2.200", user="u%d" % i,
+                        secret=secrets[i])[2] == ["good 192.0.2.200"]
+        assert n.update("m%d.%s" % (i, ZONE), "192.0.2.201", user="solo",
+                        secret=solo[i])[2] == ["good 192.0.2.201"]
+    listed = abuse_list(n)
+    flagged = sorted(int(k.split(".")[0][1:]) for k in listed if k.startswith("s"))
+    # From the 11th account on (10 other accounts already on the address), each is watched:
+    # flagged, never blocked (many homes share a CGNAT address).
+    assert flagged == list(range(10, 30)), flagged
+    assert all(listed["s%d.%s" % (i, ZONE)]["state"] == "watch" for i in flagged)
+    assert "other accounts" in listed["s29.%s" % ZONE]["reasons"]
+    assert not any(k.startswith("m") for k in listed), listed
