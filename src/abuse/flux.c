@@ -151,8 +151,11 @@ int flux_measure(struct store *st, const struct asn_db *asn, const struct feed_s
 
 	out->holz = FLUX_HOLZ_A * out->addrs + FLUX_HOLZ_ASN * out->asns;
 	out->score = out->holz + FLUX_FEED_WEIGHT * out->feed_hits;
-	if (out->changes_hour > FLUX_RATE_FREE)
-		out->score += FLUX_RATE_WEIGHT * (out->changes_hour - FLUX_RATE_FREE);
+	/* Changes count as fast only as far as they bring new addresses: a router flapping
+	 * between its two uplinks changes often and stays two addresses. */
+	unsigned fast = out->changes_hour < out->addrs ? out->changes_hour : out->addrs;
+	if (fast > FLUX_RATE_FREE)
+		out->score += FLUX_RATE_WEIGHT * (fast - FLUX_RATE_FREE);
 out:
 	free(c);
 	free(keys);

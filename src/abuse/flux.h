@@ -19,7 +19,8 @@
 #define FLUX_HOLZ_ASN  18.54
 #define FLUX_HOLZ_FLUX 142.38
 /* Changes in an hour beyond which each adds FLUX_RATE_WEIGHT (a home line changes a few
- * times a day; a dual-stack router's two families are two changes). */
+ * times a day; a dual-stack router's two families are two changes), counted at most as
+ * many as the distinct addresses of the window. */
 #define FLUX_RATE_FREE   6
 #define FLUX_RATE_WEIGHT 5.0
 /* Each address of the window that a feed lists. */
@@ -42,7 +43,7 @@ struct flux_features {
 	unsigned shared_accounts; /* other accounts whose hosts hold one of the new addresses */
 	unsigned feed_hits;       /* addresses of the window in a feed's ranges */
 	double holz;              /* 1.32 addrs + 18.54 asns */
-	double score;             /* holz + the rate and feed terms */
+	double score; /* holz + 5 (min(changes_hour, addrs) - 6)+ + 100 feed_hits */
 };
 
 /* Measures host_id's history from `since` (the window start, or its restore if later) to

@@ -202,7 +202,5 @@ int ctl_cmd_abuse(struct ctl *c, int argc, char **argv)
 		return abuse_set(c, STORE_ABUSE_QUARANTINED, argc - 1, argv + 1);
 	if (strcmp(sub, "restore") == 0)
 		return abuse_set(c, STORE_ABUSE_OK, argc - 1, argv + 1);
-	if (strcmp(sub, "watch") == 0)
-		return abuse_set(c, STORE_ABUSE_WATCH, argc - 1, argv + 1);
-	return ctl_usage("abuse list|log|hold|quarantine|restore|watch ...");
+	return ctl_usage("abuse list|log|hold|quarantine|restore ...");
 }

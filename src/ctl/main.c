@@ -38,10 +38,10 @@ static void usage(FILE *out)
 	      "  import pcap FILE [--json] | import cowrie FILE [--json]   offline observations\n"
 	      "  observe show ADDRESS [--json] [--at UNIXTIME]   the verdict from the store\n"
 	      "  abuse list [--json]                  hosts not ok: state, score, reasons\n"
-	      "  abuse hold|quarantine|restore NAME --reason TEXT   (logged: who, when, why)\n"
+	      "  abuse hold NAME --reason TEXT | abuse quarantine NAME --reason TEXT\n"
+	      "  abuse restore NAME --reason TEXT     each logged: who, when, why\n"
 	      "  abuse log [NAME] [--json]            every change of abuse state\n"
-	      "  feed reload                          check the [abuse] feeds, quarantine the\n"
-	      "                                       names they list, and signal nameplated\n"
+	      "  feed reload                          check the feeds, quarantine what they list\n"
 	      "default FILE: " DEFAULT_CONFIG "\n",
 	      out);
 }

@@ -174,6 +174,13 @@ static void test_home_lines_stay_ok(void **state)
 	changed(h3, "dual.dyn.example", T0 + 7 * 86400, "10.4.7.1");
 	assert_int_equal(judge(h3, u3, "2001:db8:7::1", T0 + 7 * 86400 + 2, &f, why),
 	                 STORE_ABUSE_OK);
+	/* A router flapping between its two uplinks every minute for an hour: misconfigured,
+	 * but two addresses are no flux. */
+	int64_t u4 = user("flap"), h4 = host("flap.dyn.example", u4);
+	for (int i = 0; i < 59; i++)
+		changed(h4, "flap.dyn.example", T0 + i * 60, i % 2 ? "10.1.0.9" : "100.64.3.3");
+	assert_int_equal(judge(h4, u4, "10.1.0.9", T0 + 59 * 60, &f, why), STORE_ABUSE_OK);
+	assert_true(f.changes_hour == 60 && f.addrs == 2);
 }
 
 static void test_shared_address(void **state)
