@@ -146,8 +146,10 @@ int asn_db_load(const char (*paths)[PATH_MAX], unsigned n, feed_report_fn *repor
 		asn_db_free(db);
 		return ret;
 	}
-	qsort(db->v4, db->n4, sizeof(*db->v4), cmp4);
-	qsort(db->v6, db->n6, sizeof(*db->v6), cmp6);
+	if (db->n4 > 0) /* qsort wants an array, even of nothing */
+		qsort(db->v4, db->n4, sizeof(*db->v4), cmp4);
+	if (db->n6 > 0)
+		qsort(db->v6, db->n6, sizeof(*db->v6), cmp6);
 	*out = db;
 	return NP_OK;
 }
