@@ -437,3 +437,30 @@ def test_one_address_many_unrelated_accounts(np_factory):
     assert all(listed["s%d.%s" % (i, ZONE)]["state"] == "watch" for i in flagged)
     assert "other accounts" in listed["s29.%s" % ZONE]["reasons"]
     assert not any(k.startswith("m") for k in listed), listed
+
+
+def test_hosts_blocked_before_the_upgrade_are_on_hold(np_factory):
+    # The store of the release before tokens (tests/system/data, see test_accounts.py) with
+    # router.dyn.example blocked the old way.
+    import gzip
+    import shutil
+    import sqlite3
+    from test_accounts import DATA, V3_ROUTER_SECRET
+    n = np_factory()
+    os.makedirs(n.data_dir, mode=0o700)
+    path = os.path.join(n.data_dir, "nameplate.db")
+    with gzip.open(os.path.join(DATA, "store-v3.db.gz")) as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE hosts SET blocked = 1 WHERE fqdn = ?", ("router.%s" % ZONE,))
+    db.commit()
+    db.close()
+    n.write_config(abuse=NO_LIMITS)
+    n.start()
+    router = "router.%s" % ZONE
+    h = abuse_list(n)[router]
+    assert h["state"] == "hold", h
+    assert json.loads(n.ctl("abuse", "log", router, "--json").stdout)[0]["actor"] == "migration"
+    assert n.addrs(router) == {"192.0.2.10"}
+    assert n.update(user=router, secret=V3_ROUTER_SECRET, myip="192.0.2.11")[2] == ["abuse"]
+    assert "other.%s" % ZONE not in abuse_list(n)
