@@ -60,7 +60,7 @@ static const struct schema_row copts[] = {
 };
 /* clang-format on */
 
-_Static_assert(ARRAY_SIZE(copts) <= SCHEMA_MAX_ROWS, "the engine holds 64 rows");
+_Static_assert(ARRAY_SIZE(copts) <= SCHEMA_MAX_ROWS, "the engine holds SCHEMA_MAX_ROWS rows");
 _Static_assert(CLIENT_MAX_HOSTS <= SCHEMA_MAX_NAMED, "the engine holds 64 hosts");
 _Static_assert(sizeof(enum protocol) == sizeof(int), "parse_proto writes an int");
 

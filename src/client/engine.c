@@ -229,6 +229,14 @@ static enum update_step decide(const struct client_cfg *cfg, const struct host_c
 	if (!force && !start_pass && unchanged && st->last_class == RESULT_OK &&
 	    memcmp(st->ok_digest, h->digest, sizeof(h->digest)) == 0)
 		return STEP_UP_TO_DATE;
+	/* The server's own limit (429 with Retry-After) is not the client's back-off to skip:
+	 * even --force sends nothing before the time it asked for. */
+	if (force && st->last_class == RESULT_TRANSIENT && strcmp(st->last_code, "http 429") == 0 &&
+	    st->next_attempt > time_now()) {
+		log_warn("%s: the server asked for no update before %lld s from now (HTTP 429)",
+		         h->fqdn, (long long)(st->next_attempt - time_now()));
+		return STEP_WAIT;
+	}
 	if (!force && st->last_class == RESULT_TRANSIENT) {
 		int64_t now_ms = time_mono_ms();
 		if (rt != NULL && rt->retry_ms == 0 && st->next_attempt > time_now())

@@ -33,16 +33,18 @@ enum cfg_sect {
 	SECT_CHECK,
 	SECT_MAIL,
 	SECT_ACCOUNTS,
+	SECT_ABUSE,
 	SECT_METRICS,
 	SECT_ZONE, /* the only repeatable section */
 	SECT_COUNT
 };
 
 static const char *const sect_names[SECT_COUNT] = {
-    "", "server", "dns", "http", "observe", "check", "mail", "accounts", "metrics", "zone"};
+    "", "server", "dns", "http", "observe", "check", "mail", "accounts", "abuse", "metrics", "zone"};
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
-    parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup;
+    parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup,
+    parse_parked, parse_feed, parse_asn_db;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0
@@ -131,6 +133,29 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_ACCOUNTS, "signup_per_net_day", schema_uint, 1, 100000, "3",
 	 C(accounts_signup_per_net_day), 0},
 
+	/* Update budgets: 0 = no limit of that kind. The host's default is deSEC's dyndns
+	 * limit (2 per 2 minutes per name): the third update in 2 minutes is refused. */
+	{SECT_ABUSE, "window", schema_uint, 1, 86400, "120", C(abuse_window), 0},
+	{SECT_ABUSE, "host_per_window", schema_uint, 0, 60000, "2", C(abuse_host_per_window), 0},
+	{SECT_ABUSE, "host_per_day", schema_uint, 0, 60000, "300", C(abuse_host_per_day), 0},
+	{SECT_ABUSE, "token_per_window", schema_uint, 0, 60000, "20", C(abuse_token_per_window), 0},
+	{SECT_ABUSE, "token_per_day", schema_uint, 0, 60000, "2000", C(abuse_token_per_day), 0},
+	{SECT_ABUSE, "source_per_window", schema_uint, 0, 60000, "120",
+	 C(abuse_source_per_window), 0},
+	{SECT_ABUSE, "source_per_day", schema_uint, 0, 60000, "10000", C(abuse_source_per_day), 0},
+	{SECT_ABUSE, "parked", parse_parked, 0, 0, "", C(abuse_parked), 0},
+	{SECT_ABUSE, "feed", parse_feed, 0, 0, NULL,
+	 L(struct config, abuse_feeds, n_abuse_feeds, CFG_MAX_FEEDS), REP},
+	{SECT_ABUSE, "asn_db", parse_asn_db, 0, 0, NULL,
+	 L(struct config, abuse_asn_dbs, n_abuse_asn_dbs, CFG_MAX_ASN_DBS), REP},
+	/* Flux scores: 0 turns a threshold off. Holz et al.'s line is 142.38. */
+	{SECT_ABUSE, "flux_window", schema_uint, 3600, 2678400, "86400", C(abuse_flux_window), 0},
+	{SECT_ABUSE, "watch_score", schema_uint, 0, 100000, "100", C(abuse_watch_score), 0},
+	{SECT_ABUSE, "hold_score", schema_uint, 0, 100000, "143", C(abuse_hold_score), 0},
+	{SECT_ABUSE, "quarantine_score", schema_uint, 0, 100000, "300",
+	 C(abuse_quarantine_score), 0},
+	{SECT_ABUSE, "shared_accounts", schema_uint, 0, 100000, "10", C(abuse_shared_accounts), 0},
+
 	{SECT_ZONE, "ns", parse_names, 0, 0, NULL, L(struct cfg_zone, ns, n_ns, CFG_MAX_NS),
 	 REQ | REP},
 	/* The contact default ("hostmaster.NAME") depends on the zone name: set at the end. */
@@ -167,7 +192,7 @@ static const struct schema cfg_file = {
     .named_open = zone_open,
 };
 
-_Static_assert(ARRAY_SIZE(cfg_schema) <= SCHEMA_MAX_ROWS, "the engine holds 64 rows");
+_Static_assert(ARRAY_SIZE(cfg_schema) <= SCHEMA_MAX_ROWS, "the engine holds SCHEMA_MAX_ROWS rows");
 _Static_assert(SECT_COUNT <= SCHEMA_MAX_SECTS, "the engine holds the sections");
 _Static_assert(CFG_MAX_ZONES <= SCHEMA_MAX_NAMED, "the engine holds 64 zones");
 
@@ -252,6 +277,73 @@ static int parse_mail_tls(struct schema_ctx *c, const struct schema_row *r, void
 		return NP_OK;
 	snprintf(why, whylen, "must be none, try or require");
 	return NP_EINVAL;
+}
+
+/* An address quarantined names answer with: one IPv4 or IPv6 address, or "" (NXDOMAIN). */
+static int parse_parked(struct schema_ctx *c, const struct schema_row *r, void *base,
+                        const char *val, char *why, size_t whylen)
+{
+	struct np_addr a;
+	if (schema_str(c, r, base, val, why, whylen) != NP_OK)
+		return NP_EINVAL;
+	if (val[0] != '\0' && addr_parse(val, &a) != NP_OK) {
+		snprintf(why, whylen, "must be one IPv4 or IPv6 address");
+		return NP_EINVAL;
+	}
+	return NP_OK;
+}
+
+/* A threat feed: "KIND:PATH", KIND one of the formats src/abuse/feed.c reads, PATH
+ * absolute (the daemon reads it again on SIGHUP, from wherever it runs). */
+static int parse_feed(struct schema_ctx *c, const struct schema_row *r, void *base,
+                      const char *val, char *why, size_t whylen)
+{
+	(void)c;
+	static const char *const kinds[] = {"spamhaus-drop:", "urlhaus-hostfile:", "threatfox-csv:"};
+	unsigned *count = schema_count(r, base);
+	if (*count >= r->max_count) {
+		snprintf(why, whylen, "more than %u feeds", r->max_count);
+		return NP_EINVAL;
+	}
+	const char *path = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(kinds) && path == NULL; i++)
+		if (strncmp(val, kinds[i], strlen(kinds[i])) == 0)
+			path = val + strlen(kinds[i]);
+	if (path == NULL || path[0] != '/') {
+		snprintf(why, whylen, "must be spamhaus-drop:PATH, urlhaus-hostfile:PATH or "
+		                      "threatfox-csv:PATH with an absolute PATH");
+		return NP_EINVAL;
+	}
+	char *dst = (char *)schema_field(r, base) + (size_t)*count * r->size;
+	if (np_strlcpy(dst, val, r->size) >= r->size) {
+		snprintf(why, whylen, "too long");
+		return NP_EINVAL;
+	}
+	(*count)++;
+	return NP_OK;
+}
+
+/* An iptoasn.com TSV file (absolute path; read again on SIGHUP). */
+static int parse_asn_db(struct schema_ctx *c, const struct schema_row *r, void *base,
+                        const char *val, char *why, size_t whylen)
+{
+	(void)c;
+	unsigned *count = schema_count(r, base);
+	if (*count >= r->max_count) {
+		snprintf(why, whylen, "more than %u files", r->max_count);
+		return NP_EINVAL;
+	}
+	if (val[0] != '/') {
+		snprintf(why, whylen, "must be an absolute path");
+		return NP_EINVAL;
+	}
+	char *dst = (char *)schema_field(r, base) + (size_t)*count * r->size;
+	if (np_strlcpy(dst, val, r->size) >= r->size) {
+		snprintf(why, whylen, "too long");
+		return NP_EINVAL;
+	}
+	(*count)++;
+	return NP_OK;
 }
 
 static int parse_signup(struct schema_ctx *c, const struct schema_row *r, void *base,

@@ -19,6 +19,11 @@
 #define CFG_MAX_ZONES    64
 #define CFG_MAX_RESEARCH 64
 #define CFG_URL_MAX      256
+/* nameplated's pid, in data_dir: nameplatectl feed reload signals it (SIGHUP). */
+#define NAMEPLATED_PID_FILE "nameplated.pid"
+#define CFG_MAX_FEEDS    16
+#define CFG_FEED_MAX     (PATH_MAX + 32) /* "KIND:PATH" */
+#define CFG_MAX_ASN_DBS  4
 #define CFG_NAME_MAX     254 /* a textual domain name without the trailing dot, + NUL */
 
 struct cfg_listen {
@@ -114,6 +119,26 @@ struct config {
 	unsigned accounts_signup_per_net_day; /* "signup_per_net_day": per IPv4 /24, IPv6 /48: 3 */
 	unsigned mail_retry_min;          /* "retry_min" seconds: 60 */
 	unsigned mail_retry_max;          /* "retry_max" seconds: 3600 */
+
+	/* [abuse]: outbound abuse protection (docs/abuse.md). Update budgets per host, per
+	 * token and per source address (IPv4 address, IPv6 /64); 0 = no limit. */
+	unsigned abuse_window;            /* "window" seconds of the short budget window: 120 */
+	unsigned abuse_host_per_window;   /* "host_per_window": 2 */
+	unsigned abuse_host_per_day;      /* "host_per_day": 300 */
+	unsigned abuse_token_per_window;  /* "token_per_window": 20 */
+	unsigned abuse_token_per_day;     /* "token_per_day": 2000 */
+	unsigned abuse_source_per_window; /* "source_per_window": 120 */
+	unsigned abuse_source_per_day;    /* "source_per_day": 10000 */
+	char abuse_parked[48];            /* "parked": what quarantined names answer; "" NXDOMAIN */
+	char abuse_feeds[CFG_MAX_FEEDS][CFG_FEED_MAX]; /* "feed", repeatable: KIND:PATH */
+	unsigned n_abuse_feeds;
+	char abuse_asn_dbs[CFG_MAX_ASN_DBS][PATH_MAX]; /* "asn_db", repeatable: iptoasn TSV */
+	unsigned n_abuse_asn_dbs;
+	unsigned abuse_flux_window;      /* "flux_window" seconds of history scored: 86400 */
+	unsigned abuse_watch_score;      /* "watch_score": 100 */
+	unsigned abuse_hold_score;       /* "hold_score": 143 (Holz et al.'s 142.38) */
+	unsigned abuse_quarantine_score; /* "quarantine_score": 300 */
+	unsigned abuse_shared_accounts;  /* "shared_accounts": 10 */
 
 	/* [zone NAME] sections, in file order */
 	struct cfg_zone zones[CFG_MAX_ZONES];

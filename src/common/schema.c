@@ -12,7 +12,7 @@
 #include "common/config.h"
 #include "common/str.h"
 
-_Static_assert(SCHEMA_MAX_ROWS <= 64, "rows are indexed by key_line's second dimension");
+_Static_assert(SCHEMA_MAX_ROWS <= 128, "key_line (rows x sections) stays a few tens of KiB");
 
 void schema_fail(struct schema_ctx *c, const char *fmt, ...)
 {

@@ -17,7 +17,7 @@
 
 #define SCHEMA_MAX_SECTS 12 /* sections of one file, [0] included */
 #define SCHEMA_MAX_NAMED 64 /* instances of the repeatable [NAME ARG] section */
-#define SCHEMA_MAX_ROWS  64
+#define SCHEMA_MAX_ROWS  96
 
 /* Row flags. */
 /* May appear more than once in its section (lists). */

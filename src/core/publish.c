@@ -10,7 +10,9 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "dns/constants.h"
 #include "dns/name.h"
+#include "store/abuse.h"
 
 struct touched {
 	char fqdn[CFG_NAME_MAX];
@@ -42,6 +44,7 @@ struct publisher {
 	/* Scratch for loading a host's records (too big for a thread stack). */
 	struct store_rr rrs[ZONE_MAX_RRS_PER_NODE];
 	struct zone_rr_in rr_in[ZONE_MAX_RRS_PER_NODE];
+	uint8_t parked[16]; /* the rdata of a quarantined name's one record */
 };
 
 static struct zone_db *db_alloc(unsigned n)
@@ -74,7 +77,25 @@ static size_t rr_in_from_store(struct zone_rr_in *out, const struct store_rr *rr
 
 static unsigned host_flags(const struct store_host *h)
 {
+	if (h->abuse_state == STORE_ABUSE_QUARANTINED)
+		return 0; /* nothing below a quarantined name answers either */
 	return h->wildcard ? ZONE_NODE_WILDCARD : 0;
+}
+
+/* What a quarantined host serves in place of its records: [abuse] parked (one A or AAAA)
+ * or nothing at all, and then the name is left out of the zone (NXDOMAIN). */
+static size_t quarantined_rrs(struct publisher *p, const char *fqdn, struct zone_rr_in *in)
+{
+	struct np_addr a;
+	if (p->cfg->abuse_parked[0] == '\0' || addr_parse(p->cfg->abuse_parked, &a) != NP_OK)
+		return 0;
+	const struct cfg_zone *cz = config_zone_for(p->cfg, fqdn);
+	in[0].type = a.family == AF_INET ? DNS_TYPE_A : DNS_TYPE_AAAA;
+	in[0].ttl = cz != NULL ? cz->ttl : 60;
+	in[0].rdlen = a.family == AF_INET ? 4 : 16;
+	memcpy(p->parked, a.bytes, in[0].rdlen);
+	in[0].rdata = p->parked;
+	return 1;
 }
 
 /* ---- full build: every zone from the store ---- */
@@ -94,6 +115,13 @@ static int build_host(const struct store_host *h, const struct store_rr *rrs, si
 	struct build_ctx *b = arg;
 	struct zone_rr_in *in = b->p->rr_in;
 	size_t nin = rr_in_from_store(in, rrs, n);
+	bool quarantined = h->abuse_state == STORE_ABUSE_QUARANTINED &&
+	                   strcmp(h->fqdn, b->cz->name) != 0; /* the apex is the operator's */
+	if (quarantined) {
+		nin = quarantined_rrs(b->p, h->fqdn, in);
+		if (nin == 0)
+			return 0;
+	}
 	uint8_t name[DNS_NAME_MAX];
 	int len = dns_name_from_text(h->fqdn, name, sizeof(name));
 	if (len < 0) {
@@ -242,6 +270,11 @@ static int render_host(struct publisher *p, const char *fqdn, struct zone_node *
 	if (len < 0)
 		return NP_EINVAL;
 	size_t nin = rr_in_from_store(p->rr_in, p->rrs, n);
+	if (h.abuse_state == STORE_ABUSE_QUARANTINED) {
+		nin = quarantined_rrs(p, fqdn, p->rr_in);
+		if (nin == 0)
+			return NP_OK; /* no node: the name is removed, NXDOMAIN */
+	}
 	*node = zone_node_new(name, (size_t)len, host_flags(&h), p->rr_in, nin);
 	return *node == NULL ? NP_ENOMEM : NP_OK;
 }

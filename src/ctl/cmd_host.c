@@ -9,7 +9,9 @@
 #include "account/credential.h"
 #include "common/secret.h"
 #include "common/str.h"
+#include "common/clock.h"
 #include "ctl/ctl.h"
+#include "store/abuse.h"
 #include "zone/zonefile.h"
 
 /* ---- init ---- */
@@ -242,11 +244,18 @@ static int host_change(struct ctl *c, enum host_op op, const char *fqdn_arg)
 		break;
 	}
 	case OP_BLOCK:
-	case OP_UNBLOCK:
-		ret = store_host_set_flags(c->st, h.id, h.wildcard, h.offline, op == OP_BLOCK);
+	case OP_UNBLOCK: {
+		/* A block is the abuse state hold (store/abuse.h), logged like every change. */
+		char actor[STORE_ABUSE_ACTOR_MAX];
+		ctl_actor(actor, sizeof(actor));
+		ret = store_abuse_set_state(c->st, h.id,
+		                            op == OP_BLOCK ? STORE_ABUSE_HOLD : STORE_ABUSE_OK, actor,
+		                            op == OP_BLOCK ? "host block" : "host unblock",
+		                            time_now(), NULL);
 		if (ret == NP_OK)
 			ret = ctl_host_changed(c, h.id, h.fqdn, h.zone, addrs, addrs);
 		break;
+	}
 	}
 	if (ret == NP_OK)
 		ret = store_commit(c->st);

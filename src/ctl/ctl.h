@@ -55,5 +55,15 @@ int ctl_cmd_zone(struct ctl *c, int argc, char **argv);
 int ctl_cmd_sensor(struct ctl *c, int argc, char **argv);  /* cmd_sensor.c */
 int ctl_cmd_import(struct ctl *c, int argc, char **argv);  /* cmd_import.c */
 int ctl_cmd_observe(struct ctl *c, int argc, char **argv); /* cmd_import.c */
+int ctl_cmd_abuse(struct ctl *c, int argc, char **argv);   /* cmd_abuse.c */
+int ctl_cmd_feed(struct ctl *c, int argc, char **argv);    /* cmd_feed.c */
+
+/* Who runs nameplatectl, for the abuse log: "ctl:root", "ctl:root (sudo alice)". */
+void ctl_actor(char *out, size_t len);
+/* Moves host fqdn to an abuse state (int: enum store_abuse_state) in its own transaction,
+ * logged with actor and reason, the zone bumped so the daemon rebuilds DNS. NP_ENOTFOUND
+ * when there is no such host. */
+int ctl_abuse_set(struct ctl *c, const char *fqdn, int state, const char *actor,
+                  const char *reason, bool *changed) np_mustcheck;
 
 #endif

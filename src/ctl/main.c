@@ -33,13 +33,18 @@ static void usage(FILE *out)
 	      "  tsig list [USER] | tsig del KEYNAME   TSIG keys for RFC 2136 UPDATE\n"
 	      "  host add FQDN --user NAME [--wildcard]\n"
 	      "  host list | host del FQDN | host secret FQDN\n"
-	      "  host block FQDN | host unblock FQDN\n"
+	      "  host block FQDN | host unblock FQDN  the same as abuse hold / restore\n"
 	      "  host set FQDN TYPE [VALUE...]       replace (or delete) records of one type\n"
 	      "  zone import FILE [--zone NAME] [--user NAME]\n"
 	      "  zone export NAME\n"
 	      "  sensor add NAME | sensor list | sensor del NAME\n"
 	      "  import pcap FILE [--json] | import cowrie FILE [--json]   offline observations\n"
 	      "  observe show ADDRESS [--json] [--at UNIXTIME]   the verdict from the store\n"
+	      "  abuse list [--json]                  hosts not ok: state, score, reasons\n"
+	      "  abuse hold NAME --reason TEXT | abuse quarantine NAME --reason TEXT\n"
+	      "  abuse restore NAME --reason TEXT     each logged: who, when, why\n"
+	      "  abuse log [NAME] [--json]            every change of abuse state\n"
+	      "  feed reload                          check the feeds, quarantine what they list\n"
 	      "default FILE: " DEFAULT_CONFIG "\n",
 	      out);
 }
@@ -85,6 +90,10 @@ int main(int argc, char **argv)
 		fn = ctl_cmd_tsig;
 	else if (strcmp(cmd, "invite") == 0)
 		fn = ctl_cmd_invite;
+	else if (strcmp(cmd, "abuse") == 0)
+		fn = ctl_cmd_abuse;
+	else if (strcmp(cmd, "feed") == 0)
+		fn = ctl_cmd_feed;
 	else if (strcmp(cmd, "host") == 0)
 		fn = ctl_cmd_host;
 	else if (strcmp(cmd, "zone") == 0)

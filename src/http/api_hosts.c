@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "abuse/abuse.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/macros.h"
@@ -16,6 +17,7 @@
 #include "http/api.h"
 #include "http/dyndns2.h"
 #include "http/prefix.h"
+#include "store/abuse.h"
 
 /* A name as text, escapes included. */
 #define NAME_TEXT_MAX 1024
@@ -627,6 +629,30 @@ static int records_replace(struct api_req *r, struct store *st, struct writer_tx
 			return api_ok(r, MHD_HTTP_NO_CONTENT, NULL);
 		return api_ok(r, MHD_HTTP_OK, rrset_json(s->rrs, n, s->type, ttl));
 	}
+	/* New addresses are judged by the name's flux score first (abuse/abuse.h): at hold or
+	 * above they are not applied, and the state, now stored, is kept (NP_OK). */
+	if (s->type == DNS_TYPE_A || s->type == DNS_TYPE_AAAA) {
+		struct np_addr cand[ZONE_MAX_RRS_PER_TYPE];
+		size_t nc = 0;
+		for (size_t i = 0; i < s->n_set; i++)
+			if (store_rr_addr(&s->set[i], &cand[nc]))
+				nc++;
+		int state = STORE_ABUSE_OK;
+		if (nc > 0)
+			ret = abuse_judge(http_abuse(r->hs), st, &s->h, cand, nc, time_now(), &state);
+		if (ret != NP_OK)
+			return ret;
+		if (state >= STORE_ABUSE_HOLD) {
+			if (state == STORE_ABUSE_QUARANTINED)
+				ret = writer_txn_touch(txn, s->fqdn);
+			if (ret == NP_OK)
+				api_error(r, MHD_HTTP_FORBIDDEN, "blocked",
+				          "%s is now %s: its address changes look like fast flux "
+				          "(nameplate's abuse protection); ask the operator",
+				          s->fqdn, store_abuse_state_name(state));
+			return ret;
+		}
+	}
 	for (size_t i = 0; i < s->n_set; i++)
 		s->set[i].ttl = ttl;
 	ret = store_records_set(st, s->h.id, s->type, s->set, s->n_set);
@@ -646,6 +672,22 @@ static int records_replace(struct api_req *r, struct store *st, struct writer_tx
 	if (s->n_set == 0)
 		return api_ok(r, MHD_HTTP_NO_CONTENT, NULL);
 	return api_ok(r, MHD_HTTP_OK, rrset_json(s->rrs, n, s->type, ttl));
+}
+
+/* The update budgets of a change of s->fqdn's records (abuse/abuse.h): false with 429 and
+ * Retry-After set when one is spent; nothing reaches the writer then. */
+static bool within_budget(struct api_req *r, const char *fqdn)
+{
+	const char *names[1] = {fqdn};
+	unsigned wait = abuse_budget_take(http_abuse(r->hs), names, 1, r->cred.token_id,
+	                                  &r->client, time_now());
+	if (wait == 0)
+		return true;
+	r->retry_after = wait;
+	api_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+	          "too many updates of %s, by this token or from this address; try again in %u s",
+	          fqdn, wait);
+	return false;
 }
 
 enum MHD_Result api_records_put(struct api_req *r)
@@ -681,6 +723,19 @@ enum MHD_Result api_records_put(struct api_req *r)
 		if (!dup) /* a set of records: the same value twice is once */
 			s->n_set++;
 	}
+	/* An address in a range a threat feed lists is never published. */
+	for (size_t k = 0; k < s->n_set; k++) {
+		struct np_addr a;
+		char which[160], text[INET6_ADDRSTRLEN];
+		if (!store_rr_addr(&s->set[k], &a) ||
+		    !abuse_addr_listed(http_abuse(r->hs), &a, which, sizeof(which)))
+			continue;
+		api_error(r, MHD_HTTP_FORBIDDEN, "listed", "%s is in a range a threat feed lists (%s)",
+		          addr_format(&a, text, sizeof(text)), which);
+		return api_answer(r);
+	}
+	if (!within_budget(r, s->fqdn))
+		return api_answer(r);
 	return api_write(r, records_replace);
 }
 
@@ -690,6 +745,8 @@ enum MHD_Result api_records_delete(struct api_req *r)
 	if (s == NULL || !api_seg_fqdn(r, 1, s->fqdn) || !seg_type(r, s))
 		return api_answer(r);
 	s->n_set = 0;
+	if (!within_budget(r, s->fqdn))
+		return api_answer(r);
 	return api_write(r, records_replace);
 }
 

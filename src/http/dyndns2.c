@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "abuse/abuse.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/macros.h"
@@ -15,6 +16,7 @@
 #include "dns/constants.h"
 #include "dns/name.h"
 #include "http/prefix.h"
+#include "store/abuse.h"
 #include "zone/zone.h"
 
 /* How often at most an unchanged update records that its token was used (seconds). */
@@ -480,6 +482,29 @@ static int update_host(struct dyndns2_update *u, struct scratch *s, struct store
 	}
 	if (!changed)
 		return NP_OK;
+
+	/* A new address is judged by the name's flux score first: at hold or above it is not
+	 * applied, and the state (now stored) answers. */
+	if (u->abuse != NULL && (want_v4 || want_v6)) {
+		struct np_addr cand[2];
+		size_t nc = 0;
+		if (want_v4)
+			cand[nc++] = p->v4;
+		if (want_v6)
+			cand[nc++] = p->v6;
+		int state;
+		ret = abuse_judge(u->abuse, st, h, cand, nc, time_now(), &state);
+		if (ret != NP_OK)
+			return ret;
+		if (state >= STORE_ABUSE_HOLD) {
+			memset(res, 0, sizeof(*res));
+			res->code = DYNDNS2_ABUSE;
+			/* A quarantine leaves DNS with this batch. */
+			if (state == STORE_ABUSE_QUARANTINED && touch != NULL)
+				ret = touch(touch_ctx, h->fqdn);
+			return ret;
+		}
+	}
 
 	char old_text[512] = "", new_text[512] = "";
 	list_addrs(s->rrs, n, DNS_TYPE_A, old_text, sizeof(old_text));

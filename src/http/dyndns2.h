@@ -17,6 +17,8 @@
 #include "core/writer.h"
 #include "store/store.h"
 
+struct abuse;
+
 /* The protocol allows up to 20 hosts per request; more is answered "numhost" once. */
 #define DYNDNS2_MAX_HOSTS 20
 /* The longest response body: 20 lines of "nochg v4,v6\n" fit with room to spare. */
@@ -125,6 +127,7 @@ struct dyndns2_update {
 	uint8_t secret_hash[SECRET_HASH_LEN]; /* secret_hash() of the presented password */
 	struct np_addr client;                /* the client's address, for the history */
 	struct dyndns2_identity id;           /* who authenticated */
+	struct abuse *abuse; /* flux judgement of address changes; NULL: none (unit tests) */
 
 	/* outputs */
 	struct dyndns2_result results[DYNDNS2_MAX_HOSTS];

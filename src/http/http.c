@@ -22,6 +22,7 @@
 #include "common/macros.h"
 #include "common/secret.h"
 #include "common/str.h"
+#include "abuse/abuse.h"
 #include "http/dyndns2.h"
 #include "account/password.h"
 #include "account/tsigkey.h"
@@ -103,6 +104,7 @@ struct http_server {
 	struct readers readers;
 	struct http_guard *guard;
 	struct throttle *throttle; /* failed authentication, per source and per credential */
+	struct abuse *abuse;       /* update budgets, feeds, flux scores */
 	struct MHD_Daemon *daemons[CFG_MAX_LISTEN];
 	unsigned n_daemons;
 	struct probe *probe;
@@ -160,6 +162,49 @@ struct mailer *http_mailer(const struct http_server *hs)
 struct check_state *http_check_state(const struct http_server *hs)
 {
 	return hs->check;
+}
+
+struct abuse *http_abuse(const struct http_server *hs)
+{
+	return hs->abuse;
+}
+
+/* The hostname feeds' sweep, on the writer thread: every listed host of ours goes to
+ * quarantined (and out of DNS) with the batch. */
+struct feed_sweep {
+	struct writer_op op;
+	struct abuse *abuse;
+};
+
+static int sweep_touch(void *ctx, const char *fqdn)
+{
+	return writer_txn_touch(ctx, fqdn);
+}
+
+static int sweep_apply(struct writer_op *op, struct writer_txn *txn)
+{
+	struct feed_sweep *f = container_of(op, struct feed_sweep, op);
+	unsigned moved = 0;
+	int ret = abuse_quarantine_listed(f->abuse, writer_txn_store(txn), writer_txn_config(txn),
+	                                  sweep_touch, txn, time_now(), &moved);
+	if (ret == NP_OK && moved > 0)
+		log_info("feeds: %u hosts quarantined", moved);
+	return ret;
+}
+
+/* Runs the sweep from the main thread (start, SIGHUP) and waits for it. */
+static void sweep_feeds(struct http_server *hs)
+{
+	struct feed_sweep f = {.op = {.apply = sweep_apply}, .abuse = hs->abuse};
+	int ret = writer_run(hs->w, &f.op, 5000);
+	if (ret != NP_OK)
+		log_err("feeds: the listed hosts could not be quarantined: %s", np_strerror(ret));
+}
+
+void http_reload(struct http_server *hs, const struct config *cfg)
+{
+	abuse_reload(hs->abuse, cfg);
+	sweep_feeds(hs);
 }
 
 struct throttle *http_throttle(const struct http_server *hs)
@@ -606,6 +651,23 @@ static enum MHD_Result reply_retry_later(struct MHD_Connection *c, unsigned seco
 	             MHD_HTTP_HEADER_RETRY_AFTER, ra);
 }
 
+/* The budgets of an authenticated update: the hosts it names (or the user name, when it
+ * names none and is a host), its token, its source. 0 = go on; else seconds to wait. */
+static unsigned update_budget(struct http_server *hs, const struct dyndns2_update *u)
+{
+	const char *names[DYNDNS2_MAX_HOSTS];
+	size_t n = 0;
+	char user_host[CFG_NAME_MAX];
+	for (unsigned i = 0; i < u->params.n_hosts; i++)
+		if (u->params.hosts[i].valid)
+			names[n++] = u->params.hosts[i].fqdn;
+	if (u->params.n_hosts == 0 &&
+	    dyndns2_fqdn_normalize(u->user, strlen(u->user), user_host))
+		names[n++] = user_host;
+	return abuse_budget_take(hs->abuse, names, n, u->id.cred.token_id, &u->client,
+	                         time_now());
+}
+
 static enum MHD_Result serve_update(struct http_request *r)
 {
 	struct http_server *hs = r->hs;
@@ -675,6 +737,28 @@ static enum MHD_Result serve_update(struct http_request *r)
 		ret = reply_once(c, DYNDNS2_BADAUTH);
 		goto fail;
 	}
+	/* An address in a range a threat feed lists is never published. */
+	char which[160];
+	for (int f = 0; f < 2; f++) {
+		const struct np_addr *a = f == 0 ? &p->v4 : &p->v6;
+		if (!(f == 0 ? p->has_v4 : p->has_v6) || !abuse_addr_listed(hs->abuse, a, which,
+		                                                           sizeof(which)))
+			continue;
+		char text[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN], user[96];
+		log_escape(user, sizeof(user), req->u.user, strlen(req->u.user));
+		log_warn("dyndns2: %s user=%s: %s is listed (%s): refused",
+		         addr_format(&req->u.client, src, sizeof(src)), user,
+		         addr_format(a, text, sizeof(text)), which);
+		ret = reply_once(c, DYNDNS2_ABUSE);
+		goto fail;
+	}
+	/* The update budgets, in memory: over one, nothing reaches the writer. */
+	wait = update_budget(hs, &req->u);
+	if (wait > 0) {
+		ret = reply_retry_later(c, wait);
+		goto fail;
+	}
+	req->u.abuse = hs->abuse;
 	return http_task_submit(r, &req->t, &req->u.op, update_refused);
 fail:
 	explicit_bzero(req->u.secret_hash, sizeof(req->u.secret_hash));
@@ -1157,9 +1241,11 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	    readers_open(&hs->readers, cfg->data_dir, cfg->http_threads > 0 ? cfg->http_threads : 1) != NP_OK ||
 	    http_guard_new(&hs->guard, cfg) != NP_OK ||
 	    throttle_new(&hs->throttle, HTTP_THROTTLE_ENTRIES) != NP_OK ||
+	    abuse_new(&hs->abuse, cfg) != NP_OK ||
 	    hashing_start(&hs->hashing, PASSWORD_PARALLEL, HTTP_HASHING_QUEUE) != NP_OK ||
 	    probe_start(&hs->probe) != NP_OK) {
 		hashing_stop(hs->hashing);
+		abuse_free(hs->abuse);
 		throttle_free(hs->throttle);
 		http_guard_free(hs->guard);
 		readers_close(&hs->readers);
@@ -1178,6 +1264,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 			hashing_stop(hs->hashing);
 			http_guard_free(hs->guard);
 			throttle_free(hs->throttle);
+			abuse_free(hs->abuse);
 			probe_free(hs->probe);
 			check_state_free(hs->check);
 			readers_close(&hs->readers);
@@ -1187,6 +1274,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 		hs->daemons[hs->n_daemons++] = d;
 		log_info("http: listening on %s", cfg->http_listen[i].text);
 	}
+	sweep_feeds(hs);
 	*out = hs;
 	return NP_OK;
 }
@@ -1228,6 +1316,7 @@ void http_stop(struct http_server *hs)
 	probe_free(hs->probe); /* after the daemons: they released every probe request */
 	http_guard_free(hs->guard); /* after the daemons: every connection reported its close */
 	throttle_free(hs->throttle);
+	abuse_free(hs->abuse);
 	check_state_free(hs->check);
 	readers_close(&hs->readers);
 	sodium_memzero(hs->tsig_seal, sizeof(hs->tsig_seal));

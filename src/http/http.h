@@ -22,5 +22,8 @@ struct mailer;
 int http_start(struct http_server **out, const struct config *cfg, struct writer *w,
                struct observer *obs, struct mailer *mail) np_mustcheck;
 void http_stop(struct http_server *hs);
+/* A reloaded configuration (SIGHUP): the [abuse] settings take effect (budgets, feeds, the
+ * ASN tables); listen addresses and limits stay until a restart. cfg must outlive hs. */
+void http_reload(struct http_server *hs, const struct config *cfg);
 
 #endif

@@ -104,6 +104,8 @@ bool http_task_begin(struct http_request *r, struct http_task *t);
 /* The throttle of failed authentications (http/throttle.h), shared by every endpoint that
  * takes a credential. */
 struct throttle *http_throttle(const struct http_server *hs);
+/* The update budgets, feeds and flux scores (abuse/abuse.h). */
+struct abuse *http_abuse(const struct http_server *hs);
 
 /* The argon2id pool (http/hashing.h). */
 struct hashing *http_hashing(const struct http_server *hs);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* nameplated: authoritative DNS and dyndns2 updates over one durable writer. */
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,26 @@
 #include "server/server.h"
 #include "store/store.h"
 #include "update/update.h"
+
+/* data_dir/nameplated.pid, for nameplatectl feed reload (SIGHUP); written after the
+ * privileges are dropped, so the user nameplated runs as can remove it at exit. */
+static bool write_pid_file(const struct config *cfg, char *path, size_t len)
+{
+	int n = snprintf(path, len, "%s/%s", cfg->data_dir, NAMEPLATED_PID_FILE);
+	if (n < 0 || (size_t)n >= len)
+		return false;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		log_warn("cannot write %s: %m (nameplatectl feed reload cannot signal this server)",
+		         path);
+		return false;
+	}
+	char text[32];
+	int tl = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	bool ok = write(fd, text, (size_t)tl) == tl;
+	close(fd);
+	return ok;
+}
 
 static void usage(FILE *out)
 {
@@ -201,6 +222,8 @@ int main(int argc, char **argv)
 	if (drop_privileges(cfg) != NP_OK || dns_server_start(&dns) != NP_OK)
 		goto out;
 	log_info("nameplated started with %u zones", cfg->n_zones);
+	char pid_path[PATH_MAX + 32];
+	bool pid_written = write_pid_file(cfg, pid_path, sizeof(pid_path));
 
 	/* The start-up config stays for the transports (listen addresses and limits change
 	 * only with a restart); a reload hands the writer a new one for the zones. */
@@ -217,11 +240,15 @@ int main(int argc, char **argv)
 			continue;
 		}
 		writer_reload(w, next);
+		if (http != NULL)
+			http_reload(http, next);
 		log_set_level(next->log_level);
 		free(reloaded);
 		reloaded = next;
 	}
 	log_info("stopping");
+	if (pid_written)
+		unlink(pid_path);
 	status = 0;
 out:
 	/* Updates stop first, then queries; the writer finishes what is queued last.

@@ -58,7 +58,7 @@ static const struct schema_row sopts[] = {
 #undef F
 #undef L
 
-_Static_assert(ARRAY_SIZE(sopts) <= SCHEMA_MAX_ROWS, "the engine holds 64 rows");
+_Static_assert(ARRAY_SIZE(sopts) <= SCHEMA_MAX_ROWS, "the engine holds SCHEMA_MAX_ROWS rows");
 
 static const struct schema sensor_file = {
     .sects = ssect_names,

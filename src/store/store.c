@@ -21,7 +21,7 @@
 
 #define HOST_COLS                                                                                  \
 	"h.id, h.user_id, COALESCE(u.name, ''), h.fqdn, h.zone, h.wildcard, h.offline, "           \
-	"h.blocked, h.created, h.updated"
+	"h.blocked, h.created, h.updated, h.abuse_state"
 #define HOST_FROM " FROM hosts h LEFT JOIN users u ON u.id = h.user_id"
 
 /* The SQL of each enum store_stmt. The foreach queries are one ordered join, so a whole
@@ -250,6 +250,34 @@ static const char *const migrations[] = {
 	"  changes TEXT NOT NULL,"
 	"  window_start INTEGER NOT NULL,"
 	"  window_count INTEGER NOT NULL);",
+
+	/* 7: outbound abuse (docs/abuse.md): each host's abuse state (0 ok, 1 watch, 2 hold, 3
+	 * quarantined; blocked stays 1 exactly for hold and quarantined, and a host blocked
+	 * before is on hold), its last flux score with the features that explain it, and the
+	 * log of every change of state: who, when, why. */
+	"ALTER TABLE hosts ADD COLUMN abuse_state INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE hosts SET abuse_state = 2 WHERE blocked != 0;"
+	"CREATE TABLE abuse_hosts ("
+	"  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  score REAL NOT NULL DEFAULT 0,"
+	"  reasons TEXT NOT NULL DEFAULT '',"
+	"  features TEXT NOT NULL DEFAULT '{}',"
+	"  scored INTEGER NOT NULL DEFAULT 0,"
+	"  since INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE abuse_log ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  host_id INTEGER,"
+	"  fqdn TEXT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  old_state INTEGER NOT NULL,"
+	"  new_state INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL);"
+	"CREATE INDEX abuse_log_fqdn ON abuse_log(fqdn, id);"
+	"CREATE INDEX records_rdata ON records(rdata);" /* which hosts share an address */
+	"INSERT INTO abuse_log(time, host_id, fqdn, actor, old_state, new_state, reason)"
+	"  SELECT strftime('%s', 'now'), id, fqdn, 'migration', 0, 2,"
+	"  'blocked before abuse states existed' FROM hosts WHERE blocked != 0;",
 };
 /* clang-format on */
 

@@ -75,7 +75,8 @@ struct store_host {
 	char zone[CFG_NAME_MAX];
 	bool wildcard;
 	bool offline;
-	bool blocked; /* updates refused with "abuse" */
+	bool blocked;    /* updates refused with "abuse": abuse_state hold or quarantined */
+	int abuse_state; /* enum store_abuse_state (store/abuse.h); set only through there */
 	int64_t created, updated;
 };
 int store_host_add(struct store *st, const struct store_host *h, int64_t *id) np_mustcheck;

@@ -193,6 +193,22 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->http_timeout, 10);
 	assert_int_equal(cfg->http_request_timeout, 15);
 	assert_int_equal(cfg->http_threads, 2);
+	/* [abuse]: deSEC's 2 updates per 2 minutes per name. */
+	assert_int_equal(cfg->abuse_window, 120);
+	assert_int_equal(cfg->abuse_host_per_window, 2);
+	assert_int_equal(cfg->abuse_host_per_day, 300);
+	assert_int_equal(cfg->abuse_token_per_window, 20);
+	assert_int_equal(cfg->abuse_token_per_day, 2000);
+	assert_int_equal(cfg->abuse_source_per_window, 120);
+	assert_int_equal(cfg->abuse_source_per_day, 10000);
+	assert_string_equal(cfg->abuse_parked, "");
+	assert_int_equal(cfg->n_abuse_feeds, 0);
+	assert_int_equal(cfg->n_abuse_asn_dbs, 0);
+	assert_int_equal(cfg->abuse_flux_window, 86400);
+	assert_int_equal(cfg->abuse_watch_score, 100);
+	assert_int_equal(cfg->abuse_hold_score, 143);
+	assert_int_equal(cfg->abuse_quarantine_score, 300);
+	assert_int_equal(cfg->abuse_shared_accounts, 10);
 	const struct cfg_zone *z = &cfg->zones[0];
 	assert_string_equal(z->contact, "hostmaster.dyn.example");
 	assert_int_equal(z->ttl, 60);

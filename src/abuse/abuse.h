@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* Outbound abuse protection as the daemon holds it (abuse.c): the update budgets, and what
+ * the [abuse] section configures. One object, shared by the HTTP threads and the writer;
+ * every function is thread-safe. docs/abuse.md says what is measured and why. */
+#ifndef NP_ABUSE_ABUSE_H
+#define NP_ABUSE_ABUSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/config.h"
+#include "store/store.h"
+
+/* Keys a table remembers: hosts, tokens and sources together. */
+#define ABUSE_BUDGET_ENTRIES 65536
+
+struct abuse;
+
+int abuse_new(struct abuse **out, const struct config *cfg);
+void abuse_free(struct abuse *a);
+
+/* Takes the [abuse] settings of a reloaded configuration (SIGHUP). */
+void abuse_reload(struct abuse *a, const struct config *cfg);
+
+/* The budgets of one update request: the hosts it names (n of them), its token's id ("" or NULL: none),
+ * its source. 0 when it may go on (it is counted); else the seconds to wait (429 with
+ * Retry-After; nothing was counted). */
+unsigned abuse_budget_take(struct abuse *a, const char *const *fqdns, size_t n, const char *token_id,
+                           const struct np_addr *src, int64_t now);
+
+/* Whether address a lies in a range a threat feed lists (an update to it is refused);
+ * which (may be NULL) gets the feed, the range and its label. */
+bool abuse_addr_listed(struct abuse *a, const struct np_addr *addr, char *which, size_t len);
+
+/* Moves every host of ours (in cfg's zones) that a hostname feed lists to quarantined,
+ * logged with actor "feed:KIND"; touch(touch_ctx, fqdn) for each one moved (so DNS drops
+ * it). Runs inside the caller's transaction. *moved (may be NULL) counts them. */
+int abuse_quarantine_listed(struct abuse *a, struct store *st, const struct config *cfg,
+                            int (*touch)(void *ctx, const char *fqdn), void *touch_ctx,
+                            int64_t now, unsigned *moved) np_mustcheck;
+
+/* Judges an address change of host h (to cand, n of them) by its flux score, inside the
+ * writer's transaction: the score and its features are stored, and the host's state is
+ * raised to what they call for (logged with actor "flux"; a watch whose score fell back is
+ * ok again). *state gets the state after it: at hold or above the change must not be
+ * applied. */
+int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
+                const struct np_addr *cand, size_t n, int64_t now, int *state) np_mustcheck;
+
+/* The same over a feed set the caller loaded (nameplatectl feed reload). */
+struct feed_set;
+int abuse_quarantine_names(const struct feed_set *fs, struct store *st, const struct config *cfg,
+                           int (*touch)(void *ctx, const char *fqdn), void *touch_ctx,
+                           int64_t now, unsigned *moved) np_mustcheck;
+
+#endif

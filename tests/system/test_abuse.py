@@ -1,0 +1,466 @@
+# SPDX-License-Identifier: MIT
+# Outbound abuse protection through the real nameplated, nameplatectl and nameplate client
+# over loopback (docs/abuse.md): the update budgets (dyndns2 and the REST API, 429 with
+# Retry-After, nothing changed), and the client that waits as long as the server asks.
+
+import json
+import os
+import subprocess
+import time
+
+import dns.rcode
+import pytest
+
+from conftest import BUILD, ZONE, check_sanitizers, wait_for
+
+NAMEPLATE = os.path.join(BUILD, "nameplate")
+
+HOME = "home.%s" % ZONE
+UA = "nameplate-tests/1.0 abuse"
+# The budgets off, for tests of other things.
+NO_LIMITS = {"host_per_window": 0, "host_per_day": 0, "token_per_window": 0,
+             "token_per_day": 0, "source_per_window": 0, "source_per_day": 0}
+
+
+def start(np_factory, abuse=None, extra=None):
+    """A running server with alice and HOME (n.secret); abuse={} = the [abuse] defaults."""
+    n = np_factory()
+    n.write_config(abuse={} if abuse is None else abuse, extra=extra)
+    n.init()
+    n.add_user("alice")
+    n.secret = n.add_host(HOME, "alice")
+    n.start()
+    return n
+
+
+def api(n, method, path, body=None, token=None):
+    h = {"Content-Type": "application/json"}
+    if token:
+        h["Authorization"] = "Token " + token
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", n.http_port, timeout=10)
+    try:
+        c.request(method, "/api/v1" + path, body=json.dumps(body) if body is not None else None,
+                  headers=h)
+        r = c.getresponse()
+        raw = r.read().decode()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, (json.loads(raw) if raw else None)
+    finally:
+        c.close()
+
+
+# ---- budgets ----------------------------------------------------------------------------
+
+
+def test_third_dyndns2_update_in_two_minutes_is_refused(np_factory):
+    n = start(np_factory)
+    assert n.update(HOME, "192.0.2.1", user="alice", secret=n.secret)[2] == ["good 192.0.2.1"]
+    assert n.update(HOME, "192.0.2.2", user="alice", secret=n.secret)[2] == ["good 192.0.2.2"]
+    serial = n.serial()
+    status, hdrs, body = n.update(HOME, "192.0.2.3", user="alice", secret=n.secret)
+    assert status == 429 and body == ["911"]
+    wait = int(hdrs["retry-after"])
+    assert 100 <= wait <= 126, wait
+    # Nothing changed: DNS still serves the second address, the serial did not move.
+    assert n.addrs(HOME) == {"192.0.2.2"}
+    assert n.serial() == serial
+
+
+def test_nochg_repeats_are_counted(np_factory):
+    n = start(np_factory)
+    for _ in range(2):
+        assert n.update(HOME, "192.0.2.1", user="alice", secret=n.secret)[2][0].split()[0] in (
+            "good", "nochg")
+    status, hdrs, body = n.update(HOME, "192.0.2.1", user="alice", secret=n.secret)
+    assert status == 429 and body == ["911"] and "retry-after" in hdrs
+    # Only the budget answers: no abuse state for repeating nochg.
+    r = n.ctl("abuse", "list", "--json", check=False)
+    if r.returncode == 0:
+        assert all(h["state"] == "ok" for h in json.loads(r.stdout) if h["name"] == HOME)
+
+
+def test_budget_per_source_and_token(np_factory):
+    # Hosts each within their own budget; the token's budget of 3 per window is shared.
+    n = start(np_factory, abuse={"token_per_window": 3})
+    n.add_host("b.%s" % ZONE, "alice")
+    tok = n.ctl("token", "add", "alice", check=False)
+    names = [HOME, "b.%s" % ZONE]
+    got = []
+    for i in range(4):
+        got.append(n.update(names[i % 2], "192.0.2.%d" % (10 + i), user="alice",
+                            secret=n.secret)[0])
+    # HOME's secret is a token of its own host; b is not its name: nohost, still counted.
+    assert got[:3] == [200, 200, 200] and got[3] == 429, (got, tok.stdout)
+
+
+def test_rest_api_budget(np_factory):
+    n = start(np_factory)
+    path = "/hosts/%s/records/A" % HOME
+    for ip in ("192.0.2.21", "192.0.2.22"):
+        s, _, j = api(n, "PUT", path, {"records": [ip]}, token=n.secret)
+        assert s == 200, j
+    s, h, j = api(n, "PUT", path, {"records": ["192.0.2.23"]}, token=n.secret)
+    assert s == 429 and j["error"]["code"] == "rate_limited", j
+    assert 1 <= int(h["retry-after"]) <= 126
+    assert n.addrs(HOME) == {"192.0.2.22"}
+
+
+# ---- the client -------------------------------------------------------------------------
+
+
+class Client:
+    def __init__(self, tmp, n, addr):
+        self.dir = str(tmp)
+        self.conf = os.path.join(self.dir, "client.conf")
+        self.secret_file = os.path.join(self.dir, "home.secret")
+        fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(n.secret + "\n")
+        self.n = n
+        self.set_addr(addr)
+
+    def set_addr(self, addr):
+        lines = ["[client]", "state_dir = %s" % os.path.join(self.dir, "state"),
+                 "retry_base = 1", "retry_max = 600", "timeout = 5", "",
+                 "[host %s]" % HOME, "server = http://127.0.0.1:%d/nic/update" % self.n.http_port,
+                 "user = alice", "secret_file = %s" % self.secret_file,
+                 "ipv4 = static:%s" % addr]
+        fd = os.open(self.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def run(self, *args):
+        r = subprocess.run([NAMEPLATE, "-c", self.conf] + list(args), capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL)
+        check_sanitizers(r.stderr, "nameplate")
+        return r
+
+    def status(self):
+        r = self.run("status", "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)["hosts"][0]
+
+
+def test_client_waits_as_long_as_the_server_asks(np_factory, tmp_path):
+    # A short window so the test can wait it out: 2 updates per 8 s.
+    n = start(np_factory, abuse={"window": 8})
+    c = Client(tmp_path, n, "192.0.2.31")
+    assert c.run("update", "--once").returncode == 0
+    c.set_addr("192.0.2.32")
+    assert c.run("update", "--once").returncode == 0
+    c.set_addr("192.0.2.33")
+    r = c.run("update", "--once")
+    assert r.returncode == 1
+    st = c.status()
+    assert st["last_code"] == "http 429", st
+    first = st["last_attempt"]
+    assert st["next_attempt"] >= first + 7, st
+    # Neither a plain run nor --force asks again before the time the server gave (a
+    # second later, so that a request would show in last_attempt).
+    time.sleep(1.1)
+    assert c.run("update", "--once").returncode == 1
+    r = c.run("update", "--once", "--force")
+    assert r.returncode == 1 and "429" in r.stderr, r.stderr
+    assert c.status()["last_attempt"] == first
+    assert n.addrs(HOME) == {"192.0.2.32"}
+    # After it, the update goes through.
+    time.sleep(max(0, st["next_attempt"] - time.time()) + 0.5)
+    r = c.run("update", "--once")
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.33"}, 2)
+
+
+# ---- abuse states -----------------------------------------------------------------------
+
+
+def rcode(n, name, rdtype="A"):
+    return n.query(name, rdtype).rcode()
+
+
+def abuse_list(n):
+    r = n.ctl("abuse", "list", "--json")
+    return {h["name"]: h for h in json.loads(r.stdout)}
+
+
+def test_hold_refuses_changes_and_serves_the_last_address(np_factory):
+    n = start(np_factory, abuse=NO_LIMITS)
+    assert n.update(HOME, "192.0.2.41", user="alice", secret=n.secret)[2] == ["good 192.0.2.41"]
+    r = n.ctl("abuse", "hold", HOME, "--reason", "reported: phishing kit")
+    assert "now hold" in r.stdout
+    listed = abuse_list(n)[HOME]
+    assert listed["state"] == "hold" and listed["reasons"] == "reported: phishing kit"
+    assert set(listed) >= {"name", "state", "score", "reasons"}
+    # The owner's update is refused with the dyndns2 code for it; DNS keeps the address.
+    assert n.update(HOME, "192.0.2.42", user="alice", secret=n.secret)[2] == ["abuse"]
+    s, _, j = api(n, "PUT", "/hosts/%s/records/A" % HOME, {"records": ["192.0.2.43"]},
+                  token=n.secret)
+    assert s == 403 and j["error"]["code"] == "blocked", j
+    assert n.addrs(HOME) == {"192.0.2.41"}
+    # Restored: updates go through again.
+    n.ctl("abuse", "restore", HOME, "--reason", "owner cleaned the site")
+    assert n.update(HOME, "192.0.2.44", user="alice", secret=n.secret)[2] == ["good 192.0.2.44"]
+    assert HOME not in abuse_list(n)
+    log = json.loads(n.ctl("abuse", "log", HOME, "--json").stdout)
+    assert [(e["from"], e["to"], e["reason"]) for e in log] == [
+        ("hold", "ok", "owner cleaned the site"), ("ok", "hold", "reported: phishing kit")]
+    assert all(e["actor"].startswith("ctl:") and e["time"] > 0 for e in log)
+
+
+def test_quarantine_is_nxdomain_within_a_second_and_survives_restart(np_factory):
+    n = start(np_factory, abuse=NO_LIMITS)
+    n.update(HOME, "192.0.2.51", user="alice", secret=n.secret)
+    assert n.addrs(HOME) == {"192.0.2.51"}
+    t0 = time.time()
+    n.ctl("abuse", "quarantine", HOME, "--reason", "C2 server (ThreatFox)")
+    assert wait_for(lambda: rcode(n, HOME) == dns.rcode.NXDOMAIN, 1.0), \
+        "not NXDOMAIN a second after the quarantine"
+    print("quarantine visible after %.2f s" % (time.time() - t0))
+    assert n.update(HOME, "192.0.2.52", user="alice", secret=n.secret)[2] == ["abuse"]
+    n.restart()
+    assert rcode(n, HOME) == dns.rcode.NXDOMAIN
+    assert abuse_list(n)[HOME]["state"] == "quarantined"
+    n.ctl("abuse", "restore", HOME, "--reason", "false positive")
+    assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.51"}, 1.0)
+
+
+def test_quarantine_parked(np_factory):
+    n = start(np_factory, abuse=dict(NO_LIMITS, parked="192.0.2.250"))
+    n.update(HOME, "192.0.2.61", user="alice", secret=n.secret)
+    n.ctl("abuse", "quarantine", HOME, "--reason", "malware download")
+    assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.250"}, 1.0)
+    assert n.query(HOME, "AAAA").rcode() == dns.rcode.NOERROR and not n.addrs(HOME, "AAAA")
+
+
+def test_host_block_is_hold(np_factory):
+    n = start(np_factory, abuse=NO_LIMITS)
+    n.ctl("host", "block", HOME)
+    assert abuse_list(n)[HOME]["state"] == "hold"
+    assert n.update(HOME, "192.0.2.71", user="alice", secret=n.secret)[2] == ["abuse"]
+    n.ctl("host", "unblock", HOME)
+    assert n.update(HOME, "192.0.2.71", user="alice", secret=n.secret)[2] == ["good 192.0.2.71"]
+
+
+def test_abuse_commands_refuse_bad_input(np_factory):
+    n = start(np_factory, abuse=NO_LIMITS)
+    r = n.ctl("abuse", "hold", HOME, check=False)
+    assert r.returncode == 2 and "--reason" in r.stderr
+    r = n.ctl("abuse", "hold", "nosuch.%s" % ZONE, "--reason", "x", check=False)
+    assert r.returncode == 1 and "no host" in r.stderr
+    assert HOME not in abuse_list(n)
+
+
+# ---- threat feeds -----------------------------------------------------------------------
+
+
+DROP = """; Spamhaus DROP List 2026/12/01 - (c) 2026 The Spamhaus Project SLU
+; Last-Modified: Mon, 01 Dec 2026 00:00:00 GMT
+; Expires: Mon, 01 Dec 2026 01:00:00 GMT
+198.51.100.0/24 ; SBL000001
+this is not a prefix
+2001:db8:bad::/48 ; SBL000002
+"""
+DROP_JSON = """{"cidr":"203.0.113.0/25","sblid":"SBL000003","rir":"apnic"}
+{"type":"metadata","timestamp":1764547200,"size":1,"records":1}
+"""
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def test_update_into_a_listed_range_is_refused(np_factory, tmp_path):
+    drop = write(tmp_path, "drop.txt", DROP)
+    drop6 = write(tmp_path, "drop_v4.json", DROP_JSON)
+    n = np_factory()
+    n.write_config(abuse=NO_LIMITS)
+    text = open(n.conf).read().replace("[abuse]\n", "[abuse]\nfeed = spamhaus-drop:%s\n"
+                                       "feed = spamhaus-drop:%s\n" % (drop, drop6))
+    open(n.conf, "w").write(text)
+    n.init()
+    n.add_user("alice")
+    n.secret = n.add_host(HOME, "alice")
+    n.start()
+    # The malformed line is reported with its file and line; the rest loaded.
+    assert wait_for(lambda: "%s:5: not a CIDR prefix" % drop in n.stderr(), 2), n.stderr()
+    assert n.update(HOME, "192.0.2.80", user="alice", secret=n.secret)[2] == ["good 192.0.2.80"]
+    for ip in ("198.51.100.7", "203.0.113.9", "2001:db8:bad::1"):
+        assert n.update(HOME, ip, user="alice", secret=n.secret)[2] == ["abuse"], ip
+    s, _, j = api(n, "PUT", "/hosts/%s/records/A" % HOME, {"records": ["198.51.100.8"]},
+                  token=n.secret)
+    assert s == 403 and j["error"]["code"] == "listed", j
+    assert "spamhaus-drop 198.51.100.0/24 SBL000001" in j["error"]["message"]
+    # Nothing changed.
+    assert n.addrs(HOME) == {"192.0.2.80"}
+    assert not n.addrs(HOME, "AAAA")
+    # Not the host's fault: no abuse state for it.
+    assert HOME not in abuse_list(n)
+
+
+URLHAUS = """# abuse.ch URLhaus Host file
+# Terms of Use: https://urlhaus.abuse.ch/api/
+0.0.0.0 evil.%s
+0.0.0.0 not_a name at all
+0.0.0.0 elsewhere.example.net
+""" % ZONE
+
+THREATFOX = """################################################################
+# ThreatFox IOCs: recent                                       #
+# "first_seen_utc","ioc_id","ioc_value","ioc_type","threat_type","fk_malware","malware_alias","malware_printable","last_seen_utc","confidence_level","reference","tags","anonymous","reporter"
+"2026-12-01 10:00:00", "100001", "c2.%s", "domain", "botnet_cc", "win.njrat", "None", "NjRAT", "", "100", "", "njrat", "0", "someone"
+"2026-12-01 10:00:01", "100002", "http://drop.%s:8080/x.exe", "url", "payload_delivery", "elf.mirai", "None", "Mirai", "", "75", "", "", "0", "someone"
+"2026-12-01 10:00:02", "100003", "192.0.2.99:443", "ip:port", "botnet_cc", "win.qakbot", "None", "QakBot", "", "100", "", "", "0", "someone"
+this line is broken
+""" % (ZONE, ZONE)
+
+
+def test_hostname_feeds_quarantine_our_names(np_factory, tmp_path):
+    hostfile = write(tmp_path, "hostfile.txt", "# empty at first\n")
+    tf = write(tmp_path, "threatfox.csv", "# nothing yet\n")
+    n = np_factory()
+    n.write_config(abuse=NO_LIMITS)
+    text = open(n.conf).read().replace("[abuse]\n", "[abuse]\nfeed = urlhaus-hostfile:%s\n"
+                                       "feed = threatfox-csv:%s\n" % (hostfile, tf))
+    open(n.conf, "w").write(text)
+    n.init()
+    n.add_user("alice")
+    n.add_user("mallory")
+    n.secret = n.add_host(HOME, "alice")
+    names = ["evil", "c2", "drop"]
+    secrets = {h: n.add_host("%s.%s" % (h, ZONE), "mallory") for h in names}
+    n.start()
+    for h in names:
+        assert n.update("%s.%s" % (h, ZONE), "192.0.2.%d" % (90 + names.index(h)),
+                        user="mallory", secret=secrets[h])[2][0].startswith("good")
+    # The feeds now list them: reloaded by nameplatectl, which reports the bad lines.
+    open(hostfile, "w").write(URLHAUS)
+    open(tf, "w").write(THREATFOX)
+    t0 = time.time()
+    r = n.ctl("feed", "reload")
+    assert "%s:4: expected 'ADDRESS NAME'" % hostfile in r.stderr, r.stderr
+    assert "%s:7: not a ThreatFox CSV record" % tf in r.stderr, r.stderr
+    assert "3 hosts quarantined" in r.stdout and "signalled nameplated" in r.stdout, r.stdout
+    for h in names:
+        assert wait_for(lambda: rcode(n, "%s.%s" % (h, ZONE)) == dns.rcode.NXDOMAIN, 1.0), h
+    print("feed quarantine visible after %.2f s" % (time.time() - t0))
+    listed = abuse_list(n)
+    assert {h: listed["%s.%s" % (h, ZONE)]["state"] for h in names} == {
+        h: "quarantined" for h in names}
+    log = json.loads(n.ctl("abuse", "log", "c2.%s" % ZONE, "--json").stdout)
+    assert log[0]["actor"] == "feed:threatfox-csv", log
+    # Others are untouched; the ThreatFox ip:port is an address an update may not use.
+    assert HOME not in listed
+    assert wait_for(lambda: "feeds: " in n.stderr() and "SIGHUP" in n.stderr(), 2)
+    assert wait_for(lambda: n.update(HOME, "192.0.2.99", user="alice",
+                                     secret=n.secret)[2] == ["abuse"], 2)
+
+
+def test_sighup_reloads_feeds(np_factory, tmp_path):
+    drop = write(tmp_path, "drop.txt", "; nothing listed\n")
+    n = start(np_factory, abuse=dict(NO_LIMITS, feed="spamhaus-drop:%s" % drop))
+    assert n.update(HOME, "198.51.100.7", user="alice", secret=n.secret)[2] == [
+        "good 198.51.100.7"]
+    open(drop, "w").write(DROP)
+    n.proc.send_signal(__import__("signal").SIGHUP)
+    assert wait_for(lambda: n.update(HOME, "198.51.100.8", user="alice",
+                                     secret=n.secret)[2] == ["abuse"], 3)
+
+
+# ---- flux score -------------------------------------------------------------------------
+
+
+IP2ASN = "".join("10.%d.0.0\t10.%d.255.255\t%d\tZZ\tFLUX-AS-%d\n" % (i, i, 64500 + i, i)
+                 for i in range(6)) + "not a line\n"
+
+
+def test_fast_flux_is_held_and_dns_stops_following(np_factory, tmp_path):
+    asn = write(tmp_path, "ip2asn-v4.tsv", IP2ASN)
+    n = start(np_factory, abuse=dict(NO_LIMITS, asn_db=asn))
+    assert wait_for(lambda: "%s:7: expected RANGE_START" % asn in n.stderr(), 2), n.stderr()
+    answers = []
+    t0 = time.time()
+    for i in range(40):
+        ip = "10.%d.%d.%d" % (i % 6, i // 6, 1 + i)
+        answers.append(n.update(HOME, ip, user="alice", secret=n.secret)[2][0])
+    assert time.time() - t0 < 60
+    first_refused = answers.index("abuse")
+    assert 6 <= first_refused <= 24, answers
+    assert all(a == "abuse" for a in answers[first_refused:]), answers
+    last_good = answers[first_refused - 1].split()[1]
+    # DNS keeps the last address it accepted; the refused ones never appear.
+    assert n.addrs(HOME) == {last_good}
+    h = abuse_list(n)[HOME]
+    assert h["state"] in ("hold", "quarantined"), h
+    assert h["score"] >= 143
+    assert h["features"]["asns"] == 6 and h["features"]["changes_last_hour"] >= 7, h
+    assert "6 ASNs" in h["reasons"] and "changes in the last hour" in h["reasons"], h
+    log = json.loads(n.ctl("abuse", "log", HOME, "--json").stdout)
+    assert log[0]["actor"] == "flux" and log[0]["to"] == h["state"]
+    # The state survives a restart, and only the operator lifts it.
+    n.restart()
+    assert n.update(HOME, "10.0.9.9", user="alice", secret=n.secret)[2] == ["abuse"]
+    n.ctl("abuse", "restore", HOME, "--reason", "the owner moved to one provider")
+    assert n.update(HOME, "10.0.9.9", user="alice", secret=n.secret)[2] == ["good 10.0.9.9"]
+
+
+def test_home_line_stays_ok(np_factory, tmp_path):
+    # The default thresholds; budgets off so five changes need not wait four minutes.
+    asn = write(tmp_path, "ip2asn-v4.tsv", IP2ASN)
+    n = start(np_factory, abuse=dict(NO_LIMITS, asn_db=asn))
+    for i in range(5):
+        ip = "10.2.%d.1" % i
+        assert n.update(HOME, ip, user="alice", secret=n.secret)[2] == ["good " + ip]
+    h = abuse_list(n).get(HOME)
+    assert h is None or h["state"] == "ok", h
+    assert n.addrs(HOME) == {"10.2.4.1"}
+
+
+def test_one_address_many_unrelated_accounts(np_factory):
+    n = start(np_factory, abuse=NO_LIMITS)
+    secrets = {}
+    for i in range(30):
+        n.add_user("u%d" % i)
+        secrets[i] = n.add_host("s%d.%s" % (i, ZONE), "u%d" % i)
+    n.ctl("user", "add", "solo")
+    solo = {i: n.add_host("m%d.%s" % (i, ZONE), "solo") for i in range(30)}
+    for i in range(30):
+        assert n.update("s%d.%s" % (i, ZONE), "192.0.2.200", user="u%d" % i,
+                        secret=secrets[i])[2] == ["good 192.0.2.200"]
+        assert n.update("m%d.%s" % (i, ZONE), "192.0.2.201", user="solo",
+                        secret=solo[i])[2] == ["good 192.0.2.201"]
+    listed = abuse_list(n)
+    flagged = sorted(int(k.split(".")[0][1:]) for k in listed if k.startswith("s"))
+    # From the 11th account on (10 other accounts already on the address), each is watched:
+    # flagged, never blocked (many homes share a CGNAT address).
+    assert flagged == list(range(10, 30)), flagged
+    assert all(listed["s%d.%s" % (i, ZONE)]["state"] == "watch" for i in flagged)
+    assert "other accounts" in listed["s29.%s" % ZONE]["reasons"]
+    assert not any(k.startswith("m") for k in listed), listed
+
+
+def test_hosts_blocked_before_the_upgrade_are_on_hold(np_factory):
+    # The store of the release before tokens (tests/system/data, see test_accounts.py) with
+    # router.dyn.example blocked the old way.
+    import gzip
+    import shutil
+    import sqlite3
+    from test_accounts import DATA, V3_ROUTER_SECRET
+    n = np_factory()
+    os.makedirs(n.data_dir, mode=0o700)
+    path = os.path.join(n.data_dir, "nameplate.db")
+    with gzip.open(os.path.join(DATA, "store-v3.db.gz")) as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE hosts SET blocked = 1 WHERE fqdn = ?", ("router.%s" % ZONE,))
+    db.commit()
+    db.close()
+    n.write_config(abuse=NO_LIMITS)
+    n.start()
+    router = "router.%s" % ZONE
+    h = abuse_list(n)[router]
+    assert h["state"] == "hold", h
+    assert json.loads(n.ctl("abuse", "log", router, "--json").stdout)[0]["actor"] == "migration"
+    assert n.addrs(router) == {"192.0.2.10"}
+    assert n.update(user=router, secret=V3_ROUTER_SECRET, myip="192.0.2.11")[2] == ["abuse"]
+    assert "other.%s" % ZONE not in abuse_list(n)
