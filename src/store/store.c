@@ -225,6 +225,17 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  expires INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX account_codes_expires ON account_codes(expires);",
+
+	/* Zone transfers: the journal of each zone's differences (zone/journal.h encodes
+	 * diff), written in the transaction that bumps the serial, read at start for IXFR. */
+	"CREATE TABLE xfr_journal ("
+	"  id INTEGER PRIMARY KEY,"
+	"  zone TEXT NOT NULL,"
+	"  serial_from INTEGER NOT NULL,"
+	"  serial_to INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  diff BLOB NOT NULL);"
+	"CREATE INDEX xfr_journal_zone ON xfr_journal(zone, id);",
 };
 /* clang-format on */
 
