@@ -7,6 +7,7 @@ int dns_server_bind(struct dns_server *s, const struct config *cfg)
 {
 	s->cfg = cfg;
 	atomic_store(&s->stop, false);
+	zone_pins_init(&s->pins);
 	int ret = server__udp_bind(s);
 	if (ret == NP_OK)
 		ret = server__tcp_bind(s);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "common/config.h"
+#include "ns/xfr.h"
 #include "zone/zone.h"
 
 struct udp_worker;
@@ -22,6 +23,11 @@ struct dns_server {
 	struct udp_worker *udp;     /* one per (listen address, worker) */
 	unsigned n_udp;
 	struct tcp_server *tcp;
+	/* Zone transfers: the versions they stream from stay pinned here (the publisher
+	 * looks before freeing), and the TSIG hooks (no key_check = signed requests are
+	 * refused). Set before dns_server_start. */
+	struct zone_pins pins;
+	struct xfr_hooks xfr_hooks;
 };
 
 /* Binds every UDP socket (SO_REUSEPORT, one per worker) and TCP listener of cfg.

@@ -35,6 +35,8 @@
 #define TCP_TX_CAP   (2 * TCP_MSG_MAX) /* room for one more answer while one is pending */
 #define TCP_EVENTS   64
 #define TCP_TICK_MS  200
+/* Transfer messages made for one connection before the thread turns to the others. */
+#define TCP_XFR_BURST 4
 
 /* Connections per source: one IPv4 address, or one IPv6 /64 (what one customer holds). */
 struct tcp_source {
@@ -49,7 +51,9 @@ struct tcp_conn {
 	int fd;
 	struct tcp_thread *th;
 	struct tcp_source *src;
-	int64_t last_io_ms;   /* idle timeout counts from here */
+	struct np_addr peer;  /* who may transfer a zone is decided by address (or key) */
+	struct xfr *xfr;      /* a zone transfer being streamed, or NULL */
+	int64_t last_io_ms;   /* idle timeout counts from here (reads, and writes that progress) */
 	int64_t msg_start_ms; /* a started message must be complete in time: no drip-feeding */
 	size_t rx_len;
 	size_t tx_len, tx_off;
@@ -231,6 +235,7 @@ static void conn_close(struct tcp_thread *th, struct tcp_conn *c)
 	pthread_mutex_unlock(&t->mu);
 	epoll_ctl(th->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	xfr_end(c->xfr);
 	np_list_unlink(&th->conns, &c->in_thread);
 	free(c);
 }
@@ -289,6 +294,9 @@ static void accept_all(struct tcp_thread *th, int lfd)
 		c->fd = fd;
 		c->th = th;
 		c->src = src;
+		c->xfr = NULL;
+		if (addr_from_sockaddr((const struct sockaddr *)&ss, &c->peer) != NP_OK)
+			memset(&c->peer, 0, sizeof(c->peer));
 		c->last_io_ms = time_mono_ms();
 		c->msg_start_ms = 0;
 		c->rx_len = c->tx_len = c->tx_off = 0;
@@ -315,27 +323,39 @@ static bool flush(struct tcp_conn *c)
 		if (r < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 		c->tx_off += (size_t)r;
+		c->last_io_ms = time_mono_ms(); /* a secondary pulling a big zone is not idle */
 	}
 	c->tx_off = c->tx_len = 0;
 	return true;
 }
 
-/* Answers every complete message in rx while there is room for an answer. Returns false
- * when the connection must be closed (a response sent as a query, a short message). */
+/* Answers every complete message in rx while there is room for an answer. A transfer
+ * request starts a transfer, and the queries after it wait until it has ended. Returns
+ * false when the connection must be closed (a response sent as a query, a short
+ * message). */
 static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c,
                            const struct zone_db *db)
 {
 	struct dns_answer_opts opts = {.tcp = true, .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
+	struct xfr_req req = {.peer = &c->peer,
+			      .tcp = true,
+			      .hooks = &t->srv->xfr_hooks,
+			      .pins = &t->srv->pins};
 	size_t pos = 0;
 	bool ok = true;
-	while (c->rx_len - pos >= 2 && TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
+	while (c->xfr == NULL && c->rx_len - pos >= 2 && TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
 		size_t mlen = ((size_t)c->rx[pos] << 8) | c->rx[pos + 1];
 		if (c->rx_len - pos - 2 < mlen)
 			break;
-		size_t alen = db == NULL ? 0
-					 : dns_answer(db, c->rx + pos + 2, mlen, c->tx + c->tx_len + 2,
-						      DNS_MAX_MSG, &opts);
+		const uint8_t *q = c->rx + pos + 2;
+		uint8_t *out = c->tx + c->tx_len + 2;
+		size_t alen = 0;
+		if (db != NULL &&
+		    xfr_begin(db, q, mlen, &req, out, DNS_MAX_MSG, &alen, &c->xfr) == XFR_NOT)
+			alen = dns_answer(db, q, mlen, out, DNS_MAX_MSG, &opts);
 		pos += 2 + mlen;
+		if (c->xfr != NULL)
+			break; /* its messages come from xfr_produce */
 		if (alen == 0) {
 			ok = false;
 			break;
@@ -351,6 +371,26 @@ static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c,
 		c->msg_start_ms = c->rx_len > 0 ? time_mono_ms() : 0;
 	}
 	return ok;
+}
+
+/* Makes the transfer's next message if there is room for it. Returns false when the
+ * transfer failed (the connection is closed then). */
+static bool xfr_produce(struct tcp_conn *c)
+{
+	if (TCP_TX_CAP - c->tx_len < TCP_MSG_MAX)
+		return true;
+	bool done = false;
+	size_t len = xfr_next(c->xfr, c->tx + c->tx_len + 2, DNS_MAX_MSG, &done);
+	if (len == 0)
+		return false;
+	c->tx[c->tx_len] = (uint8_t)(len >> 8);
+	c->tx[c->tx_len + 1] = (uint8_t)len;
+	c->tx_len += 2 + len;
+	if (done) {
+		xfr_end(c->xfr);
+		c->xfr = NULL;
+	}
+	return true;
 }
 
 static bool has_complete_msg(const struct tcp_conn *c)
@@ -383,18 +423,27 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	bool ok = true;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
 		ok = read_some(c);
-	/* Answer and write until everything is answered or the socket is full. */
+	/* Answer and write until everything is answered or the socket is full. A transfer
+	 * makes a few messages at a time, then lets the thread's other connections have
+	 * their turn (epoll reports its socket writable again at once). */
+	unsigned burst = TCP_XFR_BURST;
 	while (ok) {
 		rcu_thread_online();
 		ok = answer_pending(t, c, rcu_dereference(t->srv->db));
 		rcu_thread_offline();
+		if (ok && c->xfr != NULL && burst > 0) {
+			burst--;
+			ok = xfr_produce(c);
+		}
 		if (ok)
 			ok = flush(c);
-		if (!ok || c->tx_len > 0 || !has_complete_msg(c))
+		if (!ok || c->tx_len > 0)
+			break;
+		if (c->xfr != NULL ? burst == 0 : !has_complete_msg(c))
 			break;
 	}
 	/* A peer that half-closed gets its answers, then the connection ends. */
-	if (ok && c->peer_closed && c->tx_len == 0)
+	if (ok && c->peer_closed && c->tx_len == 0 && c->xfr == NULL)
 		ok = false;
 	if (!ok) {
 		conn_close(th, c);
@@ -402,13 +451,13 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	}
 	/* The most recently active connection goes first: eviction takes from the end. */
 	pthread_mutex_lock(&t->mu);
-	c->idle = c->rx_len == 0 && c->tx_len == 0;
+	c->idle = c->rx_len == 0 && c->tx_len == 0 && c->xfr == NULL;
 	np_list_to_front(&t->active, &c->in_server);
 	pthread_mutex_unlock(&t->mu);
 	/* While answers are pending, wait for the socket to drain before reading more: a
 	 * client that never reads cannot make us buffer without bound. */
-	struct epoll_event ev = {.events = c->tx_len > 0 ? EPOLLOUT : EPOLLIN | EPOLLRDHUP,
-				 .data.ptr = c};
+	bool writing = c->tx_len > 0 || c->xfr != NULL;
+	struct epoll_event ev = {.events = writing ? EPOLLOUT : EPOLLIN | EPOLLRDHUP, .data.ptr = c};
 	epoll_ctl(th->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
