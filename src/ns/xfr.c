@@ -395,6 +395,21 @@ enum xfr_outcome xfr_begin(const struct zone_db *db, const uint8_t *query, size_
 			s->ixfr = first >= 0 && condense(s, first) == NP_OK;
 		}
 	}
+	char who[64] = "?", zone[1024];
+	if (req->peer != NULL)
+		addr_format(req->peer, who, sizeof(who));
+	if (dns_name_to_text(z->apex, z->apex_len, zone, sizeof(zone)) < 0)
+		zone[0] = '\0';
+	if (q.qtype == DNS_TYPE_AXFR)
+		log_info("xfr: AXFR of %s serial %u to %s", zone, z->serial, who);
+	else if (s->ixfr)
+		log_info("xfr: IXFR of %s from %u to %u to %s: incremental, %zu names", zone,
+			 x.old_serial, z->serial, who, s->n_items);
+	else if (s->phase == P_SOA_LAST)
+		log_info("xfr: IXFR of %s from %u to %s: up to date", zone, x.old_serial, who);
+	else
+		log_info("xfr: IXFR of %s from %u to %u to %s: whole zone (serial not in the "
+			 "history)", zone, x.old_serial, z->serial, who);
 	*out = s;
 	return XFR_STREAM;
 servfail:
