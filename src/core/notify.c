@@ -37,6 +37,10 @@ struct zone_notify {
 	uint8_t apex[DNS_NAME_MAX];
 	size_t apex_len;
 	uint32_t serial;
+	/* The SOA record to send in the answer section (RFC 1996 3.7: the serial as a hint):
+	 * owner pointer to the question, type .. rdata. */
+	uint8_t soa[12 + 2 * DNS_NAME_MAX + 20];
+	size_t soa_len;
 	struct target t[CFG_MAX_NOTIFY];
 	unsigned n;
 };
@@ -88,6 +92,22 @@ void notifier_zone(void *arg, const struct cfg_zone *cz, uint32_t serial)
 		return;
 	z.apex_len = (size_t)len;
 	z.serial = serial;
+	uint8_t *rd = z.soa + 12;
+	int m = dns_name_from_text(cz->ns[0], rd, DNS_NAME_MAX);
+	int r = m > 0 ? dns_name_from_text(cz->contact, rd + m, DNS_NAME_MAX) : -1;
+	if (r > 0) {
+		const uint32_t timers[5] = {serial, cz->refresh, cz->retry, cz->expire,
+					    cz->negative_ttl};
+		size_t rdlen = (size_t)m + (size_t)r;
+		for (int i = 0; i < 5; i++, rdlen += 4)
+			wire_store_u32(rd + rdlen, timers[i]);
+		wire_store_u16(z.soa, 0xC00C);
+		wire_store_u16(z.soa + 2, DNS_TYPE_SOA);
+		wire_store_u16(z.soa + 4, DNS_CLASS_IN);
+		wire_store_u32(z.soa + 6, cz->soa_ttl);
+		wire_store_u16(z.soa + 10, (uint16_t)rdlen);
+		z.soa_len = 12 + rdlen;
+	}
 	for (unsigned i = 0; i < cz->n_notify; i++) {
 		z.t[i].to = cz->notify[i];
 		z.t[i].active = true;
@@ -126,17 +146,20 @@ static void take_queued(struct notifier *n, int64_t now)
 
 static void send_notify(struct notifier *n, struct zone_notify *z, struct target *t, int64_t now)
 {
-	uint8_t msg[DNS_HDR_LEN + DNS_NAME_MAX + 4];
+	uint8_t msg[DNS_HDR_LEN + DNS_NAME_MAX + 4 + sizeof(z->soa)];
 	t->id = random_id();
 	wire_store_u16(msg, t->id);
 	wire_store_u16(msg + 2, (uint16_t)(DNS_OPCODE_NOTIFY << 11 | DNS_FLAG_AA));
 	wire_store_u16(msg + 4, 1);
-	memset(msg + 6, 0, 6);
+	wire_store_u16(msg + 6, z->soa_len > 0 ? 1 : 0);
+	memset(msg + 8, 0, 4);
 	memcpy(msg + DNS_HDR_LEN, z->apex, z->apex_len);
 	size_t len = DNS_HDR_LEN + z->apex_len;
 	wire_store_u16(msg + len, DNS_TYPE_SOA);
 	wire_store_u16(msg + len + 2, DNS_CLASS_IN);
 	len += 4;
+	memcpy(msg + len, z->soa, z->soa_len);
+	len += z->soa_len;
 	int fd = t->to.addr.ss_family == AF_INET6 ? n->fd6 : n->fd4;
 	if (sendto(fd, msg, len, 0, (const struct sockaddr *)&t->to.addr, t->to.len) < 0)
 		log_debug("notify %s to %s: %m", z->name, t->to.text);

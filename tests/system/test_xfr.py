@@ -15,6 +15,7 @@ import subprocess
 import time
 
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
@@ -328,6 +329,9 @@ def test_nsd_knot_bind_follow_an_update_within_a_second(np_factory, tmp_path):
             assert wait_for(lambda: s.serial() == serial, 15), \
                 "%s did not load serial %d:\n%s" % (s.name, serial, s.log()[-3000:])
         for round_, ip in enumerate(("192.0.2.10", "192.0.2.11", "192.0.2.12")):
+            # A moment between updates, as between a router's: a secondary that just
+            # applied one transfer may hold back the next NOTIFY's refresh a little.
+            time.sleep(0.2)
             t0 = time.monotonic()
             update(n, ip)
             delays = {}
@@ -563,3 +567,51 @@ def test_large_zone_streams_in_bounded_memory(np_factory):
     rrs = records(xfr_query(n, "IXFR", serial=serial))
     assert ("%s. A 192.0.2.%d" % (HOST, 100 + updates - 1)) in [rr_text(r) for r in rrs]
     assert len(rrs) == 5  # SOA, SOA old, SOA, the one addition (no old address), SOA
+
+
+def test_notify_retried_until_acknowledged(np_factory):
+    """A secondary that does not answer is asked again after 1 s, then 2 s (exponential
+    back-off); once it answers, no more NOTIFYs. When a NOTIFY arrives, the primary already
+    serves its serial (published before anyone is told)."""
+    target = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    target.bind(("127.0.0.1", 0))
+    target.settimeout(0.2)
+    n = primary(np_factory, notify_ports=[target.getsockname()[1]])
+    n.start()
+    # The start-up NOTIFY: answer it at once.
+    def recv_notify(deadline):
+        while time.monotonic() < deadline:
+            try:
+                data, peer = target.recvfrom(512)
+            except socket.timeout:
+                continue
+            m = dns.message.from_wire(data)
+            assert m.opcode() == dns.opcode.NOTIFY and m.question[0].name.to_text() == ZONE + "."
+            return m, peer
+        return None, None
+
+    def ack(m, peer):
+        r = dns.message.make_response(m)
+        target.sendto(r.to_wire(), peer)
+
+    m, peer = recv_notify(time.monotonic() + 3)
+    assert m is not None, "no NOTIFY at start"
+    ack(m, peer)
+    update(n, "192.0.2.1")
+    serial = n.serial()
+    times = []
+    t0 = time.monotonic()
+    while len(times) < 3:
+        m, peer = recv_notify(t0 + 6)
+        assert m is not None, "only %d NOTIFYs: %s" % (len(times), times)
+        times.append(time.monotonic() - t0)
+        assert m.answer and m.answer[0][0].serial == serial
+        # The serial it announces is what the primary serves already.
+        assert n.serial() == serial
+    ack(m, peer)
+    print("NOTIFY sent at %s s" % ", ".join("%.2f" % t for t in times))
+    assert times[0] < 0.5
+    assert 0.8 < times[1] - times[0] < 1.5 and 1.8 < times[2] - times[1] < 2.6, times
+    m, _ = recv_notify(time.monotonic() + 5)
+    assert m is None, "NOTIFY sent again after it was acknowledged"
+    target.close()
