@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/str.h"
 #include "dns/msg.h"
 #include "dns/name.h"
 #include "dns/tsig.h"
@@ -52,6 +53,8 @@ struct xfr {
 	uint32_t old_serial; /* IXFR: the client's */
 	enum phase phase;
 	bool ixfr;           /* answered as a difference (else the whole zone) */
+	long first;          /* IXFR: the journal entry to condense from, until condensed */
+	char who[64];        /* the peer, for the log */
 	/* Where the stream stands: a table slot, an RRset and an offset into it (AXFR), or
 	 * an item and an offset into its records (IXFR). */
 	uint32_t slot;
@@ -249,6 +252,25 @@ static int condense(struct xfr *x, long first)
 	return x->n_items > x->z->count ? NP_ETOOBIG : NP_OK;
 }
 
+/* One line per transfer: what, which serials, to whom, and how. */
+static void xfr_log(const struct xfr *x)
+{
+	char zone[1024];
+	const struct zone_version *z = x->z;
+	if (dns_name_to_text(z->apex, z->apex_len, zone, sizeof(zone)) < 0)
+		zone[0] = '\0';
+	if (x->qtype == DNS_TYPE_AXFR)
+		log_info("xfr: AXFR of %s serial %u to %s", zone, z->serial, x->who);
+	else if (x->ixfr)
+		log_info("xfr: IXFR of %s from %u to %u to %s: incremental, %zu names", zone,
+			 x->old_serial, z->serial, x->who, x->n_items);
+	else if (x->phase == P_SOA_LAST)
+		log_info("xfr: IXFR of %s from %u to %s: up to date", zone, x->old_serial, x->who);
+	else
+		log_info("xfr: IXFR of %s from %u to %u to %s: whole zone (serial not in the "
+			 "history)", zone, x->old_serial, z->serial, x->who);
+}
+
 /* ---- the request ---- */
 
 static bool acl_allows_addr(const struct cfg_zone *cz, const struct np_addr *peer)
@@ -387,29 +409,18 @@ enum xfr_outcome xfr_begin(const struct zone_db *db, const uint8_t *query, size_
 		goto servfail;
 	}
 	s->phase = P_SOA_FIRST;
-	if (q.qtype == DNS_TYPE_IXFR) {
-		if ((int32_t)(x.old_serial - z->serial) >= 0) {
-			s->phase = P_SOA_LAST; /* up to date, signed: one SOA through the signer */
-		} else {
-			long first = zone_journal_find(z->journal, x.old_serial);
-			s->ixfr = first >= 0 && condense(s, first) == NP_OK;
-		}
-	}
-	char who[64] = "?", zone[1024];
+	s->first = -1;
+	np_strlcpy(s->who, "?", sizeof(s->who));
 	if (req->peer != NULL)
-		addr_format(req->peer, who, sizeof(who));
-	if (dns_name_to_text(z->apex, z->apex_len, zone, sizeof(zone)) < 0)
-		zone[0] = '\0';
-	if (q.qtype == DNS_TYPE_AXFR)
-		log_info("xfr: AXFR of %s serial %u to %s", zone, z->serial, who);
-	else if (s->ixfr)
-		log_info("xfr: IXFR of %s from %u to %u to %s: incremental, %zu names", zone,
-			 x.old_serial, z->serial, who, s->n_items);
-	else if (s->phase == P_SOA_LAST)
-		log_info("xfr: IXFR of %s from %u to %s: up to date", zone, x.old_serial, who);
-	else
-		log_info("xfr: IXFR of %s from %u to %u to %s: whole zone (serial not in the "
-			 "history)", zone, x.old_serial, z->serial, who);
+		addr_format(req->peer, s->who, sizeof(s->who));
+	if (q.qtype == DNS_TYPE_IXFR && (int32_t)(x.old_serial - z->serial) >= 0)
+		s->phase = P_SOA_LAST; /* up to date, signed: one SOA through the signer */
+	else if (q.qtype == DNS_TYPE_IXFR)
+		s->first = zone_journal_find(z->journal, x.old_serial);
+	/* Condensing waits for the first xfr_next, outside the read-side section (the
+	 * version is pinned): a long journal must not hold up the writer's grace period. */
+	if (s->first < 0)
+		xfr_log(s);
 	*out = s;
 	return XFR_STREAM;
 servfail:
@@ -462,6 +473,12 @@ static bool step(struct xfr *x, uint8_t *b, size_t *pos, size_t limit, unsigned 
 
 size_t xfr_next(struct xfr *x, uint8_t *buf, size_t cap, bool *done)
 {
+	if (x->first >= 0) {
+		/* Too big or out of memory: the whole zone is a right answer too. */
+		x->ixfr = condense(x, x->first) == NP_OK;
+		x->first = -1;
+		xfr_log(x);
+	}
 	size_t limit = cap > DNS_MAX_MSG ? DNS_MAX_MSG : cap;
 	limit -= XFR_TSIG_ROOM;
 	size_t pos = put_question(buf, x);
