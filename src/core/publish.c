@@ -145,7 +145,8 @@ struct jload {
 	size_t n, cap;
 };
 
-static int jload_row(uint32_t from, uint32_t to, const uint8_t *diff, size_t len, void *ctx)
+static int jload_row(int64_t id, uint32_t from, uint32_t to, const uint8_t *diff, size_t len,
+		     void *ctx)
 {
 	struct jload *l = ctx;
 	if (!zone_jentry_valid(diff, len))
@@ -161,7 +162,7 @@ static int jload_row(uint32_t from, uint32_t to, const uint8_t *diff, size_t len
 	l->e[l->n] = zone_jentry_new(from, to, diff, len);
 	if (l->e[l->n] == NULL)
 		return NP_ENOMEM;
-	l->n++;
+	l->e[l->n++]->id = id;
 	return NP_OK;
 }
 
@@ -488,10 +489,17 @@ static int prepare_batch(struct publisher *p)
 			goto done;
 		}
 		const char *zone = p->cfg->zones[zi].name;
-		ret = store_journal_add(p->st, zone, old->serial, p->serials[zi], bufs[zi], lens[zi]);
+		struct zone_jentry *e = p->entries[zi];
+		ret = store_journal_add(p->st, zone, old->serial, p->serials[zi], bufs[zi], lens[zi],
+					&e->id);
+		/* The store keeps what the next journal keeps: rows older than its oldest go
+		 * (all older ones when the chain broke here, or before it). Usually nothing:
+		 * one seek in the (zone, id) index. */
+		uint32_t n_old = old->journal != NULL ? old->journal->n : 0;
+		uint32_t kept = zone_journal_kept(old->journal, e);
+		int64_t oldest = kept > 1 ? old->journal->e[n_old - (kept - 1)]->id : e->id;
 		if (ret == NP_OK)
-			ret = store_journal_trim(p->st, zone,
-						 zone_journal_kept(old->journal, p->entries[zi]));
+			ret = store_journal_trim(p->st, zone, oldest);
 		if (ret != NP_OK)
 			goto done;
 	}

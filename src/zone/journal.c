@@ -110,6 +110,7 @@ struct zone_jentry *zone_jentry_new(uint32_t from, uint32_t to, const uint8_t *d
 	struct zone_jentry *e = malloc(sizeof(*e) + len);
 	if (e == NULL)
 		return NULL;
+	e->id = 0;
 	e->from = from;
 	e->to = to;
 	e->len = (uint32_t)len;

@@ -29,6 +29,7 @@
 #define ZONE_JOURNAL_MAX_BYTES   (8u << 20)
 
 struct zone_jentry {
+	int64_t id; /* its row in the store (0: none) */
 	uint32_t from, to;
 	uint32_t len;
 	uint8_t data[];

@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import time
@@ -449,6 +450,12 @@ def test_ixfr_older_than_the_history_falls_back_to_axfr(np_factory):
     update(n, "192.0.2.2")
     rrs = [rr_text(r) for r in records(xfr_query(n, "IXFR", serial=s2))]
     assert len(rrs) == 6 and rrs[1].startswith(ZONE + ". SOA"), rrs
+    # The store keeps what the journal keeps: the rows from before the break are gone.
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(n.data_dir, "nameplate.db"),
+                         uri=True)
+    rows = db.execute("SELECT serial_from, serial_to FROM xfr_journal").fetchall()
+    db.close()
+    assert rows == [(s2, n.serial())], rows
 
 
 def test_transfers_refused_unless_allowed(np_factory):
