@@ -58,6 +58,7 @@ struct xfr {
 	/* Where the stream stands: a table slot, an RRset and an offset into it (AXFR), or
 	 * an item and an offset into its records (IXFR). */
 	uint32_t slot;
+	bool wild; /* the second pass over a wildcard node: its records at "*.name" */
 	int set;
 	size_t off;
 	struct xfr_item *items;
@@ -86,19 +87,33 @@ static void put_header(uint8_t *b, uint16_t id, uint16_t flags, unsigned rcode, 
 	wire_store_u16(b + 10, 0);
 }
 
-/* Writes a record of name (in the zone): its labels below the apex, the pointer to the
- * question, then body (type .. rdata). False when it does not fit below limit. */
+/* Writes a record of name (in the zone; with wild, of "*.name"): its labels below the
+ * apex, the pointer to the question, then body (type .. rdata). False when it does not
+ * fit below limit. */
+static bool put_rr_at(uint8_t *b, size_t *pos, size_t limit, const struct xfr *x,
+		      const uint8_t *name, size_t name_len, bool wild, const uint8_t *body,
+		      size_t body_len)
+{
+	size_t star = wild ? 2 : 0;
+	size_t prefix = name_len - x->z->apex_len;
+	if (*pos + star + prefix + 2 + body_len > limit)
+		return false;
+	uint8_t *p = b + *pos;
+	if (wild) {
+		p[0] = 1;
+		p[1] = '*';
+	}
+	memcpy(p + star, name, prefix);
+	wire_store_u16(p + star + prefix, 0xC00C);
+	memcpy(p + star + prefix + 2, body, body_len);
+	*pos += star + prefix + 2 + body_len;
+	return true;
+}
+
 static bool put_rr(uint8_t *b, size_t *pos, size_t limit, const struct xfr *x,
 		   const uint8_t *name, size_t name_len, const uint8_t *body, size_t body_len)
 {
-	size_t prefix = name_len - x->z->apex_len;
-	if (*pos + prefix + 2 + body_len > limit)
-		return false;
-	memcpy(b + *pos, name, prefix);
-	wire_store_u16(b + *pos + prefix, 0xC00C);
-	memcpy(b + *pos + prefix + 2, body, body_len);
-	*pos += prefix + 2 + body_len;
-	return true;
+	return put_rr_at(b, pos, limit, x, name, name_len, false, body, body_len);
 }
 
 /* The apex SOA, with serial (the version's own, or the client's for IXFR). */
@@ -121,27 +136,39 @@ static const struct zone_node *slot_node(const struct zone_version *z, uint32_t 
 	return z->pages[i >> ZONE_PAGE_SHIFT]->slot[i & (ZONE_PAGE_SLOTS - 1)];
 }
 
-/* The next record of the zone, apex SOA and ENTs left out. False when it does not fit;
- * at the end the phase moves on. */
+/* The next record of the zone, apex SOA and ENTs left out; a wildcard node's records
+ * twice, at its name and at "*.name". False when it does not fit; at the end the phase
+ * moves on. */
 static bool step_nodes(struct xfr *x, uint8_t *b, size_t *pos, size_t limit, unsigned *count)
 {
 	const struct zone_version *z = x->z;
-	for (; x->slot <= z->mask; x->slot++, x->set = 0, x->off = 0) {
+	for (; x->slot <= z->mask; x->slot++, x->set = 0, x->off = 0, x->wild = false) {
 		const struct zone_node *n = slot_node(z, x->slot);
 		if (n == NULL || (n->flags & ZONE_NODE_ENT) != 0)
 			continue;
-		for (; x->set < ZS_COUNT; x->set++, x->off = 0) {
-			const struct zone_rrset *set = &n->rrsets[x->set];
-			if ((x->set == ZS_SOA && (n->flags & ZONE_NODE_APEX) != 0) ||
-			    x->off >= set->len)
-				continue;
-			const uint8_t *rr = n->data + set->off + x->off;
-			size_t body = zone_jrr_len(rr + 2);
-			if (!put_rr(b, pos, limit, x, n->data, n->name_len, rr + 2, body))
-				return false;
-			x->off += 2 + body;
-			(*count)++;
-			return true;
+		bool has_wild = (n->flags & (ZONE_NODE_WILDCARD | ZONE_NODE_APEX)) ==
+				    ZONE_NODE_WILDCARD &&
+				n->name_len + 2 <= DNS_NAME_MAX;
+		for (;;) {
+			for (; x->set < ZS_COUNT; x->set++, x->off = 0) {
+				const struct zone_rrset *set = &n->rrsets[x->set];
+				if ((x->set == ZS_SOA && (n->flags & ZONE_NODE_APEX) != 0) ||
+				    x->off >= set->len)
+					continue;
+				const uint8_t *rr = n->data + set->off + x->off;
+				size_t body = zone_jrr_len(rr + 2);
+				if (!put_rr_at(b, pos, limit, x, n->data, n->name_len, x->wild,
+					       rr + 2, body))
+					return false;
+				x->off += 2 + body;
+				(*count)++;
+				return true;
+			}
+			if (x->wild || !has_wild)
+				break;
+			x->wild = true; /* now the same records at "*.name" */
+			x->set = 0;
+			x->off = 0;
 		}
 	}
 	x->phase = P_SOA_LAST;

@@ -63,16 +63,13 @@ static size_t rrlist_bytes(const struct rrlist *l)
 	return n;
 }
 
-int zone_jentry_add_name(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *name,
-                         size_t name_len, const struct zone_node *old,
-                         const struct zone_node *new_node)
+/* Appends the record of one owner name: its records in o and in n, when they differ. */
+static int add_owner(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *name,
+                     size_t name_len, const struct rrlist *o, const struct rrlist *n)
 {
-	struct rrlist o, n;
-	rrlist_of(old, &o);
-	rrlist_of(new_node, &n);
-	if (rrlist_same(&o, &n))
+	if (rrlist_same(o, n))
 		return NP_OK; /* nothing a secondary would see changed */
-	size_t need = 1 + name_len + 2 + rrlist_bytes(&o) + rrlist_bytes(&n);
+	size_t need = 1 + name_len + 2 + rrlist_bytes(o) + rrlist_bytes(n);
 	if (*len + need > ZONE_JOURNAL_MAX_BYTES)
 		return NP_ETOOBIG;
 	if (*len + need > *cap) {
@@ -89,18 +86,44 @@ int zone_jentry_add_name(uint8_t **buf, size_t *len, size_t *cap, const uint8_t 
 	*p++ = (uint8_t)name_len;
 	memcpy(p, name, name_len);
 	p += name_len;
-	*p++ = (uint8_t)o.n;
-	*p++ = (uint8_t)n.n;
-	for (unsigned i = 0; i < o.n; i++) {
-		memcpy(p, o.rr[i], o.len[i]);
-		p += o.len[i];
+	*p++ = (uint8_t)o->n;
+	*p++ = (uint8_t)n->n;
+	for (unsigned i = 0; i < o->n; i++) {
+		memcpy(p, o->rr[i], o->len[i]);
+		p += o->len[i];
 	}
-	for (unsigned i = 0; i < n.n; i++) {
-		memcpy(p, n.rr[i], n.len[i]);
-		p += n.len[i];
+	for (unsigned i = 0; i < n->n; i++) {
+		memcpy(p, n->rr[i], n->len[i]);
+		p += n->len[i];
 	}
 	*len += need;
 	return NP_OK;
+}
+
+static const struct zone_node *if_wildcard(const struct zone_node *node)
+{
+	return node != NULL && (node->flags & ZONE_NODE_WILDCARD) != 0 ? node : NULL;
+}
+
+int zone_jentry_add_name(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *name,
+                         size_t name_len, const struct zone_node *old,
+                         const struct zone_node *new_node)
+{
+	struct rrlist o, n;
+	rrlist_of(old, &o);
+	rrlist_of(new_node, &n);
+	int ret = add_owner(buf, len, cap, name, name_len, &o, &n);
+	/* A wildcard host's records also stand at "*.name" (what a transfer sends): a
+	 * change of either the records or the flag changes that name too. */
+	if (ret != NP_OK || name_len + 2 > DNS_NAME_MAX)
+		return ret;
+	uint8_t wild[DNS_NAME_MAX];
+	wild[0] = 1;
+	wild[1] = '*';
+	memcpy(wild + 2, name, name_len);
+	rrlist_of(if_wildcard(old), &o);
+	rrlist_of(if_wildcard(new_node), &n);
+	return add_owner(buf, len, cap, wild, name_len + 2, &o, &n);
 }
 
 struct zone_jentry *zone_jentry_new(uint32_t from, uint32_t to, const uint8_t *data, size_t len)

@@ -57,7 +57,8 @@ static inline size_t zone_jrr_len(const uint8_t *p)
 }
 
 /* Appends to *buf (growing it; *len, *cap) the record of name if its non-SOA records differ
- * between old and new (either may be NULL: the name did not exist). NP_ENOMEM, or
+ * between old and new (either may be NULL: the name did not exist), and that of "*.name"
+ * if what a wildcard flag puts there differs. NP_ENOMEM, or
  * NP_ETOOBIG when the buffer would pass ZONE_JOURNAL_MAX_BYTES. */
 int zone_jentry_add_name(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *name,
 			 size_t name_len, const struct zone_node *old,

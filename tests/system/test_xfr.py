@@ -349,6 +349,14 @@ def test_nsd_knot_bind_follow_an_update_within_a_second(np_factory, tmp_path):
                 [s.name for s in pending], ip, "\n".join(s.log()[-3000:] for s in pending))
             for name, d in delays.items():
                 assert d < 1.0, "%s took %.3f s to serve the new address" % (name, d)
+        # A wildcard host: its records stand at "*.home" too, on every secondary.
+        time.sleep(0.2)
+        st, _, lines = n.update(HOST, "192.0.2.13", user="alice", secret=n.secret,
+                                params={"wildcard": "ON"})
+        assert lines == ["good 192.0.2.13"], lines
+        for s in secs:
+            assert wait_for(lambda: s.addrs("x." + HOST) == {"192.0.2.13"}, 2), \
+                "%s does not answer for the wildcard:\n%s" % (s.name, s.log()[-3000:])
         # They got there by IXFR: nameplated answered each of them with the difference.
         log = n.stderr()
         incremental = len(re.findall(r"xfr: IXFR of %s from \d+ to \d+ to 127\.0\.0\.1: "
@@ -406,17 +414,30 @@ def test_ixfr_is_the_condensed_difference(np_factory):
         assert adds == [(HOST + ".", "A", "192.0.2.5")], got
         assert len(body) == 2
 
+    # A wildcard flag turned on: the same records appear at "*.home", in IXFR and AXFR.
+    st, _, lines = n.update(HOST, "192.0.2.5", user="alice", secret=n.secret,
+                            params={"wildcard": "ON"})
+    assert lines == ["nochg 192.0.2.5"] or lines == ["good 192.0.2.5"], lines
+    s2 = n.serial()
+    assert s2 != s1
+    rrs = [rr_text(r) for r in records(xfr_query(n, "IXFR", serial=s1))]
+    assert rrs[2:-1] == [rr_text(records(xfr_query(n, "IXFR", serial=s1))[0])] + \
+        ["*.%s. A 192.0.2.5" % HOST], rrs
+    axfr = [rr_text(r) for r in records(xfr_query(n, "AXFR"))]
+    assert "*.%s. A 192.0.2.5" % HOST in axfr and "%s. A 192.0.2.5" % HOST in axfr, axfr
+
     # The difference is durable: after a restart the journal comes back from the store.
     n.restart()
     msgs = xfr_query(n, "IXFR", serial=s0)
     rrs = [rr_text(rr) for rr in records(msgs)]
-    assert rrs[1].startswith(ZONE + ". SOA") and ("%s. A 192.0.2.1" % HOST) in rrs and \
-        ("%s. A 192.0.2.5" % HOST) in rrs and len(rrs) == 6, rrs
+    assert rrs[1].startswith(ZONE + ". SOA") and rrs[2] == "%s. A 192.0.2.1" % HOST and \
+        rrs[4:6] == ["%s. A 192.0.2.5" % HOST, "*.%s. A 192.0.2.5" % HOST] and \
+        len(rrs) == 7, rrs
 
     # Up to date: the SOA alone.
-    msgs = xfr_query(n, "IXFR", serial=s1)
+    msgs = xfr_query(n, "IXFR", serial=s2)
     assert [rr.rdtype for rr in records(msgs)] == [dns.rdatatype.SOA]
-    assert records(msgs)[0][0].serial == s1
+    assert records(msgs)[0][0].serial == s2
 
 
 def is_axfr_form(rrs, serial):
