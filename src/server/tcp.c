@@ -53,7 +53,7 @@ struct tcp_conn {
 	struct tcp_source *src;
 	struct np_addr peer;  /* who may transfer a zone is decided by address (or key) */
 	struct xfr *xfr;      /* a zone transfer being streamed, or NULL */
-	int64_t last_io_ms;   /* idle timeout counts from here (reads, and writes that progress) */
+	int64_t last_io_ms;   /* idle timeout counts from here (reads, and answers sent whole) */
 	int64_t msg_start_ms; /* a started message must be complete in time: no drip-feeding */
 	size_t rx_len;
 	size_t tx_len, tx_off;
@@ -323,9 +323,12 @@ static bool flush(struct tcp_conn *c)
 		if (r < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 		c->tx_off += (size_t)r;
-		c->last_io_ms = time_mono_ms(); /* a secondary pulling a big zone is not idle */
 	}
+	/* Only a whole answer (a whole transfer message) sent counts as activity: a secondary
+	 * pulling a big zone is not idle, but one that reads a byte now and then cannot hold
+	 * a transfer, and the version it pins, for ever. */
 	c->tx_off = c->tx_len = 0;
+	c->last_io_ms = time_mono_ms();
 	return true;
 }
 

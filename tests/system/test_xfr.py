@@ -643,3 +643,50 @@ def test_notify_retried_until_acknowledged(np_factory):
     m, _ = recv_notify(time.monotonic() + 5)
     assert m is None, "NOTIFY sent again after it was acknowledged"
     target.close()
+
+
+def test_a_secondary_that_stops_reading_loses_its_transfer(np_factory):
+    """Activity is a whole message sent: a reader that trickles (8 KiB every half second,
+    so a 64 KiB message takes four seconds) is cut after tcp_idle_timeout (the version
+    its transfer pinned is then let go), and the server serves on."""
+    n = primary(np_factory, dns_opts={"tcp_idle_timeout": 2})
+    zf = os.path.join(n.tmp, "big.zone")
+    with open(zf, "w") as f:
+        f.write("$ORIGIN %s.\n" % ZONE)
+        for i in range(100000):
+            f.write("h%d 60 IN A 10.%d.%d.%d\n" % (i, i >> 16 & 255, i >> 8 & 255, i & 255))
+    n.ctl("zone", "import", zf, "--zone", ZONE, "--user", "alice", timeout=120)
+    n.start()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", n.dns_port))
+    wire = dns.message.make_query(ZONE, "AXFR").to_wire()
+    s.sendall(struct.pack("!H", len(wire)) + wire)
+    got = 0
+    ended = False
+    for _ in range(10):
+        time.sleep(0.5)
+        try:
+            chunk = s.recv(8192)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            ended = True
+            break
+        got += len(chunk)
+    while not ended:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            ended = True
+            break
+        if not chunk:
+            ended = True
+            break
+        got += len(chunk)
+    s.close()
+    assert ended and got < 5 * 1000 * 1000, "the stalled transfer went on (%d bytes)" % got
+    update(n, "192.0.2.7")
+    rrs = records(xfr_query(n, "AXFR"))
+    assert len([r for r in rrs if r.rdtype == dns.rdatatype.A]) == 100001
