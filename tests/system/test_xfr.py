@@ -519,6 +519,16 @@ def test_transfers_refused_unless_allowed(np_factory):
     assert "192.0.2.1" in {rr[0].to_text() for rr in records(xfr_query(n, "AXFR"))
                            if rr.rdtype == dns.rdatatype.A}
 
+    # A reload applies a new list at once: now only 127.0.0.2 may transfer.
+    with open(n.conf) as f:
+        text = f.read()
+    with open(n.conf, "w") as f:
+        f.write(text.replace("allow_transfer = 127.0.0.1", "allow_transfer = 127.0.0.2/32"))
+    n.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: xfr_query(n, "AXFR")[0].rcode() == dns.rcode.REFUSED, 3)
+    msgs = xfr_query(n, "AXFR", source="127.0.0.2")
+    assert msgs[0].rcode() == dns.rcode.NOERROR and len(records(msgs)) > 3
+
 
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
