@@ -317,9 +317,10 @@ static bool acl_allows_key(const struct cfg_zone *cz, const char *key)
 }
 
 /* A one-message answer: the header and the question, and the SOA when soa. A signed
- * request refused for its key gets an unsigned TSIG with BADKEY (RFC 8945 5.3.2). */
+ * request whose signature could not be verified gets an unsigned TSIG carrying tsig_error
+ * (BADKEY, BADSIG, BADTIME: RFC 8945 5.3.2); 0 = none. */
 static size_t answer_short(const struct xfr *x, const uint8_t *query, size_t qlen, uint8_t *resp,
-			   size_t cap, unsigned rcode, bool soa, bool badkey)
+			   size_t cap, unsigned rcode, bool soa, uint16_t tsig_error)
 {
 	size_t pos = put_question(resp, x);
 	uint16_t an = 0;
@@ -327,9 +328,8 @@ static size_t answer_short(const struct xfr *x, const uint8_t *query, size_t qle
 		an = 1;
 	put_header(resp, x->id, x->flags, rcode, 1, an);
 	struct tsig_rr rr;
-	if (badkey && tsig_find(query, qlen, &rr) == NP_OK &&
-	    tsig_append_unsigned(&rr, resp, &pos, cap, TSIG_ERR_BADKEY, (uint64_t)time(NULL)) !=
-		NP_OK) {
+	if (tsig_error != 0 && tsig_find(query, qlen, &rr) == NP_OK &&
+	    tsig_append_unsigned(&rr, resp, &pos, cap, tsig_error, (uint64_t)time(NULL)) != NP_OK) {
 		pos = put_question(resp, x);
 		put_header(resp, x->id, x->flags, rcode, 1, 0);
 	}
@@ -383,44 +383,53 @@ enum xfr_outcome xfr_begin(const struct zone_db *db, const uint8_t *query, size_
 	if (!formerr)
 		formerr = dns_additional_read(&c, h.arcount, &e) != NP_OK || wire_left(&c) != 0;
 	if (formerr) {
-		*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_FORMERR, false, false);
+		*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_FORMERR, false, 0);
 		return XFR_ANSWERED;
 	}
 	if (z == NULL || z->apex_len != q.name_len || z->apex_node == NULL ||
 	    z->apex_node->rrsets[ZS_SOA].count != 1) {
-		*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_NOTAUTH, false, false);
+		*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_NOTAUTH, false, 0);
 		return XFR_ANSWERED;
 	}
 	x.z = z;
-	x.flags |= DNS_FLAG_AA;
 
 	/* Who asks: a key (only the hook can verify one), or else an address. */
 	const struct xfr_hooks *hooks = req->hooks;
 	if (e.tsig) {
+		struct tsig_rr rr;
 		char key[CFG_NAME_MAX];
-		if (hooks == NULL || hooks->key_check == NULL ||
-		    hooks->key_check(hooks->ctx, query, qlen, key, &x.sign_state) != NP_OK) {
+		int verdict = TSIG_ERR_BADKEY;
+		if (tsig_find(query, qlen, &rr) != NP_OK) {
+			*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_FORMERR,
+						 false, 0);
+			return XFR_ANSWERED;
+		}
+		if (hooks != NULL && hooks->key_check != NULL)
+			verdict = hooks->key_check(hooks->ctx, query, qlen, key, &x.sign_state);
+		if (verdict != NP_OK) {
 			*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_NOTAUTH,
-						 false, true);
+						 false, verdict > 0 ? (uint16_t)verdict
+								    : TSIG_ERR_BADKEY);
 			return XFR_ANSWERED;
 		}
 		if (!acl_allows_key(z->conf, key)) {
 			if (hooks->sign_end != NULL)
 				hooks->sign_end(hooks->ctx, x.sign_state);
 			*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_REFUSED,
-						 false, false);
+						 false, 0);
 			return XFR_ANSWERED;
 		}
 		x.hooks = hooks;
 	} else if (!acl_allows_addr(z->conf, req->peer)) {
-		*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_REFUSED, false, false);
+		*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_REFUSED, false, 0);
 		return XFR_ANSWERED;
 	}
+	x.flags |= DNS_FLAG_AA;
 
 	/* IXFR from the current serial or a newer one: the SOA alone (RFC 1995 2). */
 	if (q.qtype == DNS_TYPE_IXFR && (int32_t)(x.old_serial - z->serial) >= 0 &&
 	    x.hooks == NULL) {
-		*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_NOERROR, true, false);
+		*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_NOERROR, true, 0);
 		return XFR_ANSWERED;
 	}
 
@@ -453,7 +462,7 @@ enum xfr_outcome xfr_begin(const struct zone_db *db, const uint8_t *query, size_
 servfail:
 	if (x.hooks != NULL && x.hooks->sign_end != NULL)
 		x.hooks->sign_end(x.hooks->ctx, x.sign_state);
-	*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_SERVFAIL, false, false);
+	*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_SERVFAIL, false, 0);
 	return XFR_ANSWERED;
 }
 

@@ -27,8 +27,9 @@ struct xfr_hooks {
 	void *ctx;
 	/* Verifies the TSIG of a request (msg, len). NP_OK with the key's name (lowercase,
 	 * no trailing dot) in key_name and, in *sign_state, what sign needs to sign the
-	 * answers; an error refuses the request (NOTAUTH). NULL: no keys, so every signed
-	 * request is refused NOTAUTH. */
+	 * answers; otherwise the request is refused NOTAUTH, with an unsigned TSIG carrying
+	 * the returned TSIG error when it is one (TSIG_ERR_BADSIG, BADTIME...; any other
+	 * value: BADKEY). NULL: no keys, so every signed request is refused NOTAUTH/BADKEY. */
 	int (*key_check)(void *ctx, const uint8_t *msg, size_t len, char key_name[CFG_NAME_MAX],
 			 void **sign_state);
 	/* Signs one message of the answer in place (msg[0..*len), room up to cap), the
