@@ -27,32 +27,40 @@ int credential_from_hash(struct store *st, const uint8_t hash[SECRET_HASH_LEN],
                          struct credential *out)
 {
 	struct store_token t;
-	struct store_user u;
 	memset(out, 0, sizeof(*out));
 	int ret = store_token_by_hash(st, hash, &t);
 	if (ret != NP_OK)
 		return ret;
 	/* The index found it by equality already; the compare over the whole hash keeps the
-	 * rule "constant time over the whole secret" true whatever the index does. */
-	if (!secret_hash_equal(t.secret_hash, hash))
+	 * rule "constant time over the whole secret" true whatever the index does. A TSIG
+	 * key's hash is random and matches nothing presented, but it is refused here too: a
+	 * TSIG key signs, it is never a bearer secret. */
+	if (!secret_hash_equal(t.secret_hash, hash) || t.kind == STORE_TOKEN_TSIG)
 		return NP_ENOTFOUND;
-	ret = store_user_get_id(st, t.user_id, &u);
+	return credential_from_token(st, &t, out);
+}
+
+int credential_from_token(struct store *st, const struct store_token *tok, struct credential *out)
+{
+	struct store_user u;
+	memset(out, 0, sizeof(*out));
+	int ret = store_user_get_id(st, tok->user_id, &u);
 	if (ret != NP_OK)
 		return ret == NP_ENOTFOUND ? NP_ENOTFOUND : ret;
 	char err[160];
-	ret = policy_parse(t.names, t.types, t.sources, t.expires, t.manage, &out->policy, err,
-	                   sizeof(err));
+	ret = policy_parse(tok->names, tok->types, tok->sources, tok->expires, tok->manage,
+	                   &out->policy, err, sizeof(err));
 	if (ret != NP_OK) {
 		/* Only the store's own rows reach here: a broken one refuses, never widens. */
-		log_err("token %s: unusable policy: %s", t.id, err);
+		log_err("token %s: unusable policy: %s", tok->id, err);
 		return NP_ENOTFOUND;
 	}
 	out->user_id = u.id;
 	np_strlcpy(out->user, u.name, sizeof(out->user));
 	out->role = u.role;
 	out->state = u.state;
-	np_strlcpy(out->token_id, t.id, sizeof(out->token_id));
-	out->kind = t.kind;
+	np_strlcpy(out->token_id, tok->id, sizeof(out->token_id));
+	out->kind = tok->kind;
 	explicit_bzero(&u, sizeof(u));
 	return NP_OK;
 }

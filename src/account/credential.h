@@ -28,24 +28,29 @@ struct credential {
  * be shown once) and t filled for store_token_add with a fresh id, the secret's hash, kind
  * and now as its creation time. Policy, name and expiry are the caller's to set. */
 void credential_token_new(struct store_token *t, int64_t user_id, enum store_token_kind kind,
-			  char secret[SECRET_TEXT_LEN + 1]);
+                          char secret[SECRET_TEXT_LEN + 1]);
 
 /* Who the token with this secret hash (secret_hash() of what was presented) is: one lookup
  * by the hash in the store's unique index, then a constant-time compare of the whole hash.
  * NP_ENOTFOUND when no token has it; a store error otherwise. It does not judge: expiry,
  * source and the account's state are credential_usable's. */
 int credential_from_hash(struct store *st, const uint8_t hash[SECRET_HASH_LEN],
-			 struct credential *out) np_mustcheck;
+                         struct credential *out) np_mustcheck;
 
+/* The credential a token found by other means (a TSIG key by its name) stands for: its
+ * account and its parsed policy. NP_ENOTFOUND when the account is gone or the stored policy
+ * does not parse (a broken row refuses, never widens). */
+int credential_from_token(struct store *st, const struct store_token *t,
+                          struct credential *out) np_mustcheck;
 /* Whether c may be used at all, from source at now: the account is active, the token has
  * not expired, source is inside its prefixes. POLICY_OK or the reason. */
 enum policy_verdict credential_usable(const struct credential *c, const struct np_addr *source,
-				      int64_t now);
+                                      int64_t now);
 
 /* The one decision: may c change type (0: the host itself) at fqdn, which belongs to the
  * account owner_id (0: no account, or no such host), from source at now? Every interface
  * asks this; the table in tests/unit/test_account_credential.c is its specification. */
 enum policy_verdict credential_may(const struct credential *c, int64_t owner_id, const char *fqdn,
-				   uint16_t type, const struct np_addr *source, int64_t now);
+                                   uint16_t type, const struct np_addr *source, int64_t now);
 
 #endif

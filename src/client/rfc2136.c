@@ -296,7 +296,7 @@ static enum verdict judge(struct exchange *ex, const uint8_t *ans, size_t len,
 		return V_ACCEPT;
 	}
 	uint16_t terr = 0;
-	ret = tsig_verify(&ex->key, ans, len, &rr, ex->mac, sizeof(ex->mac), time_now(), &terr);
+	ret = tsig_verify(&ex->key, ans, len, &rr, ex->mac, tsig_mac_len(ex->key.alg), time_now(), &terr);
 	if (ret == NP_EDENIED && terr == TSIG_ERR_BADTIME) {
 		/* The MAC verified (it is checked first): only the clocks differ. */
 		tsig_error_result(ex, TSIG_ERR_BADTIME, "", &rr, out);

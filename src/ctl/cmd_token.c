@@ -70,8 +70,7 @@ static int token_list(struct ctl *c, int argc, char **argv)
 
 /* ---- token add ---- */
 
-/* --expires: a unix time, or +SECONDS from now; either must lie in the future. */
-static bool parse_expires(const char *text, int64_t now, int64_t *out)
+bool ctl_parse_expires(const char *text, int64_t now, int64_t *out)
 {
 	uint32_t v;
 	bool rel = text[0] == '+';
@@ -120,7 +119,7 @@ static int token_add(struct ctl *c, int argc, char **argv)
 		return CTL_FAIL;
 	}
 	int64_t now = time_now(), expires = 0;
-	if (expires_text != NULL && !parse_expires(expires_text, now, &expires))
+	if (expires_text != NULL && !ctl_parse_expires(expires_text, now, &expires))
 		return CTL_FAIL;
 	static struct policy p;
 	char err[160];

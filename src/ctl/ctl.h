@@ -36,6 +36,9 @@ bool ctl_host_name(const char *text, char *out, size_t outlen);
 void ctl_addrs(const struct store_rr *rrs, size_t n, char *out, size_t outlen);
 /* Formats a unix time as "2026-01-31T12:00:00Z" (UTC), or "never" when t <= 0. */
 void ctl_time(int64_t t, char *out, size_t len);
+/* --expires: a unix time, or +SECONDS from now; either must lie in the future. False
+ * (with a message) otherwise. */
+bool ctl_parse_expires(const char *text, int64_t now, int64_t *out);
 /* Records a change to host h in the history (protocol "ctl") and bumps its zone's serial;
  * part of the caller's transaction. */
 int ctl_host_changed(struct ctl *c, int64_t host_id, const char *fqdn, const char *zone,
@@ -46,6 +49,7 @@ int ctl_cmd_init(struct ctl *c, int argc, char **argv);
 int ctl_cmd_user(struct ctl *c, int argc, char **argv);  /* cmd_user.c */
 int ctl_cmd_token(struct ctl *c, int argc, char **argv); /* cmd_token.c */
 int ctl_cmd_invite(struct ctl *c, int argc, char **argv); /* cmd_invite.c */
+int ctl_cmd_tsig(struct ctl *c, int argc, char **argv);   /* cmd_tsig.c */
 int ctl_cmd_host(struct ctl *c, int argc, char **argv);
 int ctl_cmd_zone(struct ctl *c, int argc, char **argv);
 int ctl_cmd_sensor(struct ctl *c, int argc, char **argv);  /* cmd_sensor.c */

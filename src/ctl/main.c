@@ -28,6 +28,9 @@ static void usage(FILE *out)
 	      "  invite add [--days N]                an invitation to sign up (signup = invite)\n"
 	      "  token add NAME [--name LABEL] [--names LIST] [--types LIST] [--sources LIST] "
 	      "[--expires UNIXTIME|+SECONDS] [--manage]\n"
+	      "  tsig add KEYNAME --user NAME [--name PATTERN]... [--type LIST] [--sources LIST] "
+	      "[--algorithm hmac-sha256|hmac-sha512] [--expires UNIXTIME|+SECONDS]\n"
+	      "  tsig list [USER] | tsig del KEYNAME   TSIG keys for RFC 2136 UPDATE\n"
 	      "  host add FQDN --user NAME [--wildcard]\n"
 	      "  host list | host del FQDN | host secret FQDN\n"
 	      "  host block FQDN | host unblock FQDN\n"
@@ -78,6 +81,8 @@ int main(int argc, char **argv)
 		fn = ctl_cmd_user;
 	else if (strcmp(cmd, "token") == 0)
 		fn = ctl_cmd_token;
+	else if (strcmp(cmd, "tsig") == 0)
+		fn = ctl_cmd_tsig;
 	else if (strcmp(cmd, "invite") == 0)
 		fn = ctl_cmd_invite;
 	else if (strcmp(cmd, "host") == 0)

@@ -1,16 +1,83 @@
 /* SPDX-License-Identifier: MIT */
-/* TSIG (RFC 8945) HMAC-SHA256: MAC over the message as it was before the TSIG RR was
- * added plus the TSIG variables; record layout and checks in tsig.h. */
+/* TSIG (RFC 8945) with HMAC-SHA256 and HMAC-SHA512: MAC over the message as it was before
+ * the TSIG RR was added plus the TSIG variables; record layout and checks in tsig.h. */
 #include "dns/tsig.h"
 
 #include <sodium.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dns/msg.h"
 
-/* "hmac-sha256." in wire form. */
-static const uint8_t alg_sha256[] = "\x0bhmac-sha256";
-#define ALG_SHA256_LEN 13 /* length byte, 11 letters, root */
+/* Algorithm names in wire form: length byte, 11 letters, root. */
+#define ALG_WIRE_LEN 13
+static const struct {
+	const char *text;
+	uint8_t wire[ALG_WIRE_LEN + 1];
+	size_t mac_len;
+} algs[] = {
+    [TSIG_HMAC_SHA256] = {TSIG_ALG_HMAC_SHA256, "\x0bhmac-sha256", crypto_auth_hmacsha256_BYTES},
+    [TSIG_HMAC_SHA512] = {TSIG_ALG_HMAC_SHA512, "\x0bhmac-sha512", crypto_auth_hmacsha512_BYTES},
+};
+
+int tsig_alg_from_text(const char *text, enum tsig_alg *out)
+{
+	size_t n = strlen(text);
+	if (n > 0 && text[n - 1] == '.')
+		n--;
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		if (n == strlen(algs[i].text) && strncasecmp(text, algs[i].text, n) == 0) {
+			*out = (enum tsig_alg)i;
+			return NP_OK;
+		}
+	}
+	return NP_ENOTFOUND;
+}
+
+const char *tsig_alg_name(enum tsig_alg alg)
+{
+	return algs[alg].text;
+}
+
+size_t tsig_mac_len(enum tsig_alg alg)
+{
+	return algs[alg].mac_len;
+}
+
+/* One HMAC state for either hash, so the MAC is computed by one routine. */
+struct hmac {
+	enum tsig_alg alg;
+	union {
+		crypto_auth_hmacsha256_state s256;
+		crypto_auth_hmacsha512_state s512;
+	} u;
+};
+
+static void hmac_init(struct hmac *h, enum tsig_alg alg, const uint8_t *key, size_t len)
+{
+	h->alg = alg;
+	if (alg == TSIG_HMAC_SHA512)
+		crypto_auth_hmacsha512_init(&h->u.s512, key, len);
+	else
+		crypto_auth_hmacsha256_init(&h->u.s256, key, len);
+}
+
+static void hmac_update(struct hmac *h, const uint8_t *p, size_t len)
+{
+	if (h->alg == TSIG_HMAC_SHA512)
+		crypto_auth_hmacsha512_update(&h->u.s512, p, len);
+	else
+		crypto_auth_hmacsha256_update(&h->u.s256, p, len);
+}
+
+static void hmac_final(struct hmac *h, uint8_t out[TSIG_MAC_LEN])
+{
+	if (h->alg == TSIG_HMAC_SHA512)
+		crypto_auth_hmacsha512_final(&h->u.s512, out);
+	else
+		crypto_auth_hmacsha256_final(&h->u.s256, out);
+	sodium_memzero(h, sizeof(*h));
+}
 
 int tsig_key_init(struct tsig_key *k, const char *name, const uint8_t *secret, size_t secret_len)
 {
@@ -24,6 +91,7 @@ int tsig_key_init(struct tsig_key *k, const char *name, const uint8_t *secret, s
 	if (sodium_init() < 0)
 		return NP_EFAILED;
 	k->name_len = (size_t)n;
+	k->alg = TSIG_HMAC_SHA256;
 	k->secret = secret;
 	k->secret_len = secret_len;
 	return NP_OK;
@@ -42,35 +110,34 @@ static void mac_compute(const struct tsig_key *k, const uint8_t *msg, size_t msg
                         uint16_t orig_id, uint16_t arcount, const uint8_t *req_mac,
                         size_t req_mac_len, const struct tsig_vars *v, uint8_t out[TSIG_MAC_LEN])
 {
-	crypto_auth_hmacsha256_state st;
+	struct hmac st;
 	uint8_t buf[DNS_HDR_LEN];
 
-	crypto_auth_hmacsha256_init(&st, k->secret, k->secret_len);
+	hmac_init(&st, k->alg, k->secret, k->secret_len);
 	if (req_mac != NULL) {
 		wire_store_u16(buf, (uint16_t)req_mac_len);
-		crypto_auth_hmacsha256_update(&st, buf, 2);
-		crypto_auth_hmacsha256_update(&st, req_mac, req_mac_len);
+		hmac_update(&st, buf, 2);
+		hmac_update(&st, req_mac, req_mac_len);
 	}
 	memcpy(buf, msg, DNS_HDR_LEN);
 	wire_store_u16(buf, orig_id);
 	wire_store_u16(buf + 10, arcount);
-	crypto_auth_hmacsha256_update(&st, buf, DNS_HDR_LEN);
-	crypto_auth_hmacsha256_update(&st, msg + DNS_HDR_LEN, msg_len - DNS_HDR_LEN);
+	hmac_update(&st, buf, DNS_HDR_LEN);
+	hmac_update(&st, msg + DNS_HDR_LEN, msg_len - DNS_HDR_LEN);
 
-	crypto_auth_hmacsha256_update(&st, k->name, k->name_len);
+	hmac_update(&st, k->name, k->name_len);
 	wire_store_u16(buf, DNS_CLASS_ANY);
 	wire_store_u32(buf + 2, 0); /* TTL */
-	crypto_auth_hmacsha256_update(&st, buf, 6);
-	crypto_auth_hmacsha256_update(&st, alg_sha256, ALG_SHA256_LEN);
+	hmac_update(&st, buf, 6);
+	hmac_update(&st, algs[k->alg].wire, ALG_WIRE_LEN);
 	put_u48(buf, v->time_signed);
 	wire_store_u16(buf + 6, v->fudge);
 	wire_store_u16(buf + 8, v->error);
 	wire_store_u16(buf + 10, v->other_len);
-	crypto_auth_hmacsha256_update(&st, buf, 12);
+	hmac_update(&st, buf, 12);
 	if (v->other_len > 0)
-		crypto_auth_hmacsha256_update(&st, v->other, v->other_len);
-	crypto_auth_hmacsha256_final(&st, out);
-	sodium_memzero(&st, sizeof(st));
+		hmac_update(&st, v->other, v->other_len);
+	hmac_final(&st, out);
 }
 
 /* Appends the TSIG RR and bumps ARCOUNT; on failure leaves msg and *len unchanged. */
@@ -120,10 +187,11 @@ int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
 		return NP_EMALFORMED;
 	mac_compute(k, msg, *len, wire_load_u16(msg), wire_load_u16(msg + 10), req_mac, req_mac_len,
 	            v, mac);
-	int ret = append_rr(msg, len, cap, k->name, k->name_len, alg_sha256, ALG_SHA256_LEN, v, mac,
-	                    TSIG_MAC_LEN);
+	size_t mac_len = tsig_mac_len(k->alg);
+	int ret = append_rr(msg, len, cap, k->name, k->name_len, algs[k->alg].wire, ALG_WIRE_LEN, v,
+	                    mac, (uint16_t)mac_len);
 	if (ret == NP_OK && mac_out != NULL)
-		memcpy(mac_out, mac, TSIG_MAC_LEN);
+		memcpy(mac_out, mac, mac_len);
 	sodium_memzero(mac, sizeof(mac));
 	return ret;
 }
@@ -219,21 +287,22 @@ int tsig_verify(const struct tsig_key *k, const uint8_t *msg, size_t len, const 
 	if (arcount == 0)
 		return NP_EMALFORMED;
 	if (rr->key_name_len != k->name_len || memcmp(rr->key_name, k->name, k->name_len) != 0 ||
-	    rr->alg_len != ALG_SHA256_LEN || memcmp(rr->alg, alg_sha256, ALG_SHA256_LEN) != 0) {
+	    rr->alg_len != ALG_WIRE_LEN || memcmp(rr->alg, algs[k->alg].wire, ALG_WIRE_LEN) != 0) {
 		*tsig_error = TSIG_ERR_BADKEY;
 		return NP_EDENIED;
 	}
 	/* RFC 8945 5.2.2.1: longer than the hash or shorter than half of it is FORMERR; we
 	 * accept no truncation at all, so anything in between is BADTRUNC. */
-	if (rr->mac_len > TSIG_MAC_LEN || rr->mac_len < TSIG_MAC_LEN / 2)
+	size_t mac_len = tsig_mac_len(k->alg);
+	if (rr->mac_len > mac_len || rr->mac_len < mac_len / 2)
 		return NP_EMALFORMED;
-	if (rr->mac_len != TSIG_MAC_LEN) {
+	if (rr->mac_len != mac_len) {
 		*tsig_error = TSIG_ERR_BADTRUNC;
 		return NP_EDENIED;
 	}
 	mac_compute(k, msg, rr->start, rr->orig_id, (uint16_t)(arcount - 1), req_mac, req_mac_len,
 	            &rr->vars, mac);
-	if (sodium_memcmp(mac, rr->mac, TSIG_MAC_LEN) != 0) {
+	if (sodium_memcmp(mac, rr->mac, mac_len) != 0) {
 		*tsig_error = TSIG_ERR_BADSIG;
 		goto done;
 	}

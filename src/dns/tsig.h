@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* TSIG (RFC 8945) with HMAC-SHA256 only: signing a message, finding and verifying the TSIG
- * record of a received one. Used by the client's RFC 2136 updates and by a server. */
+/* TSIG (RFC 8945) with HMAC-SHA256 and HMAC-SHA512: signing a message, finding and verifying
+ * the TSIG record of a received one. Used by the client's RFC 2136 updates and by the
+ * server's UPDATE. The older algorithms (HMAC-MD5, HMAC-SHA1) are not offered: RFC 8945
+ * section 6 deprecates MD5, and every peer we serve (nsupdate, knsupdate, certbot, lego)
+ * speaks SHA-256. */
 #ifndef NP_DNS_TSIG_H
 #define NP_DNS_TSIG_H
 
@@ -12,8 +15,14 @@
 #include "dns/constants.h"
 #include "dns/name.h"
 
-#define TSIG_ALG_HMAC_SHA256 "hmac-sha256" /* the only algorithm accepted */
-#define TSIG_MAC_LEN         32            /* HMAC-SHA256 output; truncation is refused */
+#define TSIG_ALG_HMAC_SHA256 "hmac-sha256"
+#define TSIG_ALG_HMAC_SHA512 "hmac-sha512"
+#define TSIG_MAC_LEN         64            /* the longest MAC (HMAC-SHA512); truncation is refused */
+
+enum tsig_alg {
+	TSIG_HMAC_SHA256 = 0, /* the default: what nsupdate -y and the client use */
+	TSIG_HMAC_SHA512 = 1,
+};
 #define TSIG_FUDGE           300           /* seconds of clock difference tolerated */
 /* The TSIG RR we append: key name + type, class, TTL, rdlen + algorithm name + time,
  * fudge, MAC size, MAC, original ID, error, other len + other data. */
@@ -29,6 +38,7 @@
 struct tsig_key {
 	uint8_t name[DNS_NAME_MAX]; /* canonical (lowercase, uncompressed) wire form */
 	size_t name_len;
+	enum tsig_alg alg;
 	const uint8_t *secret;
 	size_t secret_len;
 };
@@ -57,15 +67,24 @@ struct tsig_rr {
 };
 
 /* Fills k from a key name in text ("nameplate-key" or "nameplate-key.") and a secret of
- * any length (HMAC hashes long keys). Returns NP_OK, NP_EMALFORMED for a bad name or
- * NP_EINVAL for an empty secret. */
+ * any length (HMAC hashes long keys), for HMAC-SHA256; set k->alg after it for another.
+ * Returns NP_OK, NP_EMALFORMED for a bad name or NP_EINVAL for an empty secret. */
 int tsig_key_init(struct tsig_key *k, const char *name, const uint8_t *secret,
                   size_t secret_len) np_mustcheck;
+
+/* The algorithm named in text ("hmac-sha256", case-insensitive, an optional final dot):
+ * NP_OK, or NP_ENOTFOUND for one we do not offer. */
+int tsig_alg_from_text(const char *text, enum tsig_alg *out) np_mustcheck;
+/* "hmac-sha256" or "hmac-sha512". */
+const char *tsig_alg_name(enum tsig_alg alg);
+/* The length of alg's MAC: 32 or 64. */
+size_t tsig_mac_len(enum tsig_alg alg);
 
 /* Signs msg[0..*len), a complete message without TSIG, and appends the TSIG RR (ARCOUNT
  * is incremented; *len grows; msg has room for cap bytes). req_mac is the request's MAC
  * when signing an answer (NULL and 0 when signing a request). The MAC is copied to
- * mac_out (TSIG_MAC_LEN bytes; may be NULL): an answer is verified against it.
+ * mac_out (tsig_mac_len(k->alg) bytes, at most TSIG_MAC_LEN; may be NULL): an answer is
+ * verified against it.
  * Returns NP_OK, NP_ETOOBIG when the record does not fit, NP_EMALFORMED for a message
  * without a header or one whose ARCOUNT is already 65535. */
 int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
@@ -87,7 +106,7 @@ int tsig_find(const uint8_t *msg, size_t len, struct tsig_rr *rr) np_mustcheck;
 /* Verifies the rr found in msg with tsig_find() against key k, at time now. req_mac is
  * the MAC of the request this message answers (NULL and 0 when verifying a request).
  * The checks are in RFC 8945 order: key name and algorithm (BADKEY), MAC length (a MAC
- * longer than TSIG_MAC_LEN or shorter than half of it is NP_EMALFORMED, a truncated one
+ * longer than the algorithm's or shorter than half of it is NP_EMALFORMED, a truncated one
  * BADTRUNC), the MAC compared in constant time (BADSIG), then the time (BADTIME when
  * |now - time_signed| > fudge). Returns NP_OK when the MAC verified and the time is in
  * the window; NP_EDENIED with *tsig_error set to the TSIG_ERR_* otherwise. The error

@@ -15,7 +15,7 @@
 #include "common/macros.h"
 #include "common/str.h"
 #include "http/static.h"
-#include "http/throttle.h"
+#include "account/throttle.h"
 
 /* How often at most a change records that its token was used (seconds). */
 #define API_TOKEN_USED_EVERY 3600
@@ -51,6 +51,9 @@ static const struct api_route {
     {"GET", "tokens/*", API_MANAGE, api_token_get},
     {"PATCH", "tokens/*", API_MANAGE, api_token_patch},
     {"DELETE", "tokens/*", API_MANAGE, api_token_delete},
+    {"GET", "tsig", API_MANAGE, api_tsig_list},
+    {"POST", "tsig", API_MANAGE, api_tsig_create},
+    {"DELETE", "tsig/*", API_MANAGE, api_tsig_delete},
     {"GET", "account", API_TOKEN, api_account_get},
     {"PATCH", "account", API_SESSION, api_account_patch},
     {"DELETE", "account", API_SESSION, api_account_delete},

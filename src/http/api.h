@@ -108,13 +108,17 @@ bool api_string(struct api_req *r, const char *key, size_t max, const char **out
 /* Refuses (400) members of the body other than those listed (NULL-terminated). */
 bool api_only_keys(struct api_req *r, const char *const *keys);
 
-/* Endpoints (api_hosts.c, api_account.c). */
+/* A comma list from the store ("a,b") as a JSON array of strings. (api_account.c) */
+json_t *api_list_json(const char *text);
+
+/* Endpoints (api_hosts.c, api_account.c, api_tsig.c). */
 api_handler api_hosts_list, api_hosts_create, api_host_get, api_host_patch, api_host_delete;
 api_handler api_records_get, api_records_put, api_records_delete, api_history, api_prefix;
 api_handler api_login, api_logout, api_tokens_list, api_tokens_create, api_token_get;
 api_handler api_token_patch, api_token_delete, api_account_get, api_account_patch;
 api_handler api_account_delete, api_admin_users, api_admin_user_state;
 api_handler api_totp_get, api_totp_enable, api_totp_disable, api_signup, api_confirm;
+api_handler api_tsig_list, api_tsig_create, api_tsig_delete;
 
 /* The entry from http.c for every /api/v1 path that is not the check's or the sensors'. */
 enum MHD_Result api_serve(struct http_request *hr);
@@ -127,5 +131,11 @@ struct api_req *api_req_new(struct http_request *hr);
 bool api_req_authenticate(struct api_req *r, enum api_auth level);
 enum MHD_Result api_req_run(struct http_request *hr, struct api_req *r, api_handler *fn);
 void api_req_free(struct api_req *r);
+
+/* Reads the "policy" member of the request body (names, types, sources, expires, and
+ * manage when manage_ok) into out; an absent one is the default (everything of the
+ * account). A token can only grant what it holds itself. *given says whether there was
+ * one. false with the error answer set. (api_account.c) */
+bool api_policy_body(struct api_req *r, struct policy *out, bool manage_ok, bool *given);
 
 #endif

@@ -16,7 +16,7 @@
 #include "common/str.h"
 #include "http/api.h"
 #include "core/mailer.h"
-#include "http/throttle.h"
+#include "account/throttle.h"
 
 #define USER_NAME_MAX 63
 
@@ -289,7 +289,7 @@ enum MHD_Result api_logout(struct api_req *r)
 /* ---- tokens ---- */
 
 /* A comma list as a JSON array of strings. */
-static json_t *list_json(const char *text)
+json_t *api_list_json(const char *text)
 {
 	json_t *a = json_array();
 	while (a != NULL && *text != '\0') {
@@ -304,8 +304,8 @@ static json_t *list_json(const char *text)
 
 static json_t *token_json(const struct store_token *t, const char *current_id)
 {
-	json_t *policy = json_pack("{s:o,s:o,s:o,s:I,s:b}", "names", list_json(t->names), "types",
-	                           list_json(t->types), "sources", list_json(t->sources),
+	json_t *policy = json_pack("{s:o,s:o,s:o,s:I,s:b}", "names", api_list_json(t->names), "types",
+	                           api_list_json(t->types), "sources", api_list_json(t->sources),
 	                           "expires", (json_int_t)t->expires, "manage", t->manage);
 	return json_pack("{s:s,s:s,s:s,s:o,s:I,s:I,s:s,s:b}", "id", t->id, "kind", store_token_kind_name(t->kind),
 	                 "name", t->name, "policy", policy, "created", (json_int_t)t->created,
@@ -387,18 +387,13 @@ static bool policy_list(struct api_req *r, json_t *o, const char *key, struct po
 	return true;
 }
 
-/* Reads {"name": ..., "policy": {...}} into e; false with the error set. */
-static bool token_body(struct api_req *r, struct token_edit *e)
+/* Reads the "policy" member of the body into p (an absent one is the default: everything
+ * of the account); manage_ok says whether "manage" may be given. *given says whether
+ * there was one. false with the error set. */
+bool api_policy_body(struct api_req *r, struct policy *out, bool manage_ok, bool *given)
 {
-	static const char *const keys[] = {"name", "policy", NULL};
 	static const char *const pkeys[] = {"names", "types", "sources", "expires", "manage", NULL};
-	const char *name;
-	if (!api_only_keys(r, keys) || !api_string(r, "name", sizeof(e->t.name) - 1, &name))
-		return false;
-	if (name != NULL) {
-		np_strlcpy(e->t.name, name, sizeof(e->t.name));
-		e->name_given = true;
-	}
+	*given = false;
 	json_t *p = r->body != NULL ? json_object_get(r->body, "policy") : NULL;
 	if (p == NULL)
 		p = json_object(); /* no policy given: the default one (below) */
@@ -407,7 +402,7 @@ static bool token_body(struct api_req *r, struct token_edit *e)
 		return false;
 	} else {
 		json_incref(p);
-		e->policy_given = true;
+		*given = true;
 	}
 	bool ok = false;
 	const char *key;
@@ -423,10 +418,10 @@ static bool token_body(struct api_req *r, struct token_edit *e)
 			goto out;
 		}
 	}
-	memset(&e->p, 0, sizeof(e->p));
-	if (!policy_list(r, p, "names", &e->p, policy_add_name) ||
-	    !policy_list(r, p, "types", &e->p, policy_add_type) ||
-	    !policy_list(r, p, "sources", &e->p, policy_add_source))
+	memset(out, 0, sizeof(*out));
+	if (!policy_list(r, p, "names", out, policy_add_name) ||
+	    !policy_list(r, p, "types", out, policy_add_type) ||
+	    !policy_list(r, p, "sources", out, policy_add_source))
 		goto out;
 	json_t *exp = json_object_get(p, "expires"), *man = json_object_get(p, "manage");
 	if ((exp != NULL && !json_is_integer(exp)) || (man != NULL && !json_is_boolean(man))) {
@@ -434,30 +429,51 @@ static bool token_body(struct api_req *r, struct token_edit *e)
 		          "\"expires\" is a unix time (0: never), \"manage\" true or false");
 		goto out;
 	}
-	e->p.expires = exp != NULL ? (int64_t)json_integer_value(exp) : 0;
-	e->p.manage = man != NULL && json_is_true(man);
-	if (e->p.expires < 0 || (e->p.expires != 0 && e->p.expires <= time_now())) {
+	out->expires = exp != NULL ? (int64_t)json_integer_value(exp) : 0;
+	out->manage = man != NULL && json_is_true(man);
+	if (out->manage && !manage_ok) {
+		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_policy",
+		          "this credential cannot manage tokens");
+		goto out;
+	}
+	if (out->expires < 0 || (out->expires != 0 && out->expires <= time_now())) {
 		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_policy",
 		          "\"expires\" must lie in the future (or be 0: never)");
 		goto out;
 	}
 	/* A token can only hand out less than it holds itself; a session holds everything. */
-	if (r->cred.kind != STORE_TOKEN_SESSION && !policy_within(&e->p, &r->cred.policy)) {
+	if (r->cred.kind != STORE_TOKEN_SESSION && !policy_within(out, &r->cred.policy)) {
 		api_error(r, MHD_HTTP_FORBIDDEN, "forbidden",
 		          "a token may only make tokens within its own policy");
 		goto out;
 	}
-	if (policy_format(&e->p, e->t.names, sizeof(e->t.names), e->t.types, sizeof(e->t.types),
-	                  e->t.sources, sizeof(e->t.sources)) != NP_OK) {
-		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_policy", "the policy is too long");
-		goto out;
-	}
-	e->t.expires = e->p.expires;
-	e->t.manage = e->p.manage;
 	ok = true;
 out:
 	json_decref(p);
 	return ok;
+}
+
+/* Reads {"name": ..., "policy": {...}} into e; false with the error set. */
+static bool token_body(struct api_req *r, struct token_edit *e)
+{
+	static const char *const keys[] = {"name", "policy", NULL};
+	const char *name;
+	if (!api_only_keys(r, keys) || !api_string(r, "name", sizeof(e->t.name) - 1, &name))
+		return false;
+	if (name != NULL) {
+		np_strlcpy(e->t.name, name, sizeof(e->t.name));
+		e->name_given = true;
+	}
+	if (!api_policy_body(r, &e->p, true, &e->policy_given))
+		return false;
+	if (policy_format(&e->p, e->t.names, sizeof(e->t.names), e->t.types, sizeof(e->t.types),
+	                  e->t.sources, sizeof(e->t.sources)) != NP_OK) {
+		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_policy", "the policy is too long");
+		return false;
+	}
+	e->t.expires = e->p.expires;
+	e->t.manage = e->p.manage;
+	return true;
 }
 
 static int count_row(const struct store_token *t, void *ctx)

@@ -24,13 +24,14 @@
 #include "common/str.h"
 #include "http/dyndns2.h"
 #include "account/password.h"
+#include "account/tsigkey.h"
 #include "http/api.h"
 #include "http/guard.h"
 #include "http/hashing.h"
 #include "http/http_int.h"
 #include "http/probe.h"
 #include "http/template.h"
-#include "http/throttle.h"
+#include "account/throttle.h"
 #include "observe/codec.h"
 #include "store/store.h"
 
@@ -106,6 +107,7 @@ struct http_server {
 	unsigned n_daemons;
 	struct probe *probe;
 	struct hashing *hashing; /* argon2id checks, off libmicrohttpd's threads */
+	uint8_t tsig_seal[TSIGKEY_SEAL_LEN]; /* seals the TSIG keys the API makes */
 	/* Tasks handed to the writer and not yet resolved. */
 	atomic_uint inflight;
 	atomic_bool stopping;
@@ -129,6 +131,11 @@ struct http_req {
 	int status;         /* written before t.resolved is set */
 	struct dyndns2_update u;
 };
+
+const uint8_t *http_tsig_seal(const struct http_server *hs)
+{
+	return hs->tsig_seal;
+}
 
 const struct config *http_config(const struct http_server *hs)
 {
@@ -1146,7 +1153,8 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	atomic_init(&hs->inflight, 0);
 	atomic_init(&hs->stopping, false);
 	hs->check = check_state_new();
-	if (hs->check == NULL || readers_open(&hs->readers, cfg->data_dir, cfg->http_threads > 0 ? cfg->http_threads : 1) != NP_OK ||
+	if (hs->check == NULL || tsigkey_seal_key(cfg->data_dir, true, hs->tsig_seal) != NP_OK ||
+	    readers_open(&hs->readers, cfg->data_dir, cfg->http_threads > 0 ? cfg->http_threads : 1) != NP_OK ||
 	    http_guard_new(&hs->guard, cfg) != NP_OK ||
 	    throttle_new(&hs->throttle, HTTP_THROTTLE_ENTRIES) != NP_OK ||
 	    hashing_start(&hs->hashing, PASSWORD_PARALLEL, HTTP_HASHING_QUEUE) != NP_OK ||
@@ -1222,5 +1230,6 @@ void http_stop(struct http_server *hs)
 	throttle_free(hs->throttle);
 	check_state_free(hs->check);
 	readers_close(&hs->readers);
+	sodium_memzero(hs->tsig_seal, sizeof(hs->tsig_seal));
 	free(hs);
 }

@@ -41,6 +41,8 @@ struct http_request {
 };
 
 const struct config *http_config(const struct http_server *hs);
+/* The key that seals TSIG secrets (account/tsigkey.h), read at start. */
+const uint8_t *http_tsig_seal(const struct http_server *hs);
 struct writer *http_writer(const struct http_server *hs);
 struct observer *http_observer(const struct http_server *hs);
 /* NULL when [mail] has no relay. */

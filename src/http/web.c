@@ -786,6 +786,36 @@ static json_t *token_body(const json_t *form, const char **why)
 	return json_pack("{s:s,s:o}", "name", field_or_empty(form, "name"), "policy", policy);
 }
 
+static enum MHD_Result tsig_made(struct api_req *r)
+{
+	char csrf[CHECK_TOKEN_LEN + 1];
+	struct web_nav nav;
+	nav_of(r, &nav, csrf);
+	struct buf b;
+	buf_init(&b, WEB_PAGE_MAX);
+	web_page_tsig_made(&b, &nav, r->out);
+	return send_page(r->conn, MHD_HTTP_CREATED, &b, NULL);
+}
+
+static const struct web_action act_tsig_make = {"The key was not made", "/tokens", tsig_made};
+
+/* POST /tokens/tsig: the TSIG key form as the API's body (POST /api/v1/tsig). */
+static enum MHD_Result page_tsig_make(struct web *w)
+{
+	if (!w->post)
+		return message(w->conn, &w->nav, MHD_HTTP_NOT_FOUND, "Not found", "No such page.",
+		               "/tokens", "Back", NULL);
+	json_t *types = json_object_get(w->form, "types");
+	json_t *type_list = json_is_array(types) ? json_deep_copy(types) : json_array();
+	if (json_is_string(types))
+		json_array_append(type_list, types);
+	json_t *body =
+	    json_pack("{s:s,s:s,s:{s:o,s:o}}", "name", field_or_empty(w->form, "keyname"),
+	              "algorithm", field_or_empty(w->form, "algorithm"), "policy", "names",
+	              words(field_or_empty(w->form, "names")), "types", type_list);
+	return act(w, api_tsig_create, body, &act_tsig_make, "tsig", NULL, NULL, NULL);
+}
+
 static enum MHD_Result page_tokens(struct web *w, const char *id, const char *what)
 {
 	if (!w->post) {
@@ -993,6 +1023,8 @@ static enum MHD_Result route(struct web *w)
 	} else if ((rest = below(url, "/tokens")) != NULL) {
 		if (rest[0] == '\0')
 			return page_tokens(w, NULL, "");
+		if (strcmp(rest, "tsig") == 0)
+			return page_tsig_make(w);
 		char id[CFG_NAME_MAX];
 		size_t n = strcspn(rest, "/");
 		if (seg_ok(rest, n) && rest[n] == '/') {

@@ -380,6 +380,19 @@ void web_page_token_made(struct buf *b, const struct web_nav *nav, const json_t 
 	render(b, "web_token_made.html", c);
 }
 
+void web_page_tsig_made(struct buf *b, const struct web_nav *nav, const json_t *key)
+{
+	char policy[2048];
+	web_policy_text(json_object_get(key, "policy"), policy, sizeof(policy));
+	struct tpl_ctx *c = page_ctx(nav, "Your new TSIG key");
+	tpl_set(c, "name", jstr(key, "name"));
+	tpl_set(c, "algorithm", jstr(key, "algorithm"));
+	tpl_set(c, "secret", jstr(key, "secret"));
+	tpl_set(c, "key_file", jstr(key, "key_file"));
+	tpl_set(c, "policy", policy);
+	render(b, "web_tsig_made.html", c);
+}
+
 /* ---- the account ---- */
 
 void web_page_account(struct buf *b, const struct web_nav *nav, const json_t *account,

@@ -46,6 +46,8 @@ void web_page_settings(struct buf *b, const struct web_nav *nav, const json_t *t
 /* tokens: GET /tokens's answer (sign-ins are left out). */
 void web_page_tokens(struct buf *b, const struct web_nav *nav, const json_t *tokens);
 void web_page_token_made(struct buf *b, const struct web_nav *nav, const json_t *token);
+/* A TSIG key just made: its key file (shown once) and how to use it. */
+void web_page_tsig_made(struct buf *b, const struct web_nav *nav, const json_t *key);
 /* account: GET /account's; totp: GET /account/totp's (qr: its URI's QR code as SVG, or
  * NULL); tokens: GET /tokens's (the sign-ins are shown). */
 void web_page_account(struct buf *b, const struct web_nav *nav, const json_t *account,

@@ -23,6 +23,7 @@
 #include "http/http.h"
 #include "server/server.h"
 #include "store/store.h"
+#include "update/update.h"
 
 static void usage(FILE *out)
 {
@@ -164,6 +165,7 @@ int main(int argc, char **argv)
 	struct mailer *mail = NULL;
 	struct owners *owners = NULL;
 	struct notifier *notifier = NULL;
+	struct update_service *upd = NULL;
 	struct config *reloaded = NULL; /* the writer's config after a SIGHUP */
 	int status = 1;
 	raise_fd_limit(cfg);
@@ -193,6 +195,13 @@ int main(int argc, char **argv)
 		goto out;
 	if (cfg->n_http_listen > 0 && http_start(&http, cfg, w, obs, mail) != NP_OK)
 		goto out;
+	ret = update_service_start(&upd, cfg, w);
+	if (ret != NP_OK) {
+		log_err("cannot start RFC 2136 UPDATE: %s", np_strerror(ret));
+		goto out;
+	}
+	dns.update_submit = update_service_submit;
+	dns.update_ctx = upd;
 	if (drop_privileges(cfg) != NP_OK || dns_server_start(&dns) != NP_OK)
 		goto out;
 	log_info("nameplated started with %u zones", cfg->n_zones);
@@ -223,6 +232,8 @@ out:
 	 * dns_server_stop copes with a server that was never bound or only partly. */
 	if (http != NULL)
 		http_stop(http);
+	/* Before the transports: its answers go out through their sockets. */
+	update_service_stop(upd);
 	dns_server_stop(&dns);
 	/* They use the writer: stopped before it (the observer writes a last checkpoint). */
 	owners_stop(owners);

@@ -11,6 +11,7 @@
 
 #include "common/config.h"
 #include "ns/xfr.h"
+#include "ns/update.h"
 #include "zone/zone.h"
 
 struct udp_worker;
@@ -28,6 +29,9 @@ struct dns_server {
 	 * refused). Set before dns_server_start. */
 	struct zone_pins pins;
 	struct xfr_hooks xfr_hooks;
+	/* Where RFC 2136 UPDATE messages go (set before dns_server_start; NULL: NOTIMP). */
+	update_submit_fn *update_submit;
+	void *update_ctx;
 };
 
 /* Binds every UDP socket (SO_REUSEPORT, one per worker) and TCP listener of cfg.

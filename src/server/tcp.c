@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
@@ -31,10 +32,10 @@
 #include "ns/query.h"
 #include "server/server.h"
 
-#define TCP_MSG_MAX  (2 + DNS_MAX_MSG)
-#define TCP_TX_CAP   (2 * TCP_MSG_MAX) /* room for one more answer while one is pending */
-#define TCP_EVENTS   64
-#define TCP_TICK_MS  200
+#define TCP_MSG_MAX (2 + DNS_MAX_MSG)
+#define TCP_TX_CAP  (2 * TCP_MSG_MAX) /* room for one more answer while one is pending */
+#define TCP_EVENTS  64
+#define TCP_TICK_MS 200
 /* Transfer messages made for one connection before the thread turns to the others. */
 #define TCP_XFR_BURST 4
 
@@ -46,6 +47,7 @@ struct tcp_source {
 };
 
 struct tcp_thread;
+struct tcp_update;
 
 struct tcp_conn {
 	int fd;
@@ -64,6 +66,9 @@ struct tcp_conn {
 	 * to make room. */
 	struct np_link in_server;
 	bool idle, evicting;
+	/* An UPDATE at the update service: nothing more is answered until it is, so answers
+	 * stay in order. */
+	struct tcp_update *update;
 	uint8_t rx[TCP_MSG_MAX];
 	uint8_t tx[TCP_TX_CAP];
 };
@@ -73,6 +78,11 @@ struct tcp_thread {
 	unsigned index;
 	int epfd;
 	struct np_list conns; /* its own connections */
+	/* UPDATE answers come back from other threads: they are queued here and the eventfd
+	 * wakes the thread, which alone may touch its connections. */
+	int mbox_fd;
+	pthread_mutex_t mbox_mu;
+	struct tcp_update *mbox;
 	pthread_t thread;
 	bool started;
 };
@@ -87,15 +97,29 @@ struct tcp_server {
 	pthread_mutex_t mu;
 	unsigned total;
 	unsigned evicting; /* shut down to make room, not closed yet: not counted against the cap */
-	struct np_list active; /* every connection, most recently active first */
+	struct np_list active;       /* every connection, most recently active first */
 	struct tcp_source **buckets; /* keyed by a secret hash: no source can choose a bucket */
 	size_t n_buckets;
 	struct tcp_source *pool, *free_sources;
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 };
 
-/* epoll data: listeners are tagged by their index, connections by their pointer. */
+/* epoll data: listeners are tagged by their index, the mailbox by a bit no pointer has,
+ * connections by their pointer. */
 #define LISTENER_TAG(i) ((uint64_t)(i) | (1ULL << 63))
+#define MBOX_TAG        (1ULL << 62)
+
+/* An UPDATE on its way to the update service and back. conn is NULL once the connection
+ * closed; under the thread's mbox_mu, whoever sees that last frees the job. */
+struct tcp_update {
+	struct update_job job;
+	struct tcp_thread *th;
+	struct tcp_conn *conn;
+	struct tcp_update *next; /* in the mailbox */
+	size_t answer_len;
+	uint8_t answer[1024]; /* UPDATE answers: header, zone, TSIG */
+	uint8_t msg[];
+};
 
 static int open_listener(const struct cfg_listen *l)
 {
@@ -136,8 +160,7 @@ static struct tcp_source **source_slot(struct tcp_server *t, const struct np_add
 
 /* Counts a new connection from key unless a limit says no; *full tells whether it was the
  * total (which room made elsewhere can cure) rather than the source's own cap. Under t->mu. */
-static struct tcp_source *source_take(struct tcp_server *t, const struct np_addr *key,
-                                      bool *full)
+static struct tcp_source *source_take(struct tcp_server *t, const struct np_addr *key, bool *full)
 {
 	const struct config *cfg = t->srv->cfg;
 	struct tcp_source **slot = source_slot(t, key);
@@ -202,6 +225,12 @@ int server__tcp_bind(struct dns_server *s)
 		t->threads[i].epfd = epoll_create1(EPOLL_CLOEXEC);
 		if (t->threads[i].epfd < 0)
 			return -errno;
+		pthread_mutex_init(&t->threads[i].mbox_mu, NULL);
+		t->threads[i].mbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = MBOX_TAG};
+		if (t->threads[i].mbox_fd < 0 ||
+		    epoll_ctl(t->threads[i].epfd, EPOLL_CTL_ADD, t->threads[i].mbox_fd, &ev) != 0)
+			return -errno;
 	}
 	for (unsigned i = 0; i < s->cfg->n_dns_listen; i++) {
 		const struct cfg_listen *l = &s->cfg->dns_listen[i];
@@ -214,7 +243,7 @@ int server__tcp_bind(struct dns_server *s)
 		/* Every thread waits on every listener; EPOLLEXCLUSIVE wakes one per arrival. */
 		for (unsigned k = 0; k < t->n_threads; k++) {
 			struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE,
-						 .data.u64 = LISTENER_TAG(i)};
+			                         .data.u64 = LISTENER_TAG(i)};
 			if (epoll_ctl(t->threads[k].epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
 				return -errno;
 		}
@@ -237,6 +266,11 @@ static void conn_close(struct tcp_thread *th, struct tcp_conn *c)
 	close(c->fd);
 	xfr_end(c->xfr);
 	np_list_unlink(&th->conns, &c->in_thread);
+	if (c->update != NULL) {
+		pthread_mutex_lock(&th->mbox_mu);
+		c->update->conn = NULL; /* its answer, when it comes, is dropped */
+		pthread_mutex_unlock(&th->mbox_mu);
+	}
 	free(c);
 }
 
@@ -303,6 +337,7 @@ static void accept_all(struct tcp_thread *th, int lfd)
 		c->peer_closed = false;
 		c->idle = true;
 		c->evicting = false;
+		c->update = NULL;
 		pthread_mutex_lock(&th->t->mu);
 		np_list_push_front(&th->t->active, &c->in_server);
 		pthread_mutex_unlock(&th->t->mu);
@@ -332,30 +367,90 @@ static bool flush(struct tcp_conn *c)
 	return true;
 }
 
-/* Answers every complete message in rx while there is room for an answer. A transfer
- * request starts a transfer, and the queries after it wait until it has ended. Returns
- * false when the connection must be closed (a response sent as a query, a short
- * message). */
-static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c,
-                           const struct zone_db *db)
+/* Called by the update service from any thread: hands the answer to the connection's
+ * thread. */
+static void update_reply(struct update_job *job, const uint8_t *answer, size_t len)
 {
-	struct dns_answer_opts opts = {.tcp = true, .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
+	struct tcp_update *u = container_of(job, struct tcp_update, job);
+	struct tcp_thread *th = u->th;
+	if (len > sizeof(u->answer))
+		len = 0;
+	memcpy(u->answer, answer, len);
+	u->answer_len = len;
+	pthread_mutex_lock(&th->mbox_mu);
+	bool gone = u->conn == NULL;
+	if (!gone) {
+		u->next = th->mbox;
+		th->mbox = u;
+	}
+	pthread_mutex_unlock(&th->mbox_mu);
+	if (gone) {
+		free(u);
+		return;
+	}
+	uint64_t one = 1;
+	(void)!write(th->mbox_fd, &one, sizeof(one));
+}
+
+/* Hands the UPDATE msg to the update service. When it is not taken, the answer is written
+ * at once: NOTIMP without a service (0 returned: answer as usual), SERVFAIL when full. */
+static size_t update_submit(struct tcp_conn *c, const uint8_t *msg, size_t len, uint8_t *ans)
+{
+	struct dns_server *s = c->th->t->srv;
+	if (s->update_submit == NULL)
+		return 0;
+	struct tcp_update *u = malloc(sizeof(*u) + len);
+	if (u != NULL) {
+		memcpy(u->msg, msg, len);
+		u->job = (struct update_job){
+		    .msg = u->msg, .len = len, .tcp = true, .reply = update_reply};
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) != 0 ||
+		    addr_from_sockaddr((struct sockaddr *)&ss, &u->job.source) != NP_OK)
+			memset(&u->job.source, 0, sizeof(u->job.source));
+		u->th = c->th;
+		u->conn = c;
+		c->update = u;
+		if (s->update_submit(s->update_ctx, &u->job))
+			return SIZE_MAX; /* taken: the answer comes later */
+		c->update = NULL;
+		free(u);
+	}
+	return update_servfail(msg, ans);
+}
+
+/* Answers every complete message in rx while there is room for an answer and no UPDATE
+ * is waiting for its own. A transfer request starts a transfer, and the queries after it
+ * wait until it has ended. Returns false when the connection must be closed (a response
+ * sent as a query, a short message). */
+static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const struct zone_db *db)
+{
+	struct dns_answer_opts opts = {.tcp = true,
+	                               .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
 	struct xfr_req req = {.peer = &c->peer,
-			      .tcp = true,
-			      .hooks = &t->srv->xfr_hooks,
-			      .pins = &t->srv->pins};
+	                      .tcp = true,
+	                      .hooks = &t->srv->xfr_hooks,
+	                      .pins = &t->srv->pins};
 	size_t pos = 0;
 	bool ok = true;
-	while (c->xfr == NULL && c->rx_len - pos >= 2 && TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
+	while (c->update == NULL && c->xfr == NULL && c->rx_len - pos >= 2 &&
+	       TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
 		size_t mlen = ((size_t)c->rx[pos] << 8) | c->rx[pos + 1];
 		if (c->rx_len - pos - 2 < mlen)
 			break;
-		const uint8_t *q = c->rx + pos + 2;
+		const uint8_t *msg = c->rx + pos + 2;
+		size_t alen = update_is_update(msg, mlen)
+		                  ? update_submit(c, msg, mlen, c->tx + c->tx_len + 2)
+		                  : 0;
+		if (alen == SIZE_MAX) {
+			pos += 2 + mlen;
+			break;
+		}
 		uint8_t *out = c->tx + c->tx_len + 2;
-		size_t alen = 0;
-		if (db != NULL &&
-		    xfr_begin(db, q, mlen, &req, out, DNS_MAX_MSG, &alen, &c->xfr) == XFR_NOT)
-			alen = dns_answer(db, q, mlen, out, DNS_MAX_MSG, &opts);
+		if (alen == 0 && db != NULL &&
+		    xfr_begin(db, msg, mlen, &req, out, DNS_MAX_MSG, &alen, &c->xfr) == XFR_NOT)
+			alen = dns_answer(db, msg, mlen, out, DNS_MAX_MSG, &opts);
 		pos += 2 + mlen;
 		if (c->xfr != NULL)
 			break; /* its messages come from xfr_produce */
@@ -440,13 +535,13 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 		}
 		if (ok)
 			ok = flush(c);
-		if (!ok || c->tx_len > 0)
+		if (!ok || c->tx_len > 0 || c->update != NULL)
 			break;
 		if (c->xfr != NULL ? burst == 0 : !has_complete_msg(c))
 			break;
 	}
 	/* A peer that half-closed gets its answers, then the connection ends. */
-	if (ok && c->peer_closed && c->tx_len == 0 && c->xfr == NULL)
+	if (ok && c->peer_closed && c->tx_len == 0 && c->update == NULL && c->xfr == NULL)
 		ok = false;
 	if (!ok) {
 		conn_close(th, c);
@@ -454,7 +549,7 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	}
 	/* The most recently active connection goes first: eviction takes from the end. */
 	pthread_mutex_lock(&t->mu);
-	c->idle = c->rx_len == 0 && c->tx_len == 0 && c->xfr == NULL;
+	c->idle = c->rx_len == 0 && c->tx_len == 0 && c->update == NULL && c->xfr == NULL;
 	np_list_to_front(&t->active, &c->in_server);
 	pthread_mutex_unlock(&t->mu);
 	/* While answers are pending, wait for the socket to drain before reading more: a
@@ -462,6 +557,38 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	bool writing = c->tx_len > 0 || c->xfr != NULL;
 	struct epoll_event ev = {.events = writing ? EPOLLOUT : EPOLLIN | EPOLLRDHUP, .data.ptr = c};
 	epoll_ctl(th->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* The UPDATE answers the update service sent back: each goes out on its connection, which
+ * then goes on with what it sent since. */
+static void mbox_drain(struct tcp_thread *th)
+{
+	uint64_t n;
+	(void)!read(th->mbox_fd, &n, sizeof(n));
+	pthread_mutex_lock(&th->mbox_mu);
+	struct tcp_update *list = th->mbox;
+	th->mbox = NULL;
+	pthread_mutex_unlock(&th->mbox_mu);
+	while (list != NULL) {
+		struct tcp_update *u = list;
+		list = u->next;
+		pthread_mutex_lock(&th->mbox_mu);
+		struct tcp_conn *c = u->conn;
+		pthread_mutex_unlock(&th->mbox_mu);
+		if (c != NULL) {
+			c->update = NULL;
+			if (u->answer_len > 0) { /* room was kept when the UPDATE was taken */
+				c->tx[c->tx_len] = (uint8_t)(u->answer_len >> 8);
+				c->tx[c->tx_len + 1] = (uint8_t)u->answer_len;
+				memcpy(c->tx + c->tx_len + 2, u->answer, u->answer_len);
+				c->tx_len += 2 + u->answer_len;
+			}
+			c->last_io_ms = time_mono_ms();
+		}
+		free(u);
+		if (c != NULL)
+			conn_event(th, c, 0);
+	}
 }
 
 static void sweep_timeouts(struct tcp_thread *th)
@@ -494,6 +621,8 @@ static void *tcp_main(void *arg)
 			uint64_t tag = evs[i].data.u64;
 			if (tag & (1ULL << 63))
 				accept_all(th, t->listeners[tag & 0xffff]);
+			else if (tag == MBOX_TAG)
+				mbox_drain(th);
 			else
 				conn_event(th, evs[i].data.ptr, evs[i].events);
 		}
@@ -534,6 +663,15 @@ void server__tcp_stop(struct dns_server *s)
 			pthread_join(th->thread, NULL);
 		if (th->epfd > 0)
 			close(th->epfd);
+		/* The update service stopped first: whatever it answered last is dropped. */
+		while (th->mbox != NULL) {
+			struct tcp_update *u = th->mbox;
+			th->mbox = u->next;
+			free(u);
+		}
+		if (th->mbox_fd > 0)
+			close(th->mbox_fd);
+		pthread_mutex_destroy(&th->mbox_mu);
 	}
 	for (unsigned i = 0; i < t->n_listeners; i++)
 		close(t->listeners[i]);

@@ -32,6 +32,8 @@ const char *store_token_kind_name(enum store_token_kind k)
 		return "session";
 	case STORE_TOKEN_HOST:
 		return "host";
+	case STORE_TOKEN_TSIG:
+		return "tsig";
 	}
 	return "?";
 }
@@ -507,4 +509,100 @@ int store_user_expire_unconfirmed(struct store *st, int64_t before)
 		return NP_ESTORE;
 	sqlite3_bind_int64(s, 1, before);
 	return store__exec(st, s);
+}
+
+/* ---- TSIG keys ---- */
+
+#define TSIG_COLS "k.keyname, k.alg, k.sealed"
+
+/* A key's row: the token's columns, then TSIG_COLS. */
+static int read_tsig(sqlite3_stmt *s, struct store_tsig *out)
+{
+	memset(out, 0, sizeof(*out));
+	int len = sqlite3_column_bytes(s, 15);
+	if (!token_fits(s, &out->token) || sqlite3_column_bytes(s, 13) >= (int)sizeof(out->keyname) ||
+	    len <= 0 || len > (int)sizeof(out->sealed)) {
+		log_err("store: a TSIG key's row is longer than it can be; refused");
+		return NP_ETOOBIG;
+	}
+	read_token(s, &out->token);
+	col_text(s, 13, out->keyname, sizeof(out->keyname));
+	out->alg = sqlite3_column_int(s, 14);
+	memcpy(out->sealed, sqlite3_column_blob(s, 15), (size_t)len);
+	out->sealed_len = (size_t)len;
+	return NP_OK;
+}
+
+int store_tsig_add(struct store *st, const struct store_tsig *k)
+{
+	if (k->keyname[0] == '\0' || k->sealed_len == 0 || k->sealed_len > sizeof(k->sealed) ||
+	    k->token.kind != STORE_TOKEN_TSIG)
+		return NP_EINVAL;
+	int ret = store_token_add(st, &k->token);
+	if (ret != NP_OK)
+		return ret;
+	sqlite3_stmt *s = store__sql(st, "INSERT INTO tsig_keys(token_id, keyname, alg, sealed)"
+	                                 " VALUES (?1, ?2, ?3, ?4)");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_text(s, 1, k->token.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, k->keyname, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, k->alg);
+	sqlite3_bind_blob(s, 4, k->sealed, (int)k->sealed_len, SQLITE_STATIC);
+	return store__exec(st, s);
+}
+
+int store_tsig_get(struct store *st, const char *keyname, struct store_tsig *out)
+{
+	sqlite3_stmt *s = store__sql(st, "SELECT " TOKEN_COLS ", " TSIG_COLS
+	                                 " FROM tsig_keys k JOIN tokens ON tokens.id = k.token_id"
+	                                 " WHERE k.keyname = ?1");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_text(s, 1, keyname, -1, SQLITE_STATIC);
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK)
+		ret = read_tsig(s, out);
+	store__done(s);
+	return ret;
+}
+
+struct tsig_list {
+	store_tsig_cb *cb;
+	void *ctx;
+	struct store_tsig k;
+};
+
+static int tsig_row(sqlite3_stmt *s, void *ctx)
+{
+	struct tsig_list *l = ctx;
+	if (read_tsig(s, &l->k) != NP_OK)
+		return 0; /* logged; the others are listed */
+	int ret = l->cb(&l->k, l->ctx);
+	explicit_bzero(l->k.sealed, sizeof(l->k.sealed));
+	return ret;
+}
+
+int store_tsig_list(struct store *st, int64_t user_id, store_tsig_cb *cb, void *ctx)
+{
+	sqlite3_stmt *s = store__sql(st, "SELECT " TOKEN_COLS ", " TSIG_COLS
+	                                 " FROM tsig_keys k JOIN tokens ON tokens.id = k.token_id"
+	                                 " WHERE ?1 = 0 OR tokens.user_id = ?1 ORDER BY k.keyname");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, user_id);
+	static struct tsig_list l; /* the rows are big; one lister at a time per process */
+	l = (struct tsig_list){.cb = cb, .ctx = ctx};
+	return store__each_row(st, s, tsig_row, &l);
+}
+
+int store_tsig_del(struct store *st, const char *keyname)
+{
+	/* The key's row goes with its token (ON DELETE CASCADE). */
+	sqlite3_stmt *s = store__sql(st, "DELETE FROM tokens WHERE id ="
+	                                 " (SELECT token_id FROM tsig_keys WHERE keyname = ?1)");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_text(s, 1, keyname, -1, SQLITE_STATIC);
+	return store__exec_changed(st, s);
 }

@@ -226,7 +226,17 @@ static const char *const migrations[] = {
 	"  expires INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX account_codes_expires ON account_codes(expires);",
 
-	/* Zone transfers: the journal of each zone's differences (zone/journal.h encodes
+	/* 5: TSIG keys for RFC 2136 UPDATE. Each is a token of kind 3 (policy, expiry, account,
+	 * last use) plus this row: the key's DNS name that signed messages carry, so a key is
+	 * found with one lookup in its unique index, its algorithm, and its secret sealed with
+	 * a key kept outside the database (account/tsigkey.h). */
+	"CREATE TABLE tsig_keys ("
+	"  token_id TEXT PRIMARY KEY REFERENCES tokens(id) ON DELETE CASCADE,"
+	"  keyname TEXT NOT NULL UNIQUE,"
+	"  alg INTEGER NOT NULL,"
+	"  sealed BLOB NOT NULL) WITHOUT ROWID;",
+
+	/* 6: zone transfers: the journal of each zone's differences (zone/journal.h encodes
 	 * diff), written in the transaction that bumps the serial, read at start for IXFR. */
 	"CREATE TABLE xfr_journal ("
 	"  id INTEGER PRIMARY KEY,"

@@ -224,6 +224,7 @@ enum store_token_kind {
 	STORE_TOKEN_API = 0,     /* made by the account for a router or a script */
 	STORE_TOKEN_SESSION = 1, /* a sign-in (web UI or API login); expires */
 	STORE_TOKEN_HOST = 2,    /* a host's update secret (nameplatectl host add/secret) */
+	STORE_TOKEN_TSIG = 3,    /* a TSIG key for RFC 2136 UPDATE: its row in tsig_keys */
 };
 /* "api", "session", "host". */
 const char *store_token_kind_name(enum store_token_kind k);
@@ -267,6 +268,31 @@ typedef int store_token_cb(const struct store_token *t, void *ctx);
 /* The tokens of an account, of one kind (or every kind when kind < 0), oldest first. */
 int store_token_list(struct store *st, int64_t user_id, int kind, store_token_cb *cb,
 		     void *ctx) np_mustcheck;
+
+/* ---- TSIG keys (src/store/account.c) ----
+ * A TSIG key is a token of kind STORE_TOKEN_TSIG (its policy, expiry, account, last use)
+ * with a row of its own: the key's DNS name, by which a signed message finds it, its
+ * algorithm, and its secret sealed by the account module (HMAC needs the secret itself, so
+ * it cannot be kept as a hash; account/tsigkey.h says how it is sealed). The token's
+ * secret_hash is random: no presented bearer secret can ever match a TSIG key. */
+#define STORE_TSIG_SEALED_MAX 256
+struct store_tsig {
+	struct store_token token;
+	char keyname[CFG_NAME_MAX]; /* lower case, no final dot */
+	int alg;                    /* enum tsig_alg */
+	uint8_t sealed[STORE_TSIG_SEALED_MAX];
+	size_t sealed_len;
+};
+/* Adds the key and its token in one go (inside the caller's transaction). NP_EEXIST when
+ * the key name, the token id or the hash is taken. */
+int store_tsig_add(struct store *st, const struct store_tsig *k) np_mustcheck;
+/* The key named keyname (lower case, no final dot). NP_ENOTFOUND when there is none. */
+int store_tsig_get(struct store *st, const char *keyname, struct store_tsig *out) np_mustcheck;
+/* The keys of an account (user_id), or of every account (user_id 0), by name. */
+typedef int store_tsig_cb(const struct store_tsig *k, void *ctx);
+int store_tsig_list(struct store *st, int64_t user_id, store_tsig_cb *cb, void *ctx) np_mustcheck;
+/* Deletes the key and its token. NP_ENOTFOUND when there is none. */
+int store_tsig_del(struct store *st, const char *keyname) np_mustcheck;
 
 /* ---- Users' mail addresses (alerts to DDNS owners) ---- */
 int store_user_set_email(struct store *st, int64_t user_id, const char *email) np_mustcheck;

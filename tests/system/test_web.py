@@ -360,3 +360,44 @@ def test_forms_refuse_a_foreign_csrf_value(np_factory):
         assert r.status == 403 and "Form expired" in body, (r.status, body)
     st, _, body = n.http("/api/v1/hosts", headers={"Authorization": "Token " + token})
     assert json.loads(body)["hosts"] == []
+
+
+def test_tsig_key_made_in_the_browser_works_with_nsupdate(np_factory, chromium, tmp_path):
+    """A person makes a TSIG key on the tokens page, saves the key file the page shows, and
+    BIND's nsupdate changes her host with it; the key's types hold."""
+    n = server(np_factory)
+    n.ctl("host", "add", FQDN, "--user", "alice")
+    base = "http://127.0.0.1:%d" % n.http_port
+    me = chromium("alice")
+    sign_in(me, base, "alice")
+    me.open(base + "/tokens")
+    cookie = me.cookies()["np_session"]["value"]
+    check_page(n, me, "/tokens", cookie)
+    d = me.driver
+    d.find_element("id", "keyname").send_keys("nas-key")
+    d.find_element("id", "tsig-names").send_keys(FQDN)
+    d.find_element("xpath", "//form[@action='/tokens/tsig']//input[@value='A']").click()
+    me.press("Make the key")
+    me.screenshot("tsig-made")
+    assert "shown only this once" in me.text(), me.text()
+    keyfile = tmp_path / "nas.key"
+    keyfile.write_text(d.find_element("id", "keyfile").text + "\n")
+    script = ("server 127.0.0.1 %d\nzone %s\nupdate add %s 60 A 192.0.2.61\nsend\n"
+              % (n.dns_port, ZONE, FQDN))
+    p = subprocess.run(["nsupdate", "-k", str(keyfile)], input=script, text=True,
+                       capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert n.addrs(FQDN) == {"192.0.2.61"}
+    script = script.replace("60 A 192.0.2.61", '60 TXT "x"')
+    p = subprocess.run(["nsupdate", "-k", str(keyfile)], input=script, text=True,
+                       capture_output=True, timeout=30)
+    assert p.returncode != 0 and "REFUSED" in p.stdout + p.stderr
+    # The key is listed with the tokens, and revoked like one.
+    me.open(base + "/tokens")
+    assert "nas-key" in me.text() and "tsig" in me.text()
+    press_in_row(me, "nas-key", "Revoke")
+    p = subprocess.run(["nsupdate", "-k", str(keyfile)],
+                       input=script.replace('60 TXT "x"', "60 A 192.0.2.62"), text=True,
+                       capture_output=True, timeout=30)
+    assert p.returncode != 0
+    assert n.addrs(FQDN) == {"192.0.2.61"}

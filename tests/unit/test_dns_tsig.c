@@ -83,6 +83,16 @@ static const uint8_t key_secret[41] = {
     0x1d, 0x1e, 0x1f, 0x20, 0x6e, 0x61, 0x6d, 0x65, 0x70, 0x6c, 0x61, 0x74, 0x65,
 };
 
+/* The MAC of the same request signed with hmac-sha512 by dnspython 2.3 (same key, time and
+ * fudge: dns.tsig.sign(wire, Key(..., "hmac-sha512"), rdata, time=1700000000)). */
+static const uint8_t sha512_mac[64] = {
+    0x7f, 0xd8, 0x02, 0xe2, 0xbf, 0x8b, 0x72, 0x33, 0x21, 0xc2, 0xf3, 0x0a, 0x02, 0xfd, 0xa5, 0xf3,
+    0x99, 0xc3, 0x72, 0x87, 0xfc, 0x96, 0x7f, 0x38, 0x5b, 0xef, 0xbe, 0xff, 0x50, 0xe5, 0x48, 0xc5,
+    0xd6, 0xa5, 0x94, 0x83, 0x9f, 0xb4, 0x8a, 0xa9, 0xeb, 0xa4, 0xc6, 0xfe, 0x55, 0xbe, 0xe1, 0xf1,
+    0x73, 0xa0, 0x1e, 0x52, 0x8d, 0xab, 0xcb, 0xd3, 0x19, 0xda, 0x8a, 0x38, 0x24, 0xf4, 0x3f, 0x9f,
+};
+
+#define MAC256      32
 #define T0          1700000000
 #define TSIG_AT     62  /* where the TSIG RR starts in msg_signed */
 #define MAC_AT      110 /* where its MAC starts */
@@ -114,13 +124,13 @@ static void test_sign_matches_dnspython(void **state)
 {
 	(void)state;
 	struct tsig_key k = key();
-	uint8_t buf[512], mac[TSIG_MAC_LEN];
+	uint8_t buf[512], mac[MAC256];
 	size_t len = sizeof(msg_unsigned);
 	memcpy(buf, msg_unsigned, len);
 	assert_int_equal(tsig_sign(&k, buf, &len, sizeof(buf), NULL, 0, &vars_t0, mac), NP_OK);
 	assert_int_equal(len, sizeof(msg_signed));
 	assert_memory_equal(buf, msg_signed, len);
-	assert_memory_equal(mac, msg_signed + MAC_AT, TSIG_MAC_LEN);
+	assert_memory_equal(mac, msg_signed + MAC_AT, MAC256);
 }
 
 static void test_sign_key_name_is_canonical(void **state)
@@ -143,11 +153,11 @@ static void test_sign_long_key(void **state)
 	struct tsig_key k;
 	assert_int_equal(tsig_key_init(&k, "nameplate-key", long_secret, sizeof(long_secret)),
 	                 NP_OK);
-	uint8_t buf[512], mac[TSIG_MAC_LEN];
+	uint8_t buf[512], mac[MAC256];
 	size_t len = sizeof(msg_unsigned);
 	memcpy(buf, msg_unsigned, len);
 	assert_int_equal(tsig_sign(&k, buf, &len, sizeof(buf), NULL, 0, &vars_t0, mac), NP_OK);
-	assert_memory_equal(mac, long_mac, TSIG_MAC_LEN);
+	assert_memory_equal(mac, long_mac, MAC256);
 }
 
 static void test_sign_answer_matches_dnspython(void **state)
@@ -156,12 +166,12 @@ static void test_sign_answer_matches_dnspython(void **state)
 	struct tsig_key k = key();
 	uint8_t buf[512];
 	/* The answer without its TSIG: everything before it, ARCOUNT back to 0. */
-	size_t len = sizeof(resp_signed) - (15 + 10 + 13 + 6 + 2 + 2 + TSIG_MAC_LEN + 6);
+	size_t len = sizeof(resp_signed) - (15 + 10 + 13 + 6 + 2 + 2 + MAC256 + 6);
 	memcpy(buf, resp_signed, len);
 	wire_store_u16(buf + 10, 0);
 	struct tsig_vars v = {.time_signed = T0 + 5, .fudge = 300};
 	assert_int_equal(
-	    tsig_sign(&k, buf, &len, sizeof(buf), msg_signed + MAC_AT, TSIG_MAC_LEN, &v, NULL),
+	    tsig_sign(&k, buf, &len, sizeof(buf), msg_signed + MAC_AT, MAC256, &v, NULL),
 	    NP_OK);
 	assert_int_equal(len, sizeof(resp_signed));
 	assert_memory_equal(buf, resp_signed, len);
@@ -192,7 +202,7 @@ static void test_find_parses_fields(void **state)
 	assert_int_equal(rr.alg_len, 13);
 	assert_int_equal(rr.vars.time_signed, T0);
 	assert_int_equal(rr.vars.fudge, 300);
-	assert_int_equal(rr.mac_len, TSIG_MAC_LEN);
+	assert_int_equal(rr.mac_len, MAC256);
 	assert_ptr_equal(rr.mac, msg_signed_mixed_case + MAC_AT);
 	assert_int_equal(rr.orig_id, 0x1234);
 	assert_int_equal(rr.vars.error, 0);
@@ -218,27 +228,56 @@ static void test_verify_answer_needs_request_mac(void **state)
 	uint16_t terr;
 	assert_int_equal(tsig_find(resp_signed, sizeof(resp_signed), &rr), NP_OK);
 	assert_int_equal(tsig_verify(&k, resp_signed, sizeof(resp_signed), &rr, msg_signed + MAC_AT,
-	                             TSIG_MAC_LEN, T0 + 6, &terr),
+	                             MAC256, T0 + 6, &terr),
 	                 NP_OK);
 	/* Without the request MAC, or with another one, it does not verify. */
 	assert_int_equal(
 	    tsig_verify(&k, resp_signed, sizeof(resp_signed), &rr, NULL, 0, T0 + 6, &terr),
 	    NP_EDENIED);
 	assert_int_equal(terr, TSIG_ERR_BADSIG);
-	uint8_t other[TSIG_MAC_LEN];
-	memcpy(other, msg_signed + MAC_AT, TSIG_MAC_LEN);
+	uint8_t other[MAC256];
+	memcpy(other, msg_signed + MAC_AT, MAC256);
 	other[0] ^= 1;
-	assert_int_equal(tsig_verify(&k, resp_signed, sizeof(resp_signed), &rr, other, TSIG_MAC_LEN,
+	assert_int_equal(tsig_verify(&k, resp_signed, sizeof(resp_signed), &rr, other, MAC256,
 	                             T0 + 6, &terr),
 	                 NP_EDENIED);
 	assert_int_equal(terr, TSIG_ERR_BADSIG);
+}
+
+static void test_sha512_matches_dnspython(void **state)
+{
+	(void)state;
+	struct tsig_key k = key();
+	k.alg = TSIG_HMAC_SHA512;
+	uint8_t buf[512], mac[TSIG_MAC_LEN];
+	size_t len = sizeof(msg_unsigned);
+	memcpy(buf, msg_unsigned, len);
+	assert_int_equal(tsig_sign(&k, buf, &len, sizeof(buf), NULL, 0, &vars_t0, mac), NP_OK);
+	assert_int_equal(len, sizeof(msg_unsigned) + 118);
+	assert_memory_equal(mac, sha512_mac, sizeof(sha512_mac));
+
+	struct tsig_rr rr;
+	uint16_t terr;
+	assert_int_equal(tsig_find(buf, len, &rr), NP_OK);
+	assert_int_equal(rr.mac_len, 64);
+	assert_int_equal(tsig_verify(&k, buf, len, &rr, NULL, 0, T0, &terr), NP_OK);
+	/* The same key under the other algorithm is another key: BADKEY. */
+	k.alg = TSIG_HMAC_SHA256;
+	assert_int_equal(tsig_verify(&k, buf, len, &rr, NULL, 0, T0, &terr), NP_EDENIED);
+	assert_int_equal(terr, TSIG_ERR_BADKEY);
+
+	enum tsig_alg a;
+	assert_int_equal(tsig_alg_from_text("HMAC-SHA512.", &a), NP_OK);
+	assert_int_equal(a, TSIG_HMAC_SHA512);
+	assert_int_equal(tsig_alg_from_text("hmac-md5", &a), NP_ENOTFOUND);
+	assert_string_equal(tsig_alg_name(TSIG_HMAC_SHA256), "hmac-sha256");
 }
 
 static void test_round_trip_request_and_answer(void **state)
 {
 	(void)state;
 	struct tsig_key k = key();
-	uint8_t req[512], resp[512], req_mac[TSIG_MAC_LEN];
+	uint8_t req[512], resp[512], req_mac[MAC256];
 	size_t req_len = sizeof(msg_unsigned);
 	memcpy(req, msg_unsigned, req_len);
 	struct tsig_vars v = {.time_signed = 1234567890123ULL, .fudge = 10};
@@ -257,10 +296,10 @@ static void test_round_trip_request_and_answer(void **state)
 	wire_store_u16(resp + 8, 0);
 	v.time_signed += 1;
 	assert_int_equal(
-	    tsig_sign(&k, resp, &resp_len, sizeof(resp), req_mac, TSIG_MAC_LEN, &v, NULL), NP_OK);
+	    tsig_sign(&k, resp, &resp_len, sizeof(resp), req_mac, MAC256, &v, NULL), NP_OK);
 	assert_int_equal(tsig_find(resp, resp_len, &rr), NP_OK);
 	assert_int_equal(
-	    tsig_verify(&k, resp, resp_len, &rr, req_mac, TSIG_MAC_LEN, 1234567890124LL, &terr),
+	    tsig_verify(&k, resp, resp_len, &rr, req_mac, MAC256, 1234567890124LL, &terr),
 	    NP_OK);
 }
 
@@ -320,8 +359,8 @@ static size_t with_mac_len(uint8_t *out, uint16_t n)
 	memcpy(out, msg_signed, MAC_AT);
 	wire_store_u16(out + MAC_SIZE_AT, n);
 	for (uint16_t i = 0; i < n; i++)
-		out[MAC_AT + i] = i < TSIG_MAC_LEN ? msg_signed[MAC_AT + i] : 0;
-	memcpy(out + MAC_AT + n, msg_signed + MAC_AT + TSIG_MAC_LEN, 6);
+		out[MAC_AT + i] = i < MAC256 ? msg_signed[MAC_AT + i] : 0;
+	memcpy(out + MAC_AT + n, msg_signed + MAC_AT + MAC256, 6);
 	size_t len = (size_t)MAC_AT + n + 6;
 	wire_store_u16(out + RDLEN_AT, (uint16_t)(len - RDLEN_AT - 2));
 	return len;
@@ -332,7 +371,7 @@ static void test_reject_truncated_and_long_mac(void **state)
 	(void)state;
 	uint8_t buf[256];
 	uint16_t terr;
-	size_t len = with_mac_len(buf, TSIG_MAC_LEN);
+	size_t len = with_mac_len(buf, MAC256);
 	assert_int_equal(verify_at(buf, len, T0, &terr), NP_OK); /* the helper is sound */
 	/* Allowed by RFC 8945 as truncation, refused by our policy. */
 	len = with_mac_len(buf, 16);
@@ -349,7 +388,7 @@ static void test_reject_truncated_and_long_mac(void **state)
 	}
 	/* A MAC size that runs past the record. */
 	memcpy(buf, msg_signed, sizeof(msg_signed));
-	wire_store_u16(buf + MAC_SIZE_AT, TSIG_MAC_LEN + 1);
+	wire_store_u16(buf + MAC_SIZE_AT, MAC256 + 1);
 	struct tsig_rr rr;
 	assert_int_equal(tsig_find(buf, sizeof(msg_signed), &rr), NP_EMALFORMED);
 }
@@ -467,7 +506,7 @@ static void test_append_unsigned_error(void **state)
 	struct tsig_key k = key();
 	uint16_t terr;
 	assert_int_equal(
-	    tsig_verify(&k, buf, len, &rr, msg_signed + MAC_AT, TSIG_MAC_LEN, T0 + 1, &terr),
+	    tsig_verify(&k, buf, len, &rr, msg_signed + MAC_AT, MAC256, T0 + 1, &terr),
 	    NP_EMALFORMED);
 }
 
@@ -493,6 +532,7 @@ int main(void)
 	    cmocka_unit_test(test_find_parses_fields),
 	    cmocka_unit_test(test_verify_dnspython_request),
 	    cmocka_unit_test(test_verify_answer_needs_request_mac),
+	    cmocka_unit_test(test_sha512_matches_dnspython),
 	    cmocka_unit_test(test_round_trip_request_and_answer),
 	    cmocka_unit_test(test_reject_wrong_key),
 	    cmocka_unit_test(test_reject_other_key_name),

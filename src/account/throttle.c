@@ -16,7 +16,7 @@
  * Every table has a fixed size and forgets its oldest entries, so memory is bounded
  * whatever the attacker sends; keys are hashed with a secret key, so nobody can aim at a
  * bucket. Nothing here is durable: a restart forgets the counts (documented). */
-#include "http/throttle.h"
+#include "account/throttle.h"
 
 #include <pthread.h>
 #include <sodium.h>

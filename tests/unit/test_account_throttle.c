@@ -11,7 +11,7 @@
 
 #include <stdio.h>
 
-#include "http/throttle.h"
+#include "account/throttle.h"
 
 static struct np_addr ip(const char *s)
 {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Throttling failed authentication per source and per credential (throttle.c). Internal
- * to http; every function is thread-safe. Times are time_mono_ms() values. */
-#ifndef NP_HTTP_THROTTLE_H
-#define NP_HTTP_THROTTLE_H
+/* Throttling failed authentication per source and per credential (throttle.c): HTTP's
+ * (dyndns2, the API, the status and check pages) and RFC 2136 UPDATE's, each with a
+ * throttle of its own. Every function is thread-safe. Times are time_mono_ms() values. */
+#ifndef NP_ACCOUNT_THROTTLE_H
+#define NP_ACCOUNT_THROTTLE_H
 
 #include <stddef.h>
 #include <stdint.h>

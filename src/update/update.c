@@ -1,0 +1,663 @@
+/* SPDX-License-Identifier: MIT */
+/* RFC 2136 UPDATE: authentication on the service's thread, prerequisites and changes on
+ * the writer's, the signed answer after the commit. */
+#include "update/update.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account/credential.h"
+#include "account/throttle.h"
+#include "account/tsigkey.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/macros.h"
+#include "common/str.h"
+#include "dns/constants.h"
+#include "dns/msg.h"
+#include "dns/tsig.h"
+#include "store/store.h"
+
+/* The types a host holds, which "delete every RRset of a name" touches. */
+static const uint16_t host_types[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_TXT, DNS_TYPE_MX};
+
+/* Sources and key names the throttle remembers (account/throttle.h). */
+#define UPDATE_THROTTLE_ENTRIES 4096
+
+/* Answers are small: the header, the zone section and a TSIG record. */
+#define ANSWER_MAX (DNS_HDR_LEN + DNS_NAME_MAX + 4 + TSIG_RR_MAX)
+
+struct update_service {
+	const struct config *cfg;
+	struct writer *writer;
+	struct store *st; /* read-only; the service thread's alone */
+	uint8_t seal[TSIGKEY_SEAL_LEN];
+	struct throttle *throttle; /* failed signatures, per source and per key name */
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* a job arrived, or stop */
+	pthread_cond_t drained; /* the last job at the writer was answered */
+	struct queued *head, **tail;
+	unsigned queued, at_writer;
+	bool stopping;
+};
+
+struct queued {
+	struct update_job *job;
+	struct queued *next;
+};
+
+/* One UPDATE on its way through the writer. */
+struct update_op {
+	struct writer_op op; /* first: the writer hands it back */
+	struct update_service *svc;
+	struct update_job *job;
+	struct update_msg msg;
+	struct credential cred;
+	uint8_t token_hash[SECRET_HASH_LEN];
+	struct tsig_key key;
+	uint8_t secret[TSIGKEY_SECRET_MAX];
+	uint8_t req_mac[TSIG_MAC_LEN];
+	size_t req_mac_len;
+	uint16_t fudge;
+	unsigned rcode; /* what the writer's side found: a failed prerequisite, REFUSED... */
+	/* Scratch of apply: the records of the host being changed. */
+	struct store_host host;
+	struct store_rr before[ZONE_MAX_RRS_PER_NODE], after[ZONE_MAX_RRS_PER_NODE];
+	size_t n_before, n_after;
+};
+
+/* ---- answers ---- */
+
+/* Sends the answer with rcode for job, signed with key over req_mac when key is set;
+ * tsig_error and an unsigned TSIG (BADKEY, BADSIG) when unsigned_rr is set. */
+static void answer(struct update_job *job, const struct update_msg *m, unsigned rcode,
+                   const struct tsig_key *key, const uint8_t *req_mac, size_t req_mac_len,
+                   uint16_t fudge, const struct tsig_rr *unsigned_rr, uint16_t tsig_error)
+{
+	uint8_t buf[ANSWER_MAX];
+	size_t len = update_answer(buf, sizeof(buf), m->id, rcode, m->zone_len > 0 ? m->zone : NULL,
+	                           m->zone_len);
+	int64_t now = time_now();
+	if (len > 0 && key != NULL) {
+		uint8_t other[6];
+		struct tsig_vars v = {
+		    .time_signed = (uint64_t)now, .fudge = fudge, .error = tsig_error};
+		if (tsig_error == TSIG_ERR_BADTIME) { /* RFC 8945 5.2.3: our time, for the client */
+			wire_store_u16(other, (uint16_t)((uint64_t)now >> 32));
+			wire_store_u32(other + 2, (uint32_t)now);
+			v.other = other;
+			v.other_len = sizeof(other);
+		}
+		if (tsig_sign(key, buf, &len, sizeof(buf), req_mac, req_mac_len, &v, NULL) != NP_OK)
+			len = 0;
+	} else if (len > 0 && unsigned_rr != NULL) {
+		if (tsig_append_unsigned(unsigned_rr, buf, &len, sizeof(buf), tsig_error,
+		                         (uint64_t)now) != NP_OK)
+			len = 0;
+	}
+	job->reply(job, buf, len);
+}
+
+/* ---- the writer's side ---- */
+
+static void name_text(const uint8_t *wire, size_t len, char *out, size_t cap)
+{
+	if (dns_name_to_text(wire, len, out, cap) < 0)
+		out[0] = '\0';
+}
+
+static bool rdata_equal(const struct store_rr *a, const struct update_rr *b)
+{
+	return a->type == b->type && a->rdlen == b->rdlen &&
+	       memcmp(a->rdata, b->rdata, a->rdlen) == 0;
+}
+
+/* The records at name (lower-case wire) as the transaction sees them: the zone's apex holds
+ * SOA and NS; a host its records; anything else nothing. */
+static int records_at(struct update_op *u, struct store *st, const struct cfg_zone *cz,
+                      const struct update_rr *rr, bool *apex, struct store_rr *out, size_t *n)
+{
+	char fqdn[CFG_NAME_MAX];
+	name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
+	*n = 0;
+	*apex = strcmp(fqdn, cz->name) == 0;
+	if (*apex)
+		return NP_OK;
+	int ret = store_host_get(st, fqdn, &u->host);
+	if (ret == NP_ENOTFOUND)
+		return NP_OK;
+	if (ret == NP_OK)
+		ret = store_records_get(st, u->host.id, out, ZONE_MAX_RRS_PER_NODE, n);
+	return ret;
+}
+
+static bool has_type(const struct store_rr *rrs, size_t n, bool apex, uint16_t type)
+{
+	if (apex && (type == DNS_TYPE_SOA || type == DNS_TYPE_NS))
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (rrs[i].type == type)
+			return true;
+	}
+	return false;
+}
+
+/* RFC 2136 3.2: every prerequisite, in order; the rcode of the first that fails. The
+ * value-dependent ones compare as sets per name and type (3.2.3). */
+static unsigned check_prereqs(struct update_op *u, struct store *st, const struct cfg_zone *cz,
+                              int *err)
+{
+	const struct update_msg *m = &u->msg;
+	for (unsigned i = 0; i < m->n_prereq; i++) {
+		const struct update_rr *rr = &m->rr[i];
+		bool apex;
+		*err = records_at(u, st, cz, rr, &apex, u->before, &u->n_before);
+		if (*err != NP_OK)
+			return DNS_RCODE_SERVFAIL;
+		bool in_use = apex || u->n_before > 0;
+		switch (m->kind[i]) {
+		case UPD_NAME_IN_USE:
+			if (!in_use)
+				return DNS_RCODE_NXDOMAIN;
+			break;
+		case UPD_NAME_NOT_IN_USE:
+			if (in_use)
+				return DNS_RCODE_YXDOMAIN;
+			break;
+		case UPD_RRSET_EXISTS:
+			if (!has_type(u->before, u->n_before, apex, rr->type))
+				return DNS_RCODE_NXRRSET;
+			break;
+		case UPD_RRSET_NOT_EXISTS:
+			if (has_type(u->before, u->n_before, apex, rr->type))
+				return DNS_RCODE_YXRRSET;
+			break;
+		case UPD_RRSET_VALUE: {
+			/* Every stored RR of this name and type is among the prerequisite's, and
+			 * every one of those is stored. */
+			for (size_t k = 0; k < u->n_before; k++) {
+				if (u->before[k].type != rr->type)
+					continue;
+				bool listed = false;
+				for (unsigned j = 0; j < m->n_prereq && !listed; j++)
+					listed =
+					    m->kind[j] == UPD_RRSET_VALUE &&
+					    m->rr[j].name_len == rr->name_len &&
+					    memcmp(m->rr[j].name, rr->name, rr->name_len) == 0 &&
+					    rdata_equal(&u->before[k], &m->rr[j]);
+				if (!listed)
+					return DNS_RCODE_NXRRSET;
+			}
+			bool stored = false;
+			for (size_t k = 0; k < u->n_before && !stored; k++)
+				stored = rdata_equal(&u->before[k], rr);
+			if (!stored)
+				return DNS_RCODE_NXRRSET;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	return DNS_RCODE_NOERROR;
+}
+
+/* "A 192.0.2.1,TXT ..." of the host types, for the history. */
+static void values_text(const struct store_rr *rrs, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o + 1 < cap; i++) {
+		char v[512] = "?";
+		struct np_addr a;
+		if (store_rr_addr(&rrs[i], &a))
+			addr_format(&a, v, sizeof(v));
+		else if (rrs[i].type == DNS_TYPE_TXT && rrs[i].rdlen > 0)
+			snprintf(v, sizeof(v), "\"%.*s\"", (int)rrs[i].rdata[0], rrs[i].rdata + 1);
+		else if (rrs[i].type == DNS_TYPE_MX && rrs[i].rdlen > 2) {
+			char ex[CFG_NAME_MAX];
+			name_text(rrs[i].rdata + 2, rrs[i].rdlen - 2u, ex, sizeof(ex));
+			snprintf(v, sizeof(v), "%u %s", wire_load_u16(rrs[i].rdata), ex);
+		}
+		const char *t = rrs[i].type == DNS_TYPE_A      ? "A"
+		                : rrs[i].type == DNS_TYPE_AAAA ? "AAAA"
+		                : rrs[i].type == DNS_TYPE_TXT  ? "TXT"
+		                                               : "MX";
+		int w = snprintf(out + o, cap - o, "%s%s %s", o > 0 ? "," : "", t, v);
+		if (w < 0 || (size_t)w >= cap - o)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/* Writes the host's records back when they changed: each type as a whole, a history row,
+ * a new serial. */
+static int flush_host(struct update_op *u, struct store *st, struct writer_txn *txn)
+{
+	bool changed = false;
+	for (size_t t = 0; t < ARRAY_SIZE(host_types); t++) {
+		uint16_t type = host_types[t];
+		struct store_rr set[ZONE_MAX_RRS_PER_TYPE];
+		size_t n = 0, n_old = 0;
+		bool same = true;
+		for (size_t i = 0; i < u->n_after; i++) {
+			if (u->after[i].type != type)
+				continue;
+			if (n == ZONE_MAX_RRS_PER_TYPE)
+				return NP_ETOOBIG;
+			set[n++] = u->after[i];
+		}
+		for (size_t i = 0; i < u->n_before; i++) {
+			if (u->before[i].type != type)
+				continue;
+			n_old++;
+			bool found = false;
+			for (size_t j = 0; j < n && !found; j++)
+				found = set[j].rdlen == u->before[i].rdlen &&
+				        memcmp(set[j].rdata, u->before[i].rdata, set[j].rdlen) == 0;
+			same = same && found;
+		}
+		if (same && n_old == n)
+			continue;
+		int ret = store_records_set(st, u->host.id, type, set, n);
+		if (ret != NP_OK)
+			return ret;
+		changed = true;
+	}
+	if (!changed)
+		return NP_OK;
+	bool addr = false;
+	for (size_t i = 0; i < u->n_after; i++)
+		addr = addr || u->after[i].type == DNS_TYPE_A || u->after[i].type == DNS_TYPE_AAAA;
+	int ret = NP_OK;
+	if (addr && u->host.offline) /* addresses bring a host back online, as with dyndns2 */
+		ret =
+		    store_host_set_flags(st, u->host.id, u->host.wildcard, false, u->host.blocked);
+	static _Thread_local char old_text[1024], new_text[1024];
+	char source[64];
+	values_text(u->before, u->n_before, old_text, sizeof(old_text));
+	values_text(u->after, u->n_after, new_text, sizeof(new_text));
+	addr_format(&u->job->source, source, sizeof(source));
+	struct store_history h = {
+	    .host_id = u->host.id,
+	    .fqdn = u->host.fqdn,
+	    .time = time_now(),
+	    .source = source,
+	    .old_addr = old_text,
+	    .new_addr = new_text,
+	    .protocol = "rfc2136",
+	    .token_id = u->cred.token_id,
+	};
+	if (ret == NP_OK)
+		ret = store_history_add(st, &h);
+	if (ret == NP_OK)
+		ret = writer_txn_touch(txn, u->host.fqdn);
+	return ret;
+}
+
+/* Loads the host at rr's name into before/after, checking it is still the key's account's
+ * and open to changes. REFUSED in u->rcode (and NP_EDENIED) when it is not. */
+static int load_host(struct update_op *u, struct store *st, const struct update_rr *rr)
+{
+	char fqdn[CFG_NAME_MAX];
+	name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
+	int ret = store_host_get(st, fqdn, &u->host);
+	if (ret == NP_ENOTFOUND ||
+	    (ret == NP_OK && (u->host.user_id != u->cred.user_id || u->host.blocked))) {
+		u->rcode = DNS_RCODE_REFUSED;
+		return NP_EDENIED;
+	}
+	if (ret == NP_OK)
+		ret = store_records_get(st, u->host.id, u->before, ZONE_MAX_RRS_PER_NODE,
+		                        &u->n_before);
+	if (ret != NP_OK)
+		return ret;
+	memcpy(u->after, u->before, u->n_before * sizeof(u->before[0]));
+	u->n_after = u->n_before;
+	return NP_OK;
+}
+
+/* RFC 2136 3.4.2 on the loaded host's records in after[]. */
+static int apply_one(struct update_op *u, const struct update_rr *rr, enum update_kind kind,
+                     uint32_t ttl)
+{
+	size_t w = 0;
+	switch (kind) {
+	case UPD_ADD:
+		for (size_t i = 0; i < u->n_after; i++) {
+			if (rdata_equal(&u->after[i], rr))
+				return NP_OK; /* already there: nothing to add */
+		}
+		if (u->n_after == ZONE_MAX_RRS_PER_NODE || rr->rdlen > ZONE_MAX_RDATA)
+			return NP_ETOOBIG;
+		u->after[u->n_after] =
+		    (struct store_rr){.type = rr->type, .ttl = ttl, .rdlen = rr->rdlen};
+		memcpy(u->after[u->n_after].rdata, rr->rdata, rr->rdlen);
+		u->n_after++;
+		return NP_OK;
+	case UPD_DEL_RRSET:
+	case UPD_DEL_NAME:
+	case UPD_DEL_RR:
+		for (size_t i = 0; i < u->n_after; i++) {
+			bool del = kind == UPD_DEL_NAME ||
+			           (kind == UPD_DEL_RRSET && u->after[i].type == rr->type) ||
+			           (kind == UPD_DEL_RR && rdata_equal(&u->after[i], rr));
+			if (!del)
+				u->after[w++] = u->after[i];
+		}
+		u->n_after = w;
+		return NP_OK;
+	default:
+		return NP_EINVAL;
+	}
+}
+
+static int op_apply(struct writer_op *op, struct writer_txn *txn)
+{
+	struct update_op *u = (struct update_op *)op;
+	struct store *st = writer_txn_store(txn);
+	const struct config *cfg = writer_txn_config(txn);
+	char zone[CFG_NAME_MAX];
+	name_text(u->msg.zone, u->msg.zone_len, zone, sizeof(zone));
+	const struct cfg_zone *cz = config_zone_for(cfg, zone);
+	if (cz == NULL || strcmp(cz->name, zone) != 0) {
+		u->rcode = DNS_RCODE_NOTAUTH;
+		return NP_OK;
+	}
+	/* The key may have been deleted, or its account locked, since it was checked. */
+	bool valid;
+	int64_t last_used;
+	int ret = store_token_valid(st, u->cred.token_id, u->token_hash, &valid, &last_used);
+	if (ret != NP_OK && ret != NP_ENOTFOUND)
+		return ret;
+	if (!valid) {
+		u->rcode = DNS_RCODE_REFUSED;
+		return NP_OK;
+	}
+	u->rcode = check_prereqs(u, st, cz, &ret);
+	if (ret != NP_OK)
+		return ret;
+	if (u->rcode != DNS_RCODE_NOERROR)
+		return NP_OK;
+
+	const struct update_msg *m = &u->msg;
+	const struct update_rr *loaded = NULL; /* whose records after[] holds */
+	for (unsigned i = m->n_prereq; i < m->n_prereq + m->n_update; i++) {
+		const struct update_rr *rr = &m->rr[i];
+		if (loaded == NULL || loaded->name_len != rr->name_len ||
+		    memcmp(loaded->name, rr->name, rr->name_len) != 0) {
+			if (loaded != NULL && (ret = flush_host(u, st, txn)) != NP_OK)
+				break;
+			if ((ret = load_host(u, st, rr)) != NP_OK)
+				break;
+			loaded = rr;
+		}
+		ret = apply_one(u, rr, m->kind[i], cz->ttl);
+		if (ret != NP_OK)
+			break;
+	}
+	if (ret == NP_OK && loaded != NULL)
+		ret = flush_host(u, st, txn);
+	if (ret == NP_ETOOBIG)
+		u->rcode = DNS_RCODE_REFUSED; /* more records than a name may hold */
+	if (ret == NP_OK && m->n_update > 0) {
+		char source[64];
+		addr_format(&u->job->source, source, sizeof(source));
+		ret = store_token_used(st, u->cred.token_id, time_now(), source);
+	}
+	return ret;
+}
+
+static void op_done(struct writer_op *op, int status)
+{
+	struct update_op *u = (struct update_op *)op;
+	struct update_service *svc = u->svc;
+	unsigned rcode = u->rcode;
+	if (status != NP_OK && rcode == DNS_RCODE_NOERROR)
+		rcode = DNS_RCODE_SERVFAIL; /* not committed: never NOERROR */
+	answer(u->job, &u->msg, rcode, &u->key, u->req_mac, u->req_mac_len, u->fudge, NULL, 0);
+	sodium_memzero(u->secret, sizeof(u->secret));
+	free(u);
+	pthread_mutex_lock(&svc->mu);
+	if (--svc->at_writer == 0)
+		pthread_cond_broadcast(&svc->drained);
+	pthread_mutex_unlock(&svc->mu);
+}
+
+/* ---- the service's thread: authentication and the policy ---- */
+
+/* REFUSED unless the credential may make every change of m. */
+static unsigned check_policy(struct update_service *svc, struct update_op *u, int64_t now)
+{
+	const struct update_msg *m = &u->msg;
+	const struct np_addr *src = &u->job->source;
+	if (credential_usable(&u->cred, src, now) != POLICY_OK)
+		return DNS_RCODE_REFUSED;
+	for (unsigned i = m->n_prereq; i < m->n_prereq + m->n_update; i++) {
+		const struct update_rr *rr = &m->rr[i];
+		char fqdn[CFG_NAME_MAX];
+		name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
+		static _Thread_local struct store_host h;
+		int ret = store_host_get(svc->st, fqdn, &h);
+		if (ret != NP_OK)
+			return ret == NP_ENOTFOUND ? DNS_RCODE_REFUSED : DNS_RCODE_SERVFAIL;
+		bool host_type = false;
+		for (size_t t = 0; t < ARRAY_SIZE(host_types); t++)
+			host_type = host_type || rr->type == host_types[t];
+		if (!host_type && m->kind[i] != UPD_DEL_NAME)
+			return DNS_RCODE_REFUSED; /* a host holds nothing else (no CNAME, NS...) */
+		if (m->kind[i] == UPD_DEL_NAME) {
+			for (size_t t = 0; t < ARRAY_SIZE(host_types); t++) {
+				if (credential_may(&u->cred, h.user_id, fqdn, host_types[t], src,
+				                   now) != POLICY_OK)
+					return DNS_RCODE_REFUSED;
+			}
+		} else if (credential_may(&u->cred, h.user_id, fqdn, rr->type, src, now) !=
+		           POLICY_OK) {
+			return DNS_RCODE_REFUSED;
+		}
+	}
+	return DNS_RCODE_NOERROR;
+}
+
+static bool zone_served(const struct config *cfg, const struct update_msg *m)
+{
+	char zone[CFG_NAME_MAX];
+	name_text(m->zone, m->zone_len, zone, sizeof(zone));
+	for (unsigned i = 0; i < cfg->n_zones; i++) {
+		if (strcmp(cfg->zones[i].name, zone) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void handle(struct update_service *svc, struct update_job *job)
+{
+	struct update_op *u = calloc(1, sizeof(*u));
+	if (u == NULL) {
+		struct update_msg m = {0};
+		(void)update_parse(job->msg, job->len, &m);
+		answer(job, &m, DNS_RCODE_SERVFAIL, NULL, NULL, 0, 0, NULL, 0);
+		return;
+	}
+	u->svc = svc;
+	u->job = job;
+	int64_t now = time_now();
+	struct tsig_rr rr;
+	int ret = tsig_find(job->msg, job->len, &rr);
+	if (ret != NP_OK) {
+		/* No key, no change: unsigned UPDATE is refused (RFC 2136 3.3 leaves the policy
+		 * to the server; ours is "every change by a credential"). */
+		(void)update_parse(job->msg, job->len, &u->msg);
+		answer(job, &u->msg, ret == NP_ENOTFOUND ? DNS_RCODE_REFUSED : DNS_RCODE_FORMERR,
+		       NULL, NULL, 0, 0, NULL, 0);
+		goto out;
+	}
+	unsigned rcode = update_parse(job->msg, rr.start, &u->msg);
+	/* Guessing keys costs a lookup and a MAC each: a source (or a key name) that keeps
+	 * failing is refused before either, as HTTP's wrong secrets are. */
+	char keyname[CFG_NAME_MAX];
+	name_text(rr.key_name, rr.key_name_len, keyname, sizeof(keyname));
+	int64_t now_ms = time_mono_ms();
+	if (throttle_check(svc->throttle, &job->source, keyname, now_ms) > 0) {
+		answer(job, &u->msg, DNS_RCODE_REFUSED, NULL, NULL, 0, 0, NULL, 0);
+		goto out;
+	}
+	ret = tsigkey_find(svc->st, svc->seal, rr.key_name, rr.key_name_len, &u->key, u->secret,
+	                   &u->cred, u->token_hash);
+	if (ret != NP_OK) {
+		if (ret != NP_ENOTFOUND)
+			log_err("update: key lookup failed: %s", np_strerror(ret));
+		else
+			throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
+		answer(job, &u->msg, DNS_RCODE_NOTAUTH, NULL, NULL, 0, 0, &rr, TSIG_ERR_BADKEY);
+		goto out;
+	}
+	uint16_t terr = 0;
+	ret = tsig_verify(&u->key, job->msg, job->len, &rr, NULL, 0, now, &terr);
+	if (ret == NP_EMALFORMED) {
+		throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
+		answer(job, &u->msg, DNS_RCODE_FORMERR, NULL, NULL, 0, 0, NULL, 0);
+		goto out;
+	}
+	/* BADTIME means the MAC verified: the sender holds the key, only its clock is off. */
+	if (ret != NP_OK && terr != TSIG_ERR_BADTIME)
+		throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
+	else
+		throttle_succeeded(svc->throttle, &job->source, keyname, now_ms);
+	if (ret != NP_OK) {
+		/* BADKEY and BADSIG are answered unsigned; BADTIME and BADTRUNC signed, since
+		 * the MAC verified (RFC 8945 5.2). */
+		bool sign = terr == TSIG_ERR_BADTIME || terr == TSIG_ERR_BADTRUNC;
+		answer(job, &u->msg, DNS_RCODE_NOTAUTH, sign ? &u->key : NULL, rr.mac, rr.mac_len,
+		       rr.vars.fudge, sign ? NULL : &rr, terr);
+		goto out;
+	}
+	memcpy(u->req_mac, rr.mac, rr.mac_len);
+	u->req_mac_len = rr.mac_len;
+	u->fudge = rr.vars.fudge;
+	if (rcode == DNS_RCODE_NOERROR && !zone_served(svc->cfg, &u->msg))
+		rcode = DNS_RCODE_NOTAUTH;
+	if (rcode == DNS_RCODE_NOERROR)
+		rcode = check_policy(svc, u, now);
+	if (rcode != DNS_RCODE_NOERROR) {
+		answer(job, &u->msg, rcode, &u->key, u->req_mac, u->req_mac_len, u->fudge, NULL, 0);
+		goto out;
+	}
+	u->op.apply = op_apply;
+	u->op.done = op_done;
+	pthread_mutex_lock(&svc->mu);
+	svc->at_writer++;
+	pthread_mutex_unlock(&svc->mu);
+	if (writer_submit(svc->writer, &u->op) == NP_OK)
+		return; /* op_done answers and frees */
+	pthread_mutex_lock(&svc->mu);
+	svc->at_writer--;
+	pthread_mutex_unlock(&svc->mu);
+	answer(job, &u->msg, DNS_RCODE_SERVFAIL, &u->key, u->req_mac, u->req_mac_len, u->fudge,
+	       NULL, 0);
+out:
+	sodium_memzero(u->secret, sizeof(u->secret));
+	free(u);
+}
+
+static void *service_main(void *arg)
+{
+	struct update_service *svc = arg;
+	pthread_mutex_lock(&svc->mu);
+	for (;;) {
+		while (svc->head == NULL && !svc->stopping)
+			pthread_cond_wait(&svc->cv, &svc->mu);
+		struct queued *q = svc->head;
+		if (q == NULL)
+			break; /* stopping and nothing left */
+		svc->head = q->next;
+		if (svc->head == NULL)
+			svc->tail = &svc->head;
+		svc->queued--;
+		pthread_mutex_unlock(&svc->mu);
+		handle(svc, q->job);
+		free(q);
+		pthread_mutex_lock(&svc->mu);
+	}
+	pthread_mutex_unlock(&svc->mu);
+	return NULL;
+}
+
+bool update_service_submit(void *ctx, struct update_job *job)
+{
+	struct update_service *svc = ctx;
+	struct queued *q = malloc(sizeof(*q));
+	if (q == NULL)
+		return false;
+	q->job = job;
+	q->next = NULL;
+	pthread_mutex_lock(&svc->mu);
+	bool take = !svc->stopping && svc->queued < UPDATE_QUEUE_MAX;
+	if (take) {
+		*svc->tail = q;
+		svc->tail = &q->next;
+		svc->queued++;
+		pthread_cond_signal(&svc->cv);
+	}
+	pthread_mutex_unlock(&svc->mu);
+	if (!take)
+		free(q);
+	return take;
+}
+
+int update_service_start(struct update_service **out, const struct config *cfg, struct writer *w)
+{
+	struct update_service *svc = calloc(1, sizeof(*svc));
+	if (svc == NULL)
+		return NP_ENOMEM;
+	svc->cfg = cfg;
+	svc->writer = w;
+	svc->tail = &svc->head;
+	pthread_mutex_init(&svc->mu, NULL);
+	pthread_cond_init(&svc->cv, NULL);
+	pthread_cond_init(&svc->drained, NULL);
+	int ret = tsigkey_seal_key(cfg->data_dir, true, svc->seal);
+	if (ret == NP_OK)
+		ret = throttle_new(&svc->throttle, UPDATE_THROTTLE_ENTRIES);
+	if (ret == NP_OK)
+		ret = store_open_reader(cfg->data_dir, &svc->st);
+	if (ret == NP_OK && pthread_create(&svc->thread, NULL, service_main, svc) != 0)
+		ret = NP_EFAILED;
+	if (ret != NP_OK) {
+		update_service_stop(svc);
+		return ret;
+	}
+	svc->started = true;
+	*out = svc;
+	return NP_OK;
+}
+
+void update_service_stop(struct update_service *svc)
+{
+	if (svc == NULL)
+		return;
+	pthread_mutex_lock(&svc->mu);
+	svc->stopping = true;
+	pthread_cond_broadcast(&svc->cv);
+	pthread_mutex_unlock(&svc->mu);
+	if (svc->started)
+		pthread_join(svc->thread, NULL);
+	pthread_mutex_lock(&svc->mu);
+	while (svc->at_writer > 0)
+		pthread_cond_wait(&svc->drained, &svc->mu);
+	pthread_mutex_unlock(&svc->mu);
+	if (svc->st != NULL)
+		store_close(svc->st);
+	throttle_free(svc->throttle);
+	sodium_memzero(svc->seal, sizeof(svc->seal));
+	pthread_cond_destroy(&svc->drained);
+	pthread_cond_destroy(&svc->cv);
+	pthread_mutex_destroy(&svc->mu);
+	free(svc);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* RFC 2136 UPDATE with TSIG on nameplated: the service the DNS transports hand UPDATE
+ * messages to (ns/update.h's update_job).
+ *
+ * One thread of its own authenticates each message (the TSIG key found by name in the
+ * store through a read-only connection, account/tsigkey.h), parses and prescans it
+ * (ns/update.h), asks credential_may for every name and type it would change, and queues
+ * it to the writer. On the writer thread the prerequisites are evaluated and the changes
+ * applied inside one savepoint of the batch, so they see exactly the data they change;
+ * only after the commit is the signed answer sent. Nothing runs on a DNS worker but the
+ * hand-over, and nothing authenticates on the writer. */
+#ifndef NP_UPDATE_UPDATE_H
+#define NP_UPDATE_UPDATE_H
+
+#include <stdbool.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "core/writer.h"
+#include "ns/update.h"
+
+/* UPDATEs waiting for authentication; more are answered SERVFAIL at once. */
+#define UPDATE_QUEUE_MAX 256
+
+struct update_service;
+
+/* Opens the service's read-only store connection and reads the TSIG sealing key (both
+ * before privileges are dropped), and starts its thread. w must outlive the service. */
+int update_service_start(struct update_service **out, const struct config *cfg,
+                         struct writer *w) np_mustcheck;
+/* The transports' update_submit_fn; ctx is the service. */
+bool update_service_submit(void *ctx, struct update_job *job);
+/* Refuses new jobs, answers the queued ones, waits for those at the writer, stops the
+ * thread. Call before the transports and the writer stop. */
+void update_service_stop(struct update_service *u);
+
+#endif
