@@ -41,8 +41,7 @@ static const char *const sect_names[SECT_COUNT] = {
     "", "server", "dns", "http", "observe", "check", "mail", "accounts", "zone"};
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
-    parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup,
-    parse_xfr_acl;
+    parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup, parse_xfr_acl;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0

@@ -20,8 +20,8 @@
 #define CFG_MAX_RESEARCH 64
 #define CFG_URL_MAX      256
 #define CFG_NAME_MAX     254 /* a textual domain name without the trailing dot, + NUL */
-#define CFG_MAX_XFR_ACL  16
-#define CFG_MAX_NOTIFY   8
+#define CFG_MAX_XFR_ACL     16
+#define CFG_MAX_NOTIFY      8
 
 struct cfg_listen {
 	struct sockaddr_storage addr;
@@ -32,8 +32,8 @@ struct cfg_listen {
 /* One allow_transfer entry: a TSIG key's name, or an address prefix. */
 struct cfg_xfr_acl {
 	bool is_key;
-	struct np_cidr net;        /* when !is_key */
-	char key[CFG_NAME_MAX];    /* when is_key: lowercase, no trailing dot */
+	struct np_cidr net;     /* when !is_key */
+	char key[CFG_NAME_MAX]; /* when is_key: lowercase, no trailing dot */
 };
 
 /* One [zone NAME] section. Names are stored lowercase, without the trailing dot. */

@@ -97,7 +97,7 @@ void notifier_zone(void *arg, const struct cfg_zone *cz, uint32_t serial)
 	int r = m > 0 ? dns_name_from_text(cz->contact, rd + m, DNS_NAME_MAX) : -1;
 	if (r > 0) {
 		const uint32_t timers[5] = {serial, cz->refresh, cz->retry, cz->expire,
-					    cz->negative_ttl};
+		                            cz->negative_ttl};
 		size_t rdlen = (size_t)m + (size_t)r;
 		for (int i = 0; i < 5; i++, rdlen += 4)
 			wire_store_u32(rd + rdlen, timers[i]);
@@ -188,7 +188,8 @@ static void read_answers(struct notifier *n, int fd)
 		uint8_t buf[512];
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
-		ssize_t r = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		ssize_t r =
+		    recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		if (r < 0)
 			return;
 		if (r < DNS_HDR_LEN)
@@ -201,10 +202,11 @@ static void read_answers(struct notifier *n, int fd)
 		for (int i = 0; i < CFG_MAX_ZONES; i++) {
 			for (unsigned k = 0; n->used[i] && k < n->zones[i].n; k++) {
 				struct target *t = &n->zones[i].t[k];
-				if (t->active && t->sent > 0 && t->id == id && same_peer(&from, &t->to)) {
+				if (t->active && t->sent > 0 && t->id == id &&
+				    same_peer(&from, &t->to)) {
 					t->active = false;
 					log_debug("notify %s serial %u: %s acknowledged",
-						  n->zones[i].name, n->zones[i].serial, t->to.text);
+					          n->zones[i].name, n->zones[i].serial, t->to.text);
 				}
 			}
 		}
@@ -225,7 +227,7 @@ static void *notify_main(void *arg)
 					/* The last one had its time too: the refresh timer takes over. */
 					t->active = false;
 					log_warn("notify %s serial %u: %s did not answer",
-						 n->zones[i].name, n->zones[i].serial, t->to.text);
+					         n->zones[i].name, n->zones[i].serial, t->to.text);
 				}
 				if (t->active && t->next_ms <= now)
 					send_notify(n, &n->zones[i], t, now);
@@ -233,7 +235,8 @@ static void *notify_main(void *arg)
 					wait = t->next_ms - now;
 			}
 		}
-		struct pollfd p[3] = {{n->efd, POLLIN, 0}, {n->fd4, POLLIN, 0}, {n->fd6, POLLIN, 0}};
+		struct pollfd p[3] = {
+		    {n->efd, POLLIN, 0}, {n->fd4, POLLIN, 0}, {n->fd6, POLLIN, 0}};
 		int r = poll(p, 3, (int)(wait < 0 ? 0 : wait));
 		if (r <= 0)
 			continue;

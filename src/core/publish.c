@@ -146,7 +146,7 @@ struct jload {
 };
 
 static int jload_row(int64_t id, uint32_t from, uint32_t to, const uint8_t *diff, size_t len,
-		     void *ctx)
+                     void *ctx)
 {
 	struct jload *l = ctx;
 	if (!zone_jentry_valid(diff, len))
@@ -291,7 +291,8 @@ static void notify_changed(struct publisher *p, const struct zone_db *old, const
 		bool changed = true;
 		for (uint32_t k = 0; old != NULL && k < old->n_zones; k++) {
 			const struct zone_version *o = old->zones[k];
-			if (o->apex_len == z->apex_len && memcmp(o->apex, z->apex, z->apex_len) == 0)
+			if (o->apex_len == z->apex_len &&
+			    memcmp(o->apex, z->apex, z->apex_len) == 0)
 				changed = o->serial != z->serial;
 		}
 		if (changed)
@@ -452,8 +453,8 @@ static int prepare_batch(struct publisher *p)
 		ret = render_apex(p, &p->cfg->zones[zi], p->serials[zi], &p->apexes[zi]);
 		if (ret != NP_OK)
 			goto done;
-		ret = zone_jentry_add_name(&bufs[zi], &lens[zi], &caps[zi], old->apex, old->apex_len,
-					   old->apex_node, p->apexes[zi]);
+		ret = zone_jentry_add_name(&bufs[zi], &lens[zi], &caps[zi], old->apex,
+		                           old->apex_len, old->apex_node, p->apexes[zi]);
 		if (ret == NP_ETOOBIG)
 			p->reset[zi] = true;
 		else if (ret != NP_OK)
@@ -473,7 +474,7 @@ static int prepare_batch(struct publisher *p)
 			continue;
 		const struct zone_node *was = zone_find(p->db->zones[zi], name, (size_t)len);
 		ret = zone_jentry_add_name(&bufs[zi], &lens[zi], &caps[zi], name, (size_t)len, was,
-					   p->rendered[t]);
+		                           p->rendered[t]);
 		if (ret == NP_ETOOBIG)
 			p->reset[zi] = true; /* a batch too big to keep: the history starts anew */
 		else if (ret != NP_OK)
@@ -490,8 +491,8 @@ static int prepare_batch(struct publisher *p)
 		}
 		const char *zone = p->cfg->zones[zi].name;
 		struct zone_jentry *e = p->entries[zi];
-		ret = store_journal_add(p->st, zone, old->serial, p->serials[zi], bufs[zi], lens[zi],
-					&e->id);
+		ret = store_journal_add(p->st, zone, old->serial, p->serials[zi], bufs[zi],
+		                        lens[zi], &e->id);
 		/* The store keeps what the next journal keeps: rows older than its oldest go
 		 * (all older ones when the chain broke here, or before it). Usually nothing:
 		 * one seek in the (zone, id) index. */
@@ -539,7 +540,7 @@ static void prepared_free(struct publisher *p)
 /* Derives the next version of zone zi from the nodes prepare_batch rendered. On success
  * the new version owns them. The nodes it replaces are collected in retired. */
 static int derive_zone(struct publisher *p, unsigned zi, struct zone_version **out,
-		       struct zone_retired *retired)
+                       struct zone_retired *retired)
 {
 	const struct zone_version *old = p->db->zones[zi];
 	size_t n = 0, n_removed = 0, n_repl = 0;
@@ -568,7 +569,7 @@ static int derive_zone(struct publisher *p, unsigned zi, struct zone_version **o
 		}
 	}
 	*out = zone_version_derive(old, p->serials[zi], repl, n_repl, removed, removed_len,
-				   n_removed, retired);
+	                           n_removed, retired);
 	ret = *out == NULL ? NP_ENOMEM : NP_OK;
 	if (ret == NP_OK) {
 		/* The new version owns them now. */
@@ -616,14 +617,15 @@ static void publish_batch(struct publisher *p)
 			continue;
 		struct zone_version *z = (struct zone_version *)db->zones[i];
 		z->journal = zone_journal_next(g->old_versions[i]->journal, p->entries[i],
-					       p->reset[i], &g->retired);
+		                               p->reset[i], &g->retired);
 		ok = z->journal != NULL;
 	}
 	if (!ok) {
 		/* Throw the new versions away (their copied pages and fresh nodes with them);
 		 * what their derives retired is still the published versions', so only forget
 		 * it. Then rebuild everything from the store, which is already right. */
-		for (uint32_t i = 0; db != NULL && g != NULL && g->old_versions != NULL && i < nz; i++)
+		for (uint32_t i = 0; db != NULL && g != NULL && g->old_versions != NULL && i < nz;
+		     i++)
 			if (g->old_versions[i] != NULL)
 				zone_version_discard((struct zone_version *)db->zones[i],
 						     g->old_versions[i]);
@@ -807,7 +809,7 @@ int publish_start(struct publisher **out, const struct config *cfg, struct store
 }
 
 void publish_attach(struct publisher *p, struct zone_pins *pins, publish_serial_fn *on_serial,
-		    void *ctx)
+                    void *ctx)
 {
 	p->pins = pins;
 	p->on_serial = on_serial;

@@ -29,7 +29,7 @@ typedef void publish_serial_fn(void *ctx, const struct cfg_zone *cz, uint32_t se
  * freed only after it ends; NULL = none) and to whoever tells secondaries of new serials
  * (may be NULL). Before the writer starts. */
 void publish_attach(struct publisher *p, struct zone_pins *pins, publish_serial_fn *on_serial,
-		    void *ctx);
+                    void *ctx);
 /* The writer hooks that drive p. */
 void publish_hooks(struct publisher *p, struct writer_hooks *hooks);
 /* Unpublishes and frees the zones. After writer_stop: no hook may run any more. */

@@ -52,9 +52,9 @@ struct xfr {
 	uint16_t qtype;
 	uint32_t old_serial; /* IXFR: the client's */
 	enum phase phase;
-	bool ixfr;           /* answered as a difference (else the whole zone) */
-	long first;          /* IXFR: the journal entry to condense from, until condensed */
-	char who[64];        /* the peer, for the log */
+	bool ixfr;    /* answered as a difference (else the whole zone) */
+	long first;   /* IXFR: the journal entry to condense from, until condensed */
+	char who[64]; /* the peer, for the log */
 	/* Where the stream stands: a table slot, an RRset and an offset into it (AXFR), or
 	 * an item and an offset into its records (IXFR). */
 	uint32_t slot;
@@ -77,7 +77,7 @@ static size_t put_question(uint8_t *b, const struct xfr *x)
 }
 
 static void put_header(uint8_t *b, uint16_t id, uint16_t flags, unsigned rcode, uint16_t qd,
-		       uint16_t an)
+                       uint16_t an)
 {
 	wire_store_u16(b, id);
 	wire_store_u16(b + 2, (uint16_t)(flags | (rcode & DNS_RCODE_MASK)));
@@ -91,8 +91,8 @@ static void put_header(uint8_t *b, uint16_t id, uint16_t flags, unsigned rcode, 
  * apex, the pointer to the question, then body (type .. rdata). False when it does not
  * fit below limit. */
 static bool put_rr_at(uint8_t *b, size_t *pos, size_t limit, const struct xfr *x,
-		      const uint8_t *name, size_t name_len, bool wild, const uint8_t *body,
-		      size_t body_len)
+                      const uint8_t *name, size_t name_len, bool wild, const uint8_t *body,
+                      size_t body_len)
 {
 	size_t star = wild ? 2 : 0;
 	size_t prefix = name_len - x->z->apex_len;
@@ -110,8 +110,8 @@ static bool put_rr_at(uint8_t *b, size_t *pos, size_t limit, const struct xfr *x
 	return true;
 }
 
-static bool put_rr(uint8_t *b, size_t *pos, size_t limit, const struct xfr *x,
-		   const uint8_t *name, size_t name_len, const uint8_t *body, size_t body_len)
+static bool put_rr(uint8_t *b, size_t *pos, size_t limit, const struct xfr *x, const uint8_t *name,
+                   size_t name_len, const uint8_t *body, size_t body_len)
 {
 	return put_rr_at(b, pos, limit, x, name, name_len, false, body, body_len);
 }
@@ -146,9 +146,9 @@ static bool step_nodes(struct xfr *x, uint8_t *b, size_t *pos, size_t limit, uns
 		const struct zone_node *n = slot_node(z, x->slot);
 		if (n == NULL || (n->flags & ZONE_NODE_ENT) != 0)
 			continue;
-		bool has_wild = (n->flags & (ZONE_NODE_WILDCARD | ZONE_NODE_APEX)) ==
-				    ZONE_NODE_WILDCARD &&
-				n->name_len + 2 <= DNS_NAME_MAX;
+		bool has_wild =
+		    (n->flags & (ZONE_NODE_WILDCARD | ZONE_NODE_APEX)) == ZONE_NODE_WILDCARD &&
+		    n->name_len + 2 <= DNS_NAME_MAX;
 		for (;;) {
 			for (; x->set < ZS_COUNT; x->set++, x->off = 0) {
 				const struct zone_rrset *set = &n->rrsets[x->set];
@@ -158,7 +158,7 @@ static bool step_nodes(struct xfr *x, uint8_t *b, size_t *pos, size_t limit, uns
 				const uint8_t *rr = n->data + set->off + x->off;
 				size_t body = zone_jrr_len(rr + 2);
 				if (!put_rr_at(b, pos, limit, x, n->data, n->name_len, x->wild,
-					       rr + 2, body))
+				               rr + 2, body))
 					return false;
 				x->off += 2 + body;
 				(*count)++;
@@ -190,7 +190,7 @@ static bool rr_in(const uint8_t *rrs, size_t len, const uint8_t *rr, size_t rr_l
 
 /* The next deleted (dels) or added record. */
 static bool step_diff(struct xfr *x, uint8_t *b, size_t *pos, size_t limit, unsigned *count,
-		      bool dels)
+                      bool dels)
 {
 	for (; x->item < x->n_items; x->item++, x->off = 0) {
 		const struct xfr_item *it = &x->items[x->item];
@@ -269,9 +269,9 @@ static int condense(struct xfr *x, long first)
 				it->new_len = jn.new_len;
 				continue;
 			}
-			x->items[x->n_items] = (struct xfr_item){
-			    jn.name, jn.name_len, jn.n_old, jn.n_new,
-			    jn.old_rrs, jn.new_rrs, jn.old_len, jn.new_len};
+			x->items[x->n_items] =
+			    (struct xfr_item){jn.name,    jn.name_len, jn.n_old,   jn.n_new,
+			                      jn.old_rrs, jn.new_rrs,  jn.old_len, jn.new_len};
 			table[h] = (uint32_t)++x->n_items;
 		}
 	}
@@ -290,12 +290,13 @@ static void xfr_log(const struct xfr *x)
 		log_info("xfr: AXFR of %s serial %u to %s", zone, z->serial, x->who);
 	else if (x->ixfr)
 		log_info("xfr: IXFR of %s from %u to %u to %s: incremental, %zu names", zone,
-			 x->old_serial, z->serial, x->who, x->n_items);
+		         x->old_serial, z->serial, x->who, x->n_items);
 	else if (x->phase == P_SOA_LAST)
 		log_info("xfr: IXFR of %s from %u to %s: up to date", zone, x->old_serial, x->who);
 	else
 		log_info("xfr: IXFR of %s from %u to %u to %s: whole zone (serial not in the "
-			 "history)", zone, x->old_serial, z->serial, x->who);
+		         "history)",
+		         zone, x->old_serial, z->serial, x->who);
 }
 
 /* ---- the request ---- */
@@ -303,7 +304,8 @@ static void xfr_log(const struct xfr *x)
 static bool acl_allows_addr(const struct cfg_zone *cz, const struct np_addr *peer)
 {
 	for (unsigned i = 0; cz != NULL && peer != NULL && i < cz->n_allow_transfer; i++)
-		if (!cz->allow_transfer[i].is_key && cidr_contains(&cz->allow_transfer[i].net, peer))
+		if (!cz->allow_transfer[i].is_key &&
+		    cidr_contains(&cz->allow_transfer[i].net, peer))
 			return true;
 	return false;
 }
@@ -320,7 +322,7 @@ static bool acl_allows_key(const struct cfg_zone *cz, const char *key)
  * request whose signature could not be verified gets an unsigned TSIG carrying tsig_error
  * (BADKEY, BADSIG, BADTIME: RFC 8945 5.3.2); 0 = none. */
 static size_t answer_short(const struct xfr *x, const uint8_t *query, size_t qlen, uint8_t *resp,
-			   size_t cap, unsigned rcode, bool soa, uint16_t tsig_error)
+                           size_t cap, unsigned rcode, bool soa, uint16_t tsig_error)
 {
 	size_t pos = put_question(resp, x);
 	uint16_t an = 0;
@@ -400,23 +402,23 @@ enum xfr_outcome xfr_begin(const struct zone_db *db, const uint8_t *query, size_
 		char key[CFG_NAME_MAX];
 		int verdict = TSIG_ERR_BADKEY;
 		if (tsig_find(query, qlen, &rr) != NP_OK) {
-			*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_FORMERR,
-						 false, 0);
+			*resp_len =
+			    answer_short(&x, query, qlen, resp, cap, DNS_RCODE_FORMERR, false, 0);
 			return XFR_ANSWERED;
 		}
 		if (hooks != NULL && hooks->key_check != NULL)
 			verdict = hooks->key_check(hooks->ctx, query, qlen, key, &x.sign_state);
 		if (verdict != NP_OK) {
-			*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_NOTAUTH,
-						 false, verdict > 0 ? (uint16_t)verdict
-								    : TSIG_ERR_BADKEY);
+			*resp_len =
+			    answer_short(&x, query, qlen, resp, cap, DNS_RCODE_NOTAUTH, false,
+			                 verdict > 0 ? (uint16_t)verdict : TSIG_ERR_BADKEY);
 			return XFR_ANSWERED;
 		}
 		if (!acl_allows_key(z->conf, key)) {
 			if (hooks->sign_end != NULL)
 				hooks->sign_end(hooks->ctx, x.sign_state);
-			*resp_len = answer_short(&x, query, qlen, resp, cap, DNS_RCODE_REFUSED,
-						 false, 0);
+			*resp_len =
+			    answer_short(&x, query, qlen, resp, cap, DNS_RCODE_REFUSED, false, 0);
 			return XFR_ANSWERED;
 		}
 		x.hooks = hooks;

@@ -31,7 +31,7 @@ struct xfr_hooks {
 	 * the returned TSIG error when it is one (TSIG_ERR_BADSIG, BADTIME...; any other
 	 * value: BADKEY). NULL: no keys, so every signed request is refused NOTAUTH/BADKEY. */
 	int (*key_check)(void *ctx, const uint8_t *msg, size_t len, char key_name[CFG_NAME_MAX],
-			 void **sign_state);
+	                 void **sign_state);
 	/* Signs one message of the answer in place (msg[0..*len), room up to cap), the
 	 * first and each following one (RFC 8945 5.3.1). NULL: answers go unsigned. An
 	 * error ends the transfer. */
@@ -60,8 +60,8 @@ struct xfr;
  * the answer is in resp (*resp_len bytes, cap >= 512); for XFR_STREAM *out holds the
  * transfer (pinned: it needs no RCU section afterwards). */
 enum xfr_outcome xfr_begin(const struct zone_db *db, const uint8_t *query, size_t qlen,
-			   const struct xfr_req *req, uint8_t *resp, size_t cap, size_t *resp_len,
-			   struct xfr **out);
+                           const struct xfr_req *req, uint8_t *resp, size_t cap, size_t *resp_len,
+                           struct xfr **out);
 /* Writes the next message into buf (cap >= 4096; DNS_MAX_MSG to fill messages up to
  * 64 KiB) and returns its length; *done once it was the last. 0 = the transfer failed
  * (signing): end it and close the connection. */

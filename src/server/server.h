@@ -10,8 +10,8 @@
 #include <stdbool.h>
 
 #include "common/config.h"
-#include "ns/xfr.h"
 #include "ns/update.h"
+#include "ns/xfr.h"
 #include "zone/zone.h"
 
 struct udp_worker;

@@ -428,10 +428,8 @@ static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const
 {
 	struct dns_answer_opts opts = {.tcp = true,
 	                               .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
-	struct xfr_req req = {.peer = &c->peer,
-	                      .tcp = true,
-	                      .hooks = &t->srv->xfr_hooks,
-	                      .pins = &t->srv->pins};
+	struct xfr_req req = {
+	    .peer = &c->peer, .tcp = true, .hooks = &t->srv->xfr_hooks, .pins = &t->srv->pins};
 	size_t pos = 0;
 	bool ok = true;
 	while (c->update == NULL && c->xfr == NULL && c->rx_len - pos >= 2 &&
@@ -555,7 +553,8 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	/* While answers are pending, wait for the socket to drain before reading more: a
 	 * client that never reads cannot make us buffer without bound. */
 	bool writing = c->tx_len > 0 || c->xfr != NULL;
-	struct epoll_event ev = {.events = writing ? EPOLLOUT : EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+	struct epoll_event ev = {.events = writing ? EPOLLOUT : EPOLLIN | EPOLLRDHUP,
+	                         .data.ptr = c};
 	epoll_ctl(th->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 

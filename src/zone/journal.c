@@ -64,8 +64,8 @@ static size_t rrlist_bytes(const struct rrlist *l)
 }
 
 /* Appends the record of one owner name: its records in o and in n, when they differ. */
-static int add_owner(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *name,
-                     size_t name_len, const struct rrlist *o, const struct rrlist *n)
+static int add_owner(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *name, size_t name_len,
+                     const struct rrlist *o, const struct rrlist *n)
 {
 	if (rrlist_same(o, n))
 		return NP_OK; /* nothing a secondary would see changed */
@@ -161,8 +161,7 @@ bool zone_jentry_valid(const uint8_t *d, size_t len)
 	size_t pos = 0;
 	while (pos < len) {
 		size_t nl = d[pos];
-		if (len - pos < 1 + nl + 2 || nl == 0 ||
-		    dns_name_check(d + pos + 1, nl) != (int)nl)
+		if (len - pos < 1 + nl + 2 || nl == 0 || dns_name_check(d + pos + 1, nl) != (int)nl)
 			return false;
 		pos += 1 + nl;
 		unsigned n = (unsigned)d[pos] + d[pos + 1];
@@ -210,8 +209,7 @@ static int retire_entry(struct zone_retired *r, struct zone_jentry *e)
 }
 
 /* The index of old's first entry that the next journal keeps. */
-static uint32_t first_kept(const struct zone_journal *old, const struct zone_jentry *e,
-                           bool reset)
+static uint32_t first_kept(const struct zone_journal *old, const struct zone_jentry *e, bool reset)
 {
 	uint32_t n_old = old != NULL ? old->n : 0;
 	if (reset || (e != NULL && n_old > 0 && old->e[n_old - 1]->to != e->from))

@@ -61,8 +61,8 @@ static inline size_t zone_jrr_len(const uint8_t *p)
  * if what a wildcard flag puts there differs. NP_ENOMEM, or
  * NP_ETOOBIG when the buffer would pass ZONE_JOURNAL_MAX_BYTES. */
 int zone_jentry_add_name(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *name,
-			 size_t name_len, const struct zone_node *old,
-			 const struct zone_node *new_node) np_mustcheck;
+                         size_t name_len, const struct zone_node *old,
+                         const struct zone_node *new_node) np_mustcheck;
 /* A new entry holding a copy of data, or NULL. */
 struct zone_jentry *zone_jentry_new(uint32_t from, uint32_t to, const uint8_t *data, size_t len);
 /* Whether data is a well-formed entry body (what the store hands back is checked). */
@@ -79,7 +79,7 @@ uint32_t zone_journal_kept(const struct zone_journal *old, const struct zone_jen
  * dropped. Dropped entries are appended to retired (freed after the grace period). NULL
  * on no memory (nothing changed then). */
 struct zone_journal *zone_journal_next(const struct zone_journal *old, struct zone_jentry *e,
-				       bool reset, struct zone_retired *retired);
+                                       bool reset, struct zone_retired *retired);
 /* Frees the array only. */
 void zone_journal_free(struct zone_journal *j);
 /* Frees the array and every entry. */

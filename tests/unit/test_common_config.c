@@ -227,11 +227,14 @@ static void test_unknown_key(void **state)
 static void test_xfr_keys(void **state)
 {
 	(void)state;
-	expect_error(MINIMAL "allow_transfer = 192.0.2.0/33\n", 7,
-	             "bad value for 'allow_transfer': must be an address prefix or a TSIG key name");
-	expect_error(MINIMAL "allow_transfer = bad_key!\n", 7,
-	             "bad value for 'allow_transfer': must be an address prefix or a TSIG key name");
-	expect_error(MINIMAL "notify = 192.0.2.7\n", 7, "bad value for 'notify': must be ADDR@PORT");
+	expect_error(
+	    MINIMAL "allow_transfer = 192.0.2.0/33\n", 7,
+	    "bad value for 'allow_transfer': must be an address prefix or a TSIG key name");
+	expect_error(
+	    MINIMAL "allow_transfer = bad_key!\n", 7,
+	    "bad value for 'allow_transfer': must be an address prefix or a TSIG key name");
+	expect_error(MINIMAL "notify = 192.0.2.7\n", 7,
+	             "bad value for 'notify': must be ADDR@PORT");
 }
 
 static void test_unknown_section(void **state)

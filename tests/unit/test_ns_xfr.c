@@ -60,9 +60,10 @@ static int setup(void **state)
 	uint8_t *buf = NULL;
 	size_t len = 0, cap = 0;
 	assert_int_equal(zone_jentry_add_name(&buf, &len, &cap, old->data, old->name_len, old, now),
-			 NP_OK);
+	                 NP_OK);
 	struct zone_retired r = {0};
-	dyn->journal = zone_journal_next(NULL, zone_jentry_new(0, dyn->serial, buf, len), false, &r);
+	dyn->journal =
+	    zone_journal_next(NULL, zone_jentry_new(0, dyn->serial, buf, len), false, &r);
 	assert_non_null(dyn->journal);
 	free(buf);
 	zone_node_free(old);
@@ -104,16 +105,18 @@ static unsigned stream(struct xfr *x, size_t cap, char marks[][32], unsigned max
 		assert_true(len > 0 && len <= cap - XFR_TSIG_ROOM + TSIG_RR_MAX);
 		assert_int_equal(fx_parse(out, len, &resp), 0);
 		assert_int_equal(resp.h.id, 0x4242);
-		assert_true((resp.h.flags & (DNS_FLAG_QR | DNS_FLAG_AA)) == (DNS_FLAG_QR | DNS_FLAG_AA));
+		assert_true((resp.h.flags & (DNS_FLAG_QR | DNS_FLAG_AA)) ==
+		            (DNS_FLAG_QR | DNS_FLAG_AA));
 		assert_true(resp.has_q);
 		for (unsigned i = 0; i < resp.h.ancount && n < max; i++, n++) {
 			const struct fx_rr *rr = &resp.rr[i];
 			if (rr->type == DNS_TYPE_SOA) {
 				assert_int_equal(fx_soa_check(out, len, rr), 0);
-				snprintf(marks[n], 32, "SOA%u", wire_load_u32(rr->rdata + rr->rdlen - 20));
+				snprintf(marks[n], 32, "SOA%u",
+				         wire_load_u32(rr->rdata + rr->rdlen - 20));
 			} else {
 				snprintf(marks[n], 32, "%u:%u:%s", rr->type, rr->rdlen,
-					 (const char *)rr->owner + 1);
+				         (const char *)rr->owner + 1);
 			}
 		}
 		(*msgs)++;
@@ -123,7 +126,7 @@ static unsigned stream(struct xfr *x, size_t cap, char marks[][32], unsigned max
 }
 
 static enum xfr_outcome begin(const uint8_t *q, size_t qlen, const struct np_addr *peer,
-			      const struct xfr_hooks *hooks, size_t *len, struct xfr **x)
+                              const struct xfr_hooks *hooks, size_t *len, struct xfr **x)
 {
 	struct xfr_req req = {.peer = peer, .tcp = true, .hooks = hooks, .pins = &pins};
 	return xfr_begin(db, q, qlen, &req, out, sizeof(out), len, x);
@@ -197,7 +200,7 @@ static int hook_error; /* what key_check returns */
 static const char *hook_key = KEY_NAME;
 
 static int key_check(void *ctx, const uint8_t *msg, size_t len, char key_name[CFG_NAME_MAX],
-		     void **sign_state)
+                     void **sign_state)
 {
 	(void)ctx;
 	struct tsig_key k;
