@@ -24,7 +24,7 @@ import dns.rrset
 import dns.tsigkeyring
 import pytest
 
-from conftest import ZONE, free_port, wait_for
+from conftest import NAMEPLATED, ZONE, free_port, wait_for
 
 NSD = shutil.which("nsd") or "/usr/sbin/nsd"
 KNOTD = shutil.which("knotd") or "/usr/sbin/knotd"
@@ -33,6 +33,12 @@ KDIG = shutil.which("kdig")
 DIG = shutil.which("dig")
 HOST = "home." + ZONE
 KEY = "xfr-key"
+
+
+def sanitized():
+    """An ASAN build keeps freed memory in its quarantine: RSS says nothing there."""
+    with open(NAMEPLATED, "rb") as f:
+        return b"__asan_init" in f.read()
 
 
 # -- the secondaries ---------------------------------------------------------------------
@@ -603,7 +609,8 @@ def test_large_zone_streams_in_bounded_memory(np_factory):
     assert soas == [serial, serial], "the transfer mixed versions: %s" % soas
     assert len(names) == hosts, len(names)
     assert msgs >= 20 and max(sizes) <= 65535 and sum(sizes) / len(sizes) > 16384
-    assert peak - base < 16 * 1024, "RSS grew by %d KiB during the transfer" % (peak - base)
+    if not sanitized():
+        assert peak - base < 16 * 1024, "RSS grew by %d KiB during the transfer" % (peak - base)
     # The updates made meanwhile are served, and the next transfer has them.
     assert n.addrs(HOST) == {"192.0.2.%d" % (100 + updates - 1)}
     assert n.serial() == (serial + updates) % 2**32
