@@ -20,20 +20,22 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
-#define THR_WINDOW        60000 /* ms over which failures are counted */
-#define THR_FREE          10    /* failures a source may make in a window */
-#define CRED_FREE         30    /* failures a credential may see in a window */
-#define THR_PENALTY_MIN   5     /* seconds */
-#define THR_PENALTY_MAX   900
-#define THR_KNOWN_TTL     (30LL * 86400 * 1000) /* ms a network stays known to a credential */
-#define THR_WAYS          4     /* entries per bucket; the oldest is replaced */
-#define THR_LOG_PER_MIN   30    /* log lines about failures a minute, then a summary */
+#define THR_WINDOW      60000 /* ms over which failures are counted */
+#define THR_FREE        10    /* failures a source may make in a window */
+#define CRED_FREE       30    /* failures a credential may see in a window */
+#define THR_PENALTY_MIN 5     /* seconds */
+#define THR_PENALTY_MAX 900
+#define THR_KNOWN_TTL   (30LL * 86400 * 1000) /* ms a network stays known to a credential */
+#define THR_WAYS        4                     /* entries per bucket; the oldest is replaced */
+#define THR_LOG_PER_MIN 30 /* log lines about failures a minute, then a summary */
 
 struct thr_entry {
 	uint8_t key[16];
@@ -125,6 +127,50 @@ static void known_key(const struct throttle *t, const char *user, const struct n
 	hash_parts(t, 'k', &k, sizeof(k), user, strlen(user), out);
 }
 
+/* Failures counted by interface for the metrics, process-wide (every throttle adds to
+ * them): the interfaces are the callers' string literals, a handful. */
+#define FAILURE_KINDS 16
+static struct {
+	const char *what;
+	_Atomic uint64_t n;
+} failures[FAILURE_KINDS];
+static pthread_mutex_t failures_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t failures_once = PTHREAD_ONCE_INIT;
+
+static void count_by_interface(const char *what)
+{
+	pthread_mutex_lock(&failures_mu);
+	unsigned i = 0;
+	while (i < FAILURE_KINDS && failures[i].what != NULL && strcmp(failures[i].what, what) != 0)
+		i++;
+	if (i < FAILURE_KINDS) {
+		if (failures[i].what == NULL)
+			failures[i].what = what;
+		failures[i].n++;
+	}
+	pthread_mutex_unlock(&failures_mu);
+}
+
+static void collect(void *ctx, struct metrics_out *o)
+{
+	(void)ctx;
+	metrics_family(o, "auth_failures_total", "counter",
+	               "failed authentications (wrong or unknown secrets, keys, passwords), by "
+	               "interface");
+	pthread_mutex_lock(&failures_mu);
+	for (unsigned i = 0; i < FAILURE_KINDS && failures[i].what != NULL; i++) {
+		char labels[64];
+		snprintf(labels, sizeof(labels), "interface=\"%s\"", failures[i].what);
+		metrics_sample(o, "auth_failures_total", labels, failures[i].n);
+	}
+	pthread_mutex_unlock(&failures_mu);
+}
+
+static void register_collector(void)
+{
+	metrics_register(collect, NULL);
+}
+
 int throttle_new(struct throttle **out, size_t entries)
 {
 	struct throttle *t = calloc(1, sizeof(*t));
@@ -132,6 +178,7 @@ int throttle_new(struct throttle **out, size_t entries)
 		return NP_ENOMEM;
 	pthread_mutex_init(&t->mu, NULL);
 	crypto_generichash_keygen(t->hash_key);
+	pthread_once(&failures_once, register_collector);
 	if (table_init(&t->sources, entries) != NP_OK || table_init(&t->creds, entries) != NP_OK ||
 	    table_init(&t->known, entries) != NP_OK) {
 		throttle_free(t);
@@ -191,7 +238,7 @@ static unsigned count_failure(struct thr_entry *e, unsigned free_fails, int64_t 
 	}
 	if (++e->fails < free_fails)
 		return 0;
-	e->penalty_s = e->penalty_s == 0 ? THR_PENALTY_MIN
+	e->penalty_s = e->penalty_s == 0                     ? THR_PENALTY_MIN
 	               : e->penalty_s >= THR_PENALTY_MAX / 2 ? THR_PENALTY_MAX
 	                                                     : e->penalty_s * 2;
 	e->blocked_until_ms = now + (int64_t)e->penalty_s * 1000;
@@ -206,8 +253,9 @@ static bool may_log(struct throttle *t, int64_t now)
 {
 	if (now - t->log_window_ms >= 60000) {
 		if (t->suppressed > 0)
-			log_warn("auth: %u more failed authentications not logged in the last minute",
-			         t->suppressed);
+			log_warn(
+			    "auth: %u more failed authentications not logged in the last minute",
+			    t->suppressed);
 		t->log_window_ms = now;
 		t->logged = t->suppressed = 0;
 	}
@@ -222,6 +270,7 @@ static bool may_log(struct throttle *t, int64_t now)
 void throttle_failed(struct throttle *t, const struct np_addr *src, const char *user,
                      const char *what, int64_t now)
 {
+	count_by_interface(what);
 	uint8_t sk[16], ck[16];
 	source_key(t, src, sk);
 	cred_key(t, user, ck);
@@ -235,11 +284,13 @@ void throttle_failed(struct throttle *t, const struct np_addr *src, const char *
 	                  : 0;
 	if (may_log(t, now)) {
 		if (sb > 0)
-			log_warn("auth: %s failed from %s user=%s: that address waits %us", what, addr,
-			         esc, sb);
+			log_warn("auth: %s failed from %s user=%s: that address waits %us", what,
+			         addr, esc, sb);
 		else if (cb > 0)
-			log_warn("auth: %s failed from %s user=%s: user under attack, only its known "
-			         "networks for %us", what, addr, esc, cb);
+			log_warn(
+			    "auth: %s failed from %s user=%s: user under attack, only its known "
+			    "networks for %us",
+			    what, addr, esc, cb);
 		else
 			log_info("auth: %s failed from %s user=%s", what, addr, esc);
 	}

@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -53,7 +54,7 @@ struct tcp_conn {
 	int fd;
 	struct tcp_thread *th;
 	struct tcp_source *src;
-	struct np_addr peer;  /* who may transfer a zone is decided by address (or key) */
+	struct np_addr peer;  /* for DNS Cookies, and who may transfer a zone */
 	struct xfr *xfr;      /* a zone transfer being streamed, or NULL */
 	int64_t last_io_ms;   /* idle timeout counts from here (reads, and answers sent whole) */
 	int64_t msg_start_ms; /* a started message must be complete in time: no drip-feeding */
@@ -83,6 +84,8 @@ struct tcp_thread {
 	int mbox_fd;
 	pthread_mutex_t mbox_mu;
 	struct tcp_update *mbox;
+	struct dns_stats stats; /* its answers */
+	_Atomic uint64_t accepted, refused;
 	pthread_t thread;
 	bool started;
 };
@@ -323,13 +326,15 @@ static void accept_all(struct tcp_thread *th, int lfd)
 				pthread_mutex_unlock(&th->t->mu);
 			}
 			close(fd);
+			dns_stat_inc(&th->refused);
 			continue;
 		}
+		dns_stat_inc(&th->accepted);
 		c->fd = fd;
 		c->th = th;
 		c->src = src;
 		c->xfr = NULL;
-		if (addr_from_sockaddr((const struct sockaddr *)&ss, &c->peer) != NP_OK)
+		if (addr_from_sockaddr((struct sockaddr *)&ss, &c->peer) != NP_OK)
 			memset(&c->peer, 0, sizeof(c->peer));
 		c->last_io_ms = time_mono_ms();
 		c->msg_start_ms = 0;
@@ -426,8 +431,13 @@ static size_t update_submit(struct tcp_conn *c, const uint8_t *msg, size_t len, 
  * sent as a query, a short message). */
 static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const struct zone_db *db)
 {
+	struct dns_answer_info info;
 	struct dns_answer_opts opts = {.tcp = true,
-	                               .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
+	                               .udp_max = (uint16_t)t->srv->cfg->edns_udp_size,
+	                               .cookie_secret = t->srv->cookie_secret,
+	                               .client = &c->peer,
+	                               .now = (uint32_t)time(NULL),
+	                               .info = &info};
 	struct xfr_req req = {
 	    .peer = &c->peer, .tcp = true, .hooks = &t->srv->xfr_hooks, .pins = &t->srv->pins};
 	size_t pos = 0;
@@ -447,8 +457,11 @@ static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const
 		}
 		uint8_t *out = c->tx + c->tx_len + 2;
 		if (alen == 0 && db != NULL &&
-		    xfr_begin(db, msg, mlen, &req, out, DNS_MAX_MSG, &alen, &c->xfr) == XFR_NOT)
+		    xfr_begin(db, msg, mlen, &req, out, DNS_MAX_MSG, &alen, &c->xfr) == XFR_NOT) {
 			alen = dns_answer(db, msg, mlen, out, DNS_MAX_MSG, &opts);
+			if (alen != 0)
+				server__count_answer(&c->th->stats, out, info.qtype);
+		}
 		pos += 2 + mlen;
 		if (c->xfr != NULL)
 			break; /* its messages come from xfr_produce */
@@ -634,6 +647,22 @@ static void *tcp_main(void *arg)
 		conn_close(th, container_of(th->conns.head, struct tcp_conn, in_thread));
 	rcu_unregister_thread();
 	return NULL;
+}
+
+void server__tcp_stats(struct dns_server *s, struct dns_stats *sum, uint64_t *accepted,
+                       uint64_t *refused, unsigned *open)
+{
+	struct tcp_server *t = s->tcp;
+	if (t == NULL)
+		return;
+	for (unsigned i = 0; i < t->n_threads; i++) {
+		server__stats_add(sum, &t->threads[i].stats);
+		*accepted += atomic_load(&t->threads[i].accepted);
+		*refused += atomic_load(&t->threads[i].refused);
+	}
+	pthread_mutex_lock(&t->mu);
+	*open = t->total;
+	pthread_mutex_unlock(&t->mu);
 }
 
 int server__tcp_start(struct dns_server *s)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -33,6 +34,7 @@ struct udp_worker {
 	struct dns_server *srv;
 	int fd;
 	bool pktinfo; /* bound to a wildcard address: answers go out from the query's */
+	struct dns_stats stats;
 	pthread_t thread;
 	bool started;
 	struct mmsghdr rx_msgs[UDP_BATCH];
@@ -244,7 +246,13 @@ static void *udp_main(void *arg)
 {
 	struct udp_worker *w = arg;
 	struct dns_server *s = w->srv;
-	struct dns_answer_opts opts = {.tcp = false, .udp_max = (uint16_t)s->cfg->edns_udp_size};
+	struct np_addr client;
+	struct dns_answer_info info;
+	struct dns_answer_opts opts = {.tcp = false,
+	                               .udp_max = (uint16_t)s->cfg->edns_udp_size,
+	                               .cookie_secret = s->cookie_secret,
+	                               .client = &client,
+	                               .info = &info};
 
 	rcu_register_thread();
 	rcu_thread_offline();
@@ -265,6 +273,9 @@ static void *udp_main(void *arg)
 		if (n <= 0)
 			continue;
 		unsigned out = 0;
+		/* One clock read a batch: cookies and rate limits count in seconds. */
+		int64_t now = time(NULL);
+		opts.now = (uint32_t)now;
 		rcu_thread_online();
 		const struct zone_db *db = rcu_dereference(s->db);
 		for (int k = 0; k < n && db != NULL; k++) {
@@ -274,10 +285,24 @@ static void *udp_main(void *arg)
 			if (update_is_update(w->rx[k], w->rx_msgs[k].msg_len) &&
 			    udp_update_submit(w, k))
 				continue;
+			if (addr_from_sockaddr((struct sockaddr *)&w->peers[k], &client) != NP_OK)
+				continue;
 			size_t len = dns_answer(db, w->rx[k], w->rx_msgs[k].msg_len, w->tx[out],
 			                        UDP_TX_MAX, &opts);
 			if (len == 0)
 				continue;
+			switch (rrl_account(s->rrl, &client, &info, now)) {
+			case RRL_SEND:
+				break;
+			case RRL_SLIP:
+				len = rrl_truncate(w->tx[out], len, &info);
+				dns_stat_inc(&w->stats.rrl_slipped);
+				break;
+			case RRL_DROP:
+				dns_stat_inc(&w->stats.rrl_dropped);
+				continue;
+			}
+			server__count_answer(&w->stats, w->tx[out], info.qtype);
 			struct msghdr *t = &w->tx_msgs[out].msg_hdr;
 			memset(t, 0, sizeof(*t));
 			t->msg_name = &w->peers[k];
@@ -300,6 +325,12 @@ static void *udp_main(void *arg)
 	}
 	rcu_unregister_thread();
 	return NULL;
+}
+
+void server__udp_stats(struct dns_server *s, struct dns_stats *sum)
+{
+	for (unsigned i = 0; i < s->n_udp; i++)
+		server__stats_add(sum, &s->udp[i].stats);
 }
 
 int server__udp_start(struct dns_server *s)

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "common/metrics.h"
 #include "common/str.h"
 #include "dns/constants.h"
 #include "dns/msg.h"
@@ -73,12 +75,32 @@ struct update_op {
 
 /* ---- answers ---- */
 
+/* UPDATE answers by rcode, for the metrics (one service per process). */
+static _Atomic uint64_t answered[16];
+
+static void collect(void *ctx, struct metrics_out *o)
+{
+	(void)ctx;
+	metrics_family(o, "updates_total", "counter",
+	               "RFC 2136 UPDATE messages answered, by rcode (NOERROR only after commit)");
+	for (unsigned r = 0; r < 16; r++) {
+		uint64_t v = atomic_load(&answered[r]);
+		if (v == 0 && r != 0)
+			continue;
+		char labels[64];
+		snprintf(labels, sizeof(labels), "interface=\"rfc2136\",rcode=\"%s\"",
+		         dns_rcode_name(r));
+		metrics_sample(o, "updates_total", labels, v);
+	}
+}
+
 /* Sends the answer with rcode for job, signed with key over req_mac when key is set;
  * tsig_error and an unsigned TSIG (BADKEY, BADSIG) when unsigned_rr is set. */
 static void answer(struct update_job *job, const struct update_msg *m, unsigned rcode,
                    const struct tsig_key *key, const uint8_t *req_mac, size_t req_mac_len,
                    uint16_t fudge, const struct tsig_rr *unsigned_rr, uint16_t tsig_error)
 {
+	atomic_fetch_add_explicit(&answered[rcode & 0x0F], 1, memory_order_relaxed);
 	uint8_t buf[ANSWER_MAX];
 	size_t len = update_answer(buf, sizeof(buf), m->id, rcode, m->zone_len > 0 ? m->zone : NULL,
 	                           m->zone_len);
@@ -634,6 +656,7 @@ int update_service_start(struct update_service **out, const struct config *cfg, 
 		return ret;
 	}
 	svc->started = true;
+	metrics_register(collect, svc);
 	*out = svc;
 	return NP_OK;
 }
@@ -642,6 +665,7 @@ void update_service_stop(struct update_service *svc)
 {
 	if (svc == NULL)
 		return;
+	metrics_unregister(collect, svc);
 	pthread_mutex_lock(&svc->mu);
 	svc->stopping = true;
 	pthread_cond_broadcast(&svc->cv);

@@ -496,9 +496,12 @@ def test_wrong_secrets_by_the_thousand(srv):
                 answers[a[3] & 0xF] = answers.get(a[3] & 0xF, 0) + 1
         except socket.timeout:
             pass
-    # A handful of NOTAUTH (the free failures), then REFUSED for the rest.
+    # A handful of NOTAUTH (the free failures), then REFUSED for the rest, or SERVFAIL at
+    # once for what arrived while 256 were waiting already (on a busy machine).
     assert answers.get(dns.rcode.NOTAUTH, 0) <= 20, answers
-    assert answers.get(dns.rcode.REFUSED, 0) >= 2000, answers
+    assert answers.get(dns.rcode.REFUSED, 0) >= 500, answers
+    assert answers.get(dns.rcode.REFUSED, 0) + answers.get(dns.rcode.SERVFAIL, 0) >= 2500, \
+        answers
     u = upd(good)
     u.replace(N(HOME), 60, "A", "192.0.2.2")
     t = time.monotonic()
