@@ -338,7 +338,7 @@ def test_nsd_knot_bind_follow_an_update_within_a_second(np_factory, tmp_path):
         for round_, ip in enumerate(("192.0.2.10", "192.0.2.11", "192.0.2.12")):
             # A moment between updates, as between a router's: a secondary that just
             # applied one transfer may hold back the next NOTIFY's refresh a little.
-            time.sleep(0.2)
+            time.sleep(0.5)
             t0 = time.monotonic()
             update(n, ip)
             delays = {}
