@@ -44,7 +44,7 @@ static const char *const sect_names[SECT_COUNT] = {
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
     parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup,
-    parse_parked, parse_feed, parse_asn_db;
+    parse_parked, parse_feed, parse_asn_db, parse_xfr_acl;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0
@@ -166,6 +166,10 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_ZONE, "retry", schema_uint, 0, 2147483647, "600", Z(retry), 0},
 	{SECT_ZONE, "expire", schema_uint, 0, 2147483647, "1209600", Z(expire), 0},
 	{SECT_ZONE, "negative_ttl", schema_uint, 0, 86400, "60", Z(negative_ttl), 0},
+	{SECT_ZONE, "allow_transfer", parse_xfr_acl, 0, 0, NULL,
+	 L(struct cfg_zone, allow_transfer, n_allow_transfer, CFG_MAX_XFR_ACL), REP},
+	{SECT_ZONE, "notify", parse_dns_listen, 0, 0, NULL,
+	 L(struct cfg_zone, notify, n_notify, CFG_MAX_NOTIFY), REP},
 };
 /* clang-format on */
 
@@ -523,6 +527,32 @@ static int parse_names(struct schema_ctx *c, const struct schema_row *r, void *b
 		snprintf(why, whylen, "must be a domain name");
 		return NP_EINVAL;
 	}
+	(*count)++;
+	return NP_OK;
+}
+
+/* allow_transfer: an address or prefix ("192.0.2.1", "2001:db8::/48"), or else the name
+ * of a TSIG key ("xfr-key"); one per line. */
+static int parse_xfr_acl(struct schema_ctx *c, const struct schema_row *r, void *base,
+                         const char *val, char *why, size_t whylen)
+{
+	(void)c;
+	unsigned *count = schema_count(r, base);
+	if (*count >= r->max_count) {
+		snprintf(why, whylen, "more than %u entries", r->max_count);
+		return NP_EINVAL;
+	}
+	struct cfg_xfr_acl *e = (struct cfg_xfr_acl *)schema_field(r, base) + *count;
+	memset(e, 0, sizeof(*e));
+	if (cidr_parse(val, &e->net) == NP_OK) {
+		(*count)++;
+		return NP_OK;
+	}
+	if (strpbrk(val, ":/") != NULL || config_name_check(val, e->key, sizeof(e->key)) != NP_OK) {
+		snprintf(why, whylen, "must be an address prefix or a TSIG key name");
+		return NP_EINVAL;
+	}
+	e->is_key = true;
 	(*count)++;
 	return NP_OK;
 }

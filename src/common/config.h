@@ -25,11 +25,20 @@
 #define CFG_FEED_MAX     (PATH_MAX + 32) /* "KIND:PATH" */
 #define CFG_MAX_ASN_DBS  4
 #define CFG_NAME_MAX     254 /* a textual domain name without the trailing dot, + NUL */
+#define CFG_MAX_XFR_ACL     16
+#define CFG_MAX_NOTIFY      8
 
 struct cfg_listen {
 	struct sockaddr_storage addr;
 	socklen_t len;
 	char text[64]; /* as written in the file, for logs */
+};
+
+/* One allow_transfer entry: a TSIG key's name, or an address prefix. */
+struct cfg_xfr_acl {
+	bool is_key;
+	struct np_cidr net;     /* when !is_key */
+	char key[CFG_NAME_MAX]; /* when is_key: lowercase, no trailing dot */
 };
 
 /* One [zone NAME] section. Names are stored lowercase, without the trailing dot. */
@@ -42,6 +51,12 @@ struct cfg_zone {
 	uint32_t soa_ttl;                  /* TTL of SOA and NS; 3600 */
 	uint32_t refresh, retry, expire;   /* SOA timers: 3600, 600, 1209600 */
 	uint32_t negative_ttl;             /* SOA MINIMUM, the negative-caching TTL; 60 */
+	/* "allow_transfer", repeatable: who may AXFR/IXFR the zone; none = nobody */
+	struct cfg_xfr_acl allow_transfer[CFG_MAX_XFR_ACL];
+	unsigned n_allow_transfer;
+	/* "notify", repeatable ADDR@PORT: secondaries told of each new serial (RFC 1996) */
+	struct cfg_listen notify[CFG_MAX_NOTIFY];
+	unsigned n_notify;
 };
 
 struct config {

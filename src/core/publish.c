@@ -13,17 +13,23 @@
 #include "dns/constants.h"
 #include "dns/name.h"
 #include "store/abuse.h"
+#include "store/journal.h"
+#include "zone/journal.h"
 
 struct touched {
 	char fqdn[CFG_NAME_MAX];
 	unsigned zone; /* index into cfg->zones */
 };
 
-/* What a publication leaves behind: freed once no reader can still see it. */
+/* What a publication leaves behind: freed once no reader can still see it, and no
+ * transfer has pinned its generation or an older one. Queued in order of generation. */
 struct garbage {
-	struct zone_db *old_db;             /* the struct only; its zones are below or shared */
+	struct garbage *next;
+	uint64_t gen;                       /* of the zone_db it replaced */
+	struct zone_db *old_db;             /* the struct only, or all of it with whole */
+	bool whole;                         /* a rebuild: the old db shares nothing */
 	struct zone_version **old_versions; /* tables of the replaced versions */
-	struct zone_retired retired;        /* nodes and pages only the old versions used */
+	struct zone_retired retired;        /* nodes, pages, journal entries only old used */
 };
 
 struct publisher {
@@ -32,6 +38,11 @@ struct publisher {
 	struct zone_db **db_slot;
 	struct zone_db *db; /* what *db_slot points to, as last published */
 	int64_t data_version;
+	uint64_t generation;
+	struct zone_pins *pins; /* transfers' pins; NULL = none */
+	struct garbage *gq_head, **gq_tail;
+	publish_serial_fn *on_serial;
+	void *on_serial_ctx;
 
 	/* The current batch: names changed, by op (touched_op: count before the running op),
 	 * the new serial of each zone it touched, and what its publication left behind. */
@@ -39,7 +50,17 @@ struct publisher {
 	size_t n_touched, cap_touched, touched_op;
 	uint32_t *serials;
 	bool *zone_touched;
-	struct garbage garbage;
+	struct garbage *garbage;
+	/* Rendered inside the transaction (before_commit), published after the commit:
+	 * rendered[t] for touched[t] (NULL: the host is gone), apexes[zone], the journal
+	 * entry of each zone (NULL with reset: the history breaks here). stale: another
+	 * connection committed since the zones were built, so the published versions are no
+	 * base for a difference; the batch rebuilds everything instead. */
+	struct zone_node **rendered;
+	struct zone_node **apexes;
+	struct zone_jentry **entries;
+	bool *reset;
+	bool stale, prepared;
 
 	/* Scratch for loading a host's records (too big for a thread stack). */
 	struct store_rr rrs[ZONE_MAX_RRS_PER_NODE];
@@ -47,11 +68,13 @@ struct publisher {
 	uint8_t parked[16]; /* the rdata of a quarantined name's one record */
 };
 
-static struct zone_db *db_alloc(unsigned n)
+static struct zone_db *db_alloc(struct publisher *p, unsigned n)
 {
 	struct zone_db *db = calloc(1, sizeof(*db) + n * sizeof(db->zones[0]));
-	if (db != NULL)
+	if (db != NULL) {
 		db->n_zones = n;
+		db->generation = ++p->generation;
+	}
 	return db;
 }
 
@@ -143,6 +166,68 @@ static int build_host(const struct store_host *h, const struct store_rr *rrs, si
 	return b->err != NP_OK;
 }
 
+/* ---- the journal as the store keeps it ---- */
+
+struct jload {
+	struct zone_jentry **e;
+	size_t n, cap;
+};
+
+static int jload_row(int64_t id, uint32_t from, uint32_t to, const uint8_t *diff, size_t len,
+                     void *ctx)
+{
+	struct jload *l = ctx;
+	if (!zone_jentry_valid(diff, len))
+		return NP_OK; /* cannot happen unless the file was edited: skip it */
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct zone_jentry **grown = realloc(l->e, cap * sizeof(*grown));
+		if (grown == NULL)
+			return NP_ENOMEM;
+		l->e = grown;
+		l->cap = cap;
+	}
+	l->e[l->n] = zone_jentry_new(from, to, diff, len);
+	if (l->e[l->n] == NULL)
+		return NP_ENOMEM;
+	l->e[l->n++]->id = id;
+	return NP_OK;
+}
+
+/* Gives z the journal the store holds for it: the newest rows that chain, each one's
+ * `from` the previous one's `to`, up to z's serial. A change that was not journaled (by
+ * nameplatectl, or a batch too big to keep) breaks the chain: older serials then get the
+ * whole zone. Out of memory leaves z without history, which is still correct. */
+static void load_journal(struct publisher *p, const struct cfg_zone *cz, struct zone_version *z)
+{
+	struct jload l = {0};
+	int ret = store_journal_foreach(p->st, cz->name, jload_row, &l);
+	size_t first = l.n; /* the oldest row of the chain */
+	uint32_t want = z->serial;
+	size_t bytes = 0;
+	while (ret == NP_OK && first > 0 && l.e[first - 1]->to == want &&
+	       l.n - first < ZONE_JOURNAL_MAX_ENTRIES &&
+	       bytes + l.e[first - 1]->len <= ZONE_JOURNAL_MAX_BYTES) {
+		first--;
+		bytes += l.e[first]->len;
+		want = l.e[first]->from;
+	}
+	struct zone_journal *j = NULL;
+	if (ret == NP_OK)
+		j = malloc(sizeof(*j) + (l.n - first + 1) * sizeof(j->e[0]));
+	if (j != NULL) {
+		j->n = 0;
+		j->bytes = bytes;
+		for (size_t i = first; i < l.n; i++)
+			j->e[j->n++] = l.e[i];
+		l.n = first;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		free(l.e[i]);
+	free(l.e);
+	z->journal = j;
+}
+
 static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zone_version **out)
 {
 	uint8_t apex[DNS_NAME_MAX];
@@ -170,12 +255,77 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zon
 		b.apex = NULL;
 	}
 	zone_node_free(b.apex);
+	if (ret == NP_OK) {
+		b.z->conf = malloc(sizeof(*b.z->conf));
+		if (b.z->conf == NULL)
+			ret = NP_ENOMEM;
+		else
+			*b.z->conf = *cz;
+	}
 	if (ret != NP_OK) {
 		zone_version_free_all(b.z);
 		return ret;
 	}
+	load_journal(p, cz, b.z);
 	*out = b.z;
 	return NP_OK;
+}
+
+static void garbage_free(struct garbage *g)
+{
+	if (g->whole) {
+		db_free_all(g->old_db);
+	} else {
+		for (uint32_t i = 0; g->old_db != NULL && i < g->old_db->n_zones; i++)
+			if (g->old_versions[i] != NULL)
+				zone_version_free_table(g->old_versions[i]);
+		zone_retired_deinit(&g->retired);
+		free(g->old_versions);
+		free(g->old_db);
+	}
+	free(g);
+}
+
+/* Queues what a publication left behind; it has had its grace period already. */
+static void garbage_enqueue(struct publisher *p, struct garbage *g)
+{
+	g->next = NULL;
+	*p->gq_tail = g;
+	p->gq_tail = &g->next;
+}
+
+/* Frees the queued garbage that no transfer can reach: everything of generations older
+ * than the oldest pinned one. A transfer that holds an old version keeps what was retired
+ * after it, until it ends (then the next batch or wake-up frees it). */
+static void garbage_collect(struct publisher *p)
+{
+	uint64_t oldest = p->pins != NULL ? zone_pins_oldest(p->pins) : UINT64_MAX;
+	while (p->gq_head != NULL && p->gq_head->gen < oldest) {
+		struct garbage *g = p->gq_head;
+		p->gq_head = g->next;
+		if (p->gq_head == NULL)
+			p->gq_tail = &p->gq_head;
+		garbage_free(g);
+	}
+}
+
+/* Tells on_serial of every zone of db whose serial is new (not in old, or changed). */
+static void notify_changed(struct publisher *p, const struct zone_db *old, const struct zone_db *db)
+{
+	if (p->on_serial == NULL)
+		return;
+	for (uint32_t i = 0; i < db->n_zones && i < p->cfg->n_zones; i++) {
+		const struct zone_version *z = db->zones[i];
+		bool changed = true;
+		for (uint32_t k = 0; old != NULL && k < old->n_zones; k++) {
+			const struct zone_version *o = old->zones[k];
+			if (o->apex_len == z->apex_len &&
+			    memcmp(o->apex, z->apex, z->apex_len) == 0)
+				changed = o->serial != z->serial;
+		}
+		if (changed)
+			p->on_serial(p->on_serial_ctx, &p->cfg->zones[i], z->serial);
+	}
 }
 
 /* Builds every zone of cfg afresh and publishes them. Used at start, after a reload and
@@ -187,7 +337,7 @@ static int rebuild_all(struct publisher *p)
 	int ret = store_data_version(p->st, &version);
 	if (ret != NP_OK)
 		return ret;
-	struct zone_db *db = db_alloc(p->cfg->n_zones);
+	struct zone_db *db = db_alloc(p, p->cfg->n_zones);
 	if (db == NULL)
 		return NP_ENOMEM;
 	size_t nodes = 0;
@@ -205,11 +355,23 @@ static int rebuild_all(struct publisher *p)
 		nodes += z->count;
 	}
 	struct zone_db *old = p->db;
+	struct garbage *g = old != NULL ? calloc(1, sizeof(*g)) : NULL;
+	if (old != NULL && g == NULL) {
+		db_free_all(db);
+		return NP_ENOMEM;
+	}
 	rcu_assign_pointer(*p->db_slot, db);
 	p->db = db;
 	p->data_version = version;
+	notify_changed(p, old, db);
 	synchronize_rcu();
-	db_free_all(old);
+	if (g != NULL) {
+		g->gen = old->generation;
+		g->old_db = old;
+		g->whole = true;
+		garbage_enqueue(p, g);
+	}
+	garbage_collect(p);
 	store_release_memory(p->st);
 	log_info("loaded %u zones, %zu names in %lld ms", db->n_zones, nodes,
 		 (long long)(time_mono_ms() - started));
@@ -296,54 +458,160 @@ static int render_apex(struct publisher *p, const struct cfg_zone *cz, uint32_t 
 	return *node == NULL ? NP_ENOMEM : NP_OK;
 }
 
-/* Derives the next version of zone zi with the touched names re-rendered and the new
- * serial. The nodes it replaces are collected in retired. */
-static int derive_zone(struct publisher *p, unsigned zi, uint32_t serial,
-		       struct zone_version **out, struct zone_retired *retired)
+/* ---- inside the transaction: render the batch and journal its difference ---- */
+
+/* The lowercase wire form of a touched name. */
+static int wire_name(const char *fqdn, uint8_t name[DNS_NAME_MAX])
 {
-	const struct cfg_zone *cz = &p->cfg->zones[zi];
+	return dns_name_from_text(fqdn, name, DNS_NAME_MAX);
+}
+
+/* Renders every touched name and the apex of every touched zone with its new serial, and
+ * writes each zone's journal entry (the difference from the published version, which is
+ * what the store held before this transaction) in the same transaction. */
+static int prepare_batch(struct publisher *p)
+{
+	unsigned nz = p->cfg->n_zones;
+	uint8_t **bufs = calloc(nz, sizeof(*bufs));
+	size_t *lens = calloc(nz, sizeof(*lens));
+	size_t *caps = calloc(nz, sizeof(*caps));
+	p->rendered = calloc(p->n_touched + 1, sizeof(*p->rendered));
+	int ret = NP_ENOMEM;
+	if (bufs == NULL || lens == NULL || caps == NULL || p->rendered == NULL)
+		goto done;
+	for (unsigned zi = 0; zi < nz; zi++) {
+		if (!p->zone_touched[zi])
+			continue;
+		const struct zone_version *old = p->db->zones[zi];
+		ret = render_apex(p, &p->cfg->zones[zi], p->serials[zi], &p->apexes[zi]);
+		if (ret != NP_OK)
+			goto done;
+		ret = zone_jentry_add_name(&bufs[zi], &lens[zi], &caps[zi], old->apex,
+		                           old->apex_len, old->apex_node, p->apexes[zi]);
+		if (ret == NP_ETOOBIG)
+			p->reset[zi] = true;
+		else if (ret != NP_OK)
+			goto done;
+	}
+	for (size_t t = 0; t < p->n_touched; t++) {
+		const struct touched *tc = &p->touched[t];
+		unsigned zi = tc->zone;
+		if (strcmp(tc->fqdn, p->cfg->zones[zi].name) == 0)
+			continue; /* the apex: rendered above */
+		ret = render_host(p, tc->fqdn, &p->rendered[t]);
+		if (ret != NP_OK)
+			goto done;
+		uint8_t name[DNS_NAME_MAX];
+		int len = wire_name(tc->fqdn, name);
+		if (len < 0 || p->reset[zi])
+			continue;
+		const struct zone_node *was = zone_find(p->db->zones[zi], name, (size_t)len);
+		ret = zone_jentry_add_name(&bufs[zi], &lens[zi], &caps[zi], name, (size_t)len, was,
+		                           p->rendered[t]);
+		if (ret == NP_ETOOBIG)
+			p->reset[zi] = true; /* a batch too big to keep: the history starts anew */
+		else if (ret != NP_OK)
+			goto done;
+	}
+	for (unsigned zi = 0; zi < nz; zi++) {
+		if (!p->zone_touched[zi] || p->reset[zi])
+			continue;
+		const struct zone_version *old = p->db->zones[zi];
+		p->entries[zi] = zone_jentry_new(old->serial, p->serials[zi], bufs[zi], lens[zi]);
+		if (p->entries[zi] == NULL) {
+			ret = NP_ENOMEM;
+			goto done;
+		}
+		const char *zone = p->cfg->zones[zi].name;
+		struct zone_jentry *e = p->entries[zi];
+		ret = store_journal_add(p->st, zone, old->serial, p->serials[zi], bufs[zi],
+		                        lens[zi], &e->id);
+		/* The store keeps what the next journal keeps: rows older than its oldest go
+		 * (all older ones when the chain broke here, or before it). Usually nothing:
+		 * one seek in the (zone, id) index. */
+		uint32_t n_old = old->journal != NULL ? old->journal->n : 0;
+		uint32_t kept = zone_journal_kept(old->journal, e);
+		int64_t oldest = kept > 1 ? old->journal->e[n_old - (kept - 1)]->id : e->id;
+		if (ret == NP_OK)
+			ret = store_journal_trim(p->st, zone, oldest);
+		if (ret != NP_OK)
+			goto done;
+	}
+	ret = NP_OK;
+done:
+	for (unsigned zi = 0; bufs != NULL && zi < nz; zi++)
+		free(bufs[zi]);
+	free(bufs);
+	free(lens);
+	free(caps);
+	return ret;
+}
+
+/* Frees what prepare_batch made and publish_batch did not take. */
+static void prepared_free(struct publisher *p)
+{
+	for (size_t t = 0; p->rendered != NULL && t < p->n_touched; t++)
+		zone_node_free(p->rendered[t]);
+	free(p->rendered);
+	p->rendered = NULL;
+	for (unsigned zi = 0; zi < p->cfg->n_zones; zi++) {
+		if (p->apexes != NULL)
+			zone_node_free(p->apexes[zi]);
+		if (p->entries != NULL)
+			free(p->entries[zi]);
+	}
+	free(p->apexes);
+	free(p->entries);
+	free(p->reset);
+	p->apexes = NULL;
+	p->entries = NULL;
+	p->reset = NULL;
+}
+
+/* ---- after the commit: publish ---- */
+
+/* Derives the next version of zone zi from the nodes prepare_batch rendered. On success
+ * the new version owns them. The nodes it replaces are collected in retired. */
+static int derive_zone(struct publisher *p, unsigned zi, struct zone_version **out,
+                       struct zone_retired *retired)
+{
 	const struct zone_version *old = p->db->zones[zi];
-	size_t n = 0, n_removed = 0;
+	size_t n = 0, n_removed = 0, n_repl = 0;
 	for (size_t i = 0; i < p->n_touched; i++)
 		n += p->touched[i].zone == zi;
 	struct zone_node **repl = calloc(n + 1, sizeof(*repl));
 	uint8_t (*names)[DNS_NAME_MAX] = calloc(n + 1, sizeof(*names));
 	const uint8_t **removed = calloc(n + 1, sizeof(*removed));
 	size_t *removed_len = calloc(n + 1, sizeof(*removed_len));
-	size_t n_repl = 0;
 	int ret = NP_ENOMEM;
 	if (repl == NULL || names == NULL || removed == NULL || removed_len == NULL)
 		goto done;
-	ret = render_apex(p, cz, serial, &repl[n_repl]);
-	if (ret != NP_OK)
-		goto done;
-	n_repl++;
+	repl[n_repl++] = p->apexes[zi];
 	for (size_t i = 0; i < p->n_touched; i++) {
 		const struct touched *t = &p->touched[i];
-		if (t->zone != zi || strcmp(t->fqdn, cz->name) == 0)
+		if (t->zone != zi || strcmp(t->fqdn, p->cfg->zones[zi].name) == 0)
 			continue;
-		struct zone_node *node;
-		ret = render_host(p, t->fqdn, &node);
-		if (ret != NP_OK)
-			goto done;
-		if (node != NULL) {
-			repl[n_repl++] = node;
+		if (p->rendered[i] != NULL) {
+			repl[n_repl++] = p->rendered[i];
 			continue;
 		}
-		int len = dns_name_from_text(t->fqdn, names[n_removed], DNS_NAME_MAX);
+		int len = wire_name(t->fqdn, names[n_removed]);
 		if (len > 0) {
 			removed[n_removed] = names[n_removed];
 			removed_len[n_removed++] = (size_t)len;
 		}
 	}
-	*out = zone_version_derive(old, serial, repl, n_repl, removed, removed_len, n_removed,
-				   retired);
+	*out = zone_version_derive(old, p->serials[zi], repl, n_repl, removed, removed_len,
+	                           n_removed, retired);
 	ret = *out == NULL ? NP_ENOMEM : NP_OK;
-	if (ret == NP_OK)
-		n_repl = 0; /* the new version owns them now */
+	if (ret == NP_OK) {
+		/* The new version owns them now. */
+		p->apexes[zi] = NULL;
+		for (size_t i = 0; i < p->n_touched; i++)
+			if (p->touched[i].zone == zi)
+				p->rendered[i] = NULL;
+	}
 done:
-	for (size_t i = 0; i < n_repl; i++)
-		zone_node_free(repl[i]);
 	free(repl);
 	free(names);
 	free(removed);
@@ -351,59 +619,68 @@ done:
 	return ret;
 }
 
-static void garbage_free(struct garbage *g)
-{
-	for (uint32_t i = 0; g->old_db != NULL && i < g->old_db->n_zones; i++)
-		if (g->old_versions[i] != NULL)
-			zone_version_free_table(g->old_versions[i]);
-	zone_retired_free_nodes(&g->retired);
-	zone_retired_deinit(&g->retired);
-	free(g->old_versions);
-	free(g->old_db);
-}
-
-/* Publishes the committed batch: a new zone_db sharing the untouched zones. If anything
- * fails here the store is already right, so fall back to a full rebuild from it. */
-static void publish_batch(struct publisher *p, const uint32_t *serials, const bool *zone_touched,
-			  struct garbage *g)
+/* Publishes the committed batch: a new zone_db sharing the untouched zones, each new
+ * version with its journal. If anything fails here the store is already right, so fall
+ * back to a full rebuild from it. */
+static void publish_batch(struct publisher *p)
 {
 	uint32_t nz = p->db->n_zones;
-	struct zone_db *db = db_alloc(nz);
-	g->old_versions = calloc(nz, sizeof(*g->old_versions));
-	bool ok = db != NULL && g->old_versions != NULL;
+	struct garbage *g = calloc(1, sizeof(*g));
+	struct zone_db *db = db_alloc(p, nz);
+	bool ok = g != NULL && db != NULL;
+	if (ok) {
+		g->old_versions = calloc(nz, sizeof(*g->old_versions));
+		ok = g->old_versions != NULL;
+	}
 	for (uint32_t i = 0; ok && i < nz; i++) {
-		if (!zone_touched[i]) {
+		if (!p->zone_touched[i]) {
 			db->zones[i] = p->db->zones[i];
 			continue;
 		}
 		struct zone_version *z = NULL;
-		if (derive_zone(p, i, serials[i], &z, &g->retired) != NP_OK) {
+		if (derive_zone(p, i, &z, &g->retired) != NP_OK) {
 			ok = false;
 			break;
 		}
 		db->zones[i] = z;
 		g->old_versions[i] = (struct zone_version *)p->db->zones[i];
 	}
+	for (uint32_t i = 0; ok && i < nz; i++) {
+		if (g->old_versions[i] == NULL)
+			continue;
+		struct zone_version *z = (struct zone_version *)db->zones[i];
+		z->journal = zone_journal_next(g->old_versions[i]->journal, p->entries[i],
+		                               p->reset[i], &g->retired);
+		ok = z->journal != NULL;
+	}
 	if (!ok) {
 		/* Throw the new versions away (their copied pages and fresh nodes with them);
 		 * what their derives retired is still the published versions', so only forget
 		 * it. Then rebuild everything from the store, which is already right. */
-		for (uint32_t i = 0; db != NULL && g->old_versions != NULL && i < nz; i++)
+		for (uint32_t i = 0; db != NULL && g != NULL && g->old_versions != NULL && i < nz;
+		     i++)
 			if (g->old_versions[i] != NULL)
 				zone_version_discard((struct zone_version *)db->zones[i],
 						     g->old_versions[i]);
 		free(db);
-		free(g->old_versions);
-		g->old_versions = NULL;
-		zone_retired_drop(&g->retired);
+		if (g != NULL) {
+			free(g->old_versions);
+			zone_retired_drop(&g->retired);
+			free(g);
+		}
 		log_warn("incremental zone update failed; rebuilding from the store");
 		if (rebuild_all(p) != NP_OK)
 			log_err("zone rebuild failed; DNS keeps serving the previous data");
 		return;
 	}
+	for (uint32_t i = 0; i < nz; i++)
+		p->entries[i] = NULL; /* the journals hold them now */
+	g->gen = p->db->generation;
 	g->old_db = p->db;
 	rcu_assign_pointer(*p->db_slot, db);
 	p->db = db;
+	p->garbage = g;
+	notify_changed(p, g->old_db, db);
 }
 
 /* ---- the writer hooks ---- */
@@ -411,14 +688,21 @@ static void publish_batch(struct publisher *p, const uint32_t *serials, const bo
 static int hook_batch_begin(void *ctx)
 {
 	struct publisher *p = ctx;
+	unsigned nz = p->cfg->n_zones;
 	p->n_touched = 0;
-	p->serials = calloc(p->cfg->n_zones, sizeof(*p->serials));
-	p->zone_touched = calloc(p->cfg->n_zones, sizeof(*p->zone_touched));
-	if (p->serials == NULL || p->zone_touched == NULL) {
+	p->stale = p->prepared = false;
+	p->serials = calloc(nz, sizeof(*p->serials));
+	p->zone_touched = calloc(nz, sizeof(*p->zone_touched));
+	p->apexes = calloc(nz, sizeof(*p->apexes));
+	p->entries = calloc(nz, sizeof(*p->entries));
+	p->reset = calloc(nz, sizeof(*p->reset));
+	if (p->serials == NULL || p->zone_touched == NULL || p->apexes == NULL ||
+	    p->entries == NULL || p->reset == NULL) {
 		free(p->serials);
 		free(p->zone_touched);
 		p->serials = NULL;
 		p->zone_touched = NULL;
+		prepared_free(p);
 		return NP_ENOMEM;
 	}
 	return NP_OK;
@@ -436,7 +720,8 @@ static void hook_op_undo(void *ctx)
 	p->n_touched = p->touched_op;
 }
 
-/* Inside the batch's transaction: one serial bump per zone the batch touched. */
+/* Inside the batch's transaction: one serial bump per zone the batch touched, then the
+ * new nodes and the journal entries (durable with the change they describe). */
 static int hook_before_commit(void *ctx)
 {
 	struct publisher *p = ctx;
@@ -447,6 +732,21 @@ static int hook_before_commit(void *ctx)
 			ret = store_zone_bump(p->st, p->cfg->zones[zi].name, &p->serials[zi]);
 		p->zone_touched[zi] = true;
 	}
+	if (ret != NP_OK || p->n_touched == 0)
+		return ret;
+	int64_t version;
+	if (store_data_version(p->st, &version) != NP_OK || version != p->data_version) {
+		p->stale = true; /* nameplatectl committed: rebuild after the commit */
+		return NP_OK;
+	}
+	ret = prepare_batch(p);
+	if (ret == NP_ENOMEM) {
+		/* The change itself is fine: publish it by a rebuild, without history. */
+		prepared_free(p);
+		p->stale = true;
+		return NP_OK;
+	}
+	p->prepared = ret == NP_OK;
 	return ret;
 }
 
@@ -454,8 +754,15 @@ static int hook_before_commit(void *ctx)
 static void hook_committed(void *ctx)
 {
 	struct publisher *p = ctx;
-	if (p->n_touched > 0)
-		publish_batch(p, p->serials, p->zone_touched, &p->garbage);
+	if (p->n_touched == 0)
+		return;
+	if (p->prepared) {
+		publish_batch(p);
+	} else {
+		log_info("zones changed under the writer; rebuilding from the store");
+		if (rebuild_all(p) != NP_OK)
+			log_err("zone rebuild failed; DNS keeps serving the previous data");
+	}
 }
 
 /* Answered: only now wait out the readers of the old versions. */
@@ -463,11 +770,13 @@ static void hook_batch_end(void *ctx, bool committed)
 {
 	struct publisher *p = ctx;
 	(void)committed; /* a batch that did not commit published nothing */
-	if (p->garbage.old_db != NULL) {
+	if (p->garbage != NULL) {
 		synchronize_rcu();
-		garbage_free(&p->garbage);
+		garbage_enqueue(p, p->garbage);
+		p->garbage = NULL;
 	}
-	memset(&p->garbage, 0, sizeof(p->garbage));
+	garbage_collect(p);
+	prepared_free(p);
 	free(p->serials);
 	free(p->zone_touched);
 	p->serials = NULL;
@@ -478,6 +787,7 @@ static void hook_batch_end(void *ctx, bool committed)
 static void hook_wake(void *ctx)
 {
 	struct publisher *p = ctx;
+	garbage_collect(p); /* what a transfer that ended held */
 	int64_t version;
 	if (store_data_version(p->st, &version) != NP_OK || version == p->data_version)
 		return;
@@ -519,6 +829,7 @@ int publish_start(struct publisher **out, const struct config *cfg, struct store
 	p->cfg = cfg;
 	p->st = st;
 	p->db_slot = db_slot;
+	p->gq_tail = &p->gq_head;
 	int ret = rebuild_all(p);
 	if (ret != NP_OK) {
 		rcu_assign_pointer(*db_slot, NULL);
@@ -530,12 +841,24 @@ int publish_start(struct publisher **out, const struct config *cfg, struct store
 	return NP_OK;
 }
 
+void publish_attach(struct publisher *p, struct zone_pins *pins, publish_serial_fn *on_serial,
+                    void *ctx)
+{
+	p->pins = pins;
+	p->on_serial = on_serial;
+	p->on_serial_ctx = ctx;
+	if (on_serial != NULL)
+		notify_changed(p, NULL, p->db); /* tell the secondaries we are back */
+}
+
 void publish_stop(struct publisher *p)
 {
 	if (p == NULL)
 		return;
 	rcu_assign_pointer(*p->db_slot, NULL);
 	synchronize_rcu();
+	p->pins = NULL; /* the transports have stopped: nothing is pinned any more */
+	garbage_collect(p);
 	db_free_all(p->db);
 	free(p->touched);
 	free(p);

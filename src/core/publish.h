@@ -22,6 +22,14 @@ struct publisher;
  * the hooks, so hand it to the writer started with them. */
 int publish_start(struct publisher **out, const struct config *cfg, struct store *st,
 		  struct zone_db **db_slot) np_mustcheck;
+/* Told, on the writer thread, of each zone whose serial changed (after each batch that
+ * changed it, and after a rebuild); must not block. */
+typedef void publish_serial_fn(void *ctx, const struct cfg_zone *cz, uint32_t serial);
+/* Connects the publisher to the transports' pins (zone.h: what a transfer streams from is
+ * freed only after it ends; NULL = none) and to whoever tells secondaries of new serials
+ * (may be NULL). Before the writer starts. */
+void publish_attach(struct publisher *p, struct zone_pins *pins, publish_serial_fn *on_serial,
+                    void *ctx);
 /* The writer hooks that drive p. */
 void publish_hooks(struct publisher *p, struct writer_hooks *hooks);
 /* Unpublishes and frees the zones. After writer_stop: no hook may run any more. */

@@ -16,6 +16,7 @@
 #include "common/privs.h"
 #include "common/secret.h"
 #include "core/mailer.h"
+#include "core/notify.h"
 #include "core/observer.h"
 #include "core/owners.h"
 #include "core/publish.h"
@@ -185,6 +186,7 @@ int main(int argc, char **argv)
 	struct observer *obs = NULL;
 	struct mailer *mail = NULL;
 	struct owners *owners = NULL;
+	struct notifier *notifier = NULL;
 	struct update_service *upd = NULL;
 	struct metrics_http *metrics = NULL;
 	struct config *reloaded = NULL; /* the writer's config after a SIGHUP */
@@ -197,6 +199,12 @@ int main(int argc, char **argv)
 		log_err("cannot load the zones: %s", np_strerror(ret));
 		goto out;
 	}
+	/* Transfers pin what they stream from; each new serial is notified to secondaries. */
+	if (notifier_start(&notifier) != NP_OK) {
+		log_err("cannot start the NOTIFY thread");
+		goto out;
+	}
+	publish_attach(pub, &dns.pins, notifier_zone, notifier);
 	struct writer_hooks hooks;
 	publish_hooks(pub, &hooks);
 	ret = writer_start(&w, cfg, st, &hooks);
@@ -267,6 +275,7 @@ out:
 		writer_stop(w);
 	/* After the writer, whose hooks it is; the DNS workers have stopped reading. */
 	publish_stop(pub);
+	notifier_stop(notifier);
 	free(reloaded);
 	if (st != NULL)
 		store_close(st);

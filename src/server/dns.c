@@ -84,6 +84,7 @@ int dns_server_bind(struct dns_server *s, const struct config *cfg)
 {
 	s->cfg = cfg;
 	atomic_store(&s->stop, false);
+	zone_pins_init(&s->pins);
 	randombytes_buf(s->cookie_secret, sizeof(s->cookie_secret));
 	int ret = rrl_new(&s->rrl, cfg->rrl_rate, cfg->rrl_slip, cfg->rrl_ipv4_prefix,
 	                  cfg->rrl_ipv6_prefix, DNS_RRL_BUCKETS);

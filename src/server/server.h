@@ -15,6 +15,7 @@
 #include "ns/query.h"
 #include "ns/rrl.h"
 #include "ns/update.h"
+#include "ns/xfr.h"
 #include "zone/zone.h"
 
 /* Rate-limit buckets: 2^18 of 16 bytes (4 MiB, resident only as they are used). */
@@ -30,6 +31,11 @@ struct dns_server {
 	struct udp_worker *udp;     /* one per (listen address, worker) */
 	unsigned n_udp;
 	struct tcp_server *tcp;
+	/* Zone transfers: the versions they stream from stay pinned here (the publisher
+	 * looks before freeing), and the TSIG hooks (no key_check = signed requests are
+	 * refused). Set before dns_server_start. */
+	struct zone_pins pins;
+	struct xfr_hooks xfr_hooks;
 	struct rrl *rrl; /* UDP answers' rate limits, shared by the workers */
 	uint8_t cookie_secret[COOKIE_SECRET_LEN]; /* random at start: cookies last one run */
 	/* Where RFC 2136 UPDATE messages go (set before dns_server_start; NULL: NOTIMP). */

@@ -37,6 +37,8 @@
 #define TCP_TX_CAP  (2 * TCP_MSG_MAX) /* room for one more answer while one is pending */
 #define TCP_EVENTS  64
 #define TCP_TICK_MS 200
+/* Transfer messages made for one connection before the thread turns to the others. */
+#define TCP_XFR_BURST 4
 
 /* Connections per source: one IPv4 address, or one IPv6 /64 (what one customer holds). */
 struct tcp_source {
@@ -52,8 +54,9 @@ struct tcp_conn {
 	int fd;
 	struct tcp_thread *th;
 	struct tcp_source *src;
-	struct np_addr peer;  /* for DNS Cookies */
-	int64_t last_io_ms;   /* idle timeout counts from here */
+	struct np_addr peer;  /* for DNS Cookies, and who may transfer a zone */
+	struct xfr *xfr;      /* a zone transfer being streamed, or NULL */
+	int64_t last_io_ms;   /* idle timeout counts from here (reads, and answers sent whole) */
 	int64_t msg_start_ms; /* a started message must be complete in time: no drip-feeding */
 	size_t rx_len;
 	size_t tx_len, tx_off;
@@ -264,6 +267,7 @@ static void conn_close(struct tcp_thread *th, struct tcp_conn *c)
 	pthread_mutex_unlock(&t->mu);
 	epoll_ctl(th->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	xfr_end(c->xfr);
 	np_list_unlink(&th->conns, &c->in_thread);
 	if (c->update != NULL) {
 		pthread_mutex_lock(&th->mbox_mu);
@@ -329,6 +333,7 @@ static void accept_all(struct tcp_thread *th, int lfd)
 		c->fd = fd;
 		c->th = th;
 		c->src = src;
+		c->xfr = NULL;
 		if (addr_from_sockaddr((struct sockaddr *)&ss, &c->peer) != NP_OK)
 			memset(&c->peer, 0, sizeof(c->peer));
 		c->last_io_ms = time_mono_ms();
@@ -359,7 +364,11 @@ static bool flush(struct tcp_conn *c)
 			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
 		c->tx_off += (size_t)r;
 	}
+	/* Only a whole answer (a whole transfer message) sent counts as activity: a secondary
+	 * pulling a big zone is not idle, but one that reads a byte now and then cannot hold
+	 * a transfer, and the version it pins, for ever. */
 	c->tx_off = c->tx_len = 0;
+	c->last_io_ms = time_mono_ms();
 	return true;
 }
 
@@ -417,7 +426,8 @@ static size_t update_submit(struct tcp_conn *c, const uint8_t *msg, size_t len, 
 }
 
 /* Answers every complete message in rx while there is room for an answer and no UPDATE
- * is waiting for its own. Returns false when the connection must be closed (a response
+ * is waiting for its own. A transfer request starts a transfer, and the queries after it
+ * wait until it has ended. Returns false when the connection must be closed (a response
  * sent as a query, a short message). */
 static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const struct zone_db *db)
 {
@@ -428,9 +438,12 @@ static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const
 	                               .client = &c->peer,
 	                               .now = (uint32_t)time(NULL),
 	                               .info = &info};
+	struct xfr_req req = {
+	    .peer = &c->peer, .tcp = true, .hooks = &t->srv->xfr_hooks, .pins = &t->srv->pins};
 	size_t pos = 0;
 	bool ok = true;
-	while (c->update == NULL && c->rx_len - pos >= 2 && TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
+	while (c->update == NULL && c->xfr == NULL && c->rx_len - pos >= 2 &&
+	       TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
 		size_t mlen = ((size_t)c->rx[pos] << 8) | c->rx[pos + 1];
 		if (c->rx_len - pos - 2 < mlen)
 			break;
@@ -442,15 +455,16 @@ static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const
 			pos += 2 + mlen;
 			break;
 		}
-		if (alen == 0) {
-			alen = db == NULL ? 0
-			                  : dns_answer(db, msg, mlen, c->tx + c->tx_len + 2,
-			                               DNS_MAX_MSG, &opts);
+		uint8_t *out = c->tx + c->tx_len + 2;
+		if (alen == 0 && db != NULL &&
+		    xfr_begin(db, msg, mlen, &req, out, DNS_MAX_MSG, &alen, &c->xfr) == XFR_NOT) {
+			alen = dns_answer(db, msg, mlen, out, DNS_MAX_MSG, &opts);
 			if (alen != 0)
-				server__count_answer(&c->th->stats, c->tx + c->tx_len + 2,
-				                     info.qtype);
+				server__count_answer(&c->th->stats, out, info.qtype);
 		}
 		pos += 2 + mlen;
+		if (c->xfr != NULL)
+			break; /* its messages come from xfr_produce */
 		if (alen == 0) {
 			ok = false;
 			break;
@@ -466,6 +480,26 @@ static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const
 		c->msg_start_ms = c->rx_len > 0 ? time_mono_ms() : 0;
 	}
 	return ok;
+}
+
+/* Makes the transfer's next message if there is room for it. Returns false when the
+ * transfer failed (the connection is closed then). */
+static bool xfr_produce(struct tcp_conn *c)
+{
+	if (TCP_TX_CAP - c->tx_len < TCP_MSG_MAX)
+		return true;
+	bool done = false;
+	size_t len = xfr_next(c->xfr, c->tx + c->tx_len + 2, DNS_MAX_MSG, &done);
+	if (len == 0)
+		return false;
+	c->tx[c->tx_len] = (uint8_t)(len >> 8);
+	c->tx[c->tx_len + 1] = (uint8_t)len;
+	c->tx_len += 2 + len;
+	if (done) {
+		xfr_end(c->xfr);
+		c->xfr = NULL;
+	}
+	return true;
 }
 
 static bool has_complete_msg(const struct tcp_conn *c)
@@ -498,18 +532,27 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	bool ok = true;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
 		ok = read_some(c);
-	/* Answer and write until everything is answered or the socket is full. */
+	/* Answer and write until everything is answered or the socket is full. A transfer
+	 * makes a few messages at a time, then lets the thread's other connections have
+	 * their turn (epoll reports its socket writable again at once). */
+	unsigned burst = TCP_XFR_BURST;
 	while (ok) {
 		rcu_thread_online();
 		ok = answer_pending(t, c, rcu_dereference(t->srv->db));
 		rcu_thread_offline();
+		if (ok && c->xfr != NULL && burst > 0) {
+			burst--;
+			ok = xfr_produce(c);
+		}
 		if (ok)
 			ok = flush(c);
-		if (!ok || c->tx_len > 0 || c->update != NULL || !has_complete_msg(c))
+		if (!ok || c->tx_len > 0 || c->update != NULL)
+			break;
+		if (c->xfr != NULL ? burst == 0 : !has_complete_msg(c))
 			break;
 	}
 	/* A peer that half-closed gets its answers, then the connection ends. */
-	if (ok && c->peer_closed && c->tx_len == 0 && c->update == NULL)
+	if (ok && c->peer_closed && c->tx_len == 0 && c->update == NULL && c->xfr == NULL)
 		ok = false;
 	if (!ok) {
 		conn_close(th, c);
@@ -517,12 +560,13 @@ static void conn_event(struct tcp_thread *th, struct tcp_conn *c, uint32_t event
 	}
 	/* The most recently active connection goes first: eviction takes from the end. */
 	pthread_mutex_lock(&t->mu);
-	c->idle = c->rx_len == 0 && c->tx_len == 0 && c->update == NULL;
+	c->idle = c->rx_len == 0 && c->tx_len == 0 && c->update == NULL && c->xfr == NULL;
 	np_list_to_front(&t->active, &c->in_server);
 	pthread_mutex_unlock(&t->mu);
 	/* While answers are pending, wait for the socket to drain before reading more: a
 	 * client that never reads cannot make us buffer without bound. */
-	struct epoll_event ev = {.events = c->tx_len > 0 ? EPOLLOUT : EPOLLIN | EPOLLRDHUP,
+	bool writing = c->tx_len > 0 || c->xfr != NULL;
+	struct epoll_event ev = {.events = writing ? EPOLLOUT : EPOLLIN | EPOLLRDHUP,
 	                         .data.ptr = c};
 	epoll_ctl(th->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }

@@ -278,6 +278,17 @@ static const char *const migrations[] = {
 	"INSERT INTO abuse_log(time, host_id, fqdn, actor, old_state, new_state, reason)"
 	"  SELECT strftime('%s', 'now'), id, fqdn, 'migration', 0, 2,"
 	"  'blocked before abuse states existed' FROM hosts WHERE blocked != 0;",
+
+	/* 8: zone transfers: the journal of each zone's differences (zone/journal.h encodes
+	 * diff), written in the transaction that bumps the serial, read at start for IXFR. */
+	"CREATE TABLE xfr_journal ("
+	"  id INTEGER PRIMARY KEY,"
+	"  zone TEXT NOT NULL,"
+	"  serial_from INTEGER NOT NULL,"
+	"  serial_to INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  diff BLOB NOT NULL);"
+	"CREATE INDEX xfr_journal_zone ON xfr_journal(zone, id);",
 };
 /* clang-format on */
 

@@ -9,6 +9,7 @@
 
 #include "dns/name.h"
 #include "dns/wire.h"
+#include "zone/journal.h"
 
 #define RR_FIXED_LEN 12 /* owner pointer, type, class, TTL, rdlength */
 #define MIN_TABLE    16
@@ -970,6 +971,7 @@ struct zone_version *zone_version_derive(const struct zone_version *old, uint32_
 	*nz = *old;
 	nz->serial = serial;
 	nz->pages = NULL;
+	nz->journal = NULL;
 	if (derive_alloc(&d, &aff, n_repl, grow, cap_aff, retired) != NP_OK ||
 	    derive_table(&d, nz, old, size, retired) != NP_OK ||
 	    derive_remove(&d, old, removed, removed_len, n_removed, aff, &n_aff) != NP_OK ||
@@ -999,6 +1001,7 @@ void zone_version_free_table(struct zone_version *z)
 {
 	if (z == NULL)
 		return;
+	zone_journal_free(z->journal);
 	free(z->pages);
 	free(z);
 }
@@ -1010,6 +1013,8 @@ void zone_version_free_all(struct zone_version *z)
 	for (uint32_t i = 0; i <= z->mask; i++)
 		zone_node_free((struct zone_node *)slot_get(z, i));
 	pages_free(z->pages, z->mask);
+	zone_journal_free_all(z->journal);
+	free(z->conf);
 	free(z);
 }
 
@@ -1029,6 +1034,7 @@ void zone_version_discard(struct zone_version *nz, const struct zone_version *ol
 		}
 	}
 	derive_free_pages(nz, old);
+	zone_journal_free(nz->journal);
 	free(nz);
 }
 
@@ -1040,6 +1046,9 @@ void zone_retired_free_nodes(struct zone_retired *r)
 	for (size_t i = 0; i < r->n_pages; i++)
 		free(r->pages[i]);
 	r->n_pages = 0;
+	for (size_t i = 0; i < r->n_j; i++)
+		free(r->jentries[i]);
+	r->n_j = 0;
 }
 
 void zone_retired_deinit(struct zone_retired *r)
@@ -1052,5 +1061,53 @@ void zone_retired_drop(struct zone_retired *r)
 {
 	free(r->nodes);
 	free(r->pages);
+	free(r->jentries);
 	memset(r, 0, sizeof(*r));
+}
+
+/* ---- pins ---- */
+
+void zone_pins_init(struct zone_pins *p)
+{
+	pthread_mutex_init(&p->mu, NULL);
+	memset(p->gen, 0, sizeof(p->gen));
+}
+
+void zone_pins_destroy(struct zone_pins *p)
+{
+	pthread_mutex_destroy(&p->mu);
+}
+
+int zone_pin(struct zone_pins *p, uint64_t gen)
+{
+	int slot = -1;
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < ZONE_PINS_MAX && slot < 0; i++) {
+		if (p->gen[i] == 0) {
+			p->gen[i] = gen;
+			slot = i;
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return slot;
+}
+
+void zone_unpin(struct zone_pins *p, int slot)
+{
+	if (slot < 0 || slot >= ZONE_PINS_MAX)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->gen[slot] = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
+uint64_t zone_pins_oldest(struct zone_pins *p)
+{
+	uint64_t oldest = UINT64_MAX;
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < ZONE_PINS_MAX; i++)
+		if (p->gen[i] != 0 && p->gen[i] < oldest)
+			oldest = p->gen[i];
+	pthread_mutex_unlock(&p->mu);
+	return oldest;
 }

@@ -5,6 +5,7 @@
 #ifndef NP_ZONE_ZONE_H
 #define NP_ZONE_ZONE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +79,9 @@ struct zone_page {
  *    version using any of its pages: the newest one, its older versions already freed);
  *  - zone_version_discard() of the derived, never published version that copied it.
  * zone_version_free_table() frees no page at all. */
+struct zone_journal;
+struct zone_jentry;
+
 struct zone_version {
 	uint8_t apex[255]; /* lowercase wire name of the zone */
 	uint8_t apex_len;
@@ -87,10 +91,30 @@ struct zone_version {
 	uint32_t count;                    /* nodes in the table */
 	struct zone_page **pages;          /* the directory: max(1, (mask + 1) / PAGE) pages */
 	uint64_t seed; /* of the name hash: random per zone, kept by zone_version_derive */
+	/* The zone's configuration when it was built (who may transfer it): owned like the
+	 * nodes, shared by derived versions, freed by zone_version_free_all. May be NULL. */
+	struct cfg_zone *conf;
+	/* The differences that lead to this version (zone/journal.h): owned by this version
+	 * (the array; the entries are shared like nodes). zone_version_derive leaves it NULL
+	 * for the caller to set; NULL = no history, every IXFR gets the whole zone. */
+	struct zone_journal *journal;
+};
+
+/* Transfers pin the version they stream from: it must outlive RCU read-side sections,
+ * since a transfer's thread goes quiescent between its messages. A pin names the
+ * generation of the zone_db it read; the publisher frees nothing a pinned generation or an
+ * older one may use. A pin is taken inside the read-side section that found the version,
+ * so the publisher, looking after synchronize_rcu(), sees it. */
+#define ZONE_PINS_MAX 32
+
+struct zone_pins {
+	pthread_mutex_t mu;
+	uint64_t gen[ZONE_PINS_MAX]; /* 0 = a free slot */
 };
 
 /* Everything the DNS workers read: published as a whole with rcu_assign_pointer(). */
 struct zone_db {
+	uint64_t generation; /* counts publications, from 1 */
 	uint32_t n_zones;
 	const struct zone_version *zones[];
 };
@@ -112,6 +136,8 @@ struct zone_retired {
 	size_t n, cap;
 	struct zone_page **pages;
 	size_t n_pages, cap_pages;
+	struct zone_jentry **jentries; /* journal entries the new journals dropped */
+	size_t n_j, cap_j;
 };
 
 /* ---- reading (lock-free; any thread inside an RCU read-side section) ---- */
@@ -182,5 +208,15 @@ void zone_retired_deinit(struct zone_retired *r);
 /* Forgets the records without freeing what they point to (after zone_version_discard of
  * the derives that made them), then frees the arrays. */
 void zone_retired_drop(struct zone_retired *r);
+
+/* ---- pins ---- */
+
+void zone_pins_init(struct zone_pins *p);
+void zone_pins_destroy(struct zone_pins *p);
+/* Pins generation gen (> 0). Returns the slot, or -1 when every slot is taken. */
+int zone_pin(struct zone_pins *p, uint64_t gen);
+void zone_unpin(struct zone_pins *p, int slot);
+/* The oldest pinned generation, or UINT64_MAX when nothing is pinned. */
+uint64_t zone_pins_oldest(struct zone_pins *p);
 
 #endif

@@ -140,6 +140,10 @@ class Nameplate:
         http.setdefault("trusted_proxies", "127.0.0.2/32")
         for k, v in http.items():
             lines.append("%s = %s" % (k, v))
+        lines += ["", "[abuse]"]
+        for k, v in (self.ABUSE_OFF if abuse is None else abuse).items():
+            lines.append("%s = %s" % (k, v))
+        # The zone last: a test's extra lines may add keys to it.
         lines += ["", "[zone %s]" % ZONE,
                   "ns = ns1.%s" % ZONE,
                   "ns = ns2.%s" % ZONE,
@@ -147,9 +151,6 @@ class Nameplate:
         zone.setdefault("ttl", 60)
         zone.setdefault("negative_ttl", 30)
         for k, v in zone.items():
-            lines.append("%s = %s" % (k, v))
-        lines += ["", "[abuse]"]
-        for k, v in (self.ABUSE_OFF if abuse is None else abuse).items():
             lines.append("%s = %s" % (k, v))
         if extra:
             lines += ["", extra.strip()]

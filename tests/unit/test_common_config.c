@@ -106,6 +106,11 @@ static void test_valid_full(void **state)
 	               "retry = 100\n"
 	               "expire = 100000\n"
 	               "negative_ttl = 5\n"
+	               "allow_transfer = 192.0.2.0/24\n"
+	               "allow_transfer = Xfr-Key.\n"
+	               "allow_transfer = 2001:db8::1\n"
+	               "notify = 192.0.2.7@53\n"
+	               "notify = 2001:db8::7@5300\n"
 	               "[zone sub.dyn.example]\n"
 	               "ns = ns1.example.net\n");
 	assert_int_equal(ret, NP_OK);
@@ -156,6 +161,15 @@ static void test_valid_full(void **state)
 	assert_int_equal(z->retry, 100);
 	assert_int_equal(z->expire, 100000);
 	assert_int_equal(z->negative_ttl, 5);
+	assert_int_equal(z->n_allow_transfer, 3);
+	assert_false(z->allow_transfer[0].is_key);
+	assert_int_equal(z->allow_transfer[0].net.prefix, 24);
+	assert_true(z->allow_transfer[1].is_key);
+	assert_string_equal(z->allow_transfer[1].key, "xfr-key");
+	assert_false(z->allow_transfer[2].is_key);
+	assert_int_equal(z->allow_transfer[2].net.prefix, 128);
+	assert_int_equal(z->n_notify, 2);
+	assert_string_equal(z->notify[1].text, "2001:db8::7@5300");
 	assert_string_equal(cfg->zones[1].contact, "hostmaster.sub.dyn.example");
 
 	/* Longest suffix on a label boundary. */
@@ -217,6 +231,8 @@ static void test_defaults(void **state)
 	assert_int_equal(z->retry, 600);
 	assert_int_equal(z->expire, 1209600);
 	assert_int_equal(z->negative_ttl, 60);
+	assert_int_equal(z->n_allow_transfer, 0); /* nobody may transfer a zone unless listed */
+	assert_int_equal(z->n_notify, 0);
 	assert_string_equal(cfg->path, cfgpath);
 }
 
@@ -226,6 +242,19 @@ static void test_unknown_key(void **state)
 	expect_error("[server]\ndata_dir = /x\n[dns]\nlisten = 127.0.0.1@53\nbogus = 1\n", 5,
 	             "unknown key 'bogus' in [dns]");
 	expect_error(MINIMAL "colour = red\n", 7, "unknown key 'colour' in [zone dyn.example]");
+}
+
+static void test_xfr_keys(void **state)
+{
+	(void)state;
+	expect_error(
+	    MINIMAL "allow_transfer = 192.0.2.0/33\n", 7,
+	    "bad value for 'allow_transfer': must be an address prefix or a TSIG key name");
+	expect_error(
+	    MINIMAL "allow_transfer = bad_key!\n", 7,
+	    "bad value for 'allow_transfer': must be an address prefix or a TSIG key name");
+	expect_error(MINIMAL "notify = 192.0.2.7\n", 7,
+	             "bad value for 'notify': must be ADDR@PORT");
 }
 
 static void test_unknown_section(void **state)
@@ -345,6 +374,7 @@ int main(void)
 	    cmocka_unit_test(test_valid_full),
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_unknown_key),
+	    cmocka_unit_test(test_xfr_keys),
 	    cmocka_unit_test(test_unknown_section),
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_duplicates),
