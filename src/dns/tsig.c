@@ -196,6 +196,33 @@ int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
 	return ret;
 }
 
+int tsig_sign_continued(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
+                        const uint8_t *prior_mac, size_t prior_mac_len, const struct tsig_vars *v,
+                        uint8_t *mac_out)
+{
+	uint8_t mac[TSIG_MAC_LEN], buf[8];
+	struct hmac st;
+
+	if (*len < DNS_HDR_LEN || *len > cap || prior_mac_len > UINT16_MAX)
+		return NP_EMALFORMED;
+	hmac_init(&st, k->alg, k->secret, k->secret_len);
+	wire_store_u16(buf, (uint16_t)prior_mac_len);
+	hmac_update(&st, buf, 2);
+	hmac_update(&st, prior_mac, prior_mac_len);
+	hmac_update(&st, msg, *len);
+	put_u48(buf, v->time_signed);
+	wire_store_u16(buf + 6, v->fudge);
+	hmac_update(&st, buf, 8);
+	hmac_final(&st, mac);
+	size_t mac_len = tsig_mac_len(k->alg);
+	int ret = append_rr(msg, len, cap, k->name, k->name_len, algs[k->alg].wire, ALG_WIRE_LEN, v,
+	                    mac, (uint16_t)mac_len);
+	if (ret == NP_OK && mac_out != NULL)
+		memcpy(mac_out, mac, mac_len);
+	sodium_memzero(mac, sizeof(mac));
+	return ret;
+}
+
 int tsig_append_unsigned(const struct tsig_rr *req, uint8_t *msg, size_t *len, size_t cap,
                          uint16_t error, uint64_t now)
 {

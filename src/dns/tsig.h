@@ -91,6 +91,15 @@ int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
               const uint8_t *req_mac, size_t req_mac_len, const struct tsig_vars *v,
               uint8_t *mac_out) np_mustcheck;
 
+/* Signs a message after the first of a multi-message answer (a zone transfer, RFC 8945
+ * 5.3.1): its MAC covers the prior message's MAC, this message and the timers only (time
+ * signed, fudge), and the TSIG RR appended is complete as usual. prior_mac is the MAC of
+ * the message before (the first's from tsig_sign over the request MAC); mac_out gets this
+ * one's for the next. Returns like tsig_sign(). */
+int tsig_sign_continued(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
+                        const uint8_t *prior_mac, size_t prior_mac_len, const struct tsig_vars *v,
+                        uint8_t *mac_out) np_mustcheck;
+
 /* Appends an unsigned TSIG RR (MAC size 0) with the key and algorithm names of the
  * request's rr and the given error: what a server answers for BADKEY and BADSIG
  * (RFC 8945 5.3.2). Returns like tsig_sign(). */

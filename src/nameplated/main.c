@@ -189,6 +189,7 @@ int main(int argc, char **argv)
 	struct notifier *notifier = NULL;
 	struct update_service *upd = NULL;
 	struct metrics_http *metrics = NULL;
+	struct xfr_tsig *xfr_keys = NULL;
 	struct config *reloaded = NULL; /* the writer's config after a SIGHUP */
 	int status = 1;
 	raise_fd_limit(cfg);
@@ -225,6 +226,11 @@ int main(int argc, char **argv)
 	}
 	dns.update_submit = update_service_submit;
 	dns.update_ctx = upd;
+	ret = update_xfr_hooks(&xfr_keys, cfg, &dns.xfr_hooks);
+	if (ret != NP_OK) {
+		log_err("cannot start TSIG for zone transfers: %s", np_strerror(ret));
+		goto out;
+	}
 	if (metrics_http_start(&metrics, cfg) != NP_OK)
 		goto out;
 	if (drop_privileges(cfg) != NP_OK || dns_server_start(&dns) != NP_OK)
@@ -267,6 +273,7 @@ out:
 	/* Before the transports: its answers go out through their sockets. */
 	update_service_stop(upd);
 	dns_server_stop(&dns);
+	update_xfr_hooks_free(xfr_keys); /* the TCP threads that used it have stopped */
 	/* They use the writer: stopped before it (the observer writes a last checkpoint). */
 	owners_stop(owners);
 	mailer_stop(mail);

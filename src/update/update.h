@@ -18,6 +18,7 @@
 #include "common/err.h"
 #include "core/writer.h"
 #include "ns/update.h"
+#include "ns/xfr.h"
 
 /* UPDATEs waiting for authentication; more are answered SERVFAIL at once. */
 #define UPDATE_QUEUE_MAX 256
@@ -33,5 +34,13 @@ bool update_service_submit(void *ctx, struct update_job *job);
 /* Refuses new jobs, answers the queued ones, waits for those at the writer, stops the
  * thread. Call before the transports and the writer stop. */
 void update_service_stop(struct update_service *u);
+
+/* TSIG for zone transfers (xfr_tsig.c): fills hooks for the transports, with a read-only
+ * store connection and the sealing key of their own (opened now, before privileges are
+ * dropped). Free after the transports stopped. */
+struct xfr_tsig;
+int update_xfr_hooks(struct xfr_tsig **out, const struct config *cfg,
+                     struct xfr_hooks *hooks) np_mustcheck;
+void update_xfr_hooks_free(struct xfr_tsig *x);
 
 #endif

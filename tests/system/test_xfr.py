@@ -5,6 +5,7 @@
 # IXFR older than the kept history falls back to AXFR; who is not allowed is refused and
 # changes nothing; a 100,000-host zone transfers completely with bounded server memory,
 # even while updates go on.
+import base64
 import os
 import re
 import shutil
@@ -21,6 +22,8 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
+import dns.name
+import dns.tsig
 import dns.tsigkeyring
 import pytest
 
@@ -257,12 +260,15 @@ def xfr_query(n, rdtype, serial=None, source="127.0.0.1", keyring=None, udp=Fals
     return tcp_messages(n, q.to_wire(), source=source)
 
 
-def tcp_messages(n, wire, source="127.0.0.1", timeout=10):
+def tcp_messages(n, wire, source="127.0.0.1", timeout=10, keyring=None, request=None):
     """Sends one query over TCP and reads answers until the last SOA (or the server ends
-    the connection, or a lone error answer). Returns dnspython messages."""
+    the connection, or a lone error answer). Returns dnspython messages. With keyring (and
+    the signed request), every message's TSIG is verified as dnspython's xfr does: the
+    first over the request's MAC, each next over the one before."""
     s = socket.create_connection(("127.0.0.1", n.dns_port), timeout=timeout,
                                  source_address=(source, 0))
     out = []
+    tsig_ctx = None
     try:
         s.sendall(struct.pack("!H", len(wire)) + wire)
         while True:
@@ -270,8 +276,14 @@ def tcp_messages(n, wire, source="127.0.0.1", timeout=10):
             if hdr is None:
                 break
             body = recv_exact(s, struct.unpack("!H", hdr)[0])
-            m = dns.message.from_wire(body, one_rr_per_rrset=True, ignore_trailing=True,
-                                      keyring=False)
+            if keyring is None:
+                m = dns.message.from_wire(body, one_rr_per_rrset=True, ignore_trailing=True,
+                                          keyring=False)
+            else:
+                m = dns.message.from_wire(body, one_rr_per_rrset=True, keyring=keyring,
+                                          request_mac=request.mac, tsig_ctx=tsig_ctx,
+                                          multi=True)
+                tsig_ctx = m.tsig_ctx
             out.append(m)
             rrs = records(out)
             if m.rcode() != dns.rcode.NOERROR or soas_done(rrs):
@@ -712,3 +724,56 @@ def test_a_secondary_that_stops_reading_loses_its_transfer(np_factory):
     update(n, "192.0.2.7")
     rrs = records(xfr_query(n, "AXFR"))
     assert len([r for r in rrs if r.rdtype == dns.rdatatype.A]) == 100001
+
+
+def test_transfer_signed_with_an_accounts_tsig_key(np_factory):
+    """allow_transfer names a TSIG key made with nameplatectl tsig add: a transfer signed
+    with it is answered, every message signed (the first over the request's MAC, each next
+    over the one before, which dnspython checks message by message), from an address
+    allow_transfer does not list; a wrong secret is NOTAUTH/BADSIG and a key the list does
+    not name is REFUSED."""
+    n = primary(np_factory)
+    hosts = 5000  # more than one 64 KiB message
+    zf = os.path.join(n.tmp, "some.zone")
+    with open(zf, "w") as f:
+        f.write("$ORIGIN %s.\n" % ZONE)
+        for i in range(hosts):
+            f.write("s%d 60 IN A 10.1.%d.%d\n" % (i, i >> 8 & 255, i & 255))
+    n.ctl("zone", "import", zf, "--zone", ZONE, "--user", "alice", timeout=120)
+    out = n.ctl("tsig", "add", KEY, "--user", "alice", "--algorithm", "hmac-sha512").stdout
+    secret = re.search(r'secret "([^"]+)"', out).group(1)
+    other = re.search(r'secret "([^"]+)"',
+                      n.ctl("tsig", "add", "other-key", "--user", "alice").stdout).group(1)
+    n.start()
+    update(n, "192.0.2.1")
+    key = dns.tsig.Key(KEY + ".", secret, "hmac-sha512")
+    # dnspython's xfr checks each message's TSIG and raises on any that does not verify.
+    q = dns.message.make_query(ZONE, "AXFR")
+    q.use_tsig(key)
+    msgs = tcp_messages(n, q.to_wire(), source="127.0.0.2", keyring={key.name: key},
+                        request=q)
+    assert len(msgs) >= 2, len(msgs)
+    assert all(m.had_tsig for m in msgs)
+    names = {rr.name.to_text() for rr in records(msgs)}
+    assert len(names) >= hosts + 2
+    # dig checks the signatures too.
+    r = subprocess.run(["dig", "@127.0.0.1", "-p", str(n.dns_port), "-b", "127.0.0.2", ZONE,
+                        "AXFR", "-y", "hmac-sha512:%s:%s" % (KEY, secret)],
+                       capture_output=True, text=True, timeout=30)
+    assert "192.0.2.1" in r.stdout and "failure" not in r.stdout.lower(), r.stdout[-2000:]
+    # A wrong secret: NOTAUTH (BADSIG); another key of the account: REFUSED.
+    bad = dns.tsig.Key(KEY + ".", base64.b64encode(b"x" * 64).decode(), "hmac-sha512")
+    q = dns.message.make_query(ZONE, "AXFR")
+    q.use_tsig(bad)
+    s = socket.create_connection(("127.0.0.1", n.dns_port), timeout=5)
+    wire = q.to_wire()
+    s.sendall(struct.pack("!H", len(wire)) + wire)
+    body = recv_exact(s, struct.unpack("!H", recv_exact(s, 2))[0])
+    s.close()
+    assert body[3] & 0xF == dns.rcode.NOTAUTH
+    q = dns.message.make_query(ZONE, "AXFR")
+    q.use_tsig(dns.tsig.Key("other-key.", other, "hmac-sha256"))
+    msgs = tcp_messages(n, q.to_wire(), source="127.0.0.2",
+                        keyring={dns.name.from_text("other-key."):
+                                 dns.tsig.Key("other-key.", other, "hmac-sha256")}, request=q)
+    assert msgs[0].rcode() == dns.rcode.REFUSED and not msgs[0].answer
