@@ -203,7 +203,7 @@ static void sweep_feeds(struct http_server *hs)
 
 void http_reload(struct http_server *hs, const struct config *cfg)
 {
-	abuse_reload(hs->abuse, cfg);
+	(void)cfg; /* abuse_reload is the owner's (nameplated's main) */
 	sweep_feeds(hs);
 }
 
@@ -1221,7 +1221,7 @@ static void stop_all(struct http_server *hs)
 }
 
 int http_start(struct http_server **out, const struct config *cfg, struct writer *w,
-               struct observer *obs, struct mailer *mail)
+               struct observer *obs, struct mailer *mail, struct abuse *abuse)
 {
 	*out = NULL;
 	/* The page templates are parsed here, so that a broken one stops the daemon at start. */
@@ -1234,6 +1234,7 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	hs->w = w;
 	hs->obs = obs;
 	hs->mail = mail;
+	hs->abuse = abuse;
 	atomic_init(&hs->inflight, 0);
 	atomic_init(&hs->stopping, false);
 	hs->check = check_state_new();
@@ -1241,11 +1242,9 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 	    readers_open(&hs->readers, cfg->data_dir, cfg->http_threads > 0 ? cfg->http_threads : 1) != NP_OK ||
 	    http_guard_new(&hs->guard, cfg) != NP_OK ||
 	    throttle_new(&hs->throttle, HTTP_THROTTLE_ENTRIES) != NP_OK ||
-	    abuse_new(&hs->abuse, cfg) != NP_OK ||
 	    hashing_start(&hs->hashing, PASSWORD_PARALLEL, HTTP_HASHING_QUEUE) != NP_OK ||
 	    probe_start(&hs->probe) != NP_OK) {
 		hashing_stop(hs->hashing);
-		abuse_free(hs->abuse);
 		throttle_free(hs->throttle);
 		http_guard_free(hs->guard);
 		readers_close(&hs->readers);
@@ -1264,7 +1263,6 @@ int http_start(struct http_server **out, const struct config *cfg, struct writer
 			hashing_stop(hs->hashing);
 			http_guard_free(hs->guard);
 			throttle_free(hs->throttle);
-			abuse_free(hs->abuse);
 			probe_free(hs->probe);
 			check_state_free(hs->check);
 			readers_close(&hs->readers);
@@ -1316,7 +1314,6 @@ void http_stop(struct http_server *hs)
 	probe_free(hs->probe); /* after the daemons: they released every probe request */
 	http_guard_free(hs->guard); /* after the daemons: every connection reported its close */
 	throttle_free(hs->throttle);
-	abuse_free(hs->abuse);
 	check_state_free(hs->check);
 	readers_close(&hs->readers);
 	sodium_memzero(hs->tsig_seal, sizeof(hs->tsig_seal));

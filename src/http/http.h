@@ -17,13 +17,16 @@ struct http_server;
  * until the writer has committed them. cfg must outlive the server. */
 struct observer;
 struct mailer;
+struct abuse;
 /* obs takes sensor batches and answers verdicts; mail (NULL when [mail] has no relay)
- * sends check results. */
+ * sends check results; abuse (abuse/abuse.h, the caller's, shared with RFC 2136 UPDATE)
+ * keeps the update budgets, feeds and flux scores. */
 int http_start(struct http_server **out, const struct config *cfg, struct writer *w,
-               struct observer *obs, struct mailer *mail) np_mustcheck;
+               struct observer *obs, struct mailer *mail, struct abuse *abuse) np_mustcheck;
 void http_stop(struct http_server *hs);
-/* A reloaded configuration (SIGHUP): the [abuse] settings take effect (budgets, feeds, the
- * ASN tables); listen addresses and limits stay until a restart. cfg must outlive hs. */
+/* A reloaded configuration (SIGHUP), after the caller's abuse_reload: the hosts the feeds
+ * list now are quarantined; listen addresses and limits stay until a restart. cfg must
+ * outlive hs. */
 void http_reload(struct http_server *hs, const struct config *cfg);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "abuse/abuse.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/privs.h"
@@ -190,6 +191,7 @@ int main(int argc, char **argv)
 	struct update_service *upd = NULL;
 	struct metrics_http *metrics = NULL;
 	struct xfr_tsig *xfr_keys = NULL;
+	struct abuse *abuse = NULL;
 	struct config *reloaded = NULL; /* the writer's config after a SIGHUP */
 	int status = 1;
 	raise_fd_limit(cfg);
@@ -217,9 +219,12 @@ int main(int argc, char **argv)
 	if (observer_start(&obs, cfg, w) != NP_OK || mailer_start(&mail, cfg, w) != NP_OK ||
 	    owners_start(&owners, cfg, w, obs, mail) != NP_OK)
 		goto out;
-	if (cfg->n_http_listen > 0 && http_start(&http, cfg, w, obs, mail) != NP_OK)
+	/* Abuse protection: shared by dyndns2, the REST API and RFC 2136 UPDATE. */
+	if (abuse_new(&abuse, cfg) != NP_OK)
 		goto out;
-	ret = update_service_start(&upd, cfg, w);
+	if (cfg->n_http_listen > 0 && http_start(&http, cfg, w, obs, mail, abuse) != NP_OK)
+		goto out;
+	ret = update_service_start(&upd, cfg, w, abuse);
 	if (ret != NP_OK) {
 		log_err("cannot start RFC 2136 UPDATE: %s", np_strerror(ret));
 		goto out;
@@ -254,6 +259,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		writer_reload(w, next);
+		abuse_reload(abuse, next);
 		if (http != NULL)
 			http_reload(http, next);
 		log_set_level(next->log_level);
@@ -282,6 +288,7 @@ out:
 		writer_stop(w);
 	/* After the writer, whose hooks it is; the DNS workers have stopped reading. */
 	publish_stop(pub);
+	abuse_free(abuse); /* after everything that took updates */
 	notifier_stop(notifier);
 	free(reloaded);
 	if (st != NULL)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abuse/abuse.h"
 #include "account/credential.h"
 #include "account/throttle.h"
 #include "account/tsigkey.h"
@@ -21,6 +22,7 @@
 #include "dns/constants.h"
 #include "dns/msg.h"
 #include "dns/tsig.h"
+#include "store/abuse.h"
 #include "store/store.h"
 
 /* The types a host holds, which "delete every RRset of a name" touches. */
@@ -35,6 +37,7 @@ static const uint16_t host_types[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_TXT, D
 struct update_service {
 	const struct config *cfg;
 	struct writer *writer;
+	struct abuse *abuse;
 	struct store *st; /* read-only; the service thread's alone */
 	uint8_t seal[TSIGKEY_SEAL_LEN];
 	struct throttle *throttle; /* failed signatures, per source and per key name */
@@ -229,31 +232,34 @@ static unsigned check_prereqs(struct update_op *u, struct store *st, const struc
 	return DNS_RCODE_NOERROR;
 }
 
-/* "A 192.0.2.1,TXT ..." of the host types, for the history. */
+/* The host's values as the history keeps them, as the other interfaces write them: a
+ * comma list of plain values ("192.0.2.1,2001:db8::1"), addresses first, so the flux score
+ * (abuse/flux.h) reads the addresses of every change whichever interface made it. */
 static void values_text(const struct store_rr *rrs, size_t n, char *out, size_t cap)
 {
+	static const uint16_t order[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_TXT, DNS_TYPE_MX};
 	size_t o = 0;
 	out[0] = '\0';
-	for (size_t i = 0; i < n && o + 1 < cap; i++) {
-		char v[512] = "?";
-		struct np_addr a;
-		if (store_rr_addr(&rrs[i], &a))
-			addr_format(&a, v, sizeof(v));
-		else if (rrs[i].type == DNS_TYPE_TXT && rrs[i].rdlen > 0)
-			snprintf(v, sizeof(v), "\"%.*s\"", (int)rrs[i].rdata[0], rrs[i].rdata + 1);
-		else if (rrs[i].type == DNS_TYPE_MX && rrs[i].rdlen > 2) {
-			char ex[CFG_NAME_MAX];
-			name_text(rrs[i].rdata + 2, rrs[i].rdlen - 2u, ex, sizeof(ex));
-			snprintf(v, sizeof(v), "%u %s", wire_load_u16(rrs[i].rdata), ex);
+	for (size_t t = 0; t < ARRAY_SIZE(order); t++) {
+		for (size_t i = 0; i < n && o + 1 < cap; i++) {
+			if (rrs[i].type != order[t])
+				continue;
+			char v[512] = "?";
+			struct np_addr a;
+			if (store_rr_addr(&rrs[i], &a))
+				addr_format(&a, v, sizeof(v));
+			else if (rrs[i].type == DNS_TYPE_TXT && rrs[i].rdlen > 0)
+				snprintf(v, sizeof(v), "\"%.*s\"", (int)rrs[i].rdata[0], rrs[i].rdata + 1);
+			else if (rrs[i].type == DNS_TYPE_MX && rrs[i].rdlen > 2) {
+				char ex[CFG_NAME_MAX];
+				name_text(rrs[i].rdata + 2, rrs[i].rdlen - 2u, ex, sizeof(ex));
+				snprintf(v, sizeof(v), "%u %s", wire_load_u16(rrs[i].rdata), ex);
+			}
+			int w = snprintf(out + o, cap - o, "%s%s", o > 0 ? "," : "", v);
+			if (w < 0 || (size_t)w >= cap - o)
+				return; /* the history text is informative: a long one is cut */
+			o += (size_t)w;
 		}
-		const char *t = rrs[i].type == DNS_TYPE_A      ? "A"
-		                : rrs[i].type == DNS_TYPE_AAAA ? "AAAA"
-		                : rrs[i].type == DNS_TYPE_TXT  ? "TXT"
-		                                               : "MX";
-		int w = snprintf(out + o, cap - o, "%s%s %s", o > 0 ? "," : "", t, v);
-		if (w < 0 || (size_t)w >= cap - o)
-			break;
-		o += (size_t)w;
 	}
 }
 
@@ -379,6 +385,57 @@ static int apply_one(struct update_op *u, const struct update_rr *rr, enum updat
 	}
 }
 
+/* The flux score judges each host's new addresses before anything is changed (as
+ * dyndns2's and the REST API's do): at hold or above the whole message is REFUSED and only
+ * the host's new state is kept (a quarantine leaves DNS with this batch). */
+static int judge_addresses(struct update_op *u, struct store *st, struct writer_txn *txn)
+{
+	const struct update_msg *m = &u->msg;
+	for (unsigned i = m->n_prereq; i < m->n_prereq + m->n_update; i++) {
+		const struct update_rr *rr = &m->rr[i];
+		bool first = true; /* each host once: at its first record */
+		for (unsigned j = m->n_prereq; j < i && first; j++)
+			first = m->rr[j].name_len != rr->name_len ||
+			        memcmp(m->rr[j].name, rr->name, rr->name_len) != 0;
+		if (!first)
+			continue;
+		int ret = load_host(u, st, rr);
+		if (ret != NP_OK)
+			return ret == NP_EDENIED ? NP_OK : ret;
+		struct np_addr cand[UPDATE_MAX_RRS];
+		size_t nc = 0;
+		for (unsigned j = i; j < m->n_prereq + m->n_update; j++) {
+			const struct update_rr *a = &m->rr[j];
+			if (m->kind[j] != UPD_ADD || a->name_len != rr->name_len ||
+			    memcmp(a->name, rr->name, rr->name_len) != 0 ||
+			    (a->type != DNS_TYPE_A && a->type != DNS_TYPE_AAAA))
+				continue;
+			bool held = false;
+			for (size_t k = 0; k < u->n_before && !held; k++)
+				held = rdata_equal(&u->before[k], a);
+			if (held)
+				continue;
+			cand[nc].family = a->type == DNS_TYPE_A ? AF_INET : AF_INET6;
+			memset(cand[nc].bytes, 0, sizeof(cand[nc].bytes));
+			memcpy(cand[nc].bytes, a->rdata, a->rdlen);
+			nc++;
+		}
+		if (nc == 0)
+			continue;
+		int state;
+		ret = abuse_judge(u->svc->abuse, st, &u->host, cand, nc, time_now(), &state);
+		if (ret != NP_OK)
+			return ret;
+		if (state >= STORE_ABUSE_HOLD) {
+			u->rcode = DNS_RCODE_REFUSED;
+			return state == STORE_ABUSE_QUARANTINED
+			           ? writer_txn_touch(txn, u->host.fqdn)
+			           : NP_OK;
+		}
+	}
+	return NP_OK;
+}
+
 static int op_apply(struct writer_op *op, struct writer_txn *txn)
 {
 	struct update_op *u = (struct update_op *)op;
@@ -407,6 +464,11 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 	if (u->rcode != DNS_RCODE_NOERROR)
 		return NP_OK;
 
+	if (u->svc->abuse != NULL) {
+		ret = judge_addresses(u, st, txn);
+		if (ret != NP_OK || u->rcode != DNS_RCODE_NOERROR)
+			return ret;
+	}
 	const struct update_msg *m = &u->msg;
 	const struct update_rr *loaded = NULL; /* whose records after[] holds */
 	for (unsigned i = m->n_prereq; i < m->n_prereq + m->n_update; i++) {
@@ -483,6 +545,48 @@ static unsigned check_policy(struct update_service *svc, struct update_op *u, in
 		           POLICY_OK) {
 			return DNS_RCODE_REFUSED;
 		}
+	}
+	return DNS_RCODE_NOERROR;
+}
+
+/* The budgets (per host, key and source, as dyndns2's) and the threat feeds' address
+ * ranges: REFUSED when over a budget or adding a listed address. RFC 2136 has no rcode for
+ * "later"; the refusal is logged with the time to wait. */
+static unsigned check_abuse(struct update_service *svc, struct update_op *u, int64_t now)
+{
+	const struct update_msg *m = &u->msg;
+	if (m->n_update == 0)
+		return DNS_RCODE_NOERROR;
+	static _Thread_local char names[UPDATE_MAX_RRS][CFG_NAME_MAX];
+	const char *list[UPDATE_MAX_RRS];
+	size_t n = 0;
+	for (unsigned i = m->n_prereq; i < m->n_prereq + m->n_update; i++) {
+		const struct update_rr *rr = &m->rr[i];
+		name_text(rr->name, rr->name_len, names[n], sizeof(names[n]));
+		bool dup = false;
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = strcmp(list[k], names[n]) == 0;
+		if (!dup) {
+			list[n] = names[n];
+			n++;
+		}
+		if (m->kind[i] == UPD_ADD &&
+		    (rr->type == DNS_TYPE_A || rr->type == DNS_TYPE_AAAA)) {
+			struct np_addr a = {.family = rr->type == DNS_TYPE_A ? AF_INET : AF_INET6};
+			memcpy(a.bytes, rr->rdata, rr->rdlen);
+			char which[160];
+			if (abuse_addr_listed(svc->abuse, &a, which, sizeof(which))) {
+				log_info("update: %s refused: the address is listed (%s)",
+				         list[n - 1], which);
+				return DNS_RCODE_REFUSED;
+			}
+		}
+	}
+	unsigned wait =
+	    abuse_budget_take(svc->abuse, list, n, u->cred.token_id, &u->job->source, now);
+	if (wait > 0) {
+		log_info("update: key %s over its update budget: wait %us", u->cred.token_id, wait);
+		return DNS_RCODE_REFUSED;
 	}
 	return DNS_RCODE_NOERROR;
 }
@@ -567,6 +671,8 @@ static void handle(struct update_service *svc, struct update_job *job)
 		rcode = DNS_RCODE_NOTAUTH;
 	if (rcode == DNS_RCODE_NOERROR)
 		rcode = check_policy(svc, u, now);
+	if (rcode == DNS_RCODE_NOERROR && svc->abuse != NULL)
+		rcode = check_abuse(svc, u, now);
 	if (rcode != DNS_RCODE_NOERROR) {
 		answer(job, &u->msg, rcode, &u->key, u->req_mac, u->req_mac_len, u->fudge, NULL, 0);
 		goto out;
@@ -633,13 +739,15 @@ bool update_service_submit(void *ctx, struct update_job *job)
 	return take;
 }
 
-int update_service_start(struct update_service **out, const struct config *cfg, struct writer *w)
+int update_service_start(struct update_service **out, const struct config *cfg, struct writer *w,
+                         struct abuse *abuse)
 {
 	struct update_service *svc = calloc(1, sizeof(*svc));
 	if (svc == NULL)
 		return NP_ENOMEM;
 	svc->cfg = cfg;
 	svc->writer = w;
+	svc->abuse = abuse;
 	svc->tail = &svc->head;
 	pthread_mutex_init(&svc->mu, NULL);
 	pthread_cond_init(&svc->cv, NULL);

@@ -26,9 +26,12 @@
 struct update_service;
 
 /* Opens the service's read-only store connection and reads the TSIG sealing key (both
- * before privileges are dropped), and starts its thread. w must outlive the service. */
+ * before privileges are dropped), and starts its thread. w and abuse (the update budgets,
+ * feeds and flux scores dyndns2 and the REST API answer to as well; NULL: none) must
+ * outlive the service. */
+struct abuse;
 int update_service_start(struct update_service **out, const struct config *cfg,
-                         struct writer *w) np_mustcheck;
+                         struct writer *w, struct abuse *abuse) np_mustcheck;
 /* The transports' update_submit_fn; ctx is the service. */
 bool update_service_submit(void *ctx, struct update_job *job);
 /* Refuses new jobs, answers the queued ones, waits for those at the writer, stops the

@@ -464,3 +464,68 @@ def test_hosts_blocked_before_the_upgrade_are_on_hold(np_factory):
     assert n.addrs(router) == {"192.0.2.10"}
     assert n.update(user=router, secret=V3_ROUTER_SECRET, myip="192.0.2.11")[2] == ["abuse"]
     assert "other.%s" % ZONE not in abuse_list(n)
+
+
+def test_rfc2136_update_answers_to_the_same_protection(np_factory, tmp_path):
+    """UPDATE with a TSIG key meets what dyndns2 meets: the budgets (the 3rd change of a name
+    in two minutes is REFUSED), the DROP ranges, a held name, and the flux score; nothing
+    changes on a refusal."""
+    import re
+
+    import dns.name
+    import dns.query
+    import dns.tsig
+    import dns.update
+
+    drop = write(tmp_path, "drop.txt", DROP)
+    asn = write(tmp_path, "ip2asn-v4.tsv", IP2ASN)
+    n = np_factory()
+    n.write_config(abuse={"asn_db": asn, "feed": "spamhaus-drop:%s" % drop})
+    n.init()
+    n.add_user("alice")
+    n.add_host(HOME, "alice")
+    n.add_host("flux." + ZONE, "alice")
+    secret = re.search(r'secret "([^"]+)"',
+                       n.ctl("tsig", "add", "k", "--user", "alice").stdout).group(1)
+    n.start()
+    key = dns.tsig.Key("k.", secret, "hmac-sha256")
+
+    def send(name, ip):
+        u = dns.update.UpdateMessage(ZONE)
+        u.use_tsig(key)
+        u.replace(dns.name.from_text(name + "."), 60, "A", ip)
+        return dns.query.udp(u, "127.0.0.1", port=n.dns_port, timeout=5).rcode()
+
+    # The budget: two changes of a name in two minutes, then REFUSED.
+    assert send(HOME, "192.0.2.1") == dns.rcode.NOERROR
+    assert send(HOME, "192.0.2.2") == dns.rcode.NOERROR
+    assert send(HOME, "192.0.2.3") == dns.rcode.REFUSED
+    assert n.addrs(HOME) == {"192.0.2.2"}
+    assert "over its update budget" in n.stderr()
+    # A listed range: REFUSED, nothing changed (the budget is not what refused it: another
+    # name, a fresh budget).
+    other = "other." + ZONE
+    n.ctl("host", "add", other, "--user", "alice")
+    assert send(other, "198.51.100.7") == dns.rcode.REFUSED
+    assert n.addrs(other) == set()
+    assert "listed" in n.stderr()
+    # A held name refuses UPDATE too.
+    assert send(other, "192.0.2.9") == dns.rcode.NOERROR
+    n.ctl("abuse", "hold", other, "--reason", "reported")
+    assert send(other, "192.0.2.10") == dns.rcode.REFUSED
+    assert n.addrs(other) == {"192.0.2.9"}
+    n.stop()
+
+    # The flux score: budgets off, many autonomous systems in a minute: held, DNS keeps the
+    # last address accepted.
+    n.write_config(abuse=dict(NO_LIMITS, asn_db=asn))
+    n.start()
+    answers = []
+    for i in range(40):
+        answers.append(send("flux." + ZONE, "10.%d.%d.%d" % (i % 6, i // 6, 1 + i)))
+    first = answers.index(dns.rcode.REFUSED)
+    assert 6 <= first <= 24, answers
+    assert all(a == dns.rcode.REFUSED for a in answers[first:]), answers
+    assert n.addrs("flux." + ZONE) == {"10.%d.%d.%d" % ((first - 1) % 6, (first - 1) // 6,
+                                                         first)}
+    assert abuse_list(n)["flux." + ZONE]["state"] in ("hold", "quarantined")
