@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,6 @@ struct update_op {
 	struct writer_op op; /* first: the writer hands it back */
 	struct update_service *svc;
 	struct update_job *job;
-	struct update_msg msg;
 	struct credential cred;
 	uint8_t token_hash[SECRET_HASH_LEN];
 	struct tsig_key key;
@@ -70,11 +70,20 @@ struct update_op {
 	size_t req_mac_len;
 	uint16_t fudge;
 	unsigned rcode; /* what the writer's side found: a failed prerequisite, REFUSED... */
-	/* Scratch of apply: the records of the host being changed. */
+	/* Scratch of apply, on the writer thread: the records of the host being changed. They
+	 * point into the writer thread's own arrays (apply_scratch), so an UPDATE in flight
+	 * holds only its message. */
+	struct store_host *host_p;
+	struct store_rr *before, *after;
+	size_t n_before, n_after;
+	struct update_msg msg; /* last: the only large member, never zeroed whole */
+};
+
+/* The writer thread's scratch for apply (one op at a time). */
+static _Thread_local struct {
 	struct store_host host;
 	struct store_rr before[ZONE_MAX_RRS_PER_NODE], after[ZONE_MAX_RRS_PER_NODE];
-	size_t n_before, n_after;
-};
+} apply_scratch;
 
 /* ---- answers ---- */
 
@@ -153,11 +162,11 @@ static int records_at(struct update_op *u, struct store *st, const struct cfg_zo
 	*apex = strcmp(fqdn, cz->name) == 0;
 	if (*apex)
 		return NP_OK;
-	int ret = store_host_get(st, fqdn, &u->host);
+	int ret = store_host_get(st, fqdn, u->host_p);
 	if (ret == NP_ENOTFOUND)
 		return NP_OK;
 	if (ret == NP_OK)
-		ret = store_records_get(st, u->host.id, out, ZONE_MAX_RRS_PER_NODE, n);
+		ret = store_records_get(st, u->host_p->id, out, ZONE_MAX_RRS_PER_NODE, n);
 	return ret;
 }
 
@@ -249,7 +258,8 @@ static void values_text(const struct store_rr *rrs, size_t n, char *out, size_t 
 			if (store_rr_addr(&rrs[i], &a))
 				addr_format(&a, v, sizeof(v));
 			else if (rrs[i].type == DNS_TYPE_TXT && rrs[i].rdlen > 0)
-				snprintf(v, sizeof(v), "\"%.*s\"", (int)rrs[i].rdata[0], rrs[i].rdata + 1);
+				snprintf(v, sizeof(v), "\"%.*s\"", (int)rrs[i].rdata[0],
+				         rrs[i].rdata + 1);
 			else if (rrs[i].type == DNS_TYPE_MX && rrs[i].rdlen > 2) {
 				char ex[CFG_NAME_MAX];
 				name_text(rrs[i].rdata + 2, rrs[i].rdlen - 2u, ex, sizeof(ex));
@@ -292,7 +302,7 @@ static int flush_host(struct update_op *u, struct store *st, struct writer_txn *
 		}
 		if (same && n_old == n)
 			continue;
-		int ret = store_records_set(st, u->host.id, type, set, n);
+		int ret = store_records_set(st, u->host_p->id, type, set, n);
 		if (ret != NP_OK)
 			return ret;
 		changed = true;
@@ -303,17 +313,17 @@ static int flush_host(struct update_op *u, struct store *st, struct writer_txn *
 	for (size_t i = 0; i < u->n_after; i++)
 		addr = addr || u->after[i].type == DNS_TYPE_A || u->after[i].type == DNS_TYPE_AAAA;
 	int ret = NP_OK;
-	if (addr && u->host.offline) /* addresses bring a host back online, as with dyndns2 */
-		ret =
-		    store_host_set_flags(st, u->host.id, u->host.wildcard, false, u->host.blocked);
+	if (addr && u->host_p->offline) /* addresses bring a host back online, as with dyndns2 */
+		ret = store_host_set_flags(st, u->host_p->id, u->host_p->wildcard, false,
+		                           u->host_p->blocked);
 	static _Thread_local char old_text[1024], new_text[1024];
 	char source[64];
 	values_text(u->before, u->n_before, old_text, sizeof(old_text));
 	values_text(u->after, u->n_after, new_text, sizeof(new_text));
 	addr_format(&u->job->source, source, sizeof(source));
 	struct store_history h = {
-	    .host_id = u->host.id,
-	    .fqdn = u->host.fqdn,
+	    .host_id = u->host_p->id,
+	    .fqdn = u->host_p->fqdn,
 	    .time = time_now(),
 	    .source = source,
 	    .old_addr = old_text,
@@ -324,7 +334,7 @@ static int flush_host(struct update_op *u, struct store *st, struct writer_txn *
 	if (ret == NP_OK)
 		ret = store_history_add(st, &h);
 	if (ret == NP_OK)
-		ret = writer_txn_touch(txn, u->host.fqdn);
+		ret = writer_txn_touch(txn, u->host_p->fqdn);
 	return ret;
 }
 
@@ -334,14 +344,14 @@ static int load_host(struct update_op *u, struct store *st, const struct update_
 {
 	char fqdn[CFG_NAME_MAX];
 	name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
-	int ret = store_host_get(st, fqdn, &u->host);
+	int ret = store_host_get(st, fqdn, u->host_p);
 	if (ret == NP_ENOTFOUND ||
-	    (ret == NP_OK && (u->host.user_id != u->cred.user_id || u->host.blocked))) {
+	    (ret == NP_OK && (u->host_p->user_id != u->cred.user_id || u->host_p->blocked))) {
 		u->rcode = DNS_RCODE_REFUSED;
 		return NP_EDENIED;
 	}
 	if (ret == NP_OK)
-		ret = store_records_get(st, u->host.id, u->before, ZONE_MAX_RRS_PER_NODE,
+		ret = store_records_get(st, u->host_p->id, u->before, ZONE_MAX_RRS_PER_NODE,
 		                        &u->n_before);
 	if (ret != NP_OK)
 		return ret;
@@ -423,13 +433,13 @@ static int judge_addresses(struct update_op *u, struct store *st, struct writer_
 		if (nc == 0)
 			continue;
 		int state;
-		ret = abuse_judge(u->svc->abuse, st, &u->host, cand, nc, time_now(), &state);
+		ret = abuse_judge(u->svc->abuse, st, u->host_p, cand, nc, time_now(), &state);
 		if (ret != NP_OK)
 			return ret;
 		if (state >= STORE_ABUSE_HOLD) {
 			u->rcode = DNS_RCODE_REFUSED;
 			return state == STORE_ABUSE_QUARANTINED
-			           ? writer_txn_touch(txn, u->host.fqdn)
+			           ? writer_txn_touch(txn, u->host_p->fqdn)
 			           : NP_OK;
 		}
 	}
@@ -439,6 +449,9 @@ static int judge_addresses(struct update_op *u, struct store *st, struct writer_
 static int op_apply(struct writer_op *op, struct writer_txn *txn)
 {
 	struct update_op *u = (struct update_op *)op;
+	u->host_p = &apply_scratch.host;
+	u->before = apply_scratch.before;
+	u->after = apply_scratch.after;
 	struct store *st = writer_txn_store(txn);
 	const struct config *cfg = writer_txn_config(txn);
 	char zone[CFG_NAME_MAX];
@@ -604,7 +617,15 @@ static bool zone_served(const struct config *cfg, const struct update_msg *m)
 
 static void handle(struct update_service *svc, struct update_job *job)
 {
-	struct update_op *u = calloc(1, sizeof(*u));
+	/* Not calloc: the message (tens of KiB) is filled by update_parse as far as it is
+	 * used; zeroing it all cost more than the rest of an UPDATE. */
+	struct update_op *u = malloc(sizeof(*u));
+	if (u != NULL) {
+		memset(u, 0, offsetof(struct update_op, msg));
+		u->msg.zone_len = 0;
+		u->msg.n_prereq = u->msg.n_update = 0;
+		u->msg.id = 0;
+	}
 	if (u == NULL) {
 		struct update_msg m = {0};
 		(void)update_parse(job->msg, job->len, &m);
