@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -219,7 +220,8 @@ ttl = 60
             self.ctl("check-config", timeout=60)
             return True
         except RuntimeError as e:
-            self.xfr_error = str(e).splitlines()[-1] if str(e) else "check-config failed"
+            m = re.search(r"unknown key '[^']*'", str(e))
+            self.xfr_error = m.group(0) if m else (str(e).splitlines() or ["failed"])[-1]
             self.write_conf(False)
             return False
 
@@ -294,8 +296,8 @@ zone:
     wait_ready = Primary.wait_ready
 
 
-def settle(pids, limit=15.0):
-    """Waits (at most limit s) until the server spends under 5% of a CPU over 0.3 s, so a
+def settle(pids, limit=30.0):
+    """Waits (at most limit s) until the servers spend under 5% of a CPU over 0.3 s, so a
     background task of the previous run (Knot's zone file flush) does not fall into the
     next one."""
     end = time.monotonic() + limit
@@ -316,6 +318,11 @@ def load(gen, port, key, args, label, extra, timeout):
         raise RuntimeError("update_load: exit %d: %s" %
                            (r.returncode, r.stderr.decode(errors="replace").strip()))
     return json.loads(r.stdout)
+
+
+def children_cpu_s():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def dig_a(port, name):
@@ -432,15 +439,21 @@ def main():
                 order = servers[r % len(servers):] + servers[:r % len(servers)]
                 for s in order:
                     srv = srvs[s]
-                    settle(srv.pids())
+                    # every server quiet: Knot rewrites its zone file after a run
+                    settle([p for x in started for p in x.pids()])
                     cpu0 = bench.cpu_ticks(srv.pids())
+                    busy0, gen0, t0 = bench.busy_cpu_s(), children_cpu_s(), time.monotonic()
                     seed = 1000 * (r + 1) + 10 * c + SERVERS.index(s)
                     res = load(gen, srv.port, key, a, "%s-c%d-r%d" % (s, c, r + 1),
                                ["--outstanding", str(c), "--seconds", str(a.seconds),
                                 "--hosts", str(a.hosts), "--timeout-ms", str(a.timeout_ms),
                                 "--seed", str(seed)], a.seconds + 120)
                     cpu = bench.cpu_ticks(srv.pids()) - cpu0
+                    wall = time.monotonic() - t0
+                    gen_cpu = children_cpu_s() - gen0
+                    other = (bench.busy_cpu_s() - busy0 - cpu - gen_cpu) / wall
                     res.update({"server": s, "run": r + 1, "server_cpu_s": cpu,
+                                "generator_cpu_s": gen_cpu, "other_cpu_busy": max(0.0, other),
                                 "server_cpu_us_per_update":
                                     cpu * 1e6 / res["acked"] if res["acked"] else None})
                     last = res.get("last")
@@ -459,7 +472,7 @@ def main():
             for s in servers:
                 report["sync_check"][s] = {}
                 for c in outs:
-                    settle(srvs[s].pids())
+                    settle([p for x in started for p in x.pids()])
                     sc = count_syncs(srvs[s], gen, a, c, a.sync_check * (1 if c == 1 else 5))
                     report["sync_check"][s][str(c)] = sc
                     log("%s c=%d: %s sync calls per acknowledged update (%s)" %
@@ -496,8 +509,8 @@ def secondary(s, work, data, build, key, gen, a):
         srv = Nameplate(work, data, build, notify_port=port)
         srv.key = key
         if not srv.supports_xfr():
-            msg = ("skipped: this nameplated has no zone transfers (nameplatectl check-config "
-                   "refuses allow_transfer/notify: %s)" % srv.xfr_error)
+            msg = ("skipped: this nameplated has no zone transfers (check-config: %s)" %
+                   srv.xfr_error)
             log("secondary row, nameplated: " + msg)
             return {"skipped": msg}
     else:
@@ -564,9 +577,12 @@ def summary(rep, servers, outs):
     lines += [hdr, "-" * len(hdr)]
     metrics = [
         ("acked updates/s", lambda r: r["acked_per_s"], "%.0f", True),
-        ("latency p50 ms", lambda r: r["latency_ms"]["p50"], "%.2f", False),
-        ("latency p99 ms", lambda r: r["latency_ms"]["p99"], "%.2f", False),
-        ("server CPU us/update", lambda r: r["server_cpu_us_per_update"], "%.0f", False),
+        ("latency p50 ms", lambda r: r["latency_ms"]["p50"], "%.2f", True),
+        ("latency p99 ms", lambda r: r["latency_ms"]["p99"], "%.2f", True),
+        ("server CPU us/update", lambda r: r["server_cpu_us_per_update"], "%.0f", True),
+        ("generator CPU %", lambda r: 100 * r["generator_cpu_s"] / r["seconds"], "%.0f",
+         False),
+        ("other CPU busy (cores)", lambda r: r["other_cpu_busy"], "%.2f", False),
         ("errors+timeouts (sum of runs)", None, "%d", False),
     ]
     for c in outs:
@@ -581,7 +597,7 @@ def summary(rep, servers, outs):
                     vals.append(cell(s, c, f))
             line = "%-34s" % ("%s, %d outstanding" % (label, c))
             line += "".join("%13s" % fmt(v, ff) for v in vals)
-            if ratio_cols and f is not None:
+            if ratio_cols and ratio:
                 npv = vals[servers.index("nameplated")]
                 for p in ratio_cols:
                     pv = vals[servers.index(p)]
