@@ -23,7 +23,8 @@ import genzone  # noqa: E402
 
 ZONE = genzone.ORIGIN
 KEYNAME = "bench-key"
-SERVERS = ("nameplated", "bind", "knot")
+SERVERS = ("nameplated", "bind", "knot", "knot-journal")
+DEFAULT_SERVERS = "nameplated,bind,knot"
 # What each server does with an update before it answers, by default (bench/README.md).
 DURABILITY = {
     "nameplated": "acknowledges after the group commit is on disk (SQLite WAL, "
@@ -32,6 +33,9 @@ DURABILITY = {
             "one update at a time (default; the zone file is rewritten later)",
     "knot": "journal in LMDB, journal-db-mode: robust (synced commit), updates batched; "
             "zonefile-sync: 0 (the zone file is also rewritten after each change)",
+    "knot-journal": "as knot, but zonefile-sync: -1: the journal only (robust, synced), the "
+                    "zone file never rewritten (not a default; knot.conf(5) suggests it for "
+                    "large zones with frequent updates)",
 }
 
 
@@ -121,6 +125,7 @@ zone "{zone}" {{
 
 class Knot(Primary):
     name = "knot"
+    zonefile_sync = ""
 
     def prepare(self):
         super().prepare()
@@ -158,18 +163,25 @@ key:
 template:
   - id: default
     storage: {w}
-zone:
+{zfs}zone:
   - domain: {zone}
     file: {zf}
     acl: {acls}
 {notify}""".format(w=w, port=self.port, kn=self.key[0], ks=self.key[1], remote=remote,
-                   zone=ZONE, zf=zf, acls=acls, notify=notify)
+                   zone=ZONE, zf=zf, acls=acls, notify=notify,
+                   zfs=self.zonefile_sync)
         self.conf = os.path.join(w, "knot.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
 
     def cmd(self):
         return ["knotd", "-c", self.conf]
+
+
+class KnotJournal(Knot):
+    """Knot with the zone file never rewritten: updates live in its (synced) journal."""
+    name = "knot-journal"
+    zonefile_sync = "    zonefile-sync: -1\n"
 
 
 class Nameplate(Primary):
@@ -188,7 +200,6 @@ class Nameplate(Primary):
             extra = "allow_transfer = 127.0.0.1\nnotify = 127.0.0.1@%d\n" % self.notify_port
         conf = """[server]
 data_dir = {d}
-log_level = warning
 
 [dns]
 listen = 127.0.0.1@{port}
@@ -377,7 +388,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--outstanding", default="1,32")
-    ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--servers", default=DEFAULT_SERVERS,
+                    help="from %s" % ",".join(SERVERS))
     ap.add_argument("--hosts", type=int, default=100000)
     ap.add_argument("--timeout-ms", type=int, default=1000)
     ap.add_argument("--secondary-updates", type=int, default=20,
@@ -393,7 +405,8 @@ def main():
         ap.error("--servers from %s; --outstanding a list of numbers" % ",".join(SERVERS))
     if a.runs < 1 or a.seconds < 1 or a.hosts < 2 * max(outs):
         ap.error("--runs, --seconds >= 1; --hosts at least twice the outstanding")
-    for tool in ["dig"] + [{"bind": "named", "knot": "knotd", "nameplated": "dig"}[s]
+    for tool in ["dig"] + [{"bind": "named", "knot": "knotd", "knot-journal": "knotd",
+                            "nameplated": "dig"}[s]
                            for s in servers]:
         if not shutil.which(tool):
             sys.exit("update.py: needs %s (scripts/deps.sh)" % tool)
@@ -420,7 +433,8 @@ def main():
     np_srv = Nameplate(work, data, build)
     np_srv.prepare()  # imports the hosts and makes the key every server shares
     key = np_srv.key
-    srvs = {"nameplated": np_srv, "bind": Bind(work, data, key), "knot": Knot(work, data, key)}
+    srvs = {"nameplated": np_srv, "bind": Bind(work, data, key), "knot": Knot(work, data, key),
+            "knot-journal": KnotJournal(work, data, key)}
     srvs = {s: srvs[s] for s in servers}
     report = {"hosts": a.hosts, "seconds": a.seconds, "runs": a.runs, "outstanding": outs,
               "cpus": os.cpu_count(), "durability": {s: DURABILITY[s] for s in servers},
@@ -514,7 +528,8 @@ def secondary(s, work, data, build, key, gen, a):
             log("secondary row, nameplated: " + msg)
             return {"skipped": msg}
     else:
-        srv = {"bind": Bind, "knot": Knot}[s](work, data, key, notify_port=port)
+        srv = {"bind": Bind, "knot": Knot, "knot-journal": KnotJournal}[s](
+            work, data, key, notify_port=port)
     sec = NsdSecondary(work, data, None, s)
     sec.port = port
     try:
@@ -547,7 +562,7 @@ def versions(servers):
     v = {}
     for s, cmd in (("bind", ["named", "-v"]), ("knot", ["knotd", "-V"]),
                    ("nsd", ["nsd", "-v"])):
-        if s != "nsd" and s not in servers:
+        if s != "nsd" and s not in servers and not (s == "knot" and "knot-journal" in servers):
             continue
         try:
             r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -572,11 +587,14 @@ def summary(rep, servers, outs):
              "%d s per run, median of %d runs; %d CPUs, shared with the load generator" %
              (rep["hosts"], rep["seconds"], rep["runs"], rep["cpus"])]
     hdr = "%-34s" % "metric" + "".join("%13s" % s for s in servers)
-    ratio_cols = [p for p in ("bind", "knot") if p in servers and "nameplated" in servers]
-    hdr += "".join("%10s" % ("np/" + p) for p in ratio_cols)
+    ratio_cols = [p for p in ("bind", "knot", "knot-journal")
+                  if p in servers and "nameplated" in servers]
+    hdr += "".join("%16s" % ("np/" + p) for p in ratio_cols)
     lines += [hdr, "-" * len(hdr)]
     metrics = [
         ("acked updates/s", lambda r: r["acked_per_s"], "%.0f", True),
+        ("  min of the runs", lambda r: r["acked_per_s"], "min", False),
+        ("  max of the runs", lambda r: r["acked_per_s"], "max", False),
         ("latency p50 ms", lambda r: r["latency_ms"]["p50"], "%.2f", True),
         ("latency p99 ms", lambda r: r["latency_ms"]["p99"], "%.2f", True),
         ("server CPU us/update", lambda r: r["server_cpu_us_per_update"], "%.0f", True),
@@ -593,15 +611,19 @@ def summary(rep, servers, outs):
                     rs = [r for r in rows if r["server"] == s and r["outstanding"] == c]
                     vals.append(sum(sum(r["errors"].values()) + r["given_up"] + r["bad_answers"]
                                     for r in rs))
+                elif ff in ("min", "max"):
+                    xs = [f(r) for r in rows if r["server"] == s and r["outstanding"] == c]
+                    vals.append((min if ff == "min" else max)(xs) if xs else None)
                 else:
                     vals.append(cell(s, c, f))
             line = "%-34s" % ("%s, %d outstanding" % (label, c))
-            line += "".join("%13s" % fmt(v, ff) for v in vals)
+            line += "".join("%13s" % fmt(v, "%.0f" if ff in ("min", "max") else ff)
+                            for v in vals)
             if ratio_cols and ratio:
                 npv = vals[servers.index("nameplated")]
                 for p in ratio_cols:
                     pv = vals[servers.index(p)]
-                    line += "%10s" % (fmt(npv / pv, "%.2f") if npv and pv else "n/a")
+                    line += "%16s" % (fmt(npv / pv, "%.2f") if npv and pv else "n/a")
             lines.append(line)
         lines.append("")
     if "nameplated" in servers and "bind" in servers:
