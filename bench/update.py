@@ -632,6 +632,18 @@ def summary(rep, servers, outs):
                     line += "%16s" % (fmt(npv / pv, "%.2f") if npv and pv else "n/a")
             lines.append(line)
         lines.append("")
+    if ratio_cols:
+        lines.append("acked/s ratio per round (one round's runs follow each other within "
+                     "about a minute: they share the machine's state more than the medians):")
+        for p in ratio_cols:
+            for c in outs:
+                rs = []
+                for r in range(1, rep["runs"] + 1):
+                    v = {x["server"]: x["acked_per_s"] for x in rows
+                         if x["run"] == r and x["outstanding"] == c}
+                    if v.get("nameplated") and v.get(p):
+                        rs.append("%.2f" % (v["nameplated"] / v[p]))
+                lines.append("  np/%s, %d outstanding: %s" % (p, c, " ".join(rs) or "n/a"))
     if "nameplated" in servers and "bind" in servers:
         c = max(outs)
         npv = cell("nameplated", c, lambda r: r["acked_per_s"])
