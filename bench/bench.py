@@ -312,6 +312,8 @@ log_level = warning
 [dns]
 listen = 127.0.0.1@{port}
 workers = {n}
+# Rate limiting off, as for NSD below: the load comes from one address.
+rrl_rate = 0
 
 [http]
 listen = 127.0.0.1:{hp}

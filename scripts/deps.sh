@@ -10,7 +10,7 @@ python3-pytest python3-dnspython python3-aiosmtpd python3-jsonschema wrk
 chromium chromium-driver python3-selenium
 bind9 bind9-dnsutils knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps nmap miniupnpc
 miniupnpd-nftables nftables
-oathtool zbar-tools librsvg2-bin python3-argon2 strace"
+oathtool zbar-tools librsvg2-bin python3-argon2 prometheus strace"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -8,7 +8,7 @@
 #
 # usage: scripts/run-demo.sh BUILD_DIR
 # The ports can be moved with NP_DEMO_DNS_PORT (5353), NP_DEMO_HTTP_PORT (8053),
-# NP_DEMO_SMTP_PORT (8025) and NP_DEMO_TELNET_PORT (2323).
+# NP_DEMO_SMTP_PORT (8025), NP_DEMO_TELNET_PORT (2323) and NP_DEMO_PLAIN_PORT (37215).
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -22,6 +22,8 @@ DNS_PORT=${NP_DEMO_DNS_PORT:-5353}
 HTTP_PORT=${NP_DEMO_HTTP_PORT:-8053}
 SMTP_PORT=${NP_DEMO_SMTP_PORT:-8025}
 TELNET_PORT=${NP_DEMO_TELNET_PORT:-2323}
+# The plain honeypot listens where Mirai's Huawei exploit knocks (37215).
+PLAIN_PORT=${NP_DEMO_PLAIN_PORT:-37215}
 SENSOR="$BUILD/nameplate-sensor"
 PYTHON=/usr/bin/python3
 VAR=./var
@@ -100,6 +102,11 @@ if [ ! -f "$MARK" ]; then
 		echo "run-demo: nameplatectl printed no host secret" >&2
 		exit 1
 	fi
+	# A TSIG key for nsupdate/knsupdate (RFC 2136), scoped to the demo host: the key file
+	# nameplatectl prints is kept where only we can read it.
+	"$CTL" -c "$CONF" tsig del demo-key 2>/dev/null || true
+	(umask 077 && "$CTL" -c "$CONF" tsig add demo-key --user "$USER_NAME" --name "$HOST" \
+		>"$VAR/demo-key.key")
 	# The sensor's token: shown once by nameplatectl, kept where only we can read it.
 	"$CTL" -c "$CONF" sensor del demo-sensor 2>/dev/null || true
 	(umask 077 && "$CTL" -c "$CONF" sensor add demo-sensor >"$VAR/sensor.token")
@@ -123,7 +130,7 @@ batch_interval = 2
 listen = 127.0.0.1:$TELNET_PORT
 
 [plain]
-listen = 127.0.0.1:37215
+listen = 127.0.0.1:$PLAIN_PORT
 EOF
 	echo "run-demo: wrote $SENSOR_CONF"
 fi
@@ -142,6 +149,8 @@ fi
 echo
 echo "update it:"
 echo "  curl -A 'nameplate-demo/1.0' -u '$USER_NAME:$show' 'http://127.0.0.1:$HTTP_PORT/nic/update?hostname=$HOST&myip=203.0.113.10'"
+echo "or with RFC 2136 and the TSIG key in var/demo-key.key (docs/dns-update.md):"
+printf '%s\n' "  printf 'server 127.0.0.1 $DNS_PORT\\nupdate delete $HOST A\\nupdate add $HOST 60 A 203.0.113.11\\nsend\\n' | nsupdate -k var/demo-key.key"
 echo "query it:"
 echo "  dig @127.0.0.1 -p $DNS_PORT $HOST A"
 echo

@@ -95,6 +95,19 @@ const char *audit_proto_name(enum audit_proto p)
 
 /* ---- findings ---- */
 
+void audit_text_clean(char *s)
+{
+	for (char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	json_t *t = json_string(s);
+	if (t == NULL)
+		for (char *p = s; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+	json_decref(t);
+}
+
 /* Texts are cut at their buffer's end (all hold far more than a finding needs). */
 static void text(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void text(char *out, size_t len, const char *fmt, ...)
@@ -104,6 +117,7 @@ static void text(char *out, size_t len, const char *fmt, ...)
 	if (vsnprintf(out, len, fmt, ap) < 0)
 		out[0] = '\0';
 	va_end(ap);
+	audit_text_clean(out);
 }
 
 struct finding {
@@ -129,7 +143,13 @@ struct audit {
 	unsigned n_probes;
 	bool probed;      /* the server answered the probes */
 	bool unreachable; /* the server could not be asked */
+	bool no_answer;   /* ... because it did not answer at all */
 	char probe_error[200];
+	/* The report sent to the server (POST /api/v1/hosts/FQDN/audit). */
+	bool sent;              /* the server kept it */
+	int64_t sent_time;      /* its time there */
+	json_t *server_changes; /* what changed since the server's previous one (or null) */
+	char send_error[200];   /* why it was not kept; "" when not tried */
 	struct finding fs[AUDIT_MAX_FINDINGS];
 	unsigned n;
 };
@@ -166,7 +186,10 @@ static struct finding *add(struct audit *a, const char *id, enum audit_severity 
 
 static void ev_str(struct finding *f, const char *k, const char *v)
 {
-	json_object_set_new(f->evidence, k, json_string(v));
+	char c[CLIENT_URL_MAX];
+	np_strlcpy(c, v, sizeof(c));
+	audit_text_clean(c);
+	json_object_set_new(f->evidence, k, json_string(c));
 }
 
 static void ev_int(struct finding *f, const char *k, long long v)
@@ -295,7 +318,7 @@ static void ask_batches(struct audit *a, const struct client_cfg *cfg)
 		if (ret != NP_OK) {
 			snprintf(a->probe_error, sizeof(a->probe_error),
 			         "the server did not answer the probe");
-			a->unreachable = true;
+			a->unreachable = a->no_answer = true;
 			return;
 		}
 		if (status != 200) {
@@ -664,8 +687,8 @@ static void find_credentials(struct audit *a)
 		struct audit_cred_result r;
 		audit_cred_try(&t[i], a->cfg->timeout < 5 ? a->cfg->timeout : 5, &r);
 		log_info("audit: %s port %u (%s): %u login%s tried: %s", addr, t[i].port,
-		         t[i].http ? "HTTP Basic" : "telnet", r.attempts,
-		         r.attempts == 1 ? "" : "s", r.detail);
+		         t[i].http ? "HTTP" : "telnet", r.attempts, r.attempts == 1 ? "" : "s",
+		         r.detail);
 		if (!r.accepted)
 			continue;
 		/* Reachable when a mapping to it answered outside. */
@@ -683,10 +706,12 @@ static void find_credentials(struct audit *a)
 		    add(a, "default-credentials", SEV_CRITICAL, 2, reach, "%s:%u", addr, t[i].port);
 		if (f == NULL)
 			return;
-		const char *how = t[i].http ? "http-basic" : "telnet";
+		const char *how = strcmp(r.login, "http-form") == 0    ? "a web login form"
+		                  : strcmp(r.login, "http-basic") == 0 ? "HTTP Basic"
+		                                                       : "telnet";
 		ev_str(f, "address", addr);
 		ev_int(f, "port", t[i].port);
-		ev_str(f, "login", how);
+		ev_str(f, "login", r.login);
 		ev_str(f, "user", r.user);
 		ev_int(f, "attempts", r.attempts);
 		TEXT(title, "device %s accepts a default login (user %s, %s)", addr, r.user,
@@ -694,7 +719,7 @@ static void find_credentials(struct audit *a)
 		TEXT(found,
 		     "Device %s (port %u, %s) let the audit in with a well-known default "
 		     "password for user %s.",
-		     addr, t[i].port, t[i].http ? "HTTP Basic" : "telnet", r.user);
+		     addr, t[i].port, how, r.user);
 		TEXT(why, "Mirai and its successors log into devices with exactly these passwords; "
 		          "one such device is enough to join a botnet.");
 		TEXT(todo, "Change the password now (long and unique), update the firmware, close "
@@ -762,7 +787,7 @@ static json_t *changes(const struct audit *a, int64_t now)
 	return res;
 }
 
-/* ---- output ---- */
+/* ---- the report, and sending it to the server ---- */
 
 static const char *reach_text(enum audit_reach r)
 {
@@ -772,6 +797,124 @@ static const char *reach_text(enum audit_reach r)
 static json_t *reach_json(enum audit_reach r)
 {
 	return r == REACH_UNKNOWN ? json_null() : json_boolean(r == REACH_YES);
+}
+
+/* The report: what --json prints, without "changes" and "sent" (what is sent). */
+static json_t *report_json(const struct audit *a, char grade)
+{
+	json_t *arr = json_array();
+	char g[2] = {grade, '\0'};
+	char seen[INET6_ADDRSTRLEN] = "";
+	if (a->f.have_seen)
+		addr_format(&a->f.seen, seen, sizeof(seen));
+	for (unsigned i = 0; arr != NULL && i < a->n; i++) {
+		const struct finding *f = &a->fs[i];
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:i, s:s, s:O, s:o, s:{s:s, s:s, s:s}}", "id", f->id,
+		              "key", f->key, "severity", audit_severity_name(f->sev), "layer",
+		              f->layer, "title", f->title, "evidence", f->evidence,
+		              "reachable_from_outside", reach_json(f->reach), "remedy", "found",
+		              f->found, "why", f->why, "what_to_do", f->todo);
+		if (o == NULL || json_array_append_new(arr, o) != 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	if (arr == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s, s:s?, s:s, s:b, s:o}", "host", a->h->fqdn, "grade", g,
+	                 "server_seen", seen[0] ? seen : NULL, "nat",
+	                 doctor_verdict_name(a->verdict), "outside_view", a->probed, "findings",
+	                 arr);
+}
+
+/* The server's answer to a report it did not keep: its message, or the status alone. */
+static void send_failed(struct audit *a, long status, const char *body)
+{
+	json_t *ans = json_loads(body, 0, NULL);
+	const char *msg =
+	    json_string_value(json_object_get(json_object_get(ans, "error"), "message"));
+	char esc[128] = "";
+	if (msg != NULL)
+		log_escape(esc, sizeof(esc), msg, strlen(msg));
+	text(a->send_error, sizeof(a->send_error), "the server answered HTTP %ld%s%s", status,
+	     esc[0] ? ": " : "", esc);
+	json_decref(ans);
+}
+
+/* The answer of the largest report the server takes (64 KiB) and what it adds. */
+#define AUDIT_ANSWER_MAX (96 * 1024)
+/* A report longer than this is sent without its remedy texts (the server takes 64 KiB). */
+#define AUDIT_REPORT_FULL_MAX (60 * 1024)
+
+/* POST /api/v1/hosts/FQDN/audit with the host's secret as the API's token (the same secret
+ * the probe sends in Basic auth). The server answers what changed since the report it had
+ * before. */
+static void send_report(struct audit *a, const json_t *report)
+{
+	char path[CFG_NAME_MAX + 32], url[CLIENT_URL_MAX + sizeof(path)];
+	snprintf(path, sizeof(path), "/api/v1/hosts/%s/audit", a->h->fqdn);
+	if (source_server_url(a->h->server, path, url, sizeof(url)) != NP_OK) {
+		text(a->send_error, sizeof(a->send_error), "no HTTP server configured");
+		return;
+	}
+	char *body = json_dumps(report, JSON_COMPACT);
+	if (body != NULL && strlen(body) > AUDIT_REPORT_FULL_MAX) {
+		/* Too big for the server (a home with scores of mappings): the same findings
+		 * without their remedy texts, which are most of a finding's bytes. */
+		json_t *lean = json_deep_copy(report);
+		size_t i;
+		json_t *f;
+		json_array_foreach(json_object_get(lean, "findings"), i, f)
+		    json_object_del(f, "remedy");
+		free(body);
+		body = lean != NULL ? json_dumps(lean, JSON_COMPACT) : NULL;
+		json_decref(lean);
+	}
+	char *answer = malloc(AUDIT_ANSWER_MAX);
+	long status = 0;
+	if (body == NULL || answer == NULL) {
+		text(a->send_error, sizeof(a->send_error), "out of memory");
+		goto out;
+	}
+	int ret = source_http_post_json(a->cfg, url, a->h->secret, body, strlen(body), &status,
+	                                answer, AUDIT_ANSWER_MAX);
+	if (ret != NP_OK) {
+		text(a->send_error, sizeof(a->send_error), "the server did not answer (%s)",
+		     np_strerror(ret));
+		goto out;
+	}
+	if (status != 201) {
+		send_failed(a, status, answer);
+		goto out;
+	}
+	json_t *ans = json_loads(answer, 0, NULL);
+	json_t *stored = json_object_get(ans, "audit");
+	json_t *ch = json_object_get(stored, "changes");
+	json_t *when = json_object_get(stored, "time");
+	if (!json_is_integer(when) || !(json_is_null(ch) || json_is_object(ch))) {
+		text(a->send_error, sizeof(a->send_error), "the server's answer is not an audit");
+	} else {
+		a->sent = true;
+		a->sent_time = json_integer_value(when);
+		a->server_changes = json_incref(ch);
+	}
+	json_decref(ans);
+out:
+	free(body);
+	free(answer);
+}
+
+/* The changes shown: the server's when it kept the report (its previous audit is the truth:
+ * the audit may run on more than one machine), else this machine's own last run. */
+static json_t *changes_shown(const struct audit *a, json_t *local)
+{
+	json_t *ch = a->sent ? a->server_changes : local;
+	if (!json_is_object(ch))
+		return NULL;
+	json_t *c = json_deep_copy(ch);
+	json_object_set_new(c, "from", json_string(a->sent ? "server" : "local"));
+	return c;
 }
 
 static void print_text(const struct audit *a, char grade, const json_t *ch)
@@ -791,40 +934,34 @@ static void print_text(const struct audit *a, char grade, const json_t *ch)
 		size_t i;
 		json_t *v;
 		json_t *added = json_object_get(ch, "new"), *gone = json_object_get(ch, "gone");
-		printf("\nchanges since the last audit:%s\n",
+		printf("\nchanges since the last audit (%s):%s\n",
+		       a->sent ? "the server's record" : "this machine's record",
 		       json_array_size(added) + json_array_size(gone) == 0 ? " none" : "");
 		json_array_foreach(gone, i, v) printf("  gone: %s\n", json_string_value(v));
 		json_array_foreach(added, i, v) printf("  new:  %s\n", json_string_value(v));
 	}
+	if (a->sent)
+		printf("\nreport kept by the server (the host's page and GET "
+		       "/api/v1/hosts/%s/audit show it)\n",
+		       a->h->fqdn);
+	else if (a->send_error[0] != '\0')
+		printf("\nreport not kept by the server: %s\n", a->send_error);
 }
 
-static int print_json(const struct audit *a, char grade, json_t *ch)
+static int print_json(const struct audit *a, json_t *report, json_t *ch)
 {
-	json_t *arr = json_array();
-	char g[2] = {grade, '\0'};
-	char seen[INET6_ADDRSTRLEN] = "";
-	if (a->f.have_seen)
-		addr_format(&a->f.seen, seen, sizeof(seen));
-	for (unsigned i = 0; arr != NULL && i < a->n; i++) {
-		const struct finding *f = &a->fs[i];
-		json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:O, s:o, s:{s:s, s:s, s:s}}", "id",
-		                      f->id, "severity", audit_severity_name(f->sev), "layer",
-		                      f->layer, "title", f->title, "evidence", f->evidence,
-		                      "reachable_from_outside", reach_json(f->reach), "remedy",
-		                      "found", f->found, "why", f->why, "what_to_do", f->todo);
-		if (o == NULL || json_array_append_new(arr, o) != 0) {
-			json_decref(arr);
-			return NP_ENOMEM;
-		}
-	}
-	json_t *top =
-	    json_pack("{s:s, s:s, s:s?, s:s, s:b, s:o, s:O?}", "host", a->h->fqdn, "grade", g,
-	              "server_seen", seen[0] ? seen : NULL, "nat", doctor_verdict_name(a->verdict),
-	              "outside_view", a->probed, "findings", arr, "changes", ch);
-	if (top == NULL)
+	json_t *sent = NULL;
+	if (a->sent)
+		sent = json_pack("{s:b, s:I}", "stored", 1, "time", (json_int_t)a->sent_time);
+	else if (a->send_error[0] != '\0')
+		sent = json_pack("{s:b, s:s}", "stored", 0, "error", a->send_error);
+	else
+		sent = json_null();
+	if (sent == NULL ||
+	    json_object_set(report, "changes", ch != NULL ? ch : json_null()) != 0 ||
+	    json_object_set_new(report, "sent", sent) != 0)
 		return NP_ENOMEM;
-	char *s = json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(top);
+	char *s = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	if (s == NULL)
 		return NP_ENOMEM;
 	printf("%s\n", s);
@@ -915,10 +1052,20 @@ int client_audit(const struct client_cfg *cfg, bool json, bool credentials, bool
 
 	enum audit_severity worst;
 	char grade = grade_of(a, &worst);
-	json_t *ch = changes(a, time_now());
+	json_t *report = report_json(a, grade);
+	/* The report goes to the server whenever the server is asked at all, unless it did
+	 * not answer (that would only wait for the same timeout again). */
+	if (report != NULL && probe && !a->no_answer && a->f.have_seen)
+		send_report(a, report);
+	else if (probe)
+		text(a->send_error, sizeof(a->send_error), "not sent: the server did not answer");
+	if (a->send_error[0] != '\0')
+		log_warn("audit: the report was not kept by the server: %s", a->send_error);
+	json_t *local = changes(a, time_now());
+	json_t *ch = changes_shown(a, local);
 	int rc = worst >= SEV_MEDIUM ? AUDIT_EXIT_FINDINGS : AUDIT_EXIT_CLEAN;
 	if (json) {
-		if (print_json(a, grade, ch) != NP_OK) {
+		if (report == NULL || print_json(a, report, ch) != NP_OK) {
 			fprintf(stderr, "audit: out of memory\n");
 			rc = AUDIT_EXIT_FINDINGS;
 		}
@@ -929,6 +1076,9 @@ int client_audit(const struct client_cfg *cfg, bool json, bool credentials, bool
 	if (a->unreachable)
 		rc = AUDIT_EXIT_UNREACHABLE;
 	json_decref(ch);
+	json_decref(local);
+	json_decref(report);
+	json_decref(a->server_changes);
 	for (unsigned i = 0; i < a->n; i++)
 		json_decref(a->fs[i].evidence);
 	free(a);

@@ -44,6 +44,12 @@ const struct audit_service *audit_service_of(uint16_t port, enum audit_proto pro
 /* The whole list (probed from outside on every audit). */
 const struct audit_service *audit_services(unsigned *n);
 
+/* What a device told us (a mapping's description, say) may hold control characters or
+ * bytes that are not UTF-8, and a text cut at its buffer's end may split a character: such
+ * bytes become '?' in place, so that the text prints safely (no terminal escapes) and the
+ * server takes the report (JSON text is UTF-8). */
+void audit_text_clean(char *s);
+
 const char *audit_severity_name(enum audit_severity s);
 const char *audit_proto_name(enum audit_proto p);
 
@@ -93,11 +99,12 @@ struct audit_probe {
 struct audit_cred_target {
 	struct np_addr addr;
 	uint16_t port;
-	bool http; /* HTTP Basic; else telnet */
+	bool http; /* HTTP (Basic, or a login form); else telnet */
 };
 struct audit_cred_result {
 	bool accepted;
-	char user[32]; /* the user name that got in; never the password */
+	char login[16]; /* how: "telnet", "http-basic" or "http-form" */
+	char user[32];  /* the user name that got in; never the password */
 	unsigned attempts;
 	char detail[160];
 };
@@ -109,6 +116,23 @@ void audit_cred_try(const struct audit_cred_target *t, unsigned timeout_s,
 /* Whether a is an address of this network's own LAN: on a directly connected IPv4 subnet
  * of this machine (never the WAN side beyond the gateway) and private (RFC 1918). */
 bool audit_addr_on_lan(const struct np_addr *a);
+
+/* A device's HTML login form, as --credentials fills it in. */
+#define AUDIT_FORM_FIELDS_MAX 8   /* hidden fields carried along (a CSRF value, a language) */
+#define AUDIT_FORM_FIELD_MAX  128 /* bytes of a field's name or value */
+struct audit_login_form {
+	char action[128];                                            /* a path on the same device */
+	char user[AUDIT_FORM_FIELD_MAX], pass[AUDIT_FORM_FIELD_MAX]; /* the fields' names */
+	unsigned n_hidden;
+	char hidden[AUDIT_FORM_FIELDS_MAX][2][AUDIT_FORM_FIELD_MAX]; /* name, value */
+};
+/* Finds the POST form around html's first password input (page: the path html came from,
+ * the action of a form without one); its text or email field before the password is the
+ * user's. false when there is none the audit would try: no password field, no user field,
+ * GET, or an action that leaves this device. */
+bool audit_login_form_find(const char *html, const char *page, struct audit_login_form *f);
+/* Whether html holds a password input (a login form, as far as the audit can tell). */
+bool audit_html_has_password(const char *html);
 
 /* The command: audits the network behind the first dyndns2 host (or the first host). */
 int client_audit(const struct client_cfg *cfg, bool json, bool credentials, bool probe);

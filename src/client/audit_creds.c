@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The audit's opt-in default-credential check (--credentials): telnet and HTTP Basic logins
- * with Mirai's most used pairs and common router defaults, only against this network's own
+/* The audit's opt-in default-credential check (--credentials): telnet, HTTP Basic and HTTP
+ * form logins with Mirai's most used pairs and common router defaults, only against this network's own
  * LAN addresses, at most AUDIT_CRED_MAX_ATTEMPTS per device, AUDIT_CRED_PAUSE_MS apart.
  * The password that worked is never kept, printed or logged: only the user name. */
 #include "client/audit.h"
@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -216,6 +217,335 @@ static void http_once(const struct audit_cred_target *t, unsigned timeout_s, con
 	close(fd);
 }
 
+/* ---- HTTP form logins ---- */
+
+/* A whole answer: HTTP/1.0, read until the device closes, at most cap - 1 bytes. */
+#define FORM_ANSWER_MAX 16384
+#define FORM_COOKIE_MAX 512
+
+struct http_answer {
+	unsigned status;
+	char text[FORM_ANSWER_MAX]; /* headers and body, NUL-terminated */
+	size_t len;
+	const char *body;
+};
+
+/* Sends req and reads the answer (until EOF, cap or timeout). false without a status. */
+static bool http_exchange(const struct audit_cred_target *t, unsigned timeout_s, const char *req,
+                          size_t req_len, struct http_answer *a)
+{
+	a->status = 0;
+	a->len = 0;
+	a->text[0] = '\0';
+	a->body = a->text;
+	int fd = connect_to(t, timeout_s);
+	if (fd < 0)
+		return false;
+	bool ok = send_all(fd, req, req_len);
+	int64_t end = time_mono_ms() + (int64_t)timeout_s * 1000;
+	for (int rounds = 0; ok && rounds < 256 && a->len + 1 < sizeof(a->text); rounds++) {
+		int left = (int)(end - time_mono_ms());
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (left <= 0 || poll(&p, 1, left) != 1)
+			break;
+		ssize_t n = recv(fd, a->text + a->len, sizeof(a->text) - 1 - a->len, 0);
+		if (n <= 0)
+			break;
+		a->len += (size_t)n;
+	}
+	close(fd);
+	a->text[a->len] = '\0';
+	for (size_t i = 0; i < a->len; i++)
+		if (a->text[i] == '\0')
+			a->text[i] = ' '; /* the answer is searched as a string */
+	char *end_h = strstr(a->text, "\r\n\r\n");
+	a->body = end_h != NULL ? end_h + 4 : a->text + a->len;
+	if (strncmp(a->text, "HTTP/1.", 7) == 0 && a->len >= 12 && a->text[8] == ' ' &&
+	    isdigit((unsigned char)a->text[9]) && isdigit((unsigned char)a->text[10]) &&
+	    isdigit((unsigned char)a->text[11]))
+		a->status = (unsigned)((a->text[9] - '0') * 100 + (a->text[10] - '0') * 10 +
+		                       (a->text[11] - '0'));
+	return a->status != 0;
+}
+
+/* The value of header name (the first; "" when none) into out. */
+static void header_value(const struct http_answer *a, const char *name, char *out, size_t len)
+{
+	out[0] = '\0';
+	size_t nl = strlen(name);
+	for (const char *p = strstr(a->text, "\r\n"); p != NULL && p < a->body;
+	     p = strstr(p + 2, "\r\n")) {
+		if (strncasecmp(p + 2, name, nl) == 0 && p[2 + nl] == ':') {
+			const char *v = p + 3 + nl;
+			while (*v == ' ')
+				v++;
+			size_t n = strcspn(v, "\r\n");
+			snprintf(out, len, "%.*s", (int)n, v);
+			return;
+		}
+	}
+}
+
+/* Every Set-Cookie's "name=value" joined with "; " into out (a session for the next one). */
+static void cookies_of(const struct http_answer *a, char *out, size_t len)
+{
+	size_t o = strlen(out);
+	for (const char *p = strstr(a->text, "\r\n"); p != NULL && p < a->body;
+	     p = strstr(p + 2, "\r\n")) {
+		if (strncasecmp(p + 2, "Set-Cookie:", 11) != 0)
+			continue;
+		const char *v = p + 13;
+		while (*v == ' ')
+			v++;
+		size_t n = strcspn(v, ";\r\n");
+		int w = snprintf(out + o, len - o, "%s%.*s", o ? "; " : "", (int)n, v);
+		if (w < 0 || (size_t)w >= len - o) {
+			out[o] = '\0';
+			return;
+		}
+		o += (size_t)w;
+	}
+}
+
+/* The value of attribute name in the tag [tag, end) into out ("" when absent). */
+static bool tag_attr(const char *tag, const char *end, const char *name, char *out, size_t len)
+{
+	size_t nl = strlen(name);
+	out[0] = '\0';
+	for (const char *p = tag; p + nl < end; p++) {
+		if (strncasecmp(p, name, nl) != 0 || !isspace((unsigned char)p[-1]))
+			continue;
+		const char *v = p + nl;
+		while (v < end && isspace((unsigned char)*v))
+			v++;
+		if (v >= end || *v != '=')
+			continue;
+		v++;
+		while (v < end && isspace((unsigned char)*v))
+			v++;
+		char q = *v == '"' || *v == '\'' ? *v++ : '\0';
+		size_t n = 0;
+		while (v + n < end &&
+		       (q ? v[n] != q : !isspace((unsigned char)v[n]) && v[n] != '>'))
+			n++;
+		snprintf(out, len, "%.*s", (int)n, v);
+		return true;
+	}
+	return false;
+}
+
+bool audit_html_has_password(const char *html)
+{
+	for (const char *p = strcasestr(html, "<input"); p != NULL;
+	     p = strcasestr(p + 6, "<input")) {
+		const char *end = strchr(p, '>');
+		char type[16];
+		if (end == NULL)
+			return false;
+		if (tag_attr(p, end, "type", type, sizeof(type)) &&
+		    strcasecmp(type, "password") == 0)
+			return true;
+	}
+	return false;
+}
+
+bool audit_login_form_find(const char *html, const char *page, struct audit_login_form *f)
+{
+	memset(f, 0, sizeof(*f));
+	const char *pw = NULL;
+	for (const char *p = strcasestr(html, "<input"); p != NULL && pw == NULL;
+	     p = strcasestr(p + 6, "<input")) {
+		const char *end = strchr(p, '>');
+		char type[16];
+		if (end == NULL)
+			return false;
+		if (tag_attr(p, end, "type", type, sizeof(type)) &&
+		    strcasecmp(type, "password") == 0)
+			pw = p;
+	}
+	if (pw == NULL)
+		return false;
+	/* The form that holds it: the last <form before it. */
+	const char *form = NULL;
+	for (const char *p = strcasestr(html, "<form"); p != NULL && p < pw;
+	     p = strcasestr(p + 5, "<form"))
+		form = p;
+	const char *form_end = form != NULL ? strchr(form, '>') : NULL;
+	if (form == NULL || form_end == NULL)
+		return false;
+	const char *close = strcasestr(pw, "</form");
+	if (close == NULL)
+		close = html + strlen(html);
+	char method[16];
+	if (!tag_attr(form, form_end, "method", method, sizeof(method)) ||
+	    strcasecmp(method, "post") != 0)
+		return false;
+	char action[sizeof(f->action) - 1];
+	tag_attr(form, form_end, "action", action, sizeof(action));
+	if (strstr(action, "//") != NULL || strchr(action, ':') != NULL)
+		return false; /* another host (or scheme): not this device's own login */
+	for (const char *c = action; *c != '\0'; c++)
+		if (!isgraph((unsigned char)*c) || *c == '#')
+			return false;
+	if (action[0] == '\0')
+		snprintf(f->action, sizeof(f->action), "%s", page);
+	else
+		snprintf(f->action, sizeof(f->action), "%s%s", action[0] == '/' ? "" : "/", action);
+	for (const char *p = strcasestr(form_end, "<input"); p != NULL && p < close;
+	     p = strcasestr(p + 6, "<input")) {
+		const char *end = strchr(p, '>');
+		char type[16] = "text", name[AUDIT_FORM_FIELD_MAX], value[AUDIT_FORM_FIELD_MAX];
+		if (end == NULL)
+			break;
+		tag_attr(p, end, "type", type, sizeof(type));
+		if (!tag_attr(p, end, "name", name, sizeof(name)) || name[0] == '\0')
+			continue;
+		if (strcasecmp(type, "password") == 0 && f->pass[0] == '\0') {
+			snprintf(f->pass, sizeof(f->pass), "%s", name);
+		} else if ((strcasecmp(type, "text") == 0 || strcasecmp(type, "email") == 0) &&
+		           f->user[0] == '\0' && f->pass[0] == '\0') {
+			snprintf(f->user, sizeof(f->user), "%s", name);
+		} else if (strcasecmp(type, "hidden") == 0 && f->n_hidden < AUDIT_FORM_FIELDS_MAX) {
+			tag_attr(p, end, "value", value, sizeof(value));
+			snprintf(f->hidden[f->n_hidden][0], AUDIT_FORM_FIELD_MAX, "%s", name);
+			snprintf(f->hidden[f->n_hidden][1], AUDIT_FORM_FIELD_MAX, "%s", value);
+			f->n_hidden++;
+		}
+	}
+	return f->user[0] != '\0' && f->pass[0] != '\0';
+}
+
+/* Appends "name=value" (urlencoded) to out; false when it does not fit. */
+static bool form_add(char *out, size_t len, const char *name, const char *value)
+{
+	size_t o = strlen(out);
+	const char *parts[2] = {name, value};
+	if (o > 0 && o + 1 < len)
+		out[o++] = '&';
+	for (int k = 0; k < 2; k++) {
+		for (const unsigned char *c = (const unsigned char *)parts[k]; *c != '\0'; c++) {
+			if (o + 4 >= len)
+				return false;
+			if (isalnum(*c) || *c == '-' || *c == '_' || *c == '.' || *c == '~')
+				out[o++] = (char)*c;
+			else
+				o += (size_t)snprintf(out + o, len - o, "%%%02X", *c);
+		}
+		if (k == 0 && o + 1 < len)
+			out[o++] = '=';
+	}
+	out[o] = '\0';
+	return true;
+}
+
+static void get_request(char *req, size_t len, const char *host, const char *path,
+                        const char *cookie)
+{
+	snprintf(req, len,
+	         "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: " CLIENT_USER_AGENT
+	         " (audit)\r\n%s%s%s\r\n",
+	         path, host, cookie[0] ? "Cookie: " : "", cookie, cookie[0] ? "\r\n" : "");
+}
+
+/* The login page: "/" or where "/" redirects to on this device (one hop). */
+static bool login_page(const struct audit_cred_target *t, unsigned timeout_s, const char *host,
+                       char *page, size_t page_len, char *cookie, size_t cookie_len,
+                       struct http_answer *a)
+{
+	char req[1024];
+	snprintf(page, page_len, "/");
+	for (int hop = 0; hop < 2; hop++) {
+		get_request(req, sizeof(req), host, page, cookie);
+		if (!http_exchange(t, timeout_s, req, strlen(req), a))
+			return false;
+		cookies_of(a, cookie, cookie_len);
+		if (a->status < 300 || a->status >= 400)
+			return a->status == 200;
+		char loc[256];
+		header_value(a, "Location", loc, sizeof(loc));
+		if (loc[0] != '/' || loc[1] == '/' || strcspn(loc, " \t") != strlen(loc))
+			return false; /* only a path on the same device */
+		snprintf(page, page_len, "%s", loc);
+	}
+	return false;
+}
+
+/* One form login with user/pass: true only when the device plainly let us in. After the
+ * POST, a redirect is followed (with the session cookie it set) and must land on a page
+ * without a login form; an answer of 200 must not be a login form itself. An error, a 401
+ * or 403, or the form again is a refusal. *talked: the device answered the login page. */
+static bool form_once(const struct audit_cred_target *t, unsigned timeout_s, const char *user,
+                      const char *pass, bool *talked)
+{
+	static const char *const refused_w[] = {"incorrect", "invalid", "failed", "denied",
+	                                        "wrong",     "error",   NULL};
+	char host[INET_ADDRSTRLEN], page[256], cookie[FORM_COOKIE_MAX] = "";
+	char body[2048] = "", req[4096];
+	bool in = false;
+	struct http_answer *a = malloc(sizeof(*a));
+	struct audit_login_form *f = malloc(sizeof(*f));
+	if (a == NULL || f == NULL)
+		goto out;
+	inet_ntop(AF_INET, t->addr.bytes, host, sizeof(host));
+	/* A fresh page each time: its hidden values (a CSRF token) and its session. */
+	if (!login_page(t, timeout_s, host, page, sizeof(page), cookie, sizeof(cookie), a) ||
+	    !audit_login_form_find(a->body, page, f))
+		goto out;
+	*talked = true;
+	bool fits = form_add(body, sizeof(body), f->user, user) &&
+	            form_add(body, sizeof(body), f->pass, pass);
+	for (unsigned i = 0; fits && i < f->n_hidden; i++)
+		fits = form_add(body, sizeof(body), f->hidden[i][0], f->hidden[i][1]);
+	if (!fits)
+		goto out;
+	int n = snprintf(req, sizeof(req),
+	                 "POST %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: " CLIENT_USER_AGENT
+	                 " (audit)\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+	                 "Content-Length: %zu\r\n%s%s%s\r\n%s",
+	                 f->action, host, strlen(body), cookie[0] ? "Cookie: " : "", cookie,
+	                 cookie[0] ? "\r\n" : "", body);
+	if (n < 0 || (size_t)n >= sizeof(req) || !http_exchange(t, timeout_s, req, (size_t)n, a))
+		goto out;
+	cookies_of(a, cookie, sizeof(cookie));
+	if (a->status >= 300 && a->status < 400) {
+		char loc[256];
+		header_value(a, "Location", loc, sizeof(loc));
+		if (loc[0] != '/' || loc[1] == '/' || strcspn(loc, " \t") != strlen(loc) ||
+		    cookie[0] == '\0')
+			goto out; /* elsewhere, or no session to be in: not a login that worked */
+		get_request(req, sizeof(req), host, loc, cookie);
+		if (!http_exchange(t, timeout_s, req, strlen(req), a))
+			goto out;
+	}
+	in = a->status == 200 && !audit_html_has_password(a->body);
+	for (int w = 0; in && refused_w[w] != NULL; w++)
+		in = strcasestr(a->body, refused_w[w]) == NULL;
+out:
+	sodium_memzero(body, sizeof(body));
+	sodium_memzero(req, sizeof(req));
+	free(a);
+	free(f);
+	return in;
+}
+
+/* Whether the device shows a login form the audit would try (no login is attempted). */
+static bool form_probe(const struct audit_cred_target *t, unsigned timeout_s, bool *talked)
+{
+	char host[INET_ADDRSTRLEN], page[256], cookie[FORM_COOKIE_MAX] = "";
+	struct http_answer *a = malloc(sizeof(*a));
+	struct audit_login_form *f = malloc(sizeof(*f));
+	bool found = false;
+	inet_ntop(AF_INET, t->addr.bytes, host, sizeof(host));
+	if (a != NULL && f != NULL &&
+	    login_page(t, timeout_s, host, page, sizeof(page), cookie, sizeof(cookie), a)) {
+		*talked = true;
+		found = audit_login_form_find(a->body, page, f);
+	}
+	free(a);
+	free(f);
+	return found;
+}
+
 static void pause_ms(unsigned ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -232,14 +562,21 @@ void audit_cred_try(const struct audit_cred_target *t, unsigned timeout_s,
 		snprintf(out->detail, sizeof(out->detail), "not on this network's LAN: not tried");
 		return;
 	}
+	/* HTTP: a page that asks for Basic auth, else a login form; nothing else is tried. */
+	bool form = false;
+	snprintf(out->login, sizeof(out->login), "%s", t->http ? "http-basic" : "telnet");
 	if (t->http) {
-		/* Only a page that asks for Basic auth is tried. */
 		unsigned st;
 		http_once(t, timeout_s, NULL, NULL, &st);
 		if (st != 401) {
-			snprintf(out->detail, sizeof(out->detail), "%s",
-			         st == 0 ? "no HTTP answer" : "no Basic-auth login asked for");
-			return;
+			bool talked = false;
+			form = st != 0 && form_probe(t, timeout_s, &talked);
+			if (!form) {
+				snprintf(out->detail, sizeof(out->detail), "%s",
+				         st == 0 ? "no HTTP answer" : "no login asked for");
+				return;
+			}
+			snprintf(out->login, sizeof(out->login), "http-form");
 		}
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(pairs) && out->attempts < AUDIT_CRED_MAX_ATTEMPTS; i++) {
@@ -247,7 +584,9 @@ void audit_cred_try(const struct audit_cred_target *t, unsigned timeout_s,
 			pause_ms(AUDIT_CRED_PAUSE_MS);
 		out->attempts++;
 		bool in = false, talked = false;
-		if (t->http) {
+		if (form) {
+			in = form_once(t, timeout_s, pairs[i].user, pairs[i].pass, &talked);
+		} else if (t->http) {
 			unsigned st;
 			http_once(t, timeout_s, pairs[i].user, pairs[i].pass, &st);
 			in = st >= 200 && st < 300;
@@ -263,7 +602,9 @@ void audit_cred_try(const struct audit_cred_target *t, unsigned timeout_s,
 		}
 		if (!talked) {
 			snprintf(out->detail, sizeof(out->detail), "%s",
-			         t->http ? "no HTTP answer" : "no telnet login prompt");
+			         form      ? "the login form went away"
+			         : t->http ? "no HTTP answer"
+			                   : "no telnet login prompt");
 			return;
 		}
 	}

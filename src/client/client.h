@@ -173,6 +173,11 @@ int source_server_url(const char *server, const char *path, char *out,
 int source_http_get(const struct client_cfg *cfg, const char *url, int family,
 		    const char *user, const char *secret, long *status, char *body,
 		    size_t bodylen, int64_t *retry_after) np_mustcheck;
+/* One POST of a JSON body (len bytes) with "Authorization: Token token" (the REST API's
+ * credential), under source_http_get's rules, over either family. */
+int source_http_post_json(const struct client_cfg *cfg, const char *url, const char *token,
+			  const char *json, size_t len, long *status, char *body,
+			  size_t bodylen) np_mustcheck;
 /* The IGD's external IPv4 address: from rootdesc_url when not empty, else SSDP
  * discovery (2 s). *igd_found says whether an IGD answered at all; NP_ENOTFOUND with
  * *igd_found set means it reported no usable address (miniupnpd answers 0.0.0.0 when its

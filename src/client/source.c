@@ -210,12 +210,20 @@ static size_t body_write(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-int source_http_get(const struct client_cfg *cfg, const char *url, int family, const char *user,
-                    const char *secret, long *status, char *body, size_t bodylen,
-                    int64_t *retry_after)
+/* A POST's body and credential (the API's "Authorization: Token"). */
+struct post {
+	const char *token;
+	const char *json;
+	size_t len;
+};
+
+static int http_call(const struct client_cfg *cfg, const char *url, int family, const char *user,
+                     const char *secret, const struct post *post, long *status, char *body,
+                     size_t bodylen, int64_t *retry_after)
 {
 	int ret = NP_EIO;
-	char userpwd[CLIENT_SECRET_MAX + 160];
+	char userpwd[CLIENT_SECRET_MAX + 160], auth[CLIENT_SECRET_MAX + 32];
+	struct curl_slist *hdrs = NULL;
 	struct body_buf b = {.p = body, .cap = bodylen > 0 ? bodylen - 1 : 0};
 
 	if (bodylen == 0)
@@ -251,6 +259,25 @@ int source_http_get(const struct client_cfg *cfg, const char *url, int family, c
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(c, CURLOPT_USERPWD, userpwd);
 	}
+	if (post != NULL) {
+		int n = snprintf(auth, sizeof(auth), "Authorization: Token %s", post->token);
+		struct curl_slist *h1 = NULL, *h2 = NULL;
+		if (n < 0 || (size_t)n >= sizeof(auth)) {
+			ret = NP_ETOOBIG;
+			goto done;
+		}
+		h1 = curl_slist_append(NULL, auth);
+		h2 = h1 != NULL ? curl_slist_append(h1, "Content-Type: application/json") : NULL;
+		if (h2 == NULL) {
+			curl_slist_free_all(h1);
+			ret = NP_ENOMEM;
+			goto done;
+		}
+		hdrs = h2;
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post->json);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post->len);
+	}
 
 	CURLcode cr = curl_easy_perform(c);
 	if (b.toobig) {
@@ -271,8 +298,27 @@ int source_http_get(const struct client_cfg *cfg, const char *url, int family, c
 	ret = NP_OK;
 done:
 	explicit_bzero(userpwd, sizeof(userpwd));
+	explicit_bzero(auth, sizeof(auth));
 	curl_easy_cleanup(c);
+	/* libcurl's copy of the header, wiped before it is freed. */
+	for (struct curl_slist *h = hdrs; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(hdrs);
 	return ret;
+}
+
+int source_http_get(const struct client_cfg *cfg, const char *url, int family, const char *user,
+                    const char *secret, long *status, char *body, size_t bodylen,
+                    int64_t *retry_after)
+{
+	return http_call(cfg, url, family, user, secret, NULL, status, body, bodylen, retry_after);
+}
+
+int source_http_post_json(const struct client_cfg *cfg, const char *url, const char *token,
+                          const char *json, size_t len, long *status, char *body, size_t bodylen)
+{
+	struct post p = {token, json, len};
+	return http_call(cfg, url, 0, NULL, NULL, &p, status, body, bodylen, NULL);
 }
 
 /* ---- checkip ---- */

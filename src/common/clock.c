@@ -9,6 +9,13 @@ int64_t time_now(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t time_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int64_t time_mono_ms(void)
 {
 	struct timespec ts;

@@ -33,12 +33,13 @@ enum cfg_sect {
 	SECT_CHECK,
 	SECT_MAIL,
 	SECT_ACCOUNTS,
+	SECT_METRICS,
 	SECT_ZONE, /* the only repeatable section */
 	SECT_COUNT
 };
 
 static const char *const sect_names[SECT_COUNT] = {
-    "", "server", "dns", "http", "observe", "check", "mail", "accounts", "zone"};
+    "", "server", "dns", "http", "observe", "check", "mail", "accounts", "metrics", "zone"};
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
     parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup;
@@ -69,6 +70,10 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_DNS, "tcp_max_per_address", schema_uint, 1, 65536, "32", C(tcp_max_per_address), 0},
 	{SECT_DNS, "tcp_workers", schema_uint, 1, CFG_TCP_WORKERS_MAX, "2", C(tcp_workers), 0},
 	{SECT_DNS, "edns_udp_size", schema_uint, 512, 4096, "1232", C(edns_udp_size), 0},
+	{SECT_DNS, "rrl_rate", schema_uint, 0, 1000000, "200", C(rrl_rate), 0},
+	{SECT_DNS, "rrl_slip", schema_uint, 0, 10, "2", C(rrl_slip), 0},
+	{SECT_DNS, "rrl_ipv4_prefix", schema_uint, 8, 32, "24", C(rrl_ipv4_prefix), 0},
+	{SECT_DNS, "rrl_ipv6_prefix", schema_uint, 16, 128, "56", C(rrl_ipv6_prefix), 0},
 
 	{SECT_HTTP, "listen", parse_http_listen, 0, 0, NULL,
 	 L(struct config, http_listen, n_http_listen, CFG_MAX_LISTEN), REP},
@@ -113,6 +118,9 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_MAIL, "tls", parse_mail_tls, 0, 0, "try", C(mail_tls), 0},
 	{SECT_MAIL, "retry_min", schema_uint, 1, 86400, "60", C(mail_retry_min), 0},
 	{SECT_MAIL, "retry_max", schema_uint, 1, 86400, "3600", C(mail_retry_max), 0},
+
+	{SECT_METRICS, "listen", parse_http_listen, 0, 0, NULL,
+	 L(struct config, metrics_listen, n_metrics_listen, CFG_MAX_LISTEN), REP},
 
 	{SECT_ACCOUNTS, "signup", parse_signup, 0, 0, "closed", C(accounts_signup), 0},
 	{SECT_ACCOUNTS, "max_hosts", schema_uint, 1, 100000, "20", C(accounts_max_hosts), 0},

@@ -56,6 +56,14 @@ struct config {
 	unsigned tcp_max_per_address; /* "tcp_max_per_address": 32, per IPv4 address or IPv6 /64 */
 	unsigned tcp_workers;         /* "tcp_workers": TCP threads, 2 */
 	unsigned edns_udp_size;       /* "edns_udp_size": largest UDP answer, 512..4096; 1232 */
+	unsigned rrl_rate;            /* "rrl_rate": UDP answers a second per bucket; 200, 0 off */
+	unsigned rrl_slip;            /* "rrl_slip": one limited answer in N truncated; 2 */
+	unsigned rrl_ipv4_prefix;     /* "rrl_ipv4_prefix": client networks counted as one; 24 */
+	unsigned rrl_ipv6_prefix;     /* "rrl_ipv6_prefix": the same for IPv6; 56 */
+
+	/* [metrics] */
+	struct cfg_listen metrics_listen[CFG_MAX_LISTEN]; /* "listen", repeatable; none: off */
+	unsigned n_metrics_listen;
 
 	/* [http] */
 	struct cfg_listen http_listen[CFG_MAX_LISTEN]; /* "listen", repeatable, ADDR:PORT */

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "common/metrics.h"
 
 /* Bounds: a full queue answers "try later" rather than growing without limit, and one
  * batch never holds the write lock for too long. */
@@ -31,8 +33,8 @@ struct writer {
 
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;       /* work queued, reload requested or stop */
-	pthread_cond_t reloaded;   /* a reload finished */
+	pthread_cond_t cond;     /* work queued, reload requested or stop */
+	pthread_cond_t reloaded; /* a reload finished */
 	struct writer_op *head, *tail;
 	size_t queued;
 	bool stopping;
@@ -40,6 +42,9 @@ struct writer {
 	atomic_bool failed;
 
 	struct writer_txn txn;
+	/* For the metrics: written by the writer thread only, read by scrapes. */
+	_Atomic uint64_t n_batches, n_ops, n_failed_ops, n_commit_failures;
+	struct metrics_hist commit_latency; /* BEGIN to COMMIT done: the fsync and the work */
 };
 
 /* ---- hooks: the missing ones do nothing ---- */
@@ -150,6 +155,7 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 		return;
 	}
 	bool committed = false;
+	int64_t t0 = time_mono_ns();
 	ret = store_begin(w->st);
 	if (ret != NP_OK) {
 		log_err("writer: cannot begin a transaction: %s", np_strerror(ret));
@@ -177,10 +183,18 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 		 * disk: stop acknowledging anything until an operator restarts us. */
 		store_rollback(w->st);
 		atomic_store(&w->failed, true);
+		atomic_fetch_add(&w->n_commit_failures, 1);
 		log_err("writer: commit failed (%s): no further change will be acknowledged",
-			np_strerror(ret));
+		        np_strerror(ret));
 		fail_ops(ops, NP_ESTORE);
 		goto out;
+	}
+	metrics_hist_add(&w->commit_latency, (uint64_t)(time_mono_ns() - t0));
+	atomic_fetch_add_explicit(&w->n_batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->n_ops, n, memory_order_relaxed);
+	for (size_t k = 0; k < n; k++) {
+		if (status[k] != NP_OK)
+			atomic_fetch_add_explicit(&w->n_failed_ops, 1, memory_order_relaxed);
 	}
 	/* Publish, answer, and only then let the hooks wait out the readers of the old data. */
 	h->committed(h->ctx);
@@ -211,7 +225,8 @@ static void *writer_main(void *arg)
 		struct writer_op *ops = w->head;
 		size_t n = 0;
 		struct writer_op *last = NULL;
-		for (struct writer_op *op = ops; op != NULL && n < WRITER_BATCH_MAX; op = op->next) {
+		for (struct writer_op *op = ops; op != NULL && n < WRITER_BATCH_MAX;
+		     op = op->next) {
 			last = op;
 			n++;
 		}
@@ -243,8 +258,32 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+static void collect(void *ctx, struct metrics_out *o)
+{
+	struct writer *w = ctx;
+	metrics_family(o, "writer_batches_total", "counter",
+	               "transactions committed by the writer (group commits)");
+	metrics_sample(o, "writer_batches_total", "", atomic_load(&w->n_batches));
+	metrics_family(o, "writer_ops_total", "counter",
+	               "changes the writer ran in committed batches (batch size = ops / batches)");
+	metrics_sample(o, "writer_ops_total", "", atomic_load(&w->n_ops));
+	metrics_family(o, "writer_ops_refused_total", "counter",
+	               "changes whose own checks refused them (rolled back alone)");
+	metrics_sample(o, "writer_ops_refused_total", "", atomic_load(&w->n_failed_ops));
+	metrics_family(o, "writer_commit_failures_total", "counter",
+	               "failed commits (fsync errors, disk full): the writer then stops");
+	metrics_sample(o, "writer_commit_failures_total", "", atomic_load(&w->n_commit_failures));
+	metrics_hist_write(o, "writer_commit_seconds",
+	                   "time from BEGIN to a durable COMMIT of one batch", &w->commit_latency);
+	pthread_mutex_lock(&w->lock);
+	size_t queued = w->queued;
+	pthread_mutex_unlock(&w->lock);
+	metrics_family(o, "writer_queue", "gauge", "changes waiting for the writer");
+	metrics_sample(o, "writer_queue", "", queued);
+}
+
 int writer_start(struct writer **out, const struct config *cfg, struct store *st,
-		 const struct writer_hooks *hooks)
+                 const struct writer_hooks *hooks)
 {
 	struct writer *w = calloc(1, sizeof(*w));
 	if (w == NULL)
@@ -263,6 +302,7 @@ int writer_start(struct writer **out, const struct config *cfg, struct store *st
 		free(w);
 		return NP_EFAILED;
 	}
+	metrics_register(collect, w);
 	*out = w;
 	return NP_OK;
 }
@@ -271,6 +311,7 @@ void writer_stop(struct writer *w)
 {
 	if (w == NULL)
 		return;
+	metrics_unregister(collect, w);
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	pthread_cond_signal(&w->cond);

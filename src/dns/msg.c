@@ -37,19 +37,24 @@ int dns_rr_skip(struct wire *c)
 	return type;
 }
 
-/* The OPT rdata is a list of {code, length, value}; it must end exactly at rdlen. */
-static int opt_options_check(const uint8_t *p, size_t len)
+/* The OPT rdata is a list of {code, length, value}; it must end exactly at rdlen. A COOKIE
+ * option is kept in e (the first; a second is FORMERR). */
+static int opt_options_check(const uint8_t *p, size_t len, struct dns_edns *e)
 {
 	struct wire o = wire_init(p, len);
 	while (wire_left(&o) > 0) {
 		uint16_t code = wire_u16(&o);
 		uint16_t olen = wire_u16(&o);
-		wire_skip(&o, olen);
+		const uint8_t *value = wire_take(&o, olen);
 		if (o.err != 0)
 			return NP_EMALFORMED;
+		if (code != DNS_EDNS_OPT_COOKIE)
+			continue;
 		/* RFC 7873 5.2.2: a COOKIE of any other length is FORMERR. */
-		if (code == DNS_EDNS_OPT_COOKIE && olen != 8 && (olen < 16 || olen > 40))
+		if ((olen != 8 && (olen < 16 || olen > 40)) || e->cookie != NULL)
 			return NP_EMALFORMED;
+		e->cookie = value;
+		e->cookie_len = (uint8_t)olen;
 	}
 	return NP_OK;
 }
@@ -75,7 +80,7 @@ int dns_additional_read(struct wire *c, unsigned count, struct dns_edns *e)
 		}
 		if (type != DNS_TYPE_OPT)
 			continue;
-		if (e->present || n != 1 || opt_options_check(rdata, rdlen) != 0)
+		if (e->present || n != 1 || opt_options_check(rdata, rdlen, e) != 0)
 			return wire_fail(c);
 		e->present = true;
 		e->payload = rclass;

@@ -57,6 +57,8 @@ struct dns_edns {
 	uint8_t version;
 	bool dnssec_ok;
 	bool tsig; /* the section ends with a TSIG record (one anywhere else is refused) */
+	const uint8_t *cookie; /* the COOKIE option's value (client cookie [+ server cookie]), */
+	uint8_t cookie_len;    /* pointing into the message; NULL without one */
 };
 
 /* Reads the 12-byte header. Fails c when shorter. */

@@ -15,7 +15,7 @@
 #include "common/macros.h"
 #include "common/str.h"
 #include "http/static.h"
-#include "http/throttle.h"
+#include "account/throttle.h"
 
 /* How often at most a change records that its token was used (seconds). */
 #define API_TOKEN_USED_EVERY 3600
@@ -43,6 +43,8 @@ static const struct api_route {
     {"PATCH", "hosts/*", API_TOKEN, api_host_patch},
     {"DELETE", "hosts/*", API_TOKEN, api_host_delete},
     {"GET", "hosts/*/history", API_TOKEN, api_history},
+    {"POST", "hosts/*/audit", API_TOKEN, api_audit_post},
+    {"GET", "hosts/*/audit", API_TOKEN, api_audit_get},
     {"GET", "hosts/*/records/*", API_TOKEN, api_records_get},
     {"PUT", "hosts/*/records/*", API_TOKEN, api_records_put},
     {"DELETE", "hosts/*/records/*", API_TOKEN, api_records_delete},

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The REST API (/api/v1, JSON through jansson): what its endpoint files share. api.c routes,
  * authenticates and answers; api_hosts.c serves hosts, records and history; api_account.c
- * sign-in, tokens, the account and the admin's user list. docs/api.md and the OpenAPI
+ * sign-in, tokens, the account and the admin's user list; api_audit.c hosts' audits. docs/api.md and the OpenAPI
  * document (docs/openapi.json, served at /api/v1/openapi.json) describe every route. */
 #ifndef NP_HTTP_API_H
 #define NP_HTTP_API_H
@@ -111,7 +111,15 @@ bool api_only_keys(struct api_req *r, const char *const *keys);
 /* A comma list from the store ("a,b") as a JSON array of strings. (api_account.c) */
 json_t *api_list_json(const char *text);
 
-/* Endpoints (api_hosts.c, api_account.c, api_tsig.c). */
+/* The FQDN in path segment i, normalised; false with 404 set when it cannot be a host. */
+bool api_seg_fqdn(struct api_req *r, unsigned i, char out[CFG_NAME_MAX]);
+/* Loads the host named fqdn for a change or a read of type (0: the host itself) by r's
+ * credential: NP_OK, NP_EDENIED with the error set (404 when it is not the account's), or a
+ * store error. */
+int api_load_host(struct api_req *r, struct store *st, const char *fqdn, uint16_t type,
+                  struct store_host *h);
+
+/* Endpoints (api_hosts.c, api_account.c, api_tsig.c, api_audit.c). */
 api_handler api_hosts_list, api_hosts_create, api_host_get, api_host_patch, api_host_delete;
 api_handler api_records_get, api_records_put, api_records_delete, api_history, api_prefix;
 api_handler api_login, api_logout, api_tokens_list, api_tokens_create, api_token_get;
@@ -119,6 +127,7 @@ api_handler api_token_patch, api_token_delete, api_account_get, api_account_patc
 api_handler api_account_delete, api_admin_users, api_admin_user_state;
 api_handler api_totp_get, api_totp_enable, api_totp_disable, api_signup, api_confirm;
 api_handler api_tsig_list, api_tsig_create, api_tsig_delete;
+api_handler api_audit_post, api_audit_get;
 
 /* The entry from http.c for every /api/v1 path that is not the check's or the sensors'. */
 enum MHD_Result api_serve(struct http_request *hr);

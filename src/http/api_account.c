@@ -16,7 +16,7 @@
 #include "common/str.h"
 #include "http/api.h"
 #include "core/mailer.h"
-#include "http/throttle.h"
+#include "account/throttle.h"
 
 #define USER_NAME_MAX 63
 

@@ -213,8 +213,7 @@ static int host_json(struct store *st, const struct store_host *h, struct store_
 	return NP_OK;
 }
 
-/* The FQDN in segment i, normalised; false with 404 set when it cannot be a host. */
-static bool seg_fqdn(struct api_req *r, unsigned i, char out[CFG_NAME_MAX])
+bool api_seg_fqdn(struct api_req *r, unsigned i, char out[CFG_NAME_MAX])
 {
 	if (!dyndns2_fqdn_normalize(r->segs[i], strlen(r->segs[i]), out)) {
 		api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "not a host name");
@@ -223,10 +222,8 @@ static bool seg_fqdn(struct api_req *r, unsigned i, char out[CFG_NAME_MAX])
 	return true;
 }
 
-/* Loads the host named fqdn for a change or a read of type (0: the host itself) by r's
- * credential; false with the error set (404 when it is not the account's). */
-static int load_host(struct api_req *r, struct store *st, const char *fqdn, uint16_t type,
-                     struct store_host *h)
+int api_load_host(struct api_req *r, struct store *st, const char *fqdn, uint16_t type,
+                  struct store_host *h)
 {
 	int ret = store_host_get(st, fqdn, h);
 	if (ret != NP_OK && ret != NP_ENOTFOUND)
@@ -396,7 +393,7 @@ static int host_get(struct api_req *r, struct store *st)
 	struct host_scratch *s = scratch(r);
 	if (s == NULL)
 		return NP_ENOMEM;
-	int ret = load_host(r, st, s->fqdn, 0, &s->h);
+	int ret = api_load_host(r, st, s->fqdn, 0, &s->h);
 	json_t *o = NULL;
 	if (ret == NP_OK)
 		ret = host_json(st, &s->h, s->rrs, &o);
@@ -408,7 +405,7 @@ static int host_get(struct api_req *r, struct store *st)
 enum MHD_Result api_host_get(struct api_req *r)
 {
 	struct host_scratch *s = scratch(r);
-	if (s == NULL || !seg_fqdn(r, 1, s->fqdn))
+	if (s == NULL || !api_seg_fqdn(r, 1, s->fqdn))
 		return api_answer(r);
 	return api_read(r, host_get);
 }
@@ -418,7 +415,7 @@ enum MHD_Result api_host_get(struct api_req *r)
 static int host_patch(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
 	struct host_scratch *s = r->ctx;
-	int ret = load_host(r, st, s->fqdn, 0, &s->h);
+	int ret = api_load_host(r, st, s->fqdn, 0, &s->h);
 	if (ret != NP_OK)
 		return ret;
 	if (s->h.blocked)
@@ -483,7 +480,7 @@ enum MHD_Result api_host_patch(struct api_req *r)
 {
 	static const char *const keys[] = {"wildcard", "offline", NULL};
 	struct host_scratch *s = scratch(r);
-	if (s == NULL || !seg_fqdn(r, 1, s->fqdn))
+	if (s == NULL || !api_seg_fqdn(r, 1, s->fqdn))
 		return api_answer(r);
 	if (r->body == NULL) {
 		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request", "send {\"wildcard\": ..., "
@@ -501,7 +498,7 @@ enum MHD_Result api_host_patch(struct api_req *r)
 static int host_delete(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
 	struct host_scratch *s = r->ctx;
-	int ret = load_host(r, st, s->fqdn, 0, &s->h);
+	int ret = api_load_host(r, st, s->fqdn, 0, &s->h);
 	if (ret != NP_OK)
 		return ret;
 	if (s->h.blocked)
@@ -528,7 +525,7 @@ static int host_delete(struct api_req *r, struct store *st, struct writer_txn *t
 enum MHD_Result api_host_delete(struct api_req *r)
 {
 	struct host_scratch *s = scratch(r);
-	if (s == NULL || !seg_fqdn(r, 1, s->fqdn))
+	if (s == NULL || !api_seg_fqdn(r, 1, s->fqdn))
 		return api_answer(r);
 	return api_write(r, host_delete);
 }
@@ -566,7 +563,7 @@ static uint32_t zone_ttl(const struct config *cfg, const char *fqdn)
 static int records_get(struct api_req *r, struct store *st)
 {
 	struct host_scratch *s = r->ctx;
-	int ret = load_host(r, st, s->fqdn, 0, &s->h);
+	int ret = api_load_host(r, st, s->fqdn, 0, &s->h);
 	size_t n;
 	if (ret == NP_OK)
 		ret = store_records_get(st, s->h.id, s->rrs, ZONE_MAX_RRS_PER_NODE, &n);
@@ -579,7 +576,7 @@ static int records_get(struct api_req *r, struct store *st)
 enum MHD_Result api_records_get(struct api_req *r)
 {
 	struct host_scratch *s = scratch(r);
-	if (s == NULL || !seg_fqdn(r, 1, s->fqdn) || !seg_type(r, s))
+	if (s == NULL || !api_seg_fqdn(r, 1, s->fqdn) || !seg_type(r, s))
 		return api_answer(r);
 	return api_read(r, records_get);
 }
@@ -608,7 +605,7 @@ static bool same_set(const struct store_rr *rrs, size_t n_rrs, uint16_t type,
 static int records_replace(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
 	struct host_scratch *s = r->ctx;
-	int ret = load_host(r, st, s->fqdn, s->type, &s->h);
+	int ret = api_load_host(r, st, s->fqdn, s->type, &s->h);
 	if (ret != NP_OK)
 		return ret;
 	if (s->h.blocked)
@@ -655,7 +652,7 @@ enum MHD_Result api_records_put(struct api_req *r)
 {
 	static const char *const keys[] = {"records", NULL};
 	struct host_scratch *s = scratch(r);
-	if (s == NULL || !seg_fqdn(r, 1, s->fqdn) || !seg_type(r, s))
+	if (s == NULL || !api_seg_fqdn(r, 1, s->fqdn) || !seg_type(r, s))
 		return api_answer(r);
 	json_t *list = r->body != NULL ? json_object_get(r->body, "records") : NULL;
 	if (!api_only_keys(r, keys))
@@ -690,7 +687,7 @@ enum MHD_Result api_records_put(struct api_req *r)
 enum MHD_Result api_records_delete(struct api_req *r)
 {
 	struct host_scratch *s = scratch(r);
-	if (s == NULL || !seg_fqdn(r, 1, s->fqdn) || !seg_type(r, s))
+	if (s == NULL || !api_seg_fqdn(r, 1, s->fqdn) || !seg_type(r, s))
 		return api_answer(r);
 	s->n_set = 0;
 	return api_write(r, records_replace);
@@ -712,7 +709,7 @@ static int history_row(const struct store_history *h, void *ctx)
 static int history(struct api_req *r, struct store *st)
 {
 	struct host_scratch *s = r->ctx;
-	int ret = load_host(r, st, s->fqdn, 0, &s->h);
+	int ret = api_load_host(r, st, s->fqdn, 0, &s->h);
 	if (ret != NP_OK)
 		return ret == NP_EDENIED ? NP_OK : ret;
 	json_t *list = json_array();
@@ -729,7 +726,7 @@ static int history(struct api_req *r, struct store *st)
 enum MHD_Result api_history(struct api_req *r)
 {
 	struct host_scratch *s = scratch(r);
-	if (s == NULL || !seg_fqdn(r, 1, s->fqdn))
+	if (s == NULL || !api_seg_fqdn(r, 1, s->fqdn))
 		return api_answer(r);
 	return api_read(r, history);
 }

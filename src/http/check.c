@@ -25,7 +25,7 @@
 #include "http/check_page.h"
 #include "http/dyndns2.h"
 #include "http/http_int.h"
-#include "http/throttle.h"
+#include "account/throttle.h"
 #include "http/template.h"
 #include "observe/codec.h"
 #include "store/store.h"

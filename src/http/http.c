@@ -31,7 +31,7 @@
 #include "http/http_int.h"
 #include "http/probe.h"
 #include "http/template.h"
-#include "http/throttle.h"
+#include "account/throttle.h"
 #include "observe/codec.h"
 #include "store/store.h"
 

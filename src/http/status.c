@@ -14,7 +14,7 @@
 #include "common/macros.h"
 #include "http/dyndns2.h"
 #include "http/http_int.h"
-#include "http/throttle.h"
+#include "account/throttle.h"
 #include "store/incident.h"
 #include "store/store.h"
 

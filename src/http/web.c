@@ -704,11 +704,16 @@ static enum MHD_Result page_host(struct web *w, const char *fqdn, const char *wh
 			json_decref(h.out);
 			return read_failed(w, &hist);
 		}
+		/* The last audit is shown when it can be read; the page stands without it. */
+		struct answer au;
+		if (!api_get(w, api_audit_get, &au, "hosts", fqdn, "audit"))
+			log_warn("web: the audit of a host could not be read: %s", au.msg);
 		struct buf b;
 		buf_init(&b, WEB_PAGE_MAX);
-		web_page_host(&b, &w->nav, h.out, hist.out);
+		web_page_host(&b, &w->nav, h.out, hist.out, au.out);
 		json_decref(h.out);
 		json_decref(hist.out);
+		json_decref(au.out);
 		return send_page(w->conn, MHD_HTTP_OK, &b, NULL);
 	}
 	if (!w->post)

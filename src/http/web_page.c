@@ -177,8 +177,62 @@ void web_page_hosts(struct buf *b, const struct web_nav *nav, const json_t *host
 	render(b, "web_hosts.html", c);
 }
 
+/* The host's last audit (GET /hosts/FQDN/audit's answer): grade, time, what changed, and
+ * each finding with what to do. */
+static void host_audit(struct tpl_ctx *c, const json_t *answer)
+{
+	const json_t *a = json_object_get(answer, "audit");
+	if (!json_is_object(a)) {
+		tpl_set_bool(c, "audit", false);
+		return;
+	}
+	struct tpl_ctx *o = tpl_set_obj(c, "audit");
+	tpl_set(o, "grade", jstr(a, "grade"));
+	set_time(o, "time", jint(a, "time"));
+	tpl_set(o, "source", jstr(a, "source"));
+	const json_t *ch = json_object_get(a, "changes");
+	if (!json_is_object(ch)) {
+		tpl_set_bool(o, "changes", false);
+	} else {
+		struct tpl_ctx *co = tpl_set_obj(o, "changes");
+		set_time(co, "previous", jint(ch, "previous"));
+		static const char *const lists[] = {"gone", "new"};
+		size_t n = 0;
+		for (size_t l = 0; l < 2; l++) {
+			size_t i;
+			const json_t *k;
+			json_array_foreach(json_object_get(ch, lists[l]), i, k)
+			{
+				struct tpl_ctx *row = tpl_add_row(co, "keys");
+				tpl_set(row, "what", lists[l]);
+				tpl_set(row, "key",
+				        json_string_value(k) != NULL ? json_string_value(k) : "");
+				n++;
+			}
+		}
+		tpl_set_bool(co, "none", n == 0);
+	}
+	const json_t *list = json_object_get(json_object_get(a, "report"), "findings");
+	tpl_set_bool(o, "findings", json_array_size(list) > 0);
+	size_t i;
+	const json_t *f;
+	json_array_foreach(list, i, f)
+	{
+		const json_t *reach = json_object_get(f, "reachable_from_outside");
+		struct tpl_ctx *row = tpl_add_row(o, "rows");
+		tpl_set(row, "severity", jstr(f, "severity"));
+		tpl_set(row, "id", jstr(f, "id"));
+		tpl_set(row, "title", jstr(f, "title"));
+		tpl_set(row, "reach",
+		        json_is_true(reach)    ? "yes"
+		        : json_is_false(reach) ? "no"
+		                               : "unknown");
+		tpl_set(row, "todo", jstr(json_object_get(f, "remedy"), "what_to_do"));
+	}
+}
+
 void web_page_host(struct buf *b, const struct web_nav *nav, const json_t *host,
-                   const json_t *history)
+                   const json_t *history, const json_t *audit)
 {
 	const char *fqdn = jstr(host, "fqdn");
 	struct tpl_ctx *c = page_ctx(nav, fqdn);
@@ -226,6 +280,7 @@ void web_page_host(struct buf *b, const struct web_nav *nav, const json_t *host,
 			tpl_set(row, "new", jstr(h, "new"));
 		}
 	}
+	host_audit(c, audit);
 	render(b, "web_host.html", c);
 }
 

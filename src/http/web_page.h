@@ -36,9 +36,10 @@ void web_page_confirm(struct buf *b, const char *csrf, const char *code);
 /* hosts: GET /hosts's answer; zones: the zones' names, comma separated. */
 void web_page_hosts(struct buf *b, const struct web_nav *nav, const json_t *hosts,
                     const char *zones);
-/* host: GET /hosts/FQDN's answer; history: GET /hosts/FQDN/history's. */
+/* host: GET /hosts/FQDN's answer; history: GET /hosts/FQDN/history's; audit: GET
+ * /hosts/FQDN/audit's (NULL: none shown). */
 void web_page_host(struct buf *b, const struct web_nav *nav, const json_t *host,
-                   const json_t *history);
+                   const json_t *history, const json_t *audit);
 /* token: POST /tokens's answer (with the secret); base: the server's URL
  * ("http://host:port"), user: the account. */
 void web_page_settings(struct buf *b, const struct web_nav *nav, const json_t *token,

@@ -20,6 +20,7 @@
 #include "core/publish.h"
 #include "core/writer.h"
 #include "http/http.h"
+#include "http/metrics.h"
 #include "server/server.h"
 #include "store/store.h"
 #include "update/update.h"
@@ -164,6 +165,7 @@ int main(int argc, char **argv)
 	struct mailer *mail = NULL;
 	struct owners *owners = NULL;
 	struct update_service *upd = NULL;
+	struct metrics_http *metrics = NULL;
 	struct config *reloaded = NULL; /* the writer's config after a SIGHUP */
 	int status = 1;
 	raise_fd_limit(cfg);
@@ -194,6 +196,8 @@ int main(int argc, char **argv)
 	}
 	dns.update_submit = update_service_submit;
 	dns.update_ctx = upd;
+	if (metrics_http_start(&metrics, cfg) != NP_OK)
+		goto out;
 	if (drop_privileges(cfg) != NP_OK || dns_server_start(&dns) != NP_OK)
 		goto out;
 	log_info("nameplated started with %u zones", cfg->n_zones);
@@ -222,6 +226,7 @@ int main(int argc, char **argv)
 out:
 	/* Updates stop first, then queries; the writer finishes what is queued last.
 	 * dns_server_stop copes with a server that was never bound or only partly. */
+	metrics_http_stop(metrics);
 	if (http != NULL)
 		http_stop(http);
 	/* Before the transports: its answers go out through their sockets. */

@@ -11,6 +11,7 @@
 #include "dns/name.h"
 #include "dns/tsig.h"
 #include "dns/wire.h"
+#include "ns/cookie.h"
 
 /* What one response is made of, gathered before anything is written. */
 struct reply {
@@ -35,7 +36,18 @@ struct reply {
 	size_t soa_len;
 	const uint16_t *soa_ptr; /* its MNAME/RNAME pointers to patch (zone_node.soa_ptr) */
 	size_t apex_off;         /* where the apex starts inside the echoed question name */
+	/* The COOKIE option to answer with: the client's cookie and our server cookie. */
+	bool cookie;
+	uint8_t cookie_value[COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN];
+	/* For rate limiting: what kind of answer, counted under which name. */
+	enum dns_answer_kind kind;
+	const uint8_t *kind_name; /* lower case; NULL: the question's */
+	size_t kind_name_len;
+	struct dns_answer_info *info; /* the caller's, or NULL */
 };
+
+/* The COOKIE option as it is written: code, length, value. */
+#define COOKIE_OPT_LEN (4 + COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN)
 
 /* Writes the response. When the records do not fit the limit the reply is truncated to
  * the question and OPT with TC=1 (RFC 2181 9: a client retries over TCP). Returns its
@@ -43,7 +55,7 @@ struct reply {
 static size_t reply_write(struct reply *r, unsigned rcode)
 {
 	size_t pos = DNS_HDR_LEN;
-	size_t opt_len = r->edns ? DNS_OPT_RR_LEN : 0;
+	size_t opt_len = r->edns ? DNS_OPT_RR_LEN + (r->cookie ? COOKIE_OPT_LEN : 0) : 0;
 	size_t q_len = r->q != NULL ? (size_t)r->q->name_len + 4 : 0;
 	uint16_t an_count = r->an_count;
 	uint16_t ns_count = r->soa != NULL ? 1 : 0;
@@ -57,6 +69,11 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 		wire_store_u16(b + pos, r->q->qtype);
 		wire_store_u16(b + pos + 2, r->q->qclass);
 		pos += 4;
+	}
+	if (r->info != NULL) {
+		r->info->question_end = pos;
+		r->info->kind = r->kind;
+		r->info->qtype = r->q != NULL ? r->q->qtype : 0;
 	}
 	if (pos + r->an_len + r->soa_len + opt_len > r->limit) {
 		r->flags |= DNS_FLAG_TC;
@@ -91,8 +108,14 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 		b[pos + 5] = r->ext_rcode;
 		b[pos + 6] = 0; /* version 0: all we speak */
 		wire_store_u16(b + pos + 7, r->dnssec_ok ? DNS_EDNS_FLAG_DO : 0);
-		wire_store_u16(b + pos + 9, 0);
+		wire_store_u16(b + pos + 9, r->cookie ? COOKIE_OPT_LEN : 0);
 		pos += DNS_OPT_RR_LEN;
+		if (r->cookie) {
+			wire_store_u16(b + pos, DNS_EDNS_OPT_COOKIE);
+			wire_store_u16(b + pos + 2, sizeof(r->cookie_value));
+			memcpy(b + pos + 4, r->cookie_value, sizeof(r->cookie_value));
+			pos += COOKIE_OPT_LEN;
+		}
 	}
 	wire_store_u16(b, r->id);
 	wire_store_u16(b + 2, (uint16_t)(r->flags | (rcode & DNS_RCODE_MASK)));
@@ -173,6 +196,7 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 		r->an = n->data + set->off;
 		r->an_len = set->len;
 		r->an_count = set->count;
+		r->kind = DNS_KIND_ANSWER;
 		return DNS_RCODE_NOERROR;
 	}
 	const struct zone_rrset *soa = &apex->rrsets[ZS_SOA];
@@ -180,7 +204,14 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 	r->soa_len = soa->len;
 	r->soa_ptr = apex->soa_ptr;
 	r->apex_off = DNS_HDR_LEN + (size_t)q->name_len - z->apex_len;
-	return n != NULL ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN;
+	if (n != NULL) {
+		r->kind = DNS_KIND_NODATA;
+		return DNS_RCODE_NOERROR;
+	}
+	r->kind = DNS_KIND_NXDOMAIN;
+	r->kind_name = q->lname + q->name_len - z->apex_len; /* the zone */
+	r->kind_name_len = z->apex_len;
+	return DNS_RCODE_NXDOMAIN;
 }
 
 /* A query with a TSIG record. The query path holds no keys (no TSIG key may read what
@@ -201,6 +232,40 @@ static size_t answer_signed(struct reply *r)
 	return len;
 }
 
+static const uint16_t counted_types[DNS_QTYPE_CLASSES - 1] = {
+    DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_MX, DNS_TYPE_TXT, DNS_TYPE_SOA, DNS_TYPE_NS, DNS_TYPE_ANY};
+
+unsigned dns_qtype_class(uint16_t qtype)
+{
+	unsigned c = 0;
+	while (c < DNS_QTYPE_CLASSES - 1 && counted_types[c] != qtype)
+		c++;
+	return c;
+}
+
+const char *dns_qtype_class_name(unsigned c)
+{
+	static const char *const names[DNS_QTYPE_CLASSES] = {"A",   "AAAA", "MX",  "TXT",
+	                                                     "SOA", "NS",   "ANY", "other"};
+	return c < DNS_QTYPE_CLASSES ? names[c] : "other";
+}
+
+const char *dns_answer_rcode_name(unsigned rcode)
+{
+	return dns_rcode_name(rcode);
+}
+
+/* FNV-1a over a lower-case name and a type: which answers count together for rate
+ * limiting. Collisions only make two names share a limit. */
+static uint64_t name_hash(const uint8_t *name, size_t len, uint16_t type)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ name[i]) * 0x100000001b3ULL;
+	h = (h ^ (type >> 8)) * 0x100000001b3ULL;
+	return (h ^ (type & 0xff)) * 0x100000001b3ULL;
+}
+
 static size_t answer_query(const struct zone_db *db, struct wire *c, const struct dns_hdr *h,
                            struct reply *r, const struct dns_answer_opts *opts)
 {
@@ -219,6 +284,16 @@ static size_t answer_query(const struct zone_db *db, struct wire *c, const struc
 	if (e.present) {
 		r->edns = true;
 		r->dnssec_ok = e.dnssec_ok;
+		if (e.cookie != NULL && opts->cookie_secret != NULL && opts->client != NULL) {
+			if (opts->info != NULL)
+				opts->info->cookie_valid =
+				    cookie_valid(opts->cookie_secret, e.cookie, e.cookie_len,
+				                 opts->client, opts->now);
+			r->cookie = true;
+			memcpy(r->cookie_value, e.cookie, COOKIE_CLIENT_LEN);
+			cookie_make(opts->cookie_secret, e.cookie, opts->client, opts->now,
+			            r->cookie_value + COOKIE_CLIENT_LEN);
+		}
 		if (!opts->tcp) {
 			size_t want = e.payload < DNS_UDP_MIN ? DNS_UDP_MIN : e.payload;
 			size_t ours = opts->udp_max < DNS_UDP_MIN ? DNS_UDP_MIN : opts->udp_max;
@@ -256,7 +331,13 @@ static size_t answer_query(const struct zone_db *db, struct wire *c, const struc
 	const struct zone_version *z = zone_db_find(db, q.lname, q.name_len);
 	if (z == NULL)
 		return reply_write(r, DNS_RCODE_REFUSED); /* not ours, and we never recurse */
-	return reply_write(r, lookup(z, r));
+	unsigned rcode = lookup(z, r);
+	if (opts->info != NULL && r->kind != DNS_KIND_ERROR)
+		opts->info->name_hash =
+		    name_hash(r->kind_name != NULL ? r->kind_name : q.lname,
+		              r->kind_name != NULL ? r->kind_name_len : q.name_len,
+		              r->kind == DNS_KIND_NXDOMAIN ? 0 : q.qtype);
+	return reply_write(r, rcode);
 }
 
 /* Opcodes we do not implement: NOTIMP, echoing the question when it parses. */
@@ -288,7 +369,11 @@ size_t dns_answer(const struct zone_db *db, const uint8_t *query, size_t qlen, u
 	    .id = h.id,
 	    .flags = DNS_FLAG_QR | (h.flags & (DNS_OPCODE_MASK | DNS_FLAG_RD | DNS_FLAG_CD)),
 	    .udp_max = opts->udp_max,
+	    .kind = DNS_KIND_ERROR,
+	    .info = opts->info,
 	};
+	if (opts->info != NULL)
+		*opts->info = (struct dns_answer_info){.kind = DNS_KIND_ERROR};
 	unsigned opcode = (h.flags & DNS_OPCODE_MASK) >> 11;
 	switch (opcode) {
 	case DNS_OPCODE_QUERY:

@@ -8,14 +8,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/addr.h"
 #include "zone/zone.h"
 
 #define DNS_MAX_MSG 65535
 
+/* What an answer was, for response rate limiting (ns/rrl.h) by the transport. */
+enum dns_answer_kind {
+	DNS_KIND_ANSWER,   /* data for the question */
+	DNS_KIND_NODATA,   /* the name exists, the type does not */
+	DNS_KIND_NXDOMAIN, /* counted per zone: random names under one zone are one flood */
+	DNS_KIND_ERROR,    /* REFUSED, FORMERR, NOTIMP...: counted per client only */
+};
+struct dns_answer_info {
+	enum dns_answer_kind kind;
+	uint64_t name_hash;  /* of the lower-case name the answer is counted under, and type */
+	bool cookie_valid;   /* the query returned a server cookie we made for this client */
+	uint16_t qtype;      /* the question's type (0 without a question) */
+	size_t question_end; /* where the header and question end: a slipped answer is cut here */
+};
+
 struct dns_answer_opts {
 	bool tcp;         /* answer may use up to cap bytes; no UDP truncation */
 	uint16_t udp_max; /* server's largest UDP answer with EDNS (config edns_udp_size) */
+	/* DNS Cookies (ns/cookie.h): with a secret and the client's address, a query's COOKIE
+	 * option is answered with a server cookie made at now. NULL: cookies are ignored. */
+	const uint8_t *cookie_secret;
+	const struct np_addr *client;
+	uint32_t now;
+	struct dns_answer_info *info; /* filled when not NULL */
 };
+
+/* For the metrics: the question types counted apart (A, AAAA, MX, TXT, SOA, NS, ANY, and
+ * every other as one), and names for them and for rcodes. */
+#define DNS_QTYPE_CLASSES 8
+unsigned dns_qtype_class(uint16_t qtype);
+const char *dns_qtype_class_name(unsigned c);
+const char *dns_answer_rcode_name(unsigned rcode);
 
 /* Answers query (qlen bytes) from db into resp (cap >= 512; DNS_MAX_MSG for TCP).
  * Returns the response length, or 0 when nothing may be sent back (shorter than a

@@ -8,10 +8,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/config.h"
+#include "ns/cookie.h"
+#include "ns/query.h"
+#include "ns/rrl.h"
 #include "ns/update.h"
 #include "zone/zone.h"
+
+/* Rate-limit buckets: 2^18 of 16 bytes (4 MiB, resident only as they are used). */
+#define DNS_RRL_BUCKETS (1u << 18)
 
 struct udp_worker;
 struct tcp_server;
@@ -23,6 +30,8 @@ struct dns_server {
 	struct udp_worker *udp;     /* one per (listen address, worker) */
 	unsigned n_udp;
 	struct tcp_server *tcp;
+	struct rrl *rrl; /* UDP answers' rate limits, shared by the workers */
+	uint8_t cookie_secret[COOKIE_SECRET_LEN]; /* random at start: cookies last one run */
 	/* Where RFC 2136 UPDATE messages go (set before dns_server_start; NULL: NOTIMP). */
 	update_submit_fn *update_submit;
 	void *update_ctx;
@@ -35,6 +44,28 @@ int dns_server_bind(struct dns_server *s, const struct config *cfg) np_mustcheck
 int dns_server_start(struct dns_server *s) np_mustcheck;
 /* Stops and joins every thread and closes the sockets. */
 void dns_server_stop(struct dns_server *s);
+
+/* What the transports count for the metrics (common/metrics.h): answers by rcode and by
+ * type (DNS_STAT_TYPES), each counter written by one thread only. */
+#define DNS_STAT_TYPES DNS_QTYPE_CLASSES
+struct dns_stats {
+	_Atomic uint64_t answers[16][DNS_STAT_TYPES];
+	_Atomic uint64_t truncated;
+	_Atomic uint64_t rrl_slipped, rrl_dropped;
+};
+/* One more, by the one thread that writes it: no locked instruction on the query path. */
+static inline void dns_stat_inc(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+/* Counts an answer (resp: at least a header) to a question of qtype. */
+void server__count_answer(struct dns_stats *st, const uint8_t *resp, uint16_t qtype);
+/* Adds a transport's counters into sum (a scrape). */
+void server__stats_add(struct dns_stats *sum, const struct dns_stats *st);
+void server__udp_stats(struct dns_server *s, struct dns_stats *sum);
+void server__tcp_stats(struct dns_server *s, struct dns_stats *sum, uint64_t *accepted,
+		       uint64_t *refused, unsigned *open);
 
 /* Internal to the transports. */
 int server__udp_bind(struct dns_server *s) np_mustcheck;

@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -51,6 +52,7 @@ struct tcp_conn {
 	int fd;
 	struct tcp_thread *th;
 	struct tcp_source *src;
+	struct np_addr peer;  /* for DNS Cookies */
 	int64_t last_io_ms;   /* idle timeout counts from here */
 	int64_t msg_start_ms; /* a started message must be complete in time: no drip-feeding */
 	size_t rx_len;
@@ -79,6 +81,8 @@ struct tcp_thread {
 	int mbox_fd;
 	pthread_mutex_t mbox_mu;
 	struct tcp_update *mbox;
+	struct dns_stats stats; /* its answers */
+	_Atomic uint64_t accepted, refused;
 	pthread_t thread;
 	bool started;
 };
@@ -318,11 +322,15 @@ static void accept_all(struct tcp_thread *th, int lfd)
 				pthread_mutex_unlock(&th->t->mu);
 			}
 			close(fd);
+			dns_stat_inc(&th->refused);
 			continue;
 		}
+		dns_stat_inc(&th->accepted);
 		c->fd = fd;
 		c->th = th;
 		c->src = src;
+		if (addr_from_sockaddr((struct sockaddr *)&ss, &c->peer) != NP_OK)
+			memset(&c->peer, 0, sizeof(c->peer));
 		c->last_io_ms = time_mono_ms();
 		c->msg_start_ms = 0;
 		c->rx_len = c->tx_len = c->tx_off = 0;
@@ -413,8 +421,13 @@ static size_t update_submit(struct tcp_conn *c, const uint8_t *msg, size_t len, 
  * sent as a query, a short message). */
 static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const struct zone_db *db)
 {
+	struct dns_answer_info info;
 	struct dns_answer_opts opts = {.tcp = true,
-	                               .udp_max = (uint16_t)t->srv->cfg->edns_udp_size};
+	                               .udp_max = (uint16_t)t->srv->cfg->edns_udp_size,
+	                               .cookie_secret = t->srv->cookie_secret,
+	                               .client = &c->peer,
+	                               .now = (uint32_t)time(NULL),
+	                               .info = &info};
 	size_t pos = 0;
 	bool ok = true;
 	while (c->update == NULL && c->rx_len - pos >= 2 && TCP_TX_CAP - c->tx_len >= TCP_MSG_MAX) {
@@ -429,10 +442,14 @@ static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const
 			pos += 2 + mlen;
 			break;
 		}
-		if (alen == 0)
+		if (alen == 0) {
 			alen = db == NULL ? 0
 			                  : dns_answer(db, msg, mlen, c->tx + c->tx_len + 2,
 			                               DNS_MAX_MSG, &opts);
+			if (alen != 0)
+				server__count_answer(&c->th->stats, c->tx + c->tx_len + 2,
+				                     info.qtype);
+		}
 		pos += 2 + mlen;
 		if (alen == 0) {
 			ok = false;
@@ -586,6 +603,22 @@ static void *tcp_main(void *arg)
 		conn_close(th, container_of(th->conns.head, struct tcp_conn, in_thread));
 	rcu_unregister_thread();
 	return NULL;
+}
+
+void server__tcp_stats(struct dns_server *s, struct dns_stats *sum, uint64_t *accepted,
+                       uint64_t *refused, unsigned *open)
+{
+	struct tcp_server *t = s->tcp;
+	if (t == NULL)
+		return;
+	for (unsigned i = 0; i < t->n_threads; i++) {
+		server__stats_add(sum, &t->threads[i].stats);
+		*accepted += atomic_load(&t->threads[i].accepted);
+		*refused += atomic_load(&t->threads[i].refused);
+	}
+	pthread_mutex_lock(&t->mu);
+	*open = t->total;
+	pthread_mutex_unlock(&t->mu);
 }
 
 int server__tcp_start(struct dns_server *s)

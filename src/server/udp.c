@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* DNS over UDP: one thread per (listen address, worker), each with its own SO_REUSEPORT
- * socket so the kernel spreads queries, fixed buffers, and recvmmsg/sendmmsg batches. */
+ * socket so the kernel spreads queries, fixed buffers, and recvmmsg/sendmmsg batches.
+ *
+ * A socket bound to a wildcard address (0.0.0.0, ::) learns the address each query came to
+ * (IP_PKTINFO, IPV6_RECVPKTINFO) and answers from that address: a resolver drops an answer
+ * from another address than it asked, and on a host with several addresses the kernel's
+ * choice of source would often be another one. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
@@ -21,9 +27,14 @@
  * a burst beyond that is dropped by the kernel before a worker sees it. */
 #define UDP_SOCKBUF (1 << 20)
 
+/* Room for one IP_PKTINFO or IPV6_PKTINFO control message. */
+#define UDP_CTL_LEN CMSG_SPACE(sizeof(struct in6_pktinfo))
+
 struct udp_worker {
 	struct dns_server *srv;
 	int fd;
+	bool pktinfo; /* bound to a wildcard address: answers go out from the query's */
+	struct dns_stats stats;
 	pthread_t thread;
 	bool started;
 	struct mmsghdr rx_msgs[UDP_BATCH];
@@ -31,6 +42,9 @@ struct udp_worker {
 	struct iovec rx_iov[UDP_BATCH];
 	struct iovec tx_iov[UDP_BATCH];
 	struct sockaddr_storage peers[UDP_BATCH];
+	/* Received and sent control data, 8-byte aligned as cmsg needs. */
+	uint64_t rx_ctl[UDP_BATCH][(UDP_CTL_LEN + 7) / 8];
+	uint64_t tx_ctl[UDP_BATCH][(UDP_CTL_LEN + 7) / 8];
 	uint8_t rx[UDP_BATCH][UDP_RX_MAX];
 	uint8_t tx[UDP_BATCH][UDP_TX_MAX];
 };
@@ -53,6 +67,13 @@ static void grow_buffer(int fd, int force_opt, int opt)
 		(void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
+static bool wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
 static int open_udp(const struct cfg_listen *l)
 {
 	int fd = socket(l->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -65,6 +86,10 @@ static int open_udp(const struct cfg_listen *l)
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
 	    (l->addr.ss_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+	    (wildcard(&l->addr) && l->addr.ss_family == AF_INET &&
+	     setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) != 0) ||
+	    (wildcard(&l->addr) && l->addr.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) != 0) ||
 	    bind(fd, (const struct sockaddr *)&l->addr, l->len) != 0) {
 		int err = -errno;
 		close(fd);
@@ -89,6 +114,7 @@ int server__udp_bind(struct dns_server *s)
 		const struct cfg_listen *l = &s->cfg->dns_listen[i / per];
 		struct udp_worker *w = &s->udp[i];
 		w->srv = s;
+		w->pktinfo = wildcard(&l->addr);
 		w->fd = open_udp(l);
 		if (w->fd < 0) {
 			log_err("dns: cannot bind UDP %s: %s", l->text, np_strerror(w->fd));
@@ -101,6 +127,38 @@ int server__udp_bind(struct dns_server *s)
 		}
 	}
 	return NP_OK;
+}
+
+/* The control message that makes an answer leave from the address the query (whose
+ * control data is rx) came to, into tx; its length, or 0 when rx has none. */
+static size_t reply_from(const struct msghdr *rx, void *tx, size_t cap)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(rx); c != NULL;
+	     c = CMSG_NXTHDR((struct msghdr *)rx, c)) {
+		struct msghdr out = {.msg_control = tx, .msg_controllen = cap};
+		struct cmsghdr *o = CMSG_FIRSTHDR(&out);
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo in, pi = {0};
+			memcpy(&in, CMSG_DATA(c), sizeof(in));
+			pi.ipi_spec_dst =
+			    in.ipi_addr; /* the source; the route picks the interface */
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi; /* the address and, for link-local, its interface */
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+	}
+	return 0;
 }
 
 /* Sends every prepared answer, retrying the rest of a partly sent batch. */
@@ -126,15 +184,31 @@ struct udp_update {
 	int fd;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
+	uint64_t ctl[(UDP_CTL_LEN + 7) / 8]; /* where the answer leaves from (wildcard sockets) */
+	size_t ctl_len;
 	uint8_t msg[];
 };
+
+/* Sends one datagram outside the batches, from the address ctl names (ctl_len 0: the
+ * socket's own); a lost answer is what the client's retry is for. */
+static void send_one(int fd, const struct sockaddr_storage *peer, socklen_t peer_len,
+                     const void *ctl, size_t ctl_len, const uint8_t *buf, size_t len)
+{
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr h = {.msg_name = (void *)peer,
+	                   .msg_namelen = peer_len,
+	                   .msg_iov = &iov,
+	                   .msg_iovlen = 1,
+	                   .msg_control = ctl_len > 0 ? (void *)ctl : NULL,
+	                   .msg_controllen = ctl_len};
+	(void)sendmsg(fd, &h, MSG_DONTWAIT);
+}
 
 static void udp_update_reply(struct update_job *job, const uint8_t *answer, size_t len)
 {
 	struct udp_update *u = (struct udp_update *)job;
-	if (len > 0) /* one datagram; a lost answer is what the client's retry is for */
-		(void)sendto(u->fd, answer, len, MSG_DONTWAIT, (struct sockaddr *)&u->peer,
-		             u->peer_len);
+	if (len > 0)
+		send_one(u->fd, &u->peer, u->peer_len, u->ctl, u->ctl_len, answer, len);
 	free(u);
 }
 
@@ -152,6 +226,7 @@ static bool udp_update_submit(struct udp_worker *w, unsigned k)
 		u->job = (struct update_job){.msg = u->msg, .len = len, .reply = udp_update_reply};
 		u->fd = w->fd;
 		u->peer_len = w->rx_msgs[k].msg_hdr.msg_namelen;
+		u->ctl_len = reply_from(&w->rx_msgs[k].msg_hdr, u->ctl, sizeof(u->ctl));
 		memcpy(&u->peer, &w->peers[k], sizeof(u->peer));
 		(void)addr_from_sockaddr((struct sockaddr *)&u->peer, &u->job.source);
 		if (s->update_submit(s->update_ctx, &u->job))
@@ -161,8 +236,9 @@ static bool udp_update_submit(struct udp_worker *w, unsigned k)
 	/* Full: SERVFAIL tells the client to try again later. */
 	uint8_t ans[16];
 	size_t alen = update_servfail(w->rx[k], ans);
-	(void)sendto(w->fd, ans, alen, MSG_DONTWAIT, (struct sockaddr *)&w->peers[k],
-	             w->rx_msgs[k].msg_hdr.msg_namelen);
+	uint64_t ctl[(UDP_CTL_LEN + 7) / 8];
+	size_t ctl_len = reply_from(&w->rx_msgs[k].msg_hdr, ctl, sizeof(ctl));
+	send_one(w->fd, &w->peers[k], w->rx_msgs[k].msg_hdr.msg_namelen, ctl, ctl_len, ans, alen);
 	return true;
 }
 
@@ -170,7 +246,13 @@ static void *udp_main(void *arg)
 {
 	struct udp_worker *w = arg;
 	struct dns_server *s = w->srv;
-	struct dns_answer_opts opts = {.tcp = false, .udp_max = (uint16_t)s->cfg->edns_udp_size};
+	struct np_addr client;
+	struct dns_answer_info info;
+	struct dns_answer_opts opts = {.tcp = false,
+	                               .udp_max = (uint16_t)s->cfg->edns_udp_size,
+	                               .cookie_secret = s->cookie_secret,
+	                               .client = &client,
+	                               .info = &info};
 
 	rcu_register_thread();
 	rcu_thread_offline();
@@ -182,11 +264,18 @@ static void *udp_main(void *arg)
 			h->msg_namelen = sizeof(w->peers[k]);
 			h->msg_iov = &w->rx_iov[k];
 			h->msg_iovlen = 1;
+			if (w->pktinfo) {
+				h->msg_control = w->rx_ctl[k];
+				h->msg_controllen = sizeof(w->rx_ctl[k]);
+			}
 		}
 		int n = recvmmsg(w->fd, w->rx_msgs, UDP_BATCH, MSG_WAITFORONE, NULL);
 		if (n <= 0)
 			continue;
 		unsigned out = 0;
+		/* One clock read a batch: cookies and rate limits count in seconds. */
+		int64_t now = time(NULL);
+		opts.now = (uint32_t)now;
 		rcu_thread_online();
 		const struct zone_db *db = rcu_dereference(s->db);
 		for (int k = 0; k < n && db != NULL; k++) {
@@ -196,10 +285,24 @@ static void *udp_main(void *arg)
 			if (update_is_update(w->rx[k], w->rx_msgs[k].msg_len) &&
 			    udp_update_submit(w, k))
 				continue;
+			if (addr_from_sockaddr((struct sockaddr *)&w->peers[k], &client) != NP_OK)
+				continue;
 			size_t len = dns_answer(db, w->rx[k], w->rx_msgs[k].msg_len, w->tx[out],
 			                        UDP_TX_MAX, &opts);
 			if (len == 0)
 				continue;
+			switch (rrl_account(s->rrl, &client, &info, now)) {
+			case RRL_SEND:
+				break;
+			case RRL_SLIP:
+				len = rrl_truncate(w->tx[out], len, &info);
+				dns_stat_inc(&w->stats.rrl_slipped);
+				break;
+			case RRL_DROP:
+				dns_stat_inc(&w->stats.rrl_dropped);
+				continue;
+			}
+			server__count_answer(&w->stats, w->tx[out], info.qtype);
 			struct msghdr *t = &w->tx_msgs[out].msg_hdr;
 			memset(t, 0, sizeof(*t));
 			t->msg_name = &w->peers[k];
@@ -208,6 +311,13 @@ static void *udp_main(void *arg)
 			w->tx_iov[out].iov_len = len;
 			t->msg_iov = &w->tx_iov[out];
 			t->msg_iovlen = 1;
+			if (w->pktinfo) {
+				t->msg_control = w->tx_ctl[out];
+				t->msg_controllen =
+				    reply_from(h, w->tx_ctl[out], sizeof(w->tx_ctl[out]));
+				if (t->msg_controllen == 0)
+					t->msg_control = NULL;
+			}
 			out++;
 		}
 		rcu_thread_offline();
@@ -215,6 +325,12 @@ static void *udp_main(void *arg)
 	}
 	rcu_unregister_thread();
 	return NULL;
+}
+
+void server__udp_stats(struct dns_server *s, struct dns_stats *sum)
+{
+	for (unsigned i = 0; i < s->n_udp; i++)
+		server__stats_add(sum, &s->udp[i].stats);
 }
 
 int server__udp_start(struct dns_server *s)

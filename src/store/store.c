@@ -235,6 +235,21 @@ static const char *const migrations[] = {
 	"  keyname TEXT NOT NULL UNIQUE,"
 	"  alg INTEGER NOT NULL,"
 	"  sealed BLOB NOT NULL) WITHOUT ROWID;",
+
+	/* 6: the last exposure audit of each host (`nameplate audit` sends it; store/audit.c).
+	 * One row per host, replaced by the next; gone with its host. report is the validated
+	 * report as JSON, changes what changed since the row it replaced (JSON, '' for the
+	 * first). window_start and window_count are its rate limit: reports taken in the
+	 * window that began then. */
+	"CREATE TABLE audits ("
+	"  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  time INTEGER NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  token_id TEXT NOT NULL,"
+	"  report TEXT NOT NULL,"
+	"  changes TEXT NOT NULL,"
+	"  window_start INTEGER NOT NULL,"
+	"  window_count INTEGER NOT NULL);",
 };
 /* clang-format on */
 

@@ -5,15 +5,18 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "account/credential.h"
+#include "account/throttle.h"
 #include "account/tsigkey.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "common/metrics.h"
 #include "common/str.h"
 #include "dns/constants.h"
 #include "dns/msg.h"
@@ -23,6 +26,9 @@
 /* The types a host holds, which "delete every RRset of a name" touches. */
 static const uint16_t host_types[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_TXT, DNS_TYPE_MX};
 
+/* Sources and key names the throttle remembers (account/throttle.h). */
+#define UPDATE_THROTTLE_ENTRIES 4096
+
 /* Answers are small: the header, the zone section and a TSIG record. */
 #define ANSWER_MAX (DNS_HDR_LEN + DNS_NAME_MAX + 4 + TSIG_RR_MAX)
 
@@ -31,6 +37,7 @@ struct update_service {
 	struct writer *writer;
 	struct store *st; /* read-only; the service thread's alone */
 	uint8_t seal[TSIGKEY_SEAL_LEN];
+	struct throttle *throttle; /* failed signatures, per source and per key name */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t mu;
@@ -68,12 +75,32 @@ struct update_op {
 
 /* ---- answers ---- */
 
+/* UPDATE answers by rcode, for the metrics (one service per process). */
+static _Atomic uint64_t answered[16];
+
+static void collect(void *ctx, struct metrics_out *o)
+{
+	(void)ctx;
+	metrics_family(o, "updates_total", "counter",
+	               "RFC 2136 UPDATE messages answered, by rcode (NOERROR only after commit)");
+	for (unsigned r = 0; r < 16; r++) {
+		uint64_t v = atomic_load(&answered[r]);
+		if (v == 0 && r != 0)
+			continue;
+		char labels[64];
+		snprintf(labels, sizeof(labels), "interface=\"rfc2136\",rcode=\"%s\"",
+		         dns_rcode_name(r));
+		metrics_sample(o, "updates_total", labels, v);
+	}
+}
+
 /* Sends the answer with rcode for job, signed with key over req_mac when key is set;
  * tsig_error and an unsigned TSIG (BADKEY, BADSIG) when unsigned_rr is set. */
 static void answer(struct update_job *job, const struct update_msg *m, unsigned rcode,
                    const struct tsig_key *key, const uint8_t *req_mac, size_t req_mac_len,
                    uint16_t fudge, const struct tsig_rr *unsigned_rr, uint16_t tsig_error)
 {
+	atomic_fetch_add_explicit(&answered[rcode & 0x0F], 1, memory_order_relaxed);
 	uint8_t buf[ANSWER_MAX];
 	size_t len = update_answer(buf, sizeof(buf), m->id, rcode, m->zone_len > 0 ? m->zone : NULL,
 	                           m->zone_len);
@@ -400,8 +427,11 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 		ret = flush_host(u, st, txn);
 	if (ret == NP_ETOOBIG)
 		u->rcode = DNS_RCODE_REFUSED; /* more records than a name may hold */
-	if (ret == NP_OK && m->n_update > 0)
-		ret = store_token_used(st, u->cred.token_id, time_now(), "");
+	if (ret == NP_OK && m->n_update > 0) {
+		char source[64];
+		addr_format(&u->job->source, source, sizeof(source));
+		ret = store_token_used(st, u->cred.token_id, time_now(), source);
+	}
 	return ret;
 }
 
@@ -491,20 +521,37 @@ static void handle(struct update_service *svc, struct update_job *job)
 		goto out;
 	}
 	unsigned rcode = update_parse(job->msg, rr.start, &u->msg);
+	/* Guessing keys costs a lookup and a MAC each: a source (or a key name) that keeps
+	 * failing is refused before either, as HTTP's wrong secrets are. */
+	char keyname[CFG_NAME_MAX];
+	name_text(rr.key_name, rr.key_name_len, keyname, sizeof(keyname));
+	int64_t now_ms = time_mono_ms();
+	if (throttle_check(svc->throttle, &job->source, keyname, now_ms) > 0) {
+		answer(job, &u->msg, DNS_RCODE_REFUSED, NULL, NULL, 0, 0, NULL, 0);
+		goto out;
+	}
 	ret = tsigkey_find(svc->st, svc->seal, rr.key_name, rr.key_name_len, &u->key, u->secret,
 	                   &u->cred, u->token_hash);
 	if (ret != NP_OK) {
 		if (ret != NP_ENOTFOUND)
 			log_err("update: key lookup failed: %s", np_strerror(ret));
+		else
+			throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
 		answer(job, &u->msg, DNS_RCODE_NOTAUTH, NULL, NULL, 0, 0, &rr, TSIG_ERR_BADKEY);
 		goto out;
 	}
 	uint16_t terr = 0;
 	ret = tsig_verify(&u->key, job->msg, job->len, &rr, NULL, 0, now, &terr);
 	if (ret == NP_EMALFORMED) {
+		throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
 		answer(job, &u->msg, DNS_RCODE_FORMERR, NULL, NULL, 0, 0, NULL, 0);
 		goto out;
 	}
+	/* BADTIME means the MAC verified: the sender holds the key, only its clock is off. */
+	if (ret != NP_OK && terr != TSIG_ERR_BADTIME)
+		throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
+	else
+		throttle_succeeded(svc->throttle, &job->source, keyname, now_ms);
 	if (ret != NP_OK) {
 		/* BADKEY and BADSIG are answered unsigned; BADTIME and BADTRUNC signed, since
 		 * the MAC verified (RFC 8945 5.2). */
@@ -599,6 +646,8 @@ int update_service_start(struct update_service **out, const struct config *cfg, 
 	pthread_cond_init(&svc->drained, NULL);
 	int ret = tsigkey_seal_key(cfg->data_dir, true, svc->seal);
 	if (ret == NP_OK)
+		ret = throttle_new(&svc->throttle, UPDATE_THROTTLE_ENTRIES);
+	if (ret == NP_OK)
 		ret = store_open_reader(cfg->data_dir, &svc->st);
 	if (ret == NP_OK && pthread_create(&svc->thread, NULL, service_main, svc) != 0)
 		ret = NP_EFAILED;
@@ -607,6 +656,7 @@ int update_service_start(struct update_service **out, const struct config *cfg, 
 		return ret;
 	}
 	svc->started = true;
+	metrics_register(collect, svc);
 	*out = svc;
 	return NP_OK;
 }
@@ -615,6 +665,7 @@ void update_service_stop(struct update_service *svc)
 {
 	if (svc == NULL)
 		return;
+	metrics_unregister(collect, svc);
 	pthread_mutex_lock(&svc->mu);
 	svc->stopping = true;
 	pthread_cond_broadcast(&svc->cv);
@@ -627,6 +678,7 @@ void update_service_stop(struct update_service *svc)
 	pthread_mutex_unlock(&svc->mu);
 	if (svc->st != NULL)
 		store_close(svc->st);
+	throttle_free(svc->throttle);
 	sodium_memzero(svc->seal, sizeof(svc->seal));
 	pthread_cond_destroy(&svc->drained);
 	pthread_cond_destroy(&svc->cv);

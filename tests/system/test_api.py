@@ -718,6 +718,116 @@ def test_argon2_pool_answers_503_when_full(api):
             assert r.headers["retry-after"] == "5"
 
 
+# ---- audits (nameplate audit's reports) ----
+
+def finding(key, severity="high", fid=None, **extra):
+    f = {"id": fid or key.split()[0], "key": key, "severity": severity, "layer": 1,
+         "title": "t " + key, "evidence": {"protocol": "tcp", "port": 23, "service": "telnet"},
+         "reachable_from_outside": True,
+         "remedy": {"found": "f", "why": "w", "what_to_do": "d"}}
+    f.update(extra)
+    return f
+
+
+def report(findings, grade=None):
+    sev = ["info", "low", "medium", "high", "critical"]
+    worst = max((sev.index(f["severity"]) for f in findings if f["severity"] in sev),
+                default=0)
+    return {"host": HOME, "grade": grade or "ABCDF"[worst], "server_seen": "192.0.2.7",
+            "nat": "nat", "outside_view": True, "findings": findings}
+
+
+def test_audit_kept_per_host_with_changes(api):
+    assert ok(call(api, "GET", "hosts/%s/audit" % HOME, token=api.secret)) == \
+        {"fqdn": HOME, "audit": None}
+    first = report([finding("upnp-mapping tcp/23"), finding("port-open tcp/23"),
+                    finding("upnp-enabled", "medium")])
+    # The host's own secret (what the client sends its probes with) is the credential.
+    a = ok(call(api, "POST", "hosts/%s/audit" % HOME, first, token=api.secret), 201)["audit"]
+    assert a["grade"] == "D" and a["changes"] is None and a["source"] == "127.0.0.1"
+    assert a["report"]["findings"] == first["findings"]
+    t0 = a["time"]
+    assert abs(t0 - time.time()) < 10
+    second = report([finding("upnp-enabled", "medium"), finding("natpmp-enabled", "medium")])
+    a = ok(call(api, "POST", "hosts/%s/audit" % HOME, second, token=api.secret), 201)["audit"]
+    assert a["grade"] == "C"
+    assert a["changes"] == {"previous": t0, "new": ["natpmp-enabled"],
+                            "gone": ["upnp-mapping tcp/23", "port-open tcp/23"]}
+    # GET (the session too) answers the last one, and it survives a restart.
+    got = ok(call(api, "GET", "hosts/%s/audit" % HOME, token=api.session))
+    assert got["audit"] == a
+    api.restart()
+    assert ok(call(api, "GET", "hosts/%s/audit" % HOME, token=api.secret)) == got
+    # Another account's token: the host looks missing, and nothing is stored.
+    err(call(api, "GET", "hosts/%s/audit" % HOME, token=api.bob_secret), 404, "not_found")
+    err(call(api, "POST", "hosts/%s/audit" % HOME, first, token=api.bob_secret), 404,
+        "not_found")
+    err(call(api, "POST", "hosts/%s/audit" % HOME, first), 401, "unauthorized")
+    assert ok(call(api, "GET", "hosts/%s/audit" % HOME, token=api.secret)) == got
+    # Gone with its host.
+    assert call(api, "DELETE", "hosts/" + HOME, token=api.session).status == 204
+    ok(call(api, "POST", "hosts", {"fqdn": HOME}, token=api.session), 201)
+    assert ok(call(api, "GET", "hosts/%s/audit" % HOME, token=api.session))["audit"] is None
+
+
+def test_bad_audit_reports_are_refused_and_change_nothing(api):
+    good = report([finding("upnp-mapping tcp/23")])
+    ok(call(api, "POST", "hosts/%s/audit" % HOME, good, token=api.secret), 201)
+    kept = ok(call(api, "GET", "hosts/%s/audit" % HOME, token=api.secret))
+
+    def bad(body, status, code=None, **kw):
+        r = call(api, "POST", "hosts/%s/audit" % HOME, body, token=api.secret, **kw)
+        if status == 413:
+            assert r.status == 413, r
+        else:
+            err(r, status, code)
+
+    bad(report([finding("a", "high")], grade="E"), 422, "bad_report")
+    bad(report([finding("a", "high")], grade="A"), 422, "bad_report")   # not the worst's
+    bad(report([finding("a", "urgent")], grade="D"), 422, "bad_report")
+    bad(report([finding("a", layer=4)]), 422, "bad_report")
+    bad(report([finding("Bad id!", fid="Bad id!")]), 422, "bad_report")
+    lean = finding("a")
+    del lean["remedy"], lean["evidence"]
+    bad(report([dict(lean, key="port-open tcp/%d" % p) for p in range(1, 258)]), 422,
+        "too_many")
+    # NUL, control characters, long texts, unknown or missing members, nested evidence
+    bad(json.dumps(report([finding("a")])).replace('"t a"', '"t\\u0000a"').encode(),
+        400, "bad_json")
+    bad(report([finding("a", title="a\x01b")]), 400, "bad_request")
+    bad(report([finding("a", title="x" * 257)]), 400, "bad_request")
+    bad(report([finding("a", password="admin")]), 400, "bad_request")
+    f = finding("a")
+    del f["key"]
+    bad(report([f]), 400, "bad_request")
+    bad(report([finding("a", evidence={"deep": {"x": 1}})]), 400, "bad_request")
+    bad(report([finding("a", evidence={"k%d" % i: i for i in range(17)})]), 422, "bad_report")
+    bad(dict(report([]), extra=1), 400, "bad_request")
+    bad({"grade": "A"}, 400, "bad_request")
+    bad(b"[]", 400, "bad_json")
+    long_remedy = {"found": "x" * 1000, "why": "y" * 1000, "what_to_do": "z" * 1000}
+    big = report([finding("port-open tcp/%d" % p, remedy=long_remedy) for p in range(1, 30)])
+    assert len(json.dumps(big)) > 64 * 1024
+    bad(big, 413)                                   # over the API's 64 KiB
+    bad(report([]), 415, "unsupported_media_type", content_type="text/plain")
+    assert ok(call(api, "GET", "hosts/%s/audit" % HOME, token=api.secret)) == kept
+
+
+def test_audit_reports_are_rate_limited_per_host(api):
+    for i in range(12):
+        ok(call(api, "POST", "hosts/%s/audit" % HOME, report([finding("port-open tcp/%d" % (i + 1))]),
+                token=api.secret), 201)
+    r = call(api, "POST", "hosts/%s/audit" % HOME, report([finding("port-open tcp/99")]),
+             token=api.secret)
+    err(r, 429, "throttled")
+    assert 1 <= int(r.headers["retry-after"]) <= 3600
+    got = ok(call(api, "GET", "hosts/%s/audit" % HOME, token=api.secret))["audit"]
+    assert [f["key"] for f in got["report"]["findings"]] == ["port-open tcp/12"]
+    # Another host of the account has its own window.
+    ok(call(api, "POST", "hosts", {"fqdn": "nas." + ZONE}, token=api.session), 201)
+    ok(call(api, "POST", "hosts/nas.%s/audit" % ZONE, report([]), token=api.session), 201)
+
+
 # ---- the OpenAPI document ----
 
 OPENAPI_MINI_SCHEMA = {

@@ -10,7 +10,13 @@
 #    its attempt bound; the password that worked is printed nowhere;
 #  - the mapping removed, the finding is gone and the change is shown;
 #  - the VPN-only home (UDP 51820 forwarded to a silent listener): vpn-only, grade A;
-#  - the clean home and the CGNAT home: nothing above low, nobody accused.
+#  - the clean home and the CGNAT home: nothing above low, nobody accused;
+#  - every audit's report is kept by the server (GET /api/v1/hosts/NAME/audit) with what
+#    changed since the one before; a re-run after a mapping is removed shows it there;
+#  - a router whose SSDP answers on its WAN side: upnp-wan-exposed, reachable, high;
+#  - the home behind two NATs (a second router between the router and the ISP): double-nat;
+#  - a router's web login form that takes a default pair: found within the bound, the
+#    password printed and kept nowhere; one that never lets in is not reported.
 
 import json
 import os
@@ -23,7 +29,7 @@ import pytest
 from conftest import free_port
 import netns
 from netns import PYTHON, Lab, wait_for
-from test_client_netns import Client, SRV_ADDR, lab, server_in  # noqa: F401 (lab: fixture)
+from test_client_netns import HOST, Client, SRV_ADDR, lab, server_in  # noqa: F401 (lab: fixture)
 
 MINIUPNPD = shutil.which("miniupnpd") or "/usr/sbin/miniupnpd"
 UPNPC = shutil.which("upnpc") or "/usr/bin/upnpc"
@@ -211,10 +217,12 @@ def script(lab, name, text):
     return path
 
 
-def home_lab(lab, tmp_path, upnp=False, forward_udp=None, cgnat=False):
+def home_lab(lab, tmp_path, upnp=False, forward_udp=None, cgnat=False, double_nat=False):
     """home -- rtr -- isp -- srv, as the module comment says. upnp: miniupnpd on rtr;
     forward_udp: a port the router forwards by hand to the home; cgnat: the client runs on
-    the router itself, whose WAN address is 100.64.1.2 behind the ISP's NAT."""
+    the router itself, whose WAN address is 100.64.1.2 behind the ISP's NAT; double_nat: a
+    second NAT router (rtr2, 192.168.100.1 inside, 198.19.0.2 outside) between rtr (WAN
+    192.168.100.2) and the ISP."""
     if cgnat:
         home, isp, srv = lab.ns("home"), lab.ns("isp"), lab.ns("srv")
         lab.veth(home, "wan0", isp, "in0")
@@ -233,13 +241,27 @@ def home_lab(lab, tmp_path, upnp=False, forward_udp=None, cgnat=False):
     else:
         home, rtr, isp, srv = lab.ns("home"), lab.ns("rtr"), lab.ns("isp"), lab.ns("srv")
         lab.veth(home, "lan0", rtr, "lan0")
-        lab.veth(rtr, "wan0", isp, "in0")
+        if double_nat:
+            rtr2 = lab.ns("rtr2")
+            lab.veth(rtr, "wan0", rtr2, "in0")
+            lab.veth(rtr2, "wan0", isp, "in0")
+            rtr.ip("addr", "add", "192.168.100.2/24", "dev", "wan0")
+            rtr.ip("route", "add", "default", "via", "192.168.100.1")
+            rtr2.ip("addr", "add", "192.168.100.1/24", "dev", "in0")
+            rtr2.ip("addr", "add", RTR_WAN + "/24", "dev", "wan0")
+            rtr2.ip("route", "add", "default", "via", "198.19.0.1")
+            rtr2.sysctl("net.ipv4.ip_forward", 1)
+            rtr2.run([NFT, "-f", script(lab, "rtr2.nft", "table ip nptest {\n chain post {\n"
+                                        "  type nat hook postrouting priority 100;\n"
+                                        "  oifname \"wan0\" masquerade\n }\n}\n")])
+        else:
+            lab.veth(rtr, "wan0", isp, "in0")
+            rtr.ip("addr", "add", RTR_WAN + "/24", "dev", "wan0")
+            rtr.ip("route", "add", "default", "via", "198.19.0.1")
         lab.veth(isp, "out0", srv, "srv0")
         home.ip("addr", "add", HOME_ADDR + "/24", "dev", "lan0")
         home.ip("route", "add", "default", "via", "198.18.0.1")
         rtr.ip("addr", "add", "198.18.0.1/24", "dev", "lan0")
-        rtr.ip("addr", "add", RTR_WAN + "/24", "dev", "wan0")
-        rtr.ip("route", "add", "default", "via", "198.19.0.1")
         isp.ip("addr", "add", "198.19.0.1/24", "dev", "in0")
         isp.ip("addr", "add", "203.0.113.20/24", "dev", "out0")
         srv.ip("addr", "add", SRV_ADDR + "/24", "dev", "srv0")
@@ -262,7 +284,11 @@ def home_lab(lab, tmp_path, upnp=False, forward_udp=None, cgnat=False):
                          os.path.join(lab.tmp, "stun.log"))
         assert wait_for(lambda: "stun ready" in lab.log(stun), 5), lab.log(stun)
         port = free_port()
-        conf = script(lab, "miniupnpd.conf", MINIUPNPD_CONF.format(port=port, dir=lab.tmp))
+        conf_text = MINIUPNPD_CONF.format(port=port, dir=lab.tmp)
+        if double_nat:
+            # Without STUN, as most routers: it reports its own (private) WAN address.
+            conf_text = conf_text.replace("ext_perform_stun=yes", "ext_perform_stun=no")
+        conf = script(lab, "miniupnpd.conf", conf_text)
         mu = rtr.popen([MINIUPNPD, "-f", conf, "-d", "-P", os.path.join(lab.tmp, "mu.pid")],
                        os.path.join(lab.tmp, "miniupnpd.log"))
         assert wait_for(lambda: "HTTP listening on port" in lab.log(mu) or mu.poll() is not None,
@@ -286,6 +312,17 @@ def audit(client, *args):
     print("audit %s: exit %d, grade %s: %s" % (" ".join(args), r.returncode, out["grade"],
           ", ".join("%s(%s)" % (f["id"], f["severity"]) for f in out["findings"])))
     return r, out
+
+
+def server_audit(lab, server):
+    """GET /api/v1/hosts/HOST/audit from the internet namespace, with the host's secret."""
+    code = ("import sys, urllib.request\n"
+            "r = urllib.request.Request(sys.argv[1], headers={'Authorization': 'Token ' + "
+            "sys.argv[2]})\n"
+            "print(urllib.request.urlopen(r, timeout=10).read().decode())\n")
+    r = lab.srv.run([PYTHON, "-c", code, "http://%s:%d/api/v1/hosts/%s/audit"
+                     % (SRV_ADDR, server.http_port, HOST), server.secret])
+    return json.loads(r.stdout)["audit"]
 
 
 SEV = ["info", "low", "medium", "high", "critical"]
@@ -380,6 +417,11 @@ def test_exposed_home(lab, tmp_path):
     assert creds[(HOME_ADDR, 23)]["severity"] == "critical"
     assert creds[(HOME_ADDR, 23)]["reachable_from_outside"] is True
     assert out["grade"] == "F" and r.returncode == 1
+    assert out["sent"]["stored"] is True and out["changes"]["from"] == "server"
+    kept = server_audit(lab, server)
+    assert kept["time"] == out["sent"]["time"] and kept["grade"] == "F"
+    assert {f["key"] for f in kept["report"]["findings"]} == {f["key"] for f in out["findings"]}
+    assert "vizxv" not in json.dumps(kept)
     log = lab.log(devices)
     attempts = [l for l in log.splitlines() if l.startswith("attempt")]
     print("attempts:", attempts[before:])
@@ -404,10 +446,17 @@ def test_exposed_home(lab, tmp_path):
     assert not [f for f in by_id(out, "port-open") if f["evidence"]["port"] == 23]
     assert "upnp-mapping tcp/23" in out["changes"]["gone"], out["changes"]
     assert "port-open tcp/23" in out["changes"]["gone"], out["changes"]
+    # The server's record is the new audit, with the change listed.
+    kept = server_audit(lab, server)
+    assert kept["time"] == out["sent"]["time"]
+    assert not [f for f in kept["report"]["findings"] if f["key"].endswith(" tcp/23")]
+    assert {"upnp-mapping tcp/23", "port-open tcp/23"} <= set(kept["changes"]["gone"])
+    assert kept["changes"] == {k: v for k, v in out["changes"].items() if k != "from"}
     text = client.cmd("audit", timeout=120)
     print(text.stdout[-3000:])
     assert text.returncode == 1 and "grade " in text.stdout
-    assert "changes since the last audit: none" in text.stdout
+    assert "changes since the last audit (the server's record): none" in text.stdout
+    assert "report kept by the server" in text.stdout
 
 
 def test_vpn_only_home(lab, tmp_path):
@@ -455,10 +504,160 @@ def test_usage_and_unreachable_server(lab, tmp_path):
     client, server = home_lab(lab, tmp_path)
     r = client.cmd("audit", "--bogus")
     assert r.returncode == 2
+    r, out = audit(client)
+    assert r.returncode == 0 and out["sent"]["stored"] is True and out["changes"] is None
     server.stop()
     r = client.cmd("audit", timeout=120)
     print(r.stdout)
     assert r.returncode == 3
     assert "grade" in r.stdout and "outside view: missing" in r.stdout
+    # Without the server, what changed is this machine's own record of the last run.
+    assert "changes since the last audit (this machine's record):" in r.stdout
+    assert "new:  probe-unavailable" in r.stdout
+    assert "report not kept by the server: not sent: the server did not answer" in r.stdout
     r = client.cmd("audit", "--no-probe", timeout=120)
     assert r.returncode == 0 and "outside view" not in r.stdout
+    assert "report" not in r.stdout   # --no-probe: nothing is sent
+
+
+# An SSDP responder on the router's WAN address: what a defective router's miniupnpd does
+# (it answers M-SEARCH from the internet). Logs each search it answered.
+WAN_SSDP = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 1900)); s.settimeout(0.5)
+print("ssdp ready", flush=True)
+end = time.monotonic() + 180
+while time.monotonic() < end:
+    try:
+        d, peer = s.recvfrom(2048)
+    except socket.timeout:
+        continue
+    if d.startswith(b"M-SEARCH"):
+        s.sendto(b"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\nST: upnp:rootdevice\r\n"
+                 b"USN: uuid:3f1a2c4e::upnp:rootdevice\r\nEXT:\r\nSERVER: Linux UPnP/1.1 "
+                 b"MiniUPnPd/2.3\r\nLOCATION: http://%s:5000/rootDesc.xml\r\n\r\n"
+                 % sys.argv[1].encode(), peer)
+        print("answered", peer[0], flush=True)
+"""
+
+
+def test_upnp_wan_exposed(lab, tmp_path):
+    client, server = home_lab(lab, tmp_path)
+    ssdp = lab.rtr.popen([PYTHON, script(lab, "wan_ssdp.py", WAN_SSDP), RTR_WAN],
+                         os.path.join(lab.tmp, "wan_ssdp.log"))
+    assert wait_for(lambda: "ssdp ready" in lab.log(ssdp), 5), lab.log(ssdp)
+    r, out = audit(client)
+    check_schema(out)
+    wan = by_id(out, "upnp-wan-exposed")
+    assert len(wan) == 1, out
+    assert wan[0]["reachable_from_outside"] is True and wan[0]["severity"] == "high"
+    assert wan[0]["layer"] == 1 and wan[0]["evidence"] == {"protocol": "udp", "port": 1900}
+    assert "answered %s" % SRV_ADDR in lab.log(ssdp)     # the server's own M-SEARCH
+    assert out["grade"] == "D" and r.returncode == 1
+    assert [f["key"] for f in server_audit(lab, server)["report"]["findings"]
+            if f["id"] == "upnp-wan-exposed"] == ["upnp-wan-exposed udp/1900"]
+
+
+@needs_upnp
+def test_double_nat_home(lab, tmp_path):
+    client, server = home_lab(lab, tmp_path, upnp=True, double_nat=True)
+    r, out = audit(client)
+    print(json.dumps(out, indent=1)[:3000])
+    check_schema(out)
+    dn = by_id(out, "double-nat")
+    assert len(dn) == 1, out
+    assert dn[0]["severity"] == "info" and dn[0]["reachable_from_outside"] is False
+    assert dn[0]["evidence"]["verdict"] in ("double-nat", "router-no-address")
+    assert out["nat"] in ("double-nat", "router-no-address")
+    assert out["outside_view"] is True and not by_id(out, "port-open")
+    assert not by_id(out, "cgnat")
+
+
+# A router's web admin page behind a login form (GET / redirects to it; a hidden CSRF field;
+# a session cookie on success, the status page only with it). mode "good" takes root:888888
+# (the seventh pair); mode "never" takes nothing, yet answers every POST with a redirect and
+# a cookie, back to the login form: a login that did not work must not be reported.
+FORM_ROUTER = r"""
+import http.server, sys, threading, time, urllib.parse
+addr, mode = sys.argv[1], sys.argv[2]
+FORM = (b"<html><body><h1>Router login</h1><form method='post' action='/cgi-bin/login'>"
+        b"<input type=hidden name=csrf value=tok123><label>User <input type='text' "
+        b"name='username'></label><label>Password <input type=\"password\" name=\"pwd\">"
+        b"</label><input type=submit value=Login></form></body></html>")
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def send(self, code, body=b"", headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        if self.path == "/":
+            return self.send(302, headers=[("Location", "/login.html")])
+        if self.path == "/login.html":
+            return self.send(200, FORM, [("Set-Cookie", "pre=1; Path=/")])
+        if self.path == "/status" and "sid=good" in self.headers.get("Cookie", ""):
+            return self.send(200, b"<html><body>Router status: online</body></html>")
+        return self.send(302, headers=[("Location", "/login.html")])
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        f = urllib.parse.parse_qs(self.rfile.read(min(n, 4096)).decode(), keep_blank_values=True)
+        user = f.get("username", [""])[0]
+        pair = (user, f.get("pwd", [""])[0])
+        print("attempt", user, "csrf" if f.get("csrf") == ["tok123"] else "no-csrf",
+              "cookie" if "pre=1" in self.headers.get("Cookie", "") else "no-cookie",
+              flush=True)
+        if mode == "good" and pair == ("root", "888888") and f.get("csrf") == ["tok123"]:
+            return self.send(302, headers=[("Location", "/status"),
+                                           ("Set-Cookie", "sid=good; Path=/")])
+        return self.send(302, headers=[("Location", "/"), ("Set-Cookie", "sid=bad; Path=/")])
+srv = http.server.ThreadingHTTPServer((addr, 80), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+print("form ready", flush=True)
+time.sleep(180)
+"""
+
+
+def test_form_login_default_credentials(lab, tmp_path):
+    client, server = home_lab(lab, tmp_path)
+
+    def router(mode):
+        p = lab.rtr.popen([PYTHON, script(lab, "form_%s.py" % mode, FORM_ROUTER), "198.18.0.1",
+                           mode], os.path.join(lab.tmp, "form_%s.log" % mode))
+        assert wait_for(lambda: "form ready" in lab.log(p), 5), lab.log(p)
+        return p
+
+    # A form that never lets in: tried within the bound, not reported.
+    never = router("never")
+    r, out = audit(client, "--credentials")
+    attempts = [l for l in lab.log(never).splitlines() if l.startswith("attempt")]
+    print("attempts:", attempts)
+    assert len(attempts) == 8, attempts
+    assert all(l.endswith("csrf cookie") for l in attempts), attempts  # as a browser sends
+    assert not by_id(out, "default-credentials"), out
+    never.terminate()
+    never.wait(10)
+
+    good = router("good")
+    r, out = audit(client, "--credentials")
+    check_schema(out)
+    creds = by_id(out, "default-credentials")
+    assert len(creds) == 1, out
+    ev = creds[0]["evidence"]
+    assert (ev["address"], ev["port"], ev["login"], ev["user"]) == \
+        ("198.18.0.1", 80, "http-form", "root"), ev
+    assert ev["attempts"] == 7 and creds[0]["severity"] == "critical"
+    assert out["grade"] == "F" and r.returncode == 1
+    assert len([l for l in lab.log(good).splitlines() if l.startswith("attempt")]) == 7
+    # The password is printed, logged and kept nowhere: not here, not on the server.
+    text = client.cmd("audit", "--credentials", timeout=120)
+    state = "".join(open(os.path.join(dp, f), errors="replace").read()
+                    for dp, _, fs in os.walk(client.dir) for f in fs)
+    kept = json.dumps(server_audit(lab, server))
+    assert "default-credentials" in kept
+    for where in (r.stdout, r.stderr, text.stdout, text.stderr, state, kept):
+        assert "888888" not in where

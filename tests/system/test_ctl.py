@@ -282,7 +282,8 @@ def test_ctl_bad_usage(fresh):
 def _run_demo(cwd, dns_port, http_port, smtp_port=None, telnet_port=None):
     env = dict(os.environ, NP_DEMO_DNS_PORT=str(dns_port), NP_DEMO_HTTP_PORT=str(http_port),
                NP_DEMO_SMTP_PORT=str(smtp_port or free_port()),
-               NP_DEMO_TELNET_PORT=str(telnet_port or free_port()))
+               NP_DEMO_TELNET_PORT=str(telnet_port or free_port()),
+               NP_DEMO_PLAIN_PORT=str(free_port()))
     return subprocess.Popen(["sh", os.path.join(ROOT, "scripts", "run-demo.sh"), BUILD],
                             cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -411,6 +412,16 @@ def test_demo_script(tmp_path):
         r = subprocess.run(dig[0] + " +short", shell=True, capture_output=True, text=True,
                            timeout=10)
         assert r.stdout.split() == ["203.0.113.10"], r.stdout + r.stderr
+        # the printed nsupdate line works as pasted, with the demo's TSIG key file
+        nsup = [ln.strip() for ln in out.splitlines() if "| nsupdate -k" in ln]
+        assert len(nsup) == 1, out
+        r = subprocess.run(nsup[0], shell=True, cwd=tmp_path, capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = subprocess.run(dig[0] + " +short", shell=True, capture_output=True, text=True,
+                           timeout=10)
+        assert r.stdout.split() == ["203.0.113.11"], r.stdout + r.stderr
+        _wait_cmd(curl[0], "203.0.113.10")
         _demo_infection_check(tmp_path, http_port, telnet_port, secret)
         # the web UI password printed once signs in through the API
         m = re.search(r"sign in as demo with the password: (\S+)", out)

@@ -138,6 +138,8 @@ def test_nsupdate_with_the_printed_key_file(srv, tmp_path):
     assert srv.serial() != serial
     rows = history(srv, HOME)
     assert rows[-1][0] == "rfc2136" and rows[-1][1] != "" and "192.0.2.7" in rows[-1][3]
+    listed = srv.ctl("tsig", "list", "alice").stdout
+    assert re.search(r"^home-key\t.*\tnever\t\S+ from 127\.0\.0\.1$", listed, re.M), listed
     # The secret is kept sealed: the database never holds it.
     raw = open(os.path.join(srv.data_dir, "nameplate.db"), "rb").read()
     assert base64.b64decode(secret) not in raw and secret.encode() not in raw
@@ -452,3 +454,49 @@ def test_api_makes_lists_and_deletes_keys(srv, tmp_path):
     with pytest.raises(dns.tsig.PeerBadKey):
         send(srv, u)
     assert srv.addrs(HOME) == {"192.0.2.81"}
+
+
+def test_wrong_secrets_by_the_thousand(srv):
+    """Thousands of UPDATEs with a wrong secret or an unknown key from one address: after a
+    few failures it gets REFUSED without a lookup, the owner updating from another address
+    is not held up, and nothing changes."""
+    _, alg, secret = add_key(srv, "k", "--user", "alice")
+    good = keyring("k.", secret, alg)
+    u = upd(good)
+    u.replace(N(HOME), 60, "A", "192.0.2.1")
+    assert dns.query.udp(u, "127.0.0.1", port=srv.dns_port, timeout=5,
+                         source="127.0.0.2").rcode() == dns.rcode.NOERROR
+    wrong = keyring("k.", base64.b64encode(b"w" * 32).decode(), alg)
+    unknown = keyring("nosuch.", secret, alg)
+    msgs = []
+    for i in range(3000):
+        m = upd(wrong if i % 2 else unknown)
+        m.replace(N(HOME), 60, "A", "198.51.100.%d" % (i % 250 + 1))
+        msgs.append(m.to_wire())
+    answers = {}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(2)
+        # Bursts of 100, each answered before the next: as fast as the server answers,
+        # without filling its queue on a machine busy with other things.
+        for i in range(0, len(msgs), 100):
+            for w in msgs[i:i + 100]:
+                s.sendto(w, ("127.0.0.1", srv.dns_port))
+            for _ in range(100):
+                try:
+                    a = s.recv(65535)
+                except socket.timeout:
+                    break
+                answers[a[3] & 0xF] = answers.get(a[3] & 0xF, 0) + 1
+    # A handful of NOTAUTH (the free failures), then REFUSED for the rest.
+    assert answers.get(dns.rcode.NOTAUTH, 0) <= 20, answers
+    assert answers.get(dns.rcode.REFUSED, 0) >= 2900, answers
+    u = upd(good)
+    u.replace(N(HOME), 60, "A", "192.0.2.2")
+    t = time.monotonic()
+    assert dns.query.udp(u, "127.0.0.1", port=srv.dns_port, timeout=5,
+                         source="127.0.0.2").rcode() == dns.rcode.NOERROR
+    assert time.monotonic() - t < 5
+    assert srv.addrs(HOME) == {"192.0.2.2"}
+    # The log tells of it, at a bounded rate.
+    assert srv.stderr().count("rfc2136") < 100

@@ -401,3 +401,51 @@ def test_tsig_key_made_in_the_browser_works_with_nsupdate(np_factory, chromium, 
                        capture_output=True, timeout=30)
     assert p.returncode != 0
     assert n.addrs(FQDN) == {"192.0.2.61"}
+
+
+def test_host_page_shows_the_last_audit(np_factory, chromium):
+    """The report nameplate audit sends (here straight to the API with the host's secret):
+    its grade, findings and time on the host page, then what changed after a re-run."""
+    import json
+    import http.client
+    n = server(np_factory)
+    secret = n.add_host(FQDN, "alice")
+    base = "http://127.0.0.1:%d" % n.http_port
+
+    def send(findings, grade):
+        c = http.client.HTTPConnection("127.0.0.1", n.http_port, timeout=10)
+        c.request("POST", "/api/v1/hosts/%s/audit" % FQDN, body=json.dumps(
+            {"host": FQDN, "grade": grade, "nat": "nat", "outside_view": True,
+             "server_seen": "192.0.2.7", "findings": findings}),
+            headers={"Authorization": "Token " + secret, "Content-Type": "application/json"})
+        r = c.getresponse()
+        assert r.status == 201, r.read()
+        return json.loads(r.read())["audit"]
+
+    def finding(key, sev, title, todo):
+        return {"id": key.split()[0], "key": key, "severity": sev, "layer": 1, "title": title,
+                "evidence": {}, "reachable_from_outside": True,
+                "remedy": {"found": "f", "why": "w", "what_to_do": todo}}
+
+    b = chromium("audit")
+    sign_in(b, base, "alice")
+    b.open(base + "/hosts/" + FQDN)
+    assert "No audit yet" in b.text(), b.text()
+    send([finding("port-open tcp/23", "high", "tcp 23 (telnet) answers from the internet",
+                  "Close the port forward"),
+          finding("upnp-enabled", "medium", "UPnP is on in the router", "Turn UPnP off")], "D")
+    b.open(base + "/hosts/" + FQDN)
+    b.screenshot("host-audit")
+    text = b.text()
+    assert "Grade D" in text, text
+    assert "tcp 23 (telnet) answers from the internet" in text and "Close the port forward" in text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", b.driver.find_element(
+        "id", "audit-grade").text), text
+    rows = b.driver.find_elements("css selector", "#audit-findings tbody tr")
+    assert [r.find_elements("tag name", "td")[0].text for r in rows] == ["high", "medium"]
+    # A re-run after the port was closed: the grade and what went.
+    send([finding("upnp-enabled", "medium", "UPnP is on in the router", "Turn UPnP off")], "C")
+    b.open(base + "/hosts/" + FQDN)
+    assert "Grade C" in b.text()
+    assert b.driver.find_element("id", "audit-changes").text == "gone: port-open tcp/23"
+    check_page(n, b, "/hosts/" + FQDN, cookie=b.driver.get_cookie("np_session")["value"])

@@ -32,6 +32,12 @@ static void test_every_page_renders(void **state)
 	json_t *host = json_array_get(json_object_get(hosts, "hosts"), 0);
 	json_t *hist = J("{\"history\":[{\"time\":1,\"interface\":\"web\",\"source\":\"::1\","
 	                 "\"old\":\"\",\"new\":\"192.0.2.1\",\"token\":\"t\"}]}");
+	json_t *audit = J("{\"fqdn\":\"home.dyn.example\",\"audit\":{\"time\":2,\"grade\":\"D\","
+	                  "\"source\":\"192.0.2.1\",\"token\":\"t\",\"changes\":{\"previous\":1,"
+	                  "\"new\":[\"port-open tcp/23\"],\"gone\":[\"eve<x gone\"]},\"report\":"
+	                  "{\"grade\":\"D\",\"findings\":[{\"id\":\"port-open\",\"key\":\"k\","
+	                  "\"severity\":\"high\",\"layer\":1,\"title\":\"<b> answers\","
+	                  "\"reachable_from_outside\":true,\"remedy\":{\"what_to_do\":\"Close it\"}}]}}}");
 	json_t *token = J("{\"id\":\"abc\",\"kind\":\"api\",\"name\":\"n\",\"token\":\"SECRET\","
 	                  "\"policy\":{\"names\":[\"home.dyn.example\"],\"types\":[\"A\",\"AAAA\"],"
 	                  "\"sources\":[],\"expires\":0,\"manage\":false},\"last_used\":0,"
@@ -55,7 +61,8 @@ static void test_every_page_renders(void **state)
 	web_page_signup(&b, "C", "invite", "u", "e", NULL);
 	web_page_confirm(&b, "C", "code");
 	web_page_hosts(&b, &nav, hosts, "dyn.example");
-	web_page_host(&b, &nav, host, hist);
+	web_page_host(&b, &nav, host, hist, audit);
+	web_page_host(&b, &nav, host, hist, NULL);
 	web_page_settings(&b, &nav, token, "home.dyn.example", "http://127.0.0.1:8080", "alice");
 	web_page_tokens(&b, &nav, tokens);
 	web_page_token_made(&b, &nav, token);
@@ -75,10 +82,17 @@ static void test_every_page_renders(void **state)
 	assert_non_null(strstr(b.p, "password&#61;SECRET"));
 	/* Admin actions follow the state: a locked account can be unlocked or suspended. */
 	assert_non_null(strstr(b.p, "/admin/users/bob/unlock"));
+	/* The host's audit: grade, the changes and the findings; "No audit yet" without one. */
+	assert_non_null(strstr(b.p, "Grade <strong>D</strong>"));
+	assert_non_null(strstr(b.p, "new: <code>port-open tcp/23</code>"));
+	assert_non_null(strstr(b.p, "gone: <code>eve&lt;x gone</code>"));
+	assert_non_null(strstr(b.p, "<td>high</td><td><code>port-open</code> &lt;b&gt; answers"));
+	assert_non_null(strstr(b.p, "No audit yet"));
 	assert_null(strstr(b.p, "/admin/users/bob/lock\""));
 	buf_free(&b);
 	json_decref(hosts);
 	json_decref(hist);
+	json_decref(audit);
 	json_decref(token);
 	json_decref(tokens);
 	json_decref(account);
