@@ -8,6 +8,7 @@
 #   make fuzz-long  every fuzz target for FUZZ_SECONDS (600) each, new inputs kept in its corpus
 #   make bench      side-by-side benchmark against NSD and Knot (not in CI)
 #   make bench-auth authentication and durable update rates, against the previous release
+#   make bench-update RFC 2136 UPDATE rates against BIND 9 and Knot, NOERROR -> NSD secondary
 #   make respdiff   differential test: 20,000 queries to nameplated and NSD, answers compared
 #   make check-layers  every #include follows the module table (docs/ARCHITECTURE.md)
 #   make man        the man pages (docs/man/*.scd, rendered by scdoc) under build/man/
@@ -84,7 +85,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
-.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench bench-auth respdiff clean \
+.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench bench-auth bench-update respdiff clean \
         check-banned check-layers man install
 all: $(BINS)
 
@@ -225,6 +226,11 @@ bench: deps
 bench-auth: deps
 	$(MAKE) all
 	@sh bench/auth.sh --build $(BUILD) $(BENCH_AUTH_ARGS)
+
+# bench/update.sh (bench/README.md): BENCH_UPDATE_ARGS="--seconds 3 --runs 1" for a quick look.
+bench-update: deps
+	$(MAKE) all
+	@sh bench/update.sh --build $(BUILD) $(BENCH_UPDATE_ARGS)
 
 respdiff: deps
 	$(MAKE) all

@@ -10,7 +10,7 @@ python3-pytest python3-dnspython python3-aiosmtpd python3-jsonschema wrk
 chromium chromium-driver python3-selenium
 bind9-dnsutils bind9 knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps nmap miniupnpc
 miniupnpd-nftables nftables
-oathtool zbar-tools librsvg2-bin python3-argon2 prometheus"
+oathtool zbar-tools librsvg2-bin python3-argon2 prometheus strace"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -21,7 +21,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# ddclient and nsd/knot ship services; keep their post-install steps from starting them.
+# ddclient, nsd, knot and bind9 ship services; keep their post-install steps from starting them.
 printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
 $SUDO chmod +x /usr/sbin/policy-rc.d
 $SUDO apt-get install -y -qq --no-install-recommends $missing
