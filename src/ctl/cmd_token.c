@@ -192,23 +192,7 @@ static int token_del(struct ctl *c, int argc, char **argv)
 		ctl_err("bad token id '%s': the first column of 'token list'", id);
 		return CTL_FAIL;
 	}
-	if (ctl_open(c) != CTL_OK)
-		return CTL_FAIL;
-	int ret = store_begin(c->st);
-	if (ret == NP_OK)
-		ret = store_token_del(c->st, id);
-	if (ret == NP_OK)
-		ret = store_commit(c->st);
-	if (ret != NP_OK) {
-		store_rollback(c->st);
-		if (ret == NP_ENOTFOUND)
-			ctl_err("no token %s", id);
-		else
-			ctl_err("token del: %s", np_strerror(ret));
-		return CTL_FAIL;
-	}
-	printf("token %s deleted: it no longer works\n", id);
-	return CTL_OK;
+	return ctl_delete_one(c, store_token_del, "token", id);
 }
 
 int ctl_cmd_token(struct ctl *c, int argc, char **argv)

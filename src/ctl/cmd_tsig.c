@@ -177,23 +177,7 @@ static int tsig_del(struct ctl *c, int argc, char **argv)
 		ctl_err("bad key name '%s': %s", argv[0], err);
 		return CTL_FAIL;
 	}
-	if (ctl_open(c) != CTL_OK)
-		return CTL_FAIL;
-	int ret = store_begin(c->st);
-	if (ret == NP_OK)
-		ret = store_tsig_del(c->st, keyname);
-	if (ret == NP_OK)
-		ret = store_commit(c->st);
-	if (ret != NP_OK) {
-		store_rollback(c->st);
-		if (ret == NP_ENOTFOUND)
-			ctl_err("no key %s", keyname);
-		else
-			ctl_err("tsig del: %s", np_strerror(ret));
-		return CTL_FAIL;
-	}
-	printf("key %s deleted: it no longer works\n", keyname);
-	return CTL_OK;
+	return ctl_delete_one(c, store_tsig_del, "key", keyname);
 }
 
 int ctl_cmd_tsig(struct ctl *c, int argc, char **argv)

@@ -39,6 +39,10 @@ void ctl_time(int64_t t, char *out, size_t len);
 /* --expires: a unix time, or +SECONDS from now; either must lie in the future. False
  * (with a message) otherwise. */
 bool ctl_parse_expires(const char *text, int64_t now, int64_t *out);
+/* Deletes one thing named name in a transaction of its own with del (NP_ENOTFOUND when
+ * there is none) and says so: "WHAT NAME deleted: it no longer works", or "no WHAT NAME". */
+int ctl_delete_one(struct ctl *c, int (*del)(struct store *st, const char *name),
+                   const char *what, const char *name);
 /* Records a change to host h in the history (protocol "ctl") and bumps its zone's serial;
  * part of the caller's transaction. */
 int ctl_host_changed(struct ctl *c, int64_t host_id, const char *fqdn, const char *zone,

@@ -112,3 +112,25 @@ int ctl_host_changed(struct ctl *c, int64_t host_id, const char *fqdn, const cha
 		ret = store_zone_bump(c->st, zone, NULL);
 	return ret;
 }
+
+int ctl_delete_one(struct ctl *c, int (*del)(struct store *st, const char *name),
+                   const char *what, const char *name)
+{
+	if (ctl_open(c) != CTL_OK)
+		return CTL_FAIL;
+	int ret = store_begin(c->st);
+	if (ret == NP_OK)
+		ret = del(c->st, name);
+	if (ret == NP_OK)
+		ret = store_commit(c->st);
+	if (ret != NP_OK) {
+		store_rollback(c->st);
+		if (ret == NP_ENOTFOUND)
+			ctl_err("no %s %s", what, name);
+		else
+			ctl_err("%s del: %s", what, np_strerror(ret));
+		return CTL_FAIL;
+	}
+	printf("%s %s deleted: it no longer works\n", what, name);
+	return CTL_OK;
+}

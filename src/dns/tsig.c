@@ -177,6 +177,19 @@ static int append_rr(uint8_t *msg, size_t *len, size_t cap, const uint8_t *key_n
 	return NP_OK;
 }
 
+/* Appends k's TSIG RR carrying mac, copies mac to mac_out (may be NULL), wipes mac. */
+static int append_signed(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
+                         const struct tsig_vars *v, uint8_t mac[TSIG_MAC_LEN], uint8_t *mac_out)
+{
+	size_t mac_len = tsig_mac_len(k->alg);
+	int ret = append_rr(msg, len, cap, k->name, k->name_len, algs[k->alg].wire, ALG_WIRE_LEN, v,
+	                    mac, (uint16_t)mac_len);
+	if (ret == NP_OK && mac_out != NULL)
+		memcpy(mac_out, mac, mac_len);
+	sodium_memzero(mac, TSIG_MAC_LEN);
+	return ret;
+}
+
 int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
               const uint8_t *req_mac, size_t req_mac_len, const struct tsig_vars *v,
               uint8_t *mac_out)
@@ -187,13 +200,7 @@ int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
 		return NP_EMALFORMED;
 	mac_compute(k, msg, *len, wire_load_u16(msg), wire_load_u16(msg + 10), req_mac, req_mac_len,
 	            v, mac);
-	size_t mac_len = tsig_mac_len(k->alg);
-	int ret = append_rr(msg, len, cap, k->name, k->name_len, algs[k->alg].wire, ALG_WIRE_LEN, v,
-	                    mac, (uint16_t)mac_len);
-	if (ret == NP_OK && mac_out != NULL)
-		memcpy(mac_out, mac, mac_len);
-	sodium_memzero(mac, sizeof(mac));
-	return ret;
+	return append_signed(k, msg, len, cap, v, mac, mac_out);
 }
 
 int tsig_sign_continued(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
@@ -214,13 +221,7 @@ int tsig_sign_continued(const struct tsig_key *k, uint8_t *msg, size_t *len, siz
 	wire_store_u16(buf + 6, v->fudge);
 	hmac_update(&st, buf, 8);
 	hmac_final(&st, mac);
-	size_t mac_len = tsig_mac_len(k->alg);
-	int ret = append_rr(msg, len, cap, k->name, k->name_len, algs[k->alg].wire, ALG_WIRE_LEN, v,
-	                    mac, (uint16_t)mac_len);
-	if (ret == NP_OK && mac_out != NULL)
-		memcpy(mac_out, mac, mac_len);
-	sodium_memzero(mac, sizeof(mac));
-	return ret;
+	return append_signed(k, msg, len, cap, v, mac, mac_out);
 }
 
 int tsig_append_unsigned(const struct tsig_rr *req, uint8_t *msg, size_t *len, size_t cap,
