@@ -44,7 +44,8 @@ static void rr(const char *name, uint16_t type, uint16_t rclass, uint32_t ttl, c
 	                 (uint8_t)rdlen};
 	memcpy(msg + len, f, sizeof(f));
 	len += sizeof(f);
-	memcpy(msg + len, rdata, rdlen);
+	if (rdlen > 0)
+		memcpy(msg + len, rdata, rdlen);
 	len += rdlen;
 }
 
