@@ -20,6 +20,7 @@
 #include "common/macros.h"
 #include "common/metrics.h"
 #include "common/str.h"
+#include "core/acme.h"
 #include "dns/constants.h"
 #include "dns/msg.h"
 #include "dns/tsig.h"
@@ -70,10 +71,12 @@ struct update_op {
 	size_t req_mac_len;
 	uint16_t fudge;
 	unsigned rcode; /* what the writer's side found: a failed prerequisite, REFUSED... */
-	/* Scratch of apply, on the writer thread: the records of the host being changed. They
+	/* Scratch of apply, on the writer thread: the records of the host being changed, or
+	 * the TXT values of its challenge name when challenge is set (core/acme.h). They
 	 * point into the writer thread's own arrays (apply_scratch), so an UPDATE in flight
 	 * holds only its message. */
 	struct store_host *host_p;
+	bool challenge;
 	struct store_rr *before, *after;
 	size_t n_before, n_after;
 	struct update_msg msg; /* last: the only large member, never zeroed whole */
@@ -151,8 +154,23 @@ static bool rdata_equal(const struct store_rr *a, const struct update_rr *b)
 	       memcmp(a->rdata, b->rdata, a->rdlen) == 0;
 }
 
+/* The challenge values of host_id as TXT records (one character-string each). */
+static int challenge_records(struct store *st, int64_t host_id, struct store_rr *out, size_t *n)
+{
+	struct store_acme_txt v[ACME_VALUES_MAX];
+	int ret = acme_values(st, host_id, time_now(), v, n);
+	for (size_t i = 0; ret == NP_OK && i < *n; i++) {
+		size_t len = strlen(v[i].value);
+		out[i] = (struct store_rr){.type = DNS_TYPE_TXT, .rdlen = (uint16_t)(len + 1)};
+		out[i].rdata[0] = (uint8_t)len;
+		memcpy(out[i].rdata + 1, v[i].value, len);
+	}
+	return ret;
+}
+
 /* The records at name (lower-case wire) as the transaction sees them: the zone's apex holds
- * SOA and NS; a host its records; anything else nothing. */
+ * SOA and NS; a host its records; a host's challenge name its TXT values; anything else
+ * nothing. */
 static int records_at(struct update_op *u, struct store *st, const struct cfg_zone *cz,
                       const struct update_rr *rr, bool *apex, struct store_rr *out, size_t *n)
 {
@@ -163,6 +181,11 @@ static int records_at(struct update_op *u, struct store *st, const struct cfg_zo
 	if (*apex)
 		return NP_OK;
 	int ret = store_host_get(st, fqdn, u->host_p);
+	if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
+		ret = store_host_get(st, acme_host_of(fqdn), u->host_p);
+		if (ret == NP_OK)
+			return challenge_records(st, u->host_p->id, out, n);
+	}
 	if (ret == NP_ENOTFOUND)
 		return NP_OK;
 	if (ret == NP_OK)
@@ -275,9 +298,31 @@ static void values_text(const struct store_rr *rrs, size_t n, char *out, size_t 
 
 /* Writes the host's records back when they changed: each type as a whole, a history row,
  * a new serial. */
+/* The challenge name's values as after[] holds them, through acme_set. */
+static int flush_challenge(struct update_op *u, struct store *st, struct writer_txn *txn)
+{
+	char values[ZONE_MAX_RRS_PER_NODE][ACME_TXT_MAX + 1];
+	const char *list[ZONE_MAX_RRS_PER_NODE];
+	for (size_t i = 0; i < u->n_after; i++) {
+		/* check_policy let only single strings of acme_value_ok through. */
+		size_t len = u->after[i].rdlen > 0 ? u->after[i].rdata[0] : 0;
+		if (len > ACME_TXT_MAX || len + 1u != u->after[i].rdlen)
+			return NP_EINVAL;
+		memcpy(values[i], u->after[i].rdata + 1, len);
+		values[i][len] = '\0';
+		list[i] = values[i];
+	}
+	struct acme_who who = {
+	    .protocol = "rfc2136", .token_id = u->cred.token_id, .source = &u->job->source};
+	bool changed;
+	return acme_set(st, txn, u->host_p, list, u->n_after, &who, &changed);
+}
+
 static int flush_host(struct update_op *u, struct store *st, struct writer_txn *txn)
 {
 	bool changed = false;
+	if (u->challenge)
+		return flush_challenge(u, st, txn);
 	for (size_t t = 0; t < ARRAY_SIZE(host_types); t++) {
 		uint16_t type = host_types[t];
 		struct store_rr set[ZONE_MAX_RRS_PER_TYPE];
@@ -338,19 +383,27 @@ static int flush_host(struct update_op *u, struct store *st, struct writer_txn *
 	return ret;
 }
 
-/* Loads the host at rr's name into before/after, checking it is still the key's account's
- * and open to changes. REFUSED in u->rcode (and NP_EDENIED) when it is not. */
+/* Loads the host at rr's name into before/after (or, for a host's challenge name, its
+ * values), checking it is still the key's account's and open to changes. REFUSED in
+ * u->rcode (and NP_EDENIED) when it is not. */
 static int load_host(struct update_op *u, struct store *st, const struct update_rr *rr)
 {
 	char fqdn[CFG_NAME_MAX];
 	name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
 	int ret = store_host_get(st, fqdn, u->host_p);
+	u->challenge = false;
+	if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
+		ret = store_host_get(st, acme_host_of(fqdn), u->host_p);
+		u->challenge = ret == NP_OK;
+	}
 	if (ret == NP_ENOTFOUND ||
 	    (ret == NP_OK && (u->host_p->user_id != u->cred.user_id || u->host_p->blocked))) {
 		u->rcode = DNS_RCODE_REFUSED;
 		return NP_EDENIED;
 	}
-	if (ret == NP_OK)
+	if (ret == NP_OK && u->challenge)
+		ret = challenge_records(st, u->host_p->id, u->before, &u->n_before);
+	else if (ret == NP_OK)
 		ret = store_records_get(st, u->host_p->id, u->before, ZONE_MAX_RRS_PER_NODE,
 		                        &u->n_before);
 	if (ret != NP_OK)
@@ -371,7 +424,8 @@ static int apply_one(struct update_op *u, const struct update_rr *rr, enum updat
 			if (rdata_equal(&u->after[i], rr))
 				return NP_OK; /* already there: nothing to add */
 		}
-		if (u->n_after == ZONE_MAX_RRS_PER_NODE || rr->rdlen > ZONE_MAX_RDATA)
+		if (u->n_after == ZONE_MAX_RRS_PER_NODE || rr->rdlen > ZONE_MAX_RDATA ||
+		    (u->challenge && u->n_after == ACME_VALUES_MAX))
 			return NP_ETOOBIG;
 		u->after[u->n_after] =
 		    (struct store_rr){.type = rr->type, .ttl = ttl, .rdlen = rr->rdlen};
@@ -500,7 +554,7 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 	}
 	if (ret == NP_OK && loaded != NULL)
 		ret = flush_host(u, st, txn);
-	if (ret == NP_ETOOBIG)
+	if (ret == NP_ETOOBIG || ret == NP_EINVAL)
 		u->rcode = DNS_RCODE_REFUSED; /* more records than a name may hold */
 	if (ret == NP_OK && m->n_update > 0) {
 		char source[64];
@@ -528,6 +582,27 @@ static void op_done(struct writer_op *op, int status)
 
 /* ---- the service's thread: authentication and the policy ---- */
 
+/* Whether rr's rdata is one character-string a challenge value may be. */
+static bool challenge_value_ok(const struct update_rr *rr)
+{
+	return rr->rdlen >= 1 && rr->rdata[0] + 1u == rr->rdlen &&
+	       acme_value_ok((const char *)rr->rdata + 1, rr->rdata[0]);
+}
+
+/* A change at a host's challenge name: TXT only, values acme_value_ok takes, and the
+ * credential allowed TXT at that name (credential_may with the host's owner). */
+static unsigned check_challenge(struct update_op *u, const struct update_rr *rr,
+                                enum update_kind kind, const char *fqdn, int64_t owner, int64_t now)
+{
+	if (kind != UPD_DEL_NAME && rr->type != DNS_TYPE_TXT)
+		return DNS_RCODE_REFUSED; /* a challenge name holds TXT alone */
+	if (kind == UPD_ADD && !challenge_value_ok(rr))
+		return DNS_RCODE_REFUSED;
+	if (credential_may(&u->cred, owner, fqdn, DNS_TYPE_TXT, &u->job->source, now) != POLICY_OK)
+		return DNS_RCODE_REFUSED;
+	return DNS_RCODE_NOERROR;
+}
+
 /* REFUSED unless the credential may make every change of m. */
 static unsigned check_policy(struct update_service *svc, struct update_op *u, int64_t now)
 {
@@ -541,6 +616,16 @@ static unsigned check_policy(struct update_service *svc, struct update_op *u, in
 		name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
 		static _Thread_local struct store_host h;
 		int ret = store_host_get(svc->st, fqdn, &h);
+		if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
+			ret = store_host_get(svc->st, acme_host_of(fqdn), &h);
+			if (ret == NP_OK) {
+				unsigned rc =
+				    check_challenge(u, rr, m->kind[i], fqdn, h.user_id, now);
+				if (rc != DNS_RCODE_NOERROR)
+					return rc;
+				continue;
+			}
+		}
 		if (ret != NP_OK)
 			return ret == NP_ENOTFOUND ? DNS_RCODE_REFUSED : DNS_RCODE_SERVFAIL;
 		bool host_type = false;

@@ -1,0 +1,346 @@
+# SPDX-License-Identifier: MIT
+# ACME DNS-01 on nameplated: TXT values at _acme-challenge.HOST (several at once, short TTL,
+# the SOA lookup answered while there are none) set through three doors with a credential
+# scoped to exactly that name and type: RFC 2136 UPDATE, acme-dns's POST /update and lego's
+# httpreq POST /present and /cleanup. Then the real clients against Debian's pebble as the
+# ACME server (validating DNS-01 against nameplated): lego (rfc2136 and httpreq) and certbot
+# (dns-rfc2136) each obtain a certificate, and the values are gone afterwards.
+
+import base64
+import datetime
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import time
+
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.tsig
+import dns.update
+import pytest
+
+from conftest import ZONE, free_port, wait_for
+
+HOME = "home." + ZONE
+WWW = "www." + ZONE
+OTHER = "other." + ZONE
+CH = "_acme-challenge." + HOME
+V1 = "a" * 43
+V2 = "b" * 43
+V3 = "c" * 43
+
+
+def token_add(n, user, *opts):
+    r = n.ctl("token", "add", user, *opts)
+    secret = n.last_line(r.stdout)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", secret), r.stdout
+    return secret
+
+
+def key_add(n, keyname, *opts):
+    """nameplatectl tsig add: (algorithm, secret)."""
+    r = n.ctl("tsig", "add", keyname, *opts)
+    m = re.search(r'algorithm (\S+);\n\tsecret "([^"]+)";', r.stdout)
+    assert m, r.stdout
+    return m.group(1), m.group(2)
+
+
+def txt(n, name=CH):
+    """(rcode, set of TXT strings, TTLs) of the answer for name/TXT."""
+    r = n.query(name + ".", "TXT")
+    vals, ttls = set(), set()
+    for rrset in r.answer:
+        ttls.add(rrset.ttl)
+        for rd in rrset:
+            vals |= {s.decode() for s in rd.strings}
+    return r.rcode(), vals, ttls
+
+
+def negative_with_soa(r):
+    return (r.rcode() == dns.rcode.NXDOMAIN and not r.answer and
+            any(rr.rdtype == dns.rdatatype.SOA and rr.name == dns.name.from_text(ZONE)
+                for rr in r.authority))
+
+
+def upd(key):
+    u = dns.update.UpdateMessage(ZONE)
+    u.use_tsig(key)
+    return u
+
+
+def send(n, msg):
+    return dns.query.tcp(msg, "127.0.0.1", port=n.dns_port, timeout=5).rcode()
+
+
+def post(n, path, body, headers=None, raw=None):
+    """POST PATH with a JSON body (or raw bytes); (status, parsed JSON or text)."""
+    c = http.client.HTTPConnection("127.0.0.1", n.http_port, timeout=30)
+    try:
+        data = raw if raw is not None else json.dumps(body).encode()
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        c.request("POST", path, body=data, headers=h)
+        r = c.getresponse()
+        text = r.read().decode("utf-8", "replace")
+        try:
+            return r.status, json.loads(text)
+        except ValueError:
+            return r.status, text
+    finally:
+        c.close()
+
+
+def acmedns(n, user, key, subdomain, value, raw=None):
+    return post(n, "/update", {"subdomain": subdomain, "txt": value},
+                {"X-Api-User": user, "X-Api-Key": key}, raw=raw)
+
+
+def basic(user, secret):
+    return {"Authorization": "Basic " +
+            base64.b64encode(("%s:%s" % (user, secret)).encode()).decode()}
+
+
+def history(n, fqdn):
+    db = sqlite3.connect(os.path.join(n.data_dir, "nameplate.db"))
+    try:
+        return db.execute("SELECT protocol, new FROM history WHERE fqdn = ? ORDER BY id",
+                          (fqdn,)).fetchall()
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def srv(np_factory):
+    n = np_factory()
+    n.write_config()
+    n.init()
+    n.add_user("alice")
+    n.add_user("bob")
+    n.add_host(HOME, "alice")
+    n.add_host(WWW, "alice")
+    n.add_host(OTHER, "bob")
+    n.start()
+    return n
+
+
+# ---- the challenge name in DNS, set with RFC 2136 UPDATE ----
+
+def test_update_sets_two_values_soa_lookup_answered(srv):
+    # No values: the name does not exist, and the answer carries the zone's SOA, which
+    # is how ACME clients find the zone to update.
+    for rdtype in ("SOA", "TXT"):
+        assert negative_with_soa(srv.query(CH + ".", rdtype)), rdtype
+    alg, secret = key_add(srv, "acme-home", "--user", "alice", "--name", CH, "--type", "TXT")
+    key = dns.tsig.Key("acme-home.", secret, alg)
+    serial = srv.serial()
+    u = upd(key)
+    u.add(dns.name.from_text(CH), 600, "TXT", V1)
+    u.add(dns.name.from_text(CH), 600, "TXT", V2)  # base and wildcard certificate at once
+    assert send(srv, u) == dns.rcode.NOERROR
+    rcode, vals, ttls = txt(srv)
+    assert rcode == dns.rcode.NOERROR and vals == {V1, V2}
+    assert ttls and max(ttls) <= 60  # short, whatever the client asked for
+    assert srv.serial() != serial
+    # The name exists now: an SOA query is a NODATA answer with the zone's SOA.
+    r = srv.query(CH + ".", "SOA")
+    assert r.rcode() == dns.rcode.NOERROR and not r.answer
+    assert any(rr.rdtype == dns.rdatatype.SOA for rr in r.authority)
+    # The host itself is untouched.
+    assert txt(srv, HOME)[1] == set()
+    u = upd(key)
+    u.delete(dns.name.from_text(CH), "TXT", V1)
+    assert send(srv, u) == dns.rcode.NOERROR
+    assert txt(srv)[1] == {V2}
+    u = upd(key)
+    u.delete(dns.name.from_text(CH), "TXT")
+    assert send(srv, u) == dns.rcode.NOERROR
+    assert negative_with_soa(srv.query(CH + ".", "TXT"))
+    rows = history(srv, CH)
+    assert [p for p, _ in rows] == ["rfc2136"] * 3
+    assert V1 in rows[0][1] and V2 in rows[0][1] and rows[-1][1] == ""
+
+
+def test_update_prerequisites_see_the_challenge_values(srv):
+    alg, secret = key_add(srv, "acme-home", "--user", "alice", "--name", CH, "--type", "TXT")
+    key = dns.tsig.Key("acme-home.", secret, alg)
+    u = upd(key)
+    u.present(dns.name.from_text(CH), "TXT")
+    u.add(dns.name.from_text(CH), 60, "TXT", V1)
+    assert send(srv, u) == dns.rcode.NXRRSET
+    u = upd(key)
+    u.absent(dns.name.from_text(CH))
+    u.add(dns.name.from_text(CH), 60, "TXT", V1)
+    assert send(srv, u) == dns.rcode.NOERROR
+    u = upd(key)
+    u.absent(dns.name.from_text(CH))
+    u.add(dns.name.from_text(CH), 60, "TXT", V2)
+    assert send(srv, u) == dns.rcode.YXDOMAIN
+    assert txt(srv)[1] == {V1}
+
+
+def test_update_refuses_what_a_challenge_name_cannot_hold(srv):
+    alg, secret = key_add(srv, "acme-home", "--user", "alice", "--name", CH, "--type", "TXT")
+    key = dns.tsig.Key("acme-home.", secret, alg)
+    name = dns.name.from_text(CH)
+    bad = [("A", "192.0.2.1"),                # TXT alone lives there
+           ("TXT", '"two" "strings"'),         # one string
+           ("TXT", '"with space"'),
+           ("TXT", '"quote\\""'),
+           ("TXT", '"nul\\000byte"'),
+           ("TXT", '"%s"' % ("x" * 256)[:255] + ' "y"')]
+    for rdtype, value in bad:
+        u = upd(key)
+        u.add(name, 60, rdtype, value)
+        assert send(srv, u) == dns.rcode.REFUSED, (rdtype, value)
+    # At most 8 values at once; the ninth is refused and nothing of its message is kept.
+    u = upd(key)
+    for i in range(8):
+        u.add(name, 60, "TXT", "v%d" % i)
+    assert send(srv, u) == dns.rcode.NOERROR
+    u = upd(key)
+    u.delete(name, "TXT", "v0")
+    u.add(name, 60, "TXT", "v8")
+    u.add(name, 60, "TXT", "v9")
+    assert send(srv, u) == dns.rcode.REFUSED
+    assert txt(srv)[1] == {"v%d" % i for i in range(8)}
+    # A name below a host that is not its challenge name, another account's challenge
+    # name, and one with a wrong key are refused too.
+    for other in ("_acme-challenge.x." + HOME, "_acme-challenge." + OTHER, "_foo." + HOME):
+        u = upd(key)
+        u.add(dns.name.from_text(other), 60, "TXT", V1)
+        assert send(srv, u) == dns.rcode.REFUSED, other
+    wrong = dns.tsig.Key("acme-home.", base64.b64encode(b"x" * 32).decode(), alg)
+    u = upd(wrong)
+    u.delete(name, "TXT")
+    with pytest.raises(dns.tsig.PeerBadSignature):
+        send(srv, u)
+    assert len(txt(srv)[1]) == 8
+
+
+def test_challenge_credential_cannot_change_the_host(srv):
+    """A token or key scoped to the challenge name changes nothing else: not the host's
+    address through dyndns2, the REST API or UPDATE, nor the host's own TXT."""
+    token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
+    alg, secret = key_add(srv, "acme-home", "--user", "alice", "--name", CH, "--type", "TXT")
+    key = dns.tsig.Key("acme-home.", secret, alg)
+    serial = srv.serial()
+    status, _, lines = srv.update(hostname=HOME, myip="192.0.2.66", user="alice",
+                                  secret=token)
+    assert lines == ["badauth"], lines
+    c = http.client.HTTPConnection("127.0.0.1", srv.http_port, timeout=10)
+    c.request("PUT", "/api/v1/hosts/%s/records/A" % HOME,
+              body=json.dumps({"records": ["192.0.2.66"]}),
+              headers={"Authorization": "Token " + token, "Content-Type": "application/json"})
+    r = c.getresponse()
+    # A name outside the token's names answers like one outside the account.
+    assert r.status == 404, (r.status, r.read())
+    c.close()
+    for rdtype, value in (("A", "192.0.2.66"), ("TXT", V1)):
+        u = upd(key)
+        u.add(dns.name.from_text(HOME), 60, rdtype, value)
+        assert send(srv, u) == dns.rcode.REFUSED
+    assert srv.addrs(HOME) == set() and txt(srv, HOME)[1] == set()
+    assert srv.serial() == serial
+    # And the same token does what it is for.
+    assert acmedns(srv, "alice", token, HOME, V1)[0] == 200
+
+
+# ---- acme-dns: POST /update ----
+
+def test_acmedns_update_keeps_the_two_newest(srv):
+    token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
+    status, body = acmedns(srv, "alice", token, HOME, V1)
+    # Answered after the commit: the value is published when the answer arrives.
+    assert (status, body) == (200, {"txt": V1})
+    assert txt(srv)[1] == {V1}
+    assert acmedns(srv, "alice", token, CH + ".", V2) == (200, {"txt": V2})
+    assert txt(srv)[1] == {V1, V2}
+    assert acmedns(srv, "alice", token, HOME.upper(), V3) == (200, {"txt": V3})
+    assert txt(srv)[1] == {V2, V3}
+    assert [p for p, _ in history(srv, CH)] == ["acme-dns"] * 3
+
+
+def test_acmedns_bad_input_changes_nothing(srv):
+    token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
+    assert acmedns(srv, "alice", token, HOME, V1)[0] == 200
+    serial = srv.serial()
+    cases = [
+        (("alice", token, HOME, "x" * 256), 400, "bad_request"),        # oversize
+        (("alice", token, HOME, "ab\u0000cd"), 400, "bad_json"),       # a NUL byte
+        (("alice", token, HOME, "with space"), 400, "bad_txt"),
+        (("alice", token, HOME, ""), 400, "bad_txt"),
+        (("alice", token, "not a name", V2), 400, "bad_subdomain"),
+        (("alice", token, WWW, V2), 404, "not_found"),                  # not its name
+        (("alice", token, OTHER, V2), 404, "not_found"),                # bob's host
+        (("alice", token, "nohost." + ZONE, V2), 404, "not_found"),
+        (("alice", "x" * 43, HOME, V2), 401, "unauthorized"),           # wrong key
+        (("bob", token, HOME, V2), 401, "unauthorized"),                # wrong user
+    ]
+    for args, status, code in cases:
+        got, body = acmedns(srv, *args)
+        assert got == status and body["error"]["code"] == code, (args, got, body)
+    got, body = acmedns(srv, "alice", token, HOME, V2, raw=b"subdomain=x&txt=y")
+    assert got == 400 and body["error"]["code"] == "bad_json"
+    got, body = post(srv, "/update", {"subdomain": HOME, "txt": V2})  # no credentials
+    assert got == 401
+    got, body = post(srv, "/update", {"subdomain": HOME, "txt": V2, "extra": 1},
+                     {"X-Api-User": "alice", "X-Api-Key": token})
+    assert got == 400
+    assert txt(srv)[1] == {V1} and srv.serial() == serial
+    # GET is not a way in.
+    assert srv.http("/update")[0] == 405
+
+
+def test_wrong_keys_are_throttled(srv):
+    token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
+    statuses = [acmedns(srv, "alice", "wrong-%02d" % i + "x" * 30, HOME, V1)[0]
+                for i in range(30)]
+    assert statuses[0] == 401 and 429 in statuses, statuses
+    # Throttled means not even the right key gets through from there for a while.
+    assert acmedns(srv, "alice", token, HOME, V1)[0] == 429
+    assert txt(srv)[1] == set()
+
+
+# ---- lego httpreq: POST /present, POST /cleanup ----
+
+def test_httpreq_present_and_cleanup(srv):
+    token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
+    auth = basic("alice", token)
+    assert post(srv, "/present", {"fqdn": CH + ".", "value": V1}, auth) == \
+        (200, {"fqdn": CH, "value": V1})
+    assert post(srv, "/present", {"fqdn": CH + ".", "value": V2}, auth)[0] == 200
+    assert post(srv, "/present", {"fqdn": CH + ".", "value": V2}, auth)[0] == 200  # again
+    assert txt(srv)[1] == {V1, V2}
+    assert post(srv, "/cleanup", {"fqdn": CH + ".", "value": V1}, auth)[0] == 200
+    assert txt(srv)[1] == {V2}
+    # A host's own name is not a challenge name for httpreq.
+    got, body = post(srv, "/present", {"fqdn": HOME + ".", "value": V3}, auth)
+    assert got == 400 and body["error"]["code"] == "bad_fqdn"
+    got, body = post(srv, "/present", {"fqdn": CH, "value": V3}, basic("alice", "nope"))
+    assert got == 401
+    got, body = post(srv, "/present", {"fqdn": CH, "value": "v\u0000"}, auth)
+    assert got == 400
+    assert post(srv, "/cleanup", {"fqdn": CH + ".", "value": V2}, auth)[0] == 200
+    assert post(srv, "/cleanup", {"fqdn": CH + ".", "value": V2}, auth)[0] == 200  # gone
+    assert negative_with_soa(srv.query(CH + ".", "TXT"))
+    assert {p for p, _ in history(srv, CH)} == {"httpreq"}
+
+
+def test_values_survive_restart_and_go_with_the_host(srv):
+    token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
+    auth = basic("alice", token)
+    for v in (V1, V2):
+        assert post(srv, "/present", {"fqdn": CH, "value": v}, auth)[0] == 200
+    srv.restart()  # the full zone build renders the challenge name too
+    assert txt(srv)[1] == {V1, V2}
+    srv.ctl("host", "del", HOME)
+    wait_for(lambda: txt(srv)[0] == dns.rcode.NXDOMAIN, 5)
+    assert negative_with_soa(srv.query(CH + ".", "TXT"))
