@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <urcu-qsbr.h>
 
 #include "abuse/abuse.h"
 #include "account/credential.h"
@@ -24,6 +25,7 @@
 #include "dns/constants.h"
 #include "dns/msg.h"
 #include "dns/tsig.h"
+#include "ns/query.h"
 #include "store/abuse.h"
 #include "store/store.h"
 
@@ -40,7 +42,8 @@ struct update_service {
 	const struct config *cfg;
 	struct writer *writer;
 	struct abuse *abuse;
-	struct store *st; /* read-only; the service thread's alone */
+	struct zone_db *const *db; /* RCU-published; for signed queries */
+	struct store *st;          /* read-only; the service thread's alone */
 	uint8_t seal[TSIGKEY_SEAL_LEN];
 	struct throttle *throttle; /* failed signatures, per source and per key name */
 	pthread_t thread;
@@ -700,8 +703,63 @@ static bool zone_served(const struct config *cfg, const struct update_msg *m)
 	return false;
 }
 
+/* A query with a TSIG record: the key found and verified as for an UPDATE (and usable:
+ * its account active, not expired), then the query answered from the published zones like
+ * any other and signed. What it reads anyone may read, so the key's names and types do not
+ * matter. Any failure is answered as the query path does without keys: NOTAUTH with TSIG
+ * error BADKEY, unsigned. */
+static void handle_query(struct update_service *svc, struct update_job *job)
+{
+	struct signed_query {
+		struct tsig_key key;
+		uint8_t secret[TSIGKEY_SECRET_MAX];
+		struct credential cred;
+		uint8_t token_hash[SECRET_HASH_LEN];
+		uint8_t q[DNS_MAX_MSG];
+		uint8_t a[UPDATE_QUERY_ANSWER_MAX];
+	} *s = malloc(sizeof(*s));
+	struct dns_answer_opts opts = {.tcp = job->tcp,
+	                               .udp_max = (uint16_t)svc->cfg->edns_udp_size};
+	struct tsig_rr rr;
+	int64_t now = time_now();
+	uint16_t terr = 0;
+	bool ok = s != NULL && job->len <= sizeof(s->q) &&
+	          tsig_find(job->msg, job->len, &rr) == NP_OK &&
+	          tsigkey_find(svc->st, svc->seal, rr.key_name, rr.key_name_len, &s->key, s->secret,
+	                       &s->cred, s->token_hash) == NP_OK &&
+	          tsig_verify(&s->key, job->msg, job->len, &rr, NULL, 0, now, &terr) == NP_OK &&
+	          credential_usable(&s->cred, &job->source, now) == POLICY_OK;
+	size_t len = 0;
+	/* The query without its TSIG record: what the query path answers. */
+	if (ok) {
+		memcpy(s->q, job->msg, rr.start);
+		wire_store_u16(s->q + 10, (uint16_t)(wire_load_u16(s->q + 10) - 1));
+	}
+	rcu_thread_online();
+	const struct zone_db *db = rcu_dereference(*svc->db);
+	if (db != NULL && s != NULL)
+		len = ok ? dns_answer(db, s->q, rr.start, s->a, sizeof(s->a) - TSIG_RR_MAX, &opts)
+		         : dns_answer(db, job->msg, job->len, s->a, sizeof(s->a), &opts);
+	rcu_thread_offline();
+	if (ok && len > 0) {
+		struct tsig_vars v = {.time_signed = (uint64_t)now, .fudge = rr.vars.fudge};
+		if (tsig_sign(&s->key, s->a, &len, sizeof(s->a), rr.mac, rr.mac_len, &v, NULL) !=
+		    NP_OK)
+			len = 0;
+	}
+	job->reply(job, s != NULL ? s->a : NULL, len);
+	if (s != NULL) {
+		sodium_memzero(s->secret, sizeof(s->secret));
+		free(s);
+	}
+}
+
 static void handle(struct update_service *svc, struct update_job *job)
 {
+	if (!update_is_update(job->msg, job->len)) {
+		handle_query(svc, job);
+		return;
+	}
 	/* Not calloc: the message (tens of KiB) is filled by update_parse as far as it is
 	 * used; zeroing it all cost more than the rest of an UPDATE. */
 	struct update_op *u = malloc(sizeof(*u));
@@ -803,6 +861,8 @@ out:
 static void *service_main(void *arg)
 {
 	struct update_service *svc = arg;
+	rcu_register_thread(); /* online only while it answers a signed query */
+	rcu_thread_offline();
 	pthread_mutex_lock(&svc->mu);
 	for (;;) {
 		while (svc->head == NULL && !svc->stopping)
@@ -820,6 +880,7 @@ static void *service_main(void *arg)
 		pthread_mutex_lock(&svc->mu);
 	}
 	pthread_mutex_unlock(&svc->mu);
+	rcu_unregister_thread();
 	return NULL;
 }
 
@@ -846,7 +907,7 @@ bool update_service_submit(void *ctx, struct update_job *job)
 }
 
 int update_service_start(struct update_service **out, const struct config *cfg, struct writer *w,
-                         struct abuse *abuse)
+                         struct abuse *abuse, struct zone_db *const *db)
 {
 	struct update_service *svc = calloc(1, sizeof(*svc));
 	if (svc == NULL)
@@ -854,6 +915,7 @@ int update_service_start(struct update_service **out, const struct config *cfg, 
 	svc->cfg = cfg;
 	svc->writer = w;
 	svc->abuse = abuse;
+	svc->db = db;
 	svc->tail = &svc->head;
 	pthread_mutex_init(&svc->mu, NULL);
 	pthread_cond_init(&svc->cv, NULL);

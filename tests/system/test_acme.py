@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import time
 
+import dns.flags
 import dns.message
 import dns.name
 import dns.query
@@ -166,6 +167,27 @@ def test_update_sets_two_values_soa_lookup_answered(srv):
     rows = history(srv, CH)
     assert [p for p, _ in rows] == ["rfc2136"] * 3
     assert V1 in rows[0][1] and V2 in rows[0][1] and rows[-1][1] == ""
+
+
+def test_signed_soa_query_is_answered_and_signed(srv):
+    """certbot's dns-rfc2136 signs the SOA queries it finds the zone with: a query signed
+    with a valid key is answered like any other, and signed (dnspython checks the MAC)."""
+    alg, secret = key_add(srv, "acme-home", "--user", "alice", "--name", CH, "--type", "TXT")
+    key = dns.tsig.Key("acme-home.", secret, alg)
+    for name, rcode, in_answer in ((ZONE, dns.rcode.NOERROR, True),
+                                   (CH, dns.rcode.NXDOMAIN, False)):
+        for tcp in (False, True):
+            q = dns.message.make_query(name + ".", "SOA")
+            q.use_tsig(key)
+            query = dns.query.tcp if tcp else dns.query.udp
+            r = query(q, "127.0.0.1", port=srv.dns_port, timeout=5)
+            assert r.had_tsig and r.rcode() == rcode, (name, tcp, r)
+            assert bool(r.answer) == in_answer and (r.flags & dns.flags.AA)
+    # Another key's secret under this name is still refused, unsigned.
+    q = dns.message.make_query(ZONE + ".", "SOA")
+    q.use_tsig(dns.tsig.Key("acme-home.", base64.b64encode(b"y" * 32).decode(), alg))
+    with pytest.raises(dns.tsig.PeerBadKey):
+        dns.query.udp(q, "127.0.0.1", port=srv.dns_port, timeout=5)
 
 
 def test_update_prerequisites_see_the_challenge_values(srv):
@@ -344,3 +366,200 @@ def test_values_survive_restart_and_go_with_the_host(srv):
     srv.ctl("host", "del", HOME)
     wait_for(lambda: txt(srv)[0] == dns.rcode.NXDOMAIN, 5)
     assert negative_with_soa(srv.query(CH + ".", "TXT"))
+
+
+# ---- end to end: pebble as the ACME server, lego and certbot as clients ----
+
+def make_pebble_tls(d):
+    """A CA and a certificate for 127.0.0.1 signed by it, for pebble's HTTPS; the CA is
+    what the clients are told to trust (pebble ships no certificates in Debian)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nameplate test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                 x509.DNSName("localhost")]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = {k: os.path.join(d, k + ".pem") for k in ("ca", "cert", "key")}
+    with open(paths["ca"], "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths["cert"], "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths["key"], "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.TraditionalOpenSSL,
+                                  serialization.NoEncryption()))
+    return paths
+
+
+class Pebble:
+    def __init__(self, tmp, dns_port):
+        self.dir = os.path.join(str(tmp), "pebble")
+        os.makedirs(self.dir)
+        self.tls = make_pebble_tls(self.dir)
+        self.port = free_port()
+        conf = {"pebble": {
+            "listenAddress": "127.0.0.1:%d" % self.port,
+            "managementListenAddress": "127.0.0.1:%d" % free_port(),
+            "certificate": self.tls["cert"], "privateKey": self.tls["key"],
+            # DNS-01 only: nothing listens there and pebble never connects to them.
+            "httpPort": free_port(), "tlsPort": free_port(),
+            "ocspResponderURL": "", "externalAccountBindingRequired": False}}
+        cfg = os.path.join(self.dir, "pebble.json")
+        with open(cfg, "w") as f:
+            json.dump(conf, f)
+        env = dict(os.environ, PEBBLE_VA_NOSLEEP="1", PEBBLE_WFE_NONCEREJECT="0",
+                   PEBBLE_AUTHZREUSE="0")
+        env.pop("PEBBLE_VA_ALWAYS_VALID", None)
+        self.log = open(os.path.join(self.dir, "pebble.log"), "w")
+        self.proc = subprocess.Popen(["pebble", "-config", cfg,
+                                      "-dnsserver", "127.0.0.1:%d" % dns_port],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     stdin=subprocess.DEVNULL)
+        self.url = "https://127.0.0.1:%d/dir" % self.port
+        wait_for(self.listening, 20)
+
+    def listening(self):
+        assert self.proc.poll() is None, self.text()
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def text(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def acme(srv, tmp_path):
+    for tool in ("pebble", "lego", "certbot"):
+        assert shutil.which(tool), "%s is not installed (scripts/deps.sh)" % tool
+    p = Pebble(tmp_path, srv.dns_port)
+    yield p
+    failed = False
+    p.stop()
+    if failed:
+        print(p.text())
+
+
+def run(cmd, env, what, pebble, timeout=90):
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, "%s failed (%d):\n%s\n%s\n---- pebble ----\n%s" % (
+        what, r.returncode, r.stdout[-5000:], r.stderr[-5000:], pebble.text()[-5000:])
+    if os.environ.get("ACME_DEBUG"):
+        print(r.stdout, r.stderr, pebble.text())
+    return r
+
+
+def cert_names(path):
+    from cryptography import x509
+    with open(path, "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return set(san.get_values_for_type(x509.DNSName))
+
+
+def lego_env(acme, tmp_path, **extra):
+    env = dict(os.environ, LEGO_CA_CERTIFICATES=acme.tls["ca"])
+    env.update(extra)
+    return env
+
+
+def lego_cmd(acme, tmp_path, provider, srv, domains):
+    cmd = ["lego", "--accept-tos", "--email", "acme@example.org", "--server", acme.url,
+           "--path", str(tmp_path / ("lego-" + provider)), "--dns", provider,
+           # The zone is found with an SOA query to nameplated itself; propagation
+           # checks would ask the zone's NS names on port 53, which are not ours here.
+           "--dns.resolvers", "127.0.0.1:%d" % srv.dns_port, "--dns.disable-cp"]
+    for d in domains:
+        cmd += ["--domains", d]
+    return cmd + ["run"]
+
+
+def test_lego_rfc2136_base_and_wildcard(srv, acme, tmp_path):
+    alg, secret = key_add(srv, "acme-home", "--user", "alice", "--name", CH, "--type", "TXT")
+    env = lego_env(acme, tmp_path, RFC2136_NAMESERVER="127.0.0.1:%d" % srv.dns_port,
+                   RFC2136_TSIG_KEY="acme-home.", RFC2136_TSIG_ALGORITHM=alg + ".",
+                   RFC2136_TSIG_SECRET=secret, RFC2136_PROPAGATION_TIMEOUT="30",
+                   RFC2136_POLLING_INTERVAL="1",
+                   # lego solves this provider's challenges one after the other, 60 s
+                   # apart by default.
+                   RFC2136_SEQUENCE_INTERVAL="1")
+    run(lego_cmd(acme, tmp_path, "rfc2136", srv, [HOME, "*." + HOME]), env, "lego rfc2136",
+        acme)
+    crt = tmp_path / "lego-rfc2136" / "certificates" / (HOME + ".crt")
+    assert cert_names(crt) == {HOME, "*." + HOME}
+    assert negative_with_soa(srv.query(CH + ".", "TXT"))
+    rows = history(srv, CH)
+    assert len(rows) == 4 and {p for p, _ in rows} == {"rfc2136"} and rows[-1][1] == ""
+
+
+def test_lego_httpreq(srv, acme, tmp_path):
+    token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
+    env = lego_env(acme, tmp_path, HTTPREQ_ENDPOINT="http://127.0.0.1:%d" % srv.http_port,
+                   HTTPREQ_USERNAME="alice", HTTPREQ_PASSWORD=token,
+                   HTTPREQ_PROPAGATION_TIMEOUT="30", HTTPREQ_POLLING_INTERVAL="1")
+    run(lego_cmd(acme, tmp_path, "httpreq", srv, [HOME]), env, "lego httpreq", acme)
+    crt = tmp_path / "lego-httpreq" / "certificates" / (HOME + ".crt")
+    assert cert_names(crt) == {HOME}
+    assert negative_with_soa(srv.query(CH + ".", "TXT"))
+    assert {p for p, _ in history(srv, CH)} == {"httpreq"}
+
+
+def test_certbot_dns_rfc2136(srv, acme, tmp_path):
+    ch = "_acme-challenge." + WWW
+    alg, secret = key_add(srv, "certbot-www", "--user", "alice", "--name", ch, "--type", "TXT")
+    ini = tmp_path / "rfc2136.ini"
+    ini.write_text("dns_rfc2136_server = 127.0.0.1\n"
+                   "dns_rfc2136_port = %d\n"
+                   "dns_rfc2136_name = certbot-www\n"
+                   "dns_rfc2136_secret = %s\n"
+                   "dns_rfc2136_algorithm = %s\n" % (srv.dns_port, secret, alg.upper()))
+    os.chmod(ini, 0o600)
+    d = tmp_path / "certbot"
+    env = dict(os.environ, REQUESTS_CA_BUNDLE=acme.tls["ca"])
+    run(["certbot", "certonly", "--non-interactive", "--agree-tos",
+         "--register-unsafely-without-email", "--server", acme.url,
+         "--config-dir", str(d / "config"), "--work-dir", str(d / "work"),
+         "--logs-dir", str(d / "logs"),
+         "--dns-rfc2136", "--dns-rfc2136-credentials", str(ini),
+         "--dns-rfc2136-propagation-seconds", "0", "-d", WWW, "-d", "*." + WWW], env,
+        "certbot", acme)
+    assert cert_names(d / "config" / "live" / WWW / "cert.pem") == {WWW, "*." + WWW}
+    assert negative_with_soa(srv.query(ch + ".", "TXT"))
+    rows = history(srv, ch)
+    assert {p for p, _ in rows} == {"rfc2136"} and rows[-1][1] == ""
+    # certbot sets up every challenge before it answers any: the base and the wildcard
+    # certificate's values were at the name at once.
+    assert any(n.count("TXT") == 2 for _, n in rows), rows
