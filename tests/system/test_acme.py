@@ -321,6 +321,21 @@ def test_acmedns_bad_input_changes_nothing(srv):
     assert srv.http("/update")[0] == 405
 
 
+def test_acme_sh_dns_acmedns_request(srv):
+    """The request acme.sh's dns_acmedns sends (acme.sh is not packaged in Debian): curl
+    with its two headers and its JSON text as a form post; it greps the answer for the
+    value in quotes. Its dns_acmedns_rm does nothing."""
+    token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
+    for value in (V1, V2, V3):
+        data = '{"subdomain":"%s", "txt": "%s"}' % (HOME, value)
+        out = subprocess.run(["curl", "-sS", "-X", "POST", "-H", "X-Api-User: alice",
+                              "-H", "X-Api-Key: " + token, "--data", data,
+                              "http://127.0.0.1:%d/update" % srv.http_port],
+                             capture_output=True, text=True, timeout=30).stdout
+        assert '"%s"' % value in out, out
+    assert txt(srv)[1] == {V2, V3}
+
+
 def test_wrong_keys_are_throttled(srv):
     token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
     statuses = [acmedns(srv, "alice", "wrong-%02d" % i + "x" * 30, HOME, V1)[0]
