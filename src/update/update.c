@@ -703,6 +703,44 @@ static bool zone_served(const struct config *cfg, const struct update_msg *m)
 	return false;
 }
 
+/* A signed query on its way through the service. */
+struct signed_query {
+	struct tsig_key key;
+	uint8_t secret[TSIGKEY_SECRET_MAX];
+	struct credential cred;
+	uint8_t token_hash[SECRET_HASH_LEN];
+	uint8_t q[DNS_MAX_MSG]; /* the query without its TSIG record */
+	uint8_t a[UPDATE_QUERY_ANSWER_MAX];
+};
+
+/* Whether rr's key is known, verifies the query at now and may be used from its source:
+ * through the throttle of failed signatures, as for an UPDATE. */
+static bool query_key_ok(struct update_service *svc, const struct update_job *job,
+                         const struct tsig_rr *rr, struct signed_query *s, int64_t now)
+{
+	char keyname[CFG_NAME_MAX];
+	name_text(rr->key_name, rr->key_name_len, keyname, sizeof(keyname));
+	int64_t now_ms = time_mono_ms();
+	if (throttle_check(svc->throttle, &job->source, keyname, now_ms) > 0)
+		return false;
+	uint16_t terr = 0;
+	int ret = tsigkey_find(svc->st, svc->seal, rr->key_name, rr->key_name_len, &s->key,
+	                       s->secret, &s->cred, s->token_hash);
+	if (ret != NP_OK && ret != NP_ENOTFOUND) {
+		log_err("update: key lookup failed: %s", np_strerror(ret));
+		return false;
+	}
+	if (ret == NP_OK)
+		ret = tsig_verify(&s->key, job->msg, job->len, rr, NULL, 0, now, &terr);
+	/* BADTIME means the MAC verified: the sender holds the key, only its clock is off. */
+	if (ret != NP_OK && terr != TSIG_ERR_BADTIME) {
+		throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
+		return false;
+	}
+	throttle_succeeded(svc->throttle, &job->source, keyname, now_ms);
+	return ret == NP_OK && credential_usable(&s->cred, &job->source, now) == POLICY_OK;
+}
+
 /* A query with a TSIG record: the key found and verified as for an UPDATE (and usable:
  * its account active, not expired), then the query answered from the published zones like
  * any other and signed. What it reads anyone may read, so the key's names and types do not
@@ -710,30 +748,18 @@ static bool zone_served(const struct config *cfg, const struct update_msg *m)
  * error BADKEY, unsigned. */
 static void handle_query(struct update_service *svc, struct update_job *job)
 {
-	struct signed_query {
-		struct tsig_key key;
-		uint8_t secret[TSIGKEY_SECRET_MAX];
-		struct credential cred;
-		uint8_t token_hash[SECRET_HASH_LEN];
-		uint8_t q[DNS_MAX_MSG];
-		uint8_t a[UPDATE_QUERY_ANSWER_MAX];
-	} *s = malloc(sizeof(*s));
+	struct signed_query *s = malloc(sizeof(*s));
 	struct dns_answer_opts opts = {.tcp = job->tcp,
 	                               .udp_max = (uint16_t)svc->cfg->edns_udp_size};
 	struct tsig_rr rr;
 	int64_t now = time_now();
-	uint16_t terr = 0;
 	bool ok = s != NULL && job->len <= sizeof(s->q) &&
 	          tsig_find(job->msg, job->len, &rr) == NP_OK &&
-	          tsigkey_find(svc->st, svc->seal, rr.key_name, rr.key_name_len, &s->key, s->secret,
-	                       &s->cred, s->token_hash) == NP_OK &&
-	          tsig_verify(&s->key, job->msg, job->len, &rr, NULL, 0, now, &terr) == NP_OK &&
-	          credential_usable(&s->cred, &job->source, now) == POLICY_OK;
+	          query_key_ok(svc, job, &rr, s, now);
 	size_t len = 0;
-	/* The query without its TSIG record: what the query path answers. */
 	if (ok) {
 		memcpy(s->q, job->msg, rr.start);
-		wire_store_u16(s->q + 10, (uint16_t)(wire_load_u16(s->q + 10) - 1));
+		wire_store_u16(s->q + 10, (uint16_t)(wire_load_u16(s->q + 10) - 1)); /* ARCOUNT */
 	}
 	rcu_thread_online();
 	const struct zone_db *db = rcu_dereference(*svc->db);
