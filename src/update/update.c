@@ -299,8 +299,6 @@ static void values_text(const struct store_rr *rrs, size_t n, char *out, size_t 
 	}
 }
 
-/* Writes the host's records back when they changed: each type as a whole, a history row,
- * a new serial. */
 /* The challenge name's values as after[] holds them, through acme_set. */
 static int flush_challenge(struct update_op *u, struct store *st, struct writer_txn *txn)
 {
@@ -321,6 +319,8 @@ static int flush_challenge(struct update_op *u, struct store *st, struct writer_
 	return acme_set(st, txn, u->host_p, list, u->n_after, &who, &changed);
 }
 
+/* Writes the host's records back when they changed: each type as a whole, a history row,
+ * a new serial. */
 static int flush_host(struct update_op *u, struct store *st, struct writer_txn *txn)
 {
 	bool changed = false;
