@@ -120,7 +120,7 @@ struct tcp_update {
 	struct tcp_conn *conn;
 	struct tcp_update *next; /* in the mailbox */
 	size_t answer_len;
-	uint8_t answer[1024]; /* UPDATE answers (header, zone, TSIG), signed queries' */
+	uint8_t answer[UPDATE_ANSWER_MAX]; /* the update service's answer */
 	uint8_t msg[];
 };
 

@@ -710,7 +710,7 @@ struct signed_query {
 	struct credential cred;
 	uint8_t token_hash[SECRET_HASH_LEN];
 	uint8_t q[DNS_MAX_MSG]; /* the query without its TSIG record */
-	uint8_t a[UPDATE_QUERY_ANSWER_MAX];
+	uint8_t a[UPDATE_ANSWER_MAX];
 };
 
 /* Whether rr's key is known, verifies the query at now and may be used from its source:

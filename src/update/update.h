@@ -26,10 +26,6 @@
 
 struct update_service;
 
-/* Signed queries' answers at most (TC=1 beyond): they fit what the TCP transport keeps
- * for an answer that comes back from this service. */
-#define UPDATE_QUERY_ANSWER_MAX 1024
-
 /* Opens the service's read-only store connection and reads the TSIG sealing key (both
  * before privileges are dropped), and starts its thread. w and abuse (the update budgets,
  * feeds and flux scores dyndns2 and the REST API answer to as well; NULL: none) must

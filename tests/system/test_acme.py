@@ -199,6 +199,24 @@ def test_signed_soa_query_is_answered_and_signed(srv):
     assert ask(key, "127.0.0.4").had_tsig
 
 
+def test_signed_query_answers_what_a_query_does(srv):
+    """A signed TXT query for a challenge name holding all 8 values gets them all over TCP,
+    signed, as an unsigned query does."""
+    alg, secret = key_add(srv, "acme-home", "--user", "alice", "--name", CH, "--type", "TXT")
+    key = dns.tsig.Key("acme-home.", secret, alg)
+    u = upd(key)
+    values = {("%d" % i) * 43 for i in range(8)}
+    for v in values:
+        u.add(dns.name.from_text(CH), 60, "TXT", v)
+    assert send(srv, u) == dns.rcode.NOERROR
+    q = dns.message.make_query(CH + ".", "TXT")
+    q.use_tsig(key)
+    r = dns.query.tcp(q, "127.0.0.1", port=srv.dns_port, timeout=5)
+    assert r.had_tsig and not (r.flags & dns.flags.TC)
+    assert {s.decode() for rrset in r.answer for rd in rrset for s in rd.strings} == values
+    assert txt(srv)[1] == values
+
+
 def test_update_prerequisites_see_the_challenge_values(srv):
     alg, secret = key_add(srv, "acme-home", "--user", "alice", "--name", CH, "--type", "TXT")
     key = dns.tsig.Key("acme-home.", secret, alg)
