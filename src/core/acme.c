@@ -131,6 +131,31 @@ int acme_set(struct store *st, struct writer_txn *txn, const struct store_host *
 	return ret;
 }
 
+int acme_expire(struct store *st, struct writer_txn *txn, int64_t now, bool *more)
+{
+	static _Thread_local char fqdns[ACME_SWEEP_HOSTS][CFG_NAME_MAX];
+	size_t n = 0;
+	*more = false;
+	int ret = store_acme_stale(st, now - ACME_VALUE_LIFETIME, fqdns, ACME_SWEEP_HOSTS, &n);
+	struct acme_who who = {.protocol = "expiry", .token_id = ""};
+	for (size_t i = 0; ret == NP_OK && i < n; i++) {
+		struct store_host h;
+		struct store_acme_txt v[ACME_VALUES_MAX];
+		const char *keep[ACME_VALUES_MAX];
+		size_t n_keep = 0;
+		bool changed;
+		ret = store_host_get(st, fqdns[i], &h);
+		if (ret == NP_OK)
+			ret = acme_values(st, h.id, now, v, &n_keep);
+		for (size_t k = 0; ret == NP_OK && k < n_keep; k++)
+			keep[k] = v[k].value;
+		if (ret == NP_OK)
+			ret = acme_set(st, txn, &h, keep, n_keep, &who, &changed);
+	}
+	*more = ret == NP_OK && n == ACME_SWEEP_HOSTS;
+	return ret;
+}
+
 struct zone_node *acme_node(const char *host_fqdn, const struct store_acme_txt *v, size_t n,
                             uint32_t ttl)
 {

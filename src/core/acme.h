@@ -59,6 +59,16 @@ int acme_set(struct store *st, struct writer_txn *txn, const struct store_host *
              const char *const *values, size_t n, const struct acme_who *who,
              bool *changed) np_mustcheck;
 
+/* How often stale values are swept (acme_expire), and how many hosts one sweep cleans. */
+#define ACME_SWEEP_SECONDS 3600
+#define ACME_SWEEP_HOSTS   256
+
+/* On the writer thread, inside the transaction: removes the values older than
+ * ACME_VALUE_LIFETIME at now of up to ACME_SWEEP_HOSTS hosts (history rows with protocol
+ * "expiry", challenge names touched). *more says whether hosts were left for the next
+ * sweep. */
+int acme_expire(struct store *st, struct writer_txn *txn, int64_t now, bool *more) np_mustcheck;
+
 /* The zone node of host_fqdn's challenge name with values v[0..n) as TXT of TTL ttl; NULL
  * on no memory or a bad name. */
 struct zone_node *acme_node(const char *host_fqdn, const struct store_acme_txt *v, size_t n,

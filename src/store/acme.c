@@ -59,6 +59,27 @@ int store_acme_del(struct store *st, int64_t host_id, const char *value)
 	return store__exec_changed(st, s);
 }
 
+int store_acme_stale(struct store *st, int64_t before, char (*fqdns)[CFG_NAME_MAX], size_t max,
+                     size_t *n)
+{
+	sqlite3_stmt *s = store__sql(st, "SELECT DISTINCT h.fqdn FROM acme_txt a"
+	                                 " JOIN hosts h ON h.id = a.host_id"
+	                                 " WHERE a.created < ?1 LIMIT ?2");
+	*n = 0;
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int64(s, 2, (int64_t)max);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+		const char *f = (const char *)sqlite3_column_text(s, 0);
+		np_strlcpy(fqdns[(*n)++], f != NULL ? f : "", CFG_NAME_MAX);
+	}
+	int ret = rc == SQLITE_ROW || rc == SQLITE_DONE ? NP_OK : store__err(st, rc);
+	store__done(s);
+	return ret;
+}
+
 /* Values of one host arrive together (ORDER BY fqdn); a host holds a handful at most, so
  * more than the array takes is a broken row set, not a reason to fail the zone: the rest
  * is skipped. */

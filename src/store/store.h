@@ -150,6 +150,10 @@ int store_acme_get(struct store *st, int64_t host_id, struct store_acme_txt *out
 int store_acme_add(struct store *st, int64_t host_id, const char *value,
 		   int64_t created) np_mustcheck;
 int store_acme_del(struct store *st, int64_t host_id, const char *value) np_mustcheck;
+/* The names of hosts holding a value created before `before`, at most max (the rest at
+ * the next call). */
+int store_acme_stale(struct store *st, int64_t before, char (*fqdns)[CFG_NAME_MAX], size_t max,
+		     size_t *n) np_mustcheck;
 /* Every host of zone that has values, by fqdn, with its values oldest first (the strings
  * live until cb returns). The first non-zero return of cb stops the walk. */
 typedef int store_acme_cb(const char *fqdn, const struct store_acme_txt *v, size_t n,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <urcu-qsbr.h>
 
 #include "abuse/abuse.h"
@@ -884,15 +885,76 @@ out:
 	free(u);
 }
 
+/* ---- the sweep of stale ACME challenge values ---- */
+
+struct sweep_op {
+	struct writer_op op; /* first */
+	bool more;
+};
+
+static int sweep_apply(struct writer_op *op, struct writer_txn *txn)
+{
+	struct sweep_op *s = (struct sweep_op *)op;
+	return acme_expire(writer_txn_store(txn), txn, time_now(), &s->more);
+}
+
+/* Values whose client died before cleaning up (core/acme.h): this thread may wait for the
+ * writer, and it already holds a read-only connection to look first, so the writer sees
+ * an op only when there is something to remove. A bounded number of rounds a sweep. */
+static void sweep(struct update_service *svc)
+{
+	for (unsigned round = 0; round < 16; round++) {
+		char fqdn[1][CFG_NAME_MAX];
+		size_t n = 0;
+		int ret = store_acme_stale(svc->st, time_now() - ACME_VALUE_LIFETIME, fqdn, 1, &n);
+		if (ret != NP_OK || n == 0)
+			return;
+		struct sweep_op s = {.op = {.apply = sweep_apply}};
+		ret = writer_run(svc->writer, &s.op, 5000);
+		if (ret != NP_OK) {
+			log_warn("acme: stale challenge values not swept: %s", np_strerror(ret));
+			return;
+		}
+		if (!s.more)
+			return;
+	}
+}
+
+/* Waits on cv until deadline_ms (monotonic), or a signal. */
+static void wait_until(struct update_service *svc, int64_t deadline_ms)
+{
+	int64_t left = deadline_ms - time_mono_ms();
+	if (left < 0)
+		left = 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += left / 1000;
+	ts.tv_nsec += (left % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	(void)pthread_cond_timedwait(&svc->cv, &svc->mu, &ts);
+}
+
 static void *service_main(void *arg)
 {
 	struct update_service *svc = arg;
 	rcu_register_thread(); /* online only while it answers a signed query */
 	rcu_thread_offline();
+	int64_t next_sweep = time_mono_ms() + UPDATE_SWEEP_FIRST_MS;
 	pthread_mutex_lock(&svc->mu);
 	for (;;) {
-		while (svc->head == NULL && !svc->stopping)
-			pthread_cond_wait(&svc->cv, &svc->mu);
+		if (!svc->stopping && time_mono_ms() >= next_sweep) {
+			pthread_mutex_unlock(&svc->mu);
+			sweep(svc);
+			pthread_mutex_lock(&svc->mu);
+			next_sweep = time_mono_ms() + (int64_t)ACME_SWEEP_SECONDS * 1000;
+		}
+		if (svc->head == NULL && !svc->stopping) {
+			wait_until(svc, next_sweep);
+			continue;
+		}
 		struct queued *q = svc->head;
 		if (q == NULL)
 			break; /* stopping and nothing left */

@@ -21,6 +21,10 @@
 #include "ns/xfr.h"
 #include "zone/zone.h"
 
+/* The service's thread also sweeps stale ACME challenge values (core/acme.h): this long
+ * after start, then every ACME_SWEEP_SECONDS. */
+#define UPDATE_SWEEP_FIRST_MS 1000
+
 /* UPDATEs waiting for authentication; more are answered SERVFAIL at once. */
 #define UPDATE_QUEUE_MAX 256
 

@@ -398,6 +398,24 @@ def test_httpreq_present_and_cleanup(srv):
     assert {p for p, _ in history(srv, CH)} == {"httpreq"}
 
 
+def test_stale_values_are_swept(srv):
+    """A value older than a day (its client died before cleaning up) is removed soon after
+    start and then hourly, with a history row; fresh ones stay."""
+    token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
+    assert post(srv, "/present", {"fqdn": CH, "value": V1}, basic("alice", token))[0] == 200
+    srv.stop()
+    db = sqlite3.connect(os.path.join(srv.data_dir, "nameplate.db"))
+    with db:
+        host_id = db.execute("SELECT id FROM hosts WHERE fqdn = ?", (HOME,)).fetchone()[0]
+        db.execute("INSERT INTO acme_txt(host_id, value, created) VALUES (?, ?, ?)",
+                   (host_id, V2, int(time.time()) - 2 * 86400))
+    db.close()
+    srv.start()
+    wait_for(lambda: txt(srv)[1] == {V1}, 10)
+    rows = history(srv, CH)
+    assert rows[-1][0] == "expiry" and V2 not in rows[-1][1] and V1 in rows[-1][1], rows
+
+
 def test_values_survive_restart_and_go_with_the_host(srv):
     token = token_add(srv, "alice", "--names", CH, "--types", "TXT")
     full = token_add(srv, "alice")

@@ -118,6 +118,14 @@ static void test_store(void **state)
 	assert_int_equal(acme_values(st, b, 100 + ACME_VALUE_LIFETIME, v, &n), NP_OK);
 	assert_int_equal(n, 2);
 
+	char stale[4][CFG_NAME_MAX];
+	assert_int_equal(store_acme_stale(st, 100, stale, 4, &n), NP_OK);
+	assert_int_equal(n, 2); /* a (5) and x (5); b's are from 100 */
+	assert_int_equal(store_acme_stale(st, 100, stale, 1, &n), NP_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_acme_stale(st, 5, stale, 4, &n), NP_OK);
+	assert_int_equal(n, 0);
+
 	struct walk w = {""};
 	assert_int_equal(store_foreach_acme(st, "dyn.example", walk_cb, &w), NP_OK);
 	assert_string_equal(w.text, "a.dyn.example:one,b.dyn.example:zz,aa,");
