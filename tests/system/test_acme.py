@@ -630,3 +630,40 @@ def test_certbot_dns_rfc2136(srv, acme, tmp_path):
     # certbot sets up every challenge before it answers any: the base and the wildcard
     # certificate's values were at the name at once.
     assert any(n.count("TXT") == 2 for _, n in rows), rows
+
+
+def ixfr_sections(n, serial):
+    """(deleted, added) (name, type, text) sets of a condensed IXFR from serial."""
+    rrs = []
+    for m in dns.query.xfr("127.0.0.1", ZONE, rdtype=dns.rdatatype.IXFR, serial=serial,
+                           port=n.dns_port, lifetime=10, relativize=False):
+        for rrset in m.answer:
+            for rd in rrset:
+                rrs.append((rrset.name.to_text(), dns.rdatatype.to_text(rrset.rdtype),
+                            rd.to_text()))
+    soas = [i for i, r in enumerate(rrs) if r[1] == "SOA"]
+    assert len(soas) == 4, rrs  # new, old ... new ... new: one condensed difference
+    return set(rrs[soas[1] + 1:soas[2]]), set(rrs[soas[2] + 1:soas[3]])
+
+
+def test_challenge_names_reach_secondaries_by_ixfr(np_factory):
+    """A challenge name is in the zone's journal like a host: IXFR carries its values to
+    secondaries, and its removal with the host's."""
+    n = np_factory()
+    n.write_config(zone={"allow_transfer": "127.0.0.1"})
+    n.init()
+    n.add_user("alice")
+    n.add_host(HOME, "alice")
+    n.start()
+    full = token_add(n, "alice")
+    s0 = n.serial()
+    assert post(n, "/present", {"fqdn": CH, "value": V1}, basic("alice", full))[0] == 200
+    s1 = n.serial()
+    deleted, added = ixfr_sections(n, s0)
+    assert (CH + ".", "TXT", '"%s"' % V1) in added and not deleted, (deleted, added)
+    c = http.client.HTTPConnection("127.0.0.1", n.http_port, timeout=10)
+    c.request("DELETE", "/api/v1/hosts/" + HOME, headers={"Authorization": "Token " + full})
+    assert c.getresponse().status == 204
+    c.close()
+    deleted, added = ixfr_sections(n, s1)
+    assert (CH + ".", "TXT", '"%s"' % V1) in deleted and not added, (deleted, added)
