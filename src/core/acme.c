@@ -115,8 +115,10 @@ int acme_set(struct store *st, struct writer_txn *txn, const struct store_host *
 	values_text(new_text, sizeof(new_text), values, n);
 	if (who->source != NULL)
 		addr_format(who->source, source, sizeof(source));
+	/* The challenge name's own rows, by its name: not rows of the host's id, which hold
+	 * the host's addresses for the owners' watch and the flux score. */
 	struct store_history h = {
-	    .host_id = host->id,
+	    .host_id = 0,
 	    .fqdn = fqdn,
 	    .time = now,
 	    .source = source,

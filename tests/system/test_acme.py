@@ -167,6 +167,14 @@ def test_update_sets_two_values_soa_lookup_answered(srv):
     rows = history(srv, CH)
     assert [p for p, _ in rows] == ["rfc2136"] * 3
     assert V1 in rows[0][1] and V2 in rows[0][1] and rows[-1][1] == ""
+    # Rows of the challenge name, not of the host's id: those list the host's addresses,
+    # which the owners' watch and the flux score read.
+    db = sqlite3.connect(os.path.join(srv.data_dir, "nameplate.db"))
+    try:
+        assert db.execute("SELECT count(*) FROM history WHERE fqdn = ? AND host_id IS NOT NULL",
+                          (CH,)).fetchone()[0] == 0
+    finally:
+        db.close()
 
 
 def test_signed_soa_query_is_answered_and_signed(srv):
