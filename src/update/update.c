@@ -664,8 +664,12 @@ static unsigned check_abuse(struct update_service *svc, struct update_op *u, int
 	size_t n = 0;
 	for (unsigned i = m->n_prereq; i < m->n_prereq + m->n_update; i++) {
 		const struct update_rr *rr = &m->rr[i];
+		const char *name = names[n];
 		name_text(rr->name, rr->name_len, names[n], sizeof(names[n]));
-		bool dup = false;
+		/* A challenge name is no host and changes no address: its values come and go
+		 * four at a time for one certificate (core/acme.h bounds them); the token's and
+		 * the source's budgets still count the message. */
+		bool dup = acme_host_of(names[n]) != NULL;
 		for (size_t k = 0; k < n && !dup; k++)
 			dup = strcmp(list[k], names[n]) == 0;
 		if (!dup) {
@@ -678,8 +682,8 @@ static unsigned check_abuse(struct update_service *svc, struct update_op *u, int
 			memcpy(a.bytes, rr->rdata, rr->rdlen);
 			char which[160];
 			if (abuse_addr_listed(svc->abuse, &a, which, sizeof(which))) {
-				log_info("update: %s refused: the address is listed (%s)",
-				         list[n - 1], which);
+				log_info("update: %s refused: the address is listed (%s)", name,
+				         which);
 				return DNS_RCODE_REFUSED;
 			}
 		}

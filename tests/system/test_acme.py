@@ -121,7 +121,7 @@ def history(n, fqdn):
 @pytest.fixture
 def srv(np_factory):
     n = np_factory()
-    n.write_config()
+    n.write_config(abuse={})  # the abuse protection's defaults: budgets on, as deployed
     n.init()
     n.add_user("alice")
     n.add_user("bob")
