@@ -10,7 +10,8 @@ python3-pytest python3-dnspython python3-aiosmtpd python3-jsonschema wrk
 chromium chromium-driver python3-selenium
 bind9-dnsutils bind9 knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps nmap miniupnpc
 miniupnpd-nftables nftables
-oathtool zbar-tools librsvg2-bin python3-argon2 prometheus strace"
+oathtool zbar-tools librsvg2-bin python3-argon2 prometheus strace
+pebble lego certbot python3-certbot-dns-rfc2136"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -3,6 +3,7 @@
  * (RCU), incrementally after each batch and wholly when the store changed under it. */
 #include "core/publish.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu-qsbr.h>
@@ -10,6 +11,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "core/acme.h"
 #include "dns/constants.h"
 #include "dns/name.h"
 #include "store/abuse.h"
@@ -166,6 +168,31 @@ static int build_host(const struct store_host *h, const struct store_rr *rrs, si
 	return b->err != NP_OK;
 }
 
+static uint32_t challenge_ttl(const struct cfg_zone *cz)
+{
+	return cz->ttl < ACME_TTL_MAX ? cz->ttl : ACME_TTL_MAX;
+}
+
+/* The "_acme-challenge." node of a host with challenge values (core/acme.h); none for a
+ * quarantined host, below which nothing answers. */
+static int build_challenge(const char *fqdn, const struct store_acme_txt *v, size_t n, void *arg)
+{
+	struct build_ctx *b = arg;
+	struct store_host h;
+	int ret = store_host_get(b->p->st, fqdn, &h);
+	if (ret != NP_OK || h.abuse_state == STORE_ABUSE_QUARANTINED) {
+		b->err = ret == NP_ENOTFOUND ? NP_OK : ret;
+		return b->err != NP_OK;
+	}
+	struct zone_node *node = acme_node(fqdn, v, n, challenge_ttl(b->cz));
+	if (node == NULL) {
+		log_warn("zone %s: skipping the ACME challenge of %s", b->cz->name, fqdn);
+		return 0;
+	}
+	b->err = zone_version_insert(b->z, node);
+	return b->err != NP_OK;
+}
+
 /* ---- the journal as the store keeps it ---- */
 
 struct jload {
@@ -243,6 +270,10 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zon
 	if (b.z == NULL)
 		return NP_ENOMEM;
 	ret = store_foreach_host_records(p->st, cz->name, build_host, &b);
+	if (ret == NP_OK)
+		ret = b.err;
+	if (ret == NP_OK)
+		ret = store_foreach_acme(p->st, cz->name, build_challenge, &b);
 	if (ret == NP_OK)
 		ret = b.err;
 	if (ret == NP_OK && b.apex == NULL) {
@@ -413,12 +444,36 @@ static int hook_touch(void *ctx, const char *fqdn)
 	return NP_OK;
 }
 
-/* Renders fqdn as stored now. *node is NULL when the host no longer exists. */
+/* Renders the challenge name of host_fqdn as stored now: NULL when it has no values, or
+ * the host is gone or quarantined. */
+static int render_challenge(struct publisher *p, const char *host_fqdn, struct zone_node **node)
+{
+	struct store_host h;
+	struct store_acme_txt v[ACME_VALUES_MAX];
+	size_t n = 0;
+	const struct cfg_zone *cz = config_zone_for(p->cfg, host_fqdn);
+	*node = NULL;
+	int ret = store_host_get(p->st, host_fqdn, &h);
+	if (ret == NP_ENOTFOUND || cz == NULL ||
+	    (ret == NP_OK && h.abuse_state == STORE_ABUSE_QUARANTINED))
+		return NP_OK;
+	if (ret == NP_OK)
+		ret = store_acme_get(p->st, h.id, v, ACME_VALUES_MAX, &n);
+	if (ret != NP_OK || n == 0)
+		return ret;
+	*node = acme_node(host_fqdn, v, n, challenge_ttl(cz));
+	return *node == NULL ? NP_ENOMEM : NP_OK;
+}
+
+/* Renders fqdn as stored now: a host, or the challenge name of one. *node is NULL when
+ * neither exists. */
 static int render_host(struct publisher *p, const char *fqdn, struct zone_node **node)
 {
 	struct store_host h;
 	*node = NULL;
 	int ret = store_host_get(p->st, fqdn, &h);
+	if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL)
+		return render_challenge(p, acme_host_of(fqdn), node);
 	if (ret == NP_ENOTFOUND)
 		return NP_OK;
 	if (ret != NP_OK)
@@ -466,11 +521,39 @@ static int wire_name(const char *fqdn, uint8_t name[DNS_NAME_MAX])
 	return dns_name_from_text(fqdn, name, DNS_NAME_MAX);
 }
 
+/* A touched host whose challenge name is published may have taken it along (deleted: its
+ * values went with it, ON DELETE CASCADE; quarantined: nothing below it answers): its
+ * challenge name is touched too, to be rendered again. Only an in-memory lookup for a
+ * host without one. */
+static int touch_challenges(struct publisher *p)
+{
+	size_t n = p->n_touched;
+	for (size_t t = 0; t < n; t++) {
+		char ch[CFG_NAME_MAX + sizeof(ACME_LABEL)];
+		uint8_t name[DNS_NAME_MAX];
+		unsigned zi = p->touched[t].zone;
+		if (acme_host_of(p->touched[t].fqdn) != NULL ||
+		    (size_t)snprintf(ch, sizeof(ch), ACME_LABEL "%s", p->touched[t].fqdn) >=
+		        CFG_NAME_MAX)
+			continue;
+		int len = wire_name(ch, name);
+		if (len < 0 || zone_find(p->db->zones[zi], name, (size_t)len) == NULL)
+			continue;
+		int ret = hook_touch(p, ch);
+		if (ret != NP_OK)
+			return ret;
+	}
+	return NP_OK;
+}
+
 /* Renders every touched name and the apex of every touched zone with its new serial, and
  * writes each zone's journal entry (the difference from the published version, which is
  * what the store held before this transaction) in the same transaction. */
 static int prepare_batch(struct publisher *p)
 {
+	int pre = touch_challenges(p);
+	if (pre != NP_OK)
+		return pre;
 	unsigned nz = p->cfg->n_zones;
 	uint8_t **bufs = calloc(nz, sizeof(*bufs));
 	size_t *lens = calloc(nz, sizeof(*lens));

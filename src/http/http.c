@@ -876,6 +876,9 @@ enum route {
 	ROUTE_API,
 	ROUTE_STATIC,
 	ROUTE_WEB,
+	ROUTE_ACMEDNS,
+	ROUTE_PRESENT,
+	ROUTE_CLEANUP,
 };
 
 /* Whether url is prefix itself or prefix followed by "/..." */
@@ -895,6 +898,12 @@ static enum route route_of(const char *url)
 		return ROUTE_CHECKIP_HTML;
 	if (strcmp(url, "/checkip") == 0)
 		return ROUTE_CHECKIP;
+	if (strcmp(url, "/update") == 0)
+		return ROUTE_ACMEDNS;
+	if (strcmp(url, "/present") == 0)
+		return ROUTE_PRESENT;
+	if (strcmp(url, "/cleanup") == 0)
+		return ROUTE_CLEANUP;
 	if (strcmp(url, "/api/v1/sensor/batch") == 0)
 		return ROUTE_INGEST;
 	if (under(url, "/check") || under(url, "/api/v1/check"))
@@ -923,6 +932,11 @@ static const char *route_methods(enum route rt, size_t *body_max)
 		return "GET";
 	case ROUTE_INGEST:
 		*body_max = OBS_BATCH_MAX_BYTES;
+		return "POST";
+	case ROUTE_ACMEDNS:
+	case ROUTE_PRESENT:
+	case ROUTE_CLEANUP:
+		*body_max = ACME_BODY_MAX;
 		return "POST";
 	case ROUTE_CHECK:
 		*body_max = HTTP_FORM_MAX;
@@ -1082,6 +1096,12 @@ static enum MHD_Result dispatch(struct http_server *hs, struct MHD_Connection *c
 		return static_serve(&r);
 	case ROUTE_WEB:
 		return web_serve(&r);
+	case ROUTE_ACMEDNS:
+		return acme_serve(&r, ACME_DOOR_ACMEDNS);
+	case ROUTE_PRESENT:
+		return acme_serve(&r, ACME_DOOR_PRESENT);
+	case ROUTE_CLEANUP:
+		return acme_serve(&r, ACME_DOOR_CLEANUP);
 	case ROUTE_NONE:
 		break;
 	}

@@ -125,6 +125,12 @@ enum MHD_Result ingest_serve(struct http_request *r); /* POST /api/v1/sensor/bat
  * true to go on; false when the answer (401, or 503) is queued in *ret. */
 bool ingest_authorized(struct http_server *hs, struct MHD_Connection *c, enum MHD_Result *ret);
 enum MHD_Result check_serve(struct http_request *r);  /* /check..., /api/v1/check... */
+/* The ACME DNS-01 doors (api_acme.c): acme-dns's POST /update, lego httpreq's POST /present
+ * and POST /cleanup. */
+enum acme_door { ACME_DOOR_ACMEDNS, ACME_DOOR_PRESENT, ACME_DOOR_CLEANUP };
+/* The largest body they take. */
+#define ACME_BODY_MAX 4096
+enum MHD_Result acme_serve(struct http_request *r, enum acme_door door);
 enum MHD_Result status_serve(struct http_request *r); /* GET /api/v1/status */
 enum MHD_Result static_serve(struct http_request *r); /* GET /static/<name> */
 /* The web UI (web.c): whether url is one of its pages, and the pages themselves. */

@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (cfg->n_http_listen > 0 && http_start(&http, cfg, w, obs, mail, abuse) != NP_OK)
 		goto out;
-	ret = update_service_start(&upd, cfg, w, abuse);
+	ret = update_service_start(&upd, cfg, w, abuse, &dns.db);
 	if (ret != NP_OK) {
 		log_err("cannot start RFC 2136 UPDATE: %s", np_strerror(ret));
 		goto out;

@@ -279,6 +279,8 @@ static size_t answer_query(const struct zone_db *db, struct wire *c, const struc
 	if (dns_additional_read(c, h->arcount, &e) != NP_OK || wire_left(c) != 0)
 		return reply_write(r, DNS_RCODE_FORMERR);
 
+	if (e.tsig && opts->tsig_seen != NULL)
+		*opts->tsig_seen = true;
 	if (e.tsig)
 		return answer_signed(r);
 	if (e.present) {

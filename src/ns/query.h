@@ -37,6 +37,9 @@ struct dns_answer_opts {
 	const struct np_addr *client;
 	uint32_t now;
 	struct dns_answer_info *info; /* filled when not NULL */
+	/* When set, becomes true for a query with a TSIG record, which this path (holding no
+	 * keys) answers NOTAUTH/BADKEY: the caller may hand it to one that has them. */
+	bool *tsig_seen;
 };
 
 /* For the metrics: the question types counted apart (A, AAAA, MX, TXT, SOA, NS, ANY, and

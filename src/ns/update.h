@@ -74,6 +74,10 @@ size_t update_servfail(const uint8_t *msg, uint8_t *out);
 size_t update_answer(uint8_t *out, size_t cap, uint16_t id, unsigned rcode, const uint8_t *zone,
                      size_t zone_len);
 
+/* The largest answer the service sends back through reply: an UPDATE's is small (header,
+ * zone, TSIG); a signed query's holds what a query does (TC=1 beyond). */
+#define UPDATE_ANSWER_MAX 4096
+
 /* An UPDATE a transport hands over to be authenticated, checked, committed and answered:
  * the transports know the socket, the service that takes it (update/) knows the rest, and
  * neither knows the other. The transport allocates the job and its message; the service

@@ -120,7 +120,7 @@ struct tcp_update {
 	struct tcp_conn *conn;
 	struct tcp_update *next; /* in the mailbox */
 	size_t answer_len;
-	uint8_t answer[1024]; /* UPDATE answers: header, zone, TSIG */
+	uint8_t answer[UPDATE_ANSWER_MAX]; /* the update service's answer */
 	uint8_t msg[];
 };
 
@@ -456,10 +456,21 @@ static bool answer_pending(const struct tcp_server *t, struct tcp_conn *c, const
 			break;
 		}
 		uint8_t *out = c->tx + c->tx_len + 2;
+		bool tsig_seen = false;
+		opts.tsig_seen = &tsig_seen;
 		if (alen == 0 && db != NULL &&
 		    xfr_begin(db, msg, mlen, &req, out, DNS_MAX_MSG, &alen, &c->xfr) == XFR_NOT) {
 			alen = dns_answer(db, msg, mlen, out, DNS_MAX_MSG, &opts);
-			if (alen != 0)
+			/* A signed query goes to the service that holds the keys, like an
+			 * UPDATE; without one, the answer made here (BADKEY) is sent. */
+			size_t sub = tsig_seen ? update_submit(c, msg, mlen, out) : 0;
+			if (sub == SIZE_MAX) {
+				pos += 2 + mlen;
+				break;
+			}
+			if (sub != 0)
+				alen = sub;
+			else if (alen != 0)
 				server__count_answer(&c->th->stats, out, info.qtype);
 		}
 		pos += 2 + mlen;

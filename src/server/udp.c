@@ -287,9 +287,13 @@ static void *udp_main(void *arg)
 				continue;
 			if (addr_from_sockaddr((struct sockaddr *)&w->peers[k], &client) != NP_OK)
 				continue;
+			bool tsig_seen = false;
+			opts.tsig_seen = &tsig_seen;
 			size_t len = dns_answer(db, w->rx[k], w->rx_msgs[k].msg_len, w->tx[out],
 			                        UDP_TX_MAX, &opts);
-			if (len == 0)
+			/* A signed query goes to the service that holds the keys; without one,
+			 * the answer made here (BADKEY) is sent. */
+			if (len == 0 || (tsig_seen && udp_update_submit(w, k)))
 				continue;
 			switch (rrl_account(s->rrl, &client, &info, now)) {
 			case RRL_SEND:

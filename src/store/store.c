@@ -289,6 +289,15 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  diff BLOB NOT NULL);"
 	"CREATE INDEX xfr_journal_zone ON xfr_journal(zone, id);",
+
+	/* 9: ACME DNS-01 challenge values, published as TXT at _acme-challenge.HOST: kept
+	 * apart from the host's own records (they come and go within minutes, several at
+	 * once), gone with the host. */
+	"CREATE TABLE acme_txt ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  value TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (host_id, value));",
 };
 /* clang-format on */
 

@@ -133,6 +133,34 @@ typedef int store_history_row_cb(const struct store_history *h, void *ctx);
 int store_history_list(struct store *st, const char *fqdn, size_t limit, store_history_row_cb *cb,
 		       void *ctx) np_mustcheck;
 
+/* ---- ACME DNS-01 challenge values (src/store/acme.c) ----
+ * TXT strings published at "_acme-challenge." + a host's name, apart from its records;
+ * deleted with the host. core/acme.h decides what may be stored and publishes it. */
+#define STORE_ACME_TXT_MAX 255 /* one TXT character-string */
+struct store_acme_txt {
+	char value[STORE_ACME_TXT_MAX + 1];
+	int64_t created;
+};
+/* The host's values, oldest first (in the order they were added), at most max
+ * (NP_ETOOBIG when more). */
+int store_acme_get(struct store *st, int64_t host_id, struct store_acme_txt *out, size_t max,
+		   size_t *n) np_mustcheck;
+/* Adds a value (NP_EEXIST when the host has it already) or deletes one (NP_ENOTFOUND when
+ * it has not). */
+int store_acme_add(struct store *st, int64_t host_id, const char *value,
+		   int64_t created) np_mustcheck;
+int store_acme_del(struct store *st, int64_t host_id, const char *value) np_mustcheck;
+/* The names of hosts holding a value created before `before`, at most max (the rest at
+ * the next call). */
+int store_acme_stale(struct store *st, int64_t before, char (*fqdns)[CFG_NAME_MAX], size_t max,
+		     size_t *n) np_mustcheck;
+/* Every host of zone that has values, by fqdn, with its values oldest first (the strings
+ * live until cb returns). The first non-zero return of cb stops the walk. */
+typedef int store_acme_cb(const char *fqdn, const struct store_acme_txt *v, size_t n,
+			  void *ctx);
+int store_foreach_acme(struct store *st, const char *zone, store_acme_cb *cb,
+		       void *ctx) np_mustcheck;
+
 /* ---- Accounts (src/store/account.c) ----
  * A person's password is kept as an argon2id string (account/password.h), never in clear. */
 enum store_user_state {

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <urcu-qsbr.h>
 
 #include "abuse/abuse.h"
 #include "account/credential.h"
@@ -20,9 +22,11 @@
 #include "common/macros.h"
 #include "common/metrics.h"
 #include "common/str.h"
+#include "core/acme.h"
 #include "dns/constants.h"
 #include "dns/msg.h"
 #include "dns/tsig.h"
+#include "ns/query.h"
 #include "store/abuse.h"
 #include "store/store.h"
 
@@ -39,7 +43,8 @@ struct update_service {
 	const struct config *cfg;
 	struct writer *writer;
 	struct abuse *abuse;
-	struct store *st; /* read-only; the service thread's alone */
+	struct zone_db *const *db; /* RCU-published; for signed queries */
+	struct store *st;          /* read-only; the service thread's alone */
 	uint8_t seal[TSIGKEY_SEAL_LEN];
 	struct throttle *throttle; /* failed signatures, per source and per key name */
 	pthread_t thread;
@@ -70,10 +75,12 @@ struct update_op {
 	size_t req_mac_len;
 	uint16_t fudge;
 	unsigned rcode; /* what the writer's side found: a failed prerequisite, REFUSED... */
-	/* Scratch of apply, on the writer thread: the records of the host being changed. They
+	/* Scratch of apply, on the writer thread: the records of the host being changed, or
+	 * the TXT values of its challenge name when challenge is set (core/acme.h). They
 	 * point into the writer thread's own arrays (apply_scratch), so an UPDATE in flight
 	 * holds only its message. */
 	struct store_host *host_p;
+	bool challenge;
 	struct store_rr *before, *after;
 	size_t n_before, n_after;
 	struct update_msg msg; /* last: the only large member, never zeroed whole */
@@ -151,8 +158,23 @@ static bool rdata_equal(const struct store_rr *a, const struct update_rr *b)
 	       memcmp(a->rdata, b->rdata, a->rdlen) == 0;
 }
 
+/* The challenge values of host_id as TXT records (one character-string each). */
+static int challenge_records(struct store *st, int64_t host_id, struct store_rr *out, size_t *n)
+{
+	struct store_acme_txt v[ACME_VALUES_MAX];
+	int ret = acme_values(st, host_id, time_now(), v, n);
+	for (size_t i = 0; ret == NP_OK && i < *n; i++) {
+		size_t len = strlen(v[i].value);
+		out[i] = (struct store_rr){.type = DNS_TYPE_TXT, .rdlen = (uint16_t)(len + 1)};
+		out[i].rdata[0] = (uint8_t)len;
+		memcpy(out[i].rdata + 1, v[i].value, len);
+	}
+	return ret;
+}
+
 /* The records at name (lower-case wire) as the transaction sees them: the zone's apex holds
- * SOA and NS; a host its records; anything else nothing. */
+ * SOA and NS; a host its records; a host's challenge name its TXT values; anything else
+ * nothing. */
 static int records_at(struct update_op *u, struct store *st, const struct cfg_zone *cz,
                       const struct update_rr *rr, bool *apex, struct store_rr *out, size_t *n)
 {
@@ -163,6 +185,11 @@ static int records_at(struct update_op *u, struct store *st, const struct cfg_zo
 	if (*apex)
 		return NP_OK;
 	int ret = store_host_get(st, fqdn, u->host_p);
+	if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
+		ret = store_host_get(st, acme_host_of(fqdn), u->host_p);
+		if (ret == NP_OK)
+			return challenge_records(st, u->host_p->id, out, n);
+	}
 	if (ret == NP_ENOTFOUND)
 		return NP_OK;
 	if (ret == NP_OK)
@@ -273,11 +300,33 @@ static void values_text(const struct store_rr *rrs, size_t n, char *out, size_t 
 	}
 }
 
+/* The challenge name's values as after[] holds them, through acme_set. */
+static int flush_challenge(struct update_op *u, struct store *st, struct writer_txn *txn)
+{
+	char values[ZONE_MAX_RRS_PER_NODE][ACME_TXT_MAX + 1];
+	const char *list[ZONE_MAX_RRS_PER_NODE];
+	for (size_t i = 0; i < u->n_after; i++) {
+		/* check_policy let only single strings of acme_value_ok through. */
+		size_t len = u->after[i].rdlen > 0 ? u->after[i].rdata[0] : 0;
+		if (len > ACME_TXT_MAX || len + 1u != u->after[i].rdlen)
+			return NP_EINVAL;
+		memcpy(values[i], u->after[i].rdata + 1, len);
+		values[i][len] = '\0';
+		list[i] = values[i];
+	}
+	struct acme_who who = {
+	    .protocol = "rfc2136", .token_id = u->cred.token_id, .source = &u->job->source};
+	bool changed;
+	return acme_set(st, txn, u->host_p, list, u->n_after, &who, &changed);
+}
+
 /* Writes the host's records back when they changed: each type as a whole, a history row,
  * a new serial. */
 static int flush_host(struct update_op *u, struct store *st, struct writer_txn *txn)
 {
 	bool changed = false;
+	if (u->challenge)
+		return flush_challenge(u, st, txn);
 	for (size_t t = 0; t < ARRAY_SIZE(host_types); t++) {
 		uint16_t type = host_types[t];
 		struct store_rr set[ZONE_MAX_RRS_PER_TYPE];
@@ -338,19 +387,27 @@ static int flush_host(struct update_op *u, struct store *st, struct writer_txn *
 	return ret;
 }
 
-/* Loads the host at rr's name into before/after, checking it is still the key's account's
- * and open to changes. REFUSED in u->rcode (and NP_EDENIED) when it is not. */
+/* Loads the host at rr's name into before/after (or, for a host's challenge name, its
+ * values), checking it is still the key's account's and open to changes. REFUSED in
+ * u->rcode (and NP_EDENIED) when it is not. */
 static int load_host(struct update_op *u, struct store *st, const struct update_rr *rr)
 {
 	char fqdn[CFG_NAME_MAX];
 	name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
 	int ret = store_host_get(st, fqdn, u->host_p);
+	u->challenge = false;
+	if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
+		ret = store_host_get(st, acme_host_of(fqdn), u->host_p);
+		u->challenge = ret == NP_OK;
+	}
 	if (ret == NP_ENOTFOUND ||
 	    (ret == NP_OK && (u->host_p->user_id != u->cred.user_id || u->host_p->blocked))) {
 		u->rcode = DNS_RCODE_REFUSED;
 		return NP_EDENIED;
 	}
-	if (ret == NP_OK)
+	if (ret == NP_OK && u->challenge)
+		ret = challenge_records(st, u->host_p->id, u->before, &u->n_before);
+	else if (ret == NP_OK)
 		ret = store_records_get(st, u->host_p->id, u->before, ZONE_MAX_RRS_PER_NODE,
 		                        &u->n_before);
 	if (ret != NP_OK)
@@ -371,7 +428,8 @@ static int apply_one(struct update_op *u, const struct update_rr *rr, enum updat
 			if (rdata_equal(&u->after[i], rr))
 				return NP_OK; /* already there: nothing to add */
 		}
-		if (u->n_after == ZONE_MAX_RRS_PER_NODE || rr->rdlen > ZONE_MAX_RDATA)
+		if (u->n_after == ZONE_MAX_RRS_PER_NODE || rr->rdlen > ZONE_MAX_RDATA ||
+		    (u->challenge && u->n_after == ACME_VALUES_MAX))
 			return NP_ETOOBIG;
 		u->after[u->n_after] =
 		    (struct store_rr){.type = rr->type, .ttl = ttl, .rdlen = rr->rdlen};
@@ -500,7 +558,7 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 	}
 	if (ret == NP_OK && loaded != NULL)
 		ret = flush_host(u, st, txn);
-	if (ret == NP_ETOOBIG)
+	if (ret == NP_ETOOBIG || ret == NP_EINVAL)
 		u->rcode = DNS_RCODE_REFUSED; /* more records than a name may hold */
 	if (ret == NP_OK && m->n_update > 0) {
 		char source[64];
@@ -528,6 +586,27 @@ static void op_done(struct writer_op *op, int status)
 
 /* ---- the service's thread: authentication and the policy ---- */
 
+/* Whether rr's rdata is one character-string a challenge value may be. */
+static bool challenge_value_ok(const struct update_rr *rr)
+{
+	return rr->rdlen >= 1 && rr->rdata[0] + 1u == rr->rdlen &&
+	       acme_value_ok((const char *)rr->rdata + 1, rr->rdata[0]);
+}
+
+/* A change at a host's challenge name: TXT only, values acme_value_ok takes, and the
+ * credential allowed TXT at that name (credential_may with the host's owner). */
+static unsigned check_challenge(struct update_op *u, const struct update_rr *rr,
+                                enum update_kind kind, const char *fqdn, int64_t owner, int64_t now)
+{
+	if (kind != UPD_DEL_NAME && rr->type != DNS_TYPE_TXT)
+		return DNS_RCODE_REFUSED; /* a challenge name holds TXT alone */
+	if (kind == UPD_ADD && !challenge_value_ok(rr))
+		return DNS_RCODE_REFUSED;
+	if (credential_may(&u->cred, owner, fqdn, DNS_TYPE_TXT, &u->job->source, now) != POLICY_OK)
+		return DNS_RCODE_REFUSED;
+	return DNS_RCODE_NOERROR;
+}
+
 /* REFUSED unless the credential may make every change of m. */
 static unsigned check_policy(struct update_service *svc, struct update_op *u, int64_t now)
 {
@@ -541,6 +620,16 @@ static unsigned check_policy(struct update_service *svc, struct update_op *u, in
 		name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
 		static _Thread_local struct store_host h;
 		int ret = store_host_get(svc->st, fqdn, &h);
+		if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
+			ret = store_host_get(svc->st, acme_host_of(fqdn), &h);
+			if (ret == NP_OK) {
+				unsigned rc =
+				    check_challenge(u, rr, m->kind[i], fqdn, h.user_id, now);
+				if (rc != DNS_RCODE_NOERROR)
+					return rc;
+				continue;
+			}
+		}
 		if (ret != NP_OK)
 			return ret == NP_ENOTFOUND ? DNS_RCODE_REFUSED : DNS_RCODE_SERVFAIL;
 		bool host_type = false;
@@ -575,8 +664,12 @@ static unsigned check_abuse(struct update_service *svc, struct update_op *u, int
 	size_t n = 0;
 	for (unsigned i = m->n_prereq; i < m->n_prereq + m->n_update; i++) {
 		const struct update_rr *rr = &m->rr[i];
+		const char *name = names[n];
 		name_text(rr->name, rr->name_len, names[n], sizeof(names[n]));
-		bool dup = false;
+		/* A challenge name is no host and changes no address: its values come and go
+		 * four at a time for one certificate (core/acme.h bounds them); the token's and
+		 * the source's budgets still count the message. */
+		bool dup = acme_host_of(names[n]) != NULL;
 		for (size_t k = 0; k < n && !dup; k++)
 			dup = strcmp(list[k], names[n]) == 0;
 		if (!dup) {
@@ -589,8 +682,8 @@ static unsigned check_abuse(struct update_service *svc, struct update_op *u, int
 			memcpy(a.bytes, rr->rdata, rr->rdlen);
 			char which[160];
 			if (abuse_addr_listed(svc->abuse, &a, which, sizeof(which))) {
-				log_info("update: %s refused: the address is listed (%s)",
-				         list[n - 1], which);
+				log_info("update: %s refused: the address is listed (%s)", name,
+				         which);
 				return DNS_RCODE_REFUSED;
 			}
 		}
@@ -615,8 +708,89 @@ static bool zone_served(const struct config *cfg, const struct update_msg *m)
 	return false;
 }
 
+/* A signed query on its way through the service. */
+struct signed_query {
+	struct tsig_key key;
+	uint8_t secret[TSIGKEY_SECRET_MAX];
+	struct credential cred;
+	uint8_t token_hash[SECRET_HASH_LEN];
+	uint8_t q[DNS_MAX_MSG]; /* the query without its TSIG record */
+	uint8_t a[UPDATE_ANSWER_MAX];
+};
+
+/* Whether rr's key is known, verifies the query at now and may be used from its source:
+ * through the throttle of failed signatures, as for an UPDATE. */
+static bool query_key_ok(struct update_service *svc, const struct update_job *job,
+                         const struct tsig_rr *rr, struct signed_query *s, int64_t now)
+{
+	char keyname[CFG_NAME_MAX];
+	name_text(rr->key_name, rr->key_name_len, keyname, sizeof(keyname));
+	int64_t now_ms = time_mono_ms();
+	if (throttle_check(svc->throttle, &job->source, keyname, now_ms) > 0)
+		return false;
+	uint16_t terr = 0;
+	int ret = tsigkey_find(svc->st, svc->seal, rr->key_name, rr->key_name_len, &s->key,
+	                       s->secret, &s->cred, s->token_hash);
+	if (ret != NP_OK && ret != NP_ENOTFOUND) {
+		log_err("update: key lookup failed: %s", np_strerror(ret));
+		return false;
+	}
+	if (ret == NP_OK)
+		ret = tsig_verify(&s->key, job->msg, job->len, rr, NULL, 0, now, &terr);
+	/* BADTIME means the MAC verified: the sender holds the key, only its clock is off. */
+	if (ret != NP_OK && terr != TSIG_ERR_BADTIME) {
+		throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
+		return false;
+	}
+	throttle_succeeded(svc->throttle, &job->source, keyname, now_ms);
+	return ret == NP_OK && credential_usable(&s->cred, &job->source, now) == POLICY_OK;
+}
+
+/* A query with a TSIG record: the key found and verified as for an UPDATE (and usable:
+ * its account active, not expired), then the query answered from the published zones like
+ * any other and signed. What it reads anyone may read, so the key's names and types do not
+ * matter. Any failure is answered as the query path does without keys: NOTAUTH with TSIG
+ * error BADKEY, unsigned. */
+static void handle_query(struct update_service *svc, struct update_job *job)
+{
+	struct signed_query *s = malloc(sizeof(*s));
+	struct dns_answer_opts opts = {.tcp = job->tcp,
+	                               .udp_max = (uint16_t)svc->cfg->edns_udp_size};
+	struct tsig_rr rr;
+	int64_t now = time_now();
+	bool ok = s != NULL && job->len <= sizeof(s->q) &&
+	          tsig_find(job->msg, job->len, &rr) == NP_OK &&
+	          query_key_ok(svc, job, &rr, s, now);
+	size_t len = 0;
+	if (ok) {
+		memcpy(s->q, job->msg, rr.start);
+		wire_store_u16(s->q + 10, (uint16_t)(wire_load_u16(s->q + 10) - 1)); /* ARCOUNT */
+	}
+	rcu_thread_online();
+	const struct zone_db *db = rcu_dereference(*svc->db);
+	if (db != NULL && s != NULL)
+		len = ok ? dns_answer(db, s->q, rr.start, s->a, sizeof(s->a) - TSIG_RR_MAX, &opts)
+		         : dns_answer(db, job->msg, job->len, s->a, sizeof(s->a), &opts);
+	rcu_thread_offline();
+	if (ok && len > 0) {
+		struct tsig_vars v = {.time_signed = (uint64_t)now, .fudge = rr.vars.fudge};
+		if (tsig_sign(&s->key, s->a, &len, sizeof(s->a), rr.mac, rr.mac_len, &v, NULL) !=
+		    NP_OK)
+			len = 0;
+	}
+	job->reply(job, s != NULL ? s->a : NULL, len);
+	if (s != NULL) {
+		sodium_memzero(s->secret, sizeof(s->secret));
+		free(s);
+	}
+}
+
 static void handle(struct update_service *svc, struct update_job *job)
 {
+	if (!update_is_update(job->msg, job->len)) {
+		handle_query(svc, job);
+		return;
+	}
 	/* Not calloc: the message (tens of KiB) is filled by update_parse as far as it is
 	 * used; zeroing it all cost more than the rest of an UPDATE. */
 	struct update_op *u = malloc(sizeof(*u));
@@ -715,13 +889,76 @@ out:
 	free(u);
 }
 
+/* ---- the sweep of stale ACME challenge values ---- */
+
+struct sweep_op {
+	struct writer_op op; /* first */
+	bool more;
+};
+
+static int sweep_apply(struct writer_op *op, struct writer_txn *txn)
+{
+	struct sweep_op *s = (struct sweep_op *)op;
+	return acme_expire(writer_txn_store(txn), txn, time_now(), &s->more);
+}
+
+/* Values whose client died before cleaning up (core/acme.h): this thread may wait for the
+ * writer, and it already holds a read-only connection to look first, so the writer sees
+ * an op only when there is something to remove. A bounded number of rounds a sweep. */
+static void sweep(struct update_service *svc)
+{
+	for (unsigned round = 0; round < 16; round++) {
+		char fqdn[1][CFG_NAME_MAX];
+		size_t n = 0;
+		int ret = store_acme_stale(svc->st, time_now() - ACME_VALUE_LIFETIME, fqdn, 1, &n);
+		if (ret != NP_OK || n == 0)
+			return;
+		struct sweep_op s = {.op = {.apply = sweep_apply}};
+		ret = writer_run(svc->writer, &s.op, 5000);
+		if (ret != NP_OK) {
+			log_warn("acme: stale challenge values not swept: %s", np_strerror(ret));
+			return;
+		}
+		if (!s.more)
+			return;
+	}
+}
+
+/* Waits on cv until deadline_ms (monotonic), or a signal. */
+static void wait_until(struct update_service *svc, int64_t deadline_ms)
+{
+	int64_t left = deadline_ms - time_mono_ms();
+	if (left < 0)
+		left = 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += left / 1000;
+	ts.tv_nsec += (left % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	(void)pthread_cond_timedwait(&svc->cv, &svc->mu, &ts);
+}
+
 static void *service_main(void *arg)
 {
 	struct update_service *svc = arg;
+	rcu_register_thread(); /* online only while it answers a signed query */
+	rcu_thread_offline();
+	int64_t next_sweep = time_mono_ms() + UPDATE_SWEEP_FIRST_MS;
 	pthread_mutex_lock(&svc->mu);
 	for (;;) {
-		while (svc->head == NULL && !svc->stopping)
-			pthread_cond_wait(&svc->cv, &svc->mu);
+		if (!svc->stopping && time_mono_ms() >= next_sweep) {
+			pthread_mutex_unlock(&svc->mu);
+			sweep(svc);
+			pthread_mutex_lock(&svc->mu);
+			next_sweep = time_mono_ms() + (int64_t)ACME_SWEEP_SECONDS * 1000;
+		}
+		if (svc->head == NULL && !svc->stopping) {
+			wait_until(svc, next_sweep);
+			continue;
+		}
 		struct queued *q = svc->head;
 		if (q == NULL)
 			break; /* stopping and nothing left */
@@ -735,6 +972,7 @@ static void *service_main(void *arg)
 		pthread_mutex_lock(&svc->mu);
 	}
 	pthread_mutex_unlock(&svc->mu);
+	rcu_unregister_thread();
 	return NULL;
 }
 
@@ -761,7 +999,7 @@ bool update_service_submit(void *ctx, struct update_job *job)
 }
 
 int update_service_start(struct update_service **out, const struct config *cfg, struct writer *w,
-                         struct abuse *abuse)
+                         struct abuse *abuse, struct zone_db *const *db)
 {
 	struct update_service *svc = calloc(1, sizeof(*svc));
 	if (svc == NULL)
@@ -769,6 +1007,7 @@ int update_service_start(struct update_service **out, const struct config *cfg, 
 	svc->cfg = cfg;
 	svc->writer = w;
 	svc->abuse = abuse;
+	svc->db = db;
 	svc->tail = &svc->head;
 	pthread_mutex_init(&svc->mu, NULL);
 	pthread_cond_init(&svc->cv, NULL);

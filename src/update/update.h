@@ -19,6 +19,11 @@
 #include "core/writer.h"
 #include "ns/update.h"
 #include "ns/xfr.h"
+#include "zone/zone.h"
+
+/* The service's thread also sweeps stale ACME challenge values (core/acme.h): this long
+ * after start, then every ACME_SWEEP_SECONDS. */
+#define UPDATE_SWEEP_FIRST_MS 1000
 
 /* UPDATEs waiting for authentication; more are answered SERVFAIL at once. */
 #define UPDATE_QUEUE_MAX 256
@@ -28,10 +33,12 @@ struct update_service;
 /* Opens the service's read-only store connection and reads the TSIG sealing key (both
  * before privileges are dropped), and starts its thread. w and abuse (the update budgets,
  * feeds and flux scores dyndns2 and the REST API answer to as well; NULL: none) must
- * outlive the service. */
+ * outlive the service; db is the RCU-published zone_db the DNS transports answer from:
+ * signed queries (certbot signs its SOA lookups), which the transports hand over too, are
+ * answered from it and signed. */
 struct abuse;
-int update_service_start(struct update_service **out, const struct config *cfg,
-                         struct writer *w, struct abuse *abuse) np_mustcheck;
+int update_service_start(struct update_service **out, const struct config *cfg, struct writer *w,
+                         struct abuse *abuse, struct zone_db *const *db) np_mustcheck;
 /* The transports' update_submit_fn; ctx is the service. */
 bool update_service_submit(void *ctx, struct update_job *job);
 /* Refuses new jobs, answers the queued ones, waits for those at the writer, stops the
