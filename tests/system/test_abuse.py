@@ -529,3 +529,70 @@ def test_rfc2136_update_answers_to_the_same_protection(np_factory, tmp_path):
     assert n.addrs("flux." + ZONE) == {"10.%d.%d.%d" % ((first - 1) % 6, (first - 1) // 6,
                                                          first)}
     assert abuse_list(n)["flux." + ZONE]["state"] in ("hold", "quarantined")
+
+
+# ---- name policy at creation -----------------------------------------------------------
+
+
+PASSWORD = "correct horse battery"
+
+
+def start_accounts(np_factory, abuse):
+    """A running server with the accounts alice and bob, who sign in with PASSWORD."""
+    import accounts
+    n = np_factory()
+    n.write_config(abuse=abuse)
+    n.init()
+    for u in ("alice", "bob"):
+        n.add_user(u)
+        accounts.set_password(n, u, PASSWORD)
+    n.start()
+    return n
+
+
+def session_of(n, user):
+    s, _, j = api(n, "POST", "/auth/login", {"user": user, "password": PASSWORD})
+    assert s == 200, j
+    return j["token"]
+
+
+def test_name_policy_refuses_reserved_brands_and_mixed_scripts(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS, reserved="www ns* admin",
+                                        brands="paypal google", create_per_account_hour=0,
+                                        create_per_source_hour=0))
+    tok = session_of(n, "alice")
+    refused = {
+        "www": "reserved", "ns7": "reserved", "admin.lab": "reserved",
+        "paypa1": "brand paypal", "secure-paypal": "brand paypal", "g00gle": "brand google",
+        "googie": "brand google", "xn--l-7sba6dbr": "mixes Latin and Cyrillic",
+        "xn--abc-": "plain ASCII",
+    }
+    for label, why in refused.items():
+        s, _, j = api(n, "POST", "/hosts", {"fqdn": "%s.%s" % (label, ZONE)}, token=tok)
+        assert s == 422 and j["error"]["code"] == "name_policy", (label, s, j)
+        assert why in j["error"]["message"], (label, j)
+        assert n.query("%s.%s" % (label, ZONE), "A").rcode() == dns.rcode.NXDOMAIN
+    # Ordinary names, and one IDN label in one script, are taken.
+    for label in ("nas", "wwwx", "paypalooza", "xn--bcher-kva", "xn--e1afmkfd"):
+        s, _, j = api(n, "POST", "/hosts", {"fqdn": "%s.%s" % (label, ZONE)}, token=tok)
+        assert s == 201, (label, j)
+    hosts = n.ctl("host", "list").stdout
+    assert "paypa1" not in hosts and "xn--bcher-kva" in hosts
+
+
+def test_creation_budget_per_account_and_source(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS, create_per_account_hour=2,
+                                        create_per_source_hour=3))
+    alice = session_of(n, "alice")
+    bob = session_of(n, "bob")
+    got = [api(n, "POST", "/hosts", {"fqdn": "a%d.%s" % (i, ZONE)}, token=alice)[0]
+           for i in range(3)]
+    assert got == [201, 201, 429], got
+    s, hdrs, j = api(n, "POST", "/hosts", {"fqdn": "a9.%s" % ZONE}, token=alice)
+    assert s == 429 and j["error"]["code"] == "rate_limited"
+    assert 3000 <= int(hdrs["retry-after"]) <= 3700
+    assert n.query("a2.%s" % ZONE, "A").rcode() == dns.rcode.NXDOMAIN
+    # Another account from the same address: its own budget, but the source's is 3.
+    got = [api(n, "POST", "/hosts", {"fqdn": "b%d.%s" % (i, ZONE)}, token=bob)[0]
+           for i in range(2)]
+    assert got == [201, 429], got
