@@ -18,6 +18,7 @@
 struct abuse {
 	struct budget *budget;
 	struct budget *create; /* host creations: per account (token scope) and per source */
+	struct budget *reports; /* abuse reports per source */
 	pthread_rwlock_t lock; /* over what follows: readers check, a reload swaps */
 	struct feed_set *feeds;
 	struct asn_db *asn;
@@ -97,6 +98,12 @@ static void create_limits_from(const struct config *cfg, struct budget_limits *l
 	l->scope[BUDGET_SOURCE].per_window = cfg->abuse_create_per_source_hour;
 }
 
+static void report_limits_from(const struct config *cfg, struct budget_limits *l)
+{
+	*l = (struct budget_limits){.window = 3600};
+	l->scope[BUDGET_SOURCE].per_window = cfg->abuse_reports_per_source_hour;
+}
+
 int abuse_new(struct abuse **out, const struct config *cfg)
 {
 	*out = NULL;
@@ -112,7 +119,12 @@ int abuse_new(struct abuse **out, const struct config *cfg)
 	}
 	create_limits_from(cfg, &l);
 	ret = budget_new(&a->create, ABUSE_CREATE_ENTRIES, &l);
+	if (ret == NP_OK) {
+		report_limits_from(cfg, &l);
+		ret = budget_new(&a->reports, ABUSE_CREATE_ENTRIES, &l);
+	}
 	if (ret != NP_OK) {
+		budget_free(a->create);
 		budget_free(a->budget);
 		free(a);
 		return ret;
@@ -130,6 +142,7 @@ void abuse_free(struct abuse *a)
 		return;
 	budget_free(a->budget);
 	budget_free(a->create);
+	budget_free(a->reports);
 	feed_set_free(a->feeds);
 	asn_db_free(a->asn);
 	pthread_rwlock_destroy(&a->lock);
@@ -143,6 +156,8 @@ void abuse_reload(struct abuse *a, const struct config *cfg)
 	budget_set_limits(a->budget, &l);
 	create_limits_from(cfg, &l);
 	budget_set_limits(a->create, &l);
+	report_limits_from(cfg, &l);
+	budget_set_limits(a->reports, &l);
 	load_feeds(a, cfg);
 	load_flux(a, cfg);
 }
@@ -278,4 +293,10 @@ unsigned abuse_create_take(struct abuse *a, int64_t user_id, const struct np_add
 	struct budget_key keys[2] = {budget_key_token(a->create, account),
 	                             budget_key_source(a->create, src)};
 	return budget_take(a->create, keys, 2, now);
+}
+
+unsigned abuse_report_take(struct abuse *a, const struct np_addr *src, int64_t now)
+{
+	struct budget_key k = budget_key_source(a->reports, src);
+	return budget_take(a->reports, &k, 1, now);
 }

@@ -38,6 +38,9 @@ unsigned abuse_budget_take(struct abuse *a, const char *const *fqdns, size_t n, 
 unsigned abuse_create_take(struct abuse *a, int64_t user_id, const struct np_addr *src,
                            int64_t now);
 
+/* The budget of abuse reports from src ([abuse] reports_per_source_hour): as above. */
+unsigned abuse_report_take(struct abuse *a, const struct np_addr *src, int64_t now);
+
 /* Whether address a lies in a range a threat feed lists (an update to it is refused);
  * which (may be NULL) gets the feed, the range and its label. */
 bool abuse_addr_listed(struct abuse *a, const struct np_addr *addr, char *which, size_t len);

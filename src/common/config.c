@@ -170,6 +170,8 @@ static const struct schema_row cfg_schema[] = {
 	 C(abuse_create_per_account_hour), 0},
 	{SECT_ABUSE, "create_per_source_hour", schema_uint, 0, 100000, "30",
 	 C(abuse_create_per_source_hour), 0},
+	{SECT_ABUSE, "reports_per_source_hour", schema_uint, 0, 100000, "10",
+	 C(abuse_reports_per_source_hour), 0},
 
 	{SECT_ZONE, "ns", parse_names, 0, 0, NULL, L(struct cfg_zone, ns, n_ns, CFG_MAX_NS),
 	 REQ | REP},

@@ -158,6 +158,7 @@ struct config {
 	char abuse_brands[2048];         /* "brands": names refused with their look-alikes */
 	unsigned abuse_create_per_account_hour; /* "create_per_account_hour": 10 */
 	unsigned abuse_create_per_source_hour;  /* "create_per_source_hour": 30 */
+	unsigned abuse_reports_per_source_hour; /* "reports_per_source_hour": 10 */
 
 	/* [zone NAME] sections, in file order */
 	struct cfg_zone zones[CFG_MAX_ZONES];

@@ -65,6 +65,7 @@ static const struct api_route {
     {"GET", "admin/users", API_ADMIN, api_admin_users},
     {"POST", "admin/users/*/*", API_ADMIN, api_admin_user_state},
     {"GET", "openapi.json", API_PUBLIC, api_openapi},
+    {"POST", "abuse", API_PUBLIC, api_abuse_report},
 };
 
 /* ---- answers ---- */

@@ -188,14 +188,15 @@ static int log_row(sqlite3_stmt *s, void *ctx)
 	    .old_state = sqlite3_column_int(s, 3),
 	    .new_state = sqlite3_column_int(s, 4),
 	    .reason = (const char *)sqlite3_column_text(s, 5),
+	    .ticket = sqlite3_column_int64(s, 6),
 	};
 	return w->cb(&l, w->ctx);
 }
 
 int store_abuse_log_list(struct store *st, const char *fqdn, store_abuse_log_cb *cb, void *ctx)
 {
-	sqlite3_stmt *s = store__sql(st, "SELECT time, fqdn, actor, old_state, new_state, reason"
-	                                 " FROM abuse_log WHERE ?1 IS NULL OR fqdn = ?1"
+	sqlite3_stmt *s = store__sql(st, "SELECT time, fqdn, actor, old_state, new_state, reason,"
+	                                 " COALESCE(ticket, 0) FROM abuse_log WHERE ?1 IS NULL OR fqdn = ?1"
 	                                 " ORDER BY id DESC");
 	if (s == NULL)
 		return NP_ESTORE;

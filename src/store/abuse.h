@@ -64,6 +64,7 @@ struct store_abuse_log {
 	int64_t time;
 	const char *fqdn, *actor, *reason;
 	int old_state, new_state;
+	int64_t ticket; /* the abuse report the decision came from; 0 none */
 };
 typedef int store_abuse_log_cb(const struct store_abuse_log *l, void *ctx);
 int store_abuse_log_list(struct store *st, const char *fqdn, store_abuse_log_cb *cb,

@@ -289,6 +289,23 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  diff BLOB NOT NULL);"
 	"CREATE INDEX xfr_journal_zone ON xfr_journal(zone, id);",
+
+	/* 9: abuse reports (store/ticket.h): what a reporter said about a name, with an
+	 * optional contact told the outcome, and the operator's decision; the abuse log names
+	 * the ticket a decision came from. */
+	"CREATE TABLE abuse_tickets ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  fqdn TEXT NOT NULL,"
+	"  category TEXT NOT NULL,"
+	"  evidence TEXT NOT NULL,"
+	"  contact TEXT NOT NULL DEFAULT '',"
+	"  source TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'open',"
+	"  decided INTEGER NOT NULL DEFAULT 0,"
+	"  decision TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX abuse_tickets_fqdn ON abuse_tickets(fqdn, id);"
+	"ALTER TABLE abuse_log ADD COLUMN ticket INTEGER;",
 };
 /* clang-format on */
 

@@ -596,3 +596,76 @@ def test_creation_budget_per_account_and_source(np_factory):
     got = [api(n, "POST", "/hosts", {"fqdn": "b%d.%s" % (i, ZONE)}, token=bob)[0]
            for i in range(2)]
     assert got == [201, 429], got
+
+
+# ---- abuse reports ---------------------------------------------------------------------
+
+
+def outbox(n):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(n.data_dir, "nameplate.db"), uri=True)
+    try:
+        return db.execute("SELECT rcpt, subject, body FROM outbox ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def ctl_json(n, *args):
+    return json.loads(n.ctl(*args, "--json").stdout)
+
+
+def test_report_through_the_api_and_the_operators_decisions(np_factory):
+    n = start(np_factory, abuse=dict(NO_LIMITS, reports_per_source_hour=4))
+    report = {"hostname": HOME.upper() + ".", "category": "phishing",
+              "evidence": "https://%s/login imitates a bank\nseen in a mail" % HOME,
+              "contact": "reporter@example.org"}
+    s, _, j = api(n, "POST", "/abuse", report)
+    assert s == 201 and j["fqdn"] == HOME and j["status"] == "open", j
+    ticket = j["ticket"]
+    # Bad reports: 422 with the reason, nothing kept; unknown names too.
+    for bad, code in (({"category": "nope"}, "bad_report"), ({"evidence": ""}, "bad_report"),
+                      ({"contact": "not a mail"}, "bad_report"),
+                      ({"hostname": "nothere." + ZONE}, "bad_name")):
+        s, _, j = api(n, "POST", "/abuse", dict(report, **bad))
+        assert s == 422 and j["error"]["code"] == code, (bad, j)
+    s, _, j = api(n, "POST", "/abuse", dict(report, evidence="x" * 4001))
+    assert s == 400, j
+    # The source's budget (4 an hour) counts every report that passed the field checks
+    # (the unknown name above too).
+    s, hdrs, j = api(n, "POST", "/abuse", report)
+    assert s == 201
+    s, hdrs, j = api(n, "POST", "/abuse", report)
+    assert s == 201
+    s, hdrs, j = api(n, "POST", "/abuse", report)
+    assert s == 429 and int(hdrs["retry-after"]) > 3000, j
+    tickets = ctl_json(n, "abuse", "tickets")
+    assert [t["ticket"] for t in tickets] == [ticket + 2, ticket + 1, ticket]
+    t = ctl_json(n, "abuse", "show", str(ticket))
+    assert t["name"] == HOME and t["category"] == "phishing" and "\n" in t["evidence"]
+    assert t["status"] == "open" and t["source"] == "127.0.0.1"
+    assert "imitates a bank" in n.ctl("abuse", "show", str(ticket)).stdout
+
+    # The operator quarantines by ticket: DNS drops the name, the log names the ticket, the
+    # reporter's mail waits in the outbox.
+    n.update(HOME, "192.0.2.5", user="alice", secret=n.secret)
+    out = n.ctl("abuse", "quarantine", str(ticket), "--reason", "phishing kit found")
+    assert "quarantined" in out.stdout and "told by mail" in out.stdout
+    wait_for(lambda: n.query(HOME, "A").rcode() == dns.rcode.NXDOMAIN, timeout=5)
+    log = ctl_json(n, "abuse", "log", HOME)
+    assert log[0]["to"] == "quarantined" and log[0]["ticket"] == ticket
+    assert "phishing kit found" in log[0]["reason"]
+    assert ctl_json(n, "abuse", "show", str(ticket))["status"] == "quarantined"
+    mails = outbox(n)
+    assert mails[-1][0] == "reporter@example.org" and "taken out of DNS" in mails[-1][2]
+    # Restored by another ticket's decision; a third is dismissed (no state change).
+    n.ctl("abuse", "restore", str(ticket + 1), "--reason", "cleaned up")
+    wait_for(lambda: n.addrs(HOME) == {"192.0.2.5"}, timeout=5)
+    n.ctl("abuse", "dismiss", str(ticket + 2), "--reason", "duplicate")
+    assert ctl_json(n, "abuse", "show", str(ticket + 2))["status"] == "dismissed"
+    assert len(outbox(n)) == 3
+    # Errors: no such ticket, dismiss needs a ticket; tickets survive a restart.
+    assert n.ctl("abuse", "hold", "999", "--reason", "x", check=False).returncode != 0
+    assert n.ctl("abuse", "dismiss", HOME, "--reason", "x", check=False).returncode != 0
+    n.stop()
+    n.start()
+    assert len(ctl_json(n, "abuse", "tickets")) == 3

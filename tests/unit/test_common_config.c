@@ -225,6 +225,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->abuse_shared_accounts, 10);
 	assert_int_equal(cfg->abuse_create_per_account_hour, 10);
 	assert_int_equal(cfg->abuse_create_per_source_hour, 30);
+	assert_int_equal(cfg->abuse_reports_per_source_hour, 10);
 	assert_non_null(strstr(cfg->abuse_reserved, "ns*"));
 	assert_non_null(strstr(cfg->abuse_brands, "paypal"));
 	const struct cfg_zone *z = &cfg->zones[0];

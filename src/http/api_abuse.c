@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* REST API: abuse reports. POST /abuse is public: anyone may report one of our names
+ * (a category from a fixed list, bounded evidence, an optional contact mail told the
+ * outcome), budgeted per source address; the writer keeps it as a ticket for the operator
+ * (nameplatectl abuse tickets). docs/abuse.md, "Reports". */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abuse/abuse.h"
+#include "common/clock.h"
+#include "common/str.h"
+#include "http/api.h"
+#include "http/dyndns2.h"
+#include "http/http_int.h"
+#include "store/ticket.h"
+
+static int report_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	(void)txn;
+	struct store_ticket *t = r->ctx;
+	struct store_host h;
+	int ret = store_host_get(st, t->fqdn, &h);
+	if (ret == NP_ENOTFOUND)
+		return api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_name",
+		                 "%s is not a name of this server", t->fqdn);
+	if (ret == NP_OK)
+		ret = store_ticket_add(st, t, &t->id);
+	if (ret != NP_OK)
+		return ret;
+	return api_ok(r, MHD_HTTP_CREATED,
+	              json_pack("{s:I,s:s,s:s}", "ticket", (json_int_t)t->id, "fqdn", t->fqdn,
+	                        "status", "open"));
+}
+
+/* Whether text is at most STORE_TICKET_EVIDENCE_MAX bytes with no control characters but
+ * line breaks and tabs (evidence is often several lines: URLs, headers). */
+bool api_evidence_ok(const char *text, size_t len)
+{
+	if (len > STORE_TICKET_EVIDENCE_MAX || strlen(text) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static bool evidence_text(struct api_req *r, const char **out)
+{
+	*out = NULL;
+	json_t *v = r->body != NULL ? json_object_get(r->body, "evidence") : NULL;
+	if (v == NULL)
+		return true;
+	if (!json_is_string(v) || !api_evidence_ok(json_string_value(v), json_string_length(v))) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		          "\"evidence\" must be text of at most %d bytes", STORE_TICKET_EVIDENCE_MAX);
+		return false;
+	}
+	*out = json_string_value(v);
+	return true;
+}
+
+enum MHD_Result api_abuse_report(struct api_req *r)
+{
+	static const char *const keys[] = {"hostname", "category", "evidence", "contact", NULL};
+	struct store_ticket *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+		return api_answer(r);
+	}
+	r->ctx = t;
+	r->ctx_free = free;
+	const char *name, *category, *evidence, *contact;
+	if (!api_only_keys(r, keys) || !api_string(r, "hostname", CFG_NAME_MAX, &name) ||
+	    !api_string(r, "category", STORE_TICKET_CATEGORY_MAX, &category) ||
+	    !api_string(r, "contact", STORE_MAIL_RCPT_MAX - 1, &contact) ||
+	    !evidence_text(r, &evidence))
+		return api_answer(r);
+	char why[160];
+	if (!api_report_fields(name, category, evidence, contact, t, why, sizeof(why))) {
+		api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_report", "%s", why);
+		return api_answer(r);
+	}
+	unsigned wait = abuse_report_take(http_abuse(r->hs), &r->client, time_now());
+	if (wait != 0) {
+		r->retry_after = wait;
+		api_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+		          "too many reports from this address; try again in %u s", wait);
+		return api_answer(r);
+	}
+	t->time = time_now();
+	addr_format(&r->client, t->source, sizeof(t->source));
+	return api_write(r, report_apply);
+}
+
+bool api_report_fields(const char *name, const char *category, const char *evidence,
+                       const char *contact, struct store_ticket *t, char *why, size_t len)
+{
+	if (name == NULL || !dyndns2_fqdn_normalize(name, strlen(name), t->fqdn)) {
+		snprintf(why, len, "\"hostname\" must be a host name of this server");
+		return false;
+	}
+	if (category == NULL || !store_ticket_category_ok(category)) {
+		size_t o = (size_t)snprintf(why, len, "\"category\" must be one of");
+		for (size_t i = 0; store_ticket_categories[i] != NULL && o < len; i++)
+			o += (size_t)snprintf(why + o, len - o, " %s", store_ticket_categories[i]);
+		return false;
+	}
+	np_strlcpy(t->category, category, sizeof(t->category));
+	if (evidence == NULL || evidence[0] == '\0') {
+		snprintf(why, len, "\"evidence\" is needed: what the name did, where you saw it "
+		                   "(at most %d bytes)", STORE_TICKET_EVIDENCE_MAX);
+		return false;
+	}
+	np_strlcpy(t->evidence, evidence, sizeof(t->evidence));
+	if (contact != NULL && contact[0] != '\0') {
+		if (!config_mail_check(contact)) {
+			snprintf(why, len, "\"contact\" must be a mail address (or left out)");
+			return false;
+		}
+		np_strlcpy(t->contact, contact, sizeof(t->contact));
+	}
+	return true;
+}
