@@ -45,6 +45,7 @@ static const struct api_route {
     {"GET", "hosts/*/history", API_TOKEN, api_history},
     {"POST", "hosts/*/audit", API_TOKEN, api_audit_post},
     {"GET", "hosts/*/audit", API_TOKEN, api_audit_get},
+    {"GET", "hosts/*/abuse", API_TOKEN, api_host_abuse},
     {"GET", "hosts/*/records/*", API_TOKEN, api_records_get},
     {"PUT", "hosts/*/records/*", API_TOKEN, api_records_put},
     {"DELETE", "hosts/*/records/*", API_TOKEN, api_records_delete},

@@ -129,7 +129,7 @@ api_handler api_totp_get, api_totp_enable, api_totp_disable, api_signup, api_con
 api_handler api_tsig_list, api_tsig_create, api_tsig_delete;
 api_handler api_audit_post, api_audit_get;
 /* api_abuse.c: public abuse reports. */
-api_handler api_abuse_report;
+api_handler api_abuse_report, api_host_abuse;
 struct store_ticket;
 /* Checks a report's fields (the API's and the web form's) into t; false with why. */
 bool api_report_fields(const char *name, const char *category, const char *evidence,

@@ -124,3 +124,70 @@ bool api_report_fields(const char *name, const char *category, const char *evide
 	}
 	return true;
 }
+
+/* ---- GET /hosts/{fqdn}/abuse: what the owner sees ---- */
+
+struct owner_view {
+	char fqdn[CFG_NAME_MAX];
+	struct store_host h;
+	struct store_abuse a;
+	json_t *log;
+};
+
+static void owner_view_free(void *p)
+{
+	struct owner_view *v = p;
+	if (v != NULL)
+		json_decref(v->log);
+	free(v);
+}
+
+/* The operator's own login name stays private: the owner reads "operator". */
+static int owner_log_row(const struct store_abuse_log *l, void *ctx)
+{
+	struct owner_view *v = ctx;
+	const char *by = strncmp(l->actor, "ctl:", 4) == 0 ? "operator" : l->actor;
+	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s}", "time", (json_int_t)l->time, "by", by,
+	                      "from", store_abuse_state_name(l->old_state), "to",
+	                      store_abuse_state_name(l->new_state), "reason", l->reason);
+	if (o != NULL && l->ticket != 0)
+		json_object_set_new(o, "ticket", json_integer(l->ticket));
+	return o == NULL || json_array_append_new(v->log, o) != 0 ? NP_ENOMEM : 0;
+}
+
+static int owner_view_get(struct api_req *r, struct store *st)
+{
+	struct owner_view *v = r->ctx;
+	int ret = api_load_host(r, st, v->fqdn, 0, &v->h);
+	if (ret != NP_OK)
+		return ret == NP_EDENIED ? NP_OK : ret;
+	ret = store_abuse_get(st, v->h.id, &v->a);
+	json_decref(v->log);
+	v->log = json_array();
+	if (v->log == NULL)
+		return NP_ENOMEM;
+	if (ret == NP_OK)
+		ret = store_abuse_log_list(st, v->fqdn, owner_log_row, v);
+	if (ret != NP_OK)
+		return ret;
+	json_t *features = json_loads(v->a.features, 0, NULL);
+	return api_ok(r, MHD_HTTP_OK,
+	              json_pack("{s:s,s:s,s:s,s:f,s:o,s:O}", "fqdn", v->fqdn, "state",
+	                        store_abuse_state_name(v->a.state), "reasons", v->a.reasons,
+	                        "score", v->a.score, "features",
+	                        features != NULL ? features : json_object(), "log", v->log));
+}
+
+enum MHD_Result api_host_abuse(struct api_req *r)
+{
+	struct owner_view *v = calloc(1, sizeof(*v));
+	if (v == NULL) {
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+		return api_answer(r);
+	}
+	r->ctx = v;
+	r->ctx_free = owner_view_free;
+	if (!api_seg_fqdn(r, 1, v->fqdn))
+		return api_answer(r);
+	return api_read(r, owner_view_get);
+}

@@ -669,3 +669,23 @@ def test_report_through_the_api_and_the_operators_decisions(np_factory):
     n.stop()
     n.start()
     assert len(ctl_json(n, "abuse", "tickets")) == 3
+
+
+def test_owner_sees_state_reasons_and_log(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS))
+    n.ctl("host", "add", HOME, "--user", "alice")
+    n.ctl("host", "add", "bobs." + ZONE, "--user", "bob")
+    alice = session_of(n, "alice")
+    s, _, j = api(n, "GET", "/hosts/%s/abuse" % HOME, token=alice)
+    assert s == 200 and j["state"] == "ok" and j["log"] == [], j
+    s, _, j = api(n, "POST", "/abuse", {"hostname": HOME, "category": "spam",
+                                        "evidence": "mail from it"})
+    ticket = j["ticket"]
+    n.ctl("abuse", "hold", str(ticket), "--reason", "spam seen")
+    s, _, j = api(n, "GET", "/hosts/%s/abuse" % HOME, token=alice)
+    assert s == 200 and j["state"] == "hold" and "spam seen" in j["reasons"], j
+    assert j["log"][0]["to"] == "hold" and j["log"][0]["by"] == "operator"
+    assert j["log"][0]["ticket"] == ticket and "ctl:" not in json.dumps(j)
+    # Another account's name: 404, as every other host path answers.
+    s, _, j = api(n, "GET", "/hosts/bobs.%s/abuse" % ZONE, token=alice)
+    assert s == 404, j
