@@ -588,6 +588,63 @@ static enum MHD_Result page_signup(struct web *w)
 	return api_req_run(w->hr, r, api_signup);
 }
 
+/* ---- abuse reports (public) ---- */
+
+static enum MHD_Result abuse_form(struct MHD_Connection *c, const struct config *cfg,
+                                  unsigned status, const json_t *body, const char *error)
+{
+	char csrf[CHECK_TOKEN_LEN + 1], cookie[COOKIE_MAX];
+	login_csrf(c, cfg, csrf, cookie, sizeof(cookie));
+	struct buf b;
+	buf_init(&b, WEB_PAGE_MAX);
+	web_page_abuse(&b, csrf, json_string_value(json_object_get(body, "hostname")),
+	               json_string_value(json_object_get(body, "evidence")),
+	               json_string_value(json_object_get(body, "contact")), error);
+	return send_page(c, status, &b, cookie);
+}
+
+static enum MHD_Result abuse_answer(struct api_req *r)
+{
+	if (r->err_code[0] != '\0')
+		return abuse_form(r->conn, r->cfg, r->status, r->body, r->err_msg);
+	char text[160];
+	snprintf(text, sizeof(text),
+	         "Thank you. Your report is ticket %lld; the operator will look at it.",
+	         (long long)json_integer_value(json_object_get(r->out, "ticket")));
+	return message(r->conn, NULL, MHD_HTTP_CREATED, "Report received", text, "/", "Home",
+	               NULL);
+}
+
+/* The form fills the API's request (POST /api/v1/abuse), so its checks and budget are
+ * the API's; before any session, CSRF is the double-submit np_csrf cookie. */
+static enum MHD_Result page_abuse(struct web *w)
+{
+	if (!w->post)
+		return abuse_form(w->conn, w->cfg, MHD_HTTP_OK, NULL, NULL);
+	json_t *body = json_pack("{s:s,s:s,s:s}", "hostname", field_or_empty(w->form, "hostname"),
+	                         "category", field_or_empty(w->form, "category"), "evidence",
+	                         field_or_empty(w->form, "evidence"));
+	const char *contact = field_or_empty(w->form, "contact");
+	if (body != NULL && contact[0] != '\0')
+		json_object_set_new(body, "contact", json_string(contact));
+	if (!login_csrf_ok(w->conn, w->form)) {
+		enum MHD_Result ret = abuse_form(w->conn, w->cfg, MHD_HTTP_FORBIDDEN, body,
+		                                 "The form expired or cookies are off; try again.");
+		json_decref(body);
+		return ret;
+	}
+	struct api_req *r = api_req_new(w->hr);
+	if (r == NULL || body == NULL) {
+		json_decref(body);
+		api_req_free(r);
+		return http_reply_text(w->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+	}
+	r->body = body;
+	r->answer = abuse_answer;
+	set_segs(r, "abuse", NULL, NULL, NULL);
+	return api_req_run(w->hr, r, api_abuse_report);
+}
+
 static enum MHD_Result confirm_answer(struct api_req *r)
 {
 	if (r->err_code[0] != '\0')
@@ -986,7 +1043,8 @@ static const char *below(const char *url, const char *prefix)
 
 bool web_path(const char *url)
 {
-	static const char *const exact[] = {"/", "/login", "/logout", "/signup", "/confirm"};
+	static const char *const exact[] = {"/",        "/login",   "/logout",
+	                                    "/signup",  "/confirm", "/abuse"};
 	static const char *const trees[] = {"/hosts", "/tokens", "/account", "/admin"};
 	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
 		if (strcmp(url, exact[i]) == 0)
@@ -1011,6 +1069,8 @@ static enum MHD_Result route(struct web *w)
 		return page_signup(w);
 	if (strcmp(url, "/confirm") == 0)
 		return page_confirm(w);
+	if (strcmp(url, "/abuse") == 0)
+		return page_abuse(w);
 	if ((rest = below(url, "/admin")) != NULL)
 		return sign_in_check(w, API_ADMIN, &ret) ? page_admin(w, rest) : ret;
 	/* Everything else needs a sign-in (a session, not a token). */
