@@ -67,6 +67,7 @@ static const struct api_route {
     {"POST", "admin/users/*/*", API_ADMIN, api_admin_user_state},
     {"GET", "openapi.json", API_PUBLIC, api_openapi},
     {"POST", "abuse", API_PUBLIC, api_abuse_report},
+    {"GET", "abuse/revoked", API_PUBLIC, api_abuse_revoked},
 };
 
 /* ---- answers ---- */

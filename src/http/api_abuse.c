@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "abuse/abuse.h"
 #include "common/clock.h"
@@ -190,4 +191,48 @@ enum MHD_Result api_host_abuse(struct api_req *r)
 	if (!api_seg_fqdn(r, 1, v->fqdn))
 		return api_answer(r);
 	return api_read(r, owner_view_get);
+}
+
+/* ---- GET /abuse/revoked: the suffix's reputation ---- */
+
+/* Names listed at most: the list is public, and a reader must not make one answer of any
+ * size (the count says when more were left out). */
+#define REVOKED_MAX 100000
+
+void api_iso8601(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		np_strlcpy(out, "unknown", 32);
+}
+
+static int revoked_row(const char *fqdn, int64_t since, const char *why, void *ctx)
+{
+	char iso[32];
+	api_iso8601(since, iso);
+	json_t *o = json_pack("{s:s,s:s,s:I,s:s}", "name", fqdn, "since", iso, "since_time",
+	                      (json_int_t)since, "why", why);
+	return o == NULL || json_array_append_new(ctx, o) != 0 ? NP_ENOMEM : 0;
+}
+
+static int revoked_get(struct api_req *r, struct store *st)
+{
+	json_t *list = json_array();
+	if (list == NULL)
+		return NP_ENOMEM;
+	int ret = store_revoked_list(st, REVOKED_MAX + 1, revoked_row, list);
+	if (ret != NP_OK) {
+		json_decref(list);
+		return ret;
+	}
+	bool more = json_array_size(list) > REVOKED_MAX;
+	if (more)
+		json_array_remove(list, REVOKED_MAX);
+	return api_ok(r, MHD_HTTP_OK, json_pack("{s:o,s:b}", "revoked", list, "truncated", more));
+}
+
+enum MHD_Result api_abuse_revoked(struct api_req *r)
+{
+	return api_read(r, revoked_get);
 }

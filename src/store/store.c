@@ -292,7 +292,8 @@ static const char *const migrations[] = {
 
 	/* 9: abuse reports (store/ticket.h): what a reporter said about a name, with an
 	 * optional contact told the outcome, and the operator's decision; the abuse log names
-	 * the ticket a decision came from. */
+	 * the ticket a decision came from. The revoked list reads quarantined hosts (an index
+	 * on them alone) and since when an account is suspended (users.state_since). */
 	"CREATE TABLE abuse_tickets ("
 	"  id INTEGER PRIMARY KEY,"
 	"  time INTEGER NOT NULL,"
@@ -305,7 +306,9 @@ static const char *const migrations[] = {
 	"  decided INTEGER NOT NULL DEFAULT 0,"
 	"  decision TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX abuse_tickets_fqdn ON abuse_tickets(fqdn, id);"
-	"ALTER TABLE abuse_log ADD COLUMN ticket INTEGER;",
+	"ALTER TABLE abuse_log ADD COLUMN ticket INTEGER;"
+	"CREATE INDEX hosts_quarantined ON hosts(id) WHERE abuse_state = 3;"
+	"ALTER TABLE users ADD COLUMN state_since INTEGER NOT NULL DEFAULT 0;",
 };
 /* clang-format on */
 

@@ -117,3 +117,31 @@ int store_ticket_log(struct store *st, int64_t host_id, int64_t id)
 	sqlite3_bind_int64(s, 2, id);
 	return store__exec(st, s);
 }
+
+struct revoked_walk {
+	store_revoked_cb *cb;
+	void *ctx;
+};
+
+static int revoked_row(sqlite3_stmt *s, void *ctx)
+{
+	struct revoked_walk *w = ctx;
+	return w->cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1),
+	             (const char *)sqlite3_column_text(s, 2), w->ctx);
+}
+
+int store_revoked_list(struct store *st, size_t limit, store_revoked_cb *cb, void *ctx)
+{
+	sqlite3_stmt *s = store__sql(
+	    st, "SELECT h.fqdn, COALESCE((SELECT MAX(l.time) FROM abuse_log l"
+	        "  WHERE l.host_id = h.id AND l.new_state = 3), h.updated), 'quarantined'"
+	        " FROM hosts h WHERE h.abuse_state = 3"
+	        " UNION ALL SELECT h.fqdn, u.state_since, 'suspended' FROM hosts h"
+	        " JOIN users u ON u.id = h.user_id WHERE u.state = 2 AND h.abuse_state != 3"
+	        " ORDER BY 1 LIMIT ?1");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
+	struct revoked_walk w = {cb, ctx};
+	return store__each_row(st, s, revoked_row, &w);
+}

@@ -43,4 +43,11 @@ int store_ticket_decide(struct store *st, int64_t id, const char *status, const 
 /* Ties the newest abuse_log row of host_id to ticket id (the decision it came from). */
 int store_ticket_log(struct store *st, int64_t host_id, int64_t id) np_mustcheck;
 
+/* The revoked list: names quarantined now or whose account is suspended, by name, at most
+ * limit: each with since when (the quarantine's log row; the suspension's start, 0 when
+ * unknown) and why ("quarantined" or "suspended"). */
+typedef int store_revoked_cb(const char *fqdn, int64_t since, const char *why, void *ctx);
+int store_revoked_list(struct store *st, size_t limit, store_revoked_cb *cb,
+                       void *ctx) np_mustcheck;
+
 #endif

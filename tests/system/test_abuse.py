@@ -689,3 +689,40 @@ def test_owner_sees_state_reasons_and_log(np_factory):
     # Another account's name: 404, as every other host path answers.
     s, _, j = api(n, "GET", "/hosts/bobs.%s/abuse" % ZONE, token=alice)
     assert s == 404, j
+
+
+# ---- the revoked list ------------------------------------------------------------------
+
+
+def revoked(n):
+    s, _, j = api(n, "GET", "/abuse/revoked")
+    assert s == 200, j
+    st, hdrs, body = n.http("/abuse/revoked.txt")
+    assert st == 200, body
+    lines = [ln.split() for ln in body.splitlines() if not ln.startswith("#")]
+    assert {ln[0]: ln[1] for ln in lines} == {o["name"]: o["since"] for o in j["revoked"]}
+    return {o["name"]: o for o in j["revoked"]}
+
+
+def test_revoked_list_follows_quarantine_and_suspension(np_factory):
+    import re
+    n = start(np_factory, abuse=dict(NO_LIMITS))
+    n.add_user("bob")
+    n.ctl("host", "add", "bobs." + ZONE, "--user", "bob")
+    assert revoked(n) == {}
+    before = time.time()
+    n.ctl("abuse", "hold", HOME, "--reason", "looking")
+    assert revoked(n) == {}  # a hold is not a revocation
+    n.ctl("abuse", "quarantine", HOME, "--reason", "phishing")
+    r = revoked(n)
+    assert list(r) == [HOME] and r[HOME]["why"] == "quarantined"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r[HOME]["since"])
+    assert before - 1 <= r[HOME]["since_time"] <= time.time() + 1
+    n.ctl("user", "suspend", "bob")
+    r = revoked(n)
+    assert sorted(r) == sorted([HOME, "bobs." + ZONE]) and r["bobs." + ZONE]["why"] == "suspended"
+    assert r["bobs." + ZONE]["since_time"] >= before - 1
+    # Restored and reinstated: gone from both lists.
+    n.ctl("abuse", "restore", HOME, "--reason", "cleaned")
+    n.ctl("user", "unlock", "bob")
+    assert revoked(n) == {}
