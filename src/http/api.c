@@ -46,6 +46,7 @@ static const struct api_route {
     {"POST", "hosts/*/audit", API_TOKEN, api_audit_post},
     {"GET", "hosts/*/audit", API_TOKEN, api_audit_get},
     {"GET", "hosts/*/abuse", API_TOKEN, api_host_abuse},
+    {"POST", "hosts/*/abuse/clear", API_TOKEN, api_host_abuse_clear},
     {"GET", "hosts/*/records/*", API_TOKEN, api_records_get},
     {"PUT", "hosts/*/records/*", API_TOKEN, api_records_put},
     {"DELETE", "hosts/*/records/*", API_TOKEN, api_records_delete},

@@ -236,3 +236,65 @@ enum MHD_Result api_abuse_revoked(struct api_req *r)
 {
 	return api_read(r, revoked_get);
 }
+
+/* ---- POST /hosts/{fqdn}/abuse/clear: the owner clears a hold, once ---- */
+
+/* A hold is the automatic checks' doubt (or the operator's); the owner who confirms the
+ * name is used as intended may lift it once. A second hold stays for the operator: a name
+ * that is held again after its owner vouched for it is not the false positive the first
+ * one may have been. Quarantine is never the owner's to lift. */
+static int clear_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	struct owner_view *v = r->ctx;
+	int ret = api_load_host(r, st, v->fqdn, 0, &v->h);
+	if (ret != NP_OK)
+		return ret == NP_EDENIED ? NP_OK : ret;
+	ret = store_abuse_get(st, v->h.id, &v->a);
+	if (ret != NP_OK)
+		return ret;
+	if (v->a.state == STORE_ABUSE_QUARANTINED)
+		return api_error(r, MHD_HTTP_FORBIDDEN, "quarantined",
+		                 "%s is quarantined; only the operator can restore it", v->fqdn);
+	if (v->a.state != STORE_ABUSE_HOLD)
+		return api_error(r, MHD_HTTP_CONFLICT, "not_held", "%s is not on hold (it is %s)",
+		                 v->fqdn, store_abuse_state_name(v->a.state));
+	unsigned clears;
+	ret = store_abuse_owner_clears(st, v->h.id, &clears);
+	if (ret != NP_OK)
+		return ret;
+	if (clears > 0)
+		return api_error(r, MHD_HTTP_FORBIDDEN, "cleared_before",
+		                 "%s was held again after its owner cleared a hold; only the operator "
+		                 "can release it now",
+		                 v->fqdn);
+	bool changed;
+	ret = store_abuse_set_state(st, v->h.id, STORE_ABUSE_OK, "owner",
+	                            "cleared by its owner, who confirmed the name is used as intended",
+	                            time_now(), &changed);
+	if (ret == NP_OK && changed)
+		ret = writer_txn_touch(txn, v->fqdn);
+	if (ret != NP_OK)
+		return ret;
+	return api_ok(r, MHD_HTTP_OK,
+	              json_pack("{s:s,s:s}", "fqdn", v->fqdn, "state", store_abuse_state_name(0)));
+}
+
+enum MHD_Result api_host_abuse_clear(struct api_req *r)
+{
+	static const char *const keys[] = {"confirm", NULL};
+	struct owner_view *v = calloc(1, sizeof(*v));
+	if (v == NULL) {
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+		return api_answer(r);
+	}
+	r->ctx = v;
+	r->ctx_free = owner_view_free;
+	if (!api_seg_fqdn(r, 1, v->fqdn) || !api_only_keys(r, keys))
+		return api_answer(r);
+	if (r->body == NULL || !json_is_true(json_object_get(r->body, "confirm"))) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		          "send {\"confirm\": true} to confirm the name is used as intended");
+		return api_answer(r);
+	}
+	return api_write(r, clear_apply);
+}

@@ -230,3 +230,17 @@ int store_abuse_addr_hosts(struct store *st, uint16_t type, const uint8_t *rdata
 	struct addr_walk w = {cb, ctx};
 	return store__each_row(st, s, addr_row, &w);
 }
+
+int store_abuse_owner_clears(struct store *st, int64_t host_id, unsigned *n)
+{
+	sqlite3_stmt *s = store__sql(st, "SELECT COUNT(*) FROM abuse_log WHERE host_id = ?1"
+	                                 " AND actor = 'owner' AND old_state = 2 AND new_state = 0");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, host_id);
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK)
+		*n = (unsigned)sqlite3_column_int(s, 0);
+	store__done(s);
+	return ret;
+}

@@ -726,3 +726,35 @@ def test_revoked_list_follows_quarantine_and_suspension(np_factory):
     n.ctl("abuse", "restore", HOME, "--reason", "cleaned")
     n.ctl("user", "unlock", "bob")
     assert revoked(n) == {}
+
+
+def test_owner_clears_a_hold_once(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS))
+    n.ctl("host", "add", HOME, "--user", "alice")
+    alice = session_of(n, "alice")
+    path = "/hosts/%s/abuse/clear" % HOME
+    s, _, j = api(n, "POST", path, {"confirm": True}, token=alice)
+    assert s == 409 and j["error"]["code"] == "not_held", j
+    n.ctl("abuse", "hold", HOME, "--reason", "flux-like")
+    s, _, j = api(n, "PUT", "/hosts/%s/records/A" % HOME, {"records": ["192.0.2.7"]},
+                  token=alice)
+    assert s == 403, j
+    # Without the confirmation nothing changes.
+    s, _, j = api(n, "POST", path, {}, token=alice)
+    assert s == 400, j
+    s, _, j = api(n, "POST", path, {"confirm": True}, token=alice)
+    assert s == 200 and j["state"] == "ok", j
+    s, _, j = api(n, "PUT", "/hosts/%s/records/A" % HOME, {"records": ["192.0.2.7"]},
+                  token=alice)
+    assert s == 200, j
+    assert n.addrs(HOME) == {"192.0.2.7"}
+    log = ctl_json(n, "abuse", "log", HOME)
+    assert log[0]["actor"] == "owner" and log[0]["from"] == "hold" and log[0]["to"] == "ok"
+    # A second hold is the operator's to lift.
+    n.ctl("abuse", "hold", HOME, "--reason", "again")
+    s, _, j = api(n, "POST", path, {"confirm": True}, token=alice)
+    assert s == 403 and j["error"]["code"] == "cleared_before", j
+    assert ctl_json(n, "abuse", "log", HOME)[0]["to"] == "hold"
+    n.ctl("abuse", "quarantine", HOME, "--reason", "confirmed phishing")
+    s, _, j = api(n, "POST", path, {"confirm": True}, token=alice)
+    assert s == 403 and j["error"]["code"] == "quarantined", j
