@@ -17,6 +17,8 @@
 
 struct abuse {
 	struct budget *budget;
+	struct budget *create; /* host creations: per account (token scope) and per source */
+	struct budget *reports; /* abuse reports per source */
 	pthread_rwlock_t lock; /* over what follows: readers check, a reload swaps */
 	struct feed_set *feeds;
 	struct asn_db *asn;
@@ -88,6 +90,20 @@ static void limits_from(const struct config *cfg, struct budget_limits *l)
 	                                                cfg->abuse_source_per_day};
 }
 
+/* Creations are counted per hour: an account in the token scope, a source as updates are. */
+static void create_limits_from(const struct config *cfg, struct budget_limits *l)
+{
+	*l = (struct budget_limits){.window = 3600};
+	l->scope[BUDGET_TOKEN].per_window = cfg->abuse_create_per_account_hour;
+	l->scope[BUDGET_SOURCE].per_window = cfg->abuse_create_per_source_hour;
+}
+
+static void report_limits_from(const struct config *cfg, struct budget_limits *l)
+{
+	*l = (struct budget_limits){.window = 3600};
+	l->scope[BUDGET_SOURCE].per_window = cfg->abuse_reports_per_source_hour;
+}
+
 int abuse_new(struct abuse **out, const struct config *cfg)
 {
 	*out = NULL;
@@ -98,6 +114,18 @@ int abuse_new(struct abuse **out, const struct config *cfg)
 	limits_from(cfg, &l);
 	int ret = budget_new(&a->budget, ABUSE_BUDGET_ENTRIES, &l);
 	if (ret != NP_OK) {
+		free(a);
+		return ret;
+	}
+	create_limits_from(cfg, &l);
+	ret = budget_new(&a->create, ABUSE_CREATE_ENTRIES, &l);
+	if (ret == NP_OK) {
+		report_limits_from(cfg, &l);
+		ret = budget_new(&a->reports, ABUSE_CREATE_ENTRIES, &l);
+	}
+	if (ret != NP_OK) {
+		budget_free(a->create);
+		budget_free(a->budget);
 		free(a);
 		return ret;
 	}
@@ -113,6 +141,8 @@ void abuse_free(struct abuse *a)
 	if (a == NULL)
 		return;
 	budget_free(a->budget);
+	budget_free(a->create);
+	budget_free(a->reports);
 	feed_set_free(a->feeds);
 	asn_db_free(a->asn);
 	pthread_rwlock_destroy(&a->lock);
@@ -124,6 +154,10 @@ void abuse_reload(struct abuse *a, const struct config *cfg)
 	struct budget_limits l;
 	limits_from(cfg, &l);
 	budget_set_limits(a->budget, &l);
+	create_limits_from(cfg, &l);
+	budget_set_limits(a->create, &l);
+	report_limits_from(cfg, &l);
+	budget_set_limits(a->reports, &l);
 	load_feeds(a, cfg);
 	load_flux(a, cfg);
 }
@@ -249,4 +283,20 @@ int abuse_quarantine_listed(struct abuse *a, struct store *st, const struct conf
 	int ret = abuse_quarantine_names(a->feeds, st, cfg, touch, touch_ctx, now, moved);
 	pthread_rwlock_unlock(&a->lock);
 	return ret;
+}
+
+unsigned abuse_create_take(struct abuse *a, int64_t user_id, const struct np_addr *src,
+                           int64_t now)
+{
+	char account[32];
+	snprintf(account, sizeof(account), "user:%lld", (long long)user_id);
+	struct budget_key keys[2] = {budget_key_token(a->create, account),
+	                             budget_key_source(a->create, src)};
+	return budget_take(a->create, keys, 2, now);
+}
+
+unsigned abuse_report_take(struct abuse *a, const struct np_addr *src, int64_t now)
+{
+	struct budget_key k = budget_key_source(a->reports, src);
+	return budget_take(a->reports, &k, 1, now);
 }

@@ -15,6 +15,9 @@
 /* Keys a table remembers: hosts, tokens and sources together. */
 #define ABUSE_BUDGET_ENTRIES 65536
 
+/* Accounts and sources the creation budget remembers. */
+#define ABUSE_CREATE_ENTRIES 16384
+
 struct abuse;
 
 int abuse_new(struct abuse **out, const struct config *cfg);
@@ -28,6 +31,15 @@ void abuse_reload(struct abuse *a, const struct config *cfg);
  * Retry-After; nothing was counted). */
 unsigned abuse_budget_take(struct abuse *a, const char *const *fqdns, size_t n, const char *token_id,
                            const struct np_addr *src, int64_t now);
+
+/* The creation budget of a new host by account user_id from src ([abuse]
+ * create_per_account_hour, create_per_source_hour): 0 when it may go on (it is counted),
+ * else the seconds to wait. */
+unsigned abuse_create_take(struct abuse *a, int64_t user_id, const struct np_addr *src,
+                           int64_t now);
+
+/* The budget of abuse reports from src ([abuse] reports_per_source_hour): as above. */
+unsigned abuse_report_take(struct abuse *a, const struct np_addr *src, int64_t now);
 
 /* Whether address a lies in a range a threat feed lists (an update to it is refused);
  * which (may be NULL) gets the feed, the range and its label. */

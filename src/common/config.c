@@ -155,6 +155,23 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_ABUSE, "quarantine_score", schema_uint, 0, 100000, "300",
 	 C(abuse_quarantine_score), 0},
 	{SECT_ABUSE, "shared_accounts", schema_uint, 0, 100000, "10", C(abuse_shared_accounts), 0},
+	/* The name policy at creation (src/abuse/name_policy.h): labels an account may not
+	 * take, brands whose names and look-alikes are refused, and the creation budgets. */
+	{SECT_ABUSE, "reserved", schema_str, 0, 0,
+	 "www mail smtp imap pop mx* ns* dns* admin administrator root hostmaster postmaster "
+	 "webmaster abuse security login signin secure account accounts support billing help "
+	 "api autodiscover autoconfig wpad localhost",
+	 C(abuse_reserved), 0},
+	{SECT_ABUSE, "brands", schema_str, 0, 0,
+	 "paypal apple google microsoft amazon facebook instagram whatsapp netflix outlook "
+	 "office365 icloud gmail yahoo linkedin dropbox twitter ebay coinbase binance",
+	 C(abuse_brands), 0},
+	{SECT_ABUSE, "create_per_account_hour", schema_uint, 0, 100000, "10",
+	 C(abuse_create_per_account_hour), 0},
+	{SECT_ABUSE, "create_per_source_hour", schema_uint, 0, 100000, "30",
+	 C(abuse_create_per_source_hour), 0},
+	{SECT_ABUSE, "reports_per_source_hour", schema_uint, 0, 100000, "10",
+	 C(abuse_reports_per_source_hour), 0},
 
 	{SECT_ZONE, "ns", parse_names, 0, 0, NULL, L(struct cfg_zone, ns, n_ns, CFG_MAX_NS),
 	 REQ | REP},

@@ -154,6 +154,11 @@ struct config {
 	unsigned abuse_hold_score;       /* "hold_score": 143 (Holz et al.'s 142.38) */
 	unsigned abuse_quarantine_score; /* "quarantine_score": 300 */
 	unsigned abuse_shared_accounts;  /* "shared_accounts": 10 */
+	char abuse_reserved[1024];       /* "reserved": labels no account may take */
+	char abuse_brands[2048];         /* "brands": names refused with their look-alikes */
+	unsigned abuse_create_per_account_hour; /* "create_per_account_hour": 10 */
+	unsigned abuse_create_per_source_hour;  /* "create_per_source_hour": 30 */
+	unsigned abuse_reports_per_source_hour; /* "reports_per_source_hour": 10 */
 
 	/* [zone NAME] sections, in file order */
 	struct cfg_zone zones[CFG_MAX_ZONES];

@@ -14,6 +14,7 @@
 #include "common/str.h"
 #include "ctl/ctl.h"
 #include "store/abuse.h"
+#include "store/ticket.h"
 
 void ctl_actor(char *out, size_t len)
 {
@@ -75,11 +76,11 @@ static int print_log(const struct store_abuse_log *l, void *ctx)
 	json_t *list = ctx;
 	if (list != NULL)
 		return json_array_append_new(
-		           list, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "time", (json_int_t)l->time,
-		                           "name", l->fqdn, "actor", l->actor, "from",
-		                           store_abuse_state_name(l->old_state), "to",
-		                           store_abuse_state_name(l->new_state), "reason",
-		                           l->reason)) != 0
+		           list, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I}", "time",
+		                           (json_int_t)l->time, "name", l->fqdn, "actor", l->actor,
+		                           "from", store_abuse_state_name(l->old_state), "to",
+		                           store_abuse_state_name(l->new_state), "reason", l->reason,
+		                           "ticket", (json_int_t)l->ticket)) != 0
 		           ? NP_ENOMEM
 		           : 0;
 	char t[32];
@@ -133,7 +134,163 @@ int ctl_abuse_set(struct ctl *c, const char *fqdn, int state, const char *actor,
 	return ret;
 }
 
-static int abuse_set(struct ctl *c, enum store_abuse_state state, int argc, char **argv)
+static json_t *ticket_json(const struct store_ticket *t)
+{
+	return json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "ticket", (json_int_t)t->id,
+	                 "time", (json_int_t)t->time, "name", t->fqdn, "category", t->category,
+	                 "evidence", t->evidence, "contact", t->contact, "source", t->source,
+	                 "status", t->status, "decided", (json_int_t)t->decided, "decision",
+	                 t->decision);
+}
+
+static int print_ticket(const struct store_ticket *t, void *ctx)
+{
+	json_t *list = ctx;
+	if (list != NULL)
+		return json_array_append_new(list, ticket_json(t)) != 0 ? NP_ENOMEM : 0;
+	char when[32];
+	ctl_time(t->time, when, sizeof(when));
+	printf("%-7lld %-20s %-10s %-11s %-40s %s\n", (long long)t->id, when, t->status,
+	       t->category, t->fqdn, t->contact[0] != '\0' ? t->contact : "-");
+	return 0;
+}
+
+static int print_json(json_t *v)
+{
+	char *text = v != NULL ? json_dumps(v, JSON_INDENT(2)) : NULL;
+	json_decref(v);
+	if (text == NULL)
+		return CTL_FAIL;
+	puts(text);
+	free(text);
+	return CTL_OK;
+}
+
+static int abuse_tickets(struct ctl *c, bool json)
+{
+	if (ctl_open(c) != CTL_OK)
+		return CTL_FAIL;
+	json_t *list = json ? json_array() : NULL;
+	if (!json)
+		printf("%-7s %-20s %-10s %-11s %-40s %s\n", "TICKET", "TIME", "STATUS", "CATEGORY",
+		       "NAME", "CONTACT");
+	int ret = store_ticket_list(c->st, print_ticket, list);
+	if (ret != NP_OK) {
+		json_decref(list);
+		ctl_err("abuse tickets: %s", np_strerror(ret));
+		return CTL_FAIL;
+	}
+	return json ? print_json(list) : CTL_OK;
+}
+
+/* A ticket number: digits alone (a host name of digits alone is given with its zone). */
+static bool ticket_arg(const char *arg, int64_t *id)
+{
+	if (arg[0] == '\0' || strlen(arg) > 15 || strspn(arg, "0123456789") != strlen(arg))
+		return false;
+	*id = strtoll(arg, NULL, 10);
+	return true;
+}
+
+static int abuse_show(struct ctl *c, const char *arg, bool json)
+{
+	int64_t id;
+	if (!ticket_arg(arg, &id))
+		return ctl_usage("abuse show TICKET [--json] (the ticket's number)");
+	if (ctl_open(c) != CTL_OK)
+		return CTL_FAIL;
+	struct store_ticket *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return CTL_FAIL;
+	int ret = store_ticket_get(c->st, id, t);
+	if (ret != NP_OK) {
+		ctl_err(ret == NP_ENOTFOUND ? "no ticket %lld" : "abuse show %lld: cannot read it",
+		        (long long)id);
+		free(t);
+		return CTL_FAIL;
+	}
+	if (json) {
+		ret = print_json(ticket_json(t));
+		free(t);
+		return ret;
+	}
+	char when[32], decided[32] = "-";
+	ctl_time(t->time, when, sizeof(when));
+	if (t->decided != 0)
+		ctl_time(t->decided, decided, sizeof(decided));
+	printf("ticket:   %lld\nname:     %s\nreported: %s from %s\ncategory: %s\ncontact:  %s\n"
+	       "status:   %s\ndecided:  %s %s\nevidence:\n%s\n",
+	       (long long)t->id, t->fqdn, when, t->source, t->category,
+	       t->contact[0] != '\0' ? t->contact : "-", t->status, decided, t->decision,
+	       t->evidence);
+	free(t);
+	return CTL_OK;
+}
+
+/* The outcome mail to the reporter, in the outbox of the same transaction: it goes out
+ * when the decision is kept, and only then. */
+static int tell_reporter(struct ctl *c, const struct store_ticket *t, const char *status,
+                         const char *reason)
+{
+	if (t->contact[0] == '\0')
+		return NP_OK;
+	static const struct {
+		const char *status, *words;
+	} outcome[] = {
+	    {"hold", "its address can no longer be changed (held) while the operator looks further"},
+	    {"quarantined", "it was taken out of DNS (quarantined)"},
+	    {"restored", "it was found in order and stays in service"},
+	    {"dismissed", "no action was taken"},
+	};
+	const char *words = "it was decided";
+	for (size_t i = 0; i < sizeof(outcome) / sizeof(outcome[0]); i++)
+		if (strcmp(outcome[i].status, status) == 0)
+			words = outcome[i].words;
+	char subject[CFG_NAME_MAX + 64], body[STORE_ABUSE_REASONS_MAX + CFG_NAME_MAX + 512];
+	snprintf(subject, sizeof(subject), "Your abuse report %lld about %s", (long long)t->id,
+	         t->fqdn);
+	snprintf(body, sizeof(body),
+	         "Thank you for your report %lld about %s (%s).\n\n"
+	         "The operator decided: %s.\nReason: %s\n",
+	         (long long)t->id, t->fqdn, t->category, words, reason);
+	return store_mail_add(c->st, t->contact, subject, body, time_now(), NULL);
+}
+
+/* A decision on a ticket: the state of its name (none for dismiss), the log row tied to
+ * the ticket, the ticket's status and the reporter's mail, in one transaction. */
+static int decide_ticket(struct ctl *c, int64_t id, int state, const char *status,
+                         const char *actor, const char *reason, struct store_ticket *t,
+                         bool *changed)
+{
+	*changed = false;
+	int ret = store_begin(c->st);
+	if (ret == NP_OK)
+		ret = store_ticket_get(c->st, id, t);
+	struct store_host h;
+	if (ret == NP_OK && state >= 0) {
+		char why[STORE_ABUSE_REASONS_MAX];
+		snprintf(why, sizeof(why), "ticket %lld: %s", (long long)id, reason);
+		ret = store_host_get(c->st, t->fqdn, &h);
+		if (ret == NP_OK)
+			ret = store_abuse_set_state(c->st, h.id, state, actor, why, time_now(), changed);
+		if (ret == NP_OK && *changed)
+			ret = store_ticket_log(c->st, h.id, id);
+		if (ret == NP_OK && *changed)
+			ret = ctl_host_changed(c, h.id, h.fqdn, h.zone, "", "");
+	}
+	if (ret == NP_OK)
+		ret = store_ticket_decide(c->st, id, status, reason, time_now());
+	if (ret == NP_OK)
+		ret = tell_reporter(c, t, status, reason);
+	if (ret == NP_OK)
+		ret = store_commit(c->st);
+	if (ret != NP_OK)
+		store_rollback(c->st);
+	return ret;
+}
+
+/* state -1: dismiss (a ticket only). */
+static int abuse_set(struct ctl *c, int state, const char *verb, int argc, char **argv)
 {
 	const char *name_arg = NULL, *reason = NULL;
 	for (int i = 0; i < argc; i++) {
@@ -142,21 +299,44 @@ static int abuse_set(struct ctl *c, enum store_abuse_state state, int argc, char
 		else if (argv[i][0] != '-' && name_arg == NULL)
 			name_arg = argv[i];
 		else
-			return ctl_usage("abuse %s NAME --reason TEXT", store_abuse_state_name(state));
+			return ctl_usage("abuse %s NAME|TICKET --reason TEXT", verb);
 	}
 	if (name_arg == NULL || reason == NULL || reason[0] == '\0')
-		return ctl_usage("abuse hold|quarantine|restore NAME --reason TEXT (the reason is "
-		                 "logged and shown to the owner)");
-	if (strlen(reason) >= STORE_ABUSE_REASONS_MAX)
-		return ctl_usage("--reason: at most %d characters", STORE_ABUSE_REASONS_MAX - 1);
-	char fqdn[CFG_NAME_MAX], actor[STORE_ABUSE_ACTOR_MAX];
-	if (!ctl_host_name(name_arg, fqdn, sizeof(fqdn)))
+		return ctl_usage("abuse hold|quarantine|restore|dismiss NAME|TICKET --reason TEXT "
+		                 "(the reason is logged and shown to the owner)");
+	if (strlen(reason) >= STORE_ABUSE_REASONS_MAX - 32)
+		return ctl_usage("--reason: at most %d characters", STORE_ABUSE_REASONS_MAX - 33);
+	char actor[STORE_ABUSE_ACTOR_MAX];
+	int64_t ticket;
+	bool is_ticket = ticket_arg(name_arg, &ticket);
+	if (state < 0 && !is_ticket)
+		return ctl_usage("abuse dismiss TICKET --reason TEXT (a ticket's number)");
+	char fqdn[CFG_NAME_MAX];
+	if (!is_ticket && !ctl_host_name(name_arg, fqdn, sizeof(fqdn)))
 		return CTL_FAIL;
 	if (ctl_open(c) != CTL_OK)
 		return CTL_FAIL;
 	ctl_actor(actor, sizeof(actor));
 	bool changed = false;
-	int ret = ctl_abuse_set(c, fqdn, state, actor, reason, &changed);
+	int ret;
+	if (is_ticket) {
+		static const char *const status_of[] = {"restored", "watch", "hold", "quarantined"};
+		struct store_ticket *t = calloc(1, sizeof(*t));
+		if (t == NULL)
+			return CTL_FAIL;
+		const char *status = state < 0 ? "dismissed" : status_of[state];
+		ret = decide_ticket(c, ticket, state, status, actor, reason, t, &changed);
+		if (ret == NP_OK)
+			printf("ticket %lld (%s): %s%s\n", (long long)ticket, t->fqdn, status,
+			       t->contact[0] != '\0' ? "; the reporter is told by mail" : "");
+		else if (ret == NP_ENOTFOUND)
+			ctl_err("no ticket %lld, or its host is gone", (long long)ticket);
+		else
+			ctl_err("abuse %s %lld: %s", verb, (long long)ticket, np_strerror(ret));
+		free(t);
+		return ret == NP_OK ? CTL_OK : CTL_FAIL;
+	}
+	ret = ctl_abuse_set(c, fqdn, state, actor, reason, &changed);
 	if (ret == NP_ENOTFOUND) {
 		ctl_err("no host %s", fqdn);
 		return CTL_FAIL;
@@ -175,7 +355,7 @@ static int abuse_set(struct ctl *c, enum store_abuse_state state, int argc, char
 int ctl_cmd_abuse(struct ctl *c, int argc, char **argv)
 {
 	if (argc < 1)
-		return ctl_usage("abuse list|log|hold|quarantine|restore ...");
+		return ctl_usage("abuse list|log|tickets|show|hold|quarantine|restore|dismiss ...");
 	const char *sub = argv[0];
 	bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
 	if (strcmp(sub, "list") == 0) {
@@ -196,11 +376,24 @@ int ctl_cmd_abuse(struct ctl *c, int argc, char **argv)
 		}
 		return abuse_log(c, name, json);
 	}
+	if (strcmp(sub, "tickets") == 0) {
+		if (argc != 1 && !json)
+			return ctl_usage("abuse tickets [--json]");
+		return abuse_tickets(c, json);
+	}
+	if (strcmp(sub, "show") == 0) {
+		json = argc == 3 && strcmp(argv[2], "--json") == 0;
+		if (argc != 2 && !json)
+			return ctl_usage("abuse show TICKET [--json]");
+		return abuse_show(c, argv[1], json);
+	}
 	if (strcmp(sub, "hold") == 0)
-		return abuse_set(c, STORE_ABUSE_HOLD, argc - 1, argv + 1);
+		return abuse_set(c, STORE_ABUSE_HOLD, sub, argc - 1, argv + 1);
 	if (strcmp(sub, "quarantine") == 0)
-		return abuse_set(c, STORE_ABUSE_QUARANTINED, argc - 1, argv + 1);
+		return abuse_set(c, STORE_ABUSE_QUARANTINED, sub, argc - 1, argv + 1);
 	if (strcmp(sub, "restore") == 0)
-		return abuse_set(c, STORE_ABUSE_OK, argc - 1, argv + 1);
-	return ctl_usage("abuse list|log|hold|quarantine|restore ...");
+		return abuse_set(c, STORE_ABUSE_OK, sub, argc - 1, argv + 1);
+	if (strcmp(sub, "dismiss") == 0)
+		return abuse_set(c, -1, sub, argc - 1, argv + 1);
+	return ctl_usage("abuse list|log|tickets|show|hold|quarantine|restore|dismiss ...");
 }

@@ -41,9 +41,12 @@ static void usage(FILE *out)
 	      "  import pcap FILE [--json] | import cowrie FILE [--json]   offline observations\n"
 	      "  observe show ADDRESS [--json] [--at UNIXTIME]   the verdict from the store\n"
 	      "  abuse list [--json]                  hosts not ok: state, score, reasons\n"
-	      "  abuse hold NAME --reason TEXT | abuse quarantine NAME --reason TEXT\n"
-	      "  abuse restore NAME --reason TEXT     each logged: who, when, why\n"
+	      "  abuse hold NAME|TICKET --reason TEXT | abuse quarantine NAME|TICKET --reason TEXT\n"
+	      "  abuse restore NAME|TICKET --reason TEXT  each logged: who, when, why\n"
+	      "  abuse dismiss TICKET --reason TEXT   close a report, nothing changed\n"
 	      "  abuse log [NAME] [--json]            every change of abuse state\n"
+	      "  abuse tickets [--json]               the abuse reports, open ones first\n"
+	      "  abuse show TICKET [--json]           one report with its evidence\n"
 	      "  feed reload                          check the feeds, quarantine what they list\n"
 	      "default FILE: " DEFAULT_CONFIG "\n",
 	      out);

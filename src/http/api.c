@@ -45,6 +45,8 @@ static const struct api_route {
     {"GET", "hosts/*/history", API_TOKEN, api_history},
     {"POST", "hosts/*/audit", API_TOKEN, api_audit_post},
     {"GET", "hosts/*/audit", API_TOKEN, api_audit_get},
+    {"GET", "hosts/*/abuse", API_TOKEN, api_host_abuse},
+    {"POST", "hosts/*/abuse/clear", API_TOKEN, api_host_abuse_clear},
     {"GET", "hosts/*/records/*", API_TOKEN, api_records_get},
     {"PUT", "hosts/*/records/*", API_TOKEN, api_records_put},
     {"DELETE", "hosts/*/records/*", API_TOKEN, api_records_delete},
@@ -65,6 +67,8 @@ static const struct api_route {
     {"GET", "admin/users", API_ADMIN, api_admin_users},
     {"POST", "admin/users/*/*", API_ADMIN, api_admin_user_state},
     {"GET", "openapi.json", API_PUBLIC, api_openapi},
+    {"POST", "abuse", API_PUBLIC, api_abuse_report},
+    {"GET", "abuse/revoked", API_PUBLIC, api_abuse_revoked},
 };
 
 /* ---- answers ---- */

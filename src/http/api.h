@@ -128,6 +128,15 @@ api_handler api_account_delete, api_admin_users, api_admin_user_state;
 api_handler api_totp_get, api_totp_enable, api_totp_disable, api_signup, api_confirm;
 api_handler api_tsig_list, api_tsig_create, api_tsig_delete;
 api_handler api_audit_post, api_audit_get;
+/* api_abuse.c: public abuse reports. */
+api_handler api_abuse_report, api_host_abuse, api_abuse_revoked, api_host_abuse_clear;
+/* t as ISO 8601 in UTC ("2026-01-01T00:00:00Z"), "unknown" for 0. */
+void api_iso8601(int64_t t, char out[32]);
+struct store_ticket;
+/* Checks a report's fields (the API's and the web form's) into t; false with why. */
+bool api_report_fields(const char *name, const char *category, const char *evidence,
+                       const char *contact, struct store_ticket *t, char *why, size_t len);
+bool api_evidence_ok(const char *text, size_t len);
 
 /* The entry from http.c for every /api/v1 path that is not the check's or the sensors'. */
 enum MHD_Result api_serve(struct http_request *hr);

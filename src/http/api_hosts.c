@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "abuse/abuse.h"
+#include "abuse/name_policy.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/macros.h"
@@ -339,6 +340,14 @@ static int host_create(struct api_req *r, struct store *st, struct writer_txn *t
 	if (cz == NULL || strcmp(cz->name, s->fqdn) == 0)
 		return api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "bad_name",
 		                 "%s is not a name under a zone this server serves", s->fqdn);
+	/* The name policy (abuse/name_policy.h) over the labels the account would own. */
+	char labels[CFG_NAME_MAX + 1], why[256];
+	size_t nl = strlen(s->fqdn) - strlen(cz->name) - 1;
+	memcpy(labels, s->fqdn, nl);
+	labels[nl] = '\0';
+	if (name_policy_check(labels, cfg->abuse_reserved, cfg->abuse_brands, why, sizeof(why)) != 0)
+		return api_error(r, MHD_HTTP_UNPROCESSABLE_CONTENT, "name_policy",
+		                 "%s cannot be taken: %s", s->fqdn, why);
 	memset(&s->h, 0, sizeof(s->h));
 	np_strlcpy(s->h.fqdn, s->fqdn, sizeof(s->h.fqdn));
 	np_strlcpy(s->h.zone, cz->name, sizeof(s->h.zone));
@@ -383,6 +392,17 @@ enum MHD_Result api_hosts_create(struct api_req *r)
 	    credential_may(&r->cred, r->cred.user_id, s->fqdn, 0, &r->client, time_now());
 	if (v != POLICY_OK) {
 		api_error(r, MHD_HTTP_FORBIDDEN, "forbidden", "%s", policy_verdict_str(v));
+		return api_answer(r);
+	}
+	/* Creations are budgeted per account and per source address (docs/abuse.md): names
+	 * are cheap to ask for, and each one a botnet or a phishing kit could use. */
+	unsigned wait = abuse_create_take(http_abuse(r->hs), r->cred.user_id, &r->client,
+	                                  time_now());
+	if (wait != 0) {
+		r->retry_after = wait;
+		api_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+		          "too many new hosts by this account or from this address; try again in %u s",
+		          wait);
 		return api_answer(r);
 	}
 	return api_write(r, host_create);

@@ -166,6 +166,18 @@ static enum MHD_Result send_page(struct MHD_Connection *c, unsigned status, stru
 	return ret;
 }
 
+static enum MHD_Result send_text(struct MHD_Connection *c, struct buf *b)
+{
+	enum MHD_Result ret;
+	if (b->err || b->p == NULL)
+		ret = http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n");
+	else
+		ret = http_reply(c, MHD_HTTP_OK, TEXT_PLAIN, b->p, b->len, NULL,
+		                 NULL, NULL, NULL);
+	buf_free(b);
+	return ret;
+}
+
 static enum MHD_Result redirect(struct MHD_Connection *c, const char *location, const char *cookie)
 {
 	return http_reply(c, MHD_HTTP_SEE_OTHER, TEXT_PLAIN, "", 0, MHD_HTTP_HEADER_LOCATION,
@@ -588,6 +600,97 @@ static enum MHD_Result page_signup(struct web *w)
 	return api_req_run(w->hr, r, api_signup);
 }
 
+/* ---- abuse reports (public) ---- */
+
+static enum MHD_Result abuse_form(struct MHD_Connection *c, const struct config *cfg,
+                                  unsigned status, const json_t *body, const char *error)
+{
+	char csrf[CHECK_TOKEN_LEN + 1], cookie[COOKIE_MAX];
+	login_csrf(c, cfg, csrf, cookie, sizeof(cookie));
+	struct buf b;
+	buf_init(&b, WEB_PAGE_MAX);
+	web_page_abuse(&b, csrf, json_string_value(json_object_get(body, "hostname")),
+	               json_string_value(json_object_get(body, "evidence")),
+	               json_string_value(json_object_get(body, "contact")), error);
+	return send_page(c, status, &b, cookie);
+}
+
+static enum MHD_Result abuse_answer(struct api_req *r)
+{
+	if (r->err_code[0] != '\0')
+		return abuse_form(r->conn, r->cfg, r->status, r->body, r->err_msg);
+	char text[160];
+	snprintf(text, sizeof(text),
+	         "Thank you. Your report is ticket %lld; the operator will look at it.",
+	         (long long)json_integer_value(json_object_get(r->out, "ticket")));
+	return message(r->conn, NULL, MHD_HTTP_CREATED, "Report received", text, "/", "Home",
+	               NULL);
+}
+
+/* The form fills the API's request (POST /api/v1/abuse), so its checks and budget are
+ * the API's; before any session, CSRF is the double-submit np_csrf cookie. */
+static enum MHD_Result page_abuse(struct web *w)
+{
+	if (!w->post)
+		return abuse_form(w->conn, w->cfg, MHD_HTTP_OK, NULL, NULL);
+	json_t *body = json_pack("{s:s,s:s,s:s}", "hostname", field_or_empty(w->form, "hostname"),
+	                         "category", field_or_empty(w->form, "category"), "evidence",
+	                         field_or_empty(w->form, "evidence"));
+	const char *contact = field_or_empty(w->form, "contact");
+	if (body != NULL && contact[0] != '\0')
+		json_object_set_new(body, "contact", json_string(contact));
+	if (!login_csrf_ok(w->conn, w->form)) {
+		enum MHD_Result ret = abuse_form(w->conn, w->cfg, MHD_HTTP_FORBIDDEN, body,
+		                                 "The form expired or cookies are off; try again.");
+		json_decref(body);
+		return ret;
+	}
+	struct api_req *r = api_req_new(w->hr);
+	if (r == NULL || body == NULL) {
+		json_decref(body);
+		api_req_free(r);
+		return http_reply_text(w->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+	}
+	r->body = body;
+	r->answer = abuse_answer;
+	set_segs(r, "abuse", NULL, NULL, NULL);
+	return api_req_run(w->hr, r, api_abuse_report);
+}
+
+/* GET /abuse/revoked.txt: the API's revoked list as text, one "NAME SINCE" a line. */
+static enum MHD_Result revoked_text(struct api_req *r)
+{
+	const json_t *list = json_object_get(r->out, "revoked");
+	if (r->err_code[0] != '\0' || list == NULL)
+		return http_reply_text(r->conn, r->status >= 400 ? r->status : 500,
+		                       "cannot read the list now\n");
+	struct buf b;
+	buf_init(&b, (size_t)1 << 26);
+	buf_printf(&b, "# Names of this server taken out of service for abuse (quarantined) or"
+	               " whose account is suspended, and since when (UTC).\n");
+	size_t i;
+	const json_t *o;
+	json_array_foreach(list, i, o)
+	{
+		buf_printf(&b, "%s %s\n", json_string_value(json_object_get(o, "name")),
+		           json_string_value(json_object_get(o, "since")));
+	}
+	if (json_is_true(json_object_get(r->out, "truncated")))
+		buf_printf(&b, "# more names were left out\n");
+	return send_text(r->conn, &b);
+}
+
+static enum MHD_Result page_revoked(struct web *w)
+{
+	struct api_req *r = api_req_new(w->hr);
+	if (r == NULL)
+		return http_reply_text(w->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+	set_segs(r, "abuse", "revoked", NULL, NULL);
+	r->method = MHD_HTTP_METHOD_GET;
+	r->answer = revoked_text;
+	return api_req_run(w->hr, r, api_abuse_revoked);
+}
+
 static enum MHD_Result confirm_answer(struct api_req *r)
 {
 	if (r->err_code[0] != '\0')
@@ -986,7 +1089,9 @@ static const char *below(const char *url, const char *prefix)
 
 bool web_path(const char *url)
 {
-	static const char *const exact[] = {"/", "/login", "/logout", "/signup", "/confirm"};
+	static const char *const exact[] = {"/",        "/login",   "/logout",
+	                                    "/signup",  "/confirm", "/abuse",
+	                                    "/abuse/revoked.txt"};
 	static const char *const trees[] = {"/hosts", "/tokens", "/account", "/admin"};
 	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
 		if (strcmp(url, exact[i]) == 0)
@@ -1011,6 +1116,10 @@ static enum MHD_Result route(struct web *w)
 		return page_signup(w);
 	if (strcmp(url, "/confirm") == 0)
 		return page_confirm(w);
+	if (strcmp(url, "/abuse") == 0)
+		return page_abuse(w);
+	if (strcmp(url, "/abuse/revoked.txt") == 0)
+		return page_revoked(w);
 	if ((rest = below(url, "/admin")) != NULL)
 		return sign_in_check(w, API_ADMIN, &ret) ? page_admin(w, rest) : ret;
 	/* Everything else needs a sign-in (a session, not a token). */

@@ -115,6 +115,18 @@ void web_page_signup(struct buf *b, const char *csrf, const char *mode, const ch
 	render(b, "web_signup.html", c);
 }
 
+void web_page_abuse(struct buf *b, const char *csrf, const char *hostname, const char *evidence,
+                    const char *contact, const char *error)
+{
+	struct tpl_ctx *c = page_ctx(NULL, "Report abuse");
+	tpl_set(c, "csrf", csrf);
+	tpl_set(c, "hostname", hostname != NULL ? hostname : "");
+	tpl_set(c, "evidence", evidence != NULL ? evidence : "");
+	tpl_set(c, "contact", contact != NULL ? contact : "");
+	tpl_set(c, "error", error != NULL ? error : "");
+	render(b, "web_abuse.html", c);
+}
+
 void web_page_confirm(struct buf *b, const char *csrf, const char *code)
 {
 	struct tpl_ctx *c = page_ctx(NULL, "Confirm your address");

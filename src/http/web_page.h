@@ -29,6 +29,9 @@ void web_page_message(struct buf *b, const struct web_nav *nav, const char *titl
 void web_page_home(struct buf *b, const struct web_nav *nav, bool signup);
 void web_page_login(struct buf *b, const char *csrf, const char *username, const char *error,
                     bool signup);
+/* The public abuse report form (GET/POST /abuse), with what was typed and an error. */
+void web_page_abuse(struct buf *b, const char *csrf, const char *hostname, const char *evidence,
+                    const char *contact, const char *error);
 /* mode: [accounts] signup ("open" or "invite"). */
 void web_page_signup(struct buf *b, const char *csrf, const char *mode, const char *username,
                      const char *email, const char *error);

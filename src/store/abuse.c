@@ -188,14 +188,15 @@ static int log_row(sqlite3_stmt *s, void *ctx)
 	    .old_state = sqlite3_column_int(s, 3),
 	    .new_state = sqlite3_column_int(s, 4),
 	    .reason = (const char *)sqlite3_column_text(s, 5),
+	    .ticket = sqlite3_column_int64(s, 6),
 	};
 	return w->cb(&l, w->ctx);
 }
 
 int store_abuse_log_list(struct store *st, const char *fqdn, store_abuse_log_cb *cb, void *ctx)
 {
-	sqlite3_stmt *s = store__sql(st, "SELECT time, fqdn, actor, old_state, new_state, reason"
-	                                 " FROM abuse_log WHERE ?1 IS NULL OR fqdn = ?1"
+	sqlite3_stmt *s = store__sql(st, "SELECT time, fqdn, actor, old_state, new_state, reason,"
+	                                 " COALESCE(ticket, 0) FROM abuse_log WHERE ?1 IS NULL OR fqdn = ?1"
 	                                 " ORDER BY id DESC");
 	if (s == NULL)
 		return NP_ESTORE;
@@ -228,4 +229,18 @@ int store_abuse_addr_hosts(struct store *st, uint16_t type, const uint8_t *rdata
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)limit);
 	struct addr_walk w = {cb, ctx};
 	return store__each_row(st, s, addr_row, &w);
+}
+
+int store_abuse_owner_clears(struct store *st, int64_t host_id, unsigned *n)
+{
+	sqlite3_stmt *s = store__sql(st, "SELECT COUNT(*) FROM abuse_log WHERE host_id = ?1"
+	                                 " AND actor = 'owner' AND old_state = 2 AND new_state = 0");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, host_id);
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK)
+		*n = (unsigned)sqlite3_column_int(s, 0);
+	store__done(s);
+	return ret;
 }

@@ -64,10 +64,14 @@ struct store_abuse_log {
 	int64_t time;
 	const char *fqdn, *actor, *reason;
 	int old_state, new_state;
+	int64_t ticket; /* the abuse report the decision came from; 0 none */
 };
 typedef int store_abuse_log_cb(const struct store_abuse_log *l, void *ctx);
 int store_abuse_log_list(struct store *st, const char *fqdn, store_abuse_log_cb *cb,
                          void *ctx) np_mustcheck;
+
+/* How often host_id's owner cleared a hold (abuse log rows hold -> ok by actor "owner"). */
+int store_abuse_owner_clears(struct store *st, int64_t host_id, unsigned *n) np_mustcheck;
 
 /* The hosts whose records of type hold rdata (an address), at most limit: each one's id
  * and owner (0: none). */

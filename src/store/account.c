@@ -114,7 +114,12 @@ static int set_int(struct store *st, const char *sql, int64_t id, int64_t value)
 
 int store_user_set_state(struct store *st, int64_t id, enum store_user_state state)
 {
-	return set_int(st, "UPDATE users SET state = ?2 WHERE id = ?1", id, state);
+	/* state_since: when the state began (the revoked list says since when an account is
+	 * suspended); the same state again keeps it. */
+	return set_int(st,
+	               "UPDATE users SET state_since = CASE WHEN state = ?2 THEN state_since"
+	               " ELSE CAST(strftime('%s', 'now') AS INTEGER) END, state = ?2 WHERE id = ?1",
+	               id, state);
 }
 
 int store_user_set_role(struct store *st, int64_t id, enum store_user_role role)

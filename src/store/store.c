@@ -298,6 +298,26 @@ static const char *const migrations[] = {
 	"  value TEXT NOT NULL,"
 	"  created INTEGER NOT NULL,"
 	"  PRIMARY KEY (host_id, value));",
+
+	/* 10: abuse reports (store/ticket.h): what a reporter said about a name, with an
+	 * optional contact told the outcome, and the operator's decision; the abuse log names
+	 * the ticket a decision came from. The revoked list reads quarantined hosts (an index
+	 * on them alone) and since when an account is suspended (users.state_since). */
+	"CREATE TABLE abuse_tickets ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  fqdn TEXT NOT NULL,"
+	"  category TEXT NOT NULL,"
+	"  evidence TEXT NOT NULL,"
+	"  contact TEXT NOT NULL DEFAULT '',"
+	"  source TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'open',"
+	"  decided INTEGER NOT NULL DEFAULT 0,"
+	"  decision TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX abuse_tickets_fqdn ON abuse_tickets(fqdn, id);"
+	"ALTER TABLE abuse_log ADD COLUMN ticket INTEGER;"
+	"CREATE INDEX hosts_quarantined ON hosts(id) WHERE abuse_state = 3;"
+	"ALTER TABLE users ADD COLUMN state_since INTEGER NOT NULL DEFAULT 0;",
 };
 /* clang-format on */
 

@@ -116,7 +116,8 @@ class Nameplate:
     ABUSE_OFF = {"host_per_window": 0, "host_per_day": 0, "token_per_window": 0,
                  "token_per_day": 0, "source_per_window": 0, "source_per_day": 0,
                  "watch_score": 0, "hold_score": 0, "quarantine_score": 0,
-                 "shared_accounts": 0}
+                 "shared_accounts": 0, "create_per_account_hour": 0,
+                 "create_per_source_hour": 0, "reports_per_source_hour": 0}
 
     def config_text(self, dns=None, http=None, zone=None, server=None, extra=None,
                     abuse=None):

@@ -529,3 +529,233 @@ def test_rfc2136_update_answers_to_the_same_protection(np_factory, tmp_path):
     assert n.addrs("flux." + ZONE) == {"10.%d.%d.%d" % ((first - 1) % 6, (first - 1) // 6,
                                                          first)}
     assert abuse_list(n)["flux." + ZONE]["state"] in ("hold", "quarantined")
+
+
+# ---- name policy at creation -----------------------------------------------------------
+
+
+PASSWORD = "correct horse battery"
+
+
+def start_accounts(np_factory, abuse):
+    """A running server with the accounts alice and bob, who sign in with PASSWORD."""
+    import accounts
+    n = np_factory()
+    n.write_config(abuse=abuse)
+    n.init()
+    for u in ("alice", "bob"):
+        n.add_user(u)
+        accounts.set_password(n, u, PASSWORD)
+    n.start()
+    return n
+
+
+def session_of(n, user):
+    s, _, j = api(n, "POST", "/auth/login", {"user": user, "password": PASSWORD})
+    assert s == 200, j
+    return j["token"]
+
+
+def test_name_policy_refuses_reserved_brands_and_mixed_scripts(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS, reserved="www ns* admin",
+                                        brands="paypal google", create_per_account_hour=0,
+                                        create_per_source_hour=0))
+    tok = session_of(n, "alice")
+    refused = {
+        "www": "reserved", "ns7": "reserved", "admin.lab": "reserved",
+        "paypa1": "brand paypal", "secure-paypal": "brand paypal", "g00gle": "brand google",
+        "googie": "brand google", "xn--l-7sba6dbr": "mixes Latin and Cyrillic",
+        "xn--abc-": "plain ASCII",
+    }
+    for label, why in refused.items():
+        s, _, j = api(n, "POST", "/hosts", {"fqdn": "%s.%s" % (label, ZONE)}, token=tok)
+        assert s == 422 and j["error"]["code"] == "name_policy", (label, s, j)
+        assert why in j["error"]["message"], (label, j)
+        assert n.query("%s.%s" % (label, ZONE), "A").rcode() == dns.rcode.NXDOMAIN
+    # Ordinary names, and one IDN label in one script, are taken.
+    for label in ("nas", "wwwx", "paypalooza", "xn--bcher-kva", "xn--e1afmkfd"):
+        s, _, j = api(n, "POST", "/hosts", {"fqdn": "%s.%s" % (label, ZONE)}, token=tok)
+        assert s == 201, (label, j)
+    hosts = n.ctl("host", "list").stdout
+    assert "paypa1" not in hosts and "xn--bcher-kva" in hosts
+
+
+def test_creation_budget_per_account_and_source(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS, create_per_account_hour=2,
+                                        create_per_source_hour=3))
+    alice = session_of(n, "alice")
+    bob = session_of(n, "bob")
+    got = [api(n, "POST", "/hosts", {"fqdn": "a%d.%s" % (i, ZONE)}, token=alice)[0]
+           for i in range(3)]
+    assert got == [201, 201, 429], got
+    s, hdrs, j = api(n, "POST", "/hosts", {"fqdn": "a9.%s" % ZONE}, token=alice)
+    assert s == 429 and j["error"]["code"] == "rate_limited"
+    # Up to the window and one of its 24 slots (docs/abuse.md, "How it is counted").
+    assert 3000 <= int(hdrs["retry-after"]) <= 3600 + 150 + 5
+    assert n.query("a2.%s" % ZONE, "A").rcode() == dns.rcode.NXDOMAIN
+    # Another account from the same address: its own budget, but the source's is 3.
+    got = [api(n, "POST", "/hosts", {"fqdn": "b%d.%s" % (i, ZONE)}, token=bob)[0]
+           for i in range(2)]
+    assert got == [201, 429], got
+
+
+# ---- abuse reports ---------------------------------------------------------------------
+
+
+def outbox(n):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(n.data_dir, "nameplate.db"), uri=True)
+    try:
+        return db.execute("SELECT rcpt, subject, body FROM outbox ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def ctl_json(n, *args):
+    return json.loads(n.ctl(*args, "--json").stdout)
+
+
+def test_report_through_the_api_and_the_operators_decisions(np_factory):
+    n = start(np_factory, abuse=dict(NO_LIMITS, reports_per_source_hour=4))
+    report = {"hostname": HOME.upper() + ".", "category": "phishing",
+              "evidence": "https://%s/login imitates a bank\nseen in a mail" % HOME,
+              "contact": "reporter@example.org"}
+    s, _, j = api(n, "POST", "/abuse", report)
+    assert s == 201 and j["fqdn"] == HOME and j["status"] == "open", j
+    ticket = j["ticket"]
+    # Bad reports: 422 with the reason, nothing kept; unknown names too.
+    for bad, code in (({"category": "nope"}, "bad_report"), ({"evidence": ""}, "bad_report"),
+                      ({"contact": "not a mail"}, "bad_report"),
+                      ({"hostname": "nothere." + ZONE}, "bad_name")):
+        s, _, j = api(n, "POST", "/abuse", dict(report, **bad))
+        assert s == 422 and j["error"]["code"] == code, (bad, j)
+    s, _, j = api(n, "POST", "/abuse", dict(report, evidence="x" * 4001))
+    assert s == 400, j
+    # The source's budget (4 an hour) counts every report that passed the field checks
+    # (the unknown name above too).
+    s, hdrs, j = api(n, "POST", "/abuse", report)
+    assert s == 201
+    s, hdrs, j = api(n, "POST", "/abuse", report)
+    assert s == 201
+    s, hdrs, j = api(n, "POST", "/abuse", report)
+    assert s == 429 and int(hdrs["retry-after"]) > 3000, j
+    tickets = ctl_json(n, "abuse", "tickets")
+    assert [t["ticket"] for t in tickets] == [ticket + 2, ticket + 1, ticket]
+    t = ctl_json(n, "abuse", "show", str(ticket))
+    assert t["name"] == HOME and t["category"] == "phishing" and "\n" in t["evidence"]
+    assert t["status"] == "open" and t["source"] == "127.0.0.1"
+    assert "imitates a bank" in n.ctl("abuse", "show", str(ticket)).stdout
+
+    # The operator quarantines by ticket: DNS drops the name, the log names the ticket, the
+    # reporter's mail waits in the outbox.
+    n.update(HOME, "192.0.2.5", user="alice", secret=n.secret)
+    out = n.ctl("abuse", "quarantine", str(ticket), "--reason", "phishing kit found")
+    assert "quarantined" in out.stdout and "told by mail" in out.stdout
+    wait_for(lambda: n.query(HOME, "A").rcode() == dns.rcode.NXDOMAIN, timeout=5)
+    log = ctl_json(n, "abuse", "log", HOME)
+    assert log[0]["to"] == "quarantined" and log[0]["ticket"] == ticket
+    assert "phishing kit found" in log[0]["reason"]
+    assert ctl_json(n, "abuse", "show", str(ticket))["status"] == "quarantined"
+    mails = outbox(n)
+    assert mails[-1][0] == "reporter@example.org" and "taken out of DNS" in mails[-1][2]
+    # Restored by another ticket's decision; a third is dismissed (no state change).
+    n.ctl("abuse", "restore", str(ticket + 1), "--reason", "cleaned up")
+    wait_for(lambda: n.addrs(HOME) == {"192.0.2.5"}, timeout=5)
+    n.ctl("abuse", "dismiss", str(ticket + 2), "--reason", "duplicate")
+    assert ctl_json(n, "abuse", "show", str(ticket + 2))["status"] == "dismissed"
+    assert len(outbox(n)) == 3
+    # Errors: no such ticket, dismiss needs a ticket; tickets survive a restart.
+    assert n.ctl("abuse", "hold", "999", "--reason", "x", check=False).returncode != 0
+    assert n.ctl("abuse", "dismiss", HOME, "--reason", "x", check=False).returncode != 0
+    n.stop()
+    n.start()
+    assert len(ctl_json(n, "abuse", "tickets")) == 3
+
+
+def test_owner_sees_state_reasons_and_log(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS))
+    n.ctl("host", "add", HOME, "--user", "alice")
+    n.ctl("host", "add", "bobs." + ZONE, "--user", "bob")
+    alice = session_of(n, "alice")
+    s, _, j = api(n, "GET", "/hosts/%s/abuse" % HOME, token=alice)
+    assert s == 200 and j["state"] == "ok" and j["log"] == [], j
+    s, _, j = api(n, "POST", "/abuse", {"hostname": HOME, "category": "spam",
+                                        "evidence": "mail from it"})
+    ticket = j["ticket"]
+    n.ctl("abuse", "hold", str(ticket), "--reason", "spam seen")
+    s, _, j = api(n, "GET", "/hosts/%s/abuse" % HOME, token=alice)
+    assert s == 200 and j["state"] == "hold" and "spam seen" in j["reasons"], j
+    assert j["log"][0]["to"] == "hold" and j["log"][0]["by"] == "operator"
+    assert j["log"][0]["ticket"] == ticket and "ctl:" not in json.dumps(j)
+    # Another account's name: 404, as every other host path answers.
+    s, _, j = api(n, "GET", "/hosts/bobs.%s/abuse" % ZONE, token=alice)
+    assert s == 404, j
+
+
+# ---- the revoked list ------------------------------------------------------------------
+
+
+def revoked(n):
+    s, _, j = api(n, "GET", "/abuse/revoked")
+    assert s == 200, j
+    st, hdrs, body = n.http("/abuse/revoked.txt")
+    assert st == 200, body
+    lines = [ln.split() for ln in body.splitlines() if not ln.startswith("#")]
+    assert {ln[0]: ln[1] for ln in lines} == {o["name"]: o["since"] for o in j["revoked"]}
+    return {o["name"]: o for o in j["revoked"]}
+
+
+def test_revoked_list_follows_quarantine_and_suspension(np_factory):
+    import re
+    n = start(np_factory, abuse=dict(NO_LIMITS))
+    n.add_user("bob")
+    n.ctl("host", "add", "bobs." + ZONE, "--user", "bob")
+    assert revoked(n) == {}
+    before = time.time()
+    n.ctl("abuse", "hold", HOME, "--reason", "looking")
+    assert revoked(n) == {}  # a hold is not a revocation
+    n.ctl("abuse", "quarantine", HOME, "--reason", "phishing")
+    r = revoked(n)
+    assert list(r) == [HOME] and r[HOME]["why"] == "quarantined"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r[HOME]["since"])
+    assert before - 1 <= r[HOME]["since_time"] <= time.time() + 1
+    n.ctl("user", "suspend", "bob")
+    r = revoked(n)
+    assert sorted(r) == sorted([HOME, "bobs." + ZONE]) and r["bobs." + ZONE]["why"] == "suspended"
+    assert r["bobs." + ZONE]["since_time"] >= before - 1
+    # Restored and reinstated: gone from both lists.
+    n.ctl("abuse", "restore", HOME, "--reason", "cleaned")
+    n.ctl("user", "unlock", "bob")
+    assert revoked(n) == {}
+
+
+def test_owner_clears_a_hold_once(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS))
+    n.ctl("host", "add", HOME, "--user", "alice")
+    alice = session_of(n, "alice")
+    path = "/hosts/%s/abuse/clear" % HOME
+    s, _, j = api(n, "POST", path, {"confirm": True}, token=alice)
+    assert s == 409 and j["error"]["code"] == "not_held", j
+    n.ctl("abuse", "hold", HOME, "--reason", "flux-like")
+    s, _, j = api(n, "PUT", "/hosts/%s/records/A" % HOME, {"records": ["192.0.2.7"]},
+                  token=alice)
+    assert s == 403, j
+    # Without the confirmation nothing changes.
+    s, _, j = api(n, "POST", path, {}, token=alice)
+    assert s == 400, j
+    s, _, j = api(n, "POST", path, {"confirm": True}, token=alice)
+    assert s == 200 and j["state"] == "ok", j
+    s, _, j = api(n, "PUT", "/hosts/%s/records/A" % HOME, {"records": ["192.0.2.7"]},
+                  token=alice)
+    assert s == 200, j
+    assert n.addrs(HOME) == {"192.0.2.7"}
+    log = ctl_json(n, "abuse", "log", HOME)
+    assert log[0]["actor"] == "owner" and log[0]["from"] == "hold" and log[0]["to"] == "ok"
+    # A second hold is the operator's to lift.
+    n.ctl("abuse", "hold", HOME, "--reason", "again")
+    s, _, j = api(n, "POST", path, {"confirm": True}, token=alice)
+    assert s == 403 and j["error"]["code"] == "cleared_before", j
+    assert ctl_json(n, "abuse", "log", HOME)[0]["to"] == "hold"
+    n.ctl("abuse", "quarantine", HOME, "--reason", "confirmed phishing")
+    s, _, j = api(n, "POST", path, {"confirm": True}, token=alice)
+    assert s == 403 and j["error"]["code"] == "quarantined", j

@@ -449,3 +449,44 @@ def test_host_page_shows_the_last_audit(np_factory, chromium):
     assert "Grade C" in b.text()
     assert b.driver.find_element("id", "audit-changes").text == "gone: port-open tcp/23"
     check_page(n, b, "/hosts/" + FQDN, cookie=b.driver.get_cookie("np_session")["value"])
+
+
+def test_abuse_report_in_the_browser(np_factory, chromium):
+    """The public report form (GET/POST /abuse): a wrong name is said on the form with what
+    was typed kept; a good report gives a ticket the operator sees; a POST without the
+    form's CSRF value keeps nothing."""
+    n = server(np_factory)
+    n.ctl("host", "add", FQDN, "--user", "alice")
+    base = "http://127.0.0.1:%d" % n.http_port
+    b = chromium("reporter")
+    b.open(base + "/abuse")
+    check_page(n, b, "/abuse")
+    b.type("hostname", "nothere." + ZONE)
+    b.driver.find_element("name", "category").send_keys("Phishing")
+    b.type("evidence", "a fake bank login\nat /login")
+    b.type("contact", "reporter@example.org")
+    b.press("Send the report")
+    b.screenshot("abuse-bad-name")
+    assert "not a name of this server" in b.text(), b.text()
+    assert b.field("evidence").get_attribute("value") == "a fake bank login\nat /login"
+    b.field("hostname").clear()
+    b.type("hostname", FQDN)
+    b.press("Send the report")
+    b.screenshot("abuse-sent")
+    assert "Report received" in b.text() and "ticket" in b.text(), b.text()
+    import json
+    tickets = json.loads(n.ctl("abuse", "tickets", "--json").stdout)
+    assert len(tickets) == 1 and tickets[0]["name"] == FQDN, tickets
+    t = tickets[0]
+    assert t["category"] == "phishing" and t["contact"] == "reporter@example.org"
+    assert t["evidence"].replace("\r\n", "\n") == "a fake bank login\nat /login", t
+    # Without the double-submit cookie: 403 on the form, nothing kept.
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", n.http_port, timeout=10)
+    c.request("POST", "/abuse", "hostname=%s&category=spam&evidence=x&csrf=%s" % (FQDN, "A" * 43),
+              {"Content-Type": "application/x-www-form-urlencoded"})
+    r = c.getresponse()
+    body = r.read().decode()
+    c.close()
+    assert r.status == 403 and "form expired" in body, (r.status, body)
+    assert len(json.loads(n.ctl("abuse", "tickets", "--json").stdout)) == 1

@@ -223,6 +223,11 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->abuse_hold_score, 143);
 	assert_int_equal(cfg->abuse_quarantine_score, 300);
 	assert_int_equal(cfg->abuse_shared_accounts, 10);
+	assert_int_equal(cfg->abuse_create_per_account_hour, 10);
+	assert_int_equal(cfg->abuse_create_per_source_hour, 30);
+	assert_int_equal(cfg->abuse_reports_per_source_hour, 10);
+	assert_non_null(strstr(cfg->abuse_reserved, "ns*"));
+	assert_non_null(strstr(cfg->abuse_brands, "paypal"));
 	const struct cfg_zone *z = &cfg->zones[0];
 	assert_string_equal(z->contact, "hostmaster.dyn.example");
 	assert_int_equal(z->ttl, 60);
