@@ -204,11 +204,13 @@ data_dir = {d}
 [dns]
 listen = 127.0.0.1@{port}
 
+{abuse}
 [zone {zone}]
 ns = ns1.{zone}
 contact = hostmaster.{zone}
 ttl = 60
-{extra}""".format(d=self.datadir, port=self.port, zone=ZONE, extra=extra)
+{extra}""".format(d=self.datadir, port=self.port, zone=ZONE, extra=extra,
+                  abuse=bench.ABUSE_OFF)
         self.conf = os.path.join(self.work, "nameplate.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
