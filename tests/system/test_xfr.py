@@ -330,8 +330,7 @@ def rr_text(rr):
 
 def test_nsd_knot_bind_follow_an_update_within_a_second(np_factory, tmp_path):
     for prog in (NSD, KNOTD, NAMED):
-        if not os.path.exists(prog):
-            pytest.skip("%s not installed (scripts/deps.sh)" % prog)
+        assert os.path.exists(prog), "%s not installed (scripts/deps.sh installs it)" % prog
     # The secondaries need nameplated's port and it theirs: the primary's config first,
     # then them, then its notify lines.
     n = primary(np_factory)
