@@ -25,7 +25,6 @@ import dns.rrset
 import dns.name
 import dns.tsig
 import dns.tsigkeyring
-import pytest
 
 from conftest import NAMEPLATED, ZONE, free_port, wait_for
 
