@@ -157,8 +157,11 @@ int main(int argc, char **argv)
 		store_close(st);
 		return 1;
 	}
+	if (ret == NP_OK)
+		ret = store_checkpoint_background(st); /* off the writer's commits */
 	if (ret != NP_OK) {
 		log_err("cannot open the store in %s: %s", cfg->data_dir, np_strerror(ret));
+		store_close(st);
 		return 1;
 	}
 

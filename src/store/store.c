@@ -637,6 +637,7 @@ void store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	store__checkpoint_stop(st);
 	for (int i = 0; i < SQL_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	for (size_t i = 0; i < STORE_SQL_CACHE; i++)

@@ -35,6 +35,10 @@ int store_open(const char *data_dir, bool create, struct store **out) np_mustche
  * lookups off the writer's thread. No migration: the writer's store_open did it. */
 int store_open_reader(const char *data_dir, struct store **out) np_mustcheck;
 void store_close(struct store *st);
+/* WAL checkpoints of st's commits on a thread of their own, with its own connection, rather
+ * than inside the commit that finds the WAL long (store/checkpoint.c): for the writer's
+ * connection. Stopped by store_close. */
+int store_checkpoint_background(struct store *st) np_mustcheck;
 
 /* Transactions. store_begin takes the write lock at once (BEGIN IMMEDIATE). A failed
  * store_commit means nothing of the transaction may be acknowledged. */

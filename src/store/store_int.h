@@ -50,12 +50,16 @@ enum store_stmt {
 
 struct store {
 	sqlite3 *db;
+	struct store_checkpointer *ckpt; /* store_checkpoint_background, or NULL */
 	sqlite3_stmt *stmt[SQL_COUNT];
 	struct {
 		const char *sql;
 		sqlite3_stmt *s;
 	} cache[STORE_SQL_CACHE];
 };
+
+/* Stops the checkpoint thread of st, if any (store_close). */
+void store__checkpoint_stop(struct store *st);
 
 /* The cached statement, reset and with bindings cleared; NULL when it cannot be prepared
  * (logged). Callers reset it again when done (store__done) so it holds no read lock. */
