@@ -193,6 +193,9 @@ unsigned budget_take(struct budget *b, const struct budget_key *keys, size_t n, 
 		if (dup || keys[i].scope >= BUDGET_SCOPES)
 			continue;
 		const struct budget_limit *l = &b->limits.scope[keys[i].scope];
+		/* A scope without limits counts nothing: no entry taken (and evicted) per key. */
+		if (l->per_window == 0 && l->per_day == 0)
+			continue;
 		e[m] = find(b, &keys[i], now);
 		unsigned w0 = wait_for(&e[m]->w[0], slot_len(b, 0), l->per_window, now);
 		unsigned w1 = wait_for(&e[m]->w[1], slot_len(b, 1), l->per_day, now);
