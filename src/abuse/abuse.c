@@ -165,6 +165,15 @@ void abuse_reload(struct abuse *a, const struct config *cfg)
 int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
                 const struct np_addr *cand, size_t n, int64_t now, int *state)
 {
+	pthread_rwlock_rdlock(&a->lock);
+	struct flux_params p = a->flux;
+	pthread_rwlock_unlock(&a->lock);
+	/* Every line at 0: no score can change a state, so none is measured (the history
+	 * queries cost more than the rest of an update); the state h was read with stands. */
+	if (p.watch <= 0 && p.hold <= 0 && p.quarantine <= 0 && p.shared_accounts == 0) {
+		*state = h->abuse_state;
+		return NP_OK;
+	}
 	struct store_abuse cur;
 	int ret = store_abuse_get(st, h->id, &cur);
 	if (ret != NP_OK)
@@ -173,13 +182,7 @@ int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
 	struct flux_features f;
 	char reasons[STORE_ABUSE_REASONS_MAX], json[STORE_ABUSE_FEATURES_MAX];
 	pthread_rwlock_rdlock(&a->lock);
-	struct flux_params p = a->flux;
-	/* Every line at 0: no score can change a state, so none is measured (the history
-	 * queries cost more than the rest of an update); the state stored stands. */
-	if (p.watch <= 0 && p.hold <= 0 && p.quarantine <= 0 && p.shared_accounts == 0) {
-		pthread_rwlock_unlock(&a->lock);
-		return NP_OK;
-	}
+	p = a->flux;
 	int64_t since = now - (int64_t)p.window;
 	if (cur.since > since)
 		since = cur.since; /* a restored host starts afresh */

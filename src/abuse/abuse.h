@@ -56,7 +56,8 @@ int abuse_quarantine_listed(struct abuse *a, struct store *st, const struct conf
  * writer's transaction: the score and its features are stored, and the host's state is
  * raised to what they call for (logged with actor "flux"; a watch whose score fell back is
  * ok again). *state gets the state after it: at hold or above the change must not be
- * applied. */
+ * applied. With every flux line at 0 ([abuse] watch_score, hold_score, quarantine_score,
+ * shared_accounts) nothing is measured or stored: *state is h's state as read. */
 int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
                 const struct np_addr *cand, size_t n, int64_t now, int *state) np_mustcheck;
 

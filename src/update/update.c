@@ -80,6 +80,7 @@ struct update_op {
 	 * point into the writer thread's own arrays (apply_scratch), so an UPDATE in flight
 	 * holds only its message. */
 	struct store_host *host_p;
+	const struct update_rr *held; /* whose records load_host last put there, unchanged */
 	bool challenge;
 	struct store_rr *before, *after;
 	size_t n_before, n_after;
@@ -150,6 +151,11 @@ static void name_text(const uint8_t *wire, size_t len, char *out, size_t cap)
 {
 	if (dns_name_to_text(wire, len, out, cap) < 0)
 		out[0] = '\0';
+}
+
+static bool same_name(const struct update_rr *a, const struct update_rr *b)
+{
+	return a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0;
 }
 
 static bool rdata_equal(const struct store_rr *a, const struct update_rr *b)
@@ -414,6 +420,7 @@ static int load_host(struct update_op *u, struct store *st, const struct update_
 		return ret;
 	memcpy(u->after, u->before, u->n_before * sizeof(u->before[0]));
 	u->n_after = u->n_before;
+	u->held = rr;
 	return NP_OK;
 }
 
@@ -529,11 +536,24 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 		u->rcode = DNS_RCODE_REFUSED;
 		return NP_OK;
 	}
+	u->held = NULL;
 	u->rcode = check_prereqs(u, st, cz, &ret);
 	if (ret != NP_OK)
 		return ret;
-	if (u->rcode != DNS_RCODE_NOERROR)
+	if (u->rcode != DNS_RCODE_NOERROR) {
+		/* A change the key may not make is REFUSED whatever the prerequisites say, as
+		 * when the service refused it before it came here. */
+		for (unsigned i = u->msg.n_prereq; i < u->msg.n_prereq + u->msg.n_update; i++) {
+			unsigned rcode = u->rcode;
+			ret = load_host(u, st, &u->msg.rr[i]);
+			if (ret == NP_EDENIED)
+				return NP_OK; /* u->rcode is REFUSED */
+			if (ret != NP_OK)
+				return ret;
+			u->rcode = rcode;
+		}
 		return NP_OK;
+	}
 
 	if (u->svc->abuse != NULL) {
 		ret = judge_addresses(u, st, txn);
@@ -544,11 +564,12 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 	const struct update_rr *loaded = NULL; /* whose records after[] holds */
 	for (unsigned i = m->n_prereq; i < m->n_prereq + m->n_update; i++) {
 		const struct update_rr *rr = &m->rr[i];
-		if (loaded == NULL || loaded->name_len != rr->name_len ||
-		    memcmp(loaded->name, rr->name, rr->name_len) != 0) {
+		if (loaded == NULL || !same_name(loaded, rr)) {
 			if (loaded != NULL && (ret = flush_host(u, st, txn)) != NP_OK)
 				break;
-			if ((ret = load_host(u, st, rr)) != NP_OK)
+			/* judge_addresses may have loaded this very host last: not again. */
+			bool held = loaded == NULL && u->held != NULL && same_name(u->held, rr);
+			if (!held && (ret = load_host(u, st, rr)) != NP_OK)
 				break;
 			loaded = rr;
 		}
@@ -607,31 +628,38 @@ static unsigned check_challenge(struct update_op *u, const struct update_rr *rr,
 	return DNS_RCODE_NOERROR;
 }
 
-/* REFUSED unless the credential may make every change of m. */
+/* REFUSED unless the credential's policy allows every change of m. A host's name is
+ * judged as if the key's account owned it: whether the host exists, is the account's and
+ * is open to changes is the writer's to say (load_host), in the transaction that changes it,
+ * so an UPDATE costs no lookup here. Only a challenge name is looked up: it is one when no
+ * host has that name. */
 static unsigned check_policy(struct update_service *svc, struct update_op *u, int64_t now)
 {
 	const struct update_msg *m = &u->msg;
 	const struct np_addr *src = &u->job->source;
+	int64_t owner = u->cred.user_id;
 	if (credential_usable(&u->cred, src, now) != POLICY_OK)
 		return DNS_RCODE_REFUSED;
 	for (unsigned i = m->n_prereq; i < m->n_prereq + m->n_update; i++) {
 		const struct update_rr *rr = &m->rr[i];
 		char fqdn[CFG_NAME_MAX];
 		name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
-		static _Thread_local struct store_host h;
-		int ret = store_host_get(svc->st, fqdn, &h);
-		if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
-			ret = store_host_get(svc->st, acme_host_of(fqdn), &h);
-			if (ret == NP_OK) {
-				unsigned rc =
-				    check_challenge(u, rr, m->kind[i], fqdn, h.user_id, now);
-				if (rc != DNS_RCODE_NOERROR)
-					return rc;
-				continue;
+		if (acme_host_of(fqdn) != NULL) {
+			static _Thread_local struct store_host h;
+			int ret = store_host_get(svc->st, fqdn, &h);
+			if (ret == NP_ENOTFOUND) {
+				ret = store_host_get(svc->st, acme_host_of(fqdn), &h);
+				if (ret == NP_OK) {
+					unsigned rc = check_challenge(u, rr, m->kind[i], fqdn,
+					                              h.user_id, now);
+					if (rc != DNS_RCODE_NOERROR)
+						return rc;
+					continue;
+				}
 			}
+			if (ret != NP_OK)
+				return ret == NP_ENOTFOUND ? DNS_RCODE_REFUSED : DNS_RCODE_SERVFAIL;
 		}
-		if (ret != NP_OK)
-			return ret == NP_ENOTFOUND ? DNS_RCODE_REFUSED : DNS_RCODE_SERVFAIL;
 		bool host_type = false;
 		for (size_t t = 0; t < ARRAY_SIZE(host_types); t++)
 			host_type = host_type || rr->type == host_types[t];
@@ -639,12 +667,11 @@ static unsigned check_policy(struct update_service *svc, struct update_op *u, in
 			return DNS_RCODE_REFUSED; /* a host holds nothing else (no CNAME, NS...) */
 		if (m->kind[i] == UPD_DEL_NAME) {
 			for (size_t t = 0; t < ARRAY_SIZE(host_types); t++) {
-				if (credential_may(&u->cred, h.user_id, fqdn, host_types[t], src,
-				                   now) != POLICY_OK)
+				if (credential_may(&u->cred, owner, fqdn, host_types[t], src, now) !=
+				    POLICY_OK)
 					return DNS_RCODE_REFUSED;
 			}
-		} else if (credential_may(&u->cred, h.user_id, fqdn, rr->type, src, now) !=
-		           POLICY_OK) {
+		} else if (credential_may(&u->cred, owner, fqdn, rr->type, src, now) != POLICY_OK) {
 			return DNS_RCODE_REFUSED;
 		}
 	}
