@@ -214,16 +214,19 @@ static uint32_t first_kept(const struct zone_journal *old, const struct zone_jen
 	uint32_t n_old = old != NULL ? old->n : 0;
 	if (reset || (e != NULL && n_old > 0 && old->e[n_old - 1]->to != e->from))
 		return n_old;
-	size_t bytes = e != NULL ? e->len : 0;
-	uint32_t count = e != NULL ? 1 : 0;
-	for (uint32_t i = n_old; i > 0; i--) {
-		const struct zone_jentry *k = old->e[i - 1];
-		if (count + 1 > ZONE_JOURNAL_MAX_ENTRIES || bytes + k->len > ZONE_JOURNAL_MAX_BYTES)
-			return i;
-		bytes += k->len;
-		count++;
+	/* The longest run of the newest entries within the bounds: the oldest go first. From
+	 * the journal's totals, so a full journal costs a step per entry dropped, not per entry
+	 * kept (this runs for every batch of the writer). */
+	size_t bytes = (n_old > 0 ? old->bytes : 0) + (e != NULL ? e->len : 0);
+	uint32_t count = n_old + (e != NULL ? 1 : 0);
+	uint32_t first = 0;
+	while (first < n_old &&
+	       (count > ZONE_JOURNAL_MAX_ENTRIES || bytes > ZONE_JOURNAL_MAX_BYTES)) {
+		bytes -= old->e[first]->len;
+		count--;
+		first++;
 	}
-	return 0;
+	return first;
 }
 
 uint32_t zone_journal_kept(const struct zone_journal *old, const struct zone_jentry *e)
