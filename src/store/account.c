@@ -315,6 +315,19 @@ int store_token_valid(struct store *st, const char *id, const uint8_t hash[SECRE
 	return ret == NP_ENOTFOUND ? NP_OK : ret;
 }
 
+int store_credentials_version(struct store *st, int64_t *out)
+{
+	sqlite3_stmt *s = store__stmt(st, SQL_META_GET);
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_text(s, 1, "credentials", -1, SQLITE_STATIC);
+	int ret = store__step_one(st, s);
+	if (ret == NP_OK)
+		*out = sqlite3_column_int64(s, 0);
+	store__done(s);
+	return ret;
+}
+
 int store_token_update(struct store *st, const struct store_token *t)
 {
 	sqlite3_stmt *s = store__sql(st, "UPDATE tokens SET name = ?2, names = ?3, types = ?4,"

@@ -318,6 +318,25 @@ static const char *const migrations[] = {
 	"ALTER TABLE abuse_log ADD COLUMN ticket INTEGER;"
 	"CREATE INDEX hosts_quarantined ON hosts(id) WHERE abuse_state = 3;"
 	"ALTER TABLE users ADD COLUMN state_since INTEGER NOT NULL DEFAULT 0;",
+
+	/* 11: a count of changes to what a credential is (store_credentials_version): the
+	 * update service keeps TSIG keys unsealed while it stays the same. Deleting a token
+	 * or a key, changing a token's secret, owner or policy, or an account's name, role or
+	 * state counts, by any process; a token's last use does not. */
+	"INSERT OR IGNORE INTO meta(key, value) VALUES ('credentials', 0);"
+	"CREATE TRIGGER credentials_token_del AFTER DELETE ON tokens BEGIN"
+	"  UPDATE meta SET value = value + 1 WHERE key = 'credentials'; END;"
+	"CREATE TRIGGER credentials_token_upd AFTER UPDATE OF id, user_id, secret_hash, kind,"
+	"  names, types, sources, expires, manage ON tokens BEGIN"
+	"  UPDATE meta SET value = value + 1 WHERE key = 'credentials'; END;"
+	"CREATE TRIGGER credentials_tsig_del AFTER DELETE ON tsig_keys BEGIN"
+	"  UPDATE meta SET value = value + 1 WHERE key = 'credentials'; END;"
+	"CREATE TRIGGER credentials_tsig_upd AFTER UPDATE ON tsig_keys BEGIN"
+	"  UPDATE meta SET value = value + 1 WHERE key = 'credentials'; END;"
+	"CREATE TRIGGER credentials_user_del AFTER DELETE ON users BEGIN"
+	"  UPDATE meta SET value = value + 1 WHERE key = 'credentials'; END;"
+	"CREATE TRIGGER credentials_user_upd AFTER UPDATE OF id, name, role, state ON users BEGIN"
+	"  UPDATE meta SET value = value + 1 WHERE key = 'credentials'; END;",
 };
 /* clang-format on */
 

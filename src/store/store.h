@@ -289,6 +289,11 @@ int store_token_get(struct store *st, const char *id, struct store_token *out) n
  * it is, *last_used is the token's. */
 int store_token_valid(struct store *st, const char *id, const uint8_t hash[SECRET_HASH_LEN],
 		      bool *valid, int64_t *last_used) np_mustcheck;
+/* A number that changes with every change to what a credential is, by any process: a token
+ * or TSIG key deleted, a token's secret, owner or policy changed, an account renamed, its
+ * role or state changed (triggers; a token's last use does not count). What was read of
+ * credentials while it stays the same is still what the store holds. */
+int store_credentials_version(struct store *st, int64_t *out) np_mustcheck;
 /* Rewrites name, policy and expiry of the token with t->id. */
 int store_token_update(struct store *st, const struct store_token *t) np_mustcheck;
 int store_token_used(struct store *st, const char *id, int64_t now, const char *source) np_mustcheck;

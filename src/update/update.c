@@ -36,8 +36,29 @@ static const uint16_t host_types[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_TXT, D
 /* Sources and key names the throttle remembers (account/throttle.h). */
 #define UPDATE_THROTTLE_ENTRIES 4096
 
+/* Keys the service thread remembers, unsealed, while the store's count of credential
+ * changes (store_credentials_version: any key or token deleted or changed, any account
+ * locked...) stays what it was when they were read: an UPDATE then costs one small read
+ * instead of three lookups, unsealing and a policy parse (half of the service thread's
+ * time under load). A deleted key is unknown from the next message on, as without the
+ * cache. KEY_CACHE_MS bounds how long a secret stays in memory unused. */
+#define KEY_CACHE_SLOTS 32
+#define KEY_CACHE_MS    60000
+
 /* Answers are small: the header, the zone section and a TSIG record. */
 #define ANSWER_MAX (DNS_HDR_LEN + DNS_NAME_MAX + 4 + TSIG_RR_MAX)
+
+/* A key as tsigkey_find gave it, kept by the service thread. */
+struct cached_key {
+	int64_t until_ms; /* monotonic; 0: an empty slot */
+	int64_t version;  /* store_credentials_version when it was read */
+	uint8_t name[DNS_NAME_MAX];
+	size_t name_len;
+	struct tsig_key key; /* its secret points into secret below */
+	uint8_t secret[TSIGKEY_SECRET_MAX];
+	struct credential cred;
+	uint8_t token_hash[SECRET_HASH_LEN];
+};
 
 struct update_service {
 	const struct config *cfg;
@@ -47,6 +68,7 @@ struct update_service {
 	struct store *st;          /* read-only; the service thread's alone */
 	uint8_t seal[TSIGKEY_SEAL_LEN];
 	struct throttle *throttle; /* failed signatures, per source and per key name */
+	struct cached_key *keys;   /* KEY_CACHE_SLOTS; the service thread's alone */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t mu;
@@ -745,6 +767,58 @@ struct signed_query {
 	uint8_t a[UPDATE_ANSWER_MAX];
 };
 
+static void forget_key(struct cached_key *c)
+{
+	sodium_memzero(c, sizeof(*c));
+}
+
+/* tsigkey_find for the key rr names, through the service's cache (KEY_CACHE_SLOTS). */
+static int find_key(struct update_service *svc, const struct tsig_rr *rr, struct tsig_key *key,
+                    uint8_t secret[TSIGKEY_SECRET_MAX], struct credential *cred,
+                    uint8_t token_hash[SECRET_HASH_LEN])
+{
+	int64_t now = time_mono_ms(), version = -1;
+	/* Cannot tell: nothing remembered is used, nothing is kept. */
+	bool fresh = store_credentials_version(svc->st, &version) != NP_OK;
+	struct cached_key *hit = NULL, *victim = &svc->keys[0];
+	for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+		struct cached_key *c = &svc->keys[i];
+		if (c->until_ms != 0 && (c->until_ms <= now || c->version != version))
+			forget_key(c); /* stale: credentials changed since, or unused too long */
+		if (c->until_ms != 0 && c->name_len == rr->key_name_len &&
+		    memcmp(c->name, rr->key_name, rr->key_name_len) == 0) {
+			hit = c;
+			break;
+		}
+		if (c->until_ms < victim->until_ms)
+			victim = c; /* the empty or oldest slot */
+	}
+	if (hit != NULL && !fresh) {
+		memcpy(secret, hit->secret, sizeof(hit->secret));
+		*key = hit->key;
+		key->secret = secret;
+		*cred = hit->cred;
+		memcpy(token_hash, hit->token_hash, SECRET_HASH_LEN);
+		return NP_OK;
+	}
+	int ret = tsigkey_find(svc->st, svc->seal, rr->key_name, rr->key_name_len, key, secret,
+	                       cred, token_hash);
+	struct cached_key *c = hit != NULL ? hit : victim;
+	forget_key(c); /* a fresh read replaces what was remembered, or that the key is gone */
+	if (ret == NP_OK && !fresh && rr->key_name_len <= sizeof(c->name)) {
+		c->until_ms = now + KEY_CACHE_MS;
+		c->version = version;
+		memcpy(c->name, rr->key_name, rr->key_name_len);
+		c->name_len = rr->key_name_len;
+		memcpy(c->secret, secret, sizeof(c->secret));
+		c->key = *key;
+		c->key.secret = c->secret;
+		c->cred = *cred;
+		memcpy(c->token_hash, token_hash, SECRET_HASH_LEN);
+	}
+	return ret;
+}
+
 /* Whether rr's key is known, verifies the query at now and may be used from its source:
  * through the throttle of failed signatures, as for an UPDATE. */
 static bool query_key_ok(struct update_service *svc, const struct update_job *job,
@@ -756,8 +830,7 @@ static bool query_key_ok(struct update_service *svc, const struct update_job *jo
 	if (throttle_check(svc->throttle, &job->source, keyname, now_ms) > 0)
 		return false;
 	uint16_t terr = 0;
-	int ret = tsigkey_find(svc->st, svc->seal, rr->key_name, rr->key_name_len, &s->key,
-	                       s->secret, &s->cred, s->token_hash);
+	int ret = find_key(svc, rr, &s->key, s->secret, &s->cred, s->token_hash);
 	if (ret != NP_OK && ret != NP_ENOTFOUND) {
 		log_err("update: key lookup failed: %s", np_strerror(ret));
 		return false;
@@ -856,8 +929,7 @@ static void handle(struct update_service *svc, struct update_job *job)
 		answer(job, &u->msg, DNS_RCODE_REFUSED, NULL, NULL, 0, 0, NULL, 0);
 		goto out;
 	}
-	ret = tsigkey_find(svc->st, svc->seal, rr.key_name, rr.key_name_len, &u->key, u->secret,
-	                   &u->cred, u->token_hash);
+	ret = find_key(svc, &rr, &u->key, u->secret, &u->cred, u->token_hash);
 	if (ret != NP_OK) {
 		if (ret != NP_ENOTFOUND)
 			log_err("update: key lookup failed: %s", np_strerror(ret));
@@ -1039,7 +1111,8 @@ int update_service_start(struct update_service **out, const struct config *cfg, 
 	pthread_mutex_init(&svc->mu, NULL);
 	pthread_cond_init(&svc->cv, NULL);
 	pthread_cond_init(&svc->drained, NULL);
-	int ret = tsigkey_seal_key(cfg->data_dir, true, svc->seal);
+	svc->keys = calloc(KEY_CACHE_SLOTS, sizeof(*svc->keys));
+	int ret = svc->keys != NULL ? tsigkey_seal_key(cfg->data_dir, true, svc->seal) : NP_ENOMEM;
 	if (ret == NP_OK)
 		ret = throttle_new(&svc->throttle, UPDATE_THROTTLE_ENTRIES);
 	if (ret == NP_OK)
@@ -1074,6 +1147,9 @@ void update_service_stop(struct update_service *svc)
 	if (svc->st != NULL)
 		store_close(svc->st);
 	throttle_free(svc->throttle);
+	if (svc->keys != NULL)
+		sodium_memzero(svc->keys, KEY_CACHE_SLOTS * sizeof(*svc->keys));
+	free(svc->keys);
 	sodium_memzero(svc->seal, sizeof(svc->seal));
 	pthread_cond_destroy(&svc->drained);
 	pthread_cond_destroy(&svc->cv);

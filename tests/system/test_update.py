@@ -224,6 +224,48 @@ def test_source_prefix_and_deleted_key(srv):
     assert srv.addrs(HOME) == {"192.0.2.2"}
 
 
+def test_remembered_keys_follow_every_change(srv):
+    """The update service keeps keys it verified unsealed, for as long as no credential
+    changed in the store: a key replaced under the same name, an account locked or a key
+    deleted by another process count from the very next message, for UPDATEs and signed
+    queries alike."""
+    _, alg, old = add_key(srv, "swap", "--user", "alice")
+    key = keyring("swap.", old, alg)
+
+    def update(k, addr):
+        u = upd(k)
+        u.replace(N(HOME), 60, "A", addr)
+        return send(srv, u).rcode()
+
+    def signed_query(k):
+        q = dns.message.make_query(HOME + ".", "A")
+        q.use_tsig(k)
+        return dns.query.udp(q, "127.0.0.1", port=srv.dns_port, timeout=5)
+
+    for i in range(3):  # remembered after the first
+        assert update(key, "192.0.2.%d" % (30 + i)) == dns.rcode.NOERROR
+    assert signed_query(key).had_tsig
+    # Replaced under the same name: the new secret works at once, the old one is wrong.
+    srv.ctl("tsig", "del", "swap")
+    _, alg, new = add_key(srv, "swap", "--user", "alice")
+    assert update(keyring("swap.", new, alg), "192.0.2.40") == dns.rcode.NOERROR
+    with pytest.raises(dns.tsig.PeerBadSignature):
+        update(key, "192.0.2.41")
+    key = keyring("swap.", new, alg)
+    # The account locked, then unlocked: REFUSED in between, nothing changed.
+    srv.ctl("user", "lock", "alice")
+    assert update(key, "192.0.2.42") == dns.rcode.REFUSED
+    srv.ctl("user", "unlock", "alice")
+    assert update(key, "192.0.2.43") == dns.rcode.NOERROR
+    # Deleted: BADKEY for the next UPDATE and the next signed query.
+    srv.ctl("tsig", "del", "swap")
+    with pytest.raises(dns.tsig.PeerBadKey):
+        update(key, "192.0.2.44")
+    with pytest.raises(dns.tsig.PeerBadKey):
+        signed_query(key)
+    assert srv.addrs(HOME) == {"192.0.2.43"}
+
+
 def test_tsig_failures(srv):
     _, alg, secret = add_key(srv, "k", "--user", "alice")
     wrong = keyring("k.", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", alg)
