@@ -5,6 +5,7 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 
@@ -529,6 +530,51 @@ def test_rfc2136_update_answers_to_the_same_protection(np_factory, tmp_path):
     assert n.addrs("flux." + ZONE) == {"10.%d.%d.%d" % ((first - 1) % 6, (first - 1) // 6,
                                                          first)}
     assert abuse_list(n)["flux." + ZONE]["state"] in ("hold", "quarantined")
+
+
+def test_flux_off_scores_nothing_and_held_names_stay_held(np_factory):
+    """With every flux line at 0 ([abuse] as the suite's default) nothing is measured or
+    stored, however fast the addresses move; a name an operator holds is still held, for
+    UPDATE and dyndns2 alike, and a restore lets it change again."""
+    import re
+
+    import dns.name
+    import dns.query
+    import dns.tsig
+    import dns.update
+
+    n = np_factory()
+    n.write_config()  # conftest's ABUSE_OFF: budgets and flux lines all 0
+    n.init()
+    n.add_user("alice")
+    n.secret = n.add_host(HOME, "alice")
+    secret = re.search(r'secret "([^"]+)"',
+                       n.ctl("tsig", "add", "k", "--user", "alice").stdout).group(1)
+    n.start()
+    key = dns.tsig.Key("k.", secret, "hmac-sha256")
+
+    def send(ip):
+        u = dns.update.UpdateMessage(ZONE)
+        u.use_tsig(key)
+        u.replace(dns.name.from_text(HOME + "."), 60, "A", ip)
+        return dns.query.udp(u, "127.0.0.1", port=n.dns_port, timeout=5).rcode()
+
+    for i in range(30):  # the flux test's pattern: held by the 24th with the defaults
+        assert send("10.%d.%d.%d" % (i % 6, i // 6, 1 + i)) == dns.rcode.NOERROR
+    assert HOME not in abuse_list(n)
+    db = sqlite3.connect(os.path.join(n.data_dir, "nameplate.db"))
+    try:  # no score was stored
+        assert db.execute("SELECT count(*) FROM abuse_hosts a JOIN hosts h"
+                          " ON h.id = a.host_id WHERE h.fqdn = ?", (HOME,)).fetchone() == (0,)
+    finally:
+        db.close()
+    n.ctl("abuse", "hold", HOME, "--reason", "reported")
+    assert send("192.0.2.60") == dns.rcode.REFUSED
+    assert n.update(HOME, "192.0.2.61", user="alice", secret=n.secret)[2] == ["abuse"]
+    assert n.addrs(HOME) == {"10.5.4.30"}
+    n.ctl("abuse", "restore", HOME, "--reason", "cleaned")
+    assert send("192.0.2.62") == dns.rcode.NOERROR
+    assert n.addrs(HOME) == {"192.0.2.62"}
 
 
 # ---- name policy at creation -----------------------------------------------------------
