@@ -96,6 +96,10 @@ int store_checkpoint_background(struct store *st)
 		sqlite3_busy_timeout(c->db, 100);
 		rc = sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, &err);
 	}
+	/* One read now, while the process may still be root: the connection opens the WAL and
+	 * its index (-shm) and keeps them, as store_open_reader's does. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->db, "SELECT count(*) FROM meta", NULL, NULL, &err);
 	if (rc != SQLITE_OK) {
 		log_err("store: cannot open a connection for checkpoints: %s",
 		        err != NULL ? err : c->db != NULL ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
