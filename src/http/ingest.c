@@ -90,9 +90,7 @@ static enum MHD_Result reply_no_token(struct MHD_Connection *c)
 /* The one answer to a token that is not a sensor's, whenever it is found out. */
 static enum MHD_Result reply_bad_token(struct MHD_Connection *c, const char *sensor)
 {
-	char esc[SENSOR_NAME_MAX * 4];
-	log_warn("ingest: bad token for sensor '%s'",
-	         log_escape(esc, sizeof(esc), sensor, strlen(sensor)));
+	log_event(LOG_WARNING, "auth_failure", "interface=ingest sensor=%s", sensor);
 	return http_reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "bad sensor token\n", 17,
 	                  MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"nameplate\"", NULL,
 	                  NULL);

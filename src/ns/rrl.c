@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "dns/msg.h"
 
 /* The word: | tag (20 bits) | second (20 bits) | count (24 bits) |.
@@ -29,6 +30,10 @@
 #define RRL_SECOND_MASK ((UINT64_C(1) << RRL_SECOND_BITS) - 1)
 #define RRL_TAG_MASK    ((UINT64_C(1) << RRL_TAG_BITS) - 1)
 
+/* Seconds between two log lines about limiting: a flood from many spoofed networks starts
+ * limiting in many buckets each second, and the log must not become the flood. */
+#define RRL_LOG_EVERY 10
+
 _Static_assert(RRL_COUNT_BITS + RRL_SECOND_BITS + RRL_TAG_BITS == 64, "the word is full");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free");
 
@@ -36,6 +41,10 @@ struct rrl {
 	unsigned rate, slip, v4_prefix, v6_prefix;
 	size_t mask;
 	_Atomic uint64_t *b;
+	/* Limiting that began in a bucket, for the log: how often since the last line, and
+	 * the second before which no line is written. */
+	_Atomic uint64_t starts;
+	_Atomic int64_t log_after;
 	uint8_t key[crypto_shorthash_KEYBYTES];
 };
 
@@ -83,6 +92,8 @@ int rrl_new(struct rrl **out, unsigned rate, unsigned slip, unsigned v4_prefix, 
 	}
 	for (size_t i = 0; i < buckets; i++)
 		atomic_init(&r->b[i], 0);
+	atomic_init(&r->starts, 0);
+	atomic_init(&r->log_after, 0);
 	r->rate = rate;
 	r->slip = slip;
 	r->v4_prefix = v4_prefix;
@@ -99,6 +110,36 @@ void rrl_free(struct rrl *r)
 		return;
 	free(r->b);
 	free(r);
+}
+
+static const char *const kind_names[] = {
+    [DNS_KIND_ANSWER] = "answer",
+    [DNS_KIND_NODATA] = "nodata",
+    [DNS_KIND_NXDOMAIN] = "nxdomain",
+    [DNS_KIND_ERROR] = "error",
+};
+
+/* A bucket began limiting: one line, unless one was written in the last RRL_LOG_EVERY
+ * seconds (then it is counted in the next). The thread that wins the exchange writes it,
+ * the others go on at once. Like Knot's, the line is written by the worker that saw it. */
+static void log_start(struct rrl *r, const struct np_addr *net, const struct dns_answer_info *info,
+                      int64_t now)
+{
+	uint64_t starts = atomic_fetch_add_explicit(&r->starts, 1, memory_order_relaxed) + 1;
+	int64_t after = atomic_load_explicit(&r->log_after, memory_order_relaxed);
+	if (now < after ||
+	    !atomic_compare_exchange_strong_explicit(&r->log_after, &after, now + RRL_LOG_EVERY,
+	                                             memory_order_relaxed, memory_order_relaxed))
+		return;
+	atomic_fetch_sub_explicit(&r->starts, starts, memory_order_relaxed);
+	char text[INET6_ADDRSTRLEN];
+	addr_format(net, text, sizeof(text));
+	log_event(
+	    LOG_NOTICE, "rrl",
+	    "action=limit network=%s/%u kind=%s qtype=%u rate=%u slip=%u buckets_limited=%llu",
+	    text, net->family == AF_INET ? r->v4_prefix : r->v6_prefix,
+	    (unsigned)info->kind < 4 ? kind_names[info->kind] : "?", info->qtype, r->rate, r->slip,
+	    (unsigned long long)starts);
 }
 
 enum rrl_action rrl_account(struct rrl *r, const struct np_addr *client,
@@ -128,8 +169,11 @@ enum rrl_action rrl_account(struct rrl *r, const struct np_addr *client,
 	for (;;) {
 		uint64_t next = rrl_step(old, key, now, r->rate, r->slip, &act);
 		if (atomic_compare_exchange_weak_explicit(b, &old, next, memory_order_relaxed,
-		                                          memory_order_relaxed))
+		                                          memory_order_relaxed)) {
+			if (act != RRL_SEND && rrl_word_count(next) == r->rate + 1)
+				log_start(r, &k.net, info, now); /* the first limited this second */
 			break;
+		}
 	}
 	return act;
 }

@@ -481,7 +481,9 @@ def test_failures_are_logged_with_the_source_at_a_bounded_rate(np):
         upd(np, "wrong-%d" % i, "127.0.%d.%d" % (60 + i // 2, 1 + i % 2))
     np.stop()
     log = np.logs[-1]
-    lines = [ln for ln in log.splitlines() if " auth: dyndns2 failed from " in ln]
-    assert lines and "127.0.60.1" in lines[0] and "user=alice" in lines[0], log[-3000:]
+    lines = [ln for ln in log.splitlines()
+             if " auth_failure: interface=dyndns2 " in ln]
+    assert lines and "source=127.0.60.1 " in lines[0] and " user=alice " in lines[0], \
+        log[-3000:]
     assert len(lines) <= 30, len(lines)
     assert np.secret not in log
