@@ -142,3 +142,18 @@ def test_log_format_changes_on_sighup_and_is_checked(np_factory):
     assert n.proc.wait(10) != 0
     assert re.search(re.escape(n.conf) + r":\d+: bad value for 'log_format': must be text or kv",
                      n.stderr()), n.stderr()
+
+
+def test_library_messages_are_bounded(np_factory):
+    # Each malformed request makes libmicrohttpd write two messages: a stranger must not be
+    # able to fill the log with them.
+    n = start(np_factory, "kv")
+    for _ in range(40):
+        with socket.create_connection(("127.0.0.1", n.http_port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")
+            while s.recv(65536):
+                pass
+    assert n.stop() == 0
+    lib = events(n.logs[-1], "http_library")
+    assert len(lib) == 30, n.logs[-1]
+    assert "Content-Length" in lib[0]["msg"], lib[0]
