@@ -233,6 +233,24 @@ void log_event(int prio, const char *event, const char *fmt, ...)
 	errno = saved;
 }
 
+bool log_budget_take(struct log_budget *b, int64_t now_ms, unsigned *left_out)
+{
+	pthread_mutex_lock(&b->mu);
+	*left_out = 0;
+	if (now_ms - b->window_ms >= 60000) {
+		*left_out = b->suppressed;
+		b->window_ms = now_ms;
+		b->logged = b->suppressed = 0;
+	}
+	bool ok = b->logged < b->per_min;
+	if (ok)
+		b->logged++;
+	else
+		b->suppressed++;
+	pthread_mutex_unlock(&b->mu);
+	return ok;
+}
+
 static bool plain(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -13,8 +13,10 @@
 #ifndef NP_COMMON_LOG_H
 #define NP_COMMON_LOG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <syslog.h>
 
 enum log_format {
@@ -42,6 +44,22 @@ void log_event(int prio, const char *event, const char *fmt, ...)
 #define log_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/* A bound on lines anyone can make the server write: per_min lines a minute, then the rest
+ * of that minute only counted. */
+struct log_budget {
+	pthread_mutex_t mu;
+	int64_t window_ms;
+	unsigned per_min, logged, suppressed;
+};
+#define LOG_BUDGET_INIT(n)                                                                         \
+	{                                                                                          \
+		PTHREAD_MUTEX_INITIALIZER, INT64_MIN / 2, (n), 0, 0                                \
+	}
+
+/* Whether one more line may be written at now_ms (a monotonic clock). When a new minute
+ * begins after lines were left out, *left_out says how many (else 0): log that first. */
+bool log_budget_take(struct log_budget *b, int64_t now_ms, unsigned *left_out);
 
 /* Appends the value in (inlen bytes) to out as a key=value value: as it is when it is
  * non-empty and only letters, digits and -._:/@+, else in double quotes with \" \\ \n \r

@@ -1196,13 +1196,10 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* libmicrohttpd's own messages (bind errors, malformed requests, dropped connections) into
  * our log. Anyone can make it write some (two lines per malformed request), so at most
  * MHD_LOG_PER_MIN lines a minute are written, then one saying how many were left out. */
-#define MHD_LOG_PER_MIN 30
+static struct log_budget mhd_log_budget = LOG_BUDGET_INIT(30);
 
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-	static int64_t window_ms;
-	static unsigned logged, suppressed;
 	char msg[256];
 	(void)cls;
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -1211,21 +1208,10 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	size_t len = strlen(msg);
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		len--;
-	int64_t now = time_mono_ms();
-	pthread_mutex_lock(&mu);
-	if (now - window_ms >= 60000) {
-		if (suppressed > 0)
-			log_event(LOG_WARNING, "http_library_unlogged", "count=%u period=60",
-			          suppressed);
-		window_ms = now;
-		logged = suppressed = 0;
-	}
-	bool write = logged < MHD_LOG_PER_MIN;
-	if (write)
-		logged++;
-	else
-		suppressed++;
-	pthread_mutex_unlock(&mu);
+	unsigned left_out;
+	bool write = log_budget_take(&mhd_log_budget, time_mono_ms(), &left_out);
+	if (left_out > 0)
+		log_event(LOG_WARNING, "http_library_unlogged", "count=%u period=60", left_out);
 	if (write)
 		log_event(LOG_WARNING, "http_library", "msg=%.*s", (int)len, msg);
 }

@@ -16,8 +16,9 @@
 
 /* The word: | tag (20 bits) | second (20 bits) | count (24 bits) |.
  * tag: the top bits of the key's hash (the bucket index takes the low bits), so another key
- *   landing in the bucket is told apart one time in a million; when it is not, the two share
- *   a limit, which can only make it stricter.
+ *   landing in the bucket takes it over (its count starts again), except one time in a
+ *   million when the tags are equal: then the two share a limit, which only makes it
+ *   stricter.
  * second: the low bits of the second the count belongs to; only equality counts, so a bucket
  *   left alone for a multiple of 2^20 s (12 days) and hit again in that same second keeps
  *   its old count for that second.

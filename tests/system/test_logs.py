@@ -157,3 +157,18 @@ def test_library_messages_are_bounded(np_factory):
     lib = events(n.logs[-1], "http_library")
     assert len(lib) == 30, n.logs[-1]
     assert "Content-Length" in lib[0]["msg"], lib[0]
+
+
+def test_bad_sensor_tokens_are_logged_at_a_bounded_rate(np_factory):
+    n = start(np_factory, "kv")
+    for i in range(40):
+        with socket.create_connection(("127.0.0.1", n.http_port), timeout=5) as s:
+            s.sendall(b"POST /api/v1/sensor/batch HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\n"
+                      b"Authorization: Bearer ghost\"x=1:secret-%d\r\n"
+                      b"Content-Length: 2\r\n\r\n{}" % i)
+            assert s.recv(4096).startswith(b"HTTP/1.1 401 ")
+    assert n.stop() == 0
+    fails = [e for e in events(n.logs[-1], "auth_failure") if e["interface"] == "ingest"]
+    assert len(fails) == 30, n.logs[-1]
+    assert fails[0]["source"] == "127.0.0.1" and fails[0]["sensor"] == 'ghost"x=1', fails[0]
