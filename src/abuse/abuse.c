@@ -199,7 +199,8 @@ int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
 	if (ret != NP_OK)
 		return ret;
 	if (raise)
-		log_warn("abuse: %s now %s: %s", h->fqdn, store_abuse_state_name(want), reasons);
+		log_event(LOG_WARNING, "abuse_state", "host=%s state=%s actor=flux reasons=%s",
+		          h->fqdn, store_abuse_state_name(want), reasons);
 	*state = want;
 	return NP_OK;
 }
@@ -259,7 +260,8 @@ static int sweep_one(const char *fqdn, const char *kind, void *ctx)
 		ret = w->touch(w->touch_ctx, fqdn);
 	if (ret == NP_OK && changed) {
 		w->moved++;
-		log_warn("abuse: %s quarantined: %s", fqdn, reason);
+		log_event(LOG_WARNING, "abuse_state",
+		          "host=%s state=quarantined actor=%s reasons=%s", fqdn, actor, reason);
 	}
 	return ret;
 }

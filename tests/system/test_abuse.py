@@ -351,7 +351,7 @@ def test_hostname_feeds_quarantine_our_names(np_factory, tmp_path):
     assert log[0]["actor"] == "feed:threatfox-csv", log
     # Others are untouched; the ThreatFox ip:port is an address an update may not use.
     assert HOME not in listed
-    assert wait_for(lambda: "feeds: " in n.stderr() and "SIGHUP" in n.stderr(), 2)
+    assert wait_for(lambda: "feeds: " in n.stderr() and " reload: config=" in n.stderr(), 2)
     assert wait_for(lambda: n.update(HOME, "192.0.2.99", user="alice",
                                      secret=n.secret)[2] == ["abuse"], 2)
 
@@ -501,14 +501,16 @@ def test_rfc2136_update_answers_to_the_same_protection(np_factory, tmp_path):
     assert send(HOME, "192.0.2.2") == dns.rcode.NOERROR
     assert send(HOME, "192.0.2.3") == dns.rcode.REFUSED
     assert n.addrs(HOME) == {"192.0.2.2"}
-    assert "over its update budget" in n.stderr()
+    assert "update_refused: interface=rfc2136 key=" in n.stderr() and \
+        " reason=budget wait=" in n.stderr(), n.stderr()
     # A listed range: REFUSED, nothing changed (the budget is not what refused it: another
     # name, a fresh budget).
     other = "other." + ZONE
     n.ctl("host", "add", other, "--user", "alice")
     assert send(other, "198.51.100.7") == dns.rcode.REFUSED
     assert n.addrs(other) == set()
-    assert "listed" in n.stderr()
+    assert re.search(r"update_refused: interface=rfc2136 key=\S+ host=other\.\S+ "
+                     r"ip=198\.51\.100\.7 reason=listed list=", n.stderr()), n.stderr()
     # A held name refuses UPDATE too.
     assert send(other, "192.0.2.9") == dns.rcode.NOERROR
     n.ctl("abuse", "hold", other, "--reason", "reported")
