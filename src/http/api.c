@@ -488,6 +488,11 @@ static bool authenticate(struct api_req *r, enum api_auth auth)
 		return false;
 	}
 	enum policy_verdict v = credential_usable(&r->cred, &r->client, time_now());
+	if (v == POLICY_ACCOUNT && r->cred.state == STORE_USER_SUSPENDED) {
+		api_error(r, MHD_HTTP_FORBIDDEN, "suspended",
+		          "this account is suspended for abuse; ask the operator");
+		return false;
+	}
 	if (v == POLICY_EXPIRED || v == POLICY_ACCOUNT) {
 		api_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "%s", policy_verdict_str(v));
 		return false;

@@ -562,8 +562,12 @@ int dyndns2_authenticate(struct store *st, const char *user, const uint8_t hash[
 		return NP_OK;
 	if (ret != NP_OK)
 		return ret;
-	if (credential_usable(&id->cred, client, time_now()) != POLICY_OK)
+	if (credential_usable(&id->cred, client, time_now()) != POLICY_OK) {
+		/* A suspended account is told so in the protocol's word, not "badauth": a client
+		 * stops on either, and its owner sees why. */
+		id->suspended = id->cred.state == STORE_USER_SUSPENDED;
 		return NP_OK;
+	}
 	/* The user names the token's account, or one of its hosts that the token may change
 	 * (as the host of an update without hostname). */
 	bool named = strcmp(user, id->cred.user) == 0;

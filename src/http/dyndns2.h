@@ -101,6 +101,7 @@ struct dyndns2_identity {
 	int64_t user_id;
 	char account[DYNDNS2_USER_MAX]; /* the account's name */
 	struct credential cred;         /* the token, with its policy */
+	bool suspended; /* the token is right but its account is suspended: answered "abuse" */
 };
 
 /* Authentication the way dyndns2 does it: the password is a token of an account (found by

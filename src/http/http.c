@@ -731,6 +731,10 @@ static enum MHD_Result serve_update(struct http_request *r)
 		ret = reply_once(c, DYNDNS2_911);
 		goto fail;
 	}
+	if (!auth.ok && req->u.id.suspended) {
+		ret = reply_once(c, DYNDNS2_ABUSE);
+		goto fail;
+	}
 	if (!auth.ok) {
 		throttle_failed(hs->throttle, &req->u.client, req->u.user, "dyndns2",
 		                time_mono_ms());

@@ -759,3 +759,64 @@ def test_owner_clears_a_hold_once(np_factory):
     n.ctl("abuse", "quarantine", HOME, "--reason", "confirmed phishing")
     s, _, j = api(n, "POST", path, {"confirm": True}, token=alice)
     assert s == 403 and j["error"]["code"] == "quarantined", j
+
+
+def test_suspend_withdraws_the_whole_account_and_restore_brings_it_back(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS))
+    two, bobs = "two." + ZONE, "bobs." + ZONE
+    secret = n.add_host(HOME, "alice")
+    n.add_host(two, "alice")
+    n.add_host(bobs, "bob")
+    assert n.update(HOME, "192.0.2.81", user="alice", secret=secret)[2] == ["good 192.0.2.81"]
+    n.ctl("abuse", "hold", two, "--reason", "looking at it")
+    alice = session_of(n, "alice")
+
+    r = n.ctl("abuse", "suspend", "alice", "--reason", "C2 names across the account")
+    assert "user alice suspended" in r.stdout
+    # Every name of the account answers as quarantined, within a second; bob's does not.
+    assert wait_for(lambda: rcode(n, HOME) == dns.rcode.NXDOMAIN, 1.0)
+    assert rcode(n, two) == dns.rcode.NXDOMAIN and rcode(n, bobs) == dns.rcode.NOERROR
+    # Updates, the API and sign-in say why.
+    status, _, body = n.update(HOME, "192.0.2.82", user="alice", secret=secret)
+    assert status == 200 and body == ["abuse"]
+    s, _, j = api(n, "GET", "/hosts", token=alice)
+    assert s == 403 and j["error"]["code"] == "suspended", j
+    s, _, j = api(n, "POST", "/auth/login", {"user": "alice", "password": PASSWORD})
+    assert s == 403 and "suspended" in j["error"]["message"], j
+    listed = abuse_list(n)
+    assert listed[HOME]["state"] == "suspended" and listed[two]["state"] == "suspended"
+    assert "hold" in listed[two]["reasons"] and bobs not in listed
+    assert sorted(revoked(n)) == sorted([HOME, two])
+    log = ctl_json(n, "abuse", "log", HOME)
+    assert [(e["from"], e["to"], e["reason"]) for e in log] == [
+        ("ok", "suspended", "C2 names across the account")]
+    assert log[0]["actor"].startswith("ctl:")
+    r = n.ctl("abuse", "suspend", "alice", "--reason", "again")
+    assert "already suspended" in r.stdout and len(ctl_json(n, "abuse", "log", HOME)) == 1
+
+    n.restart()
+    assert rcode(n, HOME) == dns.rcode.NXDOMAIN
+
+    r = n.ctl("abuse", "restore", "--user", "alice", "--reason", "owner cleaned up")
+    assert "restored" in r.stdout
+    assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.81"}, 1.0)
+    # The host held before keeps its own state; the account works again.
+    assert abuse_list(n)[two]["state"] == "hold" and HOME not in abuse_list(n)
+    assert ctl_json(n, "abuse", "log", two)[0]["to"] == "hold"
+    assert ctl_json(n, "abuse", "log", HOME)[0]["from"] == "suspended"
+    assert n.update(HOME, "192.0.2.83", user="alice", secret=secret)[2] == ["good 192.0.2.83"]
+    assert revoked(n) == {}
+    r = n.ctl("abuse", "restore", "--user", "alice", "--reason", "x")
+    assert "not suspended" in r.stdout
+
+
+def test_suspend_refuses_bad_input(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS))
+    r = n.ctl("abuse", "suspend", "alice", check=False)
+    assert r.returncode == 2 and "--reason" in r.stderr
+    r = n.ctl("abuse", "suspend", "nosuch", "--reason", "x", check=False)
+    assert r.returncode == 1 and "no user" in r.stderr
+    r = n.ctl("abuse", "hold", "--user", "alice", "--reason", "x", check=False)
+    assert r.returncode == 2
+    s, _, j = api(n, "POST", "/auth/login", {"user": "alice", "password": PASSWORD})
+    assert s == 200, j
