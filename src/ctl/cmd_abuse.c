@@ -237,61 +237,14 @@ static int abuse_show(struct ctl *c, const char *arg, bool json)
 	return CTL_OK;
 }
 
-/* The outcome mail to the reporter, in the outbox of the same transaction: it goes out
- * when the decision is kept, and only then. */
-static int tell_reporter(struct ctl *c, const struct store_ticket *t, const char *status,
-                         const char *reason)
+/* A decision on a ticket in its own transaction (store_ticket_resolve). */
+static int decide_ticket(struct ctl *c, int64_t id, int state, const char *actor,
+                         const char *reason, struct store_ticket *t, bool *changed)
 {
-	if (t->contact[0] == '\0')
-		return NP_OK;
-	static const struct {
-		const char *status, *words;
-	} outcome[] = {
-	    {"hold", "its address can no longer be changed (held) while the operator looks further"},
-	    {"quarantined", "it was taken out of DNS (quarantined)"},
-	    {"restored", "it was found in order and stays in service"},
-	    {"dismissed", "no action was taken"},
-	};
-	const char *words = "it was decided";
-	for (size_t i = 0; i < sizeof(outcome) / sizeof(outcome[0]); i++)
-		if (strcmp(outcome[i].status, status) == 0)
-			words = outcome[i].words;
-	char subject[CFG_NAME_MAX + 64], body[STORE_ABUSE_REASONS_MAX + CFG_NAME_MAX + 512];
-	snprintf(subject, sizeof(subject), "Your abuse report %lld about %s", (long long)t->id,
-	         t->fqdn);
-	snprintf(body, sizeof(body),
-	         "Thank you for your report %lld about %s (%s).\n\n"
-	         "The operator decided: %s.\nReason: %s\n",
-	         (long long)t->id, t->fqdn, t->category, words, reason);
-	return store_mail_add(c->st, t->contact, subject, body, time_now(), NULL);
-}
-
-/* A decision on a ticket: the state of its name (none for dismiss), the log row tied to
- * the ticket, the ticket's status and the reporter's mail, in one transaction. */
-static int decide_ticket(struct ctl *c, int64_t id, int state, const char *status,
-                         const char *actor, const char *reason, struct store_ticket *t,
-                         bool *changed)
-{
-	*changed = false;
 	int ret = store_begin(c->st);
 	if (ret == NP_OK)
-		ret = store_ticket_get(c->st, id, t);
-	struct store_host h;
-	if (ret == NP_OK && state >= 0) {
-		char why[STORE_ABUSE_REASONS_MAX];
-		snprintf(why, sizeof(why), "ticket %lld: %s", (long long)id, reason);
-		ret = store_host_get(c->st, t->fqdn, &h);
-		if (ret == NP_OK)
-			ret = store_abuse_set_state(c->st, h.id, state, actor, why, time_now(), changed);
-		if (ret == NP_OK && *changed)
-			ret = store_ticket_log(c->st, h.id, id);
-		if (ret == NP_OK && *changed)
-			ret = ctl_host_changed(c, h.id, h.fqdn, h.zone, "", "");
-	}
-	if (ret == NP_OK)
-		ret = store_ticket_decide(c->st, id, status, reason, time_now());
-	if (ret == NP_OK)
-		ret = tell_reporter(c, t, status, reason);
+		ret = store_ticket_resolve(c->st, id, state, actor, reason, time_now(),
+		                           ctl_host_touch, c, t, changed);
 	if (ret == NP_OK)
 		ret = store_commit(c->st);
 	if (ret != NP_OK)
@@ -362,15 +315,13 @@ static int abuse_account(struct ctl *c, bool suspend, const char *name, const ch
 static int abuse_ticket(struct ctl *c, int64_t ticket, int state, const char *verb,
                         const char *actor, const char *reason)
 {
-	static const char *const status_of[] = {"restored", "watch", "hold", "quarantined"};
 	struct store_ticket *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return CTL_FAIL;
-	const char *status = state < 0 ? "dismissed" : status_of[state];
 	bool changed = false;
-	int ret = decide_ticket(c, ticket, state, status, actor, reason, t, &changed);
+	int ret = decide_ticket(c, ticket, state, actor, reason, t, &changed);
 	if (ret == NP_OK)
-		printf("ticket %lld (%s): %s%s\n", (long long)ticket, t->fqdn, status,
+		printf("ticket %lld (%s): %s%s\n", (long long)ticket, t->fqdn, t->status,
 		       t->contact[0] != '\0' ? "; the reporter is told by mail" : "");
 	else if (ret == NP_ENOTFOUND)
 		ctl_err("no ticket %lld, or its host is gone", (long long)ticket);
