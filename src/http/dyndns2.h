@@ -134,6 +134,7 @@ struct dyndns2_update {
 	struct dyndns2_result results[DYNDNS2_MAX_HOSTS];
 	unsigned n_results;
 	int apply_err;    /* NP_OK, or the store error that made apply undo everything */
+	unsigned retry_after; /* the prefix's hosts were over budget: nothing changed, 429 */
 	unsigned changed; /* hosts changed (for the log) */
 };
 

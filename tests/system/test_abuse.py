@@ -105,6 +105,54 @@ def test_rest_api_budget(np_factory):
     assert n.addrs(HOME) == {"192.0.2.22"}
 
 
+def test_patch_offline_is_budgeted_like_an_update(np_factory):
+    n = start(np_factory)
+    path = "/hosts/%s/records/A" % HOME
+    for ip in ("192.0.2.31", "192.0.2.32"):
+        assert api(n, "PUT", path, {"records": [ip]}, token=n.secret)[0] == 200
+    serial = n.serial()
+    # Going offline withdraws the addresses: the third change in the window is refused.
+    s, h, j = api(n, "PATCH", "/hosts/%s" % HOME, {"offline": True}, token=n.secret)
+    assert s == 429 and j["error"]["code"] == "rate_limited", j
+    assert 1 <= int(h["retry-after"]) <= 126
+    assert n.addrs(HOME) == {"192.0.2.32"} and n.serial() == serial
+    s, _, j = api(n, "GET", "/hosts/%s" % HOME, token=n.secret)
+    assert j["offline"] is False, j
+    # The wildcard alone changes no address: not budgeted.
+    s, _, j = api(n, "PATCH", "/hosts/%s" % HOME, {"wildcard": True}, token=n.secret)
+    assert s == 200 and j["wildcard"] is True, j
+
+
+def test_prefix_move_is_budgeted_for_every_host_it_moves(np_factory):
+    n = start(np_factory)
+    nas = "nas.%s" % ZONE
+    n.add_host(nas, "alice")
+    n.ctl("host", "set", HOME, "AAAA", "2001:db8:1::10")
+    n.ctl("host", "set", nas, "AAAA", "2001:db8:1:5::20")
+    token = n.last_line(n.ctl("token", "add", "alice").stdout)
+    # nas's two updates of the window: by the REST API, then by a prefix move of both.
+    s, _, j = api(n, "PUT", "/hosts/%s/records/AAAA" % nas, {"records": ["2001:db8:1:5::21"]},
+                  token=token)
+    assert s == 200, j
+    s, _, j = api(n, "POST", "/hosts/prefix", {"prefix": "2001:db8:2::/48"}, token=token)
+    assert s == 200 and len(j["changed"]) == 2, j
+    serial = n.serial()
+    # The next move would change nas a third time: 429, and neither host moves.
+    s, h, j = api(n, "POST", "/hosts/prefix", {"prefix": "2001:db8:3::/48"}, token=token)
+    assert s == 429 and j["error"]["code"] == "rate_limited", j
+    assert 1 <= int(h["retry-after"]) <= 126
+    assert n.addrs(HOME, "AAAA") == {"2001:db8:2::10"}
+    assert n.addrs(nas, "AAAA") == {"2001:db8:2:5::21"}
+    assert n.serial() == serial
+    # dyndns2's myipv6prefix the same: HOME named (within its budget), nas moved with it
+    # over its own: 429 with Retry-After, body 911, and HOME's address does not change either.
+    st, hdrs, body = n.update(HOME, "192.0.2.5", user="alice", secret=token,
+                              params={"myipv6prefix": "2001:db8:4::/48"})
+    assert st == 429 and body == ["911"] and 1 <= int(hdrs["retry-after"]) <= 126, (st, body)
+    assert n.addrs(HOME) == set() and n.addrs(HOME, "AAAA") == {"2001:db8:2::10"}
+    assert n.addrs(nas, "AAAA") == {"2001:db8:2:5::21"} and n.serial() == serial
+
+
 # ---- the client -------------------------------------------------------------------------
 
 
