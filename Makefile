@@ -112,7 +112,9 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/nameplate
 UNITDIR ?= $(PREFIX)/lib/systemd/system
-UNITS   := nameplated.service nameplate.service nameplate-sensor.service
+UNITS   := nameplated.service nameplate.service nameplate-sensor.service \
+           nameplate-feeds.service nameplate-feeds.timer
+SCRIPTS := nameplate-feeds
 EXAMPLES := nameplate.conf client.conf sensor.conf
 DOCS    := README.md $(wildcard docs/*.md)
 
@@ -136,6 +138,10 @@ install: man
 		    >$(DESTDIR)$(UNITDIR)/$$u.tmp; \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.tmp; \
 		mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u; done
+	set -e; for f in $(SCRIPTS); do \
+		sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' contrib/$$f >$(DESTDIR)$(SBINDIR)/$$f.tmp; \
+		chmod 755 $(DESTDIR)$(SBINDIR)/$$f.tmp; \
+		mv $(DESTDIR)$(SBINDIR)/$$f.tmp $(DESTDIR)$(SBINDIR)/$$f; done
 	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 644 $(addprefix contrib/examples/,$(EXAMPLES)) $(DESTDIR)$(DOCDIR)/examples/
 

@@ -868,3 +868,74 @@ def test_suspend_refuses_bad_input(np_factory):
     assert r.returncode == 2
     s, _, j = api(n, "POST", "/auth/login", {"user": "alice", "password": PASSWORD})
     assert s == 200, j
+
+
+def test_contrib_feed_fetcher_downloads_and_loads(np_factory, tmp_path):
+    """contrib/nameplate-feeds (what nameplate-feeds.service runs hourly) against a server on
+    loopback standing in for Spamhaus and abuse.ch: the files land whole, feed reload
+    quarantines the listed name of ours within a second, and a failed download keeps the
+    previous file and says so (exit 1) while the rest still loads."""
+    import http.server
+    import threading
+    from conftest import ROOT, NAMEPLATECTL
+    served = {"/drop_v4.json": DROP_JSON, "/drop_v6.json": '{"cidr":"2001:db8:bad::/48",'
+              '"sblid":"SBL000002","rir":"ripencc"}\n', "/hostfile/": URLHAUS,
+              "/recent/": THREATFOX}
+    seen = []
+
+    class Feeds(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append((self.path, self.headers.get("Auth-Key")))
+            body = served.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body.encode())))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Feeds)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = "http://127.0.0.1:%d" % srv.server_address[1]
+    feeds = tmp_path / "feeds"
+    names = {"drop_v4.json": "spamhaus-drop", "drop_v6.json": "spamhaus-drop",
+             "urlhaus-hostfile.txt": "urlhaus-hostfile", "threatfox.csv": "threatfox-csv"}
+    try:
+        n = np_factory()
+        n.write_config(abuse=NO_LIMITS)
+        lines = "".join("feed = %s:%s\n" % (k, feeds / f) for f, k in names.items())
+        text = open(n.conf).read().replace("[abuse]\n", "[abuse]\n" + lines)
+        open(n.conf, "w").write(text)
+        n.init()
+        n.add_user("alice")
+        n.add_host("evil." + ZONE, "alice")
+        n.ctl("host", "set", "evil." + ZONE, "A", "192.0.2.66")
+        n.start()
+        env = dict(os.environ, NAMEPLATE_FEEDS_DIR=str(feeds), NAMEPLATE_CONF=n.conf,
+                   NAMEPLATECTL=NAMEPLATECTL, ABUSECH_AUTH_KEY="k3y",
+                   FEED_URL_DROP_V4_JSON=base + "/drop_v4.json",
+                   FEED_URL_DROP_V6_JSON=base + "/drop_v6.json",
+                   FEED_URL_URLHAUS_HOSTFILE_TXT=base + "/hostfile/",
+                   FEED_URL_THREATFOX_CSV=base + "/recent/")
+        script = os.path.join(ROOT, "contrib", "nameplate-feeds")
+        r = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (feeds / "urlhaus-hostfile.txt").read_text() == URLHAUS
+        assert sorted(os.listdir(feeds)) == sorted(names)  # no partial files left
+        assert wait_for(lambda: rcode(n, "evil." + ZONE) == dns.rcode.NXDOMAIN, 1.0)
+        assert abuse_list(n)["evil." + ZONE]["state"] == "quarantined"
+        # The Auth-Key goes to abuse.ch's own servers only: not to a mirror or this one.
+        assert all(key is None for _, key in seen), seen
+        # URLhaus down: its previous file stays, the rest still loads, exit 1.
+        del served["/hostfile/"]
+        r = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "the previous urlhaus-hostfile.txt stays" in r.stderr, r
+        assert (feeds / "urlhaus-hostfile.txt").read_text() == URLHAUS
+        assert "feeds: 4 files" in r.stdout, r.stdout
+    finally:
+        srv.shutdown()
+        srv.server_close()
