@@ -464,6 +464,36 @@ def test_home_line_stays_ok(np_factory, tmp_path):
     assert n.addrs(HOME) == {"10.2.4.1"}
 
 
+def abuse_rows(n):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(n.data_dir, "nameplate.db"), uri=True)
+    try:
+        return db.execute("SELECT COUNT(*) FROM abuse_hosts").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_home_line_scores_are_not_stored_and_zero_lines_score_nothing(np_factory):
+    # The defaults: a home line's judgement (score about 40) is made and not kept.
+    n = start(np_factory, abuse=NO_LIMITS)
+    for ip in ("192.0.2.1", "192.0.2.2"):
+        assert n.update(HOME, ip, user="alice", secret=n.secret)[2] == ["good " + ip]
+    s, _, j = api(n, "GET", "/hosts/%s/abuse" % HOME, token=n.secret)
+    assert s == 200 and j["state"] == "ok" and j["score"] == 0 and j["features"] == {}, j
+    assert abuse_rows(n) == 0
+    # Every line 0 (the suite's default [abuse]): no judgement at all, even of flux.
+    m = np_factory("zero")
+    m.write_config()
+    m.init()
+    m.add_user("alice")
+    secret = m.add_host(HOME, "alice")
+    m.start()
+    for i in range(12):
+        ip = "10.%d.0.%d" % (i % 6, i + 1)
+        assert m.update(HOME, ip, user="alice", secret=secret)[2] == ["good " + ip]
+    assert abuse_rows(m) == 0 and HOME not in abuse_list(m)
+
+
 def test_one_address_many_unrelated_accounts(np_factory):
     n = start(np_factory, abuse=NO_LIMITS)
     secrets = {}
