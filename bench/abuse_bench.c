@@ -7,11 +7,11 @@
  * the store (its abuse_hosts row). Run through bench/abuse.sh. */
 #include <limits.h>
 #include <sqlite3.h>
-#include <syslog.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,8 +139,10 @@ int main(void)
 	FILE *f = fopen(conf, "w");
 	if (f == NULL)
 		die("config", NP_EIO);
-	fprintf(f, "[server]\ndata_dir = %s\n\n[dns]\nlisten = 127.0.0.1@5353\n\n[abuse]\nasn_db = %s\n\n[zone dyn.example]\n"
-	           "ns = ns1.dyn.example\ncontact = hostmaster.dyn.example\n",
+	fprintf(f,
+	        "[server]\ndata_dir = %s\n\n[dns]\nlisten = 127.0.0.1@5353\n\n[abuse]\nasn_db = "
+	        "%s\n\n[zone dyn.example]\n"
+	        "ns = ns1.dyn.example\ncontact = hostmaster.dyn.example\n",
 	        dir, asn);
 	fclose(f);
 	static struct config cfg;
@@ -185,14 +187,19 @@ int main(void)
 				/* Home and CGNAT lines: one provider, one /16; flux: ASes all over. */
 				char addr[32];
 				if (depth[d] < 2000)
-					snprintf(addr, sizeof(addr), "100.64.%u.%u", k % 250, 1 + i % 250);
+					snprintf(addr, sizeof(addr), "100.64.%u.%u", k % 250,
+					         1 + i % 250);
 				else
-					snprintf(addr, sizeof(addr), "%u.%u.%u.%u", 10 + k % 7, k % 256,
-					         i % 256, 1 + k % 250);
+					snprintf(addr, sizeof(addr), "%u.%u.%u.%u", 10 + k % 7,
+					         k % 256, i % 256, 1 + k % 250);
 				/* h<n> is host id n + 1: ids start at 1 with h0. */
-				struct store_history h = {.host_id = (int64_t)(first + i + 1), .fqdn = fqdn,
-				                          .time = NOW - 86000 + (int64_t)k * 86000 / depth[d],
-				                          .source = "", .old_addr = "", .new_addr = addr,
+				struct store_history h = {.host_id = (int64_t)(first + i + 1),
+				                          .fqdn = fqdn,
+				                          .time = NOW - 86000 +
+				                                  (int64_t)k * 86000 / depth[d],
+				                          .source = "",
+				                          .old_addr = "",
+				                          .new_addr = addr,
 				                          .protocol = "dyndns2"};
 				check("history", store_history_add(st, &h));
 			}
@@ -214,9 +221,10 @@ int main(void)
 		}
 		uint64_t t1 = ns_now();
 		check("commit", store_commit(st));
-		printf("flux judgement, %4u changes in the window: %7.1f us per update (%u hosts, %u "
-		       "not ok)\n",
-		       depth[d], (double)(t1 - t0) / 1e3 / n_hosts, n_hosts, raised);
+		printf(
+		    "flux judgement, %4u changes in the window: %7.1f us per update (%u hosts, %u "
+		    "not ok)\n",
+		    depth[d], (double)(t1 - t0) / 1e3 / n_hosts, n_hosts, raised);
 	}
 
 	/* A scored name in the store: its abuse_hosts row, for all N_NAMES (the pages of the
@@ -248,9 +256,9 @@ int main(void)
 	       "in memory: nothing per name (SQLite's page cache is bounded)\n",
 	       (double)bytes / N_NAMES, N_NAMES, bytes / 1000000);
 	abuse_free(a);
-	static const char *const files[] = {"var/nameplate.db", "var/nameplate.db-wal",
-	                                    "var/nameplate.db-shm", "var", "nameplate.conf",
-	                                    "ip2asn.tsv"};
+	static const char *const files[] = {"var/nameplate.db",     "var/nameplate.db-wal",
+	                                    "var/nameplate.db-shm", "var",
+	                                    "nameplate.conf",       "ip2asn.tsv"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char p[PATH_MAX + 32];
 		snprintf(p, sizeof(p), "%s/%s", base, files[i]);

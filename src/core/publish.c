@@ -454,8 +454,7 @@ static int render_challenge(struct publisher *p, const char *host_fqdn, struct z
 	const struct cfg_zone *cz = config_zone_for(p->cfg, host_fqdn);
 	*node = NULL;
 	int ret = store_host_get(p->st, host_fqdn, &h);
-	if (ret == NP_ENOTFOUND || cz == NULL ||
-	    (ret == NP_OK && store_abuse_withdrawn(&h)))
+	if (ret == NP_ENOTFOUND || cz == NULL || (ret == NP_OK && store_abuse_withdrawn(&h)))
 		return NP_OK;
 	if (ret == NP_OK)
 		ret = store_acme_get(p->st, h.id, v, ACME_VALUES_MAX, &n);

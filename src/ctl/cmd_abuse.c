@@ -43,11 +43,10 @@ static int print_row(const struct store_abuse *a, void *ctx)
 		np_strlcpy(reasons, a->reasons, sizeof(reasons));
 	if (list != NULL) {
 		json_t *features = json_loads(a->features, 0, NULL);
-		json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:s,s:o,s:I}", "name", a->fqdn, "owner",
-		                      a->user, "state", state, "score", a->score, "reasons", reasons,
-		                      "features",
-		                      features != NULL ? features : json_object(), "scored",
-		                      (json_int_t)a->scored);
+		json_t *o = json_pack(
+		    "{s:s,s:s,s:s,s:f,s:s,s:o,s:I}", "name", a->fqdn, "owner", a->user, "state",
+		    state, "score", a->score, "reasons", reasons, "features",
+		    features != NULL ? features : json_object(), "scored", (json_int_t)a->scored);
 		return o == NULL || json_array_append_new(list, o) != 0 ? NP_ENOMEM : 0;
 	}
 	printf("%-40s %-12s %-12s %8.2f  %s\n", a->fqdn, state, a->user[0] != '\0' ? a->user : "-",
@@ -305,7 +304,8 @@ static int abuse_account(struct ctl *c, bool suspend, const char *name, const ch
 		printf("user %s was already suspended\n", name);
 	else if (suspend)
 		printf("user %s suspended: its names answer as quarantined, it cannot sign in and "
-		       "its tokens are refused\n", name);
+		       "its tokens are refused\n",
+		       name);
 	else
 		printf("user %s restored: its names answer again and it can sign in\n", name);
 	return CTL_OK;
@@ -350,7 +350,7 @@ static int abuse_host(struct ctl *c, const char *fqdn, int state, const char *ac
 }
 
 #define DECIDE_USAGE                                                                               \
-	"abuse hold|quarantine|restore|dismiss NAME|TICKET --reason TEXT, abuse suspend USER "   \
+	"abuse hold|quarantine|restore|dismiss NAME|TICKET --reason TEXT, abuse suspend USER "     \
 	"--reason TEXT, abuse restore --user USER --reason TEXT (the reason is logged and shown "  \
 	"to the owner)"
 

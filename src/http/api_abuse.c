@@ -380,7 +380,8 @@ static int ticket_get(struct api_req *r, struct store *st)
 	struct store_ticket *t = r->ctx;
 	int ret = store_ticket_get(st, id, t);
 	if (ret == NP_ENOTFOUND)
-		return api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no ticket %lld", (long long)id);
+		return api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no ticket %lld",
+		                 (long long)id);
 	if (ret != NP_OK)
 		return ret;
 	json_t *o = ticket_json(t);

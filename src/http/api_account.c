@@ -9,15 +9,15 @@
 #include <time.h>
 
 #include "account/password.h"
+#include "account/throttle.h"
 #include "account/totp.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/macros.h"
 #include "common/str.h"
+#include "core/mailer.h"
 #include "http/api.h"
 #include "store/abuse.h"
-#include "core/mailer.h"
-#include "account/throttle.h"
 
 #define USER_NAME_MAX 63
 
@@ -797,8 +797,8 @@ static int admin_state_apply(struct api_req *r, struct store *st, struct writer_
 	char reason[CFG_NAME_MAX + 32]; /* action is one of three words (api_admin_user_state) */
 	snprintf(reason, sizeof(reason), "%.16s by an administrator", action);
 	if (ret == NP_OK)
-		ret = store_abuse_account_state(st, u.id, state, actor, reason, time_now(), touch_host,
-		                                txn, NULL);
+		ret = store_abuse_account_state(st, u.id, state, actor, reason, time_now(),
+		                                touch_host, txn, NULL);
 	if (ret == NP_OK) {
 		u.state = state;
 		unsigned hosts = 0;

@@ -162,7 +162,8 @@ int prefix_move_run(struct store *st, const struct prefix_move *m, unsigned *n)
 			ret = NP_ENOMEM;
 		for (size_t i = 0; i < n_names && ret == NP_OK; i++) {
 			bool moved = false;
-			if (names[i][0] == '\0' || (ret = store_host_get(st, names[i], &s->h)) != NP_OK)
+			if (names[i][0] == '\0' ||
+			    (ret = store_host_get(st, names[i], &s->h)) != NP_OK)
 				continue;
 			ret = move_host(st, m, s, true, &moved);
 			if (ret == NP_OK && moved)

@@ -850,9 +850,10 @@ static enum MHD_Result page_host(struct web *w, const char *fqdn, const char *wh
 		if (strcmp(field_or_empty(w->form, "confirm"), "yes") != 0) {
 			char back[CFG_NAME_MAX + 16];
 			snprintf(back, sizeof(back), "/hosts/%s", fqdn);
-			return message(w->conn, &w->nav, MHD_HTTP_BAD_REQUEST, "The hold was not cleared",
-			               "Tick the box to confirm the name is used as intended.", back,
-			               "Back", NULL);
+			return message(w->conn, &w->nav, MHD_HTTP_BAD_REQUEST,
+			               "The hold was not cleared",
+			               "Tick the box to confirm the name is used as intended.",
+			               back, "Back", NULL);
 		}
 		return act(w, api_host_abuse_clear, json_pack("{s:b}", "confirm", 1),
 		           &act_abuse_clear, "hosts", fqdn, "abuse", "clear");

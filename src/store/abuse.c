@@ -33,7 +33,7 @@ bool store_abuse_state_parse(const char *text, enum store_abuse_state *out)
 }
 
 #define ABUSE_COLS                                                                                 \
-	"SELECT h.id, h.fqdn, COALESCE(u.name, ''), h.abuse_state, COALESCE(a.score, 0),"         \
+	"SELECT h.id, h.fqdn, COALESCE(u.name, ''), h.abuse_state, COALESCE(a.score, 0),"          \
 	" COALESCE(a.reasons, ''), COALESCE(a.features, '{}'), COALESCE(a.scored, 0),"             \
 	" COALESCE(a.since, 0), COALESCE(u.state, 0) = 2 FROM hosts h"                             \
 	" LEFT JOIN users u ON u.id = h.user_id"                                                   \
@@ -139,11 +139,12 @@ int store_abuse_set_state(struct store *st, int64_t host_id, enum store_abuse_st
 	return ret;
 }
 
-static int log_row_add(struct store *st, int64_t now, const struct store_host *h,
-                       const char *actor, int old_state, int new_state, const char *reason)
+static int log_row_add(struct store *st, int64_t now, const struct store_host *h, const char *actor,
+                       int old_state, int new_state, const char *reason)
 {
-	sqlite3_stmt *s = store__sql(st, "INSERT INTO abuse_log(time, host_id, fqdn, actor, old_state,"
-	                                 " new_state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+	sqlite3_stmt *s =
+	    store__sql(st, "INSERT INTO abuse_log(time, host_id, fqdn, actor, old_state,"
+	                   " new_state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
 	if (s == NULL)
 		return NP_ESTORE;
 	sqlite3_bind_int64(s, 1, now);
@@ -178,8 +179,8 @@ static int collect_host(const struct store_host *h, void *ctx)
 
 int store_abuse_account_state(struct store *st, int64_t user_id, int state, const char *actor,
                               const char *reason, int64_t now,
-                              int (*touch)(void *ctx, const struct store_host *h),
-                              void *touch_ctx, bool *changed)
+                              int (*touch)(void *ctx, const struct store_host *h), void *touch_ctx,
+                              bool *changed)
 {
 	if (changed != NULL)
 		*changed = false;
@@ -200,8 +201,9 @@ int store_abuse_account_state(struct store *st, int64_t user_id, int state, cons
 		ret = store_host_list_user(st, user_id, collect_host, &w);
 	for (size_t i = 0; ret == NP_OK && i < w.n; i++) {
 		int own = w.hosts[i].abuse_state;
-		ret = log_row_add(st, now, &w.hosts[i], actor, entering ? own : STORE_ABUSE_SUSPENDED,
-		                  entering ? STORE_ABUSE_SUSPENDED : own, reason);
+		ret =
+		    log_row_add(st, now, &w.hosts[i], actor, entering ? own : STORE_ABUSE_SUSPENDED,
+		                entering ? STORE_ABUSE_SUSPENDED : own, reason);
 		if (ret == NP_OK && touch != NULL)
 			ret = touch(touch_ctx, &w.hosts[i]);
 	}

@@ -68,8 +68,8 @@ int store_abuse_set_state(struct store *st, int64_t host_id, enum store_abuse_st
  * such account. */
 int store_abuse_account_state(struct store *st, int64_t user_id, int state, const char *actor,
                               const char *reason, int64_t now,
-                              int (*touch)(void *ctx, const struct store_host *h),
-                              void *touch_ctx, bool *changed) np_mustcheck;
+                              int (*touch)(void *ctx, const struct store_host *h), void *touch_ctx,
+                              bool *changed) np_mustcheck;
 
 /* Records host_id's flux score and its features (JSON text) and reasons. */
 int store_abuse_set_score(struct store *st, int64_t host_id, double score, const char *reasons,

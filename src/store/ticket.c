@@ -157,7 +157,8 @@ static int tell_reporter(struct store *st, const struct store_ticket *t, const c
 	static const struct {
 		const char *status, *words;
 	} outcome[] = {
-	    {"hold", "its address can no longer be changed (held) while the operator looks further"},
+	    {"hold",
+	     "its address can no longer be changed (held) while the operator looks further"},
 	    {"quarantined", "it was taken out of DNS (quarantined)"},
 	    {"restored", "it was found in order and stays in service"},
 	    {"dismissed", "no action was taken"},
@@ -179,9 +180,7 @@ static int tell_reporter(struct store *st, const struct store_ticket *t, const c
 const char *store_ticket_status_of(int state)
 {
 	static const char *const status_of[] = {"restored", "watch", "hold", "quarantined"};
-	return state < 0 ? "dismissed"
-	       : state <= STORE_ABUSE_QUARANTINED ? status_of[state]
-	                                          : "?";
+	return state < 0 ? "dismissed" : state <= STORE_ABUSE_QUARANTINED ? status_of[state] : "?";
 }
 
 int store_ticket_resolve(struct store *st, int64_t id, int state, const char *actor,
@@ -200,8 +199,8 @@ int store_ticket_resolve(struct store *st, int64_t id, int state, const char *ac
 		snprintf(why, sizeof(why), "ticket %lld: %s", (long long)id, reason);
 		ret = store_host_get(st, t->fqdn, &h);
 		if (ret == NP_OK)
-			ret = store_abuse_set_state(st, h.id, (enum store_abuse_state)state, actor, why,
-			                            now, changed);
+			ret = store_abuse_set_state(st, h.id, (enum store_abuse_state)state, actor,
+			                            why, now, changed);
 		if (ret == NP_OK && *changed)
 			ret = store_ticket_log(st, h.id, id);
 		if (ret == NP_OK && *changed && touch != NULL)
