@@ -887,6 +887,20 @@ def test_suspend_withdraws_the_whole_account_and_restore_brings_it_back(np_facto
     r = n.ctl("abuse", "restore", "--user", "alice", "--reason", "x")
     assert "not suspended" in r.stdout
 
+    # The admin API's suspend goes the same way, through the writer: out of DNS at once,
+    # logged with the administrator; unlock brings the names back.
+    n.ctl("user", "add", "root", "--password-stdin", "--admin", input=PASSWORD + "\n")
+    root = session_of(n, "root")
+    s, _, j = api(n, "POST", "/admin/users/alice/suspend", token=root)
+    assert s == 200 and j["state"] == "suspended", j
+    assert wait_for(lambda: rcode(n, HOME) == dns.rcode.NXDOMAIN, 1.0)
+    log = ctl_json(n, "abuse", "log", HOME)
+    assert log[0]["to"] == "suspended" and log[0]["actor"] == "admin:root", log[0]
+    s, _, j = api(n, "POST", "/admin/users/alice/unlock", token=root)
+    assert s == 200 and j["state"] == "active", j
+    assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.83"}, 1.0)
+    assert ctl_json(n, "abuse", "log", HOME)[0]["from"] == "suspended"
+
 
 def test_suspend_refuses_bad_input(np_factory):
     n = start_accounts(np_factory, dict(NO_LIMITS))
