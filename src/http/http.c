@@ -578,10 +578,15 @@ static void count_auth(struct http_server *hs, const struct http_req *req)
 }
 
 /* The answer once the writer has spoken. */
+static enum MHD_Result reply_retry_later(struct MHD_Connection *c, unsigned seconds);
+
 static enum MHD_Result finish_update(struct http_task *t)
 {
 	struct http_req *req = container_of(t, struct http_req, t);
 	count_auth(t->hs, req);
+	/* The hosts its prefix moves were over budget: nothing of it was kept. */
+	if (req->u.retry_after > 0 && req->u.apply_err == NP_EAGAIN)
+		return reply_retry_later(t->conn, req->u.retry_after);
 	char body[DYNDNS2_BODY_MAX];
 	int n = dyndns2_update_body(&req->u, req->status, body, sizeof(body));
 	if (n < 0)
@@ -745,6 +750,10 @@ static enum MHD_Result serve_update(struct http_request *r)
 	if (rc != NP_OK) {
 		log_warn("dyndns2: cannot authenticate now: %s", np_strerror(rc));
 		ret = reply_once(c, DYNDNS2_911);
+		goto fail;
+	}
+	if (!auth.ok && req->u.id.suspended) {
+		ret = reply_once(c, DYNDNS2_ABUSE);
 		goto fail;
 	}
 	if (!auth.ok) {
