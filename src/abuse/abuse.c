@@ -173,19 +173,46 @@ static double store_floor(const struct flux_params *p)
 	return lowest / 2;
 }
 
+/* Every threshold 0 is the flux judgement off: nothing could come of a score, so none is
+ * computed (and nothing is read or written). */
+static bool flux_off(struct abuse *a)
+{
+	pthread_rwlock_rdlock(&a->lock);
+	struct flux_params p = a->flux;
+	pthread_rwlock_unlock(&a->lock);
+	return p.watch <= 0 && p.hold <= 0 && p.quarantine <= 0 && p.shared_accounts == 0;
+}
+
+int abuse_explain(struct abuse *a, struct store *st, const struct store_host *h, int64_t now,
+                  double *score, char *json, size_t len)
+{
+	if (flux_off(a))
+		return NP_ENOTFOUND;
+	struct store_abuse cur;
+	int ret = store_abuse_get(st, h->id, &cur);
+	if (ret != NP_OK)
+		return ret;
+	struct flux_features f;
+	pthread_rwlock_rdlock(&a->lock);
+	int64_t since = now - (int64_t)a->flux.window;
+	if (cur.since > since)
+		since = cur.since; /* a restored host starts afresh */
+	ret = flux_measure(st, a->asn, a->feeds, h->id, h->user_id, since, NULL, 0, now, &f);
+	pthread_rwlock_unlock(&a->lock);
+	if (ret != NP_OK)
+		return ret;
+	*score = f.score;
+	flux_json(&f, json, len);
+	return NP_OK;
+}
+
 int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
                 const struct np_addr *cand, size_t n, int64_t now, int *state)
 {
 	*state = h->abuse_state;
-	pthread_rwlock_rdlock(&a->lock);
-	struct flux_params p = a->flux;
-	/* Every threshold 0 is the flux judgement off: nothing could come of a score, so none
-	 * is computed (and nothing is read or written). */
-	if (p.watch <= 0 && p.hold <= 0 && p.quarantine <= 0 && p.shared_accounts == 0) {
-		pthread_rwlock_unlock(&a->lock);
+	if (flux_off(a))
 		return NP_OK;
-	}
-	pthread_rwlock_unlock(&a->lock);
+	struct flux_params p;
 	struct store_abuse cur;
 	int ret = store_abuse_get(st, h->id, &cur);
 	if (ret != NP_OK)

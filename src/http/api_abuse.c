@@ -179,6 +179,21 @@ static int owner_view_get(struct api_req *r, struct store *st)
 		ret = store_abuse_owner_clears(st, v->h.id, &clears);
 	if (ret != NP_OK)
 		return ret;
+	/* A name that is ok has its score worked out now: a home line's are not stored, and
+	 * its owner still reads the score and what it is made of. A state above ok keeps the
+	 * score that decided it. */
+	if (v->a.state == STORE_ABUSE_OK && !v->a.suspended) {
+		char json[STORE_ABUSE_FEATURES_MAX];
+		double score;
+		ret = abuse_explain(http_abuse(r->hs), st, &v->h, time_now(), &score, json,
+		                    sizeof(json));
+		if (ret == NP_OK) {
+			v->a.score = score;
+			snprintf(v->a.features, sizeof(v->a.features), "%s", json);
+		} else if (ret != NP_ENOTFOUND) {
+			return ret;
+		}
+	}
 	json_t *features = json_loads(v->a.features, 0, NULL);
 	return api_ok(r, MHD_HTTP_OK,
 	              json_pack("{s:s,s:s,s:s,s:f,s:o,s:O,s:b,s:b}", "fqdn", v->fqdn, "state",
