@@ -9,6 +9,7 @@
 #   make bench      side-by-side benchmark against NSD and Knot (not in CI)
 #   make bench-auth authentication and durable update rates, against the previous release
 #   make bench-update RFC 2136 UPDATE rates against BIND 9 and Knot, NOERROR -> NSD secondary
+#   make bench-abuse  the abuse checks' cost: durable update rate with and without, scoring
 #   make respdiff   differential test: 20,000 queries to nameplated and NSD, answers compared
 #   make check-layers  every #include follows the module table (docs/ARCHITECTURE.md)
 #   make man        the man pages (docs/man/*.scd, rendered by scdoc) under build/man/
@@ -85,7 +86,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
-.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench bench-auth bench-update respdiff clean \
+.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench bench-auth bench-update bench-abuse respdiff clean \
         check-banned check-layers man install
 all: $(BINS)
 
@@ -112,7 +113,9 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/nameplate
 UNITDIR ?= $(PREFIX)/lib/systemd/system
-UNITS   := nameplated.service nameplate.service nameplate-sensor.service
+UNITS   := nameplated.service nameplate.service nameplate-sensor.service \
+           nameplate-feeds.service nameplate-feeds.timer
+SCRIPTS := nameplate-feeds
 EXAMPLES := nameplate.conf client.conf sensor.conf
 DOCS    := README.md $(wildcard docs/*.md)
 
@@ -136,6 +139,10 @@ install: man
 		    >$(DESTDIR)$(UNITDIR)/$$u.tmp; \
 		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.tmp; \
 		mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u; done
+	set -e; for f in $(SCRIPTS); do \
+		sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' contrib/$$f >$(DESTDIR)$(SBINDIR)/$$f.tmp; \
+		chmod 755 $(DESTDIR)$(SBINDIR)/$$f.tmp; \
+		mv $(DESTDIR)$(SBINDIR)/$$f.tmp $(DESTDIR)$(SBINDIR)/$$f; done
 	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	install -m 644 $(addprefix contrib/examples/,$(EXAMPLES)) $(DESTDIR)$(DOCDIR)/examples/
 
@@ -231,6 +238,11 @@ bench-auth: deps
 bench-update: deps
 	$(MAKE) all
 	@sh bench/update.sh --build $(BUILD) $(BENCH_UPDATE_ARGS)
+
+# bench/abuse.sh (bench/README.md): BENCH_ABUSE_ARGS="--seconds 3 --runs 1" for a quick look.
+bench-abuse: deps
+	$(MAKE) all
+	@sh bench/abuse.sh --build $(BUILD) $(BENCH_ABUSE_ARGS)
 
 respdiff: deps
 	$(MAKE) all

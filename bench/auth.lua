@@ -9,7 +9,8 @@
 --              prime, prime-api   like nochg and api-host, from one address of each of the
 --                       1024 /24s of the walk
 --   NP_AUTH    the Authorization header, whole ("Basic ...", "Token ...")
---   NP_HOSTS   hosts h0..h<N-1> (update), NP_RUN the run's number (update: its addresses)
+--   NP_HOSTS   hosts h0..h<N-1> (update), NP_RUN the run's number (update: its addresses),
+--              NP_OFFSET where the run's walk over the hosts starts (update; 0)
 --   NP_EXPECT  the only answer allowed, "STATUS WORD" (e.g. "200 nochg", "401 unauthorized")
 -- Every request names another client in X-Forwarded-For (the server trusts 127.0.0.1), walking
 -- 10.0.0.0/14: the failed-authentication throttle counts per source, so no source fails more
@@ -26,6 +27,8 @@ local host = os.getenv("NP_HOST") or "h1.dyn.example"
 local myip = os.getenv("NP_MYIP") or "10.0.0.1"
 local nhosts = tonumber(os.getenv("NP_HOSTS") or "100000")
 local run = tonumber(os.getenv("NP_RUN") or "0")
+-- update: where the run starts its walk over the hosts (another run, other hosts)
+local offset = tonumber(os.getenv("NP_OFFSET") or "0")
 local expect = os.getenv("NP_EXPECT") or ""
 
 local UA = "nameplate-bench/1.0 (loopback benchmark)"
@@ -68,7 +71,7 @@ function request()
 	elseif mode == "update" then
 		-- Host k gets 10.(128+run).x.y: no address repeats for a host within a run (k
 		-- repeats only every nhosts requests, with other low bits), nor across runs.
-		local k = (idx * STRIDE) % nhosts
+		local k = ((idx + offset) * STRIDE) % nhosts
 		if k == 1 then
 			k = 0 -- h1 keeps its address for the nochg rows
 		end

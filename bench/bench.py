@@ -159,11 +159,13 @@ def pin(cpus):
 class Server:
     name = "?"
 
-    def __init__(self, work, data, workers, cpus):
-        self.work = os.path.join(work, "%s-w%d" % (self.name, workers))
+    def __init__(self, work, data, workers, cpus, rrl_rate=0, tag=""):
+        self.work = os.path.join(work, "%s-w%d%s" % (self.name, workers, tag))
         self.data = data
         self.workers = workers
         self.cpus = cpus
+        # Responses per second per bucket; 0 turns rate limiting off.
+        self.rrl_rate = rrl_rate
         self.port = free_port()
         self.proc = None
         self.logf = None
@@ -249,10 +251,11 @@ class Nsd(Server):
   zonelistfile: {w}/zone.list
   logfile: {w}/nsd.log
   verbosity: 1
-  # Debian builds NSD with response rate limiting on: a benchmark from one address
-  # would be throttled.
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
+  # Response rate limiting (Debian builds NSD with it, on by default): the bench's
+  # limit is one the load never reaches, or 0 for off (--rrl-rate).
+  rrl-ratelimit: {rrl}
+  rrl-whitelist-ratelimit: {rrl}
+  rrl-slip: 2
   # Answer section only, like Knot and nameplated (compare "resp B" in the output).
   minimal-responses: yes
 remote-control:
@@ -261,7 +264,7 @@ zone:
   name: {zone}
   zonefile: {zf}
 """.format(port=self.port, n=self.workers, reuse="yes" if self.workers > 1 else "no", w=w,
-           zone=ZONE, zf=self.data["full"])
+           zone=ZONE, zf=self.data["full"], rrl=self.rrl_rate)
         self.conf = os.path.join(w, "nsd.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
@@ -287,16 +290,19 @@ database:
 log:
   - target: {w}/knot.log
     any: info
-template:
+{rrl_module}template:
   - id: default
     storage: {w}
     zonefile-sync: -1
     zonefile-load: whole
     journal-content: none
-zone:
+{rrl_use}zone:
   - domain: {zone}
     file: {zf}
-""".format(port=self.port, n=self.workers, w=w, zone=ZONE, zf=self.data["full"])
+""".format(port=self.port, n=self.workers, w=w, zone=ZONE, zf=self.data["full"],
+           rrl_module=("mod-rrl:\n  - id: bench\n    rate-limit: %d\n    slip: 2\n"
+                       % self.rrl_rate) if self.rrl_rate else "",
+           rrl_use="    global-module: mod-rrl/bench\n" if self.rrl_rate else "")
         self.conf = os.path.join(w, "knot.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
@@ -310,8 +316,9 @@ class Nameplate(Server):
     # One data dir for every nameplated instance of a bench: imported once.
     shared = {}
 
-    def __init__(self, work, data, workers, cpus, build, http_conns=256, http_threads=2):
-        super().__init__(work, data, workers, cpus)
+    def __init__(self, work, data, workers, cpus, build, http_conns=256, http_threads=2,
+                 rrl_rate=0, tag=""):
+        super().__init__(work, data, workers, cpus, rrl_rate, tag)
         self.http_threads = http_threads
         self.build = build
         self.http_port = free_port()
@@ -326,8 +333,8 @@ log_level = warning
 [dns]
 listen = 127.0.0.1@{port}
 workers = {n}
-# Rate limiting off, as for NSD below: the load comes from one address.
-rrl_rate = 0
+# Rate limiting as for the peers (--rrl-rate; 0 is off): the load comes from one address.
+rrl_rate = {rrl}
 
 [http]
 listen = 127.0.0.1:{hp}
@@ -342,7 +349,8 @@ ns = ns1.{zone}
 contact = hostmaster.{zone}
 ttl = 60
 """.format(d=self.datadir, port=self.port, n=self.workers, hp=self.http_port,
-           mc=self.http_conns, ht=self.http_threads, zone=ZONE, abuse=ABUSE_OFF)
+           mc=self.http_conns, ht=self.http_threads, zone=ZONE, abuse=ABUSE_OFF,
+           rrl=self.rrl_rate)
         self.conf = os.path.join(self.work, "nameplate.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
@@ -496,16 +504,22 @@ def bench_dns(srv, data, opt, client_cpus, rawdir):
             # busy machine makes every number of the run suspect.
             r["max"]["other_cores"] = (busy_cpu_s() - b0 - r["max"]["cpu_s"] -
                                        r["max"]["client_cpu_s"]) / r["max"]["wall_s"]
-            c0 = cpu_ticks(pids)
+            c0, b0 = cpu_ticks(pids), busy_cpu_s()
             r["rate"] = dnsperf(base + ["-l", str(opt.seconds), "-Q", str(opt.rate)],
                                 client_cpus, True, tmp)
             r["rate"]["cpu_s"] = cpu_ticks(pids) - c0
+            # The whole machine's busy CPU: loopback work the kernel charges to dnsperf
+            # or to softirq threads instead of the server shows here, not in cpu_s.
+            r["rate"]["machine_cpu_s"] = busy_cpu_s() - b0
             for k in ("max", "rate"):
                 q = r[k]["completed"]
                 r[k]["cpu_us_per_q"] = r[k]["cpu_s"] * 1e6 / q if q else None
-                with open(os.path.join(rawdir, "%s-w%d-run%d-%s.txt" %
-                                       (srv.name, srv.workers, run, k)), "w") as f:
+                with open(os.path.join(rawdir, "%s-run%d-%s.txt" %
+                                       (os.path.basename(srv.work), run, k)), "w") as f:
                     f.write("".join(r[k].pop("raw")))
+            q = r["rate"]["completed"]
+            r["rate"]["machine_us_per_q"] = r["rate"]["machine_cpu_s"] * 1e6 / q if q else None
+            r["rate"]["client_us_per_q"] = r["rate"]["client_cpu_s"] * 1e6 / q if q else None
             log("%s w=%d run %d: %.0f q/s max; %.2f us CPU/q at %d q/s (%.0f done), p99 %.3f ms"
                 % (srv.name, srv.workers, run + 1, r["max"]["qps"], r["rate"]["cpu_us_per_q"] or -1,
                    opt.rate, r["rate"]["qps"], (r["rate"]["lat_p99"] or 0) * 1e3))
@@ -525,6 +539,8 @@ def bench_dns(srv, data, opt, client_cpus, rawdir):
         "other_cores": med("max", "other_cores"),
         "cpu_us_max": med("max", "cpu_us_per_q"),
         "cpu_us_rate": med("rate", "cpu_us_per_q"),
+        "machine_us_rate": med("rate", "machine_us_per_q"),
+        "client_us_rate": med("rate", "client_us_per_q"),
         "qps_rate": med("rate", "qps"),
         "lat_avg_ms_rate": (med("rate", "lat_avg") or 0) * 1e3,
         "lat_p99_ms_rate": (med("rate", "lat_p99") or 0) * 1e3,
@@ -702,6 +718,8 @@ ROWS = [
     ("lat_avg_ms_max", "  avg latency at max (ms)", "%.3f", "min"),
     ("cpu_us_max", "  server CPU us/query at max", "%.2f", "min"),
     ("cpu_us_rate", "server CPU us/query @RATE", "%.2f", "min"),
+    ("machine_us_rate", "  whole machine CPU us/q @RATE", "%.2f", "min"),
+    ("client_us_rate", "  dnsperf CPU us/q @RATE", "%.2f", "min"),
     ("qps_rate", "  achieved q/s @RATE", "%.0f", "max"),
     ("lat_avg_ms_rate", "  avg latency @RATE (ms)", "%.3f", "min"),
     ("lat_p99_ms_rate", "  p99 latency @RATE (ms)", "%.3f", "min"),
@@ -733,8 +751,9 @@ def table(results, opt, workers, pinned):
     cols = {r["server"]: flat(r) for r in results if "median" in r}
     errs = {r["server"]: r["error"] for r in results if "error" in r}
     lines = []
-    lines.append("DNS, %d worker(s) each%s; median of %d runs x %d s; %d clients"
-                 % (workers, pinned, opt.runs, opt.seconds, opt.clients))
+    lines.append("DNS, %d worker(s) each%s; median of %d runs x %d s; %d clients; RRL %s"
+                 % (workers, pinned, opt.runs, opt.seconds, opt.clients,
+                    ("at %d/s" % opt.rrl_rate) if opt.rrl_rate else "off"))
     busy = [c.get("other_cores") or 0 for c in cols.values()]
     if busy and max(busy) > 0.15:
         lines.append("WARNING: other work used up to %.2f cores during the runs; the machine "
@@ -783,6 +802,12 @@ def main():
     ap.add_argument("--http-threads", type=int, default=2, help="nameplated [http] threads")
     ap.add_argument("--fresh-updates", type=int, default=200)
     ap.add_argument("--no-updates", action="store_true")
+    ap.add_argument("--rrl-rate", type=int, default=100000,
+                    help="every server's response rate limit per bucket (0: off); the "
+                         "default is on, above what the load sends to any one bucket")
+    ap.add_argument("--pinnings", default="server-last,server-first",
+                    help="with 1 worker: server-last (server on the last CPU, dnsperf on "
+                         "CPU 0), server-first (the other way round), or both")
     opt = ap.parse_args()
 
     build = os.path.abspath(opt.build)
@@ -818,15 +843,25 @@ def main():
     report = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "options": vars(opt),
               "cpus": ncpu, "dns": [], "updates": None}
     tables = []
+    configs = []
     for workers in [int(x) for x in opt.workers.split(",")]:
-        # One worker: server on the last CPU, dnsperf on CPU 0, so they do not compete.
-        # More workers than that: no pinning, everyone shares every CPU.
+        # One worker: server and dnsperf each on a CPU of their own, both ways round
+        # (the kernel charges loopback work differently by CPU). More workers than that:
+        # no pinning, everyone shares every CPU.
         if workers == 1 and ncpu >= 2:
-            srv_cpus, cli_cpus = {ncpu - 1}, {0}
-            pinned = " (server pinned to CPU %d, dnsperf to CPU 0)" % (ncpu - 1)
+            for p in opt.pinnings.split(","):
+                if p == "server-last":
+                    configs.append((workers, {ncpu - 1}, {0}, "-last",
+                                    " (server pinned to CPU %d, dnsperf to CPU 0)" % (ncpu - 1)))
+                elif p == "server-first":
+                    configs.append((workers, {0}, {ncpu - 1}, "-first",
+                                    " (server pinned to CPU 0, dnsperf to CPU %d)" % (ncpu - 1)))
+                else:
+                    sys.exit("bench: unknown pinning %s" % p)
         else:
-            srv_cpus = cli_cpus = None
-            pinned = " (unpinned; dnsperf shares the %d CPUs)" % ncpu
+            configs.append((workers, None, None, "",
+                            " (unpinned; dnsperf shares the %d CPUs)" % ncpu))
+    for workers, srv_cpus, cli_cpus, tag, pinned in configs:
         # The harness itself (polls, /proc reads) stays off the server's CPU too.
         os.sched_setaffinity(0, cli_cpus or set(range(ncpu)))
         results = []
@@ -836,16 +871,19 @@ def main():
                     results.append({"server": name, "error": "no %s/nameplated or "
                                     "nameplatectl" % build})
                     continue
-                srv = Nameplate(work, data, workers, srv_cpus, build)
+                srv = Nameplate(work, data, workers, srv_cpus, build, rrl_rate=opt.rrl_rate,
+                                tag=tag)
             elif name == "nsd":
-                srv = Nsd(work, data, workers, srv_cpus)
+                srv = Nsd(work, data, workers, srv_cpus, opt.rrl_rate, tag)
             elif name == "knot":
-                srv = Knot(work, data, workers, srv_cpus)
+                srv = Knot(work, data, workers, srv_cpus, opt.rrl_rate, tag)
             else:
                 sys.exit("bench: unknown server %s" % name)
-            log("%s, %d worker(s): port %d" % (name, workers, srv.port))
+            log("%s, %d worker(s)%s: port %d" % (name, workers, pinned, srv.port))
             try:
-                results.append(bench_dns(srv, data, opt, cli_cpus, raw))
+                r = bench_dns(srv, data, opt, cli_cpus, raw)
+                r["pinning"] = tag.lstrip("-") or "none"
+                results.append(r)
             except (RuntimeError, OSError, subprocess.SubprocessError) as e:
                 log("%s failed: %s" % (name, e))
                 results.append({"server": name, "workers": workers, "error": str(e)})

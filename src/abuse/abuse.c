@@ -162,18 +162,57 @@ void abuse_reload(struct abuse *a, const struct config *cfg)
 	load_flux(a, cfg);
 }
 
-int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
-                const struct np_addr *cand, size_t n, int64_t now, int *state)
+/* The score from which a judgement is stored: half the lowest line set. */
+static double store_floor(const struct flux_params *p)
+{
+	double lowest = 0;
+	const double lines[] = {p->watch, p->hold, p->quarantine};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		if (lines[i] > 0 && (lowest == 0 || lines[i] < lowest))
+			lowest = lines[i];
+	return lowest / 2;
+}
+
+/* Every threshold 0 is the flux judgement off: nothing could come of a score, so none is
+ * computed (and nothing is read or written). */
+static bool flux_off(struct abuse *a)
 {
 	pthread_rwlock_rdlock(&a->lock);
 	struct flux_params p = a->flux;
 	pthread_rwlock_unlock(&a->lock);
-	/* Every line at 0: no score can change a state, so none is measured (the history
-	 * queries cost more than the rest of an update); the state h was read with stands. */
-	if (p.watch <= 0 && p.hold <= 0 && p.quarantine <= 0 && p.shared_accounts == 0) {
-		*state = h->abuse_state;
+	return p.watch <= 0 && p.hold <= 0 && p.quarantine <= 0 && p.shared_accounts == 0;
+}
+
+int abuse_explain(struct abuse *a, struct store *st, const struct store_host *h, int64_t now,
+                  double *score, char *json, size_t len)
+{
+	if (flux_off(a))
+		return NP_ENOTFOUND;
+	struct store_abuse cur;
+	int ret = store_abuse_get(st, h->id, &cur);
+	if (ret != NP_OK)
+		return ret;
+	struct flux_features f;
+	pthread_rwlock_rdlock(&a->lock);
+	int64_t since = now - (int64_t)a->flux.window;
+	if (cur.since > since)
+		since = cur.since; /* a restored host starts afresh */
+	ret = flux_measure(st, a->asn, a->feeds, h->id, h->user_id, since, NULL, 0, now, &f);
+	pthread_rwlock_unlock(&a->lock);
+	if (ret != NP_OK)
+		return ret;
+	*score = f.score;
+	flux_json(&f, json, len);
+	return NP_OK;
+}
+
+int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
+                const struct np_addr *cand, size_t n, int64_t now, int *state)
+{
+	*state = h->abuse_state;
+	if (flux_off(a))
 		return NP_OK;
-	}
+	struct flux_params p;
 	struct store_abuse cur;
 	int ret = store_abuse_get(st, h->id, &cur);
 	if (ret != NP_OK)
@@ -191,11 +230,17 @@ int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
 	if (ret != NP_OK)
 		return ret;
 	enum store_abuse_state want = flux_state(&f, &p, reasons, sizeof(reasons));
-	flux_json(&f, json, sizeof(json));
-	ret = store_abuse_set_score(st, h->id, f.score, want != STORE_ABUSE_OK ? reasons : "",
-	                            json, now);
-	if (ret != NP_OK)
-		return ret;
+	/* The score is kept, with its features, when it is worth a look: from half the lowest
+	 * line, or when it takes back one that was. Most updates are a home line's, far under
+	 * it: they cost no write (a random page of abuse_hosts each, on the durable path). */
+	double floor = store_floor(&p);
+	if (want != STORE_ABUSE_OK || f.score >= floor || cur.score >= floor) {
+		flux_json(&f, json, sizeof(json));
+		ret = store_abuse_set_score(st, h->id, f.score,
+		                            want != STORE_ABUSE_OK ? reasons : "", json, now);
+		if (ret != NP_OK)
+			return ret;
+	}
 	/* Automatic judgements raise a state, and lower only a watch: hold and quarantine
 	 * are the operator's to lift. */
 	bool raise = (int)want > cur.state;
@@ -208,7 +253,8 @@ int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
 	if (ret != NP_OK)
 		return ret;
 	if (raise)
-		log_warn("abuse: %s now %s: %s", h->fqdn, store_abuse_state_name(want), reasons);
+		log_event(LOG_WARNING, "abuse_state", "host=%s state=%s actor=flux reasons=%s",
+		          h->fqdn, store_abuse_state_name(want), reasons);
 	*state = want;
 	return NP_OK;
 }
@@ -216,6 +262,9 @@ int abuse_judge(struct abuse *a, struct store *st, const struct store_host *h,
 unsigned abuse_budget_take(struct abuse *a, const char *const *fqdns, size_t n, const char *token_id,
                            const struct np_addr *src, int64_t now)
 {
+	/* All limits 0 is the budgets off: not even a key is hashed. */
+	if (budget_off(a->budget))
+		return 0;
 	struct budget_key keys[24];
 	size_t k = 0;
 	for (size_t i = 0; i < n && k < 22; i++)
@@ -268,7 +317,8 @@ static int sweep_one(const char *fqdn, const char *kind, void *ctx)
 		ret = w->touch(w->touch_ctx, fqdn);
 	if (ret == NP_OK && changed) {
 		w->moved++;
-		log_warn("abuse: %s quarantined: %s", fqdn, reason);
+		log_event(LOG_WARNING, "abuse_state",
+		          "host=%s state=quarantined actor=%s reasons=%s", fqdn, actor, reason);
 	}
 	return ret;
 }

@@ -52,6 +52,12 @@ int abuse_quarantine_listed(struct abuse *a, struct store *st, const struct conf
                             int (*touch)(void *ctx, const char *fqdn), void *touch_ctx,
                             int64_t now, unsigned *moved) np_mustcheck;
 
+/* The flux score of host h's history as it stands (no change judged), with its features
+ * as JSON, for its owner: a home line's scores are not stored (abuse_judge), yet every
+ * score is explained. NP_ENOTFOUND when the flux judgement is off. Reads only. */
+int abuse_explain(struct abuse *a, struct store *st, const struct store_host *h, int64_t now,
+                  double *score, char *json, size_t len) np_mustcheck;
+
 /* Judges an address change of host h (to cand, n of them) by its flux score, inside the
  * writer's transaction: the score and its features are stored, and the host's state is
  * raised to what they call for (logged with actor "flux"; a watch whose score fell back is

@@ -35,10 +35,19 @@ struct entry {
 struct budget {
 	pthread_mutex_t mu;
 	struct budget_limits limits;
+	bool off; /* every limit 0: nothing to count (read without the lock: budget_off) */
 	uint8_t hash_key[crypto_shorthash_KEYBYTES]; /* keys cannot be aimed at one slot */
 	size_t mask;
 	struct entry *tab;
 };
+
+static bool limits_off(const struct budget_limits *l)
+{
+	for (int i = 0; i < BUDGET_SCOPES; i++)
+		if (l->scope[i].per_window != 0 || l->scope[i].per_day != 0)
+			return false;
+	return true;
+}
 
 static int64_t slot_len(const struct budget *b, int which)
 {
@@ -125,6 +134,7 @@ int budget_new(struct budget **out, size_t entries, const struct budget_limits *
 	}
 	b->mask = cap - 1;
 	b->limits = *limits;
+	b->off = limits_off(limits);
 	randombytes_buf(b->hash_key, sizeof(b->hash_key));
 	pthread_mutex_init(&b->mu, NULL);
 	*out = b;
@@ -147,7 +157,13 @@ void budget_set_limits(struct budget *b, const struct budget_limits *limits)
 	if (limits->window != b->limits.window)
 		memset(b->tab, 0, (b->mask + 1) * sizeof(*b->tab));
 	b->limits = *limits;
+	__atomic_store_n(&b->off, limits_off(limits), __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&b->mu);
+}
+
+bool budget_off(const struct budget *b)
+{
+	return __atomic_load_n(&b->off, __ATOMIC_RELAXED);
 }
 
 static uint64_t hash(const struct budget *b, const void *data, size_t len)

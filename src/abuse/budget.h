@@ -5,6 +5,7 @@
 #ifndef NP_ABUSE_BUDGET_H
 #define NP_ABUSE_BUDGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,10 @@ struct budget_key budget_key_host(const struct budget *b, const char *fqdn);
 struct budget_key budget_key_token(const struct budget *b, const char *token_id);
 /* An IPv4 address, or the /64 of an IPv6 one (one home's network). */
 struct budget_key budget_key_source(const struct budget *b, const struct np_addr *a);
+
+/* Whether every limit is 0: budget_take would count nothing and admit everything (the
+ * caller may skip making keys). */
+bool budget_off(const struct budget *b);
 
 /* Counts one update against every key when all of them are within their limits, and
  * returns 0. When one is not, counts nothing and returns the seconds until every key would

@@ -18,20 +18,34 @@
 /* Hosts read per shared address. */
 #define FLUX_MAX_SHARING 1000
 
+/* Slots of the set of addresses seen: a power of two, at most half full. */
+#define FLUX_ADDR_SLOTS (4 * FLUX_MAX_ADDRS)
+
 struct collect {
 	struct np_addr addrs[FLUX_MAX_ADDRS];
 	size_t n;
+	uint16_t slot[FLUX_ADDR_SLOTS]; /* index + 1 into addrs; 0 empty */
 	int64_t since, now;
 	unsigned changes, changes_hour;
 };
 
+/* Adds a to the distinct addresses (a set: a window of thousands of rows costs one probe
+ * per address, not a scan of all seen before). */
 static void add_addr(struct collect *c, const struct np_addr *a)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (c->addrs[i].family == a->family && memcmp(c->addrs[i].bytes, a->bytes, 16) == 0)
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)a->family;
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ a->bytes[i]) * 1099511628211ULL;
+	size_t i = (size_t)(h ^ h >> 29) & (FLUX_ADDR_SLOTS - 1);
+	for (; c->slot[i] != 0; i = (i + 1) & (FLUX_ADDR_SLOTS - 1)) {
+		const struct np_addr *b = &c->addrs[c->slot[i] - 1];
+		if (b->family == a->family && memcmp(b->bytes, a->bytes, 16) == 0)
 			return;
-	if (c->n < FLUX_MAX_ADDRS)
+	}
+	if (c->n < FLUX_MAX_ADDRS) {
 		c->addrs[c->n++] = *a;
+		c->slot[i] = (uint16_t)c->n;
+	}
 }
 
 static int history_row(int64_t time, const char *new_addr, void *ctx)
@@ -69,15 +83,20 @@ static uint64_t net_key(const struct np_addr *a)
 	       (uint64_t)a->bytes[2] << 8 | a->bytes[3];
 }
 
-static unsigned distinct(uint64_t *keys, size_t n)
+static int cmp_u64(const void *a, const void *b)
 {
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* How many distinct values keys[0..n) holds (sorted in scratch; keys keeps its order). */
+static unsigned distinct(const uint64_t *keys, size_t n, uint64_t *scratch)
+{
+	memcpy(scratch, keys, n * sizeof(*keys));
+	qsort(scratch, n, sizeof(*scratch), cmp_u64);
 	unsigned d = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = keys[j] == keys[i];
-		d += !seen;
-	}
+	for (size_t i = 0; i < n; i++)
+		d += i == 0 || scratch[i] != scratch[i - 1];
 	return d;
 }
 
@@ -107,7 +126,7 @@ int flux_measure(struct store *st, const struct asn_db *asn, const struct feed_s
 {
 	memset(out, 0, sizeof(*out));
 	struct collect *c = calloc(1, sizeof(*c));
-	uint64_t *keys = calloc(FLUX_MAX_ADDRS, sizeof(*keys));
+	uint64_t *keys = calloc(2 * FLUX_MAX_ADDRS, sizeof(*keys));
 	int ret = NP_ENOMEM;
 	if (c == NULL || keys == NULL)
 		goto out;
@@ -128,7 +147,7 @@ int flux_measure(struct store *st, const struct asn_db *asn, const struct feed_s
 	out->changes_hour = c->changes_hour;
 	for (size_t i = 0; i < c->n; i++)
 		keys[i] = net_key(&c->addrs[i]);
-	out->nets = distinct(keys, c->n);
+	out->nets = distinct(keys, c->n, keys + FLUX_MAX_ADDRS);
 	for (size_t i = 0; i < c->n; i++) {
 		uint32_t as = asn_db_lookup(asn, &c->addrs[i]);
 		if (as != 0)
@@ -136,7 +155,7 @@ int flux_measure(struct store *st, const struct asn_db *asn, const struct feed_s
 		if (feeds != NULL && feed_set_addr(feeds, &c->addrs[i], NULL, 0))
 			out->feed_hits++;
 	}
-	out->asns = distinct(keys, c->n);
+	out->asns = distinct(keys, c->n, keys + FLUX_MAX_ADDRS);
 
 	struct sharing sh = {.self = user_id};
 	for (size_t i = 0; i < n_cand && ret == NP_OK; i++) {

@@ -36,6 +36,7 @@
 #define THR_KNOWN_TTL   (30LL * 86400 * 1000) /* ms a network stays known to a credential */
 #define THR_WAYS        4                     /* entries per bucket; the oldest is replaced */
 #define THR_LOG_PER_MIN 30 /* log lines about failures a minute, then a summary */
+#define THR_LOG_USER_MAX 96 /* bytes of a user name logged: enough to tell, bounded */
 
 struct thr_entry {
 	uint8_t key[16];
@@ -253,9 +254,8 @@ static bool may_log(struct throttle *t, int64_t now)
 {
 	if (now - t->log_window_ms >= 60000) {
 		if (t->suppressed > 0)
-			log_warn(
-			    "auth: %u more failed authentications not logged in the last minute",
-			    t->suppressed);
+			log_event(LOG_WARNING, "auth_failure_unlogged", "count=%u period=60",
+			          t->suppressed);
 		t->log_window_ms = now;
 		t->logged = t->suppressed = 0;
 	}
@@ -274,25 +274,29 @@ void throttle_failed(struct throttle *t, const struct np_addr *src, const char *
 	uint8_t sk[16], ck[16];
 	source_key(t, src, sk);
 	cred_key(t, user, ck);
-	char addr[INET6_ADDRSTRLEN], esc[96];
+	char addr[INET6_ADDRSTRLEN];
 	addr_format(src, addr, sizeof(addr));
-	log_escape(esc, sizeof(esc), user, strlen(user));
 	pthread_mutex_lock(&t->mu);
 	unsigned sb = count_failure(table_get(&t->sources, sk, true, now), THR_FREE, now);
 	unsigned cb = user[0] != '\0'
 	                  ? count_failure(table_get(&t->creds, ck, true, now), CRED_FREE, now)
 	                  : 0;
 	if (may_log(t, now)) {
+		/* action: block_source (that address waits), known_networks_only (the user is
+		 * under attack: only its known networks for a while), none. */
 		if (sb > 0)
-			log_warn("auth: %s failed from %s user=%s: that address waits %us", what,
-			         addr, esc, sb);
+			log_event(LOG_WARNING, "auth_failure",
+			          "interface=%s source=%s user=%.*s action=block_source wait=%u",
+			          what, addr, THR_LOG_USER_MAX, user, sb);
 		else if (cb > 0)
-			log_warn(
-			    "auth: %s failed from %s user=%s: user under attack, only its known "
-			    "networks for %us",
-			    what, addr, esc, cb);
+			log_event(
+			    LOG_WARNING, "auth_failure",
+			    "interface=%s source=%s user=%.*s action=known_networks_only wait=%u",
+			    what, addr, THR_LOG_USER_MAX, user, cb);
 		else
-			log_info("auth: %s failed from %s user=%s", what, addr, esc);
+			log_event(LOG_INFO, "auth_failure",
+			          "interface=%s source=%s user=%.*s action=none", what, addr,
+			          THR_LOG_USER_MAX, user);
 	}
 	pthread_mutex_unlock(&t->mu);
 }

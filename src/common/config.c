@@ -15,6 +15,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/macros.h"
 #include "common/schema.h"
 #include "common/str.h"
@@ -43,8 +44,8 @@ static const char *const sect_names[SECT_COUNT] = {
     "", "server", "dns", "http", "observe", "check", "mail", "accounts", "abuse", "metrics", "zone"};
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
-    parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup,
-    parse_parked, parse_feed, parse_asn_db, parse_xfr_acl;
+    parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup, parse_parked,
+    parse_feed, parse_asn_db, parse_xfr_acl, parse_log_format;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0
@@ -63,6 +64,7 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_SERVER, "data_dir", parse_path, 0, 0, NULL, C(data_dir), REQ},
 	{SECT_SERVER, "user", parse_user, 0, 0, "", C(user), 0},
 	{SECT_SERVER, "log_level", schema_loglevel, 0, 0, "info", C(log_level), 0},
+	{SECT_SERVER, "log_format", parse_log_format, 0, 0, "text", C(log_format), 0},
 
 	{SECT_DNS, "listen", parse_dns_listen, 0, 0, NULL,
 	 L(struct config, dns_listen, n_dns_listen, CFG_MAX_LISTEN), REQ | REP},
@@ -244,6 +246,23 @@ static int parse_user(struct schema_ctx *c, const struct schema_row *r, void *ba
 	/* Caught here rather than after the sockets are bound, and by check-config too. */
 	if (val[0] != '\0' && getpwnam(val) == NULL) {
 		snprintf(why, whylen, "no such user on this system");
+		return NP_EINVAL;
+	}
+	return NP_OK;
+}
+
+/* text: readable lines whose events carry key=value fields; kv: every line key=value. */
+static int parse_log_format(struct schema_ctx *c, const struct schema_row *r, void *base,
+                            const char *val, char *why, size_t whylen)
+{
+	(void)c;
+	int *out = schema_field(r, base);
+	if (strcmp(val, "text") == 0) {
+		*out = LOG_FORMAT_TEXT;
+	} else if (strcmp(val, "kv") == 0) {
+		*out = LOG_FORMAT_KV;
+	} else {
+		snprintf(why, whylen, "must be text or kv");
 		return NP_EINVAL;
 	}
 	return NP_OK;

@@ -66,6 +66,7 @@ struct config {
 	char data_dir[PATH_MAX];   /* required */
 	char user[64];             /* drop privileges to this user after binding; "" = stay */
 	int log_level;             /* "log_level": error|warning|info|debug -> LOG_*; info */
+	int log_format;            /* "log_format": text|kv -> enum log_format; text */
 
 	/* [dns] */
 	struct cfg_listen dns_listen[CFG_MAX_LISTEN]; /* "listen", repeatable, ADDR@PORT */

@@ -102,7 +102,7 @@ static size_t rr_in_from_store(struct zone_rr_in *out, const struct store_rr *rr
 
 static unsigned host_flags(const struct store_host *h)
 {
-	if (h->abuse_state == STORE_ABUSE_QUARANTINED)
+	if (store_abuse_withdrawn(h))
 		return 0; /* nothing below a quarantined name answers either */
 	return h->wildcard ? ZONE_NODE_WILDCARD : 0;
 }
@@ -140,7 +140,7 @@ static int build_host(const struct store_host *h, const struct store_rr *rrs, si
 	struct build_ctx *b = arg;
 	struct zone_rr_in *in = b->p->rr_in;
 	size_t nin = rr_in_from_store(in, rrs, n);
-	bool quarantined = h->abuse_state == STORE_ABUSE_QUARANTINED &&
+	bool quarantined = store_abuse_withdrawn(h) &&
 	                   strcmp(h->fqdn, b->cz->name) != 0; /* the apex is the operator's */
 	if (quarantined) {
 		nin = quarantined_rrs(b->p, h->fqdn, in);
@@ -180,7 +180,7 @@ static int build_challenge(const char *fqdn, const struct store_acme_txt *v, siz
 	struct build_ctx *b = arg;
 	struct store_host h;
 	int ret = store_host_get(b->p->st, fqdn, &h);
-	if (ret != NP_OK || h.abuse_state == STORE_ABUSE_QUARANTINED) {
+	if (ret != NP_OK || store_abuse_withdrawn(&h)) {
 		b->err = ret == NP_ENOTFOUND ? NP_OK : ret;
 		return b->err != NP_OK;
 	}
@@ -454,8 +454,7 @@ static int render_challenge(struct publisher *p, const char *host_fqdn, struct z
 	const struct cfg_zone *cz = config_zone_for(p->cfg, host_fqdn);
 	*node = NULL;
 	int ret = store_host_get(p->st, host_fqdn, &h);
-	if (ret == NP_ENOTFOUND || cz == NULL ||
-	    (ret == NP_OK && h.abuse_state == STORE_ABUSE_QUARANTINED))
+	if (ret == NP_ENOTFOUND || cz == NULL || (ret == NP_OK && store_abuse_withdrawn(&h)))
 		return NP_OK;
 	if (ret == NP_OK)
 		ret = store_acme_get(p->st, h.id, v, ACME_VALUES_MAX, &n);
@@ -487,7 +486,7 @@ static int render_host(struct publisher *p, const char *fqdn, struct zone_node *
 	if (len < 0)
 		return NP_EINVAL;
 	size_t nin = rr_in_from_store(p->rr_in, p->rrs, n);
-	if (h.abuse_state == STORE_ABUSE_QUARANTINED) {
+	if (store_abuse_withdrawn(&h)) {
 		nin = quarantined_rrs(p, fqdn, p->rr_in);
 		if (nin == 0)
 			return NP_OK; /* no node: the name is removed, NXDOMAIN */

@@ -158,7 +158,7 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 	int64_t t0 = time_mono_ns();
 	ret = store_begin(w->st);
 	if (ret != NP_OK) {
-		log_err("writer: cannot begin a transaction: %s", np_strerror(ret));
+		log_event(LOG_ERR, "writer_failure", "step=begin error=%s", np_strerror(ret));
 		fail_ops(ops, NP_ESTORE);
 		goto out;
 	}
@@ -184,8 +184,9 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 		store_rollback(w->st);
 		atomic_store(&w->failed, true);
 		atomic_fetch_add(&w->n_commit_failures, 1);
-		log_err("writer: commit failed (%s): no further change will be acknowledged",
-		        np_strerror(ret));
+		log_event(LOG_ERR, "writer_failure",
+		          "step=commit error=%s effect=\"no further change is acknowledged\"",
+		          np_strerror(ret));
 		fail_ops(ops, NP_ESTORE);
 		goto out;
 	}

@@ -31,17 +31,26 @@ void ctl_actor(char *out, size_t len)
 static int print_row(const struct store_abuse *a, void *ctx)
 {
 	json_t *list = ctx;
+	/* A suspended account's host shows as suspended; its own state comes back with the
+	 * account. */
+	const char *state = a->suspended ? "suspended" : store_abuse_state_name(a->state);
+	char reasons[STORE_ABUSE_REASONS_MAX + 64];
+	if (a->suspended)
+		snprintf(reasons, sizeof(reasons), "account %s suspended%s%s", a->user,
+		         a->state != STORE_ABUSE_OK ? "; the host itself: " : "",
+		         a->state != STORE_ABUSE_OK ? store_abuse_state_name(a->state) : "");
+	else
+		np_strlcpy(reasons, a->reasons, sizeof(reasons));
 	if (list != NULL) {
 		json_t *features = json_loads(a->features, 0, NULL);
-		json_t *o = json_pack("{s:s,s:s,s:s,s:f,s:s,s:o,s:I}", "name", a->fqdn, "owner",
-		                      a->user, "state", store_abuse_state_name(a->state), "score",
-		                      a->score, "reasons", a->reasons, "features",
-		                      features != NULL ? features : json_object(), "scored",
-		                      (json_int_t)a->scored);
+		json_t *o = json_pack(
+		    "{s:s,s:s,s:s,s:f,s:s,s:o,s:I}", "name", a->fqdn, "owner", a->user, "state",
+		    state, "score", a->score, "reasons", reasons, "features",
+		    features != NULL ? features : json_object(), "scored", (json_int_t)a->scored);
 		return o == NULL || json_array_append_new(list, o) != 0 ? NP_ENOMEM : 0;
 	}
-	printf("%-40s %-12s %-12s %8.2f  %s\n", a->fqdn, store_abuse_state_name(a->state),
-	       a->user[0] != '\0' ? a->user : "-", a->score, a->reasons[0] != '\0' ? a->reasons : "-");
+	printf("%-40s %-12s %-12s %8.2f  %s\n", a->fqdn, state, a->user[0] != '\0' ? a->user : "-",
+	       a->score, reasons[0] != '\0' ? reasons : "-");
 	return 0;
 }
 
@@ -227,61 +236,14 @@ static int abuse_show(struct ctl *c, const char *arg, bool json)
 	return CTL_OK;
 }
 
-/* The outcome mail to the reporter, in the outbox of the same transaction: it goes out
- * when the decision is kept, and only then. */
-static int tell_reporter(struct ctl *c, const struct store_ticket *t, const char *status,
-                         const char *reason)
+/* A decision on a ticket in its own transaction (store_ticket_resolve). */
+static int decide_ticket(struct ctl *c, int64_t id, int state, const char *actor,
+                         const char *reason, struct store_ticket *t, bool *changed)
 {
-	if (t->contact[0] == '\0')
-		return NP_OK;
-	static const struct {
-		const char *status, *words;
-	} outcome[] = {
-	    {"hold", "its address can no longer be changed (held) while the operator looks further"},
-	    {"quarantined", "it was taken out of DNS (quarantined)"},
-	    {"restored", "it was found in order and stays in service"},
-	    {"dismissed", "no action was taken"},
-	};
-	const char *words = "it was decided";
-	for (size_t i = 0; i < sizeof(outcome) / sizeof(outcome[0]); i++)
-		if (strcmp(outcome[i].status, status) == 0)
-			words = outcome[i].words;
-	char subject[CFG_NAME_MAX + 64], body[STORE_ABUSE_REASONS_MAX + CFG_NAME_MAX + 512];
-	snprintf(subject, sizeof(subject), "Your abuse report %lld about %s", (long long)t->id,
-	         t->fqdn);
-	snprintf(body, sizeof(body),
-	         "Thank you for your report %lld about %s (%s).\n\n"
-	         "The operator decided: %s.\nReason: %s\n",
-	         (long long)t->id, t->fqdn, t->category, words, reason);
-	return store_mail_add(c->st, t->contact, subject, body, time_now(), NULL);
-}
-
-/* A decision on a ticket: the state of its name (none for dismiss), the log row tied to
- * the ticket, the ticket's status and the reporter's mail, in one transaction. */
-static int decide_ticket(struct ctl *c, int64_t id, int state, const char *status,
-                         const char *actor, const char *reason, struct store_ticket *t,
-                         bool *changed)
-{
-	*changed = false;
 	int ret = store_begin(c->st);
 	if (ret == NP_OK)
-		ret = store_ticket_get(c->st, id, t);
-	struct store_host h;
-	if (ret == NP_OK && state >= 0) {
-		char why[STORE_ABUSE_REASONS_MAX];
-		snprintf(why, sizeof(why), "ticket %lld: %s", (long long)id, reason);
-		ret = store_host_get(c->st, t->fqdn, &h);
-		if (ret == NP_OK)
-			ret = store_abuse_set_state(c->st, h.id, state, actor, why, time_now(), changed);
-		if (ret == NP_OK && *changed)
-			ret = store_ticket_log(c->st, h.id, id);
-		if (ret == NP_OK && *changed)
-			ret = ctl_host_changed(c, h.id, h.fqdn, h.zone, "", "");
-	}
-	if (ret == NP_OK)
-		ret = store_ticket_decide(c->st, id, status, reason, time_now());
-	if (ret == NP_OK)
-		ret = tell_reporter(c, t, status, reason);
+		ret = store_ticket_resolve(c->st, id, state, actor, reason, time_now(),
+		                           ctl_host_touch, c, t, changed);
 	if (ret == NP_OK)
 		ret = store_commit(c->st);
 	if (ret != NP_OK)
@@ -289,54 +251,91 @@ static int decide_ticket(struct ctl *c, int64_t id, int state, const char *statu
 	return ret;
 }
 
-/* state -1: dismiss (a ticket only). */
-static int abuse_set(struct ctl *c, int state, const char *verb, int argc, char **argv)
+int ctl_host_touch(void *ctx, const struct store_host *h)
 {
-	const char *name_arg = NULL, *reason = NULL;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
-			reason = argv[++i];
-		else if (argv[i][0] != '-' && name_arg == NULL)
-			name_arg = argv[i];
-		else
-			return ctl_usage("abuse %s NAME|TICKET --reason TEXT", verb);
+	return ctl_host_changed(ctx, h->id, h->fqdn, h->zone, "", "");
+}
+
+int ctl_abuse_account(struct ctl *c, int64_t user_id, int state, const char *actor,
+                      const char *reason, bool *changed)
+{
+	int ret = store_begin(c->st);
+	if (ret == NP_OK)
+		ret = store_abuse_account_state(c->st, user_id, state, actor, reason, time_now(),
+		                                ctl_host_touch, c, changed);
+	if (ret == NP_OK)
+		ret = store_commit(c->st);
+	if (ret != NP_OK)
+		store_rollback(c->st);
+	return ret;
+}
+
+/* suspend USER / restore --user USER: the whole account. A restore moves only a suspended
+ * account back to active (a locked one stays locked); its hosts keep their own states. */
+static int abuse_account(struct ctl *c, bool suspend, const char *name, const char *actor,
+                         const char *reason)
+{
+	struct store_user *u = calloc(1, sizeof(*u));
+	if (u == NULL)
+		return CTL_FAIL;
+	int ret = store_user_get(c->st, name, u);
+	int64_t id = u->id;
+	enum store_user_state was = u->state;
+	explicit_bzero(u, sizeof(*u));
+	free(u);
+	if (ret == NP_ENOTFOUND) {
+		ctl_err("no user %s", name);
+		return CTL_FAIL;
 	}
-	if (name_arg == NULL || reason == NULL || reason[0] == '\0')
-		return ctl_usage("abuse hold|quarantine|restore|dismiss NAME|TICKET --reason TEXT "
-		                 "(the reason is logged and shown to the owner)");
-	if (strlen(reason) >= STORE_ABUSE_REASONS_MAX - 32)
-		return ctl_usage("--reason: at most %d characters", STORE_ABUSE_REASONS_MAX - 33);
-	char actor[STORE_ABUSE_ACTOR_MAX];
-	int64_t ticket;
-	bool is_ticket = ticket_arg(name_arg, &ticket);
-	if (state < 0 && !is_ticket)
-		return ctl_usage("abuse dismiss TICKET --reason TEXT (a ticket's number)");
-	char fqdn[CFG_NAME_MAX];
-	if (!is_ticket && !ctl_host_name(name_arg, fqdn, sizeof(fqdn)))
-		return CTL_FAIL;
-	if (ctl_open(c) != CTL_OK)
-		return CTL_FAIL;
-	ctl_actor(actor, sizeof(actor));
+	if (ret == NP_OK && !suspend && was != STORE_USER_SUSPENDED) {
+		printf("user %s is not suspended (%s): nothing to restore\n", name,
+		       store_user_state_name(was));
+		return CTL_OK;
+	}
 	bool changed = false;
-	int ret;
-	if (is_ticket) {
-		static const char *const status_of[] = {"restored", "watch", "hold", "quarantined"};
-		struct store_ticket *t = calloc(1, sizeof(*t));
-		if (t == NULL)
-			return CTL_FAIL;
-		const char *status = state < 0 ? "dismissed" : status_of[state];
-		ret = decide_ticket(c, ticket, state, status, actor, reason, t, &changed);
-		if (ret == NP_OK)
-			printf("ticket %lld (%s): %s%s\n", (long long)ticket, t->fqdn, status,
-			       t->contact[0] != '\0' ? "; the reporter is told by mail" : "");
-		else if (ret == NP_ENOTFOUND)
-			ctl_err("no ticket %lld, or its host is gone", (long long)ticket);
-		else
-			ctl_err("abuse %s %lld: %s", verb, (long long)ticket, np_strerror(ret));
-		free(t);
-		return ret == NP_OK ? CTL_OK : CTL_FAIL;
+	if (ret == NP_OK)
+		ret = ctl_abuse_account(c, id, suspend ? STORE_USER_SUSPENDED : STORE_USER_ACTIVE,
+		                        actor, reason, &changed);
+	if (ret != NP_OK) {
+		ctl_err("abuse %s %s: %s", suspend ? "suspend" : "restore", name, np_strerror(ret));
+		return CTL_FAIL;
 	}
-	ret = ctl_abuse_set(c, fqdn, state, actor, reason, &changed);
+	if (!changed)
+		printf("user %s was already suspended\n", name);
+	else if (suspend)
+		printf("user %s suspended: its names answer as quarantined, it cannot sign in and "
+		       "its tokens are refused\n",
+		       name);
+	else
+		printf("user %s restored: its names answer again and it can sign in\n", name);
+	return CTL_OK;
+}
+
+/* A ticket's decision; state -1: dismiss. */
+static int abuse_ticket(struct ctl *c, int64_t ticket, int state, const char *verb,
+                        const char *actor, const char *reason)
+{
+	struct store_ticket *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return CTL_FAIL;
+	bool changed = false;
+	int ret = decide_ticket(c, ticket, state, actor, reason, t, &changed);
+	if (ret == NP_OK)
+		printf("ticket %lld (%s): %s%s\n", (long long)ticket, t->fqdn, t->status,
+		       t->contact[0] != '\0' ? "; the reporter is told by mail" : "");
+	else if (ret == NP_ENOTFOUND)
+		ctl_err("no ticket %lld, or its host is gone", (long long)ticket);
+	else
+		ctl_err("abuse %s %lld: %s", verb, (long long)ticket, np_strerror(ret));
+	free(t);
+	return ret == NP_OK ? CTL_OK : CTL_FAIL;
+}
+
+static int abuse_host(struct ctl *c, const char *fqdn, int state, const char *actor,
+                      const char *reason)
+{
+	bool changed = false;
+	int ret = ctl_abuse_set(c, fqdn, state, actor, reason, &changed);
 	if (ret == NP_ENOTFOUND) {
 		ctl_err("no host %s", fqdn);
 		return CTL_FAIL;
@@ -345,17 +344,63 @@ static int abuse_set(struct ctl *c, int state, const char *verb, int argc, char 
 		ctl_err("abuse %s %s: %s", store_abuse_state_name(state), fqdn, np_strerror(ret));
 		return CTL_FAIL;
 	}
-	if (changed)
-		printf("host %s is now %s\n", fqdn, store_abuse_state_name(state));
-	else
-		printf("host %s was already %s\n", fqdn, store_abuse_state_name(state));
+	printf("host %s %s %s\n", fqdn, changed ? "is now" : "was already",
+	       store_abuse_state_name(state));
 	return CTL_OK;
 }
+
+#define DECIDE_USAGE                                                                               \
+	"abuse hold|quarantine|restore|dismiss NAME|TICKET --reason TEXT, abuse suspend USER "     \
+	"--reason TEXT, abuse restore --user USER --reason TEXT (the reason is logged and shown "  \
+	"to the owner)"
+
+/* Every operator decision: hold, quarantine, restore (a host, a ticket's host or, with
+ * --user, an account), dismiss (a ticket), suspend (an account). state: the host state the
+ * verb means (STORE_ABUSE_SUSPENDED for suspend, -1 for dismiss). */
+static int abuse_decide(struct ctl *c, int state, const char *verb, int argc, char **argv)
+{
+	const char *arg = NULL, *reason = NULL;
+	bool account = state == STORE_ABUSE_SUSPENDED;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+			reason = argv[++i];
+		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc && arg == NULL &&
+		         (state == STORE_ABUSE_OK || account)) {
+			account = true;
+			arg = argv[++i];
+		} else if (argv[i][0] != '-' && arg == NULL)
+			arg = argv[i];
+		else
+			return ctl_usage(DECIDE_USAGE);
+	}
+	if (arg == NULL || reason == NULL || reason[0] == '\0')
+		return ctl_usage(DECIDE_USAGE);
+	if (strlen(reason) >= STORE_ABUSE_REASONS_MAX - 32)
+		return ctl_usage("--reason: at most %d characters", STORE_ABUSE_REASONS_MAX - 33);
+	int64_t ticket = 0;
+	bool is_ticket = !account && ticket_arg(arg, &ticket);
+	if (state < 0 && !is_ticket)
+		return ctl_usage("abuse dismiss TICKET --reason TEXT (a ticket's number)");
+	char fqdn[CFG_NAME_MAX];
+	if (!account && !is_ticket && !ctl_host_name(arg, fqdn, sizeof(fqdn)))
+		return CTL_FAIL;
+	if (ctl_open(c) != CTL_OK)
+		return CTL_FAIL;
+	char actor[STORE_ABUSE_ACTOR_MAX];
+	ctl_actor(actor, sizeof(actor));
+	if (account)
+		return abuse_account(c, state == STORE_ABUSE_SUSPENDED, arg, actor, reason);
+	if (is_ticket)
+		return abuse_ticket(c, ticket, state, verb, actor, reason);
+	return abuse_host(c, fqdn, state, actor, reason);
+}
+
+#define ABUSE_USAGE "abuse list|log|tickets|show|hold|quarantine|suspend|restore|dismiss ..."
 
 int ctl_cmd_abuse(struct ctl *c, int argc, char **argv)
 {
 	if (argc < 1)
-		return ctl_usage("abuse list|log|tickets|show|hold|quarantine|restore|dismiss ...");
+		return ctl_usage(ABUSE_USAGE);
 	const char *sub = argv[0];
 	bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
 	if (strcmp(sub, "list") == 0) {
@@ -387,13 +432,16 @@ int ctl_cmd_abuse(struct ctl *c, int argc, char **argv)
 			return ctl_usage("abuse show TICKET [--json]");
 		return abuse_show(c, argv[1], json);
 	}
-	if (strcmp(sub, "hold") == 0)
-		return abuse_set(c, STORE_ABUSE_HOLD, sub, argc - 1, argv + 1);
-	if (strcmp(sub, "quarantine") == 0)
-		return abuse_set(c, STORE_ABUSE_QUARANTINED, sub, argc - 1, argv + 1);
-	if (strcmp(sub, "restore") == 0)
-		return abuse_set(c, STORE_ABUSE_OK, sub, argc - 1, argv + 1);
-	if (strcmp(sub, "dismiss") == 0)
-		return abuse_set(c, -1, sub, argc - 1, argv + 1);
-	return ctl_usage("abuse list|log|tickets|show|hold|quarantine|restore|dismiss ...");
+	static const struct {
+		const char *verb;
+		int state;
+	} decisions[] = {{"hold", STORE_ABUSE_HOLD},
+	                 {"quarantine", STORE_ABUSE_QUARANTINED},
+	                 {"restore", STORE_ABUSE_OK},
+	                 {"dismiss", -1},
+	                 {"suspend", STORE_ABUSE_SUSPENDED}};
+	for (size_t i = 0; i < sizeof(decisions) / sizeof(decisions[0]); i++)
+		if (strcmp(sub, decisions[i].verb) == 0)
+			return abuse_decide(c, decisions[i].state, sub, argc - 1, argv + 1);
+	return ctl_usage(ABUSE_USAGE);
 }

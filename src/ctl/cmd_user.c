@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "account/password.h"
+#include "common/clock.h"
 #include "common/secret.h"
 #include "common/str.h"
 #include "ctl/ctl.h"
+#include "store/abuse.h"
 
 #define USER_USAGE                                                                                 \
 	"user add NAME [--email ADDR] [--password-stdin] [--admin] | user list | "                 \
@@ -254,6 +256,17 @@ static int end_sessions(struct ctl *c, int64_t user_id)
 	return ret;
 }
 
+/* An account's state, inside the caller's transaction: suspending or lifting a suspension
+ * goes to the abuse log and DNS like `abuse suspend` and `abuse restore --user`. */
+static int user_state(struct ctl *c, int64_t id, enum store_user_state state, const char *cmd)
+{
+	char actor[STORE_ABUSE_ACTOR_MAX], reason[64];
+	ctl_actor(actor, sizeof(actor));
+	snprintf(reason, sizeof(reason), "nameplatectl %s", cmd);
+	return store_abuse_account_state(c->st, id, state, actor, reason, time_now(),
+	                                 ctl_host_touch, c, NULL);
+}
+
 static int user_change(struct ctl *c, enum user_op op, const char *name)
 {
 	if (!user_name_ok(name))
@@ -287,13 +300,13 @@ static int user_change(struct ctl *c, enum user_op op, const char *name)
 			    c->st, u.id, op == OP_ADMIN ? STORE_ROLE_ADMIN : STORE_ROLE_USER);
 			break;
 		case OP_LOCK:
-			ret = store_user_set_state(c->st, u.id, STORE_USER_LOCKED);
+			ret = user_state(c, u.id, STORE_USER_LOCKED, "user lock");
 			break;
 		case OP_UNLOCK:
-			ret = store_user_set_state(c->st, u.id, STORE_USER_ACTIVE);
+			ret = user_state(c, u.id, STORE_USER_ACTIVE, "user unlock");
 			break;
 		case OP_SUSPEND:
-			ret = store_user_set_state(c->st, u.id, STORE_USER_SUSPENDED);
+			ret = user_state(c, u.id, STORE_USER_SUSPENDED, "user suspend");
 			break;
 		case OP_DEL:
 			ret = store_user_del(c->st, u.id);

@@ -69,5 +69,13 @@ void ctl_actor(char *out, size_t len);
  * when there is no such host. */
 int ctl_abuse_set(struct ctl *c, const char *fqdn, int state, const char *actor,
                   const char *reason, bool *changed) np_mustcheck;
+/* One host of a suspended or restored account (ctx: the struct ctl): its zone is bumped,
+ * so DNS follows. */
+int ctl_host_touch(void *ctx, const struct store_host *h) np_mustcheck;
+/* Moves account user_id to state (enum store_user_state) in its own transaction; entering
+ * or leaving suspended logs each of its hosts and bumps their zones
+ * (store_abuse_account_state). */
+int ctl_abuse_account(struct ctl *c, int64_t user_id, int state, const char *actor,
+                      const char *reason, bool *changed) np_mustcheck;
 
 #endif

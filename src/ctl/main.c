@@ -44,6 +44,8 @@ static void usage(FILE *out)
 	      "  abuse hold NAME|TICKET --reason TEXT | abuse quarantine NAME|TICKET --reason TEXT\n"
 	      "  abuse restore NAME|TICKET --reason TEXT  each logged: who, when, why\n"
 	      "  abuse dismiss TICKET --reason TEXT   close a report, nothing changed\n"
+	      "  abuse suspend USER --reason TEXT     the whole account: its names quarantined\n"
+	      "  abuse restore --user USER --reason TEXT  lift an account's suspension\n"
 	      "  abuse log [NAME] [--json]            every change of abuse state\n"
 	      "  abuse tickets [--json]               the abuse reports, open ones first\n"
 	      "  abuse show TICKET [--json]           one report with its evidence\n"

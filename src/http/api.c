@@ -66,6 +66,9 @@ static const struct api_route {
     {"DELETE", "account/totp", API_SESSION, api_totp_disable},
     {"GET", "admin/users", API_ADMIN, api_admin_users},
     {"POST", "admin/users/*/*", API_ADMIN, api_admin_user_state},
+    {"GET", "admin/tickets", API_ADMIN, api_admin_tickets},
+    {"GET", "admin/tickets/*", API_ADMIN, api_admin_ticket},
+    {"POST", "admin/tickets/*/*", API_ADMIN, api_admin_ticket_decide},
     {"GET", "openapi.json", API_PUBLIC, api_openapi},
     {"POST", "abuse", API_PUBLIC, api_abuse_report},
     {"GET", "abuse/revoked", API_PUBLIC, api_abuse_revoked},
@@ -488,6 +491,13 @@ static bool authenticate(struct api_req *r, enum api_auth auth)
 		return false;
 	}
 	enum policy_verdict v = credential_usable(&r->cred, &r->client, time_now());
+	if (v == POLICY_ACCOUNT && r->cred.state == STORE_USER_SUSPENDED) {
+		/* 401 as for any account that is not active (clients key on it); the message
+		 * says why. */
+		api_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+		          "this account is suspended for abuse; ask the operator");
+		return false;
+	}
 	if (v == POLICY_EXPIRED || v == POLICY_ACCOUNT) {
 		api_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", "%s", policy_verdict_str(v));
 		return false;

@@ -130,6 +130,7 @@ api_handler api_tsig_list, api_tsig_create, api_tsig_delete;
 api_handler api_audit_post, api_audit_get;
 /* api_abuse.c: public abuse reports. */
 api_handler api_abuse_report, api_host_abuse, api_abuse_revoked, api_host_abuse_clear;
+api_handler api_admin_tickets, api_admin_ticket, api_admin_ticket_decide;
 /* t as ISO 8601 in UTC ("2026-01-01T00:00:00Z"), "unknown" for 0. */
 void api_iso8601(int64_t t, char out[32]);
 struct store_ticket;

@@ -147,7 +147,9 @@ static void owner_view_free(void *p)
 static int owner_log_row(const struct store_abuse_log *l, void *ctx)
 {
 	struct owner_view *v = ctx;
-	const char *by = strncmp(l->actor, "ctl:", 4) == 0 ? "operator" : l->actor;
+	const char *by = strncmp(l->actor, "ctl:", 4) == 0 || strncmp(l->actor, "admin:", 6) == 0
+	                     ? "operator"
+	                     : l->actor;
 	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s}", "time", (json_int_t)l->time, "by", by,
 	                      "from", store_abuse_state_name(l->old_state), "to",
 	                      store_abuse_state_name(l->new_state), "reason", l->reason);
@@ -171,12 +173,35 @@ static int owner_view_get(struct api_req *r, struct store *st)
 		ret = store_abuse_log_list(st, v->fqdn, owner_log_row, v);
 	if (ret != NP_OK)
 		return ret;
+	/* Whether the owner may clear a hold now: once per name (clear_apply). */
+	unsigned clears = 0;
+	if (v->a.state == STORE_ABUSE_HOLD)
+		ret = store_abuse_owner_clears(st, v->h.id, &clears);
+	if (ret != NP_OK)
+		return ret;
+	/* A name that is ok has its score worked out now: a home line's are not stored, and
+	 * its owner still reads the score and what it is made of. A state above ok keeps the
+	 * score that decided it. */
+	if (v->a.state == STORE_ABUSE_OK && !v->a.suspended) {
+		char json[STORE_ABUSE_FEATURES_MAX];
+		double score;
+		ret = abuse_explain(http_abuse(r->hs), st, &v->h, time_now(), &score, json,
+		                    sizeof(json));
+		if (ret == NP_OK) {
+			v->a.score = score;
+			snprintf(v->a.features, sizeof(v->a.features), "%s", json);
+		} else if (ret != NP_ENOTFOUND) {
+			return ret;
+		}
+	}
 	json_t *features = json_loads(v->a.features, 0, NULL);
 	return api_ok(r, MHD_HTTP_OK,
-	              json_pack("{s:s,s:s,s:s,s:f,s:o,s:O}", "fqdn", v->fqdn, "state",
+	              json_pack("{s:s,s:s,s:s,s:f,s:o,s:O,s:b,s:b}", "fqdn", v->fqdn, "state",
 	                        store_abuse_state_name(v->a.state), "reasons", v->a.reasons,
 	                        "score", v->a.score, "features",
-	                        features != NULL ? features : json_object(), "log", v->log));
+	                        features != NULL ? features : json_object(), "log", v->log,
+	                        "suspended", v->a.suspended, "may_clear",
+	                        v->a.state == STORE_ABUSE_HOLD && clears == 0));
 }
 
 enum MHD_Result api_host_abuse(struct api_req *r)
@@ -297,4 +322,196 @@ enum MHD_Result api_host_abuse_clear(struct api_req *r)
 		return api_answer(r);
 	}
 	return api_write(r, clear_apply);
+}
+
+/* ---- /admin/tickets: the report queue, for administrators ---- */
+
+static json_t *ticket_json(const struct store_ticket *t)
+{
+	char when[32], decided[32] = "";
+	api_iso8601(t->time, when);
+	if (t->decided != 0)
+		api_iso8601(t->decided, decided);
+	return json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "ticket",
+	                 (json_int_t)t->id, "time", (json_int_t)t->time, "reported", when, "name",
+	                 t->fqdn, "category", t->category, "evidence", t->evidence, "contact",
+	                 t->contact, "source", t->source, "status", t->status, "decided",
+	                 (json_int_t)t->decided, "decided_at", decided, "decision", t->decision);
+}
+
+static int ticket_row(const struct store_ticket *t, void *ctx)
+{
+	json_t *o = ticket_json(t);
+	return o == NULL || json_array_append_new(ctx, o) != 0 ? NP_ENOMEM : 0;
+}
+
+static int tickets_get(struct api_req *r, struct store *st)
+{
+	json_t *list = json_array();
+	if (list == NULL)
+		return NP_ENOMEM;
+	int ret = store_ticket_list(st, ticket_row, list);
+	if (ret != NP_OK) {
+		json_decref(list);
+		return ret;
+	}
+	return api_ok(r, MHD_HTTP_OK, json_pack("{s:o}", "tickets", list));
+}
+
+enum MHD_Result api_admin_tickets(struct api_req *r)
+{
+	return api_read(r, tickets_get);
+}
+
+/* The ticket number in segment 2: digits alone. */
+static bool ticket_seg(struct api_req *r, int64_t *id)
+{
+	const char *s = r->segs[2];
+	size_t n = strlen(s);
+	if (n == 0 || n > 15 || strspn(s, "0123456789") != n) {
+		api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such ticket");
+		return false;
+	}
+	*id = strtoll(s, NULL, 10);
+	return true;
+}
+
+/* The log rows of a name as the operator reads them: who by their own name. */
+static int admin_log_row(const struct store_abuse_log *l, void *ctx)
+{
+	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s}", "time", (json_int_t)l->time, "by", l->actor,
+	                      "from", store_abuse_state_name(l->old_state), "to",
+	                      store_abuse_state_name(l->new_state), "reason", l->reason);
+	if (o != NULL && l->ticket != 0)
+		json_object_set_new(o, "ticket", json_integer(l->ticket));
+	return o == NULL || json_array_append_new(ctx, o) != 0 ? NP_ENOMEM : 0;
+}
+
+static int ticket_get(struct api_req *r, struct store *st)
+{
+	int64_t id;
+	if (!ticket_seg(r, &id))
+		return NP_OK;
+	struct store_ticket *t = r->ctx;
+	int ret = store_ticket_get(st, id, t);
+	if (ret == NP_ENOTFOUND)
+		return api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no ticket %lld",
+		                 (long long)id);
+	if (ret != NP_OK)
+		return ret;
+	json_t *o = ticket_json(t);
+	if (o == NULL)
+		return NP_ENOMEM;
+	/* The name as it stands now: its state, the reasons and its log (gone: null). */
+	struct store_host h;
+	ret = store_host_get(st, t->fqdn, &h);
+	if (ret == NP_ENOTFOUND) {
+		json_object_set_new(o, "host", json_null());
+		return api_ok(r, MHD_HTTP_OK, o);
+	}
+	struct store_abuse *a = malloc(sizeof(*a));
+	json_t *log = json_array();
+	if (ret == NP_OK && (a == NULL || log == NULL))
+		ret = NP_ENOMEM;
+	if (ret == NP_OK)
+		ret = store_abuse_get(st, h.id, a);
+	if (ret == NP_OK)
+		ret = store_abuse_log_list(st, t->fqdn, admin_log_row, log);
+	if (ret == NP_OK) {
+		json_t *host = json_pack("{s:s,s:s,s:s,s:b,s:f,s:O}", "owner", h.user, "state",
+		                         store_abuse_state_name(a->state), "reasons", a->reasons,
+		                         "suspended", a->suspended, "score", a->score, "log", log);
+		if (host == NULL)
+			ret = NP_ENOMEM;
+		else
+			json_object_set_new(o, "host", host);
+	}
+	free(a);
+	json_decref(log);
+	if (ret != NP_OK) {
+		json_decref(o);
+		return ret;
+	}
+	return api_ok(r, MHD_HTTP_OK, o);
+}
+
+enum MHD_Result api_admin_ticket(struct api_req *r)
+{
+	struct store_ticket *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+		return api_answer(r);
+	}
+	r->ctx = t;
+	r->ctx_free = free;
+	return api_read(r, ticket_get);
+}
+
+struct decision {
+	int64_t id;
+	int state; /* enum store_abuse_state, or -1: dismiss */
+	char reason[STORE_ABUSE_REASONS_MAX - 32];
+	struct store_ticket t;
+};
+
+static int touch_host(void *ctx, const struct store_host *h)
+{
+	return writer_txn_touch(ctx, h->fqdn);
+}
+
+static int decide_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
+{
+	struct decision *d = r->ctx;
+	char actor[STORE_ABUSE_ACTOR_MAX];
+	snprintf(actor, sizeof(actor), "admin:%s", r->cred.user);
+	bool changed;
+	int ret = store_ticket_resolve(st, d->id, d->state, actor, d->reason, time_now(),
+	                               touch_host, txn, &d->t, &changed);
+	if (ret == NP_ENOTFOUND)
+		return api_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+		                 "no ticket %lld, or its host is gone", (long long)d->id);
+	if (ret != NP_OK)
+		return ret;
+	return api_ok(r, MHD_HTTP_OK, ticket_json(&d->t));
+}
+
+enum MHD_Result api_admin_ticket_decide(struct api_req *r)
+{
+	static const char *const keys[] = {"reason", NULL};
+	static const struct {
+		const char *action;
+		int state;
+	} actions[] = {{"hold", STORE_ABUSE_HOLD},
+	               {"quarantine", STORE_ABUSE_QUARANTINED},
+	               {"restore", STORE_ABUSE_OK},
+	               {"dismiss", -1}};
+	struct decision *d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+		return api_answer(r);
+	}
+	r->ctx = d;
+	r->ctx_free = free;
+	d->state = -2;
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(r->segs[3], actions[i].action) == 0)
+			d->state = actions[i].state;
+	if (d->state == -2) {
+		api_error(r, MHD_HTTP_NOT_FOUND, "not_found",
+		          "decisions are hold, quarantine, restore and dismiss");
+		return api_answer(r);
+	}
+	const char *reason;
+	if (!ticket_seg(r, &d->id) || !api_only_keys(r, keys) ||
+	    !api_string(r, "reason", sizeof(d->reason) - 1, &reason))
+		return api_answer(r);
+	if (reason == NULL || reason[0] == '\0' || str_has_ctl(reason)) {
+		api_error(r, MHD_HTTP_BAD_REQUEST, "bad_request",
+		          "\"reason\" is needed (one line, at most %zu bytes): it is logged and "
+		          "shown to the owner",
+		          sizeof(d->reason) - 1);
+		return api_answer(r);
+	}
+	np_strlcpy(d->reason, reason, sizeof(d->reason));
+	return api_write(r, decide_apply);
 }

@@ -9,14 +9,15 @@
 #include <time.h>
 
 #include "account/password.h"
+#include "account/throttle.h"
 #include "account/totp.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/macros.h"
 #include "common/str.h"
-#include "http/api.h"
 #include "core/mailer.h"
-#include "account/throttle.h"
+#include "http/api.h"
+#include "store/abuse.h"
 
 #define USER_NAME_MAX 63
 
@@ -773,9 +774,14 @@ enum MHD_Result api_admin_users(struct api_req *r)
 	return api_read(r, admin_users);
 }
 
+/* A host of an account suspended or restored: DNS renders it again with this batch. */
+static int touch_host(void *ctx, const struct store_host *h)
+{
+	return writer_txn_touch(ctx, h->fqdn);
+}
+
 static int admin_state_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
-	(void)txn;
 	const char *action = r->segs[3];
 	enum store_user_state state = strcmp(action, "lock") == 0      ? STORE_USER_LOCKED
 	                              : strcmp(action, "suspend") == 0 ? STORE_USER_SUSPENDED
@@ -786,8 +792,13 @@ static int admin_state_apply(struct api_req *r, struct store *st, struct writer_
 		return api_error(r, MHD_HTTP_NOT_FOUND, "not_found", "no such user");
 	if (ret == NP_OK && u.id == r->cred.user_id && state != STORE_USER_ACTIVE)
 		ret = api_error(r, MHD_HTTP_CONFLICT, "self", "an administrator cannot lock out itself");
+	char actor[STORE_ABUSE_ACTOR_MAX];
+	snprintf(actor, sizeof(actor), "admin:%s", r->cred.user);
+	char reason[CFG_NAME_MAX + 32]; /* action is one of three words (api_admin_user_state) */
+	snprintf(reason, sizeof(reason), "%.16s by an administrator", action);
 	if (ret == NP_OK)
-		ret = store_user_set_state(st, u.id, state);
+		ret = store_abuse_account_state(st, u.id, state, actor, reason, time_now(),
+		                                touch_host, txn, NULL);
 	if (ret == NP_OK) {
 		u.state = state;
 		unsigned hosts = 0;

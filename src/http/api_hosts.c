@@ -434,6 +434,8 @@ enum MHD_Result api_host_get(struct api_req *r)
 
 /* ---- PATCH /hosts/{fqdn} ---- */
 
+static bool within_budget(struct api_req *r, const char *fqdn);
+
 static int host_patch(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
 	struct host_scratch *s = r->ctx;
@@ -511,6 +513,10 @@ enum MHD_Result api_host_patch(struct api_req *r)
 	}
 	if (!api_only_keys(r, keys) || !opt_bool(r, "wildcard", &s->wildcard) ||
 	    !opt_bool(r, "offline", &s->offline))
+		return api_answer(r);
+	/* "offline" withdraws or brings back the addresses: an update, budgeted like one
+	 * (a repeat is counted as dyndns2's nochg is). "wildcard" alone changes none. */
+	if (s->offline >= 0 && !within_budget(r, s->fqdn))
 		return api_answer(r);
 	return api_write(r, host_patch);
 }
@@ -813,6 +819,8 @@ enum MHD_Result api_history(struct api_req *r)
 struct prefix_req {
 	struct prefix_move m;
 	json_t *changes;
+	struct api_req *r;
+	unsigned wait; /* the budgets' Retry-After */
 };
 
 static void prefix_req_free(void *p)
@@ -836,6 +844,16 @@ static int note_move(void *ctx, const char *fqdn, const char *old_text, const ch
 	           : NP_ENOMEM;
 }
 
+/* The hosts a move would change, with the token and the source, in one budget: as many
+ * updates of each at once. Decided in memory, before anything is written. */
+static unsigned prefix_budget(void *ctx, const char *const *fqdns, size_t n)
+{
+	struct prefix_req *q = ctx;
+	q->wait = abuse_budget_take(http_abuse(q->r->hs), fqdns, n, q->r->cred.token_id,
+	                            &q->r->client, time_now());
+	return q->wait;
+}
+
 static int prefix_apply(struct api_req *r, struct store *st, struct writer_txn *txn)
 {
 	struct prefix_req *q = r->ctx;
@@ -847,8 +865,18 @@ static int prefix_apply(struct api_req *r, struct store *st, struct writer_txn *
 	q->m.touch_ctx = txn;
 	q->m.moved = note_move;
 	q->m.moved_ctx = q->changes;
+	q->m.budget = prefix_budget;
+	q->m.budget_ctx = q;
+	q->r = r;
 	unsigned n;
 	int ret = prefix_move_run(st, &q->m, &n);
+	if (ret == NP_EAGAIN) {
+		r->retry_after = q->wait;
+		return api_error(r, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+		                 "too many updates of these hosts, by this token or from this "
+		                 "address; try again in %u s",
+		                 q->wait);
+	}
 	if (ret != NP_OK)
 		return ret;
 	return api_ok(r, MHD_HTTP_OK, json_pack("{s:O}", "changed", q->changes));

@@ -861,10 +861,7 @@ static enum MHD_Result serve_self(struct http_request *r)
 		ret = json_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "busy, try again later",
 		                 MHD_HTTP_HEADER_RETRY_AFTER, "5");
 	} else if (!a->ok) {
-		char esc[96];
-		throttle_failed(th, &a->client, a->user, "check", time_mono_ms());
-		log_info("check: api badauth user=%s",
-		         log_escape(esc, sizeof(esc), a->user, strlen(a->user)));
+		throttle_failed(th, &a->client, a->user, "check", time_mono_ms()); /* logs it */
 		ret = http_reply_basic_auth(c, "badauth\n");
 	} else {
 		throttle_succeeded(th, &a->client, a->user, time_mono_ms());

@@ -562,8 +562,12 @@ int dyndns2_authenticate(struct store *st, const char *user, const uint8_t hash[
 		return NP_OK;
 	if (ret != NP_OK)
 		return ret;
-	if (credential_usable(&id->cred, client, time_now()) != POLICY_OK)
+	if (credential_usable(&id->cred, client, time_now()) != POLICY_OK) {
+		/* A suspended account is told so in the protocol's word, not "badauth": a client
+		 * stops on either, and its owner sees why. */
+		id->suspended = id->cred.state == STORE_USER_SUSPENDED;
 		return NP_OK;
+	}
 	/* The user names the token's account, or one of its hosts that the token may change
 	 * (as the host of an update without hostname). */
 	bool named = strcmp(user, id->cred.user) == 0;
@@ -602,6 +606,26 @@ static int prefix_moved(void *ctx, const char *fqdn, const char *old_text, const
 	return NP_OK;
 }
 
+/* The budgets of the hosts a prefix moves that the request does not name (those, its
+ * token and its source were counted before the writer). */
+static unsigned prefix_budget(void *ctx, const char *const *fqdns, size_t n)
+{
+	struct dyndns2_update *u = ctx;
+	const char *others[DYNDNS2_MAX_HOSTS + 22];
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < sizeof(others) / sizeof(others[0]); i++) {
+		bool named = false;
+		for (unsigned j = 0; j < u->params.n_hosts && !named; j++)
+			named = strcmp(u->params.hosts[j].fqdn, fqdns[i]) == 0;
+		if (!named)
+			others[k++] = fqdns[i];
+	}
+	if (u->abuse == NULL || k == 0)
+		return 0;
+	u->retry_after = abuse_budget_take(u->abuse, others, k, NULL, NULL, time_now());
+	return u->retry_after;
+}
+
 static int move_prefix(struct dyndns2_update *u, struct scratch *s, struct store *st,
                        dyndns2_touch_fn *touch, void *touch_ctx)
 {
@@ -625,6 +649,8 @@ static int move_prefix(struct dyndns2_update *u, struct scratch *s, struct store
 	    .touch_ctx = touch_ctx,
 	    .moved = prefix_moved,
 	    .moved_ctx = u,
+	    .budget = prefix_budget,
+	    .budget_ctx = u,
 	};
 	unsigned n;
 	int ret = prefix_move_run(st, &m, &n);

@@ -101,6 +101,7 @@ struct dyndns2_identity {
 	int64_t user_id;
 	char account[DYNDNS2_USER_MAX]; /* the account's name */
 	struct credential cred;         /* the token, with its policy */
+	bool suspended; /* the token is right but its account is suspended: answered "abuse" */
 };
 
 /* Authentication the way dyndns2 does it: the password is a token of an account (found by
@@ -133,6 +134,7 @@ struct dyndns2_update {
 	struct dyndns2_result results[DYNDNS2_MAX_HOSTS];
 	unsigned n_results;
 	int apply_err;    /* NP_OK, or the store error that made apply undo everything */
+	unsigned retry_after; /* the prefix's hosts were over budget: nothing changed, 429 */
 	unsigned changed; /* hosts changed (for the log) */
 };
 

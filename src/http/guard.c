@@ -92,10 +92,11 @@ static void log_cuts(struct http_guard *g, int64_t now)
 {
 	if (g->cut_slow + g->cut_net == 0 || now - g->logged_ms < GUARD_LOG_EVERY)
 		return;
-	log_warn("http: cut %u connections whose request did not arrive within %us and %u over "
-	         "per_net_connections (%u per IPv4 /24 or IPv6 /48)",
-	         g->cut_slow, g->cfg->http_request_timeout, g->cut_net,
-	         g->cfg->http_per_net_connections);
+	/* slow: the request did not arrive within request_timeout; per_net: over
+	 * per_net_connections for one IPv4 /24 or IPv6 /48. */
+	log_event(LOG_WARNING, "http_cut",
+	          "slow=%u request_timeout=%u per_net=%u per_net_connections=%u", g->cut_slow,
+	          g->cfg->http_request_timeout, g->cut_net, g->cfg->http_per_net_connections);
 	g->cut_slow = g->cut_net = 0;
 	g->logged_ms = now;
 }

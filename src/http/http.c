@@ -188,7 +188,7 @@ static int sweep_apply(struct writer_op *op, struct writer_txn *txn)
 	int ret = abuse_quarantine_listed(f->abuse, writer_txn_store(txn), writer_txn_config(txn),
 	                                  sweep_touch, txn, time_now(), &moved);
 	if (ret == NP_OK && moved > 0)
-		log_info("feeds: %u hosts quarantined", moved);
+		log_event(LOG_INFO, "feeds_quarantine", "hosts=%u", moved);
 	return ret;
 }
 
@@ -523,21 +523,37 @@ static void update_refused(struct http_task *t, int rc)
 	container_of(t, struct http_req, t)->status = rc;
 }
 
-static void log_update(const struct http_req *req, const char *body)
+/* One line per host of an authenticated update (nochg only at debug: clients repeat it all
+ * day), or one for the request when the writer could not decide it (911). */
+static void log_update(const struct http_req *req)
 {
-	char user[96], client[INET6_ADDRSTRLEN] = "?", first[48];
-	size_t flen = strcspn(body, "\n");
-
-	log_escape(user, sizeof(user), req->u.user, strlen(req->u.user));
-	log_escape(first, sizeof(first), body, flen);
-	if (req->u.client.family != 0)
-		addr_format(&req->u.client, client, sizeof(client));
-	if (req->u.changed > 0)
-		log_info("dyndns2: %s user=%s hosts=%u changed=%u: %s", client, user,
-		         req->u.n_results, req->u.changed, first);
-	else
-		log_debug("dyndns2: %s user=%s status=%s: %s", client, user,
-		          np_strerror(req->status), first);
+	const struct dyndns2_update *u = &req->u;
+	char client[INET6_ADDRSTRLEN] = "?";
+	if (u->client.family != 0)
+		addr_format(&u->client, client, sizeof(client));
+	bool decided =
+	    req->status == NP_OK || (u->apply_err != NP_OK && req->status == u->apply_err);
+	if (!decided || u->n_results == 0) {
+		log_event(LOG_WARNING, "update",
+		          "interface=dyndns2 source=%s user=%s hosts=%u result=911 error=%s",
+		          client, u->user, u->params.n_hosts, np_strerror(req->status));
+		return;
+	}
+	for (unsigned i = 0; i < u->n_results; i++) {
+		const struct dyndns2_result *r = &u->results[i];
+		/* One line for the request (numhost, notfqdn...) when it was refused whole. */
+		const char *host = u->n_results == u->params.n_hosts ? u->params.hosts[i].fqdn : "";
+		char ip[2 * INET6_ADDRSTRLEN + 1], v4[INET6_ADDRSTRLEN] = "",
+		                                   v6[INET6_ADDRSTRLEN] = "";
+		if (r->has_v4)
+			addr_format(&r->v4, v4, sizeof(v4));
+		if (r->has_v6)
+			addr_format(&r->v6, v6, sizeof(v6));
+		snprintf(ip, sizeof(ip), "%s%s%s", v4, r->has_v4 && r->has_v6 ? "," : "", v6);
+		log_event(r->code == DYNDNS2_NOCHG ? LOG_DEBUG : LOG_INFO, "update",
+		          "interface=dyndns2 source=%s user=%s host=%s ip=%s result=%s", client,
+		          u->user, host, ip, dyndns2_code_str(r->code));
+	}
 }
 
 /* What the answer says of the credential: every line badauth is a failed guess; a line
@@ -562,15 +578,20 @@ static void count_auth(struct http_server *hs, const struct http_req *req)
 }
 
 /* The answer once the writer has spoken. */
+static enum MHD_Result reply_retry_later(struct MHD_Connection *c, unsigned seconds);
+
 static enum MHD_Result finish_update(struct http_task *t)
 {
 	struct http_req *req = container_of(t, struct http_req, t);
 	count_auth(t->hs, req);
+	/* The hosts its prefix moves were over budget: nothing of it was kept. */
+	if (req->u.retry_after > 0 && req->u.apply_err == NP_EAGAIN)
+		return reply_retry_later(t->conn, req->u.retry_after);
 	char body[DYNDNS2_BODY_MAX];
 	int n = dyndns2_update_body(&req->u, req->status, body, sizeof(body));
 	if (n < 0)
 		return MHD_NO;
-	log_update(req, body);
+	log_update(req);
 	return reply(t->conn, MHD_HTTP_OK, TEXT_PLAIN, body, (size_t)n, NULL, NULL);
 }
 
@@ -731,6 +752,10 @@ static enum MHD_Result serve_update(struct http_request *r)
 		ret = reply_once(c, DYNDNS2_911);
 		goto fail;
 	}
+	if (!auth.ok && req->u.id.suspended) {
+		ret = reply_once(c, DYNDNS2_ABUSE);
+		goto fail;
+	}
 	if (!auth.ok) {
 		throttle_failed(hs->throttle, &req->u.client, req->u.user, "dyndns2",
 		                time_mono_ms());
@@ -744,11 +769,12 @@ static enum MHD_Result serve_update(struct http_request *r)
 		if (!(f == 0 ? p->has_v4 : p->has_v6) || !abuse_addr_listed(hs->abuse, a, which,
 		                                                           sizeof(which)))
 			continue;
-		char text[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN], user[96];
-		log_escape(user, sizeof(user), req->u.user, strlen(req->u.user));
-		log_warn("dyndns2: %s user=%s: %s is listed (%s): refused",
-		         addr_format(&req->u.client, src, sizeof(src)), user,
-		         addr_format(a, text, sizeof(text)), which);
+		char text[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN];
+		log_event(LOG_WARNING, "update",
+		          "interface=dyndns2 source=%s user=%s ip=%s result=abuse reason=listed "
+		          "list=%s",
+		          addr_format(&req->u.client, src, sizeof(src)), req->u.user,
+		          addr_format(a, text, sizeof(text)), which);
 		ret = reply_once(c, DYNDNS2_ABUSE);
 		goto fail;
 	}
@@ -843,11 +869,8 @@ static enum MHD_Result serve_probe(struct http_request *r)
 		goto out;
 	}
 	if (!pa->ok) {
-		char esc[96], addr[INET6_ADDRSTRLEN];
-		throttle_failed(hs->throttle, &client, pa->user, "probe", time_mono_ms());
-		log_info("probe: badauth user=%s client=%s",
-		         log_escape(esc, sizeof(esc), pa->user, strlen(pa->user)),
-		         addr_format(&client, addr, sizeof(addr)));
+		throttle_failed(hs->throttle, &client, pa->user, "probe",
+		                time_mono_ms()); /* logs it */
 		ret = reply_badauth(c);
 		goto out;
 	}
@@ -1179,10 +1202,14 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* libmicrohttpd's own messages (bind errors, dropped connections) into our log. */
+/* libmicrohttpd's own messages (bind errors, malformed requests, dropped connections) into
+ * our log. Anyone can make it write some (two lines per malformed request), so at most
+ * MHD_LOG_PER_MIN lines a minute are written, then one saying how many were left out. */
+static struct log_budget mhd_log_budget = LOG_BUDGET_INIT(30);
+
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char msg[256], esc[256];
+	char msg[256];
 	(void)cls;
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
@@ -1190,8 +1217,12 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	size_t len = strlen(msg);
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		len--;
-	log_escape(esc, sizeof(esc), msg, len);
-	log_warn("http: %s", esc);
+	unsigned left_out;
+	bool write = log_budget_take(&mhd_log_budget, time_mono_ms(), &left_out);
+	if (left_out > 0)
+		log_event(LOG_WARNING, "http_library_unlogged", "count=%u period=60", left_out);
+	if (write)
+		log_event(LOG_WARNING, "http_library", "msg=%.*s", (int)len, msg);
 }
 
 /* ---- start and stop ---- */

@@ -87,12 +87,28 @@ static enum MHD_Result reply_no_token(struct MHD_Connection *c)
 	                  NULL);
 }
 
+/* Anyone can send a bad token: at most 30 lines about them a minute. */
+static struct log_budget bad_token_log = LOG_BUDGET_INIT(30);
+
 /* The one answer to a token that is not a sensor's, whenever it is found out. */
 static enum MHD_Result reply_bad_token(struct MHD_Connection *c, const char *sensor)
 {
-	char esc[SENSOR_NAME_MAX * 4];
-	log_warn("ingest: bad token for sensor '%s'",
-	         log_escape(esc, sizeof(esc), sensor, strlen(sensor)));
+	unsigned left_out;
+	bool write = log_budget_take(&bad_token_log, time_mono_ms(), &left_out);
+	if (left_out > 0)
+		log_event(LOG_WARNING, "auth_failure_unlogged",
+		          "interface=ingest count=%u period=60", left_out);
+	if (write) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		struct np_addr peer;
+		char addr[INET6_ADDRSTRLEN] = "?";
+		if (ci != NULL && ci->client_addr != NULL &&
+		    addr_from_sockaddr(ci->client_addr, &peer) == NP_OK)
+			addr_format(&peer, addr, sizeof(addr));
+		log_event(LOG_WARNING, "auth_failure", "interface=ingest source=%s sensor=%s", addr,
+		          sensor);
+	}
 	return http_reply(c, MHD_HTTP_UNAUTHORIZED, TEXT_PLAIN, "bad sensor token\n", 17,
 	                  MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"nameplate\"", NULL,
 	                  NULL);

@@ -59,8 +59,10 @@ struct scratch {
 	char old_text[1024], new_text[1024];
 };
 
-/* Moves the AAAA records of one host; *moved says whether any changed. */
-static int move_host(struct store *st, const struct prefix_move *m, struct scratch *s, bool *moved)
+/* Moves the AAAA records of one host; *moved says whether any changed (or, with dry,
+ * would change: nothing is written). */
+static int move_host(struct store *st, const struct prefix_move *m, struct scratch *s, bool dry,
+                     bool *moved)
 {
 	size_t n, n_set = 0;
 	*moved = false;
@@ -86,7 +88,7 @@ static int move_host(struct store *st, const struct prefix_move *m, struct scrat
 		if (!dup)
 			n_set++;
 	}
-	if (!*moved)
+	if (!*moved || dry)
 		return NP_OK;
 	aaaa_text(s->rrs, n, s->old_text, sizeof(s->old_text));
 	ret = store_records_set(st, s->h.id, DNS_TYPE_AAAA, s->set, n_set);
@@ -116,33 +118,72 @@ static int move_host(struct store *st, const struct prefix_move *m, struct scrat
 	return ret;
 }
 
+/* The hosts of the account the move may change: the credential may change their AAAA,
+ * they are not skipped, not blocked. Their names stay in names[]; the rest become "". */
+static int eligible(struct store *st, const struct prefix_move *m, struct scratch *s,
+                    char (*names)[CFG_NAME_MAX], size_t n_names)
+{
+	for (size_t i = 0; i < n_names; i++) {
+		const char *fqdn = names[i];
+		/* Names the credential may not change (or not their AAAA) stay as they are. */
+		if (skipped(m, fqdn) ||
+		    credential_may(m->cred, m->cred->user_id, fqdn, DNS_TYPE_AAAA, m->client,
+		                   time_now()) != POLICY_OK) {
+			names[i][0] = '\0';
+			continue;
+		}
+		int ret = store_host_get(st, fqdn, &s->h);
+		if (ret == NP_ENOTFOUND || (ret == NP_OK && s->h.blocked)) {
+			names[i][0] = '\0'; /* a blocked host is the operator's to change */
+			continue;
+		}
+		if (ret != NP_OK)
+			return ret;
+	}
+	return NP_OK;
+}
+
 int prefix_move_run(struct store *st, const struct prefix_move *m, unsigned *n)
 {
 	char(*names)[CFG_NAME_MAX] = NULL;
 	size_t n_names = 0;
 	struct scratch *s = calloc(1, sizeof(*s));
+	const char **moving = NULL;
+	size_t n_moving = 0;
 	*n = 0;
 	int ret = s != NULL ? store_host_names_user(st, m->cred->user_id, &names, &n_names)
 	                    : NP_ENOMEM;
-	for (size_t i = 0; i < n_names && ret == NP_OK; i++) {
-		const char *fqdn = names[i];
-		/* Names the credential may not change (or not their AAAA) stay as they are. */
-		if (skipped(m, fqdn) ||
-		    credential_may(m->cred, m->cred->user_id, fqdn, DNS_TYPE_AAAA, m->client,
-		                   time_now()) != POLICY_OK)
-			continue;
-		ret = store_host_get(st, fqdn, &s->h);
-		if (ret == NP_ENOTFOUND || (ret == NP_OK && s->h.blocked)) {
-			ret = NP_OK; /* a blocked host is the operator's to change */
-			continue;
+	if (ret == NP_OK)
+		ret = eligible(st, m, s, names, n_names);
+	/* First the hosts it would change, for the budgets: over one, nothing changes. */
+	if (ret == NP_OK && m->budget != NULL) {
+		moving = calloc(n_names + 1, sizeof(*moving));
+		if (moving == NULL)
+			ret = NP_ENOMEM;
+		for (size_t i = 0; i < n_names && ret == NP_OK; i++) {
+			bool moved = false;
+			if (names[i][0] == '\0' ||
+			    (ret = store_host_get(st, names[i], &s->h)) != NP_OK)
+				continue;
+			ret = move_host(st, m, s, true, &moved);
+			if (ret == NP_OK && moved)
+				moving[n_moving++] = names[i];
 		}
+		if (ret == NP_OK && m->budget(m->budget_ctx, moving, n_moving) != 0)
+			ret = NP_EAGAIN;
+	}
+	for (size_t i = 0; i < n_names && ret == NP_OK; i++) {
+		if (names[i][0] == '\0')
+			continue;
+		ret = store_host_get(st, names[i], &s->h);
 		if (ret != NP_OK)
 			break;
 		bool moved;
-		ret = move_host(st, m, s, &moved);
+		ret = move_host(st, m, s, false, &moved);
 		if (ret == NP_OK && moved)
 			(*n)++;
 	}
+	free(moving);
 	free(names);
 	free(s);
 	return ret;

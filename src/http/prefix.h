@@ -33,13 +33,19 @@ struct prefix_move {
 	/* Told of each host moved (may be NULL); returns NP_OK or an error that ends it. */
 	int (*moved)(void *ctx, const char *fqdn, const char *old_text, const char *new_text);
 	void *moved_ctx;
+	/* The update budgets (may be NULL): called once, before anything changes, with the
+	 * hosts the move would change (n may be 0); 0 lets it go on (counted), else the
+	 * seconds to wait, and the move changes nothing (NP_EAGAIN). */
+	unsigned (*budget)(void *ctx, const char *const *fqdns, size_t n);
+	void *budget_ctx;
 };
 
 /* Whether text is a prefix a move takes ("2001:db8:1::/48" .. "/64", IPv6). */
 bool prefix_parse(const char *text, struct np_cidr *out);
 
-/* Moves the records; *n counts the hosts changed. NP_OK or a store error (then the caller
- * undoes everything: the writer rolls back the op's savepoint). */
+/* Moves the records; *n counts the hosts changed. NP_OK, NP_EAGAIN when m->budget refused
+ * (nothing changed), or a store error (then the caller undoes everything: the writer rolls
+ * back the op's savepoint). */
 int prefix_move_run(struct store *st, const struct prefix_move *m, unsigned *n) np_mustcheck;
 
 #endif

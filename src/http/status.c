@@ -153,10 +153,7 @@ enum MHD_Result status_serve(struct http_request *r)
 	}
 	int rc = http_store_read(r->hs, status_read, sr);
 	if (rc == NP_OK && !sr->auth_ok) {
-		char esc[DYNDNS2_USER_MAX * 4];
-		throttle_failed(th, &sr->client, sr->user, "status", time_mono_ms());
-		log_info("status: badauth user=%s",
-		         log_escape(esc, sizeof(esc), sr->user, strlen(sr->user)));
+		throttle_failed(th, &sr->client, sr->user, "status", time_mono_ms()); /* logs it */
 		ret = http_reply_basic_auth(c, "badauth\n");
 	} else if (rc != NP_OK || sr->body == NULL) {
 		log_warn("status: cannot answer: %s", np_strerror(rc));

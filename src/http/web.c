@@ -758,6 +758,7 @@ static enum MHD_Result page_logout(struct web *w)
 static const struct web_action act_host_add = {"The host was not added", NULL, NULL};
 static const struct web_action act_host_change = {"The records were not changed", NULL, NULL};
 static const struct web_action act_host_delete = {"The host was not deleted", "/hosts", NULL};
+static const struct web_action act_abuse_clear = {"The hold was not cleared", NULL, NULL};
 
 static enum MHD_Result page_hosts(struct web *w)
 {
@@ -811,12 +812,16 @@ static enum MHD_Result page_host(struct web *w, const char *fqdn, const char *wh
 		struct answer au;
 		if (!api_get(w, api_audit_get, &au, "hosts", fqdn, "audit"))
 			log_warn("web: the audit of a host could not be read: %s", au.msg);
+		struct answer ab;
+		if (!api_get(w, api_host_abuse, &ab, "hosts", fqdn, "abuse"))
+			log_warn("web: the abuse state of a host could not be read: %s", ab.msg);
 		struct buf b;
 		buf_init(&b, WEB_PAGE_MAX);
-		web_page_host(&b, &w->nav, h.out, hist.out, au.out);
+		web_page_host(&b, &w->nav, h.out, hist.out, au.out, ab.out);
 		json_decref(h.out);
 		json_decref(hist.out);
 		json_decref(au.out);
+		json_decref(ab.out);
 		return send_page(w->conn, MHD_HTTP_OK, &b, NULL);
 	}
 	if (!w->post)
@@ -840,6 +845,18 @@ static enum MHD_Result page_host(struct web *w, const char *fqdn, const char *wh
 		}
 		return act(w, api_host_delete, json_object(), &act_host_delete, "hosts", fqdn, NULL,
 		           NULL);
+	}
+	if (strcmp(what, "abuse-clear") == 0) {
+		if (strcmp(field_or_empty(w->form, "confirm"), "yes") != 0) {
+			char back[CFG_NAME_MAX + 16];
+			snprintf(back, sizeof(back), "/hosts/%s", fqdn);
+			return message(w->conn, &w->nav, MHD_HTTP_BAD_REQUEST,
+			               "The hold was not cleared",
+			               "Tick the box to confirm the name is used as intended.",
+			               back, "Back", NULL);
+		}
+		return act(w, api_host_abuse_clear, json_pack("{s:b}", "confirm", 1),
+		           &act_abuse_clear, "hosts", fqdn, "abuse", "clear");
 	}
 	if (strcmp(what, "settings") == 0) {
 		/* A token's name holds 63 bytes: a long host name is cut (the policy names it). */
@@ -1047,8 +1064,59 @@ static enum MHD_Result page_account(struct web *w, const char *what)
 
 static const struct web_action act_admin = {"Not changed", "/admin", NULL};
 
+/* A decided ticket: back to it. */
+static enum MHD_Result ticket_decided(struct api_req *r)
+{
+	char to[CFG_NAME_MAX + 16];
+	snprintf(to, sizeof(to), "/admin/abuse/%s", r->segs[2]);
+	return redirect(r->conn, to, NULL);
+}
+
+static const struct web_action act_ticket = {"Not decided", "/admin/abuse", ticket_decided};
+
+/* /admin/abuse: the report queue; /admin/abuse/ID: one report, and its decision (POST:
+ * decision, reason). */
+static enum MHD_Result page_tickets(struct web *w, const char *id)
+{
+	struct answer a;
+	struct buf b;
+	if (id[0] == '\0' && !w->post) {
+		if (!api_get(w, api_admin_tickets, &a, "admin", "tickets", NULL))
+			return read_failed(w, &a);
+		buf_init(&b, WEB_PAGE_MAX);
+		web_page_tickets(&b, &w->nav, a.out);
+		json_decref(a.out);
+		return send_page(w->conn, MHD_HTTP_OK, &b, NULL);
+	}
+	if (!seg_ok(id, strlen(id)) || strchr(id, '/') != NULL)
+		return message(w->conn, &w->nav, MHD_HTTP_NOT_FOUND, "Not found", "No such page.",
+		               "/admin/abuse", "Back", NULL);
+	if (!w->post) {
+		if (!api_get(w, api_admin_ticket, &a, "admin", "tickets", id))
+			return message(w->conn, &w->nav, a.status, "Cannot show this report",
+			               a.msg[0] != '\0' ? a.msg : "try again later", "/admin/abuse",
+			               "Back", NULL);
+		buf_init(&b, WEB_PAGE_MAX);
+		web_page_ticket(&b, &w->nav, a.out);
+		json_decref(a.out);
+		return send_page(w->conn, MHD_HTTP_OK, &b, NULL);
+	}
+	const char *decision = field_or_empty(w->form, "decision");
+	if (!seg_ok(decision, strlen(decision)))
+		decision = "none";
+	char action[32];
+	np_strlcpy(action, decision, sizeof(action));
+	return act(w, api_admin_ticket_decide,
+	           json_pack("{s:s}", "reason", field_or_empty(w->form, "reason")), &act_ticket,
+	           "admin", "tickets", id, action);
+}
+
 static enum MHD_Result page_admin(struct web *w, const char *rest)
 {
+	if (strcmp(rest, "abuse") == 0)
+		return page_tickets(w, "");
+	if (strncmp(rest, "abuse/", 6) == 0)
+		return page_tickets(w, rest + 6);
 	if (!w->post) {
 		struct answer a;
 		if (!api_get(w, api_admin_users, &a, "admin", "users", NULL))

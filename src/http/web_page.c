@@ -243,8 +243,60 @@ static void host_audit(struct tpl_ctx *c, const json_t *answer)
 	}
 }
 
+/* An abuse log (rows of time, from, to, by, reason) as the table "log"; false without rows. */
+static void abuse_log(struct tpl_ctx *c, const json_t *log)
+{
+	if (json_array_size(log) == 0) {
+		tpl_set_bool(c, "log", false);
+		return;
+	}
+	struct tpl_ctx *o = tpl_set_obj(c, "log");
+	size_t i;
+	const json_t *l;
+	json_array_foreach(log, i, l)
+	{
+		struct tpl_ctx *row = tpl_add_row(o, "rows");
+		set_time(row, "time", jint(l, "time"));
+		tpl_set(row, "from", jstr(l, "from"));
+		tpl_set(row, "to", jstr(l, "to"));
+		tpl_set(row, "by", jstr(l, "by"));
+		tpl_set(row, "reason", jstr(l, "reason"));
+	}
+}
+
+/* The host's abuse state for its owner (GET /hosts/{fqdn}/abuse): shown when it is not ok
+ * or has a log; the hold's one clearing as a button while it is allowed. */
+static void host_abuse(struct tpl_ctx *c, const json_t *abuse)
+{
+	const char *state = jstr(abuse, "state");
+	const json_t *log = json_object_get(abuse, "log");
+	if (abuse == NULL || (strcmp(state, "ok") == 0 && json_array_size(log) == 0)) {
+		tpl_set_bool(c, "abuse", false);
+		return;
+	}
+	static const struct {
+		const char *state, *explain;
+	} explain[] = {
+	    {"ok", "Nothing is refused."},
+	    {"watch", "Nothing is refused; the name's recent changes looked unusual, and the "
+	              "operator was told."},
+	    {"hold", "Address changes are refused (updates answer \"abuse\"); DNS keeps "
+	             "serving the last address accepted."},
+	    {"quarantined", "The name is out of DNS; only the operator can restore it."},
+	};
+	struct tpl_ctx *o = tpl_set_obj(c, "abuse");
+	tpl_set(o, "state", state);
+	tpl_set(o, "reasons", jstr(abuse, "reasons"));
+	tpl_set(o, "explain", "");
+	for (size_t i = 0; i < sizeof(explain) / sizeof(explain[0]); i++)
+		if (strcmp(state, explain[i].state) == 0)
+			tpl_set(o, "explain", explain[i].explain);
+	tpl_set_bool(o, "may_clear", jbool(abuse, "may_clear"));
+	abuse_log(o, log);
+}
+
 void web_page_host(struct buf *b, const struct web_nav *nav, const json_t *host,
-                   const json_t *history, const json_t *audit)
+                   const json_t *history, const json_t *audit, const json_t *abuse)
 {
 	const char *fqdn = jstr(host, "fqdn");
 	struct tpl_ctx *c = page_ctx(nav, fqdn);
@@ -293,6 +345,7 @@ void web_page_host(struct buf *b, const struct web_nav *nav, const json_t *host,
 		}
 	}
 	host_audit(c, audit);
+	host_abuse(c, abuse);
 	render(b, "web_host.html", c);
 }
 
@@ -518,4 +571,58 @@ void web_page_admin(struct buf *b, const struct web_nav *nav, const json_t *user
 		}
 	}
 	render(b, "web_admin.html", c);
+}
+
+/* ---- admin: abuse reports ---- */
+
+void web_page_tickets(struct buf *b, const struct web_nav *nav, const json_t *tickets)
+{
+	struct tpl_ctx *c = page_ctx(nav, "Abuse reports");
+	const json_t *list = json_object_get(tickets, "tickets");
+	if (json_array_size(list) == 0) {
+		tpl_set_bool(c, "tickets", false);
+	} else {
+		struct tpl_ctx *o = tpl_set_obj(c, "tickets");
+		size_t i;
+		const json_t *t;
+		json_array_foreach(list, i, t)
+		{
+			struct tpl_ctx *row = tpl_add_row(o, "rows");
+			tpl_set_int(row, "id", jint(t, "ticket"));
+			set_time(row, "time", jint(t, "time"));
+			tpl_set(row, "status", jstr(t, "status"));
+			tpl_set(row, "category", jstr(t, "category"));
+			tpl_set(row, "name", jstr(t, "name"));
+		}
+	}
+	render(b, "web_tickets.html", c);
+}
+
+void web_page_ticket(struct buf *b, const struct web_nav *nav, const json_t *t)
+{
+	char title[64];
+	snprintf(title, sizeof(title), "Abuse report %lld", (long long)jint(t, "ticket"));
+	struct tpl_ctx *c = page_ctx(nav, title);
+	tpl_set_int(c, "id", jint(t, "ticket"));
+	tpl_set(c, "name", jstr(t, "name"));
+	set_time(c, "time", jint(t, "time"));
+	tpl_set(c, "source", jstr(t, "source"));
+	tpl_set(c, "category", jstr(t, "category"));
+	tpl_set(c, "contact", jstr(t, "contact")[0] != '\0' ? jstr(t, "contact") : "none");
+	tpl_set(c, "status", jstr(t, "status"));
+	set_time(c, "decided", jint(t, "decided"));
+	tpl_set(c, "decision", jstr(t, "decision"));
+	tpl_set(c, "evidence", jstr(t, "evidence"));
+	const json_t *h = json_object_get(t, "host");
+	if (!json_is_object(h)) {
+		tpl_set_bool(c, "host", false);
+	} else {
+		struct tpl_ctx *o = tpl_set_obj(c, "host");
+		tpl_set(o, "owner", jstr(h, "owner")[0] != '\0' ? jstr(h, "owner") : "none");
+		tpl_set(o, "state", jstr(h, "state"));
+		tpl_set_bool(o, "suspended", jbool(h, "suspended"));
+		tpl_set(o, "reasons", jstr(h, "reasons"));
+		abuse_log(o, json_object_get(h, "log"));
+	}
+	render(b, "web_ticket.html", c);
 }

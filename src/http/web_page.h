@@ -40,9 +40,10 @@ void web_page_confirm(struct buf *b, const char *csrf, const char *code);
 void web_page_hosts(struct buf *b, const struct web_nav *nav, const json_t *hosts,
                     const char *zones);
 /* host: GET /hosts/FQDN's answer; history: GET /hosts/FQDN/history's; audit: GET
- * /hosts/FQDN/audit's (NULL: none shown). */
+ * /hosts/FQDN/audit's (NULL: none shown); abuse: GET /hosts/FQDN/abuse's (NULL, or ok
+ * without a log: not shown). */
 void web_page_host(struct buf *b, const struct web_nav *nav, const json_t *host,
-                   const json_t *history, const json_t *audit);
+                   const json_t *history, const json_t *audit, const json_t *abuse);
 /* token: POST /tokens's answer (with the secret); base: the server's URL
  * ("http://host:port"), user: the account. */
 void web_page_settings(struct buf *b, const struct web_nav *nav, const json_t *token,
@@ -58,6 +59,9 @@ void web_page_account(struct buf *b, const struct web_nav *nav, const json_t *ac
                       const json_t *totp, const char *qr, const json_t *tokens);
 /* users: GET /admin/users's answer. */
 void web_page_admin(struct buf *b, const struct web_nav *nav, const json_t *users);
+/* tickets: GET /api/v1/admin/tickets's answer; t: GET /api/v1/admin/tickets/ID's. */
+void web_page_tickets(struct buf *b, const struct web_nav *nav, const json_t *tickets);
+void web_page_ticket(struct buf *b, const struct web_nav *nav, const json_t *t);
 
 /* A policy in words ("names a.example.org; types A, AAAA; ..."), into out. */
 void web_policy_text(const json_t *policy, char *out, size_t len);

@@ -145,6 +145,7 @@ int main(int argc, char **argv)
 	if (cfg == NULL)
 		return 1;
 	log_set_level(cfg->log_level);
+	log_set_format((enum log_format)cfg->log_format);
 	if (secret_lib_init() != NP_OK) {
 		log_err("libsodium cannot start");
 		return 1;
@@ -243,33 +244,37 @@ int main(int argc, char **argv)
 		goto out;
 	if (drop_privileges(cfg) != NP_OK || dns_server_start(&dns) != NP_OK)
 		goto out;
-	log_info("nameplated started with %u zones", cfg->n_zones);
+	log_event(LOG_INFO, "start", "zones=%u pid=%ld config=%s", cfg->n_zones, (long)getpid(),
+	          path);
 	char pid_path[PATH_MAX + 32];
 	bool pid_written = write_pid_file(cfg, pid_path, sizeof(pid_path));
 
 	/* The start-up config stays for the transports (listen addresses and limits change
 	 * only with a restart); a reload hands the writer a new one for the zones. */
+	int sig = 0;
 	for (;;) {
-		int sig = 0;
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig != SIGHUP)
 			break;
-		log_info("SIGHUP: reloading %s", path);
 		struct config *next = load_config(path);
 		if (next == NULL) {
-			log_err("reload failed; keeping the running configuration");
+			log_event(LOG_ERR, "reload", "config=%s result=failed keeping=running",
+			          path);
 			continue;
 		}
+		/* The new level and format first: the reload's own lines are written in them. */
+		log_set_level(next->log_level);
+		log_set_format((enum log_format)next->log_format);
+		log_event(LOG_INFO, "reload", "config=%s result=ok zones=%u", path, next->n_zones);
 		writer_reload(w, next);
 		abuse_reload(abuse, next);
 		if (http != NULL)
 			http_reload(http, next);
-		log_set_level(next->log_level);
 		free(reloaded);
 		reloaded = next;
 	}
-	log_info("stopping");
+	log_event(LOG_INFO, "stop", "signal=%d", sig);
 	if (pid_written)
 		unlink(pid_path);
 	status = 0;

@@ -9,8 +9,9 @@
  * proved that the answers reach it.
  *
  * The table has a fixed number of buckets, keyed by a secret hash (nobody can aim at a
- * bucket); two keys that share a bucket share its limit, which can only make the limit
- * stricter. Thread-safe: the UDP workers share it. */
+ * bucket); a bucket holds one key at a time, and another key landing there starts it again
+ * (as the tables of BIND and Knot do when full). Each bucket is one atomic 64-bit word changed
+ * by compare-and-swap: the UDP workers share the table and none ever waits for another. */
 #ifndef NP_NS_RRL_H
 #define NP_NS_RRL_H
 
@@ -39,6 +40,15 @@ void rrl_free(struct rrl *r);
 /* Counts an answer of info to client at now (seconds) and says what to do with it. */
 enum rrl_action rrl_account(struct rrl *r, const struct np_addr *client,
                             const struct dns_answer_info *info, int64_t now);
+
+/* The bucket arithmetic, pure (rrl_account applies it atomically; tests call it directly).
+ * rrl_step: given a bucket's word, the key's hash, the second now, rate and slip, says
+ * in *act what to do with one more answer and returns the bucket's next word.
+ * rrl_word packs a word (each field cut to its width); rrl_word_count reads its count. */
+uint64_t rrl_step(uint64_t word, uint64_t key, int64_t now, unsigned rate, unsigned slip,
+                  enum rrl_action *act);
+uint64_t rrl_word(uint32_t tag, uint32_t second, uint32_t count);
+uint32_t rrl_word_count(uint64_t word);
 
 /* Cuts the answer in resp (len bytes) to its header and question with TC=1, as a slipped
  * answer goes out. Returns the new length. */

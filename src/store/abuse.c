@@ -2,6 +2,7 @@
 /* Abuse states, flux scores and the abuse log (store/abuse.h). */
 #include "store/abuse.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,7 +10,12 @@
 #include "common/str.h"
 #include "store/store_int.h"
 
-static const char *const state_names[] = {"ok", "watch", "hold", "quarantined"};
+static const char *const state_names[] = {"ok", "watch", "hold", "quarantined", "suspended"};
+
+bool store_abuse_withdrawn(const struct store_host *h)
+{
+	return h->abuse_state == STORE_ABUSE_QUARANTINED || h->suspended;
+}
 
 const char *store_abuse_state_name(int state)
 {
@@ -18,7 +24,7 @@ const char *store_abuse_state_name(int state)
 
 bool store_abuse_state_parse(const char *text, enum store_abuse_state *out)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(state_names); i++)
+	for (size_t i = 0; i <= STORE_ABUSE_QUARANTINED; i++)
 		if (strcasecmp(text, state_names[i]) == 0) {
 			*out = (enum store_abuse_state)i;
 			return true;
@@ -27,9 +33,10 @@ bool store_abuse_state_parse(const char *text, enum store_abuse_state *out)
 }
 
 #define ABUSE_COLS                                                                                 \
-	"SELECT h.id, h.fqdn, COALESCE(u.name, ''), h.abuse_state, COALESCE(a.score, 0),"         \
+	"SELECT h.id, h.fqdn, COALESCE(u.name, ''), h.abuse_state, COALESCE(a.score, 0),"          \
 	" COALESCE(a.reasons, ''), COALESCE(a.features, '{}'), COALESCE(a.scored, 0),"             \
-	" COALESCE(a.since, 0) FROM hosts h LEFT JOIN users u ON u.id = h.user_id"                 \
+	" COALESCE(a.since, 0), COALESCE(u.state, 0) = 2 FROM hosts h"                             \
+	" LEFT JOIN users u ON u.id = h.user_id"                                                   \
 	" LEFT JOIN abuse_hosts a ON a.host_id = h.id"
 
 static void read_abuse(sqlite3_stmt *s, struct store_abuse *out)
@@ -48,6 +55,7 @@ static void read_abuse(sqlite3_stmt *s, struct store_abuse *out)
 	np_strlcpy(out->features, t != NULL ? t : "{}", sizeof(out->features));
 	out->scored = sqlite3_column_int64(s, 7);
 	out->since = sqlite3_column_int64(s, 8);
+	out->suspended = sqlite3_column_int(s, 9) != 0;
 }
 
 int store_abuse_get(struct store *st, int64_t host_id, struct store_abuse *out)
@@ -131,6 +139,80 @@ int store_abuse_set_state(struct store *st, int64_t host_id, enum store_abuse_st
 	return ret;
 }
 
+static int log_row_add(struct store *st, int64_t now, const struct store_host *h, const char *actor,
+                       int old_state, int new_state, const char *reason)
+{
+	sqlite3_stmt *s =
+	    store__sql(st, "INSERT INTO abuse_log(time, host_id, fqdn, actor, old_state,"
+	                   " new_state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, h->id);
+	store__bind_text(s, 3, h->fqdn);
+	store__bind_text(s, 4, actor);
+	sqlite3_bind_int(s, 5, old_state);
+	sqlite3_bind_int(s, 6, new_state);
+	store__bind_text(s, 7, reason != NULL ? reason : "");
+	return store__exec_insert(st, s, NULL);
+}
+
+struct account_walk {
+	struct store_host *hosts;
+	size_t n, cap;
+};
+
+static int collect_host(const struct store_host *h, void *ctx)
+{
+	struct account_walk *w = ctx;
+	if (w->n == w->cap) {
+		size_t cap = w->cap != 0 ? w->cap * 2 : 16;
+		struct store_host *grown = realloc(w->hosts, cap * sizeof(*grown));
+		if (grown == NULL)
+			return NP_ENOMEM;
+		w->hosts = grown;
+		w->cap = cap;
+	}
+	w->hosts[w->n++] = *h;
+	return NP_OK;
+}
+
+int store_abuse_account_state(struct store *st, int64_t user_id, int state, const char *actor,
+                              const char *reason, int64_t now,
+                              int (*touch)(void *ctx, const struct store_host *h), void *touch_ctx,
+                              bool *changed)
+{
+	if (changed != NULL)
+		*changed = false;
+	struct store_user *u = malloc(sizeof(*u));
+	if (u == NULL)
+		return NP_ENOMEM;
+	int ret = store_user_get_id(st, user_id, u);
+	int old = ret == NP_OK ? (int)u->state : 0;
+	explicit_bzero(u, sizeof(*u));
+	free(u);
+	if (ret != NP_OK || old == state)
+		return ret;
+	ret = store_user_set_state(st, user_id, (enum store_user_state)state);
+	bool entering = state == STORE_USER_SUSPENDED, leaving = old == STORE_USER_SUSPENDED;
+	struct account_walk w = {0};
+	/* The hosts are read first: the callbacks may use the store again. */
+	if (ret == NP_OK && (entering || leaving))
+		ret = store_host_list_user(st, user_id, collect_host, &w);
+	for (size_t i = 0; ret == NP_OK && i < w.n; i++) {
+		int own = w.hosts[i].abuse_state;
+		ret =
+		    log_row_add(st, now, &w.hosts[i], actor, entering ? own : STORE_ABUSE_SUSPENDED,
+		                entering ? STORE_ABUSE_SUSPENDED : own, reason);
+		if (ret == NP_OK && touch != NULL)
+			ret = touch(touch_ctx, &w.hosts[i]);
+	}
+	free(w.hosts);
+	if (ret == NP_OK && changed != NULL)
+		*changed = true;
+	return ret;
+}
+
 int store_abuse_set_score(struct store *st, int64_t host_id, double score, const char *reasons,
                           const char *features, int64_t now)
 {
@@ -166,7 +248,7 @@ static int abuse_row(sqlite3_stmt *s, void *ctx)
 int store_abuse_list(struct store *st, store_abuse_cb *cb, void *ctx)
 {
 	sqlite3_stmt *s = store__sql(st, ABUSE_COLS " WHERE h.abuse_state != 0"
-	                                            " ORDER BY h.fqdn");
+	                                            " OR u.state = 2 ORDER BY h.fqdn");
 	if (s == NULL)
 		return NP_ESTORE;
 	struct abuse_walk w = {cb, ctx, {0}};

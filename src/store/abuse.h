@@ -17,7 +17,15 @@ enum store_abuse_state {
 	STORE_ABUSE_QUARANTINED = 3, /* the name answers NXDOMAIN (or the parked address) */
 };
 
-/* "ok", "watch", "hold", "quarantined"; "?" for anything else. */
+/* Whether DNS serves h as quarantined (NXDOMAIN or the parked address): its own state is,
+ * or its owner's account is suspended. */
+bool store_abuse_withdrawn(const struct store_host *h);
+
+/* The abuse log's word for an account's suspension (a host's log row, new_state or
+ * old_state): not a state a host is in; the account holds it. */
+#define STORE_ABUSE_SUSPENDED 4
+
+/* "ok", "watch", "hold", "quarantined", "suspended"; "?" for anything else. */
 const char *store_abuse_state_name(int state);
 /* The state named by text; false when none is. */
 bool store_abuse_state_parse(const char *text, enum store_abuse_state *out);
@@ -36,6 +44,7 @@ struct store_abuse {
 	char features[STORE_ABUSE_FEATURES_MAX]; /* the score's features, a JSON object */
 	int64_t scored;                          /* when the score was computed; 0 never */
 	int64_t since; /* history before this is not scored (set when a host is restored) */
+	bool suspended; /* the owner's account is suspended (the host's state is kept) */
 };
 
 /* host_id's record; a host never scored reads as ok with score 0 (NP_OK). NP_ENOTFOUND
@@ -50,6 +59,17 @@ int store_abuse_get(struct store *st, int64_t host_id, struct store_abuse *out) 
 int store_abuse_set_state(struct store *st, int64_t host_id, enum store_abuse_state state,
                           const char *actor, const char *reason, int64_t now,
                           bool *changed) np_mustcheck;
+
+/* Moves account user_id to state (enum store_user_state) and, when it enters or leaves
+ * suspended, writes one log row per host of the account (actor, reason; "suspended" is
+ * the row's new or old state) and calls touch(touch_ctx, host) for each (DNS withdraws or
+ * serves them again: store_abuse_withdrawn). *changed (may be NULL) says whether the
+ * state moved; the same state again is no change and writes nothing. NP_ENOTFOUND: no
+ * such account. */
+int store_abuse_account_state(struct store *st, int64_t user_id, int state, const char *actor,
+                              const char *reason, int64_t now,
+                              int (*touch)(void *ctx, const struct store_host *h), void *touch_ctx,
+                              bool *changed) np_mustcheck;
 
 /* Records host_id's flux score and its features (JSON text) and reasons. */
 int store_abuse_set_score(struct store *st, int64_t host_id, double score, const char *reasons,

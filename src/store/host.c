@@ -27,6 +27,7 @@ static void read_host(sqlite3_stmt *s, struct store_host *h)
 	h->created = sqlite3_column_int64(s, 8);
 	h->updated = sqlite3_column_int64(s, 9);
 	h->abuse_state = sqlite3_column_int(s, 10);
+	h->suspended = sqlite3_column_int(s, 11) != 0;
 }
 
 /* Reads one record from columns col.. (type, ttl, rdata); refuses oversized rdata. */
@@ -302,13 +303,13 @@ int store_foreach_host_records(struct store *st, const char *zone, store_host_rr
 			have = true;
 			n = 0;
 		}
-		if (sqlite3_column_type(s, 11) == SQLITE_NULL)
+		if (sqlite3_column_type(s, 12) == SQLITE_NULL)
 			continue; /* a host without records */
 		if (n == ZONE_MAX_RRS_PER_NODE) {
 			ret = NP_ETOOBIG;
 			break;
 		}
-		ret = read_rr(s, 11, &rrs[n]);
+		ret = read_rr(s, 12, &rrs[n]);
 		if (ret != NP_OK)
 			break;
 		n++;

@@ -21,7 +21,7 @@
 
 #define HOST_COLS                                                                                  \
 	"h.id, h.user_id, COALESCE(u.name, ''), h.fqdn, h.zone, h.wildcard, h.offline, "           \
-	"h.blocked, h.created, h.updated, h.abuse_state"
+	"h.blocked, h.created, h.updated, h.abuse_state, COALESCE(u.state, 0) = 2"
 #define HOST_FROM " FROM hosts h LEFT JOIN users u ON u.id = h.user_id"
 
 /* The SQL of each enum store_stmt. The foreach queries are one ordered join, so a whole

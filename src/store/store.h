@@ -81,6 +81,7 @@ struct store_host {
 	bool offline;
 	bool blocked;    /* updates refused with "abuse": abuse_state hold or quarantined */
 	int abuse_state; /* enum store_abuse_state (store/abuse.h); set only through there */
+	bool suspended;  /* the owner's account is suspended: served as if quarantined */
 	int64_t created, updated;
 };
 int store_host_add(struct store *st, const struct store_host *h, int64_t *id) np_mustcheck;

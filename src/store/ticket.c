@@ -2,6 +2,7 @@
 /* Abuse reports (store/ticket.h). */
 #include "store/ticket.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/str.h"
@@ -144,4 +145,75 @@ int store_revoked_list(struct store *st, size_t limit, store_revoked_cb *cb, voi
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)limit);
 	struct revoked_walk w = {cb, ctx};
 	return store__each_row(st, s, revoked_row, &w);
+}
+
+/* The outcome mail to the reporter, in the outbox of the same transaction: it goes out
+ * when the decision is kept, and only then. */
+static int tell_reporter(struct store *st, const struct store_ticket *t, const char *status,
+                         const char *reason, int64_t now)
+{
+	if (t->contact[0] == '\0')
+		return NP_OK;
+	static const struct {
+		const char *status, *words;
+	} outcome[] = {
+	    {"hold",
+	     "its address can no longer be changed (held) while the operator looks further"},
+	    {"quarantined", "it was taken out of DNS (quarantined)"},
+	    {"restored", "it was found in order and stays in service"},
+	    {"dismissed", "no action was taken"},
+	};
+	const char *words = "it was decided";
+	for (size_t i = 0; i < sizeof(outcome) / sizeof(outcome[0]); i++)
+		if (strcmp(outcome[i].status, status) == 0)
+			words = outcome[i].words;
+	char subject[CFG_NAME_MAX + 64], body[STORE_ABUSE_REASONS_MAX + CFG_NAME_MAX + 512];
+	snprintf(subject, sizeof(subject), "Your abuse report %lld about %s", (long long)t->id,
+	         t->fqdn);
+	snprintf(body, sizeof(body),
+	         "Thank you for your report %lld about %s (%s).\n\n"
+	         "The operator decided: %s.\nReason: %s\n",
+	         (long long)t->id, t->fqdn, t->category, words, reason);
+	return store_mail_add(st, t->contact, subject, body, now, NULL);
+}
+
+const char *store_ticket_status_of(int state)
+{
+	static const char *const status_of[] = {"restored", "watch", "hold", "quarantined"};
+	return state < 0 ? "dismissed" : state <= STORE_ABUSE_QUARANTINED ? status_of[state] : "?";
+}
+
+int store_ticket_resolve(struct store *st, int64_t id, int state, const char *actor,
+                         const char *reason, int64_t now,
+                         int (*touch)(void *ctx, const struct store_host *h), void *touch_ctx,
+                         struct store_ticket *t, bool *changed)
+{
+	*changed = false;
+	if (state > STORE_ABUSE_QUARANTINED)
+		return NP_EINVAL;
+	const char *status = store_ticket_status_of(state);
+	int ret = store_ticket_get(st, id, t);
+	struct store_host h;
+	if (ret == NP_OK && state >= 0) {
+		char why[STORE_ABUSE_REASONS_MAX];
+		snprintf(why, sizeof(why), "ticket %lld: %s", (long long)id, reason);
+		ret = store_host_get(st, t->fqdn, &h);
+		if (ret == NP_OK)
+			ret = store_abuse_set_state(st, h.id, (enum store_abuse_state)state, actor,
+			                            why, now, changed);
+		if (ret == NP_OK && *changed)
+			ret = store_ticket_log(st, h.id, id);
+		if (ret == NP_OK && *changed && touch != NULL)
+			ret = touch(touch_ctx, &h);
+	}
+	if (ret == NP_OK)
+		ret = store_ticket_decide(st, id, status, reason, now);
+	if (ret == NP_OK)
+		ret = tell_reporter(st, t, status, reason, now);
+	if (ret == NP_OK) {
+		np_strlcpy(t->status, status, sizeof(t->status));
+		np_strlcpy(t->decision, reason, sizeof(t->decision));
+		t->decided = now;
+	}
+	return ret;
 }

@@ -43,6 +43,21 @@ int store_ticket_decide(struct store *st, int64_t id, const char *status, const 
 /* Ties the newest abuse_log row of host_id to ticket id (the decision it came from). */
 int store_ticket_log(struct store *st, int64_t host_id, int64_t id) np_mustcheck;
 
+/* The ticket status a decision gives: "hold", "quarantined", "restored" (state ok),
+ * "dismissed" (state -1). */
+const char *store_ticket_status_of(int state);
+
+/* A decision on ticket id, inside the caller's transaction: its name moves to state
+ * (none for dismiss, state -1), logged with actor and "ticket N: reason" and tied to the
+ * ticket, touch(touch_ctx, host) when it moved; the ticket is closed with its status and
+ * the reason; a reporter who left a contact gets the outcome in the mail outbox. *t gets
+ * the ticket as it is now; *changed whether the name's state moved. NP_ENOTFOUND: no such
+ * ticket, or its host is gone. */
+int store_ticket_resolve(struct store *st, int64_t id, int state, const char *actor,
+                         const char *reason, int64_t now,
+                         int (*touch)(void *ctx, const struct store_host *h), void *touch_ctx,
+                         struct store_ticket *t, bool *changed) np_mustcheck;
+
 /* The revoked list: names quarantined now or whose account is suspended, by name, at most
  * limit: each with since when (the quarantine's log row; the suspension's start, 0 when
  * unknown) and why ("quarantined" or "suspended"). */

@@ -108,6 +108,7 @@ struct update_op {
 	struct store_rr *before, *after;
 	size_t n_before, n_after;
 	struct update_op *next_done; /* update_service.done */
+	const char *reason;          /* for the log: why the writer failed it, or "" */
 	struct update_msg msg; /* last: the only large member, never zeroed whole */
 };
 
@@ -180,6 +181,18 @@ static void name_text(const uint8_t *wire, size_t len, char *out, size_t cap)
 static bool same_name(const struct update_rr *a, const struct update_rr *b)
 {
 	return a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0;
+}
+
+/* One line per UPDATE from a verified key: who, which zone, how many changes, the rcode. */
+static void log_update(const struct update_op *u, unsigned rcode, const char *reason)
+{
+	char zone[CFG_NAME_MAX], key[CFG_NAME_MAX], source[INET6_ADDRSTRLEN];
+	name_text(u->msg.zone, u->msg.zone_len, zone, sizeof(zone));
+	name_text(u->key.name, u->key.name_len, key, sizeof(key));
+	addr_format(&u->job->source, source, sizeof(source));
+	log_event(LOG_INFO, "update",
+	          "interface=rfc2136 source=%s key=%s zone=%s changes=%u result=%s reason=%s",
+	          source, key, zone, u->msg.n_update, dns_rcode_name(rcode), reason);
 }
 
 static bool rdata_equal(const struct store_rr *a, const struct update_rr *b)
@@ -616,6 +629,7 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 /* Signs and sends the answer of an UPDATE back from the writer, and frees it. */
 static void answer_done(struct update_op *u)
 {
+	log_update(u, u->rcode, u->reason);
 	answer(u->job, &u->msg, u->rcode, &u->key, u->req_mac, u->req_mac_len, u->fudge, NULL, 0);
 	sodium_memzero(u->secret, sizeof(u->secret));
 	free(u);
@@ -631,6 +645,7 @@ static void op_done(struct writer_op *op, int status)
 	struct update_service *svc = u->svc;
 	if (status != NP_OK && u->rcode == DNS_RCODE_NOERROR)
 		u->rcode = DNS_RCODE_SERVFAIL; /* not committed: never NOERROR */
+	u->reason = status != NP_OK ? np_strerror(status) : ""; /* else: the rcode says */
 	pthread_mutex_lock(&svc->mu);
 	bool here = svc->at_writer == 1 || svc->stopping;
 	if (!here) {
@@ -752,8 +767,11 @@ static unsigned check_abuse(struct update_service *svc, struct update_op *u, int
 			memcpy(a.bytes, rr->rdata, rr->rdlen);
 			char which[160];
 			if (abuse_addr_listed(svc->abuse, &a, which, sizeof(which))) {
-				log_info("update: %s refused: the address is listed (%s)", name,
-				         which);
+				char ip[INET6_ADDRSTRLEN];
+				log_event(
+				    LOG_WARNING, "update_refused",
+				    "interface=rfc2136 key=%s host=%s ip=%s reason=listed list=%s",
+				    u->cred.token_id, name, addr_format(&a, ip, sizeof(ip)), which);
 				return DNS_RCODE_REFUSED;
 			}
 		}
@@ -761,7 +779,8 @@ static unsigned check_abuse(struct update_service *svc, struct update_op *u, int
 	unsigned wait =
 	    abuse_budget_take(svc->abuse, list, n, u->cred.token_id, &u->job->source, now);
 	if (wait > 0) {
-		log_info("update: key %s over its update budget: wait %us", u->cred.token_id, wait);
+		log_event(LOG_INFO, "update_refused",
+		          "interface=rfc2136 key=%s reason=budget wait=%u", u->cred.token_id, wait);
 		return DNS_RCODE_REFUSED;
 	}
 	return DNS_RCODE_NOERROR;
@@ -982,13 +1001,18 @@ static void handle(struct update_service *svc, struct update_job *job)
 	memcpy(u->req_mac, rr.mac, rr.mac_len);
 	u->req_mac_len = rr.mac_len;
 	u->fudge = rr.vars.fudge;
-	if (rcode == DNS_RCODE_NOERROR && !zone_served(svc->cfg, &u->msg))
+	const char *why = rcode != DNS_RCODE_NOERROR ? "malformed" : "";
+	if (rcode == DNS_RCODE_NOERROR && !zone_served(svc->cfg, &u->msg)) {
 		rcode = DNS_RCODE_NOTAUTH;
-	if (rcode == DNS_RCODE_NOERROR)
-		rcode = check_policy(svc, u, now);
-	if (rcode == DNS_RCODE_NOERROR && svc->abuse != NULL)
-		rcode = check_abuse(svc, u, now);
+		why = "zone_not_served";
+	}
+	if (rcode == DNS_RCODE_NOERROR && (rcode = check_policy(svc, u, now)) != DNS_RCODE_NOERROR)
+		why = "policy";
+	if (rcode == DNS_RCODE_NOERROR && svc->abuse != NULL &&
+	    (rcode = check_abuse(svc, u, now)) != DNS_RCODE_NOERROR)
+		why = "abuse";
 	if (rcode != DNS_RCODE_NOERROR) {
+		log_update(u, rcode, why);
 		answer(job, &u->msg, rcode, &u->key, u->req_mac, u->req_mac_len, u->fudge, NULL, 0);
 		goto out;
 	}

@@ -51,6 +51,7 @@ FORMS = {
     "/account/delete": "test_web.py::test_web_ui_end_to_end",
     "/admin/users/": "test_web.py::test_web_ui_end_to_end",
     "/abuse": "test_web.py::test_abuse_report_in_the_browser",
+    "/admin/abuse/": "test_web.py::test_abuse_queue_and_the_owners_page_in_the_browser",
 }
 
 # Where HTML is written: C sources today, template files as they come. The client serves

@@ -106,6 +106,54 @@ def test_rest_api_budget(np_factory):
     assert n.addrs(HOME) == {"192.0.2.22"}
 
 
+def test_patch_offline_is_budgeted_like_an_update(np_factory):
+    n = start(np_factory)
+    path = "/hosts/%s/records/A" % HOME
+    for ip in ("192.0.2.31", "192.0.2.32"):
+        assert api(n, "PUT", path, {"records": [ip]}, token=n.secret)[0] == 200
+    serial = n.serial()
+    # Going offline withdraws the addresses: the third change in the window is refused.
+    s, h, j = api(n, "PATCH", "/hosts/%s" % HOME, {"offline": True}, token=n.secret)
+    assert s == 429 and j["error"]["code"] == "rate_limited", j
+    assert 1 <= int(h["retry-after"]) <= 126
+    assert n.addrs(HOME) == {"192.0.2.32"} and n.serial() == serial
+    s, _, j = api(n, "GET", "/hosts/%s" % HOME, token=n.secret)
+    assert j["offline"] is False, j
+    # The wildcard alone changes no address: not budgeted.
+    s, _, j = api(n, "PATCH", "/hosts/%s" % HOME, {"wildcard": True}, token=n.secret)
+    assert s == 200 and j["wildcard"] is True, j
+
+
+def test_prefix_move_is_budgeted_for_every_host_it_moves(np_factory):
+    n = start(np_factory)
+    nas = "nas.%s" % ZONE
+    n.add_host(nas, "alice")
+    n.ctl("host", "set", HOME, "AAAA", "2001:db8:1::10")
+    n.ctl("host", "set", nas, "AAAA", "2001:db8:1:5::20")
+    token = n.last_line(n.ctl("token", "add", "alice").stdout)
+    # nas's two updates of the window: by the REST API, then by a prefix move of both.
+    s, _, j = api(n, "PUT", "/hosts/%s/records/AAAA" % nas, {"records": ["2001:db8:1:5::21"]},
+                  token=token)
+    assert s == 200, j
+    s, _, j = api(n, "POST", "/hosts/prefix", {"prefix": "2001:db8:2::/48"}, token=token)
+    assert s == 200 and len(j["changed"]) == 2, j
+    serial = n.serial()
+    # The next move would change nas a third time: 429, and neither host moves.
+    s, h, j = api(n, "POST", "/hosts/prefix", {"prefix": "2001:db8:3::/48"}, token=token)
+    assert s == 429 and j["error"]["code"] == "rate_limited", j
+    assert 1 <= int(h["retry-after"]) <= 126
+    assert n.addrs(HOME, "AAAA") == {"2001:db8:2::10"}
+    assert n.addrs(nas, "AAAA") == {"2001:db8:2:5::21"}
+    assert n.serial() == serial
+    # dyndns2's myipv6prefix the same: HOME named (within its budget), nas moved with it
+    # over its own: 429 with Retry-After, body 911, and HOME's address does not change either.
+    st, hdrs, body = n.update(HOME, "192.0.2.5", user="alice", secret=token,
+                              params={"myipv6prefix": "2001:db8:4::/48"})
+    assert st == 429 and body == ["911"] and 1 <= int(hdrs["retry-after"]) <= 126, (st, body)
+    assert n.addrs(HOME) == set() and n.addrs(HOME, "AAAA") == {"2001:db8:2::10"}
+    assert n.addrs(nas, "AAAA") == {"2001:db8:2:5::21"} and n.serial() == serial
+
+
 # ---- the client -------------------------------------------------------------------------
 
 
@@ -352,7 +400,7 @@ def test_hostname_feeds_quarantine_our_names(np_factory, tmp_path):
     assert log[0]["actor"] == "feed:threatfox-csv", log
     # Others are untouched; the ThreatFox ip:port is an address an update may not use.
     assert HOME not in listed
-    assert wait_for(lambda: "feeds: " in n.stderr() and "SIGHUP" in n.stderr(), 2)
+    assert wait_for(lambda: "feeds: " in n.stderr() and " reload: config=" in n.stderr(), 2)
     assert wait_for(lambda: n.update(HOME, "192.0.2.99", user="alice",
                                      secret=n.secret)[2] == ["abuse"], 2)
 
@@ -415,6 +463,39 @@ def test_home_line_stays_ok(np_factory, tmp_path):
     h = abuse_list(n).get(HOME)
     assert h is None or h["state"] == "ok", h
     assert n.addrs(HOME) == {"10.2.4.1"}
+
+
+def abuse_rows(n):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(n.data_dir, "nameplate.db"), uri=True)
+    try:
+        return db.execute("SELECT COUNT(*) FROM abuse_hosts").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_home_line_scores_are_not_stored_and_zero_lines_score_nothing(np_factory):
+    # The defaults: a home line's judgement (score about 40) is made and not kept, and its
+    # owner still reads the score and what it is made of, worked out when asked.
+    n = start(np_factory, abuse=NO_LIMITS)
+    for ip in ("192.0.2.1", "192.0.2.2"):
+        assert n.update(HOME, ip, user="alice", secret=n.secret)[2] == ["good " + ip]
+    s, _, j = api(n, "GET", "/hosts/%s/abuse" % HOME, token=n.secret)
+    assert s == 200 and j["state"] == "ok", j
+    assert 0 < j["score"] < 50 and j["features"]["addresses"] == 2, j
+    assert j["features"]["asns"] >= 1 and j["features"]["changes"] >= 2, j
+    assert abuse_rows(n) == 0
+    # Every line 0 (the suite's default [abuse]): no judgement at all, even of flux.
+    m = np_factory("zero")
+    m.write_config()
+    m.init()
+    m.add_user("alice")
+    secret = m.add_host(HOME, "alice")
+    m.start()
+    for i in range(12):
+        ip = "10.%d.0.%d" % (i % 6, i + 1)
+        assert m.update(HOME, ip, user="alice", secret=secret)[2] == ["good " + ip]
+    assert abuse_rows(m) == 0 and HOME not in abuse_list(m)
 
 
 def test_one_address_many_unrelated_accounts(np_factory):
@@ -502,14 +583,16 @@ def test_rfc2136_update_answers_to_the_same_protection(np_factory, tmp_path):
     assert send(HOME, "192.0.2.2") == dns.rcode.NOERROR
     assert send(HOME, "192.0.2.3") == dns.rcode.REFUSED
     assert n.addrs(HOME) == {"192.0.2.2"}
-    assert "over its update budget" in n.stderr()
+    assert "update_refused: interface=rfc2136 key=" in n.stderr() and \
+        " reason=budget wait=" in n.stderr(), n.stderr()
     # A listed range: REFUSED, nothing changed (the budget is not what refused it: another
     # name, a fresh budget).
     other = "other." + ZONE
     n.ctl("host", "add", other, "--user", "alice")
     assert send(other, "198.51.100.7") == dns.rcode.REFUSED
     assert n.addrs(other) == set()
-    assert "listed" in n.stderr()
+    assert re.search(r"update_refused: interface=rfc2136 key=\S+ host=other\.\S+ "
+                     r"ip=198\.51\.100\.7 reason=listed list=", n.stderr()), n.stderr()
     # A held name refuses UPDATE too.
     assert send(other, "192.0.2.9") == dns.rcode.NOERROR
     n.ctl("abuse", "hold", other, "--reason", "reported")
@@ -805,3 +888,149 @@ def test_owner_clears_a_hold_once(np_factory):
     n.ctl("abuse", "quarantine", HOME, "--reason", "confirmed phishing")
     s, _, j = api(n, "POST", path, {"confirm": True}, token=alice)
     assert s == 403 and j["error"]["code"] == "quarantined", j
+
+
+def test_suspend_withdraws_the_whole_account_and_restore_brings_it_back(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS))
+    two, bobs = "two." + ZONE, "bobs." + ZONE
+    secret = n.add_host(HOME, "alice")
+    n.add_host(two, "alice")
+    n.add_host(bobs, "bob")
+    assert n.update(HOME, "192.0.2.81", user="alice", secret=secret)[2] == ["good 192.0.2.81"]
+    n.ctl("abuse", "hold", two, "--reason", "looking at it")
+    alice = session_of(n, "alice")
+
+    r = n.ctl("abuse", "suspend", "alice", "--reason", "C2 names across the account")
+    assert "user alice suspended" in r.stdout
+    # Every name of the account answers as quarantined, within a second; bob's does not.
+    assert wait_for(lambda: rcode(n, HOME) == dns.rcode.NXDOMAIN, 1.0)
+    assert rcode(n, two) == dns.rcode.NXDOMAIN and rcode(n, bobs) == dns.rcode.NOERROR
+    # Updates, the API and sign-in say why.
+    status, _, body = n.update(HOME, "192.0.2.82", user="alice", secret=secret)
+    assert status == 200 and body == ["abuse"]
+    s, _, j = api(n, "GET", "/hosts", token=alice)
+    assert s == 401 and "suspended for abuse" in j["error"]["message"], j
+    s, _, j = api(n, "POST", "/auth/login", {"user": "alice", "password": PASSWORD})
+    assert s == 403 and "suspended" in j["error"]["message"], j
+    listed = abuse_list(n)
+    assert listed[HOME]["state"] == "suspended" and listed[two]["state"] == "suspended"
+    assert "hold" in listed[two]["reasons"] and bobs not in listed
+    assert sorted(revoked(n)) == sorted([HOME, two])
+    log = ctl_json(n, "abuse", "log", HOME)
+    assert [(e["from"], e["to"], e["reason"]) for e in log] == [
+        ("ok", "suspended", "C2 names across the account")]
+    assert log[0]["actor"].startswith("ctl:")
+    r = n.ctl("abuse", "suspend", "alice", "--reason", "again")
+    assert "already suspended" in r.stdout and len(ctl_json(n, "abuse", "log", HOME)) == 1
+
+    n.restart()
+    assert rcode(n, HOME) == dns.rcode.NXDOMAIN
+
+    r = n.ctl("abuse", "restore", "--user", "alice", "--reason", "owner cleaned up")
+    assert "restored" in r.stdout
+    assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.81"}, 1.0)
+    # The host held before keeps its own state; the account works again.
+    assert abuse_list(n)[two]["state"] == "hold" and HOME not in abuse_list(n)
+    assert ctl_json(n, "abuse", "log", two)[0]["to"] == "hold"
+    assert ctl_json(n, "abuse", "log", HOME)[0]["from"] == "suspended"
+    assert n.update(HOME, "192.0.2.83", user="alice", secret=secret)[2] == ["good 192.0.2.83"]
+    assert revoked(n) == {}
+    r = n.ctl("abuse", "restore", "--user", "alice", "--reason", "x")
+    assert "not suspended" in r.stdout
+
+    # The admin API's suspend goes the same way, through the writer: out of DNS at once,
+    # logged with the administrator; unlock brings the names back.
+    n.ctl("user", "add", "root", "--password-stdin", "--admin", input=PASSWORD + "\n")
+    root = session_of(n, "root")
+    s, _, j = api(n, "POST", "/admin/users/alice/suspend", token=root)
+    assert s == 200 and j["state"] == "suspended", j
+    assert wait_for(lambda: rcode(n, HOME) == dns.rcode.NXDOMAIN, 1.0)
+    log = ctl_json(n, "abuse", "log", HOME)
+    assert log[0]["to"] == "suspended" and log[0]["actor"] == "admin:root", log[0]
+    s, _, j = api(n, "POST", "/admin/users/alice/unlock", token=root)
+    assert s == 200 and j["state"] == "active", j
+    assert wait_for(lambda: n.addrs(HOME) == {"192.0.2.83"}, 1.0)
+    assert ctl_json(n, "abuse", "log", HOME)[0]["from"] == "suspended"
+
+
+def test_suspend_refuses_bad_input(np_factory):
+    n = start_accounts(np_factory, dict(NO_LIMITS))
+    r = n.ctl("abuse", "suspend", "alice", check=False)
+    assert r.returncode == 2 and "--reason" in r.stderr
+    r = n.ctl("abuse", "suspend", "nosuch", "--reason", "x", check=False)
+    assert r.returncode == 1 and "no user" in r.stderr
+    r = n.ctl("abuse", "hold", "--user", "alice", "--reason", "x", check=False)
+    assert r.returncode == 2
+    s, _, j = api(n, "POST", "/auth/login", {"user": "alice", "password": PASSWORD})
+    assert s == 200, j
+
+
+def test_contrib_feed_fetcher_downloads_and_loads(np_factory, tmp_path):
+    """contrib/nameplate-feeds (what nameplate-feeds.service runs hourly) against a server on
+    loopback standing in for Spamhaus and abuse.ch: the files land whole, feed reload
+    quarantines the listed name of ours within a second, and a failed download keeps the
+    previous file and says so (exit 1) while the rest still loads."""
+    import http.server
+    import threading
+    from conftest import ROOT, NAMEPLATECTL
+    served = {"/drop_v4.json": DROP_JSON, "/drop_v6.json": '{"cidr":"2001:db8:bad::/48",'
+              '"sblid":"SBL000002","rir":"ripencc"}\n', "/hostfile/": URLHAUS,
+              "/recent/": THREATFOX}
+    seen = []
+
+    class Feeds(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append((self.path, self.headers.get("Auth-Key")))
+            body = served.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body.encode())))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Feeds)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = "http://127.0.0.1:%d" % srv.server_address[1]
+    feeds = tmp_path / "feeds"
+    names = {"drop_v4.json": "spamhaus-drop", "drop_v6.json": "spamhaus-drop",
+             "urlhaus-hostfile.txt": "urlhaus-hostfile", "threatfox.csv": "threatfox-csv"}
+    try:
+        n = np_factory()
+        n.write_config(abuse=NO_LIMITS)
+        lines = "".join("feed = %s:%s\n" % (k, feeds / f) for f, k in names.items())
+        text = open(n.conf).read().replace("[abuse]\n", "[abuse]\n" + lines)
+        open(n.conf, "w").write(text)
+        n.init()
+        n.add_user("alice")
+        n.add_host("evil." + ZONE, "alice")
+        n.ctl("host", "set", "evil." + ZONE, "A", "192.0.2.66")
+        n.start()
+        env = dict(os.environ, NAMEPLATE_FEEDS_DIR=str(feeds), NAMEPLATE_CONF=n.conf,
+                   NAMEPLATECTL=NAMEPLATECTL, ABUSECH_AUTH_KEY="k3y",
+                   FEED_URL_DROP_V4_JSON=base + "/drop_v4.json",
+                   FEED_URL_DROP_V6_JSON=base + "/drop_v6.json",
+                   FEED_URL_URLHAUS_HOSTFILE_TXT=base + "/hostfile/",
+                   FEED_URL_THREATFOX_CSV=base + "/recent/")
+        script = os.path.join(ROOT, "contrib", "nameplate-feeds")
+        r = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (feeds / "urlhaus-hostfile.txt").read_text() == URLHAUS
+        assert sorted(os.listdir(feeds)) == sorted(names)  # no partial files left
+        assert wait_for(lambda: rcode(n, "evil." + ZONE) == dns.rcode.NXDOMAIN, 1.0)
+        assert abuse_list(n)["evil." + ZONE]["state"] == "quarantined"
+        # The Auth-Key goes to abuse.ch's own servers only: not to a mirror or this one.
+        assert all(key is None for _, key in seen), seen
+        # URLhaus down: its previous file stays, the rest still loads, exit 1.
+        del served["/hostfile/"]
+        r = subprocess.run([script], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "the previous urlhaus-hostfile.txt stays" in r.stderr, r
+        assert (feeds / "urlhaus-hostfile.txt").read_text() == URLHAUS
+        assert "feeds: 4 files" in r.stdout, r.stdout
+    finally:
+        srv.shutdown()
+        srv.server_close()

@@ -437,7 +437,8 @@ def test_lock_and_suspend_refuse_tokens(np):
     np.ctl("user", "unlock", "alice")
     assert good(np, HOME, "192.0.2.62", secret) == ["good 192.0.2.62"]
     np.ctl("user", "suspend", "alice")
-    assert good(np, HOME, "192.0.2.63", np.secret) == ["badauth"]
+    # A suspension is for abuse (docs/abuse.md): the protocol's word for it.
+    assert good(np, HOME, "192.0.2.63", np.secret) == ["abuse"]
     np.ctl("user", "unlock", "alice")
     assert good(np, HOME, "192.0.2.64", np.secret) == ["good 192.0.2.64"]
     assert np.addrs(HOME) == {"192.0.2.64"}

@@ -126,6 +126,61 @@ def test_known_method_on_a_route_that_does_not_take_it_is_405(np, method, path):
     assert b"\r\nAllow: " in out, out
 
 
+def mhd_version():
+    out = subprocess.run(["pkg-config", "--modversion", "libmicrohttpd"], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    return tuple(int(x) for x in out.split("."))
+
+
+# A request whose headers libmicrohttpd itself refuses (a Content-Length that is not a
+# number, or too large for one; an HTTP/1.1 request without Host) is answered by the library
+# before any code of ours runs. libmicrohttpd before 1.0.0 (Debian 12 has 0.9.75) writes that
+# answer's status line and headers twice, then its body once: its idle loop sets the state
+# to HEADERS_PROCESSED after parse_connection_headers() had already queued the error, so the
+# headers are built again (fixed upstream by commit f1bfbe71, "fixed handling of various
+# errors automatically detected by MHD code", first in 1.0.0). Known, and harmless as pinned
+# here: the connection is closed at once, nothing after it on the connection is read, no
+# handler of ours runs, and the server goes on serving.
+@pytest.mark.parametrize("request_head,status", [
+    (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", b"400 Bad Request"),
+    (b"GET /nic/update HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", b"400 Bad Request"),
+    (b"POST /api/v1/hosts HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+     b"413 "),
+    (b"GET /nic/update HTTP/1.1\r\n\r\n", b"400 Bad Request"),
+])
+def test_requests_libmicrohttpd_refuses_known_double_head(np, request_head, status):
+    auth = base64.b64encode(b"alice:" + np.secret.encode())
+    # What follows on the same connection: a body, then a whole valid update.
+    behind = (b"secret-body\r\nGET /nic/update?hostname=" + HOME.encode() +
+              b"&myip=198.51.100.77 HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + auth +
+              b"\r\n\r\n")
+    s = socket.create_connection(("127.0.0.1", np.http_port), timeout=5)
+    t0 = time.monotonic()
+    try:
+        s.sendall(request_head + behind)
+        out = b""
+        while True:             # the server closes: recv() ends before the timeout
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        s.close()
+    assert time.monotonic() - t0 < 2, "the connection was not closed at once"
+    heads = out.count(b"HTTP/1.1 ")
+    want = 1 if mhd_version() >= (1, 0, 0) else 2  # the known double head of 0.9.x
+    assert heads == want, (heads, out)
+    assert out.startswith(b"HTTP/1.1 " + status), out
+    head, _, body = out.rpartition(b"\r\n\r\n")
+    assert head.count(b"\r\nConnection: close\r\n") == want, out
+    # libmicrohttpd's own short page, once; nothing of what followed the bad head.
+    assert body.startswith(b"<html>") and body.endswith(b"</html>") and len(body) < 256, out
+    assert b"secret-body" not in out and b"good" not in out and b"nochg" not in out, out
+    assert np.addrs(HOME) == set()      # the pipelined update was never read
+    st, _, lines = np.update(HOME, "198.51.100.78", user="alice", secret=np.secret)
+    assert (st, lines) == (200, ["good 198.51.100.78"])
+
+
 # ---- DNS over TCP: no few addresses can take every connection ------------------------------
 
 def tcp_server(np_factory, **dns):
@@ -481,7 +536,9 @@ def test_failures_are_logged_with_the_source_at_a_bounded_rate(np):
         upd(np, "wrong-%d" % i, "127.0.%d.%d" % (60 + i // 2, 1 + i % 2))
     np.stop()
     log = np.logs[-1]
-    lines = [ln for ln in log.splitlines() if " auth: dyndns2 failed from " in ln]
-    assert lines and "127.0.60.1" in lines[0] and "user=alice" in lines[0], log[-3000:]
+    lines = [ln for ln in log.splitlines()
+             if " auth_failure: interface=dyndns2 " in ln]
+    assert lines and "source=127.0.60.1 " in lines[0] and " user=alice " in lines[0], \
+        log[-3000:]
     assert len(lines) <= 30, len(lines)
     assert np.secret not in log

@@ -240,6 +240,9 @@ EXPECTED = {
     "usr/lib/systemd/system/nameplated.service": 0o644,
     "usr/lib/systemd/system/nameplate.service": 0o644,
     "usr/lib/systemd/system/nameplate-sensor.service": 0o644,
+    "usr/lib/systemd/system/nameplate-feeds.service": 0o644,
+    "usr/lib/systemd/system/nameplate-feeds.timer": 0o644,
+    "usr/sbin/nameplate-feeds": 0o755,
     "usr/share/doc/nameplate/examples/nameplate.conf": 0o644,
     "usr/share/doc/nameplate/examples/client.conf": 0o644,
     "usr/share/doc/nameplate/examples/sensor.conf": 0o644,
@@ -349,7 +352,7 @@ def _unit_paths(text):
 
 
 @pytest.mark.parametrize("unit", ["nameplated.service", "nameplate.service",
-                                  "nameplate-sensor.service"])
+                                  "nameplate-sensor.service", "nameplate-feeds.service"])
 def test_units_name_installed_paths(dest, unit):
     text = (dest / "usr/lib/systemd/system" / unit).read_text()
     assert "/usr/local" not in text
@@ -365,6 +368,26 @@ def test_units_name_installed_paths(dest, unit):
     for m in mans:
         name, sect = re.fullmatch(r"([\w.-]+)\((\d)\)", m).groups()
         assert (dest / f"usr/share/man/man{sect}/{name}.{sect}").exists(), f"{unit}: {m}"
+
+
+def test_feeds_script_and_timer_installed(dest):
+    """contrib/nameplate-feeds calls the installed nameplatectl; the timer starts the
+    service; systemd-analyze finds nothing wrong with either beyond the executable being
+    under DESTDIR rather than at its installed path."""
+    script = (dest / "usr/sbin/nameplate-feeds").read_text()
+    assert "/usr/local" not in script and "ctl=${NAMEPLATECTL:-/usr/sbin/nameplatectl}" in script
+    timer = (dest / "usr/lib/systemd/system/nameplate-feeds.timer").read_text()
+    assert "OnCalendar=hourly" in timer and "WantedBy=timers.target" in timer
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        return
+    units = dest / "usr/lib/systemd/system"
+    r = subprocess.run([analyze, "verify", "--man=no", "./nameplate-feeds.service",
+                        "./nameplate-feeds.timer"], cwd=units, capture_output=True, text=True,
+                       timeout=60)
+    problems = [ln for ln in (r.stdout + r.stderr).splitlines()
+                if ln.strip() and "/usr/sbin/nameplate-feeds is not executable" not in ln]
+    assert problems == [], r.stdout + r.stderr
 
 
 def test_install_default_prefix(dest, tmp_path):

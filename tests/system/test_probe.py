@@ -276,7 +276,8 @@ def test_other_accounts_secret_is_badauth(np):
 def test_badauth_user_escaped_in_log(np):
     # (a Basic-auth user name cannot hold ':')
     probe(np, "port=80", user="evil\nprobe account=forged", secret="x")
-    assert wait_for(lambda: "probe: badauth user=evil?probe account=forged" in np.stderr(),
+    assert wait_for(lambda: 'auth_failure: interface=probe source=127.0.0.1 '
+                    'user="evil\\nprobe account=forged" action=none' in np.stderr(),
                     3), np.stderr()
     assert "\nprobe account=forged" not in np.stderr()
 

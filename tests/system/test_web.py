@@ -490,3 +490,106 @@ def test_abuse_report_in_the_browser(np_factory, chromium):
     c.close()
     assert r.status == 403 and "form expired" in body, (r.status, body)
     assert len(json.loads(n.ctl("abuse", "tickets", "--json").stdout)) == 1
+
+
+def test_abuse_queue_and_the_owners_page_in_the_browser(np_factory, chromium):
+    """The administrator works the report queue in the browser (/admin/abuse: list, open,
+    decide with a reason); the owner sees the state, the reasons and the log on the host's
+    page and clears a hold once with its button; only administrators see the queue."""
+    import http.client
+    import json
+    from selenium.webdriver.support.ui import Select
+    n = server(np_factory)
+    n.ctl("host", "add", FQDN, "--user", "alice")
+    base = "http://127.0.0.1:%d" % n.http_port
+    c = http.client.HTTPConnection("127.0.0.1", n.http_port, timeout=10)
+    c.request("POST", "/api/v1/abuse", json.dumps(
+        {"hostname": FQDN, "category": "phishing", "evidence": "fake <bank> login at /x",
+         "contact": "reporter@example.org"}), {"Content-Type": "application/json"})
+    r = c.getresponse()
+    ticket = json.loads(r.read())["ticket"]
+    c.close()
+    assert r.status == 201
+
+    owner = chromium("alice")
+    sign_in(owner, base, "alice")
+    owner.open(base + "/hosts/" + FQDN)
+    assert "Abuse state" not in owner.text()  # ok and never logged: nothing to show
+    owner.open(base + "/admin/abuse")
+    check_page(n, owner, "/admin/abuse", owner.cookies()["np_session"]["value"], status=403)
+    assert "Not allowed" in owner.text()
+
+    root = chromium("root")
+    sign_in(root, base, "root")
+    root.open(base + "/admin")
+    root.driver.find_element("link text", "Abuse reports").click()
+    cookie = root.cookies()["np_session"]["value"]
+    check_page(n, root, "/admin/abuse", cookie)
+    assert FQDN in root.text() and "open" in root.text()
+    root.driver.find_element("css selector", "a[href='/admin/abuse/%d']" % ticket).click()
+    check_page(n, root, "/admin/abuse/%d" % ticket, cookie)
+    root.screenshot("ticket-open")
+    text = root.text()
+    assert "fake <bank> login at /x" in text and "reporter@example.org" in text, text
+    assert "abuse state ok" in text
+
+    def decide(decision, reason):
+        Select(root.field("decision")).select_by_value(decision)
+        root.type("reason", reason)
+        root.press("Decide")
+        assert root.url.endswith("/admin/abuse/%d" % ticket), (root.url, root.text())
+
+    decide("hold", "phishing kit seen by the reporter")
+    root.screenshot("ticket-held")
+    assert "abuse state hold" in root.text() and "admin:root" in root.text()
+
+    # The owner's page: the state, why, the log (the operator unnamed), the one clearing.
+    owner.open(base + "/hosts/" + FQDN)
+    check_page(n, owner, "/hosts/" + FQDN, owner.cookies()["np_session"]["value"])
+    owner.screenshot("host-held")
+    text = owner.text()
+    assert "Abuse state: hold: ticket %d: phishing kit seen by the reporter" % ticket in text, text
+    assert "operator" in text and "admin:root" not in text
+    owner.tick("confirm")
+    owner.press("Clear the hold")
+    owner.screenshot("host-cleared")
+    assert owner.url.endswith("/hosts/" + FQDN), owner.text()
+    text = owner.text()
+    assert "Abuse state: ok" in text and "Clear the hold" not in text, text
+    assert "cleared by its owner" in text
+
+    # Held again, the button is gone: the second hold is the operator's to lift.
+    decide("hold", "held again")
+    owner.open(base + "/hosts/" + FQDN)
+    assert "Abuse state: hold" in owner.text() and "Clear the hold" not in owner.text()
+    decide("quarantine", "confirmed phishing")
+    assert wait_for(lambda: n.query(FQDN, "A").rcode() == 3, 1.0)  # NXDOMAIN
+    owner.open(base + "/hosts/" + FQDN)
+    assert "Abuse state: quarantined" in owner.text()
+    decide("restore", "site taken down by its owner")
+    assert "restored" in root.text()
+    log = json.loads(n.ctl("abuse", "log", FQDN, "--json").stdout)
+    assert [(e["to"], e["actor"]) for e in log] == [
+        ("ok", "admin:root"), ("quarantined", "admin:root"), ("hold", "admin:root"),
+        ("ok", "owner"), ("hold", "admin:root")]
+    assert all(e["ticket"] == ticket for e in log if e["actor"] == "admin:root")
+    # The reporter is told each outcome through the outbox.
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(n.data_dir, "nameplate.db"), uri=True)
+    mails = db.execute("SELECT rcpt FROM outbox").fetchall()
+    db.close()
+    assert mails.count(("reporter@example.org",)) == 4
+
+    # A decision without the form's CSRF value changes nothing.
+    c = http.client.HTTPConnection("127.0.0.1", n.http_port, timeout=10)
+    c.request("POST", "/admin/abuse/%d" % ticket, "decision=quarantine&reason=x&csrf=" + "A" * 43,
+              {"Content-Type": "application/x-www-form-urlencoded",
+               "Cookie": "np_session=" + cookie})
+    r = c.getresponse()
+    r.read()
+    c.close()
+    assert r.status == 403
+    assert len(json.loads(n.ctl("abuse", "log", FQDN, "--json").stdout)) == 5
+    # An unknown decision or ticket is refused with a page saying so.
+    root.open(base + "/admin/abuse/999")
+    assert "no ticket 999" in root.text()

@@ -48,6 +48,25 @@ static void test_two_per_two_minutes(void **state)
 	budget_free(b);
 }
 
+/* Every limit 0 is the budgets off; one limit set, and they are on again. */
+static void test_off_when_every_limit_is_zero(void **state)
+{
+	(void)state;
+	struct budget *b;
+	struct budget_limits off = {.window = 120};
+	assert_int_equal(budget_new(&b, 1024, &off), NP_OK);
+	assert_true(budget_off(b));
+	struct budget_limits on = host_limits(1, 0);
+	budget_set_limits(b, &on);
+	assert_false(budget_off(b));
+	struct budget_key k = budget_key_host(b, "home.dyn.example");
+	assert_int_equal(budget_take(b, &k, 1, 1700000000), 0);
+	assert_true(budget_take(b, &k, 1, 1700000001) > 0);
+	budget_set_limits(b, &off);
+	assert_true(budget_off(b));
+	budget_free(b);
+}
+
 static void test_day_limit(void **state)
 {
 	(void)state;
@@ -120,6 +139,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_two_per_two_minutes),
 	    cmocka_unit_test(test_day_limit),
+	    cmocka_unit_test(test_off_when_every_limit_is_zero),
 	    cmocka_unit_test(test_all_keys_or_none),
 	    cmocka_unit_test(test_table_stays_bounded),
 	};

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/log.h"
 #include "common/str.h"
 
 static char tmpdir[64];
@@ -189,6 +190,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg->data_dir, "/var/lib/nameplate");
 	assert_string_equal(cfg->user, "");
 	assert_int_equal(cfg->log_level, LOG_INFO);
+	assert_int_equal(cfg->log_format, LOG_FORMAT_TEXT);
 	assert_int_equal(cfg->dns_workers, 0);
 	assert_int_equal(cfg->tcp_max_connections, 256);
 	assert_int_equal(cfg->tcp_idle_timeout, 10);
@@ -285,6 +287,8 @@ static void test_bad_values(void **state)
 	expect_error("[http]\ntimeout = 0\n", 2, "bad value for 'timeout': must be 1..300");
 	expect_error("[server]\nlog_level = loud\n", 2,
 	             "bad value for 'log_level': must be error, warning, info or debug");
+	expect_error("[server]\nlog_format = json\n", 2,
+	             "bad value for 'log_format': must be text or kv");
 	expect_error("[dns]\nlisten = 127.0.0.1:53\n", 2,
 	             "bad value for 'listen': must be ADDR@PORT");
 	expect_error("[dns]\nlisten = 127.0.0.1@0\n", 2,

@@ -61,8 +61,23 @@ static void test_every_page_renders(void **state)
 	web_page_signup(&b, "C", "invite", "u", "e", NULL);
 	web_page_confirm(&b, "C", "code");
 	web_page_hosts(&b, &nav, hosts, "dyn.example");
-	web_page_host(&b, &nav, host, hist, audit);
-	web_page_host(&b, &nav, host, hist, NULL);
+	json_t *abuse = J("{\"fqdn\":\"home.dyn.example\",\"state\":\"hold\",\"reasons\":"
+	                  "\"flux <x>\",\"score\":3.5,\"features\":{},\"suspended\":false,"
+	                  "\"may_clear\":true,\"log\":[{\"time\":3,\"by\":\"flux\",\"from\":"
+	                  "\"ok\",\"to\":\"hold\",\"reason\":\"flux <x>\"}]}");
+	json_t *tickets = J("{\"tickets\":[{\"ticket\":7,\"time\":4,\"status\":\"open\","
+	                    "\"category\":\"phishing\",\"name\":\"home.dyn.example\"}]}");
+	json_t *ticket = J("{\"ticket\":7,\"time\":4,\"name\":\"home.dyn.example\",\"category\":"
+	                   "\"phishing\",\"evidence\":\"<b>kit</b>\",\"contact\":\"\",\"source\":"
+	                   "\"192.0.2.9\",\"status\":\"open\",\"decided\":0,\"decision\":\"\","
+	                   "\"host\":{\"owner\":\"alice\",\"state\":\"ok\",\"reasons\":\"\","
+	                   "\"suspended\":false,\"score\":0,\"log\":[]}}");
+	web_page_host(&b, &nav, host, hist, audit, abuse);
+	web_page_host(&b, &nav, host, hist, NULL, NULL);
+	web_page_tickets(&b, &nav, tickets);
+	web_page_ticket(&b, &nav, ticket);
+	json_object_set_new(ticket, "host", json_null());
+	web_page_ticket(&b, &nav, ticket);
 	web_page_settings(&b, &nav, token, "home.dyn.example", "http://127.0.0.1:8080", "alice");
 	web_page_tokens(&b, &nav, tokens);
 	web_page_token_made(&b, &nav, token);
@@ -89,7 +104,15 @@ static void test_every_page_renders(void **state)
 	assert_non_null(strstr(b.p, "<td>high</td><td><code>port-open</code> &lt;b&gt; answers"));
 	assert_non_null(strstr(b.p, "No audit yet"));
 	assert_null(strstr(b.p, "/admin/users/bob/lock\""));
+	/* The owner's abuse section with the hold's one clearing; the ticket queue. */
+	assert_non_null(strstr(b.p, "Abuse state: <strong>hold</strong>: flux &lt;x&gt;"));
+	assert_non_null(strstr(b.p, "action=\"/hosts/home.dyn.example/abuse-clear\""));
+	assert_non_null(strstr(b.p, "href=\"/admin/abuse/7\""));
+	assert_non_null(strstr(b.p, "The name no longer exists"));
 	buf_free(&b);
+	json_decref(abuse);
+	json_decref(tickets);
+	json_decref(ticket);
 	json_decref(hosts);
 	json_decref(hist);
 	json_decref(audit);

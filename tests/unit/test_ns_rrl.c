@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Response rate limiting (ns/rrl.h): the limit per second, slip, networks counted as one,
  * names and kinds apart, cookies exempt, and cookies themselves (ns/cookie.h). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,6 +73,105 @@ static void test_limit_slip_and_networks(void **state)
 	assert_int_equal(rrl_new(&r, 1, 0, 24, 56, 1000), NP_EINVAL); /* not a power of two */
 }
 
+/* The bucket word: a fresh or stale word starts the count again, the same key in the same
+ * second counts on, slip alternates, and the count's field never overflows into the others. */
+static void test_bucket_word(void **state)
+{
+	(void)state;
+	const uint64_t key = UINT64_C(0xabcde00000000123); /* tag: the top 20 bits, 0xabcde */
+	enum rrl_action act;
+	uint64_t w = rrl_step(0, key, 7, 2, 2, &act);
+	assert_int_equal(act, RRL_SEND);
+	assert_true(w == rrl_word(0xabcde, 7, 1));
+	w = rrl_step(w, key, 7, 2, 2, &act);
+	assert_int_equal(act, RRL_SEND);
+	w = rrl_step(w, key, 7, 2, 2, &act);
+	assert_int_equal(act, RRL_DROP); /* first over the limit */
+	w = rrl_step(w, key, 7, 2, 2, &act);
+	assert_int_equal(act, RRL_SLIP); /* second: one in two slips */
+	assert_int_equal(rrl_word_count(w), 4);
+	/* The next second refills; so does another key's tag (the bucket is taken over). */
+	uint64_t next = rrl_step(w, key, 8, 2, 2, &act);
+	assert_int_equal(act, RRL_SEND);
+	assert_true(next == rrl_word(0xabcde, 8, 1));
+	next = rrl_step(w, UINT64_C(0x1234500000000123), 7, 2, 2, &act);
+	assert_int_equal(act, RRL_SEND);
+	assert_true(next == rrl_word(0x12345, 7, 1));
+	/* Only the low 20 bits of the second are kept: 2^20 s later looks like the same second. */
+	assert_true(rrl_word(1, 7 + (1u << 20), 0) == rrl_word(1, 7, 0));
+	/* At the count's end it starts again at the rate: limited still, alternating still. */
+	const uint32_t full = (1u << 24) - 1;
+	w = rrl_word(0xabcde, 7, full);
+	next = rrl_step(w, key, 7, 10, 2, &act);
+	assert_int_equal(act, RRL_SLIP); /* limited: 2^24 - 1 - 10 + 1, even */
+	assert_true(next == rrl_word(0xabcde, 7, 10));
+	next = rrl_step(next, key, 7, 10, 2, &act);
+	assert_int_equal(act, RRL_DROP);
+	assert_int_equal(rrl_word_count(next), 11);
+	/* A rate the count cannot hold is refused. */
+	struct rrl *r;
+	assert_int_equal(rrl_new(&r, 1u << 24, 2, 24, 56, 1024), NP_EINVAL);
+	assert_int_equal(rrl_new(&r, 1000000, 2, 24, 56, 1024), NP_OK); /* the config's maximum */
+	rrl_free(r);
+}
+
+enum { HAMMER_THREADS = 8, HAMMER_EACH = 50000, HAMMER_RATE = 1000 };
+
+struct hammer {
+	struct rrl *r;
+	pthread_barrier_t *start;
+	unsigned sent, slipped, dropped;
+};
+
+static void *hammer_one(void *arg)
+{
+	struct hammer *h = arg;
+	struct np_addr a;
+	if (addr_parse("192.0.2.1", &a) != NP_OK)
+		return NULL;
+	struct dns_answer_info info = {.kind = DNS_KIND_ANSWER, .name_hash = 42};
+	pthread_barrier_wait(h->start);
+	for (unsigned i = 0; i < HAMMER_EACH; i++) {
+		switch (rrl_account(h->r, &a, &info, 500)) {
+		case RRL_SEND: h->sent++; break;
+		case RRL_SLIP: h->slipped++; break;
+		case RRL_DROP: h->dropped++; break;
+		}
+	}
+	return NULL;
+}
+
+/* Threads hammering one bucket in one second: every answer is counted exactly once, so
+ * exactly `rate` are sent and one in two of the rest slips, however the threads interleave. */
+static void test_threads_share_a_bucket(void **state)
+{
+	(void)state;
+	struct rrl *r;
+	assert_int_equal(rrl_new(&r, HAMMER_RATE, 2, 24, 56, 1024), NP_OK);
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, HAMMER_THREADS);
+	struct hammer h[HAMMER_THREADS];
+	pthread_t t[HAMMER_THREADS];
+	for (int i = 0; i < HAMMER_THREADS; i++) {
+		h[i] = (struct hammer){.r = r, .start = &start};
+		assert_int_equal(pthread_create(&t[i], NULL, hammer_one, &h[i]), 0);
+	}
+	unsigned sent = 0, slipped = 0, dropped = 0;
+	for (int i = 0; i < HAMMER_THREADS; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		sent += h[i].sent;
+		slipped += h[i].slipped;
+		dropped += h[i].dropped;
+	}
+	pthread_barrier_destroy(&start);
+	const unsigned total = HAMMER_THREADS * HAMMER_EACH, over = total - HAMMER_RATE;
+	assert_int_equal(sent + slipped + dropped, total);
+	assert_int_equal(sent, HAMMER_RATE);
+	assert_int_equal(slipped, over / 2);
+	assert_int_equal(dropped, over - over / 2);
+	rrl_free(r);
+}
+
 static void test_truncate(void **state)
 {
 	(void)state;
@@ -113,6 +213,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_limit_slip_and_networks),
+	    cmocka_unit_test(test_bucket_word),
+	    cmocka_unit_test(test_threads_share_a_bucket),
 	    cmocka_unit_test(test_truncate),
 	    cmocka_unit_test(test_cookies),
 	};
