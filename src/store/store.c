@@ -318,6 +318,19 @@ static const char *const migrations[] = {
 	"ALTER TABLE abuse_log ADD COLUMN ticket INTEGER;"
 	"CREATE INDEX hosts_quarantined ON hosts(id) WHERE abuse_state = 3;"
 	"ALTER TABLE users ADD COLUMN state_since INTEGER NOT NULL DEFAULT 0;",
+
+	/* 11: DNSSEC keys of the signed zones (store/dnssec.h): the DNSKEY rdata in the clear,
+	 * the private key sealed with DATA_DIR/dnssec-seal.key (never in the store). */
+	"CREATE TABLE dnssec_keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  zone TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('ksk', 'zsk')),"
+	"  algorithm INTEGER NOT NULL,"
+	"  dnskey BLOB NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'active',"
+	"  created INTEGER NOT NULL);"
+	"CREATE INDEX dnssec_keys_zone ON dnssec_keys(zone, id);",
 };
 /* clang-format on */
 
