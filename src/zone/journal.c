@@ -10,12 +10,13 @@
 #include "dns/wire.h"
 
 #define OWNER_PTR_LEN 2 /* pre-rendered records start with the pointer 0xC00C */
+#define RRLIST_MAX    (ZONE_MAX_RRS_PER_NODE + ZS_COUNT) /* records, and one RRSIG a type */
 
 /* The non-SOA records of n: their count and the bytes of each, owner pointer dropped. */
 struct rrlist {
 	unsigned n;
-	const uint8_t *rr[ZONE_MAX_RRS_PER_NODE];
-	size_t len[ZONE_MAX_RRS_PER_NODE];
+	const uint8_t *rr[RRLIST_MAX];
+	size_t len[RRLIST_MAX];
 };
 
 static void rrlist_of(const struct zone_node *node, struct rrlist *l)
@@ -28,7 +29,19 @@ static void rrlist_of(const struct zone_node *node, struct rrlist *l)
 			continue;
 		const struct zone_rrset *set = &node->rrsets[s];
 		const uint8_t *p = node->data + set->off;
-		for (unsigned i = 0; i < set->count && l->n < ZONE_MAX_RRS_PER_NODE; i++) {
+		for (unsigned i = 0; i < set->count && l->n < RRLIST_MAX; i++) {
+			size_t rr = OWNER_PTR_LEN + zone_jrr_len(p + OWNER_PTR_LEN);
+			l->rr[l->n] = p + OWNER_PTR_LEN;
+			l->len[l->n++] = rr - OWNER_PTR_LEN;
+			p += rr;
+		}
+	}
+	/* A signed zone's RRSIGs change with what they cover (the apex SOA's with every
+	 * serial): differences like any record, so an IXFR carries the signed zone. */
+	for (int s = 0; s < ZS_COUNT; s++) {
+		const struct zone_rrset *set = &node->sigs[s];
+		const uint8_t *p = node->data + set->off;
+		for (unsigned i = 0; i < set->count && l->n < RRLIST_MAX; i++) {
 			size_t rr = OWNER_PTR_LEN + zone_jrr_len(p + OWNER_PTR_LEN);
 			l->rr[l->n] = p + OWNER_PTR_LEN;
 			l->len[l->n++] = rr - OWNER_PTR_LEN;

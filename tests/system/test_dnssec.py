@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: MIT
+# DNSSEC ([zone] dnssec = on, docs/dnssec.md): BIND's delv, with the DS that
+# `nameplatectl zone ds` prints as its only trust anchor, validates positive answers,
+# NXDOMAIN and NODATA (compact denial, RFC 9824) for both algorithms, and a dyndns2 update's
+# new answer at once; kdig shows signatures only with DO; a transfer of the zone carries
+# every RRSIG, each of which dnspython verifies; private keys are sealed in the store.
+
+import os
+import sqlite3
+import stat
+import subprocess
+import time
+
+import dns.dnssec
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.zone
+import pytest
+
+from conftest import ZONE, wait_for
+
+HOME = "home." + ZONE
+V4 = "192.0.2.77"
+V6 = "2001:db8::77"
+
+
+def start_signed(np_factory, alg=13, zone=None):
+    n = np_factory()
+    z = {"dnssec": "on", "dnssec_algorithm": alg}
+    z.update(zone or {})
+    n.write_config(zone=z)
+    n.init()
+    n.add_user("alice")
+    n.secret = n.add_host(HOME, "alice")
+    n.ctl("host", "set", HOME, "A", V4)
+    n.ctl("host", "set", HOME, "AAAA", V6)
+    n.start()
+    return n
+
+
+@pytest.fixture
+def signed(np_factory):
+    return start_signed(np_factory)
+
+
+def anchor_file(n, tmp_path):
+    """delv's trust anchor: the DS records nameplatectl prints for the parent."""
+    lines = n.ctl("zone", "ds", ZONE).stdout.strip().splitlines()
+    assert lines, "zone ds printed nothing"
+    anchors = []
+    for ln in lines:
+        owner, cls, typ, tag, alg, dtype, digest = ln.split()
+        assert (owner, cls, typ, dtype) == (ZONE + ".", "IN", "DS", "2"), ln
+        anchors.append('%s static-ds %s %s %s "%s";' % (owner, tag, alg, dtype, digest))
+    path = tmp_path / "anchor.conf"
+    path.write_text("trust-anchors {\n%s\n};\n" % "\n".join(anchors))
+    return str(path)
+
+
+def delv(n, anchor, name, rdtype):
+    r = subprocess.run(["delv", "-a", anchor, "@127.0.0.1", "-p", str(n.dns_port),
+                        "+root=" + ZONE, "+nomultiline", name, rdtype],
+                       capture_output=True, text=True, timeout=20)
+    return r.stdout + r.stderr
+
+
+def assert_validated(out, negative=False):
+    first = out.strip().splitlines()[0] if out.strip() else ""
+    want = "; negative response, fully validated" if negative else "; fully validated"
+    assert first == want, out
+
+
+@pytest.mark.parametrize("alg", [13, 15])
+def test_delv_validates_answers_and_denials(np_factory, tmp_path, alg):
+    n = start_signed(np_factory, alg)
+    anchor = anchor_file(n, tmp_path)
+    out = delv(n, anchor, HOME, "A")
+    assert_validated(out)
+    assert V4 in out and "RRSIG\tA %d 3 60" % alg in out, out
+    out = delv(n, anchor, HOME, "AAAA")
+    assert_validated(out)
+    assert V6 in out, out
+    # NXDOMAIN and NODATA: both a compact denial, validated.
+    out = delv(n, anchor, "nothere." + ZONE, "A")
+    assert_validated(out, negative=True)
+    out = delv(n, anchor, HOME, "MX")
+    assert_validated(out, negative=True)
+    # An empty non-terminal and the apex's own records.
+    out = delv(n, anchor, "b.a." + ZONE, "A")
+    assert_validated(out, negative=True)
+    out = delv(n, anchor, ZONE, "SOA")
+    assert_validated(out)
+    out = delv(n, anchor, ZONE, "CDS")
+    assert_validated(out)
+
+
+def test_update_validates_within_a_second(signed, tmp_path):
+    anchor = anchor_file(signed, tmp_path)
+    assert_validated(delv(signed, anchor, HOME, "A"))
+    st, _, lines = signed.update(HOME, "198.51.100.23", user="alice", secret=signed.secret)
+    assert st == 200 and lines == ["good 198.51.100.23"], (st, lines)
+    t0 = time.monotonic()
+    out = delv(signed, anchor, HOME, "A")
+    took = time.monotonic() - t0
+    assert_validated(out)
+    assert "198.51.100.23" in out, out
+    assert took < 1.0, took
+
+
+def query(n, name, rdtype, do, payload=1232):
+    q = dns.message.make_query(name, rdtype, want_dnssec=do, use_edns=0, payload=payload)
+    q.flags &= ~0x0100  # no RD
+    return dns.query.udp(q, "127.0.0.1", port=n.dns_port, timeout=2)
+
+
+def nsec_types(rd):
+    """The types of an NSEC rdata's bitmap, by name (128: RFC 9824's NXNAME)."""
+    out = set()
+    for window, bits in rd.windows:
+        for i, byte in enumerate(bits):
+            for b in range(8):
+                if byte & (0x80 >> b):
+                    t = window * 256 + i * 8 + b
+                    out.add("NXNAME" if t == 128 else dns.rdatatype.to_text(t))
+    return out
+
+
+def test_signatures_only_with_do(signed):
+    r = subprocess.run(["kdig", "@127.0.0.1", "-p", str(signed.dns_port), "+dnssec",
+                        "+norec", HOME, "A"], capture_output=True, text=True, timeout=10)
+    assert "RRSIG" in r.stdout and V4 in r.stdout, r.stdout
+    r = subprocess.run(["kdig", "@127.0.0.1", "-p", str(signed.dns_port), "+norec", HOME,
+                        "A"], capture_output=True, text=True, timeout=10)
+    assert "RRSIG" not in r.stdout and V4 in r.stdout, r.stdout
+
+    # Without DO: the answers of an unsigned zone (NXDOMAIN, NODATA with the SOA only).
+    a = query(signed, "nothere." + ZONE, "A", do=False)
+    assert a.rcode() == dns.rcode.NXDOMAIN
+    assert [rr.rdtype for rr in a.authority] == [dns.rdatatype.SOA]
+    # With DO: RFC 9824 NOERROR, the NSEC at the name with NXNAME, signed, and the SOA's
+    # RRSIG.
+    a = query(signed, "nothere." + ZONE, "A", do=True)
+    assert a.rcode() == dns.rcode.NOERROR
+    types = sorted((rr.name.to_text(), rr.rdtype, getattr(rr, "covers", 0)) for rr in a.authority)
+    assert (ZONE + ".", dns.rdatatype.SOA, 0) in types
+    assert (ZONE + ".", dns.rdatatype.RRSIG, dns.rdatatype.SOA) in types
+    assert ("nothere." + ZONE + ".", dns.rdatatype.RRSIG, dns.rdatatype.NSEC) in types
+    nsec = a.find_rrset(a.authority, dns.name.from_text("nothere." + ZONE),
+                        dns.rdataclass.IN, dns.rdatatype.NSEC)
+    assert nsec[0].next == dns.name.from_text("\\000.nothere." + ZONE)
+    assert nsec_types(nsec[0]) == {"RRSIG", "NSEC", "NXNAME"}
+    # NODATA: the node's real types; no name of the zone other than the one asked.
+    a = query(signed, HOME, "TXT", do=True)
+    assert a.rcode() == dns.rcode.NOERROR and not a.answer
+    nsec = a.find_rrset(a.authority, dns.name.from_text(HOME), dns.rdataclass.IN,
+                        dns.rdatatype.NSEC)
+    assert nsec_types(nsec[0]) == {"A", "AAAA", "RRSIG", "NSEC"}
+
+
+def test_signed_answer_too_big_for_udp_is_truncated(signed):
+    texts = ["t%02d-%s" % (i, "x" * 40) for i in range(8)]
+    signed.ctl("host", "set", HOME, "TXT", *texts)
+    # nameplatectl writes the store; the server rebuilds when it notices.
+    assert wait_for(lambda: query(signed, HOME, "TXT", do=False, payload=1232).answer, 5)
+    plain = query(signed, HOME, "TXT", do=False, payload=512)
+    assert not plain.flags & 0x0200 and len(plain.answer[0]) == 8
+    big = query(signed, HOME, "TXT", do=True, payload=512)
+    assert big.flags & 0x0200, big  # TC: the client retries over TCP
+    q = dns.message.make_query(HOME, "TXT", want_dnssec=True)
+    full = dns.query.tcp(q, "127.0.0.1", port=signed.dns_port, timeout=3)
+    assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in full.answer), full
+
+
+def test_transfer_carries_every_signature(np_factory):
+    n = start_signed(np_factory, zone={"allow_transfer": "127.0.0.1"})
+    n.ctl("host", "add", "mail." + ZONE, "--user", "alice")
+    n.ctl("host", "set", "mail." + ZONE, "MX", "10 " + HOME)
+    assert wait_for(lambda: query(n, "mail." + ZONE, "MX", do=False).answer, 5)
+    xfr = dns.query.xfr("127.0.0.1", ZONE + ".", port=n.dns_port, timeout=5, relativize=False)
+    z = dns.zone.from_xfr(xfr, relativize=False, check_origin=True)
+    origin = dns.name.from_text(ZONE)
+    keys = {origin: z.find_rrset(origin, dns.rdatatype.DNSKEY)}
+    checked = 0
+    for name, node in z.nodes.items():
+        sigs = {rds.covers: rds for rds in node.rdatasets if rds.rdtype == dns.rdatatype.RRSIG}
+        for rds in node.rdatasets:
+            if rds.rdtype == dns.rdatatype.RRSIG:
+                continue
+            assert rds.rdtype in sigs, "%s %s has no RRSIG" % (name, rds.rdtype)
+            rrset = dns.rrset.RRset(name, rds.rdclass, rds.rdtype)
+            rrset.update(rds)
+            sigset = dns.rrset.RRset(name, rds.rdclass, dns.rdatatype.RRSIG, rds.rdtype)
+            sigset.update(sigs[rds.rdtype])
+            dns.dnssec.validate(rrset, sigset, keys)  # raises when bogus
+            checked += 1
+    # SOA, NS, DNSKEY, CDS, CDNSKEY at the apex, A and AAAA of home, MX of mail.
+    assert checked == 8, checked
+
+
+def test_private_keys_sealed(signed):
+    path = os.path.join(signed.data_dir, "dnssec-seal.key")
+    st = os.stat(path)
+    assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_size == 32
+    keys = signed.ctl("zone", "keys", ZONE).stdout.splitlines()
+    assert keys[0].split() == ["id", "role", "algorithm", "tag", "state", "created"]
+    roles = sorted(ln.split()[1] for ln in keys[1:])
+    assert roles == ["ksk", "zsk"], keys
+    # What the store holds cannot be read without the seal: no PKCS#8 in the clear.
+    db = sqlite3.connect(os.path.join(signed.data_dir, "nameplate.db"))
+    rows = db.execute("SELECT sealed FROM dnssec_keys").fetchall()
+    db.close()
+    assert len(rows) == 2
+    for (blob,) in rows:
+        # nonce (24), MAC (16), then a sealed PKCS#8 DER key: its header never shows.
+        assert len(blob) > 40 and b"\x30\x81\x87\x02\x01\x00" not in blob
+
+
+def test_zone_keys_and_ds_before_the_zone_is_signed(np_factory):
+    n = np_factory()
+    n.write_config()
+    n.init()
+    r = n.ctl("zone", "ds", ZONE, check=False)
+    assert r.returncode != 0 and "no DNSSEC keys yet" in r.stderr, r.stderr
+    r = n.ctl("zone", "keys", ZONE)
+    assert "dnssec is off" in r.stderr
+    ds = n.ctl("zone", "ds", ZONE).stdout.split()
+    assert ds[:4] == [ZONE + ".", "IN", "DS", ds[3]] and ds[4:6] == ["13", "2"]
+    # Made twice? No: the second run lists the same keys.
+    assert n.ctl("zone", "keys", ZONE).stdout == n.ctl("zone", "keys", ZONE).stdout
+    r = n.ctl("zone", "keys", "other.example", check=False)
+    assert r.returncode != 0 and "no configured zone" in r.stderr
