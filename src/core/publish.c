@@ -76,6 +76,7 @@ struct publisher {
 	unsigned n_signers;
 	struct dnssec_zone **dead;
 	size_t n_dead;
+	int64_t signed_at; /* when the last full build signed every node */
 
 	/* Scratch for loading a host's records (too big for a thread stack). */
 	struct store_rr rrs[ZONE_MAX_RRS_PER_NODE];
@@ -503,6 +504,7 @@ static int rebuild_all(struct publisher *p)
 	ret = load_signers(p);
 	if (ret != NP_OK)
 		return ret;
+	int64_t signing = time(NULL);
 	struct zone_db *db = db_alloc(p, p->cfg->n_zones);
 	if (db == NULL)
 		return NP_ENOMEM;
@@ -529,6 +531,7 @@ static int rebuild_all(struct publisher *p)
 	rcu_assign_pointer(*p->db_slot, db);
 	p->db = db;
 	p->data_version = version;
+	p->signed_at = signing;
 	notify_changed(p, old, db);
 	synchronize_rcu();
 	if (g != NULL) {
@@ -1003,10 +1006,29 @@ static void hook_batch_end(void *ctx, bool committed)
 }
 
 /* nameplatectl commits through its own connection: rebuild when the store changed. */
+/* Whether the signatures of a signed zone need making anew: half their validity has passed
+ * since the last full build, or the clock went back past their inception. Nodes changed
+ * since then carry newer ones; the rebuild re-signs them all. */
+static bool signatures_due(const struct publisher *p)
+{
+	bool any = false;
+	for (unsigned i = 0; i < p->n_signers; i++)
+		any = any || p->signers[i] != NULL;
+	int64_t now = time(NULL);
+	return any && (now - p->signed_at >= DNSSEC_VALIDITY / 2 ||
+	               now + DNSSEC_SKEW < p->signed_at);
+}
+
 static void hook_wake(void *ctx)
 {
 	struct publisher *p = ctx;
 	garbage_collect(p); /* what a transfer that ended held */
+	if (signatures_due(p)) {
+		log_info("re-signing the signed zones (signatures made %lld s ago)",
+		         (long long)(time(NULL) - p->signed_at));
+		if (rebuild_all(p) != NP_OK)
+			log_err("re-signing failed; DNS keeps serving the previous signatures");
+	}
 	int64_t version;
 	if (store_data_version(p->st, &version) != NP_OK || version == p->data_version)
 		return;
@@ -1052,8 +1074,7 @@ int publish_start(struct publisher **out, const struct config *cfg, struct store
 	int ret = rebuild_all(p);
 	if (ret != NP_OK) {
 		rcu_assign_pointer(*db_slot, NULL);
-		db_free_all(p->db);
-		free(p);
+		publish_stop(p);
 		return ret;
 	}
 	*out = p;

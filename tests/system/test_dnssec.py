@@ -233,3 +233,23 @@ def test_zone_keys_and_ds_before_the_zone_is_signed(np_factory):
     assert n.ctl("zone", "keys", ZONE).stdout == n.ctl("zone", "keys", ZONE).stdout
     r = n.ctl("zone", "keys", "other.example", check=False)
     assert r.returncode != 0 and "no configured zone" in r.stderr
+
+
+def rrsig_times(n, name, rdtype):
+    a = query(n, name, rdtype, do=True)
+    sigs = [rr for rr in a.answer if rr.rdtype == dns.rdatatype.RRSIG]
+    assert sigs, a
+    return sigs[0][0].inception, sigs[0][0].expiration
+
+
+def test_start_signs_anew(signed):
+    """A stop never leaves old signatures served: every start signs the zone again."""
+    before = rrsig_times(signed, HOME, "A")
+    now = time.time()
+    assert before[0] <= now - 3000 and before[1] >= now + 13 * 86400, before
+    time.sleep(1.1)
+    signed.restart()
+    after = rrsig_times(signed, HOME, "A")
+    assert after[0] > before[0] and after[1] > before[1], (before, after)
+    # The keys stay: the same DS, the same key tag in the signatures.
+    assert query(signed, ZONE, "DNSKEY", do=True).answer
