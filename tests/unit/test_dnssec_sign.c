@@ -109,6 +109,7 @@ static void round_trip(unsigned alg)
 	assert_true(dnssec_verify(&k, msg, sizeof(msg), sig));
 	sig[5] ^= 1;
 	assert_false(dnssec_verify(&k, msg, sizeof(msg), sig));
+	dnssec_key_deinit(&k2);
 	/* A blob of the other algorithm, or cut short, is refused. */
 	unsigned other = alg == DNSSEC_ALG_ED25519 ? DNSSEC_ALG_ECDSAP256 : DNSSEC_ALG_ED25519;
 	assert_int_equal(dnssec_key_load(&k2, other, DNSSEC_FLAGS_KSK, priv, plen), NP_EINVAL);
