@@ -220,7 +220,9 @@ static struct zone_node *sign(const struct publisher *p, const struct cfg_zone *
 	const struct dnssec_zone *dz = cz != NULL ? signer_of(p, cz) : NULL;
 	if (node == NULL || dz == NULL)
 		return node;
-	struct zone_node *s = dnssec_sign_node(dz, node, (uint32_t)time(NULL));
+	/* Negative answers' TTL: the lower of the SOA's and its MINIMUM (RFC 2308 3). */
+	uint32_t neg_ttl = cz->soa_ttl < cz->negative_ttl ? cz->soa_ttl : cz->negative_ttl;
+	struct zone_node *s = dnssec_sign_node(dz, node, neg_ttl, (uint32_t)time(NULL));
 	if (s == NULL)
 		log_err("zone %s: cannot sign a node", cz->name);
 	zone_node_free(node);

@@ -127,11 +127,97 @@ static size_t soa_expand(const struct zone_node *node, const uint8_t *rd, size_t
 	return pos + 20;
 }
 
-struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zone_node *node,
-                                   uint32_t now)
+/* The records of one RRset of node: count rdatas into rrs; the SOA's names expanded into
+ * soa. Returns the TTL, or -1 when the SOA does not parse. */
+static int64_t rrset_of(const struct zone_node *node, int s, struct dnssec_rr *rrs,
+                        uint8_t *soa, size_t soa_cap)
 {
-	struct zone_rr_in sigs[ZS_COUNT];
-	uint8_t sigbuf[ZS_COUNT][DNSSEC_RRSIG_MAX];
+	const struct zone_rrset *set = &node->rrsets[s];
+	const uint8_t *p = node->data + set->off;
+	uint32_t ttl = wire_load_u32(p + 6);
+	for (unsigned i = 0; i < set->count; i++) {
+		uint16_t rdlen = wire_load_u16(p + 10);
+		rrs[i] = (struct dnssec_rr){p + RR_FIXED_LEN, rdlen};
+		p += RR_FIXED_LEN + rdlen;
+	}
+	if (s == ZS_SOA && (node->soa_ptr[0] != 0 || node->soa_ptr[1] != 0)) {
+		size_t len = soa_expand(node, rrs[0].rdata, rrs[0].rdlen, soa, soa_cap);
+		if (len == 0)
+			return -1;
+		rrs[0] = (struct dnssec_rr){soa, (uint16_t)len};
+	}
+	return ttl;
+}
+
+static size_t bitmap_of(const struct zone_node *node, uint8_t out[2 + BITMAP_MAX]);
+
+/* What a wildcard node answers below itself with (zone.h, struct zone_node's wild): RRSIGs
+ * over "*.NAME" into out[] over buf, then the NSEC at "*.NAME" and its RRSIG. Returns how
+ * many records, or -1 on failure; 0 when the names do not fit (NAME too long to prefix
+ * with "*", or its first label too long to extend): the node is then signed as it is. */
+static int sign_wild(const struct dnssec_zone *z, const struct zone_node *node, uint32_t neg_ttl,
+                     uint32_t now, struct zone_rr_in *out, uint8_t (*buf)[DNSSEC_RRSIG_MAX],
+                     uint8_t *nsec, size_t nsec_cap)
+{
+	uint8_t wname[255];
+	size_t wlen = (size_t)node->name_len + 2;
+	if (wlen > sizeof(wname) || node->data[0] >= 63)
+		return 0;
+	wname[0] = 1;
+	wname[1] = '*';
+	memcpy(wname + 2, node->data, node->name_len);
+	struct dnssec_rr rrs[ZONE_MAX_RRS_PER_TYPE];
+	uint8_t soa[2 * 255 + 20];
+	int n = 0;
+	for (int s = 0; s < ZS_COUNT; s++) {
+		const struct zone_rrset *set = &node->rrsets[s];
+		if (set->len == 0 || set->count == 0 || set->count > ZONE_MAX_RRS_PER_TYPE)
+			continue;
+		int64_t ttl = rrset_of(node, s, rrs, soa, sizeof(soa));
+		if (ttl < 0)
+			return -1;
+		struct dnssec_sig_meta m = {wname, wlen, zone_type_of_slot((enum zone_slot)s),
+		                            (uint32_t)ttl, now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
+		                            z->apex, z->apex_len};
+		int len = dnssec_rrsig(&z->zsk, &m, rrs, set->count, buf[n]);
+		if (len < 0)
+			return -1;
+		out[n] = (struct zone_rr_in){ZONE_TYPE_RRSIG, (uint32_t)ttl, (uint16_t)len, buf[n]};
+		n++;
+	}
+	/* The NSEC: next = NAME with a 0 octet appended to its first label, the first name
+	 * after NAME's whole subtree in canonical order (RFC 4034 6.1), so that it covers every
+	 * name below NAME but none beside it. */
+	size_t first = (size_t)node->data[0];
+	size_t nlen = (size_t)node->name_len + 1;
+	uint8_t bitmap[2 + BITMAP_MAX];
+	size_t bmlen = bitmap_of(node, bitmap);
+	if (nlen > 255 || nlen + bmlen > nsec_cap)
+		return 0;
+	nsec[0] = (uint8_t)(first + 1);
+	memcpy(nsec + 1, node->data + 1, first);
+	nsec[1 + first] = 0;
+	memcpy(nsec + 2 + first, node->data + 1 + first, node->name_len - 1 - first);
+	memcpy(nsec + nlen, bitmap, bmlen);
+	struct dnssec_rr nrr = {nsec, (uint16_t)(nlen + bmlen)};
+	out[n] = (struct zone_rr_in){ZONE_TYPE_NSEC, neg_ttl, nrr.rdlen, nsec};
+	n++;
+	struct dnssec_sig_meta m = {wname, wlen, DNSSEC_TYPE_NSEC, neg_ttl, now - DNSSEC_SKEW,
+	                            now + DNSSEC_VALIDITY, z->apex, z->apex_len};
+	int len = dnssec_rrsig(&z->zsk, &m, &nrr, 1, buf[n - 1]);
+	if (len < 0)
+		return -1;
+	out[n] = (struct zone_rr_in){ZONE_TYPE_RRSIG, neg_ttl, (uint16_t)len, buf[n - 1]};
+	return n + 1;
+}
+
+struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zone_node *node,
+                                   uint32_t neg_ttl, uint32_t now)
+{
+	struct zone_rr_in sigs[ZS_COUNT], wild[ZS_COUNT + 2];
+	static _Thread_local uint8_t sigbuf[ZS_COUNT][DNSSEC_RRSIG_MAX];
+	static _Thread_local uint8_t wildbuf[ZS_COUNT + 1][DNSSEC_RRSIG_MAX];
+	uint8_t nsec[255 + 2 + BITMAP_MAX];
 	uint8_t soa[2 * 255 + 20];
 	struct dnssec_rr rrs[ZONE_MAX_RRS_PER_TYPE];
 	size_t n_sigs = 0;
@@ -139,32 +225,30 @@ struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zon
 		const struct zone_rrset *set = &node->rrsets[s];
 		if (set->len == 0 || set->count == 0 || set->count > ZONE_MAX_RRS_PER_TYPE)
 			continue;
-		const uint8_t *p = node->data + set->off;
-		uint32_t ttl = wire_load_u32(p + 6);
-		for (unsigned i = 0; i < set->count; i++) {
-			uint16_t rdlen = wire_load_u16(p + 10);
-			rrs[i] = (struct dnssec_rr){p + RR_FIXED_LEN, rdlen};
-			p += RR_FIXED_LEN + rdlen;
-		}
+		int64_t ttl = rrset_of(node, s, rrs, soa, sizeof(soa));
+		if (ttl < 0)
+			return NULL;
 		uint16_t type = zone_type_of_slot((enum zone_slot)s);
-		if (s == ZS_SOA && (node->soa_ptr[0] != 0 || node->soa_ptr[1] != 0)) {
-			size_t len = soa_expand(node, rrs[0].rdata, rrs[0].rdlen, soa, sizeof(soa));
-			if (len == 0)
-				return NULL;
-			rrs[0] = (struct dnssec_rr){soa, (uint16_t)len};
-		}
 		bool by_ksk = type == ZONE_TYPE_DNSKEY || type == ZONE_TYPE_CDS ||
 		              type == ZONE_TYPE_CDNSKEY;
-		struct dnssec_sig_meta m = {node->data, node->name_len, type, ttl,
+		struct dnssec_sig_meta m = {node->data, node->name_len, type, (uint32_t)ttl,
 		                            now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
 		                            z->apex, z->apex_len};
 		int len = dnssec_rrsig(by_ksk ? &z->ksk : &z->zsk, &m, rrs, set->count, sigbuf[n_sigs]);
 		if (len < 0)
 			return NULL;
-		sigs[n_sigs] = (struct zone_rr_in){ZONE_TYPE_RRSIG, ttl, (uint16_t)len, sigbuf[n_sigs]};
+		sigs[n_sigs] = (struct zone_rr_in){ZONE_TYPE_RRSIG, (uint32_t)ttl, (uint16_t)len,
+		                                   sigbuf[n_sigs]};
 		n_sigs++;
 	}
-	return zone_node_with_sigs(node, sigs, n_sigs);
+	int n_wild = 0;
+	if ((node->flags & (ZONE_NODE_WILDCARD | ZONE_NODE_APEX | ZONE_NODE_ENT)) ==
+	    ZONE_NODE_WILDCARD) {
+		n_wild = sign_wild(z, node, neg_ttl, now, wild, wildbuf, nsec, sizeof(nsec));
+		if (n_wild < 0)
+			return NULL;
+	}
+	return zone_node_with_sigs(node, sigs, n_sigs, wild, (size_t)n_wild);
 }
 
 /* The NSEC type bitmap (RFC 4034 4.1.2), one window: every type here is below 256. */

@@ -49,9 +49,11 @@ size_t dnssec_zone_apex_rrs(const struct dnssec_zone *z, uint32_t ttl, struct zo
                             uint8_t *buf);
 
 /* A copy of node with every RRset signed at time now (DNSKEY, CDS, CDNSKEY with the KSK,
- * the rest with the ZSK). NULL on failure; node is left as it was. */
+ * the rest with the ZSK). A wildcard node also gets what answers for the names below it
+ * (struct zone_node's wild): its RRsets signed over "*.NAME", and the NSEC at "*.NAME", with
+ * the zone's negative TTL neg_ttl, and its RRSIG. NULL on failure; node is left as it was. */
 struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zone_node *node,
-                                   uint32_t now);
+                                   uint32_t neg_ttl, uint32_t now);
 
 /* Writes the compact denial (RFC 9824) for the lowercase qname lname into out
  * (DNSSEC_DENY_MAX bytes): an NSEC record owned by the question name (0xC00C), whose next

@@ -50,6 +50,12 @@ struct reply {
 	uint16_t soa_sig_count;
 	uint8_t deny[DNSSEC_DENY_MAX];
 	size_t deny_len;
+	/* DO, and the answer comes from a signed wildcard: its NSEC at "*.NAME" and that
+	 * NSEC's RRSIG (zone_node.wild), whose owners become "*." and a pointer to NAME
+	 * inside the question name, at wild_off. */
+	const uint8_t *wnsec;
+	size_t wnsec_len;
+	size_t wild_off;
 	uint32_t now; /* the caller's clock (0: not read) */
 	const uint16_t *soa_ptr; /* its MNAME/RNAME pointers to patch (zone_node.soa_ptr) */
 	size_t apex_off;         /* where the apex starts inside the echoed question name */
@@ -76,9 +82,14 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 	size_t q_len = r->q != NULL ? (size_t)r->q->name_len + 4 : 0;
 	uint16_t an_count = (uint16_t)(r->an_count + r->an_sig_count);
 	uint16_t ns_count = r->soa != NULL ? 1 : 0;
-	size_t body = r->an_len + r->an_sig_len + r->soa_len + r->soa_sig_len + r->deny_len;
+	/* A wildcard's NSEC and RRSIG are stored with 2-octet owners and written with 4. */
+	size_t wild_len = r->wnsec_len > 0 ? r->wnsec_len + 4 : 0;
+	size_t body = r->an_len + r->an_sig_len + r->soa_len + r->soa_sig_len + r->deny_len +
+	              wild_len;
 	if (r->soa != NULL)
 		ns_count = (uint16_t)(ns_count + r->soa_sig_count + (r->deny_len > 0 ? 2 : 0));
+	if (r->wnsec_len > 0)
+		ns_count = (uint16_t)(ns_count + 2);
 
 	if (pos + q_len + opt_len > r->limit)
 		return 0;
@@ -135,6 +146,15 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 			pos += r->soa_sig_len;
 			memcpy(b + pos, r->deny, r->deny_len);
 			pos += r->deny_len;
+		}
+		for (size_t off = 0; off < r->wnsec_len;) {
+			size_t rdlen = wire_load_u16(r->wnsec + off + 10);
+			b[pos] = 1;
+			b[pos + 1] = '*';
+			wire_store_u16(b + pos + 2, (uint16_t)(0xC000 | r->wild_off));
+			memcpy(b + pos + 4, r->wnsec + off + 2, 10 + rdlen);
+			pos += 4 + 10 + rdlen;
+			off += 12 + rdlen;
 		}
 	}
 	if (r->edns) {
@@ -207,6 +227,31 @@ static const struct zone_rrset *rrset_for(const struct zone_node *n, uint16_t qt
 	return n->rrsets[s].len > 0 ? &n->rrsets[s] : NULL;
 }
 
+/* A signed wildcard's records for the names below it (zone_node.wild): the RRSIG over
+ * "*.NAME" covering type into *sig (NULL: none), and the NSEC with its RRSIG, the last two
+ * records, into *nsec. */
+static void wild_records(const struct zone_node *n, uint16_t type, const uint8_t **sig,
+                         size_t *sig_len, const uint8_t **nsec, size_t *nsec_len)
+{
+	const uint8_t *p = n->data + n->wild.off, *end = p + n->wild.len;
+	*sig = *nsec = NULL;
+	*sig_len = *nsec_len = 0;
+	while (p + 12 <= end) {
+		size_t len = 12 + (size_t)wire_load_u16(p + 10);
+		uint16_t rrtype = wire_load_u16(p + 2);
+		if (rrtype == ZONE_TYPE_NSEC) {
+			*nsec = p;
+			*nsec_len = (size_t)(end - p);
+			return;
+		}
+		if (rrtype == ZONE_TYPE_RRSIG && wire_load_u16(p + 12) == type) {
+			*sig = p;
+			*sig_len = len;
+		}
+		p += len;
+	}
+}
+
 /* Looks the question up in the zone and fills the answer or the authority SOA. Returns
  * the rcode. */
 static unsigned lookup(const struct zone_version *z, struct reply *r)
@@ -243,13 +288,22 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 		r->an_len = set->len;
 		r->an_count = set->count;
 		r->kind = DNS_KIND_ANSWER;
-		/* Signatures of a wildcard's answers would have to be made over the wildcard
-		 * owner, with a proof that the name does not exist: not made yet (dnssec.md). */
 		const struct zone_rrset *sig = &n->sigs[set - n->rrsets];
 		if (r->dnssec_ok && exact && sig->len > 0) {
 			r->an_sig = n->data + sig->off;
 			r->an_sig_len = sig->len;
 			r->an_sig_count = sig->count;
+		} else if (r->dnssec_ok && !exact && n->wild.len > 0) {
+			/* From a wildcard: its RRSIG made over "*.NAME" (the labels field tells
+			 * the validator), and the NSEC proving the name asked for does not
+			 * exist (RFC 4035 3.1.3.3). */
+			uint16_t type = zone_type_of_slot((enum zone_slot)(set - n->rrsets));
+			wild_records(n, type, &r->an_sig, &r->an_sig_len, &r->wnsec,
+			             &r->wnsec_len);
+			r->an_sig_count = r->an_sig != NULL ? 1 : 0;
+			if (r->an_sig == NULL)
+				r->wnsec_len = 0;
+			r->wild_off = DNS_HDR_LEN + (size_t)q->name_len - n->name_len;
 		}
 		return DNS_RCODE_NOERROR;
 	}
@@ -258,7 +312,18 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 	r->soa_len = soa->len;
 	r->soa_ptr = apex->soa_ptr;
 	r->apex_off = DNS_HDR_LEN + (size_t)q->name_len - z->apex_len;
-	if (r->dnssec_ok && z->dnssec != NULL && apex->sigs[ZS_SOA].len > 0) {
+	if (r->dnssec_ok && n != NULL && !exact && n->wild.len > 0 &&
+	    apex->sigs[ZS_SOA].len > 0) {
+		/* NODATA from a wildcard: its NSEC says which types it has, and proves the
+		 * name asked for does not exist (RFC 4035 3.1.3.4). */
+		const uint8_t *unused;
+		size_t unused_len;
+		wild_records(n, 0, &unused, &unused_len, &r->wnsec, &r->wnsec_len);
+		r->wild_off = DNS_HDR_LEN + (size_t)q->name_len - n->name_len;
+		r->soa_sig = apex->data + apex->sigs[ZS_SOA].off;
+		r->soa_sig_len = apex->sigs[ZS_SOA].len;
+		r->soa_sig_count = apex->sigs[ZS_SOA].count;
+	} else if (r->dnssec_ok && z->dnssec != NULL && apex->sigs[ZS_SOA].len > 0) {
 		/* Compact denial (RFC 9824): NODATA and NXDOMAIN both become an NSEC at the
 		 * question name whose bitmap says which types exist there (NXNAME: none), so
 		 * nothing of the zone's other names can be walked. */

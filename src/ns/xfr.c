@@ -150,14 +150,17 @@ static bool step_nodes(struct xfr *x, uint8_t *b, size_t *pos, size_t limit, uns
 		    (n->flags & (ZONE_NODE_WILDCARD | ZONE_NODE_APEX)) == ZONE_NODE_WILDCARD &&
 		    n->name_len + 2 <= DNS_NAME_MAX;
 		for (;;) {
-			/* Slots past ZS_COUNT are the RRSIGs of a signed zone (sigs[]); a
-			 * wildcard's copy at "*.name" has none (they would be over "name"). */
+			/* Slots past ZS_COUNT are the RRSIGs of a signed zone (sigs[]); at
+			 * "*.name" a wildcard's are those made over it, with its NSEC (wild). */
 			for (; x->set < 2 * ZS_COUNT; x->set++, x->off = 0) {
-				const struct zone_rrset *set = x->set < ZS_COUNT
-				                                   ? &n->rrsets[x->set]
-				                                   : &n->sigs[x->set - ZS_COUNT];
-				if ((x->set == ZS_SOA && (n->flags & ZONE_NODE_APEX) != 0) ||
-				    (x->wild && x->set >= ZS_COUNT) || x->off >= set->len)
+				const struct zone_rrset *set =
+				    x->set < ZS_COUNT ? &n->rrsets[x->set]
+				    : !x->wild        ? &n->sigs[x->set - ZS_COUNT]
+				    : x->set == ZS_COUNT ? &n->wild
+				                         : NULL;
+				if (set == NULL ||
+				    (x->set == ZS_SOA && (n->flags & ZONE_NODE_APEX) != 0) ||
+				    x->off >= set->len)
 					continue;
 				const uint8_t *rr = n->data + set->off + x->off;
 				size_t body = zone_jrr_len(rr + 2);

@@ -623,10 +623,24 @@ static size_t rrsets_end(const struct zone_node *node)
 	return end;
 }
 
-struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zone_rr_in *sigs,
-                                      size_t n_sigs)
+/* Writes rr as a pre-rendered record with the owner pointer 0xC00C at p; its length. */
+static size_t render_rr(uint8_t *p, const struct zone_rr_in *rr)
 {
-	if (n == NULL || (n_sigs > 0 && sigs == NULL) || n_sigs > 4 * ZS_COUNT)
+	wire_store_u16(p, 0xC00C);
+	wire_store_u16(p + 2, rr->type);
+	wire_store_u16(p + 4, DNS_CLASS_IN);
+	wire_store_u32(p + 6, rr->ttl);
+	wire_store_u16(p + 10, rr->rdlen);
+	memcpy(p + RR_FIXED_LEN, rr->rdata, rr->rdlen);
+	return RR_FIXED_LEN + rr->rdlen;
+}
+
+struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zone_rr_in *sigs,
+                                      size_t n_sigs, const struct zone_rr_in *wild,
+                                      size_t n_wild)
+{
+	if (n == NULL || (n_sigs > 0 && sigs == NULL) || n_sigs > 4 * ZS_COUNT ||
+	    (n_wild > 0 && wild == NULL) || n_wild > 2 * ZS_COUNT + 2)
 		return NULL;
 	size_t end = rrsets_end(n);
 	size_t total = end;
@@ -639,6 +653,12 @@ struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zo
 			return NULL;
 		total += RR_FIXED_LEN + sigs[i].rdlen;
 	}
+	for (size_t i = 0; i < n_wild; i++) {
+		if ((wild[i].type != ZONE_TYPE_RRSIG && wild[i].type != ZONE_TYPE_NSEC) ||
+		    wild[i].rdlen > ZONE_MAX_RDATA || wild[i].rdata == NULL)
+			return NULL;
+		total += RR_FIXED_LEN + wild[i].rdlen;
+	}
 	if (total >= 65535)
 		return NULL;
 	struct zone_node *node = malloc(sizeof(*node) + total);
@@ -646,6 +666,7 @@ struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zo
 		return NULL;
 	memcpy(node, n, sizeof(*node) + end);
 	memset(node->sigs, 0, sizeof(node->sigs));
+	memset(&node->wild, 0, sizeof(node->wild));
 	size_t pos = end;
 	for (int s = 0; s < ZS_COUNT; s++) {
 		struct zone_rrset *set = &node->sigs[s];
@@ -653,19 +674,19 @@ struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zo
 		for (size_t i = 0; i < n_sigs; i++) {
 			if (slot_of_type(wire_load_u16(sigs[i].rdata)) != (enum zone_slot)s)
 				continue;
-			uint8_t *p = node->data + pos;
-			wire_store_u16(p, 0xC00C);
-			wire_store_u16(p + 2, ZONE_TYPE_RRSIG);
-			wire_store_u16(p + 4, DNS_CLASS_IN);
-			wire_store_u32(p + 6, sigs[i].ttl);
-			wire_store_u16(p + 10, sigs[i].rdlen);
-			memcpy(p + RR_FIXED_LEN, sigs[i].rdata, sigs[i].rdlen);
-			pos += RR_FIXED_LEN + sigs[i].rdlen;
+			pos += render_rr(node->data + pos, &sigs[i]);
 			set->count++;
 		}
 		set->len = (uint16_t)(pos - set->off);
 		if (set->len == 0)
 			set->off = 0;
+	}
+	if (n_wild > 0) {
+		node->wild.off = (uint16_t)pos;
+		for (size_t i = 0; i < n_wild; i++)
+			pos += render_rr(node->data + pos, &wild[i]);
+		node->wild.len = (uint16_t)(pos - node->wild.off);
+		node->wild.count = (uint16_t)n_wild;
 	}
 	return node;
 }

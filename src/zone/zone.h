@@ -23,6 +23,7 @@ enum zone_slot { ZS_SOA, ZS_NS, ZS_A, ZS_AAAA, ZS_MX, ZS_TXT, ZS_DNSKEY, ZS_CDS,
 #define ZONE_TYPE_DNSKEY  48
 #define ZONE_TYPE_CDS     59
 #define ZONE_TYPE_CDNSKEY 60
+#define ZONE_TYPE_NSEC    47
 
 /* Limits that keep a node renderable into any answer (they are also the update caps). */
 #define ZONE_MAX_RRS_PER_TYPE 16
@@ -47,7 +48,13 @@ struct zone_rrset {
  *
  * In a signed zone sigs[s] holds the RRSIG records that cover rrsets[s], rendered the same
  * way (owner 0xC00C, the signer's name uncompressed as RFC 4034 3.1.7 requires), after all
- * the RRsets; len 0 = none (an unsigned zone, or no such RRset).
+ * the RRsets; len 0 = none (an unsigned zone, or no such RRset). A signed wildcard node
+ * (ZONE_NODE_WILDCARD) also holds, in wild, what answers for the names below it: the RRSIGs
+ * of its RRsets made over the owner "*.NAME" (labels field one less than that owner's), then
+ * the NSEC at "*.NAME" whose next name is NAME with a 0 octet appended to its first label (it
+ * covers every name below NAME, proving the name asked for does not exist) and that NSEC's
+ * RRSIG. Their owner fields are 0xC00C too, placeholders: an answer writes "*." and a pointer
+ * to NAME for the NSEC and its RRSIG, and keeps 0xC00C (the question name) for the others.
  *
  * The apex node built by zone_node_new_apex() holds its SOA with MNAME and RNAME
  * compressed where they end with the apex: such a name is its leading labels followed by
@@ -63,6 +70,7 @@ struct zone_node {
 	struct zone_rrset rrsets[ZS_COUNT]; /* len 0 = no such RRset */
 	uint16_t soa_ptr[2];               /* MNAME, RNAME pointer positions; see above */
 	struct zone_rrset sigs[ZS_COUNT];  /* RRSIGs covering each RRset; see above */
+	struct zone_rrset wild;            /* a signed wildcard's records for the names below */
 	uint8_t data[];                    /* name (name_len bytes), then the RRsets */
 };
 
@@ -179,10 +187,12 @@ struct zone_node *zone_node_new_apex(const struct cfg_zone *cz, uint32_t serial,
 void zone_node_free(struct zone_node *n);
 /* A copy of n with the RRSIG records in sigs (rdata in wire form, the covered type in its
  * first two octets) added, each in the sigs[] slot of the type it covers; a signature of a
- * type n does not hold is refused. Replaces any RRSIGs n had. NULL on bad input or no
- * memory; n is left as it was. Caller owns the copy. */
+ * type n does not hold is refused. The n_wild records in wild (RRSIG and NSEC, see struct
+ * zone_node) go to its wild region in the order given. Replaces any RRSIGs n had. NULL on
+ * bad input or no memory; n is left as it was. Caller owns the copy. */
 struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zone_rr_in *sigs,
-                                      size_t n_sigs);
+                                      size_t n_sigs, const struct zone_rr_in *wild,
+                                      size_t n_wild);
 /* The slot of an RR type, or ZS_COUNT for a type outside the model. */
 enum zone_slot zone_slot_of_type(uint16_t type);
 /* The RR type of a slot. */

@@ -28,7 +28,11 @@ V4 = "192.0.2.77"
 V6 = "2001:db8::77"
 
 
+WILD = "wild." + ZONE
+
+
 def start_signed(np_factory, alg=13, zone=None):
+    """A signed zone with home (A, AAAA) and the wildcard host wild (A)."""
     n = np_factory()
     z = {"dnssec": "on", "dnssec_algorithm": alg}
     z.update(zone or {})
@@ -38,6 +42,8 @@ def start_signed(np_factory, alg=13, zone=None):
     n.secret = n.add_host(HOME, "alice")
     n.ctl("host", "set", HOME, "A", V4)
     n.ctl("host", "set", HOME, "AAAA", V6)
+    n.add_host(WILD, "alice", wildcard=True)
+    n.ctl("host", "set", WILD, "A", "192.0.2.99")
     n.start()
     return n
 
@@ -96,6 +102,14 @@ def test_delv_validates_answers_and_denials(np_factory, tmp_path, alg):
     assert_validated(out)
     out = delv(n, anchor, ZONE, "CDS")
     assert_validated(out)
+    # A wildcard host: its own name, names below it (one and two labels down) and NODATA
+    # below it, each proven with the NSEC at "*.wild".
+    for name in (WILD, "x." + WILD, "a.b." + WILD):
+        out = delv(n, anchor, name, "A")
+        assert_validated(out)
+        assert "192.0.2.99" in out, out
+    out = delv(n, anchor, "x." + WILD, "MX")
+    assert_validated(out, negative=True)
 
 
 def test_update_validates_within_a_second(signed, tmp_path):
@@ -197,8 +211,12 @@ def test_transfer_carries_every_signature(np_factory):
             sigset.update(sigs[rds.rdtype])
             dns.dnssec.validate(rrset, sigset, keys)  # raises when bogus
             checked += 1
-    # SOA, NS, DNSKEY, CDS, CDNSKEY at the apex, A and AAAA of home, MX of mail.
-    assert checked == 8, checked
+    # SOA, NS, DNSKEY, CDS, CDNSKEY at the apex, A and AAAA of home, MX of mail, A of wild,
+    # and at *.wild its A and its NSEC.
+    assert checked == 11, checked
+    star = z.find_node(dns.name.from_text("*." + WILD))
+    nsec = star.find_rdataset(dns.rdataclass.IN, dns.rdatatype.NSEC)[0]
+    assert nsec.next == dns.name.from_text("wild\\000." + ZONE), nsec.next
 
 
 def test_private_keys_sealed(signed):
@@ -253,3 +271,23 @@ def test_start_signs_anew(signed):
     assert after[0] > before[0] and after[1] > before[1], (before, after)
     # The keys stay: the same DS, the same key tag in the signatures.
     assert query(signed, ZONE, "DNSKEY", do=True).answer
+
+
+def test_denials_do_not_reveal_other_names(signed):
+    """Zone walking: no negative answer names another host of the zone."""
+    seen = set()
+    for probe in ("a", "hom", "homd", "home-", "homf", "mai", "zzz", "0", "_x", "b.a"):
+        for rdtype in ("A", "TXT"):
+            a = query(signed, probe + "." + ZONE, rdtype, do=True)
+            for rrset in a.authority:
+                if rrset.rdtype == dns.rdatatype.NSEC:
+                    seen.add(rrset.name.to_text())
+                    seen.update(rd.next.to_text() for rd in rrset)
+    a = query(signed, HOME, "TXT", do=True)
+    assert any(r.rdtype == dns.rdatatype.NSEC for r in a.authority)
+    assert seen, "no NSEC seen"
+    # Every name an NSEC held is a name asked for, or "\\000." + it: nothing else.
+    probes = {p + "." + ZONE + "." for p in
+              ("a", "hom", "homd", "home-", "homf", "mai", "zzz", "0", "_x", "b.a")}
+    probes |= {"\\000." + p for p in probes}
+    assert seen <= probes, sorted(seen - probes)
