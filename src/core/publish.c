@@ -1008,6 +1008,20 @@ static void hook_batch_end(void *ctx, bool committed)
 }
 
 /* nameplatectl commits through its own connection: rebuild when the store changed. */
+/* A full signing makes new signatures for records that did not change: each signed zone
+ * gets a new serial, so that secondaries fetch them (an AXFR: the journal's history ends
+ * here) before the ones they hold expire. */
+static void bump_signed_serials(struct publisher *p)
+{
+	for (unsigned i = 0; i < p->cfg->n_zones; i++) {
+		const struct cfg_zone *cz = &p->cfg->zones[i];
+		uint32_t serial;
+		if (cz->dnssec && store_zone_bump(p->st, cz->name, &serial) != NP_OK)
+			log_warn("zone %s: cannot move the serial on for the new signatures",
+			         cz->name);
+	}
+}
+
 /* Whether the signatures of a signed zone need making anew: half their validity has passed
  * since the last full build, or the clock went back past their inception. Nodes changed
  * since then carry newer ones; the rebuild re-signs them all. */
@@ -1028,6 +1042,7 @@ static void hook_wake(void *ctx)
 	if (signatures_due(p)) {
 		log_info("re-signing the signed zones (signatures made %lld s ago)",
 		         (long long)(time(NULL) - p->signed_at));
+		bump_signed_serials(p);
 		if (rebuild_all(p) != NP_OK)
 			log_err("re-signing failed; DNS keeps serving the previous signatures");
 	}
@@ -1073,6 +1088,7 @@ int publish_start(struct publisher **out, const struct config *cfg, struct store
 	p->st = st;
 	p->db_slot = db_slot;
 	p->gq_tail = &p->gq_head;
+	bump_signed_serials(p); /* every start signs anew */
 	int ret = rebuild_all(p);
 	if (ret != NP_OK) {
 		rcu_assign_pointer(*db_slot, NULL);

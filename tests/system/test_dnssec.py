@@ -263,12 +263,16 @@ def rrsig_times(n, name, rdtype):
 def test_start_signs_anew(signed):
     """A stop never leaves old signatures served: every start signs the zone again."""
     before = rrsig_times(signed, HOME, "A")
+    serial_before = signed.serial()
     now = time.time()
     assert before[0] <= now - 3000 and before[1] >= now + 13 * 86400, before
     time.sleep(1.1)
     signed.restart()
+    serial_after = signed.serial()
     after = rrsig_times(signed, HOME, "A")
     assert after[0] > before[0] and after[1] > before[1], (before, after)
+    # A new serial, so that secondaries fetch the new signatures.
+    assert serial_after > serial_before, (serial_before, serial_after)
     # The keys stay: the same DS, the same key tag in the signatures.
     assert query(signed, ZONE, "DNSKEY", do=True).answer
 
