@@ -189,6 +189,8 @@ static const struct schema_row cfg_schema[] = {
 	 L(struct cfg_zone, notify, n_notify, CFG_MAX_NOTIFY), REP},
 	{SECT_ZONE, "dnssec", parse_on_off, 0, 0, "off", Z(dnssec), 0},
 	{SECT_ZONE, "dnssec_algorithm", parse_dnssec_alg, 0, 0, "13", Z(dnssec_algorithm), 0},
+	{SECT_ZONE, "dnssec_zsk_lifetime", schema_uint, 0, 2147483647, "7776000",
+	 Z(dnssec_zsk_lifetime), 0},
 };
 /* clang-format on */
 

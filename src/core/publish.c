@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "core/acme.h"
+#include "core/keyroll.h"
 #include "dns/constants.h"
 #include "dns/name.h"
 #include "dnssec/zone.h"
@@ -191,7 +192,7 @@ static int load_signers(struct publisher *p)
 			struct dnssec_zone *n = next[zi];
 			if (n != NULL && n->apex_len == old->apex_len &&
 			    memcmp(n->apex, old->apex, n->apex_len) == 0 &&
-			    memcmp(n->key_ids, old->key_ids, sizeof(n->key_ids)) == 0) {
+			    n->keyset == old->keyset) {
 				dnssec_zone_free(n);
 				next[zi] = old;
 				old = NULL;
@@ -238,8 +239,8 @@ static struct zone_node *apex_node(const struct publisher *p, const struct cfg_z
 	if (dz == NULL)
 		return zone_node_new_apex(cz, serial, in, nin);
 	struct zone_rr_in all[ZONE_MAX_RRS_PER_NODE];
-	uint8_t keys[6 * DNSSEC_DNSKEY_MAX];
-	if (nin + 4 > ZONE_MAX_RRS_PER_NODE)
+	uint8_t keys[DNSSEC_APEX_RRS * DNSSEC_DNSKEY_MAX];
+	if (nin + DNSSEC_APEX_RRS > ZONE_MAX_RRS_PER_NODE)
 		return NULL;
 	if (nin > 0)
 		memcpy(all, in, nin * sizeof(*in));
@@ -1039,7 +1040,22 @@ static void hook_wake(void *ctx)
 {
 	struct publisher *p = ctx;
 	garbage_collect(p); /* what a transfer that ended held */
-	if (signatures_due(p)) {
+	/* Key rolls: a step due in any signed zone changes its DNSKEY RRset or its signing
+	 * key, so the zones are built and signed anew (with new serials). */
+	bool rolled = false;
+	for (unsigned i = 0; p->have_seal && i < p->cfg->n_zones && i < p->n_signers; i++) {
+		bool changed = false;
+		if (p->signers[i] != NULL &&
+		    keyroll_step(p->st, p->seal, &p->cfg->zones[i], time(NULL), &changed) != NP_OK)
+			log_err("zone %s: the key roll failed; it is tried again",
+			        p->cfg->zones[i].name);
+		rolled = rolled || changed;
+	}
+	if (rolled) {
+		bump_signed_serials(p);
+		if (rebuild_all(p) != NP_OK)
+			log_err("zones could not be signed with the rolled keys");
+	} else if (signatures_due(p)) {
 		log_info("re-signing the signed zones (signatures made %lld s ago)",
 		         (long long)(time(NULL) - p->signed_at));
 		bump_signed_serials(p);

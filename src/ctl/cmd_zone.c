@@ -586,17 +586,19 @@ static int zone_keys(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "nameplatectl: note: dnssec is off for zone %s in %s: its keys are "
 		                "kept, but nothing is signed until dnssec = on\n",
 		        cz->name, c->conf_path);
-	printf("%-6s %-4s %-9s %-6s %-8s %s\n", "id", "role", "algorithm", "tag", "state",
-	       "created");
+	printf("%-6s %-4s %-9s %-6s %-9s %-20s %s\n", "id", "role", "algorithm", "tag", "state",
+	       "since", "created");
 	for (size_t i = 0; i < n; i++) {
-		char when[32] = "";
-		time_t t = (time_t)keys[i].created;
-		struct tm tm;
-		if (gmtime_r(&t, &tm) != NULL)
-			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		printf("%-6lld %-4s %-9u %-6u %-8s %s\n", (long long)keys[i].id, keys[i].role,
+		char when[2][32] = {"", ""};
+		time_t t[2] = {(time_t)keys[i].since, (time_t)keys[i].created};
+		for (int k = 0; k < 2; k++) {
+			struct tm tm;
+			if (gmtime_r(&t[k], &tm) != NULL)
+				strftime(when[k], sizeof(when[k]), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		}
+		printf("%-6lld %-4s %-9u %-6u %-9s %-20s %s\n", (long long)keys[i].id, keys[i].role,
 		       keys[i].algorithm, dnssec_key_tag(keys[i].dnskey, keys[i].dnskey_len),
-		       keys[i].state, when);
+		       keys[i].state, when[0], when[1]);
 	}
 	return CTL_OK;
 }

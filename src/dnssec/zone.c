@@ -82,6 +82,11 @@ size_t dnssec_zone_apex_rrs(const struct dnssec_zone *z, uint32_t ttl, struct zo
 		out[n++] = (struct zone_rr_in){ZONE_TYPE_DNSKEY, ttl, (uint16_t)len, p};
 		p += len;
 	}
+	for (unsigned i = 0; i < z->n_extra && i < DNSSEC_EXTRA_KEYS; i++) {
+		memcpy(p, z->extra[i], z->extra_len[i]);
+		out[n++] = (struct zone_rr_in){ZONE_TYPE_DNSKEY, ttl, (uint16_t)z->extra_len[i], p};
+		p += z->extra_len[i];
+	}
 	/* RFC 7344: CDS and CDNSKEY name the KSK the parent's DS should point at. */
 	uint8_t ksk[DNSSEC_DNSKEY_MAX];
 	size_t klen = dnssec_dnskey_rdata(&z->ksk, ksk);

@@ -28,12 +28,19 @@
 
 struct dnssec_cache;
 
+#define DNSSEC_EXTRA_KEYS 4
+
 struct dnssec_zone {
 	uint8_t apex[255]; /* lowercase wire name */
 	size_t apex_len;
 	struct dnssec_key ksk, zsk;
 	struct dnssec_cache *cache;
-	int64_t key_ids[2]; /* the store's ids of ksk and zsk: whether a reload changed them */
+	/* DNSKEY rdata of keys published beside ksk and zsk without signing: a new ZSK
+	 * before it signs, an old one after (the pre-publish roll, docs/dnssec.md). */
+	uint8_t extra[DNSSEC_EXTRA_KEYS][DNSSEC_DNSKEY_MAX];
+	size_t extra_len[DNSSEC_EXTRA_KEYS];
+	unsigned n_extra;
+	uint64_t keyset; /* the store's keys and states this was made from: what changed */
 };
 
 /* A zone's signing state over ksk and zsk, which it takes over (even on failure, when they
@@ -42,9 +49,10 @@ struct dnssec_zone *dnssec_zone_new(const uint8_t *apex, size_t apex_len, struct
                                     struct dnssec_key *zsk);
 void dnssec_zone_free(struct dnssec_zone *z);
 
-/* The apex records of a signed zone with ttl into out (at most 6) over buf (at least
- * 6 * DNSSEC_DNSKEY_MAX bytes): DNSKEY of both keys, CDS and CDNSKEY of the KSK (RFC 7344).
- * Returns how many. */
+/* The apex records of a signed zone with ttl into out (at most DNSSEC_APEX_RRS) over buf
+ * (at least DNSSEC_APEX_RRS * DNSSEC_DNSKEY_MAX bytes): DNSKEY of both keys and of the
+ * extra ones, CDS and CDNSKEY of the KSK (RFC 7344). Returns how many. */
+#define DNSSEC_APEX_RRS (4 + DNSSEC_EXTRA_KEYS)
 size_t dnssec_zone_apex_rrs(const struct dnssec_zone *z, uint32_t ttl, struct zone_rr_in *out,
                             uint8_t *buf);
 

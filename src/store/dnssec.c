@@ -19,7 +19,8 @@ int store_dnssec_key_add(struct store *st, const struct store_dnssec_key *k, int
 	if (k->dnskey_len > STORE_DNSSEC_DNSKEY_MAX || k->sealed_len > STORE_DNSSEC_SEALED_MAX)
 		return NP_EINVAL;
 	sqlite3_stmt *s = store__sql(st, "INSERT INTO dnssec_keys(zone, role, algorithm, dnskey,"
-	                                 " sealed, state, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+	                                 " sealed, state, since, created)"
+	                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
 	if (s == NULL)
 		return NP_ESTORE;
 	store__bind_text(s, 1, k->zone);
@@ -64,6 +65,7 @@ static int key_row(sqlite3_stmt *s, void *ctx)
 	t = (const char *)sqlite3_column_text(s, 6);
 	np_strlcpy(k->state, t != NULL ? t : "", sizeof(k->state));
 	k->created = sqlite3_column_int64(s, 7);
+	k->since = sqlite3_column_int64(s, 8);
 	return 0;
 }
 
@@ -72,7 +74,7 @@ int store_dnssec_key_list(struct store *st, const char *zone, struct store_dnsse
 {
 	*n = 0;
 	sqlite3_stmt *s = store__sql(st, "SELECT id, zone, role, algorithm, dnskey, sealed, state,"
-	                                 " created FROM dnssec_keys WHERE zone = ?1 ORDER BY id");
+	                                 " created, since FROM dnssec_keys WHERE zone = ?1 ORDER BY id");
 	if (s == NULL)
 		return NP_ESTORE;
 	store__bind_text(s, 1, zone);
@@ -94,8 +96,29 @@ int store_dnssec_seal_key(const char *data_dir, bool create, uint8_t key[STORE_D
 	return secret_key_file(path, "dnssec", create, key, STORE_DNSSEC_SEAL_LEN);
 }
 
+int store_dnssec_key_state(struct store *st, int64_t id, const char *state, int64_t now)
+{
+	sqlite3_stmt *s =
+	    store__sql(st, "UPDATE dnssec_keys SET state = ?2, since = ?3 WHERE id = ?1");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, id);
+	store__bind_text(s, 2, state);
+	sqlite3_bind_int64(s, 3, now);
+	return store__exec_changed(st, s);
+}
+
+int store_dnssec_key_del(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = store__sql(st, "DELETE FROM dnssec_keys WHERE id = ?1");
+	if (s == NULL)
+		return NP_ESTORE;
+	sqlite3_bind_int64(s, 1, id);
+	return store__exec_changed(st, s);
+}
+
 static int add_key(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN], const char *zone,
-                   const struct dnssec_key *k, int64_t now)
+                   const struct dnssec_key *k, const char *state, int64_t now)
 {
 	struct store_dnssec_key row;
 	uint8_t priv[DNSSEC_PRIV_MAX];
@@ -111,6 +134,7 @@ static int add_key(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN], 
 	crypto_secretbox_easy(row.sealed + crypto_secretbox_NONCEBYTES, priv, plen, row.sealed, seal);
 	sodium_memzero(priv, sizeof(priv));
 	row.sealed_len = SEALED_LEN(plen);
+	np_strlcpy(row.state, state, sizeof(row.state));
 	row.created = now;
 	return store_dnssec_key_add(st, &row, NULL);
 }
@@ -138,9 +162,9 @@ int store_dnssec_keys_create(struct store *st, const uint8_t seal[STORE_DNSSEC_S
 	bool own_tx = sqlite3_get_autocommit(st->db) != 0; /* else: part of the caller's */
 	if (own_tx && (ret = store_begin(st)) != NP_OK)
 		goto done;
-	ret = add_key(st, seal, zone, &ksk, now);
+	ret = add_key(st, seal, zone, &ksk, "active", now);
 	if (ret == NP_OK)
-		ret = add_key(st, seal, zone, &zsk, now);
+		ret = add_key(st, seal, zone, &zsk, "active", now);
 	if (own_tx) {
 		if (ret == NP_OK)
 			ret = store_commit(st);
@@ -149,6 +173,18 @@ int store_dnssec_keys_create(struct store *st, const uint8_t seal[STORE_DNSSEC_S
 	}
 done:
 	dnssec_key_deinit(&ksk);
+	dnssec_key_deinit(&zsk);
+	return ret;
+}
+
+int store_dnssec_zsk_prepublish(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
+                                const char *zone, unsigned alg, int64_t now)
+{
+	struct dnssec_key zsk;
+	int ret = dnssec_key_generate(&zsk, alg, DNSSEC_FLAGS_ZSK);
+	if (ret != NP_OK)
+		return ret;
+	ret = add_key(st, seal, zone, &zsk, "published", now);
 	dnssec_key_deinit(&zsk);
 	return ret;
 }
@@ -189,7 +225,10 @@ int store_dnssec_zone_load(struct store *st, const uint8_t seal[STORE_DNSSEC_SEA
 	size_t n = 0;
 	int ret = store_dnssec_key_list(st, zone, rows, STORE_DNSSEC_KEYS_MAX, &n);
 	const struct store_dnssec_key *ksk = NULL, *zsk = NULL;
+	uint64_t keyset = 0xcbf29ce484222325ULL;
 	for (size_t i = 0; ret == NP_OK && i < n; i++) {
+		keyset = (keyset ^ (uint64_t)rows[i].id) * 0x100000001b3ULL;
+		keyset = (keyset ^ (uint64_t)(unsigned char)rows[i].state[0]) * 0x100000001b3ULL;
 		if (strcmp(rows[i].state, "active") != 0)
 			continue;
 		if (strcmp(rows[i].role, "ksk") == 0)
@@ -209,7 +248,6 @@ int store_dnssec_zone_load(struct store *st, const uint8_t seal[STORE_DNSSEC_SEA
 	if (ret == NP_OK) {
 		uint8_t apex[DNS_NAME_MAX];
 		int alen = dns_name_from_text(zone, apex, sizeof(apex));
-		int64_t ids[2] = {ksk->id, zsk->id};
 		*out = alen > 0 ? dnssec_zone_new(apex, (size_t)alen, &kk, &zk) : NULL;
 		if (alen <= 0) {
 			dnssec_key_deinit(&kk);
@@ -218,7 +256,15 @@ int store_dnssec_zone_load(struct store *st, const uint8_t seal[STORE_DNSSEC_SEA
 		if (*out == NULL)
 			ret = NP_ENOMEM;
 		else
-			memcpy((*out)->key_ids, ids, sizeof(ids));
+			(*out)->keyset = keyset;
+		/* Published and retired keys stand in DNSKEY without signing. */
+		for (size_t i = 0; *out != NULL && i < n; i++) {
+			struct dnssec_zone *dz = *out;
+			if (strcmp(rows[i].state, "active") == 0 || dz->n_extra == DNSSEC_EXTRA_KEYS)
+				continue;
+			memcpy(dz->extra[dz->n_extra], rows[i].dnskey, rows[i].dnskey_len);
+			dz->extra_len[dz->n_extra++] = rows[i].dnskey_len;
+		}
 	}
 	free(rows);
 	return ret;

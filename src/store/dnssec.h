@@ -28,12 +28,21 @@ struct store_dnssec_key {
 	size_t dnskey_len;
 	uint8_t sealed[STORE_DNSSEC_SEALED_MAX];
 	size_t sealed_len;
-	char state[16]; /* "active" */
+	char state[16]; /* "published" (in DNSKEY, not signing), "active", "retired" */
+	int64_t since;  /* when it entered that state */
 	int64_t created;
 };
 
 /* Keeps a new key; *id (may be NULL) gets its id. */
 int store_dnssec_key_add(struct store *st, const struct store_dnssec_key *k, int64_t *id) np_mustcheck;
+/* Moves key id to state since now. */
+int store_dnssec_key_state(struct store *st, int64_t id, const char *state,
+                           int64_t now) np_mustcheck;
+/* Forgets key id (a retired key no longer published). */
+int store_dnssec_key_del(struct store *st, int64_t id) np_mustcheck;
+/* Makes a new ZSK of alg for zone, sealed, in state "published" (the start of a roll). */
+int store_dnssec_zsk_prepublish(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
+                                const char *zone, unsigned alg, int64_t now) np_mustcheck;
 /* The keys of zone, oldest first, into out (at most max); *n gets how many. */
 int store_dnssec_key_list(struct store *st, const char *zone, struct store_dnssec_key *out,
                           size_t max, size_t *n) np_mustcheck;
@@ -48,8 +57,9 @@ int store_dnssec_seal_key(const char *data_dir, bool create,
 int store_dnssec_keys_create(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
                              const char *zone, unsigned alg, int64_t now) np_mustcheck;
 
-/* The zone's signing state from its newest active KSK and ZSK, unsealed: *out (NULL when the
- * zone has no keys: NP_ENOTFOUND). NP_EINVAL when a key does not unseal (another sealing key
+/* The zone's signing state from its newest active KSK and ZSK, unsealed, with the public
+ * keys of its published and retired keys: *out (NULL when the zone has no keys:
+ * NP_ENOTFOUND). NP_EINVAL when a key does not unseal (another sealing key
  * file) or does not load; the reason is logged without any key material. */
 int store_dnssec_zone_load(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
                            const char *zone, struct dnssec_zone **out) np_mustcheck;

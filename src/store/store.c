@@ -328,7 +328,9 @@ static const char *const migrations[] = {
 	"  algorithm INTEGER NOT NULL,"
 	"  dnskey BLOB NOT NULL,"
 	"  sealed BLOB NOT NULL,"
-	"  state TEXT NOT NULL DEFAULT 'active',"
+	"  state TEXT NOT NULL DEFAULT 'active'"
+	"    CHECK (state IN ('published', 'active', 'retired')),"
+	"  since INTEGER NOT NULL DEFAULT 0,"
 	"  created INTEGER NOT NULL);"
 	"CREATE INDEX dnssec_keys_zone ON dnssec_keys(zone, id);",
 };

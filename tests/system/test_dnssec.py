@@ -224,7 +224,7 @@ def test_private_keys_sealed(signed):
     st = os.stat(path)
     assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_size == 32
     keys = signed.ctl("zone", "keys", ZONE).stdout.splitlines()
-    assert keys[0].split() == ["id", "role", "algorithm", "tag", "state", "created"]
+    assert keys[0].split() == ["id", "role", "algorithm", "tag", "state", "since", "created"]
     roles = sorted(ln.split()[1] for ln in keys[1:])
     assert roles == ["ksk", "zsk"], keys
     # What the store holds cannot be read without the seal: no PKCS#8 in the clear.
@@ -295,3 +295,52 @@ def test_denials_do_not_reveal_other_names(signed):
               ("a", "hom", "homd", "home-", "homf", "mai", "zzz", "0", "_x", "b.a")}
     probes |= {"\\000." + p for p in probes}
     assert seen <= probes, sorted(seen - probes)
+
+
+def zsk_tags(n):
+    """The key tags of the ZSKs in DNSKEY, and the one the A RRSIG of home is made with."""
+    a = query(n, ZONE, "DNSKEY", do=True)
+    keys = {dns.dnssec.key_id(rd) for rr in a.answer if rr.rdtype == dns.rdatatype.DNSKEY
+            for rd in rr if rd.flags == 256}
+    b = query(n, HOME, "A", do=True)
+    signer = [rd.key_tag for rr in b.answer if rr.rdtype == dns.rdatatype.RRSIG for rd in rr]
+    return keys, signer[0]
+
+
+def test_zsk_roll_never_bogus(np_factory, tmp_path):
+    """A ZSK roll by pre-publication, with TTLs of 1 s and a lifetime of 6 s: the next ZSK
+    is published, then signs, then the old one goes; delv validates all along, and every
+    signature is made with a key the DNSKEY RRset holds."""
+    n = start_signed(np_factory, zone={"soa_ttl": 1, "ttl": 1, "negative_ttl": 1,
+                                       "dnssec_zsk_lifetime": 6})
+    anchor = anchor_file(n, tmp_path)
+    first_keys, first_signer = zsk_tags(n)
+    assert first_keys == {first_signer}
+    seen_keys, seen_signers = set(), set()
+    states = set()
+    addr = 1
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        keys, signer = zsk_tags(n)
+        assert signer in keys, (signer, keys)
+        seen_keys |= keys
+        seen_signers.add(signer)
+        # Changes go on meanwhile, each answer signed with the key of the moment.
+        st, _, lines = n.update(HOME, "198.51.100.%d" % addr, user="alice", secret=n.secret)
+        assert st == 200, lines
+        out = delv(n, anchor, HOME, "A")
+        assert_validated(out)
+        assert "198.51.100.%d" % addr in out, out
+        assert_validated(delv(n, anchor, "nothere." + ZONE, "A"), negative=True)
+        states.add(tuple(sorted(ln.split()[4] for ln in
+                                n.ctl("zone", "keys", ZONE).stdout.splitlines()[1:]
+                                if ln.split()[1] == "zsk")))
+        addr += 1
+        if len(seen_signers) >= 2 and keys == {signer} and signer != first_signer:
+            break
+        time.sleep(0.3)
+    assert len(seen_signers) >= 2, (seen_signers, states)
+    last_keys, last_signer = zsk_tags(n)
+    assert last_signer != first_signer and last_keys == {last_signer}, (last_keys, states)
+    # Pre-published, then active beside the retired one.
+    assert ("active", "published") in states and ("active", "retired") in states, states

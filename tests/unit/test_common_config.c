@@ -244,6 +244,7 @@ static void test_defaults(void **state)
 	assert_int_equal(z->n_notify, 0);
 	assert_false(z->dnssec);
 	assert_int_equal(z->dnssec_algorithm, 13);
+	assert_int_equal(z->dnssec_zsk_lifetime, 7776000);
 	assert_string_equal(cfg->path, cfgpath);
 }
 
