@@ -42,8 +42,8 @@ static bool p256_is_ours(EVP_PKEY *pkey)
 	char group[32];
 	size_t glen = 0;
 	return EVP_PKEY_is_a(pkey, "EC") &&
-	       EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-	                                      &glen) == 1 &&
+	       EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+	                                      sizeof(group), &glen) == 1 &&
 	       strcmp(group, SN_X9_62_prime256v1) == 0;
 }
 
@@ -199,7 +199,8 @@ int dnssec_sign(const struct dnssec_key *k, const uint8_t *data, size_t len,
                 uint8_t sig[DNSSEC_SIG_LEN])
 {
 	if (k->alg == DNSSEC_ALG_ED25519)
-		return crypto_sign_detached(sig, NULL, data, len, k->ed_sk) == 0 ? NP_OK : NP_EFAILED;
+		return crypto_sign_detached(sig, NULL, data, len, k->ed_sk) == 0 ? NP_OK
+		                                                                 : NP_EFAILED;
 	if (k->alg == DNSSEC_ALG_ECDSAP256 && k->pkey != NULL)
 		return p256_sign(k->pkey, data, len, sig);
 	return NP_EINVAL;

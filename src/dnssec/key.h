@@ -22,14 +22,14 @@
 #define DNSSEC_ALG_ECDSAP256 13
 #define DNSSEC_ALG_ED25519   15
 
-#define DNSSEC_FLAGS_ZSK 256 /* Zone Key */
-#define DNSSEC_FLAGS_KSK 257 /* Zone Key + Secure Entry Point */
+#define DNSSEC_FLAGS_ZSK     256 /* Zone Key */
+#define DNSSEC_FLAGS_KSK     257 /* Zone Key + Secure Entry Point */
 
-#define DNSSEC_PUB_MAX    64  /* the DNSKEY public key field: X||Y (13) or the key (15) */
-#define DNSSEC_SIG_LEN    64  /* r||s (13, RFC 6605 4) or the Ed25519 signature (15) */
-#define DNSSEC_PRIV_MAX   256 /* the private blob */
-#define DNSSEC_DNSKEY_MAX (4 + DNSSEC_PUB_MAX)
-#define DNSSEC_DS_LEN     (4 + 32) /* key tag, algorithm, digest type 2 (SHA-256), digest */
+#define DNSSEC_PUB_MAX       64  /* the DNSKEY public key field: X||Y (13) or the key (15) */
+#define DNSSEC_SIG_LEN       64  /* r||s (13, RFC 6605 4) or the Ed25519 signature (15) */
+#define DNSSEC_PRIV_MAX      256 /* the private blob */
+#define DNSSEC_DNSKEY_MAX    (4 + DNSSEC_PUB_MAX)
+#define DNSSEC_DS_LEN        (4 + 32) /* key tag, algorithm, digest type 2 (SHA-256), digest */
 
 struct dnssec_key {
 	uint8_t alg;
@@ -37,8 +37,8 @@ struct dnssec_key {
 	uint16_t tag; /* RFC 4034 appendix B */
 	uint8_t pub[DNSSEC_PUB_MAX];
 	size_t pub_len;
-	void *pkey;           /* EVP_PKEY for 13; NULL for 15 */
-	uint8_t ed_sk[64];    /* libsodium's secret key for 15 (seed || public key) */
+	void *pkey;        /* EVP_PKEY for 13; NULL for 15 */
+	uint8_t ed_sk[64]; /* libsodium's secret key for 15 (seed || public key) */
 };
 
 /* Whether alg is one this server signs with. */

@@ -10,14 +10,14 @@
 
 #define DNSSEC_RRSIG_FIXED 18 /* type covered .. key tag, before the signer's name */
 /* The longest RRSIG rdata: fixed part, signer, signature. */
-#define DNSSEC_RRSIG_MAX (DNSSEC_RRSIG_FIXED + 255 + DNSSEC_SIG_LEN)
-#define DNSSEC_TYPE_DS         43
-#define DNSSEC_TYPE_RRSIG      46
-#define DNSSEC_TYPE_NSEC       47
-#define DNSSEC_TYPE_DNSKEY     48
-#define DNSSEC_TYPE_CDS        59
-#define DNSSEC_TYPE_CDNSKEY    60
-#define DNSSEC_TYPE_NXNAME     128 /* RFC 9824: the name does not exist */
+#define DNSSEC_RRSIG_MAX    (DNSSEC_RRSIG_FIXED + 255 + DNSSEC_SIG_LEN)
+#define DNSSEC_TYPE_DS      43
+#define DNSSEC_TYPE_RRSIG   46
+#define DNSSEC_TYPE_NSEC    47
+#define DNSSEC_TYPE_DNSKEY  48
+#define DNSSEC_TYPE_CDS     59
+#define DNSSEC_TYPE_CDNSKEY 60
+#define DNSSEC_TYPE_NXNAME  128 /* RFC 9824: the name does not exist */
 
 /* One record of an RRset: its rdata, uncompressed. */
 struct dnssec_rr {

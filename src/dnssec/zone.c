@@ -118,7 +118,8 @@ static size_t soa_expand(const struct zone_node *node, const uint8_t *rd, size_t
 		if ((rd[in] & 0xC0) == 0xC0) {
 			if (pos + node->name_len > cap)
 				return 0;
-			memcpy(out + pos, node->data, node->name_len); /* the apex: node's own name */
+			memcpy(out + pos, node->data,
+			       node->name_len); /* the apex: node's own name */
 			pos += node->name_len;
 			in += 2;
 		} else {
@@ -134,8 +135,8 @@ static size_t soa_expand(const struct zone_node *node, const uint8_t *rd, size_t
 
 /* The records of one RRset of node: count rdatas into rrs; the SOA's names expanded into
  * soa. Returns the TTL, or -1 when the SOA does not parse. */
-static int64_t rrset_of(const struct zone_node *node, int s, struct dnssec_rr *rrs,
-                        uint8_t *soa, size_t soa_cap)
+static int64_t rrset_of(const struct zone_node *node, int s, struct dnssec_rr *rrs, uint8_t *soa,
+                        size_t soa_cap)
 {
 	const struct zone_rrset *set = &node->rrsets[s];
 	const uint8_t *p = node->data + set->off;
@@ -181,9 +182,14 @@ static int sign_wild(const struct dnssec_zone *z, const struct zone_node *node, 
 		int64_t ttl = rrset_of(node, s, rrs, soa, sizeof(soa));
 		if (ttl < 0)
 			return -1;
-		struct dnssec_sig_meta m = {wname, wlen, zone_type_of_slot((enum zone_slot)s),
-		                            (uint32_t)ttl, now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
-		                            z->apex, z->apex_len};
+		struct dnssec_sig_meta m = {wname,
+		                            wlen,
+		                            zone_type_of_slot((enum zone_slot)s),
+		                            (uint32_t)ttl,
+		                            now - DNSSEC_SKEW,
+		                            now + DNSSEC_VALIDITY,
+		                            z->apex,
+		                            z->apex_len};
 		int len = dnssec_rrsig(&z->zsk, &m, rrs, set->count, buf[n]);
 		if (len < 0)
 			return -1;
@@ -207,8 +213,14 @@ static int sign_wild(const struct dnssec_zone *z, const struct zone_node *node, 
 	struct dnssec_rr nrr = {nsec, (uint16_t)(nlen + bmlen)};
 	out[n] = (struct zone_rr_in){ZONE_TYPE_NSEC, neg_ttl, nrr.rdlen, nsec};
 	n++;
-	struct dnssec_sig_meta m = {wname, wlen, DNSSEC_TYPE_NSEC, neg_ttl, now - DNSSEC_SKEW,
-	                            now + DNSSEC_VALIDITY, z->apex, z->apex_len};
+	struct dnssec_sig_meta m = {wname,
+	                            wlen,
+	                            DNSSEC_TYPE_NSEC,
+	                            neg_ttl,
+	                            now - DNSSEC_SKEW,
+	                            now + DNSSEC_VALIDITY,
+	                            z->apex,
+	                            z->apex_len};
 	int len = dnssec_rrsig(&z->zsk, &m, &nrr, 1, buf[n - 1]);
 	if (len < 0)
 		return -1;
@@ -234,12 +246,13 @@ struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zon
 		if (ttl < 0)
 			return NULL;
 		uint16_t type = zone_type_of_slot((enum zone_slot)s);
-		bool by_ksk = type == ZONE_TYPE_DNSKEY || type == ZONE_TYPE_CDS ||
-		              type == ZONE_TYPE_CDNSKEY;
-		struct dnssec_sig_meta m = {node->data, node->name_len, type, (uint32_t)ttl,
-		                            now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
-		                            z->apex, z->apex_len};
-		int len = dnssec_rrsig(by_ksk ? &z->ksk : &z->zsk, &m, rrs, set->count, sigbuf[n_sigs]);
+		bool by_ksk =
+		    type == ZONE_TYPE_DNSKEY || type == ZONE_TYPE_CDS || type == ZONE_TYPE_CDNSKEY;
+		struct dnssec_sig_meta m = {node->data,    node->name_len,    type,
+		                            (uint32_t)ttl, now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
+		                            z->apex,       z->apex_len};
+		int len =
+		    dnssec_rrsig(by_ksk ? &z->ksk : &z->zsk, &m, rrs, set->count, sigbuf[n_sigs]);
 		if (len < 0)
 			return NULL;
 		sigs[n_sigs] = (struct zone_rr_in){ZONE_TYPE_RRSIG, (uint32_t)ttl, (uint16_t)len,
@@ -320,8 +333,14 @@ size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len
 
 	/* Its signature, for the hour now falls in. */
 	uint32_t hour = now - now % 3600;
-	struct dnssec_sig_meta m = {lname, len, DNSSEC_TYPE_NSEC, ttl, hour - DNSSEC_SKEW,
-	                            hour + DNSSEC_NEG_VALIDITY, z->apex, z->apex_len};
+	struct dnssec_sig_meta m = {lname,
+	                            len,
+	                            DNSSEC_TYPE_NSEC,
+	                            ttl,
+	                            hour - DNSSEC_SKEW,
+	                            hour + DNSSEC_NEG_VALIDITY,
+	                            z->apex,
+	                            z->apex_len};
 	uint8_t *sig_rd = p + RR_FIXED_LEN;
 	wire_store_u16(sig_rd, DNSSEC_TYPE_NSEC);
 	sig_rd[2] = z->zsk.alg;

@@ -329,8 +329,9 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 		 * nothing of the zone's other names can be walked. */
 		const uint8_t *s = r->soa;
 		uint32_t ttl = wire_load_u32(s + 6), minimum = wire_load_u32(s + r->soa_len - 4);
+		uint32_t now = r->now != 0 ? r->now : (uint32_t)time(NULL);
 		r->deny_len = dnssec_deny(z->dnssec, q->lname, q->name_len, n,
-		                          ttl < minimum ? ttl : minimum, r->now != 0 ? r->now : (uint32_t)time(NULL), r->deny);
+		                          ttl < minimum ? ttl : minimum, now, r->deny);
 		if (r->deny_len > 0) {
 			r->soa_sig = apex->data + apex->sigs[ZS_SOA].off;
 			r->soa_sig_len = apex->sigs[ZS_SOA].len;

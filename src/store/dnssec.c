@@ -73,8 +73,9 @@ int store_dnssec_key_list(struct store *st, const char *zone, struct store_dnsse
                           size_t max, size_t *n)
 {
 	*n = 0;
-	sqlite3_stmt *s = store__sql(st, "SELECT id, zone, role, algorithm, dnskey, sealed, state,"
-	                                 " created, since FROM dnssec_keys WHERE zone = ?1 ORDER BY id");
+	sqlite3_stmt *s =
+	    store__sql(st, "SELECT id, zone, role, algorithm, dnskey, sealed, state,"
+	                   " created, since FROM dnssec_keys WHERE zone = ?1 ORDER BY id");
 	if (s == NULL)
 		return NP_ESTORE;
 	store__bind_text(s, 1, zone);
@@ -131,7 +132,8 @@ static int add_key(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN], 
 	row.algorithm = k->alg;
 	row.dnskey_len = dnssec_dnskey_rdata(k, row.dnskey);
 	randombytes_buf(row.sealed, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(row.sealed + crypto_secretbox_NONCEBYTES, priv, plen, row.sealed, seal);
+	crypto_secretbox_easy(row.sealed + crypto_secretbox_NONCEBYTES, priv, plen, row.sealed,
+	                      seal);
 	sodium_memzero(priv, sizeof(priv));
 	row.sealed_len = SEALED_LEN(plen);
 	np_strlcpy(row.state, state, sizeof(row.state));
@@ -239,9 +241,10 @@ int store_dnssec_zone_load(struct store *st, const uint8_t seal[STORE_DNSSEC_SEA
 	if (ret == NP_OK && (ksk == NULL || zsk == NULL))
 		ret = NP_ENOTFOUND;
 	struct dnssec_key kk = {0}, zk = {0};
-	if (ret == NP_OK && (unseal_key(seal, ksk, &kk) != NP_OK || unseal_key(seal, zsk, &zk) != NP_OK)) {
-		log_err("zone %s: a DNSSEC key does not unseal with %s (was the file replaced?)", zone,
-		        STORE_DNSSEC_SEAL_FILE);
+	if (ret == NP_OK &&
+	    (unseal_key(seal, ksk, &kk) != NP_OK || unseal_key(seal, zsk, &zk) != NP_OK)) {
+		log_err("zone %s: a DNSSEC key does not unseal with %s (was the file replaced?)",
+		        zone, STORE_DNSSEC_SEAL_FILE);
 		dnssec_key_deinit(&kk);
 		ret = NP_EINVAL;
 	}
@@ -260,7 +263,8 @@ int store_dnssec_zone_load(struct store *st, const uint8_t seal[STORE_DNSSEC_SEA
 		/* Published and retired keys stand in DNSKEY without signing. */
 		for (size_t i = 0; *out != NULL && i < n; i++) {
 			struct dnssec_zone *dz = *out;
-			if (strcmp(rows[i].state, "active") == 0 || dz->n_extra == DNSSEC_EXTRA_KEYS)
+			if (strcmp(rows[i].state, "active") == 0 ||
+			    dz->n_extra == DNSSEC_EXTRA_KEYS)
 				continue;
 			memcpy(dz->extra[dz->n_extra], rows[i].dnskey, rows[i].dnskey_len);
 			dz->extra_len[dz->n_extra++] = rows[i].dnskey_len;

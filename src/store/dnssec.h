@@ -12,8 +12,8 @@
 #include "dnssec/zone.h"
 #include "store/store.h"
 
-#define STORE_DNSSEC_SEAL_FILE "dnssec-seal.key"
-#define STORE_DNSSEC_SEAL_LEN  32
+#define STORE_DNSSEC_SEAL_FILE  "dnssec-seal.key"
+#define STORE_DNSSEC_SEAL_LEN   32
 
 #define STORE_DNSSEC_DNSKEY_MAX 128
 #define STORE_DNSSEC_SEALED_MAX 512
@@ -34,7 +34,8 @@ struct store_dnssec_key {
 };
 
 /* Keeps a new key; *id (may be NULL) gets its id. */
-int store_dnssec_key_add(struct store *st, const struct store_dnssec_key *k, int64_t *id) np_mustcheck;
+int store_dnssec_key_add(struct store *st, const struct store_dnssec_key *k,
+                         int64_t *id) np_mustcheck;
 /* Moves key id to state since now. */
 int store_dnssec_key_state(struct store *st, int64_t id, const char *state,
                            int64_t now) np_mustcheck;
