@@ -37,6 +37,8 @@ struct garbage {
 	bool whole;                         /* a rebuild: the old db shares nothing */
 	struct zone_version **old_versions; /* tables of the replaced versions */
 	struct zone_retired retired;        /* nodes, pages, journal entries only old used */
+	struct dnssec_zone **signers;       /* signing states only old's versions named */
+	size_t n_signers;
 };
 
 struct publisher {
@@ -70,7 +72,8 @@ struct publisher {
 	bool stale, prepared;
 
 	/* Signed zones: the signing state of each zone of cfg (NULL: unsigned), and those a
-	 * rebuild replaced, which versions still being read may name: freed at the stop. */
+	 * rebuild replaced, which versions still being read may name: the next successful
+	 * rebuild hands them to the garbage of the versions it replaces. */
 	uint8_t seal[STORE_DNSSEC_SEAL_LEN];
 	bool have_seal;
 	struct dnssec_zone **signers;
@@ -177,7 +180,8 @@ static int load_signers(struct publisher *p)
 		return ret;
 	}
 	/* What did not change stays, so that equal signatures keep their cache; the rest is
-	 * kept until the stop (versions being read may still name it). */
+	 * kept until the versions that name it are freed (rebuild_all hands it to their
+	 * garbage), or the stop. */
 	struct dnssec_zone **dead = realloc(p->dead, (p->n_dead + p->n_signers + 1) * sizeof(*dead));
 	if (dead == NULL) {
 		for (unsigned zi = 0; zi < nz; zi++)
@@ -450,6 +454,9 @@ static void garbage_free(struct garbage *g)
 		free(g->old_versions);
 		free(g->old_db);
 	}
+	for (size_t i = 0; i < g->n_signers; i++)
+		dnssec_zone_free(g->signers[i]);
+	free(g->signers);
 	free(g);
 }
 
@@ -541,6 +548,10 @@ static int rebuild_all(struct publisher *p)
 		g->gen = old->generation;
 		g->old_db = old;
 		g->whole = true;
+		g->signers = p->dead;
+		g->n_signers = p->n_dead;
+		p->dead = NULL;
+		p->n_dead = 0;
 		garbage_enqueue(p, g);
 	}
 	garbage_collect(p);
