@@ -51,7 +51,7 @@ struct reply {
 	uint8_t deny[DNSSEC_DENY_MAX];
 	size_t deny_len;
 	/* DO, and the answer comes from a signed wildcard: its NSEC at "*.NAME" and that
-	 * NSEC's RRSIG (zone_node.wild), whose owners become "*." and a pointer to NAME
+	 * NSEC's RRSIG (zone_sigs.wild), whose owners become "*." and a pointer to NAME
 	 * inside the question name, at wild_off. */
 	const uint8_t *wnsec;
 	size_t wnsec_len;
@@ -227,13 +227,13 @@ static const struct zone_rrset *rrset_for(const struct zone_node *n, uint16_t qt
 	return n->rrsets[s].len > 0 ? &n->rrsets[s] : NULL;
 }
 
-/* A signed wildcard's records for the names below it (zone_node.wild): the RRSIG over
+/* A signed wildcard's records for the names below it (zone_sigs.wild): the RRSIG over
  * "*.NAME" covering type into *sig (NULL: none), and the NSEC with its RRSIG, the last two
  * records, into *nsec. */
 static void wild_records(const struct zone_node *n, uint16_t type, const uint8_t **sig,
                          size_t *sig_len, const uint8_t **nsec, size_t *nsec_len)
 {
-	const uint8_t *p = n->data + n->wild.off, *end = p + n->wild.len;
+	const uint8_t *p = n->data + zone_node_sigs(n)->wild.off, *end = p + zone_node_sigs(n)->wild.len;
 	*sig = *nsec = NULL;
 	*sig_len = *nsec_len = 0;
 	while (p + 12 <= end) {
@@ -288,12 +288,12 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 		r->an_len = set->len;
 		r->an_count = set->count;
 		r->kind = DNS_KIND_ANSWER;
-		const struct zone_rrset *sig = &n->sigs[set - n->rrsets];
+		const struct zone_rrset *sig = &zone_node_sigs(n)->set[set - n->rrsets];
 		if (r->dnssec_ok && exact && sig->len > 0) {
 			r->an_sig = n->data + sig->off;
 			r->an_sig_len = sig->len;
 			r->an_sig_count = sig->count;
-		} else if (r->dnssec_ok && !exact && n->wild.len > 0) {
+		} else if (r->dnssec_ok && !exact && zone_node_sigs(n)->wild.len > 0) {
 			/* From a wildcard: its RRSIG made over "*.NAME" (the labels field tells
 			 * the validator), and the NSEC proving the name asked for does not
 			 * exist (RFC 4035 3.1.3.3). */
@@ -312,18 +312,18 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 	r->soa_len = soa->len;
 	r->soa_ptr = apex->soa_ptr;
 	r->apex_off = DNS_HDR_LEN + (size_t)q->name_len - z->apex_len;
-	if (r->dnssec_ok && n != NULL && !exact && n->wild.len > 0 &&
-	    apex->sigs[ZS_SOA].len > 0) {
+	if (r->dnssec_ok && n != NULL && !exact && zone_node_sigs(n)->wild.len > 0 &&
+	    zone_node_sigs(apex)->set[ZS_SOA].len > 0) {
 		/* NODATA from a wildcard: its NSEC says which types it has, and proves the
 		 * name asked for does not exist (RFC 4035 3.1.3.4). */
 		const uint8_t *unused;
 		size_t unused_len;
 		wild_records(n, 0, &unused, &unused_len, &r->wnsec, &r->wnsec_len);
 		r->wild_off = DNS_HDR_LEN + (size_t)q->name_len - n->name_len;
-		r->soa_sig = apex->data + apex->sigs[ZS_SOA].off;
-		r->soa_sig_len = apex->sigs[ZS_SOA].len;
-		r->soa_sig_count = apex->sigs[ZS_SOA].count;
-	} else if (r->dnssec_ok && z->dnssec != NULL && apex->sigs[ZS_SOA].len > 0) {
+		r->soa_sig = apex->data + zone_node_sigs(apex)->set[ZS_SOA].off;
+		r->soa_sig_len = zone_node_sigs(apex)->set[ZS_SOA].len;
+		r->soa_sig_count = zone_node_sigs(apex)->set[ZS_SOA].count;
+	} else if (r->dnssec_ok && z->dnssec != NULL && zone_node_sigs(apex)->set[ZS_SOA].len > 0) {
 		/* Compact denial (RFC 9824): NODATA and NXDOMAIN both become an NSEC at the
 		 * question name whose bitmap says which types exist there (NXNAME: none), so
 		 * nothing of the zone's other names can be walked. */
@@ -333,9 +333,9 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 		r->deny_len = dnssec_deny(z->dnssec, q->lname, q->name_len, n,
 		                          ttl < minimum ? ttl : minimum, now, r->deny);
 		if (r->deny_len > 0) {
-			r->soa_sig = apex->data + apex->sigs[ZS_SOA].off;
-			r->soa_sig_len = apex->sigs[ZS_SOA].len;
-			r->soa_sig_count = apex->sigs[ZS_SOA].count;
+			r->soa_sig = apex->data + zone_node_sigs(apex)->set[ZS_SOA].off;
+			r->soa_sig_len = zone_node_sigs(apex)->set[ZS_SOA].len;
+			r->soa_sig_count = zone_node_sigs(apex)->set[ZS_SOA].count;
 		}
 	}
 	if (n != NULL) {

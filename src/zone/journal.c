@@ -35,7 +35,7 @@ static void rrlist_add(struct rrlist *l, const struct zone_node *node,
 /* The records node has at its name, or with wild at "*.name": its RRsets, then in a signed
  * zone their RRSIGs (the apex SOA's change with every serial: differences like any record,
  * so an IXFR carries the signed zone), made over the name or over "*.name" with the NSEC
- * there (zone_node.wild). */
+ * there (zone_sigs.wild). */
 static void rrlist_of(const struct zone_node *node, bool wild, struct rrlist *l)
 {
 	l->n = 0;
@@ -45,11 +45,11 @@ static void rrlist_of(const struct zone_node *node, bool wild, struct rrlist *l)
 		if (s != ZS_SOA)
 			rrlist_add(l, node, &node->rrsets[s]);
 	if (wild) {
-		rrlist_add(l, node, &node->wild);
+		rrlist_add(l, node, &zone_node_sigs(node)->wild);
 		return;
 	}
 	for (int s = 0; s < ZS_COUNT; s++)
-		rrlist_add(l, node, &node->sigs[s]);
+		rrlist_add(l, node, &zone_node_sigs(node)->set[s]);
 }
 
 static bool rrlist_has(const struct rrlist *l, const uint8_t *rr, size_t len)

@@ -599,6 +599,8 @@ void zone_node_free(struct zone_node *n)
 	free(n);
 }
 
+const struct zone_sigs zone_sigs_none;
+
 enum zone_slot zone_slot_of_type(uint16_t type)
 {
 	return slot_of_type(type);
@@ -643,7 +645,10 @@ struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zo
 	    (n_wild > 0 && wild == NULL) || n_wild > 2 * ZS_COUNT + 2)
 		return NULL;
 	size_t end = rrsets_end(n);
-	size_t total = end;
+	/* The struct zone_sigs on an even offset (data is, and so is a malloc'd block),
+	 * then the records. */
+	size_t sig_off = (end + 1) & ~(size_t)1;
+	size_t total = sig_off + sizeof(struct zone_sigs);
 	for (size_t i = 0; i < n_sigs; i++) {
 		if (sigs[i].type != ZONE_TYPE_RRSIG || sigs[i].rdlen < 20 ||
 		    sigs[i].rdlen > ZONE_MAX_RDATA || sigs[i].rdata == NULL)
@@ -665,11 +670,12 @@ struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zo
 	if (node == NULL)
 		return NULL;
 	memcpy(node, n, sizeof(*node) + end);
-	memset(node->sigs, 0, sizeof(node->sigs));
-	memset(&node->wild, 0, sizeof(node->wild));
-	size_t pos = end;
+	node->sig_off = (uint16_t)sig_off;
+	struct zone_sigs *zs = (struct zone_sigs *)(void *)(node->data + sig_off);
+	memset(zs, 0, sizeof(*zs));
+	size_t pos = sig_off + sizeof(*zs);
 	for (int s = 0; s < ZS_COUNT; s++) {
-		struct zone_rrset *set = &node->sigs[s];
+		struct zone_rrset *set = &zs->set[s];
 		set->off = (uint16_t)pos;
 		for (size_t i = 0; i < n_sigs; i++) {
 			if (slot_of_type(wire_load_u16(sigs[i].rdata)) != (enum zone_slot)s)
@@ -682,11 +688,11 @@ struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zo
 			set->off = 0;
 	}
 	if (n_wild > 0) {
-		node->wild.off = (uint16_t)pos;
+		zs->wild.off = (uint16_t)pos;
 		for (size_t i = 0; i < n_wild; i++)
 			pos += render_rr(node->data + pos, &wild[i]);
-		node->wild.len = (uint16_t)(pos - node->wild.off);
-		node->wild.count = (uint16_t)n_wild;
+		zs->wild.len = (uint16_t)(pos - zs->wild.off);
+		zs->wild.count = (uint16_t)n_wild;
 	}
 	return node;
 }

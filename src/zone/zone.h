@@ -46,10 +46,12 @@ struct zone_rrset {
 
 /* One owner name with its records; a single allocation. Immutable once inserted.
  *
- * In a signed zone sigs[s] holds the RRSIG records that cover rrsets[s], rendered the same
- * way (owner 0xC00C, the signer's name uncompressed as RFC 4034 3.1.7 requires), after all
- * the RRsets; len 0 = none (an unsigned zone, or no such RRset). A signed wildcard node
- * (ZONE_NODE_WILDCARD) also holds, in wild, what answers for the names below it: the RRSIGs
+ * In a signed zone the node also holds a struct zone_sigs (zone_node_sigs(); in the same
+ * allocation, after the RRsets, at sig_off: an unsigned node pays 2 octets for it). Its
+ * set[s] holds the RRSIG records that cover rrsets[s], rendered the same way (owner
+ * 0xC00C, the signer's name uncompressed as RFC 4034 3.1.7 requires); len 0 = none. A
+ * signed wildcard node (ZONE_NODE_WILDCARD) also holds, in wild, what answers for the
+ * names below it: the RRSIGs
  * of its RRsets made over the owner "*.NAME" (labels field one less than that owner's), then
  * the NSEC at "*.NAME" whose next name is NAME with a 0 octet appended to its first label (it
  * covers every name below NAME, proving the name asked for does not exist) and that NSEC's
@@ -69,10 +71,25 @@ struct zone_node {
 	uint8_t name_len;                  /* length of the lowercase wire name */
 	struct zone_rrset rrsets[ZS_COUNT]; /* len 0 = no such RRset */
 	uint16_t soa_ptr[2];               /* MNAME, RNAME pointer positions; see above */
-	struct zone_rrset sigs[ZS_COUNT];  /* RRSIGs covering each RRset; see above */
-	struct zone_rrset wild;            /* a signed wildcard's records for the names below */
+	uint16_t sig_off;                  /* where its struct zone_sigs is in data; 0 = none */
 	uint8_t data[];                    /* name (name_len bytes), then the RRsets */
 };
+
+/* The signed parts of a node (see struct zone_node): offsets into the node's data. */
+struct zone_sigs {
+	struct zone_rrset set[ZS_COUNT]; /* the RRSIGs covering each RRset */
+	struct zone_rrset wild;          /* a signed wildcard's records for the names below */
+};
+
+/* What an unsigned node has: no RRSIG anywhere. */
+extern const struct zone_sigs zone_sigs_none;
+
+/* The signed parts of n, or zone_sigs_none. */
+static inline const struct zone_sigs *zone_node_sigs(const struct zone_node *n)
+{
+	return n->sig_off != 0 ? (const struct zone_sigs *)(const void *)(n->data + n->sig_off)
+	                       : &zone_sigs_none;
+}
 
 /* The slot table is paged so that deriving a version copies only what changes: a
  * directory of page pointers, each page ZONE_PAGE_SLOTS slots (4 KiB). Slot i lives in

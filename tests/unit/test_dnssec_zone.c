@@ -57,14 +57,14 @@ static void test_node_signed_beside_rrsets(void **state)
 	struct zone_node *n = host_node(0);
 	struct zone_node *s = dnssec_sign_node(z, n, 30, NOW);
 	assert_non_null(s);
-	assert_int_equal(s->sigs[ZS_A].count, 1);
-	assert_int_equal(s->sigs[ZS_AAAA].count, 1);
-	assert_int_equal(s->sigs[ZS_MX].len, 0);
-	assert_int_equal(s->wild.len, 0);
+	assert_int_equal(zone_node_sigs(s)->set[ZS_A].count, 1);
+	assert_int_equal(zone_node_sigs(s)->set[ZS_AAAA].count, 1);
+	assert_int_equal(zone_node_sigs(s)->set[ZS_MX].len, 0);
+	assert_int_equal(zone_node_sigs(s)->wild.len, 0);
 	assert_memory_equal(s->data + s->rrsets[ZS_A].off, n->data + n->rrsets[ZS_A].off,
 	                    n->rrsets[ZS_A].len);
 
-	const uint8_t *rr = s->data + s->sigs[ZS_A].off;
+	const uint8_t *rr = s->data + zone_node_sigs(s)->set[ZS_A].off;
 	assert_int_equal(wire_load_u16(rr), 0xC00C);
 	assert_int_equal(wire_load_u16(rr + 2), DNSSEC_TYPE_RRSIG);
 	const uint8_t a[4] = {192, 0, 2, 1}, a2[4] = {192, 0, 2, 2};
@@ -95,10 +95,10 @@ static void test_wildcard_records(void **state)
 	struct zone_node *n = host_node(ZONE_NODE_WILDCARD);
 	struct zone_node *s = dnssec_sign_node(z, n, 30, NOW);
 	assert_non_null(s);
-	assert_int_equal(s->wild.count, 4); /* RRSIG A, RRSIG AAAA, NSEC, RRSIG NSEC */
-	const uint8_t *p = s->data + s->wild.off;
+	assert_int_equal(zone_node_sigs(s)->wild.count, 4); /* RRSIG A, RRSIG AAAA, NSEC, RRSIG NSEC */
+	const uint8_t *p = s->data + zone_node_sigs(s)->wild.off;
 	unsigned seen_nsec = 0;
-	for (unsigned i = 0; i < s->wild.count; i++) {
+	for (unsigned i = 0; i < zone_node_sigs(s)->wild.count; i++) {
 		uint16_t type = wire_load_u16(p + 2), rdlen = wire_load_u16(p + 10);
 		const uint8_t *rd = p + 12;
 		if (type == DNSSEC_TYPE_NSEC) {
