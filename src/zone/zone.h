@@ -16,7 +16,9 @@
 
 /* The slot each RR type the zone model holds occupies in a node. DNSKEY, CDS and CDNSKEY
  * only ever sit at the apex of a signed zone, put there by the publisher. */
-enum zone_slot { ZS_SOA, ZS_NS, ZS_A, ZS_AAAA, ZS_MX, ZS_TXT, ZS_DNSKEY, ZS_CDS, ZS_CDNSKEY, ZS_COUNT };
+enum zone_slot {
+	ZS_SOA, ZS_NS, ZS_A, ZS_AAAA, ZS_MX, ZS_TXT, ZS_DNSKEY, ZS_CDS, ZS_CDNSKEY, ZS_COUNT
+};
 
 /* RR types of DNSSEC the zone model knows. */
 #define ZONE_TYPE_RRSIG   46
