@@ -18,7 +18,7 @@
 .DEFAULT_GOAL := all
 
 PKGS    := sqlite3 libmicrohttpd liburcu-qsbr libsodium inih jansson libcurl miniupnpc libpcap \
-           liboath libqrencode
+           liboath libqrencode libcrypto
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 

@@ -20,57 +20,13 @@
 /* What a sealed secret is: nonce, then the box (MAC and the secret). */
 #define SEALED_LEN(n) (crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + (n))
 
-static int read_key_file(int fd, const char *path, uint8_t key[TSIGKEY_SEAL_LEN])
-{
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || !secret_file_private(&sb)) {
-		log_err("tsig: %s must be a regular file that only its owner can read (chmod 600)",
-		        path);
-		return NP_EIO;
-	}
-	ssize_t n = read(fd, key, TSIGKEY_SEAL_LEN);
-	if (n != TSIGKEY_SEAL_LEN) {
-		log_err("tsig: %s: not a sealing key (%d bytes expected)", path, TSIGKEY_SEAL_LEN);
-		sodium_memzero(key, TSIGKEY_SEAL_LEN);
-		return NP_EIO;
-	}
-	return NP_OK;
-}
-
 int tsigkey_seal_key(const char *data_dir, bool create, uint8_t key[TSIGKEY_SEAL_LEN])
 {
 	char path[PATH_MAX];
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", data_dir, TSIGKEY_SEAL_FILE) >=
 	    sizeof(path))
 		return NP_EIO;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT && create) {
-		/* O_EXCL: when two processes make it at once, one wins and the other reads it. */
-		int wfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (wfd >= 0) {
-			uint8_t fresh[TSIGKEY_SEAL_LEN];
-			randombytes_buf(fresh, sizeof(fresh));
-			bool ok = write(wfd, fresh, sizeof(fresh)) == (ssize_t)sizeof(fresh) &&
-			          fsync(wfd) == 0;
-			sodium_memzero(fresh, sizeof(fresh));
-			if (close(wfd) != 0 || !ok) {
-				log_err("tsig: cannot write %s: %s", path, strerror(errno));
-				unlink(path);
-				return NP_EIO;
-			}
-		} else if (errno != EEXIST) {
-			log_err("tsig: cannot create %s: %s", path, strerror(errno));
-			return NP_EIO;
-		}
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	}
-	if (fd < 0) {
-		log_err("tsig: cannot open %s: %s", path, strerror(errno));
-		return NP_EIO;
-	}
-	int ret = read_key_file(fd, path, key);
-	close(fd);
-	return ret;
+	return secret_key_file(path, "tsig", create, key, TSIGKEY_SEAL_LEN);
 }
 
 int tsigkey_name_normal(const char *text, char *out, size_t len, char *err, size_t errlen)

@@ -45,7 +45,7 @@ static const char *const sect_names[SECT_COUNT] = {
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
     parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup, parse_parked,
-    parse_feed, parse_asn_db, parse_xfr_acl, parse_log_format;
+    parse_feed, parse_asn_db, parse_xfr_acl, parse_log_format, parse_on_off, parse_dnssec_alg;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0
@@ -189,6 +189,10 @@ static const struct schema_row cfg_schema[] = {
 	 L(struct cfg_zone, allow_transfer, n_allow_transfer, CFG_MAX_XFR_ACL), REP},
 	{SECT_ZONE, "notify", parse_dns_listen, 0, 0, NULL,
 	 L(struct cfg_zone, notify, n_notify, CFG_MAX_NOTIFY), REP},
+	{SECT_ZONE, "dnssec", parse_on_off, 0, 0, "off", Z(dnssec), 0},
+	{SECT_ZONE, "dnssec_algorithm", parse_dnssec_alg, 0, 0, "13", Z(dnssec_algorithm), 0},
+	{SECT_ZONE, "dnssec_zsk_lifetime", schema_uint, 0, 2147483647, "7776000",
+	 Z(dnssec_zsk_lifetime), 0},
 };
 /* clang-format on */
 
@@ -615,6 +619,35 @@ static int parse_contact(struct schema_ctx *c, const struct schema_row *r, void 
 	return NP_OK;
 bad:
 	snprintf(why, whylen, "must be a mail address or a domain name");
+	return NP_EINVAL;
+}
+
+/* "on" or "off" into a bool. */
+static int parse_on_off(struct schema_ctx *c, const struct schema_row *r, void *base,
+                        const char *val, char *why, size_t whylen)
+{
+	(void)c;
+	bool *out = schema_field(r, base);
+	if (strcmp(val, "on") == 0 || strcmp(val, "off") == 0) {
+		*out = strcmp(val, "on") == 0;
+		return NP_OK;
+	}
+	snprintf(why, whylen, "must be on or off");
+	return NP_EINVAL;
+}
+
+/* The DNSSEC algorithms the server signs with: 13 (ECDSA P-256 with SHA-256) and 15
+ * (Ed25519). */
+static int parse_dnssec_alg(struct schema_ctx *c, const struct schema_row *r, void *base,
+                            const char *val, char *why, size_t whylen)
+{
+	(void)c;
+	unsigned *out = schema_field(r, base);
+	if (strcmp(val, "13") == 0 || strcmp(val, "15") == 0) {
+		*out = val[1] == '3' ? 13u : 15u;
+		return NP_OK;
+	}
+	snprintf(why, whylen, "must be 13 (ECDSA P-256) or 15 (Ed25519)");
 	return NP_EINVAL;
 }
 

@@ -3,6 +3,7 @@
 #include "common/secret.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "common/str.h"
 
 /* Domain separation: the same bytes hashed for another purpose give another value. */
@@ -106,6 +108,59 @@ int secret_file_read(const char *path, const char *what, const char *form, char 
 out:
 	if (ret != NP_OK)
 		sodium_memzero(out, outlen);
+	close(fd);
+	return ret;
+}
+
+static int read_key_file(int fd, const char *path, const char *what, uint8_t *key, size_t len)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || !secret_file_private(&sb)) {
+		log_err("%s: %s must be a regular file that only its owner can read (chmod 600)",
+		        what, path);
+		return NP_EIO;
+	}
+	ssize_t n = read(fd, key, len);
+	if (n != (ssize_t)len) {
+		log_err("%s: %s: not a sealing key (%zu bytes expected)", what, path, len);
+		sodium_memzero(key, len);
+		return NP_EIO;
+	}
+	return NP_OK;
+}
+
+int secret_key_file(const char *path, const char *what, bool create, uint8_t *key, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT && create) {
+		/* O_EXCL: when two processes make it at once, one wins and the other reads it. */
+		int wfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (wfd >= 0) {
+			uint8_t fresh[64];
+			if (len > sizeof(fresh)) {
+				close(wfd);
+				unlink(path);
+				return NP_EINVAL;
+			}
+			randombytes_buf(fresh, len);
+			bool ok = write(wfd, fresh, len) == (ssize_t)len && fsync(wfd) == 0;
+			sodium_memzero(fresh, sizeof(fresh));
+			if (close(wfd) != 0 || !ok) {
+				log_err("%s: cannot write %s: %s", what, path, strerror(errno));
+				unlink(path);
+				return NP_EIO;
+			}
+		} else if (errno != EEXIST) {
+			log_err("%s: cannot create %s: %s", what, path, strerror(errno));
+			return NP_EIO;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0) {
+		log_err("%s: cannot open %s: %s", what, path, strerror(errno));
+		return NP_EIO;
+	}
+	int ret = read_key_file(fd, path, what, key, len);
 	close(fd);
 	return ret;
 }

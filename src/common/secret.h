@@ -46,4 +46,12 @@ bool secret_file_private(const struct stat *sb);
 int secret_file_read(const char *path, const char *what, const char *form, char *out, size_t outlen,
                      size_t *outn, char *err, size_t errlen) np_mustcheck;
 
+/* Reads a sealing key (len random bytes) from path into key; when the file does not exist
+ * and create is set, makes it (exclusively, mode 0600: two processes making it at once agree
+ * on one). what names it in messages ("tsig", "dnssec"). NP_EIO with the reason logged when
+ * it cannot be read, has the wrong size or is not private. The TSIG secrets and the DNSSEC
+ * private keys are kept sealed in the store with such keys, never in the store itself. */
+int secret_key_file(const char *path, const char *what, bool create, uint8_t *key,
+                    size_t len) np_mustcheck;
+
 #endif

@@ -5,16 +5,21 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
+#include <time.h>
 #include <urcu-qsbr.h>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "core/acme.h"
+#include "core/keyroll.h"
 #include "dns/constants.h"
 #include "dns/name.h"
+#include "dnssec/zone.h"
 #include "store/abuse.h"
+#include "store/dnssec.h"
 #include "store/journal.h"
 #include "zone/journal.h"
 
@@ -32,6 +37,8 @@ struct garbage {
 	bool whole;                         /* a rebuild: the old db shares nothing */
 	struct zone_version **old_versions; /* tables of the replaced versions */
 	struct zone_retired retired;        /* nodes, pages, journal entries only old used */
+	struct dnssec_zone **signers;       /* signing states only old's versions named */
+	size_t n_signers;
 };
 
 struct publisher {
@@ -63,6 +70,17 @@ struct publisher {
 	struct zone_jentry **entries;
 	bool *reset;
 	bool stale, prepared;
+
+	/* Signed zones: the signing state of each zone of cfg (NULL: unsigned), and those a
+	 * rebuild replaced, which versions still being read may name: the next successful
+	 * rebuild hands them to the garbage of the versions it replaces. */
+	uint8_t seal[STORE_DNSSEC_SEAL_LEN];
+	bool have_seal;
+	struct dnssec_zone **signers;
+	unsigned n_signers;
+	struct dnssec_zone **dead;
+	size_t n_dead;
+	int64_t signed_at; /* when the last full build signed every node */
 
 	/* Scratch for loading a host's records (too big for a thread stack). */
 	struct store_rr rrs[ZONE_MAX_RRS_PER_NODE];
@@ -123,6 +141,117 @@ static size_t quarantined_rrs(struct publisher *p, const char *fqdn, struct zone
 	return 1;
 }
 
+/* ---- DNSSEC: each signed zone's keys, and the signing of what is built ---- */
+
+/* The signing state of each zone of the configuration: read from the store (keys made and
+ * stored first for a zone that has none), the previous one kept when its keys are the same. */
+static int load_signers(struct publisher *p)
+{
+	unsigned nz = p->cfg->n_zones;
+	struct dnssec_zone **next = calloc(nz + 1, sizeof(*next));
+	if (next == NULL)
+		return NP_ENOMEM;
+	int ret = NP_OK;
+	for (unsigned zi = 0; zi < nz && ret == NP_OK; zi++) {
+		const struct cfg_zone *cz = &p->cfg->zones[zi];
+		if (!cz->dnssec)
+			continue;
+		if (!p->have_seal) {
+			ret = store_dnssec_seal_key(p->cfg->data_dir, true, p->seal);
+			p->have_seal = ret == NP_OK;
+			if (ret != NP_OK)
+				break;
+		}
+		ret = store_dnssec_keys_create(p->st, p->seal, cz->name, cz->dnssec_algorithm,
+		                               time(NULL));
+		if (ret == NP_OK)
+			log_info("zone %s: made DNSSEC keys (algorithm %u); nameplatectl zone ds %s "
+			         "prints the DS records for the parent",
+			         cz->name, cz->dnssec_algorithm, cz->name);
+		if (ret == NP_EEXIST || ret == NP_OK)
+			ret = store_dnssec_zone_load(p->st, p->seal, cz->name, &next[zi]);
+		if (ret != NP_OK)
+			log_err("zone %s: cannot load its DNSSEC keys: %s", cz->name, np_strerror(ret));
+	}
+	if (ret != NP_OK) {
+		for (unsigned zi = 0; zi < nz; zi++)
+			dnssec_zone_free(next[zi]);
+		free(next);
+		return ret;
+	}
+	/* What did not change stays, so that equal signatures keep their cache; the rest is
+	 * kept until the versions that name it are freed (rebuild_all hands it to their
+	 * garbage), or the stop. */
+	struct dnssec_zone **dead = realloc(p->dead, (p->n_dead + p->n_signers + 1) * sizeof(*dead));
+	if (dead == NULL) {
+		for (unsigned zi = 0; zi < nz; zi++)
+			dnssec_zone_free(next[zi]);
+		free(next);
+		return NP_ENOMEM;
+	}
+	p->dead = dead;
+	for (unsigned i = 0; i < p->n_signers; i++) {
+		struct dnssec_zone *old = p->signers[i];
+		for (unsigned zi = 0; old != NULL && zi < nz; zi++) {
+			struct dnssec_zone *n = next[zi];
+			if (n != NULL && n->apex_len == old->apex_len &&
+			    memcmp(n->apex, old->apex, n->apex_len) == 0 &&
+			    n->keyset == old->keyset) {
+				dnssec_zone_free(n);
+				next[zi] = old;
+				old = NULL;
+			}
+		}
+		if (old != NULL)
+			p->dead[p->n_dead++] = old;
+	}
+	free(p->signers);
+	p->signers = next;
+	p->n_signers = nz;
+	return NP_OK;
+}
+
+static const struct dnssec_zone *signer_of(const struct publisher *p, const struct cfg_zone *cz)
+{
+	size_t zi = (size_t)(cz - p->cfg->zones);
+	return zi < p->n_signers ? p->signers[zi] : NULL;
+}
+
+/* node signed when its zone is (node is consumed either way); NULL with node NULL, or when
+ * signing fails (no memory). */
+static struct zone_node *sign(const struct publisher *p, const struct cfg_zone *cz,
+                              struct zone_node *node)
+{
+	const struct dnssec_zone *dz = cz != NULL ? signer_of(p, cz) : NULL;
+	if (node == NULL || dz == NULL)
+		return node;
+	/* Negative answers' TTL: the lower of the SOA's and its MINIMUM (RFC 2308 3). */
+	uint32_t neg_ttl = cz->soa_ttl < cz->negative_ttl ? cz->soa_ttl : cz->negative_ttl;
+	struct zone_node *s = dnssec_sign_node(dz, node, neg_ttl, (uint32_t)time(NULL));
+	if (s == NULL)
+		log_err("zone %s: cannot sign a node", cz->name);
+	zone_node_free(node);
+	return s;
+}
+
+/* The apex node: SOA, NS, the apex host's records, and in a signed zone DNSKEY, CDS and
+ * CDNSKEY, all signed. */
+static struct zone_node *apex_node(const struct publisher *p, const struct cfg_zone *cz,
+                                   uint32_t serial, const struct zone_rr_in *in, size_t nin)
+{
+	const struct dnssec_zone *dz = signer_of(p, cz);
+	if (dz == NULL)
+		return zone_node_new_apex(cz, serial, in, nin);
+	struct zone_rr_in all[ZONE_MAX_RRS_PER_NODE];
+	uint8_t keys[DNSSEC_APEX_RRS * DNSSEC_DNSKEY_MAX];
+	if (nin + DNSSEC_APEX_RRS > ZONE_MAX_RRS_PER_NODE)
+		return NULL;
+	if (nin > 0)
+		memcpy(all, in, nin * sizeof(*in));
+	size_t n = nin + dnssec_zone_apex_rrs(dz, cz->soa_ttl, all + nin, keys);
+	return sign(p, cz, zone_node_new_apex(cz, serial, all, n));
+}
+
 /* ---- full build: every zone from the store ---- */
 
 struct build_ctx {
@@ -154,7 +283,7 @@ static int build_host(const struct store_host *h, const struct store_rr *rrs, si
 		return 0;
 	}
 	if ((size_t)len == b->z->apex_len && memcmp(name, b->z->apex, (size_t)len) == 0) {
-		b->apex = zone_node_new_apex(b->cz, b->serial, in, nin);
+		b->apex = apex_node(b->p, b->cz, b->serial, in, nin);
 		if (b->apex == NULL)
 			b->err = NP_ENOMEM;
 		return b->apex == NULL;
@@ -163,6 +292,11 @@ static int build_host(const struct store_host *h, const struct store_rr *rrs, si
 	if (node == NULL) {
 		log_warn("zone %s: skipping host %s: records do not render", b->cz->name, h->fqdn);
 		return 0;
+	}
+	node = sign(b->p, b->cz, node);
+	if (node == NULL) {
+		b->err = NP_ENOMEM;
+		return 1;
 	}
 	b->err = zone_version_insert(b->z, node);
 	return b->err != NP_OK;
@@ -188,6 +322,11 @@ static int build_challenge(const char *fqdn, const struct store_acme_txt *v, siz
 	if (node == NULL) {
 		log_warn("zone %s: skipping the ACME challenge of %s", b->cz->name, fqdn);
 		return 0;
+	}
+	node = sign(b->p, b->cz, node);
+	if (node == NULL) {
+		b->err = NP_ENOMEM;
+		return 1;
 	}
 	b->err = zone_version_insert(b->z, node);
 	return b->err != NP_OK;
@@ -277,7 +416,7 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zon
 	if (ret == NP_OK)
 		ret = b.err;
 	if (ret == NP_OK && b.apex == NULL) {
-		b.apex = zone_node_new_apex(cz, serial, NULL, 0);
+		b.apex = apex_node(p, cz, serial, NULL, 0);
 		if (b.apex == NULL)
 			ret = NP_ENOMEM;
 	}
@@ -292,6 +431,7 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zon
 			ret = NP_ENOMEM;
 		else
 			*b.z->conf = *cz;
+		b.z->dnssec = signer_of(p, cz);
 	}
 	if (ret != NP_OK) {
 		zone_version_free_all(b.z);
@@ -314,6 +454,9 @@ static void garbage_free(struct garbage *g)
 		free(g->old_versions);
 		free(g->old_db);
 	}
+	for (size_t i = 0; i < g->n_signers; i++)
+		dnssec_zone_free(g->signers[i]);
+	free(g->signers);
 	free(g);
 }
 
@@ -368,6 +511,10 @@ static int rebuild_all(struct publisher *p)
 	int ret = store_data_version(p->st, &version);
 	if (ret != NP_OK)
 		return ret;
+	ret = load_signers(p);
+	if (ret != NP_OK)
+		return ret;
+	int64_t signing = time(NULL);
 	struct zone_db *db = db_alloc(p, p->cfg->n_zones);
 	if (db == NULL)
 		return NP_ENOMEM;
@@ -394,12 +541,17 @@ static int rebuild_all(struct publisher *p)
 	rcu_assign_pointer(*p->db_slot, db);
 	p->db = db;
 	p->data_version = version;
+	p->signed_at = signing;
 	notify_changed(p, old, db);
 	synchronize_rcu();
 	if (g != NULL) {
 		g->gen = old->generation;
 		g->old_db = old;
 		g->whole = true;
+		g->signers = p->dead;
+		g->n_signers = p->n_dead;
+		p->dead = NULL;
+		p->n_dead = 0;
 		garbage_enqueue(p, g);
 	}
 	garbage_collect(p);
@@ -460,7 +612,7 @@ static int render_challenge(struct publisher *p, const char *host_fqdn, struct z
 		ret = store_acme_get(p->st, h.id, v, ACME_VALUES_MAX, &n);
 	if (ret != NP_OK || n == 0)
 		return ret;
-	*node = acme_node(host_fqdn, v, n, challenge_ttl(cz));
+	*node = sign(p, cz, acme_node(host_fqdn, v, n, challenge_ttl(cz)));
 	return *node == NULL ? NP_ENOMEM : NP_OK;
 }
 
@@ -491,7 +643,8 @@ static int render_host(struct publisher *p, const char *fqdn, struct zone_node *
 		if (nin == 0)
 			return NP_OK; /* no node: the name is removed, NXDOMAIN */
 	}
-	*node = zone_node_new(name, (size_t)len, host_flags(&h), p->rr_in, nin);
+	*node = sign(p, config_zone_for(p->cfg, fqdn),
+	             zone_node_new(name, (size_t)len, host_flags(&h), p->rr_in, nin));
 	return *node == NULL ? NP_ENOMEM : NP_OK;
 }
 
@@ -508,7 +661,7 @@ static int render_apex(struct publisher *p, const struct cfg_zone *cz, uint32_t 
 	if (ret != NP_OK)
 		return ret;
 	size_t nin = rr_in_from_store(p->rr_in, p->rrs, n);
-	*node = zone_node_new_apex(cz, serial, p->rr_in, nin);
+	*node = apex_node(p, cz, serial, p->rr_in, nin);
 	return *node == NULL ? NP_ENOMEM : NP_OK;
 }
 
@@ -866,10 +1019,59 @@ static void hook_batch_end(void *ctx, bool committed)
 }
 
 /* nameplatectl commits through its own connection: rebuild when the store changed. */
+/* A full signing makes new signatures for records that did not change: each signed zone
+ * gets a new serial, so that secondaries fetch them (an AXFR: the journal's history ends
+ * here) before the ones they hold expire. */
+static void bump_signed_serials(struct publisher *p)
+{
+	for (unsigned i = 0; i < p->cfg->n_zones; i++) {
+		const struct cfg_zone *cz = &p->cfg->zones[i];
+		uint32_t serial;
+		if (cz->dnssec && store_zone_bump(p->st, cz->name, &serial) != NP_OK)
+			log_warn("zone %s: cannot move the serial on for the new signatures",
+			         cz->name);
+	}
+}
+
+/* Whether the signatures of a signed zone need making anew: half their validity has passed
+ * since the last full build, or the clock went back past their inception. Nodes changed
+ * since then carry newer ones; the rebuild re-signs them all. */
+static bool signatures_due(const struct publisher *p)
+{
+	bool any = false;
+	for (unsigned i = 0; i < p->n_signers; i++)
+		any = any || p->signers[i] != NULL;
+	int64_t now = time(NULL);
+	return any && (now - p->signed_at >= DNSSEC_VALIDITY / 2 ||
+	               now + DNSSEC_SKEW < p->signed_at);
+}
+
 static void hook_wake(void *ctx)
 {
 	struct publisher *p = ctx;
 	garbage_collect(p); /* what a transfer that ended held */
+	/* Key rolls: a step due in any signed zone changes its DNSKEY RRset or its signing
+	 * key, so the zones are built and signed anew (with new serials). */
+	bool rolled = false;
+	for (unsigned i = 0; p->have_seal && i < p->cfg->n_zones && i < p->n_signers; i++) {
+		bool changed = false;
+		if (p->signers[i] != NULL &&
+		    keyroll_step(p->st, p->seal, &p->cfg->zones[i], time(NULL), &changed) != NP_OK)
+			log_err("zone %s: the key roll failed; it is tried again",
+			        p->cfg->zones[i].name);
+		rolled = rolled || changed;
+	}
+	if (rolled) {
+		bump_signed_serials(p);
+		if (rebuild_all(p) != NP_OK)
+			log_err("zones could not be signed with the rolled keys");
+	} else if (signatures_due(p)) {
+		log_info("re-signing the signed zones (signatures made %lld s ago)",
+		         (long long)(time(NULL) - p->signed_at));
+		bump_signed_serials(p);
+		if (rebuild_all(p) != NP_OK)
+			log_err("re-signing failed; DNS keeps serving the previous signatures");
+	}
 	int64_t version;
 	if (store_data_version(p->st, &version) != NP_OK || version == p->data_version)
 		return;
@@ -912,11 +1114,11 @@ int publish_start(struct publisher **out, const struct config *cfg, struct store
 	p->st = st;
 	p->db_slot = db_slot;
 	p->gq_tail = &p->gq_head;
+	bump_signed_serials(p); /* every start signs anew */
 	int ret = rebuild_all(p);
 	if (ret != NP_OK) {
 		rcu_assign_pointer(*db_slot, NULL);
-		db_free_all(p->db);
-		free(p);
+		publish_stop(p);
 		return ret;
 	}
 	*out = p;
@@ -943,5 +1145,12 @@ void publish_stop(struct publisher *p)
 	garbage_collect(p);
 	db_free_all(p->db);
 	free(p->touched);
+	for (unsigned i = 0; i < p->n_signers; i++)
+		dnssec_zone_free(p->signers[i]);
+	for (size_t i = 0; i < p->n_dead; i++)
+		dnssec_zone_free(p->dead[i]);
+	free(p->signers);
+	free(p->dead);
+	sodium_memzero(p->seal, sizeof(p->seal));
 	free(p);
 }

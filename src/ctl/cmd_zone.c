@@ -5,8 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+#include <time.h>
+
+#include "common/secret.h"
 #include "common/str.h"
 #include "ctl/ctl.h"
+#include "dns/name.h"
+#include "dnssec/key.h"
+#include "store/dnssec.h"
 #include "zone/zonefile.h"
 
 /* One record read from the file; owners and rdata live in growable arenas. */
@@ -525,11 +532,123 @@ static int zone_export(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* The configured zone argv[0] names, with the store open; NULL after a message. */
+static const struct cfg_zone *dnssec_zone_arg(struct ctl *c, int argc, char **argv,
+                                              const char *usage)
+{
+	if (argc != 1) {
+		ctl_usage("%s", usage);
+		return NULL;
+	}
+	char name[CFG_NAME_MAX];
+	if (!ctl_host_name(argv[0], name, sizeof(name)))
+		return NULL;
+	const struct cfg_zone *cz = zone_named(c->cfg, name);
+	if (cz == NULL) {
+		ctl_err("no configured zone %s", name);
+		return NULL;
+	}
+	if (secret_lib_init() != NP_OK || ctl_open(c) != CTL_OK)
+		return NULL;
+	return cz;
+}
+
+static void print_hex(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02X", p[i]);
+}
+
+/* zone keys NAME: the zone's DNSSEC keys, made first when it has none. */
+static int zone_keys(struct ctl *c, int argc, char **argv)
+{
+	const struct cfg_zone *cz = dnssec_zone_arg(c, argc, argv, "zone keys NAME");
+	if (cz == NULL)
+		return CTL_FAIL;
+	static struct store_dnssec_key keys[STORE_DNSSEC_KEYS_MAX];
+	size_t n = 0;
+	int ret = store_dnssec_key_list(c->st, cz->name, keys, STORE_DNSSEC_KEYS_MAX, &n);
+	if (ret == NP_OK && n == 0) {
+		uint8_t seal[STORE_DNSSEC_SEAL_LEN];
+		ret = store_dnssec_seal_key(c->cfg->data_dir, true, seal);
+		if (ret == NP_OK)
+			ret = store_dnssec_keys_create(c->st, seal, cz->name, cz->dnssec_algorithm,
+			                               time(NULL));
+		sodium_memzero(seal, sizeof(seal));
+		if (ret == NP_OK)
+			ret = store_dnssec_key_list(c->st, cz->name, keys, STORE_DNSSEC_KEYS_MAX, &n);
+	}
+	if (ret != NP_OK) {
+		ctl_err("zone keys %s: %s", cz->name, np_strerror(ret));
+		return CTL_FAIL;
+	}
+	if (!cz->dnssec)
+		fprintf(stderr, "nameplatectl: note: dnssec is off for zone %s in %s: its keys are "
+		                "kept, but nothing is signed until dnssec = on\n",
+		        cz->name, c->conf_path);
+	printf("%-6s %-4s %-9s %-6s %-9s %-20s %s\n", "id", "role", "algorithm", "tag", "state",
+	       "since", "created");
+	for (size_t i = 0; i < n; i++) {
+		char when[2][32] = {"", ""};
+		time_t t[2] = {(time_t)keys[i].since, (time_t)keys[i].created};
+		for (int k = 0; k < 2; k++) {
+			struct tm tm;
+			if (gmtime_r(&t[k], &tm) != NULL)
+				strftime(when[k], sizeof(when[k]), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		}
+		printf("%-6lld %-4s %-9u %-6u %-9s %-20s %s\n", (long long)keys[i].id, keys[i].role,
+		       keys[i].algorithm, dnssec_key_tag(keys[i].dnskey, keys[i].dnskey_len),
+		       keys[i].state, when[0], when[1]);
+	}
+	return CTL_OK;
+}
+
+/* zone ds NAME: the DS records (SHA-256) of the zone's active KSKs, for the parent. */
+static int zone_ds(struct ctl *c, int argc, char **argv)
+{
+	const struct cfg_zone *cz = dnssec_zone_arg(c, argc, argv, "zone ds NAME");
+	if (cz == NULL)
+		return CTL_FAIL;
+	static struct store_dnssec_key keys[STORE_DNSSEC_KEYS_MAX];
+	size_t n = 0, shown = 0;
+	uint8_t apex[DNS_NAME_MAX];
+	int alen = dns_name_from_text(cz->name, apex, sizeof(apex));
+	int ret = alen > 0 ? store_dnssec_key_list(c->st, cz->name, keys, STORE_DNSSEC_KEYS_MAX, &n)
+	                   : NP_EINVAL;
+	if (ret != NP_OK) {
+		ctl_err("zone ds %s: %s", cz->name, np_strerror(ret));
+		return CTL_FAIL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(keys[i].role, "ksk") != 0 || strcmp(keys[i].state, "active") != 0)
+			continue;
+		uint8_t ds[DNSSEC_DS_LEN];
+		dnssec_ds_rdata(apex, (size_t)alen, keys[i].dnskey, keys[i].dnskey_len, ds);
+		printf("%s.\tIN\tDS\t%u %u %u ", cz->name, (unsigned)(ds[0] << 8 | ds[1]), ds[2],
+		       ds[3]);
+		print_hex(ds + 4, DNSSEC_DS_LEN - 4);
+		printf("\n");
+		shown++;
+	}
+	if (shown == 0) {
+		ctl_err("zone %s has no DNSSEC keys yet: run nameplatectl zone keys %s, or start "
+		        "nameplated with dnssec = on",
+		        cz->name, cz->name);
+		return CTL_FAIL;
+	}
+	return CTL_OK;
+}
+
 int ctl_cmd_zone(struct ctl *c, int argc, char **argv)
 {
 	if (argc >= 1 && strcmp(argv[0], "import") == 0)
 		return zone_import(c, argc - 1, argv + 1);
 	if (argc >= 1 && strcmp(argv[0], "export") == 0)
 		return zone_export(c, argc - 1, argv + 1);
-	return ctl_usage("zone import FILE [--zone NAME] [--user NAME] | zone export NAME");
+	if (argc >= 1 && strcmp(argv[0], "keys") == 0)
+		return zone_keys(c, argc - 1, argv + 1);
+	if (argc >= 1 && strcmp(argv[0], "ds") == 0)
+		return zone_ds(c, argc - 1, argv + 1);
+	return ctl_usage("zone import FILE [--zone NAME] [--user NAME] | zone export NAME | "
+	                 "zone keys NAME | zone ds NAME");
 }

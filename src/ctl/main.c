@@ -37,6 +37,8 @@ static void usage(FILE *out)
 	      "  host set FQDN TYPE [VALUE...]       replace (or delete) records of one type\n"
 	      "  zone import FILE [--zone NAME] [--user NAME]\n"
 	      "  zone export NAME\n"
+	      "  zone keys NAME              DNSSEC keys of the zone (made when it has none)\n"
+	      "  zone ds NAME                DS records of the zone's KSK, for the parent\n"
 	      "  sensor add NAME | sensor list | sensor del NAME\n"
 	      "  import pcap FILE [--json] | import cowrie FILE [--json]   offline observations\n"
 	      "  observe show ADDRESS [--json] [--at UNIXTIME]   the verdict from the store\n"

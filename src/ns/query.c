@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The authoritative query path: parse a query, find the node, copy pre-rendered RRsets.
  * No allocation, no lock, no system call: everything lives in resp or on the stack (a
- * signed query, which is refused, reads the clock once). */
+ * signed query, which is refused, reads the clock once). In a signed zone a query with
+ * the DO bit gets the RRSIGs the publisher made along with the RRsets; the one exception
+ * to the rule is its negative answers, whose NSEC record (compact denial, RFC 9824) is
+ * signed here, through a bounded cache (dnssec/zone.h) with a striped lock. */
 #include "ns/query.h"
 
 #include <string.h>
@@ -11,6 +14,8 @@
 #include "dns/name.h"
 #include "dns/tsig.h"
 #include "dns/wire.h"
+#include "dnssec/sign.h"
+#include "dnssec/zone.h"
 #include "ns/cookie.h"
 
 /* What one response is made of, gathered before anything is written. */
@@ -31,9 +36,27 @@ struct reply {
 	const uint8_t *an;
 	size_t an_len;
 	uint16_t an_count;
+	/* DO in a signed zone: the answer's RRSIGs, copied after it. */
+	const uint8_t *an_sig;
+	size_t an_sig_len;
+	uint16_t an_sig_count;
 	/* Authority: the zone's SOA, patched as it is copied. */
 	const uint8_t *soa;
 	size_t soa_len;
+	/* DO in a signed zone: the SOA's RRSIGs (owner patched like the SOA's), then the
+	 * compact denial: NSEC and its RRSIG, made for this answer. */
+	const uint8_t *soa_sig;
+	size_t soa_sig_len;
+	uint16_t soa_sig_count;
+	uint8_t deny[DNSSEC_DENY_MAX];
+	size_t deny_len;
+	/* DO, and the answer comes from a signed wildcard: its NSEC at "*.NAME" and that
+	 * NSEC's RRSIG (zone_sigs.wild), whose owners become "*." and a pointer to NAME
+	 * inside the question name, at wild_off. */
+	const uint8_t *wnsec;
+	size_t wnsec_len;
+	size_t wild_off;
+	uint32_t now; /* the caller's clock (0: not read) */
 	const uint16_t *soa_ptr; /* its MNAME/RNAME pointers to patch (zone_node.soa_ptr) */
 	size_t apex_off;         /* where the apex starts inside the echoed question name */
 	/* The COOKIE option to answer with: the client's cookie and our server cookie. */
@@ -57,8 +80,16 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 	size_t pos = DNS_HDR_LEN;
 	size_t opt_len = r->edns ? DNS_OPT_RR_LEN + (r->cookie ? COOKIE_OPT_LEN : 0) : 0;
 	size_t q_len = r->q != NULL ? (size_t)r->q->name_len + 4 : 0;
-	uint16_t an_count = r->an_count;
+	uint16_t an_count = (uint16_t)(r->an_count + r->an_sig_count);
 	uint16_t ns_count = r->soa != NULL ? 1 : 0;
+	/* A wildcard's NSEC and RRSIG are stored with 2-octet owners and written with 4. */
+	size_t wild_len = r->wnsec_len > 0 ? r->wnsec_len + 4 : 0;
+	size_t body = r->an_len + r->an_sig_len + r->soa_len + r->soa_sig_len + r->deny_len +
+	              wild_len;
+	if (r->soa != NULL)
+		ns_count = (uint16_t)(ns_count + r->soa_sig_count + (r->deny_len > 0 ? 2 : 0));
+	if (r->wnsec_len > 0)
+		ns_count = (uint16_t)(ns_count + 2);
 
 	if (pos + q_len + opt_len > r->limit)
 		return 0;
@@ -75,7 +106,7 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 		r->info->kind = r->kind;
 		r->info->qtype = r->q != NULL ? r->q->qtype : 0;
 	}
-	if (pos + r->an_len + r->soa_len + opt_len > r->limit) {
+	if (pos + body + opt_len > r->limit) {
 		r->flags |= DNS_FLAG_TC;
 		an_count = 0;
 		ns_count = 0;
@@ -83,6 +114,9 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 		if (r->an_len > 0)
 			memcpy(b + pos, r->an, r->an_len);
 		pos += r->an_len;
+		if (r->an_sig_len > 0)
+			memcpy(b + pos, r->an_sig, r->an_sig_len);
+		pos += r->an_sig_len;
 		if (r->soa != NULL) {
 			/* Owner, and MNAME/RNAME where they end with the apex: pointers to the
 			 * apex inside the question name. TTL: the lower of the SOA TTL and
@@ -99,6 +133,28 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 			uint32_t minimum = wire_load_u32(s + r->soa_len - 4);
 			wire_store_u32(s + 6, ttl < minimum ? ttl : minimum);
 			pos += r->soa_len;
+			/* Its RRSIGs: owner the apex, TTL the same as the SOA's. */
+			for (size_t off = 0; off < r->soa_sig_len;) {
+				uint8_t *g = b + pos + off;
+				memcpy(g, r->soa_sig + off, 12);
+				wire_store_u16(g, ptr);
+				wire_store_u32(g + 6, ttl < minimum ? ttl : minimum);
+				size_t rdlen = wire_load_u16(g + 10);
+				memcpy(g + 12, r->soa_sig + off + 12, rdlen);
+				off += 12 + rdlen;
+			}
+			pos += r->soa_sig_len;
+			memcpy(b + pos, r->deny, r->deny_len);
+			pos += r->deny_len;
+		}
+		for (size_t off = 0; off < r->wnsec_len;) {
+			size_t rdlen = wire_load_u16(r->wnsec + off + 10);
+			b[pos] = 1;
+			b[pos + 1] = '*';
+			wire_store_u16(b + pos + 2, (uint16_t)(0xC000 | r->wild_off));
+			memcpy(b + pos + 4, r->wnsec + off + 2, 10 + rdlen);
+			pos += 4 + 10 + rdlen;
+			off += 12 + rdlen;
 		}
 	}
 	if (r->edns) {
@@ -151,6 +207,15 @@ static const struct zone_rrset *rrset_for(const struct zone_node *n, uint16_t qt
 	case DNS_TYPE_NS:
 		s = ZS_NS;
 		break;
+	case ZONE_TYPE_DNSKEY:
+		s = ZS_DNSKEY;
+		break;
+	case ZONE_TYPE_CDS:
+		s = ZS_CDS;
+		break;
+	case ZONE_TYPE_CDNSKEY:
+		s = ZS_CDNSKEY;
+		break;
 	case DNS_TYPE_ANY:
 		for (size_t i = 0; i < sizeof(any_order) / sizeof(any_order[0]); i++)
 			if (n->rrsets[any_order[i]].len > 0)
@@ -160,6 +225,31 @@ static const struct zone_rrset *rrset_for(const struct zone_node *n, uint16_t qt
 		return NULL; /* types outside the model exist nowhere: NODATA */
 	}
 	return n->rrsets[s].len > 0 ? &n->rrsets[s] : NULL;
+}
+
+/* A signed wildcard's records for the names below it (zone_sigs.wild): the RRSIG over
+ * "*.NAME" covering type into *sig (NULL: none), and the NSEC with its RRSIG, the last two
+ * records, into *nsec. */
+static void wild_records(const struct zone_node *n, uint16_t type, const uint8_t **sig,
+                         size_t *sig_len, const uint8_t **nsec, size_t *nsec_len)
+{
+	const uint8_t *p = n->data + zone_node_sigs(n)->wild.off, *end = p + zone_node_sigs(n)->wild.len;
+	*sig = *nsec = NULL;
+	*sig_len = *nsec_len = 0;
+	while (p + 12 <= end) {
+		size_t len = 12 + (size_t)wire_load_u16(p + 10);
+		uint16_t rrtype = wire_load_u16(p + 2);
+		if (rrtype == ZONE_TYPE_NSEC) {
+			*nsec = p;
+			*nsec_len = (size_t)(end - p);
+			return;
+		}
+		if (rrtype == ZONE_TYPE_RRSIG && wire_load_u16(p + 12) == type) {
+			*sig = p;
+			*sig_len = len;
+		}
+		p += len;
+	}
 }
 
 /* Looks the question up in the zone and fills the answer or the authority SOA. Returns
@@ -172,6 +262,7 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 		return DNS_RCODE_SERVFAIL; /* a zone without its SOA cannot answer */
 
 	const struct zone_node *n = zone_find(z, q->lname, q->name_len);
+	bool exact = n != NULL;
 	if (n == NULL) {
 		/* Find the closest encloser; ENTs guarantee that every ancestor of an existing
 		 * name exists, so the first hit going up is it. */
@@ -197,6 +288,23 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 		r->an_len = set->len;
 		r->an_count = set->count;
 		r->kind = DNS_KIND_ANSWER;
+		const struct zone_rrset *sig = &zone_node_sigs(n)->set[set - n->rrsets];
+		if (r->dnssec_ok && exact && sig->len > 0) {
+			r->an_sig = n->data + sig->off;
+			r->an_sig_len = sig->len;
+			r->an_sig_count = sig->count;
+		} else if (r->dnssec_ok && !exact && zone_node_sigs(n)->wild.len > 0) {
+			/* From a wildcard: its RRSIG made over "*.NAME" (the labels field tells
+			 * the validator), and the NSEC proving the name asked for does not
+			 * exist (RFC 4035 3.1.3.3). */
+			uint16_t type = zone_type_of_slot((enum zone_slot)(set - n->rrsets));
+			wild_records(n, type, &r->an_sig, &r->an_sig_len, &r->wnsec,
+			             &r->wnsec_len);
+			r->an_sig_count = r->an_sig != NULL ? 1 : 0;
+			if (r->an_sig == NULL)
+				r->wnsec_len = 0;
+			r->wild_off = DNS_HDR_LEN + (size_t)q->name_len - n->name_len;
+		}
 		return DNS_RCODE_NOERROR;
 	}
 	const struct zone_rrset *soa = &apex->rrsets[ZS_SOA];
@@ -204,6 +312,32 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 	r->soa_len = soa->len;
 	r->soa_ptr = apex->soa_ptr;
 	r->apex_off = DNS_HDR_LEN + (size_t)q->name_len - z->apex_len;
+	if (r->dnssec_ok && n != NULL && !exact && zone_node_sigs(n)->wild.len > 0 &&
+	    zone_node_sigs(apex)->set[ZS_SOA].len > 0) {
+		/* NODATA from a wildcard: its NSEC says which types it has, and proves the
+		 * name asked for does not exist (RFC 4035 3.1.3.4). */
+		const uint8_t *unused;
+		size_t unused_len;
+		wild_records(n, 0, &unused, &unused_len, &r->wnsec, &r->wnsec_len);
+		r->wild_off = DNS_HDR_LEN + (size_t)q->name_len - n->name_len;
+		r->soa_sig = apex->data + zone_node_sigs(apex)->set[ZS_SOA].off;
+		r->soa_sig_len = zone_node_sigs(apex)->set[ZS_SOA].len;
+		r->soa_sig_count = zone_node_sigs(apex)->set[ZS_SOA].count;
+	} else if (r->dnssec_ok && z->dnssec != NULL && zone_node_sigs(apex)->set[ZS_SOA].len > 0) {
+		/* Compact denial (RFC 9824): NODATA and NXDOMAIN both become an NSEC at the
+		 * question name whose bitmap says which types exist there (NXNAME: none), so
+		 * nothing of the zone's other names can be walked. */
+		const uint8_t *s = r->soa;
+		uint32_t ttl = wire_load_u32(s + 6), minimum = wire_load_u32(s + r->soa_len - 4);
+		uint32_t now = r->now != 0 ? r->now : (uint32_t)time(NULL);
+		r->deny_len = dnssec_deny(z->dnssec, q->lname, q->name_len, n,
+		                          ttl < minimum ? ttl : minimum, now, r->deny);
+		if (r->deny_len > 0) {
+			r->soa_sig = apex->data + zone_node_sigs(apex)->set[ZS_SOA].off;
+			r->soa_sig_len = zone_node_sigs(apex)->set[ZS_SOA].len;
+			r->soa_sig_count = zone_node_sigs(apex)->set[ZS_SOA].count;
+		}
+	}
 	if (n != NULL) {
 		r->kind = DNS_KIND_NODATA;
 		return DNS_RCODE_NOERROR;
@@ -211,7 +345,8 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 	r->kind = DNS_KIND_NXDOMAIN;
 	r->kind_name = q->lname + q->name_len - z->apex_len; /* the zone */
 	r->kind_name_len = z->apex_len;
-	return DNS_RCODE_NXDOMAIN;
+	/* RFC 9824 3: a compact denial answers NOERROR; the NXNAME type says the rest. */
+	return r->deny_len > 0 ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN;
 }
 
 /* A query with a TSIG record. The query path holds no keys (no TSIG key may read what
@@ -371,6 +506,7 @@ size_t dns_answer(const struct zone_db *db, const uint8_t *query, size_t qlen, u
 	    .id = h.id,
 	    .flags = DNS_FLAG_QR | (h.flags & (DNS_OPCODE_MASK | DNS_FLAG_RD | DNS_FLAG_CD)),
 	    .udp_max = opts->udp_max,
+	    .now = opts->now,
 	    .kind = DNS_KIND_ERROR,
 	    .info = opts->info,
 	};

@@ -150,9 +150,16 @@ static bool step_nodes(struct xfr *x, uint8_t *b, size_t *pos, size_t limit, uns
 		    (n->flags & (ZONE_NODE_WILDCARD | ZONE_NODE_APEX)) == ZONE_NODE_WILDCARD &&
 		    n->name_len + 2 <= DNS_NAME_MAX;
 		for (;;) {
-			for (; x->set < ZS_COUNT; x->set++, x->off = 0) {
-				const struct zone_rrset *set = &n->rrsets[x->set];
-				if ((x->set == ZS_SOA && (n->flags & ZONE_NODE_APEX) != 0) ||
+			/* Slots past ZS_COUNT are the RRSIGs of a signed zone (zone_sigs); at
+			 * "*.name" a wildcard's are those made over it, with its NSEC (wild). */
+			for (; x->set < 2 * ZS_COUNT; x->set++, x->off = 0) {
+				const struct zone_rrset *set =
+				    x->set < ZS_COUNT ? &n->rrsets[x->set]
+				    : !x->wild        ? &zone_node_sigs(n)->set[x->set - ZS_COUNT]
+				    : x->set == ZS_COUNT ? &zone_node_sigs(n)->wild
+				                         : NULL;
+				if (set == NULL ||
+				    (x->set == ZS_SOA && (n->flags & ZONE_NODE_APEX) != 0) ||
 				    x->off >= set->len)
 					continue;
 				const uint8_t *rr = n->data + set->off + x->off;

@@ -337,6 +337,21 @@ static const char *const migrations[] = {
 	"  UPDATE meta SET value = value + 1 WHERE key = 'credentials'; END;"
 	"CREATE TRIGGER credentials_user_upd AFTER UPDATE OF id, name, role, state ON users BEGIN"
 	"  UPDATE meta SET value = value + 1 WHERE key = 'credentials'; END;",
+
+	/* 12: DNSSEC keys of the signed zones (store/dnssec.h): the DNSKEY rdata in the clear,
+	 * the private key sealed with DATA_DIR/dnssec-seal.key (never in the store). */
+	"CREATE TABLE dnssec_keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  zone TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('ksk', 'zsk')),"
+	"  algorithm INTEGER NOT NULL,"
+	"  dnskey BLOB NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'active'"
+	"    CHECK (state IN ('published', 'active', 'retired')),"
+	"  since INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL);"
+	"CREATE INDEX dnssec_keys_zone ON dnssec_keys(zone, id);",
 };
 /* clang-format on */
 

@@ -10,31 +10,46 @@
 #include "dns/wire.h"
 
 #define OWNER_PTR_LEN 2 /* pre-rendered records start with the pointer 0xC00C */
+/* records, and one RRSIG a type (and an NSEC with its RRSIG at a wildcard) */
+#define RRLIST_MAX (ZONE_MAX_RRS_PER_NODE + ZS_COUNT + 2)
 
 /* The non-SOA records of n: their count and the bytes of each, owner pointer dropped. */
 struct rrlist {
 	unsigned n;
-	const uint8_t *rr[ZONE_MAX_RRS_PER_NODE];
-	size_t len[ZONE_MAX_RRS_PER_NODE];
+	const uint8_t *rr[RRLIST_MAX];
+	size_t len[RRLIST_MAX];
 };
 
-static void rrlist_of(const struct zone_node *node, struct rrlist *l)
+static void rrlist_add(struct rrlist *l, const struct zone_node *node,
+                       const struct zone_rrset *set)
+{
+	const uint8_t *p = node->data + set->off;
+	for (unsigned i = 0; i < set->count && l->n < RRLIST_MAX; i++) {
+		size_t rr = OWNER_PTR_LEN + zone_jrr_len(p + OWNER_PTR_LEN);
+		l->rr[l->n] = p + OWNER_PTR_LEN;
+		l->len[l->n++] = rr - OWNER_PTR_LEN;
+		p += rr;
+	}
+}
+
+/* The records node has at its name, or with wild at "*.name": its RRsets, then in a signed
+ * zone their RRSIGs (the apex SOA's change with every serial: differences like any record,
+ * so an IXFR carries the signed zone), made over the name or over "*.name" with the NSEC
+ * there (zone_sigs.wild). */
+static void rrlist_of(const struct zone_node *node, bool wild, struct rrlist *l)
 {
 	l->n = 0;
 	if (node == NULL)
 		return;
-	for (int s = 0; s < ZS_COUNT; s++) {
-		if (s == ZS_SOA)
-			continue;
-		const struct zone_rrset *set = &node->rrsets[s];
-		const uint8_t *p = node->data + set->off;
-		for (unsigned i = 0; i < set->count && l->n < ZONE_MAX_RRS_PER_NODE; i++) {
-			size_t rr = OWNER_PTR_LEN + zone_jrr_len(p + OWNER_PTR_LEN);
-			l->rr[l->n] = p + OWNER_PTR_LEN;
-			l->len[l->n++] = rr - OWNER_PTR_LEN;
-			p += rr;
-		}
+	for (int s = 0; s < ZS_COUNT; s++)
+		if (s != ZS_SOA)
+			rrlist_add(l, node, &node->rrsets[s]);
+	if (wild) {
+		rrlist_add(l, node, &zone_node_sigs(node)->wild);
+		return;
 	}
+	for (int s = 0; s < ZS_COUNT; s++)
+		rrlist_add(l, node, &zone_node_sigs(node)->set[s]);
 }
 
 static bool rrlist_has(const struct rrlist *l, const uint8_t *rr, size_t len)
@@ -110,8 +125,8 @@ int zone_jentry_add_name(uint8_t **buf, size_t *len, size_t *cap, const uint8_t 
                          const struct zone_node *new_node)
 {
 	struct rrlist o, n;
-	rrlist_of(old, &o);
-	rrlist_of(new_node, &n);
+	rrlist_of(old, false, &o);
+	rrlist_of(new_node, false, &n);
 	int ret = add_owner(buf, len, cap, name, name_len, &o, &n);
 	/* A wildcard host's records also stand at "*.name" (what a transfer sends): a
 	 * change of either the records or the flag changes that name too. */
@@ -121,8 +136,8 @@ int zone_jentry_add_name(uint8_t **buf, size_t *len, size_t *cap, const uint8_t 
 	wild[0] = 1;
 	wild[1] = '*';
 	memcpy(wild + 2, name, name_len);
-	rrlist_of(if_wildcard(old), &o);
-	rrlist_of(if_wildcard(new_node), &n);
+	rrlist_of(if_wildcard(old), true, &o);
+	rrlist_of(if_wildcard(new_node), true, &n);
 	return add_owner(buf, len, cap, wild, name_len + 2, &o, &n);
 }
 

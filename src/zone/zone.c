@@ -355,6 +355,12 @@ const struct zone_node *zone_find(const struct zone_version *z, const uint8_t *l
 static enum zone_slot slot_of_type(uint16_t type)
 {
 	switch (type) {
+	case ZONE_TYPE_DNSKEY:
+		return ZS_DNSKEY;
+	case ZONE_TYPE_CDS:
+		return ZS_CDS;
+	case ZONE_TYPE_CDNSKEY:
+		return ZS_CDNSKEY;
 	case DNS_TYPE_SOA:
 		return ZS_SOA;
 	case DNS_TYPE_NS:
@@ -377,6 +383,11 @@ static bool rdata_valid(uint16_t type, const uint8_t *rd, size_t len)
 {
 	int n;
 	switch (type) {
+	case ZONE_TYPE_DNSKEY:
+	case ZONE_TYPE_CDNSKEY:
+		return len > 4 && rd[2] == 3; /* flags, protocol 3, algorithm, key */
+	case ZONE_TYPE_CDS:
+		return len > 4; /* key tag, algorithm, digest type, digest */
 	case DNS_TYPE_A:
 		return len == 4;
 	case DNS_TYPE_AAAA:
@@ -586,6 +597,104 @@ struct zone_node *zone_node_new_apex(const struct cfg_zone *cz, uint32_t serial,
 void zone_node_free(struct zone_node *n)
 {
 	free(n);
+}
+
+const struct zone_sigs zone_sigs_none;
+
+enum zone_slot zone_slot_of_type(uint16_t type)
+{
+	return slot_of_type(type);
+}
+
+uint16_t zone_type_of_slot(enum zone_slot s)
+{
+	static const uint16_t types[ZS_COUNT] = {
+	    DNS_TYPE_SOA, DNS_TYPE_NS,       DNS_TYPE_A,    DNS_TYPE_AAAA,       DNS_TYPE_MX,
+	    DNS_TYPE_TXT, ZONE_TYPE_DNSKEY, ZONE_TYPE_CDS, ZONE_TYPE_CDNSKEY};
+	return s < ZS_COUNT ? types[s] : 0;
+}
+
+/* The end of the RRsets inside node->data: where RRSIGs go. */
+static size_t rrsets_end(const struct zone_node *node)
+{
+	size_t end = node->name_len;
+	for (int s = 0; s < ZS_COUNT; s++)
+		if (node->rrsets[s].len > 0 &&
+		    (size_t)node->rrsets[s].off + node->rrsets[s].len > end)
+			end = (size_t)node->rrsets[s].off + node->rrsets[s].len;
+	return end;
+}
+
+/* Writes rr as a pre-rendered record with the owner pointer 0xC00C at p; its length. */
+static size_t render_rr(uint8_t *p, const struct zone_rr_in *rr)
+{
+	wire_store_u16(p, 0xC00C);
+	wire_store_u16(p + 2, rr->type);
+	wire_store_u16(p + 4, DNS_CLASS_IN);
+	wire_store_u32(p + 6, rr->ttl);
+	wire_store_u16(p + 10, rr->rdlen);
+	memcpy(p + RR_FIXED_LEN, rr->rdata, rr->rdlen);
+	return RR_FIXED_LEN + rr->rdlen;
+}
+
+struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zone_rr_in *sigs,
+                                      size_t n_sigs, const struct zone_rr_in *wild,
+                                      size_t n_wild)
+{
+	if (n == NULL || (n_sigs > 0 && sigs == NULL) || n_sigs > 4 * ZS_COUNT ||
+	    (n_wild > 0 && wild == NULL) || n_wild > 2 * ZS_COUNT + 2)
+		return NULL;
+	size_t end = rrsets_end(n);
+	/* The struct zone_sigs on an even offset (data is, and so is a malloc'd block),
+	 * then the records. */
+	size_t sig_off = (end + 1) & ~(size_t)1;
+	size_t total = sig_off + sizeof(struct zone_sigs);
+	for (size_t i = 0; i < n_sigs; i++) {
+		if (sigs[i].type != ZONE_TYPE_RRSIG || sigs[i].rdlen < 20 ||
+		    sigs[i].rdlen > ZONE_MAX_RDATA || sigs[i].rdata == NULL)
+			return NULL;
+		enum zone_slot s = slot_of_type(wire_load_u16(sigs[i].rdata));
+		if (s == ZS_COUNT || n->rrsets[s].len == 0)
+			return NULL;
+		total += RR_FIXED_LEN + sigs[i].rdlen;
+	}
+	for (size_t i = 0; i < n_wild; i++) {
+		if ((wild[i].type != ZONE_TYPE_RRSIG && wild[i].type != ZONE_TYPE_NSEC) ||
+		    wild[i].rdlen > ZONE_MAX_RDATA || wild[i].rdata == NULL)
+			return NULL;
+		total += RR_FIXED_LEN + wild[i].rdlen;
+	}
+	if (total >= 65535)
+		return NULL;
+	struct zone_node *node = malloc(sizeof(*node) + total);
+	if (node == NULL)
+		return NULL;
+	memcpy(node, n, sizeof(*node) + end);
+	node->sig_off = (uint16_t)sig_off;
+	struct zone_sigs *zs = (struct zone_sigs *)(void *)(node->data + sig_off);
+	memset(zs, 0, sizeof(*zs));
+	size_t pos = sig_off + sizeof(*zs);
+	for (int s = 0; s < ZS_COUNT; s++) {
+		struct zone_rrset *set = &zs->set[s];
+		set->off = (uint16_t)pos;
+		for (size_t i = 0; i < n_sigs; i++) {
+			if (slot_of_type(wire_load_u16(sigs[i].rdata)) != (enum zone_slot)s)
+				continue;
+			pos += render_rr(node->data + pos, &sigs[i]);
+			set->count++;
+		}
+		set->len = (uint16_t)(pos - set->off);
+		if (set->len == 0)
+			set->off = 0;
+	}
+	if (n_wild > 0) {
+		zs->wild.off = (uint16_t)pos;
+		for (size_t i = 0; i < n_wild; i++)
+			pos += render_rr(node->data + pos, &wild[i]);
+		zs->wild.len = (uint16_t)(pos - zs->wild.off);
+		zs->wild.count = (uint16_t)n_wild;
+	}
+	return node;
 }
 
 /* ---- versions ---- */

@@ -14,8 +14,18 @@
 #include "common/err.h"
 #include "dns/constants.h"
 
-/* The slot each RR type the zone model holds occupies in a node. */
-enum zone_slot { ZS_SOA, ZS_NS, ZS_A, ZS_AAAA, ZS_MX, ZS_TXT, ZS_COUNT };
+/* The slot each RR type the zone model holds occupies in a node. DNSKEY, CDS and CDNSKEY
+ * only ever sit at the apex of a signed zone, put there by the publisher. */
+enum zone_slot {
+	ZS_SOA, ZS_NS, ZS_A, ZS_AAAA, ZS_MX, ZS_TXT, ZS_DNSKEY, ZS_CDS, ZS_CDNSKEY, ZS_COUNT
+};
+
+/* RR types of DNSSEC the zone model knows. */
+#define ZONE_TYPE_RRSIG   46
+#define ZONE_TYPE_DNSKEY  48
+#define ZONE_TYPE_CDS     59
+#define ZONE_TYPE_CDNSKEY 60
+#define ZONE_TYPE_NSEC    47
 
 /* Limits that keep a node renderable into any answer (they are also the update caps). */
 #define ZONE_MAX_RRS_PER_TYPE 16
@@ -38,6 +48,18 @@ struct zone_rrset {
 
 /* One owner name with its records; a single allocation. Immutable once inserted.
  *
+ * In a signed zone the node also holds a struct zone_sigs (zone_node_sigs(); in the same
+ * allocation, after the RRsets, at sig_off: an unsigned node pays 2 octets for it). Its
+ * set[s] holds the RRSIG records that cover rrsets[s], rendered the same way (owner
+ * 0xC00C, the signer's name uncompressed as RFC 4034 3.1.7 requires); len 0 = none. A
+ * signed wildcard node (ZONE_NODE_WILDCARD) also holds, in wild, what answers for the
+ * names below it: the RRSIGs
+ * of its RRsets made over the owner "*.NAME" (labels field one less than that owner's), then
+ * the NSEC at "*.NAME" whose next name is NAME with a 0 octet appended to its first label (it
+ * covers every name below NAME, proving the name asked for does not exist) and that NSEC's
+ * RRSIG. Their owner fields are 0xC00C too, placeholders: an answer writes "*." and a pointer
+ * to NAME for the NSEC and its RRSIG, and keeps 0xC00C (the question name) for the others.
+ *
  * The apex node built by zone_node_new_apex() holds its SOA with MNAME and RNAME
  * compressed where they end with the apex: such a name is its leading labels followed by
  * a 2-byte compression pointer to the apex. soa_ptr[] says where those pointers are, as
@@ -51,8 +73,25 @@ struct zone_node {
 	uint8_t name_len;                  /* length of the lowercase wire name */
 	struct zone_rrset rrsets[ZS_COUNT]; /* len 0 = no such RRset */
 	uint16_t soa_ptr[2];               /* MNAME, RNAME pointer positions; see above */
+	uint16_t sig_off;                  /* where its struct zone_sigs is in data; 0 = none */
 	uint8_t data[];                    /* name (name_len bytes), then the RRsets */
 };
+
+/* The signed parts of a node (see struct zone_node): offsets into the node's data. */
+struct zone_sigs {
+	struct zone_rrset set[ZS_COUNT]; /* the RRSIGs covering each RRset */
+	struct zone_rrset wild;          /* a signed wildcard's records for the names below */
+};
+
+/* What an unsigned node has: no RRSIG anywhere. */
+extern const struct zone_sigs zone_sigs_none;
+
+/* The signed parts of n, or zone_sigs_none. */
+static inline const struct zone_sigs *zone_node_sigs(const struct zone_node *n)
+{
+	return n->sig_off != 0 ? (const struct zone_sigs *)(const void *)(n->data + n->sig_off)
+	                       : &zone_sigs_none;
+}
 
 /* The slot table is paged so that deriving a version copies only what changes: a
  * directory of page pointers, each page ZONE_PAGE_SLOTS slots (4 KiB). Slot i lives in
@@ -81,6 +120,7 @@ struct zone_page {
  * zone_version_free_table() frees no page at all. */
 struct zone_journal;
 struct zone_jentry;
+struct dnssec_zone; /* dnssec/zone.h: the keys and signature cache of a signed zone */
 
 struct zone_version {
 	uint8_t apex[255]; /* lowercase wire name of the zone */
@@ -98,6 +138,9 @@ struct zone_version {
 	 * (the array; the entries are shared like nodes). zone_version_derive leaves it NULL
 	 * for the caller to set; NULL = no history, every IXFR gets the whole zone. */
 	struct zone_journal *journal;
+	/* A signed zone's keys, for the negative answers signed on the fly; NULL = unsigned.
+	 * Owned by the publisher, which keeps it alive as long as any version names it. */
+	const struct dnssec_zone *dnssec;
 };
 
 /* Transfers pin the version they stream from: it must outlive RCU read-side sections,
@@ -161,6 +204,18 @@ struct zone_node *zone_node_new(const uint8_t *lname, size_t len, unsigned flags
 struct zone_node *zone_node_new_apex(const struct cfg_zone *cz, uint32_t serial,
 				     const struct zone_rr_in *extra, size_t n_extra);
 void zone_node_free(struct zone_node *n);
+/* A copy of n with the RRSIG records in sigs (rdata in wire form, the covered type in its
+ * first two octets) added, each in the sigs[] slot of the type it covers; a signature of a
+ * type n does not hold is refused. The n_wild records in wild (RRSIG and NSEC, see struct
+ * zone_node) go to its wild region in the order given. Replaces any RRSIGs n had. NULL on
+ * bad input or no memory; n is left as it was. Caller owns the copy. */
+struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zone_rr_in *sigs,
+                                      size_t n_sigs, const struct zone_rr_in *wild,
+                                      size_t n_wild);
+/* The slot of an RR type, or ZS_COUNT for a type outside the model. */
+enum zone_slot zone_slot_of_type(uint16_t type);
+/* The RR type of a slot. */
+uint16_t zone_type_of_slot(enum zone_slot s);
 
 /* An empty version for apex, with room for about capacity_hint nodes. Caller owns it. */
 struct zone_version *zone_version_new(const uint8_t *apex, size_t apex_len, uint32_t serial,

@@ -107,6 +107,8 @@ static void test_valid_full(void **state)
 	               "retry = 100\n"
 	               "expire = 100000\n"
 	               "negative_ttl = 5\n"
+	               "dnssec = on\n"
+	               "dnssec_algorithm = 15\n"
 	               "allow_transfer = 192.0.2.0/24\n"
 	               "allow_transfer = Xfr-Key.\n"
 	               "allow_transfer = 2001:db8::1\n"
@@ -162,6 +164,8 @@ static void test_valid_full(void **state)
 	assert_int_equal(z->retry, 100);
 	assert_int_equal(z->expire, 100000);
 	assert_int_equal(z->negative_ttl, 5);
+	assert_true(z->dnssec);
+	assert_int_equal(z->dnssec_algorithm, 15);
 	assert_int_equal(z->n_allow_transfer, 3);
 	assert_false(z->allow_transfer[0].is_key);
 	assert_int_equal(z->allow_transfer[0].net.prefix, 24);
@@ -240,6 +244,9 @@ static void test_defaults(void **state)
 	assert_int_equal(z->negative_ttl, 60);
 	assert_int_equal(z->n_allow_transfer, 0); /* nobody may transfer a zone unless listed */
 	assert_int_equal(z->n_notify, 0);
+	assert_false(z->dnssec);
+	assert_int_equal(z->dnssec_algorithm, 13);
+	assert_int_equal(z->dnssec_zsk_lifetime, 7776000);
 	assert_string_equal(cfg->path, cfgpath);
 }
 
@@ -277,6 +284,9 @@ static void test_bad_values(void **state)
 {
 	(void)state;
 	expect_error(MINIMAL "ttl = 86401\n", 7, "bad value for 'ttl': must be 0..86400");
+	expect_error(MINIMAL "dnssec = yes\n", 7, "bad value for 'dnssec': must be on or off");
+	expect_error(MINIMAL "dnssec_algorithm = 8\n", 7,
+	             "bad value for 'dnssec_algorithm': must be 13 (ECDSA P-256) or 15 (Ed25519)");
 	expect_error(MINIMAL "ttl = -1\n", 7, "bad value for 'ttl': must be 0..86400");
 	expect_error(MINIMAL "ttl = 1h\n", 7, "bad value for 'ttl': must be 0..86400");
 	expect_error(MINIMAL "soa_ttl = 2147483648\n", 7,

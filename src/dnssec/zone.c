@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/* A signed zone: apex records, node signing at build time, compact denial on the fly. */
+#include "dnssec/zone.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/constants.h"
+#include "dns/name.h"
+#include "dns/wire.h"
+#include "dnssec/sign.h"
+
+#define RR_FIXED_LEN  12
+#define CACHE_STRIPES 16u
+#define BITMAP_MAX    32
+
+/* One cached signature of a compact denial: for which name, bitmap, TTL and hour. */
+struct cache_entry {
+	uint64_t hash;
+	uint32_t inception; /* 0 = empty */
+	uint32_t ttl;
+	uint8_t name_len, bitmap_len;
+	uint8_t name[255];
+	uint8_t bitmap[BITMAP_MAX];
+	uint8_t sig[DNSSEC_SIG_LEN];
+};
+
+struct dnssec_cache {
+	pthread_mutex_t mu[CACHE_STRIPES];
+	struct cache_entry e[DNSSEC_CACHE_ENTRIES];
+};
+
+struct dnssec_zone *dnssec_zone_new(const uint8_t *apex, size_t apex_len, struct dnssec_key *ksk,
+                                    struct dnssec_key *zsk)
+{
+	struct dnssec_zone *z = NULL;
+	if (apex_len == 0 || apex_len > sizeof(z->apex))
+		goto fail;
+	z = calloc(1, sizeof(*z));
+	if (z == NULL)
+		goto fail;
+	z->cache = calloc(1, sizeof(*z->cache));
+	if (z->cache == NULL)
+		goto fail;
+	for (unsigned i = 0; i < CACHE_STRIPES; i++)
+		pthread_mutex_init(&z->cache->mu[i], NULL);
+	memcpy(z->apex, apex, apex_len);
+	z->apex_len = apex_len;
+	z->ksk = *ksk;
+	z->zsk = *zsk;
+	memset(ksk, 0, sizeof(*ksk));
+	memset(zsk, 0, sizeof(*zsk));
+	return z;
+fail:
+	free(z);
+	dnssec_key_deinit(ksk);
+	dnssec_key_deinit(zsk);
+	return NULL;
+}
+
+void dnssec_zone_free(struct dnssec_zone *z)
+{
+	if (z == NULL)
+		return;
+	for (unsigned i = 0; i < CACHE_STRIPES; i++)
+		pthread_mutex_destroy(&z->cache->mu[i]);
+	free(z->cache);
+	dnssec_key_deinit(&z->ksk);
+	dnssec_key_deinit(&z->zsk);
+	free(z);
+}
+
+size_t dnssec_zone_apex_rrs(const struct dnssec_zone *z, uint32_t ttl, struct zone_rr_in *out,
+                            uint8_t *buf)
+{
+	size_t n = 0;
+	uint8_t *p = buf;
+	const struct dnssec_key *keys[2] = {&z->ksk, &z->zsk};
+	for (int i = 0; i < 2; i++) {
+		size_t len = dnssec_dnskey_rdata(keys[i], p);
+		out[n++] = (struct zone_rr_in){ZONE_TYPE_DNSKEY, ttl, (uint16_t)len, p};
+		p += len;
+	}
+	for (unsigned i = 0; i < z->n_extra && i < DNSSEC_EXTRA_KEYS; i++) {
+		memcpy(p, z->extra[i], z->extra_len[i]);
+		out[n++] = (struct zone_rr_in){ZONE_TYPE_DNSKEY, ttl, (uint16_t)z->extra_len[i], p};
+		p += z->extra_len[i];
+	}
+	/* RFC 7344: CDS and CDNSKEY name the KSK the parent's DS should point at. */
+	uint8_t ksk[DNSSEC_DNSKEY_MAX];
+	size_t klen = dnssec_dnskey_rdata(&z->ksk, ksk);
+	dnssec_ds_rdata(z->apex, z->apex_len, ksk, klen, p);
+	out[n++] = (struct zone_rr_in){ZONE_TYPE_CDS, ttl, DNSSEC_DS_LEN, p};
+	p += DNSSEC_DS_LEN;
+	memcpy(p, ksk, klen);
+	out[n++] = (struct zone_rr_in){ZONE_TYPE_CDNSKEY, ttl, (uint16_t)klen, p};
+	return n;
+}
+
+/* The SOA rdata of the apex node uncompressed: each name that ends in a pointer (soa_ptr)
+ * gets the apex in its place. Returns the length, 0 when it does not parse. */
+static size_t soa_expand(const struct zone_node *node, const uint8_t *rd, size_t rdlen,
+                         uint8_t *out, size_t cap)
+{
+	size_t in = 0, pos = 0;
+	for (int k = 0; k < 2; k++) {
+		while (in < rdlen && rd[in] != 0 && (rd[in] & 0xC0) == 0) {
+			size_t l = 1 + (size_t)rd[in];
+			if (in + l > rdlen || pos + l > cap)
+				return 0;
+			memcpy(out + pos, rd + in, l);
+			pos += l;
+			in += l;
+		}
+		if (in >= rdlen)
+			return 0;
+		if ((rd[in] & 0xC0) == 0xC0) {
+			if (pos + node->name_len > cap)
+				return 0;
+			memcpy(out + pos, node->data,
+			       node->name_len); /* the apex: node's own name */
+			pos += node->name_len;
+			in += 2;
+		} else {
+			out[pos++] = 0;
+			in++;
+		}
+	}
+	if (rdlen - in != 20 || pos + 20 > cap)
+		return 0;
+	memcpy(out + pos, rd + in, 20);
+	return pos + 20;
+}
+
+/* The records of one RRset of node: count rdatas into rrs; the SOA's names expanded into
+ * soa. Returns the TTL, or -1 when the SOA does not parse. */
+static int64_t rrset_of(const struct zone_node *node, int s, struct dnssec_rr *rrs, uint8_t *soa,
+                        size_t soa_cap)
+{
+	const struct zone_rrset *set = &node->rrsets[s];
+	const uint8_t *p = node->data + set->off;
+	uint32_t ttl = wire_load_u32(p + 6);
+	for (unsigned i = 0; i < set->count; i++) {
+		uint16_t rdlen = wire_load_u16(p + 10);
+		rrs[i] = (struct dnssec_rr){p + RR_FIXED_LEN, rdlen};
+		p += RR_FIXED_LEN + rdlen;
+	}
+	if (s == ZS_SOA && (node->soa_ptr[0] != 0 || node->soa_ptr[1] != 0)) {
+		size_t len = soa_expand(node, rrs[0].rdata, rrs[0].rdlen, soa, soa_cap);
+		if (len == 0)
+			return -1;
+		rrs[0] = (struct dnssec_rr){soa, (uint16_t)len};
+	}
+	return ttl;
+}
+
+static size_t bitmap_of(const struct zone_node *node, uint8_t out[2 + BITMAP_MAX]);
+
+/* What a wildcard node answers below itself with (zone.h, struct zone_node's wild): RRSIGs
+ * over "*.NAME" into out[] over buf, then the NSEC at "*.NAME" and its RRSIG. Returns how
+ * many records, or -1 on failure; 0 when the names do not fit (NAME too long to prefix
+ * with "*", or its first label too long to extend): the node is then signed as it is. */
+static int sign_wild(const struct dnssec_zone *z, const struct zone_node *node, uint32_t neg_ttl,
+                     uint32_t now, struct zone_rr_in *out, uint8_t (*buf)[DNSSEC_RRSIG_MAX],
+                     uint8_t *nsec, size_t nsec_cap)
+{
+	uint8_t wname[255];
+	size_t wlen = (size_t)node->name_len + 2;
+	if (wlen > sizeof(wname) || node->data[0] >= 63)
+		return 0;
+	wname[0] = 1;
+	wname[1] = '*';
+	memcpy(wname + 2, node->data, node->name_len);
+	struct dnssec_rr rrs[ZONE_MAX_RRS_PER_TYPE];
+	uint8_t soa[2 * 255 + 20];
+	int n = 0;
+	for (int s = 0; s < ZS_COUNT; s++) {
+		const struct zone_rrset *set = &node->rrsets[s];
+		if (set->len == 0 || set->count == 0 || set->count > ZONE_MAX_RRS_PER_TYPE)
+			continue;
+		int64_t ttl = rrset_of(node, s, rrs, soa, sizeof(soa));
+		if (ttl < 0)
+			return -1;
+		struct dnssec_sig_meta m = {wname,
+		                            wlen,
+		                            zone_type_of_slot((enum zone_slot)s),
+		                            (uint32_t)ttl,
+		                            now - DNSSEC_SKEW,
+		                            now + DNSSEC_VALIDITY,
+		                            z->apex,
+		                            z->apex_len};
+		int len = dnssec_rrsig(&z->zsk, &m, rrs, set->count, buf[n]);
+		if (len < 0)
+			return -1;
+		out[n] = (struct zone_rr_in){ZONE_TYPE_RRSIG, (uint32_t)ttl, (uint16_t)len, buf[n]};
+		n++;
+	}
+	/* The NSEC: next = NAME with a 0 octet appended to its first label, the first name
+	 * after NAME's whole subtree in canonical order (RFC 4034 6.1), so that it covers every
+	 * name below NAME but none beside it. */
+	size_t first = (size_t)node->data[0];
+	size_t nlen = (size_t)node->name_len + 1;
+	uint8_t bitmap[2 + BITMAP_MAX];
+	size_t bmlen = bitmap_of(node, bitmap);
+	if (nlen > 255 || nlen + bmlen > nsec_cap)
+		return 0;
+	nsec[0] = (uint8_t)(first + 1);
+	memcpy(nsec + 1, node->data + 1, first);
+	nsec[1 + first] = 0;
+	memcpy(nsec + 2 + first, node->data + 1 + first, node->name_len - 1 - first);
+	memcpy(nsec + nlen, bitmap, bmlen);
+	struct dnssec_rr nrr = {nsec, (uint16_t)(nlen + bmlen)};
+	out[n] = (struct zone_rr_in){ZONE_TYPE_NSEC, neg_ttl, nrr.rdlen, nsec};
+	n++;
+	struct dnssec_sig_meta m = {wname,
+	                            wlen,
+	                            DNSSEC_TYPE_NSEC,
+	                            neg_ttl,
+	                            now - DNSSEC_SKEW,
+	                            now + DNSSEC_VALIDITY,
+	                            z->apex,
+	                            z->apex_len};
+	int len = dnssec_rrsig(&z->zsk, &m, &nrr, 1, buf[n - 1]);
+	if (len < 0)
+		return -1;
+	out[n] = (struct zone_rr_in){ZONE_TYPE_RRSIG, neg_ttl, (uint16_t)len, buf[n - 1]};
+	return n + 1;
+}
+
+struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zone_node *node,
+                                   uint32_t neg_ttl, uint32_t now)
+{
+	struct zone_rr_in sigs[ZS_COUNT], wild[ZS_COUNT + 2];
+	static _Thread_local uint8_t sigbuf[ZS_COUNT][DNSSEC_RRSIG_MAX];
+	static _Thread_local uint8_t wildbuf[ZS_COUNT + 1][DNSSEC_RRSIG_MAX];
+	uint8_t nsec[255 + 2 + BITMAP_MAX];
+	uint8_t soa[2 * 255 + 20];
+	struct dnssec_rr rrs[ZONE_MAX_RRS_PER_TYPE];
+	size_t n_sigs = 0;
+	for (int s = 0; s < ZS_COUNT; s++) {
+		const struct zone_rrset *set = &node->rrsets[s];
+		if (set->len == 0 || set->count == 0 || set->count > ZONE_MAX_RRS_PER_TYPE)
+			continue;
+		int64_t ttl = rrset_of(node, s, rrs, soa, sizeof(soa));
+		if (ttl < 0)
+			return NULL;
+		uint16_t type = zone_type_of_slot((enum zone_slot)s);
+		bool by_ksk =
+		    type == ZONE_TYPE_DNSKEY || type == ZONE_TYPE_CDS || type == ZONE_TYPE_CDNSKEY;
+		struct dnssec_sig_meta m = {node->data,    node->name_len,    type,
+		                            (uint32_t)ttl, now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
+		                            z->apex,       z->apex_len};
+		int len =
+		    dnssec_rrsig(by_ksk ? &z->ksk : &z->zsk, &m, rrs, set->count, sigbuf[n_sigs]);
+		if (len < 0)
+			return NULL;
+		sigs[n_sigs] = (struct zone_rr_in){ZONE_TYPE_RRSIG, (uint32_t)ttl, (uint16_t)len,
+		                                   sigbuf[n_sigs]};
+		n_sigs++;
+	}
+	int n_wild = 0;
+	if ((node->flags & (ZONE_NODE_WILDCARD | ZONE_NODE_APEX | ZONE_NODE_ENT)) ==
+	    ZONE_NODE_WILDCARD) {
+		n_wild = sign_wild(z, node, neg_ttl, now, wild, wildbuf, nsec, sizeof(nsec));
+		if (n_wild < 0)
+			return NULL;
+	}
+	return zone_node_with_sigs(node, sigs, n_sigs, wild, (size_t)n_wild);
+}
+
+/* The NSEC type bitmap (RFC 4034 4.1.2), one window: every type here is below 256. */
+static size_t bitmap_of(const struct zone_node *node, uint8_t out[2 + BITMAP_MAX])
+{
+	uint8_t bits[BITMAP_MAX] = {0};
+	unsigned max = 0;
+	uint16_t types[ZS_COUNT + 3];
+	size_t n = 0;
+	types[n++] = DNSSEC_TYPE_RRSIG;
+	types[n++] = DNSSEC_TYPE_NSEC;
+	if (node == NULL) {
+		types[n++] = DNSSEC_TYPE_NXNAME;
+	} else {
+		for (int s = 0; s < ZS_COUNT; s++)
+			if (node->rrsets[s].len > 0)
+				types[n++] = zone_type_of_slot((enum zone_slot)s);
+	}
+	for (size_t i = 0; i < n; i++) {
+		bits[types[i] / 8] |= (uint8_t)(0x80 >> (types[i] % 8));
+		if (types[i] > max)
+			max = types[i];
+	}
+	size_t blen = max / 8 + 1;
+	out[0] = 0; /* window 0 */
+	out[1] = (uint8_t)blen;
+	memcpy(out + 2, bits, blen);
+	return 2 + blen;
+}
+
+static uint64_t entry_hash(const uint8_t *name, size_t len, const uint8_t *bm, size_t bmlen,
+                           uint32_t ttl)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ ttl;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ name[i]) * 0x100000001b3ULL;
+	for (size_t i = 0; i < bmlen; i++)
+		h = (h ^ bm[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
+                   const struct zone_node *node, uint32_t ttl, uint32_t now, uint8_t *out)
+{
+	if (len == 0 || len + 2 > 255)
+		return 0; /* "\000.qname" must stay a name */
+	uint8_t bitmap[2 + BITMAP_MAX];
+	size_t bmlen = bitmap_of(node, bitmap);
+	size_t nsec_rdlen = 2 + len + bmlen;
+
+	/* The NSEC record: owner = the question name, next = "\000." + qname. */
+	uint8_t *p = out;
+	wire_store_u16(p, 0xC00C);
+	wire_store_u16(p + 2, DNSSEC_TYPE_NSEC);
+	wire_store_u16(p + 4, DNS_CLASS_IN);
+	wire_store_u32(p + 6, ttl);
+	wire_store_u16(p + 10, (uint16_t)nsec_rdlen);
+	uint8_t *rd = p + RR_FIXED_LEN;
+	rd[0] = 1;
+	rd[1] = 0;
+	memcpy(rd + 2, lname, len);
+	memcpy(rd + 2 + len, bitmap, bmlen);
+	p += RR_FIXED_LEN + nsec_rdlen;
+
+	/* Its signature, for the hour now falls in. */
+	uint32_t hour = now - now % 3600;
+	struct dnssec_sig_meta m = {lname,
+	                            len,
+	                            DNSSEC_TYPE_NSEC,
+	                            ttl,
+	                            hour - DNSSEC_SKEW,
+	                            hour + DNSSEC_NEG_VALIDITY,
+	                            z->apex,
+	                            z->apex_len};
+	uint8_t *sig_rd = p + RR_FIXED_LEN;
+	wire_store_u16(sig_rd, DNSSEC_TYPE_NSEC);
+	sig_rd[2] = z->zsk.alg;
+	unsigned labels = dns_name_labels(lname);
+	sig_rd[3] = (uint8_t)labels;
+	wire_store_u32(sig_rd + 4, ttl);
+	wire_store_u32(sig_rd + 8, m.expiration);
+	wire_store_u32(sig_rd + 12, m.inception);
+	wire_store_u16(sig_rd + 16, z->zsk.tag);
+	memcpy(sig_rd + DNSSEC_RRSIG_FIXED, z->apex, z->apex_len);
+	uint8_t *sig = sig_rd + DNSSEC_RRSIG_FIXED + z->apex_len;
+
+	uint64_t h = entry_hash(lname, len, bitmap, bmlen, ttl);
+	struct dnssec_cache *c = z->cache;
+	size_t idx = (size_t)(h % DNSSEC_CACHE_ENTRIES);
+	pthread_mutex_t *mu = &c->mu[idx % CACHE_STRIPES];
+	struct cache_entry *e = &c->e[idx];
+	bool hit = false;
+	pthread_mutex_lock(mu);
+	if (e->hash == h && e->inception == m.inception && e->ttl == ttl && e->name_len == len &&
+	    e->bitmap_len == bmlen && memcmp(e->name, lname, len) == 0 &&
+	    memcmp(e->bitmap, bitmap, bmlen) == 0) {
+		memcpy(sig, e->sig, DNSSEC_SIG_LEN);
+		hit = true;
+	}
+	pthread_mutex_unlock(mu);
+	if (!hit) {
+		/* Signed outside the lock: the RRSIG prefix, then the one NSEC record in
+		 * canonical form (owner lowercase, the next name too: RFC 6840 5.1). */
+		uint8_t data[DNSSEC_RRSIG_FIXED + 255 + 255 + 10 + 2 + 255 + 2 + BITMAP_MAX];
+		size_t dl = DNSSEC_RRSIG_FIXED + z->apex_len;
+		memcpy(data, sig_rd, dl);
+		memcpy(data + dl, lname, len);
+		dl += len;
+		wire_store_u16(data + dl, DNSSEC_TYPE_NSEC);
+		wire_store_u16(data + dl + 2, DNS_CLASS_IN);
+		wire_store_u32(data + dl + 4, ttl);
+		wire_store_u16(data + dl + 8, (uint16_t)nsec_rdlen);
+		dl += 10;
+		memcpy(data + dl, rd, nsec_rdlen);
+		dl += nsec_rdlen;
+		if (dnssec_sign(&z->zsk, data, dl, sig) != NP_OK)
+			return 0;
+		pthread_mutex_lock(mu);
+		e->hash = h;
+		e->inception = m.inception;
+		e->ttl = ttl;
+		e->name_len = (uint8_t)len;
+		e->bitmap_len = (uint8_t)bmlen;
+		memcpy(e->name, lname, len);
+		memcpy(e->bitmap, bitmap, bmlen);
+		memcpy(e->sig, sig, DNSSEC_SIG_LEN);
+		pthread_mutex_unlock(mu);
+	}
+	size_t sig_rdlen = DNSSEC_RRSIG_FIXED + z->apex_len + DNSSEC_SIG_LEN;
+	wire_store_u16(p, 0xC00C);
+	wire_store_u16(p + 2, DNSSEC_TYPE_RRSIG);
+	wire_store_u16(p + 4, DNS_CLASS_IN);
+	wire_store_u32(p + 6, ttl);
+	wire_store_u16(p + 10, (uint16_t)sig_rdlen);
+	p += RR_FIXED_LEN + sig_rdlen;
+	return (size_t)(p - out);
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* A signed zone's signing state: its keys, the apex records they make (DNSKEY, CDS,
+ * CDNSKEY), the signing of a zone node when the publisher builds it, and the compact denial
+ * of existence (RFC 9824) the query path signs on the fly, with its bounded cache.
+ *
+ * Signatures made at build time are valid from an hour before they are made (clocks of
+ * validators lag) for DNSSEC_VALIDITY; the publisher re-signs a node whenever it changes and
+ * the whole zone at every start. Negative answers are signed for the hour they fall in, from
+ * an hour before it to DNSSEC_NEG_VALIDITY after, so that one signature serves every equal
+ * answer of that hour from the cache. */
+#ifndef NP_DNSSEC_ZONE_H
+#define NP_DNSSEC_ZONE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnssec/key.h"
+#include "zone/zone.h"
+
+#define DNSSEC_VALIDITY      (14u * 86400u)
+#define DNSSEC_NEG_VALIDITY  (2u * 86400u)
+#define DNSSEC_SKEW          3600u
+#define DNSSEC_CACHE_ENTRIES 4096u /* negative answers' signatures kept per zone */
+/* The NSEC record of a compact denial and its RRSIG, as written into an answer: at most
+ * two RRs of 12 octets' header each, the next name (qname + 2), a one-window bitmap (34),
+ * the RRSIG's fixed part, signer and signature. */
+#define DNSSEC_DENY_MAX (2 * 12 + 257 + 34 + 18 + 255 + DNSSEC_SIG_LEN)
+
+struct dnssec_cache;
+
+#define DNSSEC_EXTRA_KEYS 4
+
+struct dnssec_zone {
+	uint8_t apex[255]; /* lowercase wire name */
+	size_t apex_len;
+	struct dnssec_key ksk, zsk;
+	struct dnssec_cache *cache;
+	/* DNSKEY rdata of keys published beside ksk and zsk without signing: a new ZSK
+	 * before it signs, an old one after (the pre-publish roll, docs/dnssec.md). */
+	uint8_t extra[DNSSEC_EXTRA_KEYS][DNSSEC_DNSKEY_MAX];
+	size_t extra_len[DNSSEC_EXTRA_KEYS];
+	unsigned n_extra;
+	uint64_t keyset; /* the store's keys and states this was made from: what changed */
+};
+
+/* A zone's signing state over ksk and zsk, which it takes over (even on failure, when they
+ * are freed). NULL on bad input or no memory. */
+struct dnssec_zone *dnssec_zone_new(const uint8_t *apex, size_t apex_len, struct dnssec_key *ksk,
+                                    struct dnssec_key *zsk);
+void dnssec_zone_free(struct dnssec_zone *z);
+
+/* The apex records of a signed zone with ttl into out (at most DNSSEC_APEX_RRS) over buf
+ * (at least DNSSEC_APEX_RRS * DNSSEC_DNSKEY_MAX bytes): DNSKEY of both keys and of the
+ * extra ones, CDS and CDNSKEY of the KSK (RFC 7344). Returns how many. */
+#define DNSSEC_APEX_RRS (4 + DNSSEC_EXTRA_KEYS)
+size_t dnssec_zone_apex_rrs(const struct dnssec_zone *z, uint32_t ttl, struct zone_rr_in *out,
+                            uint8_t *buf);
+
+/* A copy of node with every RRset signed at time now (DNSKEY, CDS, CDNSKEY with the KSK,
+ * the rest with the ZSK). A wildcard node also gets what answers for the names below it
+ * (struct zone_node's wild): its RRsets signed over "*.NAME", and the NSEC at "*.NAME", with
+ * the zone's negative TTL neg_ttl, and its RRSIG. NULL on failure; node is left as it was. */
+struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zone_node *node,
+                                   uint32_t neg_ttl, uint32_t now);
+
+/* Writes the compact denial (RFC 9824) for the lowercase qname lname into out
+ * (DNSSEC_DENY_MAX bytes): an NSEC record owned by the question name (0xC00C), whose next
+ * name is "\000.qname" and whose bitmap holds node's types with RRSIG and NSEC (NODATA), or
+ * RRSIG, NSEC and NXNAME when node is NULL (the name does not exist), then its RRSIG. ttl is
+ * the negative TTL. The signature comes from the cache or is made now (the one signing on
+ * the query path). Returns the octets written (2 records), or 0 when it cannot be made (a
+ * qname too long for the next name, a failure). Safe from many threads at once. */
+size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
+                   const struct zone_node *node, uint32_t ttl, uint32_t now, uint8_t *out);
+
+#endif
