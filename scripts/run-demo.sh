@@ -74,6 +74,8 @@ signup = open
 ns = ns1.dyn.example
 contact = hostmaster.dyn.example
 ttl = 60
+# signed online (docs/dnssec.md); the DS for a parent: nameplatectl zone ds dyn.example
+dnssec = on
 EOF
 	echo "run-demo: wrote $CONF"
 fi
@@ -111,6 +113,15 @@ if [ ! -f "$MARK" ]; then
 	"$CTL" -c "$CONF" sensor del demo-sensor 2>/dev/null || true
 	(umask 077 && "$CTL" -c "$CONF" sensor add demo-sensor >"$VAR/sensor.token")
 	: >"$MARK"
+fi
+
+# The zone's DNSSEC keys (made now if the zone has none) and its DS, which a validator
+# takes as its trust anchor in place of a parent's delegation.
+if grep -q '^dnssec = on' "$CONF"; then
+	"$CTL" -c "$CONF" zone keys dyn.example >/dev/null
+	"$CTL" -c "$CONF" zone ds dyn.example |
+		awk '{ printf "%s static-ds %s %s %s \"%s\";\n", $1, $4, $5, $6, $7 }' |
+		{ echo "trust-anchors {"; cat; echo "};"; } >"$VAR/dnssec-anchor.conf"
 fi
 
 if [ ! -f "$SENSOR_CONF" ]; then
@@ -153,6 +164,10 @@ echo "or with RFC 2136 and the TSIG key in var/demo-key.key (docs/dns-update.md)
 printf '%s\n' "  printf 'server 127.0.0.1 $DNS_PORT\\nupdate delete $HOST A\\nupdate add $HOST 60 A 203.0.113.11\\nsend\\n' | nsupdate -k var/demo-key.key"
 echo "query it:"
 echo "  dig @127.0.0.1 -p $DNS_PORT $HOST A"
+if [ -f "$VAR/dnssec-anchor.conf" ]; then
+	echo "and validate its signature (DNSSEC) with the zone's DS as the trust anchor:"
+	echo "  delv -a var/dnssec-anchor.conf @127.0.0.1 -p $DNS_PORT +root=dyn.example $HOST A"
+fi
 echo
 echo "web UI: http://127.0.0.1:$HTTP_PORT/ (hosts, records, history, tokens, two-factor sign-in)"
 if [ -n "$password" ]; then
@@ -164,6 +179,8 @@ else
 fi
 echo "   anyone may sign up there; the confirmation mail lands in var/mail.log"
 echo "REST API (docs/api.md): http://127.0.0.1:$HTTP_PORT/api/v1/openapi.json"
+echo "report abuse of a name: http://127.0.0.1:$HTTP_PORT/abuse (the queue: /admin/abuse,"
+echo "   or $CTL -c $CONF abuse list)"
 echo
 echo "am I infected? open http://127.0.0.1:$HTTP_PORT/check in a browser; the mail with the"
 echo "result link lands in var/mail.log. To have something to find, log in to the honeypot"

@@ -421,6 +421,13 @@ def test_demo_script(tmp_path):
         r = subprocess.run(dig[0] + " +short", shell=True, capture_output=True, text=True,
                            timeout=10)
         assert r.stdout.split() == ["203.0.113.11"], r.stdout + r.stderr
+        # the zone is signed, and the printed delv line validates the host's answer
+        delv = [ln.strip() for ln in out.splitlines() if ln.strip().startswith("delv ")]
+        assert len(delv) == 1, out
+        r = subprocess.run(delv[0], shell=True, cwd=tmp_path, capture_output=True, text=True,
+                           timeout=30)
+        assert r.stdout.startswith("; fully validated") and "203.0.113.11" in r.stdout, \
+            r.stdout + r.stderr
         _demo_infection_check(tmp_path, http_port, telnet_port, secret)
         # the web UI password printed once signs in through the API
         m = re.search(r"sign in as demo with the password: (\S+)", out)
