@@ -222,16 +222,19 @@ class Nameplate:
     def wait_ready(self, timeout=START_TIMEOUT):
         deadline = time.monotonic() + timeout
         dns_ok = http_ok = False
-        q = dns.message.make_query(ZONE + ".", "SOA")
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError("nameplated exited with %s during start:\n%s"
                                      % (self.proc.returncode, self.stderr()))
             if not dns_ok:
+                # A fresh ID per try, and stray datagrams ignored: a socket may get the
+                # ephemeral port of an earlier try whose late answer is still in flight.
+                q = dns.message.make_query(ZONE + ".", "SOA")
                 try:
-                    r = dns.query.udp(q, "127.0.0.1", port=self.dns_port, timeout=0.2)
+                    r = dns.query.udp(q, "127.0.0.1", port=self.dns_port, timeout=0.2,
+                                      ignore_unexpected=True)
                     dns_ok = r.rcode() == dns.rcode.NOERROR
-                except (dns.exception.Timeout, OSError):
+                except (dns.exception.DNSException, OSError):
                     pass
             if dns_ok and not http_ok:
                 try:
