@@ -5,9 +5,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -112,10 +114,44 @@ out:
 	return ret;
 }
 
+/* The owner of the directory path is in: the data_dir, which the server's user owns. */
+static bool dir_owner(const char *path, uid_t *uid, gid_t *gid)
+{
+	char dir[4096];
+	struct stat sb;
+	if (np_strlcpy(dir, path, sizeof(dir)) >= sizeof(dir) || stat(dirname(dir), &sb) != 0)
+		return false;
+	*uid = sb.st_uid;
+	*gid = sb.st_gid;
+	return true;
+}
+
+/* Root's nameplatectl makes the file in a data_dir that the server's user owns (the server
+ * drops to it): the file goes to the directory's owner, as SQLite does with the journals it
+ * makes as root, or the server could not read its own keys. */
+static bool give_to_dir_owner(int fd, const char *path)
+{
+	uid_t uid;
+	gid_t gid;
+	if (geteuid() != 0)
+		return true;
+	if (!dir_owner(path, &uid, &gid))
+		return false;
+	return uid == 0 || fchown(fd, uid, gid) == 0;
+}
+
 static int read_key_file(int fd, const char *path, const char *what, uint8_t *key, size_t len)
 {
 	struct stat sb;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || !secret_file_private(&sb)) {
+	uid_t uid;
+	gid_t gid;
+	/* Root reads one that belongs to the data_dir's owner too: that user could replace
+	 * the whole store anyway, and root's nameplatectl made it theirs (give_to_dir_owner). */
+	bool ours = fstat(fd, &sb) == 0 &&
+	            (secret_file_private(&sb) ||
+	             (geteuid() == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO)) == 0 &&
+	              dir_owner(path, &uid, &gid) && sb.st_uid == uid));
+	if (!ours || !S_ISREG(sb.st_mode)) {
 		log_err("%s: %s must be a regular file that only its owner can read (chmod 600)",
 		        what, path);
 		return NP_EIO;
@@ -143,7 +179,8 @@ int secret_key_file(const char *path, const char *what, bool create, uint8_t *ke
 				return NP_EINVAL;
 			}
 			randombytes_buf(fresh, len);
-			bool ok = write(wfd, fresh, len) == (ssize_t)len && fsync(wfd) == 0;
+			bool ok = give_to_dir_owner(wfd, path) &&
+			          write(wfd, fresh, len) == (ssize_t)len && fsync(wfd) == 0;
 			sodium_memzero(fresh, sizeof(fresh));
 			if (close(wfd) != 0 || !ok) {
 				log_err("%s: cannot write %s: %s", what, path, strerror(errno));

@@ -4,7 +4,13 @@
 
 import os
 import pwd
+import re
 
+import dns.message
+import dns.query
+import dns.rdatatype
+import dns.tsig
+import dns.update
 import pytest
 
 from conftest import ZONE, wait_for
@@ -95,3 +101,26 @@ def test_unknown_user_is_refused(np_factory):
     r = n.ctl("check-config", check=False)
     assert r.returncode == 1
     assert "nameplate.conf:3: bad value for 'user': no such user" in r.stderr
+
+
+def test_seal_files_made_by_root_ctl_serve_the_unprivileged_server(as_nobody):
+    """Root's nameplatectl makes the TSIG and DNSSEC seal files in a data_dir the server's
+    user owns: the files go to that user, or the server could not read its own keys."""
+    n, pw = as_nobody
+    r = n.ctl("tsig", "add", "k1", "--user", "alice")
+    m = re.search(r'secret "([^"]+)"', r.stdout)
+    assert m, r.stdout
+    n.ctl("zone", "keys", ZONE)
+    for name in ("tsig-seal.key", "dnssec-seal.key"):
+        st = os.stat(os.path.join(n.data_dir, name))
+        assert (st.st_uid, st.st_gid) == (pw.pw_uid, pw.pw_gid), name
+        assert st.st_mode & 0o777 == 0o600, name
+    n.write_config(server={"user": USER}, zone={"dnssec": "on"})
+    n.start()
+    upd = dns.update.UpdateMessage(ZONE)
+    upd.use_tsig(dns.tsig.Key("k1", m.group(1), "hmac-sha256"))
+    upd.replace(HOME + ".", 60, "A", "198.51.100.43")
+    assert dns.query.tcp(upd, "127.0.0.1", port=n.dns_port, timeout=5).rcode() == 0
+    q = dns.message.make_query(HOME, "A", want_dnssec=True)
+    ans = dns.query.udp(q, "127.0.0.1", port=n.dns_port, timeout=5)
+    assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in ans.answer), ans
