@@ -28,6 +28,23 @@ def log(*a):
     print("[dnssec]", *a, file=sys.stderr, flush=True)
 
 
+def rss_parts(pids):
+    """KiB summed over pids: RssAnon (the heap: the zone as the server holds it) and
+    RssFile (mapped files: Knot's LMDB databases, libraries), which make up VmRSS."""
+    m = {"anon": 0, "file": 0}
+    for p in pids:
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        m["anon"] += int(line.split()[1])
+                    elif line.startswith("RssFile:"):
+                        m["file"] += int(line.split()[1])
+        except OSError:
+            continue
+    return m
+
+
 def dig(port, name, qtype, dnssec=True):
     r = subprocess.run(["dig", "+norec", "+time=1", "+tries=1"] +
                        (["+dnssec"] if dnssec else []) +
@@ -256,7 +273,8 @@ def main():
             t = srv.start(timeout=600)
             started.append(srv)
             time.sleep(2.0)
-            report["load"][name] = {"load_s": t, "mem": bench.memory(srv.pids())}
+            report["load"][name] = {"load_s": t, "mem": bench.memory(srv.pids()),
+                                    "parts": rss_parts(srv.pids())}
             log("%s: answering (signed) after %.1f s, VmRSS %.1f MiB" %
                 (name, t, report["load"][name]["mem"]["rss"] / 1024.0))
         # Interleaved: each run measures every case once, the order rotated by run.
@@ -330,9 +348,12 @@ def main():
             "%.0f" % (bench.median([x.get("resp_size") for x in runs]) or 0),
             sum(x.get("lost", 0) for x in runs)))
     lines.append("")
-    lines.append("%-40s %10s %12s" % ("after load", "VmRSS MiB", "to signed s"))
+    lines.append("%-40s %10s %10s %10s %12s" % ("after load", "VmRSS MiB", "anon MiB",
+                                                "file MiB", "to signed s"))
     for name, v in report["load"].items():
-        lines.append("%-40s %10.1f %12.1f" % (name, v["mem"]["rss"] / 1024.0, v["load_s"]))
+        lines.append("%-40s %10.1f %10.1f %10.1f %12.1f" % (
+            name, v["mem"]["rss"] / 1024.0, v["parts"]["anon"] / 1024.0,
+            v["parts"]["file"] / 1024.0, v["load_s"]))
     if report["updates"]:
         lines.append("")
         lines.append("RFC 2136 UPDATE, %d outstanding, %d s x %d runs (median)" %
