@@ -27,9 +27,9 @@
 #include "dnssec/sign.h"
 #include "dnssec/zone.h"
 
-#define N_SIGS   4000u
-#define N_BATCH  7
-#define NOW      1764547200u
+#define N_SIGS  4000u
+#define N_BATCH 7
+#define NOW     1764547200u
 
 static uint64_t ns_now(void)
 {
@@ -108,9 +108,9 @@ static int bench_alg(unsigned alg, const char *label)
 			size_t olen = host_name(i, "h", owner);
 			uint8_t a[4] = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
 			struct dnssec_rr rr = {a, sizeof(a)};
-			struct dnssec_sig_meta m = {owner,      olen,         DNS_TYPE_A,
-			                            60,         NOW - 3600,   NOW + 14 * 86400,
-			                            apex,       sizeof(apex)};
+			struct dnssec_sig_meta m = {owner, olen,        DNS_TYPE_A,
+			                            60,    NOW - 3600,  NOW + 14 * 86400,
+			                            apex,  sizeof(apex)};
 			if (dnssec_rrsig(&k, &m, &rr, 1, rrsig) <= 0)
 				return fail("dnssec_rrsig");
 		}

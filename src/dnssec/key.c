@@ -238,8 +238,7 @@ static bool der_int32(const uint8_t **p, const uint8_t *end, uint8_t out[32])
 
 /* The SHA-256 digest of data, signed by a kept context (p256_signers), the DER signature
  * turned into r||s (RFC 6605 4) without big-number allocations. */
-static int p256_sign(const struct dnssec_key *k, const uint8_t *data, size_t len,
-                     uint8_t sig[64])
+static int p256_sign(const struct dnssec_key *k, const uint8_t *data, size_t len, uint8_t sig[64])
 {
 	uint8_t dgst[SHA256_DIGEST_LENGTH], der[80];
 	size_t der_len = sizeof(der);

@@ -67,9 +67,8 @@ static bool budget_take(struct dnssec_cache *c, uint32_t now)
 			return false;
 		else
 			next = v + 1;
-		if (atomic_compare_exchange_weak_explicit(&c->window, &v, next,
-		                                          memory_order_relaxed,
-		                                          memory_order_relaxed))
+		if (atomic_compare_exchange_weak_explicit(
+		        &c->window, &v, next, memory_order_relaxed, memory_order_relaxed))
 			return true;
 	}
 }
@@ -358,8 +357,8 @@ size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len
 }
 
 size_t dnssec_deny_metered(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
-                           const struct zone_node *node, uint32_t ttl, uint32_t now,
-                           bool unmetered, uint8_t *out)
+                           const struct zone_node *node, uint32_t ttl, uint32_t now, bool unmetered,
+                           uint8_t *out)
 {
 	if (len == 0 || len + 2 > 255)
 		return 0; /* "\000.qname" must stay a name */

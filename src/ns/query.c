@@ -56,7 +56,7 @@ struct reply {
 	const uint8_t *wnsec;
 	size_t wnsec_len;
 	size_t wild_off;
-	uint32_t now; /* the caller's clock (0: not read) */
+	uint32_t now;  /* the caller's clock (0: not read) */
 	bool tcp;      /* the query came over TCP */
 	bool truncate; /* answer TC=1 with no records whatever fits (a denial over budget) */
 	const uint16_t *soa_ptr; /* its MNAME/RNAME pointers to patch (zone_node.soa_ptr) */
@@ -332,9 +332,9 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 		const uint8_t *s = r->soa;
 		uint32_t ttl = wire_load_u32(s + 6), minimum = wire_load_u32(s + r->soa_len - 4);
 		uint32_t now = r->now != 0 ? r->now : (uint32_t)time(NULL);
-		r->deny_len = dnssec_deny_metered(z->dnssec, q->lname, q->name_len, n,
-		                                  ttl < minimum ? ttl : minimum, now, r->tcp,
-		                                  r->deny);
+		r->deny_len =
+		    dnssec_deny_metered(z->dnssec, q->lname, q->name_len, n,
+		                        ttl < minimum ? ttl : minimum, now, r->tcp, r->deny);
 		if (r->deny_len == DNSSEC_DENY_OVER_BUDGET) {
 			/* The zone's signing budget is spent (a random-subdomain flood): no
 			 * signature, and no unsigned denial either, which a validator would
@@ -375,6 +375,11 @@ static size_t answer_signed(struct reply *r)
 	                         (uint64_t)time(NULL)) != NP_OK)
 		len = reply_write(r, DNS_RCODE_NOTAUTH);
 	return len;
+}
+
+void dns_answer_denial_stats(uint64_t *made, uint64_t *over_budget)
+{
+	dnssec_deny_stats(made, over_budget);
 }
 
 static const uint16_t counted_types[DNS_QTYPE_CLASSES - 1] = {

@@ -8,7 +8,6 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
-#include "dnssec/zone.h"
 #include "ns/query.h"
 #include "server/server.h"
 
@@ -80,7 +79,7 @@ static void collect(void *ctx, struct metrics_out *o)
 	metrics_family(o, "dns_tcp_connections", "gauge", "TCP connections open now");
 	metrics_sample(o, "dns_tcp_connections", "", open);
 	uint64_t made = 0, over = 0;
-	dnssec_deny_stats(&made, &over);
+	dns_answer_denial_stats(&made, &over);
 	metrics_family(o, "dnssec_denials_total", "counter",
 	               "compact denials not in the signature cache: signed on the fly, or over "
 	               "the zone's dnssec_denial_rate (answered TC=1)");
