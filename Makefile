@@ -10,6 +10,7 @@
 #   make bench-auth authentication and durable update rates, against the previous release
 #   make bench-update RFC 2136 UPDATE rates against BIND 9 and Knot, NOERROR -> NSD secondary
 #   make bench-abuse  the abuse checks' cost: durable update rate with and without, scoring
+#   make bench-dnssec signing cost, signed vs unsigned vs Knot signed: CPU/query, memory, updates
 #   make respdiff   differential test: 20,000 queries to nameplated and NSD, answers compared
 #   make check-layers  every #include follows the module table (docs/ARCHITECTURE.md)
 #   make man        the man pages (docs/man/*.scd, rendered by scdoc) under build/man/
@@ -86,7 +87,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/%,$(FUZZ_SRCS))
 
-.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench bench-auth bench-update bench-abuse respdiff clean \
+.PHONY: all deps run test unit fuzz-replay fuzz-long system fuzz bench bench-auth bench-update bench-abuse bench-dnssec respdiff clean \
         check-banned check-layers man install
 all: $(BINS)
 
@@ -243,6 +244,12 @@ bench-update: deps
 bench-abuse: deps
 	$(MAKE) all
 	@sh bench/abuse.sh --build $(BUILD) $(BENCH_ABUSE_ARGS)
+
+# bench/dnssec.sh (bench/README.md, "DNSSEC"): BENCH_DNSSEC_ARGS="--runs 1 --seconds 2" for a
+# quick look.
+bench-dnssec: deps
+	$(MAKE) all
+	@sh bench/dnssec.sh --build $(BUILD) $(BENCH_DNSSEC_ARGS)
 
 respdiff: deps
 	$(MAKE) all

@@ -193,6 +193,8 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_ZONE, "dnssec_algorithm", parse_dnssec_alg, 0, 0, "13", Z(dnssec_algorithm), 0},
 	{SECT_ZONE, "dnssec_zsk_lifetime", schema_uint, 0, 2147483647, "7776000",
 	 Z(dnssec_zsk_lifetime), 0},
+	{SECT_ZONE, "dnssec_denial_rate", schema_uint, 0, 1000000, "1000", Z(dnssec_denial_rate),
+	 0},
 };
 /* clang-format on */
 

@@ -60,6 +60,9 @@ struct cfg_zone {
 	bool dnssec;            /* "dnssec": on|off; off. Sign the zone (docs/dnssec.md) */
 	unsigned dnssec_algorithm; /* "dnssec_algorithm": 13 (ECDSA P-256) or 15 (Ed25519); 13 */
 	uint32_t dnssec_zsk_lifetime; /* "dnssec_zsk_lifetime" seconds: 7776000 (90 days); 0 never */
+	/* "dnssec_denial_rate": compact-denial signatures made on the fly per second; 1000; 0 no
+	 * limit. Over it, a UDP denial is answered TC=1 (docs/dnssec.md) */
+	uint32_t dnssec_denial_rate;
 };
 
 struct config {

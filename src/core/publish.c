@@ -208,6 +208,10 @@ static int load_signers(struct publisher *p)
 	free(p->signers);
 	p->signers = next;
 	p->n_signers = nz;
+	/* Kept states too: a reload may have changed the budget. */
+	for (unsigned zi = 0; zi < nz; zi++)
+		if (next[zi] != NULL)
+			dnssec_zone_set_sign_rate(next[zi], p->cfg->zones[zi].dnssec_denial_rate);
 	return NP_OK;
 }
 

@@ -38,6 +38,7 @@ struct dnssec_key {
 	uint8_t pub[DNSSEC_PUB_MAX];
 	size_t pub_len;
 	void *pkey;        /* EVP_PKEY for 13; NULL for 15 */
+	void *signers;     /* for 13: signing contexts made once, reused (key.c) */
 	uint8_t ed_sk[64]; /* libsodium's secret key for 15 (seed || public key) */
 };
 

@@ -3,6 +3,7 @@
 #include "dnssec/zone.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,48 @@ struct cache_entry {
 struct dnssec_cache {
 	pthread_mutex_t mu[CACHE_STRIPES];
 	struct cache_entry e[DNSSEC_CACHE_ENTRIES];
+	/* The signing budget: at most rate signatures in a second of the clock (0: no limit);
+	 * window holds that second (high 32 bits) and the signatures made in it. */
+	_Atomic uint32_t rate;
+	_Atomic uint64_t window;
 };
+
+/* For the metrics: every zone's signatures made on the fly, and denials over budget. */
+static _Atomic uint64_t denials_signed, denials_over_budget;
+
+void dnssec_zone_set_sign_rate(struct dnssec_zone *z, uint32_t per_second)
+{
+	atomic_store_explicit(&z->cache->rate, per_second, memory_order_relaxed);
+}
+
+void dnssec_deny_stats(uint64_t *made, uint64_t *over_budget)
+{
+	*made = atomic_load_explicit(&denials_signed, memory_order_relaxed);
+	*over_budget = atomic_load_explicit(&denials_over_budget, memory_order_relaxed);
+}
+
+/* Takes one signature of the second now from the budget: false when it is spent. A fixed
+ * window, so a burst across the turn of a second may reach twice the rate; what a flood
+ * can make stays bounded by it over any longer time. Lock-free: the workers share it. */
+static bool budget_take(struct dnssec_cache *c, uint32_t now)
+{
+	uint32_t rate = atomic_load_explicit(&c->rate, memory_order_relaxed);
+	if (rate == 0)
+		return true;
+	uint64_t v = atomic_load_explicit(&c->window, memory_order_relaxed);
+	for (;;) {
+		uint64_t next;
+		if ((uint32_t)(v >> 32) != now)
+			next = (uint64_t)now << 32 | 1;
+		else if ((uint32_t)v >= rate)
+			return false;
+		else
+			next = v + 1;
+		if (atomic_compare_exchange_weak_explicit(
+		        &c->window, &v, next, memory_order_relaxed, memory_order_relaxed))
+			return true;
+	}
+}
 
 struct dnssec_zone *dnssec_zone_new(const uint8_t *apex, size_t apex_len, struct dnssec_key *ksk,
                                     struct dnssec_key *zsk)
@@ -311,6 +353,13 @@ static uint64_t entry_hash(const uint8_t *name, size_t len, const uint8_t *bm, s
 size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
                    const struct zone_node *node, uint32_t ttl, uint32_t now, uint8_t *out)
 {
+	return dnssec_deny_metered(z, lname, len, node, ttl, now, true, out);
+}
+
+size_t dnssec_deny_metered(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
+                           const struct zone_node *node, uint32_t ttl, uint32_t now, bool unmetered,
+                           uint8_t *out)
+{
 	if (len == 0 || len + 2 > 255)
 		return 0; /* "\000.qname" must stay a name */
 	uint8_t bitmap[2 + BITMAP_MAX];
@@ -368,6 +417,12 @@ size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len
 	}
 	pthread_mutex_unlock(mu);
 	if (!hit) {
+		/* A random-subdomain flood misses every time: past the budget, nothing is
+		 * signed (the caller answers TC=1, sending a real client to TCP). */
+		if (!budget_take(c, now) && !unmetered) {
+			atomic_fetch_add_explicit(&denials_over_budget, 1, memory_order_relaxed);
+			return DNSSEC_DENY_OVER_BUDGET;
+		}
 		/* Signed outside the lock: the RRSIG prefix, then the one NSEC record in
 		 * canonical form (owner lowercase, the next name too: RFC 6840 5.1). */
 		uint8_t data[DNSSEC_RRSIG_FIXED + 255 + 255 + 10 + 2 + 255 + 2 + BITMAP_MAX];
@@ -384,6 +439,7 @@ size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len
 		dl += nsec_rdlen;
 		if (dnssec_sign(&z->zsk, data, dl, sig) != NP_OK)
 			return 0;
+		atomic_fetch_add_explicit(&denials_signed, 1, memory_order_relaxed);
 		pthread_mutex_lock(mu);
 		e->hash = h;
 		e->inception = m.inception;

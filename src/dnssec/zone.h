@@ -11,6 +11,7 @@
 #ifndef NP_DNSSEC_ZONE_H
 #define NP_DNSSEC_ZONE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,5 +73,22 @@ struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zon
  * qname too long for the next name, a failure). Safe from many threads at once. */
 size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
                    const struct zone_node *node, uint32_t ttl, uint32_t now, uint8_t *out);
+
+/* dnssec_deny within the zone's budget of signatures per second (dnssec_zone_set_sign_rate):
+ * a cache miss over it signs nothing and returns DNSSEC_DENY_OVER_BUDGET, unless unmetered
+ * (a query over TCP, whose source address is not spoofed), which signs anyway. What the
+ * query path calls. */
+#define DNSSEC_DENY_OVER_BUDGET SIZE_MAX
+size_t dnssec_deny_metered(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
+                           const struct zone_node *node, uint32_t ttl, uint32_t now,
+                           bool unmetered, uint8_t *out);
+
+/* The zone's budget of compact-denial signatures made on the fly (cache misses), per second
+ * of the clock the queries pass as now; 0: no limit. Safe while queries are answered. */
+void dnssec_zone_set_sign_rate(struct dnssec_zone *z, uint32_t per_second);
+
+/* Since the start, over every zone: compact-denial signatures made on the fly, and denials
+ * not signed because the budget was spent (answered TC=1 by the query path). */
+void dnssec_deny_stats(uint64_t *made, uint64_t *over_budget);
 
 #endif

@@ -56,7 +56,9 @@ struct reply {
 	const uint8_t *wnsec;
 	size_t wnsec_len;
 	size_t wild_off;
-	uint32_t now; /* the caller's clock (0: not read) */
+	uint32_t now;  /* the caller's clock (0: not read) */
+	bool tcp;      /* the query came over TCP */
+	bool truncate; /* answer TC=1 with no records whatever fits (a denial over budget) */
 	const uint16_t *soa_ptr; /* its MNAME/RNAME pointers to patch (zone_node.soa_ptr) */
 	size_t apex_off;         /* where the apex starts inside the echoed question name */
 	/* The COOKIE option to answer with: the client's cookie and our server cookie. */
@@ -106,7 +108,7 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 		r->info->kind = r->kind;
 		r->info->qtype = r->q != NULL ? r->q->qtype : 0;
 	}
-	if (pos + body + opt_len > r->limit) {
+	if (r->truncate || pos + body + opt_len > r->limit) {
 		r->flags |= DNS_FLAG_TC;
 		an_count = 0;
 		ns_count = 0;
@@ -330,9 +332,17 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 		const uint8_t *s = r->soa;
 		uint32_t ttl = wire_load_u32(s + 6), minimum = wire_load_u32(s + r->soa_len - 4);
 		uint32_t now = r->now != 0 ? r->now : (uint32_t)time(NULL);
-		r->deny_len = dnssec_deny(z->dnssec, q->lname, q->name_len, n,
-		                          ttl < minimum ? ttl : minimum, now, r->deny);
-		if (r->deny_len > 0) {
+		r->deny_len =
+		    dnssec_deny_metered(z->dnssec, q->lname, q->name_len, n,
+		                        ttl < minimum ? ttl : minimum, now, r->tcp, r->deny);
+		if (r->deny_len == DNSSEC_DENY_OVER_BUDGET) {
+			/* The zone's signing budget is spent (a random-subdomain flood): no
+			 * signature, and no unsigned denial either, which a validator would
+			 * take as bogus; TC=1 sends a real resolver to TCP, where it is
+			 * signed, and a spoofed flood cannot follow. */
+			r->deny_len = 0;
+			r->truncate = true;
+		} else if (r->deny_len > 0) {
 			r->soa_sig = apex->data + zone_node_sigs(apex)->set[ZS_SOA].off;
 			r->soa_sig_len = zone_node_sigs(apex)->set[ZS_SOA].len;
 			r->soa_sig_count = zone_node_sigs(apex)->set[ZS_SOA].count;
@@ -346,7 +356,7 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 	r->kind_name = q->lname + q->name_len - z->apex_len; /* the zone */
 	r->kind_name_len = z->apex_len;
 	/* RFC 9824 3: a compact denial answers NOERROR; the NXNAME type says the rest. */
-	return r->deny_len > 0 ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN;
+	return r->deny_len > 0 || r->truncate ? DNS_RCODE_NOERROR : DNS_RCODE_NXDOMAIN;
 }
 
 /* A query with a TSIG record. The query path holds no keys (no TSIG key may read what
@@ -365,6 +375,11 @@ static size_t answer_signed(struct reply *r)
 	                         (uint64_t)time(NULL)) != NP_OK)
 		len = reply_write(r, DNS_RCODE_NOTAUTH);
 	return len;
+}
+
+void dns_answer_denial_stats(uint64_t *made, uint64_t *over_budget)
+{
+	dnssec_deny_stats(made, over_budget);
 }
 
 static const uint16_t counted_types[DNS_QTYPE_CLASSES - 1] = {
@@ -507,6 +522,7 @@ size_t dns_answer(const struct zone_db *db, const uint8_t *query, size_t qlen, u
 	    .flags = DNS_FLAG_QR | (h.flags & (DNS_OPCODE_MASK | DNS_FLAG_RD | DNS_FLAG_CD)),
 	    .udp_max = opts->udp_max,
 	    .now = opts->now,
+	    .tcp = opts->tcp,
 	    .kind = DNS_KIND_ERROR,
 	    .info = opts->info,
 	};

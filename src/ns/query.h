@@ -48,6 +48,9 @@ struct dns_answer_opts {
 unsigned dns_qtype_class(uint16_t qtype);
 const char *dns_qtype_class_name(unsigned c);
 const char *dns_answer_rcode_name(unsigned rcode);
+/* For the metrics: compact denials signed on the fly, and those over a zone's budget
+ * (answered TC=1), since the start (dnssec_deny_stats). */
+void dns_answer_denial_stats(uint64_t *made, uint64_t *over_budget);
 
 /* Answers query (qlen bytes) from db into resp (cap >= 512; DNS_MAX_MSG for TCP).
  * Returns the response length, or 0 when nothing may be sent back (shorter than a

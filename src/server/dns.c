@@ -78,6 +78,13 @@ static void collect(void *ctx, struct metrics_out *o)
 	metrics_sample(o, "dns_tcp_connections_total", "result=\"refused\"", refused);
 	metrics_family(o, "dns_tcp_connections", "gauge", "TCP connections open now");
 	metrics_sample(o, "dns_tcp_connections", "", open);
+	uint64_t made = 0, over = 0;
+	dns_answer_denial_stats(&made, &over);
+	metrics_family(o, "dnssec_denials_total", "counter",
+	               "compact denials not in the signature cache: signed on the fly, or over "
+	               "the zone's dnssec_denial_rate (answered TC=1)");
+	metrics_sample(o, "dnssec_denials_total", "result=\"signed\"", made);
+	metrics_sample(o, "dnssec_denials_total", "result=\"over_budget\"", over);
 }
 
 int dns_server_bind(struct dns_server *s, const struct config *cfg)

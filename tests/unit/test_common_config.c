@@ -247,6 +247,7 @@ static void test_defaults(void **state)
 	assert_false(z->dnssec);
 	assert_int_equal(z->dnssec_algorithm, 13);
 	assert_int_equal(z->dnssec_zsk_lifetime, 7776000);
+	assert_int_equal(z->dnssec_denial_rate, 1000); /* signatures per second on the fly */
 	assert_string_equal(cfg->path, cfgpath);
 }
 
