@@ -151,6 +151,27 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Signals are taken synchronously by the main thread (sigwait); every thread inherits
+	 * the blocked mask, so no handler runs anywhere. Blocked before the first thread
+	 * starts: a SIGTERM given to a thread that does not block it would kill the process. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Before the store is opened and any thread started: a fork keeps neither threads
+	 * nor the file locks SQLite holds, so both must be made by the process that stays. */
+	if (!foreground) {
+		if (daemon(0, 0) != 0) {
+			log_err("cannot daemonize: %m");
+			return 1;
+		}
+		log_init("nameplated", false, cfg->log_level);
+	}
+
 	struct store *st = NULL;
 	int ret = store_open(cfg->data_dir, false, &st);
 	if (ret == NP_ENOTFOUND || (ret == NP_OK && !store_admin_is_set(st))) {
@@ -164,24 +185,6 @@ int main(int argc, char **argv)
 		log_err("cannot open the store in %s: %s", cfg->data_dir, np_strerror(ret));
 		store_close(st);
 		return 1;
-	}
-
-	/* Signals are taken synchronously by the main thread (sigwait); every thread started
-	 * from here on inherits the blocked mask, so no handler runs anywhere. */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (!foreground) {
-		if (daemon(0, 0) != 0) {
-			log_err("cannot daemonize: %m");
-			return 1;
-		}
-		log_init("nameplated", false, cfg->log_level);
 	}
 
 	struct dns_server dns = {0};

@@ -111,6 +111,7 @@ int store_checkpoint_background(struct store *st)
 		checkpointer_free(c);
 		return NP_EFAILED;
 	}
+	pthread_setname_np(c->thread, "checkpoint");
 	/* Replaces SQLite's automatic checkpoint on this connection (it is a WAL hook too). */
 	sqlite3_wal_hook(st->db, wal_hook, c);
 	st->ckpt = c;
