@@ -57,9 +57,11 @@ struct cfg_zone {
 	/* "notify", repeatable ADDR@PORT: secondaries told of each new serial (RFC 1996) */
 	struct cfg_listen notify[CFG_MAX_NOTIFY];
 	unsigned n_notify;
-	bool dnssec;            /* "dnssec": on|off; off. Sign the zone (docs/dnssec.md) */
+	bool dnssec;            /* "dnssec": on|off|retire; off. Sign the zone (docs/dnssec.md) */
+	bool dnssec_retire;     /* "dnssec = retire": signed, CDS/CDNSKEY say "delete" (RFC 8078) */
 	unsigned dnssec_algorithm; /* "dnssec_algorithm": 13 (ECDSA P-256) or 15 (Ed25519); 13 */
 	uint32_t dnssec_zsk_lifetime; /* "dnssec_zsk_lifetime" seconds: 7776000 (90 days); 0 never */
+	uint32_t dnssec_parent_ds_ttl; /* "dnssec_parent_ds_ttl" seconds: 86400: the parent's DS TTL */
 };
 
 struct config {

@@ -1,29 +1,62 @@
 /* SPDX-License-Identifier: MIT */
-/* The automatic ZSK roll (core/keyroll.h). */
+/* The automatic ZSK roll and the steps of the KSK roll the operator started
+ * (core/keyroll.h). */
 #include "core/keyroll.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "dnssec/key.h"
 
-static int64_t max3(int64_t a, int64_t b, int64_t c)
+/* The KSK roll's own steps: 2 (published -> ready) and 4 (the retired KSK removed). Step 3
+ * is the operator's (nameplatectl zone ksk-roll --ds-seen). */
+static int ksk_step(struct store *st, const struct cfg_zone *cz,
+                    const struct store_dnssec_key *keys, size_t n, int64_t now, bool *changed)
 {
-	int64_t m = a > b ? a : b;
-	return m > c ? m : c;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_dnssec_key *k = &keys[i];
+		if (strcmp(k->role, "ksk") != 0)
+			continue;
+		int ret = NP_OK;
+		if (strcmp(k->state, "published") == 0 &&
+		    now - k->since >= keyroll_publish_wait(cz)) {
+			ret = store_dnssec_key_state(st, k->id, "ready", now);
+			if (ret == NP_OK)
+				log_info("zone %s: KSK roll: CDS and CDNSKEY name the new KSK %u "
+				         "now; it "
+				         "becomes active once the parent's DS names it",
+				         cz->name, dnssec_key_tag(k->dnskey, k->dnskey_len));
+		} else if (strcmp(k->state, "retired") == 0 &&
+		           now - k->since >= keyroll_ds_wait(cz)) {
+			ret = store_dnssec_key_del(st, k->id);
+			if (ret == NP_OK)
+				log_info("zone %s: KSK roll: removed the old KSK %u", cz->name,
+				         dnssec_key_tag(k->dnskey, k->dnskey_len));
+		} else {
+			continue;
+		}
+		*changed = *changed || ret == NP_OK;
+		return ret;
+	}
+	return NP_OK;
 }
 
 int keyroll_step(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
                  const struct cfg_zone *cz, int64_t now, bool *changed)
 {
 	*changed = false;
-	if (!cz->dnssec || cz->dnssec_zsk_lifetime == 0)
+	if (!cz->dnssec)
 		return NP_OK;
 	struct store_dnssec_key *keys = calloc(STORE_DNSSEC_KEYS_MAX, sizeof(*keys));
 	if (keys == NULL)
 		return NP_ENOMEM;
 	size_t n = 0;
 	int ret = store_dnssec_key_list(st, cz->name, keys, STORE_DNSSEC_KEYS_MAX, &n);
+	if (ret == NP_OK)
+		ret = ksk_step(st, cz, keys, n, now, changed);
+	if (ret != NP_OK || *changed || cz->dnssec_zsk_lifetime == 0)
+		goto done; /* the ZSK's next step, if one is due, at the next call */
 	const struct store_dnssec_key *active = NULL, *published = NULL, *retired = NULL;
 	for (size_t i = 0; ret == NP_OK && i < n; i++) {
 		if (strcmp(keys[i].role, "zsk") != 0)
@@ -35,8 +68,8 @@ int keyroll_step(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
 		else if (strcmp(keys[i].state, "retired") == 0 && retired == NULL)
 			retired = &keys[i];
 	}
-	int64_t pre = 2 * (int64_t)cz->soa_ttl;
-	int64_t ret_wait = 2 * max3(cz->soa_ttl, cz->ttl, cz->negative_ttl);
+	int64_t pre = keyroll_publish_wait(cz);
+	int64_t ret_wait = keyroll_retire_wait(cz);
 	if (ret != NP_OK || active == NULL)
 		goto done;
 	if (retired != NULL && now - retired->since >= ret_wait) {

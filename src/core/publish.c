@@ -170,6 +170,11 @@ static int load_signers(struct publisher *p)
 			         cz->name, cz->dnssec_algorithm, cz->name);
 		if (ret == NP_EEXIST || ret == NP_OK)
 			ret = store_dnssec_zone_load(p->st, p->seal, cz->name, &next[zi]);
+		if (ret == NP_OK && cz->dnssec_retire) {
+			/* dnssec = retire: CDS and CDNSKEY ask the parent to remove the DS. */
+			next[zi]->cds_delete = true;
+			next[zi]->keyset ^= 0x9e3779b97f4a7c15ULL;
+		}
 		if (ret != NP_OK)
 			log_err("zone %s: cannot load its DNSSEC keys: %s", cz->name, np_strerror(ret));
 	}

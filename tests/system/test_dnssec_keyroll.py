@@ -105,3 +105,202 @@ def test_names_after_star_need_no_cover(signed):
     a = query(signed, "x." + WILD, "A", do=True)
     assert [r.name.to_text() for r in a.authority if r.rdtype == dns.rdatatype.NSEC] == \
         ["*." + WILD + "."]
+
+
+# ---- the KSK roll ----
+
+ROLL_ZONE = {"soa_ttl": 1, "ttl": 1, "negative_ttl": 1, "dnssec_zsk_lifetime": 0,
+             "dnssec_parent_ds_ttl": 1}
+
+
+def ksks(n):
+    """The KSKs in the DNSKEY RRset by tag, the tags that sign it, and the tag CDS names."""
+    a = query(n, ZONE, "DNSKEY", do=True)
+    keys = {dns.dnssec.key_id(rd): rd for rr in a.answer if rr.rdtype == dns.rdatatype.DNSKEY
+            for rd in rr if rd.flags == 257}
+    signers = sorted(rd.key_tag for rr in a.answer if rr.rdtype == dns.rdatatype.RRSIG
+                     for rd in rr)
+    c = query(n, ZONE, "CDS", do=True)
+    cds = [rd.key_tag for rr in c.answer if rr.rdtype == dns.rdatatype.CDS for rd in rr]
+    return keys, signers, cds
+
+
+def ds_anchor(path, dnskeys):
+    """A delv trust anchor file with the DS (SHA-256) of each DNSKEY given."""
+    lines = []
+    for rd in dnskeys:
+        ds = dns.dnssec.make_ds(ZONE + ".", rd, "SHA256")
+        lines.append('%s. static-ds %d %d %d "%s";' % (ZONE, ds.key_tag, ds.algorithm,
+                                                      ds.digest_type, ds.digest.hex().upper()))
+    path.write_text("trust-anchors {\n%s\n};\n" % "\n".join(lines))
+    return str(path)
+
+
+def key_states(n):
+    out = n.ctl("zone", "keys", ZONE).stdout.splitlines()
+    rows = [ln.split() for ln in out[1:] if not ln.startswith("waiting:")]
+    return {(r[1], int(r[3])): r[4] for r in rows}, [ln for ln in out if ln.startswith("waiting:")]
+
+
+def validates_all(n, anchors, addr):
+    """A dyndns2 update, then delv with each anchor: the new answer and a denial validate."""
+    st, _, lines = n.update(HOME, "198.51.100.%d" % addr, user="alice", secret=n.secret)
+    assert st == 200, lines
+    for anchor in anchors:
+        out = delv(n, anchor, HOME, "A")
+        assert_validated(out)
+        assert "198.51.100.%d" % addr in out, out
+        assert_validated(delv(n, anchor, "nothere." + ZONE, "A"), negative=True)
+
+
+def test_ksk_roll_end_to_end(np_factory, tmp_path):
+    """nameplatectl zone ksk-roll: the new KSK is published and signs DNSKEY beside the old
+    one; 2 x the DNSKEY TTL later CDS names it; after --ds-seen it is active and the old one
+    goes once the DS TTL has passed twice. delv validates with the old DS before and during,
+    with both and with the new one during, and with the new one after; a restart in the
+    middle resumes where the roll was."""
+    n = start_signed(np_factory, zone=ROLL_ZONE)
+    keys, signers, cds = ksks(n)
+    assert len(keys) == 1 and signers == list(keys) and cds == list(keys)
+    (old_tag, old_key), = keys.items()
+    old = ds_anchor(tmp_path / "old.conf", [old_key])
+    addr = 1
+    validates_all(n, [old], addr)
+
+    # Nothing to confirm before a roll; then the roll starts.
+    r = n.ctl("zone", "ksk-roll", ZONE, "--ds-seen", check=False)
+    assert r.returncode != 0 and "no KSK roll waits" in r.stderr, r.stderr
+    r = n.ctl("zone", "ksk-roll", ZONE)
+    assert "KSK roll started" in r.stdout, r.stdout
+    r = n.ctl("zone", "ksk-roll", ZONE, check=False)
+    assert r.returncode != 0 and "under way" in r.stderr, r.stderr
+    assert wait_for(lambda: len(ksks(n)[0]) == 2, 5)
+    keys, signers, cds = ksks(n)
+    new_tag = (set(keys) - {old_tag}).pop()
+    new = ds_anchor(tmp_path / "new.conf", [keys[new_tag]])
+    both = ds_anchor(tmp_path / "both.conf", [old_key, keys[new_tag]])
+    # Published: DNSKEY signed by both KSKs, CDS still the old one.
+    assert signers == sorted([old_tag, new_tag]) and cds == [old_tag], (signers, cds)
+    states, waits = key_states(n)
+    assert states[("ksk", new_tag)] == "published", states
+    assert any("KSK %d: CDS and CDNSKEY name it from" % new_tag in w for w in waits), waits
+    r = n.ctl("zone", "ksk-roll", ZONE, "--ds-seen", check=False)
+    assert r.returncode != 0 and "cannot have its DS yet" in r.stderr, r.stderr
+    serial = n.serial()
+
+    # A restart in the middle: the roll goes on from the stored state.
+    n.restart()
+    addr += 1
+    validates_all(n, [old, both], addr)
+    assert wait_for(lambda: ksks(n)[2] == [new_tag], 10), ksks(n)
+    assert n.serial() > serial
+    states, waits = key_states(n)
+    assert states[("ksk", new_tag)] == "ready" and states[("ksk", old_tag)] == "active"
+    assert any("for the parent's DS to name it" in w for w in waits), waits
+    # zone ds prints what the parent should have now: the new KSK's DS.
+    ds = n.ctl("zone", "ds", ZONE).stdout.split()
+    assert int(ds[3]) == new_tag, ds
+    # Until the parent changes its DS, every DS set validates: old, both, new.
+    addr += 1
+    validates_all(n, [old, both, new], addr)
+    n.restart()
+    assert key_states(n)[0][("ksk", new_tag)] == "ready"
+    addr += 1
+    validates_all(n, [old, both, new], addr)
+
+    # The parent's DS names the new KSK: it becomes active, the old one retired (still
+    # signing DNSKEY), then removed.
+    r = n.ctl("zone", "ksk-roll", ZONE, "--ds-seen")
+    assert "KSK %d is active" % new_tag in r.stdout, r.stdout
+    states, waits = key_states(n)
+    assert states[("ksk", new_tag)] == "active" and states[("ksk", old_tag)] == "retired"
+    assert any("KSK %d: removed at" % old_tag in w for w in waits), waits
+    addr += 1
+    validates_all(n, [both, new], addr)
+    assert wait_for(lambda: list(ksks(n)[0]) == [new_tag], 10), ksks(n)
+    keys, signers, cds = ksks(n)
+    assert signers == [new_tag] and cds == [new_tag], (signers, cds)
+    assert ("ksk", old_tag) not in key_states(n)[0]
+    addr += 1
+    validates_all(n, [new, both], addr)
+    # The old DS alone no longer leads anywhere.
+    out = delv(n, old, HOME, "A")
+    assert "fully validated" not in out, out
+    # A second roll may start now.
+    assert "KSK roll started" in n.ctl("zone", "ksk-roll", ZONE).stdout
+
+
+def test_ksk_roll_never_bogus_during_updates(np_factory, tmp_path):
+    """Updates go on through every step of the roll; delv with the DS set the parent has at
+    each moment (old, then both, then new) validates every answer."""
+    n = start_signed(np_factory, zone=ROLL_ZONE)
+    (old_tag, old_key), = ksks(n)[0].items()
+    old = ds_anchor(tmp_path / "old.conf", [old_key])
+    n.ctl("zone", "ksk-roll", ZONE)
+    addr, anchors, phase = 1, [old], "published"
+    deadline = time.monotonic() + 40
+    seen = set()
+    while time.monotonic() < deadline:
+        keys, signers, cds = ksks(n)
+        # Every DNSKEY RRset is signed by a KSK a DS of the moment names.
+        assert set(signers) <= set(keys), (signers, keys)
+        states = key_states(n)[0]
+        seen.add(tuple(sorted(v for (role, _), v in states.items() if role == "ksk")))
+        if phase == "published" and len(cds) == 1 and cds[0] != old_tag:
+            new_key = keys[cds[0]]
+            anchors = [ds_anchor(tmp_path / "both.conf", [old_key, new_key])]
+            phase = "ready"
+        elif phase == "ready":
+            n.ctl("zone", "ksk-roll", ZONE, "--ds-seen")
+            phase = "seen"
+        elif phase == "seen" and len(keys) == 1:
+            anchors = [ds_anchor(tmp_path / "new.conf", [new_key])]
+            phase = "done"
+        validates_all(n, anchors, addr)
+        addr = addr % 250 + 1
+        if phase == "done" and addr > 3:
+            break
+        time.sleep(0.2)
+    assert phase == "done", (phase, seen)
+    assert {("active", "published"), ("active", "ready"), ("active", "retired"),
+            ("active",)} <= seen, seen
+
+
+# ---- the "delete" CDS (RFC 8078) ----
+
+def test_retire_publishes_the_delete_cds_signed(np_factory, tmp_path):
+    """dnssec = retire: still signed (delv validates with the DS the parent still has), CDS
+    and CDNSKEY are "0 0 0 00" and "0 3 0 AA==", signed; zone keys says what comes next;
+    dnssec = off then serves the zone unsigned."""
+    n = start_signed(np_factory)
+    anchor = anchor_file(n, tmp_path)
+    n.stop()
+    z = {"dnssec": "retire"}
+    n.write_config(zone=z)
+    n.start()
+    for rdtype, want in (("CDS", "0 0 0 00"), ("CDNSKEY", "0 3 0 AA==")):
+        out = delv(n, anchor, ZONE, rdtype)
+        assert_validated(out)
+        assert "%s\t%s" % (rdtype, want) in out or "%s %s" % (rdtype, want) in out, out
+        a = query(n, ZONE, rdtype, do=True)
+        rrs = [rr for rr in a.answer if rr.rdtype == dns.rdatatype.from_text(rdtype)]
+        assert len(rrs) == 1 and len(rrs[0]) == 1, a
+    assert_validated(delv(n, anchor, HOME, "A"))
+    assert_validated(delv(n, anchor, "nothere." + ZONE, "A"), negative=True)
+    _, waits = key_states(n)
+    assert any('"delete"' in w and "dnssec = off" in w for w in waits), waits
+    r = n.ctl("zone", "ksk-roll", ZONE, check=False)
+    assert r.returncode != 0 and "retire" in r.stderr, r.stderr
+    # Back on: CDS names the KSK again.
+    n.stop()
+    n.write_config(zone={"dnssec": "on"})
+    n.start()
+    assert ksks(n)[2] == list(ksks(n)[0]), ksks(n)
+    # Off: no DNSKEY, no CDS, no signatures.
+    n.stop()
+    n.write_config(zone={"dnssec": "off"})
+    n.start()
+    a = query(n, ZONE, "CDS", do=True)
+    assert not a.answer, a
+    a = query(n, HOME, "A", do=True)
+    assert [rr.rdtype for rr in a.answer] == [dns.rdatatype.A], a
