@@ -195,6 +195,8 @@ static const struct schema_row cfg_schema[] = {
 	 Z(dnssec_zsk_lifetime), 0},
 	{SECT_ZONE, "dnssec_parent_ds_ttl", schema_uint, 0, 2147483647, "86400",
 	 Z(dnssec_parent_ds_ttl), 0},
+	{SECT_ZONE, "dnssec_parent", parse_dns_listen, 0, 0, NULL,
+	 L(struct cfg_zone, dnssec_parent, n_dnssec_parent, CFG_MAX_NOTIFY), REP},
 };
 /* clang-format on */
 

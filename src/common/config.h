@@ -62,6 +62,10 @@ struct cfg_zone {
 	unsigned dnssec_algorithm; /* "dnssec_algorithm": 13 (ECDSA P-256) or 15 (Ed25519); 13 */
 	uint32_t dnssec_zsk_lifetime; /* "dnssec_zsk_lifetime" seconds: 7776000 (90 days); 0 never */
 	uint32_t dnssec_parent_ds_ttl; /* "dnssec_parent_ds_ttl" seconds: 86400: the parent's DS TTL */
+	/* "dnssec_parent", repeatable ADDR@PORT: the parent zone's servers, asked for the DS
+	 * during a KSK roll (core/keyroll.h) */
+	struct cfg_listen dnssec_parent[CFG_MAX_NOTIFY];
+	unsigned n_dnssec_parent;
 };
 
 struct config {

@@ -16,9 +16,9 @@
  *   1. a new KSK is "published": in DNSKEY, and the DNSKEY RRset is signed by both KSKs;
  *   2. P later every cache that holds the DNSKEY RRset knows it: it is "ready", and CDS and
  *      CDNSKEY name it instead of the old one;
- *   3. once the parent's DS names it (the operator says so: zone ksk-roll --ds-seen), it is
- *      "active" and the old KSK "retired", still in DNSKEY and signing it, since resolvers
- *      may hold the old DS;
+ *   3. once the parent's DS names it (the operator says so: zone ksk-roll --ds-seen, or
+ *      every dnssec_parent server answers with it), it is "active" and the old KSK
+ *      "retired", still in DNSKEY and signing it, since resolvers may hold the old DS;
  *   4. D later the old DS is out of every cache: the old KSK is removed.
  *
  * P = 2 x the DNSKEY TTL (the zone's soa_ttl): the TTL, and as long again for secondaries
@@ -51,6 +51,18 @@ static inline int64_t keyroll_ds_wait(const struct cfg_zone *cz)
 	int64_t r = keyroll_retire_wait(cz), d = 2 * (int64_t)cz->dnssec_parent_ds_ttl;
 	return r > d ? r : d;
 }
+
+/* How often the dnssec_parent servers are asked for the DS while a new KSK is ready: P,
+ * within 2 seconds and an hour. Each ask may hold the writer for DSPROBE_TIMEOUT_MS a
+ * server that does not answer. */
+static inline int64_t keyroll_ds_check_interval(const struct cfg_zone *cz)
+{
+	int64_t p = keyroll_publish_wait(cz);
+	return p < 2 ? 2 : p > 3600 ? 3600 : p;
+}
+
+/* Step 3 of the KSK roll: the ready KSK new_id becomes active, old_id retired. */
+int keyroll_ksk_ds_seen(struct store *st, int64_t new_id, int64_t old_id, int64_t now) np_mustcheck;
 
 /* Takes the step of cz's rolls that is due at now, if any: *changed says whether the keys
  * changed (the zone must then be built and signed anew). One step of each roll a call. */

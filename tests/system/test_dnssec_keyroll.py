@@ -304,3 +304,79 @@ def test_retire_publishes_the_delete_cds_signed(np_factory, tmp_path):
     assert not a.answer, a
     a = query(n, HOME, "A", do=True)
     assert [rr.rdtype for rr in a.answer] == [dns.rdatatype.A], a
+
+
+class ParentStub:
+    """The parent zone's server on loopback, as far as a KSK roll needs it: answers DS
+    queries for ZONE, authoritatively, with the DS records set in .ds (rdata texts), and
+    counts the queries."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.ds = []
+        self.queries = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        import dns.rrset
+        while not self.stopping:
+            try:
+                wire, peer = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            q = dns.message.from_wire(wire)
+            self.queries += 1
+            r = dns.message.make_response(q)
+            r.flags |= dns.flags.AA
+            if q.question[0].rdtype == dns.rdatatype.DS and self.ds:
+                r.answer.append(dns.rrset.from_text_list(ZONE + ".", 1, "IN", "DS",
+                                                         list(self.ds)))
+            self.sock.sendto(r.to_wire(), peer)
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+def ds_text(rd):
+    ds = dns.dnssec.make_ds(ZONE + ".", rd, "SHA256")
+    return ds.to_text()
+
+
+def test_ksk_roll_checks_the_parent(np_factory, tmp_path):
+    """dnssec_parent: nameplated asks the parent's server for the DS while the new KSK is
+    ready, and makes it active once the DS there names it; not before."""
+    import dns.flags  # noqa: F401  (the stub uses it)
+    parent = ParentStub()
+    try:
+        zone = dict(ROLL_ZONE, dnssec_parent="127.0.0.1@%d" % parent.port)
+        n = start_signed(np_factory, zone=zone)
+        (old_tag, old_key), = ksks(n)[0].items()
+        parent.ds = [ds_text(old_key)]
+        old = ds_anchor(tmp_path / "old.conf", [old_key])
+        n.ctl("zone", "ksk-roll", ZONE)
+        assert wait_for(lambda: len(ksks(n)[2]) == 1 and ksks(n)[2][0] != old_tag, 10)
+        new_tag = ksks(n)[2][0]
+        new_key = ksks(n)[0][new_tag]
+        # The parent still has the old DS only: asked, and the roll waits.
+        assert wait_for(lambda: parent.queries >= 2, 10), parent.queries
+        states = key_states(n)[0]
+        assert states[("ksk", new_tag)] == "ready", states
+        validates_all(n, [old], 1)
+        # The parent publishes the new DS (as a CDS scanner would): the roll goes on.
+        parent.ds = [ds_text(new_key)]
+        assert wait_for(lambda: key_states(n)[0].get(("ksk", new_tag)) == "active", 10)
+        assert key_states(n)[0].get(("ksk", old_tag)) in ("retired", None)
+        validates_all(n, [ds_anchor(tmp_path / "new.conf", [new_key])], 2)
+        assert wait_for(lambda: list(ksks(n)[0]) == [new_tag], 10)
+        assert "every parent server has the DS of the new KSK %d" % new_tag in n.stderr()
+    finally:
+        parent.stop()
