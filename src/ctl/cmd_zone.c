@@ -588,6 +588,11 @@ static void print_waits(const struct ctl *c, const struct cfg_zone *cz,
 				       tag, t);
 			else
 				printf("waiting: ZSK %u: signs from %s\n", tag, t);
+		} else if (strcmp(k->state, "ready") == 0 && cz->n_dnssec_parent > 0) {
+			printf("waiting: KSK %u: for the parent's DS to name it (CDS and CDNSKEY "
+			       "do); nameplated asks the %u dnssec_parent servers every %llds\n",
+			       tag, cz->n_dnssec_parent,
+			       (long long)keyroll_ds_check_interval(cz));
 		} else if (strcmp(k->state, "ready") == 0) {
 			printf("waiting: KSK %u: for the parent's DS to name it (CDS and CDNSKEY "
 			       "do; nameplatectl zone ds %s prints it); then: nameplatectl zone "

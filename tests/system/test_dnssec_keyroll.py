@@ -368,8 +368,9 @@ def test_ksk_roll_checks_the_parent(np_factory, tmp_path):
         new_key = ksks(n)[0][new_tag]
         # The parent still has the old DS only: asked, and the roll waits.
         assert wait_for(lambda: parent.queries >= 2, 10), parent.queries
-        states = key_states(n)[0]
+        states, waits = key_states(n)
         assert states[("ksk", new_tag)] == "ready", states
+        assert any("asks the 1 dnssec_parent servers" in w for w in waits), waits
         validates_all(n, [old], 1)
         # The parent publishes the new DS (as a CDS scanner would): the roll goes on.
         parent.ds = [ds_text(new_key)]

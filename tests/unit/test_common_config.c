@@ -249,6 +249,7 @@ static void test_defaults(void **state)
 	assert_int_equal(z->dnssec_zsk_lifetime, 7776000);
 	assert_false(z->dnssec_retire);
 	assert_int_equal(z->dnssec_parent_ds_ttl, 86400);
+	assert_int_equal(z->n_dnssec_parent, 0);
 	assert_string_equal(cfg->path, cfgpath);
 }
 
