@@ -45,7 +45,8 @@ static const char *const sect_names[SECT_COUNT] = {
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
     parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup, parse_parked,
-    parse_feed, parse_asn_db, parse_xfr_acl, parse_log_format, parse_on_off, parse_dnssec, parse_dnssec_alg;
+    parse_feed, parse_asn_db, parse_xfr_acl, parse_log_format, parse_on_off, parse_dnssec,
+    parse_dnssec_alg;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0

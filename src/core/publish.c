@@ -195,6 +195,19 @@ static int load_signers(struct publisher *p)
 		return NP_ENOMEM;
 	}
 	p->dead = dead;
+	/* A zone whose keys or CDS changed (a reload that set dnssec = retire, a roll step
+	 * taken elsewhere) gets a new serial, so that secondaries fetch the new apex. */
+	for (unsigned zi = 0; zi < nz; zi++) {
+		for (unsigned i = 0; next[zi] != NULL && i < p->n_signers; i++) {
+			const struct dnssec_zone *old = p->signers[i];
+			if (old != NULL && old->apex_len == next[zi]->apex_len &&
+			    memcmp(old->apex, next[zi]->apex, old->apex_len) == 0 &&
+			    old->keyset != next[zi]->keyset &&
+			    store_zone_bump(p->st, p->cfg->zones[zi].name, NULL) != NP_OK)
+				log_warn("zone %s: cannot move the serial on for its new keys",
+				         p->cfg->zones[zi].name);
+		}
+	}
 	for (unsigned i = 0; i < p->n_signers; i++) {
 		struct dnssec_zone *old = p->signers[i];
 		for (unsigned zi = 0; old != NULL && zi < nz; zi++) {

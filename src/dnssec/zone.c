@@ -101,7 +101,8 @@ size_t dnssec_zone_apex_rrs(const struct dnssec_zone *z, uint32_t ttl, struct zo
 	}
 	/* RFC 7344: CDS and CDNSKEY name the KSK the parent's DS should point at. */
 	uint8_t ksk[DNSSEC_DNSKEY_MAX];
-	size_t klen = dnssec_dnskey_rdata(z->cds_ksk2 && z->ksk2.alg != 0 ? &z->ksk2 : &z->ksk, ksk);
+	const struct dnssec_key *named = z->cds_ksk2 && z->ksk2.alg != 0 ? &z->ksk2 : &z->ksk;
+	size_t klen = dnssec_dnskey_rdata(named, ksk);
 	dnssec_ds_rdata(z->apex, z->apex_len, ksk, klen, p);
 	out[n++] = (struct zone_rr_in){ZONE_TYPE_CDS, ttl, DNSSEC_DS_LEN, p};
 	p += DNSSEC_DS_LEN;
@@ -379,8 +380,8 @@ static size_t nsec_signed(const struct dnssec_zone *z, const struct nsec_spec *s
 	memcpy(sig_rd + DNSSEC_RRSIG_FIXED, z->apex, z->apex_len);
 	uint8_t *sig = sig_rd + DNSSEC_RRSIG_FIXED + z->apex_len;
 
-	uint64_t hash = entry_hash(spec->kind, spec->key, spec->key_len, spec->bitmap, spec->bmlen,
-	                           ttl);
+	uint64_t hash =
+	    entry_hash(spec->kind, spec->key, spec->key_len, spec->bitmap, spec->bmlen, ttl);
 	struct dnssec_cache *c = z->cache;
 	size_t idx = (size_t)(hash % DNSSEC_CACHE_ENTRIES);
 	pthread_mutex_t *mu = &c->mu[idx % CACHE_STRIPES];
@@ -546,7 +547,7 @@ size_t dnssec_cover(const struct dnssec_zone *z, const uint8_t *lname, size_t le
 		memcpy(bitmap, rrsig_nsec, sizeof(rrsig_nsec));
 		bmlen = sizeof(rrsig_nsec);
 	}
-	struct nsec_spec spec = {DENY_COVER, nc,        nlen,   owner, owner_len,
-	                         next,       next_len,  bitmap, bmlen};
+	struct nsec_spec spec = {DENY_COVER, nc,       nlen,   owner, owner_len,
+	                         next,       next_len, bitmap, bmlen};
 	return nsec_signed(z, &spec, ttl, now, out);
 }

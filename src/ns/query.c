@@ -263,7 +263,8 @@ static void wild_cover(const struct zone_version *z, const struct zone_node *n, 
 	if (z->dnssec == NULL || q->name_len <= n->name_len)
 		return;
 	/* The negative TTL, as the wildcard's NSEC has it. */
-	const uint8_t *p = n->data + zone_node_sigs(n)->wild.off, *end = p + zone_node_sigs(n)->wild.len;
+	const struct zone_rrset *w = &zone_node_sigs(n)->wild;
+	const uint8_t *p = n->data + w->off, *end = p + w->len;
 	uint32_t ttl = 0;
 	for (; p + 12 <= end; p += 12 + (size_t)wire_load_u16(p + 10))
 		if (wire_load_u16(p + 2) == ZONE_TYPE_NSEC)

@@ -5,6 +5,7 @@
 # compact denial of names too long for "\000." + qname (RFC 9824 3.1, RFC 4471 3.1.2); and
 # names below a wildcard host whose first label sorts before "*".
 
+import signal
 import time
 
 import dns.dnssec
@@ -274,10 +275,12 @@ def test_retire_publishes_the_delete_cds_signed(np_factory, tmp_path):
     dnssec = off then serves the zone unsigned."""
     n = start_signed(np_factory)
     anchor = anchor_file(n, tmp_path)
-    n.stop()
-    z = {"dnssec": "retire"}
-    n.write_config(zone=z)
-    n.start()
+    serial = n.serial()
+    # A reload takes it: the serial moves on, so that secondaries fetch the new CDS.
+    n.write_config(zone={"dnssec": "retire"})
+    n.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: query(n, ZONE, "CDS", do=False).answer[0][0].algorithm == 0, 5)
+    assert n.serial() > serial
     for rdtype, want in (("CDS", "0 0 0 00"), ("CDNSKEY", "0 3 0 AA==")):
         out = delv(n, anchor, ZONE, rdtype)
         assert_validated(out)
