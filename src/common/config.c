@@ -45,7 +45,8 @@ static const char *const sect_names[SECT_COUNT] = {
 
 static schema_parse_fn parse_path, parse_user, parse_dns_listen, parse_http_listen, parse_cidrs,
     parse_names, parse_contact, parse_url, parse_mail, parse_mail_tls, parse_signup, parse_parked,
-    parse_feed, parse_asn_db, parse_xfr_acl, parse_log_format, parse_on_off, parse_dnssec_alg;
+    parse_feed, parse_asn_db, parse_xfr_acl, parse_log_format, parse_on_off, parse_dnssec,
+    parse_dnssec_alg;
 
 #define FSIZE(type, member) sizeof(((type *)0)->member)
 #define C(member)           offsetof(struct config, member), FSIZE(struct config, member), 0, 0
@@ -189,12 +190,16 @@ static const struct schema_row cfg_schema[] = {
 	 L(struct cfg_zone, allow_transfer, n_allow_transfer, CFG_MAX_XFR_ACL), REP},
 	{SECT_ZONE, "notify", parse_dns_listen, 0, 0, NULL,
 	 L(struct cfg_zone, notify, n_notify, CFG_MAX_NOTIFY), REP},
-	{SECT_ZONE, "dnssec", parse_on_off, 0, 0, "off", Z(dnssec), 0},
+	{SECT_ZONE, "dnssec", parse_dnssec, 0, 0, "off", Z(dnssec), 0},
 	{SECT_ZONE, "dnssec_algorithm", parse_dnssec_alg, 0, 0, "13", Z(dnssec_algorithm), 0},
 	{SECT_ZONE, "dnssec_zsk_lifetime", schema_uint, 0, 2147483647, "7776000",
 	 Z(dnssec_zsk_lifetime), 0},
 	{SECT_ZONE, "dnssec_denial_rate", schema_uint, 0, 1000000, "1000", Z(dnssec_denial_rate),
 	 0},
+	{SECT_ZONE, "dnssec_parent_ds_ttl", schema_uint, 0, 2147483647, "86400",
+	 Z(dnssec_parent_ds_ttl), 0},
+	{SECT_ZONE, "dnssec_parent", parse_dns_listen, 0, 0, NULL,
+	 L(struct cfg_zone, dnssec_parent, n_dnssec_parent, CFG_MAX_NOTIFY), REP},
 };
 /* clang-format on */
 
@@ -636,6 +641,23 @@ static int parse_on_off(struct schema_ctx *c, const struct schema_row *r, void *
 	}
 	snprintf(why, whylen, "must be on or off");
 	return NP_EINVAL;
+}
+
+/* "dnssec": on, off, or retire: still signed, with the "delete" CDS and CDNSKEY (RFC 8078)
+ * that ask the parent to remove the DS before signing stops. */
+static int parse_dnssec(struct schema_ctx *c, const struct schema_row *r, void *base,
+                        const char *val, char *why, size_t whylen)
+{
+	struct cfg_zone *z = base;
+	z->dnssec_retire = strcmp(val, "retire") == 0;
+	if (z->dnssec_retire) {
+		z->dnssec = true;
+		return NP_OK;
+	}
+	int ret = parse_on_off(c, r, base, val, why, whylen);
+	if (ret != NP_OK)
+		snprintf(why, whylen, "must be on, off or retire");
+	return ret;
 }
 
 /* The DNSSEC algorithms the server signs with: 13 (ECDSA P-256 with SHA-256) and 15

@@ -57,12 +57,18 @@ struct cfg_zone {
 	/* "notify", repeatable ADDR@PORT: secondaries told of each new serial (RFC 1996) */
 	struct cfg_listen notify[CFG_MAX_NOTIFY];
 	unsigned n_notify;
-	bool dnssec;            /* "dnssec": on|off; off. Sign the zone (docs/dnssec.md) */
+	bool dnssec;            /* "dnssec": on|off|retire; off. Sign the zone (docs/dnssec.md) */
+	bool dnssec_retire;     /* "dnssec = retire": signed, CDS/CDNSKEY say "delete" (RFC 8078) */
 	unsigned dnssec_algorithm; /* "dnssec_algorithm": 13 (ECDSA P-256) or 15 (Ed25519); 13 */
 	uint32_t dnssec_zsk_lifetime; /* "dnssec_zsk_lifetime" seconds: 7776000 (90 days); 0 never */
 	/* "dnssec_denial_rate": compact-denial signatures made on the fly per second; 1000; 0 no
 	 * limit. Over it, a UDP denial is answered TC=1 (docs/dnssec.md) */
 	uint32_t dnssec_denial_rate;
+	uint32_t dnssec_parent_ds_ttl; /* "dnssec_parent_ds_ttl" seconds: 86400: the parent's DS TTL */
+	/* "dnssec_parent", repeatable ADDR@PORT: the parent zone's servers, asked for the DS
+	 * during a KSK roll (core/keyroll.h) */
+	struct cfg_listen dnssec_parent[CFG_MAX_NOTIFY];
+	unsigned n_dnssec_parent;
 };
 
 struct config {

@@ -1,29 +1,137 @@
 /* SPDX-License-Identifier: MIT */
-/* The automatic ZSK roll (core/keyroll.h). */
+/* The automatic ZSK roll and the steps of the KSK roll the operator started
+ * (core/keyroll.h). */
 #include "core/keyroll.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "common/str.h"
+#include "core/dsprobe.h"
+#include "dns/name.h"
+#include "dnssec/key.h"
 
-static int64_t max3(int64_t a, int64_t b, int64_t c)
+/* When each zone's parent servers were last asked for the DS (the writer thread's only). */
+static struct {
+	char zone[CFG_NAME_MAX];
+	int64_t at;
+} ds_checked[CFG_MAX_ZONES];
+
+static int64_t *ds_checked_at(const char *zone)
 {
-	int64_t m = a > b ? a : b;
-	return m > c ? m : c;
+	for (unsigned i = 0; i < CFG_MAX_ZONES; i++) {
+		if (ds_checked[i].zone[0] == '\0')
+			np_strlcpy(ds_checked[i].zone, zone, sizeof(ds_checked[i].zone));
+		if (strcmp(ds_checked[i].zone, zone) == 0)
+			return &ds_checked[i].at;
+	}
+	return &ds_checked[0].at;
+}
+
+/* Whether every dnssec_parent server of cz has a DS for the KSK k (its answer within
+ * DSPROBE_TIMEOUT_MS each). Asked at most every keyroll_ds_check_interval(). */
+static bool parent_has_ds(const struct cfg_zone *cz, const struct store_dnssec_key *k, int64_t now)
+{
+	int64_t *at = ds_checked_at(cz->name);
+	if (cz->n_dnssec_parent == 0 || now - *at < keyroll_ds_check_interval(cz))
+		return false;
+	*at = now;
+	uint8_t apex[DNS_NAME_MAX], ds[DNSSEC_DS_LEN];
+	int alen = dns_name_from_text(cz->name, apex, sizeof(apex));
+	if (alen <= 0)
+		return false;
+	dnssec_ds_rdata(apex, (size_t)alen, k->dnskey, k->dnskey_len, ds);
+	unsigned tag = dnssec_key_tag(k->dnskey, k->dnskey_len);
+	for (unsigned i = 0; i < cz->n_dnssec_parent; i++) {
+		const struct cfg_listen *p = &cz->dnssec_parent[i];
+		int r = dsprobe_has(p, apex, (size_t)alen, ds, DSPROBE_TIMEOUT_MS);
+		if (r != 1) {
+			log_info("zone %s: KSK roll: the parent server %s %s", cz->name, p->text,
+			         r == 0 ? "has no DS for the new KSK yet"
+			                : "did not answer for the DS");
+			return false;
+		}
+	}
+	log_info("zone %s: KSK roll: every parent server has the DS of the new KSK %u", cz->name,
+	         tag);
+	return true;
+}
+
+/* Step 3 of the KSK roll: the new KSK active, the old one retired, in one transaction. */
+int keyroll_ksk_ds_seen(struct store *st, int64_t new_id, int64_t old_id, int64_t now)
+{
+	bool own_tx = store_begin(st) == NP_OK;
+	int ret = own_tx ? store_dnssec_key_state(st, new_id, "active", now) : NP_ESTORE;
+	if (ret == NP_OK)
+		ret = store_dnssec_key_state(st, old_id, "retired", now);
+	if (ret == NP_OK)
+		ret = store_commit(st);
+	else if (own_tx)
+		store_rollback(st);
+	return ret;
+}
+
+/* The KSK roll's own steps: 2 (published -> ready), 3 when dnssec_parent servers show the
+ * new DS (else the operator's: nameplatectl zone ksk-roll --ds-seen) and 4 (the retired
+ * KSK removed). */
+static int ksk_step(struct store *st, const struct cfg_zone *cz,
+                    const struct store_dnssec_key *keys, size_t n, int64_t now, bool *changed)
+{
+	const struct store_dnssec_key *active = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i].role, "ksk") == 0 && strcmp(keys[i].state, "active") == 0)
+			active = &keys[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct store_dnssec_key *k = &keys[i];
+		if (strcmp(k->role, "ksk") != 0)
+			continue;
+		unsigned tag = dnssec_key_tag(k->dnskey, k->dnskey_len);
+		int ret = NP_OK;
+		if (strcmp(k->state, "published") == 0 &&
+		    now - k->since >= keyroll_publish_wait(cz)) {
+			ret = store_dnssec_key_state(st, k->id, "ready", now);
+			if (ret == NP_OK)
+				log_info(
+				    "zone %s: KSK roll: CDS and CDNSKEY name the new KSK %u now; "
+				    "it becomes active once the parent's DS names it",
+				    cz->name, tag);
+		} else if (strcmp(k->state, "ready") == 0 && active != NULL &&
+		           parent_has_ds(cz, k, now)) {
+			ret = keyroll_ksk_ds_seen(st, k->id, active->id, now);
+			if (ret == NP_OK)
+				log_info("zone %s: KSK roll: KSK %u is active, the old one retired",
+				         cz->name, tag);
+		} else if (strcmp(k->state, "retired") == 0 &&
+		           now - k->since >= keyroll_ds_wait(cz)) {
+			ret = store_dnssec_key_del(st, k->id);
+			if (ret == NP_OK)
+				log_info("zone %s: KSK roll: removed the old KSK %u", cz->name,
+				         tag);
+		} else {
+			continue;
+		}
+		*changed = *changed || ret == NP_OK;
+		return ret;
+	}
+	return NP_OK;
 }
 
 int keyroll_step(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
                  const struct cfg_zone *cz, int64_t now, bool *changed)
 {
 	*changed = false;
-	if (!cz->dnssec || cz->dnssec_zsk_lifetime == 0)
+	if (!cz->dnssec)
 		return NP_OK;
 	struct store_dnssec_key *keys = calloc(STORE_DNSSEC_KEYS_MAX, sizeof(*keys));
 	if (keys == NULL)
 		return NP_ENOMEM;
 	size_t n = 0;
 	int ret = store_dnssec_key_list(st, cz->name, keys, STORE_DNSSEC_KEYS_MAX, &n);
+	if (ret == NP_OK)
+		ret = ksk_step(st, cz, keys, n, now, changed);
+	if (ret != NP_OK || *changed || cz->dnssec_zsk_lifetime == 0)
+		goto done; /* the ZSK's next step, if one is due, at the next call */
 	const struct store_dnssec_key *active = NULL, *published = NULL, *retired = NULL;
 	for (size_t i = 0; ret == NP_OK && i < n; i++) {
 		if (strcmp(keys[i].role, "zsk") != 0)
@@ -35,8 +143,8 @@ int keyroll_step(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
 		else if (strcmp(keys[i].state, "retired") == 0 && retired == NULL)
 			retired = &keys[i];
 	}
-	int64_t pre = 2 * (int64_t)cz->soa_ttl;
-	int64_t ret_wait = 2 * max3(cz->soa_ttl, cz->ttl, cz->negative_ttl);
+	int64_t pre = keyroll_publish_wait(cz);
+	int64_t ret_wait = keyroll_retire_wait(cz);
 	if (ret != NP_OK || active == NULL)
 		goto done;
 	if (retired != NULL && now - retired->since >= ret_wait) {

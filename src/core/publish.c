@@ -170,6 +170,11 @@ static int load_signers(struct publisher *p)
 			         cz->name, cz->dnssec_algorithm, cz->name);
 		if (ret == NP_EEXIST || ret == NP_OK)
 			ret = store_dnssec_zone_load(p->st, p->seal, cz->name, &next[zi]);
+		if (ret == NP_OK && cz->dnssec_retire) {
+			/* dnssec = retire: CDS and CDNSKEY ask the parent to remove the DS. */
+			next[zi]->cds_delete = true;
+			next[zi]->keyset ^= 0x9e3779b97f4a7c15ULL;
+		}
 		if (ret != NP_OK)
 			log_err("zone %s: cannot load its DNSSEC keys: %s", cz->name, np_strerror(ret));
 	}
@@ -190,6 +195,19 @@ static int load_signers(struct publisher *p)
 		return NP_ENOMEM;
 	}
 	p->dead = dead;
+	/* A zone whose keys or CDS changed (a reload that set dnssec = retire, a roll step
+	 * taken elsewhere) gets a new serial, so that secondaries fetch the new apex. */
+	for (unsigned zi = 0; zi < nz; zi++) {
+		for (unsigned i = 0; next[zi] != NULL && i < p->n_signers; i++) {
+			const struct dnssec_zone *old = p->signers[i];
+			if (old != NULL && old->apex_len == next[zi]->apex_len &&
+			    memcmp(old->apex, next[zi]->apex, old->apex_len) == 0 &&
+			    old->keyset != next[zi]->keyset &&
+			    store_zone_bump(p->st, p->cfg->zones[zi].name, NULL) != NP_OK)
+				log_warn("zone %s: cannot move the serial on for its new keys",
+				         p->cfg->zones[zi].name);
+		}
+	}
 	for (unsigned i = 0; i < p->n_signers; i++) {
 		struct dnssec_zone *old = p->signers[i];
 		for (unsigned zi = 0; old != NULL && zi < nz; zi++) {

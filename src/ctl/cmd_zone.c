@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* nameplatectl zone import and export. An import reads the whole file into memory first,
+/* nameplatectl zone import and export, and the DNSSEC keys of a zone (keys, ds, ksk-roll).
+ * An import reads the whole file into memory first,
  * so a bad line changes nothing, then writes every host in one transaction. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "common/secret.h"
 #include "common/str.h"
+#include "core/keyroll.h"
 #include "ctl/ctl.h"
 #include "dns/name.h"
 #include "dnssec/key.h"
@@ -559,6 +561,54 @@ static void print_hex(const uint8_t *p, size_t n)
 		printf("%02X", p[i]);
 }
 
+static void utc(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	out[0] = '\0';
+	if (gmtime_r(&tt, &tm) != NULL)
+		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* What each roll under way waits for (core/keyroll.h), one line each. */
+static void print_waits(const struct ctl *c, const struct cfg_zone *cz,
+                        const struct store_dnssec_key *keys, size_t n)
+{
+	(void)c;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_dnssec_key *k = &keys[i];
+		unsigned tag = dnssec_key_tag(k->dnskey, k->dnskey_len);
+		bool ksk = strcmp(k->role, "ksk") == 0;
+		char t[32];
+		if (strcmp(k->state, "published") == 0) {
+			utc(k->since + keyroll_publish_wait(cz), t);
+			if (ksk)
+				printf("waiting: KSK %u: CDS and CDNSKEY name it from %s (DNSKEY TTL "
+				       "x 2 after it was published)\n",
+				       tag, t);
+			else
+				printf("waiting: ZSK %u: signs from %s\n", tag, t);
+		} else if (strcmp(k->state, "ready") == 0 && cz->n_dnssec_parent > 0) {
+			printf("waiting: KSK %u: for the parent's DS to name it (CDS and CDNSKEY "
+			       "do); nameplated asks the %u dnssec_parent servers every %llds\n",
+			       tag, cz->n_dnssec_parent,
+			       (long long)keyroll_ds_check_interval(cz));
+		} else if (strcmp(k->state, "ready") == 0) {
+			printf("waiting: KSK %u: for the parent's DS to name it (CDS and CDNSKEY "
+			       "do; nameplatectl zone ds %s prints it); then: nameplatectl zone "
+			       "ksk-roll %s --ds-seen\n",
+			       tag, cz->name, cz->name);
+		} else if (strcmp(k->state, "retired") == 0) {
+			utc(k->since + (ksk ? keyroll_ds_wait(cz) : keyroll_retire_wait(cz)), t);
+			printf("waiting: %s %u: removed at %s\n", ksk ? "KSK" : "ZSK", tag, t);
+		}
+	}
+	if (cz->dnssec_retire)
+		printf("waiting: CDS and CDNSKEY say \"delete\" (RFC 8078): once the parent has "
+		       "no DS for %s and twice its TTL has passed, set dnssec = off\n",
+		       cz->name);
+}
+
 /* zone keys NAME: the zone's DNSSEC keys, made first when it has none. */
 static int zone_keys(struct ctl *c, int argc, char **argv)
 {
@@ -600,10 +650,12 @@ static int zone_keys(struct ctl *c, int argc, char **argv)
 		       keys[i].algorithm, dnssec_key_tag(keys[i].dnskey, keys[i].dnskey_len),
 		       keys[i].state, when[0], when[1]);
 	}
+	print_waits(c, cz, keys, n);
 	return CTL_OK;
 }
 
-/* zone ds NAME: the DS records (SHA-256) of the zone's active KSKs, for the parent. */
+/* zone ds NAME: the DS records (SHA-256) of the zone's KSK for the parent: the active one,
+ * or during a KSK roll the new one once CDS names it ("ready"). */
 static int zone_ds(struct ctl *c, int argc, char **argv)
 {
 	const struct cfg_zone *cz = dnssec_zone_arg(c, argc, argv, "zone ds NAME");
@@ -619,8 +671,13 @@ static int zone_ds(struct ctl *c, int argc, char **argv)
 		ctl_err("zone ds %s: %s", cz->name, np_strerror(ret));
 		return CTL_FAIL;
 	}
+	/* The KSK that CDS and CDNSKEY name: the new one once a roll made it ready. */
+	const char *want = "active";
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i].role, "ksk") == 0 && strcmp(keys[i].state, "ready") == 0)
+			want = "ready";
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(keys[i].role, "ksk") != 0 || strcmp(keys[i].state, "active") != 0)
+		if (strcmp(keys[i].role, "ksk") != 0 || strcmp(keys[i].state, want) != 0)
 			continue;
 		uint8_t ds[DNSSEC_DS_LEN];
 		dnssec_ds_rdata(apex, (size_t)alen, keys[i].dnskey, keys[i].dnskey_len, ds);
@@ -639,6 +696,109 @@ static int zone_ds(struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* zone ksk-roll NAME [--ds-seen]: starts a KSK roll (a new KSK published), or takes its
+ * step that needs the parent: its DS names the new KSK, which becomes active. The other
+ * steps are nameplated's (core/keyroll.h). */
+static int zone_ksk_roll(struct ctl *c, int argc, char **argv)
+{
+	bool ds_seen = argc == 2 && strcmp(argv[1], "--ds-seen") == 0;
+	const char *usage = "zone ksk-roll NAME [--ds-seen]";
+	if (argc > 2 || (argc == 2 && !ds_seen))
+		return ctl_usage("%s", usage);
+	const struct cfg_zone *cz = dnssec_zone_arg(c, argc > 1 ? 1 : argc, argv, usage);
+	if (cz == NULL)
+		return CTL_FAIL;
+	if (!cz->dnssec || cz->dnssec_retire) {
+		ctl_err("zone %s: dnssec is %s in %s: no KSK roll", cz->name,
+		        cz->dnssec ? "retire" : "off", c->conf_path);
+		return CTL_FAIL;
+	}
+	static struct store_dnssec_key keys[STORE_DNSSEC_KEYS_MAX];
+	size_t n = 0;
+	int ret = store_dnssec_key_list(c->st, cz->name, keys, STORE_DNSSEC_KEYS_MAX, &n);
+	const struct store_dnssec_key *active = NULL, *other = NULL;
+	for (size_t i = 0; ret == NP_OK && i < n; i++) {
+		if (strcmp(keys[i].role, "ksk") != 0)
+			continue;
+		if (strcmp(keys[i].state, "active") == 0)
+			active = &keys[i];
+		else
+			other = &keys[i];
+	}
+	if (ret != NP_OK || active == NULL) {
+		ctl_err("zone %s has no active KSK yet: start nameplated with dnssec = on first",
+		        cz->name);
+		return CTL_FAIL;
+	}
+	int64_t now = time(NULL);
+	char t[32];
+	if (!ds_seen) {
+		if (other != NULL) {
+			ctl_err("zone %s: a KSK roll is under way (KSK %u is %s): see nameplatectl "
+			        "zone keys %s",
+			        cz->name, dnssec_key_tag(other->dnskey, other->dnskey_len),
+			        other->state, cz->name);
+			return CTL_FAIL;
+		}
+		uint8_t seal[STORE_DNSSEC_SEAL_LEN];
+		ret = store_dnssec_seal_key(c->cfg->data_dir, false, seal);
+		if (ret == NP_OK)
+			ret = store_begin(c->st);
+		if (ret == NP_OK) {
+			ret = store_dnssec_ksk_publish(c->st, seal, cz->name, active->algorithm, now);
+			if (ret == NP_OK)
+				ret = store_zone_bump(c->st, cz->name, NULL);
+			if (ret == NP_OK)
+				ret = store_commit(c->st);
+			else
+				store_rollback(c->st);
+		}
+		sodium_memzero(seal, sizeof(seal));
+		if (ret != NP_OK) {
+			ctl_err("zone ksk-roll %s: %s", cz->name, np_strerror(ret));
+			return CTL_FAIL;
+		}
+		utc(now + keyroll_publish_wait(cz), t);
+		printf("zone %s: KSK roll started: a new KSK is published beside KSK %u; CDS and "
+		       "CDNSKEY name it from %s, then the parent's DS must (nameplatectl zone keys "
+		       "%s shows each step)\n",
+		       cz->name, dnssec_key_tag(active->dnskey, active->dnskey_len), t, cz->name);
+		return CTL_OK;
+	}
+	if (other == NULL || strcmp(other->state, "ready") != 0) {
+		if (other != NULL && strcmp(other->state, "published") == 0) {
+			utc(other->since + keyroll_publish_wait(cz), t);
+			ctl_err("zone %s: CDS and CDNSKEY do not name the new KSK %u before %s: the "
+			        "parent cannot have its DS yet",
+			        cz->name, dnssec_key_tag(other->dnskey, other->dnskey_len), t);
+		} else {
+			ctl_err("zone %s: no KSK roll waits for the parent's DS", cz->name);
+		}
+		return CTL_FAIL;
+	}
+	ret = store_begin(c->st);
+	if (ret == NP_OK) {
+		ret = store_dnssec_key_state(c->st, other->id, "active", now);
+		if (ret == NP_OK)
+			ret = store_dnssec_key_state(c->st, active->id, "retired", now);
+		if (ret == NP_OK)
+			ret = store_zone_bump(c->st, cz->name, NULL);
+		if (ret == NP_OK)
+			ret = store_commit(c->st);
+		else
+			store_rollback(c->st);
+	}
+	if (ret != NP_OK) {
+		ctl_err("zone ksk-roll %s: %s", cz->name, np_strerror(ret));
+		return CTL_FAIL;
+	}
+	utc(now + keyroll_ds_wait(cz), t);
+	printf("zone %s: KSK %u is active; the old KSK %u stays in DNSKEY until %s\n", cz->name,
+	       dnssec_key_tag(other->dnskey, other->dnskey_len),
+	       dnssec_key_tag(active->dnskey, active->dnskey_len), t);
+	return CTL_OK;
+}
+
 int ctl_cmd_zone(struct ctl *c, int argc, char **argv)
 {
 	if (argc >= 1 && strcmp(argv[0], "import") == 0)
@@ -649,6 +809,8 @@ int ctl_cmd_zone(struct ctl *c, int argc, char **argv)
 		return zone_keys(c, argc - 1, argv + 1);
 	if (argc >= 1 && strcmp(argv[0], "ds") == 0)
 		return zone_ds(c, argc - 1, argv + 1);
+	if (argc >= 1 && strcmp(argv[0], "ksk-roll") == 0)
+		return zone_ksk_roll(c, argc - 1, argv + 1);
 	return ctl_usage("zone import FILE [--zone NAME] [--user NAME] | zone export NAME | "
-	                 "zone keys NAME | zone ds NAME");
+	                 "zone keys NAME | zone ds NAME | zone ksk-roll NAME [--ds-seen]");
 }

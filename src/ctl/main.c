@@ -39,6 +39,7 @@ static void usage(FILE *out)
 	      "  zone export NAME\n"
 	      "  zone keys NAME              DNSSEC keys of the zone (made when it has none)\n"
 	      "  zone ds NAME                DS records of the zone's KSK, for the parent\n"
+	      "  zone ksk-roll NAME [--ds-seen]  start a KSK roll; --ds-seen: the parent's DS names the new KSK\n"
 	      "  sensor add NAME | sensor list | sensor del NAME\n"
 	      "  import pcap FILE [--json] | import cowrie FILE [--json]   offline observations\n"
 	      "  observe show ADDRESS [--json] [--at UNIXTIME]   the verdict from the store\n"

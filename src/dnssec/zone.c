@@ -21,7 +21,7 @@ struct cache_entry {
 	uint64_t hash;
 	uint32_t inception; /* 0 = empty */
 	uint32_t ttl;
-	uint8_t name_len, bitmap_len;
+	uint8_t kind, name_len, bitmap_len;
 	uint8_t name[255];
 	uint8_t bitmap[BITMAP_MAX];
 	uint8_t sig[DNSSEC_SIG_LEN];
@@ -109,6 +109,7 @@ void dnssec_zone_free(struct dnssec_zone *z)
 		pthread_mutex_destroy(&z->cache->mu[i]);
 	free(z->cache);
 	dnssec_key_deinit(&z->ksk);
+	dnssec_key_deinit(&z->ksk2);
 	dnssec_key_deinit(&z->zsk);
 	free(z);
 }
@@ -129,9 +130,21 @@ size_t dnssec_zone_apex_rrs(const struct dnssec_zone *z, uint32_t ttl, struct zo
 		out[n++] = (struct zone_rr_in){ZONE_TYPE_DNSKEY, ttl, (uint16_t)z->extra_len[i], p};
 		p += z->extra_len[i];
 	}
+	if (z->cds_delete) {
+		/* RFC 8078 4: "CDS 0 0 0 00" and "CDNSKEY 0 3 0 AA==", the parent's cue to
+		 * remove the DS. */
+		static const uint8_t cds[5] = {0, 0, 0, 0, 0}, cdnskey[5] = {0, 0, 3, 0, 0};
+		memcpy(p, cds, sizeof(cds));
+		out[n++] = (struct zone_rr_in){ZONE_TYPE_CDS, ttl, sizeof(cds), p};
+		p += sizeof(cds);
+		memcpy(p, cdnskey, sizeof(cdnskey));
+		out[n++] = (struct zone_rr_in){ZONE_TYPE_CDNSKEY, ttl, sizeof(cdnskey), p};
+		return n;
+	}
 	/* RFC 7344: CDS and CDNSKEY name the KSK the parent's DS should point at. */
 	uint8_t ksk[DNSSEC_DNSKEY_MAX];
-	size_t klen = dnssec_dnskey_rdata(&z->ksk, ksk);
+	const struct dnssec_key *named = z->cds_ksk2 && z->ksk2.alg != 0 ? &z->ksk2 : &z->ksk;
+	size_t klen = dnssec_dnskey_rdata(named, ksk);
 	dnssec_ds_rdata(z->apex, z->apex_len, ksk, klen, p);
 	out[n++] = (struct zone_rr_in){ZONE_TYPE_CDS, ttl, DNSSEC_DS_LEN, p};
 	p += DNSSEC_DS_LEN;
@@ -273,8 +286,9 @@ static int sign_wild(const struct dnssec_zone *z, const struct zone_node *node, 
 struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zone_node *node,
                                    uint32_t neg_ttl, uint32_t now)
 {
-	struct zone_rr_in sigs[ZS_COUNT], wild[ZS_COUNT + 2];
-	static _Thread_local uint8_t sigbuf[ZS_COUNT][DNSSEC_RRSIG_MAX];
+	/* One RRSIG an RRset, two for the KSK's three while a KSK rolls. */
+	struct zone_rr_in sigs[ZS_COUNT + 3], wild[ZS_COUNT + 2];
+	static _Thread_local uint8_t sigbuf[ZS_COUNT + 3][DNSSEC_RRSIG_MAX];
 	static _Thread_local uint8_t wildbuf[ZS_COUNT + 1][DNSSEC_RRSIG_MAX];
 	uint8_t nsec[255 + 2 + BITMAP_MAX];
 	uint8_t soa[2 * 255 + 20];
@@ -293,13 +307,15 @@ struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zon
 		struct dnssec_sig_meta m = {node->data,    node->name_len,    type,
 		                            (uint32_t)ttl, now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
 		                            z->apex,       z->apex_len};
-		int len =
-		    dnssec_rrsig(by_ksk ? &z->ksk : &z->zsk, &m, rrs, set->count, sigbuf[n_sigs]);
-		if (len < 0)
-			return NULL;
-		sigs[n_sigs] = (struct zone_rr_in){ZONE_TYPE_RRSIG, (uint32_t)ttl, (uint16_t)len,
-		                                   sigbuf[n_sigs]};
-		n_sigs++;
+		for (int k = 0; k < (by_ksk && z->ksk2.alg != 0 ? 2 : 1); k++) {
+			const struct dnssec_key *key = !by_ksk ? &z->zsk : k == 0 ? &z->ksk : &z->ksk2;
+			int len = dnssec_rrsig(key, &m, rrs, set->count, sigbuf[n_sigs]);
+			if (len < 0)
+				return NULL;
+			sigs[n_sigs] = (struct zone_rr_in){ZONE_TYPE_RRSIG, (uint32_t)ttl,
+			                                   (uint16_t)len, sigbuf[n_sigs]};
+			n_sigs++;
+		}
 	}
 	int n_wild = 0;
 	if ((node->flags & (ZONE_NODE_WILDCARD | ZONE_NODE_APEX | ZONE_NODE_ENT)) ==
@@ -339,10 +355,10 @@ static size_t bitmap_of(const struct zone_node *node, uint8_t out[2 + BITMAP_MAX
 	return 2 + blen;
 }
 
-static uint64_t entry_hash(const uint8_t *name, size_t len, const uint8_t *bm, size_t bmlen,
-                           uint32_t ttl)
+static uint64_t entry_hash(uint8_t kind, const uint8_t *name, size_t len, const uint8_t *bm,
+                           size_t bmlen, uint32_t ttl)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ ttl;
+	uint64_t h = (0xcbf29ce484222325ULL ^ ttl ^ ((uint64_t)kind << 40));
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ name[i]) * 0x100000001b3ULL;
 	for (size_t i = 0; i < bmlen; i++)
@@ -350,68 +366,75 @@ static uint64_t entry_hash(const uint8_t *name, size_t len, const uint8_t *bm, s
 	return h;
 }
 
-size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
-                   const struct zone_node *node, uint32_t ttl, uint32_t now, uint8_t *out)
-{
-	return dnssec_deny_metered(z, lname, len, node, ttl, now, true, out);
-}
+/* What the cache knows an NSEC by: its kind (DENY_*), the name it was made for, its bitmap
+ * and TTL (the owner and next name follow from the kind and the name). */
+enum { DENY_COMPACT = 0, DENY_COVER = 1 };
+struct nsec_spec {
+	uint8_t kind;
+	const uint8_t *key;
+	size_t key_len;
+	const uint8_t *owner; /* NULL: the question name, written as a pointer to it */
+	size_t owner_len;     /* the owner's length in any case (it is signed) */
+	const uint8_t *next;
+	size_t next_len;
+	const uint8_t *bitmap;
+	size_t bmlen;
+};
 
-size_t dnssec_deny_metered(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
-                           const struct zone_node *node, uint32_t ttl, uint32_t now, bool unmetered,
-                           uint8_t *out)
+/* Writes an NSEC record and its RRSIG (signed for the hour now falls in, from the cache
+ * or made now) into out; spec->owner NULL: the owner is key, written as 0xC00C. Returns
+ * the octets written, 0 on failure, DNSSEC_DENY_OVER_BUDGET when it would have to sign
+ * past the zone's budget and is not unmetered. */
+static size_t nsec_signed(const struct dnssec_zone *z, const struct nsec_spec *spec, uint32_t ttl,
+                          uint32_t now, bool unmetered, uint8_t *out)
 {
-	if (len == 0 || len + 2 > 255)
-		return 0; /* "\000.qname" must stay a name */
-	uint8_t bitmap[2 + BITMAP_MAX];
-	size_t bmlen = bitmap_of(node, bitmap);
-	size_t nsec_rdlen = 2 + len + bmlen;
-
-	/* The NSEC record: owner = the question name, next = "\000." + qname. */
+	const uint8_t *owner = spec->owner != NULL ? spec->owner : spec->key;
+	size_t nsec_rdlen = spec->next_len + spec->bmlen;
 	uint8_t *p = out;
-	wire_store_u16(p, 0xC00C);
-	wire_store_u16(p + 2, DNSSEC_TYPE_NSEC);
-	wire_store_u16(p + 4, DNS_CLASS_IN);
-	wire_store_u32(p + 6, ttl);
-	wire_store_u16(p + 10, (uint16_t)nsec_rdlen);
-	uint8_t *rd = p + RR_FIXED_LEN;
-	rd[0] = 1;
-	rd[1] = 0;
-	memcpy(rd + 2, lname, len);
-	memcpy(rd + 2 + len, bitmap, bmlen);
-	p += RR_FIXED_LEN + nsec_rdlen;
+	size_t olen = 2;
+	if (spec->owner != NULL) {
+		olen = spec->owner_len;
+		memcpy(p, owner, olen);
+	} else {
+		wire_store_u16(p, 0xC00C);
+	}
+	uint8_t *h = p + olen;
+	wire_store_u16(h, DNSSEC_TYPE_NSEC);
+	wire_store_u16(h + 2, DNS_CLASS_IN);
+	wire_store_u32(h + 4, ttl);
+	wire_store_u16(h + 8, (uint16_t)nsec_rdlen);
+	uint8_t *rd = h + 10;
+	memcpy(rd, spec->next, spec->next_len);
+	memcpy(rd + spec->next_len, spec->bitmap, spec->bmlen);
+	p = rd + nsec_rdlen;
 
 	/* Its signature, for the hour now falls in. */
 	uint32_t hour = now - now % 3600;
-	struct dnssec_sig_meta m = {lname,
-	                            len,
-	                            DNSSEC_TYPE_NSEC,
-	                            ttl,
-	                            hour - DNSSEC_SKEW,
-	                            hour + DNSSEC_NEG_VALIDITY,
-	                            z->apex,
-	                            z->apex_len};
-	uint8_t *sig_rd = p + RR_FIXED_LEN;
+	uint32_t inception = hour - DNSSEC_SKEW;
+	uint8_t *sig_h = p + olen;
+	uint8_t *sig_rd = sig_h + 10;
 	wire_store_u16(sig_rd, DNSSEC_TYPE_NSEC);
 	sig_rd[2] = z->zsk.alg;
-	unsigned labels = dns_name_labels(lname);
-	sig_rd[3] = (uint8_t)labels;
+	sig_rd[3] = (uint8_t)dns_name_labels(owner);
 	wire_store_u32(sig_rd + 4, ttl);
-	wire_store_u32(sig_rd + 8, m.expiration);
-	wire_store_u32(sig_rd + 12, m.inception);
+	wire_store_u32(sig_rd + 8, hour + DNSSEC_NEG_VALIDITY);
+	wire_store_u32(sig_rd + 12, inception);
 	wire_store_u16(sig_rd + 16, z->zsk.tag);
 	memcpy(sig_rd + DNSSEC_RRSIG_FIXED, z->apex, z->apex_len);
 	uint8_t *sig = sig_rd + DNSSEC_RRSIG_FIXED + z->apex_len;
 
-	uint64_t h = entry_hash(lname, len, bitmap, bmlen, ttl);
+	uint64_t hash =
+	    entry_hash(spec->kind, spec->key, spec->key_len, spec->bitmap, spec->bmlen, ttl);
 	struct dnssec_cache *c = z->cache;
-	size_t idx = (size_t)(h % DNSSEC_CACHE_ENTRIES);
+	size_t idx = (size_t)(hash % DNSSEC_CACHE_ENTRIES);
 	pthread_mutex_t *mu = &c->mu[idx % CACHE_STRIPES];
 	struct cache_entry *e = &c->e[idx];
 	bool hit = false;
 	pthread_mutex_lock(mu);
-	if (e->hash == h && e->inception == m.inception && e->ttl == ttl && e->name_len == len &&
-	    e->bitmap_len == bmlen && memcmp(e->name, lname, len) == 0 &&
-	    memcmp(e->bitmap, bitmap, bmlen) == 0) {
+	if (e->hash == hash && e->inception == inception && e->ttl == ttl &&
+	    e->kind == spec->kind && e->name_len == spec->key_len &&
+	    e->bitmap_len == spec->bmlen && memcmp(e->name, spec->key, spec->key_len) == 0 &&
+	    memcmp(e->bitmap, spec->bitmap, spec->bmlen) == 0) {
 		memcpy(sig, e->sig, DNSSEC_SIG_LEN);
 		hit = true;
 	}
@@ -425,15 +448,12 @@ size_t dnssec_deny_metered(const struct dnssec_zone *z, const uint8_t *lname, si
 		}
 		/* Signed outside the lock: the RRSIG prefix, then the one NSEC record in
 		 * canonical form (owner lowercase, the next name too: RFC 6840 5.1). */
-		uint8_t data[DNSSEC_RRSIG_FIXED + 255 + 255 + 10 + 2 + 255 + 2 + BITMAP_MAX];
+		uint8_t data[DNSSEC_RRSIG_FIXED + 255 + 255 + 10 + 255 + 2 + BITMAP_MAX];
 		size_t dl = DNSSEC_RRSIG_FIXED + z->apex_len;
 		memcpy(data, sig_rd, dl);
-		memcpy(data + dl, lname, len);
-		dl += len;
-		wire_store_u16(data + dl, DNSSEC_TYPE_NSEC);
-		wire_store_u16(data + dl + 2, DNS_CLASS_IN);
-		wire_store_u32(data + dl + 4, ttl);
-		wire_store_u16(data + dl + 8, (uint16_t)nsec_rdlen);
+		memcpy(data + dl, owner, spec->owner_len);
+		dl += spec->owner_len;
+		memcpy(data + dl, h, 10);
 		dl += 10;
 		memcpy(data + dl, rd, nsec_rdlen);
 		dl += nsec_rdlen;
@@ -441,22 +461,151 @@ size_t dnssec_deny_metered(const struct dnssec_zone *z, const uint8_t *lname, si
 			return 0;
 		atomic_fetch_add_explicit(&denials_signed, 1, memory_order_relaxed);
 		pthread_mutex_lock(mu);
-		e->hash = h;
-		e->inception = m.inception;
+		e->hash = hash;
+		e->inception = inception;
 		e->ttl = ttl;
-		e->name_len = (uint8_t)len;
-		e->bitmap_len = (uint8_t)bmlen;
-		memcpy(e->name, lname, len);
-		memcpy(e->bitmap, bitmap, bmlen);
+		e->kind = spec->kind;
+		e->name_len = (uint8_t)spec->key_len;
+		e->bitmap_len = (uint8_t)spec->bmlen;
+		memcpy(e->name, spec->key, spec->key_len);
+		memcpy(e->bitmap, spec->bitmap, spec->bmlen);
 		memcpy(e->sig, sig, DNSSEC_SIG_LEN);
 		pthread_mutex_unlock(mu);
 	}
 	size_t sig_rdlen = DNSSEC_RRSIG_FIXED + z->apex_len + DNSSEC_SIG_LEN;
-	wire_store_u16(p, 0xC00C);
-	wire_store_u16(p + 2, DNSSEC_TYPE_RRSIG);
-	wire_store_u16(p + 4, DNS_CLASS_IN);
-	wire_store_u32(p + 6, ttl);
-	wire_store_u16(p + 10, (uint16_t)sig_rdlen);
-	p += RR_FIXED_LEN + sig_rdlen;
+	if (spec->owner != NULL)
+		memcpy(p, owner, olen);
+	else
+		wire_store_u16(p, 0xC00C);
+	wire_store_u16(sig_h, DNSSEC_TYPE_RRSIG);
+	wire_store_u16(sig_h + 2, DNS_CLASS_IN);
+	wire_store_u32(sig_h + 4, ttl);
+	wire_store_u16(sig_h + 8, (uint16_t)sig_rdlen);
+	p = sig_rd + sig_rdlen;
 	return (size_t)(p - out);
+}
+
+/* The next octet after c in canonical order: names compare lowercased, so after '@' comes
+ * '[' (uppercase letters are their lowercase twins). 0 when c is 0xff. */
+static uint8_t octet_after(uint8_t c)
+{
+	if (c == 0xff)
+		return 0;
+	return c + 1 == 'A' ? (uint8_t)'[' : (uint8_t)(c + 1);
+}
+
+/* The immediate successor of the lowercase name (len octets) in canonical order, as RFC
+ * 9824 3.1 asks for the next name of a compact denial: "\000." + name (RFC 4470 4) when
+ * that fits in 255 octets. A longer name can have no name below it, so its successor is
+ * the next sibling (RFC 4471 3.1.2): its first label with a 0 octet appended while the
+ * label and the name have room, else that label's last octet incremented (trailing 0xff
+ * octets dropped first). Writes it to out (255 octets): its length, 0 if there is none
+ * (a first label of 0xff octets only). */
+static size_t successor(const uint8_t *name, size_t len, uint8_t *out)
+{
+	if (len + 2 <= 255) {
+		out[0] = 1;
+		out[1] = 0;
+		memcpy(out + 2, name, len);
+		return len + 2;
+	}
+	size_t first = name[0];
+	if (first < 63 && len + 1 <= 255) {
+		out[0] = (uint8_t)(first + 1);
+		memcpy(out + 1, name + 1, first);
+		out[1 + first] = 0;
+		memcpy(out + 2 + first, name + 1 + first, len - 1 - first);
+		return len + 1;
+	}
+	size_t keep = first;
+	while (keep > 0 && name[keep] == 0xff)
+		keep--;
+	if (keep == 0)
+		return 0;
+	out[0] = (uint8_t)keep;
+	memcpy(out + 1, name + 1, keep);
+	out[keep] = octet_after(name[keep]);
+	memcpy(out + 1 + keep, name + 1 + first, len - 1 - first);
+	return len - (first - keep);
+}
+
+size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
+                   const struct zone_node *node, uint32_t ttl, uint32_t now, uint8_t *out)
+{
+	return dnssec_deny_metered(z, lname, len, node, ttl, now, true, out);
+}
+
+size_t dnssec_deny_metered(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
+                           const struct zone_node *node, uint32_t ttl, uint32_t now, bool unmetered,
+                           uint8_t *out)
+{
+	uint8_t next[255];
+	size_t next_len = len > 0 && len <= 255 ? successor(lname, len, next) : 0;
+	if (next_len == 0)
+		return 0;
+	uint8_t bitmap[2 + BITMAP_MAX];
+	size_t bmlen = bitmap_of(node, bitmap);
+	struct nsec_spec spec = {DENY_COMPACT, lname,    len,    NULL, len,
+	                         next,         next_len, bitmap, bmlen};
+	return nsec_signed(z, &spec, ttl, now, unmetered, out);
+}
+
+size_t dnssec_cover(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
+                    const struct zone_node *wild, uint32_t ttl, uint32_t now, bool unmetered,
+                    uint8_t *out)
+{
+	/* N = "L.wild", the next closer name: the last label of lname above wild's. */
+	size_t wlen = wild->name_len;
+	if (len <= wlen || len > 255)
+		return 0;
+	const uint8_t *nc = lname;
+	while ((size_t)(lname + len - nc) > wlen + 1 + nc[0] && nc[0] != 0)
+		nc += 1 + nc[0];
+	size_t nlen = (size_t)(lname + len - nc);
+	size_t l = nc[0];
+	if (l == 0 || nlen != wlen + 1 + l || nc[1] >= '*')
+		return 0; /* "*" sorts before it: the NSEC at "*.wild" covers it */
+	/* next: "L\000.wild", after N's whole subtree (as sign_wild's). */
+	uint8_t next[255];
+	if (l >= 63 || nlen + 1 > 255)
+		return 0;
+	next[0] = (uint8_t)(l + 1);
+	memcpy(next + 1, nc + 1, l);
+	next[1 + l] = 0;
+	memcpy(next + 2 + l, nc + 1 + l, wlen);
+	size_t next_len = nlen + 1;
+	/* owner: the name just before N that RFC 4471 3.1.1 would give, without the names
+	 * below it: L's last octet decremented and the label filled up with 0xff octets as
+	 * far as names allow; L = "\000" has wild itself before it (with wild's types). */
+	uint8_t owner[255];
+	size_t owner_len;
+	uint8_t bitmap[2 + BITMAP_MAX];
+	size_t bmlen;
+	if (l == 1 && nc[1] == 0) {
+		memcpy(owner, wild->data, wlen);
+		owner_len = wlen;
+		bmlen = bitmap_of(wild, bitmap);
+	} else {
+		size_t ol = l;
+		uint8_t last = nc[l];
+		if (last == 0)
+			ol = l - 1; /* "ab\000" comes right after "ab" (and its subtree) */
+		memcpy(owner + 1, nc + 1, ol);
+		if (last != 0) {
+			uint8_t c = (uint8_t)(last - 1);
+			owner[ol] = c >= 'A' && c <= 'Z' ? (uint8_t)'@' : c;
+			while (ol < 63 && 1 + ol + 1 + wlen <= 255)
+				owner[1 + ol++] = 0xff;
+		}
+		owner[0] = (uint8_t)ol;
+		memcpy(owner + 1 + ol, wild->data, wlen);
+		owner_len = 1 + ol + wlen;
+		/* RRSIG NSEC: a name that holds nothing (RFC 4470's white lie). */
+		static const uint8_t rrsig_nsec[] = {0, 6, 0, 0, 0, 0, 0, 0x03};
+		memcpy(bitmap, rrsig_nsec, sizeof(rrsig_nsec));
+		bmlen = sizeof(rrsig_nsec);
+	}
+	struct nsec_spec spec = {DENY_COVER, nc,       nlen,   owner, owner_len,
+	                         next,       next_len, bitmap, bmlen};
+	return nsec_signed(z, &spec, ttl, now, unmetered, out);
 }

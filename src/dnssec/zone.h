@@ -22,10 +22,11 @@
 #define DNSSEC_NEG_VALIDITY  (2u * 86400u)
 #define DNSSEC_SKEW          3600u
 #define DNSSEC_CACHE_ENTRIES 4096u /* negative answers' signatures kept per zone */
-/* The NSEC record of a compact denial and its RRSIG, as written into an answer: at most
- * two RRs of 12 octets' header each, the next name (qname + 2), a one-window bitmap (34),
- * the RRSIG's fixed part, signer and signature. */
-#define DNSSEC_DENY_MAX (2 * 12 + 257 + 34 + 18 + 255 + DNSSEC_SIG_LEN)
+/* The NSEC record of a compact denial (or of a cover, dnssec_cover) and its RRSIG, as
+ * written into an answer: at most two RRs of 12 octets' header each with owners of up to
+ * 255 octets, the next name (255), a one-window bitmap (34), the RRSIG's fixed part, signer
+ * and signature. */
+#define DNSSEC_DENY_MAX (2 * (10 + 255) + 255 + 34 + 18 + 255 + DNSSEC_SIG_LEN)
 
 struct dnssec_cache;
 
@@ -35,6 +36,14 @@ struct dnssec_zone {
 	uint8_t apex[255]; /* lowercase wire name */
 	size_t apex_len;
 	struct dnssec_key ksk, zsk;
+	/* During a KSK roll (docs/dnssec.md) the other KSK, new or old: it signs DNSKEY, CDS
+	 * and CDNSKEY beside ksk (double-KSK, RFC 7583 3.3.1); alg 0 = none. cds_ksk2: CDS
+	 * and CDNSKEY name it rather than ksk (the new KSK waits for the parent's DS). */
+	struct dnssec_key ksk2;
+	bool cds_ksk2;
+	/* CDS and CDNSKEY are RFC 8078's "delete" records: the parent is asked to remove the
+	 * DS (dnssec = retire). */
+	bool cds_delete;
 	struct dnssec_cache *cache;
 	/* DNSKEY rdata of keys published beside ksk and zsk without signing: a new ZSK
 	 * before it signs, an old one after (the pre-publish roll, docs/dnssec.md). */
@@ -52,13 +61,15 @@ void dnssec_zone_free(struct dnssec_zone *z);
 
 /* The apex records of a signed zone with ttl into out (at most DNSSEC_APEX_RRS) over buf
  * (at least DNSSEC_APEX_RRS * DNSSEC_DNSKEY_MAX bytes): DNSKEY of both keys and of the
- * extra ones, CDS and CDNSKEY of the KSK (RFC 7344). Returns how many. */
+ * extra ones, CDS and CDNSKEY of the KSK the parent's DS should name (RFC 7344), or the
+ * "delete" CDS and CDNSKEY (RFC 8078) when z->cds_delete. Returns how many. */
 #define DNSSEC_APEX_RRS (4 + DNSSEC_EXTRA_KEYS)
 size_t dnssec_zone_apex_rrs(const struct dnssec_zone *z, uint32_t ttl, struct zone_rr_in *out,
                             uint8_t *buf);
 
 /* A copy of node with every RRset signed at time now (DNSKEY, CDS, CDNSKEY with the KSK,
- * the rest with the ZSK). A wildcard node also gets what answers for the names below it
+ * and with ksk2 too when there is one, the rest with the ZSK). A wildcard node also gets
+ * what answers for the names below it
  * (struct zone_node's wild): its RRsets signed over "*.NAME", and the NSEC at "*.NAME", with
  * the zone's negative TTL neg_ttl, and its RRSIG. NULL on failure; node is left as it was. */
 struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zone_node *node,
@@ -66,11 +77,12 @@ struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zon
 
 /* Writes the compact denial (RFC 9824) for the lowercase qname lname into out
  * (DNSSEC_DENY_MAX bytes): an NSEC record owned by the question name (0xC00C), whose next
- * name is "\000.qname" and whose bitmap holds node's types with RRSIG and NSEC (NODATA), or
+ * name is the immediate successor of qname ("\000.qname", or when that exceeds 255 octets
+ * the successor RFC 4471 3.1.2 derives), and whose bitmap holds node's types with RRSIG and NSEC (NODATA), or
  * RRSIG, NSEC and NXNAME when node is NULL (the name does not exist), then its RRSIG. ttl is
  * the negative TTL. The signature comes from the cache or is made now (the one signing on
  * the query path). Returns the octets written (2 records), or 0 when it cannot be made (a
- * qname too long for the next name, a failure). Safe from many threads at once. */
+ * name without a successor, a failure). Safe from many threads at once. */
 size_t dnssec_deny(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
                    const struct zone_node *node, uint32_t ttl, uint32_t now, uint8_t *out);
 
@@ -90,5 +102,17 @@ void dnssec_zone_set_sign_rate(struct dnssec_zone *z, uint32_t per_second);
 /* Since the start, over every zone: compact-denial signatures made on the fly, and denials
  * not signed because the budget was spent (answered TC=1 by the query path). */
 void dnssec_deny_stats(uint64_t *made, uint64_t *over_budget);
+/* For a name below a wildcard host whose label under it (the next closer name, "L.wild")
+ * sorts before "*" in canonical order, so that the NSEC at "*.wild" does not cover it:
+ * writes into out (DNSSEC_DENY_MAX bytes) an NSEC that covers "L.wild" and the names below
+ * it and nothing else (owner: a name just before "L.wild", RFC 4471's predecessor cut
+ * short; next: "L\000.wild"), with bitmap RRSIG NSEC, and its RRSIG, signed through the
+ * cache like dnssec_deny. lname/len: the lowercase qname; wild: the wildcard host's node
+ * (its types stand in the bitmap when the owner is wild itself). Within the zone's budget
+ * as dnssec_deny_metered (DNSSEC_DENY_OVER_BUDGET past it). Returns the octets written, or
+ * 0 when the name needs none (its label sorts after "*") or it cannot be made. */
+size_t dnssec_cover(const struct dnssec_zone *z, const uint8_t *lname, size_t len,
+                    const struct zone_node *wild, uint32_t ttl, uint32_t now, bool unmetered,
+                    uint8_t *out);
 
 #endif

@@ -89,7 +89,9 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 	size_t body = r->an_len + r->an_sig_len + r->soa_len + r->soa_sig_len + r->deny_len +
 	              wild_len;
 	if (r->soa != NULL)
-		ns_count = (uint16_t)(ns_count + r->soa_sig_count + (r->deny_len > 0 ? 2 : 0));
+		ns_count = (uint16_t)(ns_count + r->soa_sig_count);
+	if (r->deny_len > 0)
+		ns_count = (uint16_t)(ns_count + 2);
 	if (r->wnsec_len > 0)
 		ns_count = (uint16_t)(ns_count + 2);
 
@@ -146,9 +148,9 @@ static size_t reply_write(struct reply *r, unsigned rcode)
 				off += 12 + rdlen;
 			}
 			pos += r->soa_sig_len;
-			memcpy(b + pos, r->deny, r->deny_len);
-			pos += r->deny_len;
 		}
+		memcpy(b + pos, r->deny, r->deny_len);
+		pos += r->deny_len;
 		for (size_t off = 0; off < r->wnsec_len;) {
 			size_t rdlen = wire_load_u16(r->wnsec + off + 10);
 			b[pos] = 1;
@@ -254,6 +256,29 @@ static void wild_records(const struct zone_node *n, uint16_t type, const uint8_t
 	}
 }
 
+/* An answer from the wildcard host n for a name whose label below n sorts before "*"
+ * ("!x.wild", "\001.wild"): the NSEC at "*.wild" does not cover it, so one that covers
+ * just that name is signed for it (dnssec_cover), beside the wildcard's own. */
+static void wild_cover(const struct zone_version *z, const struct zone_node *n, struct reply *r)
+{
+	const struct dns_question *q = r->q;
+	if (z->dnssec == NULL || q->name_len <= n->name_len)
+		return;
+	/* The negative TTL, as the wildcard's NSEC has it. */
+	const struct zone_rrset *w = &zone_node_sigs(n)->wild;
+	const uint8_t *p = n->data + w->off, *end = p + w->len;
+	uint32_t ttl = 0;
+	for (; p + 12 <= end; p += 12 + (size_t)wire_load_u16(p + 10))
+		if (wire_load_u16(p + 2) == ZONE_TYPE_NSEC)
+			ttl = wire_load_u32(p + 6);
+	uint32_t now = r->now != 0 ? r->now : (uint32_t)time(NULL);
+	r->deny_len = dnssec_cover(z->dnssec, q->lname, q->name_len, n, ttl, now, r->tcp, r->deny);
+	if (r->deny_len == DNSSEC_DENY_OVER_BUDGET) {
+		r->deny_len = 0; /* as a compact denial past the budget: TC=1, never unsigned */
+		r->truncate = true;
+	}
+}
+
 /* Looks the question up in the zone and fills the answer or the authority SOA. Returns
  * the rcode. */
 static unsigned lookup(const struct zone_version *z, struct reply *r)
@@ -306,6 +331,8 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 			if (r->an_sig == NULL)
 				r->wnsec_len = 0;
 			r->wild_off = DNS_HDR_LEN + (size_t)q->name_len - n->name_len;
+			if (r->an_sig != NULL)
+				wild_cover(z, n, r);
 		}
 		return DNS_RCODE_NOERROR;
 	}
@@ -322,6 +349,7 @@ static unsigned lookup(const struct zone_version *z, struct reply *r)
 		size_t unused_len;
 		wild_records(n, 0, &unused, &unused_len, &r->wnsec, &r->wnsec_len);
 		r->wild_off = DNS_HDR_LEN + (size_t)q->name_len - n->name_len;
+		wild_cover(z, n, r);
 		r->soa_sig = apex->data + zone_node_sigs(apex)->set[ZS_SOA].off;
 		r->soa_sig_len = zone_node_sigs(apex)->set[ZS_SOA].len;
 		r->soa_sig_count = zone_node_sigs(apex)->set[ZS_SOA].count;

@@ -179,16 +179,28 @@ done:
 	return ret;
 }
 
+static int prepublish(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN], const char *zone,
+                      unsigned alg, uint16_t flags, int64_t now)
+{
+	struct dnssec_key k;
+	int ret = dnssec_key_generate(&k, alg, flags);
+	if (ret != NP_OK)
+		return ret;
+	ret = add_key(st, seal, zone, &k, "published", now);
+	dnssec_key_deinit(&k);
+	return ret;
+}
+
 int store_dnssec_zsk_prepublish(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
                                 const char *zone, unsigned alg, int64_t now)
 {
-	struct dnssec_key zsk;
-	int ret = dnssec_key_generate(&zsk, alg, DNSSEC_FLAGS_ZSK);
-	if (ret != NP_OK)
-		return ret;
-	ret = add_key(st, seal, zone, &zsk, "published", now);
-	dnssec_key_deinit(&zsk);
-	return ret;
+	return prepublish(st, seal, zone, alg, DNSSEC_FLAGS_ZSK, now);
+}
+
+int store_dnssec_ksk_publish(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
+                             const char *zone, unsigned alg, int64_t now)
+{
+	return prepublish(st, seal, zone, alg, DNSSEC_FLAGS_KSK, now);
 }
 
 static int unseal_key(const uint8_t seal[STORE_DNSSEC_SEAL_LEN], const struct store_dnssec_key *row,
@@ -226,26 +238,35 @@ int store_dnssec_zone_load(struct store *st, const uint8_t seal[STORE_DNSSEC_SEA
 		return NP_ENOMEM;
 	size_t n = 0;
 	int ret = store_dnssec_key_list(st, zone, rows, STORE_DNSSEC_KEYS_MAX, &n);
-	const struct store_dnssec_key *ksk = NULL, *zsk = NULL;
+	const struct store_dnssec_key *ksk = NULL, *zsk = NULL, *ksk2 = NULL;
 	uint64_t keyset = 0xcbf29ce484222325ULL;
 	for (size_t i = 0; ret == NP_OK && i < n; i++) {
 		keyset = (keyset ^ (uint64_t)rows[i].id) * 0x100000001b3ULL;
-		keyset = (keyset ^ (uint64_t)(unsigned char)rows[i].state[0]) * 0x100000001b3ULL;
-		if (strcmp(rows[i].state, "active") != 0)
+		for (const char *c = rows[i].state; *c != '\0'; c++)
+			keyset = (keyset ^ (uint64_t)(unsigned char)*c) * 0x100000001b3ULL;
+		bool is_ksk = strcmp(rows[i].role, "ksk") == 0;
+		if (strcmp(rows[i].state, "active") != 0) {
+			/* The other KSK of a roll (published, ready or retired) signs the
+			 * DNSKEY RRset too. */
+			if (is_ksk && ksk2 == NULL)
+				ksk2 = &rows[i];
 			continue;
-		if (strcmp(rows[i].role, "ksk") == 0)
+		}
+		if (is_ksk)
 			ksk = &rows[i];
 		else
 			zsk = &rows[i];
 	}
 	if (ret == NP_OK && (ksk == NULL || zsk == NULL))
 		ret = NP_ENOTFOUND;
-	struct dnssec_key kk = {0}, zk = {0};
+	struct dnssec_key kk = {0}, zk = {0}, k2 = {0};
 	if (ret == NP_OK &&
-	    (unseal_key(seal, ksk, &kk) != NP_OK || unseal_key(seal, zsk, &zk) != NP_OK)) {
+	    (unseal_key(seal, ksk, &kk) != NP_OK || unseal_key(seal, zsk, &zk) != NP_OK ||
+	     (ksk2 != NULL && unseal_key(seal, ksk2, &k2) != NP_OK))) {
 		log_err("zone %s: a DNSSEC key does not unseal with %s (was the file replaced?)",
 		        zone, STORE_DNSSEC_SEAL_FILE);
 		dnssec_key_deinit(&kk);
+		dnssec_key_deinit(&zk);
 		ret = NP_EINVAL;
 	}
 	if (ret == NP_OK) {
@@ -256,10 +277,15 @@ int store_dnssec_zone_load(struct store *st, const uint8_t seal[STORE_DNSSEC_SEA
 			dnssec_key_deinit(&kk);
 			dnssec_key_deinit(&zk);
 		}
-		if (*out == NULL)
+		if (*out == NULL) {
 			ret = NP_ENOMEM;
-		else
+		} else {
 			(*out)->keyset = keyset;
+			/* Taken over: a "ready" KSK is the one CDS and CDNSKEY name. */
+			(*out)->ksk2 = k2;
+			memset(&k2, 0, sizeof(k2));
+			(*out)->cds_ksk2 = ksk2 != NULL && strcmp(ksk2->state, "ready") == 0;
+		}
 		/* Published and retired keys stand in DNSKEY without signing. */
 		for (size_t i = 0; *out != NULL && i < n; i++) {
 			struct dnssec_zone *dz = *out;
@@ -270,6 +296,7 @@ int store_dnssec_zone_load(struct store *st, const uint8_t seal[STORE_DNSSEC_SEA
 			dz->extra_len[dz->n_extra++] = rows[i].dnskey_len;
 		}
 	}
+	dnssec_key_deinit(&k2);
 	free(rows);
 	return ret;
 }

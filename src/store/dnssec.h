@@ -28,7 +28,10 @@ struct store_dnssec_key {
 	size_t dnskey_len;
 	uint8_t sealed[STORE_DNSSEC_SEALED_MAX];
 	size_t sealed_len;
-	char state[16]; /* "published" (in DNSKEY, not signing), "active", "retired" */
+	/* "published" (in DNSKEY; a ZSK signs nothing, a KSK signs DNSKEY beside the active
+	 * one), "ready" (a KSK the CDS names, waiting for the parent's DS), "active",
+	 * "retired" (in DNSKEY until its signatures or DS are out of every cache) */
+	char state[16];
 	int64_t since;  /* when it entered that state */
 	int64_t created;
 };
@@ -44,6 +47,10 @@ int store_dnssec_key_del(struct store *st, int64_t id) np_mustcheck;
 /* Makes a new ZSK of alg for zone, sealed, in state "published" (the start of a roll). */
 int store_dnssec_zsk_prepublish(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
                                 const char *zone, unsigned alg, int64_t now) np_mustcheck;
+/* Makes a new KSK of alg for zone, sealed, in state "published": the start of a KSK roll
+ * (core/keyroll.h). */
+int store_dnssec_ksk_publish(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
+                             const char *zone, unsigned alg, int64_t now) np_mustcheck;
 /* The keys of zone, oldest first, into out (at most max); *n gets how many. */
 int store_dnssec_key_list(struct store *st, const char *zone, struct store_dnssec_key *out,
                           size_t max, size_t *n) np_mustcheck;
@@ -59,7 +66,8 @@ int store_dnssec_keys_create(struct store *st, const uint8_t seal[STORE_DNSSEC_S
                              const char *zone, unsigned alg, int64_t now) np_mustcheck;
 
 /* The zone's signing state from its newest active KSK and ZSK, unsealed, with the public
- * keys of its published and retired keys: *out (NULL when the zone has no keys:
+ * keys of its published, ready and retired keys (the other KSK of a roll unsealed too, as
+ * ksk2): *out (NULL when the zone has no keys:
  * NP_ENOTFOUND). NP_EINVAL when a key does not unseal (another sealing key
  * file) or does not load; the reason is logged without any key material. */
 int store_dnssec_zone_load(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],

@@ -352,6 +352,26 @@ static const char *const migrations[] = {
 	"  since INTEGER NOT NULL DEFAULT 0,"
 	"  created INTEGER NOT NULL);"
 	"CREATE INDEX dnssec_keys_zone ON dnssec_keys(zone, id);",
+
+	/* 13: the KSK roll's "ready" state (a new KSK the CDS names, waiting for the parent's
+	 * DS: core/keyroll.h). SQLite cannot change a CHECK: the table is made anew. */
+	"CREATE TABLE dnssec_keys_next ("
+	"  id INTEGER PRIMARY KEY,"
+	"  zone TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('ksk', 'zsk')),"
+	"  algorithm INTEGER NOT NULL,"
+	"  dnskey BLOB NOT NULL,"
+	"  sealed BLOB NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'active'"
+	"    CHECK (state IN ('published', 'ready', 'active', 'retired')),"
+	"  since INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL);"
+	"INSERT INTO dnssec_keys_next(id, zone, role, algorithm, dnskey, sealed, state, since,"
+	"  created) SELECT id, zone, role, algorithm, dnskey, sealed, state, since, created"
+	"  FROM dnssec_keys;"
+	"DROP TABLE dnssec_keys;"
+	"ALTER TABLE dnssec_keys_next RENAME TO dnssec_keys;"
+	"CREATE INDEX dnssec_keys_zone ON dnssec_keys(zone, id);",
 };
 /* clang-format on */
 

@@ -248,6 +248,9 @@ static void test_defaults(void **state)
 	assert_int_equal(z->dnssec_algorithm, 13);
 	assert_int_equal(z->dnssec_zsk_lifetime, 7776000);
 	assert_int_equal(z->dnssec_denial_rate, 1000); /* signatures per second on the fly */
+	assert_false(z->dnssec_retire);
+	assert_int_equal(z->dnssec_parent_ds_ttl, 86400);
+	assert_int_equal(z->n_dnssec_parent, 0);
 	assert_string_equal(cfg->path, cfgpath);
 }
 
@@ -285,7 +288,8 @@ static void test_bad_values(void **state)
 {
 	(void)state;
 	expect_error(MINIMAL "ttl = 86401\n", 7, "bad value for 'ttl': must be 0..86400");
-	expect_error(MINIMAL "dnssec = yes\n", 7, "bad value for 'dnssec': must be on or off");
+	expect_error(MINIMAL "dnssec = yes\n", 7,
+	             "bad value for 'dnssec': must be on, off or retire");
 	expect_error(MINIMAL "dnssec_algorithm = 8\n", 7,
 	             "bad value for 'dnssec_algorithm': must be 13 (ECDSA P-256) or 15 (Ed25519)");
 	expect_error(MINIMAL "ttl = -1\n", 7, "bad value for 'ttl': must be 0..86400");

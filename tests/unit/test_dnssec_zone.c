@@ -199,13 +199,32 @@ static void test_compact_denial(void **state)
 	assert_false(has_type(bm, bmlen, DNS_TYPE_MX));
 
 	/* A name with no room for "\000." in front (254 octets: three labels of 63, one of
-	 * 60, the root): no denial. */
+	 * 60, the root): its first label is full, so the successor has its last octet
+	 * incremented (RFC 4471 3.1.2): "aa...ab" + the rest. */
 	uint8_t longname[254];
 	memset(longname, 'a', sizeof(longname));
 	for (size_t i = 0; i < 192; i += 64)
 		longname[i] = 63;
 	longname[192] = 60;
 	longname[253] = 0;
+	len = dnssec_deny(z, longname, sizeof(longname), NULL, 30, NOW, out);
+	assert_true(len > 0);
+	deny_parts(out, len, &nsec, &nsec_len, &sig, &sig_len);
+	assert_memory_equal(nsec, longname, 63);
+	assert_int_equal(nsec[63], 'b');
+	assert_memory_equal(nsec + 64, longname + 64, sizeof(longname) - 64);
+	/* With a shorter first label, a 0 octet is appended to it. */
+	longname[0] = 62;
+	longname[63] = 61;
+	len = dnssec_deny(z, longname, sizeof(longname), NULL, 30, NOW, out);
+	deny_parts(out, len, &nsec, &nsec_len, &sig, &sig_len);
+	assert_int_equal(nsec[0], 63);
+	assert_int_equal(nsec[63], 0);
+	assert_memory_equal(nsec + 64, longname + 63, sizeof(longname) - 63);
+	/* A full first label of 0xff octets has no successor of that length: no denial. */
+	longname[0] = 63;
+	longname[63] = 'a';
+	memset(longname + 1, 0xff, 63);
 	assert_int_equal(dnssec_deny(z, longname, sizeof(longname), NULL, 30, NOW, out), 0);
 	zone_node_free(n);
 	dnssec_zone_free(z);
