@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: MIT
+# A signed zone on secondaries (docs/dnssec.md, "The NSEC3 chain for secondaries"):
+# transfers carry an NSEC3 chain (SHA-1, no opt-out, 0 iterations, no salt), so that
+# Debian's NSD, Knot and BIND as secondaries serve a zone that BIND's delv validates with
+# the zone's DS as its only trust anchor: A and AAAA of a host, NXDOMAIN, NODATA, an empty
+# non-terminal, a wildcard host, and after dyndns2 updates (one giving a new name its first
+# address) the new answers, by NOTIFY then IXFR. dnssec-verify, ldns-verify-zone and DNSViz
+# accept an AXFR of the zone, and the zone an IXFR brings up to date; a walk over a
+# secondary's NSEC3 answers yields hashes only.
+import base64
+import hashlib
+import json
+import re
+import subprocess
+
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.xfr
+import dns.zone
+import pytest
+
+from conftest import ZONE, wait_for
+from test_dnssec import HOME, V4, V6, WILD, anchor_file, assert_validated, start_signed
+from test_xfr import Bind, Knot, Nsd
+
+NEW = "new." + ZONE
+DEEP = "a.b.deep." + ZONE  # brings the empty non-terminals b.deep and deep
+B32HEX = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghijklmnopqrstuv")
+
+
+def answers(port, name, rdtype):
+    q = dns.message.make_query(name, rdtype)
+    r = dns.query.udp(q, "127.0.0.1", port=port, timeout=2)
+    return {rd.to_text() for rrset in r.answer for rd in rrset}
+
+
+def signed_primary(np_factory):
+    """start_signed's zone (home, wild) with a.b.deep, allowing transfers to loopback."""
+    n = start_signed(np_factory, zone={"allow_transfer": "127.0.0.1"})
+    n.ctl("host", "add", DEEP, "--user", "alice")
+    n.ctl("host", "set", DEEP, "A", "192.0.2.5")
+    assert wait_for(lambda: answers(n.dns_port, DEEP, "A"), 5)
+    return n
+
+
+def notify_to(n, *ports):
+    n.stop()
+    with open(n.conf, "a") as f:
+        f.write("".join("notify = 127.0.0.1@%d\n" % p for p in ports))
+    n.start()
+
+
+def nsec3_hash(name):
+    wire = dns.name.from_text(name).canonicalize().to_wire()
+    return base64.b32encode(hashlib.sha1(wire).digest()).decode().translate(B32HEX)
+
+
+def axfr(n):
+    xfr = dns.query.xfr("127.0.0.1", ZONE + ".", port=n.dns_port, timeout=10,
+                        relativize=False)
+    return dns.zone.from_xfr(xfr, relativize=False, check_origin=True)
+
+
+def verify_zone(z, tmp_path):
+    """dnssec-verify and ldns-verify-zone on z, which must pass both."""
+    path = tmp_path / "zone.db"
+    path.write_text(z.to_text(relativize=False))
+    for cmd in (["dnssec-verify", "-o", ZONE, str(path)], ["ldns-verify-zone", str(path)]):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, "%s:\n%s%s" % (cmd[0], r.stdout, r.stderr)
+
+
+def chain(z):
+    """{owner's first label: NSEC3 rdata} of z; asserts it holds no NSEC."""
+    out = {}
+    for name, node in z.nodes.items():
+        for rds in node.rdatasets:
+            assert rds.rdtype != dns.rdatatype.NSEC, name
+            if rds.rdtype == dns.rdatatype.NSEC3:
+                out[name.labels[0].decode()] = rds[0]
+    return out
+
+
+def test_axfr_holds_a_valid_nsec3_chain(np_factory, tmp_path):
+    n = signed_primary(np_factory)
+    z = axfr(n)
+    verify_zone(z, tmp_path)
+    origin = dns.name.from_text(ZONE)
+    param = z.find_rdataset(origin, dns.rdatatype.NSEC3PARAM)[0]
+    assert (param.algorithm, param.flags, param.iterations, param.salt) == (1, 0, 0, b"")
+    owners = chain(z)
+    # Every name of the transfer, the empty non-terminals and the wildcard owner too.
+    names = [ZONE, HOME, WILD, "*." + WILD, DEEP, "b.deep." + ZONE, "deep." + ZONE]
+    assert set(owners) == {nsec3_hash(x) for x in names}, owners
+    for rd in owners.values():
+        assert (rd.algorithm, rd.flags, rd.iterations, rd.salt) == (1, 0, 0, b"")
+    ent = owners[nsec3_hash("deep." + ZONE)]
+    assert ent.windows == [] or not any(w[1] for w in ent.windows), ent
+
+
+def delv_at(port, anchor, name, rdtype):
+    r = subprocess.run(["delv", "-a", anchor, "@127.0.0.1", "-p", str(port), "+root=" + ZONE,
+                        "+nomultiline", name, rdtype], capture_output=True, text=True,
+                       timeout=20)
+    return r.stdout + r.stderr
+
+
+def validates_everywhere(port, anchor, home_v4, new_v4=None):
+    """delv validates against the server at port: positive answers, denials, a wildcard."""
+    out = delv_at(port, anchor, HOME, "A")
+    assert_validated(out)
+    assert home_v4 in out, out
+    out = delv_at(port, anchor, HOME, "AAAA")
+    assert_validated(out)
+    assert V6 in out, out
+    assert_validated(delv_at(port, anchor, "nothere." + ZONE, "A"), negative=True)
+    assert_validated(delv_at(port, anchor, HOME, "MX"), negative=True)
+    assert_validated(delv_at(port, anchor, "b.deep." + ZONE, "A"), negative=True)
+    for name in (WILD, "x." + WILD, "a.b." + WILD):
+        out = delv_at(port, anchor, name, "A")
+        assert_validated(out)
+        assert "192.0.2.99" in out, out
+    assert_validated(delv_at(port, anchor, "x." + WILD, "MX"), negative=True)
+    if new_v4 is None:
+        assert_validated(delv_at(port, anchor, NEW, "A"), negative=True)
+    else:
+        out = delv_at(port, anchor, NEW, "A")
+        assert_validated(out)
+        assert new_v4 in out, out
+
+
+@pytest.mark.parametrize("cls", [Nsd, Knot, Bind], ids=["nsd", "knot", "bind"])
+def test_secondary_serves_a_zone_delv_validates(np_factory, tmp_path, cls):
+    n = signed_primary(np_factory)
+    sec = cls(tmp_path / "sec", n.dns_port)
+    notify_to(n, sec.port)
+    anchor = anchor_file(n, tmp_path)
+    try:
+        sec.start()
+        serial = n.serial()
+        assert wait_for(lambda: sec.serial() == serial, 15), sec.log()[-3000:]
+        validates_everywhere(sec.port, anchor, V4)
+        # A new name (no data yet, so not in the chain), then dyndns2 gives it and home
+        # new addresses: the chain is spliced, and the secondary follows by IXFR.
+        secrets = {HOME: n.secret, NEW: n.add_host(NEW, "alice")}
+        assert wait_for(lambda: sec.serial() not in (None, serial), 15), sec.log()[-3000:]
+        before = n.stderr().count("incremental")
+        for host, ip in ((NEW, "198.51.100.7"), (HOME, "198.51.100.42")):
+            st, _, lines = n.update(host, ip, user="alice", secret=secrets[host])
+            assert lines == ["good " + ip], lines
+        serial = n.serial()
+        assert wait_for(lambda: sec.serial() == serial, 15), sec.log()[-3000:]
+        assert n.stderr().count("incremental") > before, n.stderr()[-3000:]
+        validates_everywhere(sec.port, anchor, "198.51.100.42", "198.51.100.7")
+    finally:
+        sec.stop()
