@@ -53,6 +53,7 @@ struct xfr {
 	uint32_t old_serial; /* IXFR: the client's */
 	enum phase phase;
 	bool ixfr;    /* answered as a difference (else the whole zone) */
+	bool too_big; /* the history had the serial, but the difference was the larger */
 	long first;   /* IXFR: the journal entry to condense from, until condensed */
 	char who[64]; /* the peer, for the log */
 	/* Where the stream stands: a table slot, an RRset and an offset into it (AXFR), or
@@ -336,7 +337,9 @@ static int condense(struct xfr *x, long first)
 		}
 	}
 	free(table);
-	return x->n_items > x->z->count ? NP_ETOOBIG : NP_OK;
+	/* The names the zone holds: its nodes, and as many NSEC3 owners when it is signed. */
+	size_t names = (size_t)x->z->count * (x->z->dnssec != NULL ? 2 : 1);
+	return x->n_items > names ? NP_ETOOBIG : NP_OK;
 }
 
 /* One line per transfer: what, which serials, to whom, and how. */
@@ -354,9 +357,9 @@ static void xfr_log(const struct xfr *x)
 	else if (x->phase == P_SOA_LAST)
 		log_info("xfr: IXFR of %s from %u to %s: up to date", zone, x->old_serial, x->who);
 	else
-		log_info("xfr: IXFR of %s from %u to %u to %s: whole zone (serial not in the "
-		         "history)",
-		         zone, x->old_serial, z->serial, x->who);
+		log_info("xfr: IXFR of %s from %u to %u to %s: whole zone (%s)", zone,
+		         x->old_serial, z->serial, x->who,
+		         x->too_big ? "the difference is no smaller" : "serial not in the history");
 }
 
 /* ---- the request ---- */
@@ -574,6 +577,7 @@ size_t xfr_next(struct xfr *x, uint8_t *buf, size_t cap, bool *done)
 	if (x->first >= 0) {
 		/* Too big or out of memory: the whole zone is a right answer too. */
 		x->ixfr = condense(x, x->first) == NP_OK;
+		x->too_big = !x->ixfr;
 		x->first = -1;
 		xfr_log(x);
 	}
