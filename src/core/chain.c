@@ -2,6 +2,7 @@
 /* The publisher's side of the NSEC3 chain: building it with a zone, splicing it per batch. */
 #include "core/chain.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,26 +55,38 @@ int chain_build(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct 
 {
 	*out = NULL;
 	struct nsec3_index *ix = nsec3_index_build(z);
-	struct zone_node **made = calloc((size_t)z->count + 1, sizeof(*made));
-	size_t n = 0;
-	int ret = ix == NULL || made == NULL ? NP_ENOMEM : NP_OK;
+	if (ix == NULL)
+		return NP_ENOMEM;
+	int ret = NP_OK;
 	uint32_t now = (uint32_t)time(NULL);
 	for (uint32_t i = 0; ret == NP_OK && i <= z->mask; i++) {
 		const struct zone_node *node = slot_node(z, i);
-		bool same;
-		if (node == NULL || n >= z->count)
+		if (node == NULL)
 			continue;
-		made[n] = with_records(dz, cz, ix, node, NULL, now, &same, &ret);
-		if (made[n] != NULL)
-			n++;
+		/* Nodes come unsigned (but the apex): signed here, and then given their chain
+		 * records, each replacing its unsigned self at once. One node at a time keeps
+		 * the heap from holding the whole zone twice. */
+		struct zone_node *signed_node = NULL;
+		if (node->sig_off == 0 && (node->flags & ZONE_NODE_ENT) == 0) {
+			signed_node = dnssec_sign_node(dz, node, nsec3_ttl(cz), now);
+			if (signed_node == NULL) {
+				ret = NP_ENOMEM;
+				break;
+			}
+		}
+		bool same;
+		struct zone_node *made = with_records(dz, cz, ix, signed_node != NULL ? signed_node : node,
+		                                      NULL, now, &same, &ret);
+		if (made == NULL && same) {
+			made = signed_node; /* no chain records: not in the chain */
+			signed_node = NULL;
+		}
+		zone_node_free(signed_node);
+		if (made != NULL)
+			ret = zone_version_replace(z, made);
 	}
-	/* In place of their namesakes (which are freed); the table is z's own. */
-	for (size_t k = 0; k < n; k++) {
-		int r = zone_version_insert(z, made[k]);
-		if (ret == NP_OK)
-			ret = r;
-	}
-	free(made);
+	/* What the unsigned nodes left: back to the system. */
+	malloc_trim(0);
 	if (ret != NP_OK) {
 		nsec3_index_free(ix);
 		return ret;

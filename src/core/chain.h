@@ -14,8 +14,9 @@
 #include "zone/journal.h"
 #include "zone/zone.h"
 
-/* Gives every node of z, a version being built (zone_version_new and insert, not yet
- * published), its chain records, and *out the index of its owners. */
+/* Signs every node of z, a version being built (zone_version_new and insert, not yet
+ * published), that is not signed yet (all but the apex: the build leaves them unsigned),
+ * gives each its chain records, and *out the index of its owners. */
 int chain_build(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct zone_version *z,
                 struct nsec3_index **out) np_mustcheck;
 

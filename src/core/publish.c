@@ -266,6 +266,7 @@ struct build_ctx {
 	uint32_t serial;
 	struct zone_node *apex; /* built when the zone's own name is also a host */
 	int err;
+	bool signed_later; /* a signed zone: chain_build signs the nodes with the chain */
 };
 
 static int build_host(const struct store_host *h, const struct store_rr *rrs, size_t n,
@@ -298,7 +299,8 @@ static int build_host(const struct store_host *h, const struct store_rr *rrs, si
 		log_warn("zone %s: skipping host %s: records do not render", b->cz->name, h->fqdn);
 		return 0;
 	}
-	node = sign(b->p, b->cz, node);
+	if (!b->signed_later)
+		node = sign(b->p, b->cz, node);
 	if (node == NULL) {
 		b->err = NP_ENOMEM;
 		return 1;
@@ -328,7 +330,8 @@ static int build_challenge(const char *fqdn, const struct store_acme_txt *v, siz
 		log_warn("zone %s: skipping the ACME challenge of %s", b->cz->name, fqdn);
 		return 0;
 	}
-	node = sign(b->p, b->cz, node);
+	if (!b->signed_later)
+		node = sign(b->p, b->cz, node);
 	if (node == NULL) {
 		b->err = NP_ENOMEM;
 		return 1;
@@ -412,6 +415,7 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zon
 	if (ret != NP_OK)
 		return ret;
 	struct build_ctx b = {.p = p, .cz = cz, .serial = serial};
+	b.signed_later = signer_of(p, cz) != NULL;
 	b.z = zone_version_new(apex, (size_t)alen, serial, 1024);
 	if (b.z == NULL)
 		return NP_ENOMEM;

@@ -833,6 +833,23 @@ fail:
 	return ret;
 }
 
+int zone_version_replace(struct zone_version *z, struct zone_node *node)
+{
+	uint32_t i = table_index(z, node->data, node->name_len);
+	if (i == UINT32_MAX) {
+		zone_node_free(node);
+		return NP_EINVAL;
+	}
+	struct zone_node *prev = (struct zone_node *)slot_get(z, i);
+	struct table_writer w = {z, NULL, NULL};
+	(void)table_set(&w, i, node); /* z owns its pages: no copy, cannot fail */
+	if (prev != node)
+		zone_node_free(prev);
+	if (node->name_len == z->apex_len)
+		z->apex_node = node;
+	return NP_OK;
+}
+
 /* Scratch state of one derive: what was displaced from the new table, and which ENT nodes
  * it created (freed again if the derive fails). */
 struct derive {

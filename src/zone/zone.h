@@ -243,6 +243,10 @@ struct zone_version *zone_version_new(const uint8_t *apex, size_t apex_len, uint
  * even on failure (NP_EINVAL: node outside the zone; NP_ENOMEM): the node is freed then
  * and z is unchanged. */
 int zone_version_insert(struct zone_version *z, struct zone_node *node) np_mustcheck;
+/* Puts node in place of its namesake in z, a version still being built (as for insert),
+ * and frees the namesake; the table does not change otherwise, so this is safe while
+ * walking z's slots. NP_EINVAL (node freed) when z has no such name. */
+int zone_version_replace(struct zone_version *z, struct zone_node *node) np_mustcheck;
 /* The next version of a published one: a copy of its table where each name in removed
  * goes away (the apex never does), then each node in repl replaces its namesake (or is
  * added, with ENTs). A removed name that still has descendants stays as an ENT; ENTs left
