@@ -75,8 +75,8 @@ int chain_build(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct 
 			}
 		}
 		bool same;
-		struct zone_node *made = with_records(dz, cz, ix, signed_node != NULL ? signed_node : node,
-		                                      NULL, now, &same, &ret);
+		struct zone_node *made = with_records(
+		    dz, cz, ix, signed_node != NULL ? signed_node : node, NULL, now, &same, &ret);
 		if (made == NULL && same) {
 			made = signed_node; /* no chain records: not in the chain */
 			signed_node = NULL;
@@ -273,9 +273,8 @@ int chain_splice(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct
 		bool same;
 		if (node == NULL)
 			continue; /* a neighbour that is gone too: its own removal handles it */
-		struct zone_node *made = with_records(dz, cz, ix, node,
-		                                      zone_find(old, r[i].name, r[i].len), now,
-		                                      &same, &ret);
+		struct zone_node *made = with_records(
+		    dz, cz, ix, node, zone_find(old, r[i].name, r[i].len), now, &same, &ret);
 		if (made != NULL)
 			patch[n_patch++] = made;
 	}

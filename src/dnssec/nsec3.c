@@ -259,8 +259,8 @@ static size_t bitmap(const struct zone_node *node, bool wild, uint8_t out[2 + BI
 }
 
 /* Appends to out a record in the region's format: prefix, then type .. rdata. */
-static size_t put_rec(uint8_t *out, const uint8_t *prefix, size_t plen, uint16_t type,
-                      uint32_t ttl, const uint8_t *rd, size_t rdlen)
+static size_t put_rec(uint8_t *out, const uint8_t *prefix, size_t plen, uint16_t type, uint32_t ttl,
+                      const uint8_t *rd, size_t rdlen)
 {
 	out[0] = (uint8_t)plen;
 	memcpy(out + 1, prefix, plen);
@@ -275,8 +275,8 @@ static size_t put_rec(uint8_t *out, const uint8_t *prefix, size_t plen, uint16_t
 
 /* In prev's region: the record of owner prefix and type with exactly this TTL and rdata,
  * followed by its RRSIG: both copied to out. Their length, 0 when prev has no such pair. */
-static size_t reuse(const struct zone_node *prev, const uint8_t *prefix, size_t plen,
-                    uint16_t type, uint32_t ttl, const uint8_t *rd, size_t rdlen, uint8_t *out)
+static size_t reuse(const struct zone_node *prev, const uint8_t *prefix, size_t plen, uint16_t type,
+                    uint32_t ttl, const uint8_t *rd, size_t rdlen, uint8_t *out)
 {
 	if (prev == NULL)
 		return 0;
@@ -316,10 +316,9 @@ static long owner_records(const struct dnssec_zone *z, const struct zone_node *p
 	memcpy(owner, prefix, plen);
 	memcpy(owner + plen, z->apex, z->apex_len);
 	struct dnssec_rr rr = {rd, (uint16_t)rdlen};
-	struct dnssec_sig_meta m = {owner,           plen + z->apex_len,
-	                            type,            ttl,
-	                            now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
-	                            z->apex,         z->apex_len};
+	struct dnssec_sig_meta m = {owner,   plen + z->apex_len, type,
+	                            ttl,     now - DNSSEC_SKEW,  now + DNSSEC_VALIDITY,
+	                            z->apex, z->apex_len};
 	uint8_t sig[DNSSEC_RRSIG_MAX];
 	int slen = dnssec_rrsig(&z->zsk, &m, &rr, 1, sig);
 	if (slen < 0)
@@ -331,8 +330,7 @@ static long owner_records(const struct dnssec_zone *z, const struct zone_node *p
 
 long nsec3_node_records(const struct dnssec_zone *z, const struct nsec3_index *ix,
                         const struct zone_node *node, const struct zone_node *prev, uint32_t ttl,
-                        uint32_t param_ttl, uint32_t now, uint8_t *out, size_t cap,
-                        uint16_t *count)
+                        uint32_t param_ttl, uint32_t now, uint8_t *out, size_t cap, uint16_t *count)
 {
 	if (cap < NSEC3_NODE_RECORDS_MAX || ix->n == 0)
 		return NP_EINVAL;
@@ -347,8 +345,8 @@ long nsec3_node_records(const struct dnssec_zone *z, const struct nsec3_index *i
 		if (!index_at(ix, at, h))
 			continue; /* no data at or below it: not in the zone a transfer sends */
 		const uint8_t *next = ix->e[(at + 1) % ix->n].hash;
-		uint8_t rd[NSEC3_RD_MAX] = {1 /* SHA-1 */, 0 /* no opt-out */, 0, 0 /* iterations */,
-		                            0 /* no salt */, NSEC3_HASH_LEN};
+		uint8_t rd[NSEC3_RD_MAX] = {1 /* SHA-1 */,      0 /* no opt-out */, 0,
+		                            0 /* iterations */, 0 /* no salt */,    NSEC3_HASH_LEN};
 		memcpy(rd + NSEC3_FIXED, next, NSEC3_HASH_LEN);
 		size_t rdlen = NSEC3_FIXED + NSEC3_HASH_LEN;
 		rdlen += bitmap(node, wild, rd + rdlen);

@@ -166,9 +166,8 @@ static bool step_chain(struct xfr *x, const struct zone_node *n, uint8_t *b, siz
 static bool is_nsec(const uint8_t *rr)
 {
 	uint16_t type = wire_load_u16(rr);
-	return type == ZONE_TYPE_NSEC ||
-	       (type == ZONE_TYPE_RRSIG && wire_load_u16(rr + 8) >= 2 &&
-	        wire_load_u16(rr + 10) == ZONE_TYPE_NSEC);
+	return type == ZONE_TYPE_NSEC || (type == ZONE_TYPE_RRSIG && wire_load_u16(rr + 8) >= 2 &&
+	                                  wire_load_u16(rr + 10) == ZONE_TYPE_NSEC);
 }
 
 /* The next record of the zone, apex SOA left out; a wildcard node's records twice, at its
