@@ -202,7 +202,8 @@ def records(z):
 def test_ixfr_splices_the_chain(np_factory, tmp_path):
     """Names joining and leaving the chain through the writer (a first address, a host
     going offline with the empty non-terminals above it, a wildcard flag on, then off): the
-    zone an IXFR brings up to date is the zone an AXFR gives, and it verifies."""
+    zone an IXFR brings up to date is the zone an AXFR gives, and it verifies. An address
+    change alone changes no NSEC3."""
     n = signed_primary(np_factory)
     # Enough names that the difference is smaller than the zone (else: the whole zone).
     for i in range(16):
@@ -240,6 +241,15 @@ def test_ixfr_splices_the_chain(np_factory, tmp_path):
             assert not {nsec3_hash(x) for x in (DEEP, "b.deep." + ZONE, "deep." + ZONE)} & set(now)
         else:
             assert nsec3_hash("*." + HOME) not in now and nsec3_hash(DEEP) in now
+    # An address change leaves the chain alone: the IXFR holds no NSEC3.
+    serial = z.get_soa().serial
+    st, _, lines = n.update(HOME, "198.51.100.43", user="alice", secret=n.secret)
+    assert lines == ["good 198.51.100.43"], lines
+    types = [rrset.rdtype for m in dns.query.xfr("127.0.0.1", ZONE + ".", port=n.dns_port,
+                                                  rdtype=dns.rdatatype.IXFR, serial=serial,
+                                                  timeout=10, relativize=False)
+             for rrset in m.answer]
+    assert dns.rdatatype.A in types and dns.rdatatype.NSEC3 not in types, types
 
 
 # Debian 12's dnsviz 0.9.4 checks pygraphviz's version in pygraphviz.release, a module
