@@ -101,8 +101,9 @@ struct cname {
 	uint8_t name[DNS_NAME_MAX];
 	bool had, had_wild; /* its owners were in the chain (the old version's) */
 	bool has;           /* the name is in the new version's chain */
+	bool had_data;      /* it had records in the old version */
 	bool data;          /* it has records in the new version */
-	bool scan;          /* whether it has records below needs a look at every name */
+	int64_t below;      /* names with records below it in the new version */
 };
 
 static int cname_cmp(const void *a, const void *b)
@@ -165,58 +166,34 @@ static bool is_below(const uint8_t *name, size_t len, const uint8_t *anc, size_t
 	return pos == len - alen;
 }
 
-static bool in_index(const struct nsec3_index *ix, const uint8_t *name, size_t len, bool wild)
+/* Which of the names in c are in the chain before (ix, not changed yet) and after, and how
+ * many names with data lie below each after. A name is in the chain when it, or a name
+ * below it, has records. c holds every ancestor of the batch's names, and only those names
+ * changed: each count moves by the names of the batch below it that gained or lost their
+ * records, so no other name needs a look. */
+static void in_chain_now(const struct nsec3_index *ix, const struct zone_version *old,
+                         const struct zone_version *nz, struct cname *c, size_t n_c)
 {
-	uint8_t o[DNS_NAME_MAX], h[NSEC3_HASH_LEN];
-	size_t star = wild ? 2 : 0;
-	if (len + star > DNS_NAME_MAX)
-		return false;
-	o[0] = 1;
-	o[1] = '*';
-	memcpy(o + star, name, len);
-	if (nsec3_hash(o, len + star, h) != NP_OK)
-		return false;
-	size_t at = nsec3_index_lower(ix, h);
-	return at < ix->n && memcmp(ix->e[at].hash, h, NSEC3_HASH_LEN) == 0;
-}
-
-/* Which of the names in c are in the chain before (ix, not changed yet) and after: a name
- * is when it, or a name below it, has records. The batch's names settle most; a name that
- * was in the chain and has none of them below it with records any more (a host removed or
- * emptied) needs one pass over nz, as the derive's removals do. */
-static int in_chain_now(const struct nsec3_index *ix, const struct zone_version *nz,
-                        struct cname *c, size_t n_c)
-{
-	size_t unknown = 0;
 	for (size_t i = 0; i < n_c; i++) {
+		const struct nsec3_entry *e = nsec3_index_find(ix, c[i].name, c[i].len, false);
+		const struct zone_node *o = zone_find(old, c[i].name, c[i].len);
 		const struct zone_node *nn = zone_find(nz, c[i].name, c[i].len);
-		c[i].had = in_index(ix, c[i].name, c[i].len, false);
-		c[i].had_wild = in_index(ix, c[i].name, c[i].len, true);
+		c[i].had = e != NULL;
+		c[i].below = e != NULL ? e->below : 0;
+		c[i].had_wild = nsec3_index_find(ix, c[i].name, c[i].len, true) != NULL;
+		c[i].had_data = o != NULL && nsec3_has_data(o);
 		c[i].data = nn != NULL && nsec3_has_data(nn);
 	}
 	for (size_t i = 0; i < n_c; i++) {
-		const struct zone_node *nn = zone_find(nz, c[i].name, c[i].len);
-		c[i].has = c[i].data;
-		for (size_t j = 0; nn != NULL && !c[i].has && j < n_c; j++)
-			c[i].has = c[j].data && is_below(c[j].name, c[j].len, c[i].name, c[i].len);
-		/* Not settled: nothing of the batch with records lies below it. Had it no data
-		 * at or below it before, the names below (none of the batch's) still have none;
-		 * had it some, only a look at the others below tells. */
-		c[i].scan = nn != NULL && !c[i].has && c[i].had;
-		unknown += c[i].scan;
-	}
-	if (unknown == 0)
-		return NP_OK;
-	for (uint32_t s = 0; s <= nz->mask; s++) {
-		const struct zone_node *n = slot_node(nz, s);
-		if (n == NULL || !nsec3_has_data(n))
+		if (c[i].data == c[i].had_data)
 			continue;
-		for (size_t i = 0; i < n_c; i++)
-			if (c[i].scan && !c[i].has &&
-			    is_below(n->data, n->name_len, c[i].name, c[i].len))
-				c[i].has = true;
+		for (size_t j = 0; j < n_c; j++)
+			if (is_below(c[i].name, c[i].len, c[j].name, c[j].len))
+				c[j].below += c[i].data ? 1 : -1;
 	}
-	return NP_OK;
+	for (size_t i = 0; i < n_c; i++)
+		c[i].has =
+		    zone_find(nz, c[i].name, c[i].len) != NULL && (c[i].data || c[i].below > 0);
 }
 
 int chain_splice(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct nsec3_index *ix,
@@ -234,7 +211,7 @@ int chain_splice(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct
 	size_t jlen = 0, jcap = 0, n_r = 0, n_patch = 0;
 	int ret = c == NULL || r == NULL || patch == NULL ? NP_ENOMEM : NP_OK;
 	if (ret == NP_OK)
-		ret = in_chain_now(ix, nz, c, n_c);
+		in_chain_now(ix, old, nz, c, n_c);
 	for (size_t i = 0; ret == NP_OK && i < n_c; i++) {
 		const struct zone_node *nn = zone_find(nz, c[i].name, c[i].len);
 		if (nn != NULL)
@@ -264,6 +241,9 @@ int chain_splice(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct
 			r[n_r].len = prev->name_len;
 			memcpy(r[n_r++].name, prev->name, prev->name_len);
 		}
+		struct nsec3_entry *e = nsec3_index_find(ix, c[i].name, c[i].len, false);
+		if (e != NULL)
+			e->below = c[i].below > 0 ? (uint32_t)c[i].below : 0;
 	}
 	if (ret == NP_OK)
 		n_r = cname_unique(r, n_r);

@@ -88,6 +88,7 @@ static int index_push(struct nsec3_index *ix, const uint8_t *name, size_t len, b
 	memcpy(e->name, name, len);
 	e->name_len = (uint8_t)len;
 	e->wild = wild;
+	e->below = 0;
 	memcpy(e->hash, hash, NSEC3_HASH_LEN);
 	ix->n++;
 	return NP_OK;
@@ -140,6 +141,22 @@ struct nsec3_index *nsec3_index_build(const struct zone_version *z)
 			ix->e[k++] = ix->e[i];
 	}
 	ix->n = k;
+	/* Each name with data counts once at every ancestor (the apex included). */
+	for (uint32_t i = 0; i <= z->mask; i++) {
+		const struct zone_node *n =
+		    z->pages[i >> ZONE_PAGE_SHIFT]->slot[i & (ZONE_PAGE_SLOTS - 1)];
+		if (n == NULL || !nsec3_has_data(n))
+			continue;
+		const uint8_t *p = n->data;
+		size_t len = n->name_len;
+		while (len > z->apex_len) {
+			len -= 1 + (size_t)p[0];
+			p += 1 + p[0];
+			struct nsec3_entry *e = nsec3_index_find(ix, p, len, false);
+			if (e != NULL)
+				e->below++;
+		}
+	}
 	return ix;
 fail:
 	nsec3_index_free(ix);
@@ -190,6 +207,16 @@ int nsec3_index_add(struct nsec3_index *ix, const uint8_t *name, size_t len, boo
 	memmove(&ix->e[pos + 1], &ix->e[pos], (ix->n - 1 - pos) * sizeof(*ix->e));
 	ix->e[pos] = added;
 	return NP_OK;
+}
+
+struct nsec3_entry *nsec3_index_find(const struct nsec3_index *ix, const uint8_t *name, size_t len,
+                                     bool wild)
+{
+	uint8_t h[NSEC3_HASH_LEN];
+	if (owner_hash(name, len, wild, h) != NP_OK)
+		return NULL;
+	size_t pos = nsec3_index_lower(ix, h);
+	return index_at(ix, pos, h) ? &ix->e[pos] : NULL;
 }
 
 bool nsec3_index_remove(struct nsec3_index *ix, const uint8_t *name, size_t len, bool wild)

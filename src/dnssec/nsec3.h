@@ -27,7 +27,8 @@ struct nsec3_entry {
 	uint8_t hash[NSEC3_HASH_LEN];
 	bool wild;
 	uint8_t name_len;
-	uint8_t *name; /* lowercase wire, owned */
+	uint32_t below; /* names with data strictly below it (0 for a "*." owner) */
+	uint8_t *name;  /* lowercase wire, owned */
 };
 
 /* Every owner of one zone's chain in hash order (a sorted array: a name added or removed
@@ -47,7 +48,7 @@ bool nsec3_has_data(const struct zone_node *node);
 bool nsec3_has_wild(const struct zone_node *node);
 
 /* An index of every owner of z: each name with records, its ancestors, "*.NAME" of each
- * wildcard host. NULL on no memory. */
+ * wildcard host, with the count of names with data below each. NULL on no memory. */
 struct nsec3_index *nsec3_index_build(const struct zone_version *z);
 void nsec3_index_free(struct nsec3_index *ix);
 /* The position of hash, or of the first entry after it (ix->n: none). */
@@ -55,6 +56,9 @@ size_t nsec3_index_lower(const struct nsec3_index *ix, const uint8_t hash[NSEC3_
 /* Adds the owner (name, or "*." + name with wild). NP_EEXIST when it is there. */
 int nsec3_index_add(struct nsec3_index *ix, const uint8_t *name, size_t len,
                     bool wild) np_mustcheck;
+/* The entry of the owner, or NULL. */
+struct nsec3_entry *nsec3_index_find(const struct nsec3_index *ix, const uint8_t *name,
+                                     size_t len, bool wild);
 /* Removes the owner; false when it was not there. */
 bool nsec3_index_remove(struct nsec3_index *ix, const uint8_t *name, size_t len, bool wild);
 

@@ -85,6 +85,16 @@ static void test_owner_hashes(void **state)
 	assert_non_null(ix);
 	/* apex, home, wild, *.wild, a.b.deep, b.deep, deep: not "empty", which has no data. */
 	assert_int_equal(ix->n, 7);
+	/* Names with data below each: what tells whether an ENT stays when one goes. */
+	static const uint8_t bdeep[] = "\x01"
+	                               "b\x04"
+	                               "deep\x03"
+	                               "dyn\x07"
+	                               "example";
+	assert_int_equal(nsec3_index_find(ix, bdeep, sizeof(bdeep), false)->below, 1);
+	assert_int_equal(nsec3_index_find(ix, apex, sizeof(apex), false)->below, 3);
+	assert_int_equal(nsec3_index_find(ix, home, sizeof(home), false)->below, 0);
+	assert_null(nsec3_index_find(ix, empty, sizeof(empty), false));
 	static uint8_t buf[NSEC3_NODE_RECORDS_MAX];
 	uint16_t count;
 	long len = nsec3_node_records(dz, ix, zone_find(z, home, sizeof(home)), NULL, 30, 60, NOW,
