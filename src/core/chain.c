@@ -268,8 +268,8 @@ int chain_splice(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct
 	for (size_t i = 0; ret == NP_OK && *entry != NULL && !*reset && i < n_c + n_r; i++) {
 		const struct cname *x = i < n_c ? &c[i] : &r[i - n_c];
 		const struct zone_node *now_node = zone_find(nz, x->name, x->len);
-		if (i < n_c && now_node != NULL)
-			continue; /* in r */
+		if ((i < n_c) == (now_node != NULL))
+			continue; /* in r; or in r but gone, which c has written already */
 		int j = zone_jentry_add_chain(&jbuf, &jlen, &jcap, nz->apex, nz->apex_len,
 		                              zone_find(old, x->name, x->len), now_node);
 		if (j == NP_ETOOBIG)
