@@ -8,7 +8,7 @@ libsqlite3-dev sqlite3 libmicrohttpd-dev liburcu-dev libsodium-dev libcurl4-open
 libjansson-dev libinih-dev libcmocka-dev libminiupnpc-dev libpcap-dev liboath-dev libqrencode-dev libssl-dev
 python3-pytest python3-dnspython python3-aiosmtpd python3-jsonschema wrk
 chromium chromium-driver python3-selenium
-bind9-dnsutils bind9 knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps nmap miniupnpc
+bind9-dnsutils bind9 bind9-utils ldnsutils dnsviz python3-pygraphviz knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps nmap miniupnpc
 miniupnpd-nftables nftables
 oathtool zbar-tools librsvg2-bin python3-argon2 prometheus strace
 pebble lego certbot python3-certbot-dns-rfc2136"

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "core/acme.h"
+#include "core/chain.h"
 #include "core/keyroll.h"
 #include "dns/constants.h"
 #include "dns/name.h"
@@ -81,6 +82,10 @@ struct publisher {
 	struct dnssec_zone **dead;
 	size_t n_dead;
 	int64_t signed_at; /* when the last full build signed every node */
+	/* The NSEC3 chain's owners of each signed zone of cfg in hash order (core/chain.h);
+	 * NULL for an unsigned zone, or when a failed splice left it unusable. */
+	struct nsec3_index **chains;
+	unsigned n_chains;
 
 	/* Scratch for loading a host's records (too big for a thread stack). */
 	struct store_rr rrs[ZONE_MAX_RRS_PER_NODE];
@@ -283,6 +288,7 @@ struct build_ctx {
 	uint32_t serial;
 	struct zone_node *apex; /* built when the zone's own name is also a host */
 	int err;
+	bool signed_later; /* a signed zone: chain_build signs the nodes with the chain */
 };
 
 static int build_host(const struct store_host *h, const struct store_rr *rrs, size_t n,
@@ -315,7 +321,8 @@ static int build_host(const struct store_host *h, const struct store_rr *rrs, si
 		log_warn("zone %s: skipping host %s: records do not render", b->cz->name, h->fqdn);
 		return 0;
 	}
-	node = sign(b->p, b->cz, node);
+	if (!b->signed_later)
+		node = sign(b->p, b->cz, node);
 	if (node == NULL) {
 		b->err = NP_ENOMEM;
 		return 1;
@@ -345,7 +352,8 @@ static int build_challenge(const char *fqdn, const struct store_acme_txt *v, siz
 		log_warn("zone %s: skipping the ACME challenge of %s", b->cz->name, fqdn);
 		return 0;
 	}
-	node = sign(b->p, b->cz, node);
+	if (!b->signed_later)
+		node = sign(b->p, b->cz, node);
 	if (node == NULL) {
 		b->err = NP_ENOMEM;
 		return 1;
@@ -416,8 +424,10 @@ static void load_journal(struct publisher *p, const struct cfg_zone *cz, struct 
 	z->journal = j;
 }
 
-static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zone_version **out)
+static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zone_version **out,
+                      struct nsec3_index **chain)
 {
+	*chain = NULL;
 	uint8_t apex[DNS_NAME_MAX];
 	int alen = dns_name_from_text(cz->name, apex, sizeof(apex));
 	if (alen < 0)
@@ -427,6 +437,7 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zon
 	if (ret != NP_OK)
 		return ret;
 	struct build_ctx b = {.p = p, .cz = cz, .serial = serial};
+	b.signed_later = signer_of(p, cz) != NULL;
 	b.z = zone_version_new(apex, (size_t)alen, serial, 1024);
 	if (b.z == NULL)
 		return NP_ENOMEM;
@@ -455,11 +466,16 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zon
 			*b.z->conf = *cz;
 		b.z->dnssec = signer_of(p, cz);
 	}
+	if (ret == NP_OK && b.z->dnssec != NULL)
+		ret = chain_build(b.z->dnssec, cz, b.z, chain);
 	if (ret != NP_OK) {
 		zone_version_free_all(b.z);
 		return ret;
 	}
-	load_journal(p, cz, b.z);
+	/* A signed zone's history starts here: every node was signed anew (what the stored
+	 * differences hold is not what secondaries have), and the store keeps no NSEC3. */
+	if (b.z->dnssec == NULL)
+		load_journal(p, cz, b.z);
 	*out = b.z;
 	return NP_OK;
 }
@@ -524,6 +540,13 @@ static void notify_changed(struct publisher *p, const struct zone_db *old, const
 	}
 }
 
+static void chains_free(struct nsec3_index **chains, unsigned n)
+{
+	for (unsigned i = 0; chains != NULL && i < n; i++)
+		nsec3_index_free(chains[i]);
+	free(chains);
+}
+
 /* Builds every zone of cfg afresh and publishes them. Used at start, after a reload and
  * when another connection (nameplatectl) committed changes. */
 static int rebuild_all(struct publisher *p)
@@ -538,17 +561,22 @@ static int rebuild_all(struct publisher *p)
 		return ret;
 	int64_t signing = time(NULL);
 	struct zone_db *db = db_alloc(p, p->cfg->n_zones);
-	if (db == NULL)
+	struct nsec3_index **chains = calloc(p->cfg->n_zones + 1, sizeof(*chains));
+	if (db == NULL || chains == NULL) {
+		free(db);
+		free(chains);
 		return NP_ENOMEM;
+	}
 	size_t nodes = 0;
 	for (unsigned i = 0; i < p->cfg->n_zones; i++) {
 		struct zone_version *z = NULL;
-		ret = build_zone(p, &p->cfg->zones[i], &z);
+		ret = build_zone(p, &p->cfg->zones[i], &z, &chains[i]);
 		if (ret != NP_OK) {
 			log_err("zone %s: cannot load: %s", p->cfg->zones[i].name,
 				np_strerror(ret));
 			db->n_zones = i;
 			db_free_all(db);
+			chains_free(chains, i);
 			return ret;
 		}
 		db->zones[i] = z;
@@ -558,8 +586,12 @@ static int rebuild_all(struct publisher *p)
 	struct garbage *g = old != NULL ? calloc(1, sizeof(*g)) : NULL;
 	if (old != NULL && g == NULL) {
 		db_free_all(db);
+		chains_free(chains, p->cfg->n_zones);
 		return NP_ENOMEM;
 	}
+	chains_free(p->chains, p->n_chains);
+	p->chains = chains;
+	p->n_chains = p->cfg->n_zones;
 	rcu_assign_pointer(*p->db_slot, db);
 	p->db = db;
 	p->data_version = version;
@@ -837,9 +869,10 @@ static int derive_zone(struct publisher *p, unsigned zi, struct zone_version **o
 	for (size_t i = 0; i < p->n_touched; i++)
 		n += p->touched[i].zone == zi;
 	struct zone_node **repl = calloc(n + 1, sizeof(*repl));
-	uint8_t (*names)[DNS_NAME_MAX] = calloc(n + 1, sizeof(*names));
-	const uint8_t **removed = calloc(n + 1, sizeof(*removed));
-	size_t *removed_len = calloc(n + 1, sizeof(*removed_len));
+	/* Room for the removed names, then for repl's (the chain's splice takes both). */
+	uint8_t (*names)[DNS_NAME_MAX] = calloc(2 * n + 2, sizeof(*names));
+	const uint8_t **removed = calloc(2 * n + 2, sizeof(*removed));
+	size_t *removed_len = calloc(2 * n + 2, sizeof(*removed_len));
 	int ret = NP_ENOMEM;
 	if (repl == NULL || names == NULL || removed == NULL || removed_len == NULL)
 		goto done;
@@ -858,6 +891,16 @@ static int derive_zone(struct publisher *p, unsigned zi, struct zone_version **o
 			removed_len[n_removed++] = (size_t)len;
 		}
 	}
+	const struct cfg_zone *cz = &p->cfg->zones[zi];
+	const struct dnssec_zone *dz = signer_of(p, cz);
+	struct nsec3_index *chain = zi < p->n_chains ? p->chains[zi] : NULL;
+	if (dz != NULL && chain == NULL)
+		goto done; /* a splice failed before: only a rebuild makes the chain again */
+	/* The chain's splice looks at every name the batch rendered or removed. */
+	for (size_t i = 0; i < n_repl; i++) {
+		removed[n_removed + i] = repl[i]->data;
+		removed_len[n_removed + i] = repl[i]->name_len;
+	}
 	*out = zone_version_derive(old, p->serials[zi], repl, n_repl, removed, removed_len,
 	                           n_removed, retired);
 	ret = *out == NULL ? NP_ENOMEM : NP_OK;
@@ -867,6 +910,23 @@ static int derive_zone(struct publisher *p, unsigned zi, struct zone_version **o
 		for (size_t i = 0; i < p->n_touched; i++)
 			if (p->touched[i].zone == zi)
 				p->rendered[i] = NULL;
+	}
+	if (ret == NP_OK && dz != NULL) {
+		/* repl's names: copied, since the splice may free nodes born in the derive. */
+		for (size_t i = 0; i < n_repl; i++) {
+			memcpy(names[n_removed + i], removed[n_removed + i], removed_len[n_removed + i]);
+			removed[n_removed + i] = names[n_removed + i];
+		}
+		ret = chain_splice(dz, cz, chain, old, *out, removed, removed_len,
+		                   n_removed + n_repl, retired, &p->entries[zi], &p->reset[zi]);
+		if (ret != NP_OK) {
+			log_err("zone %s: cannot splice the NSEC3 chain: %s", cz->name,
+			        np_strerror(ret));
+			nsec3_index_free(chain);
+			p->chains[zi] = NULL;
+			zone_version_discard(*out, old);
+			*out = NULL;
+		}
 	}
 done:
 	free(repl);
@@ -1173,6 +1233,7 @@ void publish_stop(struct publisher *p)
 		dnssec_zone_free(p->dead[i]);
 	free(p->signers);
 	free(p->dead);
+	chains_free(p->chains, p->n_chains);
 	sodium_memzero(p->seal, sizeof(p->seal));
 	free(p);
 }

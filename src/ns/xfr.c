@@ -53,12 +53,13 @@ struct xfr {
 	uint32_t old_serial; /* IXFR: the client's */
 	enum phase phase;
 	bool ixfr;    /* answered as a difference (else the whole zone) */
+	bool too_big; /* the history had the serial, but the difference was the larger */
 	long first;   /* IXFR: the journal entry to condense from, until condensed */
 	char who[64]; /* the peer, for the log */
 	/* Where the stream stands: a table slot, an RRset and an offset into it (AXFR), or
 	 * an item and an offset into its records (IXFR). */
 	uint32_t slot;
-	bool wild; /* the second pass over a wildcard node: its records at "*.name" */
+	int pass; /* over a node: its records, a wildcard's at "*.name", its NSEC3 chain's */
 	int set;
 	size_t off;
 	struct xfr_item *items;
@@ -136,46 +137,98 @@ static const struct zone_node *slot_node(const struct zone_version *z, uint32_t 
 	return z->pages[i >> ZONE_PAGE_SHIFT]->slot[i & (ZONE_PAGE_SLOTS - 1)];
 }
 
-/* The next record of the zone, apex SOA and ENTs left out; a wildcard node's records
- * twice, at its name and at "*.name". False when it does not fit; at the end the phase
- * moves on. */
+enum { PASS_NAME, PASS_WILD, PASS_CHAIN };
+
+/* The next record of the NSEC3 chain a signed node carries (zone_sigs.nsec3: each record
+ * its owner's labels below the apex, then type .. rdata). */
+static bool step_chain(struct xfr *x, const struct zone_node *n, uint8_t *b, size_t *pos,
+                       size_t limit, unsigned *count)
+{
+	const struct zone_rrset *set = &zone_node_sigs(n)->nsec3;
+	if (x->off >= set->len)
+		return false;
+	const uint8_t *rec = n->data + set->off + x->off;
+	size_t plen = rec[0];
+	size_t body = zone_jrr_len(rec + 1 + plen);
+	if (*pos + plen + 2 + body > limit)
+		return false;
+	memcpy(b + *pos, rec + 1, plen);
+	wire_store_u16(b + *pos + plen, 0xC00C);
+	memcpy(b + *pos + plen + 2, rec + 1 + plen, body);
+	*pos += plen + 2 + body;
+	x->off += 1 + plen + body;
+	(*count)++;
+	return true;
+}
+
+/* An NSEC or its RRSIG (record from its type on): a wildcard's records for the primary's
+ * own answers, which secondaries (denying with NSEC3) must not get. */
+static bool is_nsec(const uint8_t *rr)
+{
+	uint16_t type = wire_load_u16(rr);
+	return type == ZONE_TYPE_NSEC || (type == ZONE_TYPE_RRSIG && wire_load_u16(rr + 8) >= 2 &&
+	                                  wire_load_u16(rr + 10) == ZONE_TYPE_NSEC);
+}
+
+/* The next record of the zone, apex SOA left out; a wildcard node's records twice, at its
+ * name and at "*.name", then the node's part of the NSEC3 chain in a signed zone. False
+ * when it does not fit; at the end the phase moves on. */
 static bool step_nodes(struct xfr *x, uint8_t *b, size_t *pos, size_t limit, unsigned *count)
 {
 	const struct zone_version *z = x->z;
-	for (; x->slot <= z->mask; x->slot++, x->set = 0, x->off = 0, x->wild = false) {
+	for (; x->slot <= z->mask; x->slot++, x->set = 0, x->off = 0, x->pass = PASS_NAME) {
 		const struct zone_node *n = slot_node(z, x->slot);
-		if (n == NULL || (n->flags & ZONE_NODE_ENT) != 0)
+		if (n == NULL)
 			continue;
 		bool has_wild =
 		    (n->flags & (ZONE_NODE_WILDCARD | ZONE_NODE_APEX)) == ZONE_NODE_WILDCARD &&
 		    n->name_len + 2 <= DNS_NAME_MAX;
+		if (x->pass == PASS_CHAIN) {
+			if (step_chain(x, n, b, pos, limit, count))
+				return true;
+			if (x->off < zone_node_sigs(n)->nsec3.len)
+				return false; /* the next record does not fit this message */
+			continue;
+		}
 		for (;;) {
 			/* Slots past ZS_COUNT are the RRSIGs of a signed zone (zone_sigs); at
 			 * "*.name" a wildcard's are those made over it, with its NSEC (wild). */
 			for (; x->set < 2 * ZS_COUNT; x->set++, x->off = 0) {
+				bool wild = x->pass == PASS_WILD;
 				const struct zone_rrset *set =
 				    x->set < ZS_COUNT ? &n->rrsets[x->set]
-				    : !x->wild        ? &zone_node_sigs(n)->set[x->set - ZS_COUNT]
+				    : !wild           ? &zone_node_sigs(n)->set[x->set - ZS_COUNT]
 				    : x->set == ZS_COUNT ? &zone_node_sigs(n)->wild
 				                         : NULL;
 				if (set == NULL ||
-				    (x->set == ZS_SOA && (n->flags & ZONE_NODE_APEX) != 0) ||
-				    x->off >= set->len)
+				    (x->set == ZS_SOA && (n->flags & ZONE_NODE_APEX) != 0))
+					continue;
+				while (x->off < set->len && wild && x->set == ZS_COUNT &&
+				       is_nsec(n->data + set->off + x->off + 2))
+					x->off += 2 + zone_jrr_len(n->data + set->off + x->off + 2);
+				if (x->off >= set->len)
 					continue;
 				const uint8_t *rr = n->data + set->off + x->off;
 				size_t body = zone_jrr_len(rr + 2);
-				if (!put_rr_at(b, pos, limit, x, n->data, n->name_len, x->wild,
-				               rr + 2, body))
+				if (!put_rr_at(b, pos, limit, x, n->data, n->name_len, wild, rr + 2,
+				               body))
 					return false;
 				x->off += 2 + body;
 				(*count)++;
 				return true;
 			}
-			if (x->wild || !has_wild)
-				break;
-			x->wild = true; /* now the same records at "*.name" */
 			x->set = 0;
 			x->off = 0;
+			if (x->pass == PASS_NAME && has_wild) {
+				x->pass = PASS_WILD; /* now the same records at "*.name" */
+				continue;
+			}
+			x->pass = PASS_CHAIN;
+			if (step_chain(x, n, b, pos, limit, count))
+				return true;
+			if (x->off < zone_node_sigs(n)->nsec3.len)
+				return false;
+			break;
 		}
 	}
 	x->phase = P_SOA_LAST;
@@ -283,7 +336,9 @@ static int condense(struct xfr *x, long first)
 		}
 	}
 	free(table);
-	return x->n_items > x->z->count ? NP_ETOOBIG : NP_OK;
+	/* The names the zone holds: its nodes, and as many NSEC3 owners when it is signed. */
+	size_t names = (size_t)x->z->count * (x->z->dnssec != NULL ? 2 : 1);
+	return x->n_items > names ? NP_ETOOBIG : NP_OK;
 }
 
 /* One line per transfer: what, which serials, to whom, and how. */
@@ -301,9 +356,9 @@ static void xfr_log(const struct xfr *x)
 	else if (x->phase == P_SOA_LAST)
 		log_info("xfr: IXFR of %s from %u to %s: up to date", zone, x->old_serial, x->who);
 	else
-		log_info("xfr: IXFR of %s from %u to %u to %s: whole zone (serial not in the "
-		         "history)",
-		         zone, x->old_serial, z->serial, x->who);
+		log_info("xfr: IXFR of %s from %u to %u to %s: whole zone (%s)", zone,
+		         x->old_serial, z->serial, x->who,
+		         x->too_big ? "the difference is no smaller" : "serial not in the history");
 }
 
 /* ---- the request ---- */
@@ -521,6 +576,7 @@ size_t xfr_next(struct xfr *x, uint8_t *buf, size_t cap, bool *done)
 	if (x->first >= 0) {
 		/* Too big or out of memory: the whole zone is a right answer too. */
 		x->ixfr = condense(x, x->first) == NP_OK;
+		x->too_big = !x->ixfr;
 		x->first = -1;
 		xfr_log(x);
 	}

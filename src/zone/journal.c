@@ -20,12 +20,26 @@ struct rrlist {
 	size_t len[RRLIST_MAX];
 };
 
+/* An NSEC or the RRSIG of one (record from type on): what the primary answers with at a
+ * wildcard, never sent to secondaries, whose denials use the NSEC3 chain. */
+static bool is_nsec(const uint8_t *rr)
+{
+	uint16_t type = (uint16_t)(rr[0] << 8 | rr[1]);
+	return type == ZONE_TYPE_NSEC ||
+	       (type == ZONE_TYPE_RRSIG && zone_jrr_len(rr) >= 12 &&
+	        (uint16_t)(rr[10] << 8 | rr[11]) == ZONE_TYPE_NSEC);
+}
+
 static void rrlist_add(struct rrlist *l, const struct zone_node *node,
                        const struct zone_rrset *set)
 {
 	const uint8_t *p = node->data + set->off;
 	for (unsigned i = 0; i < set->count && l->n < RRLIST_MAX; i++) {
 		size_t rr = OWNER_PTR_LEN + zone_jrr_len(p + OWNER_PTR_LEN);
+		if (is_nsec(p + OWNER_PTR_LEN)) {
+			p += rr;
+			continue;
+		}
 		l->rr[l->n] = p + OWNER_PTR_LEN;
 		l->len[l->n++] = rr - OWNER_PTR_LEN;
 		p += rr;
@@ -139,6 +153,61 @@ int zone_jentry_add_name(uint8_t **buf, size_t *len, size_t *cap, const uint8_t 
 	rrlist_of(if_wildcard(old), true, &o);
 	rrlist_of(if_wildcard(new_node), true, &n);
 	return add_owner(buf, len, cap, wild, name_len + 2, &o, &n);
+}
+
+/* The records of node's NSEC3 region whose owner's labels below the apex are prefix. */
+static void chain_list(const struct zone_node *node, const uint8_t *prefix, size_t plen,
+                       struct rrlist *l)
+{
+	l->n = 0;
+	if (node == NULL)
+		return;
+	const struct zone_rrset *set = &zone_node_sigs(node)->nsec3;
+	const uint8_t *p = node->data + set->off;
+	for (unsigned i = 0; i < set->count && l->n < RRLIST_MAX; i++) {
+		size_t body = zone_jrr_len(p + 1 + p[0]);
+		if (p[0] == plen && memcmp(p + 1, prefix, plen) == 0) {
+			l->rr[l->n] = p + 1 + p[0];
+			l->len[l->n++] = body;
+		}
+		p += 1 + p[0] + body;
+	}
+}
+
+int zone_jentry_add_chain(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *apex,
+                          size_t apex_len, const struct zone_node *old,
+                          const struct zone_node *new_node)
+{
+	const struct zone_node *both[2] = {old, new_node};
+	for (int k = 0; k < 2; k++) {
+		if (both[k] == NULL)
+			continue;
+		const struct zone_rrset *set = &zone_node_sigs(both[k])->nsec3;
+		const uint8_t *p = both[k]->data + set->off;
+		for (unsigned i = 0; i < set->count; i++) {
+			const uint8_t *prefix = p + 1;
+			size_t plen = p[0];
+			p += 1 + plen + zone_jrr_len(p + 1 + plen);
+			/* The apex's own (NSEC3PARAM) changes only with a full signing. Each
+			 * owner once: at its first record, and from old's side when both
+			 * have it. */
+			if (plen == 0 || plen + apex_len > DNS_NAME_MAX)
+				continue;
+			struct rrlist o, n;
+			chain_list(old, prefix, plen, &o);
+			chain_list(new_node, prefix, plen, &n);
+			const struct rrlist *mine = k == 0 ? &o : &n;
+			if ((k == 1 && o.n > 0) || mine->rr[0] != prefix + plen)
+				continue;
+			uint8_t name[DNS_NAME_MAX];
+			memcpy(name, prefix, plen);
+			memcpy(name + plen, apex, apex_len);
+			int ret = add_owner(buf, len, cap, name, plen + apex_len, &o, &n);
+			if (ret != NP_OK)
+				return ret;
+		}
+	}
+	return NP_OK;
 }
 
 struct zone_jentry *zone_jentry_new(uint32_t from, uint32_t to, const uint8_t *data, size_t len)

@@ -63,6 +63,12 @@ static inline size_t zone_jrr_len(const uint8_t *p)
 int zone_jentry_add_name(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *name,
                          size_t name_len, const struct zone_node *old,
                          const struct zone_node *new_node) np_mustcheck;
+/* Appends to *buf the records of each NSEC3 owner (zone_sigs.nsec3, a name of its own: the
+ * hashed label, then apex) whose records differ between old and new_node, two versions of
+ * one node (either may be NULL). Errors as zone_jentry_add_name. */
+int zone_jentry_add_chain(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *apex,
+                          size_t apex_len, const struct zone_node *old,
+                          const struct zone_node *new_node) np_mustcheck;
 /* A new entry holding a copy of data, or NULL. */
 struct zone_jentry *zone_jentry_new(uint32_t from, uint32_t to, const uint8_t *data, size_t len);
 /* Whether data is a well-formed entry body (what the store hands back is checked). */

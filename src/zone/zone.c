@@ -697,6 +697,47 @@ struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zo
 	return node;
 }
 
+/* The end of what n holds before its NSEC3 region: RRsets, RRSIGs, a wildcard's records. */
+static size_t content_end(const struct zone_node *n)
+{
+	size_t end = rrsets_end(n);
+	if (n->sig_off == 0)
+		return end;
+	const struct zone_sigs *zs = zone_node_sigs(n);
+	end = (size_t)n->sig_off + sizeof(*zs);
+	for (int s = 0; s < ZS_COUNT + 1; s++) {
+		const struct zone_rrset *set = s < ZS_COUNT ? &zs->set[s] : &zs->wild;
+		if (set->len > 0 && (size_t)set->off + set->len > end)
+			end = (size_t)set->off + set->len;
+	}
+	return end;
+}
+
+struct zone_node *zone_node_with_chain(const struct zone_node *n, const uint8_t *recs, size_t len,
+                                       uint16_t count)
+{
+	if (n == NULL || (len > 0 && recs == NULL))
+		return NULL;
+	size_t end = n->sig_off != 0 ? content_end(n) : ((rrsets_end(n) + 1) & ~(size_t)1);
+	size_t sig_off = n->sig_off != 0 ? n->sig_off : end;
+	if (n->sig_off == 0)
+		end += sizeof(struct zone_sigs);
+	if (end + len >= 65535)
+		return NULL;
+	struct zone_node *node = malloc(sizeof(*node) + end + len);
+	if (node == NULL)
+		return NULL;
+	memcpy(node, n, sizeof(*node) + (n->sig_off != 0 ? end : rrsets_end(n)));
+	node->sig_off = (uint16_t)sig_off;
+	struct zone_sigs *zs = (struct zone_sigs *)(void *)(node->data + sig_off);
+	if (n->sig_off == 0)
+		memset(zs, 0, sizeof(*zs));
+	zs->nsec3 = (struct zone_rrset){len > 0 ? (uint16_t)end : 0, (uint16_t)len, count};
+	if (len > 0)
+		memcpy(node->data + end, recs, len);
+	return node;
+}
+
 /* ---- versions ---- */
 
 struct zone_version *zone_version_new(const uint8_t *apex, size_t apex_len, uint32_t serial,
@@ -790,6 +831,23 @@ fail:
 		zone_node_free(ents[e]);
 	zone_node_free(node);
 	return ret;
+}
+
+int zone_version_replace(struct zone_version *z, struct zone_node *node)
+{
+	uint32_t i = table_index(z, node->data, node->name_len);
+	if (i == UINT32_MAX) {
+		zone_node_free(node);
+		return NP_EINVAL;
+	}
+	struct zone_node *prev = (struct zone_node *)slot_get(z, i);
+	struct table_writer w = {z, NULL, NULL};
+	(void)table_set(&w, i, node); /* z owns its pages: no copy, cannot fail */
+	if (prev != node)
+		zone_node_free(prev);
+	if (node->name_len == z->apex_len)
+		z->apex_node = node;
+	return NP_OK;
 }
 
 /* Scratch state of one derive: what was displaced from the new table, and which ENT nodes
@@ -1104,6 +1162,49 @@ fail:
 	derive_free_pages(nz, old);
 	free(nz);
 	return NULL;
+}
+
+int zone_version_patch(struct zone_version *nz, const struct zone_version *old,
+                       struct zone_node *const *nodes, size_t n, struct zone_retired *retired)
+{
+	int ret = NP_OK;
+	size_t k = 0;
+	if (retired->cap - retired->n < n) {
+		struct zone_node **grown = realloc(retired->nodes, (retired->n + n) * sizeof(*grown));
+		if (grown == NULL) {
+			ret = NP_ENOMEM;
+			goto done;
+		}
+		retired->nodes = grown;
+		retired->cap = retired->n + n;
+	}
+	/* Pages nz still shares with old are copied on first write (a resized nz owns all). */
+	struct table_writer w = {nz, nz->mask == old->mask ? old : NULL, retired};
+	for (; k < n; k++) {
+		struct zone_node *node = nodes[k];
+		uint32_t i = table_index(nz, node->data, node->name_len);
+		if (i == UINT32_MAX) {
+			ret = NP_EINVAL;
+			goto done;
+		}
+		const struct zone_node *was = slot_get(nz, i);
+		if (table_set(&w, i, node) != NP_OK) {
+			ret = NP_ENOMEM;
+			goto done;
+		}
+		if (node->name_len == nz->apex_len)
+			nz->apex_node = node;
+		if (was == node)
+			continue;
+		if (zone_find(old, was->data, was->name_len) == was)
+			retired->nodes[retired->n++] = (struct zone_node *)was;
+		else
+			zone_node_free((struct zone_node *)was);
+	}
+done:
+	for (; k < n; k++)
+		zone_node_free(nodes[k]);
+	return ret;
 }
 
 void zone_version_free_table(struct zone_version *z)

@@ -26,6 +26,8 @@ enum zone_slot {
 #define ZONE_TYPE_CDS     59
 #define ZONE_TYPE_CDNSKEY 60
 #define ZONE_TYPE_NSEC    47
+#define ZONE_TYPE_NSEC3   50
+#define ZONE_TYPE_NSEC3PARAM 51
 
 /* Limits that keep a node renderable into any answer (they are also the update caps). */
 #define ZONE_MAX_RRS_PER_TYPE 16
@@ -77,10 +79,19 @@ struct zone_node {
 	uint8_t data[];                    /* name (name_len bytes), then the RRsets */
 };
 
-/* The signed parts of a node (see struct zone_node): offsets into the node's data. */
+/* The signed parts of a node (see struct zone_node): offsets into the node's data.
+ *
+ * nsec3 holds the node's part of the zone's NSEC3 chain (RFC 5155), which only transfers
+ * send (secondaries deny with it; the primary answers with compact denial): the NSEC3 of
+ * the node's name and its RRSIG, for a wildcard node those of "*.NAME" too, and at the apex
+ * the NSEC3PARAM and its RRSIG. Each record is stored as one octet n, the n octets of its
+ * owner's labels below the apex (the hashed label; none for the apex), then type .. rdata;
+ * the region lies after every other part of the node. ENT nodes of a signed zone carry a
+ * zone_sigs for it alone. */
 struct zone_sigs {
 	struct zone_rrset set[ZS_COUNT]; /* the RRSIGs covering each RRset */
 	struct zone_rrset wild;          /* a signed wildcard's records for the names below */
+	struct zone_rrset nsec3;         /* its NSEC3 records and their RRSIGs; see above */
 };
 
 /* What an unsigned node has: no RRSIG anywhere. */
@@ -212,6 +223,11 @@ void zone_node_free(struct zone_node *n);
 struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zone_rr_in *sigs,
                                       size_t n_sigs, const struct zone_rr_in *wild,
                                       size_t n_wild);
+/* A copy of n whose NSEC3 region (struct zone_sigs) holds the count records of recs (len
+ * bytes, in the region's format), any previous one dropped; n may be unsigned (an ENT).
+ * NULL on bad input or no memory; n is left as it was. Caller owns the copy. */
+struct zone_node *zone_node_with_chain(const struct zone_node *n, const uint8_t *recs, size_t len,
+                                       uint16_t count);
 /* The slot of an RR type, or ZS_COUNT for a type outside the model. */
 enum zone_slot zone_slot_of_type(uint16_t type);
 /* The RR type of a slot. */
@@ -227,6 +243,10 @@ struct zone_version *zone_version_new(const uint8_t *apex, size_t apex_len, uint
  * even on failure (NP_EINVAL: node outside the zone; NP_ENOMEM): the node is freed then
  * and z is unchanged. */
 int zone_version_insert(struct zone_version *z, struct zone_node *node) np_mustcheck;
+/* Puts node in place of its namesake in z, a version still being built (as for insert),
+ * and frees the namesake; the table does not change otherwise, so this is safe while
+ * walking z's slots. NP_EINVAL (node freed) when z has no such name. */
+int zone_version_replace(struct zone_version *z, struct zone_node *node) np_mustcheck;
 /* The next version of a published one: a copy of its table where each name in removed
  * goes away (the apex never does), then each node in repl replaces its namesake (or is
  * added, with ENTs). A removed name that still has descendants stays as an ENT; ENTs left
@@ -241,6 +261,14 @@ struct zone_version *zone_version_derive(const struct zone_version *old, uint32_
 					 struct zone_node *const *repl, size_t n_repl,
 					 const uint8_t *const *removed, const size_t *removed_len,
 					 size_t n_removed, struct zone_retired *retired);
+/* Puts each of nodes in place of its namesake in nz, a version derived from old that is not
+ * published yet (the names must be in nz): how a derive's result gets its NSEC3 chain
+ * spliced after the fact. Replaced nodes that old holds go to retired, the others (born in
+ * the derive) are freed. Takes the nodes over, on failure too (NP_ENOMEM, NP_EINVAL: a
+ * name nz lacks); nz is then to be discarded. */
+int zone_version_patch(struct zone_version *nz, const struct zone_version *old,
+                       struct zone_node *const *nodes, size_t n,
+                       struct zone_retired *retired) np_mustcheck;
 /* Frees the version struct and its page directory, no page and no node: for a version
  * something was derived from (its pages and nodes live on in the newer version, or are in
  * the retired set of that derive), after the grace period. */
