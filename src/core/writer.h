@@ -6,11 +6,10 @@
  * its outcome. Nothing is acknowledged or published before it is on disk.
  *
  * The commits are pipelined when the store allows (store_wal_sync_start): the COMMIT
- * writes the WAL without syncing it, a sync thread makes it durable while the writer runs
- * the next batch's operations, and the writer publishes and answers the batch once that
- * sync returned, before it commits the next one. So at most one batch waits for the disk,
- * batches are answered in order, and each answer follows a sync covering its batch and
- * every batch before it.
+ * writes the WAL without syncing it, a sync thread makes it durable while the writer goes
+ * on with the next batches, and the writer publishes and answers a batch once a sync that
+ * began after its COMMIT returned. Batches are answered in the order of their commits (at
+ * most 16 wait), and each answer follows a sync covering its batch and every batch before.
  *
  * The writer knows nothing of zones: what is derived from the store is the hooks' own. */
 #ifndef NP_CORE_WRITER_H
@@ -59,15 +58,16 @@ struct writer_hooks {
 	/* After every op ran, still inside the transaction. An error fails the batch like a
 	 * failed COMMIT (and so stops the writer acknowledging). */
 	int (*before_commit)(void *ctx);
-	/* After the COMMIT, before the batch is on disk: derive what the batch changed for
-	 * publication, without showing it yet (see durable). Must end every use of the
-	 * batch's own state: the next batch may begin before this one is durable. */
+	/* After the COMMIT, maybe before the batch is on disk: derive what the batch changed
+	 * for publication without showing it yet (see durable), and end every use of the
+	 * batch's own state: the next batches may run before this one is durable. */
 	void (*committed)(void *ctx);
-	/* The batch is on disk, no op is answered yet: show what committed derived. */
+	/* The batch is on disk, no op is answered yet: show what its committed derived.
+	 * Called once per committed batch, in the order of the commits, between batches. */
 	void (*durable)(void *ctx);
 	/* Ends every batch batch_begin began, after the answers; committed says whether the
-	 * batch was. With pipelined commits it runs after the next batch's batch_begin and
-	 * ops (never after its before_commit): it may only touch what durable published. */
+	 * batch was committed and durable (false also after committed, when its sync failed).
+	 * With pipelined commits it runs between later batches, never inside one. */
 	void (*batch_end)(void *ctx, bool committed);
 	/* Each time the thread wakes (at least every 200 ms), before its batch: e.g. notice
 	 * commits of other connections to the store. */

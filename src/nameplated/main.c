@@ -158,8 +158,6 @@ int main(int argc, char **argv)
 		store_close(st);
 		return 1;
 	}
-	if (ret == NP_OK)
-		ret = store_checkpoint_background(st); /* off the writer's commits */
 	if (ret != NP_OK) {
 		log_err("cannot open the store in %s: %s", cfg->data_dir, np_strerror(ret));
 		store_close(st);
@@ -182,6 +180,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		log_init("nameplated", false, cfg->log_level);
+	}
+	/* The first thread: after the fork (daemon) and with the signals blocked. */
+	if (store_checkpoint_background(st) != NP_OK) { /* off the writer's commits */
+		log_err("cannot start the checkpoint thread of the store in %s", cfg->data_dir);
+		store_close(st);
+		return 1;
 	}
 
 	struct dns_server dns = {0};
