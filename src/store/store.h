@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The durable store: SQLite in WAL mode with synchronous=FULL under data_dir/nameplate.db.
+/* The durable store: SQLite in WAL mode with synchronous=FULL (the writer's commits: synced
+ * by a thread of their own, store/walsync.c) under data_dir/nameplate.db.
  * The database is the truth; zones are rebuilt from it at start. One connection per
  * struct store; a struct store is used by one thread at a time. */
 #ifndef NP_STORE_STORE_H
