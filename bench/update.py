@@ -28,7 +28,7 @@ DEFAULT_SERVERS = "nameplated,bind,knot"
 # What each server does with an update before it answers, by default (bench/README.md).
 DURABILITY = {
     "nameplated": "acknowledges after the group commit is on disk (SQLite WAL, "
-                  "synchronous=FULL: fsync per group)",
+                  "one fdatasync per group by a sync thread while the writer goes on)",
     "bind": "writes the update to the zone's journal (.jnl) and fsyncs it before answering, "
             "one update at a time (default; the zone file is rewritten later)",
     "knot": "journal in LMDB, journal-db-mode: robust (synced commit), updates batched; "

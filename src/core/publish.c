@@ -42,11 +42,28 @@ struct garbage {
 	size_t n_signers;
 };
 
+/* A committed batch's publication, waiting for the batch's sync: its zone_db (NULL when it
+ * changed nothing or a rebuild showed more) and what showing it leaves behind. */
+struct unshown {
+	struct unshown *next;
+	struct zone_db *db;
+	struct garbage *g;
+};
+
 struct publisher {
 	const struct config *cfg;
 	struct store *st;
 	struct zone_db **db_slot;
-	struct zone_db *db; /* what *db_slot points to, as last published */
+	/* db: the newest version, the base of the next batch's; shown: what *db_slot points
+	 * to. They differ between a batch's commit and its sync (the writer's committed and
+	 * durable hooks): what is not on disk is not served. unshown: one entry per batch
+	 * committed and not yet durable, oldest first; graced: the garbage of what the shown
+	 * versions replaced, queued after the next grace period (batch_end). */
+	struct zone_db *db;
+	struct zone_db *shown;
+	struct unshown *unshown, **unshown_tail;
+	struct unshown *entry; /* the running batch's, made by batch_begin */
+	struct garbage *graced;
 	int64_t data_version;
 	uint64_t generation;
 	struct zone_pins *pins; /* transfers' pins; NULL = none */
@@ -60,7 +77,6 @@ struct publisher {
 	size_t n_touched, cap_touched, touched_op;
 	uint32_t *serials;
 	bool *zone_touched;
-	struct garbage *garbage;
 	/* Rendered inside the transaction (before_commit), published after the commit:
 	 * rendered[t] for touched[t] (NULL: the host is gone), apexes[zone], the journal
 	 * entry of each zone (NULL with reset: the history breaks here). stale: another
@@ -594,6 +610,7 @@ static int rebuild_all(struct publisher *p)
 	p->n_chains = p->cfg->n_zones;
 	rcu_assign_pointer(*p->db_slot, db);
 	p->db = db;
+	p->shown = db;
 	p->data_version = version;
 	p->signed_at = signing;
 	notify_changed(p, old, db);
@@ -936,9 +953,76 @@ done:
 	return ret;
 }
 
-/* Publishes the committed batch: a new zone_db sharing the untouched zones, each new
- * version with its journal. If anything fails here the store is already right, so fall
- * back to a full rebuild from it. */
+static void graced_add(struct publisher *p, struct garbage *g)
+{
+	g->next = p->graced;
+	p->graced = g;
+}
+
+/* Queues the graced garbage: a grace period passed since what replaced it was shown. */
+static void graced_enqueue(struct publisher *p)
+{
+	/* graced is newest first; the queue wants oldest first. */
+	struct garbage *rev = NULL;
+	while (p->graced != NULL) {
+		struct garbage *g = p->graced;
+		p->graced = g->next;
+		g->next = rev;
+		rev = g;
+	}
+	while (rev != NULL) {
+		struct garbage *g = rev;
+		rev = g->next;
+		garbage_enqueue(p, g);
+	}
+}
+
+/* Queues the running batch's entry (made by batch_begin, so this cannot fail). */
+static void unshown_push(struct publisher *p, struct zone_db *db, struct garbage *g)
+{
+	struct unshown *u = p->entry;
+	p->entry = NULL;
+	u->db = db;
+	u->g = g;
+	*p->unshown_tail = u;
+	p->unshown_tail = &u->next;
+}
+
+static struct unshown *unshown_pop(struct publisher *p)
+{
+	struct unshown *u = p->unshown;
+	if (u != NULL) {
+		p->unshown = u->next;
+		if (p->unshown == NULL)
+			p->unshown_tail = &p->unshown;
+	}
+	return u;
+}
+
+/* rebuild_all after a commit, which shows the store as it is now: only once it is on
+ * disk, and with it every batch committed before (their versions are never shown; what
+ * they replaced is freed after the rebuild's grace period). A failed sync leaves the
+ * zones as they are (the writer stops acknowledging). */
+static int rebuild_shown(struct publisher *p)
+{
+	int ret = store_wal_sync_now(p->st);
+	if (ret != NP_OK)
+		return ret;
+	for (struct unshown *u = p->unshown; u != NULL; u = u->next) {
+		if (u->g != NULL)
+			graced_add(p, u->g);
+		u->db = NULL;
+		u->g = NULL;
+	}
+	ret = rebuild_all(p); /* shows, then waits out the readers */
+	if (ret == NP_OK)
+		graced_enqueue(p);
+	return ret;
+}
+
+/* Derives the committed batch's zone_db, sharing the untouched zones, each new version
+ * with its journal; hook_durable shows it once the batch is on disk. If anything fails
+ * here the store is already right, so fall back to a full rebuild from it. */
 static void publish_batch(struct publisher *p)
 {
 	uint32_t nz = p->db->n_zones;
@@ -986,18 +1070,17 @@ static void publish_batch(struct publisher *p)
 			free(g);
 		}
 		log_warn("incremental zone update failed; rebuilding from the store");
-		if (rebuild_all(p) != NP_OK)
+		if (rebuild_shown(p) != NP_OK)
 			log_err("zone rebuild failed; DNS keeps serving the previous data");
+		unshown_push(p, NULL, NULL);
 		return;
 	}
 	for (uint32_t i = 0; i < nz; i++)
 		p->entries[i] = NULL; /* the journals hold them now */
 	g->gen = p->db->generation;
 	g->old_db = p->db;
-	rcu_assign_pointer(*p->db_slot, db);
+	unshown_push(p, db, g);
 	p->db = db;
-	p->garbage = g;
-	notify_changed(p, g->old_db, db);
 }
 
 /* ---- the writer hooks ---- */
@@ -1013,12 +1096,15 @@ static int hook_batch_begin(void *ctx)
 	p->apexes = calloc(nz, sizeof(*p->apexes));
 	p->entries = calloc(nz, sizeof(*p->entries));
 	p->reset = calloc(nz, sizeof(*p->reset));
-	if (p->serials == NULL || p->zone_touched == NULL || p->apexes == NULL ||
+	p->entry = calloc(1, sizeof(*p->entry));
+	if (p->entry == NULL || p->serials == NULL || p->zone_touched == NULL || p->apexes == NULL ||
 	    p->entries == NULL || p->reset == NULL) {
 		free(p->serials);
 		free(p->zone_touched);
 		p->serials = NULL;
 		p->zone_touched = NULL;
+		free(p->entry);
+		p->entry = NULL;
 		prepared_free(p);
 		return NP_ENOMEM;
 	}
@@ -1067,37 +1153,74 @@ static int hook_before_commit(void *ctx)
 	return ret;
 }
 
-/* Committed, not yet answered: publish, so a client told "good" can query the change. */
+/* What batch_begin and before_commit made for the batch (idempotent). */
+static void batch_free(struct publisher *p)
+{
+	free(p->entry);
+	p->entry = NULL;
+	prepared_free(p);
+	free(p->serials);
+	free(p->zone_touched);
+	p->serials = NULL;
+	p->zone_touched = NULL;
+}
+
+/* Committed, maybe not yet on disk: derive the next versions (shown by hook_durable). The
+ * next batch may begin before this one is durable, so the batch's own state ends here. */
 static void hook_committed(void *ctx)
 {
 	struct publisher *p = ctx;
-	if (p->n_touched == 0)
-		return;
-	if (p->prepared) {
+	if (p->n_touched > 0 && p->prepared) {
 		publish_batch(p);
 	} else {
-		log_info("zones changed under the writer; rebuilding from the store");
-		if (rebuild_all(p) != NP_OK)
-			log_err("zone rebuild failed; DNS keeps serving the previous data");
+		if (p->n_touched > 0) {
+			log_info("zones changed under the writer; rebuilding from the store");
+			if (rebuild_shown(p) != NP_OK)
+				log_err("zone rebuild failed; DNS keeps serving the previous data");
+		}
+		unshown_push(p, NULL, NULL); /* durable takes one entry per batch */
 	}
+	batch_free(p);
+}
+
+/* On disk, not yet answered: show it, so a client told "good" can query the change. */
+static void hook_durable(void *ctx)
+{
+	struct publisher *p = ctx;
+	struct unshown *u = unshown_pop(p);
+	if (u == NULL)
+		return; /* a batch the rebuild of a later one showed (or there was no entry) */
+	if (u->db != NULL) {
+		struct zone_db *old = p->shown;
+		rcu_assign_pointer(*p->db_slot, u->db);
+		p->shown = u->db;
+		notify_changed(p, old, u->db);
+	}
+	if (u->g != NULL)
+		graced_add(p, u->g);
+	free(u);
 }
 
 /* Answered: only now wait out the readers of the old versions. */
 static void hook_batch_end(void *ctx, bool committed)
 {
 	struct publisher *p = ctx;
-	(void)committed; /* a batch that did not commit published nothing */
-	if (p->garbage != NULL) {
+	if (!committed) {
+		/* A batch whose sync failed (the writer acknowledges nothing more) still has
+		 * its entry: its versions were never shown, and what they retired still is,
+		 * so all of it stays (a leak, once, before the operator's restart). A batch
+		 * that failed before its commit has none (the writer finished every earlier
+		 * one first). */
+		free(unshown_pop(p));
+		if (p->unshown == NULL)
+			p->db = p->shown;
+		batch_free(p);
+	}
+	if (p->graced != NULL) {
 		synchronize_rcu();
-		garbage_enqueue(p, p->garbage);
-		p->garbage = NULL;
+		graced_enqueue(p);
 	}
 	garbage_collect(p);
-	prepared_free(p);
-	free(p->serials);
-	free(p->zone_touched);
-	p->serials = NULL;
-	p->zone_touched = NULL;
 }
 
 /* nameplatectl commits through its own connection: rebuild when the store changed. */
@@ -1180,6 +1303,7 @@ void publish_hooks(struct publisher *p, struct writer_hooks *hooks)
 		.op_undo = hook_op_undo,
 		.before_commit = hook_before_commit,
 		.committed = hook_committed,
+		.durable = hook_durable,
 		.batch_end = hook_batch_end,
 		.wake = hook_wake,
 		.reload = hook_reload,
@@ -1196,6 +1320,7 @@ int publish_start(struct publisher **out, const struct config *cfg, struct store
 	p->st = st;
 	p->db_slot = db_slot;
 	p->gq_tail = &p->gq_head;
+	p->unshown_tail = &p->unshown;
 	bump_signed_serials(p); /* every start signs anew */
 	int ret = rebuild_all(p);
 	if (ret != NP_OK) {
@@ -1224,6 +1349,9 @@ void publish_stop(struct publisher *p)
 	rcu_assign_pointer(*p->db_slot, NULL);
 	synchronize_rcu();
 	p->pins = NULL; /* the transports have stopped: nothing is pinned any more */
+	graced_enqueue(p);
+	for (struct unshown *u; (u = unshown_pop(p)) != NULL;)
+		free(u); /* only after a failed sync: what they held stays (see batch_end) */
 	garbage_collect(p);
 	db_free_all(p->db);
 	free(p->touched);

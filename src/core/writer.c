@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The single writer thread: the queue, group commit to SQLite and fail-stop. What the
- * batches change is published by the hooks (in nameplated core/publish.c). */
+/* The single writer thread: the queue, group commit to SQLite (pipelined with the sync of
+ * the WAL, store/walsync.c) and fail-stop. What the batches change is published by the
+ * hooks (in nameplated core/publish.c). */
 #include "core/writer.h"
 
 #include <pthread.h>
@@ -15,15 +16,27 @@
 #include "common/metrics.h"
 
 /* Bounds: a full queue answers "try later" rather than growing without limit, and one
- * batch never holds the write lock for too long. */
+ * batch never holds the write lock for too long. At most WRITER_PENDING_MAX committed
+ * batches wait for their sync (each sync covers every batch committed before it began). */
 #define WRITER_QUEUE_MAX 8192
 #define WRITER_BATCH_MAX 1024
+#define WRITER_PENDING_MAX 16
 /* How often the writer wakes without work, so its hooks can look for commits made by
  * nameplatectl (PRAGMA data_version). */
 #define WRITER_POLL_MS 200
 
 struct writer_txn {
 	struct writer *w;
+};
+
+/* A batch committed but not yet known to be on disk: published and answered once the sync
+ * asked for it returned (finish_oldest), in the order of the commits. */
+struct pending {
+	struct writer_op *ops;
+	int *status;
+	size_t n;
+	uint64_t ticket; /* store_wal_sync_ask's */
+	int64_t t0;
 };
 
 struct writer {
@@ -42,6 +55,11 @@ struct writer {
 	atomic_bool failed;
 
 	struct writer_txn txn;
+	/* Writer thread only: the committed batches waiting for their sync, oldest at
+	 * pending[pending_head]. */
+	struct pending pending[WRITER_PENDING_MAX];
+	size_t pending_head, n_pending;
+	int64_t last_wake;
 	/* For the metrics: written by the writer thread only, read by scrapes. */
 	_Atomic uint64_t n_batches, n_ops, n_failed_ops, n_commit_failures;
 	struct metrics_hist commit_latency; /* BEGIN to COMMIT done: the fsync and the work */
@@ -63,6 +81,11 @@ static int nop_touch(void *ctx, const char *key)
 }
 
 static void nop_void(void *ctx)
+{
+	(void)ctx;
+}
+
+static void nop_durable(void *ctx)
 {
 	(void)ctx;
 }
@@ -95,6 +118,8 @@ static void hooks_fill(struct writer_hooks *h, const struct writer_hooks *from)
 		h->before_commit = nop_int;
 	if (h->committed == NULL)
 		h->committed = nop_void;
+	if (h->durable == NULL)
+		h->durable = nop_durable;
 	if (h->batch_end == NULL)
 		h->batch_end = nop_batch_end;
 	if (h->wake == NULL)
@@ -142,11 +167,89 @@ static void finish_ops(struct writer_op *ops, const int *status, size_t n)
 	}
 }
 
-/* One batch: every op in its own savepoint of one transaction, one commit (the fsync),
- * then the hooks publish, then the answers. */
+/* After a failed commit or sync (fsync error, disk full) nothing can be trusted to be on
+ * disk: stop acknowledging anything until an operator restarts us. */
+static void fail_stop(struct writer *w, const char *step, int err)
+{
+	atomic_store(&w->failed, true);
+	atomic_fetch_add(&w->n_commit_failures, 1);
+	log_event(LOG_ERR, "writer_failure",
+	          "step=%s error=%s effect=\"no further change is acknowledged\"", step,
+	          np_strerror(err));
+}
+
+/* The batch is on disk (NP_OK) or could not be made so: count it, publish it, answer it. */
+static void batch_done(struct writer *w, struct writer_op *ops, const int *status, size_t n,
+                       int64_t t0)
+{
+	const struct writer_hooks *h = &w->hooks;
+	metrics_hist_add(&w->commit_latency, (uint64_t)(time_mono_ns() - t0));
+	atomic_fetch_add_explicit(&w->n_batches, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->n_ops, n, memory_order_relaxed);
+	for (size_t k = 0; k < n; k++) {
+		if (status[k] != NP_OK)
+			atomic_fetch_add_explicit(&w->n_failed_ops, 1, memory_order_relaxed);
+	}
+	/* Publish, answer, and only then let the hooks wait out the readers of the old data. */
+	h->durable(h->ctx);
+	finish_ops(ops, status, n);
+}
+
+/* Publishes and answers the oldest pending batch once its sync returned: waits for it with
+ * block, otherwise returns false while it runs. A failed sync answers it with NP_ESTORE
+ * and stops acknowledging (every later sync fails too). Called between batches only: the
+ * hooks' batch_end of a pending batch must not meet a batch in its middle. */
+static bool finish_oldest(struct writer *w, bool block)
+{
+	if (w->n_pending == 0)
+		return false;
+	struct pending *b = &w->pending[w->pending_head];
+	int ret = block ? store_wal_sync_wait(w->st, b->ticket)
+	                : store_wal_sync_poll(w->st, b->ticket);
+	if (ret == NP_EAGAIN)
+		return false;
+	w->pending_head = (w->pending_head + 1) % WRITER_PENDING_MAX;
+	w->n_pending--;
+	if (ret == NP_OK) {
+		batch_done(w, b->ops, b->status, b->n, b->t0);
+	} else {
+		if (!atomic_load(&w->failed))
+			fail_stop(w, "sync", ret);
+		fail_ops(b->ops, NP_ESTORE);
+	}
+	w->hooks.batch_end(w->hooks.ctx, ret == NP_OK);
+	free(b->status);
+	return true;
+}
+
+static void finish_ready(struct writer *w)
+{
+	while (finish_oldest(w, false))
+		;
+}
+
+static void finish_all(struct writer *w)
+{
+	while (finish_oldest(w, true))
+		;
+}
+
+/* One batch: every op in its own savepoint of one transaction, one commit, then the hooks
+ * derive the publication. With pipelined commits the batch is left pending: the sync of
+ * its commit runs while the writer goes on with the next batches, and finish_oldest
+ * publishes and answers it. Otherwise the COMMIT synced; it is published and answered
+ * here. */
 static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 {
 	const struct writer_hooks *h = &w->hooks;
+	finish_ready(w);
+	if (w->n_pending == WRITER_PENDING_MAX)
+		finish_oldest(w, true);
+	if (atomic_load(&w->failed)) {
+		finish_all(w);
+		fail_ops(ops, NP_ESTORE); /* queued before the failure: refused as later ones */
+		return;
+	}
 	int *status = calloc(n, sizeof(*status));
 	int ret = status == NULL ? NP_ENOMEM : h->batch_begin(h->ctx);
 	if (ret != NP_OK) {
@@ -159,6 +262,7 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 	ret = store_begin(w->st);
 	if (ret != NP_OK) {
 		log_event(LOG_ERR, "writer_failure", "step=begin error=%s", np_strerror(ret));
+		finish_all(w); /* before this batch's batch_end */
 		fail_ops(ops, NP_ESTORE);
 		goto out;
 	}
@@ -179,27 +283,25 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 	if (ret == NP_OK)
 		ret = store_commit(w->st);
 	if (ret != NP_OK) {
-		/* After a failed commit (fsync error, disk full) nothing can be trusted to be on
-		 * disk: stop acknowledging anything until an operator restarts us. */
 		store_rollback(w->st);
-		atomic_store(&w->failed, true);
-		atomic_fetch_add(&w->n_commit_failures, 1);
-		log_event(LOG_ERR, "writer_failure",
-		          "step=commit error=%s effect=\"no further change is acknowledged\"",
-		          np_strerror(ret));
+		fail_stop(w, "commit", ret);
+		/* What committed before may still be durable: its answers first, in order,
+		 * then this batch's batch_end. */
+		finish_all(w);
 		fail_ops(ops, NP_ESTORE);
 		goto out;
 	}
-	metrics_hist_add(&w->commit_latency, (uint64_t)(time_mono_ns() - t0));
-	atomic_fetch_add_explicit(&w->n_batches, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&w->n_ops, n, memory_order_relaxed);
-	for (size_t k = 0; k < n; k++) {
-		if (status[k] != NP_OK)
-			atomic_fetch_add_explicit(&w->n_failed_ops, 1, memory_order_relaxed);
-	}
-	/* Publish, answer, and only then let the hooks wait out the readers of the old data. */
 	h->committed(h->ctx);
-	finish_ops(ops, status, n);
+	if (store_wal_sync_on(w->st)) {
+		/* Asked after the COMMIT returned: the sync covers every frame it wrote. */
+		size_t tail = (w->pending_head + w->n_pending) % WRITER_PENDING_MAX;
+		w->pending[tail] = (struct pending){
+		    .ops = ops, .status = status, .n = n, .ticket = store_wal_sync_ask(w->st), .t0 = t0};
+		w->n_pending++;
+		finish_ready(w);
+		return;
+	}
+	batch_done(w, ops, status, n, t0);
 	committed = true;
 out:
 	h->batch_end(h->ctx, committed);
@@ -211,7 +313,8 @@ static void *writer_main(void *arg)
 	struct writer *w = arg;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (w->head == NULL && !w->stopping && w->reload_cfg == NULL) {
+		/* Pending batches are answered as soon as no other work is waiting. */
+		while (w->head == NULL && !w->stopping && w->reload_cfg == NULL && w->n_pending == 0) {
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_nsec += WRITER_POLL_MS * 1000000L;
@@ -241,6 +344,15 @@ static void *writer_main(void *arg)
 		bool stop = w->stopping && w->head == NULL && n == 0;
 		pthread_mutex_unlock(&w->lock);
 
+		/* The hooks' reload and wake see every batch published: the pending ones are
+		 * finished first, which under a steady load happens at least every
+		 * WRITER_POLL_MS. With nothing queued the oldest is waited for. */
+		int64_t now = time_mono_ns();
+		bool wake_due = now - w->last_wake >= WRITER_POLL_MS * 1000000LL;
+		if (reload != NULL || stop || wake_due)
+			finish_all(w);
+		else if (n == 0)
+			finish_oldest(w, true);
 		if (reload != NULL) {
 			w->cfg = reload;
 			w->hooks.reload(w->hooks.ctx, reload);
@@ -251,7 +363,10 @@ static void *writer_main(void *arg)
 		}
 		if (stop)
 			break;
-		w->hooks.wake(w->hooks.ctx);
+		if (w->n_pending == 0 && !atomic_load(&w->failed)) {
+			w->hooks.wake(w->hooks.ctx);
+			w->last_wake = now;
+		}
 		if (n > 0)
 			run_batch(w, ops, n);
 		pthread_mutex_lock(&w->lock);
@@ -293,6 +408,10 @@ int writer_start(struct writer **out, const struct config *cfg, struct store *st
 	w->st = st;
 	hooks_fill(&w->hooks, hooks);
 	w->txn.w = w;
+	/* Pipelined commits where the store has a WAL file (not in memory). */
+	int sync = store_wal_sync_start(st);
+	if (sync != NP_OK && sync != NP_ENOTFOUND)
+		log_warn("writer: commits stay synchronous (no sync thread: %s)", np_strerror(sync));
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	pthread_cond_init(&w->reloaded, NULL);

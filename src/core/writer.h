@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The single writer: every change to the store goes through one thread. It takes all
  * queued operations, runs each inside its own savepoint of one transaction, commits once
- * (group commit, synchronous=FULL), lets its hooks publish what the batch changed (in
- * nameplated the next zone versions, core/publish.h), and only then tells each operation
- * its outcome. Nothing is acknowledged before it is on disk.
+ * (group commit), lets its hooks publish what the batch changed (in nameplated the next
+ * zone versions, core/publish.h) once it is on disk, and only then tells each operation
+ * its outcome. Nothing is acknowledged or published before it is on disk.
+ *
+ * The commits are pipelined when the store allows (store_wal_sync_start): the COMMIT
+ * writes the WAL without syncing it, a sync thread makes it durable while the writer goes
+ * on with the next batches, and the writer publishes and answers a batch once a sync that
+ * began after its COMMIT returned. Batches are answered in the order of their commits (at
+ * most 16 wait), and each answer follows a sync covering its batch and every batch before.
  *
  * The writer knows nothing of zones: what is derived from the store is the hooks' own. */
 #ifndef NP_CORE_WRITER_H
@@ -52,10 +58,16 @@ struct writer_hooks {
 	/* After every op ran, still inside the transaction. An error fails the batch like a
 	 * failed COMMIT (and so stops the writer acknowledging). */
 	int (*before_commit)(void *ctx);
-	/* After the COMMIT, before any op is answered: publish what the batch changed. */
+	/* After the COMMIT, maybe before the batch is on disk: derive what the batch changed
+	 * for publication without showing it yet (see durable), and end every use of the
+	 * batch's own state: the next batches may run before this one is durable. */
 	void (*committed)(void *ctx);
+	/* The batch is on disk, no op is answered yet: show what its committed derived.
+	 * Called once per committed batch, in the order of the commits, between batches. */
+	void (*durable)(void *ctx);
 	/* Ends every batch batch_begin began, after the answers; committed says whether the
-	 * batch was. */
+	 * batch was committed and durable (false also after committed, when its sync failed).
+	 * With pipelined commits it runs between later batches, never inside one. */
 	void (*batch_end)(void *ctx, bool committed);
 	/* Each time the thread wakes (at least every 200 ms), before its batch: e.g. notice
 	 * commits of other connections to the store. */

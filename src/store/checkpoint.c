@@ -8,8 +8,8 @@
  * checkpoint from another connection does the same work beside the writer, which goes on
  * appending to the WAL; SQLite restarts the WAL at the writer's next transaction once a
  * checkpoint has copied all of it. Nothing about durability changes: each commit is synced
- * in the WAL (synchronous=FULL) before it returns, and the checkpoint syncs the WAL before it
- * copies and the database after. */
+ * in the WAL before it is answered (store/walsync.c), and the checkpoint syncs the WAL before
+ * it copies and the database after (this connection keeps synchronous=FULL). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>

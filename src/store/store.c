@@ -691,6 +691,7 @@ void store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	store__wal_sync_stop(st);
 	store__checkpoint_stop(st);
 	for (int i = 0; i < SQL_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);

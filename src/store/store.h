@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The durable store: SQLite in WAL mode with synchronous=FULL under data_dir/nameplate.db.
+/* The durable store: SQLite in WAL mode with synchronous=FULL (the writer's commits: synced
+ * by a thread of their own, store/walsync.c) under data_dir/nameplate.db.
  * The database is the truth; zones are rebuilt from it at start. One connection per
  * struct store; a struct store is used by one thread at a time. */
 #ifndef NP_STORE_STORE_H
@@ -39,6 +40,20 @@ void store_close(struct store *st);
  * than inside the commit that finds the WAL long (store/checkpoint.c): for the writer's
  * connection. Stopped by store_close. */
 int store_checkpoint_background(struct store *st) np_mustcheck;
+/* Pipelined group commit for the writer's connection (store/walsync.c): its COMMITs no
+ * longer sync (synchronous=OFF); a thread of its own syncs the WAL when asked. After a
+ * COMMIT, store_wal_sync_ask gives a ticket; store_wal_sync_wait(ticket) returns NP_OK once
+ * the transaction (and every one committed before it) is on disk, NP_ESTORE for good after
+ * a failed sync. NP_ENOTFOUND when st has no WAL file (commits then stay synchronous).
+ * After store_close nothing of it runs. Without it, ask returns 0 and wait NP_OK. */
+int store_wal_sync_start(struct store *st) np_mustcheck;
+bool store_wal_sync_on(const struct store *st);
+uint64_t store_wal_sync_ask(struct store *st);
+int store_wal_sync_wait(struct store *st, uint64_t ticket) np_mustcheck;
+/* store_wal_sync_wait without waiting: NP_EAGAIN while that sync runs. */
+int store_wal_sync_poll(struct store *st, uint64_t ticket) np_mustcheck;
+/* Ask and wait: everything committed so far is on disk. */
+int store_wal_sync_now(struct store *st) np_mustcheck;
 
 /* Transactions. store_begin takes the write lock at once (BEGIN IMMEDIATE). A failed
  * store_commit means nothing of the transaction may be acknowledged. */

@@ -51,6 +51,7 @@ enum store_stmt {
 struct store {
 	sqlite3 *db;
 	struct store_checkpointer *ckpt; /* store_checkpoint_background, or NULL */
+	struct store_walsync *walsync;   /* store_wal_sync_start, or NULL */
 	sqlite3_stmt *stmt[SQL_COUNT];
 	struct {
 		const char *sql;
@@ -60,6 +61,9 @@ struct store {
 
 /* Stops the checkpoint thread of st, if any (store_close). */
 void store__checkpoint_stop(struct store *st);
+/* Syncs the WAL a last time, sets synchronous=FULL back and stops the sync thread, if any
+ * (store_close, before anything else). */
+void store__wal_sync_stop(struct store *st);
 
 /* The cached statement, reset and with bindings cleared; NULL when it cannot be prepared
  * (logged). Callers reset it again when done (store__done) so it holds no read lock. */
