@@ -6,7 +6,8 @@
 # non-terminal, a wildcard host, and after dyndns2 updates (one giving a new name its first
 # address) the new answers, by NOTIFY then IXFR. dnssec-verify, ldns-verify-zone and DNSViz
 # accept an AXFR of the zone, and the zone an IXFR brings up to date; a walk over a
-# secondary's NSEC3 answers yields hashes only.
+# secondary's NSEC3 answers yields hashes only. DNSViz finds no error on a secondary, nor on the
+# primary with its compact denial.
 import base64
 import hashlib
 import json
@@ -288,6 +289,23 @@ def dnsviz(port, tmp_path, anchor_keys):
     return json.loads(r.stdout), r.stderr
 
 
+def dnsviz_findings(out):
+    """Every status, error and warning anywhere in grok's analysis."""
+    found = {"status": [], "errors": [], "warnings": []}
+
+    def walk(o):
+        if isinstance(o, dict):
+            for k, v in o.items():
+                if k in found:
+                    found[k].append(v)
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+    walk(out)
+    return found
+
+
 def ksk_file(n, tmp_path):
     q = dns.message.make_query(ZONE, "DNSKEY")
     a = dns.query.udp(q, "127.0.0.1", port=n.dns_port, timeout=2)
@@ -309,18 +327,16 @@ def test_dnsviz_reports_no_errors_on_a_secondary(np_factory, tmp_path):
         out, err = dnsviz(sec.port, tmp_path, ksk_file(n, tmp_path))
     finally:
         sec.stop()
-    found = {"status": [], "errors": [], "warnings": []}
-
-    def walk(o):
-        if isinstance(o, dict):
-            for k, v in o.items():
-                if k in found:
-                    found[k].append(v)
-                walk(v)
-        elif isinstance(o, list):
-            for v in o:
-                walk(v)
-    walk(out)
+    found = dnsviz_findings(out)
     assert not found["errors"] and not found["warnings"], (found, err)
     # Every name, RRset and signature secure or valid, from the KSK down.
+    assert set(found["status"]) == {"NOERROR", "SECURE", "VALID"}, found["status"]
+
+
+def test_dnsviz_reports_no_errors_on_the_primary(np_factory, tmp_path):
+    """The primary answers its denials with compact denial (RFC 9824), not the chain."""
+    n = signed_primary(np_factory)
+    out, err = dnsviz(n.dns_port, tmp_path, ksk_file(n, tmp_path))
+    found = dnsviz_findings(out)
+    assert not found["errors"] and not found["warnings"], (found, err)
     assert set(found["status"]) == {"NOERROR", "SECURE", "VALID"}, found["status"]
