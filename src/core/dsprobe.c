@@ -3,7 +3,6 @@
 #include "core/dsprobe.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -56,13 +55,15 @@ static int read_answer(const uint8_t *buf, size_t len, uint16_t id, const uint8_
 	return 0;
 }
 
-int dsprobe_has(const struct cfg_listen *parent, const uint8_t *apex, size_t apex_len,
-                const uint8_t ds[DNSSEC_DS_LEN], int timeout_ms)
+int dsprobe_send(const struct cfg_listen *parent, const uint8_t *apex, size_t apex_len,
+                 struct dsprobe *pr)
 {
 	uint8_t msg[DNS_HDR_LEN + DNS_NAME_MAX + 4];
 	uint16_t id = 0;
-	if (apex_len > DNS_NAME_MAX ||
-	    getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id))
+	pr->fd = -1;
+	if (apex_len > DNS_NAME_MAX)
+		return NP_EINVAL;
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != (ssize_t)sizeof(id))
 		id = (uint16_t)(now_ms() ^ (int64_t)getpid());
 	memset(msg, 0, DNS_HDR_LEN);
 	wire_store_u16(msg, id);
@@ -72,34 +73,44 @@ int dsprobe_has(const struct cfg_listen *parent, const uint8_t *apex, size_t ape
 	wire_store_u16(msg + DNS_HDR_LEN + apex_len + 2, DNS_CLASS_IN);
 	size_t len = DNS_HDR_LEN + apex_len + 4;
 
-	int fd = socket(parent->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = socket(parent->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return NP_EIO;
 	/* Connected: only the parent's datagrams come in. */
-	int ret = NP_EIO;
 	if (connect(fd, (const struct sockaddr *)&parent->addr, parent->len) != 0 ||
-	    send(fd, msg, len, 0) != (ssize_t)len)
-		goto done;
-	int64_t deadline = now_ms() + timeout_ms;
-	for (int64_t left = timeout_ms; left > 0; left = deadline - now_ms()) {
-		struct pollfd pfd = {fd, POLLIN, 0};
-		int pr = poll(&pfd, 1, (int)left);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0)
-			break;
-		uint8_t buf[4096];
-		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (r < 0)
-			break; /* an ICMP error: nothing listens there */
-		ret = read_answer(buf, (size_t)r, id, apex, apex_len, ds);
-		if (ret != NP_EAGAIN)
-			break;
-		ret = NP_EIO;
+	    send(fd, msg, len, 0) != (ssize_t)len) {
+		close(fd);
+		return NP_EIO;
 	}
-done:
-	close(fd);
-	return ret;
+	pr->fd = fd;
+	pr->id = id;
+	return NP_OK;
+}
+
+int dsprobe_poll(struct dsprobe *pr, const uint8_t *apex, size_t apex_len,
+                 const uint8_t ds[DNSSEC_DS_LEN])
+{
+	if (pr->fd < 0)
+		return NP_EIO;
+	for (;;) {
+		uint8_t buf[4096];
+		ssize_t r = recv(pr->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return NP_EAGAIN;
+		/* An ICMP error (nothing listens there), or the answer read. */
+		int ret = r < 0 ? NP_EIO : read_answer(buf, (size_t)r, pr->id, apex, apex_len, ds);
+		if (ret == NP_EAGAIN)
+			continue; /* not the answer to this query */
+		dsprobe_close(pr);
+		return ret;
+	}
+}
+
+void dsprobe_close(struct dsprobe *pr)
+{
+	if (pr->fd >= 0)
+		close(pr->fd);
+	pr->fd = -1;
 }

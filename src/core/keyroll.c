@@ -12,47 +12,79 @@
 #include "dns/name.h"
 #include "dnssec/key.h"
 
-/* When each zone's parent servers were last asked for the DS (the writer thread's only). */
-static struct {
+/* The DS queries of each zone's KSK roll to its dnssec_parent servers (the writer
+ * thread's only). A round is sent on one wake and its answers read on the next ones, so
+ * a parent that does not answer never holds the writer. */
+static struct ds_round {
 	char zone[CFG_NAME_MAX];
-	int64_t at;
-} ds_checked[CFG_MAX_ZONES];
+	int64_t at;       /* when the last round was sent */
+	unsigned tag;     /* of the KSK it asks about */
+	unsigned waiting; /* bit i: dnssec_parent[i] has not answered yet */
+	bool missing;     /* a server answered without the DS, or not at all */
+	struct dsprobe probe[CFG_MAX_NOTIFY];
+} ds_rounds[CFG_MAX_ZONES];
 
-static int64_t *ds_checked_at(const char *zone)
+static struct ds_round *ds_round_of(const char *zone)
 {
 	for (unsigned i = 0; i < CFG_MAX_ZONES; i++) {
-		if (ds_checked[i].zone[0] == '\0')
-			np_strlcpy(ds_checked[i].zone, zone, sizeof(ds_checked[i].zone));
-		if (strcmp(ds_checked[i].zone, zone) == 0)
-			return &ds_checked[i].at;
+		if (ds_rounds[i].zone[0] == '\0')
+			np_strlcpy(ds_rounds[i].zone, zone, sizeof(ds_rounds[i].zone));
+		if (strcmp(ds_rounds[i].zone, zone) == 0)
+			return &ds_rounds[i];
 	}
-	return &ds_checked[0].at;
+	return &ds_rounds[0];
 }
 
-/* Whether every dnssec_parent server of cz has a DS for the KSK k (its answer within
- * DSPROBE_TIMEOUT_MS each). Asked at most every keyroll_ds_check_interval(). */
+/* Whether every dnssec_parent server of cz has a DS for the KSK k: a round of queries is
+ * sent at most every keyroll_ds_check_interval(), and true comes on the wake that reads
+ * the last of its answers, each of which has the DS (a server silent for longer than
+ * DSPROBE_TIMEOUT_MS counts as without). */
 static bool parent_has_ds(const struct cfg_zone *cz, const struct store_dnssec_key *k, int64_t now)
 {
-	int64_t *at = ds_checked_at(cz->name);
-	if (cz->n_dnssec_parent == 0 || now - *at < keyroll_ds_check_interval(cz))
-		return false;
-	*at = now;
+	struct ds_round *c = ds_round_of(cz->name);
 	uint8_t apex[DNS_NAME_MAX], ds[DNSSEC_DS_LEN];
 	int alen = dns_name_from_text(cz->name, apex, sizeof(apex));
-	if (alen <= 0)
+	if (cz->n_dnssec_parent == 0 || alen <= 0)
 		return false;
 	dnssec_ds_rdata(apex, (size_t)alen, k->dnskey, k->dnskey_len, ds);
 	unsigned tag = dnssec_key_tag(k->dnskey, k->dnskey_len);
-	for (unsigned i = 0; i < cz->n_dnssec_parent; i++) {
-		const struct cfg_listen *p = &cz->dnssec_parent[i];
-		int r = dsprobe_has(p, apex, (size_t)alen, ds, DSPROBE_TIMEOUT_MS);
-		if (r != 1) {
-			log_info("zone %s: KSK roll: the parent server %s %s", cz->name, p->text,
-			         r == 0 ? "has no DS for the new KSK yet"
-			                : "did not answer for the DS");
+	if (c->waiting == 0) {
+		if (now - c->at < keyroll_ds_check_interval(cz))
 			return false;
+		c->at = now;
+		c->tag = tag;
+		c->missing = false;
+		for (unsigned i = 0; i < cz->n_dnssec_parent; i++) {
+			if (dsprobe_send(&cz->dnssec_parent[i], apex, (size_t)alen, &c->probe[i]) ==
+			    NP_OK) {
+				c->waiting |= 1u << i;
+			} else {
+				log_info("zone %s: KSK roll: cannot ask the parent server %s",
+				         cz->name, cz->dnssec_parent[i].text);
+				c->missing = true;
+			}
 		}
 	}
+	for (unsigned i = 0; i < cz->n_dnssec_parent; i++) {
+		if ((c->waiting & (1u << i)) == 0)
+			continue;
+		int r = dsprobe_poll(&c->probe[i], apex, (size_t)alen, ds);
+		if (r == NP_EAGAIN && (now - c->at) * 1000 <= DSPROBE_TIMEOUT_MS)
+			continue;
+		if (r == NP_EAGAIN)
+			dsprobe_close(&c->probe[i]);
+		c->waiting &= ~(1u << i);
+		if (r != 1) {
+			log_info("zone %s: KSK roll: the parent server %s %s", cz->name,
+			         cz->dnssec_parent[i].text,
+			         r == 0 ? "has no DS for the new KSK yet"
+			                : "did not answer for the DS");
+			c->missing = true;
+		}
+	}
+	if (c->waiting != 0 || c->missing || c->tag != tag)
+		return false;
+	c->at = 0; /* a next roll asks at once */
 	log_info("zone %s: KSK roll: every parent server has the DS of the new KSK %u", cz->name,
 	         tag);
 	return true;

@@ -53,8 +53,8 @@ static inline int64_t keyroll_ds_wait(const struct cfg_zone *cz)
 }
 
 /* How often the dnssec_parent servers are asked for the DS while a new KSK is ready: P,
- * within 2 seconds and an hour. Each ask may hold the writer for DSPROBE_TIMEOUT_MS a
- * server that does not answer. */
+ * within 2 seconds and an hour. The writer sends the queries and reads the answers on its
+ * later wakes: a server that does not answer holds nothing. */
 static inline int64_t keyroll_ds_check_interval(const struct cfg_zone *cz)
 {
 	int64_t p = keyroll_publish_wait(cz);

@@ -152,7 +152,8 @@ class Nameplate:
         zone.setdefault("ttl", 60)
         zone.setdefault("negative_ttl", 30)
         for k, v in zone.items():
-            lines.append("%s = %s" % (k, v))
+            for one in (v if isinstance(v, list) else [v]):  # a list: a repeated key
+                lines.append("%s = %s" % (k, one))
         if extra:
             lines += ["", extra.strip()]
         return "\n".join(lines) + "\n"

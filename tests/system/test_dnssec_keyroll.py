@@ -386,3 +386,43 @@ def test_ksk_roll_checks_the_parent(np_factory, tmp_path):
         assert "every parent server has the DS of the new KSK %d" % new_tag in n.stderr()
     finally:
         parent.stop()
+
+
+def test_a_silent_parent_holds_no_update(np_factory, tmp_path):
+    """A dnssec_parent server that never answers: the roll waits for it, and the updates
+    that go on meanwhile are not held while nameplated waits for its answer (the writer
+    sends the DS queries and reads the answers on later wakes)."""
+    import socket
+    import dns.flags  # noqa: F401  (the stub uses it)
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    parent = ParentStub()
+    try:
+        zone = dict(ROLL_ZONE, dnssec_parent=["127.0.0.1@%d" % parent.port,
+                                              "127.0.0.1@%d" % silent.getsockname()[1]])
+        n = start_signed(np_factory, zone=zone)
+        (old_tag, _), = ksks(n)[0].items()
+        n.ctl("zone", "ksk-roll", ZONE)
+        assert wait_for(lambda: len(ksks(n)[2]) == 1 and ksks(n)[2][0] != old_tag, 10)
+        new_tag = ksks(n)[2][0]
+        parent.ds = [ds_text(ksks(n)[0][new_tag])]
+        # Updates for 6 s while rounds of queries go out every 2 s, one server silent.
+        asked = parent.queries
+        slowest = 0.0
+        t_end = time.monotonic() + 6
+        i = 0
+        while time.monotonic() < t_end:
+            i += 1
+            t0 = time.monotonic()
+            st, _, lines = n.update(HOME, "198.51.100.%d" % (i % 250 + 1), user="alice",
+                                    secret=n.secret)
+            slowest = max(slowest, time.monotonic() - t0)
+            assert st == 200, lines
+        assert parent.queries - asked >= 2, parent.queries
+        assert slowest < 0.6, "an update took %.2f s" % slowest
+        # Without every parent server's word, the new KSK stays ready.
+        assert key_states(n)[0][("ksk", new_tag)] == "ready"
+        assert "did not answer for the DS" in n.stderr()
+    finally:
+        parent.stop()
+        silent.close()
