@@ -45,6 +45,13 @@ struct udp_worker {
 	/* Received and sent control data, 8-byte aligned as cmsg needs. */
 	uint64_t rx_ctl[UDP_BATCH][(UDP_CTL_LEN + 7) / 8];
 	uint64_t tx_ctl[UDP_BATCH][(UDP_CTL_LEN + 7) / 8];
+	/* Per answer of a batch, between making it and sending it. */
+	struct dns_prefetch prefetch[UDP_BATCH];
+	struct np_addr clients[UDP_BATCH];
+	struct dns_answer_info infos[UDP_BATCH];
+	uint64_t rrl_keys[UDP_BATCH];
+	size_t lens[UDP_BATCH];
+	uint8_t from[UDP_BATCH]; /* the query (rx index) an answer is for */
 	uint8_t rx[UDP_BATCH][UDP_RX_MAX];
 	uint8_t tx[UDP_BATCH][UDP_TX_MAX];
 };
@@ -246,13 +253,9 @@ static void *udp_main(void *arg)
 {
 	struct udp_worker *w = arg;
 	struct dns_server *s = w->srv;
-	struct np_addr client;
-	struct dns_answer_info info;
 	struct dns_answer_opts opts = {.tcp = false,
 	                               .udp_max = (uint16_t)s->cfg->edns_udp_size,
-	                               .cookie_secret = s->cookie_secret,
-	                               .client = &client,
-	                               .info = &info};
+	                               .cookie_secret = s->cookie_secret};
 
 	rcu_register_thread();
 	rcu_thread_offline();
@@ -272,12 +275,22 @@ static void *udp_main(void *arg)
 		int n = recvmmsg(w->fd, w->rx_msgs, UDP_BATCH, MSG_WAITFORONE, NULL);
 		if (n <= 0)
 			continue;
-		unsigned out = 0;
 		/* One clock read a batch: cookies and rate limits count in seconds. */
 		int64_t now = time(NULL);
 		opts.now = (uint32_t)now;
 		rcu_thread_online();
 		const struct zone_db *db = rcu_dereference(s->db);
+		/* The batch in passes, so that its cache misses overlap: every name's slot on its
+		 * way into the cache, then every node, then the answers (each rate-limit bucket
+		 * prefetched as its answer is made), then the counting and the sends. */
+		if (db != NULL) {
+			for (int k = 0; k < n; k++)
+				dns_prefetch_slot(db, w->rx[k], w->rx_msgs[k].msg_len,
+				                  &w->prefetch[k]);
+			for (int k = 0; k < n; k++)
+				dns_prefetch_node(&w->prefetch[k]);
+		}
+		unsigned made = 0;
 		for (int k = 0; k < n && db != NULL; k++) {
 			const struct msghdr *h = &w->rx_msgs[k].msg_hdr;
 			if (h->msg_flags & MSG_TRUNC)
@@ -285,33 +298,47 @@ static void *udp_main(void *arg)
 			if (update_is_update(w->rx[k], w->rx_msgs[k].msg_len) &&
 			    udp_update_submit(w, k))
 				continue;
-			if (addr_from_sockaddr((struct sockaddr *)&w->peers[k], &client) != NP_OK)
+			struct np_addr *client = &w->clients[made];
+			if (addr_from_sockaddr((struct sockaddr *)&w->peers[k], client) != NP_OK)
 				continue;
 			bool tsig_seen = false;
 			opts.tsig_seen = &tsig_seen;
-			size_t len = dns_answer(db, w->rx[k], w->rx_msgs[k].msg_len, w->tx[out],
+			opts.client = client;
+			opts.info = &w->infos[made];
+			size_t len = dns_answer(db, w->rx[k], w->rx_msgs[k].msg_len, w->tx[made],
 			                        UDP_TX_MAX, &opts);
 			/* A signed query goes to the service that holds the keys; without one,
 			 * the answer made here (BADKEY) is sent. */
 			if (len == 0 || (tsig_seen && udp_update_submit(w, k)))
 				continue;
-			switch (rrl_account(s->rrl, &client, &info, now)) {
+			w->rrl_keys[made] = rrl_prepare(s->rrl, client, &w->infos[made]);
+			w->lens[made] = len;
+			w->from[made] = (uint8_t)k;
+			made++;
+		}
+		unsigned out = 0;
+		for (unsigned a = 0; a < made; a++) {
+			const struct dns_answer_info *info = &w->infos[a];
+			size_t len = w->lens[a];
+			switch (rrl_account_key(s->rrl, w->rrl_keys[a], &w->clients[a], info, now)) {
 			case RRL_SEND:
 				break;
 			case RRL_SLIP:
-				len = rrl_truncate(w->tx[out], len, &info);
+				len = rrl_truncate(w->tx[a], len, info);
 				dns_stat_inc(&w->stats.rrl_slipped);
 				break;
 			case RRL_DROP:
 				dns_stat_inc(&w->stats.rrl_dropped);
 				continue;
 			}
-			server__count_answer(&w->stats, w->tx[out], info.qtype);
+			server__count_answer(&w->stats, w->tx[a], info->qtype);
+			unsigned k = w->from[a];
+			const struct msghdr *h = &w->rx_msgs[k].msg_hdr;
 			struct msghdr *t = &w->tx_msgs[out].msg_hdr;
 			memset(t, 0, sizeof(*t));
 			t->msg_name = &w->peers[k];
 			t->msg_namelen = h->msg_namelen;
-			w->tx_iov[out].iov_base = w->tx[out];
+			w->tx_iov[out].iov_base = w->tx[a];
 			w->tx_iov[out].iov_len = len;
 			t->msg_iov = &w->tx_iov[out];
 			t->msg_iovlen = 1;
