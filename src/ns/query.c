@@ -522,7 +522,7 @@ size_t dns_answer(const struct zone_db *db, const uint8_t *query, size_t qlen, u
 }
 
 void dns_prefetch_slot(const struct zone_db *db, const uint8_t *query, size_t qlen,
-		       struct dns_prefetch *p)
+                       struct dns_prefetch *p)
 {
 	p->z = NULL;
 	if (qlen < DNS_HDR_LEN)

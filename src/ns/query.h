@@ -64,7 +64,7 @@ struct dns_prefetch {
 	uint32_t slot;
 };
 void dns_prefetch_slot(const struct zone_db *db, const uint8_t *query, size_t qlen,
-		       struct dns_prefetch *p);
+                       struct dns_prefetch *p);
 void dns_prefetch_node(const struct dns_prefetch *p);
 
 #endif

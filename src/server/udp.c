@@ -21,13 +21,13 @@
 #include "ns/query.h"
 #include "server/server.h"
 
-#define UDP_BATCH  32
+#define UDP_BATCH 32
 /* A wakeup that brought fewer than this many queries (but more than one) waits
  * udp_batch_wait_us for more: each wakeup and system call costs several microseconds on a
  * virtual machine, and under moderate load queries come in bursts. */
 #define UDP_SMALL_BATCH (UDP_BATCH / 2)
-#define UDP_RX_MAX 4096 /* larger queries are not legitimate; they arrive truncated */
-#define UDP_TX_MAX 4096 /* edns_udp_size is at most 4096 */
+#define UDP_RX_MAX      4096 /* larger queries are not legitimate; they arrive truncated */
+#define UDP_TX_MAX      4096 /* edns_udp_size is at most 4096 */
 /* Socket buffers for bursts: the default (~208 KiB) holds only a few hundred queries, and
  * a burst beyond that is dropped by the kernel before a worker sees it. */
 #define UDP_SOCKBUF (1 << 20)
@@ -338,7 +338,8 @@ static void *udp_main(void *arg)
 		for (unsigned a = 0; a < made; a++) {
 			const struct dns_answer_info *info = &w->infos[a];
 			size_t len = w->lens[a];
-			switch (rrl_account_key(s->rrl, w->rrl_keys[a], &w->clients[a], info, now)) {
+			switch (
+			    rrl_account_key(s->rrl, w->rrl_keys[a], &w->clients[a], info, now)) {
 			case RRL_SEND:
 				break;
 			case RRL_SLIP:
