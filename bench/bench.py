@@ -394,6 +394,12 @@ ttl = 60
         return lines[-1]
 
 
+class NameplateBase(Nameplate):
+    """Another nameplated build (--baseline: e.g. the commit before a change), on the same
+    data, so a change is measured against what it replaces in the same bench run."""
+    name = "np-base"
+
+
 # ---------------------------------------------------------------- dnsperf
 
 def dnsperf(args, cpus, verbose, outfile):
@@ -750,6 +756,9 @@ def table(results, opt, workers, pinned):
     names = ["nameplated", "nsd", "knot"]
     cols = {r["server"]: flat(r) for r in results if "median" in r}
     errs = {r["server"]: r["error"] for r in results if "error" in r}
+    base = "np-base" in cols or "np-base" in errs
+    if base:
+        names.append("np-base")
     lines = []
     lines.append("DNS, %d worker(s) each%s; median of %d runs x %d s; %d clients; RRL %s"
                  % (workers, pinned, opt.runs, opt.seconds, opt.clients,
@@ -759,6 +768,8 @@ def table(results, opt, workers, pinned):
         lines.append("WARNING: other work used up to %.2f cores during the runs; the machine "
                      "was not quiet, treat the numbers as rough" % max(busy))
     hdr = "%-32s %12s %12s %12s %9s" % ("metric", "nameplated", "nsd", "knot", "np/best")
+    if base:
+        hdr += " %12s %9s" % ("np-base", "np/base")
     lines.append(hdr)
     lines.append("-" * len(hdr))
     for key, label, fmt, better in ROWS:
@@ -770,12 +781,18 @@ def table(results, opt, workers, pinned):
         cells = [(fmt % v) if v is not None else ("n/a" if n not in errs else "FAILED")
                  for v, n in zip(vals, names)]
         ratio = ""
-        peers = [v for v in vals[1:] if v is not None]
+        peers = [v for v in vals[1:3] if v is not None]
         if better and vals[0] is not None and peers:
             best = max(peers) if better == "max" else min(peers)
             if best:
                 ratio = "%.2f" % (vals[0] / best)
-        lines.append("%-32s %12s %12s %12s %9s" % ((label,) + tuple(cells) + (ratio,)))
+        line = "%-32s %12s %12s %12s %9s" % ((label,) + tuple(cells[:3]) + (ratio,))
+        if base:
+            vs = ""
+            if better and vals[0] is not None and vals[3]:
+                vs = "%.2f" % (vals[0] / vals[3])
+            line += " %12s %9s" % (cells[3], vs)
+        lines.append(line)
     for n, e in errs.items():
         lines.append("  %s: %s" % (n, e))
     return "\n".join(lines)
@@ -805,6 +822,9 @@ def main():
     ap.add_argument("--rrl-rate", type=int, default=100000,
                     help="every server's response rate limit per bucket (0: off); the "
                          "default is on, above what the load sends to any one bucket")
+    ap.add_argument("--baseline", metavar="BUILD",
+                    help="another build directory (e.g. of the commit before a change): its "
+                         "nameplated runs right after this one on the same data, as np-base")
     ap.add_argument("--pinnings", default="server-last,server-first",
                     help="with 1 worker: server-last (server on the last CPU, dnsperf on "
                          "CPU 0), server-first (the other way round), or both")
@@ -839,6 +859,15 @@ def main():
         for b in ("nameplated", "nameplatectl"):
             shutil.copy2(os.path.join(build, b), bindir)
         build = bindir
+    base_build = None
+    if opt.baseline:
+        base_build = os.path.join(work, "bin-base")
+        os.makedirs(base_build)
+        for b in ("nameplated", "nameplatectl"):
+            shutil.copy2(os.path.join(os.path.abspath(opt.baseline), b), base_build)
+        if "np-base" not in servers:
+            at = servers.index("nameplated") + 1 if "nameplated" in servers else 0
+            servers.insert(at, "np-base")
     ncpu = os.cpu_count() or 1
     report = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "options": vars(opt),
               "cpus": ncpu, "dns": [], "updates": None}
@@ -873,6 +902,9 @@ def main():
                     continue
                 srv = Nameplate(work, data, workers, srv_cpus, build, rrl_rate=opt.rrl_rate,
                                 tag=tag)
+            elif name == "np-base" and base_build:
+                srv = NameplateBase(work, data, workers, srv_cpus, base_build,
+                                    rrl_rate=opt.rrl_rate, tag=tag)
             elif name == "nsd":
                 srv = Nsd(work, data, workers, srv_cpus, opt.rrl_rate, tag)
             elif name == "knot":

@@ -564,3 +564,27 @@ size_t dns_answer(const struct zone_db *db, const uint8_t *query, size_t qlen, u
 		return answer_notimp(&c, &h, &r);
 	}
 }
+
+void dns_prefetch_slot(const struct zone_db *db, const uint8_t *query, size_t qlen,
+                       struct dns_prefetch *p)
+{
+	p->z = NULL;
+	if (qlen < DNS_HDR_LEN)
+		return;
+	struct wire c = wire_init(query, qlen);
+	struct dns_hdr h;
+	dns_hdr_read(&c, &h);
+	struct dns_question q;
+	if ((h.flags & (DNS_FLAG_QR | DNS_OPCODE_MASK)) != 0 || h.qdcount != 1 ||
+	    dns_question_read(&c, &q) != NP_OK)
+		return;
+	p->z = zone_db_find(db, q.lname, q.name_len);
+	if (p->z != NULL)
+		p->slot = zone_find_prefetch_slot(p->z, q.lname, q.name_len);
+}
+
+void dns_prefetch_node(const struct dns_prefetch *p)
+{
+	if (p->z != NULL)
+		zone_find_prefetch_node(p->z, p->slot);
+}

@@ -143,11 +143,11 @@ static void log_start(struct rrl *r, const struct np_addr *net, const struct dns
 	    (unsigned long long)starts);
 }
 
-enum rrl_action rrl_account(struct rrl *r, const struct np_addr *client,
-                            const struct dns_answer_info *info, int64_t now)
+/* The bucket key of an answer: a keyed hash of the client's network, the answer's kind and
+ * name, so nobody can aim at a bucket. */
+static uint64_t bucket_key(const struct rrl *r, const struct np_addr *client,
+                           const struct dns_answer_info *info, struct np_addr *net)
 {
-	if (r->rate == 0 || info->cookie_valid)
-		return RRL_SEND;
 	struct {
 		struct np_addr net;
 		uint64_t name;
@@ -162,7 +162,31 @@ enum rrl_action rrl_account(struct rrl *r, const struct np_addr *client,
 	crypto_shorthash(h, (const uint8_t *)&k, sizeof(k), r->key);
 	uint64_t key;
 	memcpy(&key, h, sizeof(key));
+	if (net != NULL)
+		*net = k.net;
+	return key;
+}
 
+static bool limited(const struct rrl *r, const struct dns_answer_info *info)
+{
+	return r->rate != 0 && !info->cookie_valid;
+}
+
+uint64_t rrl_prepare(struct rrl *r, const struct np_addr *client,
+                     const struct dns_answer_info *info)
+{
+	if (!limited(r, info))
+		return 0;
+	uint64_t key = bucket_key(r, client, info, NULL);
+	__builtin_prefetch(&r->b[(size_t)key & r->mask], 1);
+	return key;
+}
+
+enum rrl_action rrl_account_key(struct rrl *r, uint64_t key, const struct np_addr *client,
+                                const struct dns_answer_info *info, int64_t now)
+{
+	if (!limited(r, info))
+		return RRL_SEND;
 	/* Relaxed order: the word publishes nothing but itself. */
 	_Atomic uint64_t *b = &r->b[(size_t)key & r->mask];
 	uint64_t old = atomic_load_explicit(b, memory_order_relaxed);
@@ -171,12 +195,24 @@ enum rrl_action rrl_account(struct rrl *r, const struct np_addr *client,
 		uint64_t next = rrl_step(old, key, now, r->rate, r->slip, &act);
 		if (atomic_compare_exchange_weak_explicit(b, &old, next, memory_order_relaxed,
 		                                          memory_order_relaxed)) {
-			if (act != RRL_SEND && rrl_word_count(next) == r->rate + 1)
-				log_start(r, &k.net, info, now); /* the first limited this second */
+			if (act != RRL_SEND && rrl_word_count(next) == r->rate + 1) {
+				/* The first limited this second: the network for the log line. */
+				struct np_addr net;
+				(void)bucket_key(r, client, info, &net);
+				log_start(r, &net, info, now);
+			}
 			break;
 		}
 	}
 	return act;
+}
+
+enum rrl_action rrl_account(struct rrl *r, const struct np_addr *client,
+                            const struct dns_answer_info *info, int64_t now)
+{
+	if (!limited(r, info))
+		return RRL_SEND;
+	return rrl_account_key(r, bucket_key(r, client, info, NULL), client, info, now);
 }
 
 size_t rrl_truncate(uint8_t *resp, size_t len, const struct dns_answer_info *info)

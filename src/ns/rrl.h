@@ -41,6 +41,15 @@ void rrl_free(struct rrl *r);
 enum rrl_action rrl_account(struct rrl *r, const struct np_addr *client,
                             const struct dns_answer_info *info, int64_t now);
 
+/* rrl_account in two steps, so that a batch of answers can have all its buckets on the
+ * way into the cache before it counts the first: rrl_prepare returns the answer's bucket
+ * key and prefetches the bucket; rrl_account_key counts the answer under that key (with
+ * the same client and info) and says what to do with it. */
+uint64_t rrl_prepare(struct rrl *r, const struct np_addr *client,
+                     const struct dns_answer_info *info);
+enum rrl_action rrl_account_key(struct rrl *r, uint64_t key, const struct np_addr *client,
+                                const struct dns_answer_info *info, int64_t now);
+
 /* The bucket arithmetic, pure (rrl_account applies it atomically; tests call it directly).
  * rrl_step: given a bucket's word, the key's hash, the second now, rate and slip, says
  * in *act what to do with one more answer and returns the bucket's next word.

@@ -350,6 +350,26 @@ const struct zone_node *zone_find(const struct zone_version *z, const uint8_t *l
 	return NULL;
 }
 
+/* zone_find in two steps for a batch of names, so the cache misses of the whole batch
+ * overlap instead of coming one after another: the slot's line, then the node's (its
+ * header and, in the next line, the name and the first records). The hash is computed
+ * again by zone_find; it costs far less than a miss. */
+uint32_t zone_find_prefetch_slot(const struct zone_version *z, const uint8_t *lname, size_t len)
+{
+	uint32_t i = (uint32_t)name_hash(z->seed, lname, len) & z->mask;
+	__builtin_prefetch(&z->pages[i >> ZONE_PAGE_SHIFT]->slot[i & PAGE_MASK]);
+	return i;
+}
+
+void zone_find_prefetch_node(const struct zone_version *z, uint32_t i)
+{
+	const struct zone_node *n = z->pages[i >> ZONE_PAGE_SHIFT]->slot[i & PAGE_MASK];
+	if (n != NULL) {
+		__builtin_prefetch(n);
+		__builtin_prefetch((const char *)n + 64);
+	}
+}
+
 /* ---- nodes ---- */
 
 static enum zone_slot slot_of_type(uint16_t type)

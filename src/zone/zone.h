@@ -202,6 +202,11 @@ const struct zone_version *zone_db_find(const struct zone_db *db, const uint8_t 
 /* The node named exactly lname (lowercase wire) in z, or NULL. */
 const struct zone_node *zone_find(const struct zone_version *z, const uint8_t *lname,
 				  size_t len);
+/* Warming the cache for a coming zone_find of lname: zone_find_prefetch_slot prefetches the
+ * name's first slot and returns its index; zone_find_prefetch_node, called later (once the
+ * slot has arrived), prefetches the node that slot holds. Neither changes a result. */
+uint32_t zone_find_prefetch_slot(const struct zone_version *z, const uint8_t *lname, size_t len);
+void zone_find_prefetch_node(const struct zone_version *z, uint32_t i);
 
 /* ---- building (writer thread only) ---- */
 

@@ -99,6 +99,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct dns_answer_opts udp = {.tcp = false, .udp_max = 1232};
 	const struct dns_answer_opts tcp = {.tcp = true, .udp_max = 1232};
 
+	/* The UDP path warms the cache from the raw query before answering it. */
+	struct dns_prefetch pf;
+	dns_prefetch_slot(db, data, size, &pf);
+	dns_prefetch_node(&pf);
+
 	size_t ulen = dns_answer(db, data, size, out_udp, sizeof(out_udp), &udp);
 	int urc = check_response(data, size, out_udp, ulen, sizeof(out_udp));
 	bool utc = ulen > 0 && (resp.h.flags & DNS_FLAG_TC) != 0;

@@ -209,6 +209,41 @@ static void test_cookies(void **state)
 	assert_true(cookie_valid(secret, opt, sizeof(opt), &a, 20));
 }
 
+/* The two steps a UDP batch uses (rrl_prepare for every answer, then rrl_account_key for
+ * each) count exactly as rrl_account does: same buckets, limit and slip. */
+static void test_prepare_then_account(void **state)
+{
+	(void)state;
+	struct rrl *one, *two;
+	assert_int_equal(rrl_new(&one, 10, 2, 24, 56, 1024), NP_OK);
+	assert_int_equal(rrl_new(&two, 10, 2, 24, 56, 1024), NP_OK);
+	struct np_addr clients[3] = {addr("192.0.2.1"), addr("192.0.2.77"), addr("2001:db8::1")};
+	struct dns_answer_info infos[4] = {
+	    {.kind = DNS_KIND_ANSWER, .name_hash = 1},
+	    {.kind = DNS_KIND_NXDOMAIN, .name_hash = 1},
+	    {.kind = DNS_KIND_ERROR, .name_hash = 9},
+	    {.kind = DNS_KIND_ANSWER, .name_hash = 1, .cookie_valid = true},
+	};
+	for (unsigned batch = 0; batch < 8; batch++) {
+		uint64_t keys[12];
+		for (unsigned i = 0; i < 12; i++)
+			keys[i] = rrl_prepare(two, &clients[i % 3], &infos[i % 4]);
+		for (unsigned i = 0; i < 12; i++) {
+			enum rrl_action want = rrl_account(one, &clients[i % 3], &infos[i % 4], 50);
+			enum rrl_action got =
+			    rrl_account_key(two, keys[i], &clients[i % 3], &infos[i % 4], 50);
+			assert_int_equal(got, want);
+		}
+	}
+	/* Past the limit now; a valid cookie is still never limited. */
+	uint64_t k = rrl_prepare(two, &clients[0], &infos[0]);
+	assert_int_not_equal(rrl_account_key(two, k, &clients[0], &infos[0], 50), RRL_SEND);
+	k = rrl_prepare(two, &clients[0], &infos[3]);
+	assert_int_equal(rrl_account_key(two, k, &clients[0], &infos[3], 50), RRL_SEND);
+	rrl_free(one);
+	rrl_free(two);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +252,7 @@ int main(void)
 	    cmocka_unit_test(test_threads_share_a_bucket),
 	    cmocka_unit_test(test_truncate),
 	    cmocka_unit_test(test_cookies),
+	    cmocka_unit_test(test_prepare_then_account),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: MIT
+# UDP batches: a worker that wakes up to a few queries waits udp_batch_wait_us (default
+# 100 us) for more and answers them together. Bursts of queries (queued while the server is
+# stopped, so the worker takes each burst at once) are all answered, correctly and
+# promptly (the wait is bounded, never a wait for a full batch), with the wait on and off,
+# and a value out of range is refused.
+
+import os
+import signal
+import socket
+import statistics
+import time
+
+import dns.message
+import dns.rcode
+import pytest
+
+from conftest import ZONE
+
+HOSTS = ["b%d.%s" % (i, ZONE) for i in range(4)]
+
+
+def start(np_factory, wait):
+    n = np_factory()
+    dns_cfg = {"workers": 1}
+    if wait is not None:
+        dns_cfg["udp_batch_wait_us"] = wait
+    n.write_config(dns=dns_cfg)
+    n.init()
+    n.add_user("alice")
+    for i, h in enumerate(HOSTS):
+        n.add_host(h, "alice")
+        n.ctl("host", "set", h, "A", "192.0.2.%d" % (10 + i))
+    n.start()
+    return n
+
+
+def burst(n, names):
+    """Sends one query per name while the server is stopped, so that its worker finds them
+    all queued at once, and lets it go on; returns (seconds until the last answer,
+    {id: answer})."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(2.0)
+        qs = {}
+        for name in names:
+            q = dns.message.make_query(name, "A")
+            qs[q.id] = q
+        os.kill(n.proc.pid, signal.SIGSTOP)
+        try:
+            for q in qs.values():
+                s.sendto(q.to_wire(), ("127.0.0.1", n.dns_port))
+        finally:
+            os.kill(n.proc.pid, signal.SIGCONT)
+        t0 = time.monotonic()
+        got = {}
+        while len(got) < len(qs):
+            data, _ = s.recvfrom(4096)
+            r = dns.message.from_wire(data)
+            got[r.id] = r
+        return time.monotonic() - t0, got
+
+
+@pytest.mark.parametrize("wait", [None, 0, 1000])
+def test_bursts_all_answered_promptly(np_factory, wait):
+    n = start(np_factory, wait)
+    times = []
+    for size in [1, 2, 3, 5, 8, 15, 16, 31] * 3:
+        names = [HOSTS[i % len(HOSTS)] if i % 5 else "nx%d.%s" % (i, ZONE)
+                 for i in range(size)]
+        elapsed, got = burst(n, names)
+        times.append(elapsed)
+        for r in got.values():
+            name = r.question[0].name.to_text().rstrip(".")
+            if name.startswith("nx"):
+                assert r.rcode() == dns.rcode.NXDOMAIN
+            else:
+                want = "192.0.2.%d" % (10 + HOSTS.index(name))
+                assert r.rcode() == dns.rcode.NOERROR
+                assert [rd.address for rd in r.answer[0]] == [want]
+    # At most 1 ms of waiting per burst: far below the worker's 200 ms receive timeout,
+    # which a wait for a full batch would run into.
+    assert statistics.median(times) < 0.05, times
+
+
+def test_wait_out_of_range_refused(np_factory):
+    n = np_factory()
+    n.write_config(dns={"udp_batch_wait_us": 1001})
+    r = n.ctl("check-config", check=False)
+    assert r.returncode != 0
+    assert "udp_batch_wait_us" in r.stdout + r.stderr
