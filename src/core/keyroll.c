@@ -36,7 +36,7 @@ static struct ds_round *ds_round_of(const char *zone)
 }
 
 /* Whether every dnssec_parent server of cz has a DS for the KSK k: a round of queries is
- * sent at most every keyroll_ds_check_interval(), and true comes on the wake that reads
+ * sent at most every dnssec_roll_ds_check_interval(), and true comes on the wake that reads
  * the last of its answers, each of which has the DS (a server silent for longer than
  * DSPROBE_TIMEOUT_MS counts as without). */
 static bool parent_has_ds(const struct cfg_zone *cz, const struct store_dnssec_key *k, int64_t now)
@@ -49,7 +49,7 @@ static bool parent_has_ds(const struct cfg_zone *cz, const struct store_dnssec_k
 	dnssec_ds_rdata(apex, (size_t)alen, k->dnskey, k->dnskey_len, ds);
 	unsigned tag = dnssec_key_tag(k->dnskey, k->dnskey_len);
 	if (c->waiting == 0) {
-		if (now - c->at < keyroll_ds_check_interval(cz))
+		if (now - c->at < dnssec_roll_ds_check_interval(cz))
 			return false;
 		c->at = now;
 		c->tag = tag;
@@ -121,7 +121,7 @@ static int ksk_step(struct store *st, const struct cfg_zone *cz,
 		unsigned tag = dnssec_key_tag(k->dnskey, k->dnskey_len);
 		int ret = NP_OK;
 		if (strcmp(k->state, "published") == 0 &&
-		    now - k->since >= keyroll_publish_wait(cz)) {
+		    now - k->since >= dnssec_roll_publish_wait(cz)) {
 			ret = store_dnssec_key_state(st, k->id, "ready", now);
 			if (ret == NP_OK)
 				log_info(
@@ -135,7 +135,7 @@ static int ksk_step(struct store *st, const struct cfg_zone *cz,
 				log_info("zone %s: KSK roll: KSK %u is active, the old one retired",
 				         cz->name, tag);
 		} else if (strcmp(k->state, "retired") == 0 &&
-		           now - k->since >= keyroll_ds_wait(cz)) {
+		           now - k->since >= dnssec_roll_ds_wait(cz)) {
 			ret = store_dnssec_key_del(st, k->id);
 			if (ret == NP_OK)
 				log_info("zone %s: KSK roll: removed the old KSK %u", cz->name,
@@ -175,8 +175,8 @@ int keyroll_step(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
 		else if (strcmp(keys[i].state, "retired") == 0 && retired == NULL)
 			retired = &keys[i];
 	}
-	int64_t pre = keyroll_publish_wait(cz);
-	int64_t ret_wait = keyroll_retire_wait(cz);
+	int64_t pre = dnssec_roll_publish_wait(cz);
+	int64_t ret_wait = dnssec_roll_retire_wait(cz);
 	if (ret != NP_OK || active == NULL)
 		goto done;
 	if (retired != NULL && now - retired->since >= ret_wait) {

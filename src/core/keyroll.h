@@ -31,35 +31,9 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "dnssec/roll.h"
 #include "store/dnssec.h"
 #include "store/store.h"
-
-/* P, R and D above, in seconds. */
-static inline int64_t keyroll_publish_wait(const struct cfg_zone *cz)
-{
-	return 2 * (int64_t)cz->soa_ttl;
-}
-
-static inline int64_t keyroll_retire_wait(const struct cfg_zone *cz)
-{
-	int64_t m = cz->soa_ttl > cz->ttl ? cz->soa_ttl : cz->ttl;
-	return 2 * (m > cz->negative_ttl ? m : (int64_t)cz->negative_ttl);
-}
-
-static inline int64_t keyroll_ds_wait(const struct cfg_zone *cz)
-{
-	int64_t r = keyroll_retire_wait(cz), d = 2 * (int64_t)cz->dnssec_parent_ds_ttl;
-	return r > d ? r : d;
-}
-
-/* How often the dnssec_parent servers are asked for the DS while a new KSK is ready: P,
- * within 2 seconds and an hour. The writer sends the queries and reads the answers on its
- * later wakes: a server that does not answer holds nothing. */
-static inline int64_t keyroll_ds_check_interval(const struct cfg_zone *cz)
-{
-	int64_t p = keyroll_publish_wait(cz);
-	return p < 2 ? 2 : p > 3600 ? 3600 : p;
-}
 
 /* Step 3 of the KSK roll: the ready KSK new_id becomes active, old_id retired. */
 int keyroll_ksk_ds_seen(struct store *st, int64_t new_id, int64_t old_id, int64_t now) np_mustcheck;

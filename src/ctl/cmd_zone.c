@@ -11,10 +11,10 @@
 
 #include "common/secret.h"
 #include "common/str.h"
-#include "core/keyroll.h"
 #include "ctl/ctl.h"
 #include "dns/name.h"
 #include "dnssec/key.h"
+#include "dnssec/roll.h"
 #include "store/dnssec.h"
 #include "zone/zonefile.h"
 
@@ -581,25 +581,28 @@ static void print_waits(const struct ctl *c, const struct cfg_zone *cz,
 		bool ksk = strcmp(k->role, "ksk") == 0;
 		char t[32];
 		if (strcmp(k->state, "published") == 0) {
-			utc(k->since + keyroll_publish_wait(cz), t);
+			utc(k->since + dnssec_roll_publish_wait(cz), t);
 			if (ksk)
-				printf("waiting: KSK %u: CDS and CDNSKEY name it from %s (DNSKEY TTL "
-				       "x 2 after it was published)\n",
-				       tag, t);
+				printf(
+				    "waiting: KSK %u: CDS and CDNSKEY name it from %s (DNSKEY TTL "
+				    "x 2 after it was published)\n",
+				    tag, t);
 			else
 				printf("waiting: ZSK %u: signs from %s\n", tag, t);
 		} else if (strcmp(k->state, "ready") == 0 && cz->n_dnssec_parent > 0) {
 			printf("waiting: KSK %u: for the parent's DS to name it (CDS and CDNSKEY "
 			       "do); nameplated asks the %u dnssec_parent servers every %llds\n",
 			       tag, cz->n_dnssec_parent,
-			       (long long)keyroll_ds_check_interval(cz));
+			       (long long)dnssec_roll_ds_check_interval(cz));
 		} else if (strcmp(k->state, "ready") == 0) {
 			printf("waiting: KSK %u: for the parent's DS to name it (CDS and CDNSKEY "
 			       "do; nameplatectl zone ds %s prints it); then: nameplatectl zone "
 			       "ksk-roll %s --ds-seen\n",
 			       tag, cz->name, cz->name);
 		} else if (strcmp(k->state, "retired") == 0) {
-			utc(k->since + (ksk ? keyroll_ds_wait(cz) : keyroll_retire_wait(cz)), t);
+			utc(k->since +
+			        (ksk ? dnssec_roll_ds_wait(cz) : dnssec_roll_retire_wait(cz)),
+			    t);
 			printf("waiting: %s %u: removed at %s\n", ksk ? "KSK" : "ZSK", tag, t);
 		}
 	}
@@ -626,15 +629,17 @@ static int zone_keys(struct ctl *c, int argc, char **argv)
 			                               time(NULL));
 		sodium_memzero(seal, sizeof(seal));
 		if (ret == NP_OK)
-			ret = store_dnssec_key_list(c->st, cz->name, keys, STORE_DNSSEC_KEYS_MAX, &n);
+			ret =
+			    store_dnssec_key_list(c->st, cz->name, keys, STORE_DNSSEC_KEYS_MAX, &n);
 	}
 	if (ret != NP_OK) {
 		ctl_err("zone keys %s: %s", cz->name, np_strerror(ret));
 		return CTL_FAIL;
 	}
 	if (!cz->dnssec)
-		fprintf(stderr, "nameplatectl: note: dnssec is off for zone %s in %s: its keys are "
-		                "kept, but nothing is signed until dnssec = on\n",
+		fprintf(stderr,
+		        "nameplatectl: note: dnssec is off for zone %s in %s: its keys are "
+		        "kept, but nothing is signed until dnssec = on\n",
 		        cz->name, c->conf_path);
 	printf("%-6s %-4s %-9s %-6s %-9s %-20s %s\n", "id", "role", "algorithm", "tag", "state",
 	       "since", "created");
@@ -745,7 +750,8 @@ static int zone_ksk_roll(struct ctl *c, int argc, char **argv)
 		if (ret == NP_OK)
 			ret = store_begin(c->st);
 		if (ret == NP_OK) {
-			ret = store_dnssec_ksk_publish(c->st, seal, cz->name, active->algorithm, now);
+			ret =
+			    store_dnssec_ksk_publish(c->st, seal, cz->name, active->algorithm, now);
 			if (ret == NP_OK)
 				ret = store_zone_bump(c->st, cz->name, NULL);
 			if (ret == NP_OK)
@@ -758,7 +764,7 @@ static int zone_ksk_roll(struct ctl *c, int argc, char **argv)
 			ctl_err("zone ksk-roll %s: %s", cz->name, np_strerror(ret));
 			return CTL_FAIL;
 		}
-		utc(now + keyroll_publish_wait(cz), t);
+		utc(now + dnssec_roll_publish_wait(cz), t);
 		printf("zone %s: KSK roll started: a new KSK is published beside KSK %u; CDS and "
 		       "CDNSKEY name it from %s, then the parent's DS must (nameplatectl zone keys "
 		       "%s shows each step)\n",
@@ -767,10 +773,11 @@ static int zone_ksk_roll(struct ctl *c, int argc, char **argv)
 	}
 	if (other == NULL || strcmp(other->state, "ready") != 0) {
 		if (other != NULL && strcmp(other->state, "published") == 0) {
-			utc(other->since + keyroll_publish_wait(cz), t);
-			ctl_err("zone %s: CDS and CDNSKEY do not name the new KSK %u before %s: the "
-			        "parent cannot have its DS yet",
-			        cz->name, dnssec_key_tag(other->dnskey, other->dnskey_len), t);
+			utc(other->since + dnssec_roll_publish_wait(cz), t);
+			ctl_err(
+			    "zone %s: CDS and CDNSKEY do not name the new KSK %u before %s: the "
+			    "parent cannot have its DS yet",
+			    cz->name, dnssec_key_tag(other->dnskey, other->dnskey_len), t);
 		} else {
 			ctl_err("zone %s: no KSK roll waits for the parent's DS", cz->name);
 		}
@@ -792,7 +799,7 @@ static int zone_ksk_roll(struct ctl *c, int argc, char **argv)
 		ctl_err("zone ksk-roll %s: %s", cz->name, np_strerror(ret));
 		return CTL_FAIL;
 	}
-	utc(now + keyroll_ds_wait(cz), t);
+	utc(now + dnssec_roll_ds_wait(cz), t);
 	printf("zone %s: KSK %u is active; the old KSK %u stays in DNSKEY until %s\n", cz->name,
 	       dnssec_key_tag(other->dnskey, other->dnskey_len),
 	       dnssec_key_tag(active->dnskey, active->dnskey_len), t);
