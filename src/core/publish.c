@@ -1226,7 +1226,9 @@ static void hook_batch_end(void *ctx, bool committed)
 /* nameplatectl commits through its own connection: rebuild when the store changed. */
 /* A full signing makes new signatures for records that did not change: each signed zone
  * gets a new serial, so that secondaries fetch them (an AXFR: the journal's history ends
- * here) before the ones they hold expire. */
+ * here) before the ones they hold expire, and so that no serial stands for two sets of
+ * signatures (an IXFR from a serial re-signed under it would not apply). Called before
+ * every rebuild_all. */
 static void bump_signed_serials(struct publisher *p)
 {
 	for (unsigned i = 0; i < p->cfg->n_zones; i++) {
@@ -1281,6 +1283,7 @@ static void hook_wake(void *ctx)
 	if (store_data_version(p->st, &version) != NP_OK || version == p->data_version)
 		return;
 	log_info("store changed by another process; reloading zones");
+	bump_signed_serials(p); /* the rebuild signs every node anew */
 	if (rebuild_all(p) != NP_OK)
 		log_err("zone reload failed; DNS keeps serving the previous data");
 }
@@ -1289,6 +1292,7 @@ static void hook_reload(void *ctx, const struct config *cfg)
 {
 	struct publisher *p = ctx;
 	p->cfg = cfg;
+	bump_signed_serials(p); /* the rebuild signs every node anew */
 	if (rebuild_all(p) != NP_OK)
 		log_err("reload: zones could not be rebuilt");
 }

@@ -7,6 +7,7 @@
 # sealed in the store.
 
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
@@ -385,3 +386,29 @@ def test_secondaries_carry_the_signed_zone(np_factory, tmp_path):
     finally:
         for s in secs:
             s.stop()
+
+
+def test_a_rebuild_never_re_signs_under_the_same_serial(np_factory):
+    """A change by nameplatectl (or a reload) rebuilds the zone and signs it anew: the
+    serial moves, so that a secondary holding the old signatures fetches the new ones
+    instead of applying an IXFR that does not fit what it holds."""
+    n = start_signed(np_factory, zone={"allow_transfer": "127.0.0.1"})
+
+    def axfr():
+        xfr = dns.query.xfr("127.0.0.1", ZONE + ".", port=n.dns_port, timeout=5,
+                            relativize=False)
+        z = dns.zone.from_xfr(xfr, relativize=False, check_origin=True)
+        return z.get_soa().serial, z.to_text()
+
+    serial, text = axfr()
+    n.ctl("user", "add", "bob")  # nothing of the zone: still a rebuild
+    assert wait_for(lambda: "store changed by another process" in n.stderr(), 5)
+    time.sleep(0.5)
+    serial2, text2 = axfr()
+    assert serial2 != serial or text2 == text, "re-signed under serial %d" % serial
+    # SIGHUP rebuilds too.
+    n.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: n.stderr().count("loaded 1 zones") >= 3, 5), n.stderr()
+    time.sleep(0.5)
+    serial3, text3 = axfr()
+    assert serial3 != serial2 or text3 == text2, "re-signed under serial %d" % serial2
