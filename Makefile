@@ -209,8 +209,17 @@ fuzz-replay: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_BINS); do n=$${t##*/}; echo "== $$n"; $$t tests/fuzz/corpus/$$n; done
 
 # test_totp.py has two unit test binaries print what it compares with Debian's tools.
+# The system tests run TEST_JOBS at a time (pytest-xdist): most of their time is spent
+# waiting on sockets and timers, so more at once than there are CPUs pays. The tests that
+# build network namespaces, and those that drive Chromium, each share one worker; the few
+# marked `solo` (they measure rates or watch timed state changes) run afterwards, alone
+# (tests/system/conftest.py). TEST_JOBS=0 runs the first pass in one process as well. Exit
+# status 5 is pytest's "no test selected" (a PYTEST_ARGS filter that leaves a pass empty).
+TEST_JOBS ?= 4
 system: $(BINS) $(BUILD)/tests/test_account_totp $(BUILD)/tests/test_http_qr
-	NP_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/system $(PYTEST_ARGS)
+	NP_BUILD=$(BUILD) $(PYTHON) -m pytest -q -n $(TEST_JOBS) --dist loadgroup -m "not solo" \
+	    tests/system $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	NP_BUILD=$(BUILD) $(PYTHON) -m pytest -q -m solo tests/system $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 check-banned:
 	@sh scripts/check-banned.sh

@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 scdoc man-db groff-base
 libsqlite3-dev sqlite3 libmicrohttpd-dev liburcu-dev libsodium-dev libcurl4-openssl-dev
 libjansson-dev libinih-dev libcmocka-dev libminiupnpc-dev libpcap-dev liboath-dev libqrencode-dev libssl-dev
-python3-pytest python3-dnspython python3-aiosmtpd python3-jsonschema wrk
+python3-pytest python3-pytest-xdist python3-dnspython python3-aiosmtpd python3-jsonschema wrk
 chromium chromium-driver python3-selenium
 bind9-dnsutils bind9 bind9-utils ldnsutils dnsviz python3-pygraphviz knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps nmap miniupnpc
 miniupnpd-nftables nftables

@@ -55,15 +55,23 @@ def _port_free(port):
 
 
 _used_ports = set()
+# Ports come from below the kernel's ephemeral range (32768 and up on Linux), so a port
+# handed out here is never also a client socket's source port; with pytest-xdist each
+# worker takes its own slice, so two tests running at once never get the same port.
+_PORT_LOW, _PORT_HIGH = 10000, 32000
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+_slice = (_PORT_HIGH - _PORT_LOW) // _workers
+_slice_low = _PORT_LOW + _slice * (int(_worker[2:]) % _workers)
+_next_port = _slice_low
 
 
 def free_port():
     """A port free for TCP+UDP on both loopbacks, not handed out before in this run."""
-    for _ in range(200):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+    global _next_port
+    for _ in range(_slice):
+        port = _next_port
+        _next_port = _slice_low + (_next_port + 1 - _slice_low) % _slice
         if port not in _used_ports and _port_free(port):
             _used_ports.add(port)
             return port
@@ -428,7 +436,23 @@ def np(np_factory):
     return n
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs the tests in parallel (pytest-xdist, --dist loadgroup). Those that
+    build network namespaces add veth pairs and routes to the host's own namespace, so they
+    run one after another on one worker; so do those that drive Chromium, the heaviest
+    process a test starts. Tests marked `solo` (they measure rates or watch timed state
+    changes) are left to a second, serial pass (Makefile: system)."""
+    for item in items:
+        if getattr(item.module, "netns", None) is not None:
+            item.add_marker(pytest.mark.xdist_group("netns"))
+        elif "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def pytest_configure(config):
+    config.addinivalue_line("markers", "solo: timing-sensitive; run with no other test "
+                            "at the same time (the Makefile's second, serial pass)")
     for b in (NAMEPLATED, NAMEPLATECTL):
         if not os.access(b, os.X_OK):
             raise pytest.UsageError("%s is not built (NP_BUILD=%s); run make first" % (b, BUILD))

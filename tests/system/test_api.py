@@ -698,6 +698,7 @@ def test_admin_users_and_states(api):
     err(call(api, "GET", "admin/users", token=plain), 403)
 
 
+@pytest.mark.solo
 def test_argon2_pool_answers_503_when_full(api):
     """Many sign-ins at once: each is answered; some may wait, the rest get 503 busy with
     Retry-After, none hangs (bounded: 48 requests, 60 s)."""

@@ -310,6 +310,7 @@ def zsk_tags(n):
     return keys, signer[0]
 
 
+@pytest.mark.solo
 def test_zsk_roll_never_bogus(np_factory, tmp_path):
     """A ZSK roll by pre-publication, with TTLs of 1 s and a lifetime of 6 s: the next ZSK
     is published, then signs, then the old one goes; delv validates all along, and every

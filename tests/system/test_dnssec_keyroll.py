@@ -233,6 +233,7 @@ def test_ksk_roll_end_to_end(np_factory, tmp_path):
     assert "KSK roll started" in n.ctl("zone", "ksk-roll", ZONE).stdout
 
 
+@pytest.mark.solo
 def test_ksk_roll_never_bogus_during_updates(np_factory, tmp_path):
     """Updates go on through every step of the roll; delv with the DS set the parent has at
     each moment (old, then both, then new) validates every answer."""

@@ -19,6 +19,7 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import pytest
 
 from conftest import ZONE, free_port
 from test_dnssec import HOME, anchor_file, assert_validated, delv
@@ -89,6 +90,7 @@ def flood(n):
     return elapsed, sent, answers
 
 
+@pytest.mark.solo
 def test_flood_stays_within_the_signing_budget(np_factory, tmp_path):
     n = start_with_budget(np_factory)
     anchor = anchor_file(n, tmp_path)

@@ -221,7 +221,8 @@ def test_stranger_body_is_not_read(srv, token):
 
 
 @pytest.mark.parametrize("body", ["{", '{"batch": "x y", "events": []}', "",
-                                  batch("t", [syn("192.0.2.30", t=time.time() + 86400)])])
+                                  batch("t", [syn("192.0.2.30", t=time.time() + 86400)])],
+                         ids=["brace", "bad-batch", "empty", "future-event"])
 def test_stranger_learns_nothing_about_the_body(srv, body):
     """Wrong token: a malformed body gets the very 401 a valid one gets (no parse, no 400)."""
     good = post(srv, batch("t", [syn("192.0.2.30")]), "nobody:wrong")
