@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import resource
 import os
+import re
 import shutil
 import signal
 import socket
@@ -152,6 +153,57 @@ def pin(cpus):
         if cpus is not None:
             os.sched_setaffinity(0, cpus)
     return fn
+
+
+def split_cpus(server_first=False):
+    """(server CPUs, client CPUs): each on a CPU of its own, the server on the last one (the
+    first with server_first); (None, None), unpinned, on a machine of one CPU."""
+    ncpu = os.cpu_count() or 1
+    if ncpu < 2:
+        return None, None
+    return ({0}, {ncpu - 1}) if server_first else ({ncpu - 1}, {0})
+
+
+def private_bin(build, dest):
+    """A private copy of nameplated and nameplatectl in dest: a rebuild in the tree during
+    the run must not change the binary. Returns dest."""
+    os.makedirs(dest, exist_ok=True)
+    for b in ("nameplated", "nameplatectl"):
+        shutil.copy2(os.path.join(build, b), dest)
+    return dest
+
+
+def nameplatectl(build, conf, *args, timeout=900):
+    """Runs build's nameplatectl on conf; its output, or RuntimeError with its message."""
+    r = subprocess.run([os.path.join(build, "nameplatectl"), "-c", conf] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError("nameplatectl %s: exit %d: %s" %
+                           (" ".join(args), r.returncode,
+                            r.stderr.decode(errors="replace").strip()[-500:]))
+    return r.stdout.decode(errors="replace")
+
+
+def import_hosts(build, conf, hosts_file):
+    """A new store for conf with the account "bench" owning the hosts of hosts_file
+    (`nameplatectl zone import`); returns the seconds the import took."""
+    nameplatectl(build, conf, "init")
+    nameplatectl(build, conf, "user", "add", "bench")
+    t0 = time.monotonic()
+    nameplatectl(build, conf, "zone", "import", hosts_file, "--user", "bench")
+    took = time.monotonic() - t0
+    log("nameplatectl zone import: %.1f s" % took)
+    return took
+
+
+def add_tsig_key(build, conf, name):
+    """A new TSIG key of the account "bench": (name, secret in base64)."""
+    out = nameplatectl(build, conf, "tsig", "add", name, "--user", "bench")
+    m = re.search(r'secret "([A-Za-z0-9+/=]+)";', out)
+    if not m:
+        raise RuntimeError("nameplatectl tsig add printed no secret")
+    return name, m.group(1)
 
 
 # ---------------------------------------------------------------- servers
@@ -356,14 +408,7 @@ ttl = 60
             f.write(conf)
 
     def ctl(self, *args, timeout=600):
-        r = subprocess.run([os.path.join(self.build, "nameplatectl"), "-c", self.conf] +
-                           list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL, timeout=timeout)
-        if r.returncode != 0:
-            raise RuntimeError("nameplatectl %s: exit %d: %s" %
-                               (" ".join(args), r.returncode,
-                                r.stderr.decode(errors="replace").strip()[-500:]))
-        return r.stdout.decode(errors="replace")
+        return nameplatectl(self.build, self.conf, *args, timeout=timeout)
 
     def prepare(self):
         super().prepare()
@@ -372,12 +417,8 @@ ttl = 60
             return
         shutil.rmtree(self.datadir, ignore_errors=True)
         os.makedirs(self.datadir)
-        self.ctl("init")
-        self.ctl("user", "add", "bench")
-        t0 = time.monotonic()
-        self.ctl("zone", "import", self.data["hosts_file"], "--user", "bench")
-        Nameplate.shared["import_s"] = time.monotonic() - t0
-        log("nameplatectl zone import: %.1f s" % Nameplate.shared["import_s"])
+        Nameplate.shared["import_s"] = import_hosts(self.build, self.conf,
+                                                    self.data["hosts_file"])
 
     def cmd(self):
         return [os.path.join(self.build, "nameplated"), "-c", self.conf, "-f"]
@@ -461,6 +502,22 @@ def dnsperf(args, cpus, verbose, outfile):
     return st
 
 
+def dnsperf_args(port, queries, clients):
+    """dnsperf's options for the server on 127.0.0.1 port: the query file, clients source
+    sockets, 2 s timeout."""
+    return ["-s", "127.0.0.1", "-p", str(port), "-d", queries, "-c", str(clients), "-t", "2"]
+
+
+def dnsperf_cpu(pids, args, cpus, verbose, outfile):
+    """dnsperf (above), with the server's CPU meanwhile: cpu_s over pids, and cpu_us_per_q
+    per completed query."""
+    c0 = cpu_ticks(pids)
+    st = dnsperf(args, cpus, verbose, outfile)
+    st["cpu_s"] = cpu_ticks(pids) - c0
+    st["cpu_us_per_q"] = st["cpu_s"] * 1e6 / st["completed"] if st["completed"] else None
+    return st
+
+
 def check_answers(srv, data, n=300):
     """Every server must give the same answers: checks n query-file lines."""
     stub = dnsq.Stub(srv.port, timeout=1.0)
@@ -495,31 +552,26 @@ def bench_dns(srv, data, opt, client_cpus, rawdir):
         check_answers(srv, data)
         time.sleep(1.0)
         res["mem_load"] = memory(srv.pids())
-        base = ["-s", "127.0.0.1", "-p", str(srv.port), "-d", data["queries"],
-                "-c", str(opt.clients), "-t", "2"]
+        base = dnsperf_args(srv.port, data["queries"], opt.clients)
         for run in range(opt.runs):
             r = {}
             pids = srv.pids()
             tmp = os.path.join(srv.work, "dnsperf.out")
-            c0, t0, b0 = cpu_ticks(pids), time.monotonic(), busy_cpu_s()
-            r["max"] = dnsperf(base + ["-l", str(opt.seconds), "-q", str(opt.outstanding)],
-                               client_cpus, False, tmp)
-            r["max"]["cpu_s"] = cpu_ticks(pids) - c0
+            t0, b0 = time.monotonic(), busy_cpu_s()
+            r["max"] = dnsperf_cpu(pids, base + ["-l", str(opt.seconds), "-q",
+                                                 str(opt.outstanding)], client_cpus, False, tmp)
             r["max"]["wall_s"] = time.monotonic() - t0
             # CPU used by neither the server nor dnsperf (other jobs, ksoftirqd): a
             # busy machine makes every number of the run suspect.
             r["max"]["other_cores"] = (busy_cpu_s() - b0 - r["max"]["cpu_s"] -
                                        r["max"]["client_cpu_s"]) / r["max"]["wall_s"]
-            c0, b0 = cpu_ticks(pids), busy_cpu_s()
-            r["rate"] = dnsperf(base + ["-l", str(opt.seconds), "-Q", str(opt.rate)],
-                                client_cpus, True, tmp)
-            r["rate"]["cpu_s"] = cpu_ticks(pids) - c0
+            b0 = busy_cpu_s()
+            r["rate"] = dnsperf_cpu(pids, base + ["-l", str(opt.seconds), "-Q", str(opt.rate)],
+                                    client_cpus, True, tmp)
             # The whole machine's busy CPU: loopback work the kernel charges to dnsperf
             # or to softirq threads instead of the server shows here, not in cpu_s.
             r["rate"]["machine_cpu_s"] = busy_cpu_s() - b0
             for k in ("max", "rate"):
-                q = r[k]["completed"]
-                r[k]["cpu_us_per_q"] = r[k]["cpu_s"] * 1e6 / q if q else None
                 with open(os.path.join(rawdir, "%s-run%d-%s.txt" %
                                        (os.path.basename(srv.work), run, k)), "w") as f:
                     f.write("".join(r[k].pop("raw")))
@@ -853,18 +905,10 @@ def main():
     have_np = all(os.access(os.path.join(build, b), os.X_OK)
                   for b in ("nameplated", "nameplatectl"))
     if have_np:
-        # A private copy: a rebuild in the tree during the run must not change the binary.
-        bindir = os.path.join(work, "bin")
-        os.makedirs(bindir)
-        for b in ("nameplated", "nameplatectl"):
-            shutil.copy2(os.path.join(build, b), bindir)
-        build = bindir
+        build = private_bin(build, os.path.join(work, "bin"))
     base_build = None
     if opt.baseline:
-        base_build = os.path.join(work, "bin-base")
-        os.makedirs(base_build)
-        for b in ("nameplated", "nameplatectl"):
-            shutil.copy2(os.path.join(os.path.abspath(opt.baseline), b), base_build)
+        base_build = private_bin(os.path.abspath(opt.baseline), os.path.join(work, "bin-base"))
         if "np-base" not in servers:
             at = servers.index("nameplated") + 1 if "nameplated" in servers else 0
             servers.insert(at, "np-base")
@@ -879,14 +923,12 @@ def main():
         # no pinning, everyone shares every CPU.
         if workers == 1 and ncpu >= 2:
             for p in opt.pinnings.split(","):
-                if p == "server-last":
-                    configs.append((workers, {ncpu - 1}, {0}, "-last",
-                                    " (server pinned to CPU %d, dnsperf to CPU 0)" % (ncpu - 1)))
-                elif p == "server-first":
-                    configs.append((workers, {0}, {ncpu - 1}, "-first",
-                                    " (server pinned to CPU 0, dnsperf to CPU %d)" % (ncpu - 1)))
-                else:
+                if p not in ("server-last", "server-first"):
                     sys.exit("bench: unknown pinning %s" % p)
+                srv_cpus, cli_cpus = split_cpus(server_first=p == "server-first")
+                configs.append((workers, srv_cpus, cli_cpus, "-" + p.split("-")[1],
+                                " (server pinned to CPU %d, dnsperf to CPU %d)" %
+                                (min(srv_cpus), min(cli_cpus))))
         else:
             configs.append((workers, None, None, "",
                             " (unpinned; dnsperf shares the %d CPUs)" % ncpu))

@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench  # noqa: E402  (servers, dnsperf, cpu_ticks, memory, median, pin)
+import bench  # noqa: E402  (servers, dnsperf, pinning, nameplatectl, memory, median)
 import genzone  # noqa: E402
 
 ZONE = genzone.ORIGIN
@@ -167,15 +167,6 @@ class NameplateSigned(SignedReady, Nameplate):
     pass
 
 
-def ctl(build, conf, *args):
-    r = subprocess.run([os.path.join(build, "nameplatectl"), "-c", conf] + list(args),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       stdin=subprocess.DEVNULL, timeout=900)
-    if r.returncode != 0:
-        raise RuntimeError("nameplatectl %s: %s" % (" ".join(args), r.stderr.decode()[-400:]))
-    return r.stdout.decode()
-
-
 def make_master(work, build, data):
     """One data dir with the hosts imported and a TSIG key, copied for every nameplated."""
     master = os.path.join(work, "master")
@@ -184,16 +175,8 @@ def make_master(work, build, data):
     with open(conf, "w") as f:
         f.write("[server]\ndata_dir = %s\n\n[dns]\nlisten = 127.0.0.1@%d\n\n[zone %s]\n"
                 "ns = ns1.%s\n" % (master, bench.free_port(), ZONE, ZONE))
-    ctl(build, conf, "init")
-    ctl(build, conf, "user", "add", "bench")
-    t0 = time.monotonic()
-    ctl(build, conf, "zone", "import", data["hosts_file"], "--user", "bench")
-    log("nameplatectl zone import: %.1f s" % (time.monotonic() - t0))
-    out = ctl(build, conf, "tsig", "add", KEYNAME, "--user", "bench")
-    m = re.search(r'secret "([A-Za-z0-9+/=]+)";', out)
-    if not m:
-        raise RuntimeError("nameplatectl tsig add printed no secret")
-    return master, (KEYNAME, m.group(1))
+    bench.import_hosts(build, conf, data["hosts_file"])
+    return master, bench.add_tsig_key(build, conf, KEYNAME)
 
 
 def query_files(datadir, hosts, n, runs):
@@ -236,13 +219,10 @@ def main():
         if not shutil.which(tool):
             sys.exit("dnssec.py: needs %s (scripts/deps.sh)" % tool)
     ncpu = os.cpu_count() or 1
-    srv_cpus, cli_cpus = ({ncpu - 1}, {0}) if ncpu >= 2 else (None, None)
+    srv_cpus, cli_cpus = bench.split_cpus()
     work = os.path.join(os.path.abspath(a.out), "dnssec-work")
     shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(os.path.join(work, "bin"))
-    for b in ("nameplated", "nameplatectl"):
-        shutil.copy2(os.path.join(a.build, b), os.path.join(work, "bin", b))
-    build = os.path.join(work, "bin")
+    build = bench.private_bin(a.build, os.path.join(work, "bin"))
     os.sched_setaffinity(0, cli_cpus or set(range(ncpu)))
 
     ddir = os.path.join(work, "zone")
@@ -291,17 +271,12 @@ def main():
             for label, sname, mix, do in order:
                 srv = servers[sname]
                 qf = files["missing-%d" % r] if mix == "missing" else files[mix]
-                args = ["-s", "127.0.0.1", "-p", str(srv.port), "-d", qf, "-c", "8",
-                        "-t", "2", "-l", str(a.seconds), "-Q", str(a.rate)]
+                args = bench.dnsperf_args(srv.port, qf, 8) + ["-l", str(a.seconds), "-Q",
+                                                              str(a.rate)]
                 if do:
                     args.append("-D")
-                pids = srv.pids()
-                c0 = bench.cpu_ticks(pids)
-                st = bench.dnsperf(args, cli_cpus, False,
-                                   os.path.join(work, "dnsperf.out"))
-                cpu = bench.cpu_ticks(pids) - c0
-                st["cpu_s"] = cpu
-                st["cpu_us_per_q"] = cpu * 1e6 / st["completed"] if st["completed"] else None
+                st = bench.dnsperf_cpu(srv.pids(), args, cli_cpus, False,
+                                       os.path.join(work, "dnsperf.out"))
                 st.pop("raw", None)
                 report["cases"].setdefault(label, []).append(st)
                 log("run %d %-40s %6.2f us/q, %.0f q/s, lost %d, %d B, rcodes %s" %

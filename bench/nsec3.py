@@ -34,14 +34,6 @@ import bench  # noqa: E402
 ZONE = "dyn.example"
 
 
-def ctl(build, conf, *args):
-    r = subprocess.run([os.path.join(build, "nameplatectl"), "-c", conf] + list(args),
-                       capture_output=True, text=True, timeout=900)
-    if r.returncode != 0:
-        raise RuntimeError("nameplatectl %s: %s" % (" ".join(args), r.stderr[-500:]))
-    return r.stdout
-
-
 def write_conf(path, datadir, port, http_port):
     with open(path, "w") as f:
         f.write("""[server]
@@ -80,17 +72,16 @@ def template(build, out, hosts, per):
     os.makedirs(tdir)
     conf = os.path.join(tdir, "nameplate.conf")
     write_conf(conf, os.path.join(tdir, "var"), 53, 8053)
-    ctl(build, conf, "init")
-    ctl(build, conf, "user", "add", "bench")
-    ctl(build, conf, "zone", "import", os.path.join(data, "hosts.zone"), "--user", "bench")
+    bench.import_hosts(build, conf, os.path.join(data, "hosts.zone"))
     secrets = {}
     for kind in ("join", "change", "offline"):
         for i in range(per):
             name = "%s%d.%s" % (kind, i, ZONE)
-            out_text = ctl(build, conf, "host", "add", name, "--user", "bench")
+            out_text = bench.nameplatectl(build, conf, "host", "add", name, "--user", "bench")
             secrets[name] = out_text.strip().splitlines()[-1]
             if kind != "join":
-                ctl(build, conf, "host", "set", name, "A", "192.0.2.%d" % (i % 250 + 1))
+                bench.nameplatectl(build, conf, "host", "set", name, "A",
+                                   "192.0.2.%d" % (i % 250 + 1))
     with open(meta, "w") as f:
         json.dump(secrets, f)
     return tdir, secrets

@@ -216,14 +216,7 @@ ttl = 60
             f.write(conf)
 
     def ctl(self, *args, timeout=600):
-        r = subprocess.run([os.path.join(self.build, "nameplatectl"), "-c", self.conf] +
-                           list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL, timeout=timeout)
-        if r.returncode != 0:
-            raise RuntimeError("nameplatectl %s: exit %d: %s" %
-                               (" ".join(args), r.returncode,
-                                r.stderr.decode(errors="replace").strip()[-500:]))
-        return r.stdout.decode(errors="replace")
+        return bench.nameplatectl(self.build, self.conf, *args, timeout=timeout)
 
     def supports_xfr(self):
         """Whether this build takes allow_transfer/notify (zone transfers out): the config
@@ -244,17 +237,8 @@ ttl = 60
         if os.path.exists(os.path.join(self.datadir, "nameplate.db")):
             return
         os.makedirs(self.datadir, exist_ok=True)
-        self.ctl("init")
-        self.ctl("user", "add", "bench")
-        t0 = time.monotonic()
-        self.ctl("zone", "import", self.data["hosts_file"], "--user", "bench")
-        log("nameplated: zone import of %d hosts: %.1f s" %
-            (self.data["hosts"], time.monotonic() - t0))
-        out = self.ctl("tsig", "add", KEYNAME, "--user", "bench")
-        m = re.search(r'secret "([A-Za-z0-9+/=]+)";', out)
-        if not m:
-            raise RuntimeError("nameplatectl tsig add printed no secret")
-        self.key = (KEYNAME, m.group(1))
+        bench.import_hosts(self.build, self.conf, self.data["hosts_file"])
+        self.key = bench.add_tsig_key(self.build, self.conf, KEYNAME)
 
     def cmd(self):
         return [os.path.join(self.build, "nameplated"), "-c", self.conf, "-f"]
@@ -418,13 +402,9 @@ def main():
     build = os.path.abspath(a.build)
     work = os.path.join(a.out, "update-work")
     shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(os.path.join(work, "bin"))
-    # Private copies: a rebuild during the run does not mix binaries.
-    for b in ("nameplated", "nameplatectl"):
-        shutil.copy(os.path.join(build, b), os.path.join(work, "bin", b))
-    gen = os.path.join(work, "bin", "update_load")
+    build = bench.private_bin(build, os.path.join(work, "bin"))
+    gen = os.path.join(build, "update_load")
     shutil.copy(a.gen, gen)
-    build = os.path.join(work, "bin")
 
     log("generating %d hosts" % a.hosts)
     ddir = os.path.join(work, "data")

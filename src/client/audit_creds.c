@@ -334,35 +334,31 @@ static bool tag_attr(const char *tag, const char *end, const char *name, char *o
 	return false;
 }
 
-bool audit_html_has_password(const char *html)
+/* The first <input type=password> of html, or NULL (also when a tag does not close). */
+static const char *password_input(const char *html)
 {
 	for (const char *p = strcasestr(html, "<input"); p != NULL;
 	     p = strcasestr(p + 6, "<input")) {
 		const char *end = strchr(p, '>');
 		char type[16];
 		if (end == NULL)
-			return false;
+			return NULL;
 		if (tag_attr(p, end, "type", type, sizeof(type)) &&
 		    strcasecmp(type, "password") == 0)
-			return true;
+			return p;
 	}
-	return false;
+	return NULL;
+}
+
+bool audit_html_has_password(const char *html)
+{
+	return password_input(html) != NULL;
 }
 
 bool audit_login_form_find(const char *html, const char *page, struct audit_login_form *f)
 {
 	memset(f, 0, sizeof(*f));
-	const char *pw = NULL;
-	for (const char *p = strcasestr(html, "<input"); p != NULL && pw == NULL;
-	     p = strcasestr(p + 6, "<input")) {
-		const char *end = strchr(p, '>');
-		char type[16];
-		if (end == NULL)
-			return false;
-		if (tag_attr(p, end, "type", type, sizeof(type)) &&
-		    strcasecmp(type, "password") == 0)
-			pw = p;
-	}
+	const char *pw = password_input(html);
 	if (pw == NULL)
 		return false;
 	/* The form that holds it: the last <form before it. */

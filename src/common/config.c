@@ -352,11 +352,9 @@ static int parse_feed(struct schema_ctx *c, const struct schema_row *r, void *ba
 {
 	(void)c;
 	static const char *const kinds[] = {"spamhaus-drop:", "urlhaus-hostfile:", "threatfox-csv:"};
-	unsigned *count = schema_count(r, base);
-	if (*count >= r->max_count) {
-		snprintf(why, whylen, "more than %u feeds", r->max_count);
+	char *dst = schema_list_next(r, base, "feeds", why, whylen);
+	if (dst == NULL)
 		return NP_EINVAL;
-	}
 	const char *path = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(kinds) && path == NULL; i++)
 		if (strncmp(val, kinds[i], strlen(kinds[i])) == 0)
@@ -366,12 +364,11 @@ static int parse_feed(struct schema_ctx *c, const struct schema_row *r, void *ba
 		                      "threatfox-csv:PATH with an absolute PATH");
 		return NP_EINVAL;
 	}
-	char *dst = (char *)schema_field(r, base) + (size_t)*count * r->size;
 	if (np_strlcpy(dst, val, r->size) >= r->size) {
 		snprintf(why, whylen, "too long");
 		return NP_EINVAL;
 	}
-	(*count)++;
+	(*schema_count(r, base))++;
 	return NP_OK;
 }
 
@@ -380,21 +377,18 @@ static int parse_asn_db(struct schema_ctx *c, const struct schema_row *r, void *
                         const char *val, char *why, size_t whylen)
 {
 	(void)c;
-	unsigned *count = schema_count(r, base);
-	if (*count >= r->max_count) {
-		snprintf(why, whylen, "more than %u files", r->max_count);
+	char *dst = schema_list_next(r, base, "files", why, whylen);
+	if (dst == NULL)
 		return NP_EINVAL;
-	}
 	if (val[0] != '/') {
 		snprintf(why, whylen, "must be an absolute path");
 		return NP_EINVAL;
 	}
-	char *dst = (char *)schema_field(r, base) + (size_t)*count * r->size;
 	if (np_strlcpy(dst, val, r->size) >= r->size) {
 		snprintf(why, whylen, "too long");
 		return NP_EINVAL;
 	}
-	(*count)++;
+	(*schema_count(r, base))++;
 	return NP_OK;
 }
 
@@ -479,11 +473,9 @@ static int parse_listen(const struct schema_row *r, void *base, const char *val,
 	unsigned *count = schema_count(r, base);
 	struct cfg_listen *list = schema_field(r, base);
 	const char *form = sep == '@' ? "ADDR@PORT" : "ADDR:PORT or [V6]:PORT";
-	if (*count >= r->max_count) {
-		snprintf(why, whylen, "more than %u addresses", r->max_count);
+	struct cfg_listen *l = schema_list_next(r, base, "addresses", why, whylen);
+	if (l == NULL)
 		return NP_EINVAL;
-	}
-	struct cfg_listen *l = &list[*count];
 	if (np_strlcpy(l->text, val, sizeof(l->text)) >= sizeof(l->text) ||
 	    sockaddr_parse(val, sep, &l->addr, &l->len) != NP_OK) {
 		snprintf(why, whylen, "must be %s", form);
@@ -565,17 +557,14 @@ static int parse_names(struct schema_ctx *c, const struct schema_row *r, void *b
                        const char *val, char *why, size_t whylen)
 {
 	(void)c;
-	unsigned *count = schema_count(r, base);
-	if (*count >= r->max_count) {
-		snprintf(why, whylen, "more than %u names", r->max_count);
+	char *dst = schema_list_next(r, base, "names", why, whylen);
+	if (dst == NULL)
 		return NP_EINVAL;
-	}
-	char *dst = (char *)schema_field(r, base) + (size_t)*count * r->size;
 	if (config_name_check(val, dst, r->size) != NP_OK) {
 		snprintf(why, whylen, "must be a domain name");
 		return NP_EINVAL;
 	}
-	(*count)++;
+	(*schema_count(r, base))++;
 	return NP_OK;
 }
 
@@ -586,11 +575,9 @@ static int parse_xfr_acl(struct schema_ctx *c, const struct schema_row *r, void 
 {
 	(void)c;
 	unsigned *count = schema_count(r, base);
-	if (*count >= r->max_count) {
-		snprintf(why, whylen, "more than %u entries", r->max_count);
+	struct cfg_xfr_acl *e = schema_list_next(r, base, "entries", why, whylen);
+	if (e == NULL)
 		return NP_EINVAL;
-	}
-	struct cfg_xfr_acl *e = (struct cfg_xfr_acl *)schema_field(r, base) + *count;
 	memset(e, 0, sizeof(*e));
 	if (cidr_parse(val, &e->net) == NP_OK) {
 		(*count)++;

@@ -357,3 +357,14 @@ int schema_name(struct schema_ctx *c, const struct schema_row *r, void *base, co
 	}
 	return NP_OK;
 }
+
+void *schema_list_next(const struct schema_row *r, void *base, const char *what, char *why,
+                       size_t whylen)
+{
+	unsigned count = *schema_count(r, base);
+	if (count >= r->max_count) {
+		snprintf(why, whylen, "more than %u %s", r->max_count, what);
+		return NULL;
+	}
+	return (char *)schema_field(r, base) + (size_t)count * r->size;
+}

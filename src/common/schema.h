@@ -127,4 +127,9 @@ static inline unsigned *schema_count(const struct schema_row *r, void *base)
 	return (unsigned *)((char *)base + r->off_count);
 }
 
+/* The next free entry (r->size bytes) of list row r, or NULL with why set ("more than N
+ * WHAT") when it is full. The parser counts the entry in (schema_count) once it is valid. */
+void *schema_list_next(const struct schema_row *r, void *base, const char *what, char *why,
+                       size_t whylen);
+
 #endif

@@ -28,6 +28,18 @@ void ctl_actor(char *out, size_t len)
 		snprintf(out, len, "ctl:uid %u", (unsigned)getuid());
 }
 
+/* Prints v (taken) as indented JSON. */
+static int print_json(json_t *v)
+{
+	char *text = v != NULL ? json_dumps(v, JSON_INDENT(2)) : NULL;
+	json_decref(v);
+	if (text == NULL)
+		return CTL_FAIL;
+	puts(text);
+	free(text);
+	return CTL_OK;
+}
+
 static int print_row(const struct store_abuse *a, void *ctx)
 {
 	json_t *list = ctx;
@@ -69,15 +81,7 @@ static int abuse_list(struct ctl *c, bool json)
 		ctl_err("abuse list: %s", np_strerror(ret));
 		return CTL_FAIL;
 	}
-	if (json) {
-		char *text = json_dumps(list, JSON_INDENT(2));
-		json_decref(list);
-		if (text == NULL)
-			return CTL_FAIL;
-		puts(text);
-		free(text);
-	}
-	return CTL_OK;
+	return json ? print_json(list) : CTL_OK;
 }
 
 static int print_log(const struct store_abuse_log *l, void *ctx)
@@ -113,15 +117,7 @@ static int abuse_log(struct ctl *c, const char *name_arg, bool json)
 		ctl_err("abuse log: %s", np_strerror(ret));
 		return CTL_FAIL;
 	}
-	if (json) {
-		char *text = json_dumps(list, JSON_INDENT(2));
-		json_decref(list);
-		if (text == NULL)
-			return CTL_FAIL;
-		puts(text);
-		free(text);
-	}
-	return CTL_OK;
+	return json ? print_json(list) : CTL_OK;
 }
 
 int ctl_abuse_set(struct ctl *c, const char *fqdn, int state, const char *actor,
@@ -162,17 +158,6 @@ static int print_ticket(const struct store_ticket *t, void *ctx)
 	printf("%-7lld %-20s %-10s %-11s %-40s %s\n", (long long)t->id, when, t->status,
 	       t->category, t->fqdn, t->contact[0] != '\0' ? t->contact : "-");
 	return 0;
-}
-
-static int print_json(json_t *v)
-{
-	char *text = v != NULL ? json_dumps(v, JSON_INDENT(2)) : NULL;
-	json_decref(v);
-	if (text == NULL)
-		return CTL_FAIL;
-	puts(text);
-	free(text);
-	return CTL_OK;
 }
 
 static int abuse_tickets(struct ctl *c, bool json)

@@ -155,6 +155,19 @@ static const struct cfg_zone *zone_named(const struct config *cfg, const char *n
 	return NULL;
 }
 
+/* The configured zone a command's argument names (any case, a trailing dot or not); NULL
+ * after a message. */
+static const struct cfg_zone *ctl_zone_arg(const struct ctl *c, const char *text)
+{
+	char name[CFG_NAME_MAX];
+	if (!ctl_host_name(text, name, sizeof(name)))
+		return NULL;
+	const struct cfg_zone *cz = zone_named(c->cfg, name);
+	if (cz == NULL)
+		ctl_err("no configured zone %s", name);
+	return cz;
+}
+
 /* Writes one host's records (those of the file) into the store. */
 static int import_host(struct ctl *c, const struct imp *im, const uint32_t *idx,
                        const struct imp_group *g, const struct cfg_zone *cz, int64_t user_id,
@@ -423,16 +436,8 @@ static int zone_import(struct ctl *c, int argc, char **argv)
 		return ctl_usage("zone import FILE [--zone NAME] [--user NAME]");
 
 	const struct cfg_zone *cz = NULL;
-	if (zone_arg != NULL) {
-		char name[CFG_NAME_MAX];
-		if (!ctl_host_name(zone_arg, name, sizeof(name)))
-			return CTL_FAIL;
-		cz = zone_named(c->cfg, name);
-		if (cz == NULL) {
-			ctl_err("no configured zone %s", name);
-			return CTL_FAIL;
-		}
-	}
+	if (zone_arg != NULL && (cz = ctl_zone_arg(c, zone_arg)) == NULL)
+		return CTL_FAIL;
 
 	int status = CTL_FAIL;
 	struct imp im;
@@ -487,14 +492,9 @@ static int zone_export(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 1)
 		return ctl_usage("zone export NAME");
-	char name[CFG_NAME_MAX];
-	if (!ctl_host_name(argv[0], name, sizeof(name)))
+	const struct cfg_zone *cz = ctl_zone_arg(c, argv[0]);
+	if (cz == NULL)
 		return CTL_FAIL;
-	const struct cfg_zone *cz = zone_named(c->cfg, name);
-	if (cz == NULL) {
-		ctl_err("no configured zone %s", name);
-		return CTL_FAIL;
-	}
 	if (ctl_open(c) != CTL_OK)
 		return CTL_FAIL;
 	static char buf[1 << 16];
@@ -542,14 +542,9 @@ static const struct cfg_zone *dnssec_zone_arg(struct ctl *c, int argc, char **ar
 		ctl_usage("%s", usage);
 		return NULL;
 	}
-	char name[CFG_NAME_MAX];
-	if (!ctl_host_name(argv[0], name, sizeof(name)))
+	const struct cfg_zone *cz = ctl_zone_arg(c, argv[0]);
+	if (cz == NULL)
 		return NULL;
-	const struct cfg_zone *cz = zone_named(c->cfg, name);
-	if (cz == NULL) {
-		ctl_err("no configured zone %s", name);
-		return NULL;
-	}
 	if (secret_lib_init() != NP_OK || ctl_open(c) != CTL_OK)
 		return NULL;
 	return cz;

@@ -210,6 +210,42 @@ static int64_t rrset_of(const struct zone_node *node, int s, struct dnssec_rr *r
 	return ttl;
 }
 
+/* A walk over the RRsets of a node to sign, in slot order: each with its records. */
+struct rrset_walk {
+	const struct zone_node *node;
+	int s; /* the slot of the RRset now; -1 before the first */
+	uint16_t type;
+	uint32_t ttl;
+	unsigned count;
+	struct dnssec_rr rrs[ZONE_MAX_RRS_PER_TYPE];
+	uint8_t soa[2 * 255 + 20];
+};
+
+static void rrset_walk_init(struct rrset_walk *w, const struct zone_node *node)
+{
+	w->node = node;
+	w->s = -1;
+}
+
+/* Moves w to the node's next RRset: 1, or 0 after the last, or -1 when the SOA does not
+ * parse. */
+static int rrset_walk_next(struct rrset_walk *w)
+{
+	while (++w->s < ZS_COUNT) {
+		const struct zone_rrset *set = &w->node->rrsets[w->s];
+		if (set->len == 0 || set->count == 0 || set->count > ZONE_MAX_RRS_PER_TYPE)
+			continue;
+		int64_t ttl = rrset_of(w->node, w->s, w->rrs, w->soa, sizeof(w->soa));
+		if (ttl < 0)
+			return -1;
+		w->type = zone_type_of_slot((enum zone_slot)w->s);
+		w->ttl = (uint32_t)ttl;
+		w->count = set->count;
+		return 1;
+	}
+	return 0;
+}
+
 static size_t bitmap_of(const struct zone_node *node, uint8_t out[2 + BITMAP_MAX]);
 
 /* What a wildcard node answers below itself with (zone.h, struct zone_node's wild): RRSIGs
@@ -227,30 +263,20 @@ static int sign_wild(const struct dnssec_zone *z, const struct zone_node *node, 
 	wname[0] = 1;
 	wname[1] = '*';
 	memcpy(wname + 2, node->data, node->name_len);
-	struct dnssec_rr rrs[ZONE_MAX_RRS_PER_TYPE];
-	uint8_t soa[2 * 255 + 20];
-	int n = 0;
-	for (int s = 0; s < ZS_COUNT; s++) {
-		const struct zone_rrset *set = &node->rrsets[s];
-		if (set->len == 0 || set->count == 0 || set->count > ZONE_MAX_RRS_PER_TYPE)
-			continue;
-		int64_t ttl = rrset_of(node, s, rrs, soa, sizeof(soa));
-		if (ttl < 0)
-			return -1;
-		struct dnssec_sig_meta m = {wname,
-		                            wlen,
-		                            zone_type_of_slot((enum zone_slot)s),
-		                            (uint32_t)ttl,
-		                            now - DNSSEC_SKEW,
-		                            now + DNSSEC_VALIDITY,
-		                            z->apex,
-		                            z->apex_len};
-		int len = dnssec_rrsig(&z->zsk, &m, rrs, set->count, buf[n]);
+	struct rrset_walk w;
+	int n = 0, more;
+	for (rrset_walk_init(&w, node); (more = rrset_walk_next(&w)) > 0;) {
+		struct dnssec_sig_meta m = {
+		    wname,   wlen,       w.type, w.ttl, now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
+		    z->apex, z->apex_len};
+		int len = dnssec_rrsig(&z->zsk, &m, w.rrs, w.count, buf[n]);
 		if (len < 0)
 			return -1;
-		out[n] = (struct zone_rr_in){ZONE_TYPE_RRSIG, (uint32_t)ttl, (uint16_t)len, buf[n]};
+		out[n] = (struct zone_rr_in){ZONE_TYPE_RRSIG, w.ttl, (uint16_t)len, buf[n]};
 		n++;
 	}
+	if (more < 0)
+		return -1;
 	/* The NSEC: next = NAME with a 0 octet appended to its first label, the first name
 	 * after NAME's whole subtree in canonical order (RFC 4034 6.1), so that it covers every
 	 * name below NAME but none beside it. */
@@ -291,32 +317,27 @@ struct zone_node *dnssec_sign_node(const struct dnssec_zone *z, const struct zon
 	static _Thread_local uint8_t sigbuf[ZS_COUNT + 3][DNSSEC_RRSIG_MAX];
 	static _Thread_local uint8_t wildbuf[ZS_COUNT + 1][DNSSEC_RRSIG_MAX];
 	uint8_t nsec[255 + 2 + BITMAP_MAX];
-	uint8_t soa[2 * 255 + 20];
-	struct dnssec_rr rrs[ZONE_MAX_RRS_PER_TYPE];
+	struct rrset_walk w;
 	size_t n_sigs = 0;
-	for (int s = 0; s < ZS_COUNT; s++) {
-		const struct zone_rrset *set = &node->rrsets[s];
-		if (set->len == 0 || set->count == 0 || set->count > ZONE_MAX_RRS_PER_TYPE)
-			continue;
-		int64_t ttl = rrset_of(node, s, rrs, soa, sizeof(soa));
-		if (ttl < 0)
-			return NULL;
-		uint16_t type = zone_type_of_slot((enum zone_slot)s);
-		bool by_ksk =
-		    type == ZONE_TYPE_DNSKEY || type == ZONE_TYPE_CDS || type == ZONE_TYPE_CDNSKEY;
-		struct dnssec_sig_meta m = {node->data,    node->name_len,    type,
-		                            (uint32_t)ttl, now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
-		                            z->apex,       z->apex_len};
+	int more;
+	for (rrset_walk_init(&w, node); (more = rrset_walk_next(&w)) > 0;) {
+		bool by_ksk = w.type == ZONE_TYPE_DNSKEY || w.type == ZONE_TYPE_CDS ||
+		              w.type == ZONE_TYPE_CDNSKEY;
+		struct dnssec_sig_meta m = {node->data, node->name_len,    w.type,
+		                            w.ttl,      now - DNSSEC_SKEW, now + DNSSEC_VALIDITY,
+		                            z->apex,    z->apex_len};
 		for (int k = 0; k < (by_ksk && z->ksk2.alg != 0 ? 2 : 1); k++) {
 			const struct dnssec_key *key = !by_ksk ? &z->zsk : k == 0 ? &z->ksk : &z->ksk2;
-			int len = dnssec_rrsig(key, &m, rrs, set->count, sigbuf[n_sigs]);
+			int len = dnssec_rrsig(key, &m, w.rrs, w.count, sigbuf[n_sigs]);
 			if (len < 0)
 				return NULL;
-			sigs[n_sigs] = (struct zone_rr_in){ZONE_TYPE_RRSIG, (uint32_t)ttl,
-			                                   (uint16_t)len, sigbuf[n_sigs]};
+			sigs[n_sigs] = (struct zone_rr_in){ZONE_TYPE_RRSIG, w.ttl, (uint16_t)len,
+			                                   sigbuf[n_sigs]};
 			n_sigs++;
 		}
 	}
+	if (more < 0)
+		return NULL;
 	int n_wild = 0;
 	if ((node->flags & (ZONE_NODE_WILDCARD | ZONE_NODE_APEX | ZONE_NODE_ENT)) ==
 	    ZONE_NODE_WILDCARD) {

@@ -100,6 +100,18 @@ int api_ok(struct api_req *r, unsigned status, json_t *out)
 	return NP_OK;
 }
 
+void *api_ctx_new(struct api_req *r, size_t size, void (*ctx_free)(void *ctx))
+{
+	void *ctx = calloc(1, size);
+	if (ctx == NULL) {
+		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+		return NULL;
+	}
+	r->ctx = ctx;
+	r->ctx_free = ctx_free;
+	return ctx;
+}
+
 int api_refuse(struct api_req *r, enum policy_verdict v, const char *fqdn)
 {
 	/* A name outside the token's names looks like one outside the account: a token learns

@@ -82,6 +82,9 @@ __attribute__((format(printf, 4, 5))) int api_error(struct api_req *r, unsigned 
                                                     const char *code, const char *fmt, ...);
 /* Sets the answer to status with body out (stolen; NULL for 204). Returns NP_OK. */
 int api_ok(struct api_req *r, unsigned status, json_t *out);
+/* The handler's own state: size zeroed bytes as r->ctx, freed by ctx_free (free for a
+ * plain struct) with the request. NULL with a 503 set when memory is short. */
+void *api_ctx_new(struct api_req *r, size_t size, void (*ctx_free)(void *ctx));
 /* Queues the answer r holds now. */
 enum MHD_Result api_answer(struct api_req *r);
 

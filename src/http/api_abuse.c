@@ -66,13 +66,9 @@ static bool evidence_text(struct api_req *r, const char **out)
 enum MHD_Result api_abuse_report(struct api_req *r)
 {
 	static const char *const keys[] = {"hostname", "category", "evidence", "contact", NULL};
-	struct store_ticket *t = calloc(1, sizeof(*t));
-	if (t == NULL) {
-		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+	struct store_ticket *t = api_ctx_new(r, sizeof(*t), free);
+	if (t == NULL)
 		return api_answer(r);
-	}
-	r->ctx = t;
-	r->ctx_free = free;
 	const char *name, *category, *evidence, *contact;
 	if (!api_only_keys(r, keys) || !api_string(r, "hostname", CFG_NAME_MAX, &name) ||
 	    !api_string(r, "category", STORE_TICKET_CATEGORY_MAX, &category) ||
@@ -206,13 +202,9 @@ static int owner_view_get(struct api_req *r, struct store *st)
 
 enum MHD_Result api_host_abuse(struct api_req *r)
 {
-	struct owner_view *v = calloc(1, sizeof(*v));
-	if (v == NULL) {
-		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+	struct owner_view *v = api_ctx_new(r, sizeof(*v), owner_view_free);
+	if (v == NULL)
 		return api_answer(r);
-	}
-	r->ctx = v;
-	r->ctx_free = owner_view_free;
 	if (!api_seg_fqdn(r, 1, v->fqdn))
 		return api_answer(r);
 	return api_read(r, owner_view_get);
@@ -307,13 +299,9 @@ static int clear_apply(struct api_req *r, struct store *st, struct writer_txn *t
 enum MHD_Result api_host_abuse_clear(struct api_req *r)
 {
 	static const char *const keys[] = {"confirm", NULL};
-	struct owner_view *v = calloc(1, sizeof(*v));
-	if (v == NULL) {
-		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+	struct owner_view *v = api_ctx_new(r, sizeof(*v), owner_view_free);
+	if (v == NULL)
 		return api_answer(r);
-	}
-	r->ctx = v;
-	r->ctx_free = owner_view_free;
 	if (!api_seg_fqdn(r, 1, v->fqdn) || !api_only_keys(r, keys))
 		return api_answer(r);
 	if (r->body == NULL || !json_is_true(json_object_get(r->body, "confirm"))) {
@@ -437,13 +425,9 @@ static int ticket_get(struct api_req *r, struct store *st)
 
 enum MHD_Result api_admin_ticket(struct api_req *r)
 {
-	struct store_ticket *t = calloc(1, sizeof(*t));
-	if (t == NULL) {
-		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+	struct store_ticket *t = api_ctx_new(r, sizeof(*t), free);
+	if (t == NULL)
 		return api_answer(r);
-	}
-	r->ctx = t;
-	r->ctx_free = free;
 	return api_read(r, ticket_get);
 }
 
@@ -485,13 +469,9 @@ enum MHD_Result api_admin_ticket_decide(struct api_req *r)
 	               {"quarantine", STORE_ABUSE_QUARANTINED},
 	               {"restore", STORE_ABUSE_OK},
 	               {"dismiss", -1}};
-	struct decision *d = calloc(1, sizeof(*d));
-	if (d == NULL) {
-		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+	struct decision *d = api_ctx_new(r, sizeof(*d), free);
+	if (d == NULL)
 		return api_answer(r);
-	}
-	r->ctx = d;
-	r->ctx_free = free;
 	d->state = -2;
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
 		if (strcmp(r->segs[3], actions[i].action) == 0)

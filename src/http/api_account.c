@@ -57,14 +57,9 @@ static void pw_job_free(void *p)
 
 static struct pw_job *pw_job_new(struct api_req *r)
 {
-	struct pw_job *j = calloc(1, sizeof(*j));
-	if (j == NULL) {
-		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
-		return NULL;
-	}
-	j->r = r;
-	r->ctx = j;
-	r->ctx_free = pw_job_free;
+	struct pw_job *j = api_ctx_new(r, sizeof(*j), pw_job_free);
+	if (j != NULL)
+		j->r = r;
 	return j;
 }
 
@@ -515,14 +510,7 @@ static int token_create(struct api_req *r, struct store *st, struct writer_txn *
 
 static struct token_edit *token_edit_new(struct api_req *r)
 {
-	struct token_edit *e = calloc(1, sizeof(*e));
-	if (e == NULL) {
-		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
-		return NULL;
-	}
-	r->ctx = e;
-	r->ctx_free = token_edit_free;
-	return e;
+	return api_ctx_new(r, sizeof(struct token_edit), token_edit_free);
 }
 
 enum MHD_Result api_tokens_create(struct api_req *r)
@@ -934,14 +922,10 @@ static struct totp_change *totp_body(struct api_req *r, bool with_secret)
 {
 	static const char *const keys_enable[] = {"secret", "code", NULL};
 	static const char *const keys_disable[] = {"code", NULL};
-	struct totp_change *c = calloc(1, sizeof(*c));
+	struct totp_change *c = api_ctx_new(r, sizeof(*c), totp_change_free);
 	const char *secret = NULL, *code;
-	if (c == NULL) {
-		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+	if (c == NULL)
 		return NULL;
-	}
-	r->ctx = c;
-	r->ctx_free = totp_change_free;
 	if (!api_only_keys(r, with_secret ? keys_enable : keys_disable) ||
 	    (with_secret && !api_string(r, "secret", TOTP_SECRET_TEXT_LEN, &secret)) ||
 	    !api_string(r, "code", TOTP_INPUT_MAX, &code))

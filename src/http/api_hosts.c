@@ -904,11 +904,11 @@ static bool prefix_member(struct api_req *r, const char *key, struct np_cidr *ou
 enum MHD_Result api_prefix(struct api_req *r)
 {
 	static const char *const keys[] = {"prefix", "old", NULL};
-	struct prefix_req *q = calloc(1, sizeof(*q));
-	r->ctx = q;
-	r->ctx_free = prefix_req_free;
+	struct prefix_req *q = api_ctx_new(r, sizeof(*q), prefix_req_free);
 	bool given;
-	if (q == NULL || (q->changes = json_array()) == NULL) {
+	if (q == NULL)
+		return api_answer(r);
+	if ((q->changes = json_array()) == NULL) {
 		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
 		return api_answer(r);
 	}

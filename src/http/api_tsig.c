@@ -110,13 +110,9 @@ static int tsig_create(struct api_req *r, struct store *st, struct writer_txn *t
 enum MHD_Result api_tsig_create(struct api_req *r)
 {
 	static const char *const keys[] = {"name", "algorithm", "policy", NULL};
-	struct tsig_edit *e = calloc(1, sizeof(*e));
-	if (e == NULL) {
-		api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "out of memory");
+	struct tsig_edit *e = api_ctx_new(r, sizeof(*e), tsig_edit_free);
+	if (e == NULL)
 		return api_answer(r);
-	}
-	r->ctx = e;
-	r->ctx_free = tsig_edit_free;
 	const char *name, *alg;
 	bool given;
 	char err[160];

@@ -436,6 +436,48 @@ static enum MHD_Result act(struct web *w, api_handler *fn, json_t *body, const s
 	return api_req_run(w->hr, r, fn);
 }
 
+/* Runs the public handler fn (no session) with body (taken) on the path s0/s1; answer
+ * makes the page of its outcome. */
+static enum MHD_Result run_public(struct web *w, api_handler *fn, json_t *body,
+                                  enum MHD_Result (*answer)(struct api_req *r), const char *s0,
+                                  const char *s1)
+{
+	struct api_req *r = api_req_new(w->hr);
+	if (r == NULL || body == NULL) {
+		json_decref(body);
+		api_req_free(r);
+		return http_reply_text(w->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
+	}
+	r->body = body;
+	r->answer = answer;
+	set_segs(r, s0, s1, NULL, NULL);
+	return api_req_run(w->hr, r, fn);
+}
+
+/* A public form that fills an API request: the page that shows it (again, with the fields
+ * of body and why it was refused), the handler and path that take it, and the page of the
+ * outcome. */
+struct public_form {
+	enum MHD_Result (*page)(struct MHD_Connection *c, const struct config *cfg, unsigned status,
+	                        const json_t *body, const char *error);
+	api_handler *fn;
+	const char *s0, *s1;
+	enum MHD_Result (*answer)(struct api_req *r);
+};
+
+/* Posts body (taken) through form f. Before any session, CSRF is the double-submit np_csrf
+ * cookie: without it the form comes back with what was typed. */
+static enum MHD_Result post_public(struct web *w, const struct public_form *f, json_t *body)
+{
+	if (!login_csrf_ok(w->conn, w->form)) {
+		enum MHD_Result ret = f->page(w->conn, w->cfg, MHD_HTTP_FORBIDDEN, body,
+		                              "The form expired or cookies are off; try again.");
+		json_decref(body);
+		return ret;
+	}
+	return run_public(w, f->fn, body, f->answer, f->s0, f->s1);
+}
+
 /* ---- the server's own URL, for the update settings ---- */
 
 static void base_url(struct MHD_Connection *c, const struct config *cfg, char *out, size_t len)
@@ -522,16 +564,7 @@ static enum MHD_Result page_login(struct web *w)
 	                         "password", field_or_empty(w->form, "password"));
 	if (body != NULL && totp[0] != '\0')
 		json_object_set_new(body, "totp", json_string(totp));
-	struct api_req *r = api_req_new(w->hr);
-	if (r == NULL || body == NULL) {
-		json_decref(body);
-		api_req_free(r);
-		return http_reply_text(w->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
-	}
-	r->body = body;
-	r->answer = login_answer;
-	set_segs(r, "auth", "login", NULL, NULL);
-	return api_req_run(w->hr, r, api_login);
+	return run_public(w, api_login, body, login_answer, "auth", "login");
 }
 
 /* ---- sign-up ---- */
@@ -564,6 +597,9 @@ static enum MHD_Result signup_answer(struct api_req *r)
 	               "/", "Home", NULL);
 }
 
+static const struct public_form form_signup = {signup_form, api_signup, "auth", "signup",
+                                               signup_answer};
+
 static enum MHD_Result page_signup(struct web *w)
 {
 	if (!signup_open(w->cfg))
@@ -581,23 +617,7 @@ static enum MHD_Result page_signup(struct web *w)
 		json_object_set_new(body, "email", json_string(email));
 	if (body != NULL && invite[0] != '\0' && strcmp(w->cfg->accounts_signup, "invite") == 0)
 		json_object_set_new(body, "invite", json_string(invite));
-	if (!login_csrf_ok(w->conn, w->form)) {
-		enum MHD_Result ret =
-		    signup_form(w->conn, w->cfg, MHD_HTTP_FORBIDDEN, body,
-		                "The form expired or cookies are off; try again.");
-		json_decref(body);
-		return ret;
-	}
-	struct api_req *r = api_req_new(w->hr);
-	if (r == NULL || body == NULL) {
-		json_decref(body);
-		api_req_free(r);
-		return http_reply_text(w->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
-	}
-	r->body = body;
-	r->answer = signup_answer;
-	set_segs(r, "auth", "signup", NULL, NULL);
-	return api_req_run(w->hr, r, api_signup);
+	return post_public(w, &form_signup, body);
 }
 
 /* ---- abuse reports (public) ---- */
@@ -628,7 +648,10 @@ static enum MHD_Result abuse_answer(struct api_req *r)
 }
 
 /* The form fills the API's request (POST /api/v1/abuse), so its checks and budget are
- * the API's; before any session, CSRF is the double-submit np_csrf cookie. */
+ * the API's. */
+static const struct public_form form_abuse = {abuse_form, api_abuse_report, "abuse", NULL,
+                                              abuse_answer};
+
 static enum MHD_Result page_abuse(struct web *w)
 {
 	if (!w->post)
@@ -639,22 +662,7 @@ static enum MHD_Result page_abuse(struct web *w)
 	const char *contact = field_or_empty(w->form, "contact");
 	if (body != NULL && contact[0] != '\0')
 		json_object_set_new(body, "contact", json_string(contact));
-	if (!login_csrf_ok(w->conn, w->form)) {
-		enum MHD_Result ret = abuse_form(w->conn, w->cfg, MHD_HTTP_FORBIDDEN, body,
-		                                 "The form expired or cookies are off; try again.");
-		json_decref(body);
-		return ret;
-	}
-	struct api_req *r = api_req_new(w->hr);
-	if (r == NULL || body == NULL) {
-		json_decref(body);
-		api_req_free(r);
-		return http_reply_text(w->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
-	}
-	r->body = body;
-	r->answer = abuse_answer;
-	set_segs(r, "abuse", NULL, NULL, NULL);
-	return api_req_run(w->hr, r, api_abuse_report);
+	return post_public(w, &form_abuse, body);
 }
 
 /* GET /abuse/revoked.txt: the API's revoked list as text, one "NAME SINCE" a line. */
@@ -721,17 +729,8 @@ static enum MHD_Result page_confirm(struct web *w)
 		return message(w->conn, NULL, MHD_HTTP_FORBIDDEN, "Not confirmed",
 		               "The form expired or cookies are off; open the link again.", "/",
 		               "Home", NULL);
-	struct api_req *r = api_req_new(w->hr);
 	json_t *body = json_pack("{s:s}", "code", field_or_empty(w->form, "code"));
-	if (r == NULL || body == NULL) {
-		json_decref(body);
-		api_req_free(r);
-		return http_reply_text(w->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory\n");
-	}
-	r->body = body;
-	r->answer = confirm_answer;
-	set_segs(r, "auth", "confirm", NULL, NULL);
-	return api_req_run(w->hr, r, api_confirm);
+	return run_public(w, api_confirm, body, confirm_answer, "auth", "confirm");
 }
 
 static enum MHD_Result logout_done(struct api_req *r)

@@ -133,11 +133,9 @@ static int parse_listen(struct schema_ctx *c, const struct schema_row *r, void *
 {
 	const struct sensor_cfg *cfg = c->root;
 	unsigned *count = schema_count(r, base);
-	if (*count >= r->max_count) {
-		snprintf(why, whylen, "more than %u addresses", r->max_count);
+	struct cfg_listen *l = schema_list_next(r, base, "addresses", why, whylen);
+	if (l == NULL)
 		return NP_EINVAL;
-	}
-	struct cfg_listen *l = (struct cfg_listen *)schema_field(r, base) + *count;
 	if (sockaddr_parse(val, ':', &l->addr, &l->len) != NP_OK ||
 	    np_strlcpy(l->text, val, sizeof(l->text)) >= sizeof(l->text)) {
 		snprintf(why, whylen, "must be ADDR:PORT or [V6ADDR]:PORT");
