@@ -83,9 +83,8 @@ int chain_build(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct 
 			}
 		}
 		bool same;
-		struct zone_node *made = with_records(dz, cz, ix,
-		                                      signed_node != NULL ? signed_node : node, was,
-		                                      now, &same, &ret);
+		struct zone_node *made = with_records(
+		    dz, cz, ix, signed_node != NULL ? signed_node : node, was, now, &same, &ret);
 		if (made == NULL && same) {
 			made = signed_node; /* no chain records: not in the chain */
 			signed_node = NULL;

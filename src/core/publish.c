@@ -730,8 +730,8 @@ static int refresh_zone(struct publisher *p, const struct cfg_zone *cz,
 	}
 	/* What the derive and splice add to retired is old's again if they fail. */
 	size_t r_n = retired->n, r_pages = retired->n_pages, r_j = retired->n_j;
-	struct zone_version *nz = zone_version_derive(old, serial, repl, n_repl, names, lens,
-	                                              n_gone, retired);
+	struct zone_version *nz =
+	    zone_version_derive(old, serial, repl, n_repl, names, lens, n_gone, retired);
 	if (nz == NULL) {
 		ret = NP_ENOMEM;
 		goto done;
@@ -831,8 +831,8 @@ static int rebuild_all(struct publisher *p, bool resign)
 		const struct zone_version *o = from[i] >= 0 ? old->zones[from[i]] : NULL;
 		struct nsec3_index **ix = o != NULL ? &p->chains[from[i]] : NULL;
 		/* Its signatures can stay: same keys, the same TTL in the wildcards' NSEC. */
-		bool keep = dz != NULL && o != NULL && !resign && o->dnssec == dz && o->conf != NULL &&
-		            neg_ttl_of(o->conf) == neg_ttl_of(cz);
+		bool keep = dz != NULL && o != NULL && !resign && o->dnssec == dz &&
+		            o->conf != NULL && neg_ttl_of(o->conf) == neg_ttl_of(cz);
 		struct zone_version *z = NULL;
 		ret = NP_ETOOBIG; /* not built yet */
 		if (keep && *ix != NULL && memcmp(o->conf, cz, sizeof(*cz)) == 0) {
@@ -853,8 +853,8 @@ static int rebuild_all(struct publisher *p, bool resign)
 				*ix = NULL;
 			}
 			if (ret != NP_OK && ret != NP_ETOOBIG)
-				log_warn("zone %s: cannot derive it (%s); signing it whole", cz->name,
-				         np_strerror(ret));
+				log_warn("zone %s: cannot derive it (%s); signing it whole",
+				         cz->name, np_strerror(ret));
 		}
 		if (ret != NP_OK) {
 			ret = bump_for_full_build(p, cz, o);
