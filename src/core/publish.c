@@ -440,6 +440,18 @@ static void load_journal(struct publisher *p, const struct cfg_zone *cz, struct 
 	z->journal = j;
 }
 
+/* The index of the zone of db named like cz, or -1. */
+static long zone_in(const struct zone_db *db, const struct cfg_zone *cz)
+{
+	uint8_t apex[DNS_NAME_MAX];
+	int len = dns_name_from_text(cz->name, apex, sizeof(apex));
+	for (uint32_t k = 0; db != NULL && len > 0 && k < db->n_zones; k++)
+		if (db->zones[k]->apex_len == (size_t)len &&
+		    memcmp(db->zones[k]->apex, apex, (size_t)len) == 0)
+			return (long)k;
+	return -1;
+}
+
 /* Builds zone cz from the store. A signed zone is signed whole with its chain (*chain its
  * index), keeping prev's signatures (may be NULL: chain_build) where the records are the
  * same; or, with sign false, left unsigned but for the apex, to be compared with the
@@ -460,7 +472,10 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz,
 		return ret;
 	struct build_ctx b = {.p = p, .cz = cz, .serial = serial};
 	b.signed_later = signer_of(p, cz) != NULL;
-	b.z = zone_version_new(apex, (size_t)alen, serial, 1024);
+	/* Room for the names the published version has: the table need not grow. */
+	long k = zone_in(p->db, cz);
+	size_t hint = k >= 0 && p->db->zones[k]->count > 1024 ? p->db->zones[k]->count : 1024;
+	b.z = zone_version_new(apex, (size_t)alen, serial, hint);
 	if (b.z == NULL)
 		return NP_ENOMEM;
 	ret = store_foreach_host_records(p->st, cz->name, build_host, &b);
@@ -587,18 +602,6 @@ static bool is_apex(const struct zone_version *z, const struct zone_node *n)
 static uint32_t neg_ttl_of(const struct cfg_zone *cz)
 {
 	return cz->soa_ttl < cz->negative_ttl ? cz->soa_ttl : cz->negative_ttl;
-}
-
-/* The index of the zone of db named like cz, or -1. */
-static long zone_in(const struct zone_db *db, const struct cfg_zone *cz)
-{
-	uint8_t apex[DNS_NAME_MAX];
-	int len = dns_name_from_text(cz->name, apex, sizeof(apex));
-	for (uint32_t k = 0; db != NULL && len > 0 && k < db->n_zones; k++)
-		if (db->zones[k]->apex_len == (size_t)len &&
-		    memcmp(db->zones[k]->apex, apex, (size_t)len) == 0)
-			return (long)k;
-	return -1;
 }
 
 /* More changed names than this and a rebuild signs the zone whole (keeping the signatures
