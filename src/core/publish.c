@@ -599,6 +599,16 @@ static bool is_apex(const struct zone_version *z, const struct zone_node *n)
 	return n->name_len == z->apex_len && memcmp(n->data, z->apex, z->apex_len) == 0;
 }
 
+/* Whether a and b sign everything but the apex alike: the same ZSK. A key roll's step that
+ * changes only the DNSKEY RRset (a ZSK published or removed, any KSK step) or CDS leaves
+ * the other signatures good; one that makes another ZSK active does not. */
+static bool same_zsk(const struct dnssec_zone *a, const struct dnssec_zone *b)
+{
+	return a != NULL && b != NULL && a->zsk.alg == b->zsk.alg && a->zsk.tag == b->zsk.tag &&
+	       a->zsk.pub_len == b->zsk.pub_len &&
+	       memcmp(a->zsk.pub, b->zsk.pub, a->zsk.pub_len) == 0;
+}
+
 static uint32_t neg_ttl_of(const struct cfg_zone *cz)
 {
 	return cz->soa_ttl < cz->negative_ttl ? cz->soa_ttl : cz->negative_ttl;
@@ -672,7 +682,9 @@ static int refresh_zone(struct publisher *p, const struct cfg_zone *cz,
 	}
 	if (ret != NP_OK)
 		goto done;
-	if (n_changed == 0 && n_gone == 0 &&
+	/* old names the signing state of its keys: when that was replaced (a key roll's step),
+	 * the apex is signed anew, and the new version names the new state. */
+	if (n_changed == 0 && n_gone == 0 && old->dnssec == dz &&
 	    zone_node_same_records(built->apex_node, old->apex_node)) {
 		*out = (struct zone_version *)old; /* the SOA too: its serial is old's */
 		goto done;
@@ -741,6 +753,7 @@ static int refresh_zone(struct publisher *p, const struct cfg_zone *cz,
 	}
 	size_t n_names = n_gone + n_repl;
 	n_repl = 0; /* nz owns them */
+	nz->dnssec = dz;
 	*broken = true;
 	ret = chain_splice(dz, cz, ix, old, nz, names, lens, n_names, retired, &entry, &reset);
 	if (ret == NP_OK) {
@@ -833,8 +846,8 @@ static int rebuild_all(struct publisher *p, bool resign)
 		from[i] = zone_in(old, cz);
 		const struct zone_version *o = from[i] >= 0 ? old->zones[from[i]] : NULL;
 		struct nsec3_index **ix = o != NULL ? &p->chains[from[i]] : NULL;
-		/* Its signatures can stay: same keys, the same TTL in the wildcards' NSEC. */
-		bool keep = dz != NULL && o != NULL && !resign && o->dnssec == dz &&
+		/* Its signatures can stay: the same ZSK, the same TTL in the wildcards' NSEC. */
+		bool keep = dz != NULL && o != NULL && !resign && same_zsk(o->dnssec, dz) &&
 		            o->conf != NULL && neg_ttl_of(o->conf) == neg_ttl_of(cz);
 		struct zone_version *z = NULL;
 		ret = NP_ETOOBIG; /* not built yet */
