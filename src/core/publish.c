@@ -928,6 +928,12 @@ fail:
 			p->chains[from[j]] = chains[j];
 			chains[j] = NULL;
 		} else if (o != NULL && g->old_versions[from[j]] == o) {
+			/* Its journal's last entry is its own, the others old's. */
+			const struct zone_journal *jn = db->zones[j]->journal;
+			if (jn != NULL && jn->n > 0 &&
+			    (o->journal == NULL || o->journal->n == 0 ||
+			     jn->e[jn->n - 1] != o->journal->e[o->journal->n - 1]))
+				free(jn->e[jn->n - 1]);
 			zone_version_discard((struct zone_version *)db->zones[j], o);
 		} else {
 			zone_version_free_all((struct zone_version *)db->zones[j]);
