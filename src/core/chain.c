@@ -51,7 +51,7 @@ static struct zone_node *with_records(const struct dnssec_zone *dz, const struct
 }
 
 int chain_build(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct zone_version *z,
-                struct nsec3_index **out)
+                const struct zone_version *prev, struct nsec3_index **out)
 {
 	*out = NULL;
 	struct nsec3_index *ix = nsec3_index_build(z);
@@ -67,8 +67,16 @@ int chain_build(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct 
 		 * records, each replacing its unsigned self at once. One node at a time keeps
 		 * the heap from holding the whole zone twice. */
 		struct zone_node *signed_node = NULL;
+		const struct zone_node *was =
+		    prev != NULL ? zone_find(prev, node->data, node->name_len) : NULL;
+		if (was != NULL && !zone_node_same_records(node, was))
+			was = NULL;
 		if (node->sig_off == 0 && (node->flags & ZONE_NODE_ENT) == 0) {
-			signed_node = dnssec_sign_node(dz, node, nsec3_ttl(cz), now);
+			/* The same records as before: the same signatures (without the chain
+			 * records, which with_records makes or takes from was). */
+			signed_node = was != NULL && was->sig_off != 0
+			                  ? zone_node_with_chain(was, NULL, 0, 0)
+			                  : dnssec_sign_node(dz, node, nsec3_ttl(cz), now);
 			if (signed_node == NULL) {
 				ret = NP_ENOMEM;
 				break;
@@ -76,7 +84,7 @@ int chain_build(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct 
 		}
 		bool same;
 		struct zone_node *made = with_records(
-		    dz, cz, ix, signed_node != NULL ? signed_node : node, NULL, now, &same, &ret);
+		    dz, cz, ix, signed_node != NULL ? signed_node : node, was, now, &same, &ret);
 		if (made == NULL && same) {
 			made = signed_node; /* no chain records: not in the chain */
 			signed_node = NULL;

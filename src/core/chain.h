@@ -16,9 +16,11 @@
 
 /* Signs every node of z, a version being built (zone_version_new and insert, not yet
  * published), that is not signed yet (all but the apex: the build leaves them unsigned),
- * gives each its chain records, and *out the index of its owners. */
+ * gives each its chain records, and *out the index of its owners. prev (may be NULL): a
+ * version signed with dz's keys and signatures still fresh; a node whose records are the
+ * same there keeps its signatures, and its chain records' where they are the same too. */
 int chain_build(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct zone_version *z,
-                struct nsec3_index **out) np_mustcheck;
+                const struct zone_version *prev, struct nsec3_index **out) np_mustcheck;
 
 /* After nz was derived from old (not published yet) by changing the n names (lowercase
  * wire: every name the batch rendered or removed, the apex among them): updates ix (old's

@@ -34,9 +34,9 @@ struct touched {
 struct garbage {
 	struct garbage *next;
 	uint64_t gen;                       /* of the zone_db it replaced */
-	struct zone_db *old_db;             /* the struct only, or all of it with whole */
-	bool whole;                         /* a rebuild: the old db shares nothing */
-	struct zone_version **old_versions; /* tables of the replaced versions */
+	struct zone_db *old_db;             /* the struct only: its versions as below */
+	struct zone_version **old_versions; /* tables of the versions derived from */
+	struct zone_version **rebuilt;      /* versions a rebuild replaced wholly; may be NULL */
 	struct zone_retired retired;        /* nodes, pages, journal entries only old used */
 	struct dnssec_zone **signers;       /* signing states only old's versions named */
 	size_t n_signers;
@@ -440,10 +440,28 @@ static void load_journal(struct publisher *p, const struct cfg_zone *cz, struct 
 	z->journal = j;
 }
 
-static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zone_version **out,
+/* The index of the zone of db named like cz, or -1. */
+static long zone_in(const struct zone_db *db, const struct cfg_zone *cz)
+{
+	uint8_t apex[DNS_NAME_MAX];
+	int len = dns_name_from_text(cz->name, apex, sizeof(apex));
+	for (uint32_t k = 0; db != NULL && len > 0 && k < db->n_zones; k++)
+		if (db->zones[k]->apex_len == (size_t)len &&
+		    memcmp(db->zones[k]->apex, apex, (size_t)len) == 0)
+			return (long)k;
+	return -1;
+}
+
+/* Builds zone cz from the store. A signed zone is signed whole with its chain (*chain its
+ * index), keeping prev's signatures (may be NULL: chain_build) where the records are the
+ * same; or, with sign false, left unsigned but for the apex, to be compared with the
+ * published version (refresh_zone), without chain. */
+static int build_zone(struct publisher *p, const struct cfg_zone *cz,
+                      const struct zone_version *prev, bool sign, struct zone_version **out,
                       struct nsec3_index **chain)
 {
-	*chain = NULL;
+	if (chain != NULL)
+		*chain = NULL;
 	uint8_t apex[DNS_NAME_MAX];
 	int alen = dns_name_from_text(cz->name, apex, sizeof(apex));
 	if (alen < 0)
@@ -454,7 +472,10 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zon
 		return ret;
 	struct build_ctx b = {.p = p, .cz = cz, .serial = serial};
 	b.signed_later = signer_of(p, cz) != NULL;
-	b.z = zone_version_new(apex, (size_t)alen, serial, 1024);
+	/* Room for the names the published version has: the table need not grow. */
+	long k = zone_in(p->db, cz);
+	size_t hint = k >= 0 && p->db->zones[k]->count > 1024 ? p->db->zones[k]->count : 1024;
+	b.z = zone_version_new(apex, (size_t)alen, serial, hint);
 	if (b.z == NULL)
 		return NP_ENOMEM;
 	ret = store_foreach_host_records(p->st, cz->name, build_host, &b);
@@ -482,8 +503,8 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zon
 			*b.z->conf = *cz;
 		b.z->dnssec = signer_of(p, cz);
 	}
-	if (ret == NP_OK && b.z->dnssec != NULL)
-		ret = chain_build(b.z->dnssec, cz, b.z, chain);
+	if (ret == NP_OK && b.z->dnssec != NULL && sign)
+		ret = chain_build(b.z->dnssec, cz, b.z, prev, chain);
 	if (ret != NP_OK) {
 		zone_version_free_all(b.z);
 		return ret;
@@ -498,16 +519,16 @@ static int build_zone(struct publisher *p, const struct cfg_zone *cz, struct zon
 
 static void garbage_free(struct garbage *g)
 {
-	if (g->whole) {
-		db_free_all(g->old_db);
-	} else {
-		for (uint32_t i = 0; g->old_db != NULL && i < g->old_db->n_zones; i++)
-			if (g->old_versions[i] != NULL)
-				zone_version_free_table(g->old_versions[i]);
-		zone_retired_deinit(&g->retired);
-		free(g->old_versions);
-		free(g->old_db);
+	for (uint32_t i = 0; g->old_db != NULL && i < g->old_db->n_zones; i++) {
+		if (g->old_versions[i] != NULL)
+			zone_version_free_table(g->old_versions[i]);
+		if (g->rebuilt != NULL && g->rebuilt[i] != NULL)
+			zone_version_free_all(g->rebuilt[i]);
 	}
+	zone_retired_deinit(&g->retired);
+	free(g->old_versions);
+	free(g->rebuilt);
+	free(g->old_db);
 	for (size_t i = 0; i < g->n_signers; i++)
 		dnssec_zone_free(g->signers[i]);
 	free(g->signers);
@@ -563,9 +584,232 @@ static void chains_free(struct nsec3_index **chains, unsigned n)
 	free(chains);
 }
 
-/* Builds every zone of cfg afresh and publishes them. Used at start, after a reload and
- * when another connection (nameplatectl) committed changes. */
-static int rebuild_all(struct publisher *p)
+/* ---- a rebuild of a signed zone that keeps what did not change ---- */
+
+static int render_apex(struct publisher *p, const struct cfg_zone *cz, uint32_t serial,
+                       struct zone_node **node);
+
+static const struct zone_node *slot_node(const struct zone_version *z, uint32_t i)
+{
+	return z->pages[i >> ZONE_PAGE_SHIFT]->slot[i & (ZONE_PAGE_SLOTS - 1)];
+}
+
+static bool is_apex(const struct zone_version *z, const struct zone_node *n)
+{
+	return n->name_len == z->apex_len && memcmp(n->data, z->apex, z->apex_len) == 0;
+}
+
+/* Whether a and b sign everything but the apex alike: the same ZSK. A key roll's step that
+ * changes only the DNSKEY RRset (a ZSK published or removed, any KSK step) or CDS leaves
+ * the other signatures good; one that makes another ZSK active does not. */
+static bool same_zsk(const struct dnssec_zone *a, const struct dnssec_zone *b)
+{
+	return a != NULL && b != NULL && a->zsk.alg == b->zsk.alg && a->zsk.tag == b->zsk.tag &&
+	       a->zsk.pub_len == b->zsk.pub_len &&
+	       memcmp(a->zsk.pub, b->zsk.pub, a->zsk.pub_len) == 0;
+}
+
+static uint32_t neg_ttl_of(const struct cfg_zone *cz)
+{
+	return cz->soa_ttl < cz->negative_ttl ? cz->soa_ttl : cz->negative_ttl;
+}
+
+/* More changed names than this and a rebuild signs the zone whole (keeping the signatures
+ * of what did not change) rather than deriving it: the splice and the journal entry are
+ * made for batches, and an IXFR that large saves a secondary little. */
+static size_t refresh_limit(const struct zone_version *z)
+{
+	return 256 + z->count / 16;
+}
+
+/* A rebuild of a signed zone whose keys, settings and signatures are still good: built
+ * (what the store holds now, unsigned but the apex) against old, the published version.
+ * When nothing differs, *out is old itself, serial and all: the secondaries have nothing to
+ * fetch. Else the names that differ are signed and old's next version derived as a batch's
+ * is (chain spliced, one journal entry, one new serial unless the store's moved already),
+ * so that secondaries get an IXFR of just that. NP_ETOOBIG: more changes than
+ * refresh_limit (nothing done). On a failure *broken says whether ix was changed (it no
+ * longer matches old then). New versions' leftovers go to retired. */
+static int refresh_zone(struct publisher *p, const struct cfg_zone *cz,
+                        const struct zone_version *old, struct nsec3_index *ix,
+                        const struct zone_version *built, struct zone_retired *retired,
+                        struct zone_version **out, bool *broken)
+{
+	*out = NULL;
+	*broken = false;
+	const struct dnssec_zone *dz = signer_of(p, cz);
+	size_t limit = refresh_limit(old);
+	const struct zone_node **changed = calloc(limit + 1, sizeof(*changed));
+	const struct zone_node **gone = calloc(limit + 1, sizeof(*gone));
+	struct zone_node **repl = calloc(limit + 2, sizeof(*repl));
+	const uint8_t **names = calloc(2 * limit + 2, sizeof(*names));
+	size_t *lens = calloc(2 * limit + 2, sizeof(*lens));
+	uint8_t (*copies)[DNS_NAME_MAX] = calloc(limit + 2, sizeof(*copies));
+	uint8_t *buf = NULL;
+	size_t n_changed = 0, n_gone = 0, n_repl = 0, len = 0, cap = 0;
+	struct zone_jentry *entry = NULL;
+	bool reset = false;
+	int ret = NP_ENOMEM;
+	if (changed == NULL || gone == NULL || repl == NULL || names == NULL || lens == NULL ||
+	    copies == NULL)
+		goto done;
+	ret = NP_OK;
+	/* What differs: names whose records are not old's, and old's names that lost theirs
+	 * (an ENT now, or gone). */
+	for (uint32_t i = 0; ret == NP_OK && i <= built->mask; i++) {
+		const struct zone_node *n = slot_node(built, i);
+		if (n == NULL || (n->flags & ZONE_NODE_ENT) != 0 || is_apex(built, n))
+			continue;
+		const struct zone_node *was = zone_find(old, n->data, n->name_len);
+		if (was != NULL && zone_node_same_records(n, was))
+			continue;
+		if (n_changed == limit)
+			ret = NP_ETOOBIG;
+		else
+			changed[n_changed++] = n;
+	}
+	for (uint32_t i = 0; ret == NP_OK && i <= old->mask; i++) {
+		const struct zone_node *n = slot_node(old, i);
+		if (n == NULL || (n->flags & ZONE_NODE_ENT) != 0 || is_apex(old, n))
+			continue;
+		const struct zone_node *now = zone_find(built, n->data, n->name_len);
+		if (now != NULL && (now->flags & ZONE_NODE_ENT) == 0)
+			continue;
+		if (n_gone == limit)
+			ret = NP_ETOOBIG;
+		else
+			gone[n_gone++] = n;
+	}
+	if (ret != NP_OK)
+		goto done;
+	/* old names the signing state of its keys: when that was replaced (a key roll's step),
+	 * the apex is signed anew, and the new version names the new state. */
+	if (n_changed == 0 && n_gone == 0 && old->dnssec == dz &&
+	    zone_node_same_records(built->apex_node, old->apex_node)) {
+		*out = (struct zone_version *)old; /* the SOA too: its serial is old's */
+		goto done;
+	}
+	/* One new serial for the difference, unless nameplatectl moved it already. */
+	uint32_t serial = built->serial;
+	if (serial == old->serial)
+		ret = store_zone_bump(p->st, cz->name, &serial);
+	if (ret == NP_OK)
+		ret = render_apex(p, cz, serial, &repl[n_repl]);
+	if (ret != NP_OK)
+		goto done;
+	n_repl++;
+	uint32_t now = (uint32_t)time(NULL);
+	for (size_t i = 0; i < n_changed; i++) {
+		repl[n_repl] = dnssec_sign_node(dz, changed[i], neg_ttl_of(cz), now);
+		if (repl[n_repl] == NULL) {
+			ret = NP_ENOMEM;
+			goto done;
+		}
+		n_repl++;
+	}
+	/* The journal entry, as a batch writes it: each name before and after. */
+	for (size_t i = 0; i < n_repl + n_gone && !reset; i++) {
+		const struct zone_node *before = i < n_repl ? NULL : gone[i - n_repl];
+		const struct zone_node *after = i < n_repl ? repl[i] : NULL;
+		const uint8_t *name = after != NULL ? after->data : before->data;
+		size_t name_len = after != NULL ? after->name_len : before->name_len;
+		if (i == 0)
+			before = old->apex_node;
+		else if (i < n_repl)
+			before = zone_find(old, name, name_len);
+		ret = zone_jentry_add_name(&buf, &len, &cap, name, name_len, before, after);
+		if (ret == NP_ETOOBIG) {
+			reset = true; /* too big to keep: the history starts anew */
+			ret = NP_OK;
+		} else if (ret != NP_OK) {
+			goto done;
+		}
+	}
+	if (!reset) {
+		entry = zone_jentry_new(old->serial, serial, buf, len);
+		if (entry == NULL) {
+			ret = NP_ENOMEM;
+			goto done;
+		}
+	}
+	/* Gone names first (the derive's removals), then repl's: what the splice looks at.
+	 * repl's are copied, since the splice may free nodes born in the derive. */
+	for (size_t i = 0; i < n_gone; i++) {
+		names[i] = gone[i]->data;
+		lens[i] = gone[i]->name_len;
+	}
+	for (size_t i = 0; i < n_repl; i++) {
+		memcpy(copies[i], repl[i]->data, repl[i]->name_len);
+		names[n_gone + i] = copies[i];
+		lens[n_gone + i] = repl[i]->name_len;
+	}
+	/* What the derive and splice add to retired is old's again if they fail. */
+	size_t r_n = retired->n, r_pages = retired->n_pages, r_j = retired->n_j;
+	struct zone_version *nz =
+	    zone_version_derive(old, serial, repl, n_repl, names, lens, n_gone, retired);
+	if (nz == NULL) {
+		ret = NP_ENOMEM;
+		goto done;
+	}
+	size_t n_names = n_gone + n_repl;
+	n_repl = 0; /* nz owns them */
+	nz->dnssec = dz;
+	*broken = true;
+	ret = chain_splice(dz, cz, ix, old, nz, names, lens, n_names, retired, &entry, &reset);
+	if (ret == NP_OK) {
+		nz->journal = zone_journal_next(old->journal, entry, reset, retired);
+		if (nz->journal == NULL)
+			ret = NP_ENOMEM;
+		else
+			entry = NULL; /* the journal holds it */
+	}
+	if (ret != NP_OK) {
+		zone_version_discard(nz, old);
+		retired->n = r_n;
+		retired->n_pages = r_pages;
+		retired->n_j = r_j;
+		goto done;
+	}
+	*broken = false;
+	*out = nz;
+	log_info("zone %s: %zu names changed or added, %zu gone: signed those, kept the other "
+	         "signatures (serial %u)",
+	         cz->name, n_changed, n_gone, serial);
+done:
+	for (size_t i = 0; repl != NULL && i < n_repl; i++)
+		zone_node_free(repl[i]);
+	free(entry);
+	free(buf);
+	free(changed);
+	free(gone);
+	free(repl);
+	free(names);
+	free(lens);
+	free(copies);
+	return ret;
+}
+
+/* Before a build that signs zone cz whole (or unsigns it): a new serial, unless the store's
+ * moved since old was built, so that no serial stands for two sets of signatures (an IXFR
+ * from a serial signed anew under it would not apply) and secondaries fetch the new ones. */
+static int bump_for_full_build(struct publisher *p, const struct cfg_zone *cz,
+                               const struct zone_version *old)
+{
+	uint32_t serial;
+	if (old == NULL || (signer_of(p, cz) == NULL && old->dnssec == NULL))
+		return NP_OK;
+	int ret = store_zone_serial(p->st, cz->name, &serial);
+	if (ret == NP_OK && serial == old->serial)
+		ret = store_zone_bump(p->st, cz->name, &serial);
+	return ret;
+}
+
+/* Builds every zone of cfg from the store and publishes them. Used at start, after a
+ * reload, when another connection (nameplatectl) committed changes, and for key rolls and
+ * re-signing. A signed zone whose keys and settings did not change keeps the signatures of
+ * every name whose records did not change (refresh_zone, or chain_build with the published
+ * version), unless resign (every signature made anew: they are getting old). */
+static int rebuild_all(struct publisher *p, bool resign)
 {
 	int64_t started = time_mono_ms();
 	int64_t version;
@@ -576,60 +820,136 @@ static int rebuild_all(struct publisher *p)
 	if (ret != NP_OK)
 		return ret;
 	int64_t signing = time(NULL);
-	struct zone_db *db = db_alloc(p, p->cfg->n_zones);
-	struct nsec3_index **chains = calloc(p->cfg->n_zones + 1, sizeof(*chains));
-	if (db == NULL || chains == NULL) {
-		free(db);
-		free(chains);
-		return NP_ENOMEM;
+	struct zone_db *old = p->db;
+	unsigned nz = p->cfg->n_zones;
+	uint32_t n_old = old != NULL ? old->n_zones : 0;
+	struct zone_db *db = db_alloc(p, nz);
+	struct nsec3_index **chains = calloc(nz + 1, sizeof(*chains));
+	long *from = calloc(nz + 1, sizeof(*from));
+	bool *took = calloc(n_old + 1, sizeof(*took)); /* kept or derived from */
+	struct garbage *g = calloc(1, sizeof(*g));
+	if (g != NULL) {
+		g->old_versions = calloc(n_old + 1, sizeof(*g->old_versions));
+		g->rebuilt = calloc(n_old + 1, sizeof(*g->rebuilt));
 	}
 	size_t nodes = 0;
-	for (unsigned i = 0; i < p->cfg->n_zones; i++) {
+	bool kept_signatures = false;
+	unsigned i = 0;
+	if (db == NULL || chains == NULL || from == NULL || took == NULL || g == NULL ||
+	    g->old_versions == NULL || g->rebuilt == NULL) {
+		ret = NP_ENOMEM;
+		goto fail;
+	}
+	for (; i < nz; i++) {
+		const struct cfg_zone *cz = &p->cfg->zones[i];
+		const struct dnssec_zone *dz = signer_of(p, cz);
+		from[i] = zone_in(old, cz);
+		const struct zone_version *o = from[i] >= 0 ? old->zones[from[i]] : NULL;
+		struct nsec3_index **ix = o != NULL ? &p->chains[from[i]] : NULL;
+		/* Its signatures can stay: the same ZSK, the same TTL in the wildcards' NSEC. */
+		bool keep = dz != NULL && o != NULL && !resign && same_zsk(o->dnssec, dz) &&
+		            o->conf != NULL && neg_ttl_of(o->conf) == neg_ttl_of(cz);
 		struct zone_version *z = NULL;
-		ret = build_zone(p, &p->cfg->zones[i], &z, &chains[i]);
-		if (ret != NP_OK) {
-			log_err("zone %s: cannot load: %s", p->cfg->zones[i].name,
-				np_strerror(ret));
-			db->n_zones = i;
-			db_free_all(db);
-			chains_free(chains, i);
-			return ret;
+		ret = NP_ETOOBIG; /* not built yet */
+		if (keep && *ix != NULL && memcmp(o->conf, cz, sizeof(*cz)) == 0) {
+			struct zone_version *built = NULL;
+			bool broken = false;
+			ret = build_zone(p, cz, NULL, false, &built, NULL);
+			if (ret == NP_OK)
+				ret = refresh_zone(p, cz, o, *ix, built, &g->retired, &z, &broken);
+			zone_version_free_all(built);
+			if (ret == NP_OK) {
+				chains[i] = *ix;
+				*ix = NULL;
+				took[from[i]] = true;
+				if (z != o)
+					g->old_versions[from[i]] = (struct zone_version *)o;
+			} else if (broken) {
+				nsec3_index_free(*ix);
+				*ix = NULL;
+			}
+			if (ret != NP_OK && ret != NP_ETOOBIG)
+				log_warn("zone %s: cannot derive it (%s); signing it whole",
+				         cz->name, np_strerror(ret));
 		}
+		if (ret != NP_OK) {
+			ret = bump_for_full_build(p, cz, o);
+			if (ret == NP_OK)
+				ret = build_zone(p, cz, keep ? o : NULL, true, &z, &chains[i]);
+		}
+		if (ret != NP_OK) {
+			log_err("zone %s: cannot load: %s", cz->name, np_strerror(ret));
+			goto fail;
+		}
+		kept_signatures = kept_signatures || keep;
 		db->zones[i] = z;
 		nodes += z->count;
 	}
-	struct zone_db *old = p->db;
-	struct garbage *g = old != NULL ? calloc(1, sizeof(*g)) : NULL;
-	if (old != NULL && g == NULL) {
-		db_free_all(db);
-		chains_free(chains, p->cfg->n_zones);
-		return NP_ENOMEM;
-	}
-	chains_free(p->chains, p->n_chains);
+	for (uint32_t k = 0; k < n_old; k++)
+		if (!took[k])
+			g->rebuilt[k] = (struct zone_version *)old->zones[k];
+	chains_free(p->chains, p->n_chains); /* those not moved to chains */
 	p->chains = chains;
-	p->n_chains = p->cfg->n_zones;
+	p->n_chains = nz;
 	rcu_assign_pointer(*p->db_slot, db);
 	p->db = db;
 	p->shown = db;
 	p->data_version = version;
-	p->signed_at = signing;
+	/* The oldest signature served is as old as the last signing of everything. */
+	if (!kept_signatures)
+		p->signed_at = signing;
 	notify_changed(p, old, db);
 	synchronize_rcu();
-	if (g != NULL) {
+	if (old != NULL) {
 		g->gen = old->generation;
 		g->old_db = old;
-		g->whole = true;
 		g->signers = p->dead;
 		g->n_signers = p->n_dead;
 		p->dead = NULL;
 		p->n_dead = 0;
 		garbage_enqueue(p, g);
+	} else {
+		garbage_free(g);
 	}
+	free(from);
+	free(took);
 	garbage_collect(p);
 	store_release_memory(p->st);
 	log_info("loaded %u zones, %zu names in %lld ms", db->n_zones, nodes,
 		 (long long)(time_mono_ms() - started));
 	return NP_OK;
+fail:
+	/* Nothing was published: the zones built so far go, and the chains derived ones
+	 * spliced with them (they no longer match the published versions: the next batch
+	 * rebuilds). A kept version gives its chain back. */
+	for (unsigned j = 0; j < i; j++) {
+		const struct zone_version *o = from[j] >= 0 ? old->zones[from[j]] : NULL;
+		if (o != NULL && db->zones[j] == o) {
+			p->chains[from[j]] = chains[j];
+			chains[j] = NULL;
+		} else if (o != NULL && g->old_versions[from[j]] == o) {
+			/* Its journal's last entry is its own, the others old's. */
+			const struct zone_journal *jn = db->zones[j]->journal;
+			if (jn != NULL && jn->n > 0 &&
+			    (o->journal == NULL || o->journal->n == 0 ||
+			     jn->e[jn->n - 1] != o->journal->e[o->journal->n - 1]))
+				free(jn->e[jn->n - 1]);
+			zone_version_discard((struct zone_version *)db->zones[j], o);
+		} else {
+			zone_version_free_all((struct zone_version *)db->zones[j]);
+		}
+	}
+	if (g != NULL) {
+		zone_retired_drop(&g->retired);
+		free(g->old_versions);
+		free(g->rebuilt);
+		free(g);
+	}
+	chains_free(chains, nz);
+	free(db);
+	free(from);
+	free(took);
+	return ret;
 }
 
 /* ---- incremental publication after a batch ---- */
@@ -1014,7 +1334,7 @@ static int rebuild_shown(struct publisher *p)
 		u->db = NULL;
 		u->g = NULL;
 	}
-	ret = rebuild_all(p); /* shows, then waits out the readers */
+	ret = rebuild_all(p, false); /* shows, then waits out the readers */
 	if (ret == NP_OK)
 		graced_enqueue(p);
 	return ret;
@@ -1223,12 +1543,8 @@ static void hook_batch_end(void *ctx, bool committed)
 	garbage_collect(p);
 }
 
-/* nameplatectl commits through its own connection: rebuild when the store changed. */
-/* A full signing makes new signatures for records that did not change: each signed zone
- * gets a new serial, so that secondaries fetch them (an AXFR: the journal's history ends
- * here) before the ones they hold expire, and so that no serial stands for two sets of
- * signatures (an IXFR from a serial re-signed under it would not apply). Called before
- * every rebuild_all. */
+/* Before the first build: every start signs anew (the signatures kept from before are
+ * not known), so every signed zone gets a new serial. */
 static void bump_signed_serials(struct publisher *p)
 {
 	for (unsigned i = 0; i < p->cfg->n_zones; i++) {
@@ -1258,7 +1574,8 @@ static void hook_wake(void *ctx)
 	struct publisher *p = ctx;
 	garbage_collect(p); /* what a transfer that ended held */
 	/* Key rolls: a step due in any signed zone changes its DNSKEY RRset or its signing
-	 * key, so the zones are built and signed anew (with new serials). */
+	 * key, so that zone is built and signed anew (with a new serial); the others keep
+	 * their versions. */
 	bool rolled = false;
 	for (unsigned i = 0; p->have_seal && i < p->cfg->n_zones && i < p->n_signers; i++) {
 		bool changed = false;
@@ -1269,22 +1586,19 @@ static void hook_wake(void *ctx)
 		rolled = rolled || changed;
 	}
 	if (rolled) {
-		bump_signed_serials(p);
-		if (rebuild_all(p) != NP_OK)
+		if (rebuild_all(p, false) != NP_OK)
 			log_err("zones could not be signed with the rolled keys");
 	} else if (signatures_due(p)) {
 		log_info("re-signing the signed zones (signatures made %lld s ago)",
 		         (long long)(time(NULL) - p->signed_at));
-		bump_signed_serials(p);
-		if (rebuild_all(p) != NP_OK)
+		if (rebuild_all(p, true) != NP_OK)
 			log_err("re-signing failed; DNS keeps serving the previous signatures");
 	}
 	int64_t version;
 	if (store_data_version(p->st, &version) != NP_OK || version == p->data_version)
 		return;
 	log_info("store changed by another process; reloading zones");
-	bump_signed_serials(p); /* the rebuild signs every node anew */
-	if (rebuild_all(p) != NP_OK)
+	if (rebuild_all(p, false) != NP_OK)
 		log_err("zone reload failed; DNS keeps serving the previous data");
 }
 
@@ -1292,8 +1606,7 @@ static void hook_reload(void *ctx, const struct config *cfg)
 {
 	struct publisher *p = ctx;
 	p->cfg = cfg;
-	bump_signed_serials(p); /* the rebuild signs every node anew */
-	if (rebuild_all(p) != NP_OK)
+	if (rebuild_all(p, false) != NP_OK)
 		log_err("reload: zones could not be rebuilt");
 }
 
@@ -1325,8 +1638,8 @@ int publish_start(struct publisher **out, const struct config *cfg, struct store
 	p->db_slot = db_slot;
 	p->gq_tail = &p->gq_head;
 	p->unshown_tail = &p->unshown;
-	bump_signed_serials(p); /* every start signs anew */
-	int ret = rebuild_all(p);
+	bump_signed_serials(p);
+	int ret = rebuild_all(p, true);
 	if (ret != NP_OK) {
 		rcu_assign_pointer(*db_slot, NULL);
 		publish_stop(p);

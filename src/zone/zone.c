@@ -645,6 +645,16 @@ static size_t rrsets_end(const struct zone_node *node)
 	return end;
 }
 
+bool zone_node_same_records(const struct zone_node *a, const struct zone_node *b)
+{
+	if (a->flags != b->flags || a->name_len != b->name_len ||
+	    memcmp(a->rrsets, b->rrsets, sizeof(a->rrsets)) != 0 ||
+	    memcmp(a->soa_ptr, b->soa_ptr, sizeof(a->soa_ptr)) != 0)
+		return false;
+	/* Equal offsets and lengths: the RRsets end at the same place in both. */
+	return memcmp(a->data, b->data, rrsets_end(a)) == 0;
+}
+
 /* Writes rr as a pre-rendered record with the owner pointer 0xC00C at p; its length. */
 static size_t render_rr(uint8_t *p, const struct zone_rr_in *rr)
 {

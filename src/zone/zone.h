@@ -233,6 +233,10 @@ struct zone_node *zone_node_with_sigs(const struct zone_node *n, const struct zo
  * NULL on bad input or no memory; n is left as it was. Caller owns the copy. */
 struct zone_node *zone_node_with_chain(const struct zone_node *n, const uint8_t *recs, size_t len,
                                        uint16_t count);
+/* Whether a and b are the same name with the same flags and the same records, their
+ * signatures and chain records aside: what signing a covers, so that a rebuild can keep
+ * the signatures of a node whose records did not change. */
+bool zone_node_same_records(const struct zone_node *a, const struct zone_node *b);
 /* The slot of an RR type, or ZS_COUNT for a type outside the model. */
 enum zone_slot zone_slot_of_type(uint16_t type);
 /* The RR type of a slot. */

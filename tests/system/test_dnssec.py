@@ -20,6 +20,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import dns.xfr
 import dns.zone
 import pytest
 
@@ -314,7 +315,9 @@ def zsk_tags(n):
 def test_zsk_roll_never_bogus(np_factory, tmp_path):
     """A ZSK roll by pre-publication, with TTLs of 1 s and a lifetime of 6 s: the next ZSK
     is published, then signs, then the old one goes; delv validates all along, and every
-    signature is made with a key the DNSKEY RRset holds."""
+    signature is made with a key the DNSKEY RRset holds. Only the step that makes another
+    ZSK sign signs the zone anew: a host left alone keeps its signature through the
+    others."""
     n = start_signed(np_factory, zone={"soa_ttl": 1, "ttl": 1, "negative_ttl": 1,
                                        "dnssec_zsk_lifetime": 6})
     anchor = anchor_file(n, tmp_path)
@@ -322,6 +325,7 @@ def test_zsk_roll_never_bogus(np_factory, tmp_path):
     assert first_keys == {first_signer}
     seen_keys, seen_signers = set(), set()
     states = set()
+    wild_sigs = {}  # key tag -> the signatures of wild's A made with it
     addr = 1
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -329,6 +333,9 @@ def test_zsk_roll_never_bogus(np_factory, tmp_path):
         assert signer in keys, (signer, keys)
         seen_keys |= keys
         seen_signers.add(signer)
+        for rr in query(n, WILD, "A", do=True).answer:
+            for rd in rr if rr.rdtype == dns.rdatatype.RRSIG else ():
+                wild_sigs.setdefault(rd.key_tag, set()).add(rd.signature)
         # Changes go on meanwhile, each answer signed with the key of the moment.
         st, _, lines = n.update(HOME, "198.51.100.%d" % addr, user="alice", secret=n.secret)
         assert st == 200, lines
@@ -349,6 +356,7 @@ def test_zsk_roll_never_bogus(np_factory, tmp_path):
     assert signer != first_signer and keys == {signer}, (keys, signer, states)
     # Pre-published, then active beside the retired one.
     assert ("active", "published") in states and ("active", "retired") in states, states
+    assert all(len(sigs) == 1 for sigs in wild_sigs.values()), wild_sigs
 
 
 def test_secondaries_carry_the_signed_zone(np_factory, tmp_path):
@@ -389,27 +397,77 @@ def test_secondaries_carry_the_signed_zone(np_factory, tmp_path):
             s.stop()
 
 
-def test_a_rebuild_never_re_signs_under_the_same_serial(np_factory):
-    """A change by nameplatectl (or a reload) rebuilds the zone and signs it anew: the
-    serial moves, so that a secondary holding the old signatures fetches the new ones
-    instead of applying an IXFR that does not fit what it holds."""
+def test_a_rebuild_keeps_the_signatures_of_what_did_not_change(np_factory):
+    """A change by nameplatectl (or a reload) rebuilds the zone: what did not change keeps
+    its signatures. With nothing of the zone changed the zone stays as it was, serial and
+    all (no transfer for secondaries); one host changed moves the serial once, and an IXFR
+    from the old serial holds that host's records and signatures and the apex's (its SOA
+    changed), and for a name that joins the chain its NSEC3 and its predecessor's. Never
+    two sets of signatures under one serial."""
     n = start_signed(np_factory, zone={"allow_transfer": "127.0.0.1"})
+    for i in range(8):  # the difference must be smaller than the zone to be sent as one
+        n.ctl("host", "add", "h%d.%s" % (i, ZONE), "--user", "alice")
+        n.ctl("host", "set", "h%d.%s" % (i, ZONE), "A", "192.0.2.%d" % (100 + i))
 
     def axfr():
         xfr = dns.query.xfr("127.0.0.1", ZONE + ".", port=n.dns_port, timeout=5,
                             relativize=False)
-        z = dns.zone.from_xfr(xfr, relativize=False, check_origin=True)
-        return z.get_soa().serial, z.to_text()
+        return dns.zone.from_xfr(xfr, relativize=False, check_origin=True)
 
-    serial, text = axfr()
-    n.ctl("user", "add", "bob")  # nothing of the zone: still a rebuild
-    assert wait_for(lambda: "store changed by another process" in n.stderr(), 5)
-    time.sleep(0.5)
-    serial2, text2 = axfr()
-    assert serial2 != serial or text2 == text, "re-signed under serial %d" % serial
-    # SIGHUP rebuilds too.
-    n.proc.send_signal(signal.SIGHUP)
-    assert wait_for(lambda: n.stderr().count("loaded 1 zones") >= 3, 5), n.stderr()
-    time.sleep(0.5)
-    serial3, text3 = axfr()
-    assert serial3 != serial2 or text3 == text2, "re-signed under serial %d" % serial2
+    def rebuilt(before):
+        assert wait_for(lambda: n.stderr().count("loaded 1 zones") > before, 5), n.stderr()
+
+    def ixfr_names(z):
+        """Applies an IXFR from z's serial to z, as a secondary does; the names it held."""
+        before = n.stderr().count("incremental")
+        names = set()
+        for m in dns.query.xfr("127.0.0.1", ZONE + ".", port=n.dns_port, timeout=5,
+                               rdtype=dns.rdatatype.IXFR, serial=z.get_soa().serial,
+                               relativize=False):
+            names |= {(r.name.to_text(), r.rdtype, getattr(r, "covers", 0)) for r in m.answer}
+        query, _ = dns.xfr.make_query(z)
+        dns.query.inbound_xfr("127.0.0.1", z, query=query, port=n.dns_port, timeout=5)
+        assert n.stderr().count("incremental") == before + 2, n.stderr()[-2000:]
+        return names
+
+    def same(a, b):
+        def records(z):
+            return {(name, rds.rdtype, rds.covers, rds.ttl, rd.to_text())
+                    for name, node in z.nodes.items() for rds in node.rdatasets for rd in rds}
+        return records(a) == records(b)
+
+    assert wait_for(lambda: "loaded 1 zones" in n.stderr() and
+                    axfr().get_node("h7." + ZONE + ".") is not None, 5)
+    z = axfr()
+    loads = n.stderr().count("loaded 1 zones")
+    signs = n.stderr().count("signed those")
+    n.ctl("user", "add", "bob")  # nothing of the zone
+    rebuilt(loads)
+    assert same(axfr(), z), "the zone changed (re-signed?) without a change"
+    n.proc.send_signal(signal.SIGHUP)  # a reload without a change
+    rebuilt(loads + 1)
+    assert same(axfr(), z), "a reload re-signed the zone"
+    assert n.stderr().count("signed those") == signs
+
+    # One host changes: one new serial, an IXFR of that host (A and its RRSIG) and the
+    # apex (signed with its new SOA); the chain does not change.
+    serial = z.get_soa().serial
+    n.ctl("host", "set", HOME, "A", "198.51.100.9")
+    assert wait_for(lambda: axfr().get_soa().serial != serial, 5)
+    names = ixfr_names(z)
+    assert z.get_soa().serial != serial
+    apex = ZONE + "."
+    assert {x[0] for x in names} == {apex, HOME + "."}, names
+    assert {(HOME + ".", dns.rdatatype.A, 0),
+            (HOME + ".", dns.rdatatype.RRSIG, dns.rdatatype.A)} <= names, names
+    assert not any(x[1] == dns.rdatatype.NSEC3 for x in names), names
+    assert same(z, axfr())
+    # A new name with an address joins the chain: its NSEC3 and its predecessor's.
+    n.ctl("host", "add", "new." + ZONE, "--user", "alice")
+    n.ctl("host", "set", "new." + ZONE, "A", "192.0.2.44")
+    assert wait_for(lambda: axfr().get_rdataset("new." + apex, "A") is not None, 5)
+    names = ixfr_names(z)
+    assert ("new." + apex, dns.rdatatype.A, 0) in names
+    assert sum(1 for x in names if x[1] == dns.rdatatype.NSEC3) == 2, names
+    assert not {x[0] for x in names} & {"h%d.%s" % (i, apex) for i in range(8)}
+    assert same(z, axfr())
