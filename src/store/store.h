@@ -97,6 +97,8 @@ struct store_host {
 	bool blocked;    /* updates refused with "abuse": abuse_state hold or quarantined */
 	int abuse_state; /* enum store_abuse_state (store/abuse.h); set only through there */
 	bool suspended;  /* the owner's account is suspended: served as if quarantined */
+	/* updated: the later of the row's own time (creation, flags) and the host's last
+	 * history row (a change of records is dated by its history row alone) */
 	int64_t created, updated;
 };
 int store_host_add(struct store *st, const struct store_host *h, int64_t *id) np_mustcheck;
@@ -147,7 +149,8 @@ struct store_history {
 	const char *token_id; /* the token that made the change; "" or NULL when none */
 };
 int store_history_add(struct store *st, const struct store_history *h) np_mustcheck;
-/* The newest history rows of a host, newest first, at most limit. The strings passed to
+/* The newest history rows of the host of that name (by its id: not those of a host of the
+ * same name deleted before), newest first, at most limit. The strings passed to
  * cb live until it returns. */
 typedef int store_history_row_cb(const struct store_history *h, void *ctx);
 int store_history_list(struct store *st, const char *fqdn, size_t limit, store_history_row_cb *cb,
