@@ -68,6 +68,8 @@ void store_rollback_savepoint(struct store *st);
 /* Large page cache and memory-mapped reads for bulk work (imports, exports); off by
  * default so that a long-running process stays small. */
 int store_set_bulk(struct store *st, bool bulk) np_mustcheck;
+/* Memory-mapped reads for nameplated's writer connection (the page cache stays small). */
+int store_map_reads(struct store *st) np_mustcheck;
 /* Gives back the page cache's unused memory, e.g. after a full pass over the store. */
 void store_release_memory(struct store *st);
 
