@@ -33,7 +33,7 @@
 /* The zone walks leave updated as the row has it: what they build does not show it, and a
  * seek per host would slow the load of a large zone. */
 #define HOST_COLS_ROW HOST_COLS_WITH("h.updated")
-#define HOST_FROM " FROM hosts h LEFT JOIN users u ON u.id = h.user_id"
+#define HOST_FROM     " FROM hosts h LEFT JOIN users u ON u.id = h.user_id"
 
 /* The SQL of each enum store_stmt. The foreach queries are one ordered join, so a whole
  * zone loads in one pass over the (zone, fqdn) and (host_id, type) indexes, no sort. */
