@@ -23,7 +23,7 @@ import genzone  # noqa: E402
 
 ZONE = genzone.ORIGIN
 KEYNAME = "bench-key"
-SERVERS = ("nameplated", "bind", "knot", "knot-journal")
+SERVERS = ("nameplated", "bind", "knot", "knot-journal", "np-base")
 DEFAULT_SERVERS = "nameplated,bind,knot"
 # What each server does with an update before it answers, by default (bench/README.md).
 DURABILITY = {
@@ -36,6 +36,7 @@ DURABILITY = {
     "knot-journal": "as knot, but zonefile-sync: -1: the journal only (robust, synced), the "
                     "zone file never rewritten (not a default; knot.conf(5) suggests it for "
                     "large zones with frequent updates)",
+    "np-base": "as nameplated (--baseline: the build compared with)",
 }
 
 
@@ -244,6 +245,12 @@ ttl = 60
         return [os.path.join(self.build, "nameplated"), "-c", self.conf, "-f"]
 
 
+class NameplateBase(Nameplate):
+    """--baseline: another build's nameplated (e.g. the commit before a change), with a
+    store and key of its own made by its own nameplatectl."""
+    name = "np-base"
+
+
 class NsdSecondary(bench.Server):
     name = "nsd-secondary"
 
@@ -382,17 +389,24 @@ def main():
                     help="updates timed to the NSD secondary per server; 0 skips the row")
     ap.add_argument("--sync-check", type=int, default=200,
                     help="updates counted under strace per server and outstanding; 0 skips")
+    ap.add_argument("--baseline", help="another build (its nameplated and nameplatectl) run as "
+                    "the server np-base on the same data, with an np/np-base column")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                   "out"))
     a = ap.parse_args()
     servers = [s for s in a.servers.split(",") if s]
+    if a.baseline and "np-base" not in servers:
+        servers.insert(servers.index("nameplated") + 1 if "nameplated" in servers else 0,
+                       "np-base")
+    if "np-base" in servers and not a.baseline:
+        ap.error("np-base needs --baseline BUILD")
     outs = [int(x) for x in a.outstanding.split(",") if x]
     if any(s not in SERVERS for s in servers) or not servers or not outs:
         ap.error("--servers from %s; --outstanding a list of numbers" % ",".join(SERVERS))
     if a.runs < 1 or a.seconds < 1 or a.hosts < 2 * max(outs):
         ap.error("--runs, --seconds >= 1; --hosts at least twice the outstanding")
     for tool in ["dig"] + [{"bind": "named", "knot": "knotd", "knot-journal": "knotd",
-                            "nameplated": "dig"}[s]
+                            "nameplated": "dig", "np-base": "dig"}[s]
                            for s in servers]:
         if not shutil.which(tool):
             sys.exit("update.py: needs %s (scripts/deps.sh)" % tool)
@@ -403,6 +417,8 @@ def main():
     work = os.path.join(a.out, "update-work")
     shutil.rmtree(work, ignore_errors=True)
     build = bench.private_bin(build, os.path.join(work, "bin"))
+    if a.baseline:
+        bench.private_bin(os.path.abspath(a.baseline), os.path.join(work, "bin-base"))
     gen = os.path.join(build, "update_load")
     shutil.copy(a.gen, gen)
 
@@ -417,6 +433,8 @@ def main():
     key = np_srv.key
     srvs = {"nameplated": np_srv, "bind": Bind(work, data, key), "knot": Knot(work, data, key),
             "knot-journal": KnotJournal(work, data, key)}
+    if a.baseline:
+        srvs["np-base"] = NameplateBase(work, data, os.path.join(work, "bin-base"))
     srvs = {s: srvs[s] for s in servers}
     report = {"hosts": a.hosts, "seconds": a.seconds, "runs": a.runs, "outstanding": outs,
               "cpus": os.cpu_count(), "durability": {s: DURABILITY[s] for s in servers},
@@ -444,7 +462,7 @@ def main():
                     cpu0 = bench.cpu_ticks(srv.pids())
                     busy0, gen0, t0 = bench.busy_cpu_s(), children_cpu_s(), time.monotonic()
                     seed = 1000 * (r + 1) + 10 * c + SERVERS.index(s)
-                    res = load(gen, srv.port, key, a, "%s-c%d-r%d" % (s, c, r + 1),
+                    res = load(gen, srv.port, srv.key, a, "%s-c%d-r%d" % (s, c, r + 1),
                                ["--outstanding", str(c), "--seconds", str(a.seconds),
                                 "--hosts", str(a.hosts), "--timeout-ms", str(a.timeout_ms),
                                 "--seed", str(seed)], a.seconds + 120)
@@ -484,7 +502,8 @@ def main():
 
     if a.secondary_updates:
         for s in servers:
-            report["secondary"][s] = secondary(s, work, data, build, key, gen, a)
+            if s != "np-base":
+                report["secondary"][s] = secondary(s, work, data, build, key, gen, a)
 
     text = summary(report, servers, outs)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -575,7 +594,7 @@ def summary(rep, servers, outs):
              "%d s per run, median of %d runs; %d CPUs, shared with the load generator" %
              (rep["hosts"], rep["seconds"], rep["runs"], rep["cpus"])]
     hdr = "%-34s" % "metric" + "".join("%13s" % s for s in servers)
-    ratio_cols = [p for p in ("bind", "knot", "knot-journal")
+    ratio_cols = [p for p in ("bind", "knot", "knot-journal", "np-base")
                   if p in servers and "nameplated" in servers]
     hdr += "".join("%16s" % ("np/" + p) for p in ratio_cols)
     lines += [hdr, "-" * len(hdr)]

@@ -408,6 +408,8 @@ int writer_start(struct writer **out, const struct config *cfg, struct store *st
 	w->st = st;
 	hooks_fill(&w->hooks, hooks);
 	w->txn.w = w;
+	if (store_map_reads(st) != NP_OK)
+		log_warn("writer: reads stay unmapped");
 	/* Pipelined commits where the store has a WAL file (not in memory). */
 	int sync = store_wal_sync_start(st);
 	if (sync != NP_OK && sync != NP_ENOTFOUND)

@@ -221,14 +221,10 @@ _Static_assert(4 * ZONE_MAX_RRS_PER_TYPE <= ZONE_MAX_RRS_PER_NODE, "host types f
 static int records_replace(struct store *st, int64_t host_id, uint16_t type,
                            const struct store_rr *rrs, size_t n)
 {
-	sqlite3_stmt *s = store__stmt(st, SQL_HOST_TOUCH);
-	if (s == NULL)
-		return NP_ESTORE;
-	sqlite3_bind_int64(s, 1, host_id);
-	sqlite3_bind_int64(s, 2, time_now());
-	int ret = store__exec_changed(st, s);
-	if (ret != NP_OK)
-		return ret;
+	/* The host's updated time is its last history row (HOST_UPDATED in store.c): its own
+	 * row is not rewritten here. */
+	sqlite3_stmt *s;
+	int ret;
 	if (n == 1) {
 		/* One record for the type, the usual address change: rewrite the first row in
 		 * place and drop any others. Its records(host_id, type) entry stays as it is, so

@@ -68,6 +68,8 @@ void store_rollback_savepoint(struct store *st);
 /* Large page cache and memory-mapped reads for bulk work (imports, exports); off by
  * default so that a long-running process stays small. */
 int store_set_bulk(struct store *st, bool bulk) np_mustcheck;
+/* Memory-mapped reads for nameplated's writer connection (the page cache stays small). */
+int store_map_reads(struct store *st) np_mustcheck;
 /* Gives back the page cache's unused memory, e.g. after a full pass over the store. */
 void store_release_memory(struct store *st);
 
@@ -97,6 +99,8 @@ struct store_host {
 	bool blocked;    /* updates refused with "abuse": abuse_state hold or quarantined */
 	int abuse_state; /* enum store_abuse_state (store/abuse.h); set only through there */
 	bool suspended;  /* the owner's account is suspended: served as if quarantined */
+	/* updated: the later of the row's own time (creation, flags) and the host's last
+	 * history row (a change of records is dated by its history row alone) */
 	int64_t created, updated;
 };
 int store_host_add(struct store *st, const struct store_host *h, int64_t *id) np_mustcheck;
@@ -147,7 +151,8 @@ struct store_history {
 	const char *token_id; /* the token that made the change; "" or NULL when none */
 };
 int store_history_add(struct store *st, const struct store_history *h) np_mustcheck;
-/* The newest history rows of a host, newest first, at most limit. The strings passed to
+/* The newest history rows of the host of that name (by its id: not those of a host of the
+ * same name deleted before), newest first, at most limit. The strings passed to
  * cb live until it returns. */
 typedef int store_history_row_cb(const struct store_history *h, void *ctx);
 int store_history_list(struct store *st, const char *fqdn, size_t limit, store_history_row_cb *cb,
