@@ -76,6 +76,10 @@ struct update_service {
 	pthread_cond_t drained; /* the last job at the writer was answered */
 	struct queued *head, **tail;
 	struct update_op *done; /* committed or refused by the writer, to be answered here */
+	/* Freed update_ops kept for the next UPDATEs (op_alloc), at most OP_SPARE_MAX: one is
+	 * tens of KiB, and malloc grew and trimmed its heap for nearly every UPDATE. */
+	struct update_op *spare;
+	unsigned n_spare;
 	unsigned queued, at_writer;
 	bool stopping;
 };
@@ -111,6 +115,39 @@ struct update_op {
 	const char *reason;          /* for the log: why the writer failed it, or "" */
 	struct update_msg msg; /* last: the only large member, never zeroed whole */
 };
+
+/* As many as the UPDATEs in flight on a busy server (UPDATE_QUEUE_MAX queued ones come
+ * and go in far smaller numbers); beyond these, freed as usual. */
+#define OP_SPARE_MAX 64
+
+/* A spare update_op, else a new one; never zeroed whole (see handle). */
+static struct update_op *op_alloc(struct update_service *svc)
+{
+	pthread_mutex_lock(&svc->mu);
+	struct update_op *u = svc->spare;
+	if (u != NULL) {
+		svc->spare = u->next_done;
+		svc->n_spare--;
+	}
+	pthread_mutex_unlock(&svc->mu);
+	return u != NULL ? u : malloc(sizeof(struct update_op));
+}
+
+/* Wipes the secret, then keeps u for op_alloc or frees it. */
+static void op_free(struct update_service *svc, struct update_op *u)
+{
+	sodium_memzero(u->secret, sizeof(u->secret));
+	pthread_mutex_lock(&svc->mu);
+	bool keep = svc->n_spare < OP_SPARE_MAX && !svc->stopping;
+	if (keep) {
+		u->next_done = svc->spare;
+		svc->spare = u;
+		svc->n_spare++;
+	}
+	pthread_mutex_unlock(&svc->mu);
+	if (!keep)
+		free(u);
+}
 
 /* The writer thread's scratch for apply (one op at a time). */
 static _Thread_local struct {
@@ -631,8 +668,7 @@ static void answer_done(struct update_op *u)
 {
 	log_update(u, u->rcode, u->reason);
 	answer(u->job, &u->msg, u->rcode, &u->key, u->req_mac, u->req_mac_len, u->fudge, NULL, 0);
-	sodium_memzero(u->secret, sizeof(u->secret));
-	free(u);
+	op_free(u->svc, u);
 }
 
 /* On the writer's thread, after its batch. While other UPDATEs are at the writer the
@@ -933,7 +969,7 @@ static void handle(struct update_service *svc, struct update_job *job)
 	}
 	/* Not calloc: the message (tens of KiB) is filled by update_parse as far as it is
 	 * used; zeroing it all cost more than the rest of an UPDATE. */
-	struct update_op *u = malloc(sizeof(*u));
+	struct update_op *u = op_alloc(svc);
 	if (u != NULL) {
 		memset(u, 0, offsetof(struct update_op, msg));
 		u->msg.zone_len = 0;
@@ -1029,8 +1065,7 @@ static void handle(struct update_service *svc, struct update_job *job)
 	answer(job, &u->msg, DNS_RCODE_SERVFAIL, &u->key, u->req_mac, u->req_mac_len, u->fudge,
 	       NULL, 0);
 out:
-	sodium_memzero(u->secret, sizeof(u->secret));
-	free(u);
+	op_free(svc, u);
 }
 
 /* ---- the sweep of stale ACME challenge values ---- */
@@ -1213,6 +1248,11 @@ void update_service_stop(struct update_service *svc)
 	pthread_mutex_lock(&svc->mu);
 	while (svc->at_writer > 0)
 		pthread_cond_wait(&svc->drained, &svc->mu);
+	while (svc->spare != NULL) {
+		struct update_op *u = svc->spare;
+		svc->spare = u->next_done;
+		free(u);
+	}
 	pthread_mutex_unlock(&svc->mu);
 	if (svc->st != NULL)
 		store_close(svc->st);
