@@ -264,9 +264,9 @@ static int records_at(struct update_op *u, struct store *st, const struct cfg_zo
 	*apex = strcmp(fqdn, cz->name) == 0;
 	if (*apex)
 		return NP_OK;
-	int ret = store_host_get(st, fqdn, u->host_p);
+	int ret = store_host_get_row(st, fqdn, u->host_p);
 	if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
-		ret = store_host_get(st, acme_host_of(fqdn), u->host_p);
+		ret = store_host_get_row(st, acme_host_of(fqdn), u->host_p);
 		if (ret == NP_OK)
 			return challenge_records(st, u->host_p->id, out, n);
 	}
@@ -474,10 +474,10 @@ static int load_host(struct update_op *u, struct store *st, const struct update_
 {
 	char fqdn[CFG_NAME_MAX];
 	name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
-	int ret = store_host_get(st, fqdn, u->host_p);
+	int ret = store_host_get_row(st, fqdn, u->host_p);
 	u->challenge = false;
 	if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
-		ret = store_host_get(st, acme_host_of(fqdn), u->host_p);
+		ret = store_host_get_row(st, acme_host_of(fqdn), u->host_p);
 		u->challenge = ret == NP_OK;
 	}
 	if (ret == NP_ENOTFOUND ||
@@ -740,9 +740,9 @@ static unsigned check_policy(struct update_service *svc, struct update_op *u, in
 		name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
 		if (acme_host_of(fqdn) != NULL) {
 			static _Thread_local struct store_host h;
-			int ret = store_host_get(svc->st, fqdn, &h);
+			int ret = store_host_get_row(svc->st, fqdn, &h);
 			if (ret == NP_ENOTFOUND) {
-				ret = store_host_get(svc->st, acme_host_of(fqdn), &h);
+				ret = store_host_get_row(svc->st, acme_host_of(fqdn), &h);
 				if (ret == NP_OK) {
 					unsigned rc = check_challenge(u, rr, m->kind[i], fqdn,
 					                              h.user_id, now);
