@@ -685,9 +685,12 @@ static void op_done(struct writer_op *op, int status)
 	pthread_mutex_lock(&svc->mu);
 	bool here = svc->at_writer == 1 || svc->stopping;
 	if (!here) {
+		/* One wake-up per batch: the service thread takes the whole list, and one
+		 * already waiting to be taken had its signal. */
+		if (svc->done == NULL)
+			pthread_cond_signal(&svc->cv);
 		u->next_done = svc->done;
 		svc->done = u;
-		pthread_cond_signal(&svc->cv);
 	}
 	pthread_mutex_unlock(&svc->mu);
 	if (!here)
