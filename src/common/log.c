@@ -110,10 +110,12 @@ static void emit(int prio, struct line *l)
 		syslog(prio, "%s", l->b);
 		return;
 	}
-	/* One write under one lock so lines from several threads never interleave. */
+	/* One write under one lock so lines from several threads never interleave: stderr
+	 * is unbuffered, so the newline goes in the same fwrite (the NUL's place, n being at
+	 * most LOG_LINE_MAX - 1), not in a write of its own. */
+	l->b[l->n] = '\n';
 	pthread_mutex_lock(&log_lock);
-	fwrite(l->b, 1, l->n, stderr);
-	fputc('\n', stderr);
+	fwrite(l->b, 1, l->n + 1, stderr);
 	pthread_mutex_unlock(&log_lock);
 }
 

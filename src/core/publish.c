@@ -358,7 +358,7 @@ static int build_challenge(const char *fqdn, const struct store_acme_txt *v, siz
 {
 	struct build_ctx *b = arg;
 	struct store_host h;
-	int ret = store_host_get(b->p->st, fqdn, &h);
+	int ret = store_host_get_row(b->p->st, fqdn, &h);
 	if (ret != NP_OK || store_abuse_withdrawn(&h)) {
 		b->err = ret == NP_ENOTFOUND ? NP_OK : ret;
 		return b->err != NP_OK;
@@ -996,7 +996,7 @@ static int render_challenge(struct publisher *p, const char *host_fqdn, struct z
 	size_t n = 0;
 	const struct cfg_zone *cz = config_zone_for(p->cfg, host_fqdn);
 	*node = NULL;
-	int ret = store_host_get(p->st, host_fqdn, &h);
+	int ret = store_host_get_row(p->st, host_fqdn, &h);
 	if (ret == NP_ENOTFOUND || cz == NULL || (ret == NP_OK && store_abuse_withdrawn(&h)))
 		return NP_OK;
 	if (ret == NP_OK)
@@ -1013,7 +1013,7 @@ static int render_host(struct publisher *p, const char *fqdn, struct zone_node *
 {
 	struct store_host h;
 	*node = NULL;
-	int ret = store_host_get(p->st, fqdn, &h);
+	int ret = store_host_get_row(p->st, fqdn, &h);
 	if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL)
 		return render_challenge(p, acme_host_of(fqdn), node);
 	if (ret == NP_ENOTFOUND)
@@ -1044,7 +1044,7 @@ static int render_apex(struct publisher *p, const struct cfg_zone *cz, uint32_t 
 {
 	struct store_host h;
 	size_t n = 0;
-	int ret = store_host_get(p->st, cz->name, &h);
+	int ret = store_host_get_row(p->st, cz->name, &h);
 	if (ret == NP_OK)
 		ret = store_records_get(p->st, h.id, p->rrs, ZONE_MAX_RRS_PER_NODE, &n);
 	else if (ret == NP_ENOTFOUND)

@@ -64,9 +64,10 @@ int store_host_add(struct store *st, const struct store_host *h, int64_t *id)
 	return store__exec_insert(st, s, id);
 }
 
-int store_host_get(struct store *st, const char *fqdn, struct store_host *out)
+static int host_get(struct store *st, enum store_stmt which, const char *fqdn,
+                    struct store_host *out)
 {
-	sqlite3_stmt *s = store__stmt(st, SQL_HOST_GET);
+	sqlite3_stmt *s = store__stmt(st, which);
 	if (s == NULL)
 		return NP_ESTORE;
 	sqlite3_bind_text(s, 1, fqdn, -1, SQLITE_STATIC);
@@ -75,6 +76,16 @@ int store_host_get(struct store *st, const char *fqdn, struct store_host *out)
 		read_host(s, out);
 	store__done(s);
 	return ret;
+}
+
+int store_host_get(struct store *st, const char *fqdn, struct store_host *out)
+{
+	return host_get(st, SQL_HOST_GET, fqdn, out);
+}
+
+int store_host_get_row(struct store *st, const char *fqdn, struct store_host *out)
+{
+	return host_get(st, SQL_HOST_GET_ROW, fqdn, out);
 }
 
 int store_host_del(struct store *st, const char *fqdn)

@@ -54,6 +54,7 @@ static const char *const stmt_sql[SQL_COUNT] = {
 	[SQL_HOST_ADD] = "INSERT INTO hosts(fqdn, zone, user_id, wildcard, offline, blocked,"
 			 " created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[SQL_HOST_GET] = "SELECT " HOST_COLS HOST_FROM " WHERE h.fqdn = ?1",
+	[SQL_HOST_GET_ROW] = "SELECT " HOST_COLS_ROW HOST_FROM " WHERE h.fqdn = ?1",
 	[SQL_HOST_DEL] = "DELETE FROM hosts WHERE fqdn = ?1",
 	[SQL_HOST_FLAGS] = "UPDATE hosts SET wildcard = ?2, offline = ?3, blocked = ?4, "
 			   "updated = ?5 WHERE id = ?1",

@@ -76,6 +76,10 @@ struct update_service {
 	pthread_cond_t drained; /* the last job at the writer was answered */
 	struct queued *head, **tail;
 	struct update_op *done; /* committed or refused by the writer, to be answered here */
+	/* Freed update_ops kept for the next UPDATEs (op_alloc), at most OP_SPARE_MAX: one is
+	 * tens of KiB, and malloc grew and trimmed its heap for nearly every UPDATE. */
+	struct update_op *spare;
+	unsigned n_spare;
 	unsigned queued, at_writer;
 	bool stopping;
 };
@@ -111,6 +115,39 @@ struct update_op {
 	const char *reason;          /* for the log: why the writer failed it, or "" */
 	struct update_msg msg; /* last: the only large member, never zeroed whole */
 };
+
+/* As many as the UPDATEs in flight on a busy server (UPDATE_QUEUE_MAX queued ones come
+ * and go in far smaller numbers); beyond these, freed as usual. */
+#define OP_SPARE_MAX 64
+
+/* A spare update_op, else a new one; never zeroed whole (see handle). */
+static struct update_op *op_alloc(struct update_service *svc)
+{
+	pthread_mutex_lock(&svc->mu);
+	struct update_op *u = svc->spare;
+	if (u != NULL) {
+		svc->spare = u->next_done;
+		svc->n_spare--;
+	}
+	pthread_mutex_unlock(&svc->mu);
+	return u != NULL ? u : malloc(sizeof(struct update_op));
+}
+
+/* Wipes the secret, then keeps u for op_alloc or frees it. */
+static void op_free(struct update_service *svc, struct update_op *u)
+{
+	sodium_memzero(u->secret, sizeof(u->secret));
+	pthread_mutex_lock(&svc->mu);
+	bool keep = svc->n_spare < OP_SPARE_MAX && !svc->stopping;
+	if (keep) {
+		u->next_done = svc->spare;
+		svc->spare = u;
+		svc->n_spare++;
+	}
+	pthread_mutex_unlock(&svc->mu);
+	if (!keep)
+		free(u);
+}
 
 /* The writer thread's scratch for apply (one op at a time). */
 static _Thread_local struct {
@@ -227,9 +264,9 @@ static int records_at(struct update_op *u, struct store *st, const struct cfg_zo
 	*apex = strcmp(fqdn, cz->name) == 0;
 	if (*apex)
 		return NP_OK;
-	int ret = store_host_get(st, fqdn, u->host_p);
+	int ret = store_host_get_row(st, fqdn, u->host_p);
 	if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
-		ret = store_host_get(st, acme_host_of(fqdn), u->host_p);
+		ret = store_host_get_row(st, acme_host_of(fqdn), u->host_p);
 		if (ret == NP_OK)
 			return challenge_records(st, u->host_p->id, out, n);
 	}
@@ -437,10 +474,10 @@ static int load_host(struct update_op *u, struct store *st, const struct update_
 {
 	char fqdn[CFG_NAME_MAX];
 	name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
-	int ret = store_host_get(st, fqdn, u->host_p);
+	int ret = store_host_get_row(st, fqdn, u->host_p);
 	u->challenge = false;
 	if (ret == NP_ENOTFOUND && acme_host_of(fqdn) != NULL) {
-		ret = store_host_get(st, acme_host_of(fqdn), u->host_p);
+		ret = store_host_get_row(st, acme_host_of(fqdn), u->host_p);
 		u->challenge = ret == NP_OK;
 	}
 	if (ret == NP_ENOTFOUND ||
@@ -631,8 +668,7 @@ static void answer_done(struct update_op *u)
 {
 	log_update(u, u->rcode, u->reason);
 	answer(u->job, &u->msg, u->rcode, &u->key, u->req_mac, u->req_mac_len, u->fudge, NULL, 0);
-	sodium_memzero(u->secret, sizeof(u->secret));
-	free(u);
+	op_free(u->svc, u);
 }
 
 /* On the writer's thread, after its batch. While other UPDATEs are at the writer the
@@ -649,9 +685,12 @@ static void op_done(struct writer_op *op, int status)
 	pthread_mutex_lock(&svc->mu);
 	bool here = svc->at_writer == 1 || svc->stopping;
 	if (!here) {
+		/* One wake-up per batch: the service thread takes the whole list, and one
+		 * already waiting to be taken had its signal. */
+		if (svc->done == NULL)
+			pthread_cond_signal(&svc->cv);
 		u->next_done = svc->done;
 		svc->done = u;
-		pthread_cond_signal(&svc->cv);
 	}
 	pthread_mutex_unlock(&svc->mu);
 	if (!here)
@@ -704,9 +743,9 @@ static unsigned check_policy(struct update_service *svc, struct update_op *u, in
 		name_text(rr->name, rr->name_len, fqdn, sizeof(fqdn));
 		if (acme_host_of(fqdn) != NULL) {
 			static _Thread_local struct store_host h;
-			int ret = store_host_get(svc->st, fqdn, &h);
+			int ret = store_host_get_row(svc->st, fqdn, &h);
 			if (ret == NP_ENOTFOUND) {
-				ret = store_host_get(svc->st, acme_host_of(fqdn), &h);
+				ret = store_host_get_row(svc->st, acme_host_of(fqdn), &h);
 				if (ret == NP_OK) {
 					unsigned rc = check_challenge(u, rr, m->kind[i], fqdn,
 					                              h.user_id, now);
@@ -933,7 +972,7 @@ static void handle(struct update_service *svc, struct update_job *job)
 	}
 	/* Not calloc: the message (tens of KiB) is filled by update_parse as far as it is
 	 * used; zeroing it all cost more than the rest of an UPDATE. */
-	struct update_op *u = malloc(sizeof(*u));
+	struct update_op *u = op_alloc(svc);
 	if (u != NULL) {
 		memset(u, 0, offsetof(struct update_op, msg));
 		u->msg.zone_len = 0;
@@ -1029,8 +1068,7 @@ static void handle(struct update_service *svc, struct update_job *job)
 	answer(job, &u->msg, DNS_RCODE_SERVFAIL, &u->key, u->req_mac, u->req_mac_len, u->fudge,
 	       NULL, 0);
 out:
-	sodium_memzero(u->secret, sizeof(u->secret));
-	free(u);
+	op_free(svc, u);
 }
 
 /* ---- the sweep of stale ACME challenge values ---- */
@@ -1213,6 +1251,11 @@ void update_service_stop(struct update_service *svc)
 	pthread_mutex_lock(&svc->mu);
 	while (svc->at_writer > 0)
 		pthread_cond_wait(&svc->drained, &svc->mu);
+	while (svc->spare != NULL) {
+		struct update_op *u = svc->spare;
+		svc->spare = u->next_done;
+		free(u);
+	}
 	pthread_mutex_unlock(&svc->mu);
 	if (svc->st != NULL)
 		store_close(svc->st);
