@@ -58,6 +58,7 @@ struct resign_pass {
 	int64_t since;   /* when the pass began (0: none runs) */
 	uint32_t cursor; /* the next slot of the published version's table to look at */
 	bool clean;      /* nothing found to sign since the cursor was last at slot 0 */
+	uint32_t slices; /* published so far */
 	/* When the last pass ended (or the zone was last signed whole with another ZSK):
 	 * signatures of the ZSK before it may be cached until R after that. */
 	int64_t settled;
@@ -888,7 +889,7 @@ static int rebuild_all(struct publisher *p, bool resign)
 				ret = refresh_zone(p, cz, o, *ix, built, &g->retired, &z, &broken);
 			zone_version_free_all(built);
 			if (ret == NP_OK && new_zsk) {
-				pass = (struct resign_pass){signing, 0, true, pass.settled};
+				pass = (struct resign_pass){signing, 0, true, 0, pass.settled};
 				log_info("zone %s: a new ZSK signs; re-signing the zone in slices of "
 				         "%u names",
 				         cz->name, RESIGN_SLICE);
@@ -914,11 +915,11 @@ static int rebuild_all(struct publisher *p, bool resign)
 			/* Signed whole: no pass left (one that kept signatures goes on). */
 			if (ret == NP_OK && !keep) {
 				/* At start, the signatures served before it may be of a ZSK
-				 * before the active one too. */
+				 * before the active one too. Settled once published (below). */
 				bool other_zsk = o == NULL || (o->dnssec != NULL && dz != NULL &&
 				                               !same_zsk(o->dnssec, dz));
-				pass = (struct resign_pass){0, 0, false,
-				                            other_zsk ? signing : pass.settled};
+				pass = (struct resign_pass){0, 0, false, 0,
+				                            other_zsk ? INT64_MAX : pass.settled};
 			}
 		}
 		if (ret != NP_OK) {
@@ -939,6 +940,9 @@ static int rebuild_all(struct publisher *p, bool resign)
 	free(p->passes);
 	p->passes = passes;
 	rcu_assign_pointer(*p->db_slot, db);
+	for (unsigned k = 0; k < nz; k++)
+		if (passes[k].settled == INT64_MAX)
+			passes[k].settled = time(NULL) + 1; /* the second's end, at the latest */
 	p->db = db;
 	p->shown = db;
 	p->data_version = version;
@@ -1044,10 +1048,11 @@ static int resign_slice(struct publisher *p, unsigned zi)
 	if (i > old->mask) {
 		/* A derive may move nodes in the table: done after a clean look at all. */
 		if (rp->clean) {
-			log_info("zone %s: re-signed in slices (pass of %lld s)", cz->name,
+			log_info("zone %s: re-signed in %u slices of at most %u names (%lld s)",
+			         cz->name, rp->slices, RESIGN_SLICE,
 			         (long long)(time(NULL) - rp->since));
 			rp->since = 0;
-			rp->settled = time(NULL);
+			rp->settled = time(NULL) + 1; /* the second's end, at the latest */
 		}
 		i = 0;
 		rp->clean = true;
@@ -1138,6 +1143,7 @@ static int resign_slice(struct publisher *p, unsigned zi)
 	g->gen = was_db->generation;
 	g->old_db = was_db;
 	garbage_enqueue(p, g);
+	rp->slices++;
 	log_debug("zone %s: re-signed %zu names (serial %u)", cz->name, n_todo, serial);
 done:
 	for (size_t k = 0; repl != NULL && k < n_repl; k++)
@@ -1831,7 +1837,7 @@ static void hook_wake(void *ctx)
 			p->resign_started = now;
 			for (unsigned i = 0; i < p->n_chains; i++)
 				if (i < p->n_signers && p->signers[i] != NULL)
-					p->passes[i] = (struct resign_pass){now, 0, true,
+					p->passes[i] = (struct resign_pass){now, 0, true, 0,
 					                                    p->passes[i].settled};
 		}
 	}
