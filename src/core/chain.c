@@ -358,7 +358,7 @@ uint32_t chain_oldest_inception(const struct zone_node *node)
 
 struct zone_node *chain_resign(const struct dnssec_zone *dz, const struct cfg_zone *cz,
                                const struct nsec3_index *ix, const struct zone_node *node,
-                               uint32_t now, int *err)
+                               const struct zone_node *prev, uint32_t now, int *err)
 {
 	struct zone_node *signed_node = NULL;
 	*err = NP_OK;
@@ -371,7 +371,7 @@ struct zone_node *chain_resign(const struct dnssec_zone *dz, const struct cfg_zo
 	}
 	bool same;
 	struct zone_node *made = with_records(dz, cz, ix, signed_node != NULL ? signed_node : node,
-	                                      NULL, now, &same, err);
+	                                      signed_node != NULL ? NULL : prev, now, &same, err);
 	if (made == NULL && same) {
 		made = signed_node; /* no chain records: not in the chain */
 		signed_node = NULL;

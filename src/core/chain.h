@@ -40,11 +40,12 @@ int chain_splice(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct
 uint32_t chain_oldest_inception(const struct zone_node *node);
 
 /* node (of a version whose chain ix holds) signed anew at now with dz's ZSK, its chain
- * records too (none reused): what a re-signing slice puts in its place. An apex node comes
- * signed already (the publisher renders it) and gets its chain records only. NULL with *err
- * on failure; NULL with NP_OK when the node has nothing to sign. */
+ * records too: what a re-signing slice puts in its place. An apex node comes signed already
+ * (the publisher renders it) and gets its chain records only, those of prev (may be NULL)
+ * kept where the same. NULL with *err on failure; NULL with NP_OK when the node has nothing
+ * to sign. */
 struct zone_node *chain_resign(const struct dnssec_zone *dz, const struct cfg_zone *cz,
                                const struct nsec3_index *ix, const struct zone_node *node,
-                               uint32_t now, int *err);
+                               const struct zone_node *prev, uint32_t now, int *err);
 
 #endif

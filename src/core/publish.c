@@ -67,6 +67,9 @@ struct resign_pass {
 /* Names a slice signs at most: about 60 us each (its RRsets and its NSEC3), so a slice
  * holds the writer some 30 ms, and a pass over 100,000 names takes 200 wakes. */
 #define RESIGN_SLICE 500u
+/* At most a slice this often: the writer wakes after every batch, and a slice after each
+ * would leave updates a third of its time under a steady load. */
+#define RESIGN_EVERY_MS 100
 
 struct publisher {
 	const struct config *cfg;
@@ -122,6 +125,7 @@ struct publisher {
 	unsigned n_chains;
 	struct resign_pass *passes; /* n_chains of them, indexed alike */
 	int64_t resign_started;     /* the periodic re-signing's passes began; 0 = none runs */
+	int64_t resign_last_ms;     /* the last slices, time_mono_ms */
 
 	/* Scratch for loading a host's records (too big for a thread stack). */
 	struct store_rr rrs[ZONE_MAX_RRS_PER_NODE];
@@ -1069,14 +1073,20 @@ static int resign_slice(struct publisher *p, unsigned zi)
 		goto done;
 	n_repl = 1;
 	uint32_t now = (uint32_t)time(NULL);
-	/* The apex's chain records (its NSEC3, NSEC3PARAM) are signed anew with it. */
-	struct zone_node *apex = chain_resign(dz, cz, ix, repl[0], now, &ret);
+	/* The apex's chain records (its NSEC3, NSEC3PARAM) are signed anew in the pass's
+	 * first slice, kept in the others. The journal has no place for the NSEC3PARAM (it
+	 * changes with a whole signing only), so that slice starts the history anew: a
+	 * secondary fetches the zone whole once a pass. */
+	bool first = rp->slices == 0;
+	struct zone_node *apex =
+	    chain_resign(dz, cz, ix, repl[0], first ? NULL : old->apex_node, now, &ret);
+	reset = first;
 	if (apex != NULL) {
 		zone_node_free(repl[0]);
 		repl[0] = apex;
 	}
 	for (size_t k = 0; ret == NP_OK && k < n_todo; k++) {
-		repl[n_repl] = chain_resign(dz, cz, ix, todo[k], now, &ret);
+		repl[n_repl] = chain_resign(dz, cz, ix, todo[k], NULL, now, &ret);
 		n_repl += repl[n_repl] != NULL;
 	}
 	if (ret != NP_OK)
@@ -1161,6 +1171,10 @@ done:
  * done, and its start is what the 7-day rule counts from. */
 static void resign_slices(struct publisher *p)
 {
+	int64_t now_ms = time_mono_ms();
+	if (now_ms - p->resign_last_ms < RESIGN_EVERY_MS)
+		return;
+	p->resign_last_ms = now_ms;
 	bool running = false;
 	for (unsigned i = 0; p->db != NULL && i < p->n_chains && i < p->db->n_zones; i++) {
 		if (p->passes == NULL || p->passes[i].since == 0)
@@ -1841,14 +1855,16 @@ static void hook_wake(void *ctx)
 					                                    p->passes[i].settled};
 		}
 	}
+	int64_t version;
+	if (store_data_version(p->st, &version) == NP_OK && version != p->data_version) {
+		log_info("store changed by another process; reloading zones");
+		if (rebuild_all(p, false) != NP_OK)
+			log_err("zone reload failed; DNS keeps serving the previous data");
+	}
+	/* After the reload: a slice derives from the published version, and renders the
+	 * apex from the store. */
 	if (p->db == p->shown)
 		resign_slices(p);
-	int64_t version;
-	if (store_data_version(p->st, &version) != NP_OK || version == p->data_version)
-		return;
-	log_info("store changed by another process; reloading zones");
-	if (rebuild_all(p, false) != NP_OK)
-		log_err("zone reload failed; DNS keeps serving the previous data");
 }
 
 static void hook_reload(void *ctx, const struct config *cfg)
