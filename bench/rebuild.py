@@ -10,8 +10,15 @@ client sends dyndns2 updates back to back (each waits for its answer, so each me
 long the writer kept it): `nameplatectl user add` (nothing of the zone changes), then
 `nameplatectl host set` of one host. For each: the rebuild's time (its log line) and the
 longest update latency from a second before the command to 2 s after the rebuild.
-Medians over runs."""
+Medians over runs.
+
+With --zsk, each run is a ZSK roll's step that makes the new key sign instead (soa_ttl 5 and
+dnssec_zsk_lifetime 40, so the next ZSK is published about 30 s after the keys are made and
+signs 10 s later, apart from the rebuild that published it): the longest update latency
+from 3 s before that step until the zone is signed with the new key (whole, or the last
+slice), and how long that took."""
 import argparse
+import datetime
 import json
 import os
 import re
@@ -113,12 +120,76 @@ def one_run(build, tdir, secrets, work):
     return res
 
 
+def stamp(line):
+    """The log line's time (its ISO 8601 prefix) in seconds."""
+    return datetime.datetime.strptime(line.split()[0], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+
+
+def zsk_run(build, tdir, secrets, work):
+    """A ZSK activation under dyndns2 updates: the longest update latency around it, and
+    the seconds from the step to the zone signed with the new key."""
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(os.path.join(tdir, "var"), os.path.join(work, "var"))
+    port, http_port = bench.free_port(), bench.free_port()
+    conf = os.path.join(work, "nameplate.conf")
+    nsec3.write_conf(conf, os.path.join(work, "var"), port, http_port)
+    with open(conf, "a") as f:
+        f.write("soa_ttl = 5\ndnssec_zsk_lifetime = 40\n")
+    logname = os.path.join(work, "nameplated.log")
+    logf = open(logname, "w")
+    p = subprocess.Popen([os.path.join(build, "nameplated"), "-c", conf, "-f"],
+                         stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    upd = None
+    try:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and "start: zones=" not in open(logname).read():
+            if p.poll() is not None:
+                raise RuntimeError("nameplated exited")
+            time.sleep(0.1)
+        name = "change0." + ZONE
+        upd = Updater(http_port, name, secrets[name])
+        upd.start()
+        t_act = None
+        while time.monotonic() < deadline:
+            lines = open(logname).read().splitlines()
+            act = [i for i, ln in enumerate(lines) if "signs now" in ln]
+            if act and t_act is None:
+                t_act = time.monotonic()
+            if act:
+                after = lines[act[0]:]
+                sliced = any("re-signing the zone in slices" in ln for ln in after)
+                end = [ln for ln in after if ("re-signed in " in ln if sliced
+                                              else "loaded 1 zones" in ln)]
+                if end:
+                    took = stamp(end[0]) - stamp(lines[act[0]])
+                    break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("no ZSK activation seen")
+        time.sleep(2)
+        t1 = time.monotonic()
+        lat = [m for t, m in upd.times if t_act - 3 <= t <= t1] or [0]
+        quiet = [m for t, m in upd.times if t < t_act - 3] or [0]
+        return {"update_ms_quiet_median": statistics.median(quiet),
+                "zsk_signing_s": round(took, 2), "zsk_worst_update_ms": max(lat),
+                "zsk_updates": len(lat)}
+    finally:
+        if upd is not None:
+            upd.done.set()
+            upd.join(60)
+        p.send_signal(signal.SIGTERM)
+        p.wait(60)
+        logf.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build")
     ap.add_argument("base", nargs="?")
     ap.add_argument("--hosts", type=int, default=100000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--zsk", action="store_true",
+                    help="measure a ZSK activation instead of the rebuilds")
     args = ap.parse_args()
     out = os.path.join(HERE, "out", "nsec3")
     os.makedirs(out, exist_ok=True)
@@ -127,11 +198,15 @@ def main():
     results = {label: [] for label, _ in builds}
     for r in range(args.runs):
         for label, build in (builds if r % 2 == 0 else builds[::-1]):
-            res = one_run(build, tdir, secrets, os.path.join(out, "rebuild-" + label))
+            run = zsk_run if args.zsk else one_run
+            res = run(build, tdir, secrets, os.path.join(out, "rebuild-" + label))
             bench.log("run %d %s: %s" % (r + 1, label, json.dumps(res)))
             results[label].append(res)
     keys = ["update_ms_quiet_median", "update_ms_quiet_max", "user_add_ms",
             "user_add_worst_update_ms", "host_set_ms", "host_set_worst_update_ms"]
+    if args.zsk:
+        keys = ["update_ms_quiet_median", "zsk_signing_s", "zsk_worst_update_ms",
+                "zsk_updates"]
     print("%-26s" % "median" + "".join("%12s" % label for label, _ in builds))
     for k in keys:
         print("%-26s" % k + "".join("%12.1f" % statistics.median(x[k] for x in results[label])

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "dns/constants.h"
 #include "dns/name.h"
+#include "dns/wire.h"
 
 /* The TTLs of the chain: NSEC3 as negative answers (RFC 9077: the lower of the SOA's TTL
  * and its MINIMUM), NSEC3PARAM as the SOA. */
@@ -314,4 +315,67 @@ int chain_splice(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct
 	free(r);
 	free(patch);
 	return ret;
+}
+
+/* An RRSIG's inception, from its rdata: type covered, algorithm, labels, original TTL and
+ * expiration come first (RFC 4034 3.1). */
+static uint32_t rrsig_inception(const uint8_t *rdata, size_t rdlen)
+{
+	return rdlen >= 16 ? wire_load_u32(rdata + 12) : UINT32_MAX;
+}
+
+uint32_t chain_oldest_inception(const struct zone_node *node)
+{
+	const struct zone_sigs *s = zone_node_sigs(node);
+	uint32_t oldest = UINT32_MAX;
+	/* Each set's records: owner 0xC00C, type, class, TTL, rdlength, rdata. One signing
+	 * makes every RRSIG of a set, so the first one tells. */
+	for (int i = 0; i < ZS_COUNT; i++) {
+		if (s->set[i].len < 12)
+			continue;
+		const uint8_t *rr = node->data + s->set[i].off;
+		uint32_t t = rrsig_inception(rr + 12, s->set[i].len - 12);
+		oldest = t < oldest ? t : oldest;
+	}
+	/* The chain's records: one octet n, n octets of owner, then type .. rdata. Their
+	 * RRSIGs may be older than the node's (kept while the NSEC3 stayed the same). */
+	const uint8_t *p = node->data + s->nsec3.off, *end = p + s->nsec3.len;
+	for (uint16_t k = 0; k < s->nsec3.count && p < end; k++) {
+		p += 1 + (size_t)p[0];
+		if (p + 10 > end)
+			break;
+		uint16_t type = wire_load_u16(p), rdlen = wire_load_u16(p + 8);
+		if (p + 10 + rdlen > end)
+			break;
+		if (type == DNSSEC_TYPE_RRSIG) {
+			uint32_t t = rrsig_inception(p + 10, rdlen);
+			oldest = t < oldest ? t : oldest;
+		}
+		p += 10 + rdlen;
+	}
+	return oldest;
+}
+
+struct zone_node *chain_resign(const struct dnssec_zone *dz, const struct cfg_zone *cz,
+                               const struct nsec3_index *ix, const struct zone_node *node,
+                               const struct zone_node *prev, uint32_t now, int *err)
+{
+	struct zone_node *signed_node = NULL;
+	*err = NP_OK;
+	if ((node->flags & (ZONE_NODE_ENT | ZONE_NODE_APEX)) == 0) {
+		signed_node = dnssec_sign_node(dz, node, nsec3_ttl(cz), now);
+		if (signed_node == NULL) {
+			*err = NP_ENOMEM;
+			return NULL;
+		}
+	}
+	bool same;
+	struct zone_node *made = with_records(dz, cz, ix, signed_node != NULL ? signed_node : node,
+	                                      signed_node != NULL ? NULL : prev, now, &same, err);
+	if (made == NULL && same) {
+		made = signed_node; /* no chain records: not in the chain */
+		signed_node = NULL;
+	}
+	zone_node_free(signed_node);
+	return made;
 }

@@ -35,4 +35,17 @@ int chain_splice(const struct dnssec_zone *dz, const struct cfg_zone *cz, struct
                  struct zone_retired *retired, struct zone_jentry **entry,
                  bool *reset) np_mustcheck;
 
+/* The oldest inception among the signatures node holds (its RRsets', its chain records'),
+ * or UINT32_MAX when it holds none: how old what a re-signing pass would replace is. */
+uint32_t chain_oldest_inception(const struct zone_node *node);
+
+/* node (of a version whose chain ix holds) signed anew at now with dz's ZSK, its chain
+ * records too: what a re-signing slice puts in its place. An apex node comes signed already
+ * (the publisher renders it) and gets its chain records only, those of prev (may be NULL)
+ * kept where the same. NULL with *err on failure; NULL with NP_OK when the node has nothing
+ * to sign. */
+struct zone_node *chain_resign(const struct dnssec_zone *dz, const struct cfg_zone *cz,
+                               const struct nsec3_index *ix, const struct zone_node *node,
+                               const struct zone_node *prev, uint32_t now, int *err);
+
 #endif

@@ -150,7 +150,7 @@ static int ksk_step(struct store *st, const struct cfg_zone *cz,
 }
 
 int keyroll_step(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
-                 const struct cfg_zone *cz, int64_t now, bool *changed)
+                 const struct cfg_zone *cz, int64_t now, int64_t zsk_settled, bool *changed)
 {
 	*changed = false;
 	if (!cz->dnssec)
@@ -179,8 +179,10 @@ int keyroll_step(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
 	int64_t ret_wait = dnssec_roll_retire_wait(cz);
 	if (ret != NP_OK || active == NULL)
 		goto done;
-	if (retired != NULL && now - retired->since >= ret_wait) {
-		/* 3: the old key's signatures are out of every cache. */
+	if (retired != NULL && now - retired->since >= ret_wait && zsk_settled != INT64_MAX &&
+	    now - zsk_settled >= ret_wait) {
+		/* 3: the old key's signatures are out of every cache (the zone's last one left
+		 * it at zsk_settled: re-signing in slices takes a while). */
 		ret = store_dnssec_key_del(st, retired->id);
 		log_info("zone %s: ZSK roll: removed the retired ZSK %lld", cz->name,
 		         (long long)retired->id);

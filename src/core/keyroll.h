@@ -39,8 +39,12 @@
 int keyroll_ksk_ds_seen(struct store *st, int64_t new_id, int64_t old_id, int64_t now) np_mustcheck;
 
 /* Takes the step of cz's rolls that is due at now, if any: *changed says whether the keys
- * changed (the zone must then be built and signed anew). One step of each roll a call. */
+ * changed (the zone must then be built and signed anew). One step of each roll a call.
+ * zsk_settled: when the zone last served a signature of a ZSK before the active one
+ * (INT64_MAX: it still does, a re-signing pass is under way; 0: not since the start). The
+ * retired ZSK goes R after that at the earliest. */
 int keyroll_step(struct store *st, const uint8_t seal[STORE_DNSSEC_SEAL_LEN],
-                 const struct cfg_zone *cz, int64_t now, bool *changed) np_mustcheck;
+                 const struct cfg_zone *cz, int64_t now, int64_t zsk_settled,
+                 bool *changed) np_mustcheck;
 
 #endif

@@ -50,6 +50,27 @@ struct unshown {
 	struct garbage *g;
 };
 
+/* A re-signing pass over one signed zone (docs/dnssec.md, "Re-signing in slices"): every
+ * node whose signatures were made before since is signed anew, at most RESIGN_SLICE names a
+ * writer wake, each slice a version of its own (a new serial, one journal entry), so that
+ * the writer commits updates between slices. */
+struct resign_pass {
+	int64_t since;   /* when the pass began (0: none runs) */
+	uint32_t cursor; /* the next slot of the published version's table to look at */
+	bool clean;      /* nothing found to sign since the cursor was last at slot 0 */
+	uint32_t slices; /* published so far */
+	/* When the last pass ended (or the zone was last signed whole with another ZSK):
+	 * signatures of the ZSK before it may be cached until R after that. */
+	int64_t settled;
+};
+
+/* Names a slice signs at most: about 60 us each (its RRsets and its NSEC3), so a slice
+ * holds the writer some 30 ms, and a pass over 100,000 names takes 200 wakes. */
+#define RESIGN_SLICE 500u
+/* At most a slice this often: the writer wakes after every batch, and a slice after each
+ * would leave updates a third of its time under a steady load. */
+#define RESIGN_EVERY_MS 100
+
 struct publisher {
 	const struct config *cfg;
 	struct store *st;
@@ -102,6 +123,9 @@ struct publisher {
 	 * NULL for an unsigned zone, or when a failed splice left it unusable. */
 	struct nsec3_index **chains;
 	unsigned n_chains;
+	struct resign_pass *passes; /* n_chains of them, indexed alike */
+	int64_t resign_started;     /* the periodic re-signing's passes began; 0 = none runs */
+	int64_t resign_last_ms;     /* the last slices, time_mono_ms */
 
 	/* Scratch for loading a host's records (too big for a thread stack). */
 	struct store_rr rrs[ZONE_MAX_RRS_PER_NODE];
@@ -827,6 +851,7 @@ static int rebuild_all(struct publisher *p, bool resign)
 	struct nsec3_index **chains = calloc(nz + 1, sizeof(*chains));
 	long *from = calloc(nz + 1, sizeof(*from));
 	bool *took = calloc(n_old + 1, sizeof(*took)); /* kept or derived from */
+	struct resign_pass *passes = calloc(nz + 1, sizeof(*passes));
 	struct garbage *g = calloc(1, sizeof(*g));
 	if (g != NULL) {
 		g->old_versions = calloc(n_old + 1, sizeof(*g->old_versions));
@@ -835,8 +860,8 @@ static int rebuild_all(struct publisher *p, bool resign)
 	size_t nodes = 0;
 	bool kept_signatures = false;
 	unsigned i = 0;
-	if (db == NULL || chains == NULL || from == NULL || took == NULL || g == NULL ||
-	    g->old_versions == NULL || g->rebuilt == NULL) {
+	if (db == NULL || chains == NULL || from == NULL || took == NULL || passes == NULL ||
+	    g == NULL || g->old_versions == NULL || g->rebuilt == NULL) {
 		ret = NP_ENOMEM;
 		goto fail;
 	}
@@ -849,15 +874,30 @@ static int rebuild_all(struct publisher *p, bool resign)
 		/* Its signatures can stay: the same ZSK, the same TTL in the wildcards' NSEC. */
 		bool keep = dz != NULL && o != NULL && !resign && same_zsk(o->dnssec, dz) &&
 		            o->conf != NULL && neg_ttl_of(o->conf) == neg_ttl_of(cz);
+		/* Another ZSK of the same algorithm signs now (a ZSK roll's step): the old
+		 * signatures stay valid while the old key is published (it is, retired), so the
+		 * zone is derived as for keep, and a pass re-signs it in slices. */
+		bool new_zsk = dz != NULL && o != NULL && !resign && o->dnssec != NULL &&
+		               !same_zsk(o->dnssec, dz) && o->dnssec->zsk.alg == dz->zsk.alg &&
+		               o->conf != NULL && neg_ttl_of(o->conf) == neg_ttl_of(cz);
+		struct resign_pass pass = {0};
+		if (from[i] >= 0 && p->passes != NULL)
+			pass = p->passes[from[i]];
 		struct zone_version *z = NULL;
 		ret = NP_ETOOBIG; /* not built yet */
-		if (keep && *ix != NULL && memcmp(o->conf, cz, sizeof(*cz)) == 0) {
+		if ((keep || new_zsk) && *ix != NULL && memcmp(o->conf, cz, sizeof(*cz)) == 0) {
 			struct zone_version *built = NULL;
 			bool broken = false;
 			ret = build_zone(p, cz, NULL, false, &built, NULL);
 			if (ret == NP_OK)
 				ret = refresh_zone(p, cz, o, *ix, built, &g->retired, &z, &broken);
 			zone_version_free_all(built);
+			if (ret == NP_OK && new_zsk) {
+				pass = (struct resign_pass){signing, 0, true, 0, pass.settled};
+				log_info("zone %s: a new ZSK signs; re-signing the zone in slices of "
+				         "%u names",
+				         cz->name, RESIGN_SLICE);
+			}
 			if (ret == NP_OK) {
 				chains[i] = *ix;
 				*ix = NULL;
@@ -876,12 +916,22 @@ static int rebuild_all(struct publisher *p, bool resign)
 			ret = bump_for_full_build(p, cz, o);
 			if (ret == NP_OK)
 				ret = build_zone(p, cz, keep ? o : NULL, true, &z, &chains[i]);
+			/* Signed whole: no pass left (one that kept signatures goes on). */
+			if (ret == NP_OK && !keep) {
+				/* At start, the signatures served before it may be of a ZSK
+				 * before the active one too. Settled once published (below). */
+				bool other_zsk = o == NULL || (o->dnssec != NULL && dz != NULL &&
+				                               !same_zsk(o->dnssec, dz));
+				pass = (struct resign_pass){0, 0, false, 0,
+				                            other_zsk ? INT64_MAX : pass.settled};
+			}
 		}
 		if (ret != NP_OK) {
 			log_err("zone %s: cannot load: %s", cz->name, np_strerror(ret));
 			goto fail;
 		}
-		kept_signatures = kept_signatures || keep;
+		kept_signatures = kept_signatures || keep || pass.since != 0;
+		passes[i] = pass;
 		db->zones[i] = z;
 		nodes += z->count;
 	}
@@ -891,13 +941,20 @@ static int rebuild_all(struct publisher *p, bool resign)
 	chains_free(p->chains, p->n_chains); /* those not moved to chains */
 	p->chains = chains;
 	p->n_chains = nz;
+	free(p->passes);
+	p->passes = passes;
 	rcu_assign_pointer(*p->db_slot, db);
+	for (unsigned k = 0; k < nz; k++)
+		if (passes[k].settled == INT64_MAX)
+			passes[k].settled = time(NULL) + 1; /* the second's end, at the latest */
 	p->db = db;
 	p->shown = db;
 	p->data_version = version;
 	/* The oldest signature served is as old as the last signing of everything. */
-	if (!kept_signatures)
+	if (!kept_signatures) {
 		p->signed_at = signing;
+		p->resign_started = 0;
+	}
 	notify_changed(p, old, db);
 	synchronize_rcu();
 	if (old != NULL) {
@@ -949,7 +1006,190 @@ fail:
 	free(db);
 	free(from);
 	free(took);
+	free(passes);
 	return ret;
+}
+
+/* ---- re-signing in slices ---- */
+
+/* One slice of zone zi's pass: up to RESIGN_SLICE names signed before the pass began,
+ * from the cursor on, signed anew (their chain records too) with the apex, and published
+ * as the next version, derived from the published one: one new serial, one journal entry.
+ * The pass ends when a look over the whole table finds nothing left. */
+static int resign_slice(struct publisher *p, unsigned zi)
+{
+	struct resign_pass *rp = &p->passes[zi];
+	const struct cfg_zone *cz = &p->cfg->zones[zi];
+	const struct dnssec_zone *dz = signer_of(p, cz);
+	const struct zone_version *old = p->db->zones[zi];
+	struct nsec3_index *ix = p->chains[zi];
+	if (dz == NULL || old->dnssec != dz) {
+		rp->since = 0; /* unsigned now, or signed whole since */
+		return NP_OK;
+	}
+	if (ix == NULL)
+		return rebuild_all(p, false); /* a failed splice: the chain is made anew */
+	const struct zone_node **todo = calloc(RESIGN_SLICE, sizeof(*todo));
+	struct zone_node **repl = calloc(RESIGN_SLICE + 1, sizeof(*repl));
+	const uint8_t **names = calloc(RESIGN_SLICE + 1, sizeof(*names));
+	size_t *lens = calloc(RESIGN_SLICE + 1, sizeof(*lens));
+	uint8_t *buf = NULL;
+	size_t n_todo = 0, n_repl = 0, len = 0, cap = 0;
+	struct zone_jentry *entry = NULL;
+	bool reset = false;
+	int ret = NP_ENOMEM;
+	if (todo == NULL || repl == NULL || names == NULL || lens == NULL)
+		goto done;
+	/* Made before the pass began: an inception more than the skew before it. */
+	uint32_t before = (uint32_t)(rp->since - DNSSEC_SKEW);
+	uint32_t i = rp->cursor;
+	for (; i <= old->mask && n_todo < RESIGN_SLICE; i++) {
+		const struct zone_node *n = slot_node(old, i);
+		if (n != NULL && !is_apex(old, n) && chain_oldest_inception(n) < before)
+			todo[n_todo++] = n;
+	}
+	rp->clean = rp->clean && n_todo == 0;
+	if (i > old->mask) {
+		/* A derive may move nodes in the table: done after a clean look at all. */
+		if (rp->clean) {
+			log_info("zone %s: re-signed in %u slices of at most %u names (%lld s)",
+			         cz->name, rp->slices, RESIGN_SLICE,
+			         (long long)(time(NULL) - rp->since));
+			rp->since = 0;
+			rp->settled = time(NULL) + 1; /* the second's end, at the latest */
+		}
+		i = 0;
+		rp->clean = true;
+	}
+	rp->cursor = i;
+	ret = NP_OK;
+	if (n_todo == 0)
+		goto done;
+	uint32_t serial;
+	ret = store_zone_bump(p->st, cz->name, &serial);
+	if (ret == NP_OK)
+		ret = render_apex(p, cz, serial, &repl[0]);
+	if (ret != NP_OK)
+		goto done;
+	n_repl = 1;
+	uint32_t now = (uint32_t)time(NULL);
+	/* The apex's chain records (its NSEC3, NSEC3PARAM) are signed anew in the pass's
+	 * first slice, kept in the others. The journal has no place for the NSEC3PARAM (it
+	 * changes with a whole signing only), so that slice starts the history anew: a
+	 * secondary fetches the zone whole once a pass. */
+	bool first = rp->slices == 0;
+	struct zone_node *apex =
+	    chain_resign(dz, cz, ix, repl[0], first ? NULL : old->apex_node, now, &ret);
+	reset = first;
+	if (apex != NULL) {
+		zone_node_free(repl[0]);
+		repl[0] = apex;
+	}
+	for (size_t k = 0; ret == NP_OK && k < n_todo; k++) {
+		repl[n_repl] = chain_resign(dz, cz, ix, todo[k], NULL, now, &ret);
+		n_repl += repl[n_repl] != NULL;
+	}
+	if (ret != NP_OK)
+		goto done;
+	/* The journal entry: each name's records and its chain's, before and after. */
+	for (size_t k = 0; k < n_repl && !reset; k++) {
+		const struct zone_node *was = k == 0 ? old->apex_node
+		                                     : zone_find(old, repl[k]->data, repl[k]->name_len);
+		ret = zone_jentry_add_name(&buf, &len, &cap, repl[k]->data, repl[k]->name_len, was,
+		                           repl[k]);
+		if (ret == NP_OK)
+			ret = zone_jentry_add_chain(&buf, &len, &cap, old->apex, old->apex_len, was,
+			                            repl[k]);
+		if (ret == NP_ETOOBIG) {
+			reset = true; /* too big to keep: the history starts anew */
+			ret = NP_OK;
+		} else if (ret != NP_OK) {
+			goto done;
+		}
+	}
+	if (!reset && (entry = zone_jentry_new(old->serial, serial, buf, len)) == NULL) {
+		ret = NP_ENOMEM;
+		goto done;
+	}
+	for (size_t k = 0; k < n_repl; k++) {
+		names[k] = repl[k]->data;
+		lens[k] = repl[k]->name_len;
+	}
+	struct garbage *g = calloc(1, sizeof(*g));
+	struct zone_db *db = db_alloc(p, p->db->n_zones);
+	if (g != NULL)
+		g->old_versions = calloc(p->db->n_zones, sizeof(*g->old_versions));
+	struct zone_version *nz = NULL;
+	if (g != NULL && g->old_versions != NULL && db != NULL)
+		nz = zone_version_derive(old, serial, repl, n_repl, names, lens, 0, &g->retired);
+	if (nz != NULL) {
+		n_repl = 0; /* nz owns them */
+		nz->dnssec = dz;
+		nz->journal = zone_journal_next(old->journal, entry, reset, &g->retired);
+		if (nz->journal == NULL)
+			zone_version_discard(nz, old);
+	}
+	if (nz == NULL || nz->journal == NULL) {
+		if (g != NULL) {
+			zone_retired_drop(&g->retired);
+			free(g->old_versions);
+		}
+		free(g);
+		free(db);
+		ret = NP_ENOMEM;
+		goto done;
+	}
+	entry = NULL; /* the journal holds it */
+	for (uint32_t k = 0; k < db->n_zones; k++)
+		db->zones[k] = p->db->zones[k];
+	db->zones[zi] = nz;
+	g->old_versions[zi] = (struct zone_version *)old;
+	struct zone_db *was_db = p->db;
+	rcu_assign_pointer(*p->db_slot, db);
+	p->db = db;
+	p->shown = db;
+	notify_changed(p, was_db, db);
+	synchronize_rcu();
+	g->gen = was_db->generation;
+	g->old_db = was_db;
+	garbage_enqueue(p, g);
+	rp->slices++;
+	log_debug("zone %s: re-signed %zu names (serial %u)", cz->name, n_todo, serial);
+done:
+	for (size_t k = 0; repl != NULL && k < n_repl; k++)
+		zone_node_free(repl[k]);
+	free(entry);
+	free(buf);
+	free(todo);
+	free(repl);
+	free(names);
+	free(lens);
+	return ret;
+}
+
+/* One slice of each zone's pass under way; when none is left, the periodic re-signing is
+ * done, and its start is what the 7-day rule counts from. */
+static void resign_slices(struct publisher *p)
+{
+	int64_t now_ms = time_mono_ms();
+	if (now_ms - p->resign_last_ms < RESIGN_EVERY_MS)
+		return;
+	p->resign_last_ms = now_ms;
+	bool running = false;
+	for (unsigned i = 0; p->db != NULL && i < p->n_chains && i < p->db->n_zones; i++) {
+		if (p->passes == NULL || p->passes[i].since == 0)
+			continue;
+		if (resign_slice(p, i) != NP_OK) {
+			log_err("zone %s: a re-signing slice failed; it is tried again",
+			        p->cfg->zones[i].name);
+			return;
+		}
+		running = running || (p->passes != NULL && p->passes[i].since != 0);
+	}
+	if (!running && p->resign_started != 0) {
+		p->signed_at = p->resign_started;
+		p->resign_started = 0;
+	}
 }
 
 /* ---- incremental publication after a batch ---- */
@@ -1579,8 +1819,12 @@ static void hook_wake(void *ctx)
 	bool rolled = false;
 	for (unsigned i = 0; p->have_seal && i < p->cfg->n_zones && i < p->n_signers; i++) {
 		bool changed = false;
+		int64_t settled = 0;
+		if (p->passes != NULL && i < p->n_chains)
+			settled = p->passes[i].since != 0 ? INT64_MAX : p->passes[i].settled;
 		if (p->signers[i] != NULL &&
-		    keyroll_step(p->st, p->seal, &p->cfg->zones[i], time(NULL), &changed) != NP_OK)
+		    keyroll_step(p->st, p->seal, &p->cfg->zones[i], time(NULL), settled,
+		                 &changed) != NP_OK)
 			log_err("zone %s: the key roll failed; it is tried again",
 			        p->cfg->zones[i].name);
 		rolled = rolled || changed;
@@ -1589,17 +1833,38 @@ static void hook_wake(void *ctx)
 		if (rebuild_all(p, false) != NP_OK)
 			log_err("zones could not be signed with the rolled keys");
 	} else if (signatures_due(p)) {
-		log_info("re-signing the signed zones (signatures made %lld s ago)",
-		         (long long)(time(NULL) - p->signed_at));
-		if (rebuild_all(p, true) != NP_OK)
-			log_err("re-signing failed; DNS keeps serving the previous signatures");
+		int64_t now = time(NULL);
+		/* Passes over every signed zone, in slices; signed whole when the clock went
+		 * back (what was signed "before" is no longer known), or when the passes did
+		 * not end in the half of the validity they have (the writer failed them). */
+		if (now + DNSSEC_SKEW < p->signed_at ||
+		    now - p->signed_at >= DNSSEC_VALIDITY - DNSSEC_VALIDITY / 4) {
+			log_info("re-signing the signed zones whole (signatures made %lld s ago)",
+			         (long long)(now - p->signed_at));
+			if (rebuild_all(p, true) != NP_OK)
+				log_err("re-signing failed; DNS keeps serving the previous "
+				        "signatures");
+		} else if (p->resign_started == 0 && p->passes != NULL) {
+			log_info("re-signing the signed zones in slices of %u names (signatures "
+			         "made %lld s ago)",
+			         RESIGN_SLICE, (long long)(now - p->signed_at));
+			p->resign_started = now;
+			for (unsigned i = 0; i < p->n_chains; i++)
+				if (i < p->n_signers && p->signers[i] != NULL)
+					p->passes[i] = (struct resign_pass){now, 0, true, 0,
+					                                    p->passes[i].settled};
+		}
 	}
 	int64_t version;
-	if (store_data_version(p->st, &version) != NP_OK || version == p->data_version)
-		return;
-	log_info("store changed by another process; reloading zones");
-	if (rebuild_all(p, false) != NP_OK)
-		log_err("zone reload failed; DNS keeps serving the previous data");
+	if (store_data_version(p->st, &version) == NP_OK && version != p->data_version) {
+		log_info("store changed by another process; reloading zones");
+		if (rebuild_all(p, false) != NP_OK)
+			log_err("zone reload failed; DNS keeps serving the previous data");
+	}
+	/* After the reload: a slice derives from the published version, and renders the
+	 * apex from the store. */
+	if (p->db == p->shown)
+		resign_slices(p);
 }
 
 static void hook_reload(void *ctx, const struct config *cfg)
@@ -1679,6 +1944,7 @@ void publish_stop(struct publisher *p)
 	free(p->signers);
 	free(p->dead);
 	chains_free(p->chains, p->n_chains);
+	free(p->passes);
 	sodium_memzero(p->seal, sizeof(p->seal));
 	free(p);
 }
