@@ -10,6 +10,7 @@
 import base64
 import http.client
 import os
+import random
 import re
 import signal
 import socket
@@ -63,7 +64,9 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 _slice = (_PORT_HIGH - _PORT_LOW) // _workers
 _slice_low = _PORT_LOW + _slice * (int(_worker[2:]) % _workers)
-_next_port = _slice_low
+# Each run starts at a random place in its slice, so that two runs on one machine (two
+# checkouts) rarely meet; within a run, _used_ports keeps every port handed out once.
+_next_port = _slice_low + random.randrange(_slice)
 
 
 def free_port():

@@ -614,8 +614,8 @@ def test_large_zone_streams_in_bounded_memory(np_factory):
         assert time.monotonic() - t0 < 60
     s.close()
     peak = max(peak, rss_kib(pid))
-    print("AXFR of %d names: %d messages, mean %.0f bytes, largest %d; anonymous RSS %d KiB -> peak "
-          "%d KiB (+%d KiB); %d updates during it, the slowest answered in %.0f ms"
+    print("AXFR of %d names: %d messages, mean %.0f bytes, largest %d; anonymous RSS %d KiB "
+          "-> peak %d KiB (+%d KiB); %d updates during it, the slowest answered in %.0f ms"
           % (len(names), msgs, sum(sizes) / len(sizes), max(sizes), base, peak, peak - base,
              updates, max(update_ms)))
     # The writer never waits for a transfer: an update during one is as quick as ever.
@@ -624,7 +624,8 @@ def test_large_zone_streams_in_bounded_memory(np_factory):
     assert len(names) == hosts, len(names)
     assert msgs >= 20 and max(sizes) <= 65535 and sum(sizes) / len(sizes) > 16384
     if not sanitized():
-        assert peak - base < 16 * 1024, "anonymous RSS grew by %d KiB during the transfer" % (peak - base)
+        assert peak - base < 16 * 1024, \
+            "anonymous RSS grew by %d KiB during the transfer" % (peak - base)
     # The updates made meanwhile are served, and the next transfer has them.
     assert n.addrs(HOST) == {"192.0.2.%d" % (100 + updates - 1)}
     assert n.serial() == (serial + updates) % 2**32
