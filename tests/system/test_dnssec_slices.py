@@ -5,6 +5,7 @@ import datetime
 import random
 import time
 
+import dns.exception
 import dns.query
 import dns.rdatatype
 import dns.xfr
@@ -109,7 +110,18 @@ def test_zsk_roll_resigns_in_slices(np_factory, tmp_path):
     # entries to what an AXFR gives (compared at one serial: the roll goes on).
     for _ in range(mid is not None and 10):
         query, _ = dns.xfr.make_query(mid)
-        dns.query.inbound_xfr("127.0.0.1", mid, query=query, port=n.dns_port, timeout=10)
+        try:
+            dns.query.inbound_xfr("127.0.0.1", mid, query=query, port=n.dns_port, timeout=10)
+        except dns.exception.FormError as e:
+            # dnspython cannot read a whole-zone answer to an IXFR that spans messages
+            # repeating the question (RFC 5936 2.2.1 allows it; NSD, Knot and BIND read
+            # it). The server answers so only when its history no longer reaches mid's
+            # serial: a later roll's pass (10 s lifetimes) began anew from its first slice.
+            assert "wrong question rdatatype" in str(e), e
+            log = n.stderr()
+            assert log.count("re-signing the zone in slices") >= 2, log[-3000:]
+            mid = None
+            break
         whole = axfr()
         if whole.get_soa().serial == mid.get_soa().serial:
             assert records(mid) == records(whole)
