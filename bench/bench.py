@@ -141,6 +141,16 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
+def print_medians(results, keys, key_width, col_width, fmt):
+    """A table on stdout: a row per key, a column per label of results ({label: [run's
+    dict]}), each cell the median over the runs."""
+    print("%-*s" % (key_width, "median") + "".join("%*s" % (col_width, label)
+                                                   for label in results))
+    for k in keys:
+        print("%-*s" % (key_width, k) + "".join(fmt % statistics.median(x[k] for x in runs)
+                                                for runs in results.values()))
+
+
 def percentile(sorted_xs, q):
     if not sorted_xs:
         return None

@@ -185,10 +185,7 @@ def main():
         json.dump(results, f, indent=1)
     keys = ["names", "build_ms", "VmRSS", "VmHWM", "join", "change", "offline", "axfr_s",
             "axfr_records", "axfr_nsec3", "VmHWM_after_axfr"]
-    print("%-18s" % "median" + "".join("%14s" % label for label, _ in builds))
-    for k in keys:
-        print("%-18s" % k + "".join("%14.2f" % statistics.median(x[k] for x in results[label])
-                                    for label, _ in builds))
+    bench.print_medians(results, keys, 18, 14, "%14.2f")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ signs 10 s later, apart from the rebuild that published it): the longest update 
 from 3 s before that step until the zone is signed with the new key (whole, or the last
 slice), and how long that took."""
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -57,13 +58,13 @@ class Updater(threading.Thread):
             i += 1
 
 
-def rebuild(build, conf, logname, port, upd, *args):
+def rebuild(build, conf, logname, upd, *args):
     """Runs nameplatectl args during the updates; the rebuild's ms, and the longest update
     latency around it."""
     with open(logname) as f:
         before = f.read().count("loaded 1 zones")
     t0 = time.monotonic()
-    nsec3.ctl(build, conf, *args)
+    bench.nameplatectl(build, conf, *args)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         with open(logname) as f:
@@ -78,17 +79,21 @@ def rebuild(build, conf, logname, port, upd, *args):
     return ms, max(lat)
 
 
-def one_run(build, tdir, secrets, work):
+@contextlib.contextmanager
+def serving(build, tdir, secrets, work, extra_conf=""):
+    """nameplated from build on a fresh copy of the template's store, answering; yields
+    (conf, logname, updater), the updater not started yet. Stops both after."""
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(os.path.join(tdir, "var"), os.path.join(work, "var"))
     port, http_port = bench.free_port(), bench.free_port()
     conf = os.path.join(work, "nameplate.conf")
     nsec3.write_conf(conf, os.path.join(work, "var"), port, http_port)
+    with open(conf, "a") as f:
+        f.write(extra_conf)
     logname = os.path.join(work, "nameplated.log")
     logf = open(logname, "w")
     p = subprocess.Popen([os.path.join(build, "nameplated"), "-c", conf, "-f"],
                          stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    res = {}
     upd = None
     try:
         deadline = time.monotonic() + 600
@@ -99,24 +104,31 @@ def one_run(build, tdir, secrets, work):
             if p.poll() is not None:
                 raise RuntimeError("nameplated exited")
             time.sleep(0.1)
-        time.sleep(1)
-        name = "change0." + ZONE
-        upd = Updater(http_port, name, secrets[name])
-        upd.start()
-        time.sleep(1)
-        quiet = [m for _, m in upd.times]
-        res["update_ms_quiet_median"] = statistics.median(quiet)
-        res["update_ms_quiet_max"] = max(quiet)
-        res["user_add_ms"], res["user_add_worst_update_ms"] = rebuild(build, conf, logname, port, upd, "user", "add", "other%d" % os.getpid())
-        res["host_set_ms"], res["host_set_worst_update_ms"] = rebuild(build, conf, logname, port, upd, "host", "set", "change1." + ZONE, "A",
-                    "203.0.113.%d" % (os.getpid() % 250 + 1))
+        upd = Updater(http_port, "change0." + ZONE, secrets["change0." + ZONE])
+        yield conf, logname, upd
     finally:
-        if upd is not None:
+        if upd is not None and upd.is_alive():
             upd.done.set()
             upd.join(60)
         p.send_signal(signal.SIGTERM)
         p.wait(60)
         logf.close()
+
+
+def one_run(build, tdir, secrets, work):
+    res = {}
+    with serving(build, tdir, secrets, work) as (conf, logname, upd):
+        time.sleep(1)
+        upd.start()
+        time.sleep(1)
+        quiet = [m for _, m in upd.times]
+        res["update_ms_quiet_median"] = statistics.median(quiet)
+        res["update_ms_quiet_max"] = max(quiet)
+        res["user_add_ms"], res["user_add_worst_update_ms"] = rebuild(
+            build, conf, logname, upd, "user", "add", "other%d" % os.getpid())
+        res["host_set_ms"], res["host_set_worst_update_ms"] = rebuild(
+            build, conf, logname, upd, "host", "set", "change1." + ZONE, "A",
+            "203.0.113.%d" % (os.getpid() % 250 + 1))
     return res
 
 
@@ -128,28 +140,11 @@ def stamp(line):
 def zsk_run(build, tdir, secrets, work):
     """A ZSK activation under dyndns2 updates: the longest update latency around it, and
     the seconds from the step to the zone signed with the new key."""
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(os.path.join(tdir, "var"), os.path.join(work, "var"))
-    port, http_port = bench.free_port(), bench.free_port()
-    conf = os.path.join(work, "nameplate.conf")
-    nsec3.write_conf(conf, os.path.join(work, "var"), port, http_port)
-    with open(conf, "a") as f:
-        f.write("soa_ttl = 5\ndnssec_zsk_lifetime = 40\n")
-    logname = os.path.join(work, "nameplated.log")
-    logf = open(logname, "w")
-    p = subprocess.Popen([os.path.join(build, "nameplated"), "-c", conf, "-f"],
-                         stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    upd = None
-    try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and "start: zones=" not in open(logname).read():
-            if p.poll() is not None:
-                raise RuntimeError("nameplated exited")
-            time.sleep(0.1)
-        name = "change0." + ZONE
-        upd = Updater(http_port, name, secrets[name])
+    extra = "soa_ttl = 5\ndnssec_zsk_lifetime = 40\n"
+    with serving(build, tdir, secrets, work, extra) as (conf, logname, upd):
         upd.start()
         t_act = None
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             lines = open(logname).read().splitlines()
             act = [i for i, ln in enumerate(lines) if "signs now" in ln]
@@ -173,13 +168,6 @@ def zsk_run(build, tdir, secrets, work):
         return {"update_ms_quiet_median": statistics.median(quiet),
                 "zsk_signing_s": round(took, 2), "zsk_worst_update_ms": max(lat),
                 "zsk_updates": len(lat)}
-    finally:
-        if upd is not None:
-            upd.done.set()
-            upd.join(60)
-        p.send_signal(signal.SIGTERM)
-        p.wait(60)
-        logf.close()
 
 
 def main():
@@ -207,10 +195,7 @@ def main():
     if args.zsk:
         keys = ["update_ms_quiet_median", "zsk_signing_s", "zsk_worst_update_ms",
                 "zsk_updates"]
-    print("%-26s" % "median" + "".join("%12s" % label for label, _ in builds))
-    for k in keys:
-        print("%-26s" % k + "".join("%12.1f" % statistics.median(x[k] for x in results[label])
-                                    for label, _ in builds))
+    bench.print_medians(results, keys, 26, 12, "%12.1f")
 
 
 if __name__ == "__main__":
