@@ -519,7 +519,7 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 /* Runs the op once and waits for it; a full writer queue is retried for up to 5 s. */
 static int run_op(struct owners *ow)
 {
-	ow->op = (struct writer_op){.apply = op_apply};
+	ow->op = (struct writer_op){.apply = op_apply, .reads_widely = true};
 	return writer_run(ow->w, &ow->op, 5000);
 }
 
@@ -552,10 +552,9 @@ static void scan_all(struct owners *ow)
 		if (!ow->more)
 			break;
 	}
-	if (opened > 0 || closed > 0)
-		log_info("owners: scan in %lld ms: %u incident%s opened (%u mailed), %u closed",
-		         (long long)(time_mono_ms() - t0), opened, opened == 1 ? "" : "s", mailed,
-		         closed);
+	log_msg(opened > 0 || closed > 0 ? LOG_INFO : LOG_DEBUG,
+	        "owners: scan in %lld ms: %u incident%s opened (%u mailed), %u closed",
+	        (long long)(time_mono_ms() - t0), opened, opened == 1 ? "" : "s", mailed, closed);
 }
 
 static void *run(void *arg)

@@ -267,7 +267,9 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 		goto out;
 	}
 	size_t i = 0;
+	bool wide = false;
 	for (struct writer_op *op = ops; op != NULL; op = op->next, i++) {
+		wide = wide || op->reads_widely;
 		h->op_begin(h->ctx);
 		status[i] = store_savepoint(w->st);
 		if (status[i] == NP_OK)
@@ -291,6 +293,8 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 		fail_ops(ops, NP_ESTORE);
 		goto out;
 	}
+	if (wide)
+		store_release_memory(w->st);
 	h->committed(h->ctx);
 	if (store_wal_sync_on(w->st)) {
 		/* Asked after the COMMIT returned: the sync covers every frame it wrote. */
@@ -500,7 +504,8 @@ static void run_done(struct writer_op *op, int status)
 
 int writer_run(struct writer *w, struct writer_op *op, unsigned max_wait_ms)
 {
-	struct run_wait rw = {.op = {.apply = run_apply, .done = run_done}, .inner = op};
+	struct run_wait rw = {.op = {.apply = run_apply, .done = run_done, .reads_widely = op->reads_widely},
+	                      .inner = op};
 	pthread_mutex_init(&rw.mu, NULL);
 	pthread_cond_init(&rw.cond, NULL);
 	int ret;

@@ -39,6 +39,9 @@ typedef void writer_done_fn(struct writer_op *op, int status);
 struct writer_op {
 	writer_apply_fn *apply;
 	writer_done_fn *done;
+	/* The op reads much of the store (a scan): its batch gives the memory back after the
+	 * commit (store_release_memory). */
+	bool reads_widely;
 	struct writer_op *next; /* the writer's queue link */
 };
 

@@ -1050,10 +1050,19 @@ int store_set_bulk(struct store *st, bool bulk)
  * either way (fail-stop). Writes still go through the WAL with write calls. */
 int store_map_reads(struct store *st)
 {
-	return exec_sql(st, "PRAGMA mmap_size = 268435456");
+	int ret = exec_sql(st, "PRAGMA mmap_size = 268435456");
+	st->mapped = ret == NP_OK;
+	return ret;
 }
 
+/* A pass over the whole store (a rebuild, the owners' scan) touches every page of the map,
+ * and each stays in the process's resident size (counted in its Pss) until unmapped:
+ * about 30 MiB at 100,000 hosts. Mapping again from nothing leaves only what the updates
+ * touch next; the kernel's page cache keeps the pages either way. */
 void store_release_memory(struct store *st)
 {
 	sqlite3_db_release_memory(st->db);
+	if (st->mapped && (exec_sql(st, "PRAGMA mmap_size = 0") != NP_OK ||
+	                   store_map_reads(st) != NP_OK))
+		log_warn("store: reads stay unmapped");
 }

@@ -70,7 +70,8 @@ void store_rollback_savepoint(struct store *st);
 int store_set_bulk(struct store *st, bool bulk) np_mustcheck;
 /* Memory-mapped reads for nameplated's writer connection (the page cache stays small). */
 int store_map_reads(struct store *st) np_mustcheck;
-/* Gives back the page cache's unused memory, e.g. after a full pass over the store. */
+/* Gives back the page cache's unused memory and, with store_map_reads, the pages the map
+ * holds, e.g. after a full pass over the store. Outside a transaction only. */
 void store_release_memory(struct store *st);
 
 /* PRAGMA data_version: changes when another connection commits. */

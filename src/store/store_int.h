@@ -52,6 +52,7 @@ struct store {
 	sqlite3 *db;
 	struct store_checkpointer *ckpt; /* store_checkpoint_background, or NULL */
 	struct store_walsync *walsync;   /* store_wal_sync_start, or NULL */
+	bool mapped;                     /* store_map_reads succeeded */
 	sqlite3_stmt *stmt[SQL_COUNT];
 	struct {
 		const char *sql;
