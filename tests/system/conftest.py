@@ -212,6 +212,15 @@ class Nameplate:
         assert re.fullmatch(r"\S{16,}", secret), "host add: last line %r is no secret" % secret
         return secret
 
+    def import_hosts(self, count, user):
+        """Imports hosts h0 .. h<count-1> of ZONE, owned by user, each with one address."""
+        zf = os.path.join(self.tmp, "hosts.zone")
+        with open(zf, "w") as f:
+            f.write("$ORIGIN %s.\n" % ZONE)
+            for i in range(count):
+                f.write("h%d 60 IN A 10.%d.%d.%d\n" % (i, i >> 16 & 255, i >> 8 & 255, i & 255))
+        self.ctl("zone", "import", zf, "--zone", ZONE, "--user", user, timeout=120)
+
     # -- nameplated --------------------------------------------------------------------
 
     def start(self, wait=True, args=()):

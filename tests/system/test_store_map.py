@@ -30,12 +30,7 @@ def test_a_scan_of_every_host_leaves_the_store_unmapped(np_factory):
     n.init()
     n.add_user("alice")
     secret = n.add_host("home.%s" % ZONE, "alice")
-    zf = os.path.join(n.tmp, "many.zone")
-    with open(zf, "w") as f:
-        f.write("$ORIGIN %s.\n" % ZONE)
-        for i in range(HOSTS):
-            f.write("h%d 60 IN A 10.%d.%d.%d\n" % (i, i >> 16 & 255, i >> 8 & 255, i & 255))
-    n.ctl("zone", "import", zf, "--zone", ZONE, "--user", "alice", timeout=120)
+    n.import_hosts(HOSTS, "alice")
     db = os.path.join(n.data_dir, "nameplate.db")
     size_kib = os.path.getsize(db) // 1024
     n.start()

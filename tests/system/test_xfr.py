@@ -561,12 +561,7 @@ def rss_kib(pid):
 def test_large_zone_streams_in_bounded_memory(np_factory):
     n = primary(np_factory, dns_opts={"tcp_idle_timeout": 10})
     hosts = 100000
-    zf = os.path.join(n.tmp, "big.zone")
-    with open(zf, "w") as f:
-        f.write("$ORIGIN %s.\n" % ZONE)
-        for i in range(hosts):
-            f.write("h%d 60 IN A 10.%d.%d.%d\n" % (i, i >> 16 & 255, i >> 8 & 255, i & 255))
-    n.ctl("zone", "import", zf, "--zone", ZONE, "--user", "alice", timeout=120)
+    n.import_hosts(hosts, "alice")
     n.start()
     pid = n.proc.pid
     time.sleep(0.3)
@@ -687,12 +682,7 @@ def test_a_secondary_that_stops_reading_loses_its_transfer(np_factory):
     so a 64 KiB message takes four seconds) is cut after tcp_idle_timeout (the version
     its transfer pinned is then let go), and the server serves on."""
     n = primary(np_factory, dns_opts={"tcp_idle_timeout": 2})
-    zf = os.path.join(n.tmp, "big.zone")
-    with open(zf, "w") as f:
-        f.write("$ORIGIN %s.\n" % ZONE)
-        for i in range(100000):
-            f.write("h%d 60 IN A 10.%d.%d.%d\n" % (i, i >> 16 & 255, i >> 8 & 255, i & 255))
-    n.ctl("zone", "import", zf, "--zone", ZONE, "--user", "alice", timeout=120)
+    n.import_hosts(100000, "alice")
     n.start()
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
@@ -737,12 +727,7 @@ def test_transfer_signed_with_an_accounts_tsig_key(np_factory):
     not name is REFUSED."""
     n = primary(np_factory)
     hosts = 5000  # more than one 64 KiB message
-    zf = os.path.join(n.tmp, "some.zone")
-    with open(zf, "w") as f:
-        f.write("$ORIGIN %s.\n" % ZONE)
-        for i in range(hosts):
-            f.write("s%d 60 IN A 10.1.%d.%d\n" % (i, i >> 8 & 255, i & 255))
-    n.ctl("zone", "import", zf, "--zone", ZONE, "--user", "alice", timeout=120)
+    n.import_hosts(hosts, "alice")
     out = n.ctl("tsig", "add", KEY, "--user", "alice", "--algorithm", "hmac-sha512").stdout
     secret = re.search(r'secret "([^"]+)"', out).group(1)
     other = re.search(r'secret "([^"]+)"',
