@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/str.h"
 
@@ -30,19 +31,6 @@ static uint32_t v4_of(const struct np_addr *a)
 {
 	return (uint32_t)a->bytes[0] << 24 | (uint32_t)a->bytes[1] << 16 |
 	       (uint32_t)a->bytes[2] << 8 | a->bytes[3];
-}
-
-static bool grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return true;
-	size_t nc = *cap ? *cap * 2 : 1024;
-	void *p = realloc(*arr, nc * size);
-	if (p == NULL)
-		return false;
-	*arr = p;
-	*cap = nc;
-	return true;
 }
 
 /* One line; returns NP_OK (also for a reported bad line) or NP_ENOMEM. */
@@ -74,11 +62,11 @@ static int add_line(struct asn_db *db, char *line, const char **why)
 		return NP_OK;
 	}
 	if (lo.family == AF_INET) {
-		if (!grow((void **)&db->v4, &db->cap4, db->n4, sizeof(*db->v4)))
+		if (!array_grow((void **)&db->v4, &db->cap4, db->n4 + 1, sizeof(*db->v4), 1024))
 			return NP_ENOMEM;
 		db->v4[db->n4++] = (struct range4){v4_of(&lo), v4_of(&hi), asn};
 	} else {
-		if (!grow((void **)&db->v6, &db->cap6, db->n6, sizeof(*db->v6)))
+		if (!array_grow((void **)&db->v6, &db->cap6, db->n6 + 1, sizeof(*db->v6), 1024))
 			return NP_ENOMEM;
 		struct range6 *r = &db->v6[db->n6++];
 		memcpy(r->lo, lo.bytes, 16);

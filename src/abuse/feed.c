@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/macros.h"
 #include "common/str.h"
@@ -66,19 +67,6 @@ bool feed_spec_parse(const char *spec, enum feed_kind *kind, const char **path)
 	return false;
 }
 
-static bool grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return true;
-	size_t nc = *cap ? *cap * 2 : 256;
-	void *p = realloc(*arr, nc * size);
-	if (p == NULL)
-		return false;
-	*arr = p;
-	*cap = nc;
-	return true;
-}
-
 struct loader {
 	struct feed_set *fs;
 	feed_report_fn *report;
@@ -119,7 +107,7 @@ static int add_range(struct loader *l, const struct np_cidr *c, const char *labe
 	if (dup == NULL)
 		return NP_ENOMEM;
 	if (c->addr.family == AF_INET) {
-		if (!grow((void **)&fs->v4, &fs->cap4, fs->n4, sizeof(*fs->v4))) {
+		if (!array_grow((void **)&fs->v4, &fs->cap4, fs->n4 + 1, sizeof(*fs->v4), 256)) {
 			free(dup);
 			return NP_ENOMEM;
 		}
@@ -128,7 +116,7 @@ static int add_range(struct loader *l, const struct np_cidr *c, const char *labe
 		uint32_t mask = c->prefix == 0 ? 0 : 0xffffffffu << (32 - c->prefix);
 		fs->v4[fs->n4++] = (struct range4){a & mask, (a & mask) | ~mask, dup};
 	} else {
-		if (!grow((void **)&fs->v6, &fs->cap6, fs->n6, sizeof(*fs->v6))) {
+		if (!array_grow((void **)&fs->v6, &fs->cap6, fs->n6 + 1, sizeof(*fs->v6), 256)) {
 			free(dup);
 			return NP_ENOMEM;
 		}
@@ -154,7 +142,8 @@ static int add_name(struct loader *l, const char *text, size_t len)
 	if (!room(l))
 		return NP_OK;
 	struct feed_set *fs = l->fs;
-	if (!grow((void **)&fs->names, &fs->cap_names, fs->n_names, sizeof(*fs->names)))
+	if (!array_grow((void **)&fs->names, &fs->cap_names, fs->n_names + 1, sizeof(*fs->names),
+	                256))
 		return NP_ENOMEM;
 	char *dup = strdup(fqdn);
 	if (dup == NULL)

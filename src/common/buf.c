@@ -3,6 +3,7 @@
 #include "common/buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,4 +81,24 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+}
+
+bool array_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap == 0 ? first : *cap;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return false;
+		n *= 2;
+	}
+	if (elem != 0 && n > SIZE_MAX / elem)
+		return false;
+	void *p = realloc(*arr, n * elem);
+	if (p == NULL)
+		return false;
+	*arr = p;
+	*cap = n;
+	return true;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A growable text buffer with a ceiling, for pages and mails: buf_init, buf_add, buf_puts,
- * buf_printf, buf_free. */
+ * buf_printf, buf_free. And array_grow, for arrays that grow by doubling. */
 #ifndef NP_COMMON_BUF_H
 #define NP_COMMON_BUF_H
 
@@ -21,5 +21,10 @@ void buf_free(struct buf *b);
 void buf_add(struct buf *b, const char *s, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Makes room for need elements of elem bytes in *arr (capacity *cap elements): doubles
+ * from first (or from *cap) until need fits. False when out of memory (or the size would
+ * overflow); *arr and *cap are then unchanged. */
+bool array_grow(void **arr, size_t *cap, size_t need, size_t elem, size_t first);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "common/secret.h"
 #include "common/str.h"
 #include "ctl/ctl.h"
@@ -51,21 +52,12 @@ struct imp {
 	int err;
 };
 
+/* Offsets into the arrays are 32-bit. */
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-	if (need <= *cap)
-		return NP_OK;
-	size_t n = *cap == 0 ? 4096 : *cap;
-	while (n < need)
-		n *= 2;
-	if (n > UINT32_MAX)
-		return NP_ETOOBIG; /* offsets are 32-bit */
-	void *q = realloc(*p, n * elem);
-	if (q == NULL)
-		return NP_ENOMEM;
-	*p = q;
-	*cap = n;
-	return NP_OK;
+	if (need > UINT32_MAX)
+		return NP_ETOOBIG;
+	return array_grow(p, cap, need, elem, 4096) ? NP_OK : NP_ENOMEM;
 }
 
 static int imp_collect(const struct zonefile_rr *rr, void *arg)

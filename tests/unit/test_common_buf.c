@@ -7,6 +7,7 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -42,10 +43,35 @@ static void test_buf_limit_is_sticky(void **state)
 	buf_free(&b);
 }
 
+/* Doubles from the first size until the need fits; a size that would overflow is refused
+ * and leaves the array as it was. */
+static void test_array_grow(void **state)
+{
+	(void)state;
+	int *a = NULL;
+	size_t cap = 0;
+	assert_true(array_grow((void **)&a, &cap, 0, sizeof(*a), 4));
+	assert_null(a);
+	assert_true(array_grow((void **)&a, &cap, 1, sizeof(*a), 4));
+	assert_int_equal(cap, 4);
+	a[3] = 7;
+	assert_true(array_grow((void **)&a, &cap, 4, sizeof(*a), 4));
+	assert_int_equal(cap, 4);
+	assert_true(array_grow((void **)&a, &cap, 17, sizeof(*a), 4));
+	assert_int_equal(cap, 32);
+	assert_int_equal(a[3], 7);
+	assert_false(array_grow((void **)&a, &cap, SIZE_MAX / 2 + 2, sizeof(*a), 4));
+	assert_false(array_grow((void **)&a, &cap, SIZE_MAX / 4, sizeof(*a), 4));
+	assert_int_equal(cap, 32);
+	assert_int_equal(a[3], 7);
+	free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_buf_limit_is_sticky),
+	    cmocka_unit_test(test_array_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
