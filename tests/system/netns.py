@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 
 PYTHON = "/usr/bin/python3"
 CLONE_NEWNET = 0x40000000
@@ -158,15 +157,6 @@ class Lab:
         self.procs = []
         if errors:
             raise errors[0]
-
-
-def wait_for(fn, timeout, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
 
 
 def tcp_listener_script():

@@ -26,9 +26,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, wait_for
 import netns
-from netns import PYTHON, Lab, wait_for
+from netns import PYTHON, Lab
 from test_client_netns import HOST, Client, SRV_ADDR, lab, server_in  # noqa: F401 (lab: fixture)
 
 MINIUPNPD = shutil.which("miniupnpd") or "/usr/sbin/miniupnpd"

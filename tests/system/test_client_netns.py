@@ -24,9 +24,9 @@ import dns.message
 import dns.rdatatype
 import pytest
 
-from conftest import BUILD, ZONE, Nameplate, check_sanitizers, free_port
+from conftest import BUILD, ZONE, Nameplate, check_sanitizers, free_port, wait_for
 import netns
-from netns import PYTHON, Lab, wait_for
+from netns import PYTHON, Lab
 
 NAMEPLATE = os.path.join(BUILD, "nameplate")
 HOST = "home." + ZONE

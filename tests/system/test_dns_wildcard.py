@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import NAMEPLATED, ZONE
+from conftest import NAMEPLATED, ZONE, wait_for
 import netns
 
 HOST = "home." + ZONE
@@ -48,7 +48,7 @@ def test_wildcard_listen_answers_from_the_address_asked(np_factory, lab, tmp_pat
     for a in ("2001:db8::1/128", "2001:db8::2/128"):
         ns.ip("addr", "add", a, "dev", "lo", "nodad")
     p = ns.popen([NAMEPLATED, "-c", n.conf, "-f"], str(tmp_path / "srv.log"))
-    assert netns.wait_for(lambda: "start: zones=" in lab.log(p), 10), lab.log(p)
+    assert wait_for(lambda: "start: zones=" in lab.log(p), 10), lab.log(p)
 
     for src, dst in (("192.0.2.1", "192.0.2.2"), ("192.0.2.2", "192.0.2.1"),
                      ("2001:db8::1", "2001:db8::2")):
