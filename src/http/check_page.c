@@ -275,11 +275,9 @@ static void set_some(struct tpl_ctx *c, const char *name, int64_t n)
 static void evidence_ports(struct tpl_ctx *c, const json_t *ev)
 {
 	const json_t *ports = json_object_get(ev, "ports");
-	if (json_array_size(ports) == 0) {
-		tpl_set_bool(c, "ports", false);
+	struct tpl_ctx *o = tpl_set_table(c, "ports", json_array_size(ports));
+	if (o == NULL)
 		return;
-	}
-	struct tpl_ctx *o = tpl_set_obj(c, "ports");
 	size_t i;
 	const json_t *p;
 	json_array_foreach(ports, i, p)
@@ -294,11 +292,9 @@ static void evidence_ports(struct tpl_ctx *c, const json_t *ev)
 static void evidence_creds(struct tpl_ctx *c, const json_t *ev)
 {
 	const json_t *creds = json_object_get(ev, "credentials");
-	if (json_array_size(creds) == 0) {
-		tpl_set_bool(c, "credentials", false);
+	struct tpl_ctx *o = tpl_set_table(c, "credentials", json_array_size(creds));
+	if (o == NULL)
 		return;
-	}
-	struct tpl_ctx *o = tpl_set_obj(c, "credentials");
 	size_t i;
 	const json_t *cr;
 	json_array_foreach(creds, i, cr)

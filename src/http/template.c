@@ -468,6 +468,14 @@ struct tpl_ctx *tpl_set_obj(struct tpl_ctx *c, const char *name)
 	return v->obj;
 }
 
+struct tpl_ctx *tpl_set_table(struct tpl_ctx *c, const char *name, size_t n)
+{
+	if (n > 0)
+		return tpl_set_obj(c, name);
+	tpl_set_bool(c, name, false);
+	return NULL;
+}
+
 /* ---- rendering ---- */
 
 static atomic_ulong missing;

@@ -85,6 +85,9 @@ void tpl_set_list(struct tpl_ctx *c, const char *name);
 struct tpl_ctx *tpl_add_row(struct tpl_ctx *c, const char *name);
 /* A nested object under name, returned to fill; NULL on failure. It belongs to c. */
 struct tpl_ctx *tpl_set_obj(struct tpl_ctx *c, const char *name);
+/* A table of n rows: the object name, returned to add its "rows" to; with no rows, name is
+ * false ({{^name}} shows its block) and NULL is returned. */
+struct tpl_ctx *tpl_set_table(struct tpl_ctx *c, const char *name, size_t n);
 
 /* ---- rendering ---- */
 

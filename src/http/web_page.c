@@ -163,27 +163,22 @@ void web_page_hosts(struct buf *b, const struct web_nav *nav, const json_t *host
 	size_t n = strcspn(zones, ",");
 	snprintf(example, sizeof(example), "myhome.%.*s", (int)n, zones);
 	tpl_set(c, "example", n > 0 ? example : "");
-	if (json_array_size(list) == 0) {
-		tpl_set_bool(c, "hosts", false);
-	} else {
-		struct tpl_ctx *o = tpl_set_obj(c, "hosts");
-		size_t i;
-		const json_t *h;
-		json_array_foreach(list, i, h)
-		{
-			struct tpl_ctx *row = tpl_add_row(o, "rows");
-			tpl_set(row, "fqdn", jstr(h, "fqdn"));
-			host_state(row, h);
-			tpl_set_list(row, "addrs");
-			static const char *const types[] = {"A", "AAAA"};
-			for (size_t t = 0; t < 2; t++) {
-				size_t k;
-				const json_t *a;
-				json_array_foreach(
-				    json_object_get(json_object_get(h, "records"), types[t]), k, a)
-				    tpl_set(tpl_add_row(row, "addrs"), "addr",
-				            json_string_value(a));
-			}
+	struct tpl_ctx *o = tpl_set_table(c, "hosts", json_array_size(list));
+	size_t i;
+	const json_t *h;
+	json_array_foreach(list, i, h)
+	{
+		struct tpl_ctx *row = tpl_add_row(o, "rows");
+		tpl_set(row, "fqdn", jstr(h, "fqdn"));
+		host_state(row, h);
+		tpl_set_list(row, "addrs");
+		static const char *const types[] = {"A", "AAAA"};
+		for (size_t t = 0; t < 2; t++) {
+			size_t k;
+			const json_t *a;
+			json_array_foreach(json_object_get(json_object_get(h, "records"), types[t]),
+			                   k, a)
+			    tpl_set(tpl_add_row(row, "addrs"), "addr", json_string_value(a));
 		}
 	}
 	render(b, "web_hosts.html", c);
@@ -246,11 +241,9 @@ static void host_audit(struct tpl_ctx *c, const json_t *answer)
 /* An abuse log (rows of time, from, to, by, reason) as the table "log"; false without rows. */
 static void abuse_log(struct tpl_ctx *c, const json_t *log)
 {
-	if (json_array_size(log) == 0) {
-		tpl_set_bool(c, "log", false);
+	struct tpl_ctx *o = tpl_set_table(c, "log", json_array_size(log));
+	if (o == NULL)
 		return;
-	}
-	struct tpl_ctx *o = tpl_set_obj(c, "log");
 	size_t i;
 	const json_t *l;
 	json_array_foreach(log, i, l)
@@ -328,21 +321,17 @@ void web_page_host(struct buf *b, const struct web_nav *nav, const json_t *host,
 		buf_free(&v);
 	}
 	const json_t *list = json_object_get(history, "history");
-	if (json_array_size(list) == 0) {
-		tpl_set_bool(c, "history", false);
-	} else {
-		struct tpl_ctx *o = tpl_set_obj(c, "history");
-		size_t i;
-		const json_t *h;
-		json_array_foreach(list, i, h)
-		{
-			struct tpl_ctx *row = tpl_add_row(o, "rows");
-			set_time(row, "time", jint(h, "time"));
-			tpl_set(row, "interface", jstr(h, "interface"));
-			tpl_set(row, "source", jstr(h, "source"));
-			tpl_set(row, "old", jstr(h, "old"));
-			tpl_set(row, "new", jstr(h, "new"));
-		}
+	struct tpl_ctx *o = tpl_set_table(c, "history", json_array_size(list));
+	size_t i;
+	const json_t *h;
+	json_array_foreach(list, i, h)
+	{
+		struct tpl_ctx *row = tpl_add_row(o, "rows");
+		set_time(row, "time", jint(h, "time"));
+		tpl_set(row, "interface", jstr(h, "interface"));
+		tpl_set(row, "source", jstr(h, "source"));
+		tpl_set(row, "old", jstr(h, "old"));
+		tpl_set(row, "new", jstr(h, "new"));
 	}
 	host_audit(c, audit);
 	host_abuse(c, abuse);
@@ -579,21 +568,17 @@ void web_page_tickets(struct buf *b, const struct web_nav *nav, const json_t *ti
 {
 	struct tpl_ctx *c = page_ctx(nav, "Abuse reports");
 	const json_t *list = json_object_get(tickets, "tickets");
-	if (json_array_size(list) == 0) {
-		tpl_set_bool(c, "tickets", false);
-	} else {
-		struct tpl_ctx *o = tpl_set_obj(c, "tickets");
-		size_t i;
-		const json_t *t;
-		json_array_foreach(list, i, t)
-		{
-			struct tpl_ctx *row = tpl_add_row(o, "rows");
-			tpl_set_int(row, "id", jint(t, "ticket"));
-			set_time(row, "time", jint(t, "time"));
-			tpl_set(row, "status", jstr(t, "status"));
-			tpl_set(row, "category", jstr(t, "category"));
-			tpl_set(row, "name", jstr(t, "name"));
-		}
+	struct tpl_ctx *o = tpl_set_table(c, "tickets", json_array_size(list));
+	size_t i;
+	const json_t *t;
+	json_array_foreach(list, i, t)
+	{
+		struct tpl_ctx *row = tpl_add_row(o, "rows");
+		tpl_set_int(row, "id", jint(t, "ticket"));
+		set_time(row, "time", jint(t, "time"));
+		tpl_set(row, "status", jstr(t, "status"));
+		tpl_set(row, "category", jstr(t, "category"));
+		tpl_set(row, "name", jstr(t, "name"));
 	}
 	render(b, "web_tickets.html", c);
 }

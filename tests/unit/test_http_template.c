@@ -148,6 +148,14 @@ static void test_nested(void **state)
 	                           "{{/account}}{{^account}}nobody{{/account}}",
 	                           c),
 	                    "alice (admin),");
+	/* A table: an object with rows, or false without any. */
+	const char *table = "{{#t}}{{#rows}}[{{v}}]{{/rows}}{{/t}}{{^t}}none{{/t}}";
+	assert_null(tpl_set_table(c, "t", 0));
+	assert_string_equal(render(table, c), "none");
+	struct tpl_ctx *t = tpl_set_table(c, "t", 2);
+	tpl_set(tpl_add_row(t, "rows"), "v", "1");
+	tpl_set(tpl_add_row(t, "rows"), "v", "2");
+	assert_string_equal(render(table, c), "[1][2]");
 	tpl_ctx_free(c);
 
 	/* Nesting up to TPL_DEPTH_MAX parses, one more does not. */
