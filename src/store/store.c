@@ -713,7 +713,10 @@ int store_open(const char *data_dir, bool create, struct store **out)
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return NP_ENOMEM;
-	int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	/* Through the VFS that writes a transaction's WAL frames with one call (walbuf.c),
+	 * or SQLite's own where it could not be registered. */
+	int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                         store__walbuf_vfs());
 	if (rc != SQLITE_OK) {
 		log_err("store: cannot open %s: %s", path,
 		        st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
