@@ -3,20 +3,21 @@
  * gathers the frames a transaction appends to the -wal file and writes them with one call.
  *
  * SQLite writes each WAL frame with two write calls (its 24-byte header, then the page):
- * about seven pwrite system calls per update, a third of the writer thread's time under
+ * about eight pwrite system calls per update, a third of the writer thread's time under
  * load. Here the appends of a transaction go to a buffer and reach the file in one pwrite
  * when the transaction's commit frame is complete. Files other than the database and its
  * WAL are SQLite's own (opened straight by the default VFS); the database file is wrapped
- * only to know its WAL.
+ * only to know its WAL (sqlite3_database_file_object, when the WAL is opened).
  *
- * Why every reader, the checkpoint and the sync thread still see what SQLite wrote:
+ * Why every reader, the checkpoint and the sync thread still see what SQLite wrote (wal.c
+ * of SQLite 3.40, Debian's; the same in the versions since):
  * - Order: the buffer holds one contiguous run of bytes, the latest appends. A write
  *   anywhere else, a read, a size, a truncate, a sync, a file control, a lock or a close
  *   on the WAL first writes the buffer out, so the file goes through the same states as
  *   without the buffer, only with fewer calls between them.
  * - Visibility: in sqlite3WalFrames (wal.c), a transaction's frames are written (each by
  *   walWriteOneFrame: header, then page), then the last one's checksums rewritten if a
- *   frame was overwritten (walRewriteChecksums: a read, which flushes, then writes of
+ *   frame was overwritten (walRewriteChecksums: reads, which flush, and writes of the
  *   headers in place, which are not appends and go straight to the file), then with
  *   synchronous=FULL the WAL is synced (a flush here). Only then are the frames added to
  *   the wal-index and the commit published: walIndexWriteHdr writes the second copy of
@@ -28,7 +29,9 @@
  *   sqlite3WalFrames returns it before anything is published, SQLite rolls back, and the
  *   writer fails-stop as it does on any write error. xShmBarrier and xShmLock on the
  *   database also flush, should anything be left (frames of a transaction that spilled
- *   and rolled back, which no reader ever looks at).
+ *   and rolled back, which no reader ever looks at); a commit frame left there would be
+ *   a bug, and a failed flush of it there stops the process (abort) rather than let the
+ *   commit be published without it.
  * - Durability is store/walsync.c's: its fdatasync begins after a COMMIT returned, and by
  *   then the commit's frames were written to the file by this flush.
  * - After a failed flush every later call on the WAL fails too (the file lacks frames
@@ -44,7 +47,7 @@
 #define WALBUF_VFS "np-walbuf"
 /* Flushed at this size even within a transaction (a batch of updates writes about 40 KiB):
  * under 128 KiB, as the unix VFS writes at most 128 KiB - 1 in one call (seekAndWrite). */
-#define WALBUF_BYTES (120 * 1024)
+#define WALBUF_BYTES     (120 * 1024)
 #define WAL_FRAME_HEADER 24
 
 struct walbuf_file {
@@ -96,8 +99,8 @@ static int wal_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off
 	if (w->failed != SQLITE_OK)
 		return w->failed;
 	bool commit_page = w->commit_next;
-	w->commit_next = n == WAL_FRAME_HEADER && memcmp((const unsigned char *)data + 4,
-	                                                 "\0\0\0\0", 4) != 0;
+	w->commit_next =
+	    n == WAL_FRAME_HEADER && memcmp((const unsigned char *)data + 4, "\0\0\0\0", 4) != 0;
 	int rc = SQLITE_OK;
 	bool append = off == w->next && (size_t)n <= WALBUF_BYTES;
 	if (append && w->buf == NULL) {
@@ -328,42 +331,42 @@ static int db_shm_unmap(sqlite3_file *f, int delete_flag)
 }
 
 static const sqlite3_io_methods db_methods = {
-	.iVersion = 3,
-	.xClose = db_close,
-	.xRead = db_read,
-	.xWrite = db_write,
-	.xTruncate = db_truncate,
-	.xSync = db_sync,
-	.xFileSize = db_file_size,
-	.xLock = db_lock,
-	.xUnlock = db_unlock,
-	.xCheckReservedLock = db_check_reserved,
-	.xFileControl = db_file_control,
-	.xSectorSize = pass_sector_size,
-	.xDeviceCharacteristics = pass_device,
-	.xShmMap = pass_shm_map,
-	.xShmLock = db_shm_lock,
-	.xShmBarrier = db_shm_barrier,
-	.xShmUnmap = db_shm_unmap,
-	.xFetch = pass_fetch,
-	.xUnfetch = pass_unfetch,
+    .iVersion = 3,
+    .xClose = db_close,
+    .xRead = db_read,
+    .xWrite = db_write,
+    .xTruncate = db_truncate,
+    .xSync = db_sync,
+    .xFileSize = db_file_size,
+    .xLock = db_lock,
+    .xUnlock = db_unlock,
+    .xCheckReservedLock = db_check_reserved,
+    .xFileControl = db_file_control,
+    .xSectorSize = pass_sector_size,
+    .xDeviceCharacteristics = pass_device,
+    .xShmMap = pass_shm_map,
+    .xShmLock = db_shm_lock,
+    .xShmBarrier = db_shm_barrier,
+    .xShmUnmap = db_shm_unmap,
+    .xFetch = pass_fetch,
+    .xUnfetch = pass_unfetch,
 };
 
 /* Version 1: SQLite maps neither the WAL nor shared memory through it. */
 static const sqlite3_io_methods wal_methods = {
-	.iVersion = 1,
-	.xClose = wal_close,
-	.xRead = wal_read,
-	.xWrite = wal_write,
-	.xTruncate = wal_truncate,
-	.xSync = wal_sync,
-	.xFileSize = wal_file_size,
-	.xLock = wal_lock,
-	.xUnlock = wal_unlock,
-	.xCheckReservedLock = wal_check_reserved,
-	.xFileControl = wal_file_control,
-	.xSectorSize = pass_sector_size,
-	.xDeviceCharacteristics = pass_device,
+    .iVersion = 1,
+    .xClose = wal_close,
+    .xRead = wal_read,
+    .xWrite = wal_write,
+    .xTruncate = wal_truncate,
+    .xSync = wal_sync,
+    .xFileSize = wal_file_size,
+    .xLock = wal_lock,
+    .xUnlock = wal_unlock,
+    .xCheckReservedLock = wal_check_reserved,
+    .xFileControl = wal_file_control,
+    .xSectorSize = pass_sector_size,
+    .xDeviceCharacteristics = pass_device,
 };
 
 /* ---- the VFS: files opened by the default one, the database and its WAL wrapped */
@@ -380,8 +383,11 @@ static int vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, in
 	w->next = -1;
 	int rc = real_vfs->xOpen(real_vfs, name, real(f), flags, out_flags);
 	if (rc != SQLITE_OK || real(f)->pMethods == NULL) {
-		f->pMethods = NULL; /* SQLite closes nothing of a failed open */
-		return rc;
+		/* SQLite closes a file whose open failed only through our methods: none. */
+		if (real(f)->pMethods != NULL)
+			real(f)->pMethods->xClose(real(f));
+		f->pMethods = NULL;
+		return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
 	}
 	if (is_db) {
 		f->pMethods = &db_methods;
@@ -475,23 +481,23 @@ static void register_vfs(void)
 		return;
 	real_vfs = d;
 	walbuf_vfs = (sqlite3_vfs){
-		.iVersion = 2,
-		.szOsFile = (int)sizeof(struct walbuf_file) + d->szOsFile,
-		.mxPathname = d->mxPathname,
-		.zName = WALBUF_VFS,
-		.xOpen = vfs_open,
-		.xDelete = vfs_delete,
-		.xAccess = vfs_access,
-		.xFullPathname = vfs_full_pathname,
-		.xDlOpen = vfs_dl_open,
-		.xDlError = vfs_dl_error,
-		.xDlSym = vfs_dl_sym,
-		.xDlClose = vfs_dl_close,
-		.xRandomness = vfs_randomness,
-		.xSleep = vfs_sleep,
-		.xCurrentTime = vfs_current_time,
-		.xGetLastError = vfs_last_error,
-		.xCurrentTimeInt64 = vfs_current_time64,
+	    .iVersion = 2,
+	    .szOsFile = (int)sizeof(struct walbuf_file) + d->szOsFile,
+	    .mxPathname = d->mxPathname,
+	    .zName = WALBUF_VFS,
+	    .xOpen = vfs_open,
+	    .xDelete = vfs_delete,
+	    .xAccess = vfs_access,
+	    .xFullPathname = vfs_full_pathname,
+	    .xDlOpen = vfs_dl_open,
+	    .xDlError = vfs_dl_error,
+	    .xDlSym = vfs_dl_sym,
+	    .xDlClose = vfs_dl_close,
+	    .xRandomness = vfs_randomness,
+	    .xSleep = vfs_sleep,
+	    .xCurrentTime = vfs_current_time,
+	    .xGetLastError = vfs_last_error,
+	    .xCurrentTimeInt64 = vfs_current_time64,
 	};
 	if (sqlite3_vfs_register(&walbuf_vfs, 0) != SQLITE_OK)
 		real_vfs = NULL;

@@ -67,8 +67,7 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 static void assert_intact(sqlite3 *db)
 {
 	sqlite3_stmt *s;
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
 	sqlite3_finalize(s);
@@ -238,8 +237,9 @@ static void test_failed_write_fails_the_commit_for_good(void **state)
 		if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
 			_exit(11);
 		/* Small enough to stay in the buffer until its commit frame: the flush fails. */
-		int rc = sqlite3_exec(w, "BEGIN; INSERT INTO t (v) SELECT randomblob(700) FROM t"
-		                         " LIMIT 40; COMMIT",
+		int rc = sqlite3_exec(w,
+		                      "BEGIN; INSERT INTO t (v) SELECT randomblob(700) FROM t"
+		                      " LIMIT 40; COMMIT",
 		                      NULL, NULL, NULL);
 		int primary = rc & 0xff;
 		if (primary != SQLITE_IOERR && primary != SQLITE_FULL)
@@ -268,12 +268,12 @@ static void test_failed_write_fails_the_commit_for_good(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_every_commit_visible_to_others, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_spilled_rewritten_and_rolled_back, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_killed_writer_loses_no_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_write_fails_the_commit_for_good, setup,
-		                                teardown),
+	    cmocka_unit_test_setup_teardown(test_every_commit_visible_to_others, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spilled_rewritten_and_rolled_back, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_killed_writer_loses_no_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_write_fails_the_commit_for_good, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
