@@ -61,8 +61,9 @@ struct walbuf_file {
 	bool commit_next;        /* the last write was a commit frame's header */
 	bool commit_in_buf;      /* buf holds a commit frame's header */
 	int failed;              /* a flush failed: its error, for every later call */
-	/* The default VFS's file follows (sizeof is a multiple of 8, as it must be). */
+	/* The default VFS's file follows. */
 };
+_Static_assert(sizeof(struct walbuf_file) % 8 == 0, "the default VFS's file is aligned");
 
 static sqlite3_vfs *real_vfs;
 static sqlite3_vfs walbuf_vfs;
