@@ -382,6 +382,7 @@ static int vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, in
 	struct walbuf_file *w = (struct walbuf_file *)f;
 	memset(w, 0, sizeof(*w));
 	w->next = -1;
+	real(f)->pMethods = NULL;
 	int rc = real_vfs->xOpen(real_vfs, name, real(f), flags, out_flags);
 	if (rc != SQLITE_OK || real(f)->pMethods == NULL) {
 		/* SQLite closes a file whose open failed only through our methods: none. */
