@@ -17,12 +17,13 @@
 #include "common/log.h"
 #include "store/store_int.h"
 
-/* The WAL's size, in pages, from which a checkpoint is asked for: 8 MiB of 1 KiB pages,
- * eight times SQLite's default. A checkpoint copies each page once however many commits
- * rewrote it (the index pages above the hosts, the tails of the history and the journal)
- * and syncs the WAL and the database once: with 1000 pages, checkpoints were a sixth of
- * the server's CPU per update under load; recovery replays at most these 8 MiB. */
-#define CHECKPOINT_PAGES 8000
+/* STORE_CHECKPOINT_PAGES, the WAL's size in pages from which a checkpoint is asked for:
+ * 8 MiB of 1 KiB pages, eight times SQLite's default. A checkpoint copies each page once
+ * however many commits rewrote it (the index pages above the hosts, the tails of the
+ * history and the journal) and syncs the WAL and the database once: with 1000 pages,
+ * checkpoints were a sixth of the server's CPU per update under load; recovery replays at
+ * most these 8 MiB. */
+#define CHECKPOINT_PAGES STORE_CHECKPOINT_PAGES
 
 struct store_checkpointer {
 	sqlite3 *db; /* its own connection: checkpoints never run on the writer's */

@@ -30,7 +30,8 @@ struct store;
 
 /* Opens data_dir/nameplate.db. With create, makes the directory (0700) and the schema;
  * without, a missing database is NP_ENOTFOUND. Sets WAL, synchronous=FULL, foreign keys,
- * a busy timeout of 5 s, and migrates the schema. */
+ * a busy timeout of 5 s, and migrates the schema. Its writes into the WAL go through
+ * store/walbuf.c (a transaction's frames in one write call). */
 int store_open(const char *data_dir, bool create, struct store **out) np_mustcheck;
 /* A second connection to an existing store that can only read (PRAGMA query_only): for
  * lookups off the writer's thread. No migration: the writer's store_open did it. */
@@ -68,7 +69,8 @@ void store_rollback_savepoint(struct store *st);
 /* Large page cache and memory-mapped reads for bulk work (imports, exports); off by
  * default so that a long-running process stays small. */
 int store_set_bulk(struct store *st, bool bulk) np_mustcheck;
-/* Memory-mapped reads for nameplated's writer connection (the page cache stays small). */
+/* Memory-mapped reads for nameplated's writer connection, and a page cache (about 10 MiB)
+ * that holds the pages it wrote since the last checkpoint. */
 int store_map_reads(struct store *st) np_mustcheck;
 /* Gives back the page cache's unused memory and, with store_map_reads, the pages the map
  * holds, e.g. after a full pass over the store. Outside a transaction only. */

@@ -60,6 +60,14 @@ struct store {
 	} cache[STORE_SQL_CACHE];
 };
 
+/* The WAL's size, in pages, from which the checkpoint thread copies it into the database
+ * (checkpoint.c says why this many). */
+#define STORE_CHECKPOINT_PAGES 8000
+
+/* The name of the VFS that coalesces the writes into the WAL (walbuf.c), registered on
+ * the first call; NULL (SQLite's default VFS) if it cannot be. */
+const char *store__walbuf_vfs(void);
+
 /* Stops the checkpoint thread of st, if any (store_close). */
 void store__checkpoint_stop(struct store *st);
 /* Syncs the WAL a last time, sets synchronous=FULL back and stops the sync thread, if any
