@@ -17,17 +17,17 @@
 #include <urcu-qsbr.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "ns/query.h"
+#include "server/pace.h"
 #include "server/server.h"
 
-#define UDP_BATCH 32
-/* A wakeup that brought fewer than this many queries (but more than one) waits
- * udp_batch_wait_us for more: each wakeup and system call costs several microseconds on a
- * virtual machine, and under moderate load queries come in bursts. */
-#define UDP_SMALL_BATCH (UDP_BATCH / 2)
-#define UDP_RX_MAX      4096 /* larger queries are not legitimate; they arrive truncated */
-#define UDP_TX_MAX      4096 /* edns_udp_size is at most 4096 */
+/* Room for a burst under moderate load (the wait for more, server/pace.h, fills up to a
+ * batch) in one system call each way. */
+#define UDP_BATCH  64
+#define UDP_RX_MAX 4096 /* larger queries are not legitimate; they arrive truncated */
+#define UDP_TX_MAX 4096 /* edns_udp_size is at most 4096 */
 /* Socket buffers for bursts: the default (~208 KiB) holds only a few hundred queries, and
  * a burst beyond that is dropped by the kernel before a worker sees it. */
 #define UDP_SOCKBUF (1 << 20)
@@ -42,6 +42,7 @@ struct udp_worker {
 	struct dns_stats stats;
 	pthread_t thread;
 	bool started;
+	struct udp_pace pace; /* the arrival rate, which sizes the wait for more */
 	struct mmsghdr rx_msgs[UDP_BATCH];
 	struct mmsghdr tx_msgs[UDP_BATCH];
 	struct iovec rx_iov[UDP_BATCH];
@@ -284,14 +285,19 @@ static void *udp_main(void *arg)
 		int n = recvmmsg(w->fd, w->rx_msgs, UDP_BATCH, MSG_WAITFORONE, NULL);
 		if (n <= 0)
 			continue;
-		if (wait_ns > 0 && n >= 2 && n < UDP_SMALL_BATCH) {
+		int64_t mono = time_mono_ns();
+		udp_pace_count(&w->pace, (unsigned)n, mono);
+		long pause_ns = udp_pace_wait(&w->pace, (unsigned)n, UDP_BATCH, wait_ns);
+		if (pause_ns > 0) {
 			/* More are on their way: take them into this batch. */
-			struct timespec pause = {.tv_sec = 0, .tv_nsec = wait_ns};
+			struct timespec pause = {.tv_sec = 0, .tv_nsec = pause_ns};
 			(void)nanosleep(&pause, NULL);
 			int more = recvmmsg(w->fd, w->rx_msgs + n, UDP_BATCH - (unsigned)n,
 			                    MSG_DONTWAIT, NULL);
-			if (more > 0)
+			if (more > 0) {
+				udp_pace_count(&w->pace, (unsigned)more, mono);
 				n += more;
+			}
 		}
 		/* One clock read a batch: cookies and rate limits count in seconds. */
 		int64_t now = time(NULL);

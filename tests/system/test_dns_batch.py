@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-# UDP batches: a worker that wakes up to a few queries waits udp_batch_wait_us (default
-# 100 us) for more and answers them together. Bursts of queries (queued while the server is
+# UDP batches: a worker that receives a few queries at a moderate rate waits up to
+# udp_batch_wait_us (default 300 us) for more and answers them together. Bursts of queries (queued while the server is
 # stopped, so the worker takes each burst at once) are all answered, correctly and
 # promptly (the wait is bounded, never a wait for a full batch), with the wait on and off,
 # and a value out of range is refused.
