@@ -255,6 +255,23 @@ static bool udp_update_submit(struct udp_worker *w, unsigned k)
 	return true;
 }
 
+/* Sets the first count receive headers for the next recvmmsg. */
+static void rx_reset(struct udp_worker *w, unsigned count)
+{
+	for (unsigned k = 0; k < count; k++) {
+		struct msghdr *h = &w->rx_msgs[k].msg_hdr;
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &w->peers[k];
+		h->msg_namelen = sizeof(w->peers[k]);
+		h->msg_iov = &w->rx_iov[k];
+		h->msg_iovlen = 1;
+		if (w->pktinfo) {
+			h->msg_control = w->rx_ctl[k];
+			h->msg_controllen = sizeof(w->rx_ctl[k]);
+		}
+	}
+}
+
 static void *udp_main(void *arg)
 {
 	struct udp_worker *w = arg;
@@ -269,22 +286,16 @@ static void *udp_main(void *arg)
 		(void)prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
 	rcu_register_thread();
 	rcu_thread_offline();
+	/* The receive headers the kernel may have written into (lengths, flags): those of
+	 * the queries received and of the one it tried next; they are set again. */
+	unsigned used = UDP_BATCH;
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-		for (unsigned k = 0; k < UDP_BATCH; k++) {
-			struct msghdr *h = &w->rx_msgs[k].msg_hdr;
-			memset(h, 0, sizeof(*h));
-			h->msg_name = &w->peers[k];
-			h->msg_namelen = sizeof(w->peers[k]);
-			h->msg_iov = &w->rx_iov[k];
-			h->msg_iovlen = 1;
-			if (w->pktinfo) {
-				h->msg_control = w->rx_ctl[k];
-				h->msg_controllen = sizeof(w->rx_ctl[k]);
-			}
-		}
+		rx_reset(w, used);
 		int n = recvmmsg(w->fd, w->rx_msgs, UDP_BATCH, MSG_WAITFORONE, NULL);
-		if (n <= 0)
+		if (n <= 0) {
+			used = 1;
 			continue;
+		}
 		int64_t mono = time_mono_ns();
 		udp_pace_count(&w->pace, (unsigned)n, mono);
 		long pause_ns = udp_pace_wait(&w->pace, (unsigned)n, UDP_BATCH, wait_ns);
@@ -299,6 +310,7 @@ static void *udp_main(void *arg)
 				n += more;
 			}
 		}
+		used = (unsigned)n < UDP_BATCH ? (unsigned)n + 1 : UDP_BATCH;
 		/* One clock read a batch: cookies and rate limits count in seconds. */
 		int64_t now = time(NULL);
 		opts.now = (uint32_t)now;
