@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 # UDP batches: a worker that receives a few queries at a moderate rate waits up to
-# udp_batch_wait_us (default 300 us) for more and answers them together. Bursts of queries (queued while the server is
-# stopped, so the worker takes each burst at once) are all answered, correctly and
-# promptly (the wait is bounded, never a wait for a full batch), with the wait on and off,
-# and a value out of range is refused.
+# udp_batch_wait_us (default 300 us) for more and answers them together. Bursts of queries
+# (queued while the server is stopped, so the worker takes each burst at once) are all
+# answered, correctly and promptly (the wait is bounded, never a wait for a full batch),
+# with the wait on and off; a quiet server answers a small burst without the wait; and a
+# value out of range is refused.
 
 import os
 import signal
