@@ -79,7 +79,7 @@ static const struct schema_row cfg_schema[] = {
 	{SECT_DNS, "rrl_slip", schema_uint, 0, 10, "2", C(rrl_slip), 0},
 	{SECT_DNS, "rrl_ipv4_prefix", schema_uint, 8, 32, "24", C(rrl_ipv4_prefix), 0},
 	{SECT_DNS, "rrl_ipv6_prefix", schema_uint, 16, 128, "56", C(rrl_ipv6_prefix), 0},
-	{SECT_DNS, "udp_batch_wait_us", schema_uint, 0, 1000, "100", C(udp_batch_wait_us), 0},
+	{SECT_DNS, "udp_batch_wait_us", schema_uint, 0, 1000, "300", C(udp_batch_wait_us), 0},
 
 	{SECT_HTTP, "listen", parse_http_listen, 0, 0, NULL,
 	 L(struct config, http_listen, n_http_listen, CFG_MAX_LISTEN), REP},

@@ -93,7 +93,7 @@ struct config {
 	unsigned rrl_slip;            /* "rrl_slip": one limited answer in N truncated; 2 */
 	unsigned rrl_ipv4_prefix;     /* "rrl_ipv4_prefix": client networks counted as one; 24 */
 	unsigned rrl_ipv6_prefix;     /* "rrl_ipv6_prefix": the same for IPv6; 56 */
-	unsigned udp_batch_wait_us;   /* "udp_batch_wait_us": wait for more after a small batch; 100 */
+	unsigned udp_batch_wait_us;   /* "udp_batch_wait_us": longest wait for more queries; 300 */
 
 	/* [metrics] */
 	struct cfg_listen metrics_listen[CFG_MAX_LISTEN]; /* "listen", repeatable; none: off */

@@ -17,17 +17,17 @@
 #include <urcu-qsbr.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "ns/query.h"
+#include "server/pace.h"
 #include "server/server.h"
 
-#define UDP_BATCH 32
-/* A wakeup that brought fewer than this many queries (but more than one) waits
- * udp_batch_wait_us for more: each wakeup and system call costs several microseconds on a
- * virtual machine, and under moderate load queries come in bursts. */
-#define UDP_SMALL_BATCH (UDP_BATCH / 2)
-#define UDP_RX_MAX      4096 /* larger queries are not legitimate; they arrive truncated */
-#define UDP_TX_MAX      4096 /* edns_udp_size is at most 4096 */
+/* Room for a burst under moderate load (the wait for more, server/pace.h, fills up to a
+ * batch) in one system call each way. */
+#define UDP_BATCH  64
+#define UDP_RX_MAX 4096 /* larger queries are not legitimate; they arrive truncated */
+#define UDP_TX_MAX 4096 /* edns_udp_size is at most 4096 */
 /* Socket buffers for bursts: the default (~208 KiB) holds only a few hundred queries, and
  * a burst beyond that is dropped by the kernel before a worker sees it. */
 #define UDP_SOCKBUF (1 << 20)
@@ -42,6 +42,7 @@ struct udp_worker {
 	struct dns_stats stats;
 	pthread_t thread;
 	bool started;
+	struct udp_pace pace; /* the arrival rate, which sizes the wait for more */
 	struct mmsghdr rx_msgs[UDP_BATCH];
 	struct mmsghdr tx_msgs[UDP_BATCH];
 	struct iovec rx_iov[UDP_BATCH];
@@ -254,6 +255,23 @@ static bool udp_update_submit(struct udp_worker *w, unsigned k)
 	return true;
 }
 
+/* Sets the first count receive headers for the next recvmmsg. */
+static void rx_reset(struct udp_worker *w, unsigned count)
+{
+	for (unsigned k = 0; k < count; k++) {
+		struct msghdr *h = &w->rx_msgs[k].msg_hdr;
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &w->peers[k];
+		h->msg_namelen = sizeof(w->peers[k]);
+		h->msg_iov = &w->rx_iov[k];
+		h->msg_iovlen = 1;
+		if (w->pktinfo) {
+			h->msg_control = w->rx_ctl[k];
+			h->msg_controllen = sizeof(w->rx_ctl[k]);
+		}
+	}
+}
+
 static void *udp_main(void *arg)
 {
 	struct udp_worker *w = arg;
@@ -268,31 +286,31 @@ static void *udp_main(void *arg)
 		(void)prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
 	rcu_register_thread();
 	rcu_thread_offline();
+	/* The receive headers the kernel may have written into (lengths, flags): those of
+	 * the queries received and of the one it tried next; they are set again. */
+	unsigned used = UDP_BATCH;
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-		for (unsigned k = 0; k < UDP_BATCH; k++) {
-			struct msghdr *h = &w->rx_msgs[k].msg_hdr;
-			memset(h, 0, sizeof(*h));
-			h->msg_name = &w->peers[k];
-			h->msg_namelen = sizeof(w->peers[k]);
-			h->msg_iov = &w->rx_iov[k];
-			h->msg_iovlen = 1;
-			if (w->pktinfo) {
-				h->msg_control = w->rx_ctl[k];
-				h->msg_controllen = sizeof(w->rx_ctl[k]);
-			}
-		}
+		rx_reset(w, used);
 		int n = recvmmsg(w->fd, w->rx_msgs, UDP_BATCH, MSG_WAITFORONE, NULL);
-		if (n <= 0)
+		if (n <= 0) {
+			used = 1;
 			continue;
-		if (wait_ns > 0 && n >= 2 && n < UDP_SMALL_BATCH) {
+		}
+		int64_t mono = time_mono_ns();
+		udp_pace_count(&w->pace, (unsigned)n, mono);
+		long pause_ns = udp_pace_wait(&w->pace, (unsigned)n, UDP_BATCH, wait_ns);
+		if (pause_ns > 0) {
 			/* More are on their way: take them into this batch. */
-			struct timespec pause = {.tv_sec = 0, .tv_nsec = wait_ns};
+			struct timespec pause = {.tv_sec = 0, .tv_nsec = pause_ns};
 			(void)nanosleep(&pause, NULL);
 			int more = recvmmsg(w->fd, w->rx_msgs + n, UDP_BATCH - (unsigned)n,
 			                    MSG_DONTWAIT, NULL);
-			if (more > 0)
+			if (more > 0) {
+				udp_pace_count(&w->pace, (unsigned)more, mono);
 				n += more;
+			}
 		}
+		used = (unsigned)n < UDP_BATCH ? (unsigned)n + 1 : UDP_BATCH;
 		/* One clock read a batch: cookies and rate limits count in seconds. */
 		int64_t now = time(NULL);
 		opts.now = (uint32_t)now;

@@ -205,7 +205,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->rrl_slip, 2);
 	assert_int_equal(cfg->rrl_ipv4_prefix, 24);
 	assert_int_equal(cfg->rrl_ipv6_prefix, 56);
-	assert_int_equal(cfg->udp_batch_wait_us, 100);
+	assert_int_equal(cfg->udp_batch_wait_us, 300);
 	assert_int_equal(cfg->n_http_listen, 0);
 	assert_int_equal(cfg->n_trusted_proxies, 0);
 	assert_int_equal(cfg->http_max_connections, 2048);
