@@ -46,7 +46,7 @@ struct writer {
 
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;     /* work queued, reload requested or stop */
+	pthread_cond_t cond;     /* work queued, a sync ended, reload requested or stop */
 	pthread_cond_t reloaded; /* a reload finished */
 	struct writer_op *head, *tail;
 	size_t queued;
@@ -222,6 +222,24 @@ static bool finish_oldest(struct writer *w, bool block)
 	return true;
 }
 
+/* Whether the oldest pending batch's sync ended (succeeded or failed). */
+static bool oldest_synced(struct writer *w)
+{
+	return w->n_pending > 0 &&
+	       store_wal_sync_poll(w->st, w->pending[w->pending_head].ticket) != NP_EAGAIN;
+}
+
+/* On the sync thread after each sync (store_wal_sync_notify): wakes the writer if it
+ * waits, so a batch is answered as soon as it is on disk without the writer ever blocking
+ * on a sync while updates are queued. */
+static void sync_ended(void *ctx)
+{
+	struct writer *w = ctx;
+	pthread_mutex_lock(&w->lock);
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void finish_ready(struct writer *w)
 {
 	while (finish_oldest(w, false))
@@ -313,8 +331,11 @@ static void *writer_main(void *arg)
 	struct writer *w = arg;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		/* Pending batches are answered as soon as no other work is waiting. */
-		while (w->head == NULL && !w->stopping && w->reload_cfg == NULL && w->n_pending == 0) {
+		/* Waits for work or for the sync of the oldest pending batch, whichever comes
+		 * first: queued updates never wait for a sync, and a synced batch is answered at
+		 * once when nothing else runs. The sync thread's signal comes under the lock,
+		 * after its ticket was marked done, so checked here it is never lost. */
+		while (w->head == NULL && !w->stopping && w->reload_cfg == NULL && !oldest_synced(w)) {
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_nsec += WRITER_POLL_MS * 1000000L;
@@ -346,13 +367,13 @@ static void *writer_main(void *arg)
 
 		/* The hooks' reload and wake see every batch published: the pending ones are
 		 * finished first, which under a steady load happens at least every
-		 * WRITER_POLL_MS. With nothing queued the oldest is waited for. */
+		 * WRITER_POLL_MS. Otherwise those whose sync ended are. */
 		int64_t now = time_mono_ns();
 		bool wake_due = now - w->last_wake >= WRITER_POLL_MS * 1000000LL;
 		if (reload != NULL || stop || wake_due)
 			finish_all(w);
 		else if (n == 0)
-			finish_oldest(w, true);
+			finish_ready(w);
 		if (reload != NULL) {
 			w->cfg = reload;
 			w->hooks.reload(w->hooks.ctx, reload);
@@ -416,6 +437,8 @@ int writer_start(struct writer **out, const struct config *cfg, struct store *st
 		log_warn("writer: commits stay synchronous (no sync thread: %s)", np_strerror(sync));
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
+	/* Until store_close in writer_stop, before the lock and cond go. */
+	store_wal_sync_notify(st, sync_ended, w);
 	pthread_cond_init(&w->reloaded, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		pthread_cond_destroy(&w->reloaded);
