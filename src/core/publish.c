@@ -1743,7 +1743,10 @@ static void hook_committed(void *ctx)
 	batch_free(p);
 }
 
-/* On disk, not yet answered: show it, so a client told "good" can query the change. */
+/* On disk, not yet answered: show it, so a client told "good" can query the change. It may
+ * run on the WAL sync thread during the next batch's transaction (core/writer.h): it
+ * touches only what shows versions (unshown, shown, graced, the published pointer), which
+ * the hooks of a transaction leave alone. */
 static void hook_durable(void *ctx)
 {
 	struct publisher *p = ctx;

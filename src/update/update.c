@@ -671,10 +671,11 @@ static void answer_done(struct update_op *u)
 	op_free(u->svc, u);
 }
 
-/* On the writer's thread, after its batch. While other UPDATEs are at the writer the
- * answer is left to the service thread (signing and sending were a sixth of the writer's
- * time per UPDATE, and the writer is the one thread every UPDATE waits for); the only one
- * is answered here at once, without waking another thread. */
+/* On the writer's thread or the WAL sync thread (core/writer.h), after its batch. While
+ * other UPDATEs are at the writer the answer is left to the service thread (signing and
+ * sending were a sixth of the writer's time per UPDATE, and the writer is the one thread
+ * every UPDATE waits for); the only one is answered here at once, without waking another
+ * thread. */
 static void op_done(struct writer_op *op, int status)
 {
 	struct update_op *u = (struct update_op *)op;
