@@ -487,6 +487,7 @@ int writer_start(struct writer **out, const struct config *cfg, struct store *st
 	store_wal_sync_notify(st, sync_ended, w);
 	pthread_cond_init(&w->reloaded, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		store_wal_sync_notify(st, NULL, NULL); /* nothing was asked of it yet */
 		pthread_cond_destroy(&w->reloaded);
 		pthread_cond_destroy(&w->cond);
 		pthread_mutex_destroy(&w->finish_mu);
