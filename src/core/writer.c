@@ -48,13 +48,12 @@ struct writer {
 
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;     /* work queued, a sync ended, reload requested or stop */
+	pthread_cond_t cond;     /* work queued, reload requested or stop */
 	pthread_cond_t reloaded; /* a reload finished */
 	struct writer_op *head, *tail;
 	size_t queued;
 	bool stopping;
 	const struct config *reload_cfg;
-	uint64_t syncs_ended; /* counted by sync_ended */
 	atomic_bool failed;
 
 	struct writer_txn txn;
@@ -258,9 +257,10 @@ static bool finish_oldest(struct writer *w, bool block)
 }
 
 /* On the sync thread after each sync (store_wal_sync_notify): publishes and answers what it
- * made durable at once, whatever the writer is doing, then wakes the writer if it waits
- * (for the batches' batch_end, or a failed sync). The writer may hold finish_mu while it
- * waits for a sync (a rebuild in committed): then the writer answers them instead. */
+ * made durable at once, also while the writer is in the middle of a batch (which it would
+ * otherwise finish first). The writer ends them later (finish_oldest). It only tries the
+ * mutex: the writer may hold it while it waits for a sync (a rebuild in committed), and
+ * then answers them itself. */
 static void sync_ended(void *ctx)
 {
 	struct writer *w = ctx;
@@ -268,10 +268,6 @@ static void sync_ended(void *ctx)
 		answer_synced(w);
 		pthread_mutex_unlock(&w->finish_mu);
 	}
-	pthread_mutex_lock(&w->lock);
-	w->syncs_ended++;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
 }
 
 static void finish_ready(struct writer *w)
@@ -368,14 +364,13 @@ out:
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
-	uint64_t seen_syncs = 0;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		/* Waits for work, or for a sync to end while batches are pending (to end them,
-		 * or answer them if the sync thread could not): queued updates never wait for a
-		 * sync. A sync that ended after seen_syncs was read is looked at below. */
-		while (w->head == NULL && !w->stopping && w->reload_cfg == NULL &&
-		       (w->n_pending == 0 || w->syncs_ended == seen_syncs)) {
+		/* Pending batches are ended as soon as no other work is waiting. Meanwhile
+		 * updates gather for the next batch: one commit for all of them (every batch
+		 * costs its own WAL pages, serial bump and journal entry), still in time for the
+		 * sync after the one running. */
+		while (w->head == NULL && !w->stopping && w->reload_cfg == NULL && w->n_pending == 0) {
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_nsec += WRITER_POLL_MS * 1000000L;
@@ -386,7 +381,6 @@ static void *writer_main(void *arg)
 			if (pthread_cond_timedwait(&w->cond, &w->lock, &until) != 0)
 				break;
 		}
-		seen_syncs = w->syncs_ended;
 		const struct config *reload = w->reload_cfg;
 		struct writer_op *ops = w->head;
 		size_t n = 0;
@@ -408,13 +402,13 @@ static void *writer_main(void *arg)
 
 		/* The hooks' reload and wake see every batch published: the pending ones are
 		 * finished first, which under a steady load happens at least every
-		 * WRITER_POLL_MS. Otherwise those whose sync ended are. */
+		 * WRITER_POLL_MS. With nothing queued the oldest is waited for. */
 		int64_t now = time_mono_ns();
 		bool wake_due = now - w->last_wake >= WRITER_POLL_MS * 1000000LL;
 		if (reload != NULL || stop || wake_due)
 			finish_all(w);
 		else if (n == 0)
-			finish_ready(w);
+			finish_oldest(w, true);
 		if (reload != NULL) {
 			w->cfg = reload;
 			pthread_mutex_lock(&w->finish_mu);
