@@ -63,6 +63,7 @@ struct writer {
 	 * the hooks that publish apart: durable (either thread) never runs at the same time
 	 * as committed or batch_end (the writer's). */
 	pthread_mutex_t finish_mu;
+	atomic_bool waiting_sync; /* the writer is blocked on a sync: it answers itself */
 	struct pending pending[WRITER_PENDING_MAX];
 	size_t pending_head, n_pending;
 	int64_t last_wake;
@@ -231,9 +232,12 @@ static bool finish_oldest(struct writer *w, bool block)
 	bool answered = b->answered;
 	pthread_mutex_unlock(&w->finish_mu);
 	int ret = NP_OK;
-	if (!answered) {
-		ret = block ? store_wal_sync_wait(w->st, b->ticket)
-		            : store_wal_sync_poll(w->st, b->ticket);
+	if (!answered && block) {
+		atomic_store(&w->waiting_sync, true);
+		ret = store_wal_sync_wait(w->st, b->ticket);
+		atomic_store(&w->waiting_sync, false);
+	} else if (!answered) {
+		ret = store_wal_sync_poll(w->st, b->ticket);
 		if (ret == NP_EAGAIN)
 			return false;
 	}
@@ -257,13 +261,16 @@ static bool finish_oldest(struct writer *w, bool block)
 }
 
 /* On the sync thread after each sync (store_wal_sync_notify): publishes and answers what it
- * made durable at once, also while the writer is in the middle of a batch (which it would
- * otherwise finish first). The writer ends them later (finish_oldest). It only tries the
- * mutex: the writer may hold it while it waits for a sync (a rebuild in committed), and
- * then answers them itself. */
+ * made durable at once while the writer is in the middle of a batch (which it would
+ * otherwise finish first). The writer ends them later (finish_oldest). A writer blocked on
+ * the sync has just been woken and answers itself (two threads would meet on the mutex).
+ * It only tries the mutex: the writer may hold it while it waits for a sync (a rebuild in
+ * committed), and then answers them itself. */
 static void sync_ended(void *ctx)
 {
 	struct writer *w = ctx;
+	if (atomic_load(&w->waiting_sync))
+		return;
 	if (pthread_mutex_trylock(&w->finish_mu) == 0) {
 		answer_synced(w);
 		pthread_mutex_unlock(&w->finish_mu);
