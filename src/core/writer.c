@@ -373,10 +373,10 @@ static void *writer_main(void *arg)
 	struct writer *w = arg;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		/* Pending batches are ended as soon as no other work is waiting. Meanwhile
-		 * updates gather for the next batch: one commit for all of them (every batch
-		 * costs its own WAL pages, serial bump and journal entry), still in time for the
-		 * sync after the one running. */
+		/* Pending batches are ended as soon as no other work is waiting: with nothing
+		 * queued the oldest sync is waited for below, and the updates that arrive
+		 * meanwhile make one batch (each batch costs its own WAL pages, serial bump and
+		 * journal entry). */
 		while (w->head == NULL && !w->stopping && w->reload_cfg == NULL && w->n_pending == 0) {
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
