@@ -1393,12 +1393,15 @@ static int prepare_batch(struct publisher *p)
 		ret = store_journal_add(p->st, zone, old->serial, p->serials[zi], bufs[zi],
 		                        lens[zi], &e->id);
 		/* The store keeps what the next journal keeps: rows older than its oldest go
-		 * (all older ones when the chain broke here, or before it). Usually nothing:
-		 * one seek in the (zone, id) index. */
+		 * (all older ones when the chain broke here, or before it). Once the journal
+		 * is full that is a row a batch, two more pages of the WAL: so they go in
+		 * chunks, when the oldest kept row passes a multiple of 64 ids. The few rows
+		 * left meanwhile are older than the chain load_journal reads back. */
 		uint32_t n_old = old->journal != NULL ? old->journal->n : 0;
 		uint32_t kept = zone_journal_kept(old->journal, e);
 		int64_t oldest = kept > 1 ? old->journal->e[n_old - (kept - 1)]->id : e->id;
-		if (ret == NP_OK)
+		int64_t was = n_old > 0 ? old->journal->e[0]->id : 0;
+		if (ret == NP_OK && (kept <= 1 || n_old == 0 || oldest / 64 != was / 64))
 			ret = store_journal_trim(p->st, zone, oldest);
 		if (ret != NP_OK)
 			goto done;
@@ -1743,7 +1746,10 @@ static void hook_committed(void *ctx)
 	batch_free(p);
 }
 
-/* On disk, not yet answered: show it, so a client told "good" can query the change. */
+/* On disk, not yet answered: show it, so a client told "good" can query the change. It may
+ * run on the WAL sync thread during the next batch's transaction (core/writer.h): it
+ * touches only what shows versions (unshown, shown, graced, the published pointer), which
+ * the hooks of a transaction leave alone. */
 static void hook_durable(void *ctx)
 {
 	struct publisher *p = ctx;

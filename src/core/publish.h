@@ -5,7 +5,8 @@
  * touched, publishes the new zone_db with rcu_assign_pointer before the batch is answered,
  * and frees what only the old versions used after a grace period.
  *
- * It runs as the writer's hooks (writer.h), on the writer thread. */
+ * It runs as the writer's hooks (writer.h), on the writer thread; only the durable hook,
+ * which shows a batch's versions, may run on the WAL sync thread. */
 #ifndef NP_CORE_PUBLISH_H
 #define NP_CORE_PUBLISH_H
 
@@ -22,8 +23,9 @@ struct publisher;
  * the hooks, so hand it to the writer started with them. */
 int publish_start(struct publisher **out, const struct config *cfg, struct store *st,
 		  struct zone_db **db_slot) np_mustcheck;
-/* Told, on the writer thread, of each zone whose serial changed (after each batch that
- * changed it, and after a rebuild); must not block. */
+/* Told, on the writer thread or the WAL sync thread (never both at once), of each zone
+ * whose serial changed (after each batch that changed it, and after a rebuild); must not
+ * block. */
 typedef void publish_serial_fn(void *ctx, const struct cfg_zone *cz, uint32_t serial);
 /* Connects the publisher to the transports' pins (zone.h: what a transfer streams from is
  * freed only after it ends; NULL = none) and to whoever tells secondaries of new serials

@@ -30,13 +30,15 @@ struct writer_txn {
 };
 
 /* A batch committed but not yet known to be on disk: published and answered once the sync
- * asked for it returned (finish_oldest), in the order of the commits. */
+ * asked for it returned, in the order of the commits (answer_synced on the sync thread, or
+ * finish_oldest), then ended by the writer (finish_oldest). */
 struct pending {
 	struct writer_op *ops;
 	int *status;
 	size_t n;
 	uint64_t ticket; /* store_wal_sync_ask's */
 	int64_t t0;
+	bool answered; /* on disk, published and answered: batch_end is left */
 };
 
 struct writer {
@@ -55,8 +57,13 @@ struct writer {
 	atomic_bool failed;
 
 	struct writer_txn txn;
-	/* Writer thread only: the committed batches waiting for their sync, oldest at
-	 * pending[pending_head]. */
+	/* The committed batches waiting for their sync or their batch_end, oldest at
+	 * pending[pending_head]. Only the writer adds and removes them, under finish_mu;
+	 * the sync thread reads them and sets answered under finish_mu. finish_mu also keeps
+	 * the hooks that publish apart: durable (either thread) never runs at the same time
+	 * as committed or batch_end (the writer's). */
+	pthread_mutex_t finish_mu;
+	atomic_bool waiting_sync; /* the writer is blocked on a sync: it answers itself */
 	struct pending pending[WRITER_PENDING_MAX];
 	size_t pending_head, n_pending;
 	int64_t last_wake;
@@ -195,31 +202,79 @@ static void batch_done(struct writer *w, struct writer_op *ops, const int *statu
 	finish_ops(ops, status, n);
 }
 
-/* Publishes and answers the oldest pending batch once its sync returned: waits for it with
- * block, otherwise returns false while it runs. A failed sync answers it with NP_ESTORE
- * and stops acknowledging (every later sync fails too). Called between batches only: the
- * hooks' batch_end of a pending batch must not meet a batch in its middle. */
+/* Publishes and answers the pending batches whose sync succeeded, oldest first, up to the
+ * first still syncing; one whose sync failed is left to the writer (finish_oldest). Under
+ * finish_mu. */
+static void answer_synced(struct writer *w)
+{
+	for (size_t k = 0; k < w->n_pending; k++) {
+		struct pending *b = &w->pending[(w->pending_head + k) % WRITER_PENDING_MAX];
+		if (b->answered)
+			continue;
+		if (store_wal_sync_poll(w->st, b->ticket) != NP_OK)
+			return;
+		batch_done(w, b->ops, b->status, b->n, b->t0);
+		b->answered = true;
+	}
+}
+
+/* Ends the oldest pending batch once its sync returned: publishes and answers it unless the
+ * sync thread did, then the hooks' batch_end. Waits for the sync with block, otherwise
+ * returns false while it runs. A failed sync answers it with NP_ESTORE and stops
+ * acknowledging (every later sync fails too). Called between batches only: the hooks'
+ * batch_end of a pending batch must not meet a batch in its middle. */
 static bool finish_oldest(struct writer *w, bool block)
 {
 	if (w->n_pending == 0)
 		return false;
 	struct pending *b = &w->pending[w->pending_head];
-	int ret = block ? store_wal_sync_wait(w->st, b->ticket)
-	                : store_wal_sync_poll(w->st, b->ticket);
-	if (ret == NP_EAGAIN)
-		return false;
+	pthread_mutex_lock(&w->finish_mu);
+	bool answered = b->answered;
+	pthread_mutex_unlock(&w->finish_mu);
+	int ret = NP_OK;
+	if (!answered && block) {
+		atomic_store(&w->waiting_sync, true);
+		ret = store_wal_sync_wait(w->st, b->ticket);
+		atomic_store(&w->waiting_sync, false);
+	} else if (!answered) {
+		ret = store_wal_sync_poll(w->st, b->ticket);
+		if (ret == NP_EAGAIN)
+			return false;
+	}
+	pthread_mutex_lock(&w->finish_mu);
+	if (!b->answered) { /* else the sync thread answered it meanwhile */
+		if (ret == NP_OK) {
+			batch_done(w, b->ops, b->status, b->n, b->t0);
+			b->answered = true;
+		} else {
+			if (!atomic_load(&w->failed))
+				fail_stop(w, "sync", ret);
+			fail_ops(b->ops, NP_ESTORE);
+		}
+	}
 	w->pending_head = (w->pending_head + 1) % WRITER_PENDING_MAX;
 	w->n_pending--;
-	if (ret == NP_OK) {
-		batch_done(w, b->ops, b->status, b->n, b->t0);
-	} else {
-		if (!atomic_load(&w->failed))
-			fail_stop(w, "sync", ret);
-		fail_ops(b->ops, NP_ESTORE);
-	}
-	w->hooks.batch_end(w->hooks.ctx, ret == NP_OK);
+	w->hooks.batch_end(w->hooks.ctx, b->answered);
+	pthread_mutex_unlock(&w->finish_mu);
 	free(b->status);
 	return true;
+}
+
+/* On the sync thread after each sync (store_wal_sync_notify): publishes and answers what it
+ * made durable at once while the writer is in the middle of a batch (which it would
+ * otherwise finish first). The writer ends them later (finish_oldest). A writer blocked on
+ * the sync has just been woken and answers itself (two threads would meet on the mutex).
+ * It only tries the mutex: the writer may hold it while it waits for a sync (a rebuild in
+ * committed), and then answers them itself. */
+static void sync_ended(void *ctx)
+{
+	struct writer *w = ctx;
+	if (atomic_load(&w->waiting_sync))
+		return;
+	if (pthread_mutex_trylock(&w->finish_mu) == 0) {
+		answer_synced(w);
+		pthread_mutex_unlock(&w->finish_mu);
+	}
 }
 
 static void finish_ready(struct writer *w)
@@ -295,6 +350,7 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 	}
 	if (wide)
 		store_release_memory(w->st);
+	pthread_mutex_lock(&w->finish_mu);
 	h->committed(h->ctx);
 	if (store_wal_sync_on(w->st)) {
 		/* Asked after the COMMIT returned: the sync covers every frame it wrote. */
@@ -302,13 +358,17 @@ static void run_batch(struct writer *w, struct writer_op *ops, size_t n)
 		w->pending[tail] = (struct pending){
 		    .ops = ops, .status = status, .n = n, .ticket = store_wal_sync_ask(w->st), .t0 = t0};
 		w->n_pending++;
+		pthread_mutex_unlock(&w->finish_mu);
 		finish_ready(w);
 		return;
 	}
 	batch_done(w, ops, status, n, t0);
+	pthread_mutex_unlock(&w->finish_mu);
 	committed = true;
 out:
+	pthread_mutex_lock(&w->finish_mu);
 	h->batch_end(h->ctx, committed);
+	pthread_mutex_unlock(&w->finish_mu);
 	free(status);
 }
 
@@ -317,7 +377,10 @@ static void *writer_main(void *arg)
 	struct writer *w = arg;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		/* Pending batches are answered as soon as no other work is waiting. */
+		/* Pending batches are ended as soon as no other work is waiting: with nothing
+		 * queued the oldest sync is waited for below, and the updates that arrive
+		 * meanwhile make one batch (each batch costs its own WAL pages, serial bump and
+		 * journal entry). */
 		while (w->head == NULL && !w->stopping && w->reload_cfg == NULL && w->n_pending == 0) {
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
@@ -359,7 +422,9 @@ static void *writer_main(void *arg)
 			finish_oldest(w, true);
 		if (reload != NULL) {
 			w->cfg = reload;
+			pthread_mutex_lock(&w->finish_mu);
 			w->hooks.reload(w->hooks.ctx, reload);
+			pthread_mutex_unlock(&w->finish_mu);
 			pthread_mutex_lock(&w->lock);
 			w->reload_cfg = NULL;
 			pthread_cond_broadcast(&w->reloaded);
@@ -368,7 +433,9 @@ static void *writer_main(void *arg)
 		if (stop)
 			break;
 		if (w->n_pending == 0 && !atomic_load(&w->failed)) {
+			pthread_mutex_lock(&w->finish_mu);
 			w->hooks.wake(w->hooks.ctx);
+			pthread_mutex_unlock(&w->finish_mu);
 			w->last_wake = now;
 		}
 		if (n > 0)
@@ -419,11 +486,16 @@ int writer_start(struct writer **out, const struct config *cfg, struct store *st
 	if (sync != NP_OK && sync != NP_ENOTFOUND)
 		log_warn("writer: commits stay synchronous (no sync thread: %s)", np_strerror(sync));
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->finish_mu, NULL);
 	pthread_cond_init(&w->cond, NULL);
+	/* Until store_close in writer_stop, before the mutexes and cond go. */
+	store_wal_sync_notify(st, sync_ended, w);
 	pthread_cond_init(&w->reloaded, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		store_wal_sync_notify(st, NULL, NULL); /* nothing was asked of it yet */
 		pthread_cond_destroy(&w->reloaded);
 		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->finish_mu);
 		pthread_mutex_destroy(&w->lock);
 		free(w);
 		return NP_EFAILED;
@@ -446,6 +518,7 @@ void writer_stop(struct writer *w)
 	store_close(w->st);
 	pthread_cond_destroy(&w->reloaded);
 	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->finish_mu);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }

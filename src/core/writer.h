@@ -7,9 +7,11 @@
  *
  * The commits are pipelined when the store allows (store_wal_sync_start): the COMMIT
  * writes the WAL without syncing it, a sync thread makes it durable while the writer goes
- * on with the next batches, and the writer publishes and answers a batch once a sync that
- * began after its COMMIT returned. Batches are answered in the order of their commits (at
- * most 16 wait), and each answer follows a sync covering its batch and every batch before.
+ * on with the next batches, and a batch is published and answered as soon as a sync that
+ * began after its COMMIT returned: by the sync thread itself, while the writer runs the
+ * next batch, or by the writer when it could not. Batches are answered in the order of
+ * their commits (at most 16 wait), each answer follows a sync covering its batch and every
+ * batch before, and after a failed sync nothing more is answered but with an error.
  *
  * The writer knows nothing of zones: what is derived from the store is the hooks' own. */
 #ifndef NP_CORE_WRITER_H
@@ -29,9 +31,10 @@ struct writer_op;
 /* Runs on the writer thread inside the batch transaction. Return NP_OK to keep what it
  * did, or an error to undo it (its savepoint is rolled back). */
 typedef int writer_apply_fn(struct writer_op *op, struct writer_txn *txn);
-/* Runs on the writer thread after the batch: status NP_OK when the op's changes are
- * committed and published, otherwise the reason (NP_ESTORE, NP_EFAILED, or apply's error).
- * It must not block; it typically wakes the waiting request. */
+/* Runs after the batch, on the writer thread or the store's WAL sync thread: status NP_OK
+ * when the op's changes are committed and published, otherwise the reason (NP_ESTORE,
+ * NP_EFAILED, or apply's error). It must not block (nor wait for the writer); it
+ * typically wakes the waiting request. */
 typedef void writer_done_fn(struct writer_op *op, int status);
 
 /* Embedded by the caller in its own request struct; the caller owns the memory and must
@@ -45,8 +48,9 @@ struct writer_op {
 	struct writer_op *next; /* the writer's queue link */
 };
 
-/* What a layer above keeps in step with the store: called on the writer thread only, in
- * the order listed for each batch. Any member may be NULL (nothing to do). */
+/* What a layer above keeps in step with the store: called on the writer thread (durable
+ * maybe on the sync thread, see there), in the order listed for each batch. Any member may
+ * be NULL (nothing to do). */
 struct writer_hooks {
 	void *ctx; /* passed to every hook */
 	/* Before the batch's transaction begins. An error answers every op of the batch with
@@ -66,7 +70,11 @@ struct writer_hooks {
 	 * batch's own state: the next batches may run before this one is durable. */
 	void (*committed)(void *ctx);
 	/* The batch is on disk, no op is answered yet: show what its committed derived.
-	 * Called once per committed batch, in the order of the commits, between batches. */
+	 * Called once per committed batch, in the order of the commits, never at the same
+	 * time as committed, batch_end, wake or reload. Either on the writer thread between
+	 * batches, or on the WAL sync thread while the writer runs a later batch (its
+	 * batch_begin, touch, op_begin, op_undo, before_commit and the ops' apply): it must
+	 * share nothing with those. */
 	void (*durable)(void *ctx);
 	/* Ends every batch batch_begin began, after the answers; committed says whether the
 	 * batch was committed and durable (false also after committed, when its sync failed).
@@ -80,8 +88,8 @@ struct writer_hooks {
 };
 
 /* Starts the writer thread, which takes ownership of st. hooks (copied; may be NULL) are
- * called from the writer thread only. cfg must stay valid until writer_stop or the next
- * writer_reload. */
+ * called from the writer thread (durable also from the sync thread). cfg must stay valid
+ * until writer_stop or the next writer_reload. */
 int writer_start(struct writer **out, const struct config *cfg, struct store *st,
 		 const struct writer_hooks *hooks) np_mustcheck;
 /* Finishes the queued operations, stops the thread and closes the store. */

@@ -55,6 +55,10 @@ int store_wal_sync_wait(struct store *st, uint64_t ticket) np_mustcheck;
 int store_wal_sync_poll(struct store *st, uint64_t ticket) np_mustcheck;
 /* Ask and wait: everything committed so far is on disk. */
 int store_wal_sync_now(struct store *st) np_mustcheck;
+/* fn(ctx) runs on the sync thread after each sync ends (done or failed), outside the
+ * store's locks, until store_close (or fn NULL): to act on what the sync made durable at
+ * once (store_wal_sync_poll tells which tickets). It must not block, nor wait for a sync. */
+void store_wal_sync_notify(struct store *st, void (*fn)(void *ctx), void *ctx);
 
 /* Transactions. store_begin takes the write lock at once (BEGIN IMMEDIATE). A failed
  * store_commit means nothing of the transaction may be acknowledged. */

@@ -54,6 +54,8 @@ struct store_walsync {
 	uint64_t done;  /* every ticket up to this one is covered by a finished sync */
 	bool failed;    /* a sync failed: nothing after it is durable, for good */
 	bool stopping;
+	void (*notify)(void *ctx); /* store_wal_sync_notify's */
+	void *notify_ctx;
 };
 
 /* One fdatasync, then whether the descriptor still names the store's WAL. */
@@ -89,6 +91,13 @@ static void *walsync_main(void *arg)
 		s->failed = s->failed || !ok;
 		s->done = target;
 		pthread_cond_broadcast(&s->done_cv);
+		void (*notify)(void *) = s->notify;
+		void *notify_ctx = s->notify_ctx;
+		if (notify != NULL) {
+			pthread_mutex_unlock(&s->mu);
+			notify(notify_ctx);
+			pthread_mutex_lock(&s->mu);
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -212,6 +221,17 @@ int store_wal_sync_poll(struct store *st, uint64_t ticket)
 	int ret = s->done < ticket ? NP_EAGAIN : s->failed ? NP_ESTORE : NP_OK;
 	pthread_mutex_unlock(&s->mu);
 	return ret;
+}
+
+void store_wal_sync_notify(struct store *st, void (*fn)(void *ctx), void *ctx)
+{
+	struct store_walsync *s = st->walsync;
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->notify = fn;
+	s->notify_ctx = ctx;
+	pthread_mutex_unlock(&s->mu);
 }
 
 int store_wal_sync_now(struct store *st)

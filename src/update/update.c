@@ -113,6 +113,7 @@ struct update_op {
 	size_t n_before, n_after;
 	struct update_op *next_done; /* update_service.done */
 	const char *reason;          /* for the log: why the writer failed it, or "" */
+	struct np_addr source;       /* job's, for the log line written after the answer left */
 	struct update_msg msg; /* last: the only large member, never zeroed whole */
 };
 
@@ -226,7 +227,7 @@ static void log_update(const struct update_op *u, unsigned rcode, const char *re
 	char zone[CFG_NAME_MAX], key[CFG_NAME_MAX], source[INET6_ADDRSTRLEN];
 	name_text(u->msg.zone, u->msg.zone_len, zone, sizeof(zone));
 	name_text(u->key.name, u->key.name_len, key, sizeof(key));
-	addr_format(&u->job->source, source, sizeof(source));
+	addr_format(&u->source, source, sizeof(source));
 	log_event(LOG_INFO, "update",
 	          "interface=rfc2136 source=%s key=%s zone=%s changes=%u result=%s reason=%s",
 	          source, key, zone, u->msg.n_update, dns_rcode_name(rcode), reason);
@@ -663,18 +664,26 @@ static int op_apply(struct writer_op *op, struct writer_txn *txn)
 	return ret;
 }
 
-/* Signs and sends the answer of an UPDATE back from the writer, and frees it. */
-static void answer_done(struct update_op *u)
+/* Signs and sends the answer of an UPDATE back from the writer (the job goes with it). */
+static void answer_send(struct update_op *u)
+{
+	answer(u->job, &u->msg, u->rcode, &u->key, u->req_mac, u->req_mac_len, u->fudge, NULL, 0);
+	u->job = NULL;
+}
+
+/* After answer_send: its log line, then frees u. The line (a write of its own) comes after
+ * the answer, so that no answer waits for the log. */
+static void answer_log(struct update_op *u)
 {
 	log_update(u, u->rcode, u->reason);
-	answer(u->job, &u->msg, u->rcode, &u->key, u->req_mac, u->req_mac_len, u->fudge, NULL, 0);
 	op_free(u->svc, u);
 }
 
-/* On the writer's thread, after its batch. While other UPDATEs are at the writer the
- * answer is left to the service thread (signing and sending were a sixth of the writer's
- * time per UPDATE, and the writer is the one thread every UPDATE waits for); the only one
- * is answered here at once, without waking another thread. */
+/* On the writer's thread or the WAL sync thread (core/writer.h), after its batch. While
+ * other UPDATEs are at the writer the answer is left to the service thread (signing and
+ * sending were a sixth of the writer's time per UPDATE, and the writer is the one thread
+ * every UPDATE waits for); the only one is answered here at once, without waking another
+ * thread. */
 static void op_done(struct writer_op *op, int status)
 {
 	struct update_op *u = (struct update_op *)op;
@@ -695,7 +704,8 @@ static void op_done(struct writer_op *op, int status)
 	pthread_mutex_unlock(&svc->mu);
 	if (!here)
 		return;
-	answer_done(u);
+	answer_send(u);
+	answer_log(u);
 	pthread_mutex_lock(&svc->mu);
 	if (--svc->at_writer == 0)
 		pthread_cond_broadcast(&svc->drained);
@@ -987,6 +997,7 @@ static void handle(struct update_service *svc, struct update_job *job)
 	}
 	u->svc = svc;
 	u->job = job;
+	u->source = job->source;
 	int64_t now = time_now();
 	struct tsig_rr rr;
 	int ret = tsig_find(job->msg, job->len, &rr);
@@ -1139,7 +1150,7 @@ static void *service_main(void *arg)
 		}
 		if (svc->done != NULL) {
 			/* Answers first: those UPDATEs are committed and waited for. The list is
-			 * newest first; sent oldest first. */
+			 * newest first; sent oldest first, all of them before their log lines. */
 			struct update_op *list = svc->done, *rev = NULL;
 			svc->done = NULL;
 			pthread_mutex_unlock(&svc->mu);
@@ -1150,9 +1161,11 @@ static void *service_main(void *arg)
 				rev = list;
 				list = next;
 			}
+			for (struct update_op *u = rev; u != NULL; u = u->next_done)
+				answer_send(u);
 			while (rev != NULL) {
 				struct update_op *next = rev->next_done;
-				answer_done(rev);
+				answer_log(rev);
 				rev = next;
 				n++;
 			}
