@@ -577,8 +577,9 @@ static void run_done(struct writer_op *op, int status)
 
 int writer_run(struct writer *w, struct writer_op *op, unsigned max_wait_ms)
 {
-	struct run_wait rw = {.op = {.apply = run_apply, .done = run_done, .reads_widely = op->reads_widely},
-	                      .inner = op};
+	struct run_wait rw = {
+	    .op = {.apply = run_apply, .done = run_done, .reads_widely = op->reads_widely},
+	    .inner = op};
 	pthread_mutex_init(&rw.mu, NULL);
 	pthread_cond_init(&rw.cond, NULL);
 	int ret;
