@@ -113,7 +113,9 @@ def test_wait_out_of_range_refused(np_factory):
 def test_quiet_server_answers_small_burst_at_once(np_factory):
     # At the longest wait (1 ms), a server that sees a burst of 2 queries now and then
     # (its measured rate far below one that would bring more in the wait) answers them
-    # without waiting: each burst in well under the millisecond a wait would add.
+    # without waiting. A server that waited would take 1 ms or more for every burst; the
+    # resume after SIGCONT alone takes 0.3-1.5 ms on a busy machine, so the test asks for
+    # a quarter of the bursts under 0.9 ms rather than a typical one.
     n = start(np_factory, 1000)
     times = []
     for _ in range(30):
@@ -121,4 +123,4 @@ def test_quiet_server_answers_small_burst_at_once(np_factory):
         assert len(got) == 2
         times.append(elapsed)
         time.sleep(0.02)
-    assert statistics.median(times) < 0.0008, times
+    assert sorted(times)[len(times) // 4] < 0.0009, sorted(times)
