@@ -713,6 +713,7 @@ int store_open(const char *data_dir, bool create, struct store **out)
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return NP_ENOMEM;
+	store__pcache_install();
 	/* Through the VFS that writes a transaction's WAL frames with one call (walbuf.c),
 	 * or SQLite's own where it could not be registered. */
 	int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
@@ -764,6 +765,7 @@ int store_open_reader(const char *data_dir, struct store **out)
 	/* Read-write at the file level (a WAL reader updates the -shm index) but query_only, so
 	 * that nothing done through it can change the data. */
 	int ret = NP_ESTORE;
+	store__pcache_install();
 	int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		log_err("store: cannot open %s for reading: %s", path,

@@ -68,6 +68,12 @@ struct store {
  * the first call; NULL (SQLite's default VFS) if it cannot be. */
 const char *store__walbuf_vfs(void);
 
+/* Puts the page cache of pcache.c in SQLite's place, once per process and only before
+ * SQLite initializes: every opener of a connection calls it first. */
+void store__pcache_install(void);
+/* Its methods (tests), NULL if SQLite's default cache could not be had. */
+const sqlite3_pcache_methods2 *store__pcache_methods(void);
+
 /* Stops the checkpoint thread of st, if any (store_close). */
 void store__checkpoint_stop(struct store *st);
 /* Syncs the WAL a last time, sets synchronous=FULL back and stops the sync thread, if any
