@@ -18,6 +18,7 @@
 
 #include "common/str.h"
 #include "store/store_int.h"
+#include "sqlite_fixture.h"
 
 #define PAGE 1024u
 #define LOCK_PAGE (0x40000000u / PAGE + 1)
@@ -82,58 +83,34 @@ static void test_swap_through_lock_page(void **state)
 	m->xDestroy(c);
 }
 
-static int64_t query_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *s;
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
-}
-
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		fail_msg("%s: %s", sql, err != NULL ? err : sqlite3_errstr(rc));
-}
-
 static void test_sqlite_splits_keep_every_row(void **state)
 {
 	(void)state;
-	char dir[64], path[128], cmd[160];
-	np_strlcpy(dir, "/tmp/np-pcache-XXXXXX", sizeof(dir));
-	assert_non_null(mkdtemp(dir));
+	char dir[64], path[128];
+	assert_int_equal(sq_tmpdir_make(dir, sizeof(dir), "pcache"), 0);
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	store__pcache_install();
 	sqlite3 *db = NULL;
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 	                                 NULL),
 	                 SQLITE_OK);
-	exec_ok(db, "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; "
+	sq_exec_ok(db, "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; "
 	            "PRAGMA cache_size = 8000; "
 	            "CREATE TABLE t (id INTEGER PRIMARY KEY, k BLOB, v TEXT); "
 	            "CREATE INDEX t_k ON t (k)");
 	/* Random keys in the index: its pages split out of order every few inserts. */
 	for (int batch = 0; batch < 200; batch++) {
-		exec_ok(db, "BEGIN");
-		exec_ok(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) "
+		sq_exec_ok(db, "BEGIN");
+		sq_exec_ok(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) "
 		            "INSERT INTO t (k, v) SELECT randomblob(12), printf('%050d', i) FROM n");
-		exec_ok(db, batch % 10 == 9 ? "ROLLBACK" : "COMMIT");
+		sq_exec_ok(db, batch % 10 == 9 ? "ROLLBACK" : "COMMIT");
 	}
-	assert_int_equal(query_int(db, "SELECT count(*) FROM t"), 180 * 50);
-	assert_int_equal(query_int(db, "SELECT count(*) FROM t INDEXED BY t_k WHERE k IS NOT NULL"),
+	assert_int_equal(sq_query_int(db, "SELECT count(*) FROM t"), 180 * 50);
+	assert_int_equal(sq_query_int(db, "SELECT count(*) FROM t INDEXED BY t_k WHERE k IS NOT NULL"),
 	                 180 * 50);
-	sqlite3_stmt *s;
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
-	sqlite3_finalize(s);
+	sq_assert_intact(db);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(sq_tmpdir_remove(dir), 0);
 }
 
 int main(void)

@@ -24,6 +24,7 @@
 
 #include "common/str.h"
 #include "store/store_int.h"
+#include "sqlite_fixture.h"
 
 static char dir[64];
 static char path[128];
@@ -31,8 +32,7 @@ static char path[128];
 static int setup(void **state)
 {
 	(void)state;
-	np_strlcpy(dir, "/tmp/np-walbuf-XXXXXX", sizeof(dir));
-	if (mkdtemp(dir) == NULL)
+	if (sq_tmpdir_make(dir, sizeof(dir), "walbuf") != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	return store__walbuf_vfs() == NULL ? -1 : 0;
@@ -41,36 +41,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-	char *err = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK)
-		fail_msg("%s: %s", sql, err != NULL ? err : sqlite3_errstr(rc));
-}
-
-static int64_t query_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *s;
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
-}
-
-static void assert_intact(sqlite3 *db)
-{
-	sqlite3_stmt *s;
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
-	sqlite3_finalize(s);
+	return sq_tmpdir_remove(dir);
 }
 
 /* A writer as the store's: through the VFS, WAL, 1 KiB pages, synchronous=OFF, a small
@@ -82,7 +53,7 @@ static sqlite3 *open_writer(void)
 	                                 store__walbuf_vfs()),
 	                 SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
-	exec_ok(db, "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;"
+	sq_exec_ok(db, "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;"
 	            " PRAGMA synchronous = OFF; PRAGMA cache_size = 20;"
 	            " PRAGMA wal_autocheckpoint = 0;"
 	            " CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v BLOB)");
@@ -105,7 +76,7 @@ static void insert_rows(sqlite3 *db, int n)
 	         "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < %d)"
 	         " INSERT INTO t (v) SELECT randomblob(700) FROM c",
 	         n);
-	exec_ok(db, sql);
+	sq_exec_ok(db, sql);
 }
 
 static void test_every_commit_visible_to_others(void **state)
@@ -115,22 +86,22 @@ static void test_every_commit_visible_to_others(void **state)
 	int64_t rows = 0;
 	for (int i = 1; i <= 40; i++) {
 		int n = i % 10 == 0 ? 300 : i; /* some larger than the buffer */
-		exec_ok(w, "BEGIN");
+		sq_exec_ok(w, "BEGIN");
 		insert_rows(w, n);
-		exec_ok(w, "COMMIT");
+		sq_exec_ok(w, "COMMIT");
 		rows += n;
 		/* The reader reads the new frames from the file: they must be there. */
-		assert_int_equal(query_int(r, "SELECT count(*) FROM t"), rows);
-		assert_int_equal(query_int(r, "SELECT sum(length(v)) FROM t"), rows * 700);
+		assert_int_equal(sq_query_int(r, "SELECT count(*) FROM t"), rows);
+		assert_int_equal(sq_query_int(r, "SELECT sum(length(v)) FROM t"), rows * 700);
 	}
-	assert_intact(r);
+	sq_assert_intact(r);
 	/* A checkpoint by the reader copies what the writer wrote; the writer restarts the WAL
 	 * (its header and first frames written again from offset 0) and goes on. */
-	exec_ok(r, "PRAGMA wal_checkpoint(PASSIVE)");
-	exec_ok(w, "BEGIN; UPDATE t SET v = zeroblob(600) WHERE id % 7 = 0; COMMIT");
-	assert_int_equal(query_int(r, "SELECT count(*) FROM t WHERE length(v) = 600"),
-	                 query_int(w, "SELECT count(*) FROM t WHERE id % 7 = 0"));
-	assert_intact(r);
+	sq_exec_ok(r, "PRAGMA wal_checkpoint(PASSIVE)");
+	sq_exec_ok(w, "BEGIN; UPDATE t SET v = zeroblob(600) WHERE id % 7 = 0; COMMIT");
+	assert_int_equal(sq_query_int(r, "SELECT count(*) FROM t WHERE length(v) = 600"),
+	                 sq_query_int(w, "SELECT count(*) FROM t WHERE id % 7 = 0"));
+	sq_assert_intact(r);
 	sqlite3_close(r);
 	sqlite3_close(w);
 }
@@ -139,31 +110,31 @@ static void test_spilled_rewritten_and_rolled_back(void **state)
 {
 	(void)state;
 	sqlite3 *w = open_writer(), *r = open_reader();
-	exec_ok(w, "BEGIN");
+	sq_exec_ok(w, "BEGIN");
 	insert_rows(w, 300);
-	exec_ok(w, "COMMIT");
+	sq_exec_ok(w, "COMMIT");
 	/* Rolled back after spilling frames into the WAL: the frames stay beyond the commit. */
-	exec_ok(w, "BEGIN");
+	sq_exec_ok(w, "BEGIN");
 	insert_rows(w, 400);
-	exec_ok(w, "ROLLBACK");
-	assert_int_equal(query_int(r, "SELECT count(*) FROM t"), 300);
+	sq_exec_ok(w, "ROLLBACK");
+	assert_int_equal(sq_query_int(r, "SELECT count(*) FROM t"), 300);
 	/* Pages spilled early in the transaction and changed again: SQLite overwrites their
 	 * frames in place and rewrites the checksums of the frames after them at commit. */
-	exec_ok(w, "BEGIN");
-	exec_ok(w, "UPDATE t SET v = zeroblob(650)");
+	sq_exec_ok(w, "BEGIN");
+	sq_exec_ok(w, "UPDATE t SET v = zeroblob(650)");
 	insert_rows(w, 200);
-	exec_ok(w, "UPDATE t SET v = zeroblob(640) WHERE id <= 300");
-	exec_ok(w, "COMMIT");
-	assert_int_equal(query_int(r, "SELECT count(*) FROM t"), 500);
-	assert_int_equal(query_int(r, "SELECT count(*) FROM t WHERE length(v) = 640"), 300);
-	assert_intact(r);
+	sq_exec_ok(w, "UPDATE t SET v = zeroblob(640) WHERE id <= 300");
+	sq_exec_ok(w, "COMMIT");
+	assert_int_equal(sq_query_int(r, "SELECT count(*) FROM t"), 500);
+	assert_int_equal(sq_query_int(r, "SELECT count(*) FROM t WHERE length(v) = 640"), 300);
+	sq_assert_intact(r);
 	sqlite3_close(r);
 	sqlite3_close(w);
 
 	/* Without any connection left, recovery reads the WAL from the file alone. */
 	sqlite3 *again = open_reader();
-	assert_int_equal(query_int(again, "SELECT count(*) FROM t WHERE length(v) = 640"), 300);
-	assert_intact(again);
+	assert_int_equal(sq_query_int(again, "SELECT count(*) FROM t WHERE length(v) = 640"), 300);
+	sq_assert_intact(again);
 	sqlite3_close(again);
 }
 
@@ -178,15 +149,15 @@ static void test_killed_writer_loses_no_commit(void **state)
 		close(fds[0]);
 		sqlite3 *w = open_writer();
 		for (int i = 1; i <= 30; i++) {
-			exec_ok(w, "BEGIN");
+			sq_exec_ok(w, "BEGIN");
 			insert_rows(w, i * 11);
-			exec_ok(w, "COMMIT");
+			sq_exec_ok(w, "COMMIT");
 			/* Told after the commit returned: the parent counts on this many. */
 			if (write(fds[1], &i, sizeof(i)) != (ssize_t)sizeof(i))
 				_exit(2);
 		}
 		/* Killed with the last transaction's frames spilled but not committed. */
-		exec_ok(w, "BEGIN");
+		sq_exec_ok(w, "BEGIN");
 		insert_rows(w, 350);
 		raise(SIGKILL);
 		_exit(3);
@@ -201,8 +172,8 @@ static void test_killed_writer_loses_no_commit(void **state)
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	assert_int_equal(last, 30);
 	sqlite3 *r = open_reader();
-	assert_int_equal(query_int(r, "SELECT count(*) FROM t"), 11 * 30 * 31 / 2);
-	assert_intact(r);
+	assert_int_equal(sq_query_int(r, "SELECT count(*) FROM t"), 11 * 30 * 31 / 2);
+	sq_assert_intact(r);
 	sqlite3_close(r);
 }
 
@@ -211,9 +182,9 @@ static void test_failed_write_fails_the_commit_for_good(void **state)
 {
 	(void)state;
 	sqlite3 *w = open_writer();
-	exec_ok(w, "BEGIN");
+	sq_exec_ok(w, "BEGIN");
 	insert_rows(w, 20);
-	exec_ok(w, "COMMIT");
+	sq_exec_ok(w, "COMMIT");
 	sqlite3_close(w);
 
 	pid_t pid = fork();
@@ -221,9 +192,9 @@ static void test_failed_write_fails_the_commit_for_good(void **state)
 	if (pid == 0) {
 		signal(SIGXFSZ, SIG_IGN);
 		w = open_writer();
-		exec_ok(w, "BEGIN");
+		sq_exec_ok(w, "BEGIN");
 		insert_rows(w, 5);
-		exec_ok(w, "COMMIT");
+		sq_exec_ok(w, "COMMIT");
 		struct stat sb;
 		char wal[160];
 		snprintf(wal, sizeof(wal), "%s-wal", path);
@@ -260,8 +231,8 @@ static void test_failed_write_fails_the_commit_for_good(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	/* Only what was committed before the failure. */
 	sqlite3 *r = open_reader();
-	assert_int_equal(query_int(r, "SELECT count(*) FROM t"), 25);
-	assert_intact(r);
+	assert_int_equal(sq_query_int(r, "SELECT count(*) FROM t"), 25);
+	sq_assert_intact(r);
 	sqlite3_close(r);
 }
 
