@@ -17,13 +17,12 @@
 #include "common/log.h"
 #include "store/store_int.h"
 
-/* STORE_CHECKPOINT_PAGES, the WAL's size in pages from which a checkpoint is asked for:
+/* Why STORE_CHECKPOINT_PAGES, the WAL's size in pages from which a checkpoint is asked for:
  * 8 MiB of 1 KiB pages, eight times SQLite's default. A checkpoint copies each page once
  * however many commits rewrote it (the index pages above the hosts, the tails of the
  * history and the journal) and syncs the WAL and the database once: with 1000 pages,
  * checkpoints were a sixth of the server's CPU per update under load; recovery replays at
  * most these 8 MiB. */
-#define CHECKPOINT_PAGES STORE_CHECKPOINT_PAGES
 
 struct store_checkpointer {
 	sqlite3 *db; /* its own connection: checkpoints never run on the writer's */
@@ -40,7 +39,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	struct store_checkpointer *c = arg;
 	(void)db;
 	(void)name;
-	if (frames < CHECKPOINT_PAGES || atomic_exchange(&c->asked, true))
+	if (frames < STORE_CHECKPOINT_PAGES || atomic_exchange(&c->asked, true))
 		return SQLITE_OK;
 	pthread_mutex_lock(&c->mu);
 	c->due = true;
@@ -129,7 +128,7 @@ void store__checkpoint_stop(struct store *st)
 	if (c == NULL)
 		return;
 	/* Back to the automatic checkpoint before the hook's argument goes. */
-	sqlite3_wal_autocheckpoint(st->db, CHECKPOINT_PAGES);
+	sqlite3_wal_autocheckpoint(st->db, STORE_CHECKPOINT_PAGES);
 	pthread_mutex_lock(&c->mu);
 	c->stopping = true;
 	pthread_cond_signal(&c->cv);
