@@ -12,8 +12,10 @@ import socket
 import sqlite3
 import struct
 import subprocess
+import threading
 import time
 
+import dns.exception
 import dns.message
 import dns.name
 import dns.query
@@ -264,6 +266,61 @@ def test_remembered_keys_follow_every_change(srv):
     with pytest.raises(dns.tsig.PeerBadKey):
         signed_query(key)
     assert srv.addrs(HOME) == {"192.0.2.43"}
+
+
+def test_key_deleted_under_load_is_refused_from_the_next_message(srv):
+    """Under a stream of UPDATEs from eight senders at once, the key deleted by another
+    process: no UPDATE sent after the deletion returned is verified with it (BADKEY, or
+    the unsigned REFUSED of the failed-signature throttle once those pile up; a signed
+    answer would mean a remembered copy of the key was used) and none changes anything.
+    (The service thread reads the credentials' count of changes once for all the messages
+    it takes off its queue together, after every one of them arrived.)"""
+    _, alg, secret = add_key(srv, "burst", "--user", "alice")
+    key = keyring("burst.", secret, alg)
+    stop = threading.Event()
+    lock = threading.Lock()
+    results = []  # (monotonic time sent, outcome, address)
+
+    def sender(i):
+        for n in range(3000):  # bounded: about a second of load at most rates
+            if stop.is_set():
+                break
+            addr = "10.%d.%d.%d" % (i, n // 256, n % 256)
+            u = upd(key)
+            u.replace(N(HOME), 60, "A", addr)
+            sent = time.monotonic()
+            try:
+                r = send(srv, u)
+                out = dns.rcode.to_text(r.rcode()) + (" signed" if r.had_tsig else "")
+            except dns.tsig.PeerBadKey:
+                out = "BADKEY"
+            except dns.exception.Timeout:
+                out = "timeout"
+            with lock:
+                results.append((sent, out, addr))
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        before_del = time.monotonic()
+        srv.ctl("tsig", "del", "burst")
+        deleted = time.monotonic()
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    acked = [a for s, o, a in results if o == "NOERROR signed"]
+    early = [o for s, o, _ in results if s < before_del]
+    late = [o for s, o, _ in results if s > deleted]
+    print("UPDATEs before the deletion: %s; after: %s" %
+          ({o: early.count(o) for o in set(early)}, {o: late.count(o) for o in set(late)}))
+    assert early.count("NOERROR signed") >= 50, "too little load to mean anything"
+    assert late and set(late) <= {"BADKEY", "REFUSED"}, "after the deletion: %s" % set(late)
+    assert "BADKEY" in late or "BADKEY" in [o for s, o, _ in results if s >= before_del]
+    assert srv.addrs(HOME) <= set(acked)
 
 
 def test_tsig_failures(srv):
