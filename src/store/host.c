@@ -240,28 +240,48 @@ static int records_replace(struct store *st, int64_t host_id, uint16_t type,
 		/* One record for the type, the usual address change: rewrite the first row in
 		 * place and drop any others. Its records(host_id, type) entry stays as it is, so
 		 * the change dirties fewer pages than a delete and an insert, and every dirty
-		 * page is written twice (WAL, then the database) and synced. */
-		s = store__sql(st, "UPDATE records SET ttl = ?3, rdata = ?4 WHERE id ="
-		                   " (SELECT min(id) FROM records WHERE host_id = ?1 AND type = ?2)");
+		 * page is written twice (WAL, then the database) and synced. The rows are looked
+		 * up once (the first two ids, in index order); the delete runs only when there
+		 * is a second. */
+		int64_t first = 0;
+		bool more = false;
+		s = store__sql(st, "SELECT id FROM records WHERE host_id = ?1 AND type = ?2"
+		                   " ORDER BY id LIMIT 2");
 		if (s == NULL)
 			return NP_ESTORE;
 		sqlite3_bind_int64(s, 1, host_id);
 		sqlite3_bind_int(s, 2, type);
-		sqlite3_bind_int64(s, 3, rrs[0].ttl);
-		sqlite3_bind_blob(s, 4, rrs[0].rdlen > 0 ? (const void *)rrs[0].rdata : "",
-		                  rrs[0].rdlen, SQLITE_STATIC);
-		ret = store__exec_changed(st, s);
+		ret = store__step_one(st, s);
 		if (ret == NP_OK) {
-			s = store__sql(st, "DELETE FROM records WHERE host_id = ?1 AND type = ?2 AND id >"
-			                   " (SELECT min(id) FROM records WHERE host_id = ?1 AND type = ?2)");
+			first = sqlite3_column_int64(s, 0);
+			ret = store__step_one(st, s);
+			more = ret == NP_OK;
+			if (ret == NP_ENOTFOUND)
+				ret = NP_OK;
+		}
+		store__done(s);
+		if (ret != NP_OK && ret != NP_ENOTFOUND)
+			return ret;
+		if (ret == NP_OK) {
+			s = store__sql(st, "UPDATE records SET ttl = ?2, rdata = ?3 WHERE id = ?1");
+			if (s == NULL)
+				return NP_ESTORE;
+			sqlite3_bind_int64(s, 1, first);
+			sqlite3_bind_int64(s, 2, rrs[0].ttl);
+			sqlite3_bind_blob(s, 3, rrs[0].rdlen > 0 ? (const void *)rrs[0].rdata : "",
+			                  rrs[0].rdlen, SQLITE_STATIC);
+			ret = store__exec(st, s);
+			if (ret != NP_OK || !more)
+				return ret;
+			s = store__sql(st, "DELETE FROM records WHERE host_id = ?1 AND type = ?2"
+			                   " AND id > ?3");
 			if (s == NULL)
 				return NP_ESTORE;
 			sqlite3_bind_int64(s, 1, host_id);
 			sqlite3_bind_int(s, 2, type);
+			sqlite3_bind_int64(s, 3, first);
 			return store__exec(st, s);
 		}
-		if (ret != NP_ENOTFOUND)
-			return ret;
 		/* None yet: inserted below. */
 	}
 	s = store__stmt(st, SQL_RR_DEL);

@@ -327,6 +327,8 @@ int store_token_valid(struct store *st, const char *id, const uint8_t hash[SECRE
 int store_credentials_version(struct store *st, int64_t *out) np_mustcheck;
 /* Rewrites name, policy and expiry of the token with t->id. */
 int store_token_update(struct store *st, const struct store_token *t) np_mustcheck;
+/* Notes the token's last use: when (now) and from where. NP_OK also when no token has id
+ * (callers checked it in the same transaction). */
 int store_token_used(struct store *st, const char *id, int64_t now, const char *source) np_mustcheck;
 int store_token_del(struct store *st, const char *id) np_mustcheck;
 /* Deletes the host tokens (STORE_TOKEN_HOST) of fqdn. */
