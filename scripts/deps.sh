@@ -10,7 +10,7 @@ python3-pytest python3-pytest-xdist python3-dnspython python3-aiosmtpd python3-j
 chromium chromium-driver python3-selenium
 bind9-dnsutils bind9 bind9-utils ldnsutils dnsviz python3-pygraphviz knot-dnsutils ddclient inadyn nsd knot dnsperf curl iproute2 procps nmap miniupnpc
 miniupnpd-nftables nftables
-oathtool zbar-tools librsvg2-bin python3-argon2 prometheus strace
+oathtool zbar-tools librsvg2-bin python3-argon2 prometheus strace faketime
 pebble lego certbot python3-certbot-dns-rfc2136"
 missing=""
 for p in $PKGS; do

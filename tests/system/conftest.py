@@ -223,12 +223,12 @@ class Nameplate:
 
     # -- nameplated --------------------------------------------------------------------
 
-    def start(self, wait=True, args=()):
+    def start(self, wait=True, args=(), env=None):
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.errf = open(self.log_path, "w")
         self.proc = subprocess.Popen([NAMEPLATED, "-c", self.conf, "-f"] + list(args),
                                      stdin=subprocess.DEVNULL, stdout=self.errf,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env=env)
         if wait:
             self.wait_ready()
         return self.proc

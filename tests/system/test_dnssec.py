@@ -34,8 +34,9 @@ V6 = "2001:db8::77"
 WILD = "wild." + ZONE
 
 
-def start_signed(np_factory, alg=13, zone=None):
-    """A signed zone with home (A, AAAA) and the wildcard host wild (A)."""
+def start_signed(np_factory, alg=13, zone=None, env=None):
+    """A signed zone with home (A, AAAA) and the wildcard host wild (A); nameplated runs
+    with env as its environment (None: the tests')."""
     n = np_factory()
     z = {"dnssec": "on", "dnssec_algorithm": alg}
     z.update(zone or {})
@@ -47,7 +48,7 @@ def start_signed(np_factory, alg=13, zone=None):
     n.ctl("host", "set", HOME, "AAAA", V6)
     n.add_host(WILD, "alice", wildcard=True)
     n.ctl("host", "set", WILD, "A", "192.0.2.99")
-    n.start()
+    n.start(env=env)
     return n
 
 
