@@ -1,34 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Test fixture shared by the unit tests that drive SQLite straight (the store's VFS and page
- * cache): a scratch directory, and SQL run or asked with the test failing on any error. */
+ * cache): SQL run or asked with the test failing on any error. */
 #ifndef NP_TESTS_SQLITE_FIXTURE_H
 #define NP_TESTS_SQLITE_FIXTURE_H
 
-#include <limits.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
-
-#include "common/str.h"
-
-/* Makes a new directory /tmp/np-<what>-XXXXXX, its name in dir: 0, or -1 if it cannot. */
-static inline int sq_tmpdir_make(char *dir, size_t size, const char *what)
-{
-	if ((size_t)snprintf(dir, size, "/tmp/np-%s-XXXXXX", what) >= size)
-		return -1;
-	return mkdtemp(dir) != NULL ? 0 : -1;
-}
-
-/* Removes dir and everything in it. */
-static inline int sq_tmpdir_remove(const char *dir)
-{
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static inline void sq_exec_ok(sqlite3 *db, const char *sql)
 {

@@ -16,8 +16,9 @@
 
 #include "abuse/feed.h"
 #include "common/err.h"
+#include "tmpdir_fixture.h"
 
-static char dir[] = "/tmp/np-feed-XXXXXX";
+static char dir[64];
 static unsigned bad_lines[32];
 static unsigned n_bad;
 
@@ -117,19 +118,12 @@ static void test_unreadable_file_is_reported(void **state)
 
 int main(void)
 {
-	if (mkdtemp(dir) == NULL)
+	if (tmpdir_make(dir, sizeof(dir), "feed") != 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_formats),
 	    cmocka_unit_test(test_unreadable_file_is_reported),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
-	static const char *const files[] = {"drop.txt", "hosts.txt", "tf.csv"};
-	char path[256];
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
-	}
-	rmdir(dir);
-	return r;
+	return tmpdir_remove(dir) == 0 ? r : 1;
 }

@@ -20,8 +20,9 @@
 #include "abuse/flux.h"
 #include "common/err.h"
 #include "dns/constants.h"
+#include "tmpdir_fixture.h"
 
-static char base[] = "/tmp/np-flux-XXXXXX";
+static char base[64];
 static char dir[128], asn_path[160];
 static struct store *st;
 static struct asn_db *asn;
@@ -38,7 +39,7 @@ static void no_report(void *ctx, const char *file, unsigned line, const char *wh
 static int setup(void **state)
 {
 	(void)state;
-	if (mkdtemp(base) == NULL)
+	if (tmpdir_make(base, sizeof(base), "flux") != 0)
 		return -1;
 	snprintf(dir, sizeof(dir), "%s/var", base);
 	snprintf(asn_path, sizeof(asn_path), "%s/ip2asn.tsv", base);
@@ -64,16 +65,7 @@ static int teardown(void **state)
 	(void)state;
 	store_close(st);
 	asn_db_free(asn);
-	char cmd[PATH_MAX];
-	static const char *const files[] = {"var/store.db", "var/store.db-wal", "var/store.db-shm"};
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(cmd, sizeof(cmd), "%s/%s", base, files[i]);
-		unlink(cmd);
-	}
-	rmdir(dir);
-	unlink(asn_path);
-	rmdir(base);
-	return 0;
+	return tmpdir_remove(base);
 }
 
 static int64_t user(const char *name)

@@ -20,6 +20,7 @@
 
 #include "client/client.h"
 #include "common/str.h"
+#include "tmpdir_fixture.h"
 
 static char tmpdir[64];
 static char cfgpath[128];
@@ -41,8 +42,7 @@ static int setup(void **state)
 	(void)state;
 	if (sodium_init() < 0)
 		return -1;
-	np_strlcpy(tmpdir, "/tmp/np-ccfg-XXXXXX", sizeof(tmpdir));
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make(tmpdir, sizeof(tmpdir), "ccfg") != 0)
 		return -1;
 	snprintf(cfgpath, sizeof(cfgpath), "%s/client.conf", tmpdir);
 	snprintf(secpath, sizeof(secpath), "%s/home.secret", tmpdir);
@@ -53,11 +53,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(cfgpath);
-	unlink(secpath);
-	rmdir(tmpdir);
 	free(cfg);
-	return 0;
+	return tmpdir_remove(tmpdir);
 }
 
 static int load_mode(const char *text, mode_t mode)

@@ -18,6 +18,7 @@
 
 #include "client/client.h"
 #include "common/str.h"
+#include "tmpdir_fixture.h"
 
 static char tmpdir[64];
 static char statedir[128];
@@ -25,38 +26,16 @@ static char statedir[128];
 static int setup(void **state)
 {
 	(void)state;
-	np_strlcpy(tmpdir, "/tmp/np-cstate-XXXXXX", sizeof(tmpdir));
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make(tmpdir, sizeof(tmpdir), "cstate") != 0)
 		return -1;
 	snprintf(statedir, sizeof(statedir), "%s/sub/state", tmpdir);
 	return 0;
 }
 
-static void rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char p[512];
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if (e->d_type == DT_DIR)
-			rm_tree(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int teardown(void **state)
 {
 	(void)state;
-	rm_tree(tmpdir);
-	return 0;
+	return tmpdir_remove(tmpdir);
 }
 
 static unsigned count_files(const char *dir)

@@ -18,6 +18,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "tmpdir_fixture.h"
 
 static char tmpdir[64];
 static char cfgpath[128];
@@ -27,8 +28,7 @@ static char err[512];
 static int setup(void **state)
 {
 	(void)state;
-	np_strlcpy(tmpdir, "/tmp/np-cfg-XXXXXX", sizeof(tmpdir));
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make(tmpdir, sizeof(tmpdir), "cfg") != 0)
 		return -1;
 	snprintf(cfgpath, sizeof(cfgpath), "%s/nameplate.conf", tmpdir);
 	cfg = malloc(sizeof(*cfg));
@@ -38,10 +38,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(cfgpath);
-	rmdir(tmpdir);
 	free(cfg);
-	return 0;
+	return tmpdir_remove(tmpdir);
 }
 
 /* Writes text as the config file and loads it. */

@@ -19,6 +19,7 @@
 #include "common/macros.h"
 #include "common/secret.h"
 #include "common/str.h"
+#include "tmpdir_fixture.h"
 
 static char tmpdir[64];
 static char path[128];
@@ -62,8 +63,7 @@ static void expect_refused(int code, const char *msg)
 static int setup(void **state)
 {
 	(void)state;
-	np_strlcpy(tmpdir, "/tmp/np-secret-XXXXXX", sizeof(tmpdir));
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make(tmpdir, sizeof(tmpdir), "secret") != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/pw", tmpdir);
 	return 0;
@@ -72,9 +72,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(path);
-	rmdir(tmpdir);
-	return 0;
+	return tmpdir_remove(tmpdir);
 }
 
 static void test_private_file_accepted(void **state)

@@ -18,22 +18,20 @@
 #include "common/str.h"
 #include "core/acme.h"
 #include "dns/constants.h"
+#include "tmpdir_fixture.h"
 
 static char dir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	np_strlcpy(dir, "/tmp/np-acme-XXXXXX", sizeof(dir));
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	return tmpdir_make(dir, sizeof(dir), "acme");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(dir);
 }
 
 static void test_names(void **state)

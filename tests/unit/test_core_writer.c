@@ -17,6 +17,7 @@
 
 #include "common/macros.h"
 #include "core/writer.h"
+#include "tmpdir_fixture.h"
 
 static char dir[64];
 static struct config cfg;
@@ -214,16 +215,13 @@ static bool user_exists(const char *user)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/np-writer-XXXXXX");
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	return tmpdir_make(dir, sizeof(dir), "writer");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(dir);
 }
 
 /* Several queued ops: one transaction, one commit, every op answered with success. */

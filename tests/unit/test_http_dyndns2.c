@@ -19,6 +19,7 @@
 #include "common/str.h"
 #include "http/dyndns2.h"
 #include "store/store.h"
+#include "tmpdir_fixture.h"
 
 /* ---- helpers ---- */
 
@@ -467,8 +468,7 @@ static int store_setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	if (f == NULL || secret_lib_init() != NP_OK)
 		return -1;
-	np_strlcpy(f->dir, "/tmp/np-d2-XXXXXX", sizeof(f->dir));
-	if (mkdtemp(f->dir) == NULL)
+	if (tmpdir_make(f->dir, sizeof(f->dir), "d2") != 0)
 		return -1;
 	if (store_open(f->dir, true, &f->st) != NP_OK)
 		return -1;
@@ -492,18 +492,11 @@ static int store_setup(void **state)
 static int store_teardown(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const files[] = {STORE_FILE, STORE_FILE "-wal", STORE_FILE "-shm",
-	                                    STORE_FILE "-journal"};
-	char path[128];
 	store_close(f->st);
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		unlink(path);
-	}
-	rmdir(f->dir);
+	int ret = tmpdir_remove(f->dir);
 	free(f->cfg);
 	free(f);
-	return 0;
+	return ret;
 }
 
 /* Runs one update: query (as sent), user, password, client address. Returns the body. */

@@ -18,6 +18,7 @@
 #include "http/dyndns2.h"
 #include "http/probe.h"
 #include "store/store.h"
+#include "tmpdir_fixture.h"
 
 /* ---- helpers ---- */
 
@@ -326,8 +327,8 @@ static int store_setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	if (f == NULL || secret_lib_init() != NP_OK)
 		return -1;
-	np_strlcpy(f->dir, "/tmp/np-probe-XXXXXX", sizeof(f->dir));
-	if (mkdtemp(f->dir) == NULL || store_open(f->dir, true, &f->st) != NP_OK)
+	if (tmpdir_make(f->dir, sizeof(f->dir), "probe") != 0 ||
+	    store_open(f->dir, true, &f->st) != NP_OK)
 		return -1;
 	if (store_user_add(f->st, "alice", &f->alice) != NP_OK ||
 	    store_user_add(f->st, "bob", &f->bob) != NP_OK)
@@ -342,17 +343,10 @@ static int store_setup(void **state)
 static int store_teardown(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const files[] = {STORE_FILE, STORE_FILE "-wal", STORE_FILE "-shm",
-	                                    STORE_FILE "-journal"};
-	char path[128];
 	store_close(f->st);
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-		unlink(path);
-	}
-	rmdir(f->dir);
+	int ret = tmpdir_remove(f->dir);
 	free(f);
-	return 0;
+	return ret;
 }
 
 /* Returns the account proved by user:pass, or "" when none is. */

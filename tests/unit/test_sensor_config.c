@@ -20,6 +20,7 @@
 #include "common/macros.h"
 #include "common/str.h"
 #include "sensor/sensor.h"
+#include "tmpdir_fixture.h"
 
 static char tmpdir[64];
 static char cfgpath[128];
@@ -39,8 +40,7 @@ static void write_file(const char *path, const char *text, mode_t mode)
 static int setup(void **state)
 {
 	(void)state;
-	np_strlcpy(tmpdir, "/tmp/np-sensor-cfg-XXXXXX", sizeof(tmpdir));
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make(tmpdir, sizeof(tmpdir), "sensor-cfg") != 0)
 		return -1;
 	snprintf(cfgpath, sizeof(cfgpath), "%s/sensor.conf", tmpdir);
 	snprintf(tokpath, sizeof(tokpath), "%s/sensor.token", tmpdir);
@@ -51,11 +51,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(cfgpath);
-	unlink(tokpath);
-	rmdir(tmpdir);
 	free(cfg);
-	return 0;
+	return tmpdir_remove(tmpdir);
 }
 
 /* Loads text (with TOKEN replaced by the token file's name) and returns the result. */

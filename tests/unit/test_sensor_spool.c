@@ -20,6 +20,7 @@
 
 #include "common/str.h"
 #include "sensor/sensor.h"
+#include "tmpdir_fixture.h"
 
 #define NOBODY 65534
 
@@ -51,16 +52,13 @@ static bool exists(const char *name)
 static int setup(void **state)
 {
 	(void)state;
-	np_strlcpy(tmpdir, "/tmp/np-sensor-spool-XXXXXX", sizeof(tmpdir));
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+	return tmpdir_make(tmpdir, sizeof(tmpdir), "sensor-spool");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(tmpdir);
 }
 
 #define B(i) "b00000000000100" #i "-00000" #i "-0123456789abcdef.json"

@@ -19,6 +19,7 @@
 
 #include "common/str.h"
 #include "store/store.h"
+#include "tmpdir_fixture.h"
 
 static char base[64];
 static char dir[128];
@@ -26,8 +27,7 @@ static char dir[128];
 static int setup(void **state)
 {
 	(void)state;
-	np_strlcpy(base, "/tmp/np-store-XXXXXX", sizeof(base));
-	if (mkdtemp(base) == NULL)
+	if (tmpdir_make(base, sizeof(base), "store") != 0)
 		return -1;
 	/* A missing parent too: store_open creates both. */
 	snprintf(dir, sizeof(dir), "%s/a/data", base);
@@ -37,9 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(base);
 }
 
 static struct store *open_new(void)

@@ -19,6 +19,7 @@
 #include "common/str.h"
 #include "store/store_int.h"
 #include "sqlite_fixture.h"
+#include "tmpdir_fixture.h"
 
 #define PAGE 1024u
 #define LOCK_PAGE (0x40000000u / PAGE + 1)
@@ -87,7 +88,7 @@ static void test_sqlite_splits_keep_every_row(void **state)
 {
 	(void)state;
 	char dir[64], path[128];
-	assert_int_equal(sq_tmpdir_make(dir, sizeof(dir), "pcache"), 0);
+	assert_int_equal(tmpdir_make(dir, sizeof(dir), "pcache"), 0);
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	store__pcache_install();
 	sqlite3 *db = NULL;
@@ -110,7 +111,7 @@ static void test_sqlite_splits_keep_every_row(void **state)
 	                 180 * 50);
 	sq_assert_intact(db);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	assert_int_equal(sq_tmpdir_remove(dir), 0);
+	assert_int_equal(tmpdir_remove(dir), 0);
 }
 
 int main(void)

@@ -25,6 +25,7 @@
 #include "common/str.h"
 #include "store/store_int.h"
 #include "sqlite_fixture.h"
+#include "tmpdir_fixture.h"
 
 static char dir[64];
 static char path[128];
@@ -32,7 +33,7 @@ static char path[128];
 static int setup(void **state)
 {
 	(void)state;
-	if (sq_tmpdir_make(dir, sizeof(dir), "walbuf") != 0)
+	if (tmpdir_make(dir, sizeof(dir), "walbuf") != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/t.db", dir);
 	return store__walbuf_vfs() == NULL ? -1 : 0;
@@ -41,7 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	return sq_tmpdir_remove(dir);
+	return tmpdir_remove(dir);
 }
 
 /* A writer as the store's: through the VFS, WAL, 1 KiB pages, synchronous=OFF, a small

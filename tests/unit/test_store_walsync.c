@@ -18,22 +18,20 @@
 
 #include "common/str.h"
 #include "store/store.h"
+#include "tmpdir_fixture.h"
 
 static char dir[64];
 
 static int setup(void **state)
 {
 	(void)state;
-	np_strlcpy(dir, "/tmp/np-walsync-XXXXXX", sizeof(dir));
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	return tmpdir_make(dir, sizeof(dir), "walsync");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(dir);
 }
 
 static void add_user(struct store *st, const char *name)
