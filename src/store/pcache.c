@@ -9,7 +9,7 @@
  * when a B-tree page split leaves its new pages out of order, balance_nonroot (btree.c)
  * swaps two of them through a spare number, the lock page's (PENDING_BYTE / page size +
  * 1, page 1,048,577 with our 1 KiB pages), which no database page ever has. One such split
- * in a transaction, and its commit walks the writer's whole cache of 8,000 pages: under
+ * in a transaction, and its commit walks the writer's whole cache (then 8,000 pages): under
  * load, a sixth of the writer thread's time (perf, UPDATE bench at 32 outstanding).
  *
  * Here every method is pcache1's, except that the lock page's number is handed to it as

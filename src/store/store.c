@@ -1058,8 +1058,10 @@ int store_set_bulk(struct store *st, bool bulk)
  * pread when they are not in the connection's page cache. The cache holds as many pages
  * as the WAL may hold before a checkpoint (STORE_CHECKPOINT_PAGES), so a page the writer
  * wrote since is found there: the cache survives from one transaction to the next as long
- * as no other connection writes, and none does. About 10 MiB (1 KiB pages and SQLite's
- * headers), taken as pages are read and kept, instead of the default 2 MiB. */
+ * as no other connection writes, and none does. Up to about 38 MiB (1 KiB pages and
+ * SQLite's headers), taken only as pages are read and kept, instead of the default 2 MiB:
+ * a cache smaller than the WAL sends the writer back to pread (with 8000 pages beside a
+ * WAL of 32000: 133 against 113 us of server CPU per UPDATE). */
 int store_map_reads(struct store *st)
 {
 	int ret = exec_sql(st, "PRAGMA mmap_size = 268435456");

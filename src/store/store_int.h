@@ -62,7 +62,7 @@ struct store {
 
 /* The WAL's size, in pages, from which the checkpoint thread copies it into the database
  * (checkpoint.c says why this many). */
-#define STORE_CHECKPOINT_PAGES 8000
+#define STORE_CHECKPOINT_PAGES 32000
 
 /* The name of the VFS that coalesces the writes into the WAL (walbuf.c), registered on
  * the first call; NULL (SQLite's default VFS) if it cannot be. */

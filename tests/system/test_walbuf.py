@@ -125,7 +125,7 @@ def test_kill9_keeps_every_acknowledged_update_of_large_batches(np_factory):
 
     # A steady OUTSTANDING in flight (group commits of many updates), then all answered.
     # About 6 frames an update: with the bursts below, the WAL stays under the checkpoint's
-    # 8000 frames, so no restart of the WAL drops the large batches from it.
+    # 32000 frames, so no restart of the WAL drops the large batches from it.
     end = time.monotonic() + 30
     while u.answered < 300 and time.monotonic() < end:
         while len(u.inflight) < OUTSTANDING:
