@@ -85,7 +85,12 @@ int store_host_get(struct store *st, const char *fqdn, struct store_host *out)
 
 int store_host_get_row(struct store *st, const char *fqdn, struct store_host *out)
 {
-	return host_get(st, SQL_HOST_GET_ROW, fqdn, out);
+	if (store__memo_host(st, fqdn, out))
+		return NP_OK;
+	int ret = host_get(st, SQL_HOST_GET_ROW, fqdn, out);
+	if (ret == NP_OK)
+		store__memo_put_host(st, out);
+	return ret;
 }
 
 int store_host_del(struct store *st, const char *fqdn)
@@ -197,6 +202,8 @@ bool store_rr_addr(const struct store_rr *rr, struct np_addr *out)
 int store_records_get(struct store *st, int64_t host_id, struct store_rr *out, size_t max,
                       size_t *n)
 {
+	if (store__memo_records(st, host_id, out, max, n))
+		return NP_OK;
 	sqlite3_stmt *s = store__stmt(st, SQL_RR_GET);
 	if (s == NULL)
 		return NP_ESTORE;
@@ -216,6 +223,8 @@ int store_records_get(struct store *st, int64_t host_id, struct store_rr *out, s
 	if (ret == NP_OK && rc != SQLITE_DONE)
 		ret = store__err(st, rc);
 	store__done(s);
+	if (ret == NP_OK)
+		store__memo_put_records(st, host_id, out, *n);
 	return ret;
 }
 
@@ -319,12 +328,19 @@ int store_records_set(struct store *st, int64_t host_id, uint16_t type, const st
 	int ret = store_savepoint(st);
 	if (ret != NP_OK)
 		return ret;
+	st->memo_quiet = true;
 	ret = records_replace(st, host_id, type, rrs, n);
+	st->memo_quiet = false;
 	if (ret != NP_OK) {
-		store_rollback_savepoint(st);
+		store_rollback_savepoint(st); /* drops the memo */
 		return ret;
 	}
-	return store_release(st);
+	ret = store_release(st);
+	if (ret == NP_OK)
+		store__memo_records_set(st, host_id, type, rrs, n);
+	else
+		store__memo_drop(st);
+	return ret;
 }
 
 /* Walks the ordered join: rows arrive grouped by host (fqdn order), each host's records by

@@ -746,6 +746,7 @@ int store_open(const char *data_dir, bool create, struct store **out)
 		ret = page_size_convert(st);
 	if (ret != NP_OK)
 		goto fail;
+	store__memo_open(st);
 	*out = st;
 	return NP_OK;
 fail:
@@ -802,16 +803,21 @@ void store_close(struct store *st)
 		sqlite3_finalize(st->cache[i].s);
 	if (st->db != NULL)
 		sqlite3_close(st->db);
+	store__memo_close(st);
 	free(st);
 }
 
 int store_begin(struct store *st)
 {
-	return store__exec(st, store__stmt(st, SQL_BEGIN));
+	int ret = store__exec(st, store__stmt(st, SQL_BEGIN));
+	if (ret == NP_OK)
+		store__memo_begin(st);
+	return ret;
 }
 
 int store_commit(struct store *st)
 {
+	store__memo_end(st);
 	int ret = store__exec(st, store__stmt(st, SQL_COMMIT));
 	/* A failed COMMIT may leave the transaction open; end it so nothing half-done stays. */
 	if (ret != NP_OK)
@@ -821,6 +827,7 @@ int store_commit(struct store *st)
 
 void store_rollback(struct store *st)
 {
+	store__memo_end(st);
 	if (sqlite3_get_autocommit(st->db))
 		return; /* nothing open (SQLite may already have rolled back on error) */
 	(void)store__exec(st, store__stmt(st, SQL_ROLLBACK));
@@ -838,6 +845,7 @@ int store_release(struct store *st)
 
 void store_rollback_savepoint(struct store *st)
 {
+	store__memo_drop(st);
 	if (sqlite3_get_autocommit(st->db))
 		return;
 	/* ROLLBACK TO keeps the savepoint on the stack; RELEASE pops it. */

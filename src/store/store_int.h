@@ -53,6 +53,8 @@ struct store {
 	struct store_checkpointer *ckpt; /* store_checkpoint_background, or NULL */
 	struct store_walsync *walsync;   /* store_wal_sync_start, or NULL */
 	bool mapped;                     /* store_map_reads succeeded */
+	struct store_memo *memo;         /* memo.c: store_open's connections only */
+	bool memo_quiet;                 /* store_records_set keeps the memo itself */
 	sqlite3_stmt *stmt[SQL_COUNT];
 	struct {
 		const char *sql;
@@ -74,6 +76,29 @@ const char *store__walbuf_vfs(void);
 void store__pcache_install(void);
 /* Its methods (tests), NULL if SQLite's default cache could not be had. */
 const sqlite3_pcache_methods2 *store__pcache_methods(void);
+
+/* The host rows and records read in a write transaction, kept for the next read of the same
+ * host in it until something changes them (memo.c says why that is exact). store_open
+ * opens the memo (it watches the connection's changes), store_begin turns it on, the
+ * transaction's end turns it off, a rollback to a savepoint drops what it kept. */
+void store__memo_open(struct store *st);
+void store__memo_close(struct store *st);
+void store__memo_begin(struct store *st);
+void store__memo_end(struct store *st);
+void store__memo_drop(struct store *st);
+/* What store_host_get_row and store_records_get would read, if kept: true and *out (or
+ * out[0..*n)) filled. The puts keep what they read. */
+bool store__memo_host(struct store *st, const char *fqdn, struct store_host *out);
+void store__memo_put_host(struct store *st, const struct store_host *h);
+bool store__memo_records(struct store *st, int64_t host_id, struct store_rr *out, size_t max,
+                         size_t *n);
+void store__memo_put_records(struct store *st, int64_t host_id, const struct store_rr *rrs,
+                             size_t n);
+/* After store_records_set wrote type's records of host_id as rrs[0..n). */
+void store__memo_records_set(struct store *st, int64_t host_id, uint16_t type,
+                             const struct store_rr *rrs, size_t n);
+/* How many reads the memo answered (tests). */
+uint64_t store__memo_hits(const struct store *st);
 
 /* Stops the checkpoint thread of st, if any (store_close). */
 void store__checkpoint_stop(struct store *st);
