@@ -22,9 +22,26 @@ int addr_parse(const char *s, struct np_addr *out)
 	return NP_EINVAL;
 }
 
+/* The dotted quad by hand: glibc's inet_ntop formats IPv4 through sprintf, and the writer
+ * formats two addresses for every update it records (its source and its values). */
+static void ipv4_text(const uint8_t b[4], char *out)
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+		if (v >= 100)
+			*out++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*out++ = (char)('0' + v / 10 % 10);
+		*out++ = (char)('0' + v % 10);
+		*out++ = i < 3 ? '.' : '\0';
+	}
+}
+
 const char *addr_format(const struct np_addr *a, char *buf, size_t len)
 {
-	if (inet_ntop(a->family, a->bytes, buf, (socklen_t)len) == NULL && len > 0)
+	if (a->family == AF_INET && len >= INET_ADDRSTRLEN)
+		ipv4_text(a->bytes, buf);
+	else if (inet_ntop(a->family, a->bytes, buf, (socklen_t)len) == NULL && len > 0)
 		buf[0] = '\0';
 	return buf;
 }

@@ -367,7 +367,9 @@ static void values_text(const struct store_rr *rrs, size_t n, char *out, size_t 
 		for (size_t i = 0; i < n && o + 1 < cap; i++) {
 			if (rrs[i].type != order[t])
 				continue;
-			char v[512] = "?";
+			char v[512];
+			v[0] = '?'; /* an A or AAAA of another length */
+			v[1] = '\0';
 			struct np_addr a;
 			if (store_rr_addr(&rrs[i], &a))
 				addr_format(&a, v, sizeof(v));
@@ -379,10 +381,13 @@ static void values_text(const struct store_rr *rrs, size_t n, char *out, size_t 
 				name_text(rrs[i].rdata + 2, rrs[i].rdlen - 2u, ex, sizeof(ex));
 				snprintf(v, sizeof(v), "%u %s", wire_load_u16(rrs[i].rdata), ex);
 			}
-			int w = snprintf(out + o, cap - o, "%s%s", o > 0 ? "," : "", v);
-			if (w < 0 || (size_t)w >= cap - o)
+			size_t len = strlen(v), sep = o > 0;
+			if (o + sep + len >= cap)
 				return; /* the history text is informative: a long one is cut */
-			o += (size_t)w;
+			if (sep)
+				out[o++] = ',';
+			memcpy(out + o, v, len + 1);
+			o += len;
 		}
 	}
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* addr_network: the key that stands for a whole prefix (per-network limits and counts). */
+/* addr_network: the key that stands for a whole prefix (per-network limits and counts);
+ * addr_format of IPv4, written by hand, against inet_ntop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,8 +37,31 @@ static void test_network(void **state)
 	net_is("2001:db8:ffff::1", 24, 35, "2001:db8:e000::");
 }
 
+/* Every value of every byte, as inet_ntop writes it. */
+static void test_format_ipv4(void **state)
+{
+	(void)state;
+	for (unsigned v = 0; v < 256; v++) {
+		for (int pos = 0; pos < 4; pos++) {
+			struct np_addr a = {.family = AF_INET};
+			a.bytes[pos] = (uint8_t)v;
+			a.bytes[(pos + 1) % 4] = (uint8_t)(255 - v);
+			char want[INET_ADDRSTRLEN], got[INET_ADDRSTRLEN];
+			assert_non_null(inet_ntop(AF_INET, a.bytes, want, sizeof(want)));
+			assert_string_equal(addr_format(&a, got, sizeof(got)), want);
+		}
+	}
+	/* Too short a buffer: as inet_ntop, nothing but an empty string. */
+	struct np_addr a = {.family = AF_INET, .bytes = {255, 255, 255, 255}};
+	char small[8] = "x";
+	assert_string_equal(addr_format(&a, small, sizeof(small)), "");
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_network)};
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_network),
+	    cmocka_unit_test(test_format_ipv4),
+	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
