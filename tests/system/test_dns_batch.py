@@ -3,17 +3,19 @@
 # udp_batch_wait_us (default 300 us) for more and answers them together. Bursts of queries
 # (queued while the server is stopped, so the worker takes each burst at once) are all
 # answered, correctly and promptly (the wait is bounded, never a wait for a full batch),
-# with the wait on and off; a quiet server answers a small burst without the wait; and a
-# value out of range is refused.
+# with the wait on and off; a quiet server answers a small burst without the wait; an
+# UPDATE is not held by the wait; and a value out of range is refused.
 
 import os
 import signal
 import socket
 import statistics
+import threading
 import time
 
 import dns.message
 import dns.rcode
+import dns.update
 import pytest
 
 from conftest import ZONE
@@ -124,3 +126,69 @@ def test_quiet_server_answers_small_burst_at_once(np_factory):
         times.append(elapsed)
         time.sleep(0.02)
     assert sorted(times)[len(times) // 4] < 0.0009, sorted(times)
+
+
+@pytest.mark.solo
+def test_update_not_held_by_the_wait(np_factory):
+    # A worker that receives messages at a steady rate waits up to udp_batch_wait_us for
+    # more after each receive, to answer them together. UPDATEs are not answered there:
+    # the worker hands them to the UPDATE service, so a receive that holds one goes on at
+    # once (waiting would only add to the UPDATE's time). Under about 8,000 unsigned
+    # UPDATEs a second (a rate at which the worker would wait its whole 1 ms), one more
+    # UPDATE, refused by the service without the writer, comes back much sooner than a
+    # query, which the worker receives alone and answers after its wait.
+    n = start(np_factory, 1000)
+    stop = time.monotonic() + 30
+
+    def unsigned_update(host):
+        u = dns.update.UpdateMessage(ZONE)
+        u.replace(host, 60, "A", "192.0.2.99")
+        return u
+
+    def load():
+        wire = unsigned_update(HOSTS[0]).to_wire()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.setblocking(False)
+            while time.monotonic() < stop:
+                for _ in range(8):
+                    try:
+                        s.sendto(wire, ("127.0.0.1", n.dns_port))
+                    except BlockingIOError:
+                        pass
+                while True:  # the answers, dropped
+                    try:
+                        s.recv(4096)
+                    except BlockingIOError:
+                        break
+                time.sleep(0.001)
+
+    t = threading.Thread(target=load, daemon=True)
+    t.start()
+    try:
+        time.sleep(0.5)  # the worker's measured rate follows the load
+
+        def rtt(msg):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.settimeout(2.0)
+                t0 = time.monotonic()
+                s.sendto(msg.to_wire(), ("127.0.0.1", n.dns_port))
+                r = dns.message.from_wire(s.recv(4096))
+                return time.monotonic() - t0, r
+
+        queries, updates = [], []
+        for _ in range(60):
+            elapsed, r = rtt(dns.message.make_query(HOSTS[1], "A"))
+            assert r.rcode() == dns.rcode.NOERROR
+            queries.append(elapsed)
+            elapsed, r = rtt(unsigned_update(HOSTS[1]))
+            assert r.rcode() == dns.rcode.REFUSED
+            updates.append(elapsed)
+    finally:
+        stop = 0
+        t.join()
+    q_med, u_med = statistics.median(queries), statistics.median(updates)
+    # The load made the worker wait (else this test proves nothing): queries take a good
+    # part of the 1 ms.
+    assert q_med > 0.0004, (q_med, sorted(queries))
+    print("median answer: query %.3f ms, UPDATE %.3f ms" % (q_med * 1e3, u_med * 1e3))
+    assert u_med < q_med * 0.6, (u_med, q_med, sorted(updates), sorted(queries))
