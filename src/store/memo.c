@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/str.h"
 #include "store/store_int.h"
 
 #define MEMO_SLOTS 256 /* a power of two; more than the hosts of a usual batch */
@@ -71,7 +70,9 @@ static void changed(void *arg, int op, const char *db, const char *table, sqlite
 
 void store__memo_open(struct store *st)
 {
-	sqlite3_update_hook(st->db, changed, st);
+	st->memo = calloc(1, sizeof(*st->memo)); /* without it, every read goes to SQLite */
+	if (st->memo != NULL)
+		sqlite3_update_hook(st->db, changed, st);
 }
 
 void store__memo_close(struct store *st)
@@ -82,12 +83,10 @@ void store__memo_close(struct store *st)
 
 void store__memo_begin(struct store *st)
 {
-	if (st->memo == NULL)
-		st->memo = calloc(1, sizeof(*st->memo)); /* without it, reads go to SQLite */
-	if (st->memo == NULL)
-		return;
-	st->memo->on = true;
-	st->memo->epoch++;
+	if (st->memo != NULL) {
+		st->memo->on = true;
+		st->memo->epoch++;
+	}
 }
 
 void store__memo_end(struct store *st)

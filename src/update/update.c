@@ -368,7 +368,7 @@ static void values_text(const struct store_rr *rrs, size_t n, char *out, size_t 
 			if (rrs[i].type != order[t])
 				continue;
 			char v[512];
-			v[0] = '?'; /* an A or AAAA of another length */
+			v[0] = '?'; /* a value none of the cases below formats */
 			v[1] = '\0';
 			struct np_addr a;
 			if (store_rr_addr(&rrs[i], &a))
