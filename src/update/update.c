@@ -882,6 +882,8 @@ static int find_key(struct update_service *svc, const struct tsig_rr *rr, struct
 	bool fresh = false;
 	if (!svc->cred_version_read) {
 		fresh = store_credentials_version(svc->st, &version) != NP_OK;
+		if (fresh)
+			version = -1; /* no count: every remembered key is forgotten below */
 		svc->cred_version = version;
 		svc->cred_version_read = !fresh;
 	}
