@@ -19,6 +19,17 @@ static _Atomic int log_max = LOG_INFO;
 static _Atomic int log_fmt = LOG_FORMAT_TEXT;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The lines a thread holds between log_hold and log_release, written with one write: the
+ * UPDATE service logs each answered UPDATE, and a write per line was a sixth of its time
+ * under load. Fifty lines of an UPDATE's length (about 150 bytes) fit. */
+#define LOG_HOLD_MAX 8192
+static _Thread_local struct {
+	bool on;
+	size_t n;
+	char b[LOG_HOLD_MAX];
+} held;
+_Static_assert(LOG_LINE_MAX <= LOG_HOLD_MAX, "a line always fits once the held ones are out");
+
 static const char *const level_names[] = {"emerg",   "alert",  "crit", "error",
                                           "warning", "notice", "info", "debug"};
 
@@ -104,19 +115,47 @@ static void start(struct line *l, int prio, const char *event, bool kv)
 	}
 }
 
+/* One write under one lock so lines from several threads never interleave: stderr is
+ * unbuffered, so one fwrite is one write. */
+static void write_out(const char *b, size_t n)
+{
+	pthread_mutex_lock(&log_lock);
+	fwrite(b, 1, n, stderr);
+	pthread_mutex_unlock(&log_lock);
+}
+
 static void emit(int prio, struct line *l)
 {
 	if (!log_stderr) {
 		syslog(prio, "%s", l->b);
 		return;
 	}
-	/* One write under one lock so lines from several threads never interleave: stderr
-	 * is unbuffered, so the newline goes in the same fwrite (the NUL's place, n being at
-	 * most LOG_LINE_MAX - 1), not in a write of its own. */
+	/* The newline goes in the same write (the NUL's place, n being at most
+	 * LOG_LINE_MAX - 1), not in a write of its own. */
 	l->b[l->n] = '\n';
-	pthread_mutex_lock(&log_lock);
-	fwrite(l->b, 1, l->n + 1, stderr);
-	pthread_mutex_unlock(&log_lock);
+	if (!held.on) {
+		write_out(l->b, l->n + 1);
+		return;
+	}
+	if (held.n + l->n + 1 > sizeof(held.b)) {
+		write_out(held.b, held.n); /* full: what it held first, then this line */
+		held.n = 0;
+	}
+	memcpy(held.b + held.n, l->b, l->n + 1);
+	held.n += l->n + 1;
+}
+
+void log_hold(void)
+{
+	held.on = true;
+}
+
+void log_release(void)
+{
+	if (held.n > 0)
+		write_out(held.b, held.n);
+	held.n = 0;
+	held.on = false;
 }
 
 void log_msg(int prio, const char *fmt, ...)

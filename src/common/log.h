@@ -40,6 +40,13 @@ void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void log_event(int prio, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Between these two, the calling thread's lines on stderr are kept and written together,
+ * with one write, at log_release (or before, as many as fit in 8 KiB at a time): for a
+ * thread that logs many lines in a row, each of them after the work it reports. Another
+ * thread's line may come between two held lines' times. Lines to syslog go at once. */
+void log_hold(void);
+void log_release(void);
+
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

@@ -1182,12 +1182,14 @@ static void *service_main(void *arg)
 			}
 			for (struct update_op *u = rev; u != NULL; u = u->next_done)
 				answer_send(u);
+			log_hold(); /* the batch's lines in one write */
 			while (rev != NULL) {
 				struct update_op *next = rev->next_done;
 				answer_log(rev);
 				rev = next;
 				n++;
 			}
+			log_release();
 			pthread_mutex_lock(&svc->mu);
 			svc->at_writer -= n;
 			if (svc->at_writer == 0)

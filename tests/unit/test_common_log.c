@@ -107,11 +107,66 @@ static void test_event_lines(void **state)
 	log_set_format(LOG_FORMAT_TEXT);
 }
 
+static char held_seen[16384]; /* what stderr had while lines were held */
+
+static void held_lines(void)
+{
+	log_hold();
+	log_event(LOG_INFO, "update", "n=%u", 1u);
+	log_event(LOG_WARNING, "update", "n=%u", 2u);
+	fflush(stderr);
+	long at = lseek(2, 0, SEEK_CUR);
+	snprintf(held_seen, sizeof(held_seen), "%ld", at);
+	log_release();
+	log_event(LOG_INFO, "update", "n=%u", 3u);
+	/* More than the 8 KiB held at once: earlier lines go out, none is lost or reordered. */
+	char big[1500];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	log_hold();
+	for (unsigned i = 0; i < 12; i++)
+		log_event(LOG_INFO, "big", "i=%u v=%s", i, big);
+	log_release();
+	log_debug("below the level, held or not");
+}
+
+static void test_held_lines(void **state)
+{
+	(void)state;
+	static char out[32768];
+	log_init("test", true, LOG_INFO);
+	log_set_format(LOG_FORMAT_TEXT);
+	capture(held_lines, out, sizeof(out));
+	assert_string_equal(held_seen, "0"); /* nothing written before the release */
+	char *line = out;
+	const char *want[3] = {"info: update: n=1", "warning: update: n=2", "info: update: n=3"};
+	for (unsigned i = 0; i < 3; i++) {
+		char *nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		assert_string_equal(after_time(line), want[i]);
+		line = nl + 1;
+	}
+	for (unsigned i = 0; i < 12; i++) {
+		char *nl = strchr(line, '\n');
+		assert_non_null(nl);
+		*nl = '\0';
+		char prefix[32];
+		snprintf(prefix, sizeof(prefix), "info: big: i=%u v=x", i);
+		assert_true(strncmp(after_time(line), prefix, strlen(prefix)) == 0);
+		assert_int_equal(strlen(after_time(line)), strlen("info: big: i=") + (i < 10 ? 1 : 2) +
+		                                               strlen(" v=") + 1499);
+		line = nl + 1;
+	}
+	assert_string_equal(line, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_kv_value),
 	    cmocka_unit_test(test_event_lines),
+	    cmocka_unit_test(test_held_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
