@@ -11,6 +11,7 @@
 #include "abuse/asn.h"
 #include "abuse/feed.h"
 #include "abuse/flux.h"
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "store/abuse.h"
@@ -52,6 +53,17 @@ static void load_feeds(struct abuse *a, const struct config *cfg)
 	feed_set_free(old);
 }
 
+static void flux_from(const struct config *cfg, struct flux_params *p)
+{
+	*p = (struct flux_params){
+	    .window = cfg->abuse_flux_window,
+	    .watch = cfg->abuse_watch_score,
+	    .hold = cfg->abuse_hold_score,
+	    .quarantine = cfg->abuse_quarantine_score,
+	    .shared_accounts = cfg->abuse_shared_accounts,
+	};
+}
+
 /* Loads the ASN tables and the flux settings. */
 static void load_flux(struct abuse *a, const struct config *cfg)
 {
@@ -68,13 +80,7 @@ static void load_flux(struct abuse *a, const struct config *cfg)
 		old = a->asn;
 		a->asn = db;
 	}
-	a->flux = (struct flux_params){
-	    .window = cfg->abuse_flux_window,
-	    .watch = cfg->abuse_watch_score,
-	    .hold = cfg->abuse_hold_score,
-	    .quarantine = cfg->abuse_quarantine_score,
-	    .shared_accounts = cfg->abuse_shared_accounts,
-	};
+	flux_from(cfg, &a->flux);
 	pthread_rwlock_unlock(&a->lock);
 	asn_db_free(old);
 }
@@ -175,12 +181,37 @@ static double store_floor(const struct flux_params *p)
 
 /* Every threshold 0 is the flux judgement off: nothing could come of a score, so none is
  * computed (and nothing is read or written). */
+static bool params_off(const struct flux_params *p)
+{
+	return p->watch <= 0 && p->hold <= 0 && p->quarantine <= 0 && p->shared_accounts == 0;
+}
+
 static bool flux_off(struct abuse *a)
 {
 	pthread_rwlock_rdlock(&a->lock);
 	struct flux_params p = a->flux;
 	pthread_rwlock_unlock(&a->lock);
-	return p.watch <= 0 && p.hold <= 0 && p.quarantine <= 0 && p.shared_accounts == 0;
+	return params_off(&p);
+}
+
+bool abuse_flux_on(const struct config *cfg)
+{
+	struct flux_params p;
+	flux_from(cfg, &p);
+	return !params_off(&p);
+}
+
+int abuse_fit_store(struct store *st, const struct config *cfg)
+{
+	bool on = abuse_flux_on(cfg);
+	int64_t t0 = time_mono_ms();
+	int ret = store_abuse_addr_index(st, on);
+	if (ret != NP_OK)
+		log_err("abuse: cannot %s the index of addresses: %s", on ? "make" : "drop",
+		        np_strerror(ret));
+	else if (time_mono_ms() - t0 >= 1000)
+		log_info("abuse: index of addresses made in %lld ms", (long long)(time_mono_ms() - t0));
+	return ret;
 }
 
 int abuse_explain(struct abuse *a, struct store *st, const struct store_host *h, int64_t now,

@@ -26,6 +26,17 @@ void abuse_free(struct abuse *a);
 /* Takes the [abuse] settings of a reloaded configuration (SIGHUP). */
 void abuse_reload(struct abuse *a, const struct config *cfg);
 
+/* Makes st fit cfg's flux judgement: the index of the records by address, which only the
+ * judgement reads (how many accounts already hold a new address), is kept while it is on
+ * and dropped while every flux line is 0 (store_abuse_addr_index says what it costs). On
+ * the writer's connection, or before the writer starts; before abuse_reload when the new
+ * configuration turns the judgement on, after it when it turns it off, so that no update is
+ * judged without the index. */
+int abuse_fit_store(struct store *st, const struct config *cfg) np_mustcheck;
+
+/* Whether cfg computes a flux score at all (a line above 0). */
+bool abuse_flux_on(const struct config *cfg);
+
 /* The budgets of one update request: the hosts it names (n of them), its token's id ("" or NULL: none),
  * its source. 0 when it may go on (it is counted); else the seconds to wait (429 with
  * Retry-After; nothing was counted). */

@@ -101,6 +101,33 @@ static void raise_fd_limit(const struct config *cfg)
 		         (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
+/* The store's side of a reloaded [abuse] section, on the writer's connection. */
+struct fit_op {
+	struct writer_op op; /* first: the writer hands it back */
+	const struct config *cfg;
+};
+
+static int fit_apply(struct writer_op *op, struct writer_txn *txn)
+{
+	return abuse_fit_store(writer_txn_store(txn), ((struct fit_op *)op)->cfg);
+}
+
+/* A reload that turns the flux judgement on makes the index of addresses before any update
+ * is judged with it; one that turns it off drops the index after (abuse_fit_store). */
+static void reload_abuse(struct writer *w, struct abuse *abuse, const struct config *next)
+{
+	struct fit_op f = {.op = {.apply = fit_apply, .reads_widely = true}, .cfg = next};
+	bool on = abuse_flux_on(next);
+	if (!on)
+		abuse_reload(abuse, next);
+	int ret = writer_run(w, &f.op, 5000);
+	if (ret != NP_OK)
+		log_warn("reload: the store keeps its index of addresses as it was: %s",
+		         np_strerror(ret));
+	if (on)
+		abuse_reload(abuse, next);
+}
+
 static struct config *load_config(const char *path)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -181,6 +208,8 @@ int main(int argc, char **argv)
 	}
 	if (ret == NP_OK)
 		ret = store_checkpoint_background(st); /* off the writer's commits */
+	if (ret == NP_OK)
+		ret = abuse_fit_store(st, cfg);
 	if (ret != NP_OK) {
 		log_err("cannot open the store in %s: %s", cfg->data_dir, np_strerror(ret));
 		store_close(st);
@@ -271,7 +300,7 @@ int main(int argc, char **argv)
 		log_set_format((enum log_format)next->log_format);
 		log_event(LOG_INFO, "reload", "config=%s result=ok zones=%u", path, next->n_zones);
 		writer_reload(w, next);
-		abuse_reload(abuse, next);
+		reload_abuse(w, abuse, next);
 		if (http != NULL)
 			http_reload(http, next);
 		free(reloaded);

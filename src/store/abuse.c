@@ -298,6 +298,13 @@ static int addr_row(sqlite3_stmt *s, void *ctx)
 	return w->cb(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), w->ctx);
 }
 
+int store_abuse_addr_index(struct store *st, bool on)
+{
+	return store__exec(st, store__sql(st, on ? "CREATE INDEX IF NOT EXISTS records_rdata"
+	                                           " ON records(rdata)"
+	                                         : "DROP INDEX IF EXISTS records_rdata"));
+}
+
 int store_abuse_addr_hosts(struct store *st, uint16_t type, const uint8_t *rdata, size_t len,
                            size_t limit, store_addr_host_cb *cb, void *ctx)
 {

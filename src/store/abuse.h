@@ -93,6 +93,12 @@ int store_abuse_log_list(struct store *st, const char *fqdn, store_abuse_log_cb 
 /* How often host_id's owner cleared a hold (abuse log rows hold -> ok by actor "owner"). */
 int store_abuse_owner_clears(struct store *st, int64_t host_id, unsigned *n) np_mustcheck;
 
+/* The index of the records by address (records_rdata): on makes it when missing (one pass
+ * over the records), off drops it. Only store_abuse_addr_hosts reads it, and keeping it
+ * costs every address change two more B-tree writes; without it store_abuse_addr_hosts
+ * still answers, by a scan of the records. */
+int store_abuse_addr_index(struct store *st, bool on) np_mustcheck;
+
 /* The hosts whose records of type hold rdata (an address), at most limit: each one's id
  * and owner (0: none). */
 typedef int store_addr_host_cb(int64_t host_id, int64_t user_id, void *ctx);

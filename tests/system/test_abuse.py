@@ -521,6 +521,54 @@ def test_one_address_many_unrelated_accounts(np_factory):
     assert not any(k.startswith("m") for k in listed), listed
 
 
+def test_index_of_addresses_follows_the_flux_judgement(np_factory):
+    """The index of the records by address serves only the flux judgement (how many accounts
+    already hold a new address) and costs every address change: with every flux line at 0
+    nameplated drops it at start; a reload that turns the judgement on makes it before an
+    update is judged, and the shared address is flagged; one that turns it off drops it."""
+    import signal
+
+    def has_index():
+        db = sqlite3.connect(os.path.join(n.data_dir, "nameplate.db"))
+        try:
+            return db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                              " AND name = 'records_rdata'").fetchone() == (1,)
+        finally:
+            db.close()
+
+    n = np_factory()
+    n.write_config()  # conftest's ABUSE_OFF: every flux line 0
+    n.init()
+    assert has_index()  # a new store has it; nameplated fits it to the configuration
+    secrets = {}
+    for i in range(5):
+        n.add_user("u%d" % i)
+        secrets[i] = n.add_host("s%d.%s" % (i, ZONE), "u%d" % i)
+    n.start()
+    assert not has_index()
+    assert n.update("s0.%s" % ZONE, "192.0.2.210", user="u0", secret=secrets[0])[2] == [
+        "good 192.0.2.210"]
+
+    n.write_config(abuse=dict(NO_LIMITS, watch_score=0, hold_score=0, quarantine_score=0,
+                              shared_accounts=3))
+    n.proc.send_signal(signal.SIGHUP)
+    assert wait_for(has_index, 5)
+    for i in range(1, 5):
+        assert n.update("s%d.%s" % (i, ZONE), "192.0.2.210", user="u%d" % i,
+                        secret=secrets[i])[2] == ["good 192.0.2.210"]
+    listed = abuse_list(n)
+    # s3 and s4 found 3 and 4 other accounts on the address: watched, never refused.
+    assert sorted(listed) == ["s3.%s" % ZONE, "s4.%s" % ZONE], listed
+    assert "other accounts" in listed["s3.%s" % ZONE]["reasons"]
+
+    n.write_config()
+    n.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: not has_index(), 5)
+    assert n.update("s0.%s" % ZONE, "192.0.2.211", user="u0", secret=secrets[0])[2] == [
+        "good 192.0.2.211"]
+    assert n.addrs("s0.%s" % ZONE) == {"192.0.2.211"}
+
+
 def test_hosts_blocked_before_the_upgrade_are_on_hold(np_factory):
     # The store of the release before tokens (tests/system/data, see test_accounts.py) with
     # router.dyn.example blocked the old way.
