@@ -210,7 +210,8 @@ int abuse_fit_store(struct store *st, const struct config *cfg)
 		log_err("abuse: cannot %s the index of addresses: %s", on ? "make" : "drop",
 		        np_strerror(ret));
 	else if (time_mono_ms() - t0 >= 1000)
-		log_info("abuse: index of addresses made in %lld ms", (long long)(time_mono_ms() - t0));
+		log_info("abuse: index of addresses %s in %lld ms", on ? "made" : "dropped",
+		         (long long)(time_mono_ms() - t0));
 	return ret;
 }
 
