@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -685,6 +686,19 @@ static int make_dirs(const char *dir)
 	return NP_OK;
 }
 
+/* SQLite's process-wide settings, once, before it initializes (the first store opened does
+ * it). Memory statistics off: with them on, every allocation SQLite makes takes a global
+ * mutex to count it, 4-5% of the server's CPU per RFC 2136 UPDATE (bench/README.md), and
+ * nothing here reads them (no sqlite3_memory_used, no soft heap limit). A SQLite already
+ * initialized by someone else refuses and keeps its own. */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	store__pcache_install();
+}
+
 int store_open(const char *data_dir, bool create, struct store **out)
 {
 	char path[PATH_MAX];
@@ -713,7 +727,7 @@ int store_open(const char *data_dir, bool create, struct store **out)
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return NP_ENOMEM;
-	store__pcache_install();
+	pthread_once(&sqlite_once, sqlite_setup);
 	/* Through the VFS that writes a transaction's WAL frames with one call (walbuf.c),
 	 * or SQLite's own where it could not be registered. */
 	int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
@@ -766,7 +780,7 @@ int store_open_reader(const char *data_dir, struct store **out)
 	/* Read-write at the file level (a WAL reader updates the -shm index) but query_only, so
 	 * that nothing done through it can change the data. */
 	int ret = NP_ESTORE;
-	store__pcache_install();
+	pthread_once(&sqlite_once, sqlite_setup);
 	int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		log_err("store: cannot open %s for reading: %s", path,

@@ -71,8 +71,8 @@ struct store {
 const char *store__walbuf_vfs(void);
 
 /* Puts the page cache of pcache.c in SQLite's place, once per process and only before
- * SQLite initializes: store_open and store_open_reader call it first (the checkpoint
- * thread's connection is opened after a store_open). */
+ * SQLite initializes: store_open and store_open_reader call it first, with SQLite's other
+ * process-wide settings (the checkpoint thread's connection is opened after a store_open). */
 void store__pcache_install(void);
 /* Its methods (tests), NULL if SQLite's default cache could not be had. */
 const sqlite3_pcache_methods2 *store__pcache_methods(void);
