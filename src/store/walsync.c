@@ -58,15 +58,22 @@ struct store_walsync {
 	void *notify_ctx;
 };
 
-/* One fdatasync, then whether the descriptor still names the store's WAL. */
+/* One fdatasync, then whether the descriptor still names the store's WAL.
+ *
+ * The check asks for the link count alone (statx with STATX_NLINK), not fstat: where the
+ * kernel keeps fine-grained ("multigrain") timestamps, as Linux 6.18 does on ext4, reading
+ * a file's times makes its next write stamp a new, finer time, which dirties the inode, and
+ * the next fdatasync then writes the inode too: one more synchronous disk write before the
+ * flush, in every sync. Without the read, a sync writes the inode only when the coarse
+ * clock ticked since the last write (bench/README.md, "The WAL's inode"). */
 static bool sync_once(int fd)
 {
 	if (fdatasync(fd) != 0) {
 		log_err("store: fdatasync of the WAL failed: %s", strerror(errno));
 		return false;
 	}
-	struct stat sb;
-	if (fstat(fd, &sb) != 0 || sb.st_nlink == 0) {
+	struct statx sb;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_NLINK, &sb) != 0 || sb.stx_nlink == 0) {
 		log_err("store: the WAL file was removed under the writer");
 		return false;
 	}
