@@ -39,7 +39,7 @@ taskset -c "$last" "$build/bench/dnssec_bench"
 # shellcheck disable=SC2046
 cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$top/src" \
 	-o "$build/bench/update_load" "$here/update_load.c" "$build/libdns.a" \
-	"$build/libcommon.a" $(pkg-config --cflags --libs libsodium) -lpthread
+	"$build/libcommon.a" $(pkg-config --cflags --libs libsodium libcrypto) -lpthread
 echo "== bench/dnssec.py"
 # shellcheck disable=SC2086
 exec /usr/bin/python3 "$here/dnssec.py" "$build" --gen "$build/bench/update_load" \

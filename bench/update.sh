@@ -25,7 +25,7 @@ mkdir -p "$build/bench"
 cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Werror -I"$top/src" -o "$build/bench/update_load" \
 	"$here/update_load.c" "$build/libdns.a" "$build/libcommon.a" \
-	$(pkg-config --cflags --libs libsodium) -lpthread
+	$(pkg-config --cflags --libs libsodium libcrypto) -lpthread
 # shellcheck disable=SC2086
 exec /usr/bin/python3 "$here/update.py" "$build" --gen "$build/bench/update_load" \
 	${BENCH_UPDATE_ARGS:-} "$@"

@@ -86,7 +86,8 @@ size_t tsig_mac_len(enum tsig_alg alg);
  * mac_out (tsig_mac_len(k->alg) bytes, at most TSIG_MAC_LEN; may be NULL): an answer is
  * verified against it.
  * Returns NP_OK, NP_ETOOBIG when the record does not fit, NP_EMALFORMED for a message
- * without a header or one whose ARCOUNT is already 65535. */
+ * without a header or one whose ARCOUNT is already 65535, NP_EFAILED when the HMAC could
+ * not be computed (libcrypto failed: out of memory). */
 int tsig_sign(const struct tsig_key *k, uint8_t *msg, size_t *len, size_t cap,
               const uint8_t *req_mac, size_t req_mac_len, const struct tsig_vars *v,
               uint8_t *mac_out) np_mustcheck;
@@ -118,8 +119,9 @@ int tsig_find(const uint8_t *msg, size_t len, struct tsig_rr *rr) np_mustcheck;
  * longer than the algorithm's or shorter than half of it is NP_EMALFORMED, a truncated one
  * BADTRUNC), the MAC compared in constant time (BADSIG), then the time (BADTIME when
  * |now - time_signed| > fudge). Returns NP_OK when the MAC verified and the time is in
- * the window; NP_EDENIED with *tsig_error set to the TSIG_ERR_* otherwise. The error
- * field of rr (what a server said) is not judged here: that is the caller's. */
+ * the window; NP_EDENIED with *tsig_error set to the TSIG_ERR_* otherwise; NP_EFAILED,
+ * with no TSIG error, when the HMAC could not be computed (ours: answer SERVFAIL). The
+ * error field of rr (what a server said) is not judged here: that is the caller's. */
 int tsig_verify(const struct tsig_key *k, const uint8_t *msg, size_t len, const struct tsig_rr *rr,
                 const uint8_t *req_mac, size_t req_mac_len, int64_t now,
                 uint16_t *tsig_error) np_mustcheck;

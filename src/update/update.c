@@ -944,6 +944,10 @@ static bool query_key_ok(struct update_service *svc, const struct update_job *jo
 	}
 	if (ret == NP_OK)
 		ret = tsig_verify(&s->key, job->msg, job->len, rr, NULL, 0, now, &terr);
+	if (ret == NP_EFAILED) {
+		log_err("update: TSIG of a signed query not computed: %s", np_strerror(ret));
+		return false; /* ours: not counted against the sender */
+	}
 	/* BADTIME means the MAC verified: the sender holds the key, only its clock is off. */
 	if (ret != NP_OK && terr != TSIG_ERR_BADTIME) {
 		throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
@@ -1051,6 +1055,11 @@ static void handle(struct update_service *svc, struct update_job *job)
 	if (ret == NP_EMALFORMED) {
 		throttle_failed(svc->throttle, &job->source, keyname, "rfc2136", now_ms);
 		answer(job, &u->msg, DNS_RCODE_FORMERR, NULL, NULL, 0, 0, NULL, 0);
+		goto out;
+	}
+	if (ret == NP_EFAILED) {
+		log_err("update: TSIG not computed: %s", np_strerror(ret));
+		answer(job, &u->msg, DNS_RCODE_SERVFAIL, NULL, NULL, 0, 0, NULL, 0);
 		goto out;
 	}
 	/* BADTIME means the MAC verified: the sender holds the key, only its clock is off. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for TSIG HMAC-SHA256: byte-exact signatures against dnspython, verification
  * of requests and answers, and every rejection path. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -521,6 +522,90 @@ static void test_key_init_checks(void **state)
 	assert_string_equal(dns_rcode_name(12), "unknown");
 }
 
+/* The MAC of msg_unsigned signed at T0 with secret under alg, into mac. */
+static void mac_of(const uint8_t *secret, size_t len, enum tsig_alg alg,
+                   uint8_t mac[TSIG_MAC_LEN])
+{
+	struct tsig_key k;
+	assert_int_equal(tsig_key_init(&k, "nameplate-key", secret, len), NP_OK);
+	k.alg = alg;
+	uint8_t buf[512];
+	size_t n = sizeof(msg_unsigned);
+	memcpy(buf, msg_unsigned, n);
+	assert_int_equal(tsig_sign(&k, buf, &n, sizeof(buf), NULL, 0, &vars_t0, mac), NP_OK);
+}
+
+/* A thread keeps the key it last used for each hash (tsig.c): whatever came between, each
+ * MAC is the one of its own key, as dnspython computed it. The other keys: the test key
+ * cut short by a byte, one as long as the test key but one byte different, the test key's
+ * bytes under SHA-512, and a key longer than the kept copy. */
+static void test_kept_key_follows_the_key(void **state)
+{
+	(void)state;
+	uint8_t other[sizeof(key_secret)], longer[200], mac[TSIG_MAC_LEN], first[TSIG_MAC_LEN];
+	memcpy(other, key_secret, sizeof(other));
+	other[sizeof(other) - 1] ^= 1;
+	for (size_t i = 0; i < sizeof(longer); i++)
+		longer[i] = (uint8_t)(i * 13 + 1);
+
+	mac_of(other, sizeof(other), TSIG_HMAC_SHA256, first);
+	for (int round = 0; round < 3; round++) {
+		mac_of(key_secret, sizeof(key_secret), TSIG_HMAC_SHA256, mac);
+		assert_memory_equal(mac, msg_signed + MAC_AT, MAC256);
+		mac_of(key_secret, sizeof(key_secret), TSIG_HMAC_SHA256, mac); /* again, kept */
+		assert_memory_equal(mac, msg_signed + MAC_AT, MAC256);
+		mac_of(key_secret, sizeof(key_secret) - 1, TSIG_HMAC_SHA256, mac);
+		assert_memory_not_equal(mac, msg_signed + MAC_AT, MAC256);
+		mac_of(key_secret, sizeof(key_secret), TSIG_HMAC_SHA256, mac);
+		assert_memory_equal(mac, msg_signed + MAC_AT, MAC256);
+		mac_of(other, sizeof(other), TSIG_HMAC_SHA256, mac);
+		assert_memory_equal(mac, first, MAC256);
+		assert_memory_not_equal(mac, msg_signed + MAC_AT, MAC256);
+		mac_of(key_secret, sizeof(key_secret), TSIG_HMAC_SHA512, mac);
+		assert_memory_equal(mac, sha512_mac, sizeof(sha512_mac));
+		mac_of(long_secret, sizeof(long_secret), TSIG_HMAC_SHA256, mac);
+		assert_memory_equal(mac, long_mac, MAC256);
+		mac_of(longer, sizeof(longer), TSIG_HMAC_SHA256, mac);
+		assert_memory_not_equal(mac, first, MAC256);
+	}
+}
+
+struct signer {
+	const uint8_t *secret;
+	size_t len;
+	uint8_t want[MAC256];
+	int wrong;
+};
+
+static void *sign_many(void *arg)
+{
+	struct signer *sg = arg;
+	uint8_t mac[TSIG_MAC_LEN];
+	for (int i = 0; i < 2000; i++) {
+		mac_of(sg->secret, sg->len, TSIG_HMAC_SHA256, mac);
+		sg->wrong += memcmp(mac, sg->want, MAC256) != 0;
+	}
+	return NULL;
+}
+
+/* Threads signing with their own keys at the same time each get their own key's MACs:
+ * what a thread keeps is its own. */
+static void test_kept_keys_are_per_thread(void **state)
+{
+	(void)state;
+	struct signer sg[2] = {{.secret = key_secret, .len = sizeof(key_secret)},
+	                       {.secret = long_secret, .len = sizeof(long_secret)}};
+	memcpy(sg[0].want, msg_signed + MAC_AT, MAC256);
+	memcpy(sg[1].want, long_mac, MAC256);
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, sign_many, &sg[i]), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(sg[i].wrong, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -544,6 +629,8 @@ int main(void)
 	    cmocka_unit_test(test_reject_garbage_algorithm),
 	    cmocka_unit_test(test_append_unsigned_error),
 	    cmocka_unit_test(test_key_init_checks),
+	    cmocka_unit_test(test_kept_key_follows_the_key),
+	    cmocka_unit_test(test_kept_keys_are_per_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
