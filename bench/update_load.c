@@ -613,6 +613,7 @@ int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
 		die("sodium_init");
+	tsig_keep_keys(true); /* one key signs every request, as a client's would */
 	parse_args(argc, argv);
 	if (opt.watching) {
 		opt.outstanding = 1;

@@ -53,30 +53,34 @@ size_t tsig_mac_len(enum tsig_alg alg)
  *
  * By OpenSSL's libcrypto (already linked for DNSSEC), not libsodium: its SHA-256 and
  * SHA-512 use the CPU's SHA extensions or vector units where there are some, libsodium's
- * are portable C. An HMAC of an UPDATE's size took 0.55 us against 2.6, and an UPDATE
- * costs two (its request verified, its answer signed): bench/README.md, "TSIG's HMAC".
+ * are portable C. An HMAC of an UPDATE's size took 1.7 us against 2.6, and 0.55 us from a
+ * kept key (bench/README.md, "TSIG's HMAC"); an UPDATE costs two (its request verified,
+ * its answer signed).
  *
- * Each thread keeps one HMAC context per hash, keyed with the secret it was last given:
- * the same key again (the usual case: one key signs a client's stream of messages) starts
- * from the keyed state without setting the key up again. The remembered copy of the
- * secret is compared in constant time and wiped with the context when the thread ends. */
+ * A context holds the key's derived state, as good as the key for making MACs. By default
+ * each MAC has a context of its own, freed (and wiped by libcrypto) at its end, so no
+ * secret stays behind, as with libsodium's wiped state before. A thread that asks
+ * (tsig_keep_keys) keeps one context per hash, keyed with the secret it was last given:
+ * the same key again, the usual case under load, starts from the keyed state. The copy of
+ * the secret it is compared with (in constant time) goes with the context, at
+ * tsig_forget_kept_keys or when the thread ends. */
 
-#define HMAC_KEY_KEPT 128 /* longer secrets are set up every time */
+#define HMAC_KEY_KEPT 128 /* longer secrets are set up for each MAC */
 
-struct hmac_thread {
+struct hmac_kept {
 	EVP_MAC_CTX *ctx[2]; /* [0] SHA-256, [1] SHA-512 */
 	uint8_t key[2][HMAC_KEY_KEPT];
 	size_t key_len[2]; /* 0: nothing kept */
 };
 
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
-static pthread_key_t hmac_key;
-static bool hmac_key_made;
+static pthread_key_t hmac_kept_key; /* the calling thread's struct hmac_kept, if it keeps */
+static bool hmac_kept_key_made;
 static EVP_MAC *hmac_mac;
 
-static void hmac_thread_free(void *p)
+static void hmac_kept_free(void *p)
 {
-	struct hmac_thread *t = p;
+	struct hmac_kept *t = p;
 	for (int i = 0; i < 2; i++)
 		EVP_MAC_CTX_free(t->ctx[i]);
 	sodium_memzero(t, sizeof(*t));
@@ -86,39 +90,65 @@ static void hmac_thread_free(void *p)
 static void hmac_setup(void)
 {
 	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	hmac_key_made = pthread_key_create(&hmac_key, hmac_thread_free) == 0;
+	hmac_kept_key_made = pthread_key_create(&hmac_kept_key, hmac_kept_free) == 0;
+}
+
+void tsig_keep_keys(bool on)
+{
+	(void)pthread_once(&hmac_once, hmac_setup);
+	if (!hmac_kept_key_made)
+		return;
+	struct hmac_kept *t = pthread_getspecific(hmac_kept_key);
+	if (on && t == NULL) {
+		t = calloc(1, sizeof(*t));
+		if (t != NULL && pthread_setspecific(hmac_kept_key, t) != 0) {
+			free(t);
+			t = NULL;
+		}
+	} else if (!on && t != NULL) {
+		(void)pthread_setspecific(hmac_kept_key, NULL);
+		hmac_kept_free(t);
+	}
+}
+
+void tsig_forget_kept_keys(void)
+{
+	if (!hmac_kept_key_made)
+		return;
+	struct hmac_kept *t = pthread_getspecific(hmac_kept_key);
+	if (t == NULL)
+		return;
+	for (int i = 0; i < 2; i++)
+		EVP_MAC_CTX_free(t->ctx[i]);
+	sodium_memzero(t, sizeof(*t));
 }
 
 /* One HMAC under way; ok turns false at the first step libcrypto fails. */
 struct hmac {
 	EVP_MAC_CTX *ctx;
+	bool own; /* this MAC's alone: freed at its end */
 	bool ok;
 };
 
-static EVP_MAC_CTX *thread_ctx(int i, const uint8_t *key, size_t len)
+static bool hmac_key_set(EVP_MAC_CTX *ctx, int sha512, const uint8_t *key, size_t len)
 {
-	(void)pthread_once(&hmac_once, hmac_setup);
-	if (hmac_mac == NULL || !hmac_key_made)
-		return NULL;
-	struct hmac_thread *t = pthread_getspecific(hmac_key);
-	if (t == NULL) {
-		t = calloc(1, sizeof(*t));
-		if (t == NULL || pthread_setspecific(hmac_key, t) != 0) {
-			free(t);
-			return NULL;
-		}
-	}
+	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	                                                        sha512 ? "SHA512" : "SHA256", 0),
+	                       OSSL_PARAM_construct_end()};
+	return EVP_MAC_init(ctx, key, len, params) == 1;
+}
+
+/* The kept context for hash i keyed with key, set up again only for another key. */
+static EVP_MAC_CTX *kept_ctx(struct hmac_kept *t, int i, const uint8_t *key, size_t len)
+{
 	if (t->ctx[i] == NULL && (t->ctx[i] = EVP_MAC_CTX_new(hmac_mac)) == NULL)
 		return NULL;
 	EVP_MAC_CTX *ctx = t->ctx[i];
 	if (len > 0 && len == t->key_len[i] && sodium_memcmp(key, t->key[i], len) == 0)
-		return EVP_MAC_init(ctx, NULL, 0, NULL) == 1 ? ctx : NULL; /* the kept key */
+		return EVP_MAC_init(ctx, NULL, 0, NULL) == 1 ? ctx : NULL;
+	sodium_memzero(t->key[i], sizeof(t->key[i]));
 	t->key_len[i] = 0;
-	OSSL_PARAM params[] = {
-	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, i == 1 ? "SHA512" : "SHA256",
-	                                     0),
-	    OSSL_PARAM_construct_end()};
-	if (EVP_MAC_init(ctx, key, len, params) != 1)
+	if (!hmac_key_set(ctx, i, key, len))
 		return NULL;
 	if (len <= HMAC_KEY_KEPT) {
 		memcpy(t->key[i], key, len);
@@ -129,7 +159,18 @@ static EVP_MAC_CTX *thread_ctx(int i, const uint8_t *key, size_t len)
 
 static void hmac_init(struct hmac *h, enum tsig_alg alg, const uint8_t *key, size_t len)
 {
-	h->ctx = thread_ctx(alg == TSIG_HMAC_SHA512, key, len);
+	int i = alg == TSIG_HMAC_SHA512;
+	(void)pthread_once(&hmac_once, hmac_setup);
+	struct hmac_kept *t = hmac_kept_key_made ? pthread_getspecific(hmac_kept_key) : NULL;
+	h->own = t == NULL;
+	h->ctx = NULL;
+	if (hmac_mac != NULL && t != NULL) {
+		h->ctx = kept_ctx(t, i, key, len);
+	} else if (hmac_mac != NULL && (h->ctx = EVP_MAC_CTX_new(hmac_mac)) != NULL &&
+	           !hmac_key_set(h->ctx, i, key, len)) {
+		EVP_MAC_CTX_free(h->ctx);
+		h->ctx = NULL;
+	}
 	h->ok = h->ctx != NULL;
 }
 
@@ -145,6 +186,9 @@ static int hmac_final(struct hmac *h, uint8_t out[TSIG_MAC_LEN])
 	size_t n = 0;
 	if (h->ok)
 		h->ok = EVP_MAC_final(h->ctx, out, &n, TSIG_MAC_LEN) == 1;
+	if (h->own)
+		EVP_MAC_CTX_free(h->ctx);
+	h->ctx = NULL;
 	return h->ok ? NP_OK : NP_EFAILED;
 }
 

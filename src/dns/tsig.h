@@ -80,6 +80,15 @@ const char *tsig_alg_name(enum tsig_alg alg);
 /* The length of alg's MAC: 32 or 64. */
 size_t tsig_mac_len(enum tsig_alg alg);
 
+/* Whether the calling thread keeps, per hash, the keyed HMAC state of the last secret it
+ * used (off by default: each MAC's state is wiped at its end). A thread that signs or
+ * verifies many messages with the same key saves the key's setup; it keeps that secret's
+ * state until tsig_forget_kept_keys, tsig_keep_keys(false) or its end. */
+void tsig_keep_keys(bool on);
+
+/* Wipes what the calling thread keeps (tsig_keep_keys stays on). */
+void tsig_forget_kept_keys(void);
+
 /* Signs msg[0..*len), a complete message without TSIG, and appends the TSIG RR (ARCOUNT
  * is incremented; *len grows; msg has room for cap bytes). req_mac is the request's MAC
  * when signing an answer (NULL and 0 when signing a request). The MAC is copied to

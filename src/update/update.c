@@ -867,9 +867,12 @@ struct signed_query {
 	uint8_t a[UPDATE_ANSWER_MAX];
 };
 
+/* Also what TSIG keeps of the last key this thread used (tsig_keep_keys): no secret
+ * stays in memory longer than in this cache. */
 static void forget_key(struct cached_key *c)
 {
 	sodium_memzero(c, sizeof(*c));
+	tsig_forget_kept_keys();
 }
 
 /* tsigkey_find for the key rr names, through the service's cache (KEY_CACHE_SLOTS). */
@@ -1165,6 +1168,7 @@ static void *service_main(void *arg)
 {
 	struct update_service *svc = arg;
 	rcu_register_thread(); /* online only while it answers a signed query */
+	tsig_keep_keys(true);  /* one key usually signs many UPDATEs in a row */
 	rcu_thread_offline();
 	int64_t next_sweep = time_mono_ms() + UPDATE_SWEEP_FIRST_MS;
 	struct queued *taken = NULL; /* taken off the queue, not handled yet */

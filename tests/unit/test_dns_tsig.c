@@ -535,13 +535,15 @@ static void mac_of(const uint8_t *secret, size_t len, enum tsig_alg alg,
 	assert_int_equal(tsig_sign(&k, buf, &n, sizeof(buf), NULL, 0, &vars_t0, mac), NP_OK);
 }
 
-/* A thread keeps the key it last used for each hash (tsig.c): whatever came between, each
- * MAC is the one of its own key, as dnspython computed it. The other keys: the test key
- * cut short by a byte, one as long as the test key but one byte different, the test key's
- * bytes under SHA-512, and a key longer than the kept copy. */
+/* A thread that keeps keys (tsig_keep_keys) keeps the one it last used for each hash:
+ * whatever came between, each MAC is the one of its own key, as dnspython computed it.
+ * The other keys: the test key cut short by a byte, one as long as the test key but one
+ * byte different, the test key's bytes under SHA-512, and a key longer than the kept
+ * copy. Then the same after tsig_forget_kept_keys, and with keeping off again. */
 static void test_kept_key_follows_the_key(void **state)
 {
 	(void)state;
+	tsig_keep_keys(true);
 	uint8_t other[sizeof(key_secret)], longer[200], mac[TSIG_MAC_LEN], first[TSIG_MAC_LEN];
 	memcpy(other, key_secret, sizeof(other));
 	other[sizeof(other) - 1] ^= 1;
@@ -567,6 +569,13 @@ static void test_kept_key_follows_the_key(void **state)
 		assert_memory_equal(mac, long_mac, MAC256);
 		mac_of(longer, sizeof(longer), TSIG_HMAC_SHA256, mac);
 		assert_memory_not_equal(mac, first, MAC256);
+		mac_of(key_secret, sizeof(key_secret), TSIG_HMAC_SHA256, mac);
+		if (round == 1)
+			tsig_forget_kept_keys();
+		else if (round == 2)
+			tsig_keep_keys(false);
+		mac_of(key_secret, sizeof(key_secret), TSIG_HMAC_SHA256, mac);
+		assert_memory_equal(mac, msg_signed + MAC_AT, MAC256);
 	}
 }
 
@@ -581,6 +590,7 @@ static void *sign_many(void *arg)
 {
 	struct signer *sg = arg;
 	uint8_t mac[TSIG_MAC_LEN];
+	tsig_keep_keys(true); /* wiped when the thread ends */
 	for (int i = 0; i < 2000; i++) {
 		mac_of(sg->secret, sg->len, TSIG_HMAC_SHA256, mac);
 		sg->wrong += memcmp(mac, sg->want, MAC256) != 0;
