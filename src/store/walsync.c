@@ -65,7 +65,8 @@ struct store_walsync {
  * a file's times makes its next write stamp a new, finer time, which dirties the inode, and
  * the next fdatasync then writes the inode too: one more synchronous disk write before the
  * flush, in every sync. Without the read, a sync writes the inode only when the coarse
- * clock ticked since the last write (bench/README.md, "The WAL's inode"). */
+ * clock ticked since the last write (bench/README.md, "The WAL's inode, and TSIG's
+ * HMAC"). */
 static bool sync_once(int fd)
 {
 	if (fdatasync(fd) != 0) {
