@@ -113,6 +113,7 @@ void tsig_keep_keys(bool on)
 
 void tsig_forget_kept_keys(void)
 {
+	(void)pthread_once(&hmac_once, hmac_setup); /* what hmac_setup wrote, seen here too */
 	if (!hmac_kept_key_made)
 		return;
 	struct hmac_kept *t = pthread_getspecific(hmac_kept_key);
