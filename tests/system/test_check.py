@@ -363,7 +363,8 @@ def test_no_relay_is_503(np):
 
 def test_observed_infected_with_evidence(np_factory, relay):
     np = server(np_factory, relay.port)
-    tok = sensorapi.add_sensor(np)
+    # A name long enough that the mail's random link cannot contain it by chance.
+    tok = sensorapi.add_sensor(np, "honeypot-east")
     now = int(time.time())
     events = [{"src": "127.0.0.1", "t": now - 60, "kind": "mirai_syn", "proto": 6,
                "port": p} for p in (23, 2323, 23, 23)]
@@ -392,7 +393,7 @@ def test_observed_infected_with_evidence(np_factory, relay):
     base, path, body = mail_link(msg)
     assert "infected" in body and "Mirai" in body
     # Nothing about the sensors themselves (their name, token) is in the mail.
-    assert "s1" not in body and tok.split(":")[1] not in body
+    assert "honeypot-east" not in body and tok.split(":")[1] not in body
     st, _, page = b.get(path)
     assert st == 200
     assert "infected" in page and "Mirai" in page
