@@ -220,6 +220,11 @@ def add_tsig_key(build, conf, name):
 
 class Server:
     name = "?"
+    # Seconds after start before the server is measured: work it does on its own after
+    # start (nameplated's owners' scan) must not fall into another server's runs.
+    settle_after = 0.0
+    # Its answers are checked against the zone before it is measured.
+    exact = True
 
     def __init__(self, work, data, workers, cpus, rrl_rate=0, tag=""):
         self.work = os.path.join(work, "%s-w%d%s" % (self.name, workers, tag))
@@ -375,6 +380,9 @@ log:
 
 class Nameplate(Server):
     name = "nameplated"
+    # The owners' scan runs 5 s after start (src/core/owners.c, OWNERS_FIRST_S) and walks
+    # every host, a few hundred ms of CPU with the bench's 100,000.
+    settle_after = 6.0
     # One data dir for every nameplated instance of a bench: imported once.
     shared = {}
 
@@ -449,6 +457,48 @@ class NameplateBase(Nameplate):
     """Another nameplated build (--baseline: e.g. the commit before a change), on the same
     data, so a change is measured against what it replaces in the same bench run."""
     name = "np-base"
+
+
+class Floor(Server):
+    """bench/udp_floor.c: receives, copies the question, appends one A record, sends; the
+    least CPU a UDP server can spend per query here. Not a DNS server: its answers are not
+    checked, and it is started after the others with their pinning."""
+    name = "floor"
+    exact = False
+
+    def __init__(self, work, data, workers, cpus, binary, wait_us, tag=""):
+        super().__init__(work, data, workers, cpus, 0, tag)
+        self.binary = binary
+        self.wait_us = wait_us
+
+    def cmd(self):
+        return [self.binary, str(self.port), str(self.wait_us)]
+
+    def wait_ready(self, t0, timeout):
+        stub = dnsq.Stub(self.port, timeout=0.2)
+        try:
+            while time.monotonic() - t0 < timeout:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("floor exited with %d" % self.proc.returncode)
+                r = stub.query("h0.%s" % ZONE, "A")
+                if r and r[0] == 0:
+                    return time.monotonic() - t0
+                time.sleep(0.05)
+        finally:
+            stub.close()
+        raise RuntimeError("floor not answering after %.0f s" % timeout)
+
+
+def build_floor(dest):
+    """Compiles bench/udp_floor.c into dest; None (and a log line) when it cannot."""
+    cmd = ["cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", "-o", dest,
+           os.path.join(HERE, "udp_floor.c")]
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+        return dest
+    except (OSError, subprocess.SubprocessError) as e:
+        log("the floor is left out: cannot build bench/udp_floor.c (%s)" % e)
+        return None
 
 
 # ---------------------------------------------------------------- dnsperf
@@ -554,47 +604,94 @@ def check_answers(srv, data, n=300):
         raise RuntimeError("%s gives wrong answers, e.g. %s" % (srv.name, "; ".join(bad[:3])))
 
 
-def bench_dns(srv, data, opt, client_cpus, rawdir):
+def open_dns(srv, data):
+    """Starts srv and checks its answers; its result record so far."""
     res = {"server": srv.name, "workers": srv.workers, "runs": []}
     srv.prepare()
-    try:
-        res["load_s"] = srv.start()
+    res["load_s"] = srv.start()
+    res["started"] = time.monotonic() - res["load_s"]
+    if srv.exact:
         check_answers(srv, data)
-        time.sleep(1.0)
+    return res
+
+
+def settle(opened):
+    """Waits until every started server is past its settle_after and idle (under 20 ms of
+    CPU in half a second, at most 30 s each): what a server does by itself after start must
+    not fall into its own runs nor into another's on the same CPU."""
+    for srv, res in opened:
+        wait = srv.settle_after - (time.monotonic() - res["started"])
+        if wait > 0:
+            time.sleep(wait)
+        deadline = time.monotonic() + 30
+        c = cpu_ticks(srv.pids())
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            c, before = cpu_ticks(srv.pids()), c
+            if c - before < 0.02:
+                break
         res["mem_load"] = memory(srv.pids())
-        base = dnsperf_args(srv.port, data["queries"], opt.clients)
-        for run in range(opt.runs):
-            r = {}
-            pids = srv.pids()
-            tmp = os.path.join(srv.work, "dnsperf.out")
-            t0, b0 = time.monotonic(), busy_cpu_s()
-            r["max"] = dnsperf_cpu(pids, base + ["-l", str(opt.seconds), "-q",
-                                                 str(opt.outstanding)], client_cpus, False, tmp)
-            r["max"]["wall_s"] = time.monotonic() - t0
-            # CPU used by neither the server nor dnsperf (other jobs, ksoftirqd): a
-            # busy machine makes every number of the run suspect.
-            r["max"]["other_cores"] = (busy_cpu_s() - b0 - r["max"]["cpu_s"] -
-                                       r["max"]["client_cpu_s"]) / r["max"]["wall_s"]
-            b0 = busy_cpu_s()
-            r["rate"] = dnsperf_cpu(pids, base + ["-l", str(opt.seconds), "-Q", str(opt.rate)],
-                                    client_cpus, True, tmp)
-            # The whole machine's busy CPU: loopback work the kernel charges to dnsperf
-            # or to softirq threads instead of the server shows here, not in cpu_s.
-            r["rate"]["machine_cpu_s"] = busy_cpu_s() - b0
-            for k in ("max", "rate"):
-                with open(os.path.join(rawdir, "%s-run%d-%s.txt" %
-                                       (os.path.basename(srv.work), run, k)), "w") as f:
-                    f.write("".join(r[k].pop("raw")))
-            q = r["rate"]["completed"]
-            r["rate"]["machine_us_per_q"] = r["rate"]["machine_cpu_s"] * 1e6 / q if q else None
-            r["rate"]["client_us_per_q"] = r["rate"]["client_cpu_s"] * 1e6 / q if q else None
-            log("%s w=%d run %d: %.0f q/s max; %.2f us CPU/q at %d q/s (%.0f done), p99 %.3f ms"
-                % (srv.name, srv.workers, run + 1, r["max"]["qps"], r["rate"]["cpu_us_per_q"] or -1,
-                   opt.rate, r["rate"]["qps"], (r["rate"]["lat_p99"] or 0) * 1e3))
-            res["runs"].append(r)
+
+
+def run_dns(srv, res, data, opt, client_cpus, rawdir):
+    """One run of srv: as fast as it goes, then at the fixed rate; appended to res."""
+    run = len(res["runs"])
+    r = {}
+    pids = srv.pids()
+    base = dnsperf_args(srv.port, data["queries"], opt.clients)
+    tmp = os.path.join(srv.work, "dnsperf.out")
+    t0, b0 = time.monotonic(), busy_cpu_s()
+    r["max"] = dnsperf_cpu(pids, base + ["-l", str(opt.seconds), "-q",
+                                         str(opt.outstanding)], client_cpus, False, tmp)
+    r["max"]["wall_s"] = time.monotonic() - t0
+    # CPU used by neither the server nor dnsperf (other jobs, ksoftirqd): a
+    # busy machine makes every number of the run suspect.
+    r["max"]["other_cores"] = (busy_cpu_s() - b0 - r["max"]["cpu_s"] -
+                               r["max"]["client_cpu_s"]) / r["max"]["wall_s"]
+    b0 = busy_cpu_s()
+    r["rate"] = dnsperf_cpu(pids, base + ["-l", str(opt.seconds), "-Q", str(opt.rate)],
+                            client_cpus, True, tmp)
+    # The whole machine's busy CPU: loopback work the kernel charges to dnsperf
+    # or to softirq threads instead of the server shows here, not in cpu_s.
+    r["rate"]["machine_cpu_s"] = busy_cpu_s() - b0
+    for k in ("max", "rate"):
+        with open(os.path.join(rawdir, "%s-run%d-%s.txt" %
+                               (os.path.basename(srv.work), run, k)), "w") as f:
+            f.write("".join(r[k].pop("raw")))
+    q = r["rate"]["completed"]
+    r["rate"]["machine_us_per_q"] = r["rate"]["machine_cpu_s"] * 1e6 / q if q else None
+    r["rate"]["client_us_per_q"] = r["rate"]["client_cpu_s"] * 1e6 / q if q else None
+    log("%s w=%d run %d: %.0f q/s max; %.2f us CPU/q at %d q/s (%.0f done), p99 %.3f ms"
+        % (srv.name, srv.workers, run + 1, r["max"]["qps"], r["rate"]["cpu_us_per_q"] or -1,
+           opt.rate, r["rate"]["qps"], (r["rate"]["lat_p99"] or 0) * 1e3))
+    res["runs"].append(r)
+
+
+def bench_dns(opened, data, opt, client_cpus, rawdir):
+    """The runs of every started server, interleaved: round k runs each server once, the
+    order turned by one each round. A machine whose speed drifts over the minutes of a
+    bench (a shared VM's does) then weighs on every server alike, instead of on whichever
+    ran at the bad moment."""
+    live = list(opened)
+    for k in range(opt.runs):
+        turn = k % len(live) if live else 0
+        for srv, res in live[turn:] + live[:turn]:
+            try:
+                run_dns(srv, res, data, opt, client_cpus, rawdir)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                log("%s failed: %s" % (srv.name, e))
+                res["error"] = str(e)
+        live = [x for x in live if "error" not in x[1]]
+    for srv, res in live:
         res["mem_end"] = memory(srv.pids())
-    finally:
-        srv.stop()
+
+
+def dns_medians(res):
+    """res with the medians over its runs, or its error alone."""
+    if "error" in res or not res["runs"]:
+        return {"server": res["server"], "workers": res["workers"],
+                "error": res.get("error", "no run")}
+    res.pop("started", None)
     runs = res["runs"]
 
     def med(k, f):
@@ -857,7 +954,41 @@ def table(results, opt, workers, pinned):
         lines.append(line)
     for n, e in errs.items():
         lines.append("  %s: %s" % (n, e))
+    lines.extend(rounds_and_floor(results, opt))
     return "\n".join(lines)
+
+
+def rounds_and_floor(results, opt):
+    """Lines under a table: the CPU @RATE ratio of every round (the servers of a round ran
+    minutes apart at most) and the floor's cost, with the most any server could beat the
+    cheapest peer by over it."""
+    runs = {r["server"]: [x["rate"].get("cpu_us_per_q") for x in r["runs"]]
+            for r in results if "median" in r}
+    out = []
+    np_runs = runs.get("nameplated")
+    peers = [runs[n] for n in ("nsd", "knot") if n in runs]
+    if np_runs and peers:
+        ratios = []
+        for k, v in enumerate(np_runs):
+            best = [p[k] for p in peers if k < len(p) and p[k]]
+            if v and best:
+                ratios.append(min(best) / v)
+        if ratios:
+            out.append("cheapest peer / nameplated, server CPU @%dk, per round: %s; "
+                       "median %.2f" % (opt.rate // 1000, " ".join("%.2f" % x for x in ratios),
+                                        median(ratios)))
+    floor = median(runs.get("floor", []))
+    if floor:
+        cheapest = [median(p) for p in peers]
+        line = ("floor (bench/udp_floor.c: receive, copy, send; nothing else) %.2f us/q @%dk"
+                % (floor, opt.rate // 1000))
+        if np_runs:
+            line += "; nameplated %.2fx the floor" % (median(np_runs) / floor)
+        if cheapest:
+            line += ("; cheapest peer %.2fx the floor, the most any server could be cheaper "
+                     "than it" % (min(cheapest) / floor))
+        out.append(line)
+    return out
 
 
 # ---------------------------------------------------------------- main
@@ -887,6 +1018,11 @@ def main():
     ap.add_argument("--baseline", metavar="BUILD",
                     help="another build directory (e.g. of the commit before a change): its "
                          "nameplated runs right after this one on the same data, as np-base")
+    ap.add_argument("--no-floor", action="store_true",
+                    help="leave out the floor (bench/udp_floor.c) of the 1-worker tables")
+    ap.add_argument("--floor-wait-us", type=int, default=300,
+                    help="the floor's wait for more queries (as nameplated's "
+                         "udp_batch_wait_us)")
     ap.add_argument("--pinnings", default="server-last,server-first",
                     help="with 1 worker: server-last (server on the last CPU, dnsperf on "
                          "CPU 0), server-first (the other way round), or both")
@@ -942,35 +1078,50 @@ def main():
         else:
             configs.append((workers, None, None, "",
                             " (unpinned; dnsperf shares the %d CPUs)" % ncpu))
+    floor_bin = None
+    if not opt.no_floor:
+        floor_bin = build_floor(os.path.join(work, "bin", "udp_floor"))
     for workers, srv_cpus, cli_cpus, tag, pinned in configs:
         # The harness itself (polls, /proc reads) stays off the server's CPU too.
         os.sched_setaffinity(0, cli_cpus or set(range(ncpu)))
-        results = []
-        for name in servers:
-            if name == "nameplated":
-                if not have_np:
-                    results.append({"server": name, "error": "no %s/nameplated or "
-                                    "nameplatectl" % build})
-                    continue
-                srv = Nameplate(work, data, workers, srv_cpus, build, rrl_rate=opt.rrl_rate,
-                                tag=tag)
-            elif name == "np-base" and base_build:
-                srv = NameplateBase(work, data, workers, srv_cpus, base_build,
+        results, opened = [], []
+        wanted = list(servers) + (["floor"] if floor_bin and workers == 1 else [])
+        try:
+            for name in wanted:
+                if name == "nameplated":
+                    if not have_np:
+                        results.append({"server": name, "error": "no %s/nameplated or "
+                                        "nameplatectl" % build})
+                        continue
+                    srv = Nameplate(work, data, workers, srv_cpus, build,
                                     rrl_rate=opt.rrl_rate, tag=tag)
-            elif name == "nsd":
-                srv = Nsd(work, data, workers, srv_cpus, opt.rrl_rate, tag)
-            elif name == "knot":
-                srv = Knot(work, data, workers, srv_cpus, opt.rrl_rate, tag)
-            else:
-                sys.exit("bench: unknown server %s" % name)
-            log("%s, %d worker(s)%s: port %d" % (name, workers, pinned, srv.port))
-            try:
-                r = bench_dns(srv, data, opt, cli_cpus, raw)
-                r["pinning"] = tag.lstrip("-") or "none"
-                results.append(r)
-            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-                log("%s failed: %s" % (name, e))
-                results.append({"server": name, "workers": workers, "error": str(e)})
+                elif name == "np-base" and base_build:
+                    srv = NameplateBase(work, data, workers, srv_cpus, base_build,
+                                        rrl_rate=opt.rrl_rate, tag=tag)
+                elif name == "nsd":
+                    srv = Nsd(work, data, workers, srv_cpus, opt.rrl_rate, tag)
+                elif name == "knot":
+                    srv = Knot(work, data, workers, srv_cpus, opt.rrl_rate, tag)
+                elif name == "floor":
+                    srv = Floor(work, data, workers, srv_cpus, floor_bin, opt.floor_wait_us,
+                                tag)
+                else:
+                    sys.exit("bench: unknown server %s" % name)
+                log("%s, %d worker(s)%s: port %d" % (name, workers, pinned, srv.port))
+                try:
+                    res = open_dns(srv, data)
+                    res["pinning"] = tag.lstrip("-") or "none"
+                    opened.append((srv, res))
+                except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                    log("%s failed: %s" % (name, e))
+                    srv.stop()
+                    results.append({"server": name, "workers": workers, "error": str(e)})
+            settle(opened)
+            bench_dns(opened, data, opt, cli_cpus, raw)
+        finally:
+            for srv, _ in opened:
+                srv.stop()
+        results.extend(dns_medians(res) for _, res in opened)
         report["dns"].extend(results)
         tables.append(table(results, opt, workers, pinned))
         print(tables[-1] + "\n", flush=True)
