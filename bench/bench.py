@@ -1017,7 +1017,7 @@ def main():
                          "default is on, above what the load sends to any one bucket")
     ap.add_argument("--baseline", metavar="BUILD",
                     help="another build directory (e.g. of the commit before a change): its "
-                         "nameplated runs right after this one on the same data, as np-base")
+                         "nameplated runs in the same rounds on the same data, as np-base")
     ap.add_argument("--no-floor", action="store_true",
                     help="leave out the floor (bench/udp_floor.c) of the 1-worker tables")
     ap.add_argument("--floor-wait-us", type=int, default=300,
