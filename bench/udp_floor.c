@@ -4,9 +4,9 @@
  * does when few came (fewer than half a batch: 300 us, or as told), answers each with its
  * question and one fixed A record (no lookup, no rate limit, no checks) and sends the batch
  * (sendmmsg). What is left is the kernel's per-packet work (copies, routing, the loopback
- * delivery to the client and its wakeup) and the wakeups: no server can be cheaper than the
- * floor, so the cheapest peer's cost over the floor's is the most any server could beat it
- * by in the same run.
+ * delivery to the client and its wakeup) and the wakeups: no server on UDP sockets can be
+ * cheaper than the floor, so the cheapest peer's cost over the floor's is the most such a
+ * server could beat it by in the same run.
  *
  * usage: udp_floor PORT [WAIT_US]   (listens on 127.0.0.1; stops on SIGTERM) */
 #include <arpa/inet.h>
